@@ -1,0 +1,40 @@
+/* gst-affect core library (libaffect)
+ *
+ * libaffect holds every computation of gst-affect: DSP front ends, neural
+ * networks, metrics, manifests and model files. It depends on GLib, json-glib,
+ * FFTW3 and OpenBLAS only, so a C program can extract features, train and
+ * score without GStreamer. The GStreamer elements are thin wrappers over it.
+ */
+#ifndef AFFECT_AFFECT_H
+#define AFFECT_AFFECT_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define AFFECT_ERROR (affect_error_quark ())
+GQuark affect_error_quark (void);
+
+typedef enum
+{
+  AFFECT_ERROR_FAILED,          /* anything else */
+  AFFECT_ERROR_IO,              /* file cannot be read or written */
+  AFFECT_ERROR_PARSE,           /* malformed manifest, header, JSON */
+  AFFECT_ERROR_FORMAT,          /* well-formed but not what we expect (dtype, shape) */
+  AFFECT_ERROR_MISMATCH,        /* model and stream / data do not agree */
+  AFFECT_ERROR_EMPTY            /* nothing to work on */
+} AffectError;
+
+const char *affect_version (void);
+
+/* Threading model: libaffect's own loops are single-threaded; parallelism
+ * comes from OpenBLAS. affect_set_threads() sets how many threads OpenBLAS
+ * may use (0 = leave OpenBLAS's default, which honours OPENBLAS_NUM_THREADS).
+ * The environment variable AFFECT_THREADS, read once by affect_init(),
+ * overrides the default. */
+void affect_init (void);
+void affect_set_threads (int n_threads);
+int affect_get_threads (void);
+
+G_END_DECLS
+#endif /* AFFECT_AFFECT_H */

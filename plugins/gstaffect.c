@@ -1,0 +1,24 @@
+/* The affect plugin: registers every gst-affect element.
+ *
+ * Music: affectsrc → affectmel → affectclassify → affectmetrics
+ * Speech: affectsrc → affectis09 → affectgate → affectregress → affectmetrics
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstaffectelements.h"
+
+static gboolean
+plugin_init (GstPlugin * plugin)
+{
+  gboolean ret = FALSE;
+
+  /* ret |= GST_ELEMENT_REGISTER (name, plugin); one line per element */
+  ret = TRUE;
+  return ret;
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, affect,
+    "Audio affect analysis: features, classifiers, regressors and metrics",
+    plugin_init, VERSION, GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)

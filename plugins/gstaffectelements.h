@@ -1,0 +1,12 @@
+/* Every element of the affect plugin, declared once for plugin.c */
+#ifndef __GST_AFFECT_ELEMENTS_H__
+#define __GST_AFFECT_ELEMENTS_H__
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/* one line per element, in the order of gstaffect.c */
+
+G_END_DECLS
+#endif /* __GST_AFFECT_ELEMENTS_H__ */
