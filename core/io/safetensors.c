@@ -13,6 +13,7 @@
 #include "affect/affect.h"
 #include "affect/atomicfile.h"
 #include "affect/safetensors.h"
+#include "half.h"
 
 /* The reference implementation's limit; a header is names and shapes, so
  * anything larger is hostile. */
@@ -504,32 +505,6 @@ affect_safetensors_dtype (const AffectSafetensors * file, const char *name)
   return e ? dtypes[e->dtype].name : NULL;
 }
 
-/* IEEE 754 binary16 -> binary32, exact for every value (subnormals,
- * infinities and NaN included). */
-static float
-half_to_float (guint16 h)
-{
-  guint32 sign = (guint32) (h & 0x8000) << 16;
-  guint32 exp = (h >> 10) & 0x1f;
-  guint32 mant = h & 0x3ff;
-  union
-  {
-    guint32 u;
-    float f;
-  } v;
-
-  if (exp == 0x1f) {
-    v.u = sign | 0x7f800000 | (mant << 13);
-  } else if (exp != 0) {
-    v.u = sign | ((exp + 112) << 23) | (mant << 13);
-  } else {
-    /* zero or subnormal: mant * 2^-24 is exact in float32 */
-    v.f = ldexpf ((float) mant, -24);
-    v.u |= sign;
-  }
-  return v.f;
-}
-
 static gboolean
 convert (AffectSafetensors * file, Entry * e, GError ** error)
 {
@@ -569,7 +544,7 @@ convert (AffectSafetensors * file, Entry * e, GError ** error)
         break;
       case DT_F16:
         memcpy (&u16, s, 2);
-        dst[i] = half_to_float (GUINT16_FROM_LE (u16));
+        dst[i] = affect_half_to_float (GUINT16_FROM_LE (u16));
         break;
       case DT_BF16:
         memcpy (&u16, s, 2);
