@@ -12,12 +12,12 @@
 #include "affect/affect.h"
 #include "affect/mel.h"
 
-/* Frames transformed by one FFTW call: large enough to amortise the call and
- * keep the codelets' loops long, small enough to stay in L2 with n_fft 2048. */
+/* Frames windowed, then transformed, then reduced to Mel bands together:
+ * each stage's loop runs over many frames while they stay in L2. */
 #define MEL_BATCH 32
 /* Frame strides are multiples of 16 floats (64 bytes), so every frame of a
- * batch has the alignment of the arrays the plans were made with, and the
- * new-array execute functions may run them one by one. */
+ * batch has the alignment of the arrays the plan was made with, as FFTW's
+ * new-array execute requires. */
 #define STRIDE_ALIGN 16
 
 /* FFTW's planner (plan creation and destruction) is not thread-safe; only
@@ -33,8 +33,7 @@ struct _AffectMelPlan
   int pad;                      /* samples padded at each end (center) */
   int win_lo, win_hi;           /* the window is non-zero on [win_lo, win_hi) */
   float *window;                /* n_fft values */
-  fftwf_plan plan_batch;        /* MEL_BATCH frames */
-  fftwf_plan plan_one;          /* one frame */
+  fftwf_plan plan_one;          /* one frame, run on every frame of a batch */
   /* sparse filterbank: band m covers bins [band_lo[m], band_lo[m] + band_len[m])
    * with weights at weights + band_ofs[m] */
   int *band_lo, *band_len, *band_ofs;
@@ -348,15 +347,12 @@ affect_mel_plan_new (const AffectMelParams * params)
    * run; FFTW_MEASURE may pick a different algorithm each time it times. */
   work_init (&tmp, plan);
   g_mutex_lock (&planner_lock);
-  plan->plan_batch = fftwf_plan_many_dft_r2c (1, &n, MEL_BATCH,
-      tmp.frames, NULL, 1, plan->in_stride,
-      tmp.spec, NULL, 1, plan->out_stride, FFTW_ESTIMATE);
   plan->plan_one = fftwf_plan_dft_r2c_1d (n, tmp.frames, tmp.spec,
       FFTW_ESTIMATE);
   g_mutex_unlock (&planner_lock);
   work_clear (&tmp);
 
-  if (plan->plan_batch == NULL || plan->plan_one == NULL) {
+  if (plan->plan_one == NULL) {
     affect_mel_plan_free (plan);
     return NULL;
   }
@@ -369,8 +365,6 @@ affect_mel_plan_free (AffectMelPlan * plan)
   if (plan == NULL)
     return;
   g_mutex_lock (&planner_lock);
-  if (plan->plan_batch)
-    fftwf_destroy_plan (plan->plan_batch);
   if (plan->plan_one)
     fftwf_destroy_plan (plan->plan_one);
   g_mutex_unlock (&planner_lock);
@@ -503,13 +497,14 @@ compute_frames (const AffectMelPlan * plan, MelWork * w, const float *x,
       for (i = lo; i < hi; i++)
         dst[i] = plan->window[i] * src[i];
     }
-    if (batch == MEL_BATCH)
-      fftwf_execute_dft_r2c (plan->plan_batch, w->frames, w->spec);
-    else
-      for (f = 0; f < batch; f++)
-        fftwf_execute_dft_r2c (plan->plan_one,
-            w->frames + (gsize) f * plan->in_stride,
-            w->spec + (gsize) f * plan->out_stride);
+    /* One transform per frame, always the same plan: a frame's bits then
+     * never depend on how many frames were computed together (a batched
+     * fftwf_plan_many_dft_r2c may use other codelets, and measured no
+     * faster here). */
+    for (f = 0; f < batch; f++)
+      fftwf_execute_dft_r2c (plan->plan_one,
+          w->frames + (gsize) f * plan->in_stride,
+          w->spec + (gsize) f * plan->out_stride);
 
     for (f = 0; f < batch; f++)
       frame_to_mel (plan, w->spec + (gsize) f * plan->out_stride, w->power,
@@ -743,16 +738,75 @@ affect_mel_n_frames (const AffectMelPlan * plan, gsize n_samples)
   return (padded - plan->p.n_fft) / plan->p.hop + 1;
 }
 
+/* Padded-signal sample i (original index i - pad) of a whole signal */
+static float
+whole_padded_sample (const AffectMelPlan * plan, const float *x, gsize n,
+    gint64 i)
+{
+  i -= plan->pad;
+  if (i >= 0 && i < (gint64) n)
+    return x[i];
+  if (plan->p.pad_mode == AFFECT_MEL_PAD_ZEROS)
+    return 0.0f;
+  if (plan->p.pad_mode == AFFECT_MEL_PAD_CONSTANT)
+    return (float) plan->p.pad_value;
+  return x[reflect_index (i, (gint64) n)];
+}
+
+/* Frames [t0, t1) from a padded copy of just the samples they cover */
+static void
+compute_edge_frames (const AffectMelPlan * plan, MelWork * w, const float *x,
+    gsize n, gsize t0, gsize t1, float *out)
+{
+  gsize first = t0 * plan->p.hop, len, i;
+  float *tmp;
+
+  if (t1 <= t0)
+    return;
+  len = (t1 - 1 - t0) * plan->p.hop + plan->p.n_fft;
+  tmp = g_new (float, len);
+  for (i = 0; i < len; i++)
+    tmp[i] = whole_padded_sample (plan, x, n, (gint64) (first + i));
+  compute_frames (plan, w, tmp, t1 - t0, out + t0 * plan->p.n_mels);
+  g_free (tmp);
+}
+
 gsize
 affect_mel_execute (const AffectMelPlan * plan, const float *signal,
     gsize n_samples, float *out)
 {
-  AffectMelStream *s = affect_mel_stream_new (plan);
-  gsize n;
+  const gsize hop = plan->p.hop, pad = plan->pad, n_fft = plan->p.n_fft;
+  gsize n_frames = affect_mel_n_frames (plan, n_samples), i, t_lo, t_hi;
+  MelWork w;
 
-  affect_mel_stream_push (s, signal, n_samples);
-  affect_mel_stream_finish (s);
-  n = affect_mel_stream_pull (s, out, G_MAXSIZE);
-  affect_mel_stream_free (s);
-  return n;
+  if (n_frames == 0)
+    return 0;
+  for (i = 0; i < n_samples; i++)
+    if (!isfinite (signal[i]))
+      break;
+  if (i < n_samples) {
+    /* the streaming path replaces non-finite samples by 0 */
+    AffectMelStream *s = affect_mel_stream_new (plan);
+    affect_mel_stream_push (s, signal, n_samples);
+    affect_mel_stream_finish (s);
+    n_frames = affect_mel_stream_pull (s, out, G_MAXSIZE);
+    affect_mel_stream_free (s);
+    return n_frames;
+  }
+
+  /* Frames [t_lo, t_hi) lie inside the signal and read it in place; only
+   * the few frames that overlap the padding are copied. */
+  t_lo = (pad + hop - 1) / hop;
+  t_hi = n_samples + pad >= n_fft ? (n_samples + pad - n_fft) / hop + 1 : 0;
+  t_lo = MIN (t_lo, n_frames);
+  t_hi = MIN (MAX (t_hi, t_lo), n_frames);
+
+  work_init (&w, plan);
+  compute_edge_frames (plan, &w, signal, n_samples, 0, t_lo, out);
+  if (t_hi > t_lo)
+    compute_frames (plan, &w, signal + t_lo * hop - pad, t_hi - t_lo,
+        out + t_lo * plan->p.n_mels);
+  compute_edge_frames (plan, &w, signal, n_samples, t_hi, n_frames, out);
+  work_clear (&w);
+  return n_frames;
 }
