@@ -19,8 +19,7 @@
 
 struct _AffectIs09Contours
 {
-  /* F0 state, all float as in the reference */
-  float last, lastlast, gl_mean, ons;
+  AffectIs09PitchState pitch;
 
   guint64 n_frames;             /* raw frames pushed */
   float x1[AFFECT_IS09_N_LLD];  /* x[n-1] */
@@ -58,7 +57,7 @@ affect_is09_contours_free (AffectIs09Contours * c)
 void
 affect_is09_contours_reset (AffectIs09Contours * c)
 {
-  c->last = c->lastlast = c->gl_mean = c->ons = 0.0f;
+  affect_is09_pitch_state_init (&c->pitch);
   c->n_frames = c->n_s = c->n_rows = 0;
   c->row_limit = G_MAXUINT64;
   affect_is09_functionals_reset (c->func);
@@ -78,11 +77,18 @@ affect_is09_contours_get_n_frames (const AffectIs09Contours * c)
   return c->n_frames;
 }
 
+void
+affect_is09_pitch_state_init (AffectIs09PitchState * c)
+{
+  c->last = c->lastlast = c->gl_mean = c->ons = 0.0f;
+}
+
 /* cPitchACF's F0 output: built from the two previous pitch decisions, with
  * onset handling, suppression of isolated voiced frames and replacement of
- * octave jumps (outside +-40 % of a running mean) by that mean */
-static float
-f0_post_process (AffectIs09Contours * c, float p)
+ * octave jumps (outside +-40 % of a running mean) by that mean; all float
+ * as in the reference */
+float
+affect_is09_pitch_post_process (AffectIs09PitchState * c, float p)
 {
   float op, alpha = 0.3f, f0;
 
@@ -180,7 +186,8 @@ affect_is09_contours_push (AffectIs09Contours * c,
   const guint64 n = c->n_frames;
 
   memcpy (x, frame->lld, sizeof (x));
-  x[AFFECT_IS09_LLD_F0] = f0_post_process (c, frame->pitch);
+  x[AFFECT_IS09_LLD_F0] =
+      affect_is09_pitch_post_process (&c->pitch, frame->pitch);
 
   if (n == 0)
     memcpy (c->x0, x, sizeof (x));

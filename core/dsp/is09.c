@@ -7,10 +7,22 @@
 
 #include "is09-private.h"
 
+typedef struct
+{
+  AffectIs09Contours *contours;
+  guint64 start_frame;
+} Is09Window;
+
 struct _AffectIs09
 {
   AffectIs09Plan *plan;
   AffectIs09Contours *contours;
+  /* sliding windows: at most ceil(window / hop) + 1 active */
+  guint64 win_samples, hop_frames, win_frames, next_start;
+  GQueue active, pool;
+  AffectIs09WindowFunc win_func;
+  gpointer win_data;
+  guint64 n_frames;
   double scale;
   float *buf;                   /* frame_size samples being filled */
   int fill;
@@ -28,11 +40,32 @@ affect_is09_new (AffectIs09Plan * plan)
   return e;
 }
 
+static void
+window_free (gpointer data)
+{
+  Is09Window *w = data;
+  affect_is09_contours_free (w->contours);
+  g_free (w);
+}
+
+static void
+windows_clear (AffectIs09 * e)
+{
+  Is09Window *w;
+  while ((w = g_queue_pop_head (&e->active))) {
+    affect_is09_contours_reset (w->contours);
+    g_queue_push_tail (&e->pool, w);
+  }
+  e->next_start = 0;
+}
+
 void
 affect_is09_free (AffectIs09 * e)
 {
   if (!e)
     return;
+  windows_clear (e);
+  g_queue_clear_full (&e->pool, window_free);
   affect_is09_contours_free (e->contours);
   g_free (e->buf);
   g_free (e);
@@ -42,8 +75,64 @@ void
 affect_is09_reset (AffectIs09 * e)
 {
   affect_is09_contours_reset (e->contours);
+  windows_clear (e);
   e->fill = 0;
+  e->n_frames = 0;
   e->n_samples = e->n_invalid = e->n_clamped = 0;
+}
+
+gboolean
+affect_is09_set_windows (AffectIs09 * e, guint64 window_samples,
+    guint64 hop_samples, AffectIs09WindowFunc func, gpointer user_data)
+{
+  const guint64 len = e->plan->frame_size, step = e->plan->frame_step;
+
+  windows_clear (e);
+  e->win_samples = 0;
+  if (window_samples == 0)
+    return TRUE;
+  if (window_samples < len)
+    return FALSE;
+  e->win_samples = window_samples;
+  e->win_frames = (window_samples - len) / step + 1;
+  /* windows start on the frame grid so that all share the frame analysis */
+  e->hop_frames = MAX ((hop_samples + step / 2) / step, 1);
+  e->win_func = func;
+  e->win_data = user_data;
+  return TRUE;
+}
+
+/* feed one analysed frame to every window that covers it */
+static void
+windows_push (AffectIs09 * e, const AffectIs09Frame * frame)
+{
+  const guint64 f = e->n_frames, step = e->plan->frame_step;
+  float feat[AFFECT_IS09_N_FEATURES];
+  Is09Window *w;
+  GList *l;
+
+  if (f == e->next_start) {
+    w = g_queue_pop_head (&e->pool);
+    if (!w) {
+      w = g_new0 (Is09Window, 1);
+      w->contours = affect_is09_contours_new ();
+    }
+    w->start_frame = f;
+    g_queue_push_tail (&e->active, w);
+    e->next_start += e->hop_frames;
+  }
+  for (l = e->active.head; l; l = l->next)
+    affect_is09_contours_push (((Is09Window *) l->data)->contours, frame);
+  /* the oldest window completes first */
+  w = g_queue_peek_head (&e->active);
+  if (w && f + 1 - w->start_frame == e->win_frames) {
+    g_queue_pop_head (&e->active);
+    affect_is09_contours_finish (w->contours, feat);
+    if (e->win_func)
+      e->win_func (w->start_frame * step, e->win_samples, TRUE, feat,
+          e->win_data);
+    g_queue_push_tail (&e->pool, w);
+  }
 }
 
 void
@@ -82,6 +171,9 @@ affect_is09_push (AffectIs09 * e, const float *samples, gsize n)
     if (e->fill == len) {
       affect_is09_analyse_frame (p, e->buf, &frame);
       affect_is09_contours_push (e->contours, &frame);
+      if (e->win_samples)
+        windows_push (e, &frame);
+      e->n_frames++;
       memmove (e->buf, e->buf + step, sizeof (float) * (len - step));
       e->fill = len - step;
     }
@@ -116,7 +208,19 @@ affect_is09_get_n_clamped (const AffectIs09 * e)
 gboolean
 affect_is09_finish (AffectIs09 * e, float features[AFFECT_IS09_N_FEATURES])
 {
-  gboolean ok = affect_is09_contours_finish (e->contours, features);
+  gboolean ok;
+  Is09Window *w = g_queue_peek_head (&e->active);
+
+  if (e->win_samples && w
+      && affect_is09_contours_get_n_frames (w->contours) > 0) {
+    float feat[AFFECT_IS09_N_FEATURES];
+    guint64 start = w->start_frame * e->plan->frame_step;
+    affect_is09_contours_finish (w->contours, feat);
+    if (e->win_func)
+      e->win_func (start, MIN (e->win_samples, e->n_samples - start), FALSE,
+          feat, e->win_data);
+  }
+  ok = affect_is09_contours_finish (e->contours, features);
   affect_is09_reset (e);
   return ok;
 }

@@ -73,6 +73,15 @@ int affect_is09_plan_get_fft_size (const AffectIs09Plan * plan);    /* 512 */
 void affect_is09_analyse_frame (AffectIs09Plan * plan, const float *frame,
     AffectIs09Frame * out);
 
+/* ---- F0 post-processing (cPitchACF's onset state machine) ---- */
+typedef struct
+{
+  float last, lastlast, gl_mean, ons;
+} AffectIs09PitchState;
+void affect_is09_pitch_state_init (AffectIs09PitchState * s);
+/* one frame's raw pitch decision (Hz, 0 = unvoiced) -> output F0 */
+float affect_is09_pitch_post_process (AffectIs09PitchState * s, float pitch);
+
 /* ---- contours: F0 post-processing, smoothing, deltas, functionals ---- */
 AffectIs09Contours *affect_is09_contours_new (void);
 void affect_is09_contours_free (AffectIs09Contours * c);
@@ -110,6 +119,20 @@ void affect_is09_set_input_scale (AffectIs09 * is09, double scale);
 void affect_is09_set_lld_func (AffectIs09 * is09, AffectIs09LldFunc func,
     gpointer user_data);
 void affect_is09_push (AffectIs09 * is09, const float *samples, gsize n);
+/* Sliding windows (a live stream): besides the whole-item features, the
+ * features of every window of window_samples samples, one starting every
+ * hop_samples (rounded to whole frame steps, at least one), each computed
+ * as if the window were an item of its own. func is called from
+ * affect_is09_push() when a window is complete, and from
+ * affect_is09_finish() for the oldest unfinished window (complete =
+ * FALSE, n_samples = what it covers) if it holds at least one frame.
+ * window_samples = 0 turns windows off. FALSE if window_samples is
+ * shorter than one frame. */
+typedef void (*AffectIs09WindowFunc) (guint64 start_sample,
+    guint64 n_samples, gboolean complete, const float *features,
+    gpointer user_data);
+gboolean affect_is09_set_windows (AffectIs09 * is09, guint64 window_samples,
+    guint64 hop_samples, AffectIs09WindowFunc func, gpointer user_data);
 guint64 affect_is09_get_n_frames (const AffectIs09 * is09);
 guint64 affect_is09_get_n_samples (const AffectIs09 * is09);
 /* Samples that were NaN/Inf (replaced by 0) or beyond +-AFFECT_IS09_CLAMP

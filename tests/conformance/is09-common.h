@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* 16-bit PCM mono WAV -> int16 samples; NULL on error */
-static gint16 *
+static inline gint16 *
 is09_read_wav (const char *path, gsize * n_samples, int *rate)
 {
   gchar *data = NULL;
@@ -54,7 +54,7 @@ done:
 
 /* split one CSV line into doubles after skipping `skip` leading fields;
  * returns the number of values parsed */
-static int
+static inline int
 is09_parse_row (const char *line, int skip, double *vals, int max)
 {
   gchar **f = g_strsplit (line, ",", -1);
