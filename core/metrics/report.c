@@ -281,8 +281,19 @@ affect_thresholds_write (const char *path, guint n_outputs,
 
   for (i = 0; i < n_outputs; i++) {
     gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-    g_string_append_printf (s, "%s\t%s\n", names[i],
-        g_ascii_dtostr (buf, sizeof buf, thresholds[i]));
+    int digits;
+    /* the shortest text that reads back to the same double, as Python
+     * writes it */
+    for (digits = 1; digits < 17; digits++) {
+      gchar format[8];
+      g_snprintf (format, sizeof format, "%%.%dg", digits);
+      g_ascii_formatd (buf, sizeof buf, format, thresholds[i]);
+      if (g_ascii_strtod (buf, NULL) == thresholds[i])
+        break;
+    }
+    if (digits == 17)
+      g_ascii_dtostr (buf, sizeof buf, thresholds[i]);
+    g_string_append_printf (s, "%s\t%s\n", names[i], buf);
   }
   ok = g_file_set_contents (path, s->str, s->len, error);
   g_string_free (s, TRUE);
