@@ -3,7 +3,7 @@
  * The objective is evaluated in float32 by the code under test and summed
  * in double; a central difference with step h is compared with the
  * analytic gradient. Error measure: |fd − an| / (|fd| + |an| + floor),
- * floor = 1e-3 · max|an| so that near-zero entries are judged on the
+ * floor = 1e-2 · max|an| so that near-zero entries are judged on the
  * scale of the whole gradient. */
 #ifndef GRADCHECK_H
 #define GRADCHECK_H
@@ -39,7 +39,7 @@ gradcheck (const char *what, float *values, const float *analytic, size_t n,
     fd = (plus - minus) / ((double) (float) (saved + h) -
         (double) (float) (saved - h));
     err = fabs (fd - analytic[i]) / (fabs (fd) + fabs (analytic[i]) +
-        1e-3 * gmax + 1e-12);
+        1e-2 * gmax + 1e-12);
     if (err > worst)
       worst = err;
     if (err > tol)
