@@ -848,7 +848,8 @@ affect_manifest_resolve_path (const AffectManifest * m,
   if (g_path_is_absolute (item->path) || strstr (item->path, "://"))
     return g_strdup (item->path);
   base = root && *root ? g_strdup (root) : g_path_get_dirname (m->filename);
-  path = g_build_filename (base, item->path, NULL);
+  path = strcmp (base, ".") == 0 ? g_strdup (item->path) :
+      g_build_filename (base, item->path, NULL);
   if (m->format == AFFECT_MANIFEST_QUADRANT_CSV
       && !g_file_test (path, G_FILE_TEST_EXISTS)
       && g_ascii_isdigit (item->path[0]) && strchr (item->path, '/') == NULL) {

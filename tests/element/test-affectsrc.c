@@ -553,6 +553,28 @@ test_stop_mid_stream (void)
     g_assert_cmpint (g_get_monotonic_time () - t0, <, 3 * G_USEC_PER_SEC);
     gst_object_unref (p);
   }
+
+  /* a flushing seek is refused (a dataset is read once) and the stream goes
+   * on to EOS */
+  {
+    GstElement *p = gst_parse_launch (desc, NULL);
+    GstBus *bus = gst_element_get_bus (p);
+    GstMessage *msg;
+
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    g_assert_cmpint (gst_element_get_state (p, NULL, NULL, 5 * GST_SECOND),
+        ==, GST_STATE_CHANGE_SUCCESS);
+    g_assert_false (gst_element_seek_simple (p, GST_FORMAT_TIME,
+            GST_SEEK_FLAG_FLUSH, 0));
+    msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    g_assert_nonnull (msg);
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+    gst_message_unref (msg);
+    gst_element_set_state (p, GST_STATE_NULL);
+    gst_object_unref (bus);
+    gst_object_unref (p);
+  }
   g_free (desc);
   g_free (manifest);
 }

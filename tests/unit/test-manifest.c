@@ -244,6 +244,71 @@ test_generic_csv (void)
       "expected 6 fields as in the header, got 5");
 }
 
+/* forcing a format reads a file without header; paths resolve from root,
+ * and quadrant tracks also from MTG-Jamendo's NN/ folders */
+static void
+test_forced_and_paths (void)
+{
+  char *dir = g_dir_make_tmp ("affect-paths-XXXXXX", NULL);
+  char *sub = g_build_filename (dir, "19", NULL);
+  char *track = g_build_filename (sub, "6719.mp3", NULL);
+  char *flat = g_build_filename (dir, "2263.mp3", NULL);
+  char *manifest = g_build_filename (dir, "q.csv", NULL);
+  char *path;
+  AffectManifestOptions o;
+  AffectManifest *m;
+  GError *error = NULL;
+
+  affect_manifest_options_init (&o);
+  o.format = AFFECT_MANIFEST_MTG_TSV;
+  m = parse ("headless.tsv", "t1\ta\tb\tx/1.mp3\t3.5\tmood/theme---calm\n",
+      &o, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (m->n_items, ==, 1);
+  g_assert_cmpuint (m->items[0].line, ==, 1);
+  path = affect_manifest_resolve_path (m, &m->items[0], "/data");
+  g_assert_cmpstr (path, ==, "/data/x/1.mp3");
+  g_free (path);
+  path = affect_manifest_resolve_path (m, &m->items[0], NULL);
+  g_assert_cmpstr (path, ==, "x/1.mp3");        /* the manifest's folder: . */
+  g_free (path);
+  affect_manifest_free (m);
+
+  g_assert_cmpint (g_mkdir (sub, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (track, "", 0, NULL));
+  g_assert_true (g_file_set_contents (flat, "", 0, NULL));
+  g_assert_true (g_file_set_contents (manifest,
+          "TRACK\tLABEL\tDURATION\tBIN\tEMOTION_VALENCE\n"
+          "6719.mp3\trelaxing\t190.2\trelaxing;calm\tdeactivated_pleasant\n"
+          "2263.mp3\tsad\t494.7\tsad;melancholic\tdeactivated_unpleasant\n"
+          "https://example.org/a.mp3\tsad\t1\tsad;melancholic\t"
+          "deactivated_unpleasant\n", -1, NULL));
+  m = affect_manifest_load (manifest, NULL, &error);
+  g_assert_no_error (error);
+  path = affect_manifest_resolve_path (m, &m->items[0], NULL);
+  g_assert_cmpstr (path, ==, track);
+  g_free (path);
+  path = affect_manifest_resolve_path (m, &m->items[1], dir);
+  g_assert_cmpstr (path, ==, flat);
+  g_free (path);
+  path = affect_manifest_resolve_path (m, &m->items[2], dir);
+  g_assert_cmpstr (path, ==, "https://example.org/a.mp3");
+  g_free (path);
+  g_assert_cmpstr (m->items[2].id, ==, "a");
+  affect_manifest_free (m);
+
+  g_unlink (manifest);
+  g_unlink (flat);
+  g_unlink (track);
+  g_rmdir (sub);
+  g_rmdir (dir);
+  g_free (manifest);
+  g_free (flat);
+  g_free (track);
+  g_free (sub);
+  g_free (dir);
+}
+
 static void
 test_empty (void)
 {
@@ -588,6 +653,8 @@ main (int argc, char **argv)
   g_test_add_func ("/manifest/mtg-tsv-malformed", test_mtg_malformed);
   g_test_add_func ("/manifest/quadrant-csv", test_quadrant_csv);
   g_test_add_func ("/manifest/generic-csv", test_generic_csv);
+  g_test_add_func ("/manifest/forced-format-and-paths",
+      test_forced_and_paths);
   g_test_add_func ("/manifest/empty", test_empty);
   g_test_add_func ("/manifest/vocabulary", test_vocabulary);
   g_test_add_func ("/manifest/relabel-quadrants", test_relabel);
