@@ -522,8 +522,30 @@ test_bad_manifests (void)
   props = g_strdup_printf ("location=\"%s\" split=nosuchsplit", malformed);
   run = run_src (props);        /* the parse error comes first */
   g_assert_nonnull (run->error);
+  g_assert_nonnull (strstr (run->error, where));
   run_free (run);
   g_free (props);
+
+  g_free (malformed);
+  malformed = write_file ("good.csv", csv_text);
+  props = g_strdup_printf ("location=\"%s\" split=nosuchsplit", malformed);
+  run = run_src (props);
+  g_assert_nonnull (run->error);
+  g_assert_nonnull (strstr (run->error, "no item of split 'nosuchsplit'"));
+  run_free (run);
+  g_free (props);
+
+  props = g_strdup_printf ("location=\"%s\" shard=2/2", malformed);
+  run = run_src (props);
+  g_assert_nonnull (run->error);
+  g_assert_nonnull (strstr (run->error, "bad shard '2/2'"));
+  run_free (run);
+  g_free (props);
+
+  run = run_src ("location=/nonexistent/manifest.csv");
+  g_assert_nonnull (run->error);
+  g_assert_nonnull (strstr (run->error, "/nonexistent/manifest.csv"));
+  run_free (run);
 
   g_free (where);
   g_free (malformed);
