@@ -867,6 +867,46 @@ affect_manifest_resolve_path (const AffectManifest * m,
   return path;
 }
 
+static void
+item_copy (AffectManifestItem * dst, const AffectManifestItem * src,
+    const AffectManifest * m)
+{
+  guint i;
+
+  *dst = *src;
+  dst->id = g_strdup (src->id);
+  dst->path = g_strdup (src->path);
+  dst->split = g_strdup (src->split);
+  dst->labels = src->labels ?
+      g_memdup2 (src->labels, m->n_vocabulary * sizeof (float)) : NULL;
+  dst->targets = src->targets ?
+      g_memdup2 (src->targets, m->n_targets * sizeof (double)) : NULL;
+  dst->extra = src->extra ? g_new0 (char *, m->n_extra) : NULL;
+  for (i = 0; src->extra && i < m->n_extra; i++)
+    dst->extra[i] = g_strdup (src->extra[i]);
+}
+
+AffectManifest *
+affect_manifest_subset (const AffectManifest * m, const guint * indices,
+    guint n)
+{
+  AffectManifest *sub = g_new0 (AffectManifest, 1);
+  guint i;
+
+  *sub = *m;
+  sub->filename = g_strdup (m->filename);
+  sub->vocabulary = g_strdupv (m->vocabulary);
+  sub->target_names = g_strdupv (m->target_names);
+  sub->extra_names = g_strdupv (m->extra_names);
+  sub->n_items = n;
+  sub->items = g_new0 (AffectManifestItem, MAX (n, 1));
+  for (i = 0; i < n; i++) {
+    g_return_val_if_fail (indices[i] < m->n_items, sub);
+    item_copy (&sub->items[i], &m->items[indices[i]], m);
+  }
+  return sub;
+}
+
 /* ---- quadrants ---- */
 
 /* The shortest decimal that reads back as the same double, without an
@@ -886,6 +926,23 @@ format_duration (GString * out, double d)
   if (p > 17)
     snprintf (buf, sizeof (buf), "%.17g", d);
   g_string_append (out, buf);
+}
+
+/* the tag is in the manifest's vocabulary, with or without the prefix */
+static gboolean
+vocabulary_has (const AffectManifest * m, const char *tag)
+{
+  const char *bare = g_str_has_prefix (tag, MTG_PREFIX) ?
+      tag + strlen (MTG_PREFIX) : tag;
+  guint i;
+
+  for (i = 0; i < m->n_vocabulary; i++) {
+    const char *v = m->vocabulary[i];
+    if (strcmp (v, tag) == 0 || strcmp (g_str_has_prefix (v, MTG_PREFIX) ?
+            v + strlen (MTG_PREFIX) : v, bare) == 0)
+      return TRUE;
+  }
+  return FALSE;
 }
 
 AffectManifest *
@@ -915,8 +972,18 @@ affect_manifest_relabel_quadrants (const AffectManifest * tsv,
     AffectManifestItem it = { 0 };
     GString *label;
     int quadrant = -1;
-    guint t, n = g_strv_length (tags);
+    guint t, k, n = 0;
 
+    /* only the tags the vocabulary knows (the 56 by default), in file
+     * order: so the unsplit 59-tag TSV and the split TSVs agree */
+    for (t = 0, k = 0; tags[t]; t++) {
+      if (vocabulary_has (tsv, tags[t]))
+        tags[k++] = tags[t];
+      else
+        g_free (tags[t]);
+    }
+    tags[k] = NULL;
+    n = k;
     /* the first mapped tag of the alphabetically sorted list decides */
     sorted = g_memdup2 (tags, (n + 1) * sizeof (char *));
     qsort (sorted, n, sizeof (char *), compare_strings);

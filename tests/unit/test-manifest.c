@@ -390,7 +390,7 @@ test_relabel (void)
       "mood/theme---happy\n"
       "track_0000002\ta\tb\t02/2.mp3\t20.5\tmood/theme---film\n"
       "track_0000003\ta\tb\t03/3.mp3\t7\tmood/theme---film\t"
-      "mood/theme---dark\n";
+      "mood/theme---dark\tmood/theme---horror\n";
   GError *error = NULL;
   AffectManifest *m = parse ("x-test.tsv", text, NULL, &error), *q;
   char *out;
@@ -408,6 +408,15 @@ test_relabel (void)
       "1.mp3\tsad;happy\t186\tpositive;uplifting;happy\tactivated_pleasant\n"
       "3.mp3\tfilm;dark\t7\tdark;dramatic\tactivated_unpleasant\n");
   g_free (out);
+  {
+    const guint pick[] = { 1 };
+    AffectManifest *sub = affect_manifest_subset (q, pick, 1);
+    g_assert_cmpuint (sub->n_items, ==, 1);
+    g_assert_cmpstr (sub->items[0].id, ==, "track_0000003");
+    g_assert_cmpstr (sub->items[0].extra[0], ==, "film;dark");
+    g_assert_cmpfloat (sub->items[0].labels[2], ==, 1.0f);
+    affect_manifest_free (sub);
+  }
   affect_manifest_free (q);
   affect_manifest_free (m);
 
@@ -591,13 +600,23 @@ test_reference_quadrants (void)
 {
   const char *splits[] = { "train", "validation", "test" };
   const guint expected[] = { 3474, 1302, 1478 };
-  char *dir = mtg_dir ();
+  char *dir = mtg_dir (), *full_file;
+  AffectManifest *full, *full_q;
+  GError *full_error = NULL;
   guint s;
 
   if (dir == NULL) {
     g_test_skip ("AFFECT_SHARED_DIR/reference/mtg-jamendo is absent");
     return;
   }
+  /* the unsplit TSV relabelled once, then cut by each split-0 file */
+  full_file = g_build_filename (dir, "data", "autotagging_moodtheme.tsv", NULL);
+  full = affect_manifest_load (full_file, NULL, &full_error);
+  g_assert_no_error (full_error);
+  full_q = affect_manifest_relabel_quadrants (full, &full_error);
+  g_assert_no_error (full_error);
+  affect_manifest_free (full);
+  g_free (full_file);
   for (s = 0; s < G_N_ELEMENTS (splits); s++) {
     char *name = g_strdup_printf ("autotagging_moodtheme-%s.tsv", splits[s]);
     char *tsv_file = g_build_filename (dir, "data", "splits", "split-0", name,
@@ -622,6 +641,28 @@ test_reference_quadrants (void)
     g_assert_true (g_file_get_contents (csv_file, &want, NULL, NULL));
     g_assert_cmpstr (out, ==, want);
 
+    /* the unsplit TSV's relabelling restricted to this split's tracks
+     * gives the same file */
+    {
+      GHashTable *ids = g_hash_table_new (g_str_hash, g_str_equal);
+      guint *keep = g_new (guint, full_q->n_items), n_keep = 0;
+      AffectManifest *cut;
+      char *cut_text;
+
+      for (i = 0; i < tsv->n_items; i++)
+        g_hash_table_add (ids, tsv->items[i].id);
+      for (i = 0; i < full_q->n_items; i++)
+        if (g_hash_table_contains (ids, full_q->items[i].id))
+          keep[n_keep++] = i;
+      cut = affect_manifest_subset (full_q, keep, n_keep);
+      cut_text = affect_manifest_quadrant_csv_to_string (cut);
+      g_assert_cmpstr (cut_text, ==, want);
+      g_free (cut_text);
+      affect_manifest_free (cut);
+      g_free (keep);
+      g_hash_table_destroy (ids);
+    }
+
     /* and the CSV read back gives the same classes and ids */
     ref = affect_manifest_load (csv_file, NULL, &error);
     g_assert_no_error (error);
@@ -642,6 +683,7 @@ test_reference_quadrants (void)
     g_free (name);
     g_free (tsv_file);
   }
+  affect_manifest_free (full_q);
   g_free (dir);
 }
 
