@@ -576,6 +576,38 @@ test_stop_mid_stream (void)
     gst_object_unref (p);
   }
 
+  /* pause and resume mid-stream: every item still arrives */
+  {
+    GstElement *p = gst_parse_launch (desc, NULL);
+    GstBus *bus = gst_element_get_bus (p);
+    GstMessage *msg;
+    guint items_done = 0;
+
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    g_usleep (100000);
+    gst_element_set_state (p, GST_STATE_PAUSED);
+    g_assert_cmpint (gst_element_get_state (p, NULL, NULL, 5 * GST_SECOND),
+        ==, GST_STATE_CHANGE_SUCCESS);
+    g_usleep (100000);
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    while ((msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+                GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))) {
+      GstMessageType type = GST_MESSAGE_TYPE (msg);
+      if (type == GST_MESSAGE_ELEMENT && gst_structure_has_name
+          (gst_message_get_structure (msg), "affect-dataset-done"))
+        g_assert_true (gst_structure_get_uint (gst_message_get_structure
+                (msg), "items-emitted", &items_done));
+      gst_message_unref (msg);
+      g_assert_cmpint (type, !=, GST_MESSAGE_ERROR);
+      if (type == GST_MESSAGE_EOS)
+        break;
+    }
+    g_assert_cmpuint (items_done, ==, 3);
+    gst_element_set_state (p, GST_STATE_NULL);
+    gst_object_unref (bus);
+    gst_object_unref (p);
+  }
+
   /* a flushing seek is refused (a dataset is read once) and the stream goes
    * on to EOS */
   {
