@@ -25,7 +25,8 @@ static const char *const quadrant_header[] =
 typedef struct
 {
   guint line;                   /* 1-based */
-  char **fields;
+  char *text;                   /* the line without its end */
+  char **fields;                /* split once the format is known */
 } Row;
 
 typedef struct
@@ -665,6 +666,7 @@ row_free (gpointer p)
 {
   Row *row = p;
 
+  g_free (row->text);
   g_strfreev (row->fields);
   g_free (row);
 }
@@ -715,7 +717,7 @@ affect_manifest_parse (const char *filename, const char *text, gsize length,
     }
     row = g_new0 (Row, 1);
     row->line = line;
-    row->fields = (char **) s;  /* raw text until split below */
+    row->text = s;
     g_ptr_array_add (rows, row);
   }
   if (rows->len == 0) {
@@ -735,7 +737,7 @@ affect_manifest_parse (const char *filename, const char *text, gsize length,
     else if (column_index (header, "path") >= 0)
       format = AFFECT_MANIFEST_CSV;
     else {
-      char *first = g_strndup ((char *) ((Row *) rows->pdata[0])->fields, 80);
+      char *first = g_strndup (((Row *) rows->pdata[0])->text, 80);
       set_parse_error (error, filename, header_line,
           "expected a header: MTG-Jamendo TSV (TRACK_ID ARTIST_ID ALBUM_ID "
           "PATH DURATION TAGS), quadrant CSV (TRACK LABEL DURATION BIN "
@@ -750,10 +752,9 @@ affect_manifest_parse (const char *filename, const char *text, gsize length,
 
   for (r = 0; r < rows->len; r++) {
     Row *row = g_ptr_array_index (rows, r);
-    char *s = (char *) row->fields;
     row->fields = format == AFFECT_MANIFEST_CSV ?
-        split_fields (s, delim, TRUE) : split_fields (s, '\t', FALSE);
-    g_free (s);
+        split_fields (row->text, delim, TRUE) :
+        split_fields (row->text, '\t', FALSE);
   }
   if (!ok)
     goto done;
