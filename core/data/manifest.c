@@ -433,8 +433,21 @@ parse_csv (Builder * b, char **header, GPtrArray * rows, GError ** error)
   gboolean multi = FALSE;
   GPtrArray *names;
 
-  for (c = 0; c < n_cols; c++)
+  for (c = 0; c < n_cols; c++) {
+    guint d;
     g_strstrip (header[c]);
+    if (*header[c] == '\0') {
+      /* an unnamed column (e.g. a trailing comma) gets its position */
+      g_free (header[c]);
+      header[c] = g_strdup_printf ("column%u", c + 1);
+    }
+    for (d = 0; d < c; d++)
+      if (g_ascii_strcasecmp (header[d], header[c]) == 0) {
+        set_parse_error (error, b->file, 1,
+            "expected each column once, got '%s' twice", header[c]);
+        return FALSE;
+      }
+  }
   path_col = column_index (header, "path");
   if (path_col < 0) {
     char *cols = join_names ((const char *const *) header);

@@ -235,6 +235,13 @@ test_generic_csv (void)
       "short.csv:3: ", "expected 2 fields as in the header, got 1");
   expect_parse_error ("nopath.csv", "file,valence\nx.wav,1\n", NULL,
       "nopath.csv:1: ", "'path'");
+  expect_parse_error ("twice.csv", "path,valence,Valence\nx.wav,1,2\n", NULL,
+      "twice.csv:1: ", "got 'Valence' twice");
+  m = parse ("unnamed.csv", "path,valence,\nx.wav,1,z\n", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (m->extra_names[0], ==, "column3");
+  g_assert_cmpstr (m->items[0].extra[0], ==, "z");
+  affect_manifest_free (m);
   /* forcing the format: an MTG TSV read as a generic CSV wants one field
    * per header column, where the MTG reader takes any number of tags */
   affect_manifest_options_init (&o);
