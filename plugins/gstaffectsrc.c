@@ -916,6 +916,15 @@ gst_affect_src_emit_item (GstAffectSrc * self, const AffectManifestItem * mi)
     self->position = end;
     ret = gst_pad_push (self->srcpad, buf);
   }
+  if (ret == GST_FLOW_NOT_NEGOTIATED && self->caps) {
+    gchar *desc = gst_caps_to_string (self->caps);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Downstream does not accept the format of %s: %s (put "
+            "audioconvert ! audioresample after affectsrc)", path, desc),
+        (NULL));
+    g_free (desc);
+    ret = GST_FLOW_ERROR;       /* reported */
+  }
   goto out;
 
 end_item:
@@ -1009,7 +1018,9 @@ gst_affect_src_loop (GstAffectSrc * self)
     /* downstream wants no more: finish the stream properly */
     gst_pad_push_event (self->srcpad, gst_event_new_eos ());
   } else if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS) {
-    GST_ELEMENT_FLOW_ERROR (self, ret);
+    /* GST_FLOW_ERROR: the error is on the bus already */
+    if (ret != GST_FLOW_ERROR)
+      GST_ELEMENT_FLOW_ERROR (self, ret);
     gst_pad_push_event (self->srcpad, gst_event_new_eos ());
   }
 }

@@ -542,6 +542,31 @@ test_bad_manifests (void)
   run_free (run);
   g_free (props);
 
+  /* downstream refuses the decoded format: an error naming the file */
+  {
+    gchar *desc = g_strdup_printf ("affectsrc location=\"%s\" ! "
+        "audio/x-raw,rate=8000 ! fakesink", malformed);
+    GstElement *p = gst_parse_launch (desc, NULL);
+    GstBus *bus = gst_element_get_bus (p);
+    GstMessage *msg;
+    GError *err = NULL;
+
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    g_assert_nonnull (msg);
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_ERROR);
+    gst_message_parse_error (msg, &err, NULL);
+    g_assert_nonnull (strstr (err->message, "a.wav"));
+    g_assert_nonnull (strstr (err->message, "rate=(int)16000"));
+    g_error_free (err);
+    gst_message_unref (msg);
+    gst_element_set_state (p, GST_STATE_NULL);
+    gst_object_unref (bus);
+    gst_object_unref (p);
+    g_free (desc);
+  }
+
   run = run_src ("location=/nonexistent/manifest.csv");
   g_assert_nonnull (run->error);
   g_assert_nonnull (strstr (run->error, "/nonexistent/manifest.csv"));
