@@ -25,7 +25,8 @@ static const char *const quadrant_header[] =
 typedef struct
 {
   guint line;                   /* 1-based */
-  char **fields;
+  char *text;                   /* the line without its end */
+  char **fields;                /* split once the format is known */
 } Row;
 
 typedef struct
@@ -432,8 +433,21 @@ parse_csv (Builder * b, char **header, GPtrArray * rows, GError ** error)
   gboolean multi = FALSE;
   GPtrArray *names;
 
-  for (c = 0; c < n_cols; c++)
+  for (c = 0; c < n_cols; c++) {
+    guint d;
     g_strstrip (header[c]);
+    if (*header[c] == '\0') {
+      /* an unnamed column (e.g. a trailing comma) gets its position */
+      g_free (header[c]);
+      header[c] = g_strdup_printf ("column%u", c + 1);
+    }
+    for (d = 0; d < c; d++)
+      if (g_ascii_strcasecmp (header[d], header[c]) == 0) {
+        set_parse_error (error, b->file, 1,
+            "expected each column once, got '%s' twice", header[c]);
+        return FALSE;
+      }
+  }
   path_col = column_index (header, "path");
   if (path_col < 0) {
     char *cols = join_names ((const char *const *) header);
@@ -665,6 +679,7 @@ row_free (gpointer p)
 {
   Row *row = p;
 
+  g_free (row->text);
   g_strfreev (row->fields);
   g_free (row);
 }
@@ -715,7 +730,7 @@ affect_manifest_parse (const char *filename, const char *text, gsize length,
     }
     row = g_new0 (Row, 1);
     row->line = line;
-    row->fields = (char **) s;  /* raw text until split below */
+    row->text = s;
     g_ptr_array_add (rows, row);
   }
   if (rows->len == 0) {
@@ -735,7 +750,7 @@ affect_manifest_parse (const char *filename, const char *text, gsize length,
     else if (column_index (header, "path") >= 0)
       format = AFFECT_MANIFEST_CSV;
     else {
-      char *first = g_strndup ((char *) ((Row *) rows->pdata[0])->fields, 80);
+      char *first = g_strndup (((Row *) rows->pdata[0])->text, 80);
       set_parse_error (error, filename, header_line,
           "expected a header: MTG-Jamendo TSV (TRACK_ID ARTIST_ID ALBUM_ID "
           "PATH DURATION TAGS), quadrant CSV (TRACK LABEL DURATION BIN "
@@ -750,10 +765,9 @@ affect_manifest_parse (const char *filename, const char *text, gsize length,
 
   for (r = 0; r < rows->len; r++) {
     Row *row = g_ptr_array_index (rows, r);
-    char *s = (char *) row->fields;
     row->fields = format == AFFECT_MANIFEST_CSV ?
-        split_fields (s, delim, TRUE) : split_fields (s, '\t', FALSE);
-    g_free (s);
+        split_fields (row->text, delim, TRUE) :
+        split_fields (row->text, '\t', FALSE);
   }
   if (!ok)
     goto done;
@@ -848,7 +862,8 @@ affect_manifest_resolve_path (const AffectManifest * m,
   if (g_path_is_absolute (item->path) || strstr (item->path, "://"))
     return g_strdup (item->path);
   base = root && *root ? g_strdup (root) : g_path_get_dirname (m->filename);
-  path = g_build_filename (base, item->path, NULL);
+  path = strcmp (base, ".") == 0 ? g_strdup (item->path) :
+      g_build_filename (base, item->path, NULL);
   if (m->format == AFFECT_MANIFEST_QUADRANT_CSV
       && !g_file_test (path, G_FILE_TEST_EXISTS)
       && g_ascii_isdigit (item->path[0]) && strchr (item->path, '/') == NULL) {
@@ -864,6 +879,46 @@ affect_manifest_resolve_path (const AffectManifest * m,
   }
   g_free (base);
   return path;
+}
+
+static void
+item_copy (AffectManifestItem * dst, const AffectManifestItem * src,
+    const AffectManifest * m)
+{
+  guint i;
+
+  *dst = *src;
+  dst->id = g_strdup (src->id);
+  dst->path = g_strdup (src->path);
+  dst->split = g_strdup (src->split);
+  dst->labels = src->labels ?
+      g_memdup2 (src->labels, m->n_vocabulary * sizeof (float)) : NULL;
+  dst->targets = src->targets ?
+      g_memdup2 (src->targets, m->n_targets * sizeof (double)) : NULL;
+  dst->extra = src->extra ? g_new0 (char *, m->n_extra) : NULL;
+  for (i = 0; src->extra && i < m->n_extra; i++)
+    dst->extra[i] = g_strdup (src->extra[i]);
+}
+
+AffectManifest *
+affect_manifest_subset (const AffectManifest * m, const guint * indices,
+    guint n)
+{
+  AffectManifest *sub = g_new0 (AffectManifest, 1);
+  guint i;
+
+  *sub = *m;
+  sub->filename = g_strdup (m->filename);
+  sub->vocabulary = g_strdupv (m->vocabulary);
+  sub->target_names = g_strdupv (m->target_names);
+  sub->extra_names = g_strdupv (m->extra_names);
+  sub->n_items = n;
+  sub->items = g_new0 (AffectManifestItem, MAX (n, 1));
+  for (i = 0; i < n; i++) {
+    g_return_val_if_fail (indices[i] < m->n_items, sub);
+    item_copy (&sub->items[i], &m->items[indices[i]], m);
+  }
+  return sub;
 }
 
 /* ---- quadrants ---- */
@@ -885,6 +940,23 @@ format_duration (GString * out, double d)
   if (p > 17)
     snprintf (buf, sizeof (buf), "%.17g", d);
   g_string_append (out, buf);
+}
+
+/* the tag is in the manifest's vocabulary, with or without the prefix */
+static gboolean
+vocabulary_has (const AffectManifest * m, const char *tag)
+{
+  const char *bare = g_str_has_prefix (tag, MTG_PREFIX) ?
+      tag + strlen (MTG_PREFIX) : tag;
+  guint i;
+
+  for (i = 0; i < m->n_vocabulary; i++) {
+    const char *v = m->vocabulary[i];
+    if (strcmp (v, tag) == 0 || strcmp (g_str_has_prefix (v, MTG_PREFIX) ?
+            v + strlen (MTG_PREFIX) : v, bare) == 0)
+      return TRUE;
+  }
+  return FALSE;
 }
 
 AffectManifest *
@@ -914,8 +986,18 @@ affect_manifest_relabel_quadrants (const AffectManifest * tsv,
     AffectManifestItem it = { 0 };
     GString *label;
     int quadrant = -1;
-    guint t, n = g_strv_length (tags);
+    guint t, k, n = 0;
 
+    /* only the tags the vocabulary knows (the 56 by default), in file
+     * order: so the unsplit 59-tag TSV and the split TSVs agree */
+    for (t = 0, k = 0; tags[t]; t++) {
+      if (vocabulary_has (tsv, tags[t]))
+        tags[k++] = tags[t];
+      else
+        g_free (tags[t]);
+    }
+    tags[k] = NULL;
+    n = k;
     /* the first mapped tag of the alphabetically sorted list decides */
     sorted = g_memdup2 (tags, (n + 1) * sizeof (char *));
     qsort (sorted, n, sizeof (char *), compare_strings);

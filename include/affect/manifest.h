@@ -109,6 +109,11 @@ const char *affect_manifest_task_to_string (AffectManifestTask task);
 const char *affect_manifest_item_get_extra (const AffectManifest * manifest,
     const AffectManifestItem * item, const char *name);
 
+/* A copy holding the items at indices (in that order), e.g. the result of
+ * affect_manifest_select(); free with affect_manifest_free(). */
+AffectManifest *affect_manifest_subset (const AffectManifest * manifest,
+    const guint * indices, guint n);
+
 /* The file an item's audio is in. Absolute paths and URIs (scheme://) stay
  * as they are; relative ones are taken from root (NULL = the manifest's
  * folder). For the quadrant CSV, whose TRACK is a bare file name, the
@@ -133,8 +138,10 @@ int affect_quadrant_of_tag (const char *tag);
 /* the BIN column value of a quadrant ("positive;uplifting;happy", ...) */
 const char *affect_quadrant_bin (int quadrant);
 /* Relabel an MTG-Jamendo TSV manifest into quadrants: keep an item if one of
- * its tags is mapped; its class is the quadrant of the first mapped tag in
- * its alphabetically sorted tag list. AFFECT_ERROR_EMPTY when none is kept. */
+ * its tags (those in the manifest's vocabulary) is mapped; its class is the
+ * quadrant of the first mapped tag in its alphabetically sorted tag list.
+ * LABEL lists those tags without prefix, in file order. AFFECT_ERROR_EMPTY
+ * when none is kept. */
 AffectManifest *affect_manifest_relabel_quadrants (const AffectManifest * tsv,
     GError ** error);
 /* Write a quadrant-CSV manifest as text in the paper's format (header,

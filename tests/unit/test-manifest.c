@@ -6,6 +6,7 @@
 
 #include "affect/affect.h"
 #include "affect/manifest.h"
+#include "affect/nn.h"
 
 static AffectManifest *
 parse (const char *file, const char *text, const AffectManifestOptions * o,
@@ -234,6 +235,13 @@ test_generic_csv (void)
       "short.csv:3: ", "expected 2 fields as in the header, got 1");
   expect_parse_error ("nopath.csv", "file,valence\nx.wav,1\n", NULL,
       "nopath.csv:1: ", "'path'");
+  expect_parse_error ("twice.csv", "path,valence,Valence\nx.wav,1,2\n", NULL,
+      "twice.csv:1: ", "got 'Valence' twice");
+  m = parse ("unnamed.csv", "path,valence,\nx.wav,1,z\n", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (m->extra_names[0], ==, "column3");
+  g_assert_cmpstr (m->items[0].extra[0], ==, "z");
+  affect_manifest_free (m);
   /* forcing the format: an MTG TSV read as a generic CSV wants one field
    * per header column, where the MTG reader takes any number of tags */
   affect_manifest_options_init (&o);
@@ -242,6 +250,71 @@ test_generic_csv (void)
       "TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS\n"
       "t\ta\tb\t1.mp3\t1\n", &o, "m.tsv:2: ",
       "expected 6 fields as in the header, got 5");
+}
+
+/* forcing a format reads a file without header; paths resolve from root,
+ * and quadrant tracks also from MTG-Jamendo's NN/ folders */
+static void
+test_forced_and_paths (void)
+{
+  char *dir = g_dir_make_tmp ("affect-paths-XXXXXX", NULL);
+  char *sub = g_build_filename (dir, "19", NULL);
+  char *track = g_build_filename (sub, "6719.mp3", NULL);
+  char *flat = g_build_filename (dir, "2263.mp3", NULL);
+  char *manifest = g_build_filename (dir, "q.csv", NULL);
+  char *path;
+  AffectManifestOptions o;
+  AffectManifest *m;
+  GError *error = NULL;
+
+  affect_manifest_options_init (&o);
+  o.format = AFFECT_MANIFEST_MTG_TSV;
+  m = parse ("headless.tsv", "t1\ta\tb\tx/1.mp3\t3.5\tmood/theme---calm\n",
+      &o, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (m->n_items, ==, 1);
+  g_assert_cmpuint (m->items[0].line, ==, 1);
+  path = affect_manifest_resolve_path (m, &m->items[0], "/data");
+  g_assert_cmpstr (path, ==, "/data/x/1.mp3");
+  g_free (path);
+  path = affect_manifest_resolve_path (m, &m->items[0], NULL);
+  g_assert_cmpstr (path, ==, "x/1.mp3");        /* the manifest's folder: . */
+  g_free (path);
+  affect_manifest_free (m);
+
+  g_assert_cmpint (g_mkdir (sub, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (track, "", 0, NULL));
+  g_assert_true (g_file_set_contents (flat, "", 0, NULL));
+  g_assert_true (g_file_set_contents (manifest,
+          "TRACK\tLABEL\tDURATION\tBIN\tEMOTION_VALENCE\n"
+          "6719.mp3\trelaxing\t190.2\trelaxing;calm\tdeactivated_pleasant\n"
+          "2263.mp3\tsad\t494.7\tsad;melancholic\tdeactivated_unpleasant\n"
+          "https://example.org/a.mp3\tsad\t1\tsad;melancholic\t"
+          "deactivated_unpleasant\n", -1, NULL));
+  m = affect_manifest_load (manifest, NULL, &error);
+  g_assert_no_error (error);
+  path = affect_manifest_resolve_path (m, &m->items[0], NULL);
+  g_assert_cmpstr (path, ==, track);
+  g_free (path);
+  path = affect_manifest_resolve_path (m, &m->items[1], dir);
+  g_assert_cmpstr (path, ==, flat);
+  g_free (path);
+  path = affect_manifest_resolve_path (m, &m->items[2], dir);
+  g_assert_cmpstr (path, ==, "https://example.org/a.mp3");
+  g_free (path);
+  g_assert_cmpstr (m->items[2].id, ==, "a");
+  affect_manifest_free (m);
+
+  g_unlink (manifest);
+  g_unlink (flat);
+  g_unlink (track);
+  g_rmdir (sub);
+  g_rmdir (dir);
+  g_free (manifest);
+  g_free (flat);
+  g_free (track);
+  g_free (sub);
+  g_free (dir);
 }
 
 static void
@@ -325,7 +398,7 @@ test_relabel (void)
       "mood/theme---happy\n"
       "track_0000002\ta\tb\t02/2.mp3\t20.5\tmood/theme---film\n"
       "track_0000003\ta\tb\t03/3.mp3\t7\tmood/theme---film\t"
-      "mood/theme---dark\n";
+      "mood/theme---dark\tmood/theme---horror\n";
   GError *error = NULL;
   AffectManifest *m = parse ("x-test.tsv", text, NULL, &error), *q;
   char *out;
@@ -343,6 +416,15 @@ test_relabel (void)
       "1.mp3\tsad;happy\t186\tpositive;uplifting;happy\tactivated_pleasant\n"
       "3.mp3\tfilm;dark\t7\tdark;dramatic\tactivated_unpleasant\n");
   g_free (out);
+  {
+    const guint pick[] = { 1 };
+    AffectManifest *sub = affect_manifest_subset (q, pick, 1);
+    g_assert_cmpuint (sub->n_items, ==, 1);
+    g_assert_cmpstr (sub->items[0].id, ==, "track_0000003");
+    g_assert_cmpstr (sub->items[0].extra[0], ==, "film;dark");
+    g_assert_cmpfloat (sub->items[0].labels[2], ==, 1.0f);
+    affect_manifest_free (sub);
+  }
   affect_manifest_free (q);
   affect_manifest_free (m);
 
@@ -463,6 +545,71 @@ test_selection (void)
   g_clear_error (&error);
 }
 
+/* Random byte edits of valid manifests: every result is a manifest or an
+ * error with a message, never a crash (valgrind-clean). */
+static void
+test_mutations (void)
+{
+  const char *seeds[] = {
+    "TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS\r\n"
+        "track_1\ta\tb\t1/1.mp3\t10.5\tmood/theme---happy\r\n"
+        "track_2\ta\tb\t2/2.mp3\t3\tmood/theme---sad\tmood/theme---calm\r\n",
+    "TRACK\tLABEL\tDURATION\tBIN\tEMOTION_VALENCE\n"
+        "1.mp3\tsad\t10\tsad;melancholic\tdeactivated_unpleasant\n"
+        "2.mp3\thappy\t20.5\tpositive;uplifting;happy\tactivated_pleasant\n",
+    "id,path,label,valence,arousal,split\n"
+        "a,\"a,1.wav\",x;y,0.5,-1,train\n" "b,b.wav,y,1e3,2,test\n",
+  };
+  const char noise[] = "\t,;\"\n\r-.e0x/ ";
+  AffectRng rng;
+  guint round, n_ok = 0, n_err = 0;
+
+  affect_rng_init (&rng, 2024);
+  for (round = 0; round < 3000; round++) {
+    const char *seed = seeds[round % G_N_ELEMENTS (seeds)];
+    char *text = g_strdup (seed);
+    gsize len = strlen (text);
+    guint edits = 1 + affect_rng_next (&rng) % 4, e;
+    GError *error = NULL;
+    AffectManifest *m;
+
+    for (e = 0; e < edits; e++) {
+      gsize at = affect_rng_next (&rng) % len;
+      guint64 r = affect_rng_next (&rng);
+      if (r % 3 == 0)
+        text[at] = noise[(r >> 8) % (sizeof (noise) - 1)];
+      else if (r % 3 == 1)
+        text[at] = (char) ((r >> 8) % 256);     /* NUL included */
+      else
+        len = at + 1;           /* truncate */
+    }
+    m = affect_manifest_parse ("fuzz.csv", text, len, NULL, &error);
+    if (m) {
+      guint i, j;
+      g_assert_null (error);
+      g_assert_cmpuint (m->n_items, >, 0);
+      for (i = 0; i < m->n_items; i++) {
+        g_assert_nonnull (m->items[i].id);
+        g_assert_nonnull (m->items[i].path);
+        for (j = 0; m->items[i].labels && j < m->n_vocabulary; j++)
+          g_assert_true (m->items[i].labels[j] == 0.0f
+              || m->items[i].labels[j] == 1.0f);
+      }
+      affect_manifest_free (m);
+      n_ok++;
+    } else {
+      g_assert_nonnull (error);
+      g_assert_true (g_str_has_prefix (error->message, "fuzz.csv"));
+      g_error_free (error);
+      n_err++;
+    }
+    g_free (text);
+  }
+  /* both outcomes occur: the edits are neither all harmless nor all fatal */
+  g_assert_cmpuint (n_ok, >, 100);
+  g_assert_cmpuint (n_err, >, 100);
+}
+
 /* ---- real files from ../shared ---- */
 
 static char *
@@ -508,7 +655,12 @@ test_reference_mtg (void)
 
   /* the unsplit TSV: 18486 tracks, 59 tags (3 outside the vocabulary) */
   file = g_build_filename (dir, "data", "autotagging_moodtheme.tsv", NULL);
-  m = affect_manifest_load (file, NULL, &error);
+  {
+    gint64 t0 = g_get_monotonic_time ();
+    m = affect_manifest_load (file, NULL, &error);
+    g_test_message ("autotagging_moodtheme.tsv: %u items parsed in %.1f ms",
+        m ? m->n_items : 0, (g_get_monotonic_time () - t0) / 1000.0);
+  }
   g_assert_no_error (error);
   g_assert_cmpint (m->format, ==, AFFECT_MANIFEST_MTG_TSV);
   g_assert_cmpuint (m->n_items, ==, 18486);
@@ -526,13 +678,23 @@ test_reference_quadrants (void)
 {
   const char *splits[] = { "train", "validation", "test" };
   const guint expected[] = { 3474, 1302, 1478 };
-  char *dir = mtg_dir ();
+  char *dir = mtg_dir (), *full_file;
+  AffectManifest *full, *full_q;
+  GError *full_error = NULL;
   guint s;
 
   if (dir == NULL) {
     g_test_skip ("AFFECT_SHARED_DIR/reference/mtg-jamendo is absent");
     return;
   }
+  /* the unsplit TSV relabelled once, then cut by each split-0 file */
+  full_file = g_build_filename (dir, "data", "autotagging_moodtheme.tsv", NULL);
+  full = affect_manifest_load (full_file, NULL, &full_error);
+  g_assert_no_error (full_error);
+  full_q = affect_manifest_relabel_quadrants (full, &full_error);
+  g_assert_no_error (full_error);
+  affect_manifest_free (full);
+  g_free (full_file);
   for (s = 0; s < G_N_ELEMENTS (splits); s++) {
     char *name = g_strdup_printf ("autotagging_moodtheme-%s.tsv", splits[s]);
     char *tsv_file = g_build_filename (dir, "data", "splits", "split-0", name,
@@ -557,6 +719,28 @@ test_reference_quadrants (void)
     g_assert_true (g_file_get_contents (csv_file, &want, NULL, NULL));
     g_assert_cmpstr (out, ==, want);
 
+    /* the unsplit TSV's relabelling restricted to this split's tracks
+     * gives the same file */
+    {
+      GHashTable *ids = g_hash_table_new (g_str_hash, g_str_equal);
+      guint *keep = g_new (guint, full_q->n_items), n_keep = 0;
+      AffectManifest *cut;
+      char *cut_text;
+
+      for (i = 0; i < tsv->n_items; i++)
+        g_hash_table_add (ids, tsv->items[i].id);
+      for (i = 0; i < full_q->n_items; i++)
+        if (g_hash_table_contains (ids, full_q->items[i].id))
+          keep[n_keep++] = i;
+      cut = affect_manifest_subset (full_q, keep, n_keep);
+      cut_text = affect_manifest_quadrant_csv_to_string (cut);
+      g_assert_cmpstr (cut_text, ==, want);
+      g_free (cut_text);
+      affect_manifest_free (cut);
+      g_free (keep);
+      g_hash_table_destroy (ids);
+    }
+
     /* and the CSV read back gives the same classes and ids */
     ref = affect_manifest_load (csv_file, NULL, &error);
     g_assert_no_error (error);
@@ -577,6 +761,7 @@ test_reference_quadrants (void)
     g_free (name);
     g_free (tsv_file);
   }
+  affect_manifest_free (full_q);
   g_free (dir);
 }
 
@@ -588,10 +773,13 @@ main (int argc, char **argv)
   g_test_add_func ("/manifest/mtg-tsv-malformed", test_mtg_malformed);
   g_test_add_func ("/manifest/quadrant-csv", test_quadrant_csv);
   g_test_add_func ("/manifest/generic-csv", test_generic_csv);
+  g_test_add_func ("/manifest/forced-format-and-paths",
+      test_forced_and_paths);
   g_test_add_func ("/manifest/empty", test_empty);
   g_test_add_func ("/manifest/vocabulary", test_vocabulary);
   g_test_add_func ("/manifest/relabel-quadrants", test_relabel);
   g_test_add_func ("/manifest/selection", test_selection);
+  g_test_add_func ("/manifest/mutations", test_mutations);
   g_test_add_func ("/manifest/reference-mtg", test_reference_mtg);
   g_test_add_func ("/manifest/reference-quadrants", test_reference_quadrants);
   return g_test_run ();
