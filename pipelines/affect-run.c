@@ -338,6 +338,32 @@ print_item (Runner * r, const GstStructure * s)
   g_string_free (line, TRUE);
 }
 
+/* "affectsrc0: 15 items, 1 skipped" and one line per skipped item */
+static void
+print_dataset_done (Runner * r, const char *src, const GstStructure * s)
+{
+  guint emitted = 0, skipped = 0, i;
+  const GValue *list = gst_structure_get_value (s, "skipped");
+  char *line;
+
+  gst_structure_get_uint (s, "items-emitted", &emitted);
+  gst_structure_get_uint (s, "items-skipped", &skipped);
+  line = g_strdup_printf ("  %s: %u item%s, %u skipped", src, emitted,
+      emitted == 1 ? "" : "s", skipped);
+  print_line (r, line);
+  g_free (line);
+  if (list && GST_VALUE_HOLDS_ARRAY (list)) {
+    for (i = 0; i < gst_value_array_get_size (list); i++) {
+      const GValue *v = gst_value_array_get_value (list, i);
+      if (G_VALUE_HOLDS_STRING (v)) {
+        line = g_strdup_printf ("    skipped %s", g_value_get_string (v));
+        print_line (r, line);
+        g_free (line);
+      }
+    }
+  }
+}
+
 /* ---- running a pipeline step ---- */
 
 static JsonObject *
@@ -426,6 +452,8 @@ on_bus_message (GstBus * bus, GstMessage * msg, gpointer user_data)
       json_object_set_object_member (m, "fields", structure_to_json (s));
       json_array_add_object_element (r->messages, m);
 
+      if (gst_structure_has_name (s, "affect-dataset-done") && !r->quiet)
+        print_dataset_done (r, src, s);
       if (gst_structure_has_name (s, "affect-progress")) {
         const char *id = gst_structure_get_string (s, "id");
         gint64 now = g_get_monotonic_time ();
@@ -435,9 +463,10 @@ on_bus_message (GstBus * bus, GstMessage * msg, gpointer user_data)
         g_free (r->last_id);
         r->last_id = g_strdup (id);
         r->progress_shown = TRUE;
-        /* plain output: one line a second at most, and the last one */
-        if (r->tty || now - r->last_plain >= G_USEC_PER_SEC
-            || (r->total && r->done >= r->total)) {
+        /* plain output: one line a second at most; the step's end prints
+         * the final count */
+        if (r->tty || (now - r->last_plain >= G_USEC_PER_SEC
+                && !(r->total && r->done >= r->total))) {
           print_progress (r, FALSE);
           r->last_plain = now;
         }

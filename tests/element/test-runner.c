@@ -454,6 +454,105 @@ test_tones (void)
   g_free (manifest);
 }
 
+/* The README's main job, small: tones through affectsrc, items shown with
+ * their labels, progress and dataset-done collected */
+static void
+test_main_job (void)
+{
+  char *out = g_build_filename (tmp_dir, "out-main", NULL);
+  char *results = g_build_filename (out, "results.json", NULL);
+  char *cache = g_strdup_printf ("CACHE=%s/main-cache", tmp_dir);
+  Run r = run ("main", "ITEMS=1", cache, "-o", out, NULL);
+  const char *classes[] = { "activated_pleasant", "deactivated_pleasant",
+    "activated_unpleasant", "deactivated_unpleasant"
+  };
+  JsonNode *root;
+  JsonObject *step, *last;
+  JsonArray *items, *messages;
+  guint i;
+
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "item 0 tone-000  split=train  "
+          "origin=generated  class=activated_pleasant  valence=0."));
+  g_assert_nonnull (strstr (r.out, "4/4 items (100%)"));
+  root = load_json (results);
+  step = json_array_get_object_element (json_object_get_array_member
+      (json_node_get_object (root), "steps"), 1);
+  g_assert_cmpstr (json_object_get_string_member (step, "status"), ==, "ok");
+  items = json_object_get_array_member (step, "items");
+  g_assert_cmpuint (json_array_get_length (items), ==, 4);
+  for (i = 0; i < 4; i++) {
+    JsonObject *it = json_array_get_object_element (items, i);
+    JsonObject *targets = json_object_get_object_member (it, "targets");
+    double valence = json_object_get_double_member (targets, "valence");
+    g_assert_cmpstr (json_object_get_string_member (it, "class"), ==,
+        classes[i]);
+    g_assert_cmpstr (json_object_get_string_member (it, "origin"), ==,
+        "generated");
+    /* pleasant quadrants have positive valence */
+    g_assert_cmpint (valence > 0, ==, i < 2);
+  }
+  messages = json_object_get_array_member (step, "messages");
+  /* an affect-progress per item, then affect-dataset-done */
+  g_assert_cmpuint (json_array_get_length (messages), ==, 5);
+  for (i = 0; i < 4; i++) {
+    JsonObject *m = json_array_get_object_element (messages, i);
+    g_assert_cmpstr (json_object_get_string_member (m, "name"), ==,
+        "affect-progress");
+    g_assert_cmpint (json_object_get_int_member (json_object_get_object_member
+            (m, "fields"), "items-done"), ==, i + 1);
+  }
+  last = json_object_get_object_member (json_array_get_object_element
+      (messages, 4), "fields");
+  g_assert_cmpint (json_object_get_int_member (last, "items-emitted"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (last, "items-skipped"), ==, 0);
+  json_node_unref (root);
+  run_clear (&r);
+  g_free (out);
+  g_free (results);
+  g_free (cache);
+}
+
+/* a corrupt item: a warning naming it, the run goes on, counted as skipped */
+static void
+test_skipped_item (void)
+{
+  char *exp = write_file ("skip.experiment", "[experiment]\n"
+      "steps=corpus;items\n[variables]\nCORPUS=${CACHE}/skip\n"
+      "[step corpus]\ngenerate=tones\noutput=${CORPUS}\nitems=1\n"
+      "seconds=0.3\ncorrupt=1\n"
+      "[step items]\npipeline=${SOURCE_DIR}/pipelines/main-items.pipeline\n"
+      "show-items=true\n");
+  char *out = g_build_filename (tmp_dir, "out-skip", NULL);
+  char *results = g_build_filename (out, "results.json", NULL);
+  Run r = run (exp, "-o", out, NULL);
+  JsonNode *root;
+  JsonObject *step, *w;
+  JsonArray *warnings;
+
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "warning: affectsrc0: "));
+  g_assert_nonnull (strstr (r.out, "corrupt-000.wav"));
+  g_assert_nonnull (strstr (r.out, "affectsrc0: 4 items, 1 skipped"));
+  root = load_json (results);
+  step = json_array_get_object_element (json_object_get_array_member
+      (json_node_get_object (root), "steps"), 1);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (step,
+              "items")), ==, 4);
+  warnings = json_object_get_array_member (step, "warnings");
+  g_assert_cmpuint (json_array_get_length (warnings), ==, 1);
+  w = json_array_get_object_element (warnings, 0);
+  g_assert_cmpstr (json_object_get_string_member (w, "source"), ==,
+      "affectsrc0");
+  g_assert_nonnull (strstr (json_object_get_string_member (w, "message"),
+          "corrupt-000.wav"));
+  json_node_unref (root);
+  run_clear (&r);
+  g_free (exp);
+  g_free (out);
+  g_free (results);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -492,6 +591,8 @@ main (int argc, char **argv)
   g_test_add_func ("/runner/bad-experiments", test_bad_experiments);
   g_test_add_func ("/runner/shard-and-list", test_shard_and_list);
   g_test_add_func ("/runner/tones", test_tones);
+  g_test_add_func ("/runner/main-job", test_main_job);
+  g_test_add_func ("/runner/skipped-item", test_skipped_item);
   ret = g_test_run ();
   remove_tree (tmp_dir);
   g_free (tmp_dir);
