@@ -229,12 +229,13 @@ format_duration (GString * s, double seconds)
 static void
 print_progress (Runner * r, gboolean final)
 {
-  GString *s = g_string_new (NULL);
+  GString *s;
   double elapsed = (g_get_monotonic_time () - r->step_start) / 1e6;
   double rate = elapsed > 0 ? r->done / elapsed : 0;
 
   if (!r->progress_shown || r->quiet)
     return;
+  s = g_string_new (NULL);
   g_string_append_printf (s, "[%u/%u %s] %u", r->step_number, r->n_steps,
       r->step->name, r->done);
   if (r->total)
@@ -1071,7 +1072,9 @@ main (int argc, char **argv)
   t = iso_now ();
   json_object_set_string_member (root, "started", t);
   g_free (t);
-  json_object_set_string_member (root, "gstreamer", gst_version_string ());
+  t = gst_version_string ();
+  json_object_set_string_member (root, "gstreamer", t);
+  g_free (t);
   json_object_set_string_member (root, "libaffect", affect_version ());
   {
     JsonObject *shard = json_object_new ();
