@@ -580,6 +580,7 @@ run_pipeline_step (Runner * r, JsonObject * result)
   GstElement *element;
   GstBus *bus;
   guint bus_watch, tick, timeout = 0;
+  gboolean start_failed = FALSE;
   GstParseContext *ctx = gst_parse_context_new ();
 
   json_object_set_string_member (result, "kind", "pipeline");
@@ -632,25 +633,30 @@ run_pipeline_step (Runner * r, JsonObject * result)
         r);
 
   r->step_start = g_get_monotonic_time ();
-  /* a failure to start posts its error on the bus, which ends the loop */
-  gst_element_set_state (r->pipeline, GST_STATE_PLAYING);
-  if (!r->interrupted)
+  /* a failure to start normally posts its error on the bus; the drain
+   * below picks it up */
+  if (gst_element_set_state (r->pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE)
+    start_failed = TRUE;
+  else if (!r->interrupted)
     g_main_loop_run (r->loop);
 
-  /* drain what is left on the bus (e.g. messages posted with the EOS) */
-  gst_element_set_state (r->pipeline, GST_STATE_NULL);
+  /* drain what is left on the bus (messages posted with the EOS, or the
+   * error of a failed start) before going to NULL, which flushes it */
   {
     GstBus *b = gst_element_get_bus (r->pipeline);
     GstMessage *m;
     while ((m = gst_bus_pop (b)) != NULL) {
       if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT
           || GST_MESSAGE_TYPE (m) == GST_MESSAGE_APPLICATION
-          || GST_MESSAGE_TYPE (m) == GST_MESSAGE_WARNING)
+          || GST_MESSAGE_TYPE (m) == GST_MESSAGE_WARNING
+          || GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)
         on_bus_message (b, m, r);
       gst_message_unref (m);
     }
     gst_object_unref (b);
   }
+  gst_element_set_state (r->pipeline, GST_STATE_NULL);
   g_source_remove (bus_watch);
   g_source_remove (tick);
   if (timeout && !r->timed_out)
@@ -659,6 +665,9 @@ run_pipeline_step (Runner * r, JsonObject * result)
     print_progress (r, TRUE);
   clear_line (r);
 
+  if (r->error == NULL && start_failed)
+    r->error = error_object (r->step->name, NULL, "the pipeline could not "
+        "be set to PLAYING (no element said why)", NULL);
   if (r->error == NULL && r->timed_out) {
     char *m = g_strdup_printf ("timed out after %g s (timeout key of the "
         "step)", r->step->timeout);
