@@ -18,6 +18,7 @@ rounding error is relative to the frame's energy, not to each band, so:
 usage: mel_conformance.py PATH/TO/mel-dump
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -216,6 +217,35 @@ def compare(name, ours, x, p, worst):
     return fails
 
 
+ELEMENT_PROPS = ("n_fft", "hop", "win_length", "window", "pad_mode", "pad_value",
+                 "n_mels", "fmin", "fmax", "mel_scale", "norm", "power", "log",
+                 "amin", "top_db", "log_c", "log_eps", "scale")
+
+
+def run_element(x, p, preset, tmp, frames_per_buffer=7):
+    """the affectmel element in a gst-launch pipeline, frames trimmed to the
+    valid ones (the last tensor is zero-filled); None if gst-launch is absent"""
+    launcher = shutil.which("gst-launch-1.0")
+    if launcher is None or "GST_PLUGIN_PATH" not in os.environ:
+        return None
+    src = os.path.join(tmp, "el-in.f32")
+    dst = os.path.join(tmp, "el-out.f32")
+    x.astype("<f4").tofile(src)
+    if preset:
+        props = ["preset=" + preset]
+    else:
+        props = ["rate=%d" % p["sample_rate"], "center=%s" % ("true" if p["center"] else "false")]
+        props += ["%s=%s" % (k.replace("_", "-"), p[k]) for k in ELEMENT_PROPS]
+    pipeline = ["filesrc", "location=" + src, "blocksize=%d" % (4 * 999), "!",
+                "rawaudioparse", "use-sink-caps=false", "format=pcm", "pcm-format=f32le",
+                "sample-rate=%d" % p["sample_rate"], "num-channels=1", "!",
+                "affectmel", "frames-per-buffer=%d" % frames_per_buffer] + props + [
+                "!", "filesink", "location=" + dst]
+    subprocess.run([launcher, "-q"] + pipeline, check=True, stdout=subprocess.DEVNULL)
+    out = np.fromfile(dst, dtype="<f4").reshape(-1, p["n_mels"])
+    return out
+
+
 def configurations():
     for preset in ("librosa", "mtg-jamendo", "musicnn"):
         yield "preset=" + preset, dict(PRESETS[preset])
@@ -251,6 +281,23 @@ def main():
                 failures += f
                 n_cases += 1
             print("ok   " if not failures else "…    ", cname, flush=True)
+        # the element in a real pipeline (filesrc ! rawaudioparse ! affectmel !
+        # filesink, 999-sample blocks, 7 frames per tensor) gives the same frames
+        n_element = 0
+        for cname, p in configurations():
+            preset = cname[len("preset="):] if cname.startswith("preset=") else None
+            x = signals(p["sample_rate"])["chirp"].astype(np.float32)
+            out = run_element(x, p, preset, tmp)
+            if out is None:
+                print("SKIP element pipelines: gst-launch-1.0 or GST_PLUGIN_PATH missing")
+                break
+            n = len(reference(x, p)[0])
+            if len(out) != -(-n // 7) * 7 or np.any(out[n:] != 0):
+                failures.append("element %s: %d frames written for %d" % (cname, len(out), n))
+                continue
+            failures += compare("element %s chirp" % cname, out[:n], x, p, worst)
+            n_element += 1
+        print("element pipelines: %d" % n_element)
     print("cases: %d" % n_cases)
     for k, v in sorted(worst.items()):
         unit = ("dB, bands within 60 dB of the frame peak" if k == "db" else
