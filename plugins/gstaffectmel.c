@@ -18,7 +18,7 @@
  *
  * Every step is a property: framing (#GstAffectMel:n-fft, #GstAffectMel:hop,
  * #GstAffectMel:win-length, #GstAffectMel:window, #GstAffectMel:center,
- * #GstAffectMel:pad-mode), the filterbank (#GstAffectMel:n-mels,
+ * #GstAffectMel:pad-mode, #GstAffectMel:framing), the filterbank (#GstAffectMel:n-mels,
  * #GstAffectMel:fmin, #GstAffectMel:fmax, #GstAffectMel:mel-scale,
  * #GstAffectMel:norm), #GstAffectMel:power, the logarithm (#GstAffectMel:log
  * with #GstAffectMel:amin, #GstAffectMel:top-db, #GstAffectMel:log-c,
@@ -91,6 +91,7 @@ enum
   PROP_CENTER,
   PROP_PAD_MODE,
   PROP_PAD_VALUE,
+  PROP_FRAMING,
   PROP_N_MELS,
   PROP_FMIN,
   PROP_FMAX,
@@ -116,6 +117,7 @@ enum
 #define DEFAULT_CENTER TRUE
 #define DEFAULT_PAD_MODE AFFECT_MEL_PAD_ZEROS
 #define DEFAULT_PAD_VALUE 0.0
+#define DEFAULT_FRAMING AFFECT_MEL_FRAMING_LIBROSA
 #define DEFAULT_N_MELS 128
 #define DEFAULT_FMIN 0.0
 #define DEFAULT_FMAX 0.0
@@ -191,6 +193,13 @@ DEFINE_ENUM_TYPE (gst_affect_mel_pad_get_type, "GstAffectMelPadMode",
           "reflect)", "reflect"},
     {AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"});
 
+DEFINE_ENUM_TYPE (gst_affect_mel_framing_get_type, "GstAffectMelFraming",
+    {AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
+          "centred on or before the last sample (librosa)", "librosa"},
+    {AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
+          "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
+          "startFromZero=false)", "essentia"});
+
 DEFINE_ENUM_TYPE (gst_affect_mel_scale_get_type, "GstAffectMelScale",
     {AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"},
     {AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above",
@@ -238,6 +247,7 @@ effective_params (GstAffectMel * self, AffectMelParams * p, gint * rate)
   OVERRIDE (PROP_CENTER, center);
   OVERRIDE (PROP_PAD_MODE, pad_mode);
   OVERRIDE (PROP_PAD_VALUE, pad_value);
+  OVERRIDE (PROP_FRAMING, framing);
   OVERRIDE (PROP_N_MELS, n_mels);
   OVERRIDE (PROP_FMIN, fmin);
   OVERRIDE (PROP_FMAX, fmax);
@@ -295,6 +305,9 @@ gst_affect_mel_set_property (GObject * object, guint prop_id,
       break;
     case PROP_PAD_VALUE:
       u->pad_value = g_value_get_double (value);
+      break;
+    case PROP_FRAMING:
+      u->framing = g_value_get_enum (value);
       break;
     case PROP_N_MELS:
       u->n_mels = g_value_get_int (value);
@@ -382,6 +395,9 @@ gst_affect_mel_get_property (GObject * object, guint prop_id,
       break;
     case PROP_PAD_VALUE:
       g_value_set_double (value, p.pad_value);
+      break;
+    case PROP_FRAMING:
+      g_value_set_enum (value, p.framing);
       break;
     case PROP_N_MELS:
       g_value_set_int (value, p.n_mels);
@@ -865,6 +881,10 @@ gst_affect_mel_class_init (GstAffectMelClass * klass)
       g_param_spec_double ("pad-value", "Pad value",
           "Sample value of pad-mode=constant", -G_MAXDOUBLE, G_MAXDOUBLE,
           DEFAULT_PAD_VALUE, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_FRAMING,
+      g_param_spec_enum ("framing", "Framing",
+          "Where centred framing stops at the end of each item",
+          gst_affect_mel_framing_get_type (), DEFAULT_FRAMING, PFLAGS));
   g_object_class_install_property (gobject_class, PROP_N_MELS,
       g_param_spec_int ("n-mels", "Mel bands", "Number of Mel bands",
           1, 4096, DEFAULT_N_MELS, PFLAGS));
@@ -924,6 +944,7 @@ gst_affect_mel_class_init (GstAffectMelClass * klass)
   gst_type_mark_as_plugin_api (gst_affect_mel_preset_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_window_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_pad_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_affect_mel_framing_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_scale_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_norm_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_log_get_type (), 0);

@@ -34,6 +34,7 @@ ABS_TOL = 1e-6          # every band, as a fraction of its frame's peak band
 PRESETS = {
     "librosa": dict(sample_rate=22050, n_fft=2048, hop=512, win_length=0,
                     window="hann", center=1, pad_mode="zeros", pad_value=0.0,
+                    framing="librosa",
                     n_mels=128, fmin=0.0, fmax=0.0, mel_scale="slaney",
                     norm="slaney", power=2, log="none", amin=1e-10, top_db=0.0,
                     log_c=1e4, log_eps=1e-6, scale=1.0),
@@ -97,16 +98,28 @@ def reference(x, p):
     n_fft, hop = p["n_fft"], p["hop"]
     if len(x) == 0:
         return np.zeros((0, p["n_mels"])), np.zeros(0)
+    n = len(x)
     if p["center"]:
         pad = n_fft // 2
+        if p.get("framing", "librosa") == "essentia":
+            # frames centred on k*hop up to the first at or past the end,
+            # unless that one starts past the end
+            last = -(-n // hop)
+            if last * hop - pad >= n:
+                last -= 1
+            n_frames = last + 1
+        else:
+            n_frames = 1 + (n + 2 * pad - n_fft) // hop if n + 2 * pad >= n_fft else 0
+        right = max(pad, (n_frames - 1) * hop + n_fft - pad - n)
         if p["pad_mode"] == "reflect":
-            x = np.pad(x, pad, mode="reflect")
+            x = np.pad(x, (pad, right), mode="reflect")
         else:
             value = p["pad_value"] if p["pad_mode"] == "constant" else 0.0
-            x = np.pad(x, pad, mode="constant", constant_values=value)
-    if len(x) < n_fft:
+            x = np.pad(x, (pad, right), mode="constant", constant_values=value)
+    else:
+        n_frames = 1 + (n - n_fft) // hop if n >= n_fft else 0
+    if n_frames == 0:
         return np.zeros((0, p["n_mels"])), np.zeros(0)
-    n_frames = 1 + (len(x) - n_fft) // hop
     idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
     frames = x[idx] * window(p)[None, :]
     spec = np.abs(np.fft.rfft(frames, axis=1)) ** p["power"]
@@ -217,7 +230,7 @@ def compare(name, ours, x, p, worst):
     return fails
 
 
-ELEMENT_PROPS = ("n_fft", "hop", "win_length", "window", "pad_mode", "pad_value",
+ELEMENT_PROPS = ("n_fft", "hop", "win_length", "window", "pad_mode", "pad_value", "framing",
                  "n_mels", "fmin", "fmax", "mel_scale", "norm", "power", "log",
                  "amin", "top_db", "log_c", "log_eps", "scale")
 
@@ -261,6 +274,9 @@ def configurations():
     yield "no-center/hop100", dict(base, center=0, hop=100, n_fft=400)
     yield "db/top-db", dict(base, log="db", top_db=80.0)
     yield "ln/scale", dict(base, log="ln", log_eps=1e-6, scale=0.5)
+    yield "mtg-jamendo/essentia-framing", dict(PRESETS["mtg-jamendo"], framing="essentia")
+    yield "essentia-framing/reflect/long-hop", dict(base, framing="essentia", pad_mode="reflect",
+                                                     n_fft=256, hop=300)
     yield "htk/n-fft-1024/odd-hop", dict(base, mel_scale="htk", n_fft=1024, hop=333, n_mels=40)
 
 

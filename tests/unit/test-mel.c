@@ -92,6 +92,9 @@ test_streaming (void)
   p.pad_mode = AFFECT_MEL_PAD_CONSTANT;
   p.pad_value = 0.125;
   check_streaming (&p);
+  p.framing = AFFECT_MEL_FRAMING_ESSENTIA;
+  check_streaming (&p);
+  p.framing = AFFECT_MEL_FRAMING_LIBROSA;
   p.center = FALSE;
   check_streaming (&p);
   /* hop longer than the frame: samples between frames are skipped */
@@ -105,6 +108,8 @@ test_streaming (void)
   check_streaming (&p);
   p.center = TRUE;
   p.pad_mode = AFFECT_MEL_PAD_REFLECT;
+  check_streaming (&p);
+  p.framing = AFFECT_MEL_FRAMING_ESSENTIA;
   check_streaming (&p);
 }
 
@@ -132,6 +137,26 @@ test_frame_count (void)
   g_assert_cmpuint (affect_mel_n_frames (plan, 1024), ==, 3);
   g_assert_cmpint (affect_mel_plan_lookahead (plan), ==, 512);
   affect_mel_plan_free (plan);
+
+  /* Essentia: up to the first frame centred at or past the end */
+  p.center = TRUE;
+  p.framing = AFFECT_MEL_FRAMING_ESSENTIA;
+  plan = affect_mel_plan_new (&p);
+  g_assert_cmpuint (affect_mel_n_frames (plan, 0), ==, 0);
+  g_assert_cmpuint (affect_mel_n_frames (plan, 1), ==, 2);
+  g_assert_cmpuint (affect_mel_n_frames (plan, 1000), ==, 5);
+  g_assert_cmpuint (affect_mel_n_frames (plan, 1024), ==, 5);
+  g_assert_cmpuint (affect_mel_n_frames (plan, 1025), ==, 6);
+  affect_mel_plan_free (plan);
+  /* … unless that frame would start past the end */
+  p.n_fft = 128;
+  p.hop = 300;
+  plan = affect_mel_plan_new (&p);
+  g_assert_cmpuint (affect_mel_n_frames (plan, 100), ==, 1);
+  g_assert_cmpuint (affect_mel_n_frames (plan, 250), ==, 2);
+  affect_mel_plan_free (plan);
+  p.center = FALSE;
+  g_assert_false (affect_mel_params_validate (&p, NULL));
 }
 
 /* One frame against a direct DFT in double, through the plan's own
