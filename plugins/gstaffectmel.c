@@ -43,6 +43,11 @@
  * covers the valid frames only. With frames-per-buffer=1 (the default) every
  * buffer is full.
  *
+ * Input timestamps after the first are not used, except that a DISCONT
+ * buffer whose timestamp is more than one sample away from where the sample
+ * count puts it (a gap in the input) completes the frames before it like an
+ * item end and restarts the framing and the time base at that buffer.
+ *
  * Non-finite input samples are replaced by 0 and reported once per item
  * with a warning on the bus.
  *
@@ -561,6 +566,26 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     else
       self->base = 0;
     self->have_base = TRUE;
+  } else if (GST_BUFFER_IS_DISCONT (buf) && GST_BUFFER_PTS_IS_VALID (buf)) {
+    /* a gap (or overlap) of more than a sample: what came before is
+     * completed like an item, and time restarts from this buffer */
+    GstClockTimeDiff gap = GST_CLOCK_DIFF (sample_time (self,
+            self->n_samples), GST_BUFFER_PTS (buf));
+    if (ABS (gap) > (GstClockTimeDiff) (GST_SECOND /
+            self->active.sample_rate)) {
+      GstFlowReturn ret;
+
+      GST_DEBUG_OBJECT (self, "discontinuity of %" GST_STIME_FORMAT,
+          GST_STIME_ARGS (gap));
+      ret = finish_signal (self);
+      self->base = GST_BUFFER_PTS (buf);
+      self->n_samples = 0;
+      self->origin = 0;
+      if (ret != GST_FLOW_OK) {
+        gst_buffer_unref (buf);
+        return ret;
+      }
+    }
   }
 
   gst_buffer_map (buf, &map, GST_MAP_READ);

@@ -319,6 +319,57 @@ test_items (void)
   gst_harness_teardown (h);
 }
 
+/* A DISCONT buffer with a time jump: the frames before it are completed,
+ * and framing and time restart at the jump */
+static void
+test_gap (void)
+{
+  float *x = make_signal (8000, 6);
+  GstHarness *h = gst_harness_new_parse ("affectmel n-fft=256 hop=128 "
+      "n-mels=20");
+  GstBuffer *in, *buf;
+  guint n_before, i;
+
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS (8000));
+  in = audio_buffer (x, 4000);
+  GST_BUFFER_PTS (in) = 0;
+  gst_harness_push (h, in);
+  /* 4000 samples: 1 + 4000 / 128 = 32 frames once completed; 31 so far */
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 31);
+  in = audio_buffer (x + 4000, 4000);
+  GST_BUFFER_PTS (in) = 3 * GST_SECOND;
+  GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DISCONT);
+  gst_harness_push (h, in);
+  n_before = 32;
+  for (i = 0; i < n_before; i++) {
+    buf = gst_harness_pull (h);
+    g_assert_cmpuint (GST_BUFFER_OFFSET (buf), ==, i);
+    g_assert_cmpuint (GST_BUFFER_PTS (buf), ==, i * 16 * GST_MSECOND);
+    gst_buffer_unref (buf);
+  }
+  buf = gst_harness_pull (h);
+  g_assert_cmpuint (GST_BUFFER_OFFSET (buf), ==, 0);
+  g_assert_cmpuint (GST_BUFFER_PTS (buf), ==, 3 * GST_SECOND);
+  g_assert_true (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref (buf);
+  buf = gst_harness_pull (h);
+  g_assert_cmpuint (GST_BUFFER_PTS (buf), ==, 3 * GST_SECOND +
+      16 * GST_MSECOND);
+  gst_buffer_unref (buf);
+
+  /* a DISCONT flag without a jump changes nothing */
+  in = audio_buffer (x, 1000);
+  GST_BUFFER_PTS (in) = 3 * GST_SECOND + GST_SECOND / 2;
+  GST_BUFFER_FLAG_SET (in, GST_BUFFER_FLAG_DISCONT);
+  gst_harness_push (h, in);
+  while ((buf = gst_harness_try_pull (h)) != NULL) {
+    g_assert_cmpuint (GST_BUFFER_OFFSET (buf), >, 1);
+    gst_buffer_unref (buf);
+  }
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
 static void
 test_latency (void)
 {
@@ -441,6 +492,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectmel/random-buffers", test_random_buffers);
   g_test_add_func ("/affectmel/hour-timestamps", test_hour_timestamps);
   g_test_add_func ("/affectmel/items", test_items);
+  g_test_add_func ("/affectmel/gap", test_gap);
   g_test_add_func ("/affectmel/latency", test_latency);
   g_test_add_func ("/affectmel/preset-overrides", test_preset_overrides);
   g_test_add_func ("/affectmel/negotiation-errors", test_negotiation_errors);
