@@ -18,7 +18,7 @@
  *
  * Every step is a property: framing (#GstAffectMel:n-fft, #GstAffectMel:hop,
  * #GstAffectMel:win-length, #GstAffectMel:window, #GstAffectMel:center,
- * #GstAffectMel:pad-mode), the filterbank (#GstAffectMel:n-mels,
+ * #GstAffectMel:pad-mode, #GstAffectMel:framing), the filterbank (#GstAffectMel:n-mels,
  * #GstAffectMel:fmin, #GstAffectMel:fmax, #GstAffectMel:mel-scale,
  * #GstAffectMel:norm), #GstAffectMel:power, the logarithm (#GstAffectMel:log
  * with #GstAffectMel:amin, #GstAffectMel:top-db, #GstAffectMel:log-c,
@@ -42,6 +42,11 @@
  * (OFFSET is the index of the buffer's first frame in its item); DURATION
  * covers the valid frames only. With frames-per-buffer=1 (the default) every
  * buffer is full.
+ *
+ * Input timestamps after the first are not used, except that a DISCONT
+ * buffer whose timestamp is more than one sample away from where the sample
+ * count puts it (a gap in the input) completes the frames before it like an
+ * item end and restarts the framing and the time base at that buffer.
  *
  * Non-finite input samples are replaced by 0 and reported once per item
  * with a warning on the bus.
@@ -91,6 +96,7 @@ enum
   PROP_CENTER,
   PROP_PAD_MODE,
   PROP_PAD_VALUE,
+  PROP_FRAMING,
   PROP_N_MELS,
   PROP_FMIN,
   PROP_FMAX,
@@ -116,6 +122,7 @@ enum
 #define DEFAULT_CENTER TRUE
 #define DEFAULT_PAD_MODE AFFECT_MEL_PAD_ZEROS
 #define DEFAULT_PAD_VALUE 0.0
+#define DEFAULT_FRAMING AFFECT_MEL_FRAMING_LIBROSA
 #define DEFAULT_N_MELS 128
 #define DEFAULT_FMIN 0.0
 #define DEFAULT_FMAX 0.0
@@ -191,6 +198,13 @@ DEFINE_ENUM_TYPE (gst_affect_mel_pad_get_type, "GstAffectMelPadMode",
           "reflect)", "reflect"},
     {AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"});
 
+DEFINE_ENUM_TYPE (gst_affect_mel_framing_get_type, "GstAffectMelFraming",
+    {AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
+          "centred on or before the last sample (librosa)", "librosa"},
+    {AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
+          "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
+          "startFromZero=false)", "essentia"});
+
 DEFINE_ENUM_TYPE (gst_affect_mel_scale_get_type, "GstAffectMelScale",
     {AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"},
     {AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above",
@@ -238,6 +252,7 @@ effective_params (GstAffectMel * self, AffectMelParams * p, gint * rate)
   OVERRIDE (PROP_CENTER, center);
   OVERRIDE (PROP_PAD_MODE, pad_mode);
   OVERRIDE (PROP_PAD_VALUE, pad_value);
+  OVERRIDE (PROP_FRAMING, framing);
   OVERRIDE (PROP_N_MELS, n_mels);
   OVERRIDE (PROP_FMIN, fmin);
   OVERRIDE (PROP_FMAX, fmax);
@@ -295,6 +310,9 @@ gst_affect_mel_set_property (GObject * object, guint prop_id,
       break;
     case PROP_PAD_VALUE:
       u->pad_value = g_value_get_double (value);
+      break;
+    case PROP_FRAMING:
+      u->framing = g_value_get_enum (value);
       break;
     case PROP_N_MELS:
       u->n_mels = g_value_get_int (value);
@@ -382,6 +400,9 @@ gst_affect_mel_get_property (GObject * object, guint prop_id,
       break;
     case PROP_PAD_VALUE:
       g_value_set_double (value, p.pad_value);
+      break;
+    case PROP_FRAMING:
+      g_value_set_enum (value, p.framing);
       break;
     case PROP_N_MELS:
       g_value_set_int (value, p.n_mels);
@@ -545,6 +566,26 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     else
       self->base = 0;
     self->have_base = TRUE;
+  } else if (GST_BUFFER_IS_DISCONT (buf) && GST_BUFFER_PTS_IS_VALID (buf)) {
+    /* a gap (or overlap) of more than a sample: what came before is
+     * completed like an item, and time restarts from this buffer */
+    GstClockTimeDiff gap = GST_CLOCK_DIFF (sample_time (self,
+            self->n_samples), GST_BUFFER_PTS (buf));
+    if (ABS (gap) > (GstClockTimeDiff) (GST_SECOND /
+            self->active.sample_rate)) {
+      GstFlowReturn ret;
+
+      GST_DEBUG_OBJECT (self, "discontinuity of %" GST_STIME_FORMAT,
+          GST_STIME_ARGS (gap));
+      ret = finish_signal (self);
+      self->base = GST_BUFFER_PTS (buf);
+      self->n_samples = 0;
+      self->origin = 0;
+      if (ret != GST_FLOW_OK) {
+        gst_buffer_unref (buf);
+        return ret;
+      }
+    }
   }
 
   gst_buffer_map (buf, &map, GST_MAP_READ);
@@ -865,6 +906,10 @@ gst_affect_mel_class_init (GstAffectMelClass * klass)
       g_param_spec_double ("pad-value", "Pad value",
           "Sample value of pad-mode=constant", -G_MAXDOUBLE, G_MAXDOUBLE,
           DEFAULT_PAD_VALUE, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_FRAMING,
+      g_param_spec_enum ("framing", "Framing",
+          "Where centred framing stops at the end of each item",
+          gst_affect_mel_framing_get_type (), DEFAULT_FRAMING, PFLAGS));
   g_object_class_install_property (gobject_class, PROP_N_MELS,
       g_param_spec_int ("n-mels", "Mel bands", "Number of Mel bands",
           1, 4096, DEFAULT_N_MELS, PFLAGS));
@@ -924,6 +969,7 @@ gst_affect_mel_class_init (GstAffectMelClass * klass)
   gst_type_mark_as_plugin_api (gst_affect_mel_preset_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_window_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_pad_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_affect_mel_framing_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_scale_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_norm_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_log_get_type (), 0);

@@ -58,6 +58,7 @@ struct _AffectMelStream
   guint64 buf_pos;              /* padded index of buf[0] */
   guint64 n_in;                 /* original samples pushed */
   guint64 next_frame;
+  guint64 end_frame;            /* frames of the whole signal, once finished */
   gboolean started;             /* the left padding is in buf */
   gboolean finished;            /* the right padding is in buf */
 };
@@ -76,6 +77,7 @@ affect_mel_params_init (AffectMelParams * p, AffectMelPreset preset)
   p->center = TRUE;
   p->pad_mode = AFFECT_MEL_PAD_ZEROS;   /* librosa >= 0.10: "constant" (0) */
   p->pad_value = 0.0;
+  p->framing = AFFECT_MEL_FRAMING_LIBROSA;
   p->n_mels = 128;
   p->fmin = 0.0;
   p->fmax = 0.0;
@@ -181,6 +183,8 @@ affect_mel_params_validate (const AffectMelParams * p, GError ** error)
     why = "log-c must be positive";
   else if (p->log == AFFECT_MEL_LOG_LN && !(p->log_eps > 0.0))
     why = "log-eps must be positive";
+  else if (p->framing == AFFECT_MEL_FRAMING_ESSENTIA && !p->center)
+    why = "essentia framing needs centred frames";
   else if (!isfinite (p->scale) || !isfinite (p->pad_value))
     why = "scale and pad-value must be finite";
 
@@ -542,6 +546,7 @@ affect_mel_stream_reset (AffectMelStream * s)
   s->len = 0;
   s->n_in = 0;
   s->next_frame = 0;
+  s->end_frame = 0;
   s->finished = FALSE;
   s->started = FALSE;
   /* before the left padding exists buf holds original samples from 0 */
@@ -647,8 +652,8 @@ affect_mel_stream_push (AffectMelStream * s, const float *x, gsize n)
 void
 affect_mel_stream_finish (AffectMelStream * s)
 {
-  const gsize pad = s->plan->pad;
-  gsize i;
+  const AffectMelPlan *plan = s->plan;
+  gsize pad = plan->pad, i;
 
   if (s->finished)
     return;
@@ -660,6 +665,14 @@ affect_mel_stream_finish (AffectMelStream * s)
   }
   if (!s->started)
     start_padding (s);
+  s->end_frame = affect_mel_n_frames (plan, s->n_in);
+  if (s->end_frame > 0) {
+    /* the last frame may reach further than n_fft/2 past the end (essentia
+     * framing): pad up to its end */
+    gint64 reach = (gint64) ((s->end_frame - 1) * plan->p.hop) +
+        plan->p.n_fft - plan->pad - (gint64) s->n_in;
+    pad = MAX ((gint64) pad, reach);
+  }
   buf_reserve (s, pad);
   for (i = 0; i < pad; i++)
     s->buf[s->len + i] = padded_sample (s, (gint64) (s->n_in + i));
@@ -671,7 +684,7 @@ gsize
 affect_mel_stream_available (const AffectMelStream * s)
 {
   const AffectMelPlan *plan = s->plan;
-  guint64 end, first;
+  guint64 end, first, n;
 
   if (!s->started || s->n_in == 0)
     return 0;
@@ -679,7 +692,10 @@ affect_mel_stream_available (const AffectMelStream * s)
   first = s->next_frame * plan->p.hop;
   if (first + plan->p.n_fft > end)
     return 0;
-  return (gsize) ((end - plan->p.n_fft - first) / plan->p.hop + 1);
+  n = (end - plan->p.n_fft - first) / plan->p.hop + 1;
+  if (s->finished)
+    n = MIN (n, s->end_frame - s->next_frame);
+  return (gsize) n;
 }
 
 gsize
@@ -696,13 +712,16 @@ affect_mel_stream_pull (AffectMelStream * s, float *out, gsize max_frames)
   s->next_frame += n;
 
   /* Keep what the next frame needs and, for reflect padding of the end,
-   * the last pad + 1 original samples. */
+   * the original samples it mirrors: the last pad + 1, and up to hop more
+   * with essentia framing, whose end padding is up to hop - 1 longer. */
   keep_from = s->next_frame * plan->p.hop;
   if (plan->p.center && plan->p.pad_mode == AFFECT_MEL_PAD_REFLECT
       && !s->finished) {
-    /* padded index of original sample n_in - pad - 1 (or of sample 0) */
-    guint64 tail = s->n_in > (guint64) plan->pad + 1 ?
-        s->n_in - 1 : (guint64) plan->pad;
+    guint64 tail_len = plan->pad + 1 +
+        (plan->p.framing == AFFECT_MEL_FRAMING_ESSENTIA ? plan->p.hop : 0);
+    /* padded index of original sample n_in - tail_len (or of sample 0) */
+    guint64 tail = s->n_in > tail_len ?
+        s->n_in - tail_len + plan->pad : (guint64) plan->pad;
     keep_from = MIN (keep_from, tail);
   }
   if (keep_from > s->buf_pos) {
@@ -731,11 +750,22 @@ affect_mel_stream_n_samples (const AffectMelStream * s)
 gsize
 affect_mel_n_frames (const AffectMelPlan * plan, gsize n_samples)
 {
-  gsize padded = n_samples + 2 * (gsize) plan->pad;
+  const gsize hop = plan->p.hop, pad = plan->pad;
+  gsize padded = n_samples + 2 * pad, last;
 
-  if (n_samples == 0 || padded < (gsize) plan->p.n_fft)
+  if (n_samples == 0)
     return 0;
-  return (padded - plan->p.n_fft) / plan->p.hop + 1;
+  if (plan->p.framing == AFFECT_MEL_FRAMING_ESSENTIA) {
+    /* frame k is centred on sample k·hop; the first centred at or past the
+     * end is the last, unless it starts past the end */
+    last = (n_samples + hop - 1) / hop;
+    if (last * hop >= n_samples + pad)
+      last--;
+    return last + 1;
+  }
+  if (padded < (gsize) plan->p.n_fft)
+    return 0;
+  return (padded - plan->p.n_fft) / hop + 1;
 }
 
 /* Padded-signal sample i (original index i - pad) of a whole signal */

@@ -62,6 +62,16 @@ typedef enum
   AFFECT_MEL_LOG_LN             /* ln (x + log_eps) */
 } AffectMelLog;
 
+/* Where centred framing stops (center = TRUE only) */
+typedef enum
+{
+  AFFECT_MEL_FRAMING_LIBROSA,   /* 1 + floor (N / hop) frames: the last one is
+                                 * centred on or before the last sample */
+  AFFECT_MEL_FRAMING_ESSENTIA   /* frames until one is centred at or past the
+                                 * end (Essentia's FrameCutter with
+                                 * startFromZero=false): 1 + ceil (N / hop) */
+} AffectMelFraming;
+
 typedef enum
 {
   AFFECT_MEL_PRESET_NONE,       /* leave parameters as they are */
@@ -79,6 +89,7 @@ typedef struct
   AffectMelWindow window;
   gboolean center;              /* frame t centred on sample t·hop */
   AffectMelPad pad_mode;        /* how the n_fft/2 samples at each end are made */
+  AffectMelFraming framing;     /* where the last frame lies (center only) */
   double pad_value;             /* AFFECT_MEL_PAD_CONSTANT */
   int n_mels;
   double fmin;                  /* Hz */

@@ -4,7 +4,7 @@
 PyTorch: torch.stft (n_fft 512, hop 256, symmetric Hann, centred, zero
 padding) + |X|^2 + Mel matrix product + log10(1 + 10000 x), float32, torch's
 default thread count. libaffect: the musicnn preset, the same computation.
-Both best of 3 runs on the same signal in the same run; the outputs are
+Both best of 5 runs on the same signal in the same run; the outputs are
 compared so that both sides demonstrably compute the same thing.
 
 usage: bench_mel.py PATH/TO/bench-mel [seconds]
@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import mel_conformance as mc  # noqa: E402  (the Mel filterbank formulas)
 
 SR = 16000
+REPEATS = 5
 
 
 def signal(seconds):
@@ -52,28 +53,41 @@ def main():
     window = torch.hann_window(512, periodic=False, dtype=torch.float32)
     xt = torch.from_numpy(x)
 
-    best_torch = float("inf")
-    with torch.no_grad():
-        for _ in range(3):
-            t0 = time.perf_counter()
-            ref = torch_mel(xt, fb, window)
-            best_torch = min(best_torch, time.perf_counter() - t0)
+    def time_torch():
+        best = float("inf")
+        with torch.no_grad():
+            for _ in range(REPEATS):
+                t0 = time.perf_counter()
+                out = torch_mel(xt, fb, window)
+                best = min(best, time.perf_counter() - t0)
+        return best, out
+
+    default_threads = torch.get_num_threads()
+    best_torch, ref = time_torch()
     ref = ref.numpy()
+    # for reference only: torch on every core (libaffect's loop uses one)
+    torch.set_num_threads(os.cpu_count() or 1)
+    best_torch_all, _ = time_torch()
+    torch.set_num_threads(default_threads)
 
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = os.path.join(tmp, "in.f32"), os.path.join(tmp, "out.f32")
         x.tofile(src)
-        line = subprocess.run([sys.argv[1], src, dst, "3"], check=True,
+        line = subprocess.run([sys.argv[1], src, dst, str(REPEATS)], check=True,
                               capture_output=True, text=True).stdout.strip()
         ours = np.fromfile(dst, dtype=np.float32).reshape(-1, 96)
     best_ours = float(line.split(":")[1].split("s,")[0])
 
     print("audio: %.0f s at %d Hz (%d samples), %d frames x 96 bands"
           % (seconds, SR, len(x), len(ref)))
-    print("torch %s (%d threads): %.4f s, %.0fx real time"
-          % (torch.__version__, torch.get_num_threads(), best_torch, seconds / best_torch))
+    print("torch %s (default, %d threads): %.4f s, %.0fx real time"
+          % (torch.__version__, default_threads, best_torch, seconds / best_torch))
+    print("torch %s (%d threads, for reference): %.4f s, %.0fx real time"
+          % (torch.__version__, os.cpu_count() or 1, best_torch_all, seconds / best_torch_all))
     print(line)
-    print("ratio: affectmel is %.2fx torch's throughput" % (best_torch / best_ours))
+    print("ratio: affectmel (1 thread) is %.2fx torch's throughput at its default "
+          "threads, %.2fx at %d threads" % (best_torch / best_ours,
+                                            best_torch_all / best_ours, os.cpu_count() or 1))
     if ours.shape != ref.shape:
         print("MISMATCH: shapes %s vs %s" % (ours.shape, ref.shape))
         return 1

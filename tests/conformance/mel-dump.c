@@ -3,8 +3,8 @@
  *   mel-dump IN.f32 OUT.f32 [preset=NAME] [key=value ...]
  *
  * Keys are affectmel's property names (sample-rate, n-fft, hop, win-length,
- * window, center, pad-mode, pad-value, n-mels, fmin, fmax, mel-scale, norm,
- * power, log, amin, top-db, log-c, log-eps, scale). OUT receives
+ * window, center, pad-mode, pad-value, framing, n-mels, fmin, fmax,
+ * mel-scale, norm, power, log, amin, top-db, log-c, log-eps, scale). OUT receives
  * frames × n_mels float32 values, frame-major. Used by mel_conformance.py.
  */
 #include <stdio.h>
@@ -34,6 +34,7 @@ set_param (AffectMelParams * p, const char *key, const char *value)
   static const char *const scales[] = { "htk", "slaney", NULL };
   static const char *const norms[] = { "none", "slaney", NULL };
   static const char *const logs[] = { "none", "db", "log10-1p", "ln", NULL };
+  static const char *const framings[] = { "librosa", "essentia", NULL };
 
   if (strcmp (key, "sample-rate") == 0)
     p->sample_rate = atoi (value);
@@ -49,6 +50,8 @@ set_param (AffectMelParams * p, const char *key, const char *value)
     p->center = atoi (value) != 0;
   else if (strcmp (key, "pad-mode") == 0)
     p->pad_mode = lookup (value, pads);
+  else if (strcmp (key, "framing") == 0)
+    p->framing = lookup (value, framings);
   else if (strcmp (key, "pad-value") == 0)
     p->pad_value = atof (value);
   else if (strcmp (key, "n-mels") == 0)

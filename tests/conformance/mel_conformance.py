@@ -18,6 +18,7 @@ rounding error is relative to the frame's energy, not to each band, so:
 usage: mel_conformance.py PATH/TO/mel-dump
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ ABS_TOL = 1e-6          # every band, as a fraction of its frame's peak band
 PRESETS = {
     "librosa": dict(sample_rate=22050, n_fft=2048, hop=512, win_length=0,
                     window="hann", center=1, pad_mode="zeros", pad_value=0.0,
+                    framing="librosa",
                     n_mels=128, fmin=0.0, fmax=0.0, mel_scale="slaney",
                     norm="slaney", power=2, log="none", amin=1e-10, top_db=0.0,
                     log_c=1e4, log_eps=1e-6, scale=1.0),
@@ -96,16 +98,28 @@ def reference(x, p):
     n_fft, hop = p["n_fft"], p["hop"]
     if len(x) == 0:
         return np.zeros((0, p["n_mels"])), np.zeros(0)
+    n = len(x)
     if p["center"]:
         pad = n_fft // 2
+        if p.get("framing", "librosa") == "essentia":
+            # frames centred on k*hop up to the first at or past the end,
+            # unless that one starts past the end
+            last = -(-n // hop)
+            if last * hop - pad >= n:
+                last -= 1
+            n_frames = last + 1
+        else:
+            n_frames = 1 + (n + 2 * pad - n_fft) // hop if n + 2 * pad >= n_fft else 0
+        right = max(pad, (n_frames - 1) * hop + n_fft - pad - n)
         if p["pad_mode"] == "reflect":
-            x = np.pad(x, pad, mode="reflect")
+            x = np.pad(x, (pad, right), mode="reflect")
         else:
             value = p["pad_value"] if p["pad_mode"] == "constant" else 0.0
-            x = np.pad(x, pad, mode="constant", constant_values=value)
-    if len(x) < n_fft:
+            x = np.pad(x, (pad, right), mode="constant", constant_values=value)
+    else:
+        n_frames = 1 + (n - n_fft) // hop if n >= n_fft else 0
+    if n_frames == 0:
         return np.zeros((0, p["n_mels"])), np.zeros(0)
-    n_frames = 1 + (len(x) - n_fft) // hop
     idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
     frames = x[idx] * window(p)[None, :]
     spec = np.abs(np.fft.rfft(frames, axis=1)) ** p["power"]
@@ -216,6 +230,35 @@ def compare(name, ours, x, p, worst):
     return fails
 
 
+ELEMENT_PROPS = ("n_fft", "hop", "win_length", "window", "pad_mode", "pad_value", "framing",
+                 "n_mels", "fmin", "fmax", "mel_scale", "norm", "power", "log",
+                 "amin", "top_db", "log_c", "log_eps", "scale")
+
+
+def run_element(x, p, preset, tmp, frames_per_buffer=7):
+    """the affectmel element in a gst-launch pipeline, frames trimmed to the
+    valid ones (the last tensor is zero-filled); None if gst-launch is absent"""
+    launcher = shutil.which("gst-launch-1.0")
+    if launcher is None or "GST_PLUGIN_PATH" not in os.environ:
+        return None
+    src = os.path.join(tmp, "el-in.f32")
+    dst = os.path.join(tmp, "el-out.f32")
+    x.astype("<f4").tofile(src)
+    if preset:
+        props = ["preset=" + preset]
+    else:
+        props = ["rate=%d" % p["sample_rate"], "center=%s" % ("true" if p["center"] else "false")]
+        props += ["%s=%s" % (k.replace("_", "-"), p[k]) for k in ELEMENT_PROPS]
+    pipeline = ["filesrc", "location=" + src, "blocksize=%d" % (4 * 999), "!",
+                "rawaudioparse", "use-sink-caps=false", "format=pcm", "pcm-format=f32le",
+                "sample-rate=%d" % p["sample_rate"], "num-channels=1", "!",
+                "affectmel", "frames-per-buffer=%d" % frames_per_buffer] + props + [
+                "!", "filesink", "location=" + dst]
+    subprocess.run([launcher, "-q"] + pipeline, check=True, stdout=subprocess.DEVNULL)
+    out = np.fromfile(dst, dtype="<f4").reshape(-1, p["n_mels"])
+    return out
+
+
 def configurations():
     for preset in ("librosa", "mtg-jamendo", "musicnn"):
         yield "preset=" + preset, dict(PRESETS[preset])
@@ -231,6 +274,9 @@ def configurations():
     yield "no-center/hop100", dict(base, center=0, hop=100, n_fft=400)
     yield "db/top-db", dict(base, log="db", top_db=80.0)
     yield "ln/scale", dict(base, log="ln", log_eps=1e-6, scale=0.5)
+    yield "mtg-jamendo/essentia-framing", dict(PRESETS["mtg-jamendo"], framing="essentia")
+    yield "essentia-framing/reflect/long-hop", dict(base, framing="essentia", pad_mode="reflect",
+                                                     n_fft=256, hop=300)
     yield "htk/n-fft-1024/odd-hop", dict(base, mel_scale="htk", n_fft=1024, hop=333, n_mels=40)
 
 
@@ -251,6 +297,23 @@ def main():
                 failures += f
                 n_cases += 1
             print("ok   " if not failures else "…    ", cname, flush=True)
+        # the element in a real pipeline (filesrc ! rawaudioparse ! affectmel !
+        # filesink, 999-sample blocks, 7 frames per tensor) gives the same frames
+        n_element = 0
+        for cname, p in configurations():
+            preset = cname[len("preset="):] if cname.startswith("preset=") else None
+            x = signals(p["sample_rate"])["chirp"].astype(np.float32)
+            out = run_element(x, p, preset, tmp)
+            if out is None:
+                print("SKIP element pipelines: gst-launch-1.0 or GST_PLUGIN_PATH missing")
+                break
+            n = len(reference(x, p)[0])
+            if len(out) != -(-n // 7) * 7 or np.any(out[n:] != 0):
+                failures.append("element %s: %d frames written for %d" % (cname, len(out), n))
+                continue
+            failures += compare("element %s chirp" % cname, out[:n], x, p, worst)
+            n_element += 1
+        print("element pipelines: %d" % n_element)
     print("cases: %d" % n_cases)
     for k, v in sorted(worst.items()):
         unit = ("dB, bands within 60 dB of the frame peak" if k == "db" else
