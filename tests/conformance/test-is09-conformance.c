@@ -269,6 +269,11 @@ run_element (const char *wav, const char *name, float *out)
     g_clear_error (&err);
     goto done;
   }
+  if (err) {
+    /* recoverable parse problem: report it, the run decides */
+    printf ("  %s: %s\n", name, err->message);
+    g_clear_error (&err);
+  }
   gst_element_set_state (pipe, GST_STATE_PLAYING);
   msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipe), 30 * GST_SECOND,
       GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
