@@ -195,11 +195,10 @@ zero_crossing_rate (const float *x, int len)
 {
   int i, count = 0;
 
-  for (i = 1; i < len - 1; i++) {
-    if ((x[i - 1] * x[i + 1] <= 0.0f && x[i] == 0.0f)
-        || x[i - 1] * x[i] < 0.0f)
-      count++;
-  }
+  /* branch-free so that the compiler can vectorise it */
+  for (i = 1; i < len - 1; i++)
+    count += ((x[i - 1] * x[i + 1] <= 0.0f) & (x[i] == 0.0f))
+        | (x[i - 1] * x[i] < 0.0f);
   return (float) count / (float) len;
 }
 
