@@ -164,12 +164,10 @@ check_lld (const char *name, const char *path, GArray * rows, guint64 n_frames,
   if ((guint) n_ref != rows->len / AFFECT_IS09_N_CONTOURS
       || (guint64) n_ref != n_frames + 1) {
     printf ("  %s: %d reference LLD rows, we have %u (N = %" G_GUINT64_FORMAT
-        ")  FAIL\n", name, n_ref, rows->len / AFFECT_IS09_N_CONTOURS,
-        n_frames);
+        ")  FAIL\n", name, n_ref, rows->len / AFFECT_IS09_N_CONTOURS, n_frames);
     failures++;
   }
-  for (r = 0; r < n_ref && (guint) r < rows->len / AFFECT_IS09_N_CONTOURS;
-      r++) {
+  for (r = 0; r < n_ref && (guint) r < rows->len / AFFECT_IS09_N_CONTOURS; r++) {
     const float *ours =
         &g_array_index (rows, float, r * AFFECT_IS09_N_CONTOURS);
     is09_parse_row (lines[r + 1], 2, ref, AFFECT_IS09_N_CONTOURS);
@@ -416,7 +414,8 @@ main (int argc, char **argv)
       gchar *p = g_strdup_printf ("%s/lld/%s.lld_exact.csv", dir, files[k]);
       gchar *q = g_strdup_printf ("%s/lld/%s.raw_unsmoothed_lld_exact.csv",
           dir, files[k]);
-      check_lld (files[k], p, sink.rows, n_frames, csv_lines[line] ? ref : NULL);
+      check_lld (files[k], p, sink.rows, n_frames,
+          csv_lines[line] ? ref : NULL);
       check_raw (files[k], q, pcm, n, plan);
       g_free (p);
       g_free (q);

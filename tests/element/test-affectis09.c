@@ -197,8 +197,7 @@ test_lld_output (void)
   for (guint i = 0; i < n; i++) {
     buf = gst_harness_pull (h);
     assert_vector (buf, 32);
-    g_assert_cmpuint (GST_BUFFER_PTS (buf), ==,
-        MIN (i, 97) * 10 * GST_MSECOND);
+    g_assert_cmpuint (GST_BUFFER_PTS (buf), ==, MIN (i, 97) * 10 * GST_MSECOND);
     gst_buffer_unref (buf);
   }
   gst_harness_teardown (h);
