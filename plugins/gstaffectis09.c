@@ -488,8 +488,7 @@ setup (GstAffectIs09 * self, GstCaps * caps)
     self->is09 = NULL;
     self->plan = affect_is09_plan_new (rate, &err);
     if (!self->plan) {
-      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", err->message),
-          (NULL));
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", err->message), (NULL));
       g_clear_error (&err);
       return FALSE;
     }
@@ -527,8 +526,7 @@ setup (GstAffectIs09 * self, GstCaps * caps)
 }
 
 static gboolean
-gst_affect_is09_sink_event (GstPad * pad, GstObject * parent,
-    GstEvent * event)
+gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
 {
   GstAffectIs09 *self = GST_AFFECT_IS09 (parent);
 
@@ -599,8 +597,7 @@ gst_affect_is09_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   }
   if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
     gst_buffer_unref (buf);
-    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Could not map buffer."),
-        (NULL));
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Could not map buffer."), (NULL));
     return GST_FLOW_ERROR;
   }
   affect_is09_push (self->is09, (const float *) map.data,

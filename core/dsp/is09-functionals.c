@@ -49,14 +49,14 @@ affect_is09_functional_add (AffectIs09Functional * f, float c)
     }
   }
   f->sum += (double) c;
-  f->sum_ic += (double) i * (double) c;
+  f->sum_ic += (double) i *(double) c;
   y = (double) c - f->shift;
   y2 = y * y;
   f->p1 += y;
   f->p2 += y2;
   f->p3 += y2 * y;
   f->p4 += y2 * y2;
-  f->sum_iy += (double) i * y;
+  f->sum_iy += (double) i *y;
   f->n = i + 1;
 }
 

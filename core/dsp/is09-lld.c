@@ -195,11 +195,10 @@ zero_crossing_rate (const float *x, int len)
 {
   int i, count = 0;
 
-  for (i = 1; i < len - 1; i++) {
-    if ((x[i - 1] * x[i + 1] <= 0.0f && x[i] == 0.0f)
-        || x[i - 1] * x[i] < 0.0f)
-      count++;
-  }
+  /* branch-free so that the compiler can vectorise it */
+  for (i = 1; i < len - 1; i++)
+    count += ((x[i - 1] * x[i + 1] <= 0.0f) & (x[i] == 0.0f))
+        | (x[i - 1] * x[i] < 0.0f);
   return (float) count / (float) len;
 }
 
@@ -305,14 +304,14 @@ affect_is09_analyse_frame (AffectIs09Plan * p, const float *x,
     float pk = mag[k] * mag[k];
     pw[k][0] = pk;
     lc[k][0] = pk > 0.0f ? logf (pk + 1.0f) : 0.0f;
+    /* c2r may overwrite its input: the imaginary parts are reset here */
+    pw[k][1] = lc[k][1] = 0.0f;
   }
   fftwf_execute (p->inv);
   for (i = 0; i < n_lags; i++) {
     acf[i] = fabsf (acf_raw[i] * 0.5f / (float) n_bins);
     cep[i] = cep_raw[i] * 0.5f / (float) n_bins;
   }
-  /* restore the zero imaginary parts c2r may have overwritten */
-  memset (p->inv_in, 0, sizeof (fftwf_complex) * 2 * n_bins);
 
   vprob = voicing_probability (acf, n_lags, p->preskip);
   out->lld[AFFECT_IS09_LLD_VOICEPROB] = vprob;

@@ -236,7 +236,8 @@ test_buffering (void)
 
   g_assert_true (extract (plan, x, n, a));
   for (gsize i = 0; i < n;) {
-    gsize m = MIN ((gsize) g_rand_int_range (r, 1, 2000), n - i);
+    gsize m = (gsize) g_rand_int_range (r, 1, 2000);
+    m = MIN (m, n - i);
     affect_is09_push (e, x + i, m);
     i += m;
   }
