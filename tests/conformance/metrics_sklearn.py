@@ -237,17 +237,20 @@ def case_shards(cli, tmp, rng):
     split = np.where(rng.random(n) < 0.4, "validation", "test")
     route = rng.integers(-1, 2, size=n)
     names = ["tag%d" % c for c in range(k)]
-    rows = ["%d,item_%d,%s,%d,%s,%s\n" % (
-        i, i, split[i], route[i], ",".join("%d" % v for v in y[i]),
-        ",".join("%.9g" % v for v in s[i])) for i in range(n)]
+    def row(index, i):
+        return "%d,item_%05d,%s,%d,%s,%s\n" % (
+            index, i, split[i], route[i], ",".join("%d" % v for v in y[i]),
+            ",".join("%.9g" % v for v in s[i]))
     whole = os.path.join(tmp, "whole.csv")
-    write_items(whole, "tags", names, rows)
+    write_items(whole, "tags", names, [row(i, i) for i in range(n)])
+    # shards as affectsrc emits them: index counts from 0 in each shard
     order = rng.permutation(n)
     n_shards = int(rng.integers(2, 5))
     shards = []
     for j in range(n_shards):
         p = os.path.join(tmp, "shard%d.csv" % j)
-        write_items(p, "tags", names, [rows[i] for i in order[j::n_shards]])
+        write_items(p, "tags", names, [row(x, i) for x, i in
+                                       enumerate(order[j::n_shards])])
         shards.append(p)
     a = report(cli, tmp, [whole])
     b = report(cli, tmp, shards)
