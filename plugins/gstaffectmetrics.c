@@ -844,6 +844,7 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
   GError *error = NULL;
   GstMapInfo map;
   float *truth;
+  guint64 n_before;
   gboolean ok;
 
   if (item == NULL || item->task == GST_AFFECT_TASK_NONE) {
@@ -874,6 +875,7 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
     return GST_FLOW_ERROR;
   }
   truth = g_newa (float, self->n_outputs);
+  n_before = affect_evaluation_n_evaluated (self->eval);
   ok = item_truth (self, item, truth);
   if (ok)
     ok = affect_evaluation_add (self->eval, item->split, item->route,
@@ -899,7 +901,9 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
   self->item_scored = TRUE;
   self->last_ts = GST_BUFFER_PTS (buffer);
   self->last_duration = GST_BUFFER_DURATION (buffer);
-  if (self->interval > 0 && ++self->since_message >= self->interval) {
+  /* the interval counts evaluated items, not those fitting thresholds */
+  if (affect_evaluation_n_evaluated (self->eval) > n_before &&
+      self->interval > 0 && ++self->since_message >= self->interval) {
     self->since_message = 0;
     post_metrics (self, FALSE);
   }
