@@ -523,6 +523,7 @@ compute_decisions (const AffectMetrics * m, AffectMetricsResult * r)
   guint64 i;
   guint c, k = m->k, n_labels = 0;
   gboolean *in_macro = g_new0 (gboolean, k);
+  float *thr;
 
   r->decision_rule = m->rule;
   if (m->task == AFFECT_METRICS_TAGS) {
@@ -532,16 +533,22 @@ compute_decisions (const AffectMetrics * m, AffectMetricsResult * r)
         r->thresholds[c] = m->rule == AFFECT_DECISION_FIXED ?
             m->fixed_threshold : m->thresholds[c];
     }
+    /* decision = score > threshold, strictly (calculate_decisions.py),
+     * compared in the scores' float32 as numpy compares a float32 array
+     * with a scalar: a score of 0.3f is not above a threshold of 0.3 */
+    thr = g_new (float, k);
+    for (c = 0; c < k && r->thresholds; c++)
+      thr[c] = (float) r->thresholds[c];
     for (i = 0; i < m->n; i++)
       for (c = 0; c < k; c++) {
-        /* decision = score > threshold, strictly (calculate_decisions.py) */
-        gboolean d = r->thresholds ? scores[i * k + c] > r->thresholds[c] :
+        gboolean d = r->thresholds ? scores[i * k + c] > thr[c] :
             m->decisions[i * k + c] != 0;
         gboolean t = truth[i * k + c];
         r->tp[c] += d && t;
         r->fp[c] += d && !t;
         r->fn[c] += !d && t;
       }
+    g_free (thr);
     /* multilabel: scikit-learn averages over every column */
     for (c = 0; c < k; c++)
       in_macro[c] = TRUE;

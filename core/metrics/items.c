@@ -333,17 +333,19 @@ typedef struct
   guint row;
 } SortKey;
 
+/* by id first: item ids are unique across a run, while index restarts in
+ * each shard of affectsrc, so (id, index) gives one order to a run and to
+ * its shards merged */
 static gint
 compare_keys (gconstpointer a, gconstpointer b)
 {
   const SortKey *x = a, *y = b;
-  int c;
+  int c = strcmp (x->id, y->id);
 
-  if (x->index != y->index)
-    return x->index < y->index ? -1 : 1;
-  c = strcmp (x->id, y->id);
   if (c)
     return c;
+  if (x->index != y->index)
+    return x->index < y->index ? -1 : 1;
   return x->row < y->row ? -1 : x->row > y->row;
 }
 

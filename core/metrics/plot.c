@@ -142,9 +142,10 @@ panel_curve (cairo_t * cr, const Panel * p, const double *x, const double *y,
     } else {
       if (i + 1 < n && fabs (px - lx) < 0.5 && fabs (py - ly) < 0.5)
         continue;
-      /* the PR curve of average precision is a step function */
+      /* average precision's step function: recall rises from the last
+       * point's to this one's at this point's precision */
       if (steps)
-        cairo_line_to (cr, px, ly);
+        cairo_line_to (cr, lx, py);
       cairo_line_to (cr, px, py);
     }
     lx = px;

@@ -213,7 +213,8 @@ gchar *affect_item_csv_row (guint n_outputs, guint64 index, const char *id,
     const char *split, int route, const float *truth, const float *scores);
 gboolean affect_item_table_write_csv (const AffectItemTable * t,
     const char *path, GError ** error);
-/* Stable sort by (index, id): shards of one run come back in run order */
+/* Sort by (id, index): a run and its shards merged come out in one order,
+ * so even floating-point sums (regression) are bit-identical */
 void affect_item_table_sort (AffectItemTable * t);
 
 /* ---- evaluation: splits, routes, report -------------------------------
