@@ -15,6 +15,8 @@ plugin_init (GstPlugin * plugin)
   gboolean ret = FALSE;
 
   /* ret |= GST_ELEMENT_REGISTER (name, plugin); one line per element */
+  ret |= GST_ELEMENT_REGISTER (affectregress, plugin);
+  ret |= GST_ELEMENT_REGISTER (affectgate, plugin);
   ret = TRUE;
   return ret;
 }

@@ -7,6 +7,8 @@
 G_BEGIN_DECLS
 
 /* one line per element, in the order of gstaffect.c */
+GST_ELEMENT_REGISTER_DECLARE (affectregress);
+GST_ELEMENT_REGISTER_DECLARE (affectgate);
 
 G_END_DECLS
 #endif /* __GST_AFFECT_ELEMENTS_H__ */
