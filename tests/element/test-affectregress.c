@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <gst/check/gstharness.h>
+#include <gst/app/app.h>
 
 #include "affect/affect.h"
 #include "affect/nn.h"
@@ -405,6 +406,75 @@ test_gate_and_gated_system (void)
   g_free (script);
 }
 
+/* a real pipeline: appsrc → gate → two regressors → funnel → appsink,
+ * run to EOS; every item comes out whole with its prediction */
+static void
+test_gated_pipeline (void)
+{
+  gchar *gate = model_path ("gate.safetensors");
+  gchar *spont = model_path ("spont.safetensors");
+  gchar *script = model_path ("script.safetensors");
+  gchar *launch = g_strdup_printf ("appsrc name=src format=time ! "
+      "affectgate name=g model-file=%s "
+      "g.src_0 ! queue ! affectregress model-file=%s ! f. "
+      "g.src_1 ! queue ! affectregress model-file=%s ! f. "
+      "funnel name=f ! appsink name=sink sync=false", gate, spont, script);
+  GstElement *pipe = gst_parse_launch (launch, NULL);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipe), "src");
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipe), "sink");
+  GstBus *bus = gst_element_get_bus (pipe);
+  GstMessage *msg;
+  GstSample *sample;
+  AffectRng rng;
+  Utterance u;
+  guint i, samples = 0;
+
+  g_object_set (src, "caps", feature_caps (), NULL);
+  g_assert_cmpint (gst_element_set_state (pipe, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
+  affect_rng_init (&rng, 400);
+  for (i = 0; i < 40; i++) {
+    GstAffectItem *item = gst_affect_item_new ("x");
+    GstBuffer *buf;
+    make_utterance (&u, &rng);
+    item->index = i;
+    gst_affect_item_set_target (item, "valence", u.valence);
+    /* appsrc queues serialized events in order with its buffers */
+    g_assert_true (gst_element_send_event (src,
+            gst_affect_item_start_event_new (item)));
+    buf = gst_buffer_new_memdup (u.x, sizeof (u.x));
+    GST_BUFFER_PTS (buf) = i * GST_SECOND;
+    GST_BUFFER_DURATION (buf) = GST_SECOND;
+    g_assert_cmpint (gst_app_src_push_buffer (GST_APP_SRC (src), buf), ==,
+        GST_FLOW_OK);
+    g_assert_true (gst_element_send_event (src,
+            gst_affect_item_end_event_new (item)));
+    gst_affect_item_free (item);
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+  while ((sample = gst_app_sink_pull_sample (GST_APP_SINK (sink)))) {
+    GstBuffer *buf = gst_sample_get_buffer (sample);
+    g_assert_cmpuint (gst_buffer_get_size (buf), ==, 2 * sizeof (float));
+    samples++;
+    gst_sample_unref (sample);
+  }
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  g_assert_cmpuint (samples, ==, 40);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+  gst_object_unref (sink);
+  gst_object_unref (pipe);
+  g_free (launch);
+  g_free (gate);
+  g_free (spont);
+  g_free (script);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -420,6 +490,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectregress/per-target", test_regress_per_target);
   g_test_add_func ("/affectregress/errors", test_regress_errors);
   g_test_add_func ("/affectgate/gated-system", test_gate_and_gated_system);
+  g_test_add_func ("/affectgate/gated-pipeline", test_gated_pipeline);
   ret = g_test_run ();
   dir = g_dir_open (tmpdir, 0, NULL);
   while (dir && (name = g_dir_read_name (dir))) {
