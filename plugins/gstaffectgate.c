@@ -18,8 +18,10 @@
  * label, so regressors in train mode behind the two pads learn from
  * spontaneous and scripted speech respectively. At EOS the classifier is
  * trained with Adam on binary cross-entropy, selected on validation items
- * (split=validation, or `validation-fraction` held out) and written
- * atomically to model-file.
+ * (split=validation, or `validation-fraction` held out; items with
+ * split=test are routed but not learnt from) and written atomically to
+ * model-file. `route-by=label` routes by the label in infer mode too (an
+ * oracle gate without a model), e.g. to score regressors on one style.
  *
  * Messages:
  *   "affect-prediction" (post-messages=true, infer mode), per routed item:
@@ -60,11 +62,13 @@ GST_DEBUG_CATEGORY_STATIC (affect_gate_debug);
 #define DEFAULT_LABEL "spontaneity"
 #define DEFAULT_HIDDEN "1200,600,300"
 #define DEFAULT_POST_MESSAGES TRUE
+#define DEFAULT_ROUTE_BY GST_AFFECT_ROUTE_BY_MODEL
 
 enum
 {
   PROP_0,
   PROP_THRESHOLD,
+  PROP_ROUTE_BY,
   PROP_LABEL,
   PROP_POST_MESSAGES,
   PROP_TRAIN_FIRST
@@ -79,6 +83,26 @@ static GstStaticPadTemplate src0_template = GST_STATIC_PAD_TEMPLATE ("src_0",
 static GstStaticPadTemplate src1_template = GST_STATIC_PAD_TEMPLATE ("src_1",
     GST_PAD_SRC, GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
+
+#define GST_TYPE_AFFECT_ROUTE_BY (gst_affect_route_by_get_type ())
+static GType
+gst_affect_route_by_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_AFFECT_ROUTE_BY_MODEL, "The classifier's probability (infer mode)",
+        "model"},
+    {GST_AFFECT_ROUTE_BY_LABEL,
+          "The item's own spontaneity label (always in train mode)",
+        "label"},
+    {0, NULL, NULL}
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstAffectRouteBy", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
 
 #define gst_affect_gate_parent_class parent_class
 G_DEFINE_TYPE (GstAffectGate, gst_affect_gate, GST_TYPE_ELEMENT);
@@ -115,6 +139,12 @@ gst_affect_gate_class_init (GstAffectGateClass * klass)
       g_param_spec_double ("threshold", "Threshold",
           "Items with a spontaneity probability at or above this go to "
           "src_0, the others to src_1", 0.0, 1.0, DEFAULT_THRESHOLD, rw));
+  g_object_class_install_property (gobject_class, PROP_ROUTE_BY,
+      g_param_spec_enum ("route-by", "Route by",
+          "Route by the classifier (model) or by the item's label (label: "
+          "an oracle gate, e.g. to evaluate regressors on one style); "
+          "train mode always routes by label", GST_TYPE_AFFECT_ROUTE_BY,
+          DEFAULT_ROUTE_BY, rw));
   g_object_class_install_property (gobject_class, PROP_LABEL,
       g_param_spec_string ("label", "Label",
           "Target (or column) of the item holding its spontaneity label "
@@ -130,6 +160,7 @@ gst_affect_gate_class_init (GstAffectGateClass * klass)
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src0_template);
   gst_element_class_add_static_pad_template (element_class, &src1_template);
+  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_ROUTE_BY, 0);
   gst_element_class_set_static_metadata (element_class,
       "Affect spontaneity gate", "Filter/Demuxer/Tensor",
       "Routes each item whole to src_0 (spontaneous) or src_1 (scripted) by "
@@ -157,6 +188,7 @@ gst_affect_gate_init (GstAffectGate * self)
 
   gst_affect_train_settings_init (&self->train, DEFAULT_HIDDEN);
   self->threshold = DEFAULT_THRESHOLD;
+  self->route_by = DEFAULT_ROUTE_BY;
   self->label = g_strdup (DEFAULT_LABEL);
   self->post_messages = DEFAULT_POST_MESSAGES;
   self->route = -1;
@@ -209,6 +241,9 @@ gst_affect_gate_set_property (GObject * object, guint prop_id,
       case PROP_THRESHOLD:
         self->threshold = g_value_get_double (value);
         break;
+      case PROP_ROUTE_BY:
+        self->route_by = g_value_get_enum (value);
+        break;
       case PROP_LABEL:
         g_free (self->label);
         self->label = g_value_dup_string (value);
@@ -237,6 +272,9 @@ gst_affect_gate_get_property (GObject * object, guint prop_id, GValue * value,
       case PROP_THRESHOLD:
         g_value_set_double (value, self->threshold);
         break;
+      case PROP_ROUTE_BY:
+        g_value_set_enum (value, self->route_by);
+        break;
       case PROP_LABEL:
         g_value_set_string (value, self->label);
         break;
@@ -264,12 +302,17 @@ gst_affect_gate_change_state (GstElement * element, GstStateChange transition)
     reset (self);
     if (self->train.threads > 0)
       affect_set_threads (self->train.threads);
-    if (self->train.model_file == NULL) {
+    if (self->train.model_file == NULL && !(self->train.mode ==
+            GST_AFFECT_MODE_INFER
+            && self->route_by == GST_AFFECT_ROUTE_BY_LABEL)) {
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
           (NULL));
       return GST_STATE_CHANGE_FAILURE;
     }
-    if (self->train.mode == GST_AFFECT_MODE_INFER) {
+    if (self->train.mode == GST_AFFECT_MODE_INFER
+        && self->route_by == GST_AFFECT_ROUTE_BY_LABEL) {
+      /* an oracle gate: no model, any vector size */
+    } else if (self->train.mode == GST_AFFECT_MODE_INFER) {
       self->model = affect_mlp_load (self->train.model_file, &error);
       if (self->model == NULL) {
         GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
@@ -311,6 +354,8 @@ set_caps (GstAffectGate * self, GstCaps * caps)
     return FALSE;
   }
   n = gst_affect_tensor_info_n_elements (&info);
+  if (self->model == NULL && self->train.mode == GST_AFFECT_MODE_INFER)
+    self->n_features = n;       /* route-by=label */
   if (self->train.mode == GST_AFFECT_MODE_INFER && n != self->n_features) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
         ("Gate model %s expects %u features per vector, the stream has %u.",
@@ -429,12 +474,17 @@ gst_affect_gate_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     if (self->train.mode == GST_AFFECT_MODE_TRAIN) {
       float label;
       probability = item_label (self);
-      label = (float) (probability >= self->threshold);
-      if (isnan (probability) || !finite
+      label = (float) (probability >= 0.5);
+      /* test items are routed but never learnt from */
+      if (self->item && g_strcmp0 (self->item->split, "test") == 0)
+        ;
+      else if (isnan (probability) || !finite
           || !affect_dataset_add (self->dataset, (const float *) map.data,
               &label, self->item && g_strcmp0 (self->item->split,
                   "validation") == 0))
         self->skipped++;
+    } else if (self->route_by == GST_AFFECT_ROUTE_BY_LABEL) {
+      probability = item_label (self);
     } else if (finite) {
       float p;
       affect_mlp_predict (self->model, (const float *) map.data, &p, 1);

@@ -9,6 +9,12 @@
 
 G_BEGIN_DECLS
 
+typedef enum
+{
+  GST_AFFECT_ROUTE_BY_MODEL,
+  GST_AFFECT_ROUTE_BY_LABEL
+} GstAffectRouteBy;
+
 #define GST_TYPE_AFFECT_GATE (gst_affect_gate_get_type ())
 G_DECLARE_FINAL_TYPE (GstAffectGate, gst_affect_gate, GST, AFFECT_GATE,
     GstElement)
@@ -22,6 +28,7 @@ struct _GstAffectGate
   /* properties */
   GstAffectTrainSettings train;
   gdouble threshold;
+  gint route_by;
   gchar *label;
   gboolean post_messages;
 

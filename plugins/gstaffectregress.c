@@ -22,7 +22,7 @@
  * `epsilon`), model selection on the items with split=validation (or a
  * held-out `validation-fraction`), and written atomically to model-file.
  * Items without all targets, or with NaN features, are skipped (counted in
- * a warning). A model whose predictions are constant on the validation
+ * a warning); items with split=test are ignored. A model whose predictions are constant on the validation
  * items (the seed's ReLU output unit dies on targets around 0) is reported
  * with a warning.
  *
@@ -329,6 +329,7 @@ reset (GstAffectRegress * self)
   g_clear_pointer (&self->dataset, affect_dataset_free);
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
   self->skipped = 0;
+  self->test_items = 0;
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }
 
@@ -743,9 +744,17 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   }
 
   if (self->train.mode == GST_AFFECT_MODE_TRAIN) {
-    float *t = g_new (float, self->n_targets);
+    float *t;
     gboolean ok = self->item != NULL;
     guint i;
+
+    /* test items are never learnt from, so one manifest can feed both
+     * the training and the evaluation pipeline */
+    if (self->item && g_strcmp0 (self->item->split, "test") == 0) {
+      self->test_items++;
+      goto out;
+    }
+    t = g_new (float, self->n_targets);
     for (i = 0; ok && i < self->n_targets; i++) {
       gdouble v;
       ok = gst_affect_item_get_target (self->item, self->target_names[i], &v)
@@ -864,6 +873,9 @@ train_and_write (GstAffectRegress * self)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("%u vectors skipped: no item, a missing target (%s) or non-finite "
             "values.", self->skipped, self->targets), (NULL));
+  if (self->test_items > 0)
+    GST_INFO_OBJECT (self, "%u test items not used for training",
+        self->test_items);
   if (n == 0) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
         ("No training items with targets \"%s\".", self->targets),

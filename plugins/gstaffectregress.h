@@ -53,6 +53,7 @@ struct _GstAffectRegress
   GstAffectItem *item;          /* current item, or NULL */
   AffectDataset *dataset;       /* train mode */
   guint skipped;
+  guint test_items;
   GQueue pending;               /* per-stream standardisation: held items */
 };
 
