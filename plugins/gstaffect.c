@@ -19,6 +19,8 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (affectmel, plugin);
   ret |= GST_ELEMENT_REGISTER (affectis09, plugin);
   ret |= GST_ELEMENT_REGISTER (affectmetrics, plugin);
+  ret |= GST_ELEMENT_REGISTER (affectregress, plugin);
+  ret |= GST_ELEMENT_REGISTER (affectgate, plugin);
   ret = TRUE;
   return ret;
 }

@@ -122,7 +122,7 @@ affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
   AffectRng rng;
   AffectOptimizer opt;
   Snapshot best = { 0 };
-  double best_metric = INFINITY, target_std = 0.0;
+  double best_metric = INFINITY, best_accuracy = NAN, target_std = 0.0;
   int epoch, since_best = 0, best_epoch = 0, epochs_run = 0;
   gboolean ok = TRUE;
 
@@ -233,6 +233,7 @@ affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
     /* without validation items the last epoch is kept */
     if (nv == 0 || report.validation_metric < best_metric) {
       best_metric = nv > 0 ? report.validation_metric : NAN;
+      best_accuracy = report.validation_accuracy;
       best_epoch = epoch;
       since_best = 0;
       report.best = TRUE;
@@ -261,6 +262,7 @@ done:
   result->epochs_run = epochs_run;
   result->best_epoch = best_epoch;
   result->best_validation_metric = best_metric;
+  result->best_validation_accuracy = best_accuracy;
   snapshot_clear (&best);
   g_free (perm);
   g_free (bx);

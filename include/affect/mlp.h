@@ -152,6 +152,7 @@ typedef struct
   int epochs_run;
   int best_epoch;
   double best_validation_metric;
+  double best_validation_accuracy;      /* classifiers; NaN otherwise */
   /* the kept model predicts (nearly) the same value for every validation
    * item: standard deviation < 1e-6 of the targets' (dead ReLU output) */
   gboolean constant_output;
@@ -165,6 +166,28 @@ gboolean affect_mlp_train (AffectMlp * mlp,
     const AffectMlpTrainConfig * config, const float *x, const float *y,
     int n, const float *xv, const float *yv, int nv, AffectMlpEpochFunc func,
     gpointer user_data, AffectMlpTrainResult * result, GError ** error);
+
+/* ---- a growable set of training rows --------------------------------- */
+
+typedef struct _AffectDataset AffectDataset;
+
+AffectDataset *affect_dataset_new (int n_features, int n_targets);
+void affect_dataset_free (AffectDataset * ds);
+/* FALSE (and the row is not added) if a value is NaN or infinite */
+gboolean affect_dataset_add (AffectDataset * ds, const float *features,
+    const float *targets, gboolean validation);
+int affect_dataset_size (const AffectDataset * ds, gboolean validation);
+/* all rows' features (n × n_features), e.g. for per-stream statistics */
+const float *affect_dataset_features (const AffectDataset * ds,
+    gboolean validation);
+
+/* Trains on the training rows and selects on the validation rows; if there
+ * are none, holds out validation_fraction of the training rows (a seeded
+ * choice). target: the one target column to learn, or -1 for all. */
+gboolean affect_mlp_train_dataset (AffectMlp * mlp,
+    const AffectMlpTrainConfig * config, AffectDataset * ds, int target,
+    double validation_fraction, AffectMlpEpochFunc func, gpointer user_data,
+    AffectMlpTrainResult * result, GError ** error);
 
 /* ---- virtual adversarial training (seed 004, §2.2–3.2) ---------------- */
 
