@@ -213,10 +213,10 @@ affect_music_corpus_write (const AffectMusicCorpusParams * p,
     g_string_append_printf (tsv[s], "track_%07d\tartist_%06d\talbum_%06d\t"
         "%s\t%s%s\n", track, artist, album, rel, dur, tags->str);
     g_string_append_printf (csv[s], "%d.wav\t%s\t%s\t%s\t%s\n", track,
-        labels->str, dur, affect_quadrant_bin (q), affect_quadrant_name (q));
+        labels->str, dur, affect_quadrant_bin (q), affect_quadrant_names ()[q]);
     g_string_append_printf (clips, "track_%07d\t%s\t%s\t%d\t%s\t%.2f\t%g\t"
         "%.2f\t%.3f\t%.2f\t%d\t%.2f\t%d\t%.2f\t%d\t%d\t%d\n", track,
-        split_names[s], affect_quadrant_name (q), clip.tonic,
+        split_names[s], affect_quadrant_names ()[q], clip.tonic,
         clip.minor ? "minor" : "major", clip.tempo_bpm, clip.notes_per_beat,
         clip.loudness_db, clip.attack_s, clip.brightness, clip.percussion,
         clip.dissonance, clip.register_shift, clip.contour,
@@ -236,7 +236,7 @@ affect_music_corpus_write (const AffectMusicCorpusParams * p,
     if (q >= 0)
       g_string_append_printf (mapping, "%s%s\t%s\t%d\t%s\n",
           AFFECT_MUSIC_TAG_PREFIX, affect_music_tag_name (t),
-          affect_quadrant_name (q), q, affect_quadrant_bin (q));
+          affect_quadrant_names ()[q], q, affect_quadrant_bin (q));
     else
       g_string_append_printf (mapping, "%s%s\tDROPPED\t-\t-\n",
           AFFECT_MUSIC_TAG_PREFIX, affect_music_tag_name (t));

@@ -8,54 +8,11 @@
 
 /* ---------------------------------------------------------------- names */
 
-static const char *quadrant_names[AFFECT_N_QUADRANTS] = {
-  "activated_pleasant", "deactivated_pleasant",
-  "activated_unpleasant", "deactivated_unpleasant"
-};
-
-/* the BIN column of the quadrant CSVs, as MTG-Jamendo's split files write it */
-static const char *quadrant_bins[AFFECT_N_QUADRANTS] = {
-  "positive;uplifting;happy", "relaxing;calm", "dark;dramatic",
-  "sad;melancholic"
-};
-
 static const char *tag_names[AFFECT_N_MUSIC_TAGS] = {
   "calm", "dark", "dramatic", "energetic", "fast", "happy", "heavy",
   "meditative", "melancholic", "melodic", "positive", "relaxing", "sad",
   "slow", "soft", "uplifting"
 };
-
-/* tag_to_quadrant: the nine mood/theme tags that the quadrant labels use */
-static const int tag_quadrant[AFFECT_N_MUSIC_TAGS] = {
-  [AFFECT_TAG_CALM] = AFFECT_QUADRANT_DEACTIVATED_PLEASANT,
-  [AFFECT_TAG_DARK] = AFFECT_QUADRANT_ACTIVATED_UNPLEASANT,
-  [AFFECT_TAG_DRAMATIC] = AFFECT_QUADRANT_ACTIVATED_UNPLEASANT,
-  [AFFECT_TAG_ENERGETIC] = -1,
-  [AFFECT_TAG_FAST] = -1,
-  [AFFECT_TAG_HAPPY] = AFFECT_QUADRANT_ACTIVATED_PLEASANT,
-  [AFFECT_TAG_HEAVY] = -1,
-  [AFFECT_TAG_MEDITATIVE] = -1,
-  [AFFECT_TAG_MELANCHOLIC] = AFFECT_QUADRANT_DEACTIVATED_UNPLEASANT,
-  [AFFECT_TAG_MELODIC] = -1,
-  [AFFECT_TAG_POSITIVE] = AFFECT_QUADRANT_ACTIVATED_PLEASANT,
-  [AFFECT_TAG_RELAXING] = AFFECT_QUADRANT_DEACTIVATED_PLEASANT,
-  [AFFECT_TAG_SAD] = AFFECT_QUADRANT_DEACTIVATED_UNPLEASANT,
-  [AFFECT_TAG_SLOW] = -1,
-  [AFFECT_TAG_SOFT] = -1,
-  [AFFECT_TAG_UPLIFTING] = AFFECT_QUADRANT_ACTIVATED_PLEASANT,
-};
-
-const char *
-affect_quadrant_name (AffectQuadrant q)
-{
-  return q < AFFECT_N_QUADRANTS ? quadrant_names[q] : NULL;
-}
-
-const char *
-affect_quadrant_bin (AffectQuadrant q)
-{
-  return q < AFFECT_N_QUADRANTS ? quadrant_bins[q] : NULL;
-}
 
 gboolean
 affect_quadrant_is_active (AffectQuadrant q)
@@ -80,7 +37,9 @@ affect_music_tag_name (AffectMusicTag tag)
 int
 affect_music_tag_quadrant (AffectMusicTag tag)
 {
-  return tag < AFFECT_N_MUSIC_TAGS ? tag_quadrant[tag] : -1;
+  /* one table for the whole project: the manifests' tag_to_quadrant */
+  return tag < AFFECT_N_MUSIC_TAGS ? affect_quadrant_of_tag (tag_names[tag]) :
+      -1;
 }
 
 uint64_t

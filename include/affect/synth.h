@@ -16,21 +16,21 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "affect/manifest.h"
+
 G_BEGIN_DECLS
 
-/* In the order of MTG-Jamendo's emotional_valence.txt (the class index of
- * the quadrant CSV manifests). */
+/* The quadrants as indices of affect_quadrant_names() (manifest.h), the
+ * order of MTG-Jamendo's emotional_valence.txt; names and BIN values come
+ * from there too (affect_quadrant_names (), affect_quadrant_bin ()). */
 typedef enum
 {
   AFFECT_QUADRANT_ACTIVATED_PLEASANT,   /* Q1: happy, positive, uplifting */
   AFFECT_QUADRANT_DEACTIVATED_PLEASANT, /* Q4: calm, relaxing */
   AFFECT_QUADRANT_ACTIVATED_UNPLEASANT, /* Q2: dark, dramatic */
-  AFFECT_QUADRANT_DEACTIVATED_UNPLEASANT,       /* Q3: sad, melancholic */
-  AFFECT_N_QUADRANTS
+  AFFECT_QUADRANT_DEACTIVATED_UNPLEASANT        /* Q3: sad, melancholic */
 } AffectQuadrant;
 
-const char *affect_quadrant_name (AffectQuadrant q);    /* "activated_pleasant" */
-const char *affect_quadrant_bin (AffectQuadrant q);     /* "positive;uplifting;happy" */
 gboolean affect_quadrant_is_active (AffectQuadrant q);
 gboolean affect_quadrant_is_pleasant (AffectQuadrant q);
 
@@ -61,7 +61,7 @@ typedef enum
 } AffectMusicTag;
 
 const char *affect_music_tag_name (AffectMusicTag tag); /* "happy" */
-/* The quadrant a tag maps to, or -1 for tags that map to none. */
+/* The quadrant a tag maps to (affect_quadrant_of_tag), or -1. */
 int affect_music_tag_quadrant (AffectMusicTag tag);
 
 #define AFFECT_MUSIC_N_TIMBRES 6

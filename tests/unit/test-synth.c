@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "affect/hnr.h"
+#include "affect/manifest.h"
 #include "affect/speech_corpus.h"
 #include "affect/synth.h"
 
@@ -182,7 +183,7 @@ test_class_character (void)
   }
   for (q = 0; q < AFFECT_N_QUADRANTS; q++)
     g_test_message ("%-24s onsets %.2f /s, RMS %.1f dBFS",
-        affect_quadrant_name (q), rate[q], loud[q]);
+        affect_quadrant_names ()[q], rate[q], loud[q]);
   g_test_message ("mode from chroma (major vs minor third): %d/%d right; "
       "peak limiting lowered a clip by at most %.1f dB", mode_right, total,
       worst_loud);
@@ -372,7 +373,7 @@ test_music_corpus (void)
       g_assert_cmpint (first_q, >=, 0);
       g_hash_table_insert (quadrant_of, g_strdup_printf ("%s.wav",
               col[0] + strlen ("track_") + strspn (col[0] + 6, "0")),
-          g_strdup (affect_quadrant_name (first_q)));
+          g_strdup (affect_quadrant_names ()[first_q]));
       rows++;
       g_free (x);
       g_free (wav);
@@ -399,7 +400,7 @@ test_music_corpus (void)
       g_assert_cmpuint (g_strv_length (col), ==, 5);
       g_assert_cmpstr (g_hash_table_lookup (quadrant_of, col[0]), ==, col[4]);
       for (q = 0; q < AFFECT_N_QUADRANTS; q++)
-        if (strcmp (col[4], affect_quadrant_name (q)) == 0)
+        if (strcmp (col[4], affect_quadrant_names ()[q]) == 0)
           g_assert_cmpstr (col[3], ==, affect_quadrant_bin (q));
       rows++;
       g_strfreev (col);
@@ -414,6 +415,87 @@ test_music_corpus (void)
   rm_rf (tmp);
   g_free (dir_a);
   g_free (dir_b);
+  g_free (tmp);
+}
+
+/* the project's manifest parser reads what the corpus writes */
+static void
+test_music_manifests_parse (void)
+{
+  gchar *tmp = g_dir_make_tmp ("affect-music-XXXXXX", NULL);
+  gchar *audio = g_build_filename (tmp, "audio", NULL);
+  AffectMusicCorpusParams p;
+  AffectManifestOptions opt;
+  GError *error = NULL;
+  int s, total_tsv = 0, total_csv = 0;
+
+  affect_music_corpus_params_init (&p);
+  p.n_items = 20;
+  p.seconds = 1.0;
+  p.out_dir = tmp;
+  g_assert_true (affect_music_corpus_write (&p, NULL, NULL, NULL, &error));
+  affect_manifest_options_init (&opt);
+  for (s = 0; s < 3; s++) {
+    gchar *tname = g_strdup_printf ("%s/autotagging_moodtheme-%s.tsv", tmp,
+        split_names[s]);
+    gchar *cname = g_strdup_printf ("%s/match_%s_labels.csv", tmp,
+        split_names[s]);
+    AffectManifest *tsv = affect_manifest_load (tname, &opt, &error);
+    AffectManifest *csv, *relabelled;
+    gchar *text_a, *text_b;
+    guint i;
+
+    g_assert_no_error (error);
+    g_assert_cmpint (tsv->format, ==, AFFECT_MANIFEST_MTG_TSV);
+    g_assert_cmpint (tsv->task, ==, AFFECT_MANIFEST_TASK_TAGS);
+    csv = affect_manifest_load (cname, &opt, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (csv->format, ==, AFFECT_MANIFEST_QUADRANT_CSV);
+    g_assert_cmpint (csv->task, ==, AFFECT_MANIFEST_TASK_CLASS);
+    g_assert_cmpuint (tsv->n_items, ==, csv->n_items);
+    for (i = 0; i < tsv->n_items; i++) {
+      gchar *a = affect_manifest_resolve_path (tsv, &tsv->items[i], audio);
+      gchar *b = affect_manifest_resolve_path (csv, &csv->items[i], audio);
+      float sum = 0.0f;
+      guint k;
+
+      g_assert_cmpstr (tsv->items[i].split, ==, split_names[s]);
+      g_assert_cmpstr (csv->items[i].split, ==, split_names[s]);
+      g_assert_cmpstr (tsv->items[i].id, ==, csv->items[i].id);
+      g_assert_true (g_file_test (a, G_FILE_TEST_EXISTS));
+      g_assert_cmpstr (a, ==, b);
+      /* every tag the corpus writes is in the 56-tag vocabulary */
+      for (k = 0; k < tsv->n_vocabulary; k++)
+        sum += tsv->items[i].labels[k];
+      {
+        gchar **tags = g_strsplit (affect_manifest_item_get_extra (tsv,
+                &tsv->items[i], "TAGS"), ";", -1);
+        g_assert_cmpfloat (sum, ==, (float) g_strv_length (tags));
+        g_strfreev (tags);
+      }
+      g_free (a);
+      g_free (b);
+    }
+    /* the quadrant CSV is the TSV relabelled by the project's rule */
+    relabelled = affect_manifest_relabel_quadrants (tsv, &error);
+    g_assert_no_error (error);
+    text_a = affect_manifest_quadrant_csv_to_string (relabelled);
+    text_b = affect_manifest_quadrant_csv_to_string (csv);
+    g_assert_cmpstr (text_a, ==, text_b);
+    total_tsv += tsv->n_items;
+    total_csv += csv->n_items;
+    g_free (text_a);
+    g_free (text_b);
+    affect_manifest_free (tsv);
+    affect_manifest_free (csv);
+    affect_manifest_free (relabelled);
+    g_free (tname);
+    g_free (cname);
+  }
+  g_assert_cmpint (total_tsv, ==, 20);
+  g_assert_cmpint (total_csv, ==, 20);
+  rm_rf (tmp);
+  g_free (audio);
   g_free (tmp);
 }
 
@@ -655,6 +737,34 @@ test_speech_corpus (void)
   g_assert_cmpint (spont, <, 12);
   g_strfreev (lines);
   g_free (text);
+
+  /* the project's manifest parser: a generic CSV with four targets */
+  {
+    AffectManifestOptions opt;
+    gchar *csv = g_build_filename (tmp, "speech.csv", NULL);
+    AffectManifest *m;
+    guint i;
+
+    affect_manifest_options_init (&opt);
+    m = affect_manifest_load (csv, &opt, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (m->format, ==, AFFECT_MANIFEST_CSV);
+    g_assert_cmpint (m->task, ==, AFFECT_MANIFEST_TASK_REGRESSION);
+    g_assert_cmpuint (m->n_items, ==, 12);
+    g_assert_cmpuint (m->n_targets, ==, 4);
+    g_assert_cmpstr (m->target_names[0], ==, "valence");
+    g_assert_cmpstr (m->target_names[3], ==, "spontaneity");
+    for (i = 0; i < m->n_items; i++) {
+      gchar *path = affect_manifest_resolve_path (m, &m->items[i], NULL);
+      g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+      g_assert_nonnull (affect_manifest_item_get_extra (m, &m->items[i],
+              "text"));
+      g_assert_nonnull (m->items[i].split);
+      g_free (path);
+    }
+    affect_manifest_free (m);
+    g_free (csv);
+  }
   rm_rf (tmp);
   g_free (tmp);
 }
@@ -667,6 +777,8 @@ main (int argc, char **argv)
   g_test_add_func ("/synth/class-character", test_class_character);
   g_test_add_func ("/synth/tags", test_tags);
   g_test_add_func ("/synth/music-corpus", test_music_corpus);
+  g_test_add_func ("/synth/music-manifests-parse",
+      test_music_manifests_parse);
   g_test_add_func ("/synth/wav-round-trip", test_wav_round_trip);
   g_test_add_func ("/synth/resample", test_resample);
   g_test_add_func ("/synth/speech-prosody", test_speech_prosody);
