@@ -38,25 +38,30 @@ struct _AffectHnrPlan
   fftwf_plan ninv;
 };
 
+int
+affect_hnr_auto_window (int sample_rate, double f0_min)
+{
+  /* two periods of the lowest F0, rounded up to a multiple of 32 (FFTW is
+   * fast on such sizes; a power of two would nearly double the window and
+   * smear onsets) */
+  int w = 2 * (int) ceil (sample_rate / f0_min);
+
+  return MAX (64, (w + 31) / 32 * 32);
+}
+
 void
 affect_hnr_params_init (AffectHnrParams * p, int sample_rate)
 {
-  double scale = sample_rate / 16000.0;
-  int w = 1;
-
   memset (p, 0, sizeof (*p));
   p->sample_rate = sample_rate;
-  p->hop = MAX (1, (int) lround (160 * scale));
-  /* the next power of two of 1024 scaled: fast FFTs at any rate */
-  while (w < (int) lround (1024 * scale))
-    w <<= 1;
-  p->window = w;
-  p->f0_min = 50.0;
+  p->hop = MAX (1, (int) lround (sample_rate / 100.0));
+  p->f0_min = 60.0;
   p->f0_max = 1000.0;
+  p->window = affect_hnr_auto_window (sample_rate, p->f0_min);
   p->yin_threshold = 0.15;
   p->silence_db = -60.0;
   p->n_harmonics = 60;
-  p->n_noise_bands = 32;
+  p->n_noise_bands = 64;
 }
 
 const AffectHnrParams *
@@ -354,9 +359,11 @@ affect_hnr_analyse (AffectHnrPlan * plan, const float *x, size_t n)
     if (f0 > 0.0) {
       /* refine F0 with the interpolated peaks of the first harmonics:
        * least squares for f_h = h·F0 weighted by amplitude, which is far
-       * sharper than YIN's lag interpolation at short lags */
+       * sharper than YIN's lag interpolation at short lags. Only when the
+       * Hann main lobes (4 bins wide) of neighbouring harmonics do not
+       * overlap; at long lags YIN alone is already exact */
       double num = 0.0, den = 0.0, fr;
-      for (h = 1; h <= MIN (H, 8); h++) {
+      for (h = 1; h <= MIN (H, 8) && f0 / bin_hz >= 4.0; h++) {
         double fk, lp;
         if (h * f0 >= 0.49 * p->sample_rate
             || !harmonic_peak (plan, h * f0 / bin_hz, &fk, &lp))

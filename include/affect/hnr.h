@@ -40,10 +40,13 @@ typedef struct
   int n_noise_bands;            /* linearly spaced from 0 to Nyquist */
 } AffectHnrParams;
 
-/* rate 16000: hop 160 (10 ms), window 1024, F0 50–1000 Hz, threshold 0.15,
- * silence -60 dBFS, 60 harmonics, 32 noise bands. The hop and window scale
- * with the rate. */
+/* hop 10 ms, F0 60–1000 Hz, window affect_hnr_auto_window() (544 samples
+ * = 34 ms at 16 kHz), YIN threshold 0.15, silence -60 dBFS, 60 harmonics,
+ * 64 noise bands. */
 void affect_hnr_params_init (AffectHnrParams * params, int sample_rate);
+/* the shortest window that holds two periods of f0_min, rounded up to a
+ * multiple of 32 samples */
+int affect_hnr_auto_window (int sample_rate, double f0_min);
 
 typedef struct
 {
