@@ -403,7 +403,7 @@ affect_speech_corpus_params_init (AffectSpeechCorpusParams * params)
   memset (params, 0, sizeof (*params));
   params->out_dir = "affect-data/speech";
   params->seed = 1;
-  params->n_items = 240;
+  params->n_items = 200;
   params->sample_rate = 16000;
   params->spontaneous_fraction = 0.5;
   params->validation_fraction = 0.15;

@@ -434,7 +434,8 @@ affect_hnr_synthesise (AffectHnrPlan * plan, const AffectHnrFeatures * f,
   double nyq = 0.5 * p->sample_rate, phase = 0.0;
   float *f0 = g_new (float, f->n_frames);
   double *a = g_new (double, H), *da = g_new (double, H);
-  double *s = g_new (double, H + 2);
+  double *s = g_new (double, H + 2), *c = g_new (double, H + 2);
+  double *ph_cos = g_new (double, H), *ph_sin = g_new (double, H);
   AffectRng rng;
   int i, h, k, last = -1;
   size_t j;
@@ -461,7 +462,16 @@ affect_hnr_synthesise (AffectHnrPlan * plan, const AffectHnrFeatures * f,
   }
 
   /* harmonics: F0 and amplitudes linear between frame centres; one phase
-   * accumulator, sin(hφ) by the Chebyshev recurrence */
+   * accumulator, sin(hφ) and cos(hφ) by the Chebyshev recurrence. Each
+   * harmonic keeps a fixed random phase offset θ_h (from the seed): with
+   * all offsets 0 every period would start with the partials in phase, a
+   * pulse whose peaks clip where the original's did not */
+  affect_rng_init (&rng, seed ^ 0x5851f42d4c957f2dULL);
+  for (h = 0; h < H; h++) {
+    double theta = 2.0 * M_PI * affect_rng_uniform (&rng);
+    ph_cos[h] = cos (theta);
+    ph_sin[h] = sin (theta);
+  }
   if (last >= 0 || f0[0] > 0) {
     for (i = 0; i < f->n_frames; i++) {
       int i1 = MIN (i + 1, f->n_frames - 1);
@@ -484,9 +494,13 @@ affect_hnr_synthesise (AffectHnrPlan * plan, const AffectHnrFeatures * f,
         c2 = 2.0 * cos (phase);
         s[0] = 0.0;
         s[1] = sin (phase);
+        c[0] = 1.0;
+        c[1] = 0.5 * c2;
         for (h = 1; h <= hmax; h++) {
-          acc += a[h - 1] * s[h];
+          /* sin (hφ + θ_h) */
+          acc += a[h - 1] * (s[h] * ph_cos[h - 1] + c[h] * ph_sin[h - 1]);
           s[h + 1] = c2 * s[h] - s[h - 1];
+          c[h + 1] = c2 * c[h] - c[h - 1];
         }
         out[j] += (float) acc;
         for (h = 0; h < H; h++)
@@ -544,6 +558,9 @@ done:
   g_free (a);
   g_free (da);
   g_free (s);
+  g_free (c);
+  g_free (ph_cos);
+  g_free (ph_sin);
 }
 
 void
