@@ -361,8 +361,11 @@ affect_speech_synthesise (const AffectSpeechUtterance * utt,
       G_SUBPROCESS_FLAGS_STDERR_PIPE, error,
       program ? program : "espeak-ng", "-m", "-v", voice, "-p", pitch,
       "-s", rate, "-a", amp, "--stdout", utt->ssml, NULL);
-  if (proc == NULL)
+  if (proc == NULL) {
+    g_prefix_error (error, "cannot run espeak-ng (install the Debian package "
+        "espeak-ng): ");
     return NULL;
+  }
   if (!g_subprocess_communicate (proc, NULL, NULL, &out, &err, error)) {
     g_object_unref (proc);
     return NULL;
@@ -463,6 +466,88 @@ append_csv_field (GString * s, const char *text)
 #define SPEECH_CSV_HEADER \
   "path,valence,arousal,dominance,spontaneity,split,corpus,speaker,text\n"
 
+/* One utterance of the corpus, made on a worker thread: espeak-ng runs as
+ * a subprocess, so two at a time keep both cores busy. Everything an item
+ * needs comes from its own seed, so the order the workers finish in does
+ * not matter. */
+typedef struct
+{
+  const AffectSpeechCorpusParams *p;
+  GMutex lock;
+  GCond cond;
+  int done;
+  GError *error;                /* first failure */
+  gchar **rows;                 /* per job: its manifest line */
+  gchar **paths;                /* per job: its WAV */
+  GQueue finished;              /* job indices not yet reported */
+} SpeechJobs;
+
+static void
+speech_job (gpointer data, gpointer user_data)
+{
+  SpeechJobs *jobs = user_data;
+  const AffectSpeechCorpusParams *p = jobs->p;
+  int job = GPOINTER_TO_INT (data) - 1;
+  int c = job / p->n_items, i = job % p->n_items;
+  uint64_t seed = affect_seed_derive (p->seed, (uint64_t) c << 32 | i);
+  double u_style = (affect_seed_derive (seed, 1) >> 11) * 0x1.0p-53;
+  double u_split = (affect_seed_derive (seed, 2) >> 11) * 0x1.0p-53;
+  int speaker = i % AFFECT_SPEECH_N_SPEAKERS;
+  const char *split = u_split < p->test_fraction ? "test" :
+      u_split < p->test_fraction + p->validation_fraction ?
+      "validation" : "train";
+  AffectSpeechUtterance utt;
+  GError *error = NULL;
+  gchar *rel = NULL, *path = NULL, *dir;
+  float *samples = NULL;
+  size_t n;
+  GString *row = NULL;
+  gboolean skip;
+
+  g_mutex_lock (&jobs->lock);
+  skip = jobs->error != NULL;
+  g_mutex_unlock (&jobs->lock);
+  if (skip)
+    goto finish;
+
+  affect_speech_utterance_draw (&utt, c, speaker,
+      u_style < p->spontaneous_fraction, seed);
+  samples = affect_speech_synthesise (&utt, p->program, p->sample_rate, &n,
+      &error);
+  if (samples) {
+    rel = g_strdup_printf ("%s/spk%d/%s_%d_%05d.wav", corpus_names[c],
+        speaker, corpus_names[c], speaker, i);
+    path = g_build_filename (p->out_dir, rel, NULL);
+    dir = g_path_get_dirname (path);
+    g_mkdir_with_parents (dir, 0755);
+    g_free (dir);
+    if (affect_wav_write_s16 (path, samples, n, p->sample_rate, &error)) {
+      row = g_string_new (NULL);
+      g_string_append_printf (row, "%s,%.2f,%.2f,%.2f,%d,%s,%s,%s_%d,", rel,
+          utt.valence, utt.arousal, utt.dominance, utt.spontaneous ? 1 : 0,
+          split, corpus_names[c], corpus_names[c], speaker);
+      append_csv_field (row, utt.text);
+      g_string_append_c (row, '\n');
+    }
+  }
+  affect_speech_utterance_clear (&utt);
+  g_free (samples);
+  g_free (rel);
+
+finish:
+  g_mutex_lock (&jobs->lock);
+  if (error && jobs->error == NULL)
+    jobs->error = error;
+  else if (error)
+    g_error_free (error);
+  jobs->rows[job] = row ? g_string_free (row, FALSE) : NULL;
+  jobs->paths[job] = path;
+  jobs->done++;
+  g_queue_push_tail (&jobs->finished, GINT_TO_POINTER (job + 1));
+  g_cond_signal (&jobs->cond);
+  g_mutex_unlock (&jobs->lock);
+}
+
 gboolean
 affect_speech_corpus_write (const AffectSpeechCorpusParams * p,
     AffectCorpusProgress progress, gpointer user_data, gboolean * cached,
@@ -470,7 +555,7 @@ affect_speech_corpus_write (const AffectSpeechCorpusParams * p,
 {
   gchar *ini_path, *want, *have = NULL;
   GString *all = NULL, *per[AFFECT_SPEECH_N_CORPORA] = { NULL };
-  int c, i, done = 0, total;
+  int c, total;
   gboolean ok = FALSE;
 
   if (cached)
@@ -505,62 +590,60 @@ affect_speech_corpus_write (const AffectSpeechCorpusParams * p,
   }
   g_unlink (ini_path);
 
-  all = g_string_new (SPEECH_CSV_HEADER);
   total = p->n_items * AFFECT_SPEECH_N_CORPORA;
-  for (c = 0; c < AFFECT_SPEECH_N_CORPORA; c++) {
-    per[c] = g_string_new (SPEECH_CSV_HEADER);
-    for (i = 0; i < p->n_items; i++) {
-      uint64_t seed = affect_seed_derive (p->seed, (uint64_t) c << 32 | i);
-      double u_style = (affect_seed_derive (seed, 1) >> 11) * 0x1.0p-53;
-      double u_split = (affect_seed_derive (seed, 2) >> 11) * 0x1.0p-53;
-      int speaker = i % AFFECT_SPEECH_N_SPEAKERS;
-      gboolean spontaneous = u_style < p->spontaneous_fraction;
-      const char *split = u_split < p->test_fraction ? "test" :
-          u_split < p->test_fraction + p->validation_fraction ?
-          "validation" : "train";
-      AffectSpeechUtterance utt;
-      gchar *rel, *path, *dir;
-      float *samples;
-      size_t n;
-      GString *row = g_string_new (NULL);
+  {
+    SpeechJobs jobs = { 0 };
+    GThreadPool *pool;
+    int j, reported = 0;
 
-      affect_speech_utterance_draw (&utt, c, speaker, spontaneous, seed);
-      samples = affect_speech_synthesise (&utt, p->program, p->sample_rate,
-          &n, error);
-      if (samples == NULL) {
-        affect_speech_utterance_clear (&utt);
-        g_string_free (row, TRUE);
-        goto out;
+    jobs.p = p;
+    g_mutex_init (&jobs.lock);
+    g_cond_init (&jobs.cond);
+    g_queue_init (&jobs.finished);
+    jobs.rows = g_new0 (gchar *, total);
+    jobs.paths = g_new0 (gchar *, total);
+    pool = g_thread_pool_new (speech_job, &jobs,
+        CLAMP ((int) g_get_num_processors (), 1, 4), TRUE, NULL);
+    for (j = 0; j < total; j++)
+      g_thread_pool_push (pool, GINT_TO_POINTER (j + 1), NULL);
+
+    /* progress from this thread, as items finish */
+    g_mutex_lock (&jobs.lock);
+    while (reported < total) {
+      while (g_queue_is_empty (&jobs.finished))
+        g_cond_wait (&jobs.cond, &jobs.lock);
+      while (!g_queue_is_empty (&jobs.finished)) {
+        int job = GPOINTER_TO_INT (g_queue_pop_head (&jobs.finished)) - 1;
+        reported++;
+        if (progress && jobs.error == NULL && jobs.paths[job]) {
+          g_mutex_unlock (&jobs.lock);
+          progress (reported, total, jobs.paths[job], user_data);
+          g_mutex_lock (&jobs.lock);
+        }
       }
-      rel = g_strdup_printf ("%s/spk%d/%s_%d_%05d.wav", corpus_names[c],
-          speaker, corpus_names[c], speaker, i);
-      path = g_build_filename (p->out_dir, rel, NULL);
-      dir = g_path_get_dirname (path);
-      g_mkdir_with_parents (dir, 0755);
-      g_free (dir);
-      if (!affect_wav_write_s16 (path, samples, n, p->sample_rate, error)) {
-        g_free (samples);
-        g_free (rel);
-        g_free (path);
-        affect_speech_utterance_clear (&utt);
-        g_string_free (row, TRUE);
-        goto out;
-      }
-      g_free (samples);
-      g_string_append_printf (row, "%s,%.2f,%.2f,%.2f,%d,%s,%s,%s_%d,", rel,
-          utt.valence, utt.arousal, utt.dominance, utt.spontaneous ? 1 : 0,
-          split, corpus_names[c], corpus_names[c], speaker);
-      append_csv_field (row, utt.text);
-      g_string_append_c (row, '\n');
-      g_string_append (all, row->str);
-      g_string_append (per[c], row->str);
-      g_string_free (row, TRUE);
-      affect_speech_utterance_clear (&utt);
-      done++;
-      if (progress)
-        progress (done, total, path, user_data);
-      g_free (rel);
-      g_free (path);
+    }
+    g_mutex_unlock (&jobs.lock);
+    g_thread_pool_free (pool, FALSE, TRUE);
+
+    /* manifests in item order, whatever order the workers finished in */
+    all = g_string_new (SPEECH_CSV_HEADER);
+    for (c = 0; c < AFFECT_SPEECH_N_CORPORA; c++)
+      per[c] = g_string_new (SPEECH_CSV_HEADER);
+    for (j = 0; j < total && jobs.error == NULL; j++) {
+      g_string_append (all, jobs.rows[j]);
+      g_string_append (per[j / p->n_items], jobs.rows[j]);
+    }
+    for (j = 0; j < total; j++) {
+      g_free (jobs.rows[j]);
+      g_free (jobs.paths[j]);
+    }
+    g_free (jobs.rows);
+    g_free (jobs.paths);
+    g_mutex_clear (&jobs.lock);
+    g_cond_clear (&jobs.cond);
+    if (jobs.error) {
+      g_propagate_error (error, jobs.error);
+      goto out;
     }
   }
 
