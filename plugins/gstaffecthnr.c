@@ -138,13 +138,12 @@ gst_affect_hnr_class_init (GstAffectHnrClass * klass)
   g_object_class_install_property (gobject_class, PROP_HOP,
       g_param_spec_uint ("hop", "Hop",
           "Samples between analysis frames (0 = 10 ms at the stream rate)",
-          0, 65536, DEFAULT_HOP,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          0, 65536, DEFAULT_HOP, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_WINDOW,
       g_param_spec_uint ("window", "Window",
           "Analysis window in samples; must hold two periods of f0-min "
-          "(0 = just that, rounded up to a multiple of 32)", 0, 1 << 20, DEFAULT_WINDOW,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          "(0 = just that, rounded up to a multiple of 32)", 0, 1 << 20,
+          DEFAULT_WINDOW, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_F0_MIN,
       g_param_spec_double ("f0-min", "F0 minimum",
           "Lowest fundamental frequency searched, Hz", 20.0, 4000.0,
@@ -169,9 +168,8 @@ gst_affect_hnr_class_init (GstAffectHnrClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_NOISE_BANDS,
       g_param_spec_uint ("noise-bands", "Noise bands",
-          "Bands of the noise envelope, linearly spaced up to Nyquist", 1,
-          1024, DEFAULT_NOISE_BANDS,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          "Bands of the noise envelope, linearly spaced up to Nyquist", 1, 1024,
+          DEFAULT_NOISE_BANDS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_SEED,
       g_param_spec_uint64 ("seed", "Seed",
           "Seed of the noise (combined with each item's id)", 0, G_MAXUINT64,

@@ -31,8 +31,7 @@ print_progress (int done, int total, const char *path, gpointer user_data)
   int every = MAX (total / 20, 1);
 
   if (pr->tty) {
-    fprintf (stderr, "\r  %d/%d  %.1f s  %s\033[K", done, total, elapsed,
-        path);
+    fprintf (stderr, "\r  %d/%d  %.1f s  %s\033[K", done, total, elapsed, path);
     if (done == total)
       fputc ('\n', stderr);
   } else if (done % every == 0 || done == total) {
@@ -68,7 +67,7 @@ main (int argc, char **argv)
     {"seed", 0, 0, G_OPTION_ARG_INT64, &seed,
         "Random seed: the same seed writes the same bytes (1)", "N"},
     {"items", 'n', 0, G_OPTION_ARG_INT, &items,
-        "Clips (music, 200) or utterances per corpus (speech, 240)", "N"},
+        "Clips (music, 200) or utterances per corpus (speech, 200)", "N"},
     {"seconds", 0, 0, G_OPTION_ARG_DOUBLE, &seconds,
         "Music clip duration in seconds (10)", "S"},
     {"rate", 0, 0, G_OPTION_ARG_INT, &rate,
@@ -134,8 +133,7 @@ main (int argc, char **argv)
     fprintf (stderr, "affect-corpus: music, %d clips of %g s at %d Hz, "
         "seed %" G_GUINT64_FORMAT "\n", p.n_items, p.seconds, p.sample_rate,
         p.seed);
-    ok = affect_music_corpus_write (&p, print_progress, &pr, &cached,
-        &error);
+    ok = affect_music_corpus_write (&p, print_progress, &pr, &cached, &error);
     if (ok && !cached)
       print_written (out, names);
   } else {
@@ -158,8 +156,7 @@ main (int argc, char **argv)
     fprintf (stderr, "affect-corpus: speech, %d utterances x %d corpora at "
         "%d Hz, seed %" G_GUINT64_FORMAT "\n", p.n_items,
         AFFECT_SPEECH_N_CORPORA, p.sample_rate, p.seed);
-    ok = affect_speech_corpus_write (&p, print_progress, &pr, &cached,
-        &error);
+    ok = affect_speech_corpus_write (&p, print_progress, &pr, &cached, &error);
     if (ok && !cached)
       print_written (out, names);
   }

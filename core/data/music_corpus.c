@@ -89,8 +89,7 @@ format_duration (char *buf, size_t len, double seconds)
 }
 
 static gboolean
-write_text (const char *dir, const char *name, GString * text,
-    GError ** error)
+write_text (const char *dir, const char *name, GString * text, GError ** error)
 {
   gchar *path = g_build_filename (dir, name, NULL);
   gboolean ok = g_file_set_contents_full (path, text->str, text->len,
@@ -153,7 +152,8 @@ affect_music_corpus_write (const AffectMusicCorpusParams * p,
   samples = g_new (float, n_samples);
   format_duration (dur, sizeof (dur), (double) n_samples / p->sample_rate);
 
-  tsv_all = g_string_new ("TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS\n");
+  tsv_all =
+      g_string_new ("TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS\n");
   for (s = 0; s < 3; s++) {
     tsv[s] = g_string_new (tsv_all->str);
     csv[s] = g_string_new ("TRACK\tLABEL\tDURATION\tBIN\tEMOTION_VALENCE\n");
@@ -187,8 +187,7 @@ affect_music_corpus_write (const AffectMusicCorpusParams * p,
     g_mkdir_with_parents (path, 0755);
     g_free (path);
     path = g_build_filename (audio_dir, rel, NULL);
-    if (!affect_wav_write_s16 (path, samples, n_samples, p->sample_rate,
-            error)) {
+    if (!affect_wav_write_s16 (path, samples, n_samples, p->sample_rate, error)) {
       g_free (sub);
       g_free (rel);
       g_free (path);
@@ -206,7 +205,8 @@ affect_music_corpus_write (const AffectMusicCorpusParams * p,
       }
     /* a synthetic "artist" is a pair of instruments, its "albums" are the
      * quadrants it plays in */
-    artist = 1 + clip.melody_timbre * AFFECT_MUSIC_N_TIMBRES + clip.chord_timbre;
+    artist =
+        1 + clip.melody_timbre * AFFECT_MUSIC_N_TIMBRES + clip.chord_timbre;
     album = artist * AFFECT_N_QUADRANTS + q;
     g_string_append_printf (tsv_all, "track_%07d\tartist_%06d\talbum_%06d\t"
         "%s\t%s%s\n", track, artist, album, rel, dur, tags->str);

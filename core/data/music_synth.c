@@ -82,8 +82,7 @@ n_quadrant_tags (AffectQuadrant q)
 }
 
 void
-affect_music_clip_draw (AffectMusicClip * clip, AffectQuadrant q,
-    uint64_t seed)
+affect_music_clip_draw (AffectMusicClip * clip, AffectQuadrant q, uint64_t seed)
 {
   static const double densities_active[] = { 2, 2, 3, 4 };
   static const double densities_calm[] = { 0.5, 1, 1, 2 };

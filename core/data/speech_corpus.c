@@ -29,19 +29,23 @@ static const char *en_subjects[] = {
   "my neighbour", "our teacher", "the old man", "your sister", "the driver",
   "the doctor", "my brother", "the new manager", "the farmer", "her friend"
 };
+
 static const char *en_verbs[] = {
   "walked to", "talked about", "looked at", "waited for", "thought about",
   "cleaned", "painted", "visited", "found", "forgot"
 };
+
 static const char *en_objects[] = {
   "the station", "the garden", "the letter", "the red car", "the kitchen",
   "the small dog", "the meeting", "the market", "the blue house",
   "the museum"
 };
+
 static const char *en_times[] = {
   "yesterday", "this morning", "last week", "after dinner", "on Sunday",
   "before lunch", "in the evening", "every day"
 };
+
 static const char *en_fillers[] = {
   "uh", "um", "uh", "um", "well", "you know", "I mean", "like"
 };
@@ -51,18 +55,22 @@ static const char *de_subjects[] = {
   "der Fahrer", "die Ärztin", "mein Bruder", "der neue Chef", "der Bauer",
   "ihre Freundin"
 };
+
 static const char *de_verbs[] = {
   "besucht", "findet", "sucht", "malt", "putzt", "sieht", "kauft",
   "vergisst", "zeigt", "öffnet"
 };
+
 static const char *de_objects[] = {
   "das Haus", "die Küche", "das alte Auto", "die Zeitung", "das Museum",
   "die Tasche", "das Fenster", "die Brücke", "das Paket", "die Tür"
 };
+
 static const char *de_times[] = {
   "heute", "morgen", "am Sonntag", "jeden Tag", "am Abend",
   "nach dem Essen", "vor dem Mittag", "schon wieder"
 };
+
 static const char *de_fillers[] = {
   "äh", "ähm", "äh", "ähm", "also", "naja", "weißt du", "halt"
 };
@@ -286,7 +294,7 @@ gcd (guint64 a, guint64 b)
  * cutoff at 0.95 of the lower Nyquist frequency. */
 float *
 affect_resample (const float *in, size_t n, int rate_in, int rate_out,
-    size_t * n_out)
+    size_t *n_out)
 {
   const int zeros = 16;
   const double beta = 8.0;
@@ -312,7 +320,7 @@ affect_resample (const float *in, size_t n, int rate_in, int rate_out,
   for (p = 0; p < n_phases; p++) {
     double frac = (double) p / n_phases;
     for (k = 0; k < taps; k++) {
-      double x = (k - half + 1) - frac;        /* distance in input samples */
+      double x = (k - half + 1) - frac; /* distance in input samples */
       double sinc = x == 0.0 ? 1.0 : sin (M_PI * cutoff * x) / (M_PI * x);
       double r = x / half;
       double w = fabs (r) < 1.0 ? bessel_i0 (beta * sqrt (1.0 - r * r)) /
@@ -342,7 +350,7 @@ affect_resample (const float *in, size_t n, int rate_in, int rate_out,
 
 float *
 affect_speech_synthesise (const AffectSpeechUtterance * utt,
-    const char *program, int sample_rate, size_t * n, GError ** error)
+    const char *program, int sample_rate, size_t *n, GError ** error)
 {
   GSubprocess *proc;
   GBytes *out = NULL, *err = NULL;

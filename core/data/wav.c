@@ -78,7 +78,7 @@ affect_wav_write_s16 (const char *path, const float *samples, size_t n,
 
 float *
 affect_wav_parse (const guint8 * data, size_t size, int *sample_rate,
-    size_t * n, GError ** error)
+    size_t *n, GError ** error)
 {
   size_t pos = 12;
   int format = 0, channels = 0, bits = 0, rate = 0;
@@ -146,8 +146,7 @@ affect_wav_parse (const guint8 * data, size_t size, int *sample_rate,
 }
 
 float *
-affect_wav_read (const char *path, int *sample_rate, size_t * n,
-    GError ** error)
+affect_wav_read (const char *path, int *sample_rate, size_t *n, GError ** error)
 {
   gchar *contents = NULL;
   gsize len = 0;
@@ -156,8 +155,7 @@ affect_wav_read (const char *path, int *sample_rate, size_t * n,
 
   if (!g_file_get_contents (path, &contents, &len, error))
     return NULL;
-  out = affect_wav_parse ((const guint8 *) contents, len, sample_rate, n,
-      &err);
+  out = affect_wav_parse ((const guint8 *) contents, len, sample_rate, n, &err);
   g_free (contents);
   if (out == NULL)
     g_propagate_prefixed_error (error, err, "%s: ", path);

@@ -594,7 +594,7 @@ median_f0 (AffectHnrPlan * plan, const float *x, size_t n)
   if (v->len) {
     float *d = (float *) v->data;
     guint a, b;
-    for (a = 0; a < v->len; a++)      /* small: insertion sort */
+    for (a = 0; a < v->len; a++)        /* small: insertion sort */
       for (b = a; b > 0 && d[b - 1] > d[b]; b--) {
         float t = d[b];
         d[b] = d[b - 1];
@@ -691,12 +691,10 @@ test_speech_corpus (void)
   affect_speech_corpus_params_init (&p);
   p.out_dir = tmp;
   p.n_items = 6;
-  g_assert_true (affect_speech_corpus_write (&p, NULL, NULL, &cached,
-          &error));
+  g_assert_true (affect_speech_corpus_write (&p, NULL, NULL, &cached, &error));
   g_assert_no_error (error);
   g_assert_false (cached);
-  g_assert_true (affect_speech_corpus_write (&p, NULL, NULL, &cached,
-          &error));
+  g_assert_true (affect_speech_corpus_write (&p, NULL, NULL, &cached, &error));
   g_assert_true (cached);
 
   text = read_all (tmp, "speech.csv");
@@ -777,8 +775,7 @@ main (int argc, char **argv)
   g_test_add_func ("/synth/class-character", test_class_character);
   g_test_add_func ("/synth/tags", test_tags);
   g_test_add_func ("/synth/music-corpus", test_music_corpus);
-  g_test_add_func ("/synth/music-manifests-parse",
-      test_music_manifests_parse);
+  g_test_add_func ("/synth/music-manifests-parse", test_music_manifests_parse);
   g_test_add_func ("/synth/wav-round-trip", test_wav_round_trip);
   g_test_add_func ("/synth/resample", test_resample);
   g_test_add_func ("/synth/speech-prosody", test_speech_prosody);
