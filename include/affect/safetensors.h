@@ -8,6 +8,14 @@
  * F64 tensors are converted to float32 once, on first access. Every offset,
  * size and shape is checked against the file before use; a hostile file is
  * rejected with an AFFECT_ERROR, never read out of bounds.
+ *
+ * Integer and boolean tensors (I8, I16, I32, I64, U8, U16, U32, U64, BOOL),
+ * which PyTorch and numpy writers produce (e.g. BatchNorm's
+ * num_batches_tracked), are converted to float32 on first access too.
+ *
+ * Like the reference implementation, the tensors must cover the data
+ * section exactly (no holes, no overlaps, no trailing bytes), and names are
+ * unique.
  */
 #ifndef AFFECT_SAFETENSORS_H
 #define AFFECT_SAFETENSORS_H
@@ -32,12 +40,19 @@ typedef struct
 } AffectTensorView;
 
 AffectSafetensors *affect_safetensors_open (const char *path, GError ** error);
+/* the same from bytes in memory (kept referenced while the file is open);
+ * label names the source in error messages */
+AffectSafetensors *affect_safetensors_open_bytes (GBytes * bytes,
+    const char *label, GError ** error);
 void affect_safetensors_close (AffectSafetensors * file);
 
 guint affect_safetensors_n_tensors (const AffectSafetensors * file);
 /* names in file order (the order of the JSON header) */
 const char *affect_safetensors_name (const AffectSafetensors * file, guint i);
 gboolean affect_safetensors_has (const AffectSafetensors * file,
+    const char *name);
+/* the stored dtype ("F32", "F16", "I64", ...), NULL if absent */
+const char *affect_safetensors_dtype (const AffectSafetensors * file,
     const char *name);
 /* FALSE + AFFECT_ERROR_FORMAT naming the tensor if absent or not convertible */
 gboolean affect_safetensors_get (AffectSafetensors * file, const char *name,
@@ -64,8 +79,10 @@ void affect_safetensors_writer_set_metadata (AffectSafetensorsWriter * writer,
 /* copies data; shape is outermost first */
 void affect_safetensors_writer_add (AffectSafetensorsWriter * writer,
     const char *name, int n_dims, const int64_t * shape, const float *data);
-/* Writes atomically: a temporary file beside path, fsync, rename. Tensors
- * are written in the order added. */
+/* Writes atomically: a temporary file beside path, fsync, rename, fsync of
+ * the directory. Tensors are written in the order added, metadata keys in
+ * the order first set, so the same contents give the same bytes. Fails
+ * (AFFECT_ERROR_FORMAT) if two tensors share a name. */
 gboolean affect_safetensors_writer_write (AffectSafetensorsWriter * writer,
     const char *path, GError ** error);
 
