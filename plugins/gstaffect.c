@@ -15,6 +15,7 @@ plugin_init (GstPlugin * plugin)
   gboolean ret = FALSE;
 
   /* ret |= GST_ELEMENT_REGISTER (name, plugin); one line per element */
+  ret |= GST_ELEMENT_REGISTER (affectsrc, plugin);
   ret = TRUE;
   return ret;
 }

@@ -13,6 +13,7 @@
 #include "affect/affect.h"
 #include "affect/atomicfile.h"
 #include "affect/safetensors.h"
+#include "half.h"
 
 /* The reference implementation's limit; a header is names and shapes, so
  * anything larger is hostile. */
@@ -66,6 +67,7 @@ struct _AffectSafetensors
   GHashTable *by_name;          /* name -> Entry* */
   GHashTable *metadata;         /* key -> value, owned strings */
   char **metadata_keys;         /* NULL-terminated, header order */
+  GMutex convert_lock;          /* first-access conversions */
 };
 
 static void
@@ -406,6 +408,7 @@ affect_safetensors_open_bytes (GBytes * bytes, const char *label,
   file->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       g_free);
   file->metadata_keys = g_new0 (char *, 1);
+  g_mutex_init (&file->convert_lock);
 
   p = g_bytes_get_data (bytes, &size);
   if (size < 8) {
@@ -473,6 +476,7 @@ affect_safetensors_close (AffectSafetensors * file)
   g_hash_table_unref (file->metadata);
   g_strfreev (file->metadata_keys);
   g_bytes_unref (file->bytes);
+  g_mutex_clear (&file->convert_lock);
   g_free (file->label);
   g_free (file);
 }
@@ -502,32 +506,6 @@ affect_safetensors_dtype (const AffectSafetensors * file, const char *name)
   Entry *e = g_hash_table_lookup (file->by_name, name);
 
   return e ? dtypes[e->dtype].name : NULL;
-}
-
-/* IEEE 754 binary16 -> binary32, exact for every value (subnormals,
- * infinities and NaN included). */
-static float
-half_to_float (guint16 h)
-{
-  guint32 sign = (guint32) (h & 0x8000) << 16;
-  guint32 exp = (h >> 10) & 0x1f;
-  guint32 mant = h & 0x3ff;
-  union
-  {
-    guint32 u;
-    float f;
-  } v;
-
-  if (exp == 0x1f) {
-    v.u = sign | 0x7f800000 | (mant << 13);
-  } else if (exp != 0) {
-    v.u = sign | ((exp + 112) << 23) | (mant << 13);
-  } else {
-    /* zero or subnormal: mant * 2^-24 is exact in float32 */
-    v.f = ldexpf ((float) mant, -24);
-    v.u |= sign;
-  }
-  return v.f;
 }
 
 static gboolean
@@ -569,7 +547,7 @@ convert (AffectSafetensors * file, Entry * e, GError ** error)
         break;
       case DT_F16:
         memcpy (&u16, s, 2);
-        dst[i] = half_to_float (GUINT16_FROM_LE (u16));
+        dst[i] = affect_half_to_float (GUINT16_FROM_LE (u16));
         break;
       case DT_BF16:
         memcpy (&u16, s, 2);
@@ -643,13 +621,17 @@ affect_safetensors_get (AffectSafetensors * file, const char *name,
     return FALSE;
   }
   src = file->data + e->begin;
-  if (e->converted == NULL) {
-    /* F32 is served from the mapping when it is aligned and the host is
-     * little-endian; anything else gets a converted copy, once. */
-    gboolean zero_copy = e->dtype == DT_F32
-        && G_BYTE_ORDER == G_LITTLE_ENDIAN
-        && ((guintptr) src % G_ALIGNOF (float)) == 0;
-    if (!zero_copy && !convert (file, e, error))
+  /* F32 is served from the mapping when it is aligned and the host is
+   * little-endian; anything else gets a converted copy, once. Elements may
+   * load one model from several streaming threads, hence the lock. */
+  if (e->dtype != DT_F32 || G_BYTE_ORDER != G_LITTLE_ENDIAN
+      || ((guintptr) src % G_ALIGNOF (float)) != 0) {
+    gboolean ok = TRUE;
+    g_mutex_lock (&file->convert_lock);
+    if (e->converted == NULL)
+      ok = convert (file, e, error);
+    g_mutex_unlock (&file->convert_lock);
+    if (!ok)
       return FALSE;
   }
   memset (view, 0, sizeof (*view));
