@@ -16,6 +16,7 @@ plugin_init (GstPlugin * plugin)
 
   /* ret |= GST_ELEMENT_REGISTER (name, plugin); one line per element */
   ret |= GST_ELEMENT_REGISTER (affectsrc, plugin);
+  ret |= GST_ELEMENT_REGISTER (affectmetrics, plugin);
   ret = TRUE;
   return ret;
 }
