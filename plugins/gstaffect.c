@@ -17,6 +17,7 @@ plugin_init (GstPlugin * plugin)
   /* ret |= GST_ELEMENT_REGISTER (name, plugin); one line per element */
   ret |= GST_ELEMENT_REGISTER (affectsrc, plugin);
   ret |= GST_ELEMENT_REGISTER (affectmetrics, plugin);
+  ret |= GST_ELEMENT_REGISTER (affectmel, plugin);
   ret = TRUE;
   return ret;
 }

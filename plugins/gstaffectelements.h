@@ -9,6 +9,7 @@ G_BEGIN_DECLS
 /* one line per element, in the order of gstaffect.c */
 GST_ELEMENT_REGISTER_DECLARE (affectsrc);
 GST_ELEMENT_REGISTER_DECLARE (affectmetrics);
+GST_ELEMENT_REGISTER_DECLARE (affectmel);
 
 G_END_DECLS
 #endif /* __GST_AFFECT_ELEMENTS_H__ */
