@@ -22,8 +22,6 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (affectregress, plugin);
   ret |= GST_ELEMENT_REGISTER (affectgate, plugin);
   ret |= GST_ELEMENT_REGISTER (affecthnr, plugin);
-  ret |= GST_ELEMENT_REGISTER (affectmetrics, plugin);
-  ret |= GST_ELEMENT_REGISTER (affectmel, plugin);
   ret = TRUE;
   return ret;
 }
