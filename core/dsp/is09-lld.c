@@ -207,21 +207,6 @@ affect_is09_plan_get_fft_size (const AffectIs09Plan * plan)
   return plan->fft_n;
 }
 
-/* openSMILE cMZcr on the raw frame; the last pair is never tested and a
- * zero sample between two same-signed (or zero) neighbours counts, so an
- * all-zero frame gives (L-2)/L = 0.995 */
-static float
-zero_crossing_rate (const float *x, int len)
-{
-  int i, count = 0;
-
-  /* branch-free so that the compiler can vectorise it */
-  for (i = 1; i < len - 1; i++)
-    count += ((x[i - 1] * x[i + 1] <= 0.0f) & (x[i] == 0.0f))
-        | (x[i - 1] * x[i] < 0.0f);
-  return (float) count / (float) len;
-}
-
 /* openSMILE cPitchACF voicingProb: the largest rising ACF value beyond
  * preskip (or the last lag), relative to the zero-lag energy */
 static float
@@ -270,19 +255,30 @@ affect_is09_analyse_frame (AffectIs09Plan * p, const float *x,
   fftwf_complex *pw = p->inv_in, *lc = p->inv_in + n_bins;
   const float *acf_raw = p->inv_out, *cep_raw = p->inv_out + p->fft_n;
   float *acf = p->acf, *cep = p->cep;
-  double energy = 0.0;
+  double energy;
   float vprob;
-  int i, k, m, idx;
+  int i, k, m, idx, zcr = 0;
 
-  out->lld[AFFECT_IS09_LLD_ZCR] = zero_crossing_rate (x, len);
-
-  /* per-frame pre-emphasis (no state across frames), Hamming window */
+  /* per-frame pre-emphasis (no state across frames), Hamming window and
+   * the energy sum in one pass: the double sum must stay sequential (the
+   * reference's order) and is latency-bound, so the independent window
+   * arithmetic and the zero-crossing count run in its shadow */
   y[0] = (1.0f - IS09_PREEMPHASIS) * x[0] * p->window[0];
-  for (i = 1; i < len; i++)
+  energy = (double) (y[0] * y[0]);
+  for (i = 1; i < len - 1; i++) {
     y[i] = (x[i] - IS09_PREEMPHASIS * x[i - 1]) * p->window[i];
-  for (i = 0; i < len; i++)
     energy += (double) (y[i] * y[i]);
+    zcr += ((x[i - 1] * x[i + 1] <= 0.0f) & (x[i] == 0.0f))
+        | (x[i - 1] * x[i] < 0.0f);
+  }
+  y[len - 1] = (x[len - 1] - IS09_PREEMPHASIS * x[len - 2])
+      * p->window[len - 1];
+  energy += (double) (y[len - 1] * y[len - 1]);
   out->lld[AFFECT_IS09_LLD_RMS] = (float) sqrt (energy / len);
+  /* openSMILE cMZcr on the raw frame: the last pair is never tested and a
+   * zero sample between neighbours whose product is <= 0 counts, so an
+   * all-zero frame gives (L-2)/L = 0.995 */
+  out->lld[AFFECT_IS09_LLD_ZCR] = (float) zcr / (float) len;
   /* y[len..fft_n) stays zero: zero padding at the end */
 
   fftwf_execute (p->fwd);
