@@ -561,14 +561,12 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         self->base_ts = GST_CLOCK_TIME_NONE;
         g_free (self->item_id);
         self->item_id = item ? g_strdup (item->id) : NULL;
-        self->in_item = TRUE;
         if (item)
           gst_affect_item_free (item);
       } else if (gst_affect_event_is_item_end (event)) {
         /* the item's vector goes out before its end event */
         finish_item (self);
         g_clear_pointer (&self->item_id, g_free);
-        self->in_item = FALSE;
       }
       break;
     default:
@@ -595,6 +593,9 @@ gst_affect_is09_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     else
       self->base_ts = self->segment.start;
   }
+  GST_OBJECT_LOCK (self);
+  affect_is09_set_input_scale (self->is09, self->input_scale);
+  GST_OBJECT_UNLOCK (self);
   if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
     gst_buffer_unref (buf);
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Could not map buffer."), (NULL));
