@@ -162,6 +162,8 @@ test_windows (void)
   guint n_msg = 0;
 
   gst_element_set_bus (h->element, bus);
+  /* a window is stamped with its start and leaves at its end */
+  g_assert_cmpuint (gst_harness_query_latency (h), ==, GST_SECOND);
   for (guint k = 0; k < 6; k++)
     gst_harness_push (h, make_audio (RATE / 2, k * GST_SECOND / 2, FALSE));
   /* windows [0,1) [0.5,1.5) ... [2,3) complete as the audio arrives */
