@@ -338,7 +338,139 @@ affect_metrics_plot_confusion (const AffectMetricsResult * r,
   return canvas_close (&cv, error);
 }
 
+/* a tick step of 1, 2 or 5 × 10^k giving about n intervals over span */
+static double
+nice_step (double span, int n)
+{
+  double raw = span / n, mag = pow (10, floor (log10 (raw))), f = raw / mag;
+
+  return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
+}
+
+gboolean
+affect_metrics_plot_series (const char *path, const char *title,
+    const char *xlabel, const char *ylabel, guint n_series,
+    const char *const *series_names, guint n_points, const double *x,
+    const double *y, GError ** error)
+{
+  double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
+  double xstep, ystep, v;
+  Panel p = { 80, 50, 560, 360 };
+  guint s, i, n_defined = 0;
+  Canvas cv;
+  char buf[64];
+
+  for (i = 0; i < n_points; i++) {
+    xmin = MIN (xmin, x[i]);
+    xmax = MAX (xmax, x[i]);
+    for (s = 0; s < n_series; s++) {
+      v = y[s * n_points + i];
+      if (!isfinite (v))
+        continue;
+      ymin = MIN (ymin, v);
+      ymax = MAX (ymax, v);
+      n_defined++;
+    }
+  }
+  if (n_points == 0 || n_defined == 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY,
+        "%s: no values to draw", path);
+    return FALSE;
+  }
+  if (xmax <= xmin)
+    xmax = xmin + 1;
+  /* y range padded by 10 % and rounded out to whole ticks */
+  v = ymax > ymin ? 0.1 * (ymax - ymin) : MAX (0.05 * fabs (ymax), 0.01);
+  ymin -= v;
+  ymax += v;
+  ystep = nice_step (ymax - ymin, 6);
+  ymin = floor (ymin / ystep) * ystep;
+  ymax = ceil (ymax / ystep) * ystep;
+  xstep = nice_step (xmax - xmin, 6);
+  if (!canvas_open (&cv, path, 840, 480, error))
+    return FALSE;
+
+#define PX(a) (p.x0 + ((a) - xmin) / (xmax - xmin) * p.w)
+#define PY(a) (p.y0 + p.h - ((a) - ymin) / (ymax - ymin) * p.h)
+  cairo_set_line_width (cv.cr, 1);
+  for (v = ceil (xmin / xstep) * xstep; v <= xmax + 1e-9 * xstep; v += xstep) {
+    cairo_set_source_rgb (cv.cr, 0.9, 0.9, 0.9);
+    cairo_move_to (cv.cr, PX (v), p.y0);
+    cairo_line_to (cv.cr, PX (v), p.y0 + p.h);
+    cairo_stroke (cv.cr);
+    cairo_set_source_rgb (cv.cr, 0, 0, 0);
+    g_snprintf (buf, sizeof buf, "%g", fabs (v) < 1e-9 * xstep ? 0 : v);
+    text (cv.cr, PX (v), p.y0 + p.h + 6, 0.5, 0, 12, buf);
+  }
+  for (v = ymin; v <= ymax + 1e-9 * ystep; v += ystep) {
+    cairo_set_source_rgb (cv.cr, 0.9, 0.9, 0.9);
+    cairo_move_to (cv.cr, p.x0, PY (v));
+    cairo_line_to (cv.cr, p.x0 + p.w, PY (v));
+    cairo_stroke (cv.cr);
+    cairo_set_source_rgb (cv.cr, 0, 0, 0);
+    g_snprintf (buf, sizeof buf, "%g", fabs (v) < 1e-9 * ystep ? 0 : v);
+    text (cv.cr, p.x0 - 6, PY (v), 1, 0.5, 12, buf);
+  }
+  cairo_set_source_rgb (cv.cr, 0, 0, 0);
+  cairo_rectangle (cv.cr, p.x0, p.y0, p.w, p.h);
+  cairo_stroke (cv.cr);
+  text (cv.cr, p.x0 + p.w / 2, p.y0 - 14, 0.5, 1, 15, title);
+  text (cv.cr, p.x0 + p.w / 2, p.y0 + p.h + 28, 0.5, 0, 13, xlabel);
+  cairo_save (cv.cr);
+  cairo_translate (cv.cr, p.x0 - 55, p.y0 + p.h / 2);
+  cairo_rotate (cv.cr, -G_PI / 2);
+  text (cv.cr, 0, 0, 0.5, 1, 13, ylabel);
+  cairo_restore (cv.cr);
+
+  for (s = 0; s < n_series; s++) {
+    gboolean pen = FALSE;
+    colour (cv.cr, s, 1);
+    cairo_set_line_width (cv.cr, 2);
+    for (i = 0; i < n_points; i++) {
+      v = y[s * n_points + i];
+      if (!isfinite (v)) {
+        pen = FALSE;
+        continue;
+      }
+      if (pen)
+        cairo_line_to (cv.cr, PX (x[i]), PY (v));
+      else
+        cairo_move_to (cv.cr, PX (x[i]), PY (v));
+      pen = TRUE;
+    }
+    cairo_stroke (cv.cr);
+    for (i = 0; i < n_points; i++) {
+      v = y[s * n_points + i];
+      if (!isfinite (v))
+        continue;
+      cairo_arc (cv.cr, PX (x[i]), PY (v), 3.5, 0, 2 * G_PI);
+      cairo_fill (cv.cr);
+    }
+    /* legend on the right */
+    cairo_move_to (cv.cr, p.x0 + p.w + 16, p.y0 + 10 + 20 * s);
+    cairo_line_to (cv.cr, p.x0 + p.w + 40, p.y0 + 10 + 20 * s);
+    cairo_stroke (cv.cr);
+    cairo_set_source_rgb (cv.cr, 0, 0, 0);
+    text (cv.cr, p.x0 + p.w + 46, p.y0 + 10 + 20 * s, 0, 0.5, 12,
+        series_names != NULL ? series_names[s] : "");
+  }
+#undef PX
+#undef PY
+  return canvas_close (&cv, error);
+}
+
 #else /* !HAVE_CAIRO */
+
+gboolean
+affect_metrics_plot_series (const char *path, const char *title,
+    const char *xlabel, const char *ylabel, guint n_series,
+    const char *const *series_names, guint n_points, const double *x,
+    const double *y, GError ** error)
+{
+  g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
+      "%s: built without cairo (-Dplots=disabled)", path);
+  return FALSE;
+}
 
 gboolean
 affect_metrics_plot_curves (const AffectMetrics * m, const char *path,

@@ -254,6 +254,13 @@ gboolean affect_metrics_plot_confusion (const AffectMetricsResult * r,
 /* ROC and PR curves side by side: per output (thin) and micro (thick) */
 gboolean affect_metrics_plot_curves (const AffectMetrics * m,
     const char *path, GError ** error);
+/* Line chart of n_series curves over the same n_points abscissae (x
+ * ascending; y is n_series × n_points, NaN leaves a gap), axes scaled to the
+ * data, a legend with series_names: e.g. MAE against a hyper-parameter. */
+gboolean affect_metrics_plot_series (const char *path, const char *title,
+    const char *xlabel, const char *ylabel, guint n_series,
+    const char *const *series_names, guint n_points, const double *x,
+    const double *y, GError ** error);
 
 G_END_DECLS
 #endif /* AFFECT_METRICS_H */

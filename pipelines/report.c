@@ -1,0 +1,808 @@
+/* affect-run's report: the metric files an experiment left in its results
+ * folder, gathered into Markdown tables, PNG figures and one JSON file.
+ *
+ * Sections are recognised by the file names the experiments of pipelines/
+ * write (docs/experiments.md):
+ *
+ * - music augmentation (Table III of the music paper): a folder with
+ *   trial-N/baseline.json and trial-N/GENERATOR.json (the test metrics after
+ *   augmenting with GENERATOR), averaged over the trials; cells at least 1 %
+ *   above the baseline are marked; trial-N/generated-GENERATOR.json (the
+ *   baseline classifying the generator's samples, class task) gives a
+ *   confusion matrix summed over the trials;
+ * - VAT sweep: lambda-V.json, epsilon-V.json (MAE per target) → tables and
+ *   MAE-against-λ/ε curves;
+ * - cross-corpus: {vat,dnn}-{model,per-stream}.json;
+ * - spontaneity: spontaneous-only, scripted-only, gated, single .json.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "affect/affect.h"
+#include "affect/metrics.h"
+#include "affect/atomicfile.h"
+#include "report.h"
+
+/* the ten MediaEval values of Table III, in the paper's column order */
+static const char *const table3_keys[] = {
+  "F-score-macro", "F-score-micro", "PR-AUC-macro", "PR-AUC-micro",
+  "ROC-AUC-macro", "ROC-AUC-micro"
+};
+
+#define N_T3 G_N_ELEMENTS (table3_keys)
+
+typedef struct
+{
+  GString *md;                  /* the whole report */
+  GString *tables;              /* the tables only, printed at the end */
+  JsonBuilder *json;
+  const char *out_dir;
+  const char *results_dir;
+  guint n_figures;
+  guint n_sections;
+} Report;
+
+static JsonObject *
+read_report (const char *path)
+{
+  JsonParser *parser = json_parser_new ();
+  JsonObject *o = NULL;
+
+  if (json_parser_load_from_file (parser, path, NULL)) {
+    JsonNode *root = json_parser_get_root (parser);
+    if (JSON_NODE_HOLDS_OBJECT (root)
+        && json_object_has_member (json_node_get_object (root), "overall"))
+      o = json_object_ref (json_object_get_object_member
+          (json_node_get_object (root), "overall"));
+  }
+  g_object_unref (parser);
+  return o;
+}
+
+static double
+member_double (JsonObject * o, const char *name)
+{
+  JsonNode *n;
+
+  if (o == NULL || !json_object_has_member (o, name))
+    return NAN;
+  n = json_object_get_member (o, name);
+  if (JSON_NODE_HOLDS_NULL (n) || !JSON_NODE_HOLDS_VALUE (n))
+    return NAN;
+  return json_node_get_double (n);
+}
+
+static void
+append_num (GString * s, double v, const char *fmt)
+{
+  if (isfinite (v))
+    g_string_append_printf (s, fmt, v);
+  else
+    g_string_append (s, "–");
+}
+
+/* both to the report and to the printed tables */
+static void
+table_text (Report * r, const char *text)
+{
+  g_string_append (r->md, text);
+  g_string_append (r->tables, text);
+}
+
+static char *
+relative (Report * r, const char *path)
+{
+  if (g_str_has_prefix (path, r->results_dir)) {
+    const char *p = path + strlen (r->results_dir);
+    while (*p == '/')
+      p++;
+    return g_strdup (p);
+  }
+  return g_strdup (path);
+}
+
+static void
+figure (Report * r, const char *file, const char *caption)
+{
+  g_string_append_printf (r->md, "![%s](%s)\n\n", caption, file);
+  r->n_figures++;
+}
+
+static int
+compare_numeric_names (gconstpointer a, gconstpointer b)
+{
+  double x = g_ascii_strtod (*(const char *const *) a, NULL);
+  double y = g_ascii_strtod (*(const char *const *) b, NULL);
+  return x < y ? -1 : x > y;
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* names of the entries of dir (sorted), optionally only NAME.json with a
+ * prefix, returned without prefix and suffix */
+static GPtrArray *
+list_json (const char *dir, const char *prefix)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *e;
+
+  if (d == NULL)
+    return names;
+  while ((e = g_dir_read_name (d)) != NULL) {
+    if (!g_str_has_suffix (e, ".json") || !g_str_has_prefix (e, prefix))
+      continue;
+    g_ptr_array_add (names, g_strndup (e + strlen (prefix),
+            strlen (e) - strlen (prefix) - 5));
+  }
+  g_dir_close (d);
+  return names;
+}
+
+/* ---- regression sections ------------------------------------------- */
+
+/* target names of a regression report */
+static GPtrArray *
+regression_names (JsonObject * o)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  JsonArray *a;
+  guint i;
+
+  if (o == NULL || !json_object_has_member (o, "per_output"))
+    return names;
+  a = json_object_get_array_member (o, "per_output");
+  for (i = 0; i < json_array_get_length (a); i++)
+    g_ptr_array_add (names,
+        g_strdup (json_object_get_string_member (json_array_get_object_element
+                (a, i), "name")));
+  return names;
+}
+
+static double
+regression_mae (JsonObject * o, const char *target)
+{
+  JsonArray *a;
+  guint i;
+
+  if (o == NULL || !json_object_has_member (o, "per_output"))
+    return NAN;
+  if (target == NULL)
+    return member_double (o, "mae_mean");
+  a = json_object_get_array_member (o, "per_output");
+  for (i = 0; i < json_array_get_length (a); i++) {
+    JsonObject *t = json_array_get_object_element (a, i);
+    if (g_strcmp0 (json_object_get_string_member (t, "name"), target) == 0)
+      return member_double (t, "mae");
+  }
+  return NAN;
+}
+
+/* a table of MAE per target (and their mean when there are several), one
+ * row per file; rows[i] are file names in dir without .json, labels[i] the
+ * row headings. Also records the rows in the JSON. */
+static void
+mae_table (Report * r, const char *dir, const char *heading,
+    const char *const *rows, const char *const *labels, guint n_rows)
+{
+  JsonObject *reports[32];
+  GPtrArray *names = NULL;
+  GString *t = g_string_new (NULL);
+  guint i, j, n_items = 0;
+
+  g_assert (n_rows <= G_N_ELEMENTS (reports));
+  for (i = 0; i < n_rows; i++) {
+    gchar *f = g_strdup_printf ("%s/%s.json", dir, rows[i]);
+    reports[i] = read_report (f);
+    g_free (f);
+    if (reports[i] != NULL && names == NULL)
+      names = regression_names (reports[i]);
+  }
+  if (names == NULL) {
+    for (i = 0; i < n_rows; i++)
+      g_clear_pointer (&reports[i], json_object_unref);
+    g_string_free (t, TRUE);
+    return;
+  }
+  g_string_append_printf (t, "%s\n\n| | n |", heading);
+  for (j = 0; j < names->len; j++)
+    g_string_append_printf (t, " MAE %s |", (char *) names->pdata[j]);
+  if (names->len > 1)
+    g_string_append (t, " MAE mean |");
+  g_string_append (t, "\n|---|---:|");
+  for (j = 0; j < names->len + (names->len > 1); j++)
+    g_string_append (t, "---:|");
+  g_string_append_c (t, '\n');
+  json_builder_set_member_name (r->json, "rows");
+  json_builder_begin_array (r->json);
+  for (i = 0; i < n_rows; i++) {
+    if (reports[i] == NULL) {
+      g_string_append_printf (t, "| %s | (missing) |\n", labels[i]);
+      continue;
+    }
+    n_items = (guint) member_double (reports[i], "n_items");
+    g_string_append_printf (t, "| %s | %u |", labels[i], n_items);
+    json_builder_begin_object (r->json);
+    json_builder_set_member_name (r->json, "name");
+    json_builder_add_string_value (r->json, labels[i]);
+    json_builder_set_member_name (r->json, "n_items");
+    json_builder_add_int_value (r->json, n_items);
+    for (j = 0; j < names->len + (names->len > 1); j++) {
+      const char *target = j < names->len ? names->pdata[j] : NULL;
+      double v = regression_mae (reports[i], target);
+      gchar *key = g_strdup_printf ("mae_%s", target ? target : "mean");
+      g_string_append_c (t, ' ');
+      append_num (t, v, "%.3f");
+      g_string_append (t, " |");
+      json_builder_set_member_name (r->json, key);
+      if (isfinite (v))
+        json_builder_add_double_value (r->json, v);
+      else
+        json_builder_add_null_value (r->json);
+      g_free (key);
+    }
+    g_string_append_c (t, '\n');
+    json_builder_end_object (r->json);
+    json_object_unref (reports[i]);
+  }
+  json_builder_end_array (r->json);
+  g_string_append_c (t, '\n');
+  table_text (r, t->str);
+  g_string_free (t, TRUE);
+  g_ptr_array_unref (names);
+}
+
+/* one sweep (prefix "lambda-" or "epsilon-"): table and curve */
+static void
+sweep (Report * r, const char *dir, const char *prefix, const char *symbol,
+    const char *fig_name)
+{
+  GPtrArray *values = list_json (dir, prefix);
+  GPtrArray *rows, *labels, *names = NULL;
+  double *x, *y;
+  guint i, j, n_series;
+  GError *error = NULL;
+  gchar *heading, *png;
+
+  if (values->len == 0) {
+    g_ptr_array_unref (values);
+    return;
+  }
+  g_ptr_array_sort (values, compare_numeric_names);
+  rows = g_ptr_array_new_with_free_func (g_free);
+  labels = g_ptr_array_new_with_free_func (g_free);
+  for (i = 0; i < values->len && i < 32; i++) {
+    g_ptr_array_add (rows, g_strconcat (prefix, values->pdata[i], NULL));
+    g_ptr_array_add (labels, g_strdup_printf ("%s = %s", symbol,
+            (char *) values->pdata[i]));
+  }
+  heading = g_strdup_printf ("**MAE against %s** (test split; `%s/%s*.json`)",
+      symbol, dir + (g_str_has_prefix (dir, r->results_dir) ?
+          strlen (r->results_dir) : 0), prefix);
+  json_builder_set_member_name (r->json, prefix[0] == 'l' ? "lambda" :
+      "epsilon");
+  json_builder_begin_object (r->json);
+  mae_table (r, dir, heading, (const char *const *) rows->pdata,
+      (const char *const *) labels->pdata, rows->len);
+  json_builder_end_object (r->json);
+  g_free (heading);
+
+  /* the curve: one series per target (+ mean) */
+  x = g_new (double, rows->len);
+  for (i = 0; i < rows->len; i++) {
+    gchar *f = g_strdup_printf ("%s/%s.json", dir, (char *) rows->pdata[i]);
+    JsonObject *o = read_report (f);
+    x[i] = g_ascii_strtod (values->pdata[i], NULL);
+    if (o != NULL && names == NULL)
+      names = regression_names (o);
+    if (o != NULL)
+      json_object_unref (o);
+    g_free (f);
+  }
+  if (names != NULL && names->len > 0) {
+    n_series = names->len + (names->len > 1);
+    y = g_new (double, n_series * rows->len);
+    for (i = 0; i < rows->len; i++) {
+      gchar *f = g_strdup_printf ("%s/%s.json", dir, (char *) rows->pdata[i]);
+      JsonObject *o = read_report (f);
+      for (j = 0; j < n_series; j++)
+        y[j * rows->len + i] = regression_mae (o, j < names->len ?
+            names->pdata[j] : NULL);
+      if (o != NULL)
+        json_object_unref (o);
+      g_free (f);
+    }
+    if (names->len > 1)
+      g_ptr_array_add (names, g_strdup ("mean"));
+    png = g_build_filename (r->out_dir, fig_name, NULL);
+    {
+      gchar *title = g_strdup_printf ("Test MAE against %s", symbol);
+      gchar *xl = g_strdup_printf ("%s", symbol);
+      if (affect_metrics_plot_series (png, title, xl, "MAE", n_series,
+              (const char *const *) names->pdata, rows->len, x, y, &error))
+        figure (r, fig_name, title);
+      else {
+        g_string_append_printf (r->md, "(figure not drawn: %s)\n\n",
+            error->message);
+        g_clear_error (&error);
+      }
+      g_free (title);
+      g_free (xl);
+    }
+    g_free (png);
+    g_free (y);
+    g_ptr_array_unref (names);
+  }
+  g_free (x);
+  g_ptr_array_unref (rows);
+  g_ptr_array_unref (labels);
+  g_ptr_array_unref (values);
+}
+
+static gboolean
+exists (const char *dir, const char *name)
+{
+  gchar *f = g_strdup_printf ("%s/%s.json", dir, name);
+  gboolean e = g_file_test (f, G_FILE_TEST_IS_REGULAR);
+  g_free (f);
+  return e;
+}
+
+static void
+section_heading (Report * r, const char *title, const char *dir)
+{
+  gchar *rel = relative (r, dir);
+  g_string_append_printf (r->md, "## %s\n\n", title);
+  g_string_append_printf (r->tables, "## %s\n\n", title);
+  g_string_append_printf (r->md, "Files: `%s/`\n\n", *rel ? rel : ".");
+  g_free (rel);
+  r->n_sections++;
+}
+
+static void
+speech_sections (Report * r, const char *dir, const char *tag)
+{
+  static const char *const cc_rows[] = {
+    "dnn-model", "vat-model", "dnn-per-stream", "vat-per-stream"
+  };
+  static const char *const cc_labels[] = {
+    "DNN (model standardisation)", "DNN + VAT (model standardisation)",
+    "DNN (per-stream standardisation)", "DNN + VAT (per-stream "
+        "standardisation)"
+  };
+  static const char *const st_rows[] = {
+    "spontaneous-only", "scripted-only", "single", "gated"
+  };
+  static const char *const st_labels[] = {
+    "spontaneous-only regressor, spontaneous test items",
+    "scripted-only regressor, scripted test items",
+    "single regressor, all test items",
+    "gated system, all test items"
+  };
+  GPtrArray *l = list_json (dir, "lambda-"), *e = list_json (dir,
+      "epsilon-");
+  gchar *fig;
+
+  if (l->len > 0 || e->len > 0) {
+    section_heading (r, "Speech: VAT hyper-parameters (λ, then ε)", dir);
+    json_builder_set_member_name (r->json, "vat-sweep");
+    json_builder_begin_object (r->json);
+    fig = g_strdup_printf ("%smae-lambda.png", tag);
+    sweep (r, dir, "lambda-", "λ", fig);
+    g_free (fig);
+    fig = g_strdup_printf ("%smae-epsilon.png", tag);
+    sweep (r, dir, "epsilon-", "ε", fig);
+    g_free (fig);
+    json_builder_end_object (r->json);
+  }
+  g_ptr_array_unref (l);
+  g_ptr_array_unref (e);
+
+  if (exists (dir, "vat-model") || exists (dir, "dnn-model")) {
+    section_heading (r, "Speech: cross-corpus (train on one corpus, test "
+        "on the other)", dir);
+    json_builder_set_member_name (r->json, "cross-corpus");
+    json_builder_begin_object (r->json);
+    mae_table (r, dir, "**Cross-corpus MAE**", cc_rows, cc_labels, 4);
+    json_builder_end_object (r->json);
+  }
+  if (exists (dir, "gated") || exists (dir, "spontaneous-only")) {
+    section_heading (r, "Speech: spontaneity", dir);
+    json_builder_set_member_name (r->json, "spontaneity");
+    json_builder_begin_object (r->json);
+    mae_table (r, dir, "**Style-specific regressors and the gated system**",
+        st_rows, st_labels, 4);
+    json_builder_end_object (r->json);
+  }
+}
+
+/* ---- music: Table III and confusion matrices ------------------------ */
+
+/* mean over the trials of DIR/trial-N/NAME.json: its MediaEval values;
+ * FALSE when no trial has the file */
+static gboolean
+table3_row (const char *dir, GPtrArray * trials, const char *name,
+    double *mean, guint * n_trials)
+{
+  guint t, k;
+
+  memset (mean, 0, N_T3 * sizeof (double));
+  *n_trials = 0;
+  for (t = 0; t < trials->len; t++) {
+    gchar *f = g_strdup_printf ("%s/%s/%s.json", dir,
+        (char *) trials->pdata[t], name);
+    JsonObject *o = read_report (f);
+    g_free (f);
+    if (o == NULL)
+      continue;
+    if (json_object_has_member (o, "mediaeval")) {
+      JsonObject *me = json_object_get_object_member (o, "mediaeval");
+      for (k = 0; k < N_T3; k++)
+        mean[k] += member_double (me, table3_keys[k]);
+      (*n_trials)++;
+    }
+    json_object_unref (o);
+  }
+  for (k = 0; k < N_T3; k++)
+    mean[k] = *n_trials ? mean[k] / *n_trials : NAN;
+  return *n_trials > 0;
+}
+
+static void
+json_table3_row (Report * r, const char *name, const double *v, guint n)
+{
+  guint k;
+
+  json_builder_begin_object (r->json);
+  json_builder_set_member_name (r->json, "model");
+  json_builder_add_string_value (r->json, name);
+  json_builder_set_member_name (r->json, "trials");
+  json_builder_add_int_value (r->json, n);
+  for (k = 0; k < N_T3; k++) {
+    json_builder_set_member_name (r->json, table3_keys[k]);
+    if (isfinite (v[k]))
+      json_builder_add_double_value (r->json, v[k]);
+    else
+      json_builder_add_null_value (r->json);
+  }
+  json_builder_end_object (r->json);
+}
+
+/* the confusion matrix of the baseline classifying a generator's samples,
+ * summed over the trials */
+static void
+generated_confusion (Report * r, const char *dir, GPtrArray * trials,
+    const char *generator, const char *set)
+{
+  AffectMetricsResult res;
+  guint64 *counts = NULL;
+  gchar **names = NULL;
+  guint k = 0, t, i, j, n_trials = 0;
+  GError *error = NULL;
+
+  for (t = 0; t < trials->len; t++) {
+    gchar *f = g_strdup_printf ("%s/%s/generated-%s.json", dir,
+        (char *) trials->pdata[t], generator);
+    JsonObject *o = read_report (f);
+    JsonArray *rows, *outs;
+    g_free (f);
+    if (o == NULL)
+      continue;
+    if (!json_object_has_member (o, "confusion")) {
+      json_object_unref (o);
+      continue;
+    }
+    outs = json_object_get_array_member (o, "outputs");
+    rows = json_object_get_array_member (json_object_get_object_member (o,
+            "confusion"), "counts");
+    if (counts == NULL) {
+      k = json_array_get_length (outs);
+      counts = g_new0 (guint64, k * k);
+      names = g_new0 (gchar *, k + 1);
+      for (i = 0; i < k; i++)
+        names[i] = g_strdup (json_array_get_string_element (outs, i));
+    }
+    if (json_array_get_length (rows) == k) {
+      for (i = 0; i < k; i++) {
+        JsonArray *row = json_array_get_array_element (rows, i);
+        for (j = 0; j < k && j < json_array_get_length (row); j++)
+          counts[i * k + j] += json_array_get_int_element (row, j);
+      }
+      n_trials++;
+    }
+    json_object_unref (o);
+  }
+  if (counts == NULL)
+    return;
+
+  memset (&res, 0, sizeof res);
+  res.task = AFFECT_METRICS_CLASS;
+  res.n_outputs = k;
+  res.names = names;
+  res.confusion = counts;
+  res.confusion_normalised = g_new0 (double, k * k);
+  {
+    guint64 correct = 0, total = 0;
+    for (i = 0; i < k; i++) {
+      guint64 row = 0;
+      for (j = 0; j < k; j++)
+        row += counts[i * k + j];
+      for (j = 0; j < k; j++)
+        res.confusion_normalised[i * k + j] =
+            row ? (double) counts[i * k + j] / row : 0;
+      correct += counts[i * k + i];
+      total += row;
+    }
+    res.accuracy = total ? (double) correct / total : NAN;
+  }
+  {
+    gchar *fig = g_strdup_printf ("confusion-%s-%s.png", set, generator);
+    gchar *png = g_build_filename (r->out_dir, fig, NULL);
+    gchar *cap = g_strdup_printf ("%s: the baseline classifying the %s "
+        "samples (row-normalised, %u trials summed)", set, generator,
+        n_trials);
+    GString *t = g_string_new (NULL);
+
+    g_string_append_printf (t, "**Baseline on the %s samples** (%s; rows: "
+        "true class, columns: predicted, row-normalised; accuracy %.3f)\n\n"
+        "| true \\ predicted |", generator, set, res.accuracy);
+    for (j = 0; j < k; j++)
+      g_string_append_printf (t, " %s |", names[j]);
+    g_string_append (t, "\n|---|");
+    for (j = 0; j < k; j++)
+      g_string_append (t, "---:|");
+    g_string_append_c (t, '\n');
+    for (i = 0; i < k; i++) {
+      g_string_append_printf (t, "| %s |", names[i]);
+      for (j = 0; j < k; j++)
+        g_string_append_printf (t, " %.2f |",
+            res.confusion_normalised[i * k + j]);
+      g_string_append_c (t, '\n');
+    }
+    g_string_append_c (t, '\n');
+    table_text (r, t->str);
+    g_string_free (t, TRUE);
+    if (affect_metrics_plot_confusion (&res, png, &error))
+      figure (r, fig, cap);
+    else {
+      g_string_append_printf (r->md, "(figure not drawn: %s)\n\n",
+          error->message);
+      g_clear_error (&error);
+    }
+    json_builder_begin_object (r->json);
+    json_builder_set_member_name (r->json, "generator");
+    json_builder_add_string_value (r->json, generator);
+    json_builder_set_member_name (r->json, "accuracy");
+    json_builder_add_double_value (r->json, res.accuracy);
+    json_builder_set_member_name (r->json, "normalised");
+    json_builder_begin_array (r->json);
+    for (i = 0; i < k; i++) {
+      json_builder_begin_array (r->json);
+      for (j = 0; j < k; j++)
+        json_builder_add_double_value (r->json,
+            res.confusion_normalised[i * k + j]);
+      json_builder_end_array (r->json);
+    }
+    json_builder_end_array (r->json);
+    json_builder_end_object (r->json);
+    g_free (cap);
+    g_free (png);
+    g_free (fig);
+  }
+  g_free (res.confusion_normalised);
+  g_free (counts);
+  g_strfreev (names);
+}
+
+static void
+music_section (Report * r, const char *dir)
+{
+  GPtrArray *trials = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *models;
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *e;
+  double base[N_T3], v[N_T3];
+  guint n_base, n, i, k;
+  gchar *set = g_path_get_basename (dir), *title, *trial0;
+  GString *t;
+
+  while (d != NULL && (e = g_dir_read_name (d)) != NULL)
+    if (g_str_has_prefix (e, "trial-"))
+      g_ptr_array_add (trials, g_strdup (e));
+  if (d != NULL)
+    g_dir_close (d);
+  g_ptr_array_sort (trials, compare_strings);
+  if (trials->len == 0 || !table3_row (dir, trials, "baseline", base,
+          &n_base)) {
+    g_ptr_array_unref (trials);
+    g_free (set);
+    return;
+  }
+  /* the models: baseline, then every other report of the first trial */
+  trial0 = g_build_filename (dir, trials->pdata[0], NULL);
+  models = list_json (trial0, "");
+  g_ptr_array_sort (models, compare_strings);
+  g_free (trial0);
+
+  title = g_strdup_printf ("Music (%s): augmentation, Table III layout", set);
+  section_heading (r, title, dir);
+  g_free (title);
+  json_builder_set_member_name (r->json, set);
+  json_builder_begin_object (r->json);
+  json_builder_set_member_name (r->json, "table3");
+  json_builder_begin_array (r->json);
+
+  t = g_string_new (NULL);
+  g_string_append_printf (t, "**Test metrics, mean of %u trial%s** "
+      "(**bold ▲**: at least 1 %% above the baseline)\n\n"
+      "| model | F1 macro | F1 micro | PR-AUC macro | PR-AUC micro | "
+      "ROC-AUC macro | ROC-AUC micro |\n|---|---:|---:|---:|---:|---:|---:|\n",
+      n_base, n_base == 1 ? "" : "s");
+  g_string_append (t, "| baseline |");
+  for (k = 0; k < N_T3; k++) {
+    g_string_append_c (t, ' ');
+    append_num (t, base[k], "%.3f");
+    g_string_append (t, " |");
+  }
+  g_string_append_c (t, '\n');
+  json_table3_row (r, "baseline", base, n_base);
+  for (i = 0; i < models->len; i++) {
+    const char *m = models->pdata[i];
+    if (strcmp (m, "baseline") == 0 || g_str_has_prefix (m, "generated-"))
+      continue;
+    if (!table3_row (dir, trials, m, v, &n))
+      continue;
+    g_string_append_printf (t, "| + %s |", m);
+    for (k = 0; k < N_T3; k++) {
+      /* the paper's highlight: ≥ 1 % relative increase over the baseline */
+      gboolean up = isfinite (v[k]) && isfinite (base[k])
+          && v[k] >= 1.01 * base[k];
+      g_string_append_c (t, ' ');
+      if (up)
+        g_string_append (t, "**");
+      append_num (t, v[k], "%.3f");
+      if (up)
+        g_string_append (t, " ▲**");
+      g_string_append (t, " |");
+    }
+    g_string_append_c (t, '\n');
+    json_table3_row (r, m, v, n);
+  }
+  json_builder_end_array (r->json);
+  g_string_append_c (t, '\n');
+  table_text (r, t->str);
+  g_string_free (t, TRUE);
+
+  json_builder_set_member_name (r->json, "generated");
+  json_builder_begin_array (r->json);
+  for (i = 0; i < models->len; i++)
+    if (g_str_has_prefix (models->pdata[i], "generated-"))
+      generated_confusion (r, dir, trials,
+          (char *) models->pdata[i] + strlen ("generated-"), set);
+  json_builder_end_array (r->json);
+  json_builder_end_object (r->json);
+  g_ptr_array_unref (models);
+  g_ptr_array_unref (trials);
+  g_free (set);
+}
+
+/* every folder under dir (depth first, sorted), at most depth levels */
+static void
+walk (Report * r, const char *dir, int depth)
+{
+  GPtrArray *subdirs = g_ptr_array_new_with_free_func (g_free);
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *e;
+  gchar *tag, *rel;
+  guint i;
+  gboolean music = FALSE;
+
+  if (d == NULL)
+    return;
+  while ((e = g_dir_read_name (d)) != NULL) {
+    gchar *p = g_build_filename (dir, e, NULL);
+    if (g_file_test (p, G_FILE_TEST_IS_DIR) && strcmp (e, "report") != 0) {
+      if (g_str_has_prefix (e, "trial-"))
+        music = TRUE;
+      else
+        g_ptr_array_add (subdirs, g_strdup (e));
+    }
+    g_free (p);
+  }
+  g_dir_close (d);
+
+  rel = relative (r, dir);
+  tag = *rel ? g_strdup_printf ("%s-", rel) : g_strdup ("");
+  g_strdelimit (tag, "/", '-');
+  if (music)
+    music_section (r, dir);
+  speech_sections (r, dir, tag);
+  g_free (tag);
+  g_free (rel);
+  g_ptr_array_sort (subdirs, compare_strings);
+  for (i = 0; depth > 0 && i < subdirs->len; i++) {
+    gchar *p = g_build_filename (dir, subdirs->pdata[i], NULL);
+    walk (r, p, depth - 1);
+    g_free (p);
+  }
+  g_ptr_array_unref (subdirs);
+}
+
+gboolean
+runner_report_write (const char *results_dir, const char *out_dir,
+    const char *title, gchar ** tables, JsonObject * summary,
+    GError ** error)
+{
+  Report r = { 0 };
+  JsonNode *root;
+  JsonGenerator *gen;
+  gchar *path, *text;
+  gboolean ok;
+
+  if (g_mkdir_with_parents (out_dir, 0755) != 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_IO,
+        "%s: cannot create the report folder: %s", out_dir,
+        g_strerror (errno));
+    return FALSE;
+  }
+  r.md = g_string_new (NULL);
+  r.tables = g_string_new (NULL);
+  r.json = json_builder_new ();
+  r.out_dir = out_dir;
+  r.results_dir = results_dir;
+  g_string_append_printf (r.md, "# %s\n\nResults folder: `%s`. Figures "
+      "are in this folder; every number below comes from the affect-metrics "
+      "JSON files named in each section.\n\n", title, results_dir);
+  json_builder_begin_object (r.json);
+  json_builder_set_member_name (r.json, "format");
+  json_builder_add_string_value (r.json, "affect-report/1");
+  json_builder_set_member_name (r.json, "title");
+  json_builder_add_string_value (r.json, title);
+  json_builder_set_member_name (r.json, "sections");
+  json_builder_begin_object (r.json);
+  walk (&r, results_dir, 3);
+  json_builder_end_object (r.json);
+  json_builder_end_object (r.json);
+  if (r.n_sections == 0)
+    g_string_append (r.md, "No metric files were found.\n");
+
+  root = json_builder_get_root (r.json);
+  gen = json_generator_new ();
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, NULL);
+  path = g_build_filename (out_dir, "report.json", NULL);
+  ok = affect_file_set_contents_atomic (path, text, strlen (text), error);
+  g_free (path);
+  g_free (text);
+  g_object_unref (gen);
+  if (ok) {
+    path = g_build_filename (out_dir, "report.md", NULL);
+    ok = affect_file_set_contents_atomic (path, r.md->str, r.md->len, error);
+    if (summary != NULL) {
+      json_object_set_string_member (summary, "markdown", path);
+      json_object_set_int_member (summary, "sections", r.n_sections);
+      json_object_set_int_member (summary, "figures", r.n_figures);
+      json_object_set_member (summary, "report", json_node_copy (root));
+    }
+    g_free (path);
+  }
+  json_node_unref (root);
+  g_object_unref (r.json);
+  g_string_free (r.md, TRUE);
+  if (tables != NULL)
+    *tables = g_string_free (r.tables, FALSE);
+  else
+    g_string_free (r.tables, TRUE);
+  return ok;
+}
