@@ -131,7 +131,7 @@ parse_header_dict (const char *text, gsize len, Header * h,
       goto bad;
     }
     if (strcmp (key, "descr") == 0) {
-      g_free (h->descr);
+      g_clear_pointer (&h->descr, g_free);
       skip_space (&c);
       if (c.p < c.end && *c.p == '[') {
         g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,

@@ -389,6 +389,9 @@ static const Hostile hostile[] = {
       "unexpected key 'colour'"},
   {"bad bool", "{'fortran_order': Maybe}", 0, "True or False"},
   {"garbage after", H ("<f4", "(1,)") " x", 4, "only padding"},
+  /* found by tests/fuzz: a second descr, structured, freed the first twice */
+  {"descr twice", "{'descr': '<f2', 'descr': [('a', '<f4')]}", 0,
+      "structured dtypes"},
 };
 
 static void
