@@ -27,10 +27,11 @@
  * audioresample` after it. The first buffer of each item carries the
  * DISCONT flag.
  *
- * A file that cannot be read or decoded posts a warning naming the path and
- * the reason and is skipped; the stream goes on. A file that fails after
- * part of it was emitted gets its `affect-item-end`, a warning, and is
- * counted as skipped. A malformed manifest line is an error naming
+ * A file that cannot be read or decoded (or holds no audio stream, or whose
+ * decoder delivers nothing for #GstAffectSrc:item-timeout seconds) posts a
+ * warning naming the path and the reason and is skipped; the stream goes
+ * on. A file that fails after part of it was emitted gets its
+ * `affect-item-end`, a warning, and is counted as skipped. A malformed manifest line is an error naming
  * `file:line` and what was expected; an empty manifest is an error.
  *
  * Selection, in this order: #GstAffectSrc:split keeps the items of one split
@@ -101,6 +102,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_affect_src_debug);
 #define DEFAULT_SHARD "0/1"
 #define DEFAULT_LABEL_COLUMN NULL
 #define DEFAULT_TARGET_COLUMNS NULL
+#define DEFAULT_ITEM_TIMEOUT 60
 
 /* how often a waiting streaming thread looks for a flush */
 #define PULL_INTERVAL (50 * GST_MSECOND)
@@ -121,6 +123,7 @@ enum
   PROP_SHARD,
   PROP_LABEL_COLUMN,
   PROP_TARGET_COLUMNS,
+  PROP_ITEM_TIMEOUT,
 };
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
@@ -260,6 +263,12 @@ gst_affect_src_class_init (GstAffectSrcClass * klass)
           "column whose values are all numbers)", DEFAULT_TARGET_COLUMNS,
           flags));
 
+  g_object_class_install_property (gobject_class, PROP_ITEM_TIMEOUT,
+      g_param_spec_uint ("item-timeout", "Item timeout",
+          "Skip an item whose decoder delivers nothing for this many seconds "
+          "(0 = wait forever)", 0, G_MAXUINT, DEFAULT_ITEM_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "Affect dataset source", "Source/Audio",
@@ -292,6 +301,7 @@ gst_affect_src_init (GstAffectSrc * self)
   self->start_index = DEFAULT_START_INDEX;
   self->stop_index = DEFAULT_STOP_INDEX;
   self->shard = g_strdup (DEFAULT_SHARD);
+  self->item_timeout = DEFAULT_ITEM_TIMEOUT;
 }
 
 static void
@@ -357,6 +367,9 @@ gst_affect_src_set_property (GObject * object, guint prop_id,
     case PROP_STOP_INDEX:
       self->stop_index = g_value_get_int (value);
       break;
+    case PROP_ITEM_TIMEOUT:
+      self->item_timeout = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -414,6 +427,9 @@ gst_affect_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_STOP_INDEX:
       g_value_set_int (value, self->stop_index);
+      break;
+    case PROP_ITEM_TIMEOUT:
+      g_value_set_uint (value, self->item_timeout);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -584,13 +600,20 @@ on_pad_added (GstElement * decodebin, GstPad * pad, GstAffectSrc * self)
 
   if (caps == NULL)
     caps = gst_pad_query_caps (pad, NULL);
-  audio = g_str_has_prefix (gst_structure_get_name (gst_caps_get_structure
+  audio = !gst_caps_is_empty (caps) && !gst_caps_is_any (caps)
+      && g_str_has_prefix (gst_structure_get_name (gst_caps_get_structure
           (caps, 0)), "audio/");
   /* the first audio stream; other streams stay unlinked */
   if (audio && !gst_pad_is_linked (sinkpad))
     gst_pad_link (pad, sinkpad);
   gst_object_unref (sinkpad);
   gst_caps_unref (caps);
+}
+
+static void
+on_no_more_pads (GstElement * decodebin, GstAffectSrc * self)
+{
+  g_atomic_int_set (&self->all_pads, 1);
 }
 
 static void
@@ -621,8 +644,9 @@ gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
       *reason = g_strdup (g_strerror (errno));
       return FALSE;
     }
-    if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
-      *reason = g_strdup ("is a folder, not a file");
+    /* a folder, or a FIFO whose open() would block the streaming thread */
+    if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
+      *reason = g_strdup ("not a regular file");
       return FALSE;
     }
     uri = gst_filename_to_uri (path, &error);
@@ -653,8 +677,11 @@ gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
   g_object_set (uridecodebin, "uri", uri, NULL);
   g_free (uri);
   gst_bin_add_many (GST_BIN (self->decoder), uridecodebin, appsink, NULL);
+  g_atomic_int_set (&self->all_pads, 0);
   g_signal_connect (uridecodebin, "pad-added", G_CALLBACK (on_pad_added),
       self);
+  g_signal_connect (uridecodebin, "no-more-pads",
+      G_CALLBACK (on_no_more_pads), self);
   if (gst_element_set_state (self->decoder, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE) {
     GstBus *bus = gst_element_get_bus (self->decoder);
@@ -689,6 +716,12 @@ gst_affect_src_pull (GstAffectSrc * self, GstSample ** sample,
 {
   GstBus *bus = gst_element_get_bus (self->decoder);
   PullResult result = PULL_FLUSHING;
+  gint64 start = g_get_monotonic_time ();
+  guint timeout;
+
+  GST_OBJECT_LOCK (self);
+  timeout = self->item_timeout;
+  GST_OBJECT_UNLOCK (self);
 
   while (!g_atomic_int_get (&self->flushing)) {
     GstMessage *msg;
@@ -707,6 +740,21 @@ gst_affect_src_pull (GstAffectSrc * self, GstSample ** sample,
       }
       gst_message_unref (msg);
     }
+    /* every stream is known and none is audio: nothing will ever reach the
+     * appsink (and a not-linked flow error may or may not follow) */
+    if (g_atomic_int_get (&self->all_pads)) {
+      GstPad *sinkpad = gst_element_get_static_pad (GST_ELEMENT
+          (self->appsink), "sink");
+      if (!gst_pad_is_linked (sinkpad)) {
+        g_free (*reason);
+        *reason = g_strdup ("the file has no audio stream");
+      }
+      gst_object_unref (sinkpad);
+    }
+    if (*reason == NULL && timeout > 0
+        && g_get_monotonic_time () - start > timeout * G_USEC_PER_SEC)
+      *reason = g_strdup_printf ("the decoder delivered nothing for %u s",
+          timeout);
     if (*reason) {
       result = PULL_ERROR;
       break;
@@ -868,6 +916,15 @@ gst_affect_src_emit_item (GstAffectSrc * self, const AffectManifestItem * mi)
     self->position = end;
     ret = gst_pad_push (self->srcpad, buf);
   }
+  if (ret == GST_FLOW_NOT_NEGOTIATED && self->caps) {
+    gchar *desc = gst_caps_to_string (self->caps);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Downstream does not accept the format of %s: %s (put "
+            "audioconvert ! audioresample after affectsrc)", path, desc),
+        (NULL));
+    g_free (desc);
+    ret = GST_FLOW_ERROR;       /* reported */
+  }
   goto out;
 
 end_item:
@@ -961,7 +1018,9 @@ gst_affect_src_loop (GstAffectSrc * self)
     /* downstream wants no more: finish the stream properly */
     gst_pad_push_event (self->srcpad, gst_event_new_eos ());
   } else if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS) {
-    GST_ELEMENT_FLOW_ERROR (self, ret);
+    /* GST_FLOW_ERROR: the error is on the bus already */
+    if (ret != GST_FLOW_ERROR)
+      GST_ELEMENT_FLOW_ERROR (self, ret);
     gst_pad_push_event (self->srcpad, gst_event_new_eos ());
   }
 }

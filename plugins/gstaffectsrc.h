@@ -46,6 +46,7 @@ struct _GstAffectSrc
   gchar *shard;
   gchar *label_column;
   gchar *target_columns;
+  guint item_timeout;           /* seconds, 0 = none */
 
   /* the selected dataset (set in READY→PAUSED) */
   AffectManifest *manifest;
@@ -65,6 +66,7 @@ struct _GstAffectSrc
   /* the current item's private decoding pipeline */
   GstElement *decoder;
   GstAppSink *appsink;
+  gint all_pads;                /* atomic: the decoder exposed every stream */
 };
 
 G_END_DECLS

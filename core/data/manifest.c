@@ -25,7 +25,8 @@ static const char *const quadrant_header[] =
 typedef struct
 {
   guint line;                   /* 1-based */
-  char **fields;
+  char *text;                   /* the line without its end */
+  char **fields;                /* split once the format is known */
 } Row;
 
 typedef struct
@@ -432,8 +433,21 @@ parse_csv (Builder * b, char **header, GPtrArray * rows, GError ** error)
   gboolean multi = FALSE;
   GPtrArray *names;
 
-  for (c = 0; c < n_cols; c++)
+  for (c = 0; c < n_cols; c++) {
+    guint d;
     g_strstrip (header[c]);
+    if (*header[c] == '\0') {
+      /* an unnamed column (e.g. a trailing comma) gets its position */
+      g_free (header[c]);
+      header[c] = g_strdup_printf ("column%u", c + 1);
+    }
+    for (d = 0; d < c; d++)
+      if (g_ascii_strcasecmp (header[d], header[c]) == 0) {
+        set_parse_error (error, b->file, 1,
+            "expected each column once, got '%s' twice", header[c]);
+        return FALSE;
+      }
+  }
   path_col = column_index (header, "path");
   if (path_col < 0) {
     char *cols = join_names ((const char *const *) header);
@@ -665,6 +679,7 @@ row_free (gpointer p)
 {
   Row *row = p;
 
+  g_free (row->text);
   g_strfreev (row->fields);
   g_free (row);
 }
@@ -715,7 +730,7 @@ affect_manifest_parse (const char *filename, const char *text, gsize length,
     }
     row = g_new0 (Row, 1);
     row->line = line;
-    row->fields = (char **) s;  /* raw text until split below */
+    row->text = s;
     g_ptr_array_add (rows, row);
   }
   if (rows->len == 0) {
@@ -735,7 +750,7 @@ affect_manifest_parse (const char *filename, const char *text, gsize length,
     else if (column_index (header, "path") >= 0)
       format = AFFECT_MANIFEST_CSV;
     else {
-      char *first = g_strndup ((char *) ((Row *) rows->pdata[0])->fields, 80);
+      char *first = g_strndup (((Row *) rows->pdata[0])->text, 80);
       set_parse_error (error, filename, header_line,
           "expected a header: MTG-Jamendo TSV (TRACK_ID ARTIST_ID ALBUM_ID "
           "PATH DURATION TAGS), quadrant CSV (TRACK LABEL DURATION BIN "
@@ -750,10 +765,9 @@ affect_manifest_parse (const char *filename, const char *text, gsize length,
 
   for (r = 0; r < rows->len; r++) {
     Row *row = g_ptr_array_index (rows, r);
-    char *s = (char *) row->fields;
     row->fields = format == AFFECT_MANIFEST_CSV ?
-        split_fields (s, delim, TRUE) : split_fields (s, '\t', FALSE);
-    g_free (s);
+        split_fields (row->text, delim, TRUE) :
+        split_fields (row->text, '\t', FALSE);
   }
   if (!ok)
     goto done;

@@ -542,6 +542,31 @@ test_bad_manifests (void)
   run_free (run);
   g_free (props);
 
+  /* downstream refuses the decoded format: an error naming the file */
+  {
+    gchar *desc = g_strdup_printf ("affectsrc location=\"%s\" ! "
+        "audio/x-raw,rate=8000 ! fakesink", malformed);
+    GstElement *p = gst_parse_launch (desc, NULL);
+    GstBus *bus = gst_element_get_bus (p);
+    GstMessage *msg;
+    GError *err = NULL;
+
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    g_assert_nonnull (msg);
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_ERROR);
+    gst_message_parse_error (msg, &err, NULL);
+    g_assert_nonnull (strstr (err->message, "a.wav"));
+    g_assert_nonnull (strstr (err->message, "rate=(int)16000"));
+    g_error_free (err);
+    gst_message_unref (msg);
+    gst_element_set_state (p, GST_STATE_NULL);
+    gst_object_unref (bus);
+    gst_object_unref (p);
+    g_free (desc);
+  }
+
   run = run_src ("location=/nonexistent/manifest.csv");
   g_assert_nonnull (run->error);
   g_assert_nonnull (strstr (run->error, "/nonexistent/manifest.csv"));
@@ -550,6 +575,62 @@ test_bad_manifests (void)
   g_free (where);
   g_free (malformed);
   g_free (empty);
+}
+
+/* a file with streams but no audio: skipped with that reason */
+static void
+test_no_audio (void)
+{
+  gchar *video = g_build_filename (tmp_dir, "video.mkv", NULL);
+  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=5 ! "
+      "video/x-raw,width=32,height=32 ! matroskamux ! filesink "
+      "location=\"%s\"", video);
+  gchar *manifest, *props;
+  GstElement *p;
+  GstBus *bus;
+  GstMessage *msg;
+  Run *run;
+
+  p = gst_parse_launch (desc, NULL);
+  if (p == NULL) {
+    g_test_skip ("matroskamux is not installed");
+    g_free (desc);
+    g_free (video);
+    return;
+  }
+  bus = gst_element_get_bus (p);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (p);
+
+  manifest = write_file ("video.csv", "path\nvideo.mkv\nc.wav\n.\n");
+  props = g_strdup_printf ("location=\"%s\"", manifest);
+  run = run_src (props);
+  g_assert_null (run->error);
+  g_assert_cmpuint (g_list_length (run->warnings), ==, 2);
+  g_assert_nonnull (strstr (run->warnings->data, video));
+  g_assert_nonnull (strstr (run->warnings->data, "no audio stream"));
+  /* the folder itself */
+  g_assert_nonnull (strstr (run->warnings->next->data, tmp_dir));
+  g_assert_nonnull (strstr (run->warnings->next->data, "not a regular file"));
+  g_assert_nonnull (run->done);
+  {
+    guint emitted = 0;
+    g_assert_true (gst_structure_get_uint (run->done, "items-emitted",
+            &emitted));
+    g_assert_cmpuint (emitted, ==, 1);
+  }
+  run_free (run);
+  g_free (props);
+  g_free (manifest);
+  g_free (desc);
+  g_free (video);
 }
 
 /* state changes while items are flowing: no deadlock, no leak */
@@ -573,6 +654,38 @@ test_stop_mid_stream (void)
     g_assert_cmpint (gst_element_set_state (p, GST_STATE_NULL), ==,
         GST_STATE_CHANGE_SUCCESS);
     g_assert_cmpint (g_get_monotonic_time () - t0, <, 3 * G_USEC_PER_SEC);
+    gst_object_unref (p);
+  }
+
+  /* pause and resume mid-stream: every item still arrives */
+  {
+    GstElement *p = gst_parse_launch (desc, NULL);
+    GstBus *bus = gst_element_get_bus (p);
+    GstMessage *msg;
+    guint items_done = 0;
+
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    g_usleep (100000);
+    gst_element_set_state (p, GST_STATE_PAUSED);
+    g_assert_cmpint (gst_element_get_state (p, NULL, NULL, 5 * GST_SECOND),
+        ==, GST_STATE_CHANGE_SUCCESS);
+    g_usleep (100000);
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    while ((msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+                GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))) {
+      GstMessageType type = GST_MESSAGE_TYPE (msg);
+      if (type == GST_MESSAGE_ELEMENT && gst_structure_has_name
+          (gst_message_get_structure (msg), "affect-dataset-done"))
+        g_assert_true (gst_structure_get_uint (gst_message_get_structure
+                (msg), "items-emitted", &items_done));
+      gst_message_unref (msg);
+      g_assert_cmpint (type, !=, GST_MESSAGE_ERROR);
+      if (type == GST_MESSAGE_EOS)
+        break;
+    }
+    g_assert_cmpuint (items_done, ==, 3);
+    gst_element_set_state (p, GST_STATE_NULL);
+    gst_object_unref (bus);
     gst_object_unref (p);
   }
 
@@ -621,6 +734,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectsrc/mtg-tsv", test_mtg_tsv);
   g_test_add_func ("/affectsrc/selection", test_selection);
   g_test_add_func ("/affectsrc/bad-manifests", test_bad_manifests);
+  g_test_add_func ("/affectsrc/no-audio", test_no_audio);
   g_test_add_func ("/affectsrc/stop-mid-stream", test_stop_mid_stream);
   ret = g_test_run ();
 

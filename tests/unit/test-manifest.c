@@ -6,6 +6,7 @@
 
 #include "affect/affect.h"
 #include "affect/manifest.h"
+#include "affect/nn.h"
 
 static AffectManifest *
 parse (const char *file, const char *text, const AffectManifestOptions * o,
@@ -234,6 +235,13 @@ test_generic_csv (void)
       "short.csv:3: ", "expected 2 fields as in the header, got 1");
   expect_parse_error ("nopath.csv", "file,valence\nx.wav,1\n", NULL,
       "nopath.csv:1: ", "'path'");
+  expect_parse_error ("twice.csv", "path,valence,Valence\nx.wav,1,2\n", NULL,
+      "twice.csv:1: ", "got 'Valence' twice");
+  m = parse ("unnamed.csv", "path,valence,\nx.wav,1,z\n", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (m->extra_names[0], ==, "column3");
+  g_assert_cmpstr (m->items[0].extra[0], ==, "z");
+  affect_manifest_free (m);
   /* forcing the format: an MTG TSV read as a generic CSV wants one field
    * per header column, where the MTG reader takes any number of tags */
   affect_manifest_options_init (&o);
@@ -537,6 +545,71 @@ test_selection (void)
   g_clear_error (&error);
 }
 
+/* Random byte edits of valid manifests: every result is a manifest or an
+ * error with a message, never a crash (valgrind-clean). */
+static void
+test_mutations (void)
+{
+  const char *seeds[] = {
+    "TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS\r\n"
+        "track_1\ta\tb\t1/1.mp3\t10.5\tmood/theme---happy\r\n"
+        "track_2\ta\tb\t2/2.mp3\t3\tmood/theme---sad\tmood/theme---calm\r\n",
+    "TRACK\tLABEL\tDURATION\tBIN\tEMOTION_VALENCE\n"
+        "1.mp3\tsad\t10\tsad;melancholic\tdeactivated_unpleasant\n"
+        "2.mp3\thappy\t20.5\tpositive;uplifting;happy\tactivated_pleasant\n",
+    "id,path,label,valence,arousal,split\n"
+        "a,\"a,1.wav\",x;y,0.5,-1,train\n" "b,b.wav,y,1e3,2,test\n",
+  };
+  const char noise[] = "\t,;\"\n\r-.e0x/ ";
+  AffectRng rng;
+  guint round, n_ok = 0, n_err = 0;
+
+  affect_rng_init (&rng, 2024);
+  for (round = 0; round < 3000; round++) {
+    const char *seed = seeds[round % G_N_ELEMENTS (seeds)];
+    char *text = g_strdup (seed);
+    gsize len = strlen (text);
+    guint edits = 1 + affect_rng_next (&rng) % 4, e;
+    GError *error = NULL;
+    AffectManifest *m;
+
+    for (e = 0; e < edits; e++) {
+      gsize at = affect_rng_next (&rng) % len;
+      guint64 r = affect_rng_next (&rng);
+      if (r % 3 == 0)
+        text[at] = noise[(r >> 8) % (sizeof (noise) - 1)];
+      else if (r % 3 == 1)
+        text[at] = (char) ((r >> 8) % 256);     /* NUL included */
+      else
+        len = at + 1;           /* truncate */
+    }
+    m = affect_manifest_parse ("fuzz.csv", text, len, NULL, &error);
+    if (m) {
+      guint i, j;
+      g_assert_null (error);
+      g_assert_cmpuint (m->n_items, >, 0);
+      for (i = 0; i < m->n_items; i++) {
+        g_assert_nonnull (m->items[i].id);
+        g_assert_nonnull (m->items[i].path);
+        for (j = 0; m->items[i].labels && j < m->n_vocabulary; j++)
+          g_assert_true (m->items[i].labels[j] == 0.0f
+              || m->items[i].labels[j] == 1.0f);
+      }
+      affect_manifest_free (m);
+      n_ok++;
+    } else {
+      g_assert_nonnull (error);
+      g_assert_true (g_str_has_prefix (error->message, "fuzz.csv"));
+      g_error_free (error);
+      n_err++;
+    }
+    g_free (text);
+  }
+  /* both outcomes occur: the edits are neither all harmless nor all fatal */
+  g_assert_cmpuint (n_ok, >, 100);
+  g_assert_cmpuint (n_err, >, 100);
+}
+
 /* ---- real files from ../shared ---- */
 
 static char *
@@ -582,7 +655,12 @@ test_reference_mtg (void)
 
   /* the unsplit TSV: 18486 tracks, 59 tags (3 outside the vocabulary) */
   file = g_build_filename (dir, "data", "autotagging_moodtheme.tsv", NULL);
-  m = affect_manifest_load (file, NULL, &error);
+  {
+    gint64 t0 = g_get_monotonic_time ();
+    m = affect_manifest_load (file, NULL, &error);
+    g_test_message ("autotagging_moodtheme.tsv: %u items parsed in %.1f ms",
+        m ? m->n_items : 0, (g_get_monotonic_time () - t0) / 1000.0);
+  }
   g_assert_no_error (error);
   g_assert_cmpint (m->format, ==, AFFECT_MANIFEST_MTG_TSV);
   g_assert_cmpuint (m->n_items, ==, 18486);
@@ -701,6 +779,7 @@ main (int argc, char **argv)
   g_test_add_func ("/manifest/vocabulary", test_vocabulary);
   g_test_add_func ("/manifest/relabel-quadrants", test_relabel);
   g_test_add_func ("/manifest/selection", test_selection);
+  g_test_add_func ("/manifest/mutations", test_mutations);
   g_test_add_func ("/manifest/reference-mtg", test_reference_mtg);
   g_test_add_func ("/manifest/reference-quadrants", test_reference_quadrants);
   return g_test_run ();

@@ -1,0 +1,911 @@
+/* GStreamer affect metric sink
+ *
+ * SECTION:element-affectmetrics
+ * @title: affectmetrics
+ *
+ * Scores a stream of predictions against the ground truth carried by the
+ * items: each item's `affect-item-start` event brings its labels (tags),
+ * class or targets, its split and, after affectgate, its route; the one
+ * tensor that arrives before the item's `affect-item-end` is its
+ * prediction. The metrics are those of MediaEval 2019 and scikit-learn 1.2
+ * (docs/metrics.md): ROC-AUC and PR-AUC (average precision) macro and
+ * micro, precision / recall / F1 on decisions, per-tag values; accuracy and
+ * the confusion matrix for single-label tasks; MAE, RMSE, Pearson r and CCC
+ * for regression. All the computation is in libaffect (core/metrics).
+ *
+ * Decisions for tags (#GstAffectMetrics:decision): thresholds fitted by
+ * MediaEval's rule on the items of #GstAffectMetrics:threshold-split (by
+ * default `validation`; the evaluated items themselves when there are
+ * none), one fixed #GstAffectMetrics:threshold, or per-tag thresholds read
+ * from #GstAffectMetrics:thresholds-location. Single-label tasks take the
+ * argmax. Items of #GstAffectMetrics:split are evaluated (all items but the
+ * threshold split when unset); routed items are also reported per route.
+ *
+ * At EOS the element writes the JSON report (#GstAffectMetrics:location),
+ * the per-item predictions (#GstAffectMetrics:items-location, `.csv` rows
+ * written as they come, or `.npy`: scores there and the truth in
+ * `<name>-groundtruth.npy`) that `affect-metrics` merges across shards, and
+ * figures (#GstAffectMetrics:figures).
+ *
+ * ## Messages
+ *
+ * Every #GstAffectMetrics:interval evaluated items (running values) and at
+ * EOS (final) an element message named `affect-metrics`:
+ *
+ * - `timestamp`, `stream-time`, `running-time`, `duration` (GstClockTime):
+ *   of the last prediction
+ * - `final` (gboolean): TRUE for the message posted at EOS
+ * - `task` (string): `tags`, `class` or `regression`
+ * - `items` (guint64): items evaluated so far
+ * - `names` (GstValueArray of strings): the outputs
+ * - tags and class: `roc-auc-macro`, `roc-auc-micro`, `pr-auc-macro`,
+ *   `pr-auc-micro`, `precision-macro`, `recall-macro`, `f1-macro`,
+ *   `precision-micro`, `recall-micro`, `f1-micro` (gdouble; absent when
+ *   undefined), `roc-auc`, `pr-auc`, `f1` (GstValueArray of gdouble per
+ *   output, NaN when undefined), `thresholds` (GstValueArray of gdouble,
+ *   tags); class also `accuracy` (gdouble)
+ * - regression: `mae`, `rmse`, `pearson`, `ccc` (GstValueArray of gdouble
+ *   per target), `mae-mean` (gdouble)
+ * - `report` (string): the whole JSON report of docs/metrics.md
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 affectsrc location=moodtheme-test.tsv ! audioconvert ! \
+ *     audioresample ! audio/x-raw,rate=12000,channels=1 ! affectmel ! \
+ *     affectclassify model=moodnet.safetensors ! \
+ *     affectmetrics location=report.json items-location=items.csv \
+ *     figures=moodtheme.png
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "affect/npy.h"
+#include "gstaffectelements.h"
+#include "gstaffectmetrics.h"
+#include "gstaffecttensor.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_affect_metrics_debug);
+#define GST_CAT_DEFAULT gst_affect_metrics_debug
+
+#define DEFAULT_LOCATION NULL
+#define DEFAULT_ITEMS_LOCATION NULL
+#define DEFAULT_FIGURES NULL
+#define DEFAULT_TASK GST_AFFECT_METRICS_TASK_AUTO
+#define DEFAULT_DECISION GST_AFFECT_METRICS_DECISION_FITTED
+#define DEFAULT_THRESHOLD 0.5
+#define DEFAULT_THRESHOLDS_LOCATION NULL
+#define DEFAULT_SPLIT NULL
+#define DEFAULT_THRESHOLD_SPLIT "validation"
+#define DEFAULT_INTERVAL 100
+#define DEFAULT_MESSAGE TRUE
+
+enum
+{
+  PROP_0,
+  PROP_LOCATION,
+  PROP_ITEMS_LOCATION,
+  PROP_FIGURES,
+  PROP_TASK,
+  PROP_DECISION,
+  PROP_THRESHOLD,
+  PROP_THRESHOLDS_LOCATION,
+  PROP_SPLIT,
+  PROP_THRESHOLD_SPLIT,
+  PROP_INTERVAL,
+  PROP_MESSAGE
+};
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
+
+#define GST_TYPE_AFFECT_METRICS_TASK (gst_affect_metrics_task_get_type ())
+static GType
+gst_affect_metrics_task_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_AFFECT_METRICS_TASK_AUTO, "From the items' task field", "auto"},
+    {GST_AFFECT_METRICS_TASK_TAGS, "Multi-label tags", "tags"},
+    {GST_AFFECT_METRICS_TASK_CLASS, "Single-label classes", "class"},
+    {GST_AFFECT_METRICS_TASK_REGRESSION, "Numeric targets", "regression"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type,
+        g_enum_register_static ("GstAffectMetricsTask", values));
+  return type;
+}
+
+#define GST_TYPE_AFFECT_METRICS_DECISION \
+  (gst_affect_metrics_decision_get_type ())
+static GType
+gst_affect_metrics_decision_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_AFFECT_METRICS_DECISION_FITTED,
+        "Per-tag thresholds maximising F on threshold-split (MediaEval)",
+        "fitted"},
+    {GST_AFFECT_METRICS_DECISION_FIXED, "One threshold for every tag",
+        "fixed"},
+    {GST_AFFECT_METRICS_DECISION_FILE,
+        "Per-tag thresholds read from thresholds-location", "file"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type,
+        g_enum_register_static ("GstAffectMetricsDecision", values));
+  return type;
+}
+
+#define gst_affect_metrics_parent_class parent_class
+G_DEFINE_TYPE (GstAffectMetrics, gst_affect_metrics, GST_TYPE_BASE_SINK);
+GST_ELEMENT_REGISTER_DEFINE (affectmetrics, "affectmetrics", GST_RANK_NONE,
+    GST_TYPE_AFFECT_METRICS);
+
+static void gst_affect_metrics_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_affect_metrics_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static void gst_affect_metrics_finalize (GObject * object);
+static gboolean gst_affect_metrics_start (GstBaseSink * sink);
+static gboolean gst_affect_metrics_stop (GstBaseSink * sink);
+static gboolean gst_affect_metrics_set_caps (GstBaseSink * sink,
+    GstCaps * caps);
+static gboolean gst_affect_metrics_event (GstBaseSink * sink,
+    GstEvent * event);
+static GstFlowReturn gst_affect_metrics_render (GstBaseSink * sink,
+    GstBuffer * buffer);
+
+static void
+gst_affect_metrics_class_init (GstAffectMetricsClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSinkClass *sink_class = GST_BASE_SINK_CLASS (klass);
+  GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY;
+
+  gobject_class->set_property = gst_affect_metrics_set_property;
+  gobject_class->get_property = gst_affect_metrics_get_property;
+  gobject_class->finalize = gst_affect_metrics_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_LOCATION,
+      g_param_spec_string ("location", "Report location",
+          "JSON report written at EOS (schema in docs/metrics.md); "
+          "NULL writes none", DEFAULT_LOCATION, flags));
+  g_object_class_install_property (gobject_class, PROP_ITEMS_LOCATION,
+      g_param_spec_string ("items-location", "Per-item predictions",
+          "Per-item truth and scores for affect-metrics: a .csv table "
+          "(written as items arrive) or .npy (scores; the truth goes to "
+          "<name>-groundtruth.npy)", DEFAULT_ITEMS_LOCATION, flags));
+  g_object_class_install_property (gobject_class, PROP_FIGURES,
+      g_param_spec_string ("figures", "Figures",
+          "Figure file prefix: PREFIX-curves and, for class tasks, "
+          "PREFIX-confusion; .svg when it ends in .svg, else .png",
+          DEFAULT_FIGURES, flags));
+  g_object_class_install_property (gobject_class, PROP_TASK,
+      g_param_spec_enum ("task", "Task",
+          "What the predictions are scored as", GST_TYPE_AFFECT_METRICS_TASK,
+          DEFAULT_TASK, flags));
+  g_object_class_install_property (gobject_class, PROP_DECISION,
+      g_param_spec_enum ("decision", "Decision rule",
+          "How tag scores become decisions (class tasks use the argmax)",
+          GST_TYPE_AFFECT_METRICS_DECISION, DEFAULT_DECISION, flags));
+  g_object_class_install_property (gobject_class, PROP_THRESHOLD,
+      g_param_spec_double ("threshold", "Threshold",
+          "decision=fixed: a tag is decided when its score is above this",
+          -G_MAXDOUBLE, G_MAXDOUBLE, DEFAULT_THRESHOLD, flags));
+  g_object_class_install_property (gobject_class, PROP_THRESHOLDS_LOCATION,
+      g_param_spec_string ("thresholds-location", "Thresholds file",
+          "decision=file: per-tag thresholds, 'name<TAB>value' lines as "
+          "MediaEval writes them", DEFAULT_THRESHOLDS_LOCATION, flags));
+  g_object_class_install_property (gobject_class, PROP_SPLIT,
+      g_param_spec_string ("split", "Split",
+          "Evaluate only items of this split (NULL: every item not used to "
+          "fit thresholds)", DEFAULT_SPLIT, flags));
+  g_object_class_install_property (gobject_class, PROP_THRESHOLD_SPLIT,
+      g_param_spec_string ("threshold-split", "Threshold split",
+          "decision=fitted: fit the thresholds on the items of this split",
+          DEFAULT_THRESHOLD_SPLIT, flags));
+  g_object_class_install_property (gobject_class, PROP_INTERVAL,
+      g_param_spec_uint ("interval", "Interval",
+          "Post running values every this many evaluated items (0: only the "
+          "final message at EOS)", 0, G_MAXUINT, DEFAULT_INTERVAL, flags));
+  g_object_class_install_property (gobject_class, PROP_MESSAGE,
+      g_param_spec_boolean ("message", "Message",
+          "Post affect-metrics element messages", DEFAULT_MESSAGE, flags));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Affect metrics", "Sink/Analyzer",
+      "Scores predictions against the items' ground truth: MediaEval-2019 "
+      "ROC-AUC, PR-AUC, F1 (macro and micro), accuracy and confusion, MAE, "
+      "with JSON reports, per-item files and figures",
+      "gst-affect <https://example.invalid/gst-affect>");
+
+  sink_class->start = GST_DEBUG_FUNCPTR (gst_affect_metrics_start);
+  sink_class->stop = GST_DEBUG_FUNCPTR (gst_affect_metrics_stop);
+  sink_class->set_caps = GST_DEBUG_FUNCPTR (gst_affect_metrics_set_caps);
+  sink_class->event = GST_DEBUG_FUNCPTR (gst_affect_metrics_event);
+  sink_class->render = GST_DEBUG_FUNCPTR (gst_affect_metrics_render);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_METRICS_TASK, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_METRICS_DECISION, 0);
+  GST_DEBUG_CATEGORY_INIT (gst_affect_metrics_debug, "affectmetrics", 0,
+      "affect metric sink");
+}
+
+static void
+gst_affect_metrics_init (GstAffectMetrics * self)
+{
+  self->location = g_strdup (DEFAULT_LOCATION);
+  self->items_location = g_strdup (DEFAULT_ITEMS_LOCATION);
+  self->figures = g_strdup (DEFAULT_FIGURES);
+  self->task = DEFAULT_TASK;
+  self->decision = DEFAULT_DECISION;
+  self->threshold = DEFAULT_THRESHOLD;
+  self->thresholds_location = g_strdup (DEFAULT_THRESHOLDS_LOCATION);
+  self->split = g_strdup (DEFAULT_SPLIT);
+  self->threshold_split = g_strdup (DEFAULT_THRESHOLD_SPLIT);
+  self->interval = DEFAULT_INTERVAL;
+  self->message = DEFAULT_MESSAGE;
+  gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+}
+
+static void
+gst_affect_metrics_reset (GstAffectMetrics * self)
+{
+  g_strfreev (self->names);
+  self->names = NULL;
+  self->n_outputs = 0;
+  self->caps_targets = FALSE;
+  gst_affect_item_free (self->item);
+  self->item = NULL;
+  affect_evaluation_free (self->eval);
+  self->eval = NULL;
+  affect_item_table_free (self->table);
+  self->table = NULL;
+  if (self->items_csv)
+    fclose (self->items_csv);
+  self->items_csv = NULL;
+  self->since_message = self->n_unlabelled = self->n_unscored = 0;
+  self->last_ts = self->last_duration = GST_CLOCK_TIME_NONE;
+}
+
+static void
+gst_affect_metrics_finalize (GObject * object)
+{
+  GstAffectMetrics *self = GST_AFFECT_METRICS (object);
+
+  gst_affect_metrics_reset (self);
+  g_free (self->location);
+  g_free (self->items_location);
+  g_free (self->figures);
+  g_free (self->thresholds_location);
+  g_free (self->split);
+  g_free (self->threshold_split);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_affect_metrics_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstAffectMetrics *self = GST_AFFECT_METRICS (object);
+  gchar **str = NULL;
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_LOCATION:
+      str = &self->location;
+      break;
+    case PROP_ITEMS_LOCATION:
+      str = &self->items_location;
+      break;
+    case PROP_FIGURES:
+      str = &self->figures;
+      break;
+    case PROP_THRESHOLDS_LOCATION:
+      str = &self->thresholds_location;
+      break;
+    case PROP_SPLIT:
+      str = &self->split;
+      break;
+    case PROP_THRESHOLD_SPLIT:
+      str = &self->threshold_split;
+      break;
+    case PROP_TASK:
+      self->task = g_value_get_enum (value);
+      break;
+    case PROP_DECISION:
+      self->decision = g_value_get_enum (value);
+      break;
+    case PROP_THRESHOLD:
+      self->threshold = g_value_get_double (value);
+      break;
+    case PROP_INTERVAL:
+      self->interval = g_value_get_uint (value);
+      break;
+    case PROP_MESSAGE:
+      self->message = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  if (str) {
+    g_free (*str);
+    *str = g_value_dup_string (value);
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_affect_metrics_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstAffectMetrics *self = GST_AFFECT_METRICS (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_LOCATION:
+      g_value_set_string (value, self->location);
+      break;
+    case PROP_ITEMS_LOCATION:
+      g_value_set_string (value, self->items_location);
+      break;
+    case PROP_FIGURES:
+      g_value_set_string (value, self->figures);
+      break;
+    case PROP_THRESHOLDS_LOCATION:
+      g_value_set_string (value, self->thresholds_location);
+      break;
+    case PROP_SPLIT:
+      g_value_set_string (value, self->split);
+      break;
+    case PROP_THRESHOLD_SPLIT:
+      g_value_set_string (value, self->threshold_split);
+      break;
+    case PROP_TASK:
+      g_value_set_enum (value, self->task);
+      break;
+    case PROP_DECISION:
+      g_value_set_enum (value, self->decision);
+      break;
+    case PROP_THRESHOLD:
+      g_value_set_double (value, self->threshold);
+      break;
+    case PROP_INTERVAL:
+      g_value_set_uint (value, self->interval);
+      break;
+    case PROP_MESSAGE:
+      g_value_set_boolean (value, self->message);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static gboolean
+gst_affect_metrics_start (GstBaseSink * sink)
+{
+  GstAffectMetrics *self = GST_AFFECT_METRICS (sink);
+
+  gst_affect_metrics_reset (self);
+  if (self->decision == GST_AFFECT_METRICS_DECISION_FILE &&
+      self->thresholds_location == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("decision=file needs thresholds-location"), (NULL));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+gst_affect_metrics_stop (GstBaseSink * sink)
+{
+  gst_affect_metrics_reset (GST_AFFECT_METRICS (sink));
+  return TRUE;
+}
+
+static gboolean
+gst_affect_metrics_set_caps (GstBaseSink * sink, GstCaps * caps)
+{
+  GstAffectMetrics *self = GST_AFFECT_METRICS (sink);
+  GstStructure *s = gst_caps_get_structure (caps, 0);
+  GstAffectTensorInfo info;
+  const gchar *names, *output;
+  guint n;
+
+  if (!gst_affect_tensor_info_from_caps (&info, caps)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+        ("caps %" GST_PTR_FORMAT " are not one float32 tensor", caps));
+    return FALSE;
+  }
+  n = gst_affect_tensor_info_n_elements (&info);
+  if (self->eval && n != self->n_outputs) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+        ("the tensor size changed from %u to %u mid-stream",
+            self->n_outputs, n));
+    return FALSE;
+  }
+  self->n_outputs = n;
+  output = gst_structure_get_string (s, "affect-output");
+  self->caps_targets = g_strcmp0 (output, "targets") == 0;
+  names = gst_structure_get_string (s, "names");
+  if (names && !self->eval) {
+    gchar **v = g_strsplit (names, ",", -1);
+    if (g_strv_length (v) != n) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+          ("caps name %u outputs (%s) for a tensor of %u", g_strv_length (v),
+              names, n));
+      g_strfreev (v);
+      return FALSE;
+    }
+    g_strfreev (self->names);
+    self->names = v;
+  }
+  return TRUE;
+}
+
+/* The task of the stream: the property, else the items' own task field,
+ * else the caps (targets → regression). */
+static gboolean
+resolve_task (GstAffectMetrics * self, const GstAffectItem * item,
+    AffectMetricsTask * task)
+{
+  switch (self->task) {
+    case GST_AFFECT_METRICS_TASK_TAGS:
+      *task = AFFECT_METRICS_TAGS;
+      return TRUE;
+    case GST_AFFECT_METRICS_TASK_CLASS:
+      *task = AFFECT_METRICS_CLASS;
+      return TRUE;
+    case GST_AFFECT_METRICS_TASK_REGRESSION:
+      *task = AFFECT_METRICS_REGRESSION;
+      return TRUE;
+    default:
+      break;
+  }
+  if (self->caps_targets || item->task == GST_AFFECT_TASK_REGRESSION)
+    *task = AFFECT_METRICS_REGRESSION;
+  else if (item->task == GST_AFFECT_TASK_CLASS)
+    *task = AFFECT_METRICS_CLASS;
+  else if (item->task == GST_AFFECT_TASK_TAGS)
+    *task = AFFECT_METRICS_TAGS;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+open_outputs (GstAffectMetrics * self)
+{
+  const gchar *loc = self->items_location;
+  GError *error = NULL;
+  double *t;
+
+  self->eval = affect_evaluation_new (self->eval_task, self->n_outputs,
+      (const char *const *) self->names, self->split, self->threshold_split);
+  if (self->eval_task == AFFECT_METRICS_TAGS) {
+    switch (self->decision) {
+      case GST_AFFECT_METRICS_DECISION_FITTED:
+        affect_evaluation_set_rule (self->eval, AFFECT_DECISION_FITTED, 0,
+            NULL);
+        break;
+      case GST_AFFECT_METRICS_DECISION_FIXED:
+        affect_evaluation_set_rule (self->eval, AFFECT_DECISION_FIXED,
+            self->threshold, NULL);
+        break;
+      case GST_AFFECT_METRICS_DECISION_FILE:
+        t = g_new (double, self->n_outputs);
+        if (!affect_thresholds_read (self->thresholds_location,
+                self->n_outputs, (const char *const *) self->names, t,
+                &error)) {
+          GST_ELEMENT_ERROR (self, RESOURCE, READ,
+              ("Could not read thresholds from %s",
+                  self->thresholds_location), ("%s", error->message));
+          g_error_free (error);
+          g_free (t);
+          return FALSE;
+        }
+        affect_evaluation_set_rule (self->eval, AFFECT_DECISION_THRESHOLDS,
+            0, t);
+        g_free (t);
+        break;
+    }
+  }
+  if (loc && g_str_has_suffix (loc, ".npy")) {
+    self->table = affect_item_table_new (self->eval_task, self->n_outputs,
+        (const char *const *) self->names);
+  } else if (loc) {
+    gchar *header;
+    self->items_csv = fopen (loc, "w");
+    if (self->items_csv == NULL) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Could not open %s for writing", loc), GST_ERROR_SYSTEM);
+      return FALSE;
+    }
+    header = affect_item_table_csv_header (self->eval_task, self->n_outputs,
+        (const char *const *) self->names);
+    fputs (header, self->items_csv);
+    g_free (header);
+  }
+  return TRUE;
+}
+
+static void
+set_double_array (GstStructure * s, const gchar * field, const double *v,
+    guint n)
+{
+  GValue array = G_VALUE_INIT, x = G_VALUE_INIT;
+  guint i;
+
+  gst_value_array_init (&array, n);
+  g_value_init (&x, G_TYPE_DOUBLE);
+  for (i = 0; i < n; i++) {
+    g_value_set_double (&x, v[i]);
+    gst_value_array_append_value (&array, &x);
+  }
+  g_value_unset (&x);
+  gst_structure_take_value (s, field, &array);
+}
+
+static void
+set_defined (GstStructure * s, const gchar * field, double v)
+{
+  if (isfinite (v))
+    gst_structure_set (s, field, G_TYPE_DOUBLE, v, NULL);
+}
+
+static void
+post_metrics (GstAffectMetrics * self, gboolean final)
+{
+  AffectMetricsResult *r = NULL;
+  GError *error = NULL;
+  JsonNode *report;
+  GstStructure *s;
+  GstSegment *seg = &GST_BASE_SINK (self)->segment;
+  GstClockTime ts = self->last_ts;
+  GValue names = G_VALUE_INIT, v = G_VALUE_INIT;
+  gchar *text;
+  guint i;
+
+  report = affect_evaluation_report (self->eval, final, &r, &error);
+  if (report == NULL) {
+    if (final)
+      GST_ELEMENT_WARNING (self, STREAM, FAILED, ("No metrics computed"),
+          ("%s", error->message));
+    g_clear_error (&error);
+    return;
+  }
+  text = json_to_string (report, TRUE);
+  s = gst_structure_new ("affect-metrics",
+      "timestamp", G_TYPE_UINT64, ts,
+      "stream-time", G_TYPE_UINT64,
+      gst_segment_to_stream_time (seg, GST_FORMAT_TIME, ts),
+      "running-time", G_TYPE_UINT64,
+      gst_segment_to_running_time (seg, GST_FORMAT_TIME, ts),
+      "duration", G_TYPE_UINT64, self->last_duration,
+      "final", G_TYPE_BOOLEAN, final,
+      "task", G_TYPE_STRING, affect_metrics_task_to_string (r->task),
+      "items", G_TYPE_UINT64, r->n_items, NULL);
+  gst_value_array_init (&names, r->n_outputs);
+  g_value_init (&v, G_TYPE_STRING);
+  for (i = 0; i < r->n_outputs; i++) {
+    g_value_set_string (&v, r->names[i]);
+    gst_value_array_append_value (&names, &v);
+  }
+  g_value_unset (&v);
+  gst_structure_take_value (s, "names", &names);
+  if (r->task == AFFECT_METRICS_REGRESSION) {
+    set_double_array (s, "mae", r->mae, r->n_outputs);
+    set_double_array (s, "rmse", r->rmse, r->n_outputs);
+    set_double_array (s, "pearson", r->pearson, r->n_outputs);
+    set_double_array (s, "ccc", r->ccc, r->n_outputs);
+    set_defined (s, "mae-mean", r->mae_mean);
+  } else {
+    set_defined (s, "roc-auc-macro", r->roc_auc_macro);
+    set_defined (s, "roc-auc-micro", r->roc_auc_micro);
+    set_defined (s, "pr-auc-macro", r->pr_auc_macro);
+    set_defined (s, "pr-auc-micro", r->pr_auc_micro);
+    set_defined (s, "precision-macro", r->precision_macro);
+    set_defined (s, "recall-macro", r->recall_macro);
+    set_defined (s, "f1-macro", r->f1_macro);
+    set_defined (s, "precision-micro", r->precision_micro);
+    set_defined (s, "recall-micro", r->recall_micro);
+    set_defined (s, "f1-micro", r->f1_micro);
+    set_double_array (s, "roc-auc", r->roc_auc, r->n_outputs);
+    set_double_array (s, "pr-auc", r->pr_auc, r->n_outputs);
+    set_double_array (s, "f1", r->f1, r->n_outputs);
+    if (r->thresholds)
+      set_double_array (s, "thresholds", r->thresholds, r->n_outputs);
+    if (r->task == AFFECT_METRICS_CLASS)
+      set_defined (s, "accuracy", r->accuracy);
+  }
+  gst_structure_set (s, "report", G_TYPE_STRING, text, NULL);
+  g_free (text);
+
+  if (final) {
+    for (i = 0; i < r->warnings->len; i++)
+      GST_WARNING_OBJECT (self, "%s",
+          (const gchar *) g_ptr_array_index (r->warnings, i));
+    if (r->warnings->len > 0)
+      GST_ELEMENT_WARNING (self, STREAM, FAILED,
+          ("%u metric value(s) are undefined or ill-defined, e.g.: %s",
+              r->warnings->len,
+              (const gchar *) g_ptr_array_index (r->warnings, 0)),
+          ("every case is listed in the report's \"warnings\""));
+    if (self->location &&
+        !affect_metrics_report_write (report, self->location, &error)) {
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("Could not write the report %s", self->location), ("%s",
+              error->message));
+      g_clear_error (&error);
+    }
+  }
+  if (self->message)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), s));
+  else
+    gst_structure_free (s);
+
+  if (final && self->figures) {
+    const gchar *ext = g_str_has_suffix (self->figures, ".svg") ? ".svg" :
+        ".png";
+    gchar *prefix = g_str_has_suffix (self->figures, ext) ?
+        g_strndup (self->figures, strlen (self->figures) - 4) :
+        g_strdup (self->figures);
+    gchar *path = g_strconcat (prefix, "-curves", ext, NULL);
+    gboolean ok = TRUE;
+
+    if (r->task != AFFECT_METRICS_REGRESSION)
+      ok = affect_metrics_plot_curves (affect_evaluation_get_metrics
+          (self->eval), path, &error);
+    if (ok && r->task == AFFECT_METRICS_CLASS) {
+      g_free (path);
+      path = g_strconcat (prefix, "-confusion", ext, NULL);
+      ok = affect_metrics_plot_confusion (r, path, &error);
+    }
+    if (!ok) {
+      GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+          ("Could not draw %s", path), ("%s", error->message));
+      g_clear_error (&error);
+    }
+    g_free (path);
+    g_free (prefix);
+  }
+  json_node_unref (report);
+  affect_metrics_result_free (r);
+}
+
+static gboolean
+write_npy_items (GstAffectMetrics * self)
+{
+  AffectItemTable *t = self->table;
+  GError *error = NULL;
+  int64_t shape[2] = { affect_item_table_n_items (t), t->n_outputs };
+  gchar *base = g_strndup (self->items_location,
+      strlen (self->items_location) - 4);
+  gchar *gt_path = g_strconcat (base, "-groundtruth.npy", NULL);
+  gboolean ok;
+
+  ok = affect_npy_write (self->items_location, AFFECT_NPY_FLOAT32, 2, shape,
+      t->scores->data, &error);
+  if (ok && t->task == AFFECT_METRICS_REGRESSION) {
+    ok = affect_npy_write (gt_path, AFFECT_NPY_FLOAT32, 2, shape,
+        t->truth->data, &error);
+  } else if (ok) {
+    /* MediaEval's layout: a boolean n × k matrix */
+    guint8 *b = g_new (guint8, t->truth->len);
+    guint i;
+    for (i = 0; i < t->truth->len; i++)
+      b[i] = g_array_index (t->truth, float, i) != 0.0f;
+    ok = affect_npy_write (gt_path, AFFECT_NPY_BOOL, 2, shape, b, &error);
+    g_free (b);
+  }
+  if (!ok) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Could not write the per-item predictions %s", self->items_location),
+        ("%s", error->message));
+    g_error_free (error);
+  }
+  g_free (gt_path);
+  g_free (base);
+  return ok;
+}
+
+static gboolean
+gst_affect_metrics_event (GstBaseSink * sink, GstEvent * event)
+{
+  GstAffectMetrics *self = GST_AFFECT_METRICS (sink);
+
+  if (gst_affect_event_is_item_start (event)) {
+    gst_affect_item_free (self->item);
+    self->item = gst_affect_item_parse_start_event (event);
+    self->item_scored = FALSE;
+  } else if (gst_affect_event_is_item_end (event)) {
+    if (self->item && !self->item_scored) {
+      self->n_unscored++;
+      GST_WARNING_OBJECT (self, "item %s ended without a prediction",
+          self->item->id);
+    }
+    gst_affect_item_free (self->item);
+    self->item = NULL;
+  } else if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    if (self->n_unscored || self->n_unlabelled)
+      GST_ELEMENT_WARNING (self, STREAM, FAILED,
+          ("%" G_GUINT64_FORMAT " item(s) had no prediction and %"
+              G_GUINT64_FORMAT " prediction(s) no labelled item",
+              self->n_unscored, self->n_unlabelled),
+          ("they are left out of the metrics"));
+    if (self->items_csv) {
+      fclose (self->items_csv);
+      self->items_csv = NULL;
+    }
+    if (self->table)
+      write_npy_items (self);
+    if (self->eval && affect_evaluation_n_evaluated (self->eval) > 0)
+      post_metrics (self, TRUE);
+    else
+      GST_ELEMENT_WARNING (self, STREAM, FAILED, ("No item was evaluated"),
+          ("no prediction arrived inside a labelled item%s%s",
+              self->split ? " of split " : "",
+              self->split ? self->split : ""));
+  }
+  return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
+}
+
+/* The item's truth in output order: labels over the vocabulary (tags,
+ * class) or the targets named like the outputs (regression). */
+static gboolean
+item_truth (GstAffectMetrics * self, const GstAffectItem * item,
+    float *truth)
+{
+  guint i;
+
+  if (self->eval_task == AFFECT_METRICS_REGRESSION) {
+    for (i = 0; i < self->n_outputs; i++) {
+      gdouble v;
+      if (!gst_affect_item_get_target (item, self->names[i], &v)) {
+        GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+            ("item %s has no target '%s'", item->id, self->names[i]));
+        return FALSE;
+      }
+      truth[i] = (float) v;
+    }
+    return TRUE;
+  }
+  if (item->labels == NULL || item->n_labels != self->n_outputs) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+        ("item %s has %u labels for %u predicted outputs", item->id,
+            item->n_labels, self->n_outputs));
+    return FALSE;
+  }
+  for (i = 0; i < self->n_outputs && item->vocabulary; i++)
+    if (g_strcmp0 (item->vocabulary[i], self->names[i]) != 0) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+          ("output %u is '%s' in the predictions but '%s' in item %s's "
+              "vocabulary", i, self->names[i], item->vocabulary[i],
+              item->id));
+      return FALSE;
+    }
+  memcpy (truth, item->labels, self->n_outputs * sizeof (float));
+  return TRUE;
+}
+
+/* names when the caps carry none: the items' vocabulary, or the target
+ * names in the order of the item's targets structure */
+static gboolean
+default_names (GstAffectMetrics * self, const GstAffectItem * item)
+{
+  guint i, n = self->n_outputs;
+
+  if (self->names)
+    return TRUE;
+  self->names = g_new0 (gchar *, n + 1);
+  for (i = 0; i < n; i++) {
+    if (self->eval_task != AFFECT_METRICS_REGRESSION && item->vocabulary &&
+        g_strv_length (item->vocabulary) == n)
+      self->names[i] = g_strdup (item->vocabulary[i]);
+    else if (self->eval_task == AFFECT_METRICS_REGRESSION && item->targets &&
+        (guint) gst_structure_n_fields (item->targets) == n)
+      self->names[i] = g_strdup (gst_structure_nth_field_name (item->targets,
+              i));
+    else {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+          ("cannot tell the %u outputs' names: no names= in the caps and "
+              "item %s's labels/targets do not match", n, item->id));
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static GstFlowReturn
+gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
+{
+  GstAffectMetrics *self = GST_AFFECT_METRICS (sink);
+  const GstAffectItem *item = self->item;
+  GError *error = NULL;
+  GstMapInfo map;
+  float *truth;
+  guint64 n_before;
+  gboolean ok;
+
+  if (item == NULL || item->task == GST_AFFECT_TASK_NONE) {
+    self->n_unlabelled++;
+    return GST_FLOW_OK;
+  }
+  if (self->item_scored) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+        ("item %s has more than one prediction tensor", item->id));
+    return GST_FLOW_ERROR;
+  }
+  if (self->eval == NULL) {
+    if (self->n_outputs == 0 || !resolve_task (self, item, &self->eval_task)) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+          ("cannot tell the task of item %s: set task=", item->id));
+      return GST_FLOW_ERROR;
+    }
+    if (!default_names (self, item) || !open_outputs (self))
+      return GST_FLOW_ERROR;
+  }
+  if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
+    return GST_FLOW_ERROR;
+  if (map.size != self->n_outputs * sizeof (float)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+        ("buffer of %" G_GSIZE_FORMAT " bytes for %u float32 outputs",
+            map.size, self->n_outputs));
+    gst_buffer_unmap (buffer, &map);
+    return GST_FLOW_ERROR;
+  }
+  truth = g_newa (float, self->n_outputs);
+  n_before = affect_evaluation_n_evaluated (self->eval);
+  ok = item_truth (self, item, truth);
+  if (ok)
+    ok = affect_evaluation_add (self->eval, item->split, item->route,
+        (const float *) map.data, truth, &error);
+  if (ok && self->items_csv) {
+    gchar *row = affect_item_csv_row (self->n_outputs, item->index, item->id,
+        item->split, item->route, truth, (const float *) map.data);
+    fputs (row, self->items_csv);
+    g_free (row);
+  }
+  if (ok && self->table)
+    affect_item_table_append (self->table, item->index, item->id,
+        item->split, item->route, truth, (const float *) map.data);
+  gst_buffer_unmap (buffer, &map);
+  if (!ok) {
+    if (error) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL), ("%s",
+              error->message));
+      g_error_free (error);
+    }
+    return GST_FLOW_ERROR;
+  }
+  self->item_scored = TRUE;
+  self->last_ts = GST_BUFFER_PTS (buffer);
+  self->last_duration = GST_BUFFER_DURATION (buffer);
+  /* the interval counts evaluated items, not those fitting thresholds */
+  if (affect_evaluation_n_evaluated (self->eval) > n_before &&
+      self->interval > 0 && ++self->since_message >= self->interval) {
+    self->since_message = 0;
+    post_metrics (self, FALSE);
+  }
+  return GST_FLOW_OK;
+}

@@ -1,0 +1,60 @@
+/* affectmetrics: metric sink (MediaEval-2019 / scikit-learn 1.2 metrics) */
+#ifndef __GST_AFFECT_METRICS_H__
+#define __GST_AFFECT_METRICS_H__
+
+#include <gst/gst.h>
+#include <gst/base/gstbasesink.h>
+
+#include "affect/metrics.h"
+#include "gstaffectitem.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_AFFECT_METRICS (gst_affect_metrics_get_type ())
+G_DECLARE_FINAL_TYPE (GstAffectMetrics, gst_affect_metrics, GST,
+    AFFECT_METRICS, GstBaseSink);
+
+typedef enum
+{
+  GST_AFFECT_METRICS_TASK_AUTO,
+  GST_AFFECT_METRICS_TASK_TAGS,
+  GST_AFFECT_METRICS_TASK_CLASS,
+  GST_AFFECT_METRICS_TASK_REGRESSION
+} GstAffectMetricsTask;
+
+typedef enum
+{
+  GST_AFFECT_METRICS_DECISION_FITTED,
+  GST_AFFECT_METRICS_DECISION_FIXED,
+  GST_AFFECT_METRICS_DECISION_FILE
+} GstAffectMetricsDecision;
+
+struct _GstAffectMetrics
+{
+  GstBaseSink parent;
+
+  /* properties */
+  gchar *location, *items_location, *figures, *thresholds_location;
+  gchar *split, *threshold_split;
+  GstAffectMetricsTask task;
+  GstAffectMetricsDecision decision;
+  gdouble threshold;
+  guint interval;
+  gboolean message;
+
+  /* stream */
+  guint n_outputs;
+  gchar **names;                /* from the caps' names, or the items */
+  gboolean caps_targets;        /* caps say affect-output=targets */
+  GstAffectItem *item;          /* the current item, between start and end */
+  gboolean item_scored;
+  AffectEvaluation *eval;
+  AffectMetricsTask eval_task;
+  AffectItemTable *table;       /* rows for an .npy items file */
+  FILE *items_csv;
+  guint64 since_message, n_unlabelled, n_unscored;
+  GstClockTime last_ts, last_duration;
+};
+
+G_END_DECLS
+#endif /* __GST_AFFECT_METRICS_H__ */

@@ -1,0 +1,358 @@
+/* affectmetrics: items and prediction tensors in through a GstHarness,
+ * messages, report, per-item files and figures out; the values must equal
+ * libaffect's evaluation of the same items, and affect-metrics on the
+ * element's per-item file must give the same report. */
+#include <math.h>
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/check/gstharness.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "affect/metrics.h"
+#include "affect/npy.h"
+#include "gstaffectitem.h"
+#include "gstaffecttensor.h"
+
+static const gchar *tags[] = { "calm", "happy", "sad", NULL };
+static const gchar *quadrants[] = { "Q1", "Q2", "Q3", "Q4", NULL };
+
+static gchar *tmpdir;
+
+static GstHarness *
+harness (const gchar * launch, guint n, const gchar * names,
+    const gchar * output, GstBus ** bus)
+{
+  GstHarness *h = gst_harness_new_parse (launch);
+  gchar *caps = g_strdup_printf ("other/tensors, format=static, "
+      "num_tensors=1, types=float32, dimensions=(string)%u, framerate=0/1, "
+      "affect-output=%s%s%s%s", n, output, names ? ", names=\"" : "",
+      names ? names : "", names ? "\"" : "");
+
+  *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, *bus);
+  gst_harness_set_src_caps_str (h, caps);
+  g_free (caps);
+  return h;
+}
+
+static void
+push_item (GstHarness * h, GstAffectItem * item, const float *scores,
+    guint n)
+{
+  GstBuffer *buf = gst_buffer_new_memdup (scores, n * sizeof (float));
+
+  GST_BUFFER_PTS (buf) = item->index * GST_SECOND;
+  GST_BUFFER_DURATION (buf) = GST_SECOND;
+  g_assert_true (gst_harness_push_event (h,
+          gst_affect_item_start_event_new (item)));
+  g_assert_cmpint (gst_harness_push (h, buf), ==, GST_FLOW_OK);
+  g_assert_true (gst_harness_push_event (h,
+          gst_affect_item_end_event_new (item)));
+}
+
+/* every affect-metrics message on the bus, in order */
+static GList *
+metric_messages (GstBus * bus)
+{
+  GList *list = NULL;
+  GstMessage *msg;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    if (gst_structure_has_name (gst_message_get_structure (msg),
+            "affect-metrics"))
+      list = g_list_append (list, msg);
+    else
+      gst_message_unref (msg);
+  }
+  return list;
+}
+
+static gdouble
+field (GstMessage * msg, const gchar * name)
+{
+  gdouble v = NAN;
+
+  g_assert_true (gst_structure_get_double (gst_message_get_structure (msg),
+          name, &v));
+  return v;
+}
+
+static JsonObject *
+overall (JsonParser * p)
+{
+  return json_object_get_object_member (json_node_get_object
+      (json_parser_get_root (p)), "overall");
+}
+
+static void
+test_tags (void)
+{
+  gchar *report = g_build_filename (tmpdir, "tags.json", NULL);
+  gchar *items = g_build_filename (tmpdir, "tags.csv", NULL);
+  gchar *cli_json = g_build_filename (tmpdir, "tags-cli.json", NULL);
+  gchar *launch = g_strdup_printf ("affectmetrics async=false interval=10 "
+      "location=%s items-location=%s", report, items);
+  AffectEvaluation *ev = affect_evaluation_new (AFFECT_METRICS_TAGS, 3, tags,
+      NULL, "validation");
+  AffectMetricsResult *r = NULL;
+  JsonNode *node;
+  GstBus *bus;
+  GstHarness *h = harness (launch, 3, "calm,happy,sad", "scores", &bus);
+  GList *msgs, *last;
+  JsonParser *p1 = json_parser_new (), *p2 = json_parser_new ();
+  gchar *argv[] = { NULL, "-q", "--json", cli_json, items, NULL };
+  gint status;
+  guint i, c, n_test = 0;
+
+  affect_evaluation_set_rule (ev, AFFECT_DECISION_FITTED, 0, NULL);
+  for (i = 0; i < 60; i++) {
+    GstAffectItem *item = gst_affect_item_new (NULL);
+    float labels[3], scores[3];
+
+    item->id = g_strdup_printf ("track_%03u", i);
+    item->index = i;
+    item->split = g_strdup (i < 20 ? "validation" : "test");
+    item->route = i % 2;
+    for (c = 0; c < 3; c++) {
+      labels[c] = (i * (c + 3)) % 7 < 3;
+      scores[c] = (float) (((i * 13 + c * 5) % 17) / 16.0 +
+          0.3 * labels[c]);
+    }
+    gst_affect_item_set_tags (item, tags, labels);
+    push_item (h, item, scores, 3);
+    g_assert_true (affect_evaluation_add (ev, item->split, item->route,
+            scores, labels, NULL));
+    n_test += i >= 20;
+    gst_affect_item_free (item);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+
+  /* running every 10 evaluated (test) items, then the final one */
+  msgs = metric_messages (bus);
+  g_assert_cmpuint (g_list_length (msgs), ==, 40 / 10 + 1);
+  last = g_list_last (msgs);
+  {
+    const GstStructure *s = gst_message_get_structure (last->data);
+    gboolean final = FALSE;
+    guint64 n = 0;
+    g_assert_true (gst_structure_get_boolean (s, "final", &final));
+    g_assert_true (final);
+    g_assert_true (gst_structure_get_uint64 (s, "items", &n));
+    g_assert_cmpuint (n, ==, n_test);
+    g_assert_cmpstr (gst_structure_get_string (s, "task"), ==, "tags");
+    g_assert_true (gst_structure_has_field (s, "report"));
+  }
+  /* the very values of libaffect on the same items */
+  node = affect_evaluation_report (ev, TRUE, &r, NULL);
+  g_assert_nonnull (node);
+  g_assert_cmpfloat (field (last->data, "roc-auc-macro"), ==,
+      r->roc_auc_macro);
+  g_assert_cmpfloat (field (last->data, "pr-auc-micro"), ==, r->pr_auc_micro);
+  g_assert_cmpfloat (field (last->data, "f1-macro"), ==, r->f1_macro);
+  g_assert_cmpfloat (field (last->data, "precision-micro"), ==,
+      r->precision_micro);
+  g_assert_true (r->roc_auc_macro > 0.5);
+
+  /* the report file, and affect-metrics over the per-item file */
+  g_assert_true (json_parser_load_from_file (p1, report, NULL));
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object
+          (json_parser_get_root (p1)), "thresholds_fitted_on"), ==,
+      "validation");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member
+          (json_node_get_object (json_parser_get_root (p1)), "routes")), ==,
+      2);
+  argv[0] = g_build_filename (g_getenv ("AFFECT_BUILD_DIR"), "tools",
+      "affect-metrics", NULL);
+  g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+          NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_true (json_parser_load_from_file (p2, cli_json, NULL));
+  g_assert_true (json_node_equal (json_object_get_member (overall (p1),
+              "mediaeval"), json_object_get_member (overall (p2),
+              "mediaeval")));
+  g_assert_true (json_node_equal (json_object_get_member (overall (p1),
+              "decision"), json_object_get_member (overall (p2),
+              "decision")));
+
+  g_free (argv[0]);
+  g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
+  json_node_unref (node);
+  affect_metrics_result_free (r);
+  affect_evaluation_free (ev);
+  g_object_unref (p1);
+  g_object_unref (p2);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (launch);
+  g_free (report);
+  g_free (items);
+  g_free (cli_json);
+}
+
+static void
+test_class_figures (void)
+{
+  gchar *prefix = g_build_filename (tmpdir, "quadrants", NULL);
+  gchar *npy = g_build_filename (tmpdir, "quadrants.npy", NULL);
+  gchar *gt = g_build_filename (tmpdir, "quadrants-groundtruth.npy", NULL);
+  gchar *launch = g_strdup_printf ("affectmetrics async=false interval=0 "
+      "figures=%s items-location=%s", prefix, npy);
+  gchar *png;
+  GstBus *bus;
+  GstHarness *h = harness (launch, 4, NULL, "scores", &bus);
+  GList *msgs;
+  AffectNpyArray *a;
+  guint i, c, correct = 0;
+
+  for (i = 0; i < 80; i++) {
+    GstAffectItem *item = gst_affect_item_new (NULL);
+    guint cls = i % 4;
+    /* arousal is easy, valence hard: Q1↔Q2 and Q3↔Q4 confusions */
+    guint pred = (i % 3 == 0) ? (cls ^ 1) : cls;
+    float scores[4];
+
+    item->id = g_strdup_printf ("clip_%02u", i);
+    item->index = i;
+    g_assert_true (gst_affect_item_set_class (item, quadrants,
+            quadrants[cls]));
+    for (c = 0; c < 4; c++)
+      scores[c] = c == pred ? 0.6f + 0.004f * i : 0.1f + 0.01f * c;
+    correct += pred == cls;
+    push_item (h, item, scores, 4);
+    gst_affect_item_free (item);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  msgs = metric_messages (bus);
+  g_assert_cmpuint (g_list_length (msgs), ==, 1);
+  g_assert_cmpfloat_with_epsilon (field (msgs->data, "accuracy"),
+      correct / 80.0, 1e-15);
+  g_assert_cmpfloat_with_epsilon (field (msgs->data, "f1-micro"),
+      correct / 80.0, 1e-15);
+
+  png = g_strconcat (prefix, "-confusion.png", NULL);
+  g_assert_true (g_file_test (png, G_FILE_TEST_EXISTS));
+  g_free (png);
+  png = g_strconcat (prefix, "-curves.png", NULL);
+  g_assert_true (g_file_test (png, G_FILE_TEST_EXISTS));
+  g_free (png);
+
+  /* the .npy pair in MediaEval's layout */
+  a = affect_npy_read (npy, AFFECT_NPY_FLOAT32, NULL);
+  g_assert_nonnull (a);
+  g_assert_cmpint (a->shape[0], ==, 80);
+  g_assert_cmpint (a->shape[1], ==, 4);
+  affect_npy_array_free (a);
+  a = affect_npy_read (gt, AFFECT_NPY_FLOAT32, NULL);
+  g_assert_nonnull (a);
+  g_assert_cmpstr (a->descr, ==, "|b1");
+  g_assert_cmpfloat (affect_npy_array_float (a)[4 * 5 + 1], ==, 1.0f);
+  affect_npy_array_free (a);
+
+  g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (launch);
+  g_free (prefix);
+  g_free (npy);
+  g_free (gt);
+}
+
+static void
+test_regression (void)
+{
+  GstBus *bus;
+  GstHarness *h = harness ("affectmetrics async=false interval=0", 2,
+      "valence,arousal", "targets", &bus);
+  GList *msgs;
+  const GValue *mae;
+  double sum[2] = { 0, 0 };
+  guint i;
+
+  for (i = 0; i < 30; i++) {
+    GstAffectItem *item = gst_affect_item_new ("utt");
+    float pred[2] = { 0.25f * (i % 5), -0.5f + 0.125f * (i % 3) };
+    double v = (i % 7) * 0.5, a = (i % 4) * -0.25;
+
+    item->index = i;
+    gst_affect_item_set_target (item, "arousal", a);
+    gst_affect_item_set_target (item, "valence", v);
+    sum[0] += fabs (pred[0] - v);
+    sum[1] += fabs (pred[1] - a);
+    push_item (h, item, pred, 2);
+    gst_affect_item_free (item);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  msgs = metric_messages (bus);
+  g_assert_cmpuint (g_list_length (msgs), ==, 1);
+  mae = gst_structure_get_value (gst_message_get_structure (msgs->data),
+      "mae");
+  g_assert_cmpfloat_with_epsilon (g_value_get_double
+      (gst_value_array_get_value (mae, 0)), sum[0] / 30, 1e-12);
+  g_assert_cmpfloat_with_epsilon (g_value_get_double
+      (gst_value_array_get_value (mae, 1)), sum[1] / 30, 1e-12);
+  g_assert_cmpfloat_with_epsilon (field (msgs->data, "mae-mean"),
+      (sum[0] + sum[1]) / 60, 1e-12);
+  g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+/* labels that do not match the predictions are an error on the bus */
+static void
+test_mismatch (void)
+{
+  const gchar *other[] = { "calm", "angry", "sad", NULL };
+  const float labels[3] = { 1, 0, 0 }, scores[3] = { 0.5f, 0.2f, 0.1f };
+  GstBus *bus;
+  GstHarness *h = harness ("affectmetrics async=false", 3, "calm,happy,sad",
+      "scores", &bus);
+  GstAffectItem *item = gst_affect_item_new ("x");
+  GstMessage *msg;
+  GError *error = NULL;
+  GstBuffer *buf = gst_buffer_new_memdup (scores, sizeof scores);
+
+  gst_affect_item_set_tags (item, other, labels);
+  gst_harness_push_event (h, gst_affect_item_start_event_new (item));
+  g_assert_cmpint (gst_harness_push (h, buf), ==, GST_FLOW_ERROR);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, NULL);
+  gst_message_unref (msg);
+  g_clear_error (&error);
+  gst_affect_item_free (item);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret;
+
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  tmpdir = g_dir_make_tmp ("affectmetrics-XXXXXX", NULL);
+  g_test_add_func ("/affectmetrics/tags", test_tags);
+  g_test_add_func ("/affectmetrics/class-figures", test_class_figures);
+  g_test_add_func ("/affectmetrics/regression", test_regression);
+  g_test_add_func ("/affectmetrics/mismatch", test_mismatch);
+  ret = g_test_run ();
+  if (g_getenv ("AFFECT_KEEP_TMP") == NULL) {
+    const gchar *name;
+    GDir *dir = g_dir_open (tmpdir, 0, NULL);
+    while (dir && (name = g_dir_read_name (dir))) {
+      gchar *p = g_build_filename (tmpdir, name, NULL);
+      g_unlink (p);
+      g_free (p);
+    }
+    if (dir)
+      g_dir_close (dir);
+    g_rmdir (tmpdir);
+  } else {
+    g_print ("# files kept in %s\n", tmpdir);
+  }
+  g_free (tmpdir);
+  return ret;
+}
