@@ -694,6 +694,24 @@ done:
   return !r->interrupted;
 }
 
+static void
+on_generator_progress (guint done, guint total, const char *what,
+    gpointer user_data)
+{
+  Runner *r = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  r->done = done;
+  r->total = total;
+  g_free (r->last_id);
+  r->last_id = g_strdup (what);
+  r->progress_shown = TRUE;
+  if (r->tty || (now - r->last_plain >= G_USEC_PER_SEC && done < total)) {
+    print_progress (r, FALSE);
+    r->last_plain = now;
+  }
+}
+
 static gboolean
 run_generate_step (Runner * r, JsonObject * result)
 {
@@ -710,16 +728,24 @@ run_generate_step (Runner * r, JsonObject * result)
     json_object_set_string_member (params, p->name,
         g_hash_table_lookup (r->step->params, p->name));
   json_object_set_object_member (result, "params", params);
-  ok = gen->run (r->step->params, report, &error);
+  r->step_start = g_get_monotonic_time ();
+  r->done = r->total = r->skipped = 0;
+  r->progress_shown = FALSE;
+  r->last_plain = 0;
+  g_clear_pointer (&r->last_id, g_free);
+  ok = gen->run (r->step->params, report, on_generator_progress, r, &error);
+  if (r->progress_shown)
+    print_progress (r, TRUE);
+  clear_line (r);
   json_object_set_object_member (result, "report", report);
   if (!ok) {
     r->error = error_object (r->step->name, gen->name, error->message, NULL);
     json_object_set_object_member (result, "error", r->error);
     g_error_free (error);
   } else if (!r->quiet) {
-    char *line = g_strdup_printf ("[%u/%u %s] %s: %" G_GINT64_FORMAT
-        " items in %s%s", r->step_number, r->n_steps, r->step->name,
-        gen->name, json_object_get_int_member (report, "items"),
+    char *line = g_strdup_printf ("  %s: %" G_GINT64_FORMAT
+        " items in %s%s", gen->name,
+        json_object_get_int_member (report, "items"),
         json_object_get_string_member (report, "output"),
         json_object_get_boolean_member (report, "cached") ? " (cached)" : "");
     print_line (r, line);
@@ -1123,7 +1149,7 @@ main (int argc, char **argv)
     if (r.step->description)
       json_object_set_string_member (result, "description",
           r.step->description);
-    if (!r.quiet && r.step->kind == RUNNER_STEP_PIPELINE) {
+    if (!r.quiet) {
       t = g_strdup_printf ("[%u/%u %s]%s%s", r.step_number, r.n_steps,
           r.step->name, r.step->description ? " " : "",
           r.step->description ? r.step->description : "");

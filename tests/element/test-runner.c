@@ -553,6 +553,79 @@ test_skipped_item (void)
   g_free (results);
 }
 
+/* the libaffect corpora as built-in steps: made, reported, readable by
+ * affectsrc (the music TSV with its tags, the speech CSV with targets) */
+static void
+test_corpus_generators (void)
+{
+  char *espeak_path = g_find_program_in_path ("espeak-ng");
+  gboolean have_espeak = espeak_path != NULL;
+  char *exp = write_file ("corpora.experiment", have_espeak ?
+      "[experiment]\nsteps=music;tags;speech;speech-items\n"
+      "[step music]\ngenerate=music\noutput=${CACHE}/music\nitems=4\n"
+      "seconds=0.5\n"
+      "[step tags]\nlaunch=affectsrc location=\"${CACHE}/music/"
+      "autotagging_moodtheme.tsv\" root=\"${CACHE}/music/audio\" ! "
+      "fakesink sync=false\nshow-items=true\n"
+      "[step speech]\ngenerate=speech\noutput=${CACHE}/speech\nitems=2\n"
+      "[step speech-items]\nlaunch=affectsrc location=\"${CACHE}/speech/"
+      "en.csv\" ! fakesink sync=false\nshow-items=true\n" :
+      "[experiment]\nsteps=music;tags\n"
+      "[step music]\ngenerate=music\noutput=${CACHE}/music\nitems=4\n"
+      "seconds=0.5\n"
+      "[step tags]\nlaunch=affectsrc location=\"${CACHE}/music/"
+      "autotagging_moodtheme.tsv\" root=\"${CACHE}/music/audio\" ! "
+      "fakesink sync=false\nshow-items=true\n");
+  char *out = g_build_filename (tmp_dir, "out-corpora", NULL);
+  char *results = g_build_filename (out, "results.json", NULL);
+  char *cache = g_strdup_printf ("CACHE=%s/corpora", tmp_dir);
+  Run r = run (exp, "-o", out, cache, NULL);
+  JsonNode *root;
+  JsonArray *steps, *items;
+  JsonObject *report, *step;
+  guint i;
+
+  g_free (espeak_path);
+  if (!have_espeak)
+    g_test_message ("espeak-ng not installed: speech generator not run");
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "tags=mood/theme---"));
+  root = load_json (results);
+  steps = json_object_get_array_member (json_node_get_object (root), "steps");
+  report = json_object_get_object_member (json_array_get_object_element
+      (steps, 0), "report");
+  g_assert_cmpint (json_object_get_int_member (report, "items"), ==, 4);
+  step = json_array_get_object_element (steps, 1);
+  items = json_object_get_array_member (step, "items");
+  g_assert_cmpuint (json_array_get_length (items), ==, 4);
+  for (i = 0; i < 4; i++) {
+    JsonObject *it = json_array_get_object_element (items, i);
+    g_assert_cmpstr (json_object_get_string_member (it, "task"), ==, "tags");
+    /* the 56 MTG-Jamendo mood/theme tags */
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (it,
+                "labels")), ==, 56);
+  }
+  if (have_espeak) {
+    report = json_object_get_object_member (json_array_get_object_element
+        (steps, 2), "report");
+    g_assert_cmpint (json_object_get_int_member (report, "items"), ==, 4);
+    items = json_object_get_array_member (json_array_get_object_element
+        (steps, 3), "items");
+    g_assert_cmpuint (json_array_get_length (items), ==, 2);
+    for (i = 0; i < 2; i++) {
+      JsonObject *it = json_array_get_object_element (items, i);
+      g_assert_true (json_object_has_member (json_object_get_object_member
+              (it, "targets"), "valence"));
+    }
+  }
+  json_node_unref (root);
+  run_clear (&r);
+  g_free (exp);
+  g_free (out);
+  g_free (results);
+  g_free (cache);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -593,6 +666,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runner/tones", test_tones);
   g_test_add_func ("/runner/main-job", test_main_job);
   g_test_add_func ("/runner/skipped-item", test_skipped_item);
+  g_test_add_func ("/runner/corpus-generators", test_corpus_generators);
   ret = g_test_run ();
   remove_tree (tmp_dir);
   g_free (tmp_dir);
