@@ -748,6 +748,9 @@ affect_safetensors_writer_set_metadata (AffectSafetensorsWriter * writer,
 {
   g_return_if_fail (writer != NULL && key != NULL && value != NULL);
   g_return_if_fail (strcmp (key, "__metadata__") != 0);
+  /* the header is JSON text: keys and values must be UTF-8 */
+  g_return_if_fail (g_utf8_validate (key, -1, NULL));
+  g_return_if_fail (g_utf8_validate (value, -1, NULL));
 
   if (!g_hash_table_contains (writer->metadata, key)) {
     char *k = g_strdup (key);
@@ -772,6 +775,7 @@ affect_safetensors_writer_add (AffectSafetensorsWriter * writer,
 
   g_return_if_fail (writer != NULL && name != NULL);
   g_return_if_fail (strcmp (name, "__metadata__") != 0);
+  g_return_if_fail (g_utf8_validate (name, -1, NULL));
   g_return_if_fail (n_dims >= 0 && n_dims <= AFFECT_TENSOR_MAX_DIMS);
   for (i = 0; i < n_dims; i++)
     g_return_if_fail (shape[i] >= 0);
