@@ -2,7 +2,11 @@
  * said, failures stop with the bus error and a non-zero exit, the tones
  * generator is deterministic and its labels are audible */
 #include <math.h>
+#include <signal.h>
 #include <string.h>
+#include <poll.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -626,6 +630,59 @@ test_corpus_generators (void)
   g_free (cache);
 }
 
+/* Ctrl-C: the pipeline stops, the results say so, exit status 130 */
+static void
+test_interrupt (void)
+{
+  char *exp = write_file ("live.experiment", "[experiment]\nsteps=live\n"
+      "[step live]\nlaunch=audiotestsrc is-live=true ! level ! fakesink\n"
+      "collect=level\n");
+  char *out = g_build_filename (tmp_dir, "out-live", NULL);
+  char *results = g_build_filename (out, "results.json", NULL);
+  const char *argv[] = { runner, exp, "-o", out, NULL };
+  GError *error = NULL;
+  GPid pid;
+  int wait_status, i, out_fd;
+  GString *seen = g_string_new (NULL);
+  JsonNode *root;
+  JsonObject *o;
+
+  g_assert_true (g_spawn_async_with_pipes (tmp_dir, (char **) argv, NULL,
+          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL, &out_fd, NULL,
+          &error));
+  g_assert_no_error (error);
+  /* the step's header is printed once the Ctrl-C handler is in place */
+  for (i = 0; i < 300 && !strstr (seen->str, "[1/1 live]"); i++) {
+    struct pollfd pfd = { out_fd, POLLIN, 0 };
+    char buf[256];
+    ssize_t n;
+    if (poll (&pfd, 1, 100) > 0 && (n = read (out_fd, buf, sizeof (buf))) > 0)
+      g_string_append_len (seen, buf, n);
+  }
+  g_assert_nonnull (strstr (seen->str, "[1/1 live]"));
+  /* let level post a few messages (its interval is 100 ms) */
+  g_usleep (1000 * 1000);
+  kill (pid, SIGINT);
+  for (i = 0; i < 100 && waitpid (pid, &wait_status, WNOHANG) == 0; i++)
+    g_usleep (100 * 1000);
+  g_assert_cmpint (i, <, 100);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
+  close (out_fd);
+  g_string_free (seen, TRUE);
+  root = load_json (results);
+  o = json_node_get_object (root);
+  g_assert_cmpstr (json_object_get_string_member (o, "status"), ==,
+      "interrupted");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member
+          (json_array_get_object_element (json_object_get_array_member (o,
+                      "steps"), 0), "messages")), >, 0);
+  json_node_unref (root);
+  g_free (exp);
+  g_free (out);
+  g_free (results);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -667,6 +724,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runner/main-job", test_main_job);
   g_test_add_func ("/runner/skipped-item", test_skipped_item);
   g_test_add_func ("/runner/corpus-generators", test_corpus_generators);
+  g_test_add_func ("/runner/interrupt", test_interrupt);
   ret = g_test_run ();
   remove_tree (tmp_dir);
   g_free (tmp_dir);
