@@ -325,6 +325,10 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
       if (ok)
         g_hash_table_insert (s->params, g_strdup (p->name), value);
     }
+    if (ok && gen->check && !gen->check (s->params, error)) {
+      g_prefix_error (error, "%s: [%s]: ", e->path, group);
+      ok = FALSE;
+    }
     if (!ok)
       goto fail;
     g_free (group);

@@ -59,6 +59,40 @@ static const RunnerParam music_params[] = {
 };
 
 static gboolean
+music_parse (GHashTable * params, AffectMusicCorpusParams * p,
+    GError ** error)
+{
+  gint64 seed, items, rate;
+
+  affect_music_corpus_params_init (p);
+  if (!runner_param_int (params, "music", "seed", 0, G_MAXINT64, &seed, error)
+      || !runner_param_int (params, "music", "items", 4, 1000000, &items,
+          error)
+      || !runner_param_int (params, "music", "rate", 8000, 192000, &rate,
+          error)
+      || !runner_param_double (params, "music", "seconds", 0.5, 600,
+          &p->seconds, error)
+      || !runner_param_double (params, "music", "validation", 0, 0.5,
+          &p->validation_fraction, error)
+      || !runner_param_double (params, "music", "test", 0, 0.5,
+          &p->test_fraction, error))
+    return FALSE;
+  p->out_dir = g_hash_table_lookup (params, "output");
+  p->seed = seed;
+  p->n_items = items;
+  p->sample_rate = rate;
+  return TRUE;
+}
+
+static gboolean
+music_check (GHashTable * params, GError ** error)
+{
+  AffectMusicCorpusParams p;
+
+  return music_parse (params, &p, error);
+}
+
+static gboolean
 music_run (GHashTable * params, JsonObject * report,
     RunnerProgressFunc progress, gpointer user_data, GError ** error)
 {
@@ -69,26 +103,10 @@ music_run (GHashTable * params, JsonObject * report,
   };
   AffectMusicCorpusParams p;
   Relay relay = { progress, user_data };
-  gint64 seed, items, rate;
   gboolean cached = FALSE;
 
-  affect_music_corpus_params_init (&p);
-  if (!runner_param_int (params, "music", "seed", 0, G_MAXINT64, &seed, error)
-      || !runner_param_int (params, "music", "items", 4, 1000000, &items,
-          error)
-      || !runner_param_int (params, "music", "rate", 8000, 192000, &rate,
-          error)
-      || !runner_param_double (params, "music", "seconds", 0.5, 600,
-          &p.seconds, error)
-      || !runner_param_double (params, "music", "validation", 0, 0.5,
-          &p.validation_fraction, error)
-      || !runner_param_double (params, "music", "test", 0, 0.5,
-          &p.test_fraction, error))
+  if (!music_parse (params, &p, error))
     return FALSE;
-  p.out_dir = g_hash_table_lookup (params, "output");
-  p.seed = seed;
-  p.n_items = items;
-  p.sample_rate = rate;
   if (!affect_music_corpus_write (&p, relay_progress, &relay, &cached,
           error))
     return FALSE;
@@ -104,7 +122,8 @@ const RunnerGenerator runner_generator_music = {
   "synthetic music corpus per arousal/valence quadrant: WAVs, MTG-Jamendo "
       "TSV and quadrant CSV manifests (docs/corpora.md)",
   music_params,
-  music_run
+  music_run,
+  music_check
 };
 
 static const RunnerParam speech_params[] = {
@@ -120,6 +139,43 @@ static const RunnerParam speech_params[] = {
 };
 
 static gboolean
+speech_parse (GHashTable * params, AffectSpeechCorpusParams * p,
+    GError ** error)
+{
+  gint64 seed, items, rate;
+  const char *espeak = g_hash_table_lookup (params, "espeak");
+
+  affect_speech_corpus_params_init (p);
+  if (!runner_param_int (params, "speech", "seed", 0, G_MAXINT64, &seed,
+          error)
+      || !runner_param_int (params, "speech", "items", 2, 1000000, &items,
+          error)
+      || !runner_param_int (params, "speech", "rate", 8000, 192000, &rate,
+          error)
+      || !runner_param_double (params, "speech", "spontaneous", 0, 1,
+          &p->spontaneous_fraction, error)
+      || !runner_param_double (params, "speech", "validation", 0, 0.5,
+          &p->validation_fraction, error)
+      || !runner_param_double (params, "speech", "test", 0, 0.5,
+          &p->test_fraction, error))
+    return FALSE;
+  p->out_dir = g_hash_table_lookup (params, "output");
+  p->seed = seed;
+  p->n_items = items;
+  p->sample_rate = rate;
+  p->program = espeak && *espeak ? espeak : NULL;
+  return TRUE;
+}
+
+static gboolean
+speech_check (GHashTable * params, GError ** error)
+{
+  AffectSpeechCorpusParams p;
+
+  return speech_parse (params, &p, error);
+}
+
+static gboolean
 speech_run (GHashTable * params, JsonObject * report,
     RunnerProgressFunc progress, gpointer user_data, GError ** error)
 {
@@ -128,29 +184,10 @@ speech_run (GHashTable * params, JsonObject * report,
   };
   AffectSpeechCorpusParams p;
   Relay relay = { progress, user_data };
-  gint64 seed, items, rate;
   gboolean cached = FALSE;
-  const char *espeak = g_hash_table_lookup (params, "espeak");
 
-  affect_speech_corpus_params_init (&p);
-  if (!runner_param_int (params, "speech", "seed", 0, G_MAXINT64, &seed,
-          error)
-      || !runner_param_int (params, "speech", "items", 2, 1000000, &items,
-          error)
-      || !runner_param_int (params, "speech", "rate", 8000, 192000, &rate,
-          error)
-      || !runner_param_double (params, "speech", "spontaneous", 0, 1,
-          &p.spontaneous_fraction, error)
-      || !runner_param_double (params, "speech", "validation", 0, 0.5,
-          &p.validation_fraction, error)
-      || !runner_param_double (params, "speech", "test", 0, 0.5,
-          &p.test_fraction, error))
+  if (!speech_parse (params, &p, error))
     return FALSE;
-  p.out_dir = g_hash_table_lookup (params, "output");
-  p.seed = seed;
-  p.n_items = items;
-  p.sample_rate = rate;
-  p.program = espeak && *espeak ? espeak : NULL;
   if (!affect_speech_corpus_write (&p, relay_progress, &relay, &cached,
           error))
     return FALSE;
@@ -167,5 +204,6 @@ const RunnerGenerator runner_generator_speech = {
   "synthetic speech corpora (espeak-ng; read and spontaneous styles, "
       "English and German) with valence/arousal/dominance targets",
   speech_params,
-  speech_run
+  speech_run,
+  speech_check
 };

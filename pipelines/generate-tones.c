@@ -208,6 +208,30 @@ write_wav (const char *path, const float *x, gsize n, int rate,
 }
 
 static gboolean
+tones_parse (GHashTable * params, gint64 * seed, gint64 * items,
+    gint64 * rate, gint64 * corrupt, double *seconds, GError ** error)
+{
+  return runner_param_int (params, "tones", "seed", 0, G_MAXINT64, seed,
+      error)
+      && runner_param_int (params, "tones", "items", 1, 100000, items, error)
+      && runner_param_int (params, "tones", "rate", 4000, 192000, rate, error)
+      && runner_param_int (params, "tones", "corrupt", 0, 1000, corrupt,
+      error)
+      && runner_param_double (params, "tones", "seconds", 0.05, 600, seconds,
+      error);
+}
+
+static gboolean
+tones_check (GHashTable * params, GError ** error)
+{
+  gint64 seed, items, rate, corrupt;
+  double seconds;
+
+  return tones_parse (params, &seed, &items, &rate, &corrupt, &seconds,
+      error);
+}
+
+static gboolean
 tones_run (GHashTable * params, JsonObject * report,
     RunnerProgressFunc progress, gpointer user_data, GError ** error)
 {
@@ -218,15 +242,7 @@ tones_run (GHashTable * params, JsonObject * report,
   GString *csv;
   gboolean ok = TRUE;
 
-  if (!runner_param_int (params, "tones", "seed", 0, G_MAXINT64, &seed, error)
-      || !runner_param_int (params, "tones", "items", 1, 100000, &items,
-          error)
-      || !runner_param_int (params, "tones", "rate", 4000, 192000, &rate,
-          error)
-      || !runner_param_int (params, "tones", "corrupt", 0, 1000, &corrupt,
-          error)
-      || !runner_param_double (params, "tones", "seconds", 0.05, 600,
-          &seconds, error))
+  if (!tones_parse (params, &seed, &items, &rate, &corrupt, &seconds, error))
     return FALSE;
   if (g_mkdir_with_parents (output, 0755) != 0) {
     g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_STEP,
@@ -340,5 +356,6 @@ const RunnerGenerator runner_generator_tones = {
   "labelled tone corpus: major/minor, fast/slow, loud/soft melodies in the "
       "four arousal/valence quadrants, WAV + manifest.csv",
   tones_params,
-  tones_run
+  tones_run,
+  tones_check
 };

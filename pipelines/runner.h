@@ -84,6 +84,9 @@ typedef struct
    * object to fill with what was made ("output", "items", "cached", ...) */
   gboolean (*run) (GHashTable * params, JsonObject * report,
       RunnerProgressFunc progress, gpointer user_data, GError ** error);
+  /* checks the parameters' values when the experiment is loaded, so a bad
+   * value fails before any step runs */
+  gboolean (*check) (GHashTable * params, GError ** error);
 } RunnerGenerator;
 
 const RunnerGenerator *runner_find_generator (const char *name);

@@ -109,6 +109,7 @@ static const char *two_steps =
     "N=3\n"
     "VOLUME=0.5\n"
     "NAME=copy-${N}\n"
+    "LITERAL=$$5 $x ${N}\n"
     "[step tone]\n"
     "pipeline=tone\n"
     "collect=level\n"
@@ -148,6 +149,9 @@ test_two_pipelines (void)
   /* command line over [variables]; variables refer to variables */
   g_assert_cmpstr (json_object_get_string_member (vars, "N"), ==, "5");
   g_assert_cmpstr (json_object_get_string_member (vars, "NAME"), ==, "copy-5");
+  /* $$ is a literal $, a $ without { stays as it is */
+  g_assert_cmpstr (json_object_get_string_member (vars, "LITERAL"), ==,
+      "$5 $x 5");
   g_assert_cmpstr (json_object_get_string_member (vars, "SHARD"), ==, "0/1");
   g_assert_cmpstr (json_object_get_string_member (vars, "RESULTS"), ==, out);
 
@@ -287,6 +291,12 @@ test_bad_experiments (void)
     {"[experiment]\nsteps=a\n[step a]\ngenerate=tones\nitems=2\nlevel=3\n",
         "unknown key 'level'"},
     {"[experiment]\nsteps=a\n[step a]\n", "exactly one of"},
+    {"[experiment]\nsteps=a\n[step a]\nlaunch=fakesrc ! ${OOPS\n",
+        "unterminated '${'"},
+    {"[experiment]\nsteps=a\n[step a]\nlaunch=fakesink\ntimeout=soon\n",
+        "'soon' is not a number of seconds"},
+    {"[experiment]\nsteps=a\n[step a]\ngenerate=tones\nitems=0\n",
+        "items='0' is not an integer in [1, 100000]"},
     {"not a key file", "affect-run: "},
   };
   guint i;
