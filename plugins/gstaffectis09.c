@@ -133,6 +133,8 @@ static GstFlowReturn gst_affect_is09_chain (GstPad * pad, GstObject * parent,
     GstBuffer * buf);
 static gboolean gst_affect_is09_sink_event (GstPad * pad, GstObject * parent,
     GstEvent * event);
+static gboolean gst_affect_is09_src_query (GstPad * pad, GstObject * parent,
+    GstQuery * query);
 
 static void
 gst_affect_is09_class_init (GstAffectIs09Class * klass)
@@ -208,6 +210,8 @@ gst_affect_is09_init (GstAffectIs09 * self)
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
   gst_pad_use_fixed_caps (self->srcpad);
+  gst_pad_set_query_function (self->srcpad,
+      GST_DEBUG_FUNCPTR (gst_affect_is09_src_query));
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
 
   self->window = DEFAULT_WINDOW;
@@ -561,14 +565,12 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         self->base_ts = GST_CLOCK_TIME_NONE;
         g_free (self->item_id);
         self->item_id = item ? g_strdup (item->id) : NULL;
-        self->in_item = TRUE;
         if (item)
           gst_affect_item_free (item);
       } else if (gst_affect_event_is_item_end (event)) {
         /* the item's vector goes out before its end event */
         finish_item (self);
         g_clear_pointer (&self->item_id, g_free);
-        self->in_item = FALSE;
       }
       break;
     default:
@@ -595,6 +597,9 @@ gst_affect_is09_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     else
       self->base_ts = self->segment.start;
   }
+  GST_OBJECT_LOCK (self);
+  affect_is09_set_input_scale (self->is09, self->input_scale);
+  GST_OBJECT_UNLOCK (self);
   if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
     gst_buffer_unref (buf);
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Could not map buffer."), (NULL));
@@ -605,6 +610,34 @@ gst_affect_is09_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
   return push_pending (self);
+}
+
+/* A window's vector is stamped with its start and leaves when its last
+ * sample arrives; an LLD row r (stamped r * step) leaves when raw frame r+3
+ * is complete (smoother and delta look-ahead). */
+static gboolean
+gst_affect_is09_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  GstAffectIs09 *self = GST_AFFECT_IS09 (parent);
+  GstClockTime min, max, extra = 0;
+  gboolean live;
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return gst_pad_query_default (pad, parent, query);
+  if (!gst_pad_peer_query (self->sinkpad, query))
+    return FALSE;
+  gst_query_parse_latency (query, &live, &min, &max);
+  if (self->output == GST_AFFECT_IS09_OUTPUT_LLD && self->plan)
+    extra = samples_to_time (self,
+        3 * affect_is09_plan_get_frame_step (self->plan)
+        + affect_is09_plan_get_frame_size (self->plan));
+  else if (self->window > 0)
+    extra = self->window;
+  min += extra;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += extra;
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
 }
 
 static gboolean

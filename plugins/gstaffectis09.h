@@ -42,7 +42,6 @@ struct _GstAffectIs09
   GstSegment segment;
   GstClockTime base_ts;         /* timestamp of the item's first sample */
   gchar *item_id;
-  gboolean in_item;
   GList *pending;               /* buffers made during one push */
   FILE *csv;
 };

@@ -671,6 +671,13 @@ gst_affect_mel_set_caps (GstAffectMel * self, GstCaps * caps)
     return FALSE;
   }
   p.sample_rate = GST_AUDIO_INFO_RATE (&ainfo);
+  if ((guint64) self->frames * p.n_mels > (G_GUINT64_CONSTANT (1) << 26)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Output tensors too large"),
+        ("frames-per-buffer %u x n-mels %d exceeds 2^26 values (256 MiB)",
+            self->frames, p.n_mels));
+    return FALSE;
+  }
   if (!affect_mel_params_validate (&p, &error)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Invalid Mel parameters for %d Hz input", p.sample_rate),

@@ -41,7 +41,8 @@ affect_is09_plan_new (int sample_rate, GError ** error)
   float lo_mel, hi_mel, bandw, f0bin;
   float cf[IS09_N_MELS + 2];
   double hifreq;
-  int n_hi;
+  int n_hi, e, *band;
+  double *weight;
 
   if (sample_rate < 4000 || sample_rate > 384000) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
@@ -84,22 +85,40 @@ affect_is09_plan_new (int sample_rate, GError ** error)
   n_hi = (int) lround (hifreq / f0bin);
   if (n_hi > n_bins - 1)
     n_hi = n_bins - 1;
-  p->mel_lo_bin = 1;            /* round (0 / f0bin) + 1 */
-  p->mel_hi_bin = n_hi;         /* exclusive */
-  p->mel_band = g_new0 (int, n_bins);
-  p->mel_weight = g_new0 (double, n_bins);
-  for (n = p->mel_lo_bin; n < p->mel_hi_bin; n++) {
+  /* bins 1 .. n_hi-1: the reference excludes n <= round (0 / f0bin) and
+   * n >= n_hi. Bin n with cf[j] < mel(n) <= cf[j+1] adds w to band j-1
+   * (falling slope) and 1-w to band j (rising slope). */
+  band = g_new (int, n_bins);
+  weight = g_new (double, n_bins);
+  for (n = 1; n < n_hi; n++) {
     float fm = (float) mel_htk ((double) ((float) n * f0bin));
     int j = 0;
     while (j < IS09_N_MELS + 1 && !(cf[j] < fm && fm <= cf[j + 1]))
       j++;
-    if (j > IS09_N_MELS) {
-      p->mel_band[n] = -1;
-      continue;
-    }
-    p->mel_band[n] = j;
-    p->mel_weight[n] = (double) ((cf[j + 1] - fm) / (cf[j + 1] - cf[j]));
+    band[n] = j > IS09_N_MELS ? -1 : j;
+    weight[n] = j > IS09_N_MELS ? 0.0 :
+        (double) ((cf[j + 1] - fm) / (cf[j + 1] - cf[j]));
   }
+  /* per band, its bins in increasing order (the reference's summation
+   * order), so that each band is summed in a register */
+  p->tri_bin = g_new (int, 2 * n_bins);
+  p->tri_weight = g_new (double, 2 * n_bins);
+  e = 0;
+  for (m = 0; m < IS09_N_MELS; m++) {
+    p->tri_start[m] = e;
+    for (n = 1; n < n_hi; n++) {
+      if (band[n] == m) {
+        p->tri_bin[e] = n;
+        p->tri_weight[e++] = 1.0 - weight[n];
+      } else if (band[n] == m + 1) {
+        p->tri_bin[e] = n;
+        p->tri_weight[e++] = weight[n];
+      }
+    }
+  }
+  p->tri_start[IS09_N_MELS] = e;
+  g_free (band);
+  g_free (weight);
 
   /* HTK DCT-II table (double, stored as float) and lifter */
   p->dct = g_new (float, IS09_N_MFCC * IS09_N_MELS);
@@ -111,6 +130,7 @@ affect_is09_plan_new (int sample_rate, GError ** error)
         sin (G_PI * (i + 1) / IS09_CEP_LIFTER));
   }
   p->dct_factor = (float) sqrt (2.0 / IS09_N_MELS);
+  p->lag_scale = (float) (0.5 / n_bins);
 
   p->fft_in = fftwf_alloc_real (p->fft_n);
   p->fft_out = fftwf_alloc_complex (n_bins);
@@ -157,8 +177,8 @@ affect_is09_plan_free (AffectIs09Plan * p)
   g_free (p->acf);
   g_free (p->cep);
   g_free (p->window);
-  g_free (p->mel_band);
-  g_free (p->mel_weight);
+  g_free (p->tri_bin);
+  g_free (p->tri_weight);
   g_free (p->dct);
   g_free (p);
 }
@@ -185,21 +205,6 @@ int
 affect_is09_plan_get_fft_size (const AffectIs09Plan * plan)
 {
   return plan->fft_n;
-}
-
-/* openSMILE cMZcr on the raw frame; the last pair is never tested and a
- * zero sample between two same-signed (or zero) neighbours counts, so an
- * all-zero frame gives (L-2)/L = 0.995 */
-static float
-zero_crossing_rate (const float *x, int len)
-{
-  int i, count = 0;
-
-  /* branch-free so that the compiler can vectorise it */
-  for (i = 1; i < len - 1; i++)
-    count += ((x[i - 1] * x[i + 1] <= 0.0f) & (x[i] == 0.0f))
-        | (x[i - 1] * x[i] < 0.0f);
-  return (float) count / (float) len;
 }
 
 /* openSMILE cPitchACF voicingProb: the largest rising ACF value beyond
@@ -246,23 +251,34 @@ affect_is09_analyse_frame (AffectIs09Plan * p, const float *x,
 {
   const int len = p->frame_size, n_bins = p->n_bins, n_lags = p->n_lags;
   float *y = p->fft_in, *mag = p->mag;
-  float mel[IS09_N_MELS], lmel[IS09_N_MELS];
+  float lmel[IS09_N_MELS];
   fftwf_complex *pw = p->inv_in, *lc = p->inv_in + n_bins;
   const float *acf_raw = p->inv_out, *cep_raw = p->inv_out + p->fft_n;
   float *acf = p->acf, *cep = p->cep;
-  double energy = 0.0;
+  double energy;
   float vprob;
-  int i, k, m, idx;
+  int i, k, m, idx, zcr = 0;
 
-  out->lld[AFFECT_IS09_LLD_ZCR] = zero_crossing_rate (x, len);
-
-  /* per-frame pre-emphasis (no state across frames), Hamming window */
+  /* per-frame pre-emphasis (no state across frames), Hamming window and
+   * the energy sum in one pass: the double sum must stay sequential (the
+   * reference's order) and is latency-bound, so the independent window
+   * arithmetic and the zero-crossing count run in its shadow */
   y[0] = (1.0f - IS09_PREEMPHASIS) * x[0] * p->window[0];
-  for (i = 1; i < len; i++)
+  energy = (double) (y[0] * y[0]);
+  for (i = 1; i < len - 1; i++) {
     y[i] = (x[i] - IS09_PREEMPHASIS * x[i - 1]) * p->window[i];
-  for (i = 0; i < len; i++)
     energy += (double) (y[i] * y[i]);
+    zcr += ((x[i - 1] * x[i + 1] <= 0.0f) & (x[i] == 0.0f))
+        | (x[i - 1] * x[i] < 0.0f);
+  }
+  y[len - 1] = (x[len - 1] - IS09_PREEMPHASIS * x[len - 2])
+      * p->window[len - 1];
+  energy += (double) (y[len - 1] * y[len - 1]);
   out->lld[AFFECT_IS09_LLD_RMS] = (float) sqrt (energy / len);
+  /* openSMILE cMZcr on the raw frame: the last pair is never tested and a
+   * zero sample between neighbours whose product is <= 0 counts, so an
+   * all-zero frame gives (L-2)/L = 0.995 */
+  out->lld[AFFECT_IS09_LLD_ZCR] = (float) zcr / (float) len;
   /* y[len..fft_n) stays zero: zero padding at the end */
 
   fftwf_execute (p->fwd);
@@ -274,19 +290,11 @@ affect_is09_analyse_frame (AffectIs09Plan * p, const float *x,
   mag[n_bins - 1] = fabsf (p->fft_out[n_bins - 1][0]);
 
   /* HTK mel bands on the magnitude, x32767 as HTK's int16 scale */
-  memset (mel, 0, sizeof (mel));
-  for (k = p->mel_lo_bin; k < p->mel_hi_bin; k++) {
-    int j = p->mel_band[k];
-    double w = p->mel_weight[k];
-    if (j < 0)
-      continue;
-    if (j >= 1)
-      mel[j - 1] += (float) ((double) mag[k] * w);
-    if (j < IS09_N_MELS)
-      mel[j] += (float) ((double) mag[k] * (1.0 - w));
-  }
   for (m = 0; m < IS09_N_MELS; m++) {
-    float v = mel[m] * 32767.0f;
+    float v = 0.0f;
+    for (k = p->tri_start[m]; k < p->tri_start[m + 1]; k++)
+      v += (float) ((double) mag[p->tri_bin[k]] * p->tri_weight[k]);
+    v *= 32767.0f;
     lmel[m] = v < IS09_MEL_FLOOR ? 0.0f : logf (v);
   }
   for (i = 0; i < IS09_N_MFCC; i++) {
@@ -308,9 +316,12 @@ affect_is09_analyse_frame (AffectIs09Plan * p, const float *x,
     pw[k][1] = lc[k][1] = 0.0f;
   }
   fftwf_execute (p->inv);
+  /* (x / 2) / n_bins as one multiplication: within an ulp of the division
+   * and the scale cancels in everything downstream (a ratio and a relative
+   * threshold); 512 divisions would cost a tenth of the frame */
   for (i = 0; i < n_lags; i++) {
-    acf[i] = fabsf (acf_raw[i] * 0.5f / (float) n_bins);
-    cep[i] = cep_raw[i] * 0.5f / (float) n_bins;
+    acf[i] = fabsf (acf_raw[i] * p->lag_scale);
+    cep[i] = cep_raw[i] * p->lag_scale;
   }
 
   vprob = voicing_probability (acf, n_lags, p->preskip);

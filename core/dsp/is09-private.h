@@ -11,12 +11,15 @@ struct _AffectIs09Plan
   float *window;                /* frame_size, symmetric Hamming */
   float fs_sec, t_samp;         /* float, as the reference keeps them */
   int preskip;
-  int mel_lo_bin, mel_hi_bin;   /* bins used: [lo, hi) */
-  int *mel_band;                /* per bin: j with cf[j] < mel <= cf[j+1] */
-  double *mel_weight;           /* per bin: falling-slope weight */
+  /* mel band m sums mag[tri_bin[k]] * tri_weight[k] for k in
+   * [tri_start[m], tri_start[m+1]) */
+  int tri_start[27];
+  int *tri_bin;
+  double *tri_weight;
   float *dct;                   /* 12 x 26 */
   float lifter[12];
   float dct_factor;
+  float lag_scale;              /* 1/2 (Ooura's scale) / n_bins */
   fftwf_plan fwd, inv;
   float *fft_in, *inv_out;
   fftwf_complex *fft_out, *inv_in;

@@ -1,5 +1,5 @@
-/* Mel spectrogram: framing, window, batched real FFT (FFTW, single
- * precision), |X|^power, sparse Mel filterbank, log, scale.
+/* Mel spectrogram: framing, window, real FFT (FFTW, single precision) over
+ * batches of frames, |X|^power, sparse Mel filterbank, log, scale.
  *
  * docs/mel-presets.md gives every formula; the comments here say why.
  */
@@ -34,8 +34,8 @@ struct _AffectMelPlan
   int win_lo, win_hi;           /* the window is non-zero on [win_lo, win_hi) */
   float *window;                /* n_fft values */
   fftwf_plan plan_one;          /* one frame, run on every frame of a batch */
-  /* sparse filterbank: band m covers bins [band_lo[m], band_lo[m] + band_len[m])
-   * with weights at weights + band_ofs[m] */
+  /* sparse filterbank: band m covers bins from band_lo[m], band_len[m] of
+   * them, with weights at weights + band_ofs[m] */
   int *band_lo, *band_len, *band_ofs;
   float *weights;
   int n_empty;

@@ -46,7 +46,8 @@ enum
 
 /* One analysed frame, before F0 post-processing. `pitch` is the raw
  * cepstral pitch in Hz after the voicing cut-off (0 = unvoiced); `lld[15]`
- * is not set here (it is the post-processed F0, see contours). */
+ * is 0 here: the F0 LLD comes from affect_is09_pitch_post_process(), which
+ * the contours apply. */
 typedef struct
 {
   float lld[AFFECT_IS09_N_LLD];

@@ -2,6 +2,8 @@
  * whole-stream vector at EOS, sliding windows, LLD output, caps, warnings on
  * bad input. */
 #include <math.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <gst/check/gstharness.h>
 
@@ -72,10 +74,19 @@ static void
 test_items (void)
 {
   GString *order = g_string_new ("");
-  GstHarness *h = new_harness ("affectis09", order);
+  gchar *csv = NULL, *text = NULL, *desc;
+  gint fd = g_file_open_tmp ("affectis09-XXXXXX.csv", &csv, NULL);
+  GstHarness *h;
   GstAffectTensorInfo info;
   GstCaps *caps;
   GstBuffer *buf;
+  gchar **lines;
+
+  g_assert_cmpint (fd, >=, 0);
+  close (fd);
+  desc = g_strdup_printf ("affectis09 location=\"%s\"", csv);
+  h = new_harness (desc, order);
+  g_free (desc);
 
   for (guint k = 0; k < 2; k++) {
     gchar *id = g_strdup_printf ("utt%u", k);
@@ -105,6 +116,17 @@ test_items (void)
     gst_buffer_unref (buf);
   }
   gst_harness_teardown (h);
+  /* openSMILE-style CSV: header, then one row per item named by its id */
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_true (g_str_has_prefix (lines[0], "name,pcm_RMSenergy_sma_max,"));
+  g_assert_true (g_str_has_prefix (lines[1], "utt0,"));
+  g_assert_true (g_str_has_prefix (lines[2], "utt1,"));
+  g_assert_cmpstr (lines[3], ==, "");
+  g_strfreev (lines);
+  g_free (text);
+  g_unlink (csv);
+  g_free (csv);
   g_string_free (order, TRUE);
 }
 
@@ -140,6 +162,8 @@ test_windows (void)
   guint n_msg = 0;
 
   gst_element_set_bus (h->element, bus);
+  /* a window is stamped with its start and leaves at its end */
+  g_assert_cmpuint (gst_harness_query_latency (h), ==, GST_SECOND);
   for (guint k = 0; k < 6; k++)
     gst_harness_push (h, make_audio (RATE / 2, k * GST_SECOND / 2, FALSE));
   /* windows [0,1) [0.5,1.5) ... [2,3) complete as the audio arrives */

@@ -372,16 +372,64 @@ plan_and_run (gpointer data)
   return NULL;
 }
 
+typedef struct
+{
+  const AffectMelPlan *plan;
+  const float *x;
+  gsize n;
+  float *out;
+} SharedRun;
+
+static gpointer
+run_shared (gpointer data)
+{
+  SharedRun *r = data;
+  int i;
+
+  for (i = 0; i < 10; i++)
+    affect_mel_execute (r->plan, r->x, r->n, r->out);
+  return NULL;
+}
+
 static void
 test_threads (void)
 {
   GThread *threads[4];
+  SharedRun runs[4];
+  AffectMelParams p;
+  AffectMelPlan *plan;
+  float *x = make_signal (20000, 12), *ref;
+  gsize n_frames;
   int i;
 
+  /* plans made and freed from several threads at once */
   for (i = 0; i < 4; i++)
     threads[i] = g_thread_new ("mel", plan_and_run, GINT_TO_POINTER (i));
   for (i = 0; i < 4; i++)
     g_thread_join (threads[i]);
+
+  /* one plan executed by several threads at once gives the serial result */
+  affect_mel_params_init (&p, AFFECT_MEL_PRESET_MUSICNN);
+  plan = affect_mel_plan_new (&p);
+  n_frames = affect_mel_n_frames (plan, 20000);
+  ref = g_new (float, n_frames * 96);
+  affect_mel_execute (plan, x, 20000, ref);
+  for (i = 0; i < 4; i++) {
+    runs[i].plan = plan;
+    runs[i].x = x;
+    runs[i].n = 20000;
+    runs[i].out = g_new (float, n_frames * 96);
+    threads[i] = g_thread_new ("mel", run_shared, &runs[i]);
+  }
+  for (i = 0; i < 4; i++) {
+    g_thread_join (threads[i]);
+    g_assert_true (memcmp (runs[i].out, ref, n_frames * 96 *
+            sizeof (float)) == 0);
+    g_free (runs[i].out);
+  }
+  affect_mel_plan_free (plan);
+  g_free (ref);
+  g_free (x);
 }
 
 int
