@@ -1020,16 +1020,22 @@ main (int argc, char **argv)
   overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   for (i = 2; i < argc; i++) {
     const char *eq = strchr (argv[i], '=');
-    char *name;
-    if (eq == NULL || eq == argv[i]) {
-      char *m = g_strdup_printf ("'%s' is not VAR=value", argv[i]);
+    const char *const shard_vars[] = { "SHARD", "SHARD_INDEX",
+      "SHARD_COUNT", NULL
+    };
+    char *name, *m = NULL;
+    if (eq == NULL || eq == argv[i])
+      m = g_strdup_printf ("'%s' is not VAR=value", argv[i]);
+    name = m ? NULL : g_strndup (argv[i], eq - argv[i]);
+    if (name && g_strv_contains (shard_vars, name))
+      m = g_strdup_printf ("%s is set by --shard i/N", name);
+    if (m) {
       usage_error (ctx, m);
       g_free (m);
-      return EXIT_USAGE;
-    }
-    name = g_strndup (argv[i], eq - argv[i]);
-    if (g_str_has_prefix (name, "SHARD")) {
-      usage_error (ctx, "set the shard with --shard i/N");
+      g_free (name);
+      g_hash_table_unref (overrides);
+      g_free (path);
+      g_option_context_free (ctx);
       return EXIT_USAGE;
     }
     g_hash_table_insert (overrides, name, g_strdup (eq + 1));
