@@ -435,7 +435,8 @@ on_bus_message (GstBus * bus, GstMessage * msg, gpointer user_data)
       /* posted by our pad probe for each affect-item-start */
       s = gst_message_get_structure (msg);
       if (s && gst_structure_has_name (s, "affect-item-start")) {
-        print_item (r, s);
+        if (!r->quiet)
+          print_item (r, s);
         json_array_add_object_element (r->items, structure_to_json (s));
       }
       break;
@@ -937,7 +938,7 @@ main (int argc, char **argv)
         "Print the variables and the expanded steps without running them",
         NULL},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &r.quiet,
-        "No progress or item lines (errors are still printed)", NULL},
+        "No progress or item lines (warnings and errors are still printed)", NULL},
     {NULL}
   };
   GOptionContext *ctx;
