@@ -12,6 +12,8 @@ static const RunnerGenerator *const generators[] = {
   &runner_generator_tones,
   &runner_generator_music,
   &runner_generator_speech,
+  &runner_generator_augment,
+  &runner_generator_report,
   NULL
 };
 
@@ -256,9 +258,221 @@ get_expanded (GKeyFile * kf, const char *group, const char *key,
   return value;
 }
 
+static void
+copy_into (GHashTable * dst, GHashTable * src)
+{
+  GHashTableIter it;
+  gpointer k, v;
+
+  if (src == NULL)
+    return;
+  g_hash_table_iter_init (&it, src);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    g_hash_table_insert (dst, g_strdup (k), g_strdup (v));
+}
+
+/* Step variables: upper-case keys of a step group (MODEL=..., REPORT=...)
+ * set variables for that step alone, over the experiment's. Returns the
+ * step's raw variables (a new table) and the NULL-terminated list of the
+ * group's other keys. */
+static gboolean
+is_step_variable (const char *key)
+{
+  const char *q;
+
+  if (!g_ascii_isupper (key[0]))
+    return FALSE;
+  for (q = key; *q; q++)
+    if (!(g_ascii_isupper (*q) || g_ascii_isdigit (*q) || *q == '_'))
+      return FALSE;
+  return TRUE;
+}
+
+/* a value that expands to itself: '$' doubled */
+static char *
+escape_dollars (const char *value)
+{
+  GString *out = g_string_new (NULL);
+
+  for (; *value; value++) {
+    if (*value == '$')
+      g_string_append_c (out, '$');
+    g_string_append_c (out, *value);
+  }
+  return g_string_free (out, FALSE);
+}
+
+/* Expanded in the experiment's variables (so MODEL=${MODEL}-2 or
+ * SEED=${SEED} refer to the experiment's values); NULL on error. own (may
+ * be NULL) gets the step's variables alone, expanded. */
+static GHashTable *
+step_variables (GKeyFile * kf, const char *group, GHashTable * raw,
+    const char *where, GHashTable ** own, GError ** error)
+{
+  GHashTable *vars = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
+  char **keys = g_key_file_get_keys (kf, group, NULL, NULL), **k;
+
+  copy_into (vars, raw);
+  if (own)
+    *own = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (k = keys; k && *k; k++) {
+    char *value, *text, *what;
+    if (!is_step_variable (*k))
+      continue;
+    text = g_key_file_get_string (kf, group, *k, NULL);
+    what = g_strdup_printf ("%s: [%s] %s", where, group, *k);
+    value = runner_expand (text ? text : "", raw, what, error);
+    g_free (what);
+    g_free (text);
+    if (value == NULL) {
+      g_strfreev (keys);
+      g_hash_table_unref (vars);
+      if (own)
+        g_clear_pointer (own, g_hash_table_unref);
+      return NULL;
+    }
+    g_hash_table_insert (vars, g_strdup (*k), escape_dollars (value));
+    if (own)
+      g_hash_table_insert (*own, g_strdup (*k), escape_dollars (value));
+    g_free (value);
+  }
+  g_strfreev (keys);
+  return vars;
+}
+
+/* check_keys, step variables allowed */
+static gboolean
+check_step_keys (GKeyFile * kf, const char *group,
+    const char *const *allowed, const char *where, GError ** error)
+{
+  char **keys = g_key_file_get_keys (kf, group, NULL, NULL);
+  GPtrArray *all = g_ptr_array_new ();
+  const char *const *a;
+  char **k;
+  gboolean ok;
+
+  for (a = allowed; *a; a++)
+    g_ptr_array_add (all, (gpointer) * a);
+  for (k = keys; k && *k; k++)
+    if (is_step_variable (*k))
+      g_ptr_array_add (all, *k);
+  g_ptr_array_add (all, NULL);
+  ok = check_keys (kf, group, (const char *const *) all->pdata, where, error);
+  g_ptr_array_free (all, TRUE);
+  g_strfreev (keys);
+  return ok;
+}
+
+static RunnerExperiment *experiment_load (const char *path,
+    GHashTable * builtins, GHashTable * overrides, int depth,
+    GError ** error);
+
+#define MAX_INCLUDE_DEPTH 4
+
+/* [step NAME] experiment=OTHER: OTHER's steps, run here as NAME/STEP, with
+ * RESULTS=output (default ${RESULTS}/NAME) and the step's upper-case keys as
+ * OTHER's command-line variables */
+static gboolean
+include_experiment (RunnerExperiment * e, GKeyFile * kf, const char *name,
+    const char *group, GHashTable * raw, GHashTable * builtins, int depth,
+    GError ** error)
+{
+  static const char *const include_keys[] = { "experiment", "output",
+    "description", NULL
+  };
+  GHashTable *vars, *own, *sub_builtins, *sub_overrides;
+  GHashTableIter it;
+  gpointer k, v;
+  char *file, *path, *output, *sub_name, *sub_dir;
+  RunnerExperiment *sub;
+  gboolean ok = TRUE;
+  guint i;
+
+  if (depth >= MAX_INCLUDE_DEPTH) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+        "%s: [%s]: experiments include each other more than %d deep",
+        e->path, group, MAX_INCLUDE_DEPTH);
+    return FALSE;
+  }
+  if (!check_step_keys (kf, group, include_keys, e->path, error))
+    return FALSE;
+  vars = step_variables (kf, group, raw, e->path, &own, error);
+  if (vars == NULL)
+    return FALSE;
+  file = get_expanded (kf, group, "experiment", vars, e->path, &ok, error);
+  output = get_expanded (kf, group, "output", vars, e->path, &ok, error);
+  if (!ok) {
+    g_free (file);
+    g_hash_table_unref (vars);
+    g_hash_table_unref (own);
+    return FALSE;
+  }
+  if (!g_str_has_suffix (file, ".experiment")) {
+    char *f = g_strconcat (file, ".experiment", NULL);
+    g_free (file);
+    file = f;
+  }
+  path = g_path_is_absolute (file) ? g_strdup (file) :
+      g_build_filename (e->dir, file, NULL);
+  sub_dir = g_path_get_dirname (path);
+  sub_name = g_path_get_basename (path);
+  sub_name[strlen (sub_name) - strlen (".experiment")] = '\0';
+
+  sub_builtins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
+  copy_into (sub_builtins, builtins);
+  g_hash_table_insert (sub_builtins, g_strdup ("EXPERIMENT"),
+      g_strdup (sub_name));
+  g_hash_table_insert (sub_builtins, g_strdup ("PIPELINES"),
+      g_strdup (sub_dir));
+  g_hash_table_insert (sub_builtins, g_strdup ("RESULTS"), output ? output :
+      g_build_filename (g_hash_table_lookup (e->vars, "RESULTS"), name,
+          NULL));
+  /* the step's own variables, expanded here, are the included
+   * experiment's command line */
+  sub_overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
+  g_hash_table_iter_init (&it, own);
+  while (ok && g_hash_table_iter_next (&it, &k, &v)) {
+    char *what = g_strdup_printf ("%s: [%s] %s", e->path, group, (char *) k);
+    char *value = runner_expand (v, vars, what, error);
+    g_free (what);
+    if (value == NULL)
+      ok = FALSE;
+    else
+      g_hash_table_insert (sub_overrides, g_strdup (k), value);
+  }
+  sub = ok ? experiment_load (path, sub_builtins, sub_overrides, depth + 1,
+      error) : NULL;
+  if (sub != NULL) {
+    for (i = 0; i < sub->steps->len; i++) {
+      RunnerStep *st = g_ptr_array_index (sub->steps, i);
+      char *n = g_strdup_printf ("%s/%s", name, st->name);
+      g_free (st->name);
+      st->name = n;
+    }
+    /* move the steps over */
+    while (sub->steps->len > 0)
+      g_ptr_array_add (e->steps, g_ptr_array_steal_index (sub->steps, 0));
+    runner_experiment_free (sub);
+  } else {
+    ok = FALSE;
+  }
+  g_hash_table_unref (sub_builtins);
+  g_hash_table_unref (sub_overrides);
+  g_hash_table_unref (vars);
+  g_hash_table_unref (own);
+  g_free (sub_name);
+  g_free (sub_dir);
+  g_free (path);
+  g_free (file);
+  return ok;
+}
+
 static RunnerStep *
 load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
-    GHashTable * raw, GError ** error)
+    GHashTable * parent_raw, GError ** error)
 {
   static const char *const pipeline_keys[] = { "pipeline", "launch",
     "description", "show-items", "collect", "timeout", NULL
@@ -266,6 +480,7 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
   char *group = g_strdup_printf ("step %s", name);
   RunnerStep *s = g_new0 (RunnerStep, 1);
   gboolean ok = TRUE;
+  GHashTable *raw = NULL;
   char *text;
 
   s->name = g_strdup (name);
@@ -275,6 +490,9 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
         "group", e->path, name, group);
     goto fail;
   }
+  raw = step_variables (kf, group, parent_raw, e->path, NULL, error);
+  if (raw == NULL)
+    goto fail;
   s->description = get_expanded (kf, group, "description", raw, e->path, &ok,
       error);
 
@@ -298,8 +516,8 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
     for (p = gen->params; p->name; p++)
       g_ptr_array_add (allowed, (gpointer) p->name);
     g_ptr_array_add (allowed, NULL);
-    ok = ok && check_keys (kf, group, (const char *const *) allowed->pdata,
-        e->path, error);
+    ok = ok && check_step_keys (kf, group,
+        (const char *const *) allowed->pdata, e->path, error);
     g_ptr_array_free (allowed, TRUE);
 
     s->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -331,12 +549,13 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
     }
     if (!ok)
       goto fail;
+    g_hash_table_unref (raw);
     g_free (group);
     return s;
   }
 
   s->kind = RUNNER_STEP_PIPELINE;
-  if (!check_keys (kf, group, pipeline_keys, e->path, error))
+  if (!check_step_keys (kf, group, pipeline_keys, e->path, error))
     goto fail;
   if (g_key_file_has_key (kf, group, "pipeline", NULL)
       == g_key_file_has_key (kf, group, "launch", NULL)) {
@@ -396,31 +615,29 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
     }
     g_free (text);
   }
+  g_hash_table_unref (raw);
   g_free (group);
   return s;
 
 fail:
+  if (raw)
+    g_hash_table_unref (raw);
   g_free (group);
   step_free (s);
   return NULL;
 }
 
-static void
-copy_into (GHashTable * dst, GHashTable * src)
-{
-  GHashTableIter it;
-  gpointer k, v;
-
-  if (src == NULL)
-    return;
-  g_hash_table_iter_init (&it, src);
-  while (g_hash_table_iter_next (&it, &k, &v))
-    g_hash_table_insert (dst, g_strdup (k), g_strdup (v));
-}
 
 RunnerExperiment *
 runner_experiment_load (const char *path, GHashTable * builtins,
     GHashTable * overrides, GError ** error)
+{
+  return experiment_load (path, builtins, overrides, 0, error);
+}
+
+static RunnerExperiment *
+experiment_load (const char *path, GHashTable * builtins,
+    GHashTable * overrides, int depth, GError ** error)
 {
   static const char *const experiment_keys[] = { "description", "steps",
     NULL
@@ -516,6 +733,18 @@ runner_experiment_load (const char *path, GHashTable * builtins,
             "%s: step '%s' is listed twice", path, *s);
         goto fail;
       }
+    }
+    {
+      char *group = g_strdup_printf ("step %s", *s);
+      if (g_key_file_has_key (kf, group, "experiment", NULL)) {
+        gboolean included = include_experiment (e, kf, *s, group, raw,
+            builtins, depth, error);
+        g_free (group);
+        if (!included)
+          goto fail;
+        continue;
+      }
+      g_free (group);
     }
     step = load_step (e, kf, *s, raw, error);
     if (step == NULL)

@@ -104,6 +104,11 @@ gboolean runner_param_double (GHashTable * params, const char *generator,
 extern const RunnerGenerator runner_generator_tones;
 extern const RunnerGenerator runner_generator_music;
 extern const RunnerGenerator runner_generator_speech;
+extern const RunnerGenerator runner_generator_augment;
+extern const RunnerGenerator runner_generator_report;
+
+/* the tables of the last report step (NULL if none ran) and its report.md */
+const char *runner_report_tables (const char **markdown);
 
 G_END_DECLS
 #endif /* AFFECT_RUNNER_H */

@@ -468,15 +468,15 @@ test_tones (void)
   g_free (manifest);
 }
 
-/* The README's main job, small: tones through affectsrc, items shown with
+/* The tones experiment, small: tones through affectsrc, items shown with
  * their labels, progress and dataset-done collected */
 static void
-test_main_job (void)
+test_tones_job (void)
 {
-  char *out = g_build_filename (tmp_dir, "out-main", NULL);
+  char *out = g_build_filename (tmp_dir, "out-tones", NULL);
   char *results = g_build_filename (out, "results.json", NULL);
-  char *cache = g_strdup_printf ("CACHE=%s/main-cache", tmp_dir);
-  Run r = run ("main", "ITEMS=1", cache, "-o", out, NULL);
+  char *cache = g_strdup_printf ("CACHE=%s/tones-cache", tmp_dir);
+  Run r = run ("tones", "ITEMS=1", cache, "-o", out, NULL);
   const char *classes[] = { "activated_pleasant", "deactivated_pleasant",
     "activated_unpleasant", "deactivated_unpleasant"
   };
@@ -731,7 +731,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runner/bad-experiments", test_bad_experiments);
   g_test_add_func ("/runner/shard-and-list", test_shard_and_list);
   g_test_add_func ("/runner/tones", test_tones);
-  g_test_add_func ("/runner/main-job", test_main_job);
+  g_test_add_func ("/runner/tones-job", test_tones_job);
   g_test_add_func ("/runner/skipped-item", test_skipped_item);
   g_test_add_func ("/runner/corpus-generators", test_corpus_generators);
   g_test_add_func ("/runner/interrupt", test_interrupt);
