@@ -159,6 +159,7 @@ step_free (gpointer p)
   g_free (s->show_items);
   g_strfreev (s->collect);
   g_free (s->generator);
+  g_free (s->results);
   if (s->params)
     g_hash_table_unref (s->params);
   g_free (s);
@@ -749,6 +750,7 @@ experiment_load (const char *path, GHashTable * builtins,
     step = load_step (e, kf, *s, raw, error);
     if (step == NULL)
       goto fail;
+    step->results = g_strdup (g_hash_table_lookup (e->vars, "RESULTS"));
     g_ptr_array_add (e->steps, step);
   }
   g_strfreev (steps);

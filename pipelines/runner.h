@@ -40,6 +40,9 @@ typedef struct
   /* generate steps */
   char *generator;
   GHashTable *params;           /* key -> expanded value, defaults applied */
+  /* the RESULTS folder of the experiment the step comes from (created
+   * before the step runs) */
+  char *results;
 } RunnerStep;
 
 typedef struct
