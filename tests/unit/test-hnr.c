@@ -325,8 +325,7 @@ test_noise_under_tone (void)
   bias = 10.0 * log10 (acc / count / (0.003 * 0.003));
   bias_low = 10.0 * log10 (low / count_low / (0.003 * 0.003));
   g_test_message ("noise 30 dB under a 220 Hz tone: level error %+.2f dB "
-      "(below 2 kHz, among the strongest harmonics: %+.2f dB)", bias,
-      bias_low);
+      "(below 2 kHz, among the strongest harmonics: %+.2f dB)", bias, bias_low);
   g_assert_cmpfloat (fabs (bias), <, 1.0);
   g_assert_cmpfloat (fabs (bias_low), <, 1.5);
   affect_hnr_features_free (f);
