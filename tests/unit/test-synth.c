@@ -167,7 +167,7 @@ test_class_character (void)
       gboolean says_major;
 
       affect_music_clip_draw (&clip, q, 1000 + 31 * i + q);
-      affect_music_synth_render (&*synth, &clip, 77 + i, x, n);
+      affect_music_synth_render (synth, &clip, 77 + i, x, n);
       chroma (&fa, x, n, ch);
       /* the third above the tonic decides the mode */
       says_major = ch[(clip.tonic + 4) % 12] > ch[(clip.tonic + 3) % 12];
