@@ -12,7 +12,6 @@
 
 /* FFTW's planner is not thread-safe; plans are made and destroyed under
  * this lock, executed without it. */
-static GMutex planner_lock;
 
 struct _AffectHnrPlan
 {
@@ -146,7 +145,7 @@ affect_hnr_plan_new (const AffectHnrParams * params, GError ** error)
   for (i = 0; i < plan->L; i++)
     plan->swin[i] = (float) sin (M_PI * (i + 0.5) / plan->L);
 
-  g_mutex_lock (&planner_lock);
+  affect_fftw_planner_lock ();
   plan->fwd = fftwf_plan_dft_r2c_1d (n, plan->wframe, plan->spec,
       FFTW_ESTIMATE);
   plan->ya_fwd = fftwf_plan_dft_r2c_1d (plan->yin_n, plan->ya, plan->YA,
@@ -157,7 +156,7 @@ affect_hnr_plan_new (const AffectHnrParams * params, GError ** error)
       FFTW_ESTIMATE);
   plan->ninv = fftwf_plan_dft_c2r_1d (plan->L, plan->nspec, plan->nbuf,
       FFTW_ESTIMATE);
-  g_mutex_unlock (&planner_lock);
+  affect_fftw_planner_unlock ();
   return plan;
 }
 
@@ -166,13 +165,13 @@ affect_hnr_plan_free (AffectHnrPlan * plan)
 {
   if (plan == NULL)
     return;
-  g_mutex_lock (&planner_lock);
+  affect_fftw_planner_lock ();
   fftwf_destroy_plan (plan->fwd);
   fftwf_destroy_plan (plan->ya_fwd);
   fftwf_destroy_plan (plan->yb_fwd);
   fftwf_destroy_plan (plan->yc_inv);
   fftwf_destroy_plan (plan->ninv);
-  g_mutex_unlock (&planner_lock);
+  affect_fftw_planner_unlock ();
   fftwf_free (plan->win);
   fftwf_free (plan->frame);
   fftwf_free (plan->wframe);
@@ -698,9 +697,9 @@ affect_log_spectral_distance (const float *a, const float *b, size_t n,
   pb = g_new (double, (size_t) n_frames * n_bins);
   ea = g_new0 (double, n_frames);
   eb = g_new0 (double, n_frames);
-  g_mutex_lock (&planner_lock);
+  affect_fftw_planner_lock ();
   fwd = fftwf_plan_dft_r2c_1d (n_fft, buf, spec, FFTW_ESTIMATE);
-  g_mutex_unlock (&planner_lock);
+  affect_fftw_planner_unlock ();
 
   for (i = 0; i < n_frames; i++) {
     int s;
@@ -751,9 +750,9 @@ affect_log_spectral_distance (const float *a, const float *b, size_t n,
     used++;
   }
 
-  g_mutex_lock (&planner_lock);
+  affect_fftw_planner_lock ();
   fftwf_destroy_plan (fwd);
-  g_mutex_unlock (&planner_lock);
+  affect_fftw_planner_unlock ();
   fftwf_free (buf);
   fftwf_free (spec);
   g_free (pa);
