@@ -435,7 +435,8 @@ on_bus_message (GstBus * bus, GstMessage * msg, gpointer user_data)
       /* posted by our pad probe for each affect-item-start */
       s = gst_message_get_structure (msg);
       if (s && gst_structure_has_name (s, "affect-item-start")) {
-        print_item (r, s);
+        if (!r->quiet)
+          print_item (r, s);
         json_array_add_object_element (r->items, structure_to_json (s));
       }
       break;
@@ -694,6 +695,24 @@ done:
   return !r->interrupted;
 }
 
+static void
+on_generator_progress (guint done, guint total, const char *what,
+    gpointer user_data)
+{
+  Runner *r = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  r->done = done;
+  r->total = total;
+  g_free (r->last_id);
+  r->last_id = g_strdup (what);
+  r->progress_shown = TRUE;
+  if (r->tty || (now - r->last_plain >= G_USEC_PER_SEC && done < total)) {
+    print_progress (r, FALSE);
+    r->last_plain = now;
+  }
+}
+
 static gboolean
 run_generate_step (Runner * r, JsonObject * result)
 {
@@ -710,16 +729,24 @@ run_generate_step (Runner * r, JsonObject * result)
     json_object_set_string_member (params, p->name,
         g_hash_table_lookup (r->step->params, p->name));
   json_object_set_object_member (result, "params", params);
-  ok = gen->run (r->step->params, report, &error);
+  r->step_start = g_get_monotonic_time ();
+  r->done = r->total = r->skipped = 0;
+  r->progress_shown = FALSE;
+  r->last_plain = 0;
+  g_clear_pointer (&r->last_id, g_free);
+  ok = gen->run (r->step->params, report, on_generator_progress, r, &error);
+  if (r->progress_shown)
+    print_progress (r, TRUE);
+  clear_line (r);
   json_object_set_object_member (result, "report", report);
   if (!ok) {
     r->error = error_object (r->step->name, gen->name, error->message, NULL);
     json_object_set_object_member (result, "error", r->error);
     g_error_free (error);
   } else if (!r->quiet) {
-    char *line = g_strdup_printf ("[%u/%u %s] %s: %" G_GINT64_FORMAT
-        " items in %s%s", r->step_number, r->n_steps, r->step->name,
-        gen->name, json_object_get_int_member (report, "items"),
+    char *line = g_strdup_printf ("  %s: %" G_GINT64_FORMAT
+        " items in %s%s", gen->name,
+        json_object_get_int_member (report, "items"),
         json_object_get_string_member (report, "output"),
         json_object_get_boolean_member (report, "cached") ? " (cached)" : "");
     print_line (r, line);
@@ -911,7 +938,7 @@ main (int argc, char **argv)
         "Print the variables and the expanded steps without running them",
         NULL},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &r.quiet,
-        "No progress or item lines (errors are still printed)", NULL},
+        "No progress or item lines (warnings and errors are still printed)", NULL},
     {NULL}
   };
   GOptionContext *ctx;
@@ -994,16 +1021,22 @@ main (int argc, char **argv)
   overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   for (i = 2; i < argc; i++) {
     const char *eq = strchr (argv[i], '=');
-    char *name;
-    if (eq == NULL || eq == argv[i]) {
-      char *m = g_strdup_printf ("'%s' is not VAR=value", argv[i]);
+    const char *const shard_vars[] = { "SHARD", "SHARD_INDEX",
+      "SHARD_COUNT", NULL
+    };
+    char *name, *m = NULL;
+    if (eq == NULL || eq == argv[i])
+      m = g_strdup_printf ("'%s' is not VAR=value", argv[i]);
+    name = m ? NULL : g_strndup (argv[i], eq - argv[i]);
+    if (name && g_strv_contains (shard_vars, name))
+      m = g_strdup_printf ("%s is set by --shard i/N", name);
+    if (m) {
       usage_error (ctx, m);
       g_free (m);
-      return EXIT_USAGE;
-    }
-    name = g_strndup (argv[i], eq - argv[i]);
-    if (g_str_has_prefix (name, "SHARD")) {
-      usage_error (ctx, "set the shard with --shard i/N");
+      g_free (name);
+      g_hash_table_unref (overrides);
+      g_free (path);
+      g_option_context_free (ctx);
       return EXIT_USAGE;
     }
     g_hash_table_insert (overrides, name, g_strdup (eq + 1));
@@ -1123,7 +1156,7 @@ main (int argc, char **argv)
     if (r.step->description)
       json_object_set_string_member (result, "description",
           r.step->description);
-    if (!r.quiet && r.step->kind == RUNNER_STEP_PIPELINE) {
+    if (!r.quiet) {
       t = g_strdup_printf ("[%u/%u %s]%s%s", r.step_number, r.n_steps,
           r.step->name, r.step->description ? " " : "",
           r.step->description ? r.step->description : "");

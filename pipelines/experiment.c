@@ -10,8 +10,44 @@ G_DEFINE_QUARK (affect-run-error-quark, runner_error);
 
 static const RunnerGenerator *const generators[] = {
   &runner_generator_tones,
+  &runner_generator_music,
+  &runner_generator_speech,
   NULL
 };
+
+gboolean
+runner_param_int (GHashTable * params, const char *generator,
+    const char *name, gint64 min, gint64 max, gint64 * value, GError ** error)
+{
+  const char *s = g_hash_table_lookup (params, name);
+
+  if (s == NULL || !g_ascii_string_to_signed (s, 10, min, max, value, NULL)) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+        "%s: %s='%s' is not an integer in [%" G_GINT64_FORMAT ", %"
+        G_GINT64_FORMAT "]", generator, name, s ? s : "", min, max);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+runner_param_double (GHashTable * params, const char *generator,
+    const char *name, double min, double max, double *value, GError ** error)
+{
+  const char *s = g_hash_table_lookup (params, name);
+  char *end = NULL;
+
+  if (s != NULL)
+    *value = g_ascii_strtod (s, &end);
+  if (s == NULL || *s == '\0' || *end != '\0' || !(*value >= min
+          && *value <= max)) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+        "%s: %s='%s' is not a number in [%g, %g]", generator, name,
+        s ? s : "", min, max);
+    return FALSE;
+  }
+  return TRUE;
+}
 
 const RunnerGenerator *const *
 runner_generators (void)
@@ -288,6 +324,10 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
       }
       if (ok)
         g_hash_table_insert (s->params, g_strdup (p->name), value);
+    }
+    if (ok && gen->check && !gen->check (s->params, error)) {
+      g_prefix_error (error, "%s: [%s]: ", e->path, group);
+      ok = FALSE;
     }
     if (!ok)
       goto fail;

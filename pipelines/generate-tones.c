@@ -208,42 +208,42 @@ write_wav (const char *path, const float *x, gsize n, int rate,
 }
 
 static gboolean
-parse_int_param (GHashTable * params, const char *name, gint64 min,
-    gint64 max, gint64 * value, GError ** error)
+tones_parse (GHashTable * params, gint64 * seed, gint64 * items,
+    gint64 * rate, gint64 * corrupt, double *seconds, GError ** error)
 {
-  const char *s = g_hash_table_lookup (params, name);
-
-  if (!g_ascii_string_to_signed (s, 10, min, max, value, NULL)) {
-    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
-        "tones: %s='%s' is not an integer in [%" G_GINT64_FORMAT ", %"
-        G_GINT64_FORMAT "]", name, s, min, max);
-    return FALSE;
-  }
-  return TRUE;
+  return runner_param_int (params, "tones", "seed", 0, G_MAXINT64, seed,
+      error)
+      && runner_param_int (params, "tones", "items", 1, 100000, items, error)
+      && runner_param_int (params, "tones", "rate", 4000, 192000, rate, error)
+      && runner_param_int (params, "tones", "corrupt", 0, 1000, corrupt,
+      error)
+      && runner_param_double (params, "tones", "seconds", 0.05, 600, seconds,
+      error);
 }
 
 static gboolean
-tones_run (GHashTable * params, JsonObject * report, GError ** error)
+tones_check (GHashTable * params, GError ** error)
+{
+  gint64 seed, items, rate, corrupt;
+  double seconds;
+
+  return tones_parse (params, &seed, &items, &rate, &corrupt, &seconds,
+      error);
+}
+
+static gboolean
+tones_run (GHashTable * params, JsonObject * report,
+    RunnerProgressFunc progress, gpointer user_data, GError ** error)
 {
   const char *output = g_hash_table_lookup (params, "output");
-  const char *seconds_str = g_hash_table_lookup (params, "seconds");
   gint64 seed, items, rate, corrupt, i;
   double seconds;
-  char *end, *stamp_path, *manifest_path, *stamp, *old_stamp = NULL;
+  char *stamp_path, *manifest_path, *stamp, *old_stamp = NULL;
   GString *csv;
   gboolean ok = TRUE;
 
-  if (!parse_int_param (params, "seed", 0, G_MAXINT64, &seed, error)
-      || !parse_int_param (params, "items", 1, 100000, &items, error)
-      || !parse_int_param (params, "rate", 4000, 192000, &rate, error)
-      || !parse_int_param (params, "corrupt", 0, 1000, &corrupt, error))
+  if (!tones_parse (params, &seed, &items, &rate, &corrupt, &seconds, error))
     return FALSE;
-  seconds = g_ascii_strtod (seconds_str, &end);
-  if (*end != '\0' || !(seconds > 0.05 && seconds <= 600)) {
-    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
-        "tones: seconds='%s' is not a duration in (0.05, 600]", seconds_str);
-    return FALSE;
-  }
   if (g_mkdir_with_parents (output, 0755) != 0) {
     g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_STEP,
         "tones: cannot create %s: %s", output, g_strerror (errno));
@@ -306,6 +306,8 @@ tones_run (GHashTable * params, JsonObject * report, GError ** error)
     path = g_build_filename (output, name, NULL);
     ok = write_wav (path, x, n, rate, error);
     g_free (x);
+    if (progress)
+      progress (i + 1, 4 * items + corrupt, name, user_data);
     g_ascii_formatd (v, sizeof (v), "%.4f", it.valence);
     g_ascii_formatd (a, sizeof (a), "%.4f", it.arousal);
     g_string_append_printf (csv, "tone-%03" G_GINT64_FORMAT ",%s,%s,%s,%s,%s,"
@@ -354,5 +356,6 @@ const RunnerGenerator runner_generator_tones = {
   "labelled tone corpus: major/minor, fast/slow, loud/soft melodies in the "
       "four arousal/valence quadrants, WAV + manifest.csv",
   tones_params,
-  tones_run
+  tones_run,
+  tones_check
 };

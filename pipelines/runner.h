@@ -71,20 +71,39 @@ typedef struct
   const char *blurb;
 } RunnerParam;
 
+/* called by a generator after each item it makes */
+typedef void (*RunnerProgressFunc) (guint done, guint total, const char *what,
+    gpointer user_data);
+
 typedef struct
 {
   const char *name;
   const char *description;
   const RunnerParam *params;    /* terminated by a { NULL } entry */
-  /* report: an object to fill with what was made */
-  gboolean (*run) (GHashTable * params, JsonObject * report, GError ** error);
+  /* params: every parameter, expanded, defaults applied; report: an
+   * object to fill with what was made ("output", "items", "cached", ...) */
+  gboolean (*run) (GHashTable * params, JsonObject * report,
+      RunnerProgressFunc progress, gpointer user_data, GError ** error);
+  /* checks the parameters' values when the experiment is loaded, so a bad
+   * value fails before any step runs */
+  gboolean (*check) (GHashTable * params, GError ** error);
 } RunnerGenerator;
 
 const RunnerGenerator *runner_find_generator (const char *name);
 const RunnerGenerator *const *runner_generators (void);
 
+/* parameter values, checked against a range; errors name the generator */
+gboolean runner_param_int (GHashTable * params, const char *generator,
+    const char *name, gint64 min, gint64 max, gint64 * value,
+    GError ** error);
+gboolean runner_param_double (GHashTable * params, const char *generator,
+    const char *name, double min, double max, double *value,
+    GError ** error);
+
 /* generators */
 extern const RunnerGenerator runner_generator_tones;
+extern const RunnerGenerator runner_generator_music;
+extern const RunnerGenerator runner_generator_speech;
 
 G_END_DECLS
 #endif /* AFFECT_RUNNER_H */

@@ -131,7 +131,7 @@ parse_header_dict (const char *text, gsize len, Header * h,
       goto bad;
     }
     if (strcmp (key, "descr") == 0) {
-      g_free (h->descr);
+      g_clear_pointer (&h->descr, g_free);
       skip_space (&c);
       if (c.p < c.end && *c.p == '[') {
         g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
@@ -266,73 +266,82 @@ parse_descr (const char *descr, Kind * kind, guint * size,
   }
 }
 
-static double
-load_value (const guint8 * s, Kind kind, guint size, gboolean swap)
-{
-  guint8 b[8];
-  guint i;
+/* One loop per (kind, size), the switch outside: each element is read with
+ * memcpy (the data may be unaligned), byte-swapped if the file's order is
+ * not the host's, converted to double (exact for every source type but
+ * 64-bit integers beyond 2^53), then stored as float or double. */
+#define LOAD_LOOP(UTYPE, SWAP, EXPR) \
+  for (i = 0; i < n; i++) { \
+    UTYPE u; \
+    double v; \
+    memcpy (&u, src + i * sizeof (UTYPE), sizeof (UTYPE)); \
+    if (swap) \
+      u = SWAP (u); \
+    v = (EXPR); \
+    if (out_f) \
+      out_f[i] = (float) v; \
+    else \
+      out_d[i] = v; \
+  }
+#define NO_SWAP(x) (x)
 
-  for (i = 0; i < size; i++)
-    b[i] = swap ? s[size - 1 - i] : s[i];
+static inline double
+u32_as_float (guint32 u)
+{
+  float f;
+
+  memcpy (&f, &u, 4);
+  return f;
+}
+
+static inline double
+u64_as_double (guint64 u)
+{
+  double d;
+
+  memcpy (&d, &u, 8);
+  return d;
+}
+
+static void
+load_values (const guint8 * src, gsize n, Kind kind, guint size,
+    gboolean swap, float *out_f, double *out_d)
+{
+  gsize i;
+
   switch (kind) {
     case K_BOOL:
-      return b[0] != 0;
+      LOAD_LOOP (guint8, NO_SWAP, u != 0);
+      break;
     case K_FLOAT:
-      if (size == 2) {
-        guint16 u;
-        memcpy (&u, b, 2);
-        return affect_half_to_float (u);
-      } else if (size == 4) {
-        float f;
-        memcpy (&f, b, 4);
-        return f;
-      } else {
-        double d;
-        memcpy (&d, b, 8);
-        return d;
-      }
+      if (size == 2)
+        LOAD_LOOP (guint16, GUINT16_SWAP_LE_BE, affect_half_to_float (u))
+      else if (size == 4)
+        LOAD_LOOP (guint32, GUINT32_SWAP_LE_BE, u32_as_float (u))
+      else
+        LOAD_LOOP (guint64, GUINT64_SWAP_LE_BE, u64_as_double (u))
+      break;
     case K_INT:
-      switch (size) {
-        case 1:
-          return (gint8) b[0];
-        case 2:{
-          gint16 v;
-          memcpy (&v, b, 2);
-          return v;
-        }
-        case 4:{
-          gint32 v;
-          memcpy (&v, b, 4);
-          return v;
-        }
-        default:{
-          gint64 v;
-          memcpy (&v, b, 8);
-          return v;
-        }
-      }
+      if (size == 1)
+        LOAD_LOOP (guint8, NO_SWAP, (gint8) u)
+      else if (size == 2)
+        LOAD_LOOP (guint16, GUINT16_SWAP_LE_BE, (gint16) u)
+      else if (size == 4)
+        LOAD_LOOP (guint32, GUINT32_SWAP_LE_BE, (gint32) u)
+      else
+        LOAD_LOOP (guint64, GUINT64_SWAP_LE_BE, (double) (gint64) u)
+      break;
     case K_UINT:
-      switch (size) {
-        case 1:
-          return b[0];
-        case 2:{
-          guint16 v;
-          memcpy (&v, b, 2);
-          return v;
-        }
-        case 4:{
-          guint32 v;
-          memcpy (&v, b, 4);
-          return v;
-        }
-        default:{
-          guint64 v;
-          memcpy (&v, b, 8);
-          return v;
-        }
-      }
+      if (size == 1)
+        LOAD_LOOP (guint8, NO_SWAP, u)
+      else if (size == 2)
+        LOAD_LOOP (guint16, GUINT16_SWAP_LE_BE, u)
+      else if (size == 4)
+        LOAD_LOOP (guint32, GUINT32_SWAP_LE_BE, u)
+      else
+        LOAD_LOOP (guint64, GUINT64_SWAP_LE_BE, (double) u)
+      break;
   }
-  return 0;
 }
 
 /* ---- reading ---- */
@@ -446,21 +455,25 @@ affect_npy_read_bytes (GBytes * bytes, const char *label, AffectNpyType type,
   p += data_start;
   if (type == AFFECT_NPY_FLOAT32) {
     float *out = a->data;
-    for (i = 0; i < (gsize) n_elements; i++) {
-      double v = load_value (p + i * item_size, kind, item_size, swap);
-      out[i] = (float) v;
-      if (isfinite (v) && !isfinite (out[i])) {
-        g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
-            "%s: value %g at element %" G_GSIZE_FORMAT " is out of float32 "
-            "range", label, v, i);
-        affect_npy_array_free (a);
-        return NULL;
+    load_values (p, n_elements, kind, item_size, swap, out, NULL);
+    /* a finite double beyond float range must not become an infinity */
+    if (kind == K_FLOAT && item_size == 8) {
+      for (i = 0; i < (gsize) n_elements; i++) {
+        if (G_UNLIKELY (isinf (out[i]))) {
+          double v;
+          load_values (p + i * 8, 1, kind, 8, swap, NULL, &v);
+          if (isfinite (v)) {
+            g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+                "%s: value %g at element %" G_GSIZE_FORMAT " is out of "
+                "float32 range", label, v, i);
+            affect_npy_array_free (a);
+            return NULL;
+          }
+        }
       }
     }
   } else {
-    double *out = a->data;
-    for (i = 0; i < (gsize) n_elements; i++)
-      out[i] = load_value (p + i * item_size, kind, item_size, swap);
+    load_values (p, n_elements, kind, item_size, swap, NULL, a->data);
   }
   return a;
 }

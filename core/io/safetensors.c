@@ -508,6 +508,35 @@ affect_safetensors_dtype (const AffectSafetensors * file, const char *name)
   return e ? dtypes[e->dtype].name : NULL;
 }
 
+/* One loop per dtype (the switch is outside the loop): read each element
+ * with memcpy, as the source may be unaligned, from little-endian. */
+#define CONVERT_LOOP(UTYPE, FROM_LE, EXPR) \
+  for (i = 0; i < n; i++) { \
+    UTYPE u; \
+    memcpy (&u, src + i * sizeof (UTYPE), sizeof (UTYPE)); \
+    u = FROM_LE (u); \
+    dst[i] = (EXPR); \
+  }
+#define IDENTITY(x) (x)
+
+static inline float
+bits_to_float (guint32 u)
+{
+  float f;
+
+  memcpy (&f, &u, 4);
+  return f;
+}
+
+static inline double
+bits_to_double (guint64 u)
+{
+  double d;
+
+  memcpy (&d, &u, 8);
+  return d;
+}
+
 static gboolean
 convert (AffectSafetensors * file, Entry * e, GError ** error)
 {
@@ -522,84 +551,64 @@ convert (AffectSafetensors * file, Entry * e, GError ** error)
         file->label, e->name, n);
     return FALSE;
   }
-  /* memcpy per element: the source may be unaligned */
-  for (i = 0; i < n; i++) {
-    const guint8 *s = src + i * dtypes[e->dtype].size;
-    guint16 u16;
-    guint32 u32;
-    guint64 u64;
-    union
-    {
-      guint32 u;
-      float f;
-    } f32;
-    union
-    {
-      guint64 u;
-      double d;
-    } f64;
-
-    switch (e->dtype) {
-      case DT_F32:
-        memcpy (&u32, s, 4);
-        f32.u = GUINT32_FROM_LE (u32);
-        dst[i] = f32.f;
-        break;
-      case DT_F16:
-        memcpy (&u16, s, 2);
-        dst[i] = affect_half_to_float (GUINT16_FROM_LE (u16));
-        break;
-      case DT_BF16:
-        memcpy (&u16, s, 2);
-        f32.u = (guint32) GUINT16_FROM_LE (u16) << 16;
-        dst[i] = f32.f;
-        break;
-      case DT_F64:
-        memcpy (&u64, s, 8);
-        f64.u = GUINT64_FROM_LE (u64);
-        dst[i] = (float) f64.d;
-        if (isfinite (f64.d) && !isfinite (dst[i])) {
-          g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
-              "%s: tensor '%s': F64 value %g at element %" G_GSIZE_FORMAT
-              " is out of float32 range", file->label, e->name, f64.d, i);
-          g_free (dst);
-          return FALSE;
+  switch (e->dtype) {
+    case DT_F32:
+      CONVERT_LOOP (guint32, GUINT32_FROM_LE, bits_to_float (u));
+      break;
+    case DT_F16:
+      CONVERT_LOOP (guint16, GUINT16_FROM_LE, affect_half_to_float (u));
+      break;
+    case DT_BF16:
+      /* bfloat16 is the upper half of a float32 */
+      CONVERT_LOOP (guint16, GUINT16_FROM_LE,
+          bits_to_float ((guint32) u << 16));
+      break;
+    case DT_F64:
+      CONVERT_LOOP (guint64, GUINT64_FROM_LE, (float) bits_to_double (u));
+      /* a finite double beyond float range must not become an infinity */
+      for (i = 0; i < n; i++) {
+        if (G_UNLIKELY (isinf (dst[i]))) {
+          guint64 u;
+          double d;
+          memcpy (&u, src + i * 8, 8);
+          d = bits_to_double (GUINT64_FROM_LE (u));
+          if (isfinite (d)) {
+            g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+                "%s: tensor '%s': F64 value %g at element %" G_GSIZE_FORMAT
+                " is out of float32 range", file->label, e->name, d, i);
+            g_free (dst);
+            return FALSE;
+          }
         }
-        break;
-      case DT_I8:
-        dst[i] = (gint8) s[0];
-        break;
-      case DT_U8:
-        dst[i] = s[0];
-        break;
-      case DT_BOOL:
-        dst[i] = s[0] != 0;
-        break;
-      case DT_I16:
-        memcpy (&u16, s, 2);
-        dst[i] = (gint16) GUINT16_FROM_LE (u16);
-        break;
-      case DT_U16:
-        memcpy (&u16, s, 2);
-        dst[i] = GUINT16_FROM_LE (u16);
-        break;
-      case DT_I32:
-        memcpy (&u32, s, 4);
-        dst[i] = (gint32) GUINT32_FROM_LE (u32);
-        break;
-      case DT_U32:
-        memcpy (&u32, s, 4);
-        dst[i] = GUINT32_FROM_LE (u32);
-        break;
-      case DT_I64:
-        memcpy (&u64, s, 8);
-        dst[i] = (gint64) GUINT64_FROM_LE (u64);
-        break;
-      case DT_U64:
-        memcpy (&u64, s, 8);
-        dst[i] = GUINT64_FROM_LE (u64);
-        break;
-    }
+      }
+      break;
+    case DT_I8:
+      CONVERT_LOOP (guint8, IDENTITY, (gint8) u);
+      break;
+    case DT_U8:
+      CONVERT_LOOP (guint8, IDENTITY, u);
+      break;
+    case DT_BOOL:
+      CONVERT_LOOP (guint8, IDENTITY, u != 0);
+      break;
+    case DT_I16:
+      CONVERT_LOOP (guint16, GUINT16_FROM_LE, (gint16) u);
+      break;
+    case DT_U16:
+      CONVERT_LOOP (guint16, GUINT16_FROM_LE, u);
+      break;
+    case DT_I32:
+      CONVERT_LOOP (guint32, GUINT32_FROM_LE, (gint32) u);
+      break;
+    case DT_U32:
+      CONVERT_LOOP (guint32, GUINT32_FROM_LE, u);
+      break;
+    case DT_I64:
+      CONVERT_LOOP (guint64, GUINT64_FROM_LE, (gint64) u);
+      break;
+    case DT_U64:
+      CONVERT_LOOP (guint64, GUINT64_FROM_LE, u);
+      break;
   }
   e->converted = dst;
   return TRUE;
@@ -748,6 +757,9 @@ affect_safetensors_writer_set_metadata (AffectSafetensorsWriter * writer,
 {
   g_return_if_fail (writer != NULL && key != NULL && value != NULL);
   g_return_if_fail (strcmp (key, "__metadata__") != 0);
+  /* the header is JSON text: keys and values must be UTF-8 */
+  g_return_if_fail (g_utf8_validate (key, -1, NULL));
+  g_return_if_fail (g_utf8_validate (value, -1, NULL));
 
   if (!g_hash_table_contains (writer->metadata, key)) {
     char *k = g_strdup (key);
@@ -772,6 +784,7 @@ affect_safetensors_writer_add (AffectSafetensorsWriter * writer,
 
   g_return_if_fail (writer != NULL && name != NULL);
   g_return_if_fail (strcmp (name, "__metadata__") != 0);
+  g_return_if_fail (g_utf8_validate (name, -1, NULL));
   g_return_if_fail (n_dims >= 0 && n_dims <= AFFECT_TENSOR_MAX_DIMS);
   for (i = 0; i < n_dims; i++)
     g_return_if_fail (shape[i] >= 0);

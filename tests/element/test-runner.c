@@ -2,7 +2,11 @@
  * said, failures stop with the bus error and a non-zero exit, the tones
  * generator is deterministic and its labels are audible */
 #include <math.h>
+#include <signal.h>
 #include <string.h>
+#include <poll.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -105,6 +109,7 @@ static const char *two_steps =
     "N=3\n"
     "VOLUME=0.5\n"
     "NAME=copy-${N}\n"
+    "LITERAL=$$5 $x ${N}\n"
     "[step tone]\n"
     "pipeline=tone\n"
     "collect=level\n"
@@ -144,6 +149,9 @@ test_two_pipelines (void)
   /* command line over [variables]; variables refer to variables */
   g_assert_cmpstr (json_object_get_string_member (vars, "N"), ==, "5");
   g_assert_cmpstr (json_object_get_string_member (vars, "NAME"), ==, "copy-5");
+  /* $$ is a literal $, a $ without { stays as it is */
+  g_assert_cmpstr (json_object_get_string_member (vars, "LITERAL"), ==,
+      "$5 $x 5");
   g_assert_cmpstr (json_object_get_string_member (vars, "SHARD"), ==, "0/1");
   g_assert_cmpstr (json_object_get_string_member (vars, "RESULTS"), ==, out);
 
@@ -283,6 +291,12 @@ test_bad_experiments (void)
     {"[experiment]\nsteps=a\n[step a]\ngenerate=tones\nitems=2\nlevel=3\n",
         "unknown key 'level'"},
     {"[experiment]\nsteps=a\n[step a]\n", "exactly one of"},
+    {"[experiment]\nsteps=a\n[step a]\nlaunch=fakesrc ! ${OOPS\n",
+        "unterminated '${'"},
+    {"[experiment]\nsteps=a\n[step a]\nlaunch=fakesink\ntimeout=soon\n",
+        "'soon' is not a number of seconds"},
+    {"[experiment]\nsteps=a\n[step a]\ngenerate=tones\nitems=0\n",
+        "items='0' is not an integer in [1, 100000]"},
     {"not a key file", "affect-run: "},
   };
   guint i;
@@ -553,6 +567,132 @@ test_skipped_item (void)
   g_free (results);
 }
 
+/* the libaffect corpora as built-in steps: made, reported, readable by
+ * affectsrc (the music TSV with its tags, the speech CSV with targets) */
+static void
+test_corpus_generators (void)
+{
+  char *espeak_path = g_find_program_in_path ("espeak-ng");
+  gboolean have_espeak = espeak_path != NULL;
+  char *exp = write_file ("corpora.experiment", have_espeak ?
+      "[experiment]\nsteps=music;tags;speech;speech-items\n"
+      "[step music]\ngenerate=music\noutput=${CACHE}/music\nitems=4\n"
+      "seconds=0.5\n"
+      "[step tags]\nlaunch=affectsrc location=\"${CACHE}/music/"
+      "autotagging_moodtheme.tsv\" root=\"${CACHE}/music/audio\" ! "
+      "fakesink sync=false\nshow-items=true\n"
+      "[step speech]\ngenerate=speech\noutput=${CACHE}/speech\nitems=2\n"
+      "[step speech-items]\nlaunch=affectsrc location=\"${CACHE}/speech/"
+      "en.csv\" ! fakesink sync=false\nshow-items=true\n" :
+      "[experiment]\nsteps=music;tags\n"
+      "[step music]\ngenerate=music\noutput=${CACHE}/music\nitems=4\n"
+      "seconds=0.5\n"
+      "[step tags]\nlaunch=affectsrc location=\"${CACHE}/music/"
+      "autotagging_moodtheme.tsv\" root=\"${CACHE}/music/audio\" ! "
+      "fakesink sync=false\nshow-items=true\n");
+  char *out = g_build_filename (tmp_dir, "out-corpora", NULL);
+  char *results = g_build_filename (out, "results.json", NULL);
+  char *cache = g_strdup_printf ("CACHE=%s/corpora", tmp_dir);
+  Run r = run (exp, "-o", out, cache, NULL);
+  JsonNode *root;
+  JsonArray *steps, *items;
+  JsonObject *report, *step;
+  guint i;
+
+  g_free (espeak_path);
+  if (!have_espeak)
+    g_test_message ("espeak-ng not installed: speech generator not run");
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "tags=mood/theme---"));
+  root = load_json (results);
+  steps = json_object_get_array_member (json_node_get_object (root), "steps");
+  report = json_object_get_object_member (json_array_get_object_element
+      (steps, 0), "report");
+  g_assert_cmpint (json_object_get_int_member (report, "items"), ==, 4);
+  step = json_array_get_object_element (steps, 1);
+  items = json_object_get_array_member (step, "items");
+  g_assert_cmpuint (json_array_get_length (items), ==, 4);
+  for (i = 0; i < 4; i++) {
+    JsonObject *it = json_array_get_object_element (items, i);
+    g_assert_cmpstr (json_object_get_string_member (it, "task"), ==, "tags");
+    /* the 56 MTG-Jamendo mood/theme tags */
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (it,
+                "labels")), ==, 56);
+  }
+  if (have_espeak) {
+    report = json_object_get_object_member (json_array_get_object_element
+        (steps, 2), "report");
+    g_assert_cmpint (json_object_get_int_member (report, "items"), ==, 4);
+    items = json_object_get_array_member (json_array_get_object_element
+        (steps, 3), "items");
+    g_assert_cmpuint (json_array_get_length (items), ==, 2);
+    for (i = 0; i < 2; i++) {
+      JsonObject *it = json_array_get_object_element (items, i);
+      g_assert_true (json_object_has_member (json_object_get_object_member
+              (it, "targets"), "valence"));
+    }
+  }
+  json_node_unref (root);
+  run_clear (&r);
+  g_free (exp);
+  g_free (out);
+  g_free (results);
+  g_free (cache);
+}
+
+/* Ctrl-C: the pipeline stops, the results say so, exit status 130 */
+static void
+test_interrupt (void)
+{
+  char *exp = write_file ("live.experiment", "[experiment]\nsteps=live\n"
+      "[step live]\nlaunch=audiotestsrc is-live=true ! level ! fakesink\n"
+      "collect=level\n");
+  char *out = g_build_filename (tmp_dir, "out-live", NULL);
+  char *results = g_build_filename (out, "results.json", NULL);
+  const char *argv[] = { runner, exp, "-o", out, NULL };
+  GError *error = NULL;
+  GPid pid;
+  int wait_status, i, out_fd;
+  GString *seen = g_string_new (NULL);
+  JsonNode *root;
+  JsonObject *o;
+
+  g_assert_true (g_spawn_async_with_pipes (tmp_dir, (char **) argv, NULL,
+          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL, &out_fd, NULL,
+          &error));
+  g_assert_no_error (error);
+  /* the step's header is printed once the Ctrl-C handler is in place */
+  for (i = 0; i < 300 && !strstr (seen->str, "[1/1 live]"); i++) {
+    struct pollfd pfd = { out_fd, POLLIN, 0 };
+    char buf[256];
+    ssize_t n;
+    if (poll (&pfd, 1, 100) > 0 && (n = read (out_fd, buf, sizeof (buf))) > 0)
+      g_string_append_len (seen, buf, n);
+  }
+  g_assert_nonnull (strstr (seen->str, "[1/1 live]"));
+  /* let level post a few messages (its interval is 100 ms) */
+  g_usleep (1000 * 1000);
+  kill (pid, SIGINT);
+  for (i = 0; i < 100 && waitpid (pid, &wait_status, WNOHANG) == 0; i++)
+    g_usleep (100 * 1000);
+  g_assert_cmpint (i, <, 100);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
+  close (out_fd);
+  g_string_free (seen, TRUE);
+  root = load_json (results);
+  o = json_node_get_object (root);
+  g_assert_cmpstr (json_object_get_string_member (o, "status"), ==,
+      "interrupted");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member
+          (json_array_get_object_element (json_object_get_array_member (o,
+                      "steps"), 0), "messages")), >, 0);
+  json_node_unref (root);
+  g_free (exp);
+  g_free (out);
+  g_free (results);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -593,6 +733,8 @@ main (int argc, char **argv)
   g_test_add_func ("/runner/tones", test_tones);
   g_test_add_func ("/runner/main-job", test_main_job);
   g_test_add_func ("/runner/skipped-item", test_skipped_item);
+  g_test_add_func ("/runner/corpus-generators", test_corpus_generators);
+  g_test_add_func ("/runner/interrupt", test_interrupt);
   ret = g_test_run ();
   remove_tree (tmp_dir);
   g_free (tmp_dir);
