@@ -334,8 +334,7 @@ affect_metrics_set_decisions (AffectMetrics * m, const uint8_t * decisions,
 }
 
 double *
-affect_metrics_fit_threshold_values (const AffectMetrics * fit,
-    GError ** error)
+affect_metrics_fit_threshold_values (const AffectMetrics * fit, GError ** error)
 {
   AffectRankSorted rs;
   double *t;
@@ -385,10 +384,10 @@ affect_metrics_fit_thresholds (AffectMetrics * m, const AffectMetrics * fit,
 }
 
 static void
-warn (AffectMetricsResult * r, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
 warn (AffectMetricsResult * r, const char *format, ...)
+G_GNUC_PRINTF (2, 3);
+
+     static void warn (AffectMetricsResult * r, const char *format, ...)
 {
   va_list args;
 

@@ -207,14 +207,12 @@ affect_rank_sorted_scores (const AffectRankSorted * rs, AffectRankScores * out)
 
 void
 affect_rank_scores (const float *scores, gsize score_stride,
-    const uint8_t * truth, gsize truth_stride, gsize n,
-    AffectRankScores * out)
+    const uint8_t * truth, gsize truth_stride, gsize n, AffectRankScores * out)
 {
   AffectRankSorted rs;
 
   affect_rank_sorted_init (&rs);
-  affect_rank_sorted_build (&rs, scores, score_stride, truth, truth_stride,
-      n);
+  affect_rank_sorted_build (&rs, scores, score_stride, truth, truth_stride, n);
   affect_rank_sorted_scores (&rs, out);
   affect_rank_sorted_clear (&rs);
 }
@@ -338,8 +336,7 @@ affect_fit_threshold (const float *scores, gsize score_stride,
   double t;
 
   affect_rank_sorted_init (&rs);
-  affect_rank_sorted_build (&rs, scores, score_stride, truth, truth_stride,
-      n);
+  affect_rank_sorted_build (&rs, scores, score_stride, truth, truth_stride, n);
   t = affect_rank_sorted_threshold (&rs);
   affect_rank_sorted_clear (&rs);
   return t;
@@ -359,8 +356,7 @@ curve (const float *scores, gsize score_stride, const uint8_t * truth,
   gboolean ok;
 
   affect_rank_sorted_init (&rs);
-  affect_rank_sorted_build (&rs, scores, score_stride, truth, truth_stride,
-      n);
+  affect_rank_sorted_build (&rs, scores, score_stride, truth, truth_stride, n);
   ok = rs.n_pos > 0 && (!roc || rs.n_neg > 0);
   x = g_array_new (FALSE, FALSE, sizeof (double));
   y = g_array_new (FALSE, FALSE, sizeof (double));

@@ -38,8 +38,7 @@ harness (const gchar * launch, guint n, const gchar * names,
 }
 
 static void
-push_item (GstHarness * h, GstAffectItem * item, const float *scores,
-    guint n)
+push_item (GstHarness * h, GstAffectItem * item, const float *scores, guint n)
 {
   GstBuffer *buf = gst_buffer_new_memdup (scores, n * sizeof (float));
 
@@ -117,8 +116,7 @@ test_tags (void)
     item->route = i % 2;
     for (c = 0; c < 3; c++) {
       labels[c] = (i * (c + 3)) % 7 < 3;
-      scores[c] = (float) (((i * 13 + c * 5) % 17) / 16.0 +
-          0.3 * labels[c]);
+      scores[c] = (float) (((i * 13 + c * 5) % 17) / 16.0 + 0.3 * labels[c]);
     }
     gst_affect_item_set_tags (item, tags, labels);
     push_item (h, item, scores, 3);
@@ -147,8 +145,7 @@ test_tags (void)
   /* the very values of libaffect on the same items */
   node = affect_evaluation_report (ev, TRUE, &r, NULL);
   g_assert_nonnull (node);
-  g_assert_cmpfloat (field (last->data, "roc-auc-macro"), ==,
-      r->roc_auc_macro);
+  g_assert_cmpfloat (field (last->data, "roc-auc-macro"), ==, r->roc_auc_macro);
   g_assert_cmpfloat (field (last->data, "pr-auc-micro"), ==, r->pr_auc_micro);
   g_assert_cmpfloat (field (last->data, "f1-macro"), ==, r->f1_macro);
   g_assert_cmpfloat (field (last->data, "precision-micro"), ==,
@@ -161,8 +158,7 @@ test_tags (void)
           (json_parser_get_root (p1)), "thresholds_fitted_on"), ==,
       "validation");
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member
-          (json_node_get_object (json_parser_get_root (p1)), "routes")), ==,
-      2);
+          (json_node_get_object (json_parser_get_root (p1)), "routes")), ==, 2);
   argv[0] = g_build_filename (g_getenv ("AFFECT_BUILD_DIR"), "tools",
       "affect-metrics", NULL);
   g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
@@ -173,8 +169,7 @@ test_tags (void)
               "mediaeval"), json_object_get_member (overall (p2),
               "mediaeval")));
   g_assert_true (json_node_equal (json_object_get_member (overall (p1),
-              "decision"), json_object_get_member (overall (p2),
-              "decision")));
+              "decision"), json_object_get_member (overall (p2), "decision")));
 
   g_free (argv[0]);
   g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
@@ -215,8 +210,7 @@ test_class_figures (void)
 
     item->id = g_strdup_printf ("clip_%02u", i);
     item->index = i;
-    g_assert_true (gst_affect_item_set_class (item, quadrants,
-            quadrants[cls]));
+    g_assert_true (gst_affect_item_set_class (item, quadrants, quadrants[cls]));
     for (c = 0; c < 4; c++)
       scores[c] = c == pred ? 0.6f + 0.004f * i : 0.1f + 0.01f * c;
     correct += pred == cls;
@@ -286,8 +280,7 @@ test_regression (void)
   g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
   msgs = metric_messages (bus);
   g_assert_cmpuint (g_list_length (msgs), ==, 1);
-  mae = gst_structure_get_value (gst_message_get_structure (msgs->data),
-      "mae");
+  mae = gst_structure_get_value (gst_message_get_structure (msgs->data), "mae");
   g_assert_cmpfloat_with_epsilon (g_value_get_double
       (gst_value_array_get_value (mae, 0)), sum[0] / 30, 1e-12);
   g_assert_cmpfloat_with_epsilon (g_value_get_double
