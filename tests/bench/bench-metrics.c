@@ -26,13 +26,25 @@ cpu_seconds (void)
       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
 }
 
+/* peak resident set (VmHWM, which clear_refs resets; ru_maxrss is not) */
 static long
 peak_rss_kb (void)
 {
-  struct rusage ru;
+  char line[256];
+  long kb = -1;
+  FILE *f = fopen ("/proc/self/status", "r");
 
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_maxrss;
+  while (f && fgets (line, sizeof line, f))
+    if (sscanf (line, "VmHWM: %ld", &kb) == 1)
+      break;
+  if (f)
+    fclose (f);
+  if (kb < 0) {
+    struct rusage ru;
+    getrusage (RUSAGE_SELF, &ru);
+    kb = ru.ru_maxrss;
+  }
+  return kb;
 }
 
 /* resident set now, from /proc/self/statm */
@@ -50,7 +62,7 @@ rss_kb (void)
   return resident * (sysconf (_SC_PAGESIZE) / 1024);
 }
 
-/* Linux: writing 5 to clear_refs resets the peak RSS (ru_maxrss), so the
+/* Linux: writing 5 to clear_refs resets the peak RSS (VmHWM), so the
  * peak of the computation alone can be read after it */
 static void
 reset_peak_rss (void)
