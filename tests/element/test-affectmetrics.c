@@ -292,6 +292,74 @@ test_regression (void)
   gst_object_unref (bus);
 }
 
+static void
+run_decision (const gchar * props, const double *want_thresholds)
+{
+  gchar *launch = g_strdup_printf ("affectmetrics async=false interval=0 %s",
+      props);
+  GstBus *bus;
+  GstHarness *h = harness (launch, 3, "calm,happy,sad", "scores", &bus);
+  AffectMetrics *m = affect_metrics_new (AFFECT_METRICS_TAGS, 3, tags);
+  AffectMetricsResult *r;
+  const GValue *thr;
+  GList *msgs;
+  guint i, c;
+
+  for (i = 0; i < 25; i++) {
+    GstAffectItem *item = gst_affect_item_new (NULL);
+    float labels[3], scores[3];
+
+    item->id = g_strdup_printf ("t%02u", i);
+    item->index = i;
+    for (c = 0; c < 3; c++) {
+      labels[c] = (i + c) % 3 == 0;
+      scores[c] = (float) ((i * 7 + c * 3) % 10) / 10.0f;
+    }
+    gst_affect_item_set_tags (item, tags, labels);
+    push_item (h, item, scores, 3);
+    g_assert_true (affect_metrics_add (m, scores, labels, NULL));
+    gst_affect_item_free (item);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  msgs = metric_messages (bus);
+  g_assert_cmpuint (g_list_length (msgs), ==, 1);
+  thr = gst_structure_get_value (gst_message_get_structure (msgs->data),
+      "thresholds");
+  g_assert_nonnull (thr);
+  for (c = 0; c < 3; c++)
+    g_assert_cmpfloat (g_value_get_double (gst_value_array_get_value (thr,
+                c)), ==, want_thresholds[c]);
+  affect_metrics_set_thresholds (m, want_thresholds);
+  r = affect_metrics_compute (m, NULL);
+  g_assert_cmpfloat (field (msgs->data, "f1-macro"), ==, r->f1_macro);
+  g_assert_cmpfloat (field (msgs->data, "recall-micro"), ==,
+      r->recall_micro);
+  affect_metrics_result_free (r);
+  affect_metrics_free (m);
+  g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (launch);
+}
+
+/* decision=fixed and decision=file give their thresholds and the values
+ * libaffect computes with them */
+static void
+test_decisions (void)
+{
+  const double fixed[3] = { 0.25, 0.25, 0.25 };
+  const double from_file[3] = { 0.35, 0.05, 0.65 };
+  gchar *path = g_build_filename (tmpdir, "thresholds.txt", NULL);
+  gchar *props;
+
+  run_decision ("decision=fixed threshold=0.25", fixed);
+  g_assert_true (affect_thresholds_write (path, 3, tags, from_file, NULL));
+  props = g_strdup_printf ("decision=file thresholds-location=%s", path);
+  run_decision (props, from_file);
+  g_free (props);
+  g_free (path);
+}
+
 /* labels that do not match the predictions are an error on the bus */
 static void
 test_mismatch (void)
@@ -330,6 +398,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectmetrics/tags", test_tags);
   g_test_add_func ("/affectmetrics/class-figures", test_class_figures);
   g_test_add_func ("/affectmetrics/regression", test_regression);
+  g_test_add_func ("/affectmetrics/decisions", test_decisions);
   g_test_add_func ("/affectmetrics/mismatch", test_mismatch);
   ret = g_test_run ();
   if (g_getenv ("AFFECT_KEEP_TMP") == NULL) {
