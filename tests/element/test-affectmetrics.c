@@ -37,6 +37,15 @@ harness (const gchar * launch, guint n, const gchar * names,
   return h;
 }
 
+/* queued messages hold the element, the element holds the bus: flush */
+static void
+teardown (GstHarness * h, GstBus * bus)
+{
+  gst_bus_set_flushing (bus, TRUE);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
 static void
 push_item (GstHarness * h, GstAffectItem * item, const float *scores, guint n)
 {
@@ -178,8 +187,7 @@ test_tags (void)
   affect_evaluation_free (ev);
   g_object_unref (p1);
   g_object_unref (p2);
-  gst_harness_teardown (h);
-  gst_object_unref (bus);
+  teardown (h, bus);
   g_free (launch);
   g_free (report);
   g_free (items);
@@ -245,8 +253,7 @@ test_class_figures (void)
   affect_npy_array_free (a);
 
   g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
-  gst_harness_teardown (h);
-  gst_object_unref (bus);
+  teardown (h, bus);
   g_free (launch);
   g_free (prefix);
   g_free (npy);
@@ -288,8 +295,7 @@ test_regression (void)
   g_assert_cmpfloat_with_epsilon (field (msgs->data, "mae-mean"),
       (sum[0] + sum[1]) / 60, 1e-12);
   g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
-  gst_harness_teardown (h);
-  gst_object_unref (bus);
+  teardown (h, bus);
 }
 
 static void
@@ -337,8 +343,7 @@ run_decision (const gchar * props, const double *want_thresholds)
   affect_metrics_result_free (r);
   affect_metrics_free (m);
   g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
-  gst_harness_teardown (h);
-  gst_object_unref (bus);
+  teardown (h, bus);
   g_free (launch);
 }
 
@@ -383,8 +388,7 @@ test_mismatch (void)
   gst_message_unref (msg);
   g_clear_error (&error);
   gst_affect_item_free (item);
-  gst_harness_teardown (h);
-  gst_object_unref (bus);
+  teardown (h, bus);
 }
 
 int
