@@ -18,6 +18,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (affectsrc, plugin);
   ret |= GST_ELEMENT_REGISTER (affectmetrics, plugin);
   ret |= GST_ELEMENT_REGISTER (affectmel, plugin);
+  ret |= GST_ELEMENT_REGISTER (affectclassify, plugin);
   ret = TRUE;
   return ret;
 }
