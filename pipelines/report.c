@@ -286,9 +286,12 @@ sweep (Report * r, const char *dir, const char *prefix, const char *symbol,
     g_ptr_array_add (labels, g_strdup_printf ("%s = %s", symbol,
             (char *) values->pdata[i]));
   }
-  heading = g_strdup_printf ("**MAE against %s** (test split; `%s/%s*.json`)",
-      symbol, dir + (g_str_has_prefix (dir, r->results_dir) ?
-          strlen (r->results_dir) : 0), prefix);
+  {
+    gchar *rel = relative (r, dir);
+    heading = g_strdup_printf ("**MAE against %s** (test split; "
+        "`%s%s%s*.json`)", symbol, rel, *rel ? "/" : "", prefix);
+    g_free (rel);
+  }
   json_builder_set_member_name (r->json, prefix[0] == 'l' ? "lambda" :
       "epsilon");
   json_builder_begin_object (r->json);
@@ -622,7 +625,10 @@ music_section (Report * r, const char *dir)
   if (d != NULL)
     g_dir_close (d);
   g_ptr_array_sort (trials, compare_strings);
-  if (trials->len == 0 || !table3_row (dir, trials, "baseline", base,
+  /* one trial run on its own: the folder itself */
+  if (trials->len == 0)
+    g_ptr_array_add (trials, g_strdup ("."));
+  if (!table3_row (dir, trials, "baseline", base,
           &n_base)) {
     g_ptr_array_unref (trials);
     g_free (set);
@@ -724,6 +730,8 @@ walk (Report * r, const char *dir, int depth)
   rel = relative (r, dir);
   tag = *rel ? g_strdup_printf ("%s-", rel) : g_strdup ("");
   g_strdelimit (tag, "/", '-');
+  if (exists (dir, "baseline"))
+    music = TRUE;
   if (music)
     music_section (r, dir);
   speech_sections (r, dir, tag);
