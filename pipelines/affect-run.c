@@ -864,9 +864,10 @@ print_dry_run (RunnerExperiment * e)
 static void
 find_plugin_in_build_tree (void)
 {
+  const char *env = g_getenv ("GST_PLUGIN_PATH");
   char *exe, *dir, *plugins, *lib;
 
-  if (g_getenv ("GST_PLUGIN_PATH") != NULL)
+  if (env != NULL && *env != '\0')
     return;
   exe = g_file_read_link ("/proc/self/exe", NULL);
   if (exe == NULL)
