@@ -22,6 +22,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (affectregress, plugin);
   ret |= GST_ELEMENT_REGISTER (affectgate, plugin);
   ret |= GST_ELEMENT_REGISTER (affecthnr, plugin);
+  ret |= GST_ELEMENT_REGISTER (affectclassify, plugin);
   ret = TRUE;
   return ret;
 }

@@ -134,7 +134,7 @@ gst_affect_metrics_decision_get_type (void)
   static GType type = 0;
   static const GEnumValue values[] = {
     {GST_AFFECT_METRICS_DECISION_FITTED,
-        "Per-tag thresholds maximising F on threshold-split (MediaEval)",
+          "Per-tag thresholds maximising F on threshold-split (MediaEval)",
         "fitted"},
     {GST_AFFECT_METRICS_DECISION_FIXED, "One threshold for every tag",
         "fixed"},
@@ -163,8 +163,7 @@ static gboolean gst_affect_metrics_start (GstBaseSink * sink);
 static gboolean gst_affect_metrics_stop (GstBaseSink * sink);
 static gboolean gst_affect_metrics_set_caps (GstBaseSink * sink,
     GstCaps * caps);
-static gboolean gst_affect_metrics_event (GstBaseSink * sink,
-    GstEvent * event);
+static gboolean gst_affect_metrics_event (GstBaseSink * sink, GstEvent * event);
 static GstFlowReturn gst_affect_metrics_render (GstBaseSink * sink,
     GstBuffer * buffer);
 
@@ -764,8 +763,7 @@ gst_affect_metrics_event (GstBaseSink * sink, GstEvent * event)
     else
       GST_ELEMENT_WARNING (self, STREAM, FAILED, ("No item was evaluated"),
           ("no prediction arrived inside a labelled item%s%s",
-              self->split ? " of split " : "",
-              self->split ? self->split : ""));
+              self->split ? " of split " : "", self->split ? self->split : ""));
   }
   return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
 }
@@ -773,8 +771,7 @@ gst_affect_metrics_event (GstBaseSink * sink, GstEvent * event)
 /* The item's truth in output order: labels over the vocabulary (tags,
  * class) or the targets named like the outputs (regression). */
 static gboolean
-item_truth (GstAffectMetrics * self, const GstAffectItem * item,
-    float *truth)
+item_truth (GstAffectMetrics * self, const GstAffectItem * item, float *truth)
 {
   guint i;
 
@@ -800,8 +797,7 @@ item_truth (GstAffectMetrics * self, const GstAffectItem * item,
     if (g_strcmp0 (item->vocabulary[i], self->names[i]) != 0) {
       GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
           ("output %u is '%s' in the predictions but '%s' in item %s's "
-              "vocabulary", i, self->names[i], item->vocabulary[i],
-              item->id));
+              "vocabulary", i, self->names[i], item->vocabulary[i], item->id));
       return FALSE;
     }
   memcpy (truth, item->labels, self->n_outputs * sizeof (float));
@@ -892,8 +888,7 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
   gst_buffer_unmap (buffer, &map);
   if (!ok) {
     if (error) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL), ("%s",
-              error->message));
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL), ("%s", error->message));
       g_error_free (error);
     }
     return GST_FLOW_ERROR;

@@ -36,7 +36,7 @@ static GOptionEntry entries[] = {
   {"decisions", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dec,
       "Decisions .npy (n × k, bool) instead of thresholds", "FILE"},
   {"thresholds", 't', 0, G_OPTION_ARG_FILENAME, &opt_thresholds,
-      "Per-tag thresholds file (name<TAB>value lines, MediaEval's format)",
+        "Per-tag thresholds file (name<TAB>value lines, MediaEval's format)",
       "FILE"},
   {"threshold", 0, 0, G_OPTION_ARG_DOUBLE, &opt_threshold,
       "One fixed threshold for every tag", "T"},
@@ -47,7 +47,7 @@ static GOptionEntry entries[] = {
       "Per-item files: fit thresholds on this split (default validation; "
         "the evaluated items when it has none)", "SPLIT"},
   {"split", 0, 0, G_OPTION_ARG_STRING, &opt_split,
-      "Per-item files: evaluate only this split (default: all others)",
+        "Per-item files: evaluate only this split (default: all others)",
       "SPLIT"},
   {"names", 'n', 0, G_OPTION_ARG_FILENAME, &opt_names,
       "Output names, one per line (default: from the thresholds file, or "
@@ -147,8 +147,7 @@ evaluation_from_npy (AffectMetricsTask task, gchar ** names, GError ** error)
         "%u names for %u outputs", g_strv_length (names), k);
     goto out;
   }
-  ev = affect_evaluation_new (task, k, (const char *const *) names, NULL,
-      NULL);
+  ev = affect_evaluation_new (task, k, (const char *const *) names, NULL, NULL);
   s = g_new (float, k);
   t = g_new (float, k);
   for (i = 0; i < n; i++) {
@@ -312,8 +311,7 @@ main (int argc, char **argv)
   if (ev == NULL)
     goto out;
   if (opt_dec == NULL) {
-    guint k = affect_metrics_get_n_outputs (affect_evaluation_get_metrics
-        (ev));
+    guint k = affect_metrics_get_n_outputs (affect_evaluation_get_metrics (ev));
     if (opt_thresholds) {
       double *t = g_new (double, k);
       const char *const *nm =

@@ -1,6 +1,9 @@
 /* Harmonic-plus-noise analysis and resynthesis (include/affect/hnr.h). */
 #include <fftw3.h>
+/* after fftw3.h, so fftwf_complex stays float[2] */
+#include <complex.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "affect/affect.h"
@@ -9,7 +12,6 @@
 
 /* FFTW's planner is not thread-safe; plans are made and destroyed under
  * this lock, executed without it. */
-static GMutex planner_lock;
 
 struct _AffectHnrPlan
 {
@@ -23,6 +25,8 @@ struct _AffectHnrPlan
   fftwf_plan fwd;
   float *mag2;
   guint8 *mask;
+  double complex *resid;        /* spectrum minus the harmonic model */
+  float *sorted;                /* scratch for band medians */
 
   /* YIN: the difference function through one FFT correlation */
   int tau_min, tau_max, integ, yin_n;
@@ -117,6 +121,8 @@ affect_hnr_plan_new (const AffectHnrParams * params, GError ** error)
   plan->spec = fftwf_alloc_complex (n / 2 + 1);
   plan->mag2 = g_new (float, n / 2 + 1);
   plan->mask = g_new (guint8, n / 2 + 1);
+  plan->resid = g_new (double complex, n / 2 + 1);
+  plan->sorted = g_new (float, n / 2 + 1);
 
   plan->tau_max = MIN ((int) floor (p->sample_rate / p->f0_min), n / 2);
   plan->tau_min = MAX (2, (int) floor (p->sample_rate / p->f0_max));
@@ -139,7 +145,7 @@ affect_hnr_plan_new (const AffectHnrParams * params, GError ** error)
   for (i = 0; i < plan->L; i++)
     plan->swin[i] = (float) sin (M_PI * (i + 0.5) / plan->L);
 
-  g_mutex_lock (&planner_lock);
+  affect_fftw_planner_lock ();
   plan->fwd = fftwf_plan_dft_r2c_1d (n, plan->wframe, plan->spec,
       FFTW_ESTIMATE);
   plan->ya_fwd = fftwf_plan_dft_r2c_1d (plan->yin_n, plan->ya, plan->YA,
@@ -150,7 +156,7 @@ affect_hnr_plan_new (const AffectHnrParams * params, GError ** error)
       FFTW_ESTIMATE);
   plan->ninv = fftwf_plan_dft_c2r_1d (plan->L, plan->nspec, plan->nbuf,
       FFTW_ESTIMATE);
-  g_mutex_unlock (&planner_lock);
+  affect_fftw_planner_unlock ();
   return plan;
 }
 
@@ -159,13 +165,13 @@ affect_hnr_plan_free (AffectHnrPlan * plan)
 {
   if (plan == NULL)
     return;
-  g_mutex_lock (&planner_lock);
+  affect_fftw_planner_lock ();
   fftwf_destroy_plan (plan->fwd);
   fftwf_destroy_plan (plan->ya_fwd);
   fftwf_destroy_plan (plan->yb_fwd);
   fftwf_destroy_plan (plan->yc_inv);
   fftwf_destroy_plan (plan->ninv);
-  g_mutex_unlock (&planner_lock);
+  affect_fftw_planner_unlock ();
   fftwf_free (plan->win);
   fftwf_free (plan->frame);
   fftwf_free (plan->wframe);
@@ -179,6 +185,8 @@ affect_hnr_plan_free (AffectHnrPlan * plan)
   fftwf_free (plan->nspec);
   g_free (plan->mag2);
   g_free (plan->mask);
+  g_free (plan->resid);
+  g_free (plan->sorted);
   g_free (plan->d);
   g_free (plan->dprime);
   g_free (plan->energy);
@@ -206,14 +214,14 @@ static double
 yin_period (AffectHnrPlan * plan, double *cmndf)
 {
   const float *x = plan->frame;
-  int W = plan->n_fft, I = plan->integ, N = plan->yin_n;
+  int W = plan->n_fft, n_int = plan->integ, N = plan->yin_n;
   int tau, k, best;
   double sum, e1, prev;
 
-  /* c(τ) = Σ_{j<I} x_j x_{j+τ} as IFFT(conj(A)·B) */
+  /* c(τ) = Σ_{j<n_int} x_j x_{j+τ} as IFFT(conj(A)·B) */
   memset (plan->ya, 0, N * sizeof (float));
   memset (plan->yb, 0, N * sizeof (float));
-  memcpy (plan->ya, x, I * sizeof (float));
+  memcpy (plan->ya, x, n_int * sizeof (float));
   memcpy (plan->yb, x, W * sizeof (float));
   fftwf_execute (plan->ya_fwd);
   fftwf_execute (plan->yb_fwd);
@@ -228,7 +236,7 @@ yin_period (AffectHnrPlan * plan, double *cmndf)
   plan->energy[0] = 0.0;
   for (k = 0; k < W; k++)
     plan->energy[k + 1] = plan->energy[k] + (double) x[k] * x[k];
-  e1 = plan->energy[I];
+  e1 = plan->energy[n_int];
   if (e1 <= 1e-20) {
     *cmndf = 1.0;
     return 0.0;
@@ -238,7 +246,7 @@ yin_period (AffectHnrPlan * plan, double *cmndf)
   plan->dprime[0] = 1.0;
   sum = 0.0;
   for (tau = 1; tau <= plan->tau_max; tau++) {
-    double e2 = plan->energy[tau + I] - plan->energy[tau];
+    double e2 = plan->energy[tau + n_int] - plan->energy[tau];
     double d = e1 + e2 - 2.0 * plan->yc[tau] / N;
 
     d = MAX (d, 0.0);
@@ -282,6 +290,29 @@ yin_period (AffectHnrPlan * plan, double *cmndf)
   return best;
 }
 
+/* Transform of the periodic Hann window at a fractional bin offset d:
+ * 0.5·D(d) − 0.25·D(d−1) − 0.25·D(d+1) with the Dirichlet kernel
+ * D(d) = Σ_n e^{−i2πdn/N} */
+static double complex
+hann_transform (int N, double d)
+{
+  double complex acc = 0.0;
+  static const double weight[3] = { -0.25, 0.5, -0.25 };
+  int j;
+
+  for (j = 0; j < 3; j++) {
+    double e = d + (j - 1);
+    double complex D;
+    if (fabs (e) < 1e-9)
+      D = N;
+    else
+      D = (1.0 - cexp (-2.0 * I * M_PI * e)) /
+          (1.0 - cexp (-2.0 * I * M_PI * e / N));
+    acc += weight[j] * D;
+  }
+  return acc;
+}
+
 /* The spectral peak nearest bin position fb (within one bin): its
  * interpolated position in bins and log magnitude (quadratic interpolation
  * of the log magnitude of the Hann spectrum). */
@@ -307,6 +338,56 @@ harmonic_peak (AffectHnrPlan * plan, double fb, double *pos, double *logmag)
   return TRUE;
 }
 
+static int
+cmp_float (const void *a, const void *b)
+{
+  float x = *(const float *) a, y = *(const float *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+band_median (const float *v, int n, float *scratch)
+{
+  memcpy (scratch, v, n * sizeof (float));
+  qsort (scratch, n, sizeof (float), cmp_float);
+  return n % 2 ? scratch[n / 2] : 0.5 * (scratch[n / 2 - 1] + scratch[n / 2]);
+}
+
+/* frame i (centred on i·hop, zero outside the signal, non-finite samples
+ * as 0) into plan->frame, its Hann-windowed copy into plan->wframe; returns
+ * the energy */
+static double
+load_frame (AffectHnrPlan * plan, const float *x, size_t n, int i)
+{
+  gint64 start = (gint64) i * plan->p.hop - plan->n_fft / 2;
+  double sum2 = 0.0;
+  int j;
+
+  for (j = 0; j < plan->n_fft; j++) {
+    gint64 idx = start + j;
+    float v = (idx >= 0 && idx < (gint64) n) ? x[idx] : 0.0f;
+    if (!isfinite (v))
+      v = 0.0f;
+    plan->frame[j] = v;
+    plan->wframe[j] = v * plan->win[j];
+    sum2 += (double) v * v;
+  }
+  return sum2;
+}
+
+static void
+frame_spectrum (AffectHnrPlan * plan)
+{
+  int k;
+
+  fftwf_execute (plan->fwd);
+  for (k = 0; k <= plan->n_fft / 2; k++) {
+    plan->mag2[k] = plan->spec[k][0] * plan->spec[k][0] +
+        plan->spec[k][1] * plan->spec[k][1];
+    plan->mask[k] = 0;
+  }
+}
+
 AffectHnrFeatures *
 affect_hnr_analyse (AffectHnrPlan * plan, const float *x, size_t n)
 {
@@ -314,7 +395,8 @@ affect_hnr_analyse (AffectHnrPlan * plan, const float *x, size_t n)
   AffectHnrFeatures *f = g_new0 (AffectHnrFeatures, 1);
   int W = plan->n_fft, half = W / 2, H = p->n_harmonics;
   int B = p->n_noise_bands, n_bins = W / 2 + 1;
-  int i, j, k, h, b;
+  double bin_hz = (double) p->sample_rate / W;
+  int i, k, h, b;
 
   f->n_frames = (int) (n / p->hop) + 1;
   f->n_harmonics = H;
@@ -325,45 +407,26 @@ affect_hnr_analyse (AffectHnrPlan * plan, const float *x, size_t n)
   f->harmonics = g_new0 (float, (size_t) f->n_frames * H);
   f->noise = g_new0 (float, (size_t) f->n_frames * B);
 
+  /* pass 1: loudness and F0 of every frame */
   for (i = 0; i < f->n_frames; i++) {
-    gint64 start = (gint64) i * p->hop - half;
-    double sum2 = 0.0, period, cmndf, f0 = 0.0, bin_hz;
-    float *amps = f->harmonics + (size_t) i * H;
-    float *noise = f->noise + (size_t) i * B;
+    double sum2 = load_frame (plan, x, n, i), period, cmndf, f0 = 0.0;
 
-    for (j = 0; j < W; j++) {
-      gint64 idx = start + j;
-      float v = (idx >= 0 && idx < (gint64) n) ? x[idx] : 0.0f;
-      if (!isfinite (v))
-        v = 0.0f;
-      plan->frame[j] = v;
-      plan->wframe[j] = v * plan->win[j];
-      sum2 += (double) v * v;
-    }
     f->loudness_db[i] = (float) (10.0 * log10 (sum2 / W + 1e-12));
-
     period = yin_period (plan, &cmndf);
     f->periodicity[i] = (float) CLAMP (1.0 - cmndf, 0.0, 1.0);
     if (period > 0.0 && f->loudness_db[i] > p->silence_db)
       f0 = p->sample_rate / period;
-    f->f0[i] = (float) f0;
 
-    fftwf_execute (plan->fwd);
-    for (k = 0; k < n_bins; k++) {
-      plan->mag2[k] = plan->spec[k][0] * plan->spec[k][0] +
-          plan->spec[k][1] * plan->spec[k][1];
-      plan->mask[k] = 0;
-    }
-    bin_hz = (double) p->sample_rate / W;
-
-    if (f0 > 0.0) {
+    if (f0 > 0.0 && f0 / bin_hz >= 4.0) {
       /* refine F0 with the interpolated peaks of the first harmonics:
        * least squares for f_h = h·F0 weighted by amplitude, which is far
        * sharper than YIN's lag interpolation at short lags. Only when the
        * Hann main lobes (4 bins wide) of neighbouring harmonics do not
        * overlap; at long lags YIN alone is already exact */
       double num = 0.0, den = 0.0, fr;
-      for (h = 1; h <= MIN (H, 8) && f0 / bin_hz >= 4.0; h++) {
+
+      frame_spectrum (plan);
+      for (h = 1; h <= MIN (H, 8); h++) {
         double fk, lp;
         if (h * f0 >= 0.49 * p->sample_rate
             || !harmonic_peak (plan, h * f0 / bin_hz, &fk, &lp))
@@ -377,17 +440,35 @@ affect_hnr_analyse (AffectHnrPlan * plan, const float *x, size_t n)
       fr = den > 0.0 ? num / den : f0;
       if (fabs (fr - f0) < 0.03 * f0)
         f0 = fr;
-      f->f0[i] = (float) f0;
     }
+    f->f0[i] = (float) f0;
+  }
+
+  /* pass 2: harmonic amplitudes and the noise envelope */
+  for (i = 0; i < f->n_frames; i++) {
+    double f0 = f->f0[i];
+    float *amps = f->harmonics + (size_t) i * H;
+    float *noise = f->noise + (size_t) i * B;
+
+    load_frame (plan, x, n, i);
+    frame_spectrum (plan);
+    for (k = 0; k < n_bins; k++)
+      plan->resid[k] = plan->spec[k][0] + I * plan->spec[k][1];
 
     if (f0 > 0.0) {
-      /* harmonic peaks; the mask radius stays inside half the spacing so
-       * some bins between harmonics are left for the noise estimate */
-      double spacing = f0 / bin_hz;
-      double radius = MIN (2.0, 0.5 * spacing - 0.25);
+      /* the mask covers each harmonic's main lobe (2 bins), widened by how
+       * far the harmonic glides during the window (F0 slope from the
+       * neighbouring frames), and stays inside half the spacing so some
+       * bins between harmonics are left for the noise estimate */
+      double spacing = f0 / bin_hz, slope = 0.0;
+      double cap = 0.5 * spacing - 0.25;
+      int i0 = MAX (i - 1, 0), i1 = MIN (i + 1, f->n_frames - 1);
 
+      if (i1 > i0 && f->f0[i0] > 0 && f->f0[i1] > 0)
+        slope = fabs (f->f0[i1] - f->f0[i0]) / ((i1 - i0) * p->hop);
       for (h = 1; h <= H; h++) {
         double fb = h * f0 / bin_hz, fk, lp;
+        double radius = MIN (2.0 + 0.5 * h * slope * W / bin_hz, cap);
         int lo, hi;
 
         if (h * f0 >= 0.49 * p->sample_rate)
@@ -395,6 +476,19 @@ affect_hnr_analyse (AffectHnrPlan * plan, const float *x, size_t n)
         if (!harmonic_peak (plan, fb, &fk, &lp))
           continue;
         amps[h - 1] = (float) (2.0 * exp (lp) / plan->win_sum);
+        /* take the harmonic's whole window transform (main lobe and side
+         * lobes) out of the spectrum the noise is measured on: the Hann
+         * side lobes of a strong low harmonic would otherwise lie 20 dB
+         * over a weak noise floor */
+        {
+          int kc = (int) lround (fk), kk;
+          double complex w0 = hann_transform (W, kc - fk), c;
+          if (cabs (w0) > 1e-9) {
+            c = (plan->spec[kc][0] + I * plan->spec[kc][1]) / w0;
+            for (kk = MAX (0, kc - 8); kk <= MIN (n_bins - 1, kc + 8); kk++)
+              plan->resid[kk] -= c * hann_transform (W, kk - fk);
+          }
+        }
         lo = (int) ceil (fb - radius);
         hi = (int) floor (fb + radius);
         for (k = MAX (0, lo); k <= MIN (n_bins - 1, hi); k++)
@@ -402,22 +496,31 @@ affect_hnr_analyse (AffectHnrPlan * plan, const float *x, size_t n)
       }
     }
 
-    /* noise power per band from the unmasked bins (the trough between
-     * harmonics when every bin is masked) */
+    /* noise power per band from the unmasked bins of the residual (the
+     * spectrum with the harmonic model taken out). When every bin of a band
+     * is masked: the median of its bins over ln 2 — the mean of an
+     * exponential (chi-square, 2 degrees of freedom) variable from its
+     * median, robust to what is left of a gliding harmonic's main lobe
+     * (the minimum would be biased low, the mean high) */
+    for (k = 0; k < n_bins; k++)
+      plan->mag2[k] = (float) (creal (plan->resid[k]) * creal (plan->resid[k])
+          + cimag (plan->resid[k]) * cimag (plan->resid[k]));
     for (b = 0; b < B; b++) {
       int k_lo = (int) ((double) b * half / B);
       int k_hi = b == B - 1 ? n_bins : (int) ((double) (b + 1) * half / B);
-      double acc = 0.0, lowest = 1e30;
+      double acc = 0.0;
       int count = 0;
 
-      for (k = k_lo; k < k_hi; k++) {
-        lowest = MIN (lowest, plan->mag2[k]);
+      for (k = k_lo; k < k_hi; k++)
         if (!plan->mask[k]) {
           acc += plan->mag2[k];
           count++;
         }
-      }
-      acc = count ? acc / count : (k_hi > k_lo ? lowest : 0.0);
+      if (count)
+        acc /= count;
+      else if (k_hi > k_lo)
+        acc = band_median (plan->mag2 + k_lo, k_hi - k_lo, plan->sorted) /
+            G_LN2;
       /* E|X_k|² = σ²·Σw² for white noise of variance σ² */
       noise[b] = (float) (acc / plan->win_sum2);
     }
@@ -594,9 +697,9 @@ affect_log_spectral_distance (const float *a, const float *b, size_t n,
   pb = g_new (double, (size_t) n_frames * n_bins);
   ea = g_new0 (double, n_frames);
   eb = g_new0 (double, n_frames);
-  g_mutex_lock (&planner_lock);
+  affect_fftw_planner_lock ();
   fwd = fftwf_plan_dft_r2c_1d (n_fft, buf, spec, FFTW_ESTIMATE);
-  g_mutex_unlock (&planner_lock);
+  affect_fftw_planner_unlock ();
 
   for (i = 0; i < n_frames; i++) {
     int s;
@@ -647,9 +750,9 @@ affect_log_spectral_distance (const float *a, const float *b, size_t n,
     used++;
   }
 
-  g_mutex_lock (&planner_lock);
+  affect_fftw_planner_lock ();
   fftwf_destroy_plan (fwd);
-  g_mutex_unlock (&planner_lock);
+  affect_fftw_planner_unlock ();
   fftwf_free (buf);
   fftwf_free (spec);
   g_free (pa);

@@ -25,7 +25,6 @@
 #define IS09_VOICING_CUTOFF 0.55f
 
 /* FFTW's planner is not thread-safe */
-static GMutex plan_lock;
 
 static double
 mel_htk (double f)
@@ -140,13 +139,13 @@ affect_is09_plan_new (int sample_rate, GError ** error)
   p->acf = g_new (float, p->n_lags);
   p->cep = g_new (float, p->n_lags);
 
-  g_mutex_lock (&plan_lock);
+  affect_fftw_planner_lock ();
   p->fwd = fftwf_plan_dft_r2c_1d (p->fft_n, p->fft_in, p->fft_out,
       FFTW_ESTIMATE);
   /* ACF and cepstrum: two inverse real transforms in one plan */
   p->inv = fftwf_plan_many_dft_c2r (1, &p->fft_n, 2, p->inv_in, NULL, 1, n_bins,
       p->inv_out, NULL, 1, p->fft_n, FFTW_ESTIMATE);
-  g_mutex_unlock (&plan_lock);
+  affect_fftw_planner_unlock ();
   if (!p->fwd || !p->inv) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
         "IS09: FFTW could not plan a %d-point transform", p->fft_n);
@@ -163,12 +162,12 @@ affect_is09_plan_free (AffectIs09Plan * p)
 {
   if (!p)
     return;
-  g_mutex_lock (&plan_lock);
+  affect_fftw_planner_lock ();
   if (p->fwd)
     fftwf_destroy_plan (p->fwd);
   if (p->inv)
     fftwf_destroy_plan (p->inv);
-  g_mutex_unlock (&plan_lock);
+  affect_fftw_planner_unlock ();
   fftwf_free (p->fft_in);
   fftwf_free (p->fft_out);
   fftwf_free (p->inv_in);

@@ -22,7 +22,6 @@
 
 /* FFTW's planner (plan creation and destruction) is not thread-safe; only
  * fftwf_execute* is. */
-static GMutex planner_lock;
 
 struct _AffectMelPlan
 {
@@ -350,10 +349,10 @@ affect_mel_plan_new (const AffectMelParams * params)
   /* FFTW_ESTIMATE: the plan (and so every output bit) is the same on every
    * run; FFTW_MEASURE may pick a different algorithm each time it times. */
   work_init (&tmp, plan);
-  g_mutex_lock (&planner_lock);
+  affect_fftw_planner_lock ();
   plan->plan_one = fftwf_plan_dft_r2c_1d (n, tmp.frames, tmp.spec,
       FFTW_ESTIMATE);
-  g_mutex_unlock (&planner_lock);
+  affect_fftw_planner_unlock ();
   work_clear (&tmp);
 
   if (plan->plan_one == NULL) {
@@ -368,10 +367,10 @@ affect_mel_plan_free (AffectMelPlan * plan)
 {
   if (plan == NULL)
     return;
-  g_mutex_lock (&planner_lock);
+  affect_fftw_planner_lock ();
   if (plan->plan_one)
     fftwf_destroy_plan (plan->plan_one);
-  g_mutex_unlock (&planner_lock);
+  affect_fftw_planner_unlock ();
   g_free (plan->window);
   g_free (plan->band_lo);
   g_free (plan->band_len);

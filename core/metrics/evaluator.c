@@ -334,8 +334,7 @@ affect_metrics_set_decisions (AffectMetrics * m, const uint8_t * decisions,
 }
 
 double *
-affect_metrics_fit_threshold_values (const AffectMetrics * fit,
-    GError ** error)
+affect_metrics_fit_threshold_values (const AffectMetrics * fit, GError ** error)
 {
   AffectRankSorted rs;
   double *t;
@@ -385,10 +384,10 @@ affect_metrics_fit_thresholds (AffectMetrics * m, const AffectMetrics * fit,
 }
 
 static void
-warn (AffectMetricsResult * r, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
 warn (AffectMetricsResult * r, const char *format, ...)
+G_GNUC_PRINTF (2, 3);
+
+     static void warn (AffectMetricsResult * r, const char *format, ...)
 {
   va_list args;
 
@@ -461,39 +460,33 @@ affect_metrics_result_free (AffectMetricsResult * r)
 static void
 compute_rank (const AffectMetrics * m, AffectMetricsResult * r)
 {
-  AffectRankSorted rs;
-  AffectRankScores s;
-  const float *scores = (const float *) m->scores->data;
-  const uint8_t *truth = (const uint8_t *) m->truth->data;
+  AffectRankScores *cols = g_new (AffectRankScores, m->k), s;
   double roc_sum = 0.0, pr_sum = 0.0;
   guint c, k = m->k;
 
-  affect_rank_sorted_init (&rs);
+  affect_rank_scores_matrix ((const float *) m->scores->data,
+      (const uint8_t *) m->truth->data, m->n, k, cols, &s);
   r->roc_auc_defined = 0;
   for (c = 0; c < k; c++) {
-    affect_rank_sorted_build (&rs, scores + c, k, truth + c, k, m->n);
-    affect_rank_sorted_scores (&rs, &s);
-    r->support[c] = s.n_positive;
-    r->roc_auc[c] = s.roc_auc;
-    r->pr_auc[c] = s.average_precision;
-    pr_sum += s.average_precision;
-    if (isnan (s.roc_auc)) {
+    r->support[c] = cols[c].n_positive;
+    r->roc_auc[c] = cols[c].roc_auc;
+    r->pr_auc[c] = cols[c].average_precision;
+    pr_sum += cols[c].average_precision;
+    if (isnan (cols[c].roc_auc)) {
       warn (r, "ROC-AUC of '%s' is undefined (%s): left out of the macro "
-          "average", m->names[c], s.n_positive ? "no negative item" :
+          "average", m->names[c], cols[c].n_positive ? "no negative item" :
           "no positive item");
     } else {
-      roc_sum += s.roc_auc;
+      roc_sum += cols[c].roc_auc;
       r->roc_auc_defined++;
     }
-    if (s.n_positive == 0)
+    if (cols[c].n_positive == 0)
       warn (r, "PR-AUC of '%s' is 0: no positive item", m->names[c]);
   }
+  g_free (cols);
   r->roc_auc_macro = r->roc_auc_defined ? roc_sum / r->roc_auc_defined : NAN;
   r->pr_auc_macro = pr_sum / k;
   /* micro: every (item, output) pair is one binary decision */
-  affect_rank_sorted_build (&rs, scores, 1, truth, 1, m->n * k);
-  affect_rank_sorted_scores (&rs, &s);
-  affect_rank_sorted_clear (&rs);
   r->roc_auc_micro = s.roc_auc;
   r->pr_auc_micro = s.average_precision;
   if (isnan (s.roc_auc))

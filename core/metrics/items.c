@@ -374,8 +374,7 @@ affect_item_table_sort (AffectItemTable * t)
     g_array_append_val (index, keys[i].index);
     g_array_append_val (route, g_array_index (t->route, gint, r));
     g_array_append_vals (truth, (float *) t->truth->data + (gsize) r * k, k);
-    g_array_append_vals (scores, (float *) t->scores->data + (gsize) r * k,
-        k);
+    g_array_append_vals (scores, (float *) t->scores->data + (gsize) r * k, k);
     g_ptr_array_add (id, g_strdup (g_ptr_array_index (t->id, r)));
     g_ptr_array_add (split, g_strdup (g_ptr_array_index (t->split, r)));
   }

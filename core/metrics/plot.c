@@ -180,14 +180,13 @@ affect_metrics_plot_curves (const AffectMetrics * m, const char *path,
     return FALSE;
   affect_rank_scores (scores, 1, truth, 1, n * k, &micro);
   g_snprintf (title, sizeof title, "ROC (micro AUC %.3f)", micro.roc_auc);
-  panel_frame (cv.cr, &roc, title, "false positive rate",
-      "true positive rate");
+  panel_frame (cv.cr, &roc, title, "false positive rate", "true positive rate");
   g_snprintf (title, sizeof title, "Precision-recall (micro AP %.3f)",
       micro.average_precision);
   panel_frame (cv.cr, &pr, title, "recall", "precision");
   /* chance: the diagonal, and the positive rate for PR */
   cairo_set_source_rgb (cv.cr, 0.6, 0.6, 0.6);
-  cairo_set_dash (cv.cr, (double[]) { 4, 4}, 2, 0);
+  cairo_set_dash (cv.cr, (double[]) { 4, 4 }, 2, 0);
   cairo_move_to (cv.cr, roc.x0, roc.y0 + roc.h);
   cairo_line_to (cv.cr, roc.x0 + roc.w, roc.y0);
   {

@@ -11,7 +11,9 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "affect/metrics.h"
 #include "metrics-private.h"
@@ -39,47 +41,48 @@ affect_metrics_key_to_float (uint32_t k)
   return f;
 }
 
-/* LSD radix sort in three passes of 11, 11 and 10 bits; a pass whose digit
- * is the same for every key is skipped. Returns the buffer holding the
- * sorted keys (a or tmp). */
+/* LSD radix sort in four passes of 8 bits; a pass whose digit is the same
+ * for every key is skipped. 256 buckets keep the scatter within the cache
+ * and TLB even for the 56 M keys of a micro average (11-bit digits measured
+ * 6 times slower there). Returns the buffer holding the sorted keys (a or
+ * tmp). */
 static uint32_t *
 radix_sort (uint32_t * a, uint32_t * tmp, gsize n)
 {
-  static const int shift[3] = { 0, 11, 22 };
-  gsize *hist;
+  gsize hist[4][256];
   gsize i;
   int p;
 
   if (n < 2)
     return a;
-  hist = g_new0 (gsize, 3 * 2048);
+  memset (hist, 0, sizeof hist);
   for (i = 0; i < n; i++) {
     uint32_t k = a[i];
-    hist[k & 0x7ff]++;
-    hist[2048 + ((k >> 11) & 0x7ff)]++;
-    hist[4096 + (k >> 22)]++;
+    hist[0][k & 0xff]++;
+    hist[1][(k >> 8) & 0xff]++;
+    hist[2][(k >> 16) & 0xff]++;
+    hist[3][k >> 24]++;
   }
-  for (p = 0; p < 3; p++) {
-    gsize *h = hist + 2048 * p, sum = 0;
+  for (p = 0; p < 4; p++) {
+    gsize *h = hist[p], sum = 0;
+    int shift = 8 * p, b;
     uint32_t *t;
-    int b;
 
-    if (h[(a[0] >> shift[p]) & 0x7ff] == n)
+    if (h[(a[0] >> shift) & 0xff] == n)
       continue;
-    for (b = 0; b < 2048; b++) {
+    for (b = 0; b < 256; b++) {
       gsize c = h[b];
       h[b] = sum;
       sum += c;
     }
     for (i = 0; i < n; i++) {
       uint32_t k = a[i];
-      tmp[h[(k >> shift[p]) & 0x7ff]++] = k;
+      tmp[h[(k >> shift) & 0xff]++] = k;
     }
     t = a;
     a = tmp;
     tmp = t;
   }
-  g_free (hist);
   return a;
 }
 
@@ -204,16 +207,94 @@ affect_rank_sorted_scores (const AffectRankSorted * rs, AffectRankScores * out)
 
 void
 affect_rank_scores (const float *scores, gsize score_stride,
-    const uint8_t * truth, gsize truth_stride, gsize n,
-    AffectRankScores * out)
+    const uint8_t * truth, gsize truth_stride, gsize n, AffectRankScores * out)
 {
   AffectRankSorted rs;
 
   affect_rank_sorted_init (&rs);
-  affect_rank_sorted_build (&rs, scores, score_stride, truth, truth_stride,
-      n);
+  affect_rank_sorted_build (&rs, scores, score_stride, truth, truth_stride, n);
   affect_rank_sorted_scores (&rs, out);
   affect_rank_sorted_clear (&rs);
+}
+
+/* Large scratch buffers are first touched page by page; transparent huge
+ * pages (where the kernel grants them on request) make that 512 times fewer
+ * page faults, which otherwise cost as much as the sort on a VM. */
+static void *
+scratch_alloc (gsize bytes)
+{
+  void *p = NULL;
+
+  if (bytes < (4u << 20))
+    return g_malloc (bytes);
+  if (posix_memalign (&p, 2u << 20, bytes) != 0)
+    g_error ("out of memory allocating %" G_GSIZE_FORMAT " bytes", bytes);
+#ifdef MADV_HUGEPAGE
+  madvise (p, bytes, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+/* keys into dst: positives from the front, negatives from the back */
+static gsize
+partition_keys (const uint32_t * keys, const uint8_t * bits, gsize n,
+    uint32_t * dst)
+{
+  gsize i, ip = 0, in = n;
+
+  for (i = 0; i < n; i++) {
+    if (bits[i])
+      dst[ip++] = keys[i];
+    else
+      dst[--in] = keys[i];
+  }
+  return ip;
+}
+
+static void
+sorted_scores (uint32_t * keys, uint32_t * scratch, gsize n, gsize np,
+    AffectRankScores * out)
+{
+  AffectRankSorted rs;
+
+  rs.buf = NULL;
+  rs.capacity = 0;
+  rs.pos = radix_sort (keys, scratch, np);
+  rs.neg = radix_sort (keys + np, scratch + np, n - np);
+  rs.n_pos = np;
+  rs.n_neg = n - np;
+  affect_rank_sorted_scores (&rs, out);
+}
+
+void
+affect_rank_scores_matrix (const float *scores, const uint8_t * truth,
+    gsize n, guint k, AffectRankScores * columns, AffectRankScores * micro)
+{
+  gsize nk = n * (gsize) k, i, np;
+  /* [0, nk): column-major keys, later the micro sort's scratch;
+   * [nk, 2nk): per-column work, later the micro keys */
+  uint32_t *buf = scratch_alloc (MAX (2 * nk, nk + 2 * n) * sizeof (uint32_t));
+  uint32_t *keys = buf, *work = buf + nk;
+  uint8_t *bits = scratch_alloc (nk);
+  guint c;
+
+  /* one pass over the row-major matrix into column-major keys, so each
+   * column is then read contiguously instead of with a stride of k */
+  for (i = 0; i < n; i++)
+    for (c = 0; c < k; c++) {
+      keys[(gsize) c * n + i] = float_key (scores[i * k + c]);
+      bits[(gsize) c * n + i] = truth[i * k + c] != 0;
+    }
+  for (c = 0; columns && c < k; c++) {
+    np = partition_keys (keys + (gsize) c * n, bits + (gsize) c * n, n, work);
+    sorted_scores (work, work + n, n, np, &columns[c]);
+  }
+  if (micro) {
+    np = partition_keys (keys, bits, nk, work);
+    sorted_scores (work, keys, nk, np, micro);
+  }
+  free (bits);
+  free (buf);
 }
 
 double
@@ -255,8 +336,7 @@ affect_fit_threshold (const float *scores, gsize score_stride,
   double t;
 
   affect_rank_sorted_init (&rs);
-  affect_rank_sorted_build (&rs, scores, score_stride, truth, truth_stride,
-      n);
+  affect_rank_sorted_build (&rs, scores, score_stride, truth, truth_stride, n);
   t = affect_rank_sorted_threshold (&rs);
   affect_rank_sorted_clear (&rs);
   return t;
@@ -276,8 +356,7 @@ curve (const float *scores, gsize score_stride, const uint8_t * truth,
   gboolean ok;
 
   affect_rank_sorted_init (&rs);
-  affect_rank_sorted_build (&rs, scores, score_stride, truth, truth_stride,
-      n);
+  affect_rank_sorted_build (&rs, scores, score_stride, truth, truth_stride, n);
   ok = rs.n_pos > 0 && (!roc || rs.n_neg > 0);
   x = g_array_new (FALSE, FALSE, sizeof (double));
   y = g_array_new (FALSE, FALSE, sizeof (double));

@@ -38,8 +38,7 @@ add_averages (JsonBuilder * b, const AffectMetricsResult * r, gboolean micro)
   json_builder_begin_object (b);
   add_double (b, "roc_auc", micro ? r->roc_auc_micro : r->roc_auc_macro);
   add_double (b, "pr_auc", micro ? r->pr_auc_micro : r->pr_auc_macro);
-  add_double (b, "precision", micro ? r->precision_micro :
-      r->precision_macro);
+  add_double (b, "precision", micro ? r->precision_micro : r->precision_macro);
   add_double (b, "recall", micro ? r->recall_micro : r->recall_macro);
   add_double (b, "f1", micro ? r->f1_micro : r->f1_macro);
   if (!micro) {

@@ -25,6 +25,8 @@ struct _AffectMlp
   float *in;
   float *z[MLP_MAX_LAYERS], *h[MLP_MAX_LAYERS];
   float *scratch_a, *scratch_b;
+  /* per-layer ∂/∂z kept by mlp_deltas_rows for mlp_param_grads_rows */
+  float *delta[MLP_MAX_LAYERS];
 };
 
 void mlp_reserve (AffectMlp * mlp, int rows);
@@ -37,6 +39,14 @@ void mlp_forward_rows (AffectMlp * mlp, const float *xs, int row0, int n);
 void mlp_backward_rows (AffectMlp * mlp, const float *dy,
     gboolean at_preactivation, int row0, int n, gboolean param_grads,
     float *dx);
+/* the backward of mlp_backward_rows split in two: first the deltas
+ * (∂/∂z of every layer, kept in the workspace) and the input gradient dx
+ * (may be NULL); then, for any rows whose deltas are kept, the parameter
+ * gradients — one GEMM per layer over all those rows */
+void mlp_deltas_rows (AffectMlp * mlp, const float *dy,
+    gboolean at_preactivation, int row0, int n, float *dx);
+void mlp_param_grads_rows (AffectMlp * mlp, int row0, int n);
+
 /* Jacobian-vector product at rows [row0, row0 + n): t (n × n_outputs) =
  * J(x) v for input tangents v (n × n_inputs) */
 void mlp_jvp_rows (AffectMlp * mlp, const float *v, int row0, int n,

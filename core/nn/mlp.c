@@ -75,7 +75,8 @@ free_workspace (AffectMlp * mlp)
   for (l = 0; l < mlp->n_layers; l++) {
     g_aligned_free (mlp->z[l]);
     g_aligned_free (mlp->h[l]);
-    mlp->z[l] = mlp->h[l] = NULL;
+    g_aligned_free (mlp->delta[l]);
+    mlp->z[l] = mlp->h[l] = mlp->delta[l] = NULL;
   }
   g_aligned_free (mlp->scratch_a);
   g_aligned_free (mlp->scratch_b);
@@ -229,6 +230,7 @@ mlp_reserve (AffectMlp * mlp, int rows)
   for (l = 0; l < mlp->n_layers; l++) {
     mlp->z[l] = falloc ((size_t) rows * mlp->widths[l + 1]);
     mlp->h[l] = falloc ((size_t) rows * mlp->widths[l + 1]);
+    mlp->delta[l] = falloc ((size_t) rows * mlp->widths[l + 1]);
   }
   mlp->scratch_a = falloc ((size_t) rows * mlp->max_width);
   mlp->scratch_b = falloc ((size_t) rows * mlp->max_width);
@@ -299,6 +301,51 @@ mlp_backward_rows (AffectMlp * mlp, const float *dy,
       delta = next;
       next = t;
     }
+  }
+}
+
+void
+mlp_deltas_rows (AffectMlp * mlp, const float *dy, gboolean at_preactivation,
+    int row0, int n, float *dx)
+{
+  int l;
+
+  g_assert (row0 + n <= mlp->capacity);
+  for (l = mlp->n_layers - 1; l >= 0; l--) {
+    size_t off = (size_t) row0 * mlp->widths[l + 1];
+    size_t count = (size_t) n * mlp->widths[l + 1];
+    float *delta = mlp->delta[l] + off;
+
+    if (l == mlp->n_layers - 1) {
+      if (at_preactivation)
+        memcpy (delta, dy, count * sizeof (float));
+      else
+        affect_activation_backward (layer_activation (mlp, l),
+            mlp->z[l] + off, mlp->h[l] + off, dy, delta, count);
+    } else {
+      /* delta holds W_{l+1}ᵀ δ_{l+1}, written by the layer above */
+      affect_activation_backward (layer_activation (mlp, l), mlp->z[l] + off,
+          mlp->h[l] + off, delta, delta, count);
+    }
+    if (l > 0)
+      affect_linear_grad (&mlp->layers[l], NULL, delta,
+          mlp->delta[l - 1] + (size_t) row0 * mlp->widths[l], n, FALSE);
+    else if (dx != NULL)
+      affect_linear_grad (&mlp->layers[0], NULL, delta, dx, n, FALSE);
+  }
+}
+
+void
+mlp_param_grads_rows (AffectMlp * mlp, int row0, int n)
+{
+  int l;
+
+  for (l = 0; l < mlp->n_layers; l++) {
+    const float *input = l > 0 ?
+        mlp->h[l - 1] + (size_t) row0 * mlp->widths[l] :
+        mlp->in + (size_t) row0 * mlp->widths[0];
+    affect_linear_grad (&mlp->layers[l], input,
+        mlp->delta[l] + (size_t) row0 * mlp->widths[l + 1], NULL, n, TRUE);
   }
 }
 

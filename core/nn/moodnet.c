@@ -81,6 +81,7 @@ struct _AffectMoodNet
   float *position;              /* chunks × EMBED */
 
   gboolean training;
+  gboolean calibrating;         /* batch-norm statistics only */
   AffectRng *rng;
 
   /* batch workspace */
@@ -253,8 +254,16 @@ add_unit (AffectMoodNet * net, GArray * units, UnitKind kind,
       name = g_strdup_printf ("%s.bias", conv_name);
       u.bias = new_param (net, name, 1, bshape, TRUE, TRUE);
       g_free (name);
-      if (rng != NULL)
+      if (rng != NULL) {
         affect_init_uniform (u.bias, 1.0 / sqrt (fan_in), rng);
+        /* bw2col squeezes the spectrogram through 10 then 3 ReLU channels;
+         * with PyTorch's symmetric bias init one channel in three starts
+         * dead for any input (all three for some seeds) and never
+         * recovers, so these biases start non-negative (docs/moodnet.md) */
+        if (g_str_has_prefix (conv_name, "cnn.bw2col."))
+          for (int i = 0; i < cout; i++)
+            u.bias->value.data[i] = fabsf (u.bias->value.data[i]);
+      }
     }
   }
   if (bn_name != NULL) {
@@ -545,6 +554,17 @@ affect_moodnet_set_training (AffectMoodNet * net, gboolean training,
 {
   net->training = training;
   net->rng = rng;
+  net->calibrating = FALSE;
+}
+
+void
+affect_moodnet_calibrate_batchnorm (AffectMoodNet * net, gboolean begin)
+{
+  net->training = FALSE;
+  net->calibrating = begin;
+  if (begin)
+    for (int i = 0; i < net->n_units; i++)
+      net->units[i].bn_batches = 0;
 }
 
 /* ---- batch workspace ------------------------------------------------------ */
@@ -668,11 +688,12 @@ unit_forward (AffectMoodNet * net, Unit * u, const float *in)
   else
     u->c = (float *) in;
   if (u->bn_weight != NULL) {
-    if (net->training)
+    if (net->training || net->calibrating)
       affect_batchnorm_forward_train (u->cout, m, u->c,
           u->bn_weight->value.data, u->bn_bias->value.data,
-          u->bn_mean->value.data, u->bn_var->value.data, BN_MOMENTUM,
-          &u->bn_batches, BN_EPS, u->y, u->mean, u->rstd);
+          u->bn_mean->value.data, u->bn_var->value.data,
+          net->calibrating ? -1.0f : BN_MOMENTUM, &u->bn_batches, BN_EPS,
+          u->y, u->mean, u->rstd);
     else
       affect_batchnorm_forward_eval (u->cout, m, u->c,
           u->bn_weight->value.data, u->bn_bias->value.data,

@@ -56,6 +56,35 @@ normalise_rows (float *v, int n, int d, double scale)
   }
 }
 
+/* one output: r ← ε · (power iteration on ∇f ∇fᵀ from d), given ∇f = g */
+static void
+power_step_scalar (const AffectVatConfig * config, const float *g,
+    const float *d, float *r, int n, int din)
+{
+  const int iterations = MAX (config->power_iterations, 1);
+  int it, i, j;
+
+  memcpy (r, d, (size_t) n * din * sizeof (float));
+  normalise_rows (r, n, din, 1.0);
+  for (it = 0; it < iterations; it++) {
+    for (i = 0; i < n; i++) {
+      float *ri = r + (size_t) i * din;
+      const float *gi = g + (size_t) i * din;
+      double s = 0.0;
+      for (j = 0; j < din; j++)
+        s += (double) gi[j] * ri[j];
+      /* a direction exactly orthogonal to ∇f: H d = 0, take ∇f itself */
+      if (s == 0.0)
+        s = 1.0;
+      for (j = 0; j < din; j++)
+        ri[j] = (float) (s * gi[j]);
+    }
+    normalise_rows (r, n, din, 1.0);
+  }
+  for (i = 0; i < n * din; i++)
+    r[i] *= (float) config->epsilon;
+}
+
 /* r ← ε · (power iteration from d); rows [0, n) of the workspace must
  * hold the forward at xs; rows [n, 2n) are used as scratch. */
 static void
@@ -65,7 +94,7 @@ power_iteration (AffectMlp * mlp, const AffectVatConfig * config,
   const int din = mlp->config.n_inputs, k = mlp->config.n_outputs;
   const int iterations = MAX (config->power_iterations, 1);
   float *g = g_malloc ((size_t) n * din * sizeof (float));
-  int it, i, j;
+  int it, i;
 
   memcpy (r, d, (size_t) n * din * sizeof (float));
   normalise_rows (r, n, din, 1.0);
@@ -77,21 +106,9 @@ power_iteration (AffectMlp * mlp, const AffectVatConfig * config,
       ones[i] = 1.0f;
     mlp_backward_rows (mlp, ones, FALSE, 0, n, FALSE, g);
     g_free (ones);
-    for (it = 0; it < iterations; it++) {
-      for (i = 0; i < n; i++) {
-        float *ri = r + (size_t) i * din;
-        const float *gi = g + (size_t) i * din;
-        double s = 0.0;
-        for (j = 0; j < din; j++)
-          s += (double) gi[j] * ri[j];
-        /* a direction exactly orthogonal to ∇f: H d = 0, take ∇f itself */
-        if (s == 0.0)
-          s = 1.0;
-        for (j = 0; j < din; j++)
-          ri[j] = (float) (s * gi[j]);
-      }
-      normalise_rows (r, n, din, 1.0);
-    }
+    power_step_scalar (config, g, d, r, n, din);
+    g_free (g);
+    return;
   } else if (config->power == AFFECT_VAT_POWER_JVP) {
     float *t = g_malloc ((size_t) n * k * sizeof (float));
     for (it = 0; it < iterations; it++) {
@@ -150,17 +167,48 @@ affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
   r = g_malloc ((size_t) n * din * sizeof (float));
   dy = g_malloc ((size_t) 2 * n * k * sizeof (float));
 
-  /* rows [0, n): x; rows [n, 2n): x + r_adv. One backward over the 2n
-   * rows then forms each weight gradient in a single GEMM. */
+  /* rows [0, n): x; rows [n, 2n): x + r_adv. The deltas of both are kept
+   * so that each weight gradient is one GEMM over the 2n rows. */
   mlp_forward_rows (mlp, xs, 0, n);
-  power_iteration (mlp, config, xs, d, r, n);
-  for (i = 0; i < n * din; i++)
-    r[i] += xs[i];
-  mlp_forward_rows (mlp, r, n, n);
+  if (config->power == AFFECT_VAT_POWER_JVP && k == 1) {
+    /* one output: the backward of f itself gives both ∇ₓf (the power
+     * step) and the deltas of the MSE term, which are those of f scaled
+     * per row by ∂MSE/∂f — so the rows at x need no second backward */
+    float *g = g_malloc ((size_t) n * din * sizeof (float));
+    float *ones = g_malloc ((size_t) n * sizeof (float));
+    int l;
 
-  f0 = mlp_output_rows (mlp, 0);
-  f1 = mlp_output_rows (mlp, n);
-  mse = affect_loss_mse (f0, y, dy, (size_t) n * k);
+    for (i = 0; i < n; i++)
+      ones[i] = 1.0f;
+    mlp_deltas_rows (mlp, ones, FALSE, 0, n, g);
+    g_free (ones);
+    power_step_scalar (config, g, d, r, n, din);
+    g_free (g);
+    for (i = 0; i < n * din; i++)
+      r[i] += xs[i];
+    mlp_forward_rows (mlp, r, n, n);
+    f0 = mlp_output_rows (mlp, 0);
+    f1 = mlp_output_rows (mlp, n);
+    mse = affect_loss_mse (f0, y, dy, (size_t) n);
+    for (l = 0; l < mlp->n_layers; l++) {
+      const int w = mlp->widths[l + 1];
+      for (i = 0; i < n; i++) {
+        float *row = mlp->delta[l] + (size_t) i * w, s = dy[i];
+        int j;
+        for (j = 0; j < w; j++)
+          row[j] *= s;
+      }
+    }
+  } else {
+    power_iteration (mlp, config, xs, d, r, n);
+    for (i = 0; i < n * din; i++)
+      r[i] += xs[i];
+    mlp_forward_rows (mlp, r, n, n);
+    f0 = mlp_output_rows (mlp, 0);
+    f1 = mlp_output_rows (mlp, n);
+    mse = affect_loss_mse (f0, y, dy, (size_t) n * k);
+    mlp_deltas_rows (mlp, dy, FALSE, 0, n, NULL);
+  }
   for (i = 0; i < n * k; i++) {
     /* f(x) is a constant in LDS: only the x + r rows get its gradient */
     double e = (double) f1[i] - f0[i];
@@ -168,7 +216,8 @@ affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
     dy[(size_t) n * k + i] = (float) (config->lambda * e / n);
   }
   lds /= n;
-  mlp_backward_rows (mlp, dy, FALSE, 0, 2 * n, TRUE, NULL);
+  mlp_deltas_rows (mlp, dy + (size_t) n * k, FALSE, n, n, NULL);
+  mlp_param_grads_rows (mlp, 0, 2 * n);
 
   g_free (r);
   g_free (dy);

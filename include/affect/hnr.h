@@ -8,8 +8,9 @@
  *   - loudness (RMS in dBFS over the analysis window);
  *   - the amplitude of each harmonic k·F0 from the Hann-windowed spectrum
  *     (peak picking with quadratic interpolation);
- *   - a noise envelope: the power density of the spectrum left once the
- *     harmonic peaks are masked out, in linearly spaced bands.
+ *   - a noise envelope: the power density of the spectrum left once each
+ *     harmonic's window transform is subtracted and its main lobe (widened
+ *     by its glide) masked out, in linearly spaced bands.
  * Resynthesis interpolates F0 and the amplitudes sample by sample,
  * accumulates one phase for all harmonics (no clicks between frames),
  * drops harmonics above Nyquist, and adds Gaussian noise shaped by the band

@@ -58,6 +58,12 @@ void affect_rank_scores (const float *scores, gsize score_stride,
     const uint8_t * truth, gsize truth_stride, gsize n,
     AffectRankScores * out);
 
+/* Every column of a row-major n × k matrix (columns: k results, or NULL)
+ * and the micro ranking of all n × k pairs (micro, or NULL). Uses 10 bytes
+ * per score of scratch for the columns, 8 for micro. */
+void affect_rank_scores_matrix (const float *scores, const uint8_t * truth,
+    gsize n, guint k, AffectRankScores * columns, AffectRankScores * micro);
+
 /* The threshold of MediaEval's calculate_decisions.py: on the precision-
  * recall curve (one point per distinct score, plus (P=1, R=0)), F = 2PR/(P+R)
  * with NaN → 0; the threshold is the score at the first maximum of F in

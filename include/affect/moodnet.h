@@ -93,6 +93,13 @@ gboolean affect_moodnet_save_with_metadata (AffectMoodNet * net,
 void affect_moodnet_set_training (AffectMoodNet * net, gboolean training,
     AffectRng * rng);
 
+/* Batch-norm calibration: between begin (TRUE) and end (FALSE), forwards
+ * normalise with batch statistics and set the running statistics to the
+ * cumulative average over the calibration batches (PyTorch's momentum=None),
+ * with no dropout; weights are untouched. Ends in eval mode. */
+void affect_moodnet_calibrate_batchnorm (AffectMoodNet * net,
+    gboolean begin);
+
 /* Forward for `batch` inputs of n_mels × chunks·chunk_frames; writes out
  * (batch × classes) and keeps everything the backward needs. */
 void affect_moodnet_forward (AffectMoodNet * net, const float *x, int batch,

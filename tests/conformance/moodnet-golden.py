@@ -47,7 +47,8 @@ for case in sys.argv[3:]:
     path = os.path.join(out, "moodnet-golden-s%s-c%s.safetensors" % (seed, classes))
     if os.path.exists(path):
         continue
-    sys.argv = [script, path + ".part", "--seed", seed, "--classes", classes, "--batch", "2"]
+    part = "%s.%d.part" % (path, os.getpid())
+    sys.argv = [script, part, "--seed", seed, "--classes", classes, "--batch", "2"]
     runpy.run_path(script, run_name="__main__")
-    float64_gradients(path + ".part", path[:-len(".safetensors")] + "-f64.safetensors")
-    os.rename(path + ".part", path)
+    float64_gradients(part, path[:-len(".safetensors")] + "-f64.safetensors")
+    os.rename(part, path)

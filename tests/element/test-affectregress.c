@@ -406,6 +406,40 @@ test_gate_and_gated_system (void)
   g_free (script);
 }
 
+/* route-by=label: an oracle gate without a model routes by the column */
+static void
+test_gate_route_by_label (void)
+{
+  GstBus *bus;
+  GstHarness *h = harness_with_bus ("affectgate name=g route-by=label ! "
+      "funnel name=f g.src_1 ! f.", &bus);
+  AffectRng rng;
+  Utterance u;
+  guint i, n = 0;
+
+  affect_rng_init (&rng, 500);
+  for (i = 0; i < 20; i++) {
+    GstEvent *ev;
+    make_utterance (&u, &rng);
+    push_item (h, i, &u, "test");
+    while ((ev = gst_harness_try_pull_event (h))) {
+      GstAffectItem *item = gst_affect_item_parse_start_event (ev);
+      if (item) {
+        g_assert_cmpint (item->route, ==, u.spontaneous ? 0 : 1);
+        g_assert_cmpfloat (item->route_probability, ==,
+            u.spontaneous ? 1.0 : 0.0);
+        n++;
+        gst_affect_item_free (item);
+      }
+      gst_event_unref (ev);
+    }
+  }
+  g_assert_cmpuint (n, ==, 20);
+  g_assert_cmpuint (gst_harness_buffers_in_queue (h), ==, 20);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
 /* a real pipeline: appsrc → gate → two regressors → funnel → appsink,
  * run to EOS; every item comes out whole with its prediction */
 static void
@@ -491,6 +525,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectregress/errors", test_regress_errors);
   g_test_add_func ("/affectgate/gated-system", test_gate_and_gated_system);
   g_test_add_func ("/affectgate/gated-pipeline", test_gated_pipeline);
+  g_test_add_func ("/affectgate/route-by-label", test_gate_route_by_label);
   ret = g_test_run ();
   dir = g_dir_open (tmpdir, 0, NULL);
   while (dir && (name = g_dir_read_name (dir))) {

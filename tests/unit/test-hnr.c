@@ -230,7 +230,7 @@ test_reconstruction (void)
   size_t n, i;
   float *x = make_tone (f0_glide, glide_secs, 20, 0.1, &n);
   float *y = g_new (float, n), *z = g_new (float, n);
-  double lsd, lsd_env, lsd_wrong, mean, mx, voiced;
+  double lsd, lsd_env, lsd_wrong, mean, mx, voiced, noise_bias;
   AffectHnrFeatures *f, *g;
 
   /* a glide with breath noise 30 dB below the tone */
@@ -255,15 +255,30 @@ test_reconstruction (void)
   glide_start /= 9.0 / 8.0;
   glide_end /= 9.0 / 8.0;
   lsd_wrong = affect_log_spectral_distance (x, z, n, 512, 128, 0);
+  /* the noise under a gliding tone: its masks widen with the glide, so
+   * the smeared harmonics do not leak into the noise estimate */
   g = affect_hnr_analyse (plan, x, n);
+  {
+    double acc = 0.0;
+    int fr, b, count = 0;
+    for (fr = 10; fr < g->n_frames - 10; fr++)
+      for (b = 0; b < g->n_noise_bands; b++, count++)
+        acc += g->noise[(size_t) fr * g->n_noise_bands + b];
+    noise_bias = 10.0 * log10 (acc / count / (0.003 * 0.003));
+  }
 
   g_test_message ("reconstruction of glide + noise: LSD %.2f dB, 16 bands "
       "%.2f dB (tone a whole tone off: %.2f dB); F0 of the reconstruction: "
-      "mean error %.2f cents", lsd, lsd_env, lsd_wrong, mean);
+      "mean error %.2f cents; noise level under the glide %+.2f dB", lsd,
+      lsd_env, lsd_wrong, mean, noise_bias);
+  /* a glide of 1.7 octaves in 2 s is not stationary over a 34 ms window:
+   * what is left of its lobes still raises the noise a little (+8.6 dB
+   * before the harmonic model was subtracted) */
+  g_assert_cmpfloat (fabs (noise_bias), <, 4.0);
   /* per bin, the noise between harmonics alone costs ~7.7 dB (two
    * independent noises); pooled into bands the envelope must match */
   g_assert_cmpfloat (lsd, <, 7.5);
-  g_assert_cmpfloat (lsd_env, <, 1.8);
+  g_assert_cmpfloat (lsd_env, <, 1.6);
   g_assert_cmpfloat (lsd, <, 0.5 * lsd_wrong);
   g_assert_cmpfloat (mean, <, 1.0);
   g_assert_cmpfloat (fabs (rms_db (x, n) - rms_db (y, n)), <, 0.5);
@@ -273,6 +288,49 @@ test_reconstruction (void)
   g_free (x);
   g_free (y);
   g_free (z);
+}
+
+/* noise 30 dB under a steady tone: the harmonics' window transforms are
+ * subtracted, so their side lobes do not pass for noise */
+static void
+test_noise_under_tone (void)
+{
+  AffectHnrParams p;
+  AffectHnrPlan *plan;
+  AffectHnrFeatures *f;
+  AffectRng rng;
+  size_t n, i;
+  float *x;
+  double acc = 0.0, low = 0.0, bias, bias_low;
+  int fr, b, count = 0, count_low = 0;
+
+  const_f0 = 220.0;
+  x = make_tone (f0_const, 1.0, 20, 0.1, &n);
+  affect_rng_init (&rng, 8);
+  for (i = 0; i < n; i++)
+    x[i] += (float) (0.003 * affect_rng_normal (&rng));
+  affect_hnr_params_init (&p, RATE);
+  plan = affect_hnr_plan_new (&p, NULL);
+  f = affect_hnr_analyse (plan, x, n);
+  for (fr = 10; fr < f->n_frames - 10; fr++)
+    for (b = 0; b < f->n_noise_bands; b++) {
+      double v = f->noise[(size_t) fr * f->n_noise_bands + b];
+      acc += v;
+      count++;
+      if (b < f->n_noise_bands / 4) {
+        low += v;
+        count_low++;
+      }
+    }
+  bias = 10.0 * log10 (acc / count / (0.003 * 0.003));
+  bias_low = 10.0 * log10 (low / count_low / (0.003 * 0.003));
+  g_test_message ("noise 30 dB under a 220 Hz tone: level error %+.2f dB "
+      "(below 2 kHz, among the strongest harmonics: %+.2f dB)", bias, bias_low);
+  g_assert_cmpfloat (fabs (bias), <, 1.0);
+  g_assert_cmpfloat (fabs (bias_low), <, 1.5);
+  affect_hnr_features_free (f);
+  affect_hnr_plan_free (plan);
+  g_free (x);
 }
 
 static void
@@ -337,6 +395,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hnr/f0-glide", test_f0_glide);
   g_test_add_func ("/hnr/harmonic-amplitudes", test_harmonic_amplitudes);
   g_test_add_func ("/hnr/noise-envelope", test_noise_envelope);
+  g_test_add_func ("/hnr/noise-under-tone", test_noise_under_tone);
   g_test_add_func ("/hnr/reconstruction", test_reconstruction);
   g_test_add_func ("/hnr/deterministic-and-safe", test_deterministic_and_safe);
   return g_test_run ();

@@ -126,7 +126,7 @@ test_tags_evaluator (void)
   g_assert_cmpuint (r->tp[0], ==, 2);
   g_assert_cmpuint (r->fp[2], ==, 1);
   assert_close (r->precision[2], 0.0);
-  assert_close (r->recall[2], 0.0);  /* ill-defined → 0 with a warning */
+  assert_close (r->recall[2], 0.0);     /* ill-defined → 0 with a warning */
   assert_close (r->f1_macro, 2.0 / 3.0);
   assert_close (r->precision_micro, 4.0 / 5.0);
   assert_close (r->recall_micro, 1.0);

@@ -492,7 +492,11 @@ test_training (void)
     g_assert_cmpmem (p1, nv * sizeof (float), p2, nv * sizeof (float));
     g_assert_cmpstr (affect_mlp_get_names (mlp2)[0], ==, "valence");
     g_assert_cmpstr (affect_mlp_get_metadata (mlp2, "feature"), ==, "is09");
-    g_assert_cmpstr (affect_mlp_describe (mlp2), ==, "64-64-32-1");
+    {
+      char *desc = affect_mlp_describe (mlp2);
+      g_assert_cmpstr (desc, ==, "64-64-32-1");
+      g_free (desc);
+    }
     affect_mlp_free (mlp2);
     g_unlink (path);
     g_rmdir (dir);

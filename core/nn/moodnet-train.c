@@ -1,0 +1,490 @@
+/* MoodNet training loop (include/affect/moodnet-train.h). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "affect/affect.h"
+#include "affect/metrics.h"
+#include "affect/moodnet-train.h"
+
+struct _AffectMoodNetTrainer
+{
+  AffectMoodNet *net;
+  AffectMoodNetTrainOptions opt;
+  char *output, *checkpoint;
+  GHashTable *metadata;
+  size_t item_size;             /* floats per item */
+  int classes;
+  /* cache: items in memory until the budget, then in a spill file */
+  GPtrArray *mem;               /* float * per item (NULL when spilled) */
+  GArray *spill_index;          /* per item: offset in spill file or -1 */
+  FILE *spill;
+  char *spill_path;
+  GArray *labels;               /* float, n_items × classes */
+  GArray *is_validation;        /* gboolean per item */
+  size_t mem_bytes;
+};
+
+void
+affect_moodnet_train_options_init (AffectMoodNetTrainOptions * o)
+{
+  memset (o, 0, sizeof (*o));
+  o->epochs = 20;
+  o->sgd_epochs = 5;
+  o->batch_size = 8;
+  o->adam_lr = 1e-4;
+  o->sgd_lr = 1e-3;
+  o->momentum = 0.9;
+  o->weight_decay = 1e-4;
+  o->seed = 0;
+  o->cache_budget = 256u << 20;
+  o->calibrate_batchnorm = TRUE;
+}
+
+AffectMoodNetTrainer *
+affect_moodnet_trainer_new (AffectMoodNet * net,
+    const AffectMoodNetTrainOptions * options)
+{
+  AffectMoodNetTrainer *t = g_new0 (AffectMoodNetTrainer, 1);
+  const AffectMoodNetConfig *c = affect_moodnet_get_config (net);
+
+  t->net = net;
+  t->opt = *options;
+  t->output = g_strdup (options->output);
+  t->checkpoint = options->checkpoint ? g_strdup (options->checkpoint) :
+      g_strconcat (options->output, ".ckpt", NULL);
+  t->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
+  if (options->metadata != NULL) {
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init (&it, options->metadata);
+    while (g_hash_table_iter_next (&it, &k, &v))
+      g_hash_table_insert (t->metadata, g_strdup (k), g_strdup (v));
+  }
+  t->item_size = (size_t) c->n_mels * c->chunks * c->chunk_frames;
+  t->classes = c->classes;
+  t->mem = g_ptr_array_new_with_free_func (g_free);
+  t->spill_index = g_array_new (FALSE, FALSE, sizeof (gint64));
+  t->labels = g_array_new (FALSE, FALSE, sizeof (float));
+  t->is_validation = g_array_new (FALSE, FALSE, sizeof (gboolean));
+  return t;
+}
+
+void
+affect_moodnet_trainer_free (AffectMoodNetTrainer * t)
+{
+  if (t == NULL)
+    return;
+  if (t->spill != NULL) {
+    fclose (t->spill);
+    g_unlink (t->spill_path);
+  }
+  g_free (t->spill_path);
+  g_ptr_array_free (t->mem, TRUE);
+  g_array_free (t->spill_index, TRUE);
+  g_array_free (t->labels, TRUE);
+  g_array_free (t->is_validation, TRUE);
+  g_hash_table_unref (t->metadata);
+  g_free (t->output);
+  g_free (t->checkpoint);
+  g_free (t);
+}
+
+gboolean
+affect_moodnet_trainer_add_item (AffectMoodNetTrainer * t, const float *x,
+    const float *labels, gboolean validation, GError ** error)
+{
+  const size_t bytes = t->item_size * sizeof (float);
+  gint64 offset = -1;
+
+  for (size_t i = 0; i < t->item_size; i++)
+    if (!isfinite (x[i])) {
+      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+          "item %u holds a non-finite input value", t->mem->len);
+      return FALSE;
+    }
+  if (t->mem_bytes + bytes <= t->opt.cache_budget) {
+    g_ptr_array_add (t->mem, g_memdup2 (x, bytes));
+    t->mem_bytes += bytes;
+  } else {
+    if (t->spill == NULL) {
+      int fd = g_file_open_tmp ("affect-moodnet-cache-XXXXXX",
+          &t->spill_path, error);
+      if (fd < 0)
+        return FALSE;
+      t->spill = fdopen (fd, "w+b");
+    }
+    fseeko (t->spill, 0, SEEK_END);
+    offset = ftello (t->spill);
+    if (fwrite (x, 1, bytes, t->spill) != bytes) {
+      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_IO,
+          "%s: cannot write the item cache", t->spill_path);
+      return FALSE;
+    }
+    g_ptr_array_add (t->mem, NULL);
+  }
+  g_array_append_val (t->spill_index, offset);
+  g_array_append_vals (t->labels, labels, t->classes);
+  g_array_append_val (t->is_validation, validation);
+  return TRUE;
+}
+
+guint
+affect_moodnet_trainer_n_items (const AffectMoodNetTrainer * t,
+    gboolean validation)
+{
+  guint n = 0;
+  for (guint i = 0; i < t->is_validation->len; i++)
+    n += g_array_index (t->is_validation, gboolean, i) == validation;
+  return n;
+}
+
+static void
+load_item (AffectMoodNetTrainer * t, guint i, float *dst)
+{
+  const float *m = g_ptr_array_index (t->mem, i);
+
+  if (m != NULL) {
+    memcpy (dst, m, t->item_size * sizeof (float));
+    return;
+  }
+  fflush (t->spill);
+  if (pread (fileno (t->spill), dst, t->item_size * sizeof (float),
+          g_array_index (t->spill_index, gint64, i)) !=
+      (ssize_t) (t->item_size * sizeof (float)))
+    memset (dst, 0, t->item_size * sizeof (float));
+}
+
+/* SpecAugment (Park et al. 2019): two frequency masks of up to 1/8 of the
+ * bands and two time masks of up to 1/16 of the frames, set to zero */
+static void
+spec_augment (const AffectMoodNetConfig * c, float *x, AffectRng * rng)
+{
+  const int frames = c->chunks * c->chunk_frames;
+  for (int k = 0; k < 2; k++) {
+    int w = (int) (affect_rng_uniform (rng) * (c->n_mels / 8 + 1));
+    int f0 = (int) (affect_rng_uniform (rng) * (c->n_mels - w + 1));
+    for (int m = f0; m < f0 + w; m++)
+      memset (x + (size_t) m * frames, 0, sizeof (float) * frames);
+  }
+  for (int k = 0; k < 2; k++) {
+    int w = (int) (affect_rng_uniform (rng) * (frames / 16 + 1));
+    int t0 = (int) (affect_rng_uniform (rng) * (frames - w + 1));
+    for (int m = 0; m < c->n_mels; m++)
+      memset (x + (size_t) m * frames + t0, 0, sizeof (float) * w);
+  }
+}
+
+typedef struct
+{
+  double loss, metric;
+} Evaluation;
+
+static Evaluation
+evaluate (AffectMoodNetTrainer * t, const int *items, int n, float *x,
+    float *y, float *out, float *d_att, float *d_clf)
+{
+  const AffectMoodNetConfig *c = affect_moodnet_get_config (t->net);
+  const gboolean sigmoid = c->output == AFFECT_MOODNET_SIGMOID;
+  AffectMetrics *m = affect_metrics_new (sigmoid ? AFFECT_METRICS_TAGS :
+      AFFECT_METRICS_CLASS, t->classes, NULL);
+  Evaluation e = { 0.0, NAN };
+  const int bs = t->opt.batch_size;
+
+  affect_moodnet_set_training (t->net, FALSE, NULL);
+  for (int i = 0; i < n; i += bs) {
+    const int b = MIN (bs, n - i);
+    for (int k = 0; k < b; k++) {
+      load_item (t, items[i + k], x + (size_t) k * t->item_size);
+      memcpy (y + (size_t) k * t->classes, &g_array_index (t->labels, float,
+              (size_t) items[i + k] * t->classes),
+          sizeof (float) * t->classes);
+    }
+    affect_moodnet_forward (t->net, x, b, out);
+    e.loss += affect_moodnet_loss (t->net, y, d_att, d_clf) * b;
+    for (int k = 0; k < b; k++)
+      affect_metrics_add (m, out + (size_t) k * t->classes,
+          y + (size_t) k * t->classes, NULL);
+  }
+  e.loss /= MAX (n, 1);
+  {
+    AffectMetricsResult *r = affect_metrics_compute (m, NULL);
+    if (r != NULL) {
+      e.metric = sigmoid ? r->roc_auc_macro : r->f1_macro;
+      affect_metrics_result_free (r);
+    }
+  }
+  affect_metrics_free (m);
+  return e;
+}
+
+static gboolean
+save (AffectMoodNetTrainer * t, const char *path, const char *train_json,
+    GError ** error)
+{
+  gboolean ok;
+  if (train_json != NULL)
+    g_hash_table_insert (t->metadata, g_strdup ("affect.train"),
+        g_strdup (train_json));
+  ok = affect_moodnet_save_with_metadata (t->net, path, t->metadata, error);
+  g_hash_table_remove (t->metadata, "affect.train");
+  return ok;
+}
+
+/* position in the schedule: epochs done, best metric and its epoch */
+typedef struct
+{
+  int done;
+  double best_metric;
+  double best_loss;
+  int best_epoch;
+} Progress;
+
+static gboolean
+read_checkpoint (AffectMoodNetTrainer * t, Progress * p, GError ** error)
+{
+  AffectSafetensors *f = affect_safetensors_open (t->checkpoint, error);
+  const char *json;
+  JsonParser *parser;
+  gboolean ok = FALSE;
+
+  if (f == NULL)
+    return FALSE;
+  json = affect_safetensors_metadata (f, "affect.train");
+  parser = json_parser_new ();
+  if (json == NULL || !json_parser_load_from_data (parser, json, -1, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+        "%s: no affect.train position: not a training checkpoint",
+        t->checkpoint);
+  } else if (affect_moodnet_load_tensors (t->net, f, error)) {
+    JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+    p->done = json_object_get_int_member (o, "epochs_done");
+    p->best_epoch = json_object_get_int_member (o, "best_epoch");
+    p->best_metric = json_object_get_double_member (o, "best_metric");
+    p->best_loss = json_object_get_double_member (o, "best_loss");
+    ok = TRUE;
+  }
+  g_object_unref (parser);
+  affect_safetensors_close (f);
+  return ok;
+}
+
+/* copies of every parameter/buffer value, to restore the best epoch */
+static float **
+snapshot (AffectMoodNet * net, float **into)
+{
+  guint n;
+  AffectParam *const *p = affect_moodnet_params (net, &n);
+  if (into == NULL)
+    into = g_new0 (float *, n);
+  for (guint i = 0; i < n; i++) {
+    if (into[i] == NULL)
+      into[i] = g_new (float, p[i]->value.n);
+    memcpy (into[i], p[i]->value.data, sizeof (float) * p[i]->value.n);
+  }
+  return into;
+}
+
+static void
+restore (AffectMoodNet * net, float **from)
+{
+  guint n;
+  AffectParam *const *p = affect_moodnet_params (net, &n);
+  for (guint i = 0; i < n; i++)
+    memcpy (p[i]->value.data, from[i], sizeof (float) * p[i]->value.n);
+}
+
+gboolean
+affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
+    AffectTrainEpochFunc func, gpointer user_data, GError ** error)
+{
+  const AffectMoodNetConfig *c = affect_moodnet_get_config (t->net);
+  const AffectMoodNetTrainOptions *o = &t->opt;
+  const int n_items = t->mem->len, bs = MAX (1, o->batch_size);
+  const int total = o->epochs + 3 * o->sgd_epochs;
+  GArray *train = g_array_new (FALSE, FALSE, sizeof (int));
+  GArray *val = g_array_new (FALSE, FALSE, sizeof (int));
+  float *x = g_new (float, t->item_size * bs);
+  float *x2 = g_new (float, t->item_size);
+  float *y = g_new (float, (size_t) bs * t->classes);
+  float *out = g_new (float, (size_t) bs * t->classes);
+  float *d_att = g_new (float, (size_t) bs * t->classes);
+  float *d_clf = g_new (float, (size_t) bs * t->classes);
+  int *perm = g_new (int, MAX (1, n_items));
+  float **best = NULL;
+  guint n_params;
+  AffectParam *const *params = affect_moodnet_params (t->net, &n_params);
+  AffectOptimizer opt;
+  AffectRng rng;
+  Progress prog = { 0, -INFINITY, INFINITY, 0 };
+  gboolean ok = FALSE;
+  int phase = G_MININT;
+
+  for (int i = 0; i < n_items; i++)
+    g_array_append_val (g_array_index (t->is_validation, gboolean, i) ? val :
+        train, i);
+  if (train->len == 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY,
+        "no training items (of %d cached): nothing to train on", n_items);
+    goto out;
+  }
+  if (o->resume && g_file_test (t->checkpoint, G_FILE_TEST_EXISTS)) {
+    if (!read_checkpoint (t, &prog, error))
+      goto out;
+  }
+  best = snapshot (t->net, NULL);
+  affect_params_reset_state (params, n_params);
+
+  for (int epoch = prog.done; epoch < total; epoch++) {
+    const gboolean adam = epoch < o->epochs;
+    const int stage = adam ? -1 : (epoch - o->epochs) / MAX (1, o->sgd_epochs);
+    const double lr = adam ? o->adam_lr : o->sgd_lr * pow (0.1, stage);
+    const gint64 t0 = g_get_monotonic_time ();
+    double loss_sum = 0.0;
+    int batches = 0;
+    Evaluation ev;
+    AffectTrainEpoch info;
+    char *train_json;
+
+    /* a new optimiser at each phase/stage boundary (and after a resume);
+     * entering SGD reloads the best weights, as the seed does */
+    if ((adam ? -1 : stage) != phase) {
+      if (!adam && epoch == o->epochs && prog.best_epoch > 0)
+        restore (t->net, best);
+      affect_params_reset_state (params, n_params);
+      if (adam)
+        affect_optimizer_init_adam (&opt, lr);
+      else
+        affect_optimizer_init_sgd (&opt, lr, o->momentum, TRUE,
+            o->weight_decay);
+      phase = adam ? -1 : stage;
+    }
+    /* the epoch's shuffle depends on the seed and the epoch only, so a
+     * resumed run sees the same order */
+    affect_rng_init (&rng, o->seed * 1000003u + (uint64_t) epoch);
+    affect_rng_permutation (&rng, perm, train->len);
+    affect_moodnet_set_training (t->net, TRUE, &rng);
+    for (guint i = 0; i + 1 <= train->len; i += bs) {
+      const int b = MIN ((guint) bs, train->len - i);
+      /* batch-norm needs two values per channel */
+      if (b < 2 && train->len >= 2)
+        break;
+      for (int k = 0; k < b; k++) {
+        const int item = g_array_index (train, int, perm[i + k]);
+        float *xi = x + (size_t) k * t->item_size;
+        float *yi = y + (size_t) k * t->classes;
+        load_item (t, item, xi);
+        memcpy (yi, &g_array_index (t->labels, float,
+                (size_t) item * t->classes), sizeof (float) * t->classes);
+        if (o->mixup) {
+          /* Beta(1, 1) is uniform */
+          const double lam = affect_rng_uniform (&rng);
+          const int other = g_array_index (train, int,
+              (int) (affect_rng_uniform (&rng) * train->len));
+          const float *yo = &g_array_index (t->labels, float,
+              (size_t) other * t->classes);
+          load_item (t, other, x2);
+          for (size_t j = 0; j < t->item_size; j++)
+            xi[j] = (float) (lam * xi[j] + (1.0 - lam) * x2[j]);
+          for (int j = 0; j < t->classes; j++)
+            yi[j] = (float) (lam * yi[j] + (1.0 - lam) * yo[j]);
+        }
+        if (o->spec_augment)
+          spec_augment (c, xi, &rng);
+      }
+      affect_params_zero_grad (params, n_params);
+      affect_moodnet_forward (t->net, x, b, out);
+      loss_sum += affect_moodnet_loss (t->net, y, d_att, d_clf);
+      affect_moodnet_backward (t->net, d_att, d_clf, NULL);
+      opt.lr = lr;
+      affect_optimizer_step (&opt, params, n_params);
+      batches++;
+    }
+    if (o->calibrate_batchnorm) {
+      /* running statistics of the epoch's final weights over the training
+       * items, so eval mode sees what training saw */
+      affect_moodnet_calibrate_batchnorm (t->net, TRUE);
+      for (guint i = 0; i < train->len; i += bs) {
+        const int b = MIN ((guint) bs, train->len - i);
+        if (b < 2 && i > 0)
+          break;
+        for (int k = 0; k < b; k++)
+          load_item (t, g_array_index (train, int, i + k),
+              x + (size_t) k * t->item_size);
+        affect_moodnet_forward (t->net, x, b, out);
+      }
+      affect_moodnet_calibrate_batchnorm (t->net, FALSE);
+    }
+    {
+      GArray *sel = val->len > 0 ? val : train;
+      ev = evaluate (t, (int *) sel->data, sel->len, x, y, out, d_att, d_clf);
+    }
+    info.epoch = epoch + 1;
+    info.total_epochs = total;
+    info.phase = adam ? "adam" : "sgd";
+    info.learning_rate = lr;
+    info.train_loss = batches ? loss_sum / batches : NAN;
+    info.validation_loss = ev.loss;
+    info.validation_metric = ev.metric;
+    info.metric_name = c->output == AFFECT_MOODNET_SIGMOID ? "roc-auc-macro" :
+        "f1-macro";
+    /* an undefined metric (one class only) falls back to the loss; equal
+     * metrics are told apart by the validation loss */
+    {
+      const double score = isnan (ev.metric) ? -ev.loss : ev.metric;
+      info.best = prog.best_epoch == 0 || score > prog.best_metric
+          || (score == prog.best_metric && ev.loss < prog.best_loss);
+      if (info.best) {
+        prog.best_metric = score;
+        prog.best_loss = ev.loss;
+        prog.best_epoch = epoch + 1;
+        snapshot (t->net, best);
+      }
+    }
+    prog.done = epoch + 1;
+    train_json = g_strdup_printf ("{\"epochs_done\": %d, \"best_epoch\": %d, "
+        "\"best_metric\": %.9g, \"best_loss\": %.9g, \"epochs\": %d, "
+        "\"sgd_epochs\": %d, \"seed\": %" G_GUINT64_FORMAT "}", prog.done,
+        prog.best_epoch, prog.best_metric, prog.best_loss, o->epochs,
+        o->sgd_epochs, o->seed);
+    if (info.best && !save (t, t->output, train_json, error)) {
+      g_free (train_json);
+      goto out;
+    }
+    if (!save (t, t->checkpoint, train_json, error)) {
+      g_free (train_json);
+      goto out;
+    }
+    g_free (train_json);
+    info.seconds = (g_get_monotonic_time () - t0) / 1e6;
+    if (func != NULL)
+      func (&info, user_data);
+  }
+  /* the model file holds the best epoch; leave the net as it */
+  restore (t->net, best);
+  if (prog.best_epoch == 0 && !save (t, t->output, NULL, error))
+    goto out;
+  ok = TRUE;
+out:
+  if (best != NULL) {
+    for (guint i = 0; i < n_params; i++)
+      g_free (best[i]);
+    g_free (best);
+  }
+  affect_moodnet_set_training (t->net, FALSE, NULL);
+  g_array_free (train, TRUE);
+  g_array_free (val, TRUE);
+  g_free (x);
+  g_free (x2);
+  g_free (y);
+  g_free (out);
+  g_free (d_att);
+  g_free (d_clf);
+  g_free (perm);
+  return ok;
+}

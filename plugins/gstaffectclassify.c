@@ -1,0 +1,1207 @@
+/* GStreamer affect plugin
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+/**
+ * SECTION:element-affectclassify
+ * @title: affectclassify
+ *
+ * Classifies Mel-spectrogram tensor streams (from `affectmel`) with MoodNet,
+ * the seed's MobileNetV2 + self-attention classifier (include/affect/moodnet.h),
+ * or trains one.
+ *
+ * Input: `other/tensors` of `n_mels:frames` (one frame's bands contiguous),
+ * with the Mel fields `affectmel` puts in its caps. Negotiation fails, with
+ * a message naming both, when `n-mels`, `sample-rate`, `hop` or `preset`
+ * differ from what the model file states in its `affect.features`.
+ *
+ * mode=infer: per item (between `affect-item-start` and `affect-item-end`)
+ * the first chunks × chunk_frames frames (4096 at the defaults), short items
+ * tiled end to end as the seed's loader does, give one prediction. Without
+ * items (a live feed) predictions are made on sliding windows of #window
+ * nanoseconds every #hop nanoseconds. Each prediction goes three ways: a
+ * `n_classes` float tensor pushed downstream (between the item's events;
+ * caps `affect-output="scores"`, `names="a,b,…"`), and an element message.
+ *
+ * mode=train: items with labels (their item events' `labels` over
+ * `vocabulary`) are cached; `split=validation` ones are held out for model
+ * selection, others train. At EOS the model trains with the seed's schedule
+ * (#epochs of Adam, then #sgd-epochs of SGD Nesterov at each of 1e-3, 1e-4,
+ * 1e-5), writes the best epoch to #model atomically and a checkpoint beside
+ * it (#model + ".ckpt") after every epoch; #resume continues from it.
+ * Items without labels are reported with a warning and skipped.
+ *
+ * ## Messages
+ *
+ * `affect-prediction` (one per item or window):
+ *
+ * - `timestamp`, `stream-time`, `running-time`, `duration` (GstClockTime)
+ * - `id` (string): the item id ("" for windows)
+ * - `scores` (GstValueArray of gfloat): one per class, in model order
+ * - `names` (GstValueArray of gchararray): the class names
+ * - `labels` (GstValueArray of gchararray): the decided labels: the #top-k
+ *   best when top-k > 0, else those scoring ≥ #threshold (the best one for
+ *   single-label models)
+ *
+ * `affect-train-epoch` (mode=train, after every epoch):
+ *
+ * - `epoch`, `epochs` (guint): this epoch (1-based) and the schedule's total
+ * - `phase` (gchararray): "adam" or "sgd"; `learning-rate` (gdouble)
+ * - `train-loss`, `validation-loss` (gdouble): mean of the two heads' losses
+ * - `validation-metric` (gdouble), `metric` (gchararray): "roc-auc-macro"
+ *   (sigmoid models) or "f1-macro" (softmax), NaN when undefined
+ * - `best` (gboolean): the epoch improved the metric (model file written)
+ * - `seconds` (gdouble): the epoch's wall time
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 affectsrc manifest=test.tsv ! audioconvert ! audioresample ! \
+ *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo \
+ *     frames-per-buffer=256 ! affectclassify model=moodnet.safetensors top-k=3 ! \
+ *     affectmetrics report=test.json
+ * ]| Tag every test track and score the predictions.
+ * |[
+ * gst-launch-1.0 affectsrc manifest=train.tsv ! audioconvert ! audioresample ! \
+ *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo \
+ *     frames-per-buffer=256 ! affectclassify mode=train model=new.safetensors \
+ *     width=0.35 epochs=10 sgd-epochs=2 ! fakesink
+ * ]| Train a MoodNet on a manifest's train and validation items.
+ * |[
+ * gst-launch-1.0 pulsesrc ! audioconvert ! audioresample ! \
+ *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo ! \
+ *     affectclassify model=moodnet.safetensors window=10000000000 \
+ *     hop=5000000000 ! fakesink
+ * ]| Live: a prediction over the last 10 s every 5 s, on the bus.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <math.h>
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#include "affect/affect.h"
+#include "affect/model.h"
+#include "gstaffectelements.h"
+#include "gstaffectclassify.h"
+#include "gstaffecttensor.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_affect_classify_debug);
+#define GST_CAT_DEFAULT gst_affect_classify_debug
+
+enum
+{
+  PROP_0,
+  PROP_MODEL,
+  PROP_MODE,
+  PROP_WINDOW,
+  PROP_HOP,
+  PROP_TOP_K,
+  PROP_THRESHOLD,
+  PROP_EPOCHS,
+  PROP_SGD_EPOCHS,
+  PROP_BATCH_SIZE,
+  PROP_LEARNING_RATE,
+  PROP_MIXUP,
+  PROP_SPEC_AUGMENT,
+  PROP_RESUME,
+  PROP_SEED,
+  PROP_WIDTH,
+  PROP_CHUNKS,
+  PROP_CHUNK_FRAMES,
+  PROP_INIT_MODEL,
+  PROP_CACHE_BUDGET
+};
+
+#define DEFAULT_MODE GST_AFFECT_CLASSIFY_MODE_INFER
+#define DEFAULT_WINDOW 0
+#define DEFAULT_HOP 0
+#define DEFAULT_TOP_K 0
+#define DEFAULT_THRESHOLD 0.5
+#define DEFAULT_EPOCHS 20
+#define DEFAULT_SGD_EPOCHS 5
+#define DEFAULT_BATCH_SIZE 8
+#define DEFAULT_LEARNING_RATE 1e-4
+#define DEFAULT_SEED 0
+#define DEFAULT_WIDTH 1.0
+#define DEFAULT_CHUNKS 16
+#define DEFAULT_CHUNK_FRAMES 256
+#define DEFAULT_CACHE_BUDGET 1024
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
+
+G_DEFINE_TYPE (GstAffectClassify, gst_affect_classify, GST_TYPE_ELEMENT);
+GST_ELEMENT_REGISTER_DEFINE (affectclassify, "affectclassify", GST_RANK_NONE,
+    GST_TYPE_AFFECT_CLASSIFY);
+
+#define GST_TYPE_AFFECT_CLASSIFY_MODE (gst_affect_classify_mode_get_type ())
+static GType
+gst_affect_classify_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_AFFECT_CLASSIFY_MODE_INFER, "Predict with the model file", "infer"},
+    {GST_AFFECT_CLASSIFY_MODE_TRAIN,
+        "Cache labelled items, train at EOS, write the model file", "train"},
+    {0, NULL, NULL}
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstAffectClassifyMode", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static const AffectMoodNetConfig *
+config (GstAffectClassify * self)
+{
+  return affect_moodnet_get_config (self->net);
+}
+
+static guint
+model_frames (GstAffectClassify * self)
+{
+  return config (self)->chunks * config (self)->chunk_frames;
+}
+
+/* The model input from the frames gathered: the first model_frames()
+ * frames, tiled end to end when fewer, transposed to n_mels × frames. */
+static void
+assemble_input (GstAffectClassify * self, const float *frames, guint n,
+    float *x)
+{
+  const guint total = model_frames (self), mels = self->n_mels;
+  for (guint t = 0; t < total; t++) {
+    const float *f = frames + (size_t) (t % n) * mels;
+    for (guint m = 0; m < mels; m++)
+      x[(size_t) m * total + t] = f[m];
+  }
+}
+
+static GValue *
+string_array (GValue * v, gchar ** strs, const guint * pick, guint n)
+{
+  g_value_init (v, GST_TYPE_ARRAY);
+  for (guint i = 0; i < n; i++) {
+    GValue s = G_VALUE_INIT;
+    g_value_init (&s, G_TYPE_STRING);
+    g_value_set_string (&s, strs[pick ? pick[i] : i]);
+    gst_value_array_append_and_take_value (v, &s);
+  }
+  return v;
+}
+
+static gboolean
+load_model (GstAffectClassify * self, const gchar * path, gboolean training)
+{
+  GError *error = NULL;
+  AffectModel *model = affect_model_load (path, &error);
+  AffectSafetensors *file;
+
+  if (model == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot load the model %s", path), ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+  if (strcmp (affect_model_get_class (model)->name, "moodnet")) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("%s is a \"%s\" model, not a MoodNet", path,
+            affect_model_get_class (model)->name), (NULL));
+    affect_model_free (model);
+    return FALSE;
+  }
+  /* keep the network itself; the registry wrapper goes */
+  file = affect_model_get_file (model);
+  g_clear_pointer (&self->net, affect_moodnet_free);
+  self->net = affect_moodnet_load (path, &error);
+  g_strfreev (self->labels);
+  self->labels = affect_model_labels (model);
+  g_free (self->features_json);
+  self->features_json =
+      g_strdup (affect_safetensors_metadata (file, "affect.features"));
+  affect_model_free (model);
+  if (self->net == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot load the model %s", path), ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Compares a Mel field of the sink caps with the model's affect.features;
+ * FALSE with an element error naming both on a mismatch. */
+static gboolean
+check_features (GstAffectClassify * self, const GstStructure * s)
+{
+  JsonParser *parser;
+  JsonObject *o;
+  const gchar *int_fields[] = { "sample-rate", "hop", "n-mels", "n-fft" };
+  gboolean ok = TRUE;
+  gchar *caps_str = gst_structure_to_string (s);
+
+  if (self->n_mels != config (self)->n_mels) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Mel stream has %d bands but the model %s takes %d",
+            self->n_mels, self->model_location, config (self)->n_mels),
+        ("stream caps: %s", caps_str));
+    g_free (caps_str);
+    return FALSE;
+  }
+  if (self->features_json == NULL) {
+    g_free (caps_str);
+    return TRUE;
+  }
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, self->features_json, -1, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+    g_object_unref (parser);
+    g_free (caps_str);
+    return TRUE;
+  }
+  o = json_node_get_object (json_parser_get_root (parser));
+  for (guint i = 0; i < G_N_ELEMENTS (int_fields) && ok; i++) {
+    gint v;
+    if (json_object_has_member (o, int_fields[i])
+        && gst_structure_get_int (s, int_fields[i], &v)
+        && v != json_object_get_int_member (o, int_fields[i])) {
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+          ("Mel stream has %s=%d but the model %s was trained with %s=%"
+              G_GINT64_FORMAT, int_fields[i], v, self->model_location,
+              int_fields[i], json_object_get_int_member (o, int_fields[i])),
+          ("stream caps: %s; model affect.features: %s", caps_str,
+              self->features_json));
+      ok = FALSE;
+    }
+  }
+  if (ok && json_object_has_member (o, "preset")
+      && gst_structure_has_field (s, "preset")) {
+    const gchar *mp = json_object_get_string_member (o, "preset");
+    const gchar *sp = gst_structure_get_string (s, "preset");
+    if (g_strcmp0 (mp, "custom") && g_strcmp0 (sp, "custom")
+        && g_strcmp0 (mp, sp)) {
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+          ("Mel stream has preset=%s but the model %s was trained with "
+              "preset=%s", sp, self->model_location, mp),
+          ("stream caps: %s; model affect.features: %s", caps_str,
+              self->features_json));
+      ok = FALSE;
+    }
+  }
+  g_object_unref (parser);
+  g_free (caps_str);
+  return ok;
+}
+
+/* affect.features JSON from the sink caps (train mode) */
+static gchar *
+features_from_caps (const GstStructure * s)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonGenerator *g = json_generator_new ();
+  JsonNode *root;
+  gchar *out;
+
+  json_builder_begin_object (b);
+  for (gint i = 0; i < gst_structure_n_fields (s); i++) {
+    const gchar *name = gst_structure_nth_field_name (s, i);
+    const GValue *v = gst_structure_get_value (s, name);
+    if (!strcmp (name, "dimensions") || !strcmp (name, "types")
+        || !strcmp (name, "format") || !strcmp (name, "num_tensors")
+        || !strcmp (name, "framerate"))
+      continue;
+    json_builder_set_member_name (b, name);
+    if (G_VALUE_HOLDS_INT (v))
+      json_builder_add_int_value (b, g_value_get_int (v));
+    else if (G_VALUE_HOLDS_DOUBLE (v))
+      json_builder_add_double_value (b, g_value_get_double (v));
+    else if (G_VALUE_HOLDS_STRING (v))
+      json_builder_add_string_value (b, g_value_get_string (v));
+    else {
+      gchar *str = gst_value_serialize (v);
+      json_builder_add_string_value (b, str ? str : "");
+      g_free (str);
+    }
+  }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (g, root);
+  out = json_generator_to_data (g, NULL);
+  json_node_unref (root);
+  g_object_unref (g);
+  g_object_unref (b);
+  return out;
+}
+
+static gboolean
+set_src_caps (GstAffectClassify * self)
+{
+  const guint classes = config (self)->classes;
+  GstAffectTensorInfo info;
+  GstCaps *caps;
+  gchar *names;
+  gboolean ok;
+
+  gst_affect_tensor_info_init (&info, 1, &classes, 0, 1);
+  caps = gst_affect_tensor_caps_from_info (&info);
+  names = g_strjoinv (",", self->labels);
+  gst_caps_set_simple (caps, "affect-output", G_TYPE_STRING, "scores",
+      "names", G_TYPE_STRING, names, NULL);
+  g_free (names);
+  ok = gst_pad_set_caps (self->srcpad, caps);
+  gst_caps_unref (caps);
+  self->src_caps_set = ok;
+  if (ok && self->pending_segment != NULL) {
+    gst_pad_push_event (self->srcpad, self->pending_segment);
+    self->pending_segment = NULL;
+  }
+  return ok;
+}
+
+/* ------------------------------------------------------------ predict */
+
+static GstFlowReturn
+predict (GstAffectClassify * self, const float *frames, guint n,
+    GstClockTime ts, GstClockTime duration, const gchar * id)
+{
+  const AffectMoodNetConfig *c = config (self);
+  const guint classes = c->classes;
+  float *x = g_new (float, (size_t) c->n_mels * model_frames (self));
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, classes * sizeof (float),
+      NULL);
+  GstMapInfo map;
+  GstStructure *s;
+  GValue scores = G_VALUE_INIT, names = G_VALUE_INIT, labels = G_VALUE_INIT;
+  guint *order = g_new (guint, classes), n_pick = 0;
+  guint top_k;
+  gdouble threshold;
+
+  GST_OBJECT_LOCK (self);
+  top_k = self->top_k;
+  threshold = self->threshold;
+  GST_OBJECT_UNLOCK (self);
+
+  assemble_input (self, frames, n, x);
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  affect_moodnet_set_training (self->net, FALSE, NULL);
+  affect_moodnet_forward (self->net, x, 1, (float *) map.data);
+  g_free (x);
+
+  g_value_init (&scores, GST_TYPE_ARRAY);
+  for (guint i = 0; i < classes; i++) {
+    GValue v = G_VALUE_INIT;
+    g_value_init (&v, G_TYPE_FLOAT);
+    g_value_set_float (&v, ((float *) map.data)[i]);
+    gst_value_array_append_and_take_value (&scores, &v);
+    order[i] = i;
+  }
+  /* classes by decreasing score */
+  for (guint i = 1; i < classes; i++)
+    for (guint j = i; j > 0 && ((float *) map.data)[order[j]] >
+        ((float *) map.data)[order[j - 1]]; j--) {
+      guint t = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = t;
+    }
+  if (top_k > 0)
+    n_pick = MIN (top_k, classes);
+  else if (c->output == AFFECT_MOODNET_SOFTMAX)
+    n_pick = 1;
+  else
+    while (n_pick < classes && ((float *) map.data)[order[n_pick]] >= threshold)
+      n_pick++;
+  gst_buffer_unmap (buf, &map);
+
+  GST_BUFFER_PTS (buf) = ts;
+  GST_BUFFER_DURATION (buf) = duration;
+  s = gst_structure_new ("affect-prediction",
+      "timestamp", G_TYPE_UINT64, ts,
+      "stream-time", G_TYPE_UINT64, gst_segment_to_stream_time (&self->segment,
+          GST_FORMAT_TIME, ts),
+      "running-time", G_TYPE_UINT64,
+      gst_segment_to_running_time (&self->segment, GST_FORMAT_TIME, ts),
+      "duration", G_TYPE_UINT64, duration, "id", G_TYPE_STRING, id ? id : "",
+      NULL);
+  gst_structure_take_value (s, "scores", &scores);
+  gst_structure_take_value (s, "names", string_array (&names, self->labels,
+          NULL, classes));
+  gst_structure_take_value (s, "labels", string_array (&labels, self->labels,
+          order, n_pick));
+  g_free (order);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+  return gst_pad_push (self->srcpad, buf);
+}
+
+/* --------------------------------------------------------------- train */
+
+static void
+post_epoch (const AffectTrainEpoch * e, gpointer user_data)
+{
+  GstAffectClassify *self = user_data;
+  GstStructure *s = gst_structure_new ("affect-train-epoch",
+      "epoch", G_TYPE_UINT, (guint) e->epoch,
+      "epochs", G_TYPE_UINT, (guint) e->total_epochs,
+      "phase", G_TYPE_STRING, e->phase,
+      "learning-rate", G_TYPE_DOUBLE, e->learning_rate,
+      "train-loss", G_TYPE_DOUBLE, e->train_loss,
+      "validation-loss", G_TYPE_DOUBLE, e->validation_loss,
+      "validation-metric", G_TYPE_DOUBLE, e->validation_metric,
+      "metric", G_TYPE_STRING, e->metric_name,
+      "best", G_TYPE_BOOLEAN, e->best,
+      "seconds", G_TYPE_DOUBLE, e->seconds, NULL);
+  GST_INFO_OBJECT (self, "epoch %d/%d %s loss %.5f metric %.4f", e->epoch,
+      e->total_epochs, e->phase, e->train_loss, e->validation_metric);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* the network and trainer, at the first labelled item */
+static gboolean
+start_training (GstAffectClassify * self, const GstAffectItem * item)
+{
+  AffectMoodNetConfig c;
+  AffectMoodNetTrainOptions o;
+  GHashTable *md;
+  GString *labels = g_string_new ("[");
+  gchar *init_model, *model;
+
+  GST_OBJECT_LOCK (self);
+  affect_moodnet_config_init (&c, item->n_labels);
+  c.output = item->task == GST_AFFECT_TASK_CLASS ? AFFECT_MOODNET_SOFTMAX :
+      AFFECT_MOODNET_SIGMOID;
+  c.chunks = self->chunks;
+  c.chunk_frames = self->chunk_frames;
+  c.n_mels = self->n_mels;
+  c.width = self->width;
+  affect_moodnet_train_options_init (&o);
+  o.epochs = self->epochs;
+  o.sgd_epochs = self->sgd_epochs;
+  o.batch_size = self->batch_size;
+  o.adam_lr = self->learning_rate;
+  o.mixup = self->mixup;
+  o.spec_augment = self->spec_augment;
+  o.seed = self->seed;
+  o.resume = self->resume;
+  o.cache_budget = (size_t) self->cache_budget << 20;
+  init_model = g_strdup (self->init_model);
+  model = g_strdup (self->model_location);
+  GST_OBJECT_UNLOCK (self);
+
+  if (model == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("mode=train needs model= (where to write the trained model)"),
+        (NULL));
+    g_free (init_model);
+    return FALSE;
+  }
+  if (init_model != NULL) {
+    gboolean ok = load_model (self, init_model, TRUE);
+    if (ok && (config (self)->classes != (int) item->n_labels
+            || config (self)->n_mels != self->n_mels)) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("init-model %s has %d classes and %d Mel bands; the items have "
+              "%u labels and the stream %d bands", init_model,
+              config (self)->classes, config (self)->n_mels, item->n_labels,
+              self->n_mels), (NULL));
+      ok = FALSE;
+    }
+    g_free (init_model);
+    if (!ok) {
+      g_free (model);
+      g_string_free (labels, TRUE);
+      return FALSE;
+    }
+  } else {
+    GError *error = NULL;
+    if (!affect_moodnet_config_validate (&c, &error)) {
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+          ("Cannot build a MoodNet for this stream"), ("%s", error->message));
+      g_error_free (error);
+      g_free (model);
+      g_string_free (labels, TRUE);
+      return FALSE;
+    }
+    g_clear_pointer (&self->net, affect_moodnet_free);
+    self->net = affect_moodnet_new (&c, self->seed);
+  }
+  g_strfreev (self->labels);
+  self->labels = g_new0 (gchar *, item->n_labels + 1);
+  for (guint i = 0; i < item->n_labels; i++) {
+    self->labels[i] = g_strdup (item->vocabulary && item->vocabulary[i] ?
+        item->vocabulary[i] : "");
+    g_string_append_printf (labels, "%s\"", i ? ", " : "");
+    for (const gchar * p = self->labels[i]; *p; p++) {
+      if (*p == '"' || *p == '\\')
+        g_string_append_c (labels, '\\');
+      g_string_append_c (labels, *p);
+    }
+    g_string_append_c (labels, '"');
+  }
+  g_string_append_c (labels, ']');
+  md = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_hash_table_insert (md, (gpointer) "affect.labels",
+      g_string_free (labels, FALSE));
+  g_hash_table_insert (md, (gpointer) "affect.features",
+      features_from_caps (self->stream_features));
+  o.output = model;
+  o.metadata = md;
+  self->trainer = affect_moodnet_trainer_new (self->net, &o);
+  g_hash_table_unref (md);
+  g_free (model);
+  return TRUE;
+}
+
+static void
+cache_item (GstAffectClassify * self)
+{
+  GstAffectItem *item = self->item;
+  GError *error = NULL;
+  float *x;
+
+  if (item->labels == NULL || item->n_labels == 0
+      || item->task == GST_AFFECT_TASK_NONE
+      || item->task == GST_AFFECT_TASK_REGRESSION) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Item %s has no labels: skipped", item->id),
+        ("train mode needs tags or a class in the item events"));
+    self->n_skipped++;
+    return;
+  }
+  if (!g_strcmp0 (item->split, "test"))
+    return;
+  if (self->n_frames == 0) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Item %s has no frames: skipped", item->id), (NULL));
+    self->n_skipped++;
+    return;
+  }
+  if (self->trainer == NULL && !start_training (self, item))
+    return;
+  if ((int) item->n_labels != config (self)->classes) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Item %s has %u labels, the model %d classes: skipped", item->id,
+            item->n_labels, config (self)->classes), (NULL));
+    self->n_skipped++;
+    return;
+  }
+  x = g_new (float, (size_t) self->n_mels * model_frames (self));
+  assemble_input (self, self->frames, self->n_frames, x);
+  if (!affect_moodnet_trainer_add_item (self->trainer, x, item->labels,
+          !g_strcmp0 (item->split, "validation"), &error)) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Item %s cannot be cached: skipped", item->id), ("%s",
+            error->message));
+    g_error_free (error);
+    self->n_skipped++;
+  }
+  g_free (x);
+}
+
+static gboolean
+train_at_eos (GstAffectClassify * self)
+{
+  GError *error = NULL;
+
+  if (self->trainer == NULL) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED,
+        ("mode=train: no labelled items arrived (%u skipped)",
+            self->n_skipped), (NULL));
+    return FALSE;
+  }
+  if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed"),
+        ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------- streaming */
+
+static void
+append_frames (GstAffectClassify * self, const float *data, guint n)
+{
+  if (self->n_frames + n > self->capacity) {
+    guint cap = MAX (self->capacity * 2, self->n_frames + n);
+    self->frames = g_renew (float, self->frames, (size_t) cap * self->n_mels);
+    self->capacity = cap;
+  }
+  memcpy (self->frames + (size_t) self->n_frames * self->n_mels, data,
+      sizeof (float) * n * self->n_mels);
+  self->n_frames += n;
+}
+
+/* live windows: window and hop in frames */
+static void
+window_frames (GstAffectClassify * self, guint * window, guint * hop)
+{
+  guint64 w, h;
+  GST_OBJECT_LOCK (self);
+  w = self->window;
+  h = self->hop;
+  GST_OBJECT_UNLOCK (self);
+  *window = w ? (guint) MAX (1, gst_util_uint64_scale_round (w, self->fps_n,
+          (guint64) self->fps_d * GST_SECOND)) : model_frames (self);
+  *hop = h ? (guint) MAX (1, gst_util_uint64_scale_round (h, self->fps_n,
+          (guint64) self->fps_d * GST_SECOND)) : *window;
+}
+
+static GstClockTime
+frames_to_time (GstAffectClassify * self, guint64 n)
+{
+  return gst_util_uint64_scale (n, (guint64) self->fps_d * GST_SECOND,
+      self->fps_n);
+}
+
+static GstFlowReturn
+gst_affect_classify_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+{
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (parent);
+  GstFlowReturn ret = GST_FLOW_OK;
+  GstMapInfo map;
+  guint n, per_buffer;
+  const gboolean train = self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN;
+
+  if (self->n_mels <= 0 || (!train && self->net == NULL)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("no caps were set before the first buffer"));
+    gst_buffer_unref (buf);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  per_buffer = map.size / (sizeof (float) * self->n_mels);
+  n = per_buffer;
+  /* a short last buffer states its valid frames in its offsets */
+  if (GST_BUFFER_OFFSET_IS_VALID (buf) && GST_BUFFER_OFFSET_END_IS_VALID (buf)
+      && GST_BUFFER_OFFSET_END (buf) >= GST_BUFFER_OFFSET (buf))
+    n = MIN (per_buffer, GST_BUFFER_OFFSET_END (buf) - GST_BUFFER_OFFSET (buf));
+  for (guint i = 0; i < n * (guint) self->n_mels; i++)
+    if (!isfinite (((const float *) map.data)[i])) {
+      gst_buffer_unmap (buf, &map);
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Non-finite Mel value in the input"), ("buffer %" GST_PTR_FORMAT,
+              buf));
+      gst_buffer_unref (buf);
+      return GST_FLOW_ERROR;
+    }
+
+  if (self->item != NULL || train) {
+    /* items: keep the first model_frames() frames of the item */
+    const guint want = self->net ? model_frames (self) : self->chunks *
+        self->chunk_frames;
+    if (self->n_frames == 0 && GST_BUFFER_PTS_IS_VALID (buf))
+      self->start_ts = GST_BUFFER_PTS (buf);
+    if (GST_BUFFER_PTS_IS_VALID (buf))
+      self->end_ts = GST_BUFFER_PTS (buf) + (GST_BUFFER_DURATION_IS_VALID (buf)
+          ? GST_BUFFER_DURATION (buf) : 0);
+    if (self->n_frames < want)
+      append_frames (self, (const float *) map.data, MIN (n,
+              want - self->n_frames));
+  } else {
+    /* live: sliding windows */
+    guint win, hop;
+    window_frames (self, &win, &hop);
+    for (guint i = 0; i < n && ret == GST_FLOW_OK; i++) {
+      if (self->frames_seen > 0) {
+        self->frames_seen--;    /* hop beyond the window: frames skipped */
+        continue;
+      }
+      if (self->n_frames == 0 && GST_BUFFER_PTS_IS_VALID (buf))
+        self->start_ts = GST_BUFFER_PTS (buf) + frames_to_time (self, i);
+      append_frames (self, (const float *) map.data + (size_t) i *
+          self->n_mels, 1);
+      if (self->n_frames == win) {
+        ret = predict (self, self->frames, win, self->start_ts,
+            frames_to_time (self, win), NULL);
+        /* slide by hop frames */
+        const guint keep = hop < win ? win - hop : 0;
+        memmove (self->frames, self->frames + (size_t) (win - keep) *
+            self->n_mels, sizeof (float) * keep * self->n_mels);
+        self->n_frames = keep;
+        if (GST_CLOCK_TIME_IS_VALID (self->start_ts))
+          self->start_ts += frames_to_time (self, win - keep);
+        if (hop > win)
+          self->frames_seen = hop - win;        /* frames to skip */
+      }
+    }
+  }
+  gst_buffer_unmap (buf, &map);
+  gst_buffer_unref (buf);
+  return ret;
+}
+
+static gboolean
+sink_caps (GstAffectClassify * self, GstCaps * caps)
+{
+  GstAffectTensorInfo info;
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+
+  if (!gst_affect_tensor_info_from_caps (&info, caps) || info.n_dims < 1
+      || (info.n_dims > 1 && info.dims[1] < 1)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("not a float32 tensor stream: %" GST_PTR_FORMAT, caps));
+    return FALSE;
+  }
+  if (gst_structure_has_field (s, "feature")
+      && g_strcmp0 (gst_structure_get_string (s, "feature"), "mel")) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("affectclassify takes Mel frames, the stream has feature=%s",
+            gst_structure_get_string (s, "feature")), (NULL));
+    return FALSE;
+  }
+  self->n_mels = info.dims[0];
+  /* tensors per second × frames per tensor = frames per second */
+  self->fps_n = info.rate_n * (info.n_dims > 1 ? info.dims[1] : 1);
+  self->fps_d = info.rate_d;
+  if (self->fps_n <= 0) {
+    gint rate, hop;
+    if (gst_structure_get_int (s, "sample-rate", &rate)
+        && gst_structure_get_int (s, "hop", &hop) && hop > 0) {
+      self->fps_n = rate;
+      self->fps_d = hop;
+    } else {
+      self->fps_n = 1;
+      self->fps_d = 1;
+    }
+  }
+  if (self->stream_features)
+    gst_structure_free (self->stream_features);
+  self->stream_features = gst_structure_copy (s);
+  if (self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN)
+    return TRUE;
+  if (!check_features (self, s))
+    return FALSE;
+  return set_src_caps (self);
+}
+
+static gboolean
+gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
+    GstEvent * event)
+{
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (parent);
+  const gboolean train = self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN;
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:{
+      GstCaps *caps;
+      gboolean ok;
+      gst_event_parse_caps (event, &caps);
+      ok = sink_caps (self, caps);
+      gst_event_unref (event);
+      return ok;
+    }
+    case GST_EVENT_SEGMENT:
+      gst_event_copy_segment (event, &self->segment);
+      if (!self->src_caps_set) {
+        /* train mode: the output caps wait for the first item's vocabulary */
+        gst_event_replace (&self->pending_segment, event);
+        gst_event_unref (event);
+        return TRUE;
+      }
+      break;
+    case GST_EVENT_EOS:
+      if (train && !train_at_eos (self)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      self->n_frames = 0;
+      g_clear_pointer (&self->item, gst_affect_item_free);
+      break;
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+      if (gst_affect_event_is_item_start (event)) {
+        g_clear_pointer (&self->item, gst_affect_item_free);
+        self->item = gst_affect_item_parse_start_event (event);
+        self->saw_items = TRUE;
+        self->n_frames = 0;
+        self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
+        if (train && !self->src_caps_set && self->item
+            && self->item->n_labels > 0 && self->trainer == NULL
+            && self->net == NULL) {
+          /* the model's classes come from the first labelled item */
+          if (!start_training (self, self->item)) {
+            gst_event_unref (event);
+            return FALSE;
+          }
+          set_src_caps (self);
+        }
+      } else if (gst_affect_event_is_item_end (event) && self->item) {
+        if (train) {
+          cache_item (self);
+        } else if (self->n_frames > 0) {
+          GstClockTime dur = GST_CLOCK_TIME_IS_VALID (self->start_ts)
+              && GST_CLOCK_TIME_IS_VALID (self->end_ts) ?
+              self->end_ts - self->start_ts : GST_CLOCK_TIME_NONE;
+          GstFlowReturn fr = predict (self, self->frames, self->n_frames,
+              self->start_ts, dur, self->item->id);
+          if (fr != GST_FLOW_OK && fr != GST_FLOW_FLUSHING)
+            GST_DEBUG_OBJECT (self, "push returned %s",
+                gst_flow_get_name (fr));
+        } else {
+          GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+              ("Item %s has no frames: no prediction", self->item->id),
+              (NULL));
+        }
+        g_clear_pointer (&self->item, gst_affect_item_free);
+        self->n_frames = 0;
+      }
+      break;
+    default:
+      break;
+  }
+  return gst_pad_event_default (pad, parent, event);
+}
+
+static GstStateChangeReturn
+gst_affect_classify_change_state (GstElement * element,
+    GstStateChange transition)
+{
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
+    affect_init ();
+    if (self->mode == GST_AFFECT_CLASSIFY_MODE_INFER) {
+      gchar *path;
+      gboolean ok;
+      GST_OBJECT_LOCK (self);
+      path = g_strdup (self->model_location);
+      GST_OBJECT_UNLOCK (self);
+      if (path == NULL) {
+        GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+            ("No model file: set model="), (NULL));
+        return GST_STATE_CHANGE_FAILURE;
+      }
+      ok = load_model (self, path, FALSE);
+      g_free (path);
+      if (!ok)
+        return GST_STATE_CHANGE_FAILURE;
+    }
+  }
+  ret = GST_ELEMENT_CLASS (gst_affect_classify_parent_class)->change_state
+      (element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    g_clear_pointer (&self->item, gst_affect_item_free);
+    g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
+    gst_event_replace (&self->pending_segment, NULL);
+    self->n_frames = 0;
+    self->src_caps_set = FALSE;
+    self->saw_items = FALSE;
+    self->n_skipped = 0;
+    gst_segment_init (&self->segment, GST_FORMAT_TIME);
+  } else if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
+    g_clear_pointer (&self->net, affect_moodnet_free);
+  }
+  return ret;
+}
+
+/* ---------------------------------------------------------- properties */
+
+static void
+gst_affect_classify_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_free (self->model_location);
+      self->model_location = g_value_dup_string (value);
+      break;
+    case PROP_MODE:
+      self->mode = g_value_get_enum (value);
+      break;
+    case PROP_WINDOW:
+      self->window = g_value_get_uint64 (value);
+      break;
+    case PROP_HOP:
+      self->hop = g_value_get_uint64 (value);
+      break;
+    case PROP_TOP_K:
+      self->top_k = g_value_get_uint (value);
+      break;
+    case PROP_THRESHOLD:
+      self->threshold = g_value_get_double (value);
+      break;
+    case PROP_EPOCHS:
+      self->epochs = g_value_get_uint (value);
+      break;
+    case PROP_SGD_EPOCHS:
+      self->sgd_epochs = g_value_get_uint (value);
+      break;
+    case PROP_BATCH_SIZE:
+      self->batch_size = g_value_get_uint (value);
+      break;
+    case PROP_LEARNING_RATE:
+      self->learning_rate = g_value_get_double (value);
+      break;
+    case PROP_MIXUP:
+      self->mixup = g_value_get_boolean (value);
+      break;
+    case PROP_SPEC_AUGMENT:
+      self->spec_augment = g_value_get_boolean (value);
+      break;
+    case PROP_RESUME:
+      self->resume = g_value_get_boolean (value);
+      break;
+    case PROP_SEED:
+      self->seed = g_value_get_uint64 (value);
+      break;
+    case PROP_WIDTH:
+      self->width = g_value_get_double (value);
+      break;
+    case PROP_CHUNKS:
+      self->chunks = g_value_get_uint (value);
+      break;
+    case PROP_CHUNK_FRAMES:
+      self->chunk_frames = g_value_get_uint (value);
+      break;
+    case PROP_INIT_MODEL:
+      g_free (self->init_model);
+      self->init_model = g_value_dup_string (value);
+      break;
+    case PROP_CACHE_BUDGET:
+      self->cache_budget = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_affect_classify_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string (value, self->model_location);
+      break;
+    case PROP_MODE:
+      g_value_set_enum (value, self->mode);
+      break;
+    case PROP_WINDOW:
+      g_value_set_uint64 (value, self->window);
+      break;
+    case PROP_HOP:
+      g_value_set_uint64 (value, self->hop);
+      break;
+    case PROP_TOP_K:
+      g_value_set_uint (value, self->top_k);
+      break;
+    case PROP_THRESHOLD:
+      g_value_set_double (value, self->threshold);
+      break;
+    case PROP_EPOCHS:
+      g_value_set_uint (value, self->epochs);
+      break;
+    case PROP_SGD_EPOCHS:
+      g_value_set_uint (value, self->sgd_epochs);
+      break;
+    case PROP_BATCH_SIZE:
+      g_value_set_uint (value, self->batch_size);
+      break;
+    case PROP_LEARNING_RATE:
+      g_value_set_double (value, self->learning_rate);
+      break;
+    case PROP_MIXUP:
+      g_value_set_boolean (value, self->mixup);
+      break;
+    case PROP_SPEC_AUGMENT:
+      g_value_set_boolean (value, self->spec_augment);
+      break;
+    case PROP_RESUME:
+      g_value_set_boolean (value, self->resume);
+      break;
+    case PROP_SEED:
+      g_value_set_uint64 (value, self->seed);
+      break;
+    case PROP_WIDTH:
+      g_value_set_double (value, self->width);
+      break;
+    case PROP_CHUNKS:
+      g_value_set_uint (value, self->chunks);
+      break;
+    case PROP_CHUNK_FRAMES:
+      g_value_set_uint (value, self->chunk_frames);
+      break;
+    case PROP_INIT_MODEL:
+      g_value_set_string (value, self->init_model);
+      break;
+    case PROP_CACHE_BUDGET:
+      g_value_set_uint (value, self->cache_budget);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_affect_classify_finalize (GObject * object)
+{
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (object);
+
+  g_free (self->model_location);
+  g_free (self->init_model);
+  g_free (self->frames);
+  g_free (self->features_json);
+  g_strfreev (self->labels);
+  if (self->stream_features)
+    gst_structure_free (self->stream_features);
+  g_clear_pointer (&self->item, gst_affect_item_free);
+  g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
+  g_clear_pointer (&self->net, affect_moodnet_free);
+  gst_event_replace (&self->pending_segment, NULL);
+  G_OBJECT_CLASS (gst_affect_classify_parent_class)->finalize (object);
+}
+
+static void
+gst_affect_classify_class_init (GstAffectClassifyClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY;
+
+  GST_DEBUG_CATEGORY_INIT (gst_affect_classify_debug, "affectclassify", 0,
+      "MoodNet classifier");
+
+  gobject_class->set_property = gst_affect_classify_set_property;
+  gobject_class->get_property = gst_affect_classify_get_property;
+  gobject_class->finalize = gst_affect_classify_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Model file (safetensors): read in infer mode, written (the best "
+          "epoch) in train mode", NULL, rw));
+  g_object_class_install_property (gobject_class, PROP_MODE,
+      g_param_spec_enum ("mode", "Mode", "Predict, or train a model",
+          GST_TYPE_AFFECT_CLASSIFY_MODE, DEFAULT_MODE, rw));
+  g_object_class_install_property (gobject_class, PROP_WINDOW,
+      g_param_spec_uint64 ("window", "Window",
+          "Live streams (no items): window length in ns (0 = the model's "
+          "input length)", 0, G_MAXUINT64, DEFAULT_WINDOW, rw));
+  g_object_class_install_property (gobject_class, PROP_HOP,
+      g_param_spec_uint64 ("hop", "Hop",
+          "Live streams: time between window starts in ns (0 = the window)",
+          0, G_MAXUINT64, DEFAULT_HOP, rw));
+  g_object_class_install_property (gobject_class, PROP_TOP_K,
+      g_param_spec_uint ("top-k", "Top k",
+          "Labels named in messages: the k best (0 = those above threshold)",
+          0, G_MAXUINT, DEFAULT_TOP_K, rw));
+  g_object_class_install_property (gobject_class, PROP_THRESHOLD,
+      g_param_spec_double ("threshold", "Threshold",
+          "Score from which a tag is named in messages when top-k is 0", 0.0,
+          1.0, DEFAULT_THRESHOLD, rw));
+  g_object_class_install_property (gobject_class, PROP_EPOCHS,
+      g_param_spec_uint ("epochs", "Epochs", "Train: epochs of Adam", 0,
+          100000, DEFAULT_EPOCHS, rw));
+  g_object_class_install_property (gobject_class, PROP_SGD_EPOCHS,
+      g_param_spec_uint ("sgd-epochs", "SGD epochs",
+          "Train: epochs of SGD Nesterov at each of lr 1e-3, 1e-4, 1e-5 after "
+          "Adam (0 = Adam only)", 0, 100000, DEFAULT_SGD_EPOCHS, rw));
+  g_object_class_install_property (gobject_class, PROP_BATCH_SIZE,
+      g_param_spec_uint ("batch-size", "Batch size", "Train: items per batch",
+          1, 4096, DEFAULT_BATCH_SIZE, rw));
+  g_object_class_install_property (gobject_class, PROP_LEARNING_RATE,
+      g_param_spec_double ("learning-rate", "Learning rate",
+          "Train: Adam learning rate", 0.0, 10.0, DEFAULT_LEARNING_RATE, rw));
+  g_object_class_install_property (gobject_class, PROP_MIXUP,
+      g_param_spec_boolean ("mixup", "Mixup",
+          "Train: mix pairs of items and labels with Beta(1,1) weights",
+          FALSE, rw));
+  g_object_class_install_property (gobject_class, PROP_SPEC_AUGMENT,
+      g_param_spec_boolean ("spec-augment", "SpecAugment",
+          "Train: two frequency and two time masks per item", FALSE, rw));
+  g_object_class_install_property (gobject_class, PROP_RESUME,
+      g_param_spec_boolean ("resume", "Resume",
+          "Train: continue from the checkpoint <model>.ckpt if present",
+          FALSE, rw));
+  g_object_class_install_property (gobject_class, PROP_SEED,
+      g_param_spec_uint64 ("seed", "Seed",
+          "Train: seed of initial weights, shuffles, dropout, augmentation",
+          0, G_MAXUINT64, DEFAULT_SEED, rw));
+  g_object_class_install_property (gobject_class, PROP_WIDTH,
+      g_param_spec_double ("width", "Width",
+          "Train: MobileNetV2 width multiplier of a new model (0.35 trains "
+          "in minutes on two cores)", 0.05, 4.0, DEFAULT_WIDTH, rw));
+  g_object_class_install_property (gobject_class, PROP_CHUNKS,
+      g_param_spec_uint ("chunks", "Chunks",
+          "Train: chunks per input of a new model", 1, 256, DEFAULT_CHUNKS,
+          rw));
+  g_object_class_install_property (gobject_class, PROP_CHUNK_FRAMES,
+      g_param_spec_uint ("chunk-frames", "Chunk frames",
+          "Train: Mel frames per chunk of a new model (≥ 65)", 65, 65536,
+          DEFAULT_CHUNK_FRAMES, rw));
+  g_object_class_install_property (gobject_class, PROP_INIT_MODEL,
+      g_param_spec_string ("init-model", "Initial model",
+          "Train: start from this model file (e.g. PyTorch weights) instead "
+          "of random weights", NULL, rw));
+  g_object_class_install_property (gobject_class, PROP_CACHE_BUDGET,
+      g_param_spec_uint ("cache-budget", "Cache budget",
+          "Train: MiB of items kept in memory; the rest spills to a "
+          "temporary file", 0, G_MAXUINT, DEFAULT_CACHE_BUDGET, rw));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "MoodNet classifier", "Filter/Analyzer/Audio",
+      "Tags or classifies Mel-spectrogram streams per item or window with a "
+      "MobileNetV2 + self-attention network, or trains one",
+      "gst-affect");
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_affect_classify_change_state);
+  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_CLASSIFY_MODE, 0);
+}
+
+static void
+gst_affect_classify_init (GstAffectClassify * self)
+{
+  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
+  gst_pad_set_chain_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_affect_classify_chain));
+  gst_pad_set_event_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_affect_classify_sink_event));
+  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
+  gst_pad_use_fixed_caps (self->srcpad);
+  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+
+  self->mode = DEFAULT_MODE;
+  self->window = DEFAULT_WINDOW;
+  self->hop = DEFAULT_HOP;
+  self->top_k = DEFAULT_TOP_K;
+  self->threshold = DEFAULT_THRESHOLD;
+  self->epochs = DEFAULT_EPOCHS;
+  self->sgd_epochs = DEFAULT_SGD_EPOCHS;
+  self->batch_size = DEFAULT_BATCH_SIZE;
+  self->learning_rate = DEFAULT_LEARNING_RATE;
+  self->seed = DEFAULT_SEED;
+  self->width = DEFAULT_WIDTH;
+  self->chunks = DEFAULT_CHUNKS;
+  self->chunk_frames = DEFAULT_CHUNK_FRAMES;
+  self->cache_budget = DEFAULT_CACHE_BUDGET;
+  self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
+  gst_segment_init (&self->segment, GST_FORMAT_TIME);
+}

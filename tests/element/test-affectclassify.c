@@ -1,0 +1,347 @@
+/* affectclassify: a tiny-width MoodNet is trained inside the element on
+ * generated Mel items (two tags, low-band vs high-band energy), saved, and
+ * a second element classifies new items with the saved model; plus caps
+ * mismatch, live windows and unlabelled items. */
+#include <math.h>
+#include <string.h>
+#include <gst/gst.h>
+#include <gst/check/gstharness.h>
+#include <glib/gstdio.h>
+
+#include "gstaffectitem.h"
+#include "gstaffecttensor.h"
+#include "affect/model.h"
+
+#define MELS 72
+#define FPB 24                  /* frames per buffer */
+#define ITEM_FRAMES 96          /* short items: the model tiles them */
+#define ADAM_EPOCHS 6
+
+static const gchar *vocab[] = { "low", "high", NULL };
+
+static GstCaps *
+mel_caps (int mels)
+{
+  GstAffectTensorInfo info;
+  guint dims[2] = { mels, FPB };
+  GstCaps *caps;
+  gst_affect_tensor_info_init (&info, 2, dims, 12000, 256 * FPB);
+  caps = gst_affect_tensor_caps_from_info (&info);
+  gst_caps_set_simple (caps, "feature", G_TYPE_STRING, "mel",
+      "sample-rate", G_TYPE_INT, 12000, "hop", G_TYPE_INT, 256,
+      "n-mels", G_TYPE_INT, mels, "preset", G_TYPE_STRING, "test", NULL);
+  return caps;
+}
+
+/* class 0: energy in the lower third of the bands, class 1: upper third */
+static void
+push_item (GstHarness * h, const char *id, int cls, const char *split,
+    GRand * rand, gboolean labelled)
+{
+  GstAffectItem *item = gst_affect_item_new (id);
+  const float labels[2] = { cls == 0, cls == 1 };
+  guint64 t = 0;
+
+  item->split = g_strdup (split);
+  if (labelled)
+    gst_affect_item_set_tags (item, vocab, labels);
+  g_assert_true (gst_harness_push_event (h,
+          gst_affect_item_start_event_new (item)));
+  for (int b = 0; b < ITEM_FRAMES / FPB; b++) {
+    GstBuffer *buf = gst_buffer_new_allocate (NULL, sizeof (float) * MELS *
+        FPB, NULL);
+    GstMapInfo map;
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    float *f = (float *) map.data;
+    for (int i = 0; i < FPB; i++)
+      for (int m = 0; m < MELS; m++) {
+        const gboolean band = cls == 0 ? m < MELS / 3 : m >= 2 * MELS / 3;
+        f[i * MELS + m] = (float) ((band ? -0.2 : -0.6) +
+            0.05 * g_rand_double_range (rand, -1, 1));
+      }
+    gst_buffer_unmap (buf, &map);
+    GST_BUFFER_PTS (buf) = t;
+    GST_BUFFER_DURATION (buf) = gst_util_uint64_scale (FPB * 256, GST_SECOND,
+        12000);
+    t += GST_BUFFER_DURATION (buf);
+    g_assert_cmpint (gst_harness_push (h, buf), ==, GST_FLOW_OK);
+  }
+  g_assert_true (gst_harness_push_event (h,
+          gst_affect_item_end_event_new (item)));
+  gst_affect_item_free (item);
+}
+
+static GstHarness *
+harness (const char *launch, GstBus ** bus, int mels)
+{
+  GstHarness *h = gst_harness_new_parse (launch);
+  *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, *bus);
+  gst_harness_set_src_caps (h, mel_caps (mels));
+  return h;
+}
+
+static char *model_path;
+
+static void
+test_train_then_classify (void)
+{
+  GstBus *bus;
+  GstHarness *h;
+  GstMessage *msg;
+  GRand *rand = g_rand_new_with_seed (3);
+  char *launch;
+  int epochs = 0;
+  float low_max = -1.0f, high_min = 2.0f;
+  double first_loss = 0, last_loss = 0;
+
+  launch = g_strdup_printf ("affectclassify mode=train model=%s width=0.35 "
+      "chunks=2 chunk-frames=72 epochs=%d sgd-epochs=1 batch-size=4 "
+      "learning-rate=0.001 seed=1", model_path, ADAM_EPOCHS);
+  h = harness (launch, &bus, MELS);
+  g_free (launch);
+  for (int i = 0; i < 16; i++) {
+    char id[32];
+    g_snprintf (id, sizeof id, "train%d", i);
+    push_item (h, id, i % 2, "train", rand, TRUE);
+  }
+  for (int i = 0; i < 4; i++) {
+    char id[32];
+    g_snprintf (id, sizeof id, "val%d", i);
+    push_item (h, id, i % 2, "validation", rand, TRUE);
+  }
+  /* an item without labels is reported and skipped */
+  push_item (h, "nolabels", 0, "train", rand, FALSE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  {
+    GError *err;
+    gst_message_parse_warning (msg, &err, NULL);
+    g_assert_nonnull (strstr (err->message, "nolabels"));
+    g_error_free (err);
+  }
+  gst_message_unref (msg);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) != NULL) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    if (gst_structure_has_name (s, "affect-train-epoch")) {
+      guint e;
+      double loss, metric;
+      gst_structure_get_uint (s, "epoch", &e);
+      gst_structure_get_double (s, "train-loss", &loss);
+      gst_structure_get_double (s, "validation-metric", &metric);
+      g_assert_cmpuint (e, ==, epochs + 1);
+      g_assert_true (isfinite (loss));
+      if (epochs == 0)
+        first_loss = loss;
+      last_loss = loss;
+      g_test_message ("epoch %u: %s loss %.4f, validation ROC-AUC %.3f", e,
+          gst_structure_get_string (s, "phase"), loss, metric);
+      epochs++;
+    }
+    gst_message_unref (msg);
+  }
+  g_assert_cmpint (epochs, ==, ADAM_EPOCHS + 3);
+  g_assert_cmpfloat (last_loss, <, first_loss);
+  g_assert_true (g_file_test (model_path, G_FILE_TEST_EXISTS));
+  {
+    char *ckpt = g_strconcat (model_path, ".ckpt", NULL);
+    g_assert_true (g_file_test (ckpt, G_FILE_TEST_EXISTS));
+    g_unlink (ckpt);
+    g_free (ckpt);
+  }
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
+  /* the saved model names its labels and features */
+  {
+    GError *error = NULL;
+    AffectModel *m = affect_model_load (model_path, &error);
+    char **labels;
+    g_assert_no_error (error);
+    labels = affect_model_labels (m);
+    g_assert_cmpstr (labels[1], ==, "high");
+    g_strfreev (labels);
+    g_assert_nonnull (strstr (affect_safetensors_metadata
+            (affect_model_get_file (m), "affect.features"), "\"hop\":256"));
+    affect_model_free (m);
+  }
+
+  /* a second element classifies new items with it */
+  launch = g_strdup_printf ("affectclassify model=%s top-k=1", model_path);
+  h = harness (launch, &bus, MELS);
+  g_free (launch);
+  for (int i = 0; i < 8; i++) {
+    char id[32];
+    GstBuffer *buf;
+    GstEvent *ev;
+    GstMapInfo map;
+    g_snprintf (id, sizeof id, "test%d", i);
+    push_item (h, id, i % 2, "test", rand, TRUE);
+    /* the tensor lies between the item's events */
+    while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+      gboolean start = gst_affect_event_is_item_start (ev);
+      gst_event_unref (ev);
+      if (start)
+        break;
+    }
+    buf = gst_harness_pull (h);
+    gst_buffer_map (buf, &map, GST_MAP_READ);
+    g_assert_cmpuint (map.size, ==, 2 * sizeof (float));
+    const float *p = (const float *) map.data;
+    const char *best = p[1] > p[0] ? "high" : "low";
+    /* the "high" tag's score ranks every high item above every low one */
+    if (i % 2)
+      high_min = MIN (high_min, p[1]);
+    else
+      low_max = MAX (low_max, p[1]);
+    gst_buffer_unmap (buf, &map);
+    gst_buffer_unref (buf);
+    ev = gst_harness_pull_event (h);
+    g_assert_true (gst_affect_event_is_item_end (ev));
+    gst_event_unref (ev);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+    g_assert_nonnull (msg);
+    {
+      const GstStructure *s = gst_message_get_structure (msg);
+      const GValue *labels = gst_structure_get_value (s, "labels");
+      g_assert_true (gst_structure_has_name (s, "affect-prediction"));
+      g_assert_cmpstr (gst_structure_get_string (s, "id"), ==, id);
+      g_assert_cmpuint (gst_value_array_get_size (gst_structure_get_value (s,
+                  "scores")), ==, 2);
+      g_assert_cmpuint (gst_value_array_get_size (labels), ==, 1);
+      g_assert_cmpstr (g_value_get_string (gst_value_array_get_value (labels,
+                  0)), ==, best);
+      g_assert_true (gst_structure_has_field (s, "running-time"));
+    }
+    gst_message_unref (msg);
+  }
+  g_test_message ("score of \"high\": at most %.4f on low items, at least "
+      "%.4f on high items", low_max, high_min);
+  g_assert_cmpfloat (high_min, >, low_max);
+  {
+    GstCaps *caps = gst_pad_get_current_caps (h->sinkpad);
+    const GstStructure *s = gst_caps_get_structure (caps, 0);
+    g_assert_cmpstr (gst_structure_get_string (s, "names"), ==, "low,high");
+    g_assert_cmpstr (gst_structure_get_string (s, "affect-output"), ==,
+        "scores");
+    gst_caps_unref (caps);
+  }
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_rand_free (rand);
+}
+
+static void
+test_live_windows (void)
+{
+  GstBus *bus;
+  GstHarness *h;
+  char *launch;
+  GRand *rand = g_rand_new_with_seed (4);
+  int n = 0;
+
+  /* 24 frames per buffer at 46.875 frames/s: window 144 frames (3.072 s),
+   * hop 72 frames; 12 buffers = 288 frames → windows at 0, 72, 144 */
+  launch = g_strdup_printf ("affectclassify model=%s window=3072000000 "
+      "hop=1536000000", model_path);
+  h = harness (launch, &bus, MELS);
+  g_free (launch);
+  for (int b = 0; b < 12; b++) {
+    GstBuffer *buf = gst_buffer_new_allocate (NULL, sizeof (float) * MELS *
+        FPB, NULL);
+    GstMapInfo map;
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    for (int i = 0; i < MELS * FPB; i++)
+      ((float *) map.data)[i] = (float) g_rand_double_range (rand, -0.6, -0.2);
+    gst_buffer_unmap (buf, &map);
+    GST_BUFFER_PTS (buf) = gst_util_uint64_scale (b * FPB * 256, GST_SECOND,
+        12000);
+    gst_harness_push (h, buf);
+  }
+  GstBuffer *out;
+  GstClockTime expect = 0;
+  while ((out = gst_harness_try_pull (h)) != NULL) {
+    g_assert_cmpuint (GST_BUFFER_PTS (out), ==, expect);
+    expect += 1536000000;
+    gst_buffer_unref (out);
+    n++;
+  }
+  g_assert_cmpint (n, ==, 3);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_rand_free (rand);
+}
+
+static void
+test_caps_mismatch (void)
+{
+  GstBus *bus;
+  GstHarness *h;
+  GstMessage *msg;
+  GError *err;
+  char *launch, *debug = NULL;
+
+  launch = g_strdup_printf ("affectclassify model=%s", model_path);
+  h = harness (launch, &bus, 64);
+  g_free (launch);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &err, &debug);
+  g_test_message ("%s", err->message);
+  /* names both the stream's and the model's value */
+  g_assert_nonnull (strstr (err->message, "64"));
+  g_assert_nonnull (strstr (err->message, "72"));
+  g_assert_nonnull (strstr (err->message, model_path));
+  g_error_free (err);
+  g_free (debug);
+  gst_message_unref (msg);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+static void
+test_missing_model (void)
+{
+  GstElement *e = gst_element_factory_make ("affectclassify", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err;
+
+  gst_element_set_bus (e, bus);
+  g_object_set (e, "model", "/nonexistent/model.safetensors", NULL);
+  g_assert_cmpint (gst_element_set_state (e, GST_STATE_READY), ==,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &err, NULL);
+  g_assert_nonnull (strstr (err->message, "/nonexistent/model.safetensors"));
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+}
+
+int
+main (int argc, char **argv)
+{
+  char *dir;
+  int ret;
+
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  dir = g_dir_make_tmp ("affectclassify-XXXXXX", NULL);
+  model_path = g_build_filename (dir, "tiny.safetensors", NULL);
+  g_test_add_func ("/affectclassify/train-then-classify",
+      test_train_then_classify);
+  g_test_add_func ("/affectclassify/live-windows", test_live_windows);
+  g_test_add_func ("/affectclassify/caps-mismatch", test_caps_mismatch);
+  g_test_add_func ("/affectclassify/missing-model", test_missing_model);
+  ret = g_test_run ();
+  g_unlink (model_path);
+  g_rmdir (dir);
+  g_free (model_path);
+  g_free (dir);
+  return ret;
+}

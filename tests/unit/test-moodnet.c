@@ -1,0 +1,283 @@
+/* MoodNet in libaffect: architecture (parameter count, state_dict names),
+ * model files (save → load gives the same outputs), and the training-mode
+ * backward (batch statistics, dropout, both heads' loss, softmax variant)
+ * against central finite differences on a small variant. The eval-mode
+ * arithmetic is checked against PyTorch by tests/conformance. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "affect/affect.h"
+#include "affect/moodnet.h"
+#include "affect/model.h"
+
+static AffectParam *
+find (AffectMoodNet * net, const char *name)
+{
+  guint n;
+  AffectParam *const *p = affect_moodnet_params (net, &n);
+  for (guint i = 0; i < n; i++)
+    if (!strcmp (p[i]->name, name))
+      return p[i];
+  return NULL;
+}
+
+static void
+test_architecture (void)
+{
+  AffectMoodNetConfig c;
+  AffectMoodNet *net;
+
+  affect_moodnet_config_init (&c, 56);
+  net = affect_moodnet_new (&c, 0);
+  g_assert_cmpint (affect_moodnet_n_parameters (net), ==, 9993895);
+  /* torchvision MobileNetV2 names under cnn.features.* */
+  g_assert_nonnull (find (net, "cnn.features.0.0.weight"));
+  g_assert_nonnull (find (net, "cnn.features.1.conv.0.0.weight"));
+  g_assert_nonnull (find (net, "cnn.features.1.conv.2.running_var"));
+  g_assert_nonnull (find (net, "cnn.features.17.conv.3.weight"));
+  g_assert_cmpint (find (net, "cnn.features.18.0.weight")->value.shape[0], ==,
+      1280);
+  g_assert_cmpint (find (net, "cnn.out_conv.0.weight")->value.shape[3], ==, 3);
+  g_assert_nonnull (find (net, "encoder.1.ffn_norm.bias"));
+  g_assert_false (find (net, "cnn.bw2col.0.running_mean")->trainable);
+  affect_moodnet_free (net);
+
+  /* 4 quadrants: only the two heads shrink */
+  affect_moodnet_config_init (&c, 4);
+  net = affect_moodnet_new (&c, 0);
+  g_assert_cmpint (affect_moodnet_n_parameters (net), ==,
+      9993895 - 2 * 52 * 256 - 2 * 52);
+  affect_moodnet_free (net);
+}
+
+static AffectMoodNetConfig
+small_config (int classes, AffectMoodNetOutput output)
+{
+  AffectMoodNetConfig c;
+  affect_moodnet_config_init (&c, classes);
+  c.output = output;
+  c.chunks = 3;
+  c.chunk_frames = 72;
+  c.n_mels = 72;
+  c.width = 0.35;
+  return c;
+}
+
+static void
+test_save_load (void)
+{
+  AffectMoodNetConfig c = small_config (5, AFFECT_MOODNET_SOFTMAX);
+  AffectMoodNet *net = affect_moodnet_new (&c, 3), *back;
+  char *dir = g_dir_make_tmp ("moodnet-XXXXXX", NULL);
+  char *path = g_build_filename (dir, "m.safetensors", NULL);
+  const int n = c.n_mels * c.chunks * c.chunk_frames;
+  float *x = g_new (float, 2 * n), a[10], b[10];
+  AffectRng rng;
+  GError *error = NULL;
+  AffectModel *model;
+  char **labels;
+
+  affect_rng_init (&rng, 1);
+  for (int i = 0; i < 2 * n; i++)
+    x[i] = (float) affect_rng_normal (&rng);
+  affect_moodnet_forward (net, x, 2, a);
+  g_assert_true (affect_moodnet_save (net, path, &error, "affect.labels",
+          "[\"a\", \"b\", \"c\", \"d\", \"e\"]", NULL));
+  back = affect_moodnet_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (affect_moodnet_get_config (back)->output, ==,
+      AFFECT_MOODNET_SOFTMAX);
+  g_assert_cmpfloat (affect_moodnet_get_config (back)->width, ==, 0.35);
+  affect_moodnet_forward (back, x, 2, b);
+  for (int i = 0; i < 10; i++)
+    g_assert_cmpfloat (a[i], ==, b[i]);
+  /* softmax rows sum to one */
+  g_assert_cmpfloat (fabs (b[0] + b[1] + b[2] + b[3] + b[4] - 1.0), <, 1e-5);
+
+  /* through the registry */
+  model = affect_model_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (affect_model_n_outputs (model), ==, 5);
+  g_assert_cmpint (affect_model_input_size (model), ==, n);
+  labels = affect_model_labels (model);
+  g_assert_cmpstr (labels[4], ==, "e");
+  g_strfreev (labels);
+  g_assert_true (affect_model_predict (model, x, 2, b, &error));
+  for (int i = 0; i < 10; i++)
+    g_assert_cmpfloat (a[i], ==, b[i]);
+  affect_model_free (model);
+
+  /* a wrong shape is named */
+  {
+    AffectMoodNetConfig c2 = c;
+    AffectMoodNet *other;
+    c2.classes = 6;
+    other = affect_moodnet_new (&c2, 0);
+    g_assert_true (affect_moodnet_save (other, path, &error, NULL));
+    affect_moodnet_free (other);
+    /* file says 6 classes: loads; a 5-class net cannot take its tensors */
+    AffectSafetensors *f = affect_safetensors_open (path, &error);
+    g_assert_false (affect_moodnet_load_tensors (net, f, &error));
+    g_assert_nonnull (strstr (error->message, "att_head.1.weight"));
+    g_clear_error (&error);
+    affect_safetensors_close (f);
+  }
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+  g_free (x);
+  affect_moodnet_free (net);
+  affect_moodnet_free (back);
+}
+
+typedef struct
+{
+  AffectMoodNet *net;
+  float *x, *target, *out, *d_att, *d_clf;
+  int batch;
+  AffectRng rng;
+} Case;
+
+/* training-mode loss with the same dropout masks every time */
+static double
+train_loss (Case * c)
+{
+  affect_rng_init (&c->rng, 99);
+  affect_moodnet_set_training (c->net, TRUE, &c->rng);
+  affect_moodnet_forward (c->net, c->x, c->batch, c->out);
+  return affect_moodnet_loss (c->net, c->target, c->d_att, c->d_clf);
+}
+
+static void
+check_training_gradients (AffectMoodNetOutput output)
+{
+  AffectMoodNetConfig cfg = small_config (4, output);
+  Case c = { 0 };
+  const int n = cfg.n_mels * cfg.chunks * cfg.chunk_frames;
+  const char *names[] = { "att_head.1.bias", "encoder.1.value.weight",
+    "encoder.0.ffn_in.weight", "chunk_head.1.weight", "cnn.out_conv.2.weight",
+    "cnn.features.17.conv.3.weight", "cnn.features.4.conv.1.1.weight",
+    "cnn.features.2.conv.0.0.weight"
+  };
+  guint n_params;
+  AffectParam *const *params;
+  AffectRng pick;
+  float *dx;
+
+  c.batch = 2;
+  c.net = affect_moodnet_new (&cfg, 5);
+  c.x = g_new (float, c.batch * n);
+  c.target = g_new0 (float, c.batch * 4);
+  c.out = g_new (float, c.batch * 4);
+  c.d_att = g_new (float, c.batch * 4);
+  c.d_clf = g_new (float, c.batch * 4);
+  dx = g_new (float, c.batch * n);
+  affect_rng_init (&pick, 11);
+  for (int i = 0; i < c.batch * n; i++)
+    c.x[i] = (float) affect_rng_normal (&pick);
+  c.target[1] = 1.0f;
+  c.target[4 + 3] = 1.0f;
+  if (output == AFFECT_MOODNET_SIGMOID)
+    c.target[2] = 1.0f;
+
+  params = affect_moodnet_params (c.net, &n_params);
+  affect_params_zero_grad (params, n_params);
+  train_loss (&c);
+  affect_moodnet_backward (c.net, c.d_att, c.d_clf, dx);
+
+  /* directional derivative along each tensor's own gradient: the loss
+   * changes by h·‖g‖, far above float rounding, where one component at a
+   * time would be lost in it */
+  for (guint k = 0; k < G_N_ELEMENTS (names); k++) {
+    AffectParam *p = find (c.net, names[k]);
+    double norm = 0.0, pnorm = 0.0;
+    g_assert_nonnull (p);
+    float *keep = g_memdup2 (p->value.data, sizeof (float) * p->value.n);
+    float *grad = g_memdup2 (p->grad, sizeof (float) * p->value.n);
+    for (int64_t i = 0; i < p->value.n; i++) {
+      norm += (double) grad[i] * grad[i];
+      pnorm += (double) keep[i] * keep[i];
+    }
+    norm = sqrt (norm);
+    pnorm = sqrt (pnorm);
+    g_assert_cmpfloat (norm, >, 0.0);
+    /* the CNN's ReLU6 kinks need the smaller step (float noise permitting) */
+    const double h = (g_str_has_prefix (names[k], "cnn.") ? 1e-5 : 1e-4) *
+        fmax (pnorm, 1.0);
+    double l[2];
+    for (int side = 0; side < 2; side++) {
+      const double s = side == 0 ? h : -h;
+      for (int64_t i = 0; i < p->value.n; i++)
+        p->value.data[i] = keep[i] + (float) (s * grad[i] / norm);
+      l[side] = train_loss (&c);
+    }
+    memcpy (p->value.data, keep, sizeof (float) * p->value.n);
+    const double fd = (l[0] - l[1]) / (2.0 * h);
+    const double err = fabs (fd - norm) / norm;
+    g_test_message ("%s %s: directional derivative %.6e, |grad| %.6e, "
+        "relative error %.2e", output == AFFECT_MOODNET_SIGMOID ? "sigmoid" :
+        "softmax", names[k], fd, norm, err);
+    /* float32 loss: ~1e-7 rounding over a 2e-4 step */
+    g_assert_cmpfloat (err, <, 3e-2);
+    g_free (keep);
+    g_free (grad);
+  }
+  /* the input gradient the same way */
+  {
+    double norm = 0.0;
+    float *keep = g_memdup2 (c.x, sizeof (float) * c.batch * n);
+    for (int i = 0; i < c.batch * n; i++)
+      norm += (double) dx[i] * dx[i];
+    norm = sqrt (norm);
+    const double h = 1e-3;
+    double l[2];
+    for (int side = 0; side < 2; side++) {
+      for (int i = 0; i < c.batch * n; i++)
+        c.x[i] = keep[i] + (float) ((side ? -h : h) * dx[i] / norm);
+      l[side] = train_loss (&c);
+    }
+    memcpy (c.x, keep, sizeof (float) * c.batch * n);
+    const double err = fabs ((l[0] - l[1]) / (2.0 * h) - norm) / norm;
+    /* every input value moves: many ReLU6 kinks are crossed */
+    g_test_message ("input: relative error %.2e", err);
+    g_assert_cmpfloat (err, <, 5e-2);
+    g_free (keep);
+  }
+  g_free (c.x);
+  g_free (c.target);
+  g_free (c.out);
+  g_free (c.d_att);
+  g_free (c.d_clf);
+  g_free (dx);
+  affect_moodnet_free (c.net);
+}
+
+static void
+test_training_gradients_sigmoid (void)
+{
+  check_training_gradients (AFFECT_MOODNET_SIGMOID);
+}
+
+static void
+test_training_gradients_softmax (void)
+{
+  check_training_gradients (AFFECT_MOODNET_SOFTMAX);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  affect_init ();
+  g_test_add_func ("/moodnet/architecture", test_architecture);
+  g_test_add_func ("/moodnet/save-load", test_save_load);
+  g_test_add_func ("/moodnet/training-gradients-sigmoid",
+      test_training_gradients_sigmoid);
+  g_test_add_func ("/moodnet/training-gradients-softmax",
+      test_training_gradients_softmax);
+  return g_test_run ();
+}
