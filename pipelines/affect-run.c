@@ -1,6 +1,7 @@
 /* affect-run: runs a gst-affect experiment.
  *
  *   affect-run [OPTION...] EXPERIMENT [VAR=value ...]
+ *   affect-run merge DIR
  *
  * An experiment (pipelines/NAME.experiment, a GLib key-file) lists steps in
  * order: gst-launch pipelines (pipelines/NAME.pipeline, with ${VARIABLES}) and
@@ -10,6 +11,10 @@
  * terminal, plain lines otherwise); the first bus error stops the run with a
  * non-zero exit. Every affect-* element message is collected, with the
  * steps' outcomes, into RESULTS/results.json.
+ *
+ * A report step (generate=report) leaves its tables to be printed when the
+ * run ends, with the path of report.md. `affect-run merge DIR` joins the
+ * per-item files of a sharded run into its metrics (pipelines/merge.c).
  *
  * Exit status: 0 success, 1 a step failed, 2 bad command line or
  * experiment, 130 interrupted. docs/runner.md has the full description.
@@ -26,6 +31,7 @@
 
 #include "affect/affect.h"
 #include "affect/atomicfile.h"
+#include "merge.h"
 #include "runner.h"
 
 #define EXIT_STEP_FAILED 1
@@ -54,6 +60,7 @@ typedef struct
   guint done, total, skipped;
   char *last_id;
   gint64 last_plain;
+  gint64 last_epoch_line;        /* last affect-train-epoch line printed */
 } Runner;
 
 /* ---- GValue / GstStructure -> JSON ---- */
@@ -367,6 +374,49 @@ print_dataset_done (Runner * r, const char *src, const GstStructure * s)
 
 /* ---- running a pipeline step ---- */
 
+/* training runs after the items have streamed: an epoch line keeps the
+ * progress going (MoodNet's every epoch, the fast MLPs' once a second) */
+static void
+print_epoch (Runner * r, const char *src, const GstStructure * s)
+{
+  GString *line = g_string_new (NULL);
+  guint epoch = 0, epochs = 0;
+  double loss = NAN, metric = NAN, seconds = NAN;
+  const char *phase = gst_structure_get_string (s, "phase");
+  const char *metric_name = gst_structure_get_string (s, "metric");
+  const char *target = gst_structure_get_string (s, "target");
+  gboolean best = FALSE;
+  gint64 now = g_get_monotonic_time ();
+
+  gst_structure_get_uint (s, "epoch", &epoch);
+  gst_structure_get_uint (s, "epochs", &epochs);
+  gst_structure_get_double (s, "train-loss", &loss);
+  gst_structure_get_double (s, "validation-metric", &metric);
+  gst_structure_get_double (s, "seconds", &seconds);
+  gst_structure_get_boolean (s, "best", &best);
+  if (metric_name == NULL)
+    metric_name = gst_structure_get_string (s, "validation-metric-name");
+  if (epochs == 0 && now - r->last_epoch_line < G_USEC_PER_SEC)
+    return;
+  r->last_epoch_line = now;
+  g_string_append_printf (line, "  %s%s%s: epoch %u", src, target ? " " : "",
+      target ? target : "", epoch);
+  if (epochs)
+    g_string_append_printf (line, "/%u", epochs);
+  if (phase)
+    g_string_append_printf (line, " (%s)", phase);
+  g_string_append_printf (line, ", train loss %.4g", loss);
+  if (metric_name && isfinite (metric))
+    g_string_append_printf (line, ", validation %s %.4f", metric_name,
+        metric);
+  if (best)
+    g_string_append (line, " *");
+  if (isfinite (seconds))
+    g_string_append_printf (line, ", %.1f s", seconds);
+  print_line (r, line->str);
+  g_string_free (line, TRUE);
+}
+
 static JsonObject *
 error_object (const char *step, const char *source, const char *message,
     const char *debug)
@@ -456,6 +506,8 @@ on_bus_message (GstBus * bus, GstMessage * msg, gpointer user_data)
 
       if (gst_structure_has_name (s, "affect-dataset-done") && !r->quiet)
         print_dataset_done (r, src, s);
+      if (gst_structure_has_name (s, "affect-train-epoch") && !r->quiet)
+        print_epoch (r, src, s);
       if (gst_structure_has_name (s, "affect-progress")) {
         const char *id = gst_structure_get_string (s, "id");
         gint64 now = g_get_monotonic_time ();
@@ -950,6 +1002,7 @@ main (int argc, char **argv)
   JsonArray *steps;
   char *path = NULL, *results_path = NULL, *results_dir = NULL, *cwd, *t;
   int status = 0, i;
+  gint64 run_start = g_get_monotonic_time ();
   GList *keys, *l;
 
   find_plugin_in_build_tree ();
@@ -986,6 +1039,17 @@ main (int argc, char **argv)
     usage_error (ctx, "no experiment given");
     g_option_context_free (ctx);
     return EXIT_USAGE;
+  }
+  if (strcmp (argv[1], "merge") == 0) {
+    int merged;
+    if (argc != 3) {
+      usage_error (ctx, "merge wants one folder: affect-run merge DIR");
+      g_option_context_free (ctx);
+      return EXIT_USAGE;
+    }
+    merged = runner_merge (argv[2], r.quiet);
+    g_option_context_free (ctx);
+    return merged == 0 ? 0 : EXIT_STEP_FAILED;
   }
 
   r.shard_index = 0;
@@ -1169,6 +1233,16 @@ main (int argc, char **argv)
       g_free (t);
     }
 
+    /* an included experiment's results folder */
+    if (r.step->results && g_mkdir_with_parents (r.step->results, 0755) != 0) {
+      g_printerr ("affect-run: cannot create %s: %s\n", r.step->results,
+          g_strerror (errno));
+      status = EXIT_STEP_FAILED;
+      json_object_unref (result);
+      if (sigint)
+        g_source_remove (sigint);
+      break;
+    }
     ok = r.step->kind == RUNNER_STEP_PIPELINE ? run_pipeline_step (&r, result)
         : run_generate_step (&r, result);
     if (sigint)
@@ -1208,8 +1282,16 @@ main (int argc, char **argv)
     if (status == 0)
       status = EXIT_STEP_FAILED;
   } else if (!r.quiet || status != 0) {
-    g_print ("affect-run: %s: results in %s\n", status == 0 ? "done" :
-        "stopped", results_path);
+    const char *markdown = NULL, *tables = runner_report_tables (&markdown);
+    if (status == 0 && tables != NULL)
+      g_print ("\n%s", tables);
+    if (status == 0 && markdown != NULL)
+      g_print ("affect-run: report: %s\n", markdown);
+    g_print ("affect-run: %s in %.0f:%02.0f: results in %s\n",
+        status == 0 ? "done" : "stopped",
+        floor ((g_get_monotonic_time () - run_start) / 60e6),
+        fmod (floor ((g_get_monotonic_time () - run_start) / 1e6), 60),
+        results_path);
   }
 
 out:
