@@ -798,9 +798,10 @@ run_generate_step (Runner * r, JsonObject * result)
   } else if (!r->quiet) {
     char *line = g_strdup_printf ("  %s: %" G_GINT64_FORMAT
         " items in %s%s", gen->name,
-        json_object_get_int_member (report, "items"),
-        json_object_get_string_member (report, "output"),
-        json_object_get_boolean_member (report, "cached") ? " (cached)" : "");
+        json_object_get_int_member_with_default (report, "items", 0),
+        json_object_get_string_member_with_default (report, "output", ""),
+        json_object_get_boolean_member_with_default (report, "cached",
+            FALSE) ? " (cached)" : "");
     print_line (r, line);
     g_free (line);
   }

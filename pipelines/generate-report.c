@@ -92,6 +92,7 @@ augment_run (GHashTable * params, JsonObject * report,
 
   json_object_set_string_member (report, "output", output);
   json_object_set_int_member (report, "items", plan->n_selected);
+  json_object_set_boolean_member (report, "cached", FALSE);
   json_object_set_double_member (report, "split-seconds",
       plan->total_seconds);
   json_object_set_double_member (report, "budget-seconds-per-class",
@@ -160,6 +161,11 @@ report_run (GHashTable * params, JsonObject * report,
     last_tables = tables;
     last_markdown = g_strdup (json_object_get_string_member (report,
             "markdown"));
+    /* the runner's summary line: "report: N items in FILE" */
+    json_object_set_string_member (report, "output", last_markdown);
+    json_object_set_int_member (report, "items",
+        json_object_get_int_member (report, "figures"));
+    json_object_set_boolean_member (report, "cached", FALSE);
     if (progress)
       progress (1, 1, last_markdown, user_data);
   } else {
