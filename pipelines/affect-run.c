@@ -1284,8 +1284,12 @@ main (int argc, char **argv)
       status = EXIT_STEP_FAILED;
   } else if (!r.quiet || status != 0) {
     const char *markdown = NULL, *tables = runner_report_tables (&markdown);
-    if (status == 0 && tables != NULL)
-      g_print ("\n%s", tables);
+    /* UTF-8 as written (λ, ε, ▲), whatever the locale's charset */
+    if (status == 0 && tables != NULL) {
+      fputs ("\n", stdout);
+      fputs (tables, stdout);
+      fflush (stdout);
+    }
     if (status == 0 && markdown != NULL)
       g_print ("affect-run: report: %s\n", markdown);
     g_print ("affect-run: %s in %.0f:%02.0f: results in %s\n",

@@ -128,6 +128,30 @@ compare_strings (gconstpointer a, gconstpointer b)
   return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
+/* sections in the papers' order: music first, then the speech experiments
+ * as the speech paper presents them, anything else by name */
+static int
+section_rank (const char *name)
+{
+  static const char *const order[] = { "music", "speech", "vat-sweep",
+    "cross-corpus", "spontaneity"
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (order); i++)
+    if (g_str_has_prefix (name, order[i]))
+      return i;
+  return G_N_ELEMENTS (order);
+}
+
+static int
+compare_sections (gconstpointer a, gconstpointer b)
+{
+  const char *x = *(const char *const *) a, *y = *(const char *const *) b;
+  int rx = section_rank (x), ry = section_rank (y);
+  return rx != ry ? rx - ry : strcmp (x, y);
+}
+
 /* names of the entries of dir (sorted), optionally only NAME.json with a
  * prefix, returned without prefix and suffix */
 static GPtrArray *
@@ -737,7 +761,7 @@ walk (Report * r, const char *dir, int depth)
   speech_sections (r, dir, tag);
   g_free (tag);
   g_free (rel);
-  g_ptr_array_sort (subdirs, compare_strings);
+  g_ptr_array_sort (subdirs, compare_sections);
   for (i = 0; depth > 0 && i < subdirs->len; i++) {
     gchar *p = g_build_filename (dir, subdirs->pdata[i], NULL);
     walk (r, p, depth - 1);

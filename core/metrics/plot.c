@@ -264,7 +264,8 @@ affect_metrics_plot_confusion (const AffectMetricsResult * r,
     const char *path, GError ** error)
 {
   guint k = r->n_outputs, i, j;
-  double cell, left = 150, top = 70, side;
+  double cell, left = 150, top = 70, side, widest = 0, below;
+  gboolean turn;
   Canvas cv;
   char buf[64];
 
@@ -275,8 +276,28 @@ affect_metrics_plot_confusion (const AffectMetricsResult * r,
   }
   cell = k <= 6 ? 100 : MAX (28.0, 600.0 / k);
   side = cell * k;
+  /* room for the longest class name at the left, and below when the
+   * names are turned 45 degrees (wider than a cell) */
+  {
+    cairo_surface_t *probe = cairo_image_surface_create (CAIRO_FORMAT_RGB24,
+        1, 1);
+    cairo_t *pc = cairo_create (probe);
+    cairo_text_extents_t ext;
+    cairo_select_font_face (pc, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+        CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size (pc, 13);
+    for (i = 0; i < k; i++) {
+      cairo_text_extents (pc, r->names[i], &ext);
+      widest = MAX (widest, ext.width);
+    }
+    cairo_destroy (pc);
+    cairo_surface_destroy (probe);
+  }
+  left = MAX (left, widest + 48);
+  turn = k > 6 || widest > cell - 6;
+  below = turn ? widest * 0.72 + 40 : 40;
   if (!canvas_open (&cv, path, (int) (left + side + 110),
-          (int) (top + side + 110), error))
+          (int) (top + side + below + 50), error))
     return FALSE;
   g_snprintf (buf, sizeof buf, "Confusion (row-normalised), accuracy %.3f",
       r->accuracy);
@@ -318,16 +339,16 @@ affect_metrics_plot_confusion (const AffectMetricsResult * r,
   for (j = 0; j < k; j++) {
     cairo_save (cv.cr);
     cairo_translate (cv.cr, left + j * cell + cell / 2, top + side + 8);
-    if (k > 6)
+    if (turn)
       cairo_rotate (cv.cr, G_PI / 4);
-    text (cv.cr, 0, 0, k > 6 ? 0 : 0.5, 0, 13, r->names[j]);
+    text (cv.cr, 0, 0, turn ? 0 : 0.5, 0, 13, r->names[j]);
     cairo_restore (cv.cr);
   }
   cairo_set_source_rgb (cv.cr, 0, 0, 0);
   cairo_set_line_width (cv.cr, 1);
   cairo_rectangle (cv.cr, left, top, side, side);
   cairo_stroke (cv.cr);
-  text (cv.cr, left + side / 2, top + side + (k > 6 ? 90 : 40), 0.5, 0.5, 14,
+  text (cv.cr, left + side / 2, top + side + below + 10, 0.5, 0.5, 14,
       "predicted class");
   cairo_save (cv.cr);
   cairo_translate (cv.cr, 18, top + side / 2);
