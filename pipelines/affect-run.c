@@ -795,6 +795,11 @@ run_generate_step (Runner * r, JsonObject * result)
     r->error = error_object (r->step->name, gen->name, error->message, NULL);
     json_object_set_object_member (result, "error", r->error);
     g_error_free (error);
+  } else if (!r->quiet && json_object_has_member (report, "summary")) {
+    char *line = g_strdup_printf ("  %s: %s", gen->name,
+        json_object_get_string_member (report, "summary"));
+    print_line (r, line);
+    g_free (line);
   } else if (!r->quiet) {
     char *line = g_strdup_printf ("  %s: %" G_GINT64_FORMAT
         " items in %s%s", gen->name,

@@ -161,11 +161,15 @@ report_run (GHashTable * params, JsonObject * report,
     last_tables = tables;
     last_markdown = g_strdup (json_object_get_string_member (report,
             "markdown"));
-    /* the runner's summary line: "report: N items in FILE" */
-    json_object_set_string_member (report, "output", last_markdown);
-    json_object_set_int_member (report, "items",
-        json_object_get_int_member (report, "figures"));
-    json_object_set_boolean_member (report, "cached", FALSE);
+    /* the runner's summary line */
+    {
+      char *summary = g_strdup_printf ("%" G_GINT64_FORMAT " sections, %"
+          G_GINT64_FORMAT " figures in %s",
+          json_object_get_int_member (report, "sections"),
+          json_object_get_int_member (report, "figures"), last_markdown);
+      json_object_set_string_member (report, "summary", summary);
+      g_free (summary);
+    }
     if (progress)
       progress (1, 1, last_markdown, user_data);
   } else {
