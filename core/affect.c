@@ -44,3 +44,17 @@ affect_get_threads (void)
 {
   return openblas_get_num_threads ();
 }
+
+static GMutex fftw_planner_mutex;
+
+void
+affect_fftw_planner_lock (void)
+{
+  g_mutex_lock (&fftw_planner_mutex);
+}
+
+void
+affect_fftw_planner_unlock (void)
+{
+  g_mutex_unlock (&fftw_planner_mutex);
+}

@@ -15,7 +15,13 @@ plugin_init (GstPlugin * plugin)
   gboolean ret = FALSE;
 
   /* ret |= GST_ELEMENT_REGISTER (name, plugin); one line per element */
+  ret |= GST_ELEMENT_REGISTER (affectsrc, plugin);
+  ret |= GST_ELEMENT_REGISTER (affectmel, plugin);
+  ret |= GST_ELEMENT_REGISTER (affectis09, plugin);
   ret |= GST_ELEMENT_REGISTER (affectmetrics, plugin);
+  ret |= GST_ELEMENT_REGISTER (affectregress, plugin);
+  ret |= GST_ELEMENT_REGISTER (affectgate, plugin);
+  ret |= GST_ELEMENT_REGISTER (affecthnr, plugin);
   ret = TRUE;
   return ret;
 }

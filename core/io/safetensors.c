@@ -67,6 +67,7 @@ struct _AffectSafetensors
   GHashTable *by_name;          /* name -> Entry* */
   GHashTable *metadata;         /* key -> value, owned strings */
   char **metadata_keys;         /* NULL-terminated, header order */
+  GMutex convert_lock;          /* first-access conversions */
 };
 
 static void
@@ -407,6 +408,7 @@ affect_safetensors_open_bytes (GBytes * bytes, const char *label,
   file->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       g_free);
   file->metadata_keys = g_new0 (char *, 1);
+  g_mutex_init (&file->convert_lock);
 
   p = g_bytes_get_data (bytes, &size);
   if (size < 8) {
@@ -474,6 +476,7 @@ affect_safetensors_close (AffectSafetensors * file)
   g_hash_table_unref (file->metadata);
   g_strfreev (file->metadata_keys);
   g_bytes_unref (file->bytes);
+  g_mutex_clear (&file->convert_lock);
   g_free (file->label);
   g_free (file);
 }
@@ -618,13 +621,17 @@ affect_safetensors_get (AffectSafetensors * file, const char *name,
     return FALSE;
   }
   src = file->data + e->begin;
-  if (e->converted == NULL) {
-    /* F32 is served from the mapping when it is aligned and the host is
-     * little-endian; anything else gets a converted copy, once. */
-    gboolean zero_copy = e->dtype == DT_F32
-        && G_BYTE_ORDER == G_LITTLE_ENDIAN
-        && ((guintptr) src % G_ALIGNOF (float)) == 0;
-    if (!zero_copy && !convert (file, e, error))
+  /* F32 is served from the mapping when it is aligned and the host is
+   * little-endian; anything else gets a converted copy, once. Elements may
+   * load one model from several streaming threads, hence the lock. */
+  if (e->dtype != DT_F32 || G_BYTE_ORDER != G_LITTLE_ENDIAN
+      || ((guintptr) src % G_ALIGNOF (float)) != 0) {
+    gboolean ok = TRUE;
+    g_mutex_lock (&file->convert_lock);
+    if (e->converted == NULL)
+      ok = convert (file, e, error);
+    g_mutex_unlock (&file->convert_lock);
+    if (!ok)
       return FALSE;
   }
   memset (view, 0, sizeof (*view));

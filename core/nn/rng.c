@@ -62,3 +62,18 @@ affect_rng_normal (AffectRng * rng)
   u2 = affect_rng_uniform (rng);
   return sqrt (-2.0 * log (u1)) * cos (2.0 * M_PI * u2);
 }
+
+void
+affect_rng_permutation (AffectRng * rng, int *perm, int n)
+{
+  int i;
+
+  for (i = 0; i < n; i++)
+    perm[i] = i;
+  for (i = n - 1; i > 0; i--) {
+    int j = (int) (affect_rng_uniform (rng) * (i + 1));
+    int t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+}

@@ -36,5 +36,11 @@ void affect_init (void);
 void affect_set_threads (int n_threads);
 int affect_get_threads (void);
 
+/* FFTW's planner (plan creation and destruction) is not thread-safe, and
+ * its state is shared by every module: all of libaffect creates and
+ * destroys plans under this one lock. fftwf_execute needs no lock. */
+void affect_fftw_planner_lock (void);
+void affect_fftw_planner_unlock (void);
+
 G_END_DECLS
 #endif /* AFFECT_AFFECT_H */

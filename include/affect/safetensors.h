@@ -13,6 +13,9 @@
  * which PyTorch and numpy writers produce (e.g. BatchNorm's
  * num_batches_tracked), are converted to float32 on first access too.
  *
+ * An open file may be read from several threads (conversions are done
+ * under a lock, once).
+ *
  * Like the reference implementation, the tensors must cover the data
  * section exactly (no holes, no overlaps, no trailing bytes), and names are
  * unique.

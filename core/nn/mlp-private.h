@@ -1,0 +1,57 @@
+/* MLP internals shared by mlp.c, mlp-io.c, mlp-train.c and vat.c */
+#ifndef AFFECT_MLP_PRIVATE_H
+#define AFFECT_MLP_PRIVATE_H
+
+#include "affect/mlp.h"
+
+#define MLP_MAX_LAYERS (AFFECT_MLP_MAX_HIDDEN + 1)
+
+struct _AffectMlp
+{
+  AffectMlpConfig config;
+  int n_layers;
+  int widths[MLP_MAX_LAYERS + 1];       /* n_inputs, hidden…, n_outputs */
+  AffectLinear layers[MLP_MAX_LAYERS];
+  AffectParam *params[2 * MLP_MAX_LAYERS];
+  guint n_params;
+  float *mean, *std;
+  char **names;
+  GHashTable *metadata;
+
+  /* workspace for up to `capacity` rows: the input and, per layer, the
+   * pre-activation z and the activation h; scratch for backward passes */
+  int capacity;
+  int max_width;
+  float *in;
+  float *z[MLP_MAX_LAYERS], *h[MLP_MAX_LAYERS];
+  float *scratch_a, *scratch_b;
+};
+
+void mlp_reserve (AffectMlp * mlp, int rows);
+/* rows [row0, row0 + n) of the workspace ← forward of xs (n × n_inputs) */
+void mlp_forward_rows (AffectMlp * mlp, const float *xs, int row0, int n);
+/* backward over rows [row0, row0 + n) from dy (n × n_outputs), the
+ * gradient w.r.t. the output h (or w.r.t. the output's pre-activation z
+ * when at_preactivation). Parameter grads are added when param_grads;
+ * dx (n × n_inputs) written when not NULL. */
+void mlp_backward_rows (AffectMlp * mlp, const float *dy,
+    gboolean at_preactivation, int row0, int n, gboolean param_grads,
+    float *dx);
+/* Jacobian-vector product at rows [row0, row0 + n): t (n × n_outputs) =
+ * J(x) v for input tangents v (n × n_inputs) */
+void mlp_jvp_rows (AffectMlp * mlp, const float *v, int row0, int n,
+    float *t);
+
+static inline const float *
+mlp_output_rows (AffectMlp * mlp, int row0)
+{
+  return mlp->h[mlp->n_layers - 1] + (size_t) row0 * mlp->config.n_outputs;
+}
+
+static inline const float *
+mlp_output_preactivation_rows (AffectMlp * mlp, int row0)
+{
+  return mlp->z[mlp->n_layers - 1] + (size_t) row0 * mlp->config.n_outputs;
+}
+
+#endif

@@ -1,0 +1,1190 @@
+/* MoodNet forward and backward (see include/affect/moodnet.h).
+ *
+ * The chunk CNN runs on all B·chunks chunk images of a batch at once, in
+ * the channel-major layout of nn-layers.h, so every 1×1 convolution is one
+ * large GEMM. Every unit (convolution → batch-norm → activation) keeps its
+ * convolution output and its activation output for the backward. */
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#include "affect/affect.h"
+#include "affect/moodnet.h"
+#include "affect/nn-layers.h"
+
+#define EMBED 256               /* chunk vector size */
+#define HEADS 4
+#define HEAD_DIM 64
+#define FFN 1024
+#define LAYERS 2
+#define BN_EPS 1e-5f
+#define BN_MOMENTUM 0.1f
+#define LN_EPS 1e-12f
+#define ATTN_DROPOUT 0.1f
+#define HIDDEN_DROPOUT 0.2f
+
+typedef enum
+{
+  UNIT_NONE,                    /* batch-norm only */
+  UNIT_CONV,
+  UNIT_DEPTHWISE
+} UnitKind;
+
+typedef struct
+{
+  UnitKind kind;
+  int cin, cout, k, stride, pad;
+  AffectParam *weight, *bias;
+  AffectParam *bn_weight, *bn_bias, *bn_mean, *bn_var;
+  int64_t bn_batches;
+  AffectActivation act;
+  /* geometry and activations of the current batch */
+  AffectConv2d conv;
+  AffectDepthwise dw;
+  int h, w, oh, ow;
+  const float *in;
+  float *c;                     /* convolution output (== in for UNIT_NONE) */
+  float *y;                     /* unit output (== c without BN and act) */
+  float *mean, *rstd;
+} Unit;
+
+typedef struct
+{
+  int first, n;
+  gboolean residual;
+  float *out;                   /* owned when residual */
+} Block;
+
+typedef struct
+{
+  AffectLinear query, key, value, attn_out, ffn_in, ffn_out;
+  AffectParam *attn_norm_w, *attn_norm_b, *ffn_norm_w, *ffn_norm_b;
+  AffectDropout attn_drop, drop1, drop2;
+  const float *in;
+  float *q, *k, *v, *probs, *ctx, *ao, *s1, *x1, *m1, *r1;
+  float *u, *g, *yo, *s2, *out, *m2, *r2;
+} EncoderLayer;
+
+struct _AffectMoodNet
+{
+  AffectMoodNetConfig config;
+  GPtrArray *params;            /* AffectParam *, state_dict order */
+  GPtrArray *owned;             /* params allocated here */
+  Unit *units;
+  int n_units;
+  Block *blocks;
+  int n_blocks;
+  EncoderLayer enc[LAYERS];
+  AffectLinear pooler, att_head, chunk_head1, chunk_head3;
+  AffectDropout pool_drop, chunk_drop0, chunk_drop1;
+  float *position;              /* chunks × EMBED */
+
+  gboolean training;
+  AffectRng *rng;
+
+  /* batch workspace */
+  int batch;
+  float *chunks_in;             /* (1, N, n_mels, chunk_frames) */
+  float *pooled;                /* (N, EMBED) = chunk features */
+  int32_t *argmax;
+  float *col, *grad_a, *grad_b, *grad_res;
+  size_t max_act, max_col;
+  float *h0, *cls, *pool_lin, *pool_act, *pool_d, *att_logits, *att;
+  float *f_d, *c1, *c1_d, *c_logits, *c_prob, *clf;
+  float *seq_a, *seq_b, *seq_c, *seq_d, *seq_ffn, *d_f;
+};
+
+/* ---- configuration ------------------------------------------------------ */
+
+void
+affect_moodnet_config_init (AffectMoodNetConfig * config, int classes)
+{
+  config->classes = classes;
+  config->output = AFFECT_MOODNET_SIGMOID;
+  config->chunks = 16;
+  config->chunk_frames = 256;
+  config->n_mels = 96;
+  config->width = 1.0;
+}
+
+gboolean
+affect_moodnet_config_validate (const AffectMoodNetConfig * c, GError ** error)
+{
+  /* the stem and four stride-2 stages divide by 32; out_conv needs 3×3 */
+  if (c->classes < 1 || c->chunks < 1 || c->n_mels < 65
+      || c->chunk_frames < 65 || c->width <= 0.0 || c->width > 4.0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+        "moodnet: unsupported architecture (classes %d, chunks %d, n_mels %d, "
+        "chunk_frames %d, width %g): need classes, chunks ≥ 1, n_mels and "
+        "chunk_frames ≥ 65, 0 < width ≤ 4", c->classes, c->chunks, c->n_mels,
+        c->chunk_frames, c->width);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+affect_moodnet_config_from_json (AffectMoodNetConfig * config,
+    const char *json, GError ** error)
+{
+  JsonParser *parser = json_parser_new ();
+  JsonObject *o;
+  gboolean ok = FALSE;
+
+  affect_moodnet_config_init (config, 56);
+  if (!json_parser_load_from_data (parser, json, -1, error))
+    goto out;
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_PARSE,
+        "affect.arch is not a JSON object: %s", json);
+    goto out;
+  }
+  o = json_node_get_object (json_parser_get_root (parser));
+  if (json_object_has_member (o, "name")
+      && g_strcmp0 (json_object_get_string_member (o, "name"), "moodnet")) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "affect.arch names \"%s\", not \"moodnet\"",
+        json_object_get_string_member (o, "name"));
+    goto out;
+  }
+  if (json_object_has_member (o, "classes"))
+    config->classes = json_object_get_int_member (o, "classes");
+  if (json_object_has_member (o, "chunks"))
+    config->chunks = json_object_get_int_member (o, "chunks");
+  if (json_object_has_member (o, "chunk_frames"))
+    config->chunk_frames = json_object_get_int_member (o, "chunk_frames");
+  if (json_object_has_member (o, "n_mels"))
+    config->n_mels = json_object_get_int_member (o, "n_mels");
+  if (json_object_has_member (o, "width"))
+    config->width = json_object_get_double_member (o, "width");
+  if (json_object_has_member (o, "output")) {
+    const char *s = json_object_get_string_member (o, "output");
+    if (!g_strcmp0 (s, "sigmoid"))
+      config->output = AFFECT_MOODNET_SIGMOID;
+    else if (!g_strcmp0 (s, "softmax"))
+      config->output = AFFECT_MOODNET_SOFTMAX;
+    else {
+      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+          "affect.arch output \"%s\" is neither \"sigmoid\" nor \"softmax\"",
+          s ? s : "");
+      goto out;
+    }
+  }
+  ok = affect_moodnet_config_validate (config, error);
+out:
+  g_object_unref (parser);
+  return ok;
+}
+
+char *
+affect_moodnet_config_to_json (const AffectMoodNetConfig * c)
+{
+  char w[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_ascii_dtostr (w, sizeof (w), c->width);
+  return g_strdup_printf ("{\"name\": \"moodnet\", \"classes\": %d, "
+      "\"output\": \"%s\", \"chunks\": %d, \"chunk_frames\": %d, "
+      "\"n_mels\": %d, \"width\": %s}", c->classes,
+      c->output == AFFECT_MOODNET_SOFTMAX ? "softmax" : "sigmoid", c->chunks,
+      c->chunk_frames, c->n_mels, w);
+}
+
+/* ---- construction -------------------------------------------------------- */
+
+static AffectParam *
+new_param (AffectMoodNet * net, const char *name, int n_dims,
+    const int64_t * shape, gboolean trainable, gboolean decay)
+{
+  AffectParam *p = g_new0 (AffectParam, 1);
+
+  affect_param_alloc (p, name, n_dims, shape, trainable, decay);
+  g_ptr_array_add (net->params, p);
+  g_ptr_array_add (net->owned, p);
+  return p;
+}
+
+static void
+add_linear (AffectMoodNet * net, AffectLinear * l, const char *name, int in,
+    int out, AffectRng * rng)
+{
+  affect_linear_init (l, name, in, out, TRUE, rng);
+  g_ptr_array_add (net->params, &l->weight);
+  g_ptr_array_add (net->params, &l->bias);
+}
+
+/* torchvision's _make_divisible: nearest multiple of 8, never 10 % below */
+static int
+make_divisible (double v)
+{
+  int n = MAX (8, (int) (v + 4.0) / 8 * 8);
+  if (n < 0.9 * v)
+    n += 8;
+  return n;
+}
+
+/* conv_name: prefix of <conv>.weight (and .bias); bn_name: prefix of the
+ * batch-norm or NULL */
+static void
+add_unit (AffectMoodNet * net, GArray * units, UnitKind kind,
+    const char *conv_name, int cin, int cout, int k, int stride, int pad,
+    gboolean bias, const char *bn_name, AffectActivation act, AffectRng * rng)
+{
+  Unit u = { 0 };
+  char *name;
+
+  u.kind = kind;
+  u.cin = cin;
+  u.cout = cout;
+  u.k = k;
+  u.stride = stride;
+  u.pad = pad;
+  u.act = act;
+  if (kind != UNIT_NONE) {
+    const int64_t wshape[4] = { cout, kind == UNIT_DEPTHWISE ? 1 : cin, k, k };
+    const int fan_in = (kind == UNIT_DEPTHWISE ? 1 : cin) * k * k;
+    name = g_strdup_printf ("%s.weight", conv_name);
+    u.weight = new_param (net, name, 4, wshape, TRUE, TRUE);
+    g_free (name);
+    if (rng != NULL)
+      affect_init_kaiming_uniform (u.weight, fan_in, sqrt (5.0), rng);
+    if (bias) {
+      const int64_t bshape[1] = { cout };
+      name = g_strdup_printf ("%s.bias", conv_name);
+      u.bias = new_param (net, name, 1, bshape, TRUE, TRUE);
+      g_free (name);
+      if (rng != NULL)
+        affect_init_uniform (u.bias, 1.0 / sqrt (fan_in), rng);
+    }
+  }
+  if (bn_name != NULL) {
+    const int64_t shape[1] = { cout };
+    name = g_strdup_printf ("%s.weight", bn_name);
+    u.bn_weight = new_param (net, name, 1, shape, TRUE, TRUE);
+    g_free (name);
+    name = g_strdup_printf ("%s.bias", bn_name);
+    u.bn_bias = new_param (net, name, 1, shape, TRUE, TRUE);
+    g_free (name);
+    name = g_strdup_printf ("%s.running_mean", bn_name);
+    u.bn_mean = new_param (net, name, 1, shape, FALSE, FALSE);
+    g_free (name);
+    name = g_strdup_printf ("%s.running_var", bn_name);
+    u.bn_var = new_param (net, name, 1, shape, FALSE, FALSE);
+    g_free (name);
+    for (int i = 0; i < cout; i++) {
+      u.bn_weight->value.data[i] = 1.0f;
+      u.bn_var->value.data[i] = 1.0f;
+    }
+  }
+  g_array_append_val (units, u);
+}
+
+static void
+add_block (GArray * blocks, int first, int n, gboolean residual)
+{
+  Block b = { first, n, residual, NULL };
+  g_array_append_val (blocks, b);
+}
+
+/* (t, c, n, s) of MobileNetV2, as torchvision */
+static const int mobilenet_settings[7][4] = {
+  {1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+  {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}
+};
+
+static void
+build_chunk_cnn (AffectMoodNet * net, AffectRng * rng)
+{
+  GArray *units = g_array_new (FALSE, TRUE, sizeof (Unit));
+  GArray *blocks = g_array_new (FALSE, TRUE, sizeof (Block));
+  const double width = net->config.width;
+  int cin, idx = 1;
+  char a[128], b[128];
+
+  add_unit (net, units, UNIT_NONE, NULL, 1, 1, 1, 1, 0, FALSE,
+      "cnn.bw2col.0", AFFECT_ACTIVATION_IDENTITY, rng);
+  add_unit (net, units, UNIT_CONV, "cnn.bw2col.1", 1, 10, 1, 1, 0, TRUE, NULL,
+      AFFECT_ACTIVATION_RELU, rng);
+  add_unit (net, units, UNIT_CONV, "cnn.bw2col.3", 10, 3, 1, 1, 0, TRUE, NULL,
+      AFFECT_ACTIVATION_RELU, rng);
+  add_block (blocks, 0, 3, FALSE);
+
+  cin = make_divisible (32 * width);
+  add_unit (net, units, UNIT_CONV, "cnn.features.0.0", 3, cin, 3, 2, 1, FALSE,
+      "cnn.features.0.1", AFFECT_ACTIVATION_RELU6, rng);
+  add_block (blocks, units->len - 1, 1, FALSE);
+
+  for (int s = 0; s < 7; s++) {
+    const int t = mobilenet_settings[s][0];
+    const int cout = make_divisible (mobilenet_settings[s][1] * width);
+    for (int i = 0; i < mobilenet_settings[s][2]; i++, idx++) {
+      const int stride = i == 0 ? mobilenet_settings[s][3] : 1;
+      const int hidden = cin * t;
+      const int first = units->len;
+      int sub = 0;
+      if (t != 1) {
+        g_snprintf (a, sizeof (a), "cnn.features.%d.conv.0.0", idx);
+        g_snprintf (b, sizeof (b), "cnn.features.%d.conv.0.1", idx);
+        add_unit (net, units, UNIT_CONV, a, cin, hidden, 1, 1, 0, FALSE, b,
+            AFFECT_ACTIVATION_RELU6, rng);
+        sub = 1;
+      }
+      g_snprintf (a, sizeof (a), "cnn.features.%d.conv.%d.0", idx, sub);
+      g_snprintf (b, sizeof (b), "cnn.features.%d.conv.%d.1", idx, sub);
+      add_unit (net, units, UNIT_DEPTHWISE, a, hidden, hidden, 3, stride, 1,
+          FALSE, b, AFFECT_ACTIVATION_RELU6, rng);
+      g_snprintf (a, sizeof (a), "cnn.features.%d.conv.%d", idx, sub + 1);
+      g_snprintf (b, sizeof (b), "cnn.features.%d.conv.%d", idx, sub + 2);
+      add_unit (net, units, UNIT_CONV, a, hidden, cout, 1, 1, 0, FALSE, b,
+          AFFECT_ACTIVATION_IDENTITY, rng);
+      add_block (blocks, first, units->len - first, stride == 1
+          && cin == cout);
+      cin = cout;
+    }
+  }
+  {
+    /* torchvision keeps 1280 channels for widths below 1 */
+    const int last = make_divisible (1280 * MAX (1.0, width));
+    g_snprintf (a, sizeof (a), "cnn.features.%d.0", idx);
+    g_snprintf (b, sizeof (b), "cnn.features.%d.1", idx);
+    add_unit (net, units, UNIT_CONV, a, cin, last, 1, 1, 0, FALSE, b,
+        AFFECT_ACTIVATION_RELU6, rng);
+    add_block (blocks, units->len - 1, 1, FALSE);
+    add_unit (net, units, UNIT_CONV, "cnn.out_conv.0", last, 512, 3, 1, 0,
+        TRUE, NULL, AFFECT_ACTIVATION_RELU, rng);
+    add_unit (net, units, UNIT_CONV, "cnn.out_conv.2", 512, EMBED, 1, 1, 0,
+        TRUE, NULL, AFFECT_ACTIVATION_RELU, rng);
+    add_block (blocks, units->len - 2, 2, FALSE);
+  }
+  net->n_units = units->len;
+  net->units = (Unit *) g_array_free (units, FALSE);
+  net->n_blocks = blocks->len;
+  net->blocks = (Block *) g_array_free (blocks, FALSE);
+}
+
+static AffectParam *
+add_norm (AffectMoodNet * net, const char *layer, const char *what)
+{
+  const int64_t shape[1] = { EMBED };
+  char name[128];
+  AffectParam *p;
+
+  g_snprintf (name, sizeof (name), "%s.%s", layer, what);
+  /* LayerNorm weight/bias are not decayed, as BERT's optimiser groups */
+  p = new_param (net, name, 1, shape, TRUE, FALSE);
+  if (!strcmp (what, "weight"))
+    for (int i = 0; i < EMBED; i++)
+      p->value.data[i] = 1.0f;
+  return p;
+}
+
+AffectMoodNet *
+affect_moodnet_new (const AffectMoodNetConfig * config, uint64_t seed)
+{
+  AffectMoodNet *net;
+  AffectRng rng;
+  char name[128], prefix[64];
+
+  if (!affect_moodnet_config_validate (config, NULL))
+    return NULL;
+  net = g_new0 (AffectMoodNet, 1);
+  net->config = *config;
+  net->params = g_ptr_array_new ();
+  net->owned = g_ptr_array_new ();
+  affect_rng_init (&rng, seed);
+
+  build_chunk_cnn (net, &rng);
+  for (int l = 0; l < LAYERS; l++) {
+    EncoderLayer *e = &net->enc[l];
+    g_snprintf (prefix, sizeof (prefix), "encoder.%d", l);
+#define LIN(field, what, in, out) \
+    g_snprintf (name, sizeof (name), "%s." what, prefix); \
+    add_linear (net, &e->field, name, in, out, &rng)
+    LIN (query, "query", EMBED, EMBED);
+    LIN (key, "key", EMBED, EMBED);
+    LIN (value, "value", EMBED, EMBED);
+    LIN (attn_out, "attn_out", EMBED, EMBED);
+    g_snprintf (name, sizeof (name), "%s.attn_norm", prefix);
+    e->attn_norm_w = add_norm (net, name, "weight");
+    e->attn_norm_b = add_norm (net, name, "bias");
+    LIN (ffn_in, "ffn_in", EMBED, FFN);
+    LIN (ffn_out, "ffn_out", FFN, EMBED);
+#undef LIN
+    g_snprintf (name, sizeof (name), "%s.ffn_norm", prefix);
+    e->ffn_norm_w = add_norm (net, name, "weight");
+    e->ffn_norm_b = add_norm (net, name, "bias");
+    affect_dropout_init (&e->attn_drop, ATTN_DROPOUT);
+    affect_dropout_init (&e->drop1, HIDDEN_DROPOUT);
+    affect_dropout_init (&e->drop2, HIDDEN_DROPOUT);
+  }
+  add_linear (net, &net->pooler, "pooler", EMBED, EMBED, &rng);
+  add_linear (net, &net->att_head, "att_head.1", EMBED, config->classes, &rng);
+  add_linear (net, &net->chunk_head1, "chunk_head.1", EMBED, EMBED, &rng);
+  add_linear (net, &net->chunk_head3, "chunk_head.3", EMBED, config->classes,
+      &rng);
+  affect_dropout_init (&net->pool_drop, HIDDEN_DROPOUT);
+  affect_dropout_init (&net->chunk_drop0, HIDDEN_DROPOUT);
+  affect_dropout_init (&net->chunk_drop1, HIDDEN_DROPOUT);
+
+  /* sinusoidal positions; row 0 (the pooled chunk) stays zero */
+  net->position = g_new0 (float, (size_t) config->chunks * EMBED);
+  for (int pos = 1; pos < config->chunks; pos++)
+    for (int j = 0; j < EMBED; j++) {
+      const double angle = pos / pow (10000.0, 2.0 * (j / 2) / EMBED);
+      net->position[pos * EMBED + j] =
+          (float) (j % 2 == 0 ? sin (angle) : cos (angle));
+    }
+  return net;
+}
+
+static void
+free_batch (AffectMoodNet * net)
+{
+  for (int i = 0; i < net->n_units; i++) {
+    Unit *u = &net->units[i];
+    if (u->kind != UNIT_NONE)
+      g_free (u->c);
+    if (u->y != u->c)
+      g_free (u->y);
+    g_free (u->mean);
+    g_free (u->rstd);
+    u->c = u->y = u->mean = u->rstd = NULL;
+  }
+  for (int i = 0; i < net->n_blocks; i++)
+    g_clear_pointer (&net->blocks[i].out, g_free);
+  for (int l = 0; l < LAYERS; l++) {
+    EncoderLayer *e = &net->enc[l];
+    float **bufs[] = { &e->q, &e->k, &e->v, &e->probs, &e->ctx, &e->ao,
+      &e->s1, &e->x1, &e->m1, &e->r1, &e->u, &e->g, &e->yo, &e->s2, &e->out,
+      &e->m2, &e->r2
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
+      g_clear_pointer (bufs[i], g_free);
+  }
+  {
+    float **bufs[] = { &net->chunks_in, &net->pooled, &net->col,
+      &net->grad_a, &net->grad_b, &net->grad_res, &net->h0, &net->cls,
+      &net->pool_lin, &net->pool_act, &net->pool_d, &net->att_logits,
+      &net->att, &net->f_d, &net->c1, &net->c1_d, &net->c_logits,
+      &net->c_prob, &net->clf, &net->seq_a, &net->seq_b, &net->seq_c,
+      &net->seq_d, &net->seq_ffn, &net->d_f
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
+      g_clear_pointer (bufs[i], g_free);
+  }
+  g_clear_pointer (&net->argmax, g_free);
+  net->batch = 0;
+}
+
+void
+affect_moodnet_free (AffectMoodNet * net)
+{
+  if (net == NULL)
+    return;
+  free_batch (net);
+  for (int l = 0; l < LAYERS; l++) {
+    EncoderLayer *e = &net->enc[l];
+    affect_linear_clear (&e->query);
+    affect_linear_clear (&e->key);
+    affect_linear_clear (&e->value);
+    affect_linear_clear (&e->attn_out);
+    affect_linear_clear (&e->ffn_in);
+    affect_linear_clear (&e->ffn_out);
+    affect_dropout_clear (&e->attn_drop);
+    affect_dropout_clear (&e->drop1);
+    affect_dropout_clear (&e->drop2);
+  }
+  affect_linear_clear (&net->pooler);
+  affect_linear_clear (&net->att_head);
+  affect_linear_clear (&net->chunk_head1);
+  affect_linear_clear (&net->chunk_head3);
+  affect_dropout_clear (&net->pool_drop);
+  affect_dropout_clear (&net->chunk_drop0);
+  affect_dropout_clear (&net->chunk_drop1);
+  for (guint i = 0; i < net->owned->len; i++) {
+    AffectParam *p = g_ptr_array_index (net->owned, i);
+    affect_param_clear (p);
+    g_free (p);
+  }
+  g_ptr_array_free (net->owned, TRUE);
+  g_ptr_array_free (net->params, TRUE);
+  g_free (net->units);
+  g_free (net->blocks);
+  g_free (net->position);
+  g_free (net);
+}
+
+const AffectMoodNetConfig *
+affect_moodnet_get_config (const AffectMoodNet * net)
+{
+  return &net->config;
+}
+
+AffectParam *const *
+affect_moodnet_params (AffectMoodNet * net, guint * n_params)
+{
+  *n_params = net->params->len;
+  return (AffectParam * const *) net->params->pdata;
+}
+
+int64_t
+affect_moodnet_n_parameters (const AffectMoodNet * net)
+{
+  int64_t n = 0;
+  for (guint i = 0; i < net->params->len; i++) {
+    const AffectParam *p = g_ptr_array_index (net->params, i);
+    if (p->trainable)
+      n += p->value.n;
+  }
+  return n;
+}
+
+void
+affect_moodnet_set_training (AffectMoodNet * net, gboolean training,
+    AffectRng * rng)
+{
+  net->training = training;
+  net->rng = rng;
+}
+
+/* ---- batch workspace ------------------------------------------------------ */
+
+static void
+ensure_batch (AffectMoodNet * net, int batch)
+{
+  const AffectMoodNetConfig *cf = &net->config;
+  const int n = batch * cf->chunks;
+  const size_t bt = (size_t) batch * cf->chunks;
+  int h = cf->n_mels, w = cf->chunk_frames;
+
+  if (net->batch == batch)
+    return;
+  free_batch (net);
+  net->batch = batch;
+  net->max_act = (size_t) n * h * w;
+  net->max_col = 0;
+  net->chunks_in = g_new (float, (size_t) n * h * w);
+  for (int i = 0; i < net->n_units; i++) {
+    Unit *u = &net->units[i];
+    u->h = h;
+    u->w = w;
+    if (u->kind == UNIT_CONV) {
+      affect_conv2d_geometry (&u->conv, u->cin, u->cout, u->k, u->k,
+          u->stride, u->pad, n, h, w);
+      u->oh = u->conv.oh;
+      u->ow = u->conv.ow;
+      net->max_col = MAX (net->max_col, affect_conv2d_workspace (&u->conv));
+    } else if (u->kind == UNIT_DEPTHWISE) {
+      affect_depthwise_geometry (&u->dw, u->cin, n, h, w, u->stride);
+      u->oh = u->dw.oh;
+      u->ow = u->dw.ow;
+    } else {
+      u->oh = h;
+      u->ow = w;
+    }
+    const size_t out = (size_t) u->cout * n * u->oh * u->ow;
+    net->max_act = MAX (net->max_act, out);
+    if (u->kind != UNIT_NONE)
+      u->c = g_new (float, out);
+    if (u->bn_weight != NULL || u->act != AFFECT_ACTIVATION_IDENTITY
+        || u->kind == UNIT_NONE)
+      u->y = g_new (float, out);
+    else
+      u->y = u->c;
+    if (u->bn_weight != NULL) {
+      u->mean = g_new (float, u->cout);
+      u->rstd = g_new (float, u->cout);
+    }
+    h = u->oh;
+    w = u->ow;
+  }
+  for (int i = 0; i < net->n_blocks; i++) {
+    Block *b = &net->blocks[i];
+    if (b->residual) {
+      const Unit *last = &net->units[b->first + b->n - 1];
+      b->out = g_new (float, (size_t) last->cout * n * last->oh * last->ow);
+    }
+  }
+  net->col = g_new (float, net->max_col + 1);
+  net->grad_a = g_new (float, net->max_act);
+  net->grad_b = g_new (float, net->max_act);
+  net->grad_res = g_new (float, net->max_act);
+  net->pooled = g_new (float, bt * EMBED);
+  net->argmax = g_new (int32_t, bt * EMBED);
+  for (int l = 0; l < LAYERS; l++) {
+    EncoderLayer *e = &net->enc[l];
+    e->q = g_new (float, bt * EMBED);
+    e->k = g_new (float, bt * EMBED);
+    e->v = g_new (float, bt * EMBED);
+    e->probs = g_new (float, (size_t) batch * HEADS * cf->chunks * cf->chunks);
+    e->ctx = g_new (float, bt * EMBED);
+    e->ao = g_new (float, bt * EMBED);
+    e->s1 = g_new (float, bt * EMBED);
+    e->x1 = g_new (float, bt * EMBED);
+    e->m1 = g_new (float, bt);
+    e->r1 = g_new (float, bt);
+    e->u = g_new (float, bt * FFN);
+    e->g = g_new (float, bt * FFN);
+    e->yo = g_new (float, bt * EMBED);
+    e->s2 = g_new (float, bt * EMBED);
+    e->out = g_new (float, bt * EMBED);
+    e->m2 = g_new (float, bt);
+    e->r2 = g_new (float, bt);
+  }
+  net->h0 = g_new (float, bt * EMBED);
+  net->cls = g_new (float, (size_t) batch * EMBED);
+  net->pool_lin = g_new (float, (size_t) batch * EMBED);
+  net->pool_act = g_new (float, (size_t) batch * EMBED);
+  net->pool_d = g_new (float, (size_t) batch * EMBED);
+  net->att_logits = g_new (float, (size_t) batch * cf->classes);
+  net->att = g_new (float, (size_t) batch * cf->classes);
+  net->f_d = g_new (float, bt * EMBED);
+  net->c1 = g_new (float, bt * EMBED);
+  net->c1_d = g_new (float, bt * EMBED);
+  net->c_logits = g_new (float, bt * cf->classes);
+  net->c_prob = g_new (float, bt * cf->classes);
+  net->clf = g_new (float, (size_t) batch * cf->classes);
+  net->seq_a = g_new (float, bt * MAX (EMBED, cf->classes));
+  net->seq_b = g_new (float, bt * MAX (EMBED, cf->classes));
+  net->seq_c = g_new (float, bt * EMBED);
+  net->seq_d = g_new (float, bt * EMBED);
+  net->seq_ffn = g_new (float, bt * FFN);
+  net->d_f = g_new (float, bt * EMBED);
+}
+
+/* ---- forward -------------------------------------------------------------- */
+
+static void
+unit_forward (AffectMoodNet * net, Unit * u, const float *in)
+{
+  const int64_t m = (int64_t) net->batch * net->config.chunks * u->oh * u->ow;
+
+  u->in = in;
+  if (u->kind == UNIT_CONV)
+    affect_conv2d_forward (&u->conv, in, u->weight->value.data,
+        u->bias ? u->bias->value.data : NULL, u->c, net->col);
+  else if (u->kind == UNIT_DEPTHWISE)
+    affect_depthwise_forward (&u->dw, in, u->weight->value.data, u->c);
+  else
+    u->c = (float *) in;
+  if (u->bn_weight != NULL) {
+    if (net->training)
+      affect_batchnorm_forward_train (u->cout, m, u->c,
+          u->bn_weight->value.data, u->bn_bias->value.data,
+          u->bn_mean->value.data, u->bn_var->value.data, BN_MOMENTUM,
+          &u->bn_batches, BN_EPS, u->y, u->mean, u->rstd);
+    else
+      affect_batchnorm_forward_eval (u->cout, m, u->c,
+          u->bn_weight->value.data, u->bn_bias->value.data,
+          u->bn_mean->value.data, u->bn_var->value.data, BN_EPS, u->y);
+    if (u->act != AFFECT_ACTIVATION_IDENTITY)
+      affect_activation_forward (u->act, u->y, u->y, (size_t) u->cout * m);
+  } else if (u->act != AFFECT_ACTIVATION_IDENTITY) {
+    affect_activation_forward (u->act, u->c, u->y, (size_t) u->cout * m);
+  }
+}
+
+static void
+head_activation (AffectMoodNet * net, const float *logits, float *prob,
+    int rows)
+{
+  const int c = net->config.classes;
+
+  if (net->config.output == AFFECT_MOODNET_SIGMOID) {
+    affect_activation_forward (AFFECT_ACTIVATION_SIGMOID, logits, prob,
+        (size_t) rows * c);
+    return;
+  }
+  for (int r = 0; r < rows; r++) {
+    const float *z = logits + (size_t) r * c;
+    float *p = prob + (size_t) r * c;
+    float mx = z[0];
+    double s = 0.0;
+    for (int i = 1; i < c; i++)
+      mx = MAX (mx, z[i]);
+    for (int i = 0; i < c; i++)
+      s += (p[i] = expf (z[i] - mx));
+    for (int i = 0; i < c; i++)
+      p[i] = (float) (p[i] / s);
+  }
+}
+
+/* gradient w.r.t. logits from the gradient w.r.t. probabilities */
+static void
+head_activation_backward (AffectMoodNet * net, const float *prob,
+    const float *dprob, float *dlogits, int rows)
+{
+  const int c = net->config.classes;
+
+  if (net->config.output == AFFECT_MOODNET_SIGMOID) {
+    affect_activation_backward (AFFECT_ACTIVATION_SIGMOID, NULL, prob, dprob,
+        dlogits, (size_t) rows * c);
+    return;
+  }
+  for (int r = 0; r < rows; r++) {
+    const float *p = prob + (size_t) r * c, *dp = dprob + (size_t) r * c;
+    float *dz = dlogits + (size_t) r * c;
+    double dot = 0.0;
+    for (int i = 0; i < c; i++)
+      dot += (double) dp[i] * p[i];
+    for (int i = 0; i < c; i++)
+      dz[i] = p[i] * (dp[i] - (float) dot);
+  }
+}
+
+static void
+encoder_forward (AffectMoodNet * net, EncoderLayer * e, const float *in)
+{
+  const int batch = net->batch, t = net->config.chunks;
+  const int rows = batch * t;
+  const size_t n = (size_t) rows * EMBED;
+  const gboolean tr = net->training;
+
+  e->in = in;
+  affect_linear_apply (&e->query, in, e->q, rows, TRUE, 0.0f);
+  affect_linear_apply (&e->key, in, e->k, rows, TRUE, 0.0f);
+  affect_linear_apply (&e->value, in, e->v, rows, TRUE, 0.0f);
+  {
+    const float *mask = NULL;
+    if (tr) {
+      /* draw the attention-dropout mask through the dropout layer */
+      const size_t np = (size_t) batch * HEADS * t * t;
+      float *ones = g_new (float, np);
+      for (size_t i = 0; i < np; i++)
+        ones[i] = 1.0f;
+      affect_dropout_forward (&e->attn_drop, ones, ones, np, TRUE, net->rng);
+      g_free (ones);
+      mask = e->attn_drop.mask;
+    }
+    affect_attention_forward (batch, t, HEADS, HEAD_DIM, e->q, e->k, e->v,
+        mask, e->probs, e->ctx);
+  }
+  affect_linear_apply (&e->attn_out, e->ctx, e->ao, rows, TRUE, 0.0f);
+  affect_dropout_forward (&e->drop1, e->ao, e->ao, n, tr, net->rng);
+  affect_add (n, in, e->ao, e->s1);
+  affect_layernorm_forward (rows, EMBED, e->s1, e->attn_norm_w->value.data,
+      e->attn_norm_b->value.data, LN_EPS, e->x1, e->m1, e->r1);
+  affect_linear_apply (&e->ffn_in, e->x1, e->u, rows, TRUE, 0.0f);
+  affect_activation_forward (AFFECT_ACTIVATION_GELU, e->u, e->g,
+      (size_t) rows * FFN);
+  affect_linear_apply (&e->ffn_out, e->g, e->yo, rows, TRUE, 0.0f);
+  affect_dropout_forward (&e->drop2, e->yo, e->yo, n, tr, net->rng);
+  affect_add (n, e->x1, e->yo, e->s2);
+  affect_layernorm_forward (rows, EMBED, e->s2, e->ffn_norm_w->value.data,
+      e->ffn_norm_b->value.data, LN_EPS, e->out, e->m2, e->r2);
+}
+
+void
+affect_moodnet_forward (AffectMoodNet * net, const float *x, int batch,
+    float *out)
+{
+  const AffectMoodNetConfig *cf = &net->config;
+  const int t = cf->chunks, fr = cf->chunk_frames, mels = cf->n_mels;
+  const int rows = batch * t, c = cf->classes;
+  const gboolean tr = net->training;
+  const float *cur;
+
+  ensure_batch (net, batch);
+
+  /* (B, 1, mels, t·fr) → chunk images (1, B·t, mels, fr), chunk b·t + i */
+  for (int b = 0; b < batch; b++)
+    for (int i = 0; i < t; i++)
+      for (int m = 0; m < mels; m++)
+        memcpy (net->chunks_in + (((size_t) b * t + i) * mels + m) * fr,
+            x + ((size_t) b * mels + m) * t * fr + (size_t) i * fr,
+            sizeof (float) * fr);
+
+  cur = net->chunks_in;
+  for (int bi = 0; bi < net->n_blocks; bi++) {
+    Block *b = &net->blocks[bi];
+    const float *block_in = cur;
+    for (int i = 0; i < b->n; i++) {
+      Unit *u = &net->units[b->first + i];
+      unit_forward (net, u, cur);
+      cur = u->y;
+    }
+    if (b->residual) {
+      const Unit *last = &net->units[b->first + b->n - 1];
+      affect_add ((int64_t) last->cout * rows * last->oh * last->ow, block_in,
+          cur, b->out);
+      cur = b->out;
+    }
+  }
+  {
+    const Unit *last = &net->units[net->n_units - 1];
+    affect_global_max_forward (EMBED, rows, last->oh * last->ow, cur,
+        net->pooled, net->argmax);
+  }
+
+  /* encoder over the chunk vectors plus positions */
+  for (int i = 0; i < rows; i++)
+    affect_add (EMBED, net->pooled + (size_t) i * EMBED,
+        net->position + (size_t) (i % t) * EMBED, net->h0 + (size_t) i * EMBED);
+  {
+    const float *h = net->h0;
+    for (int l = 0; l < LAYERS; l++) {
+      encoder_forward (net, &net->enc[l], h);
+      h = net->enc[l].out;
+    }
+    for (int b = 0; b < batch; b++)
+      memcpy (net->cls + (size_t) b * EMBED, h + (size_t) b * t * EMBED,
+          sizeof (float) * EMBED);
+  }
+  affect_linear_apply (&net->pooler, net->cls, net->pool_lin, batch, TRUE,
+      0.0f);
+  affect_activation_forward (AFFECT_ACTIVATION_TANH, net->pool_lin,
+      net->pool_act, (size_t) batch * EMBED);
+  affect_dropout_forward (&net->pool_drop, net->pool_act, net->pool_d,
+      (size_t) batch * EMBED, tr, net->rng);
+  affect_linear_apply (&net->att_head, net->pool_d, net->att_logits, batch,
+      TRUE, 0.0f);
+  head_activation (net, net->att_logits, net->att, batch);
+
+  /* chunk head: Dropout, Linear, Dropout, Linear (no nonlinearity between) */
+  affect_dropout_forward (&net->chunk_drop0, net->pooled, net->f_d,
+      (size_t) rows * EMBED, tr, net->rng);
+  affect_linear_apply (&net->chunk_head1, net->f_d, net->c1, rows, TRUE, 0.0f);
+  affect_dropout_forward (&net->chunk_drop1, net->c1, net->c1_d,
+      (size_t) rows * EMBED, tr, net->rng);
+  affect_linear_apply (&net->chunk_head3, net->c1_d, net->c_logits, rows,
+      TRUE, 0.0f);
+  head_activation (net, net->c_logits, net->c_prob, rows);
+  affect_mean_axis1_forward (batch, t, c, net->c_prob, net->clf);
+
+  for (int i = 0; i < batch * c; i++)
+    out[i] = 0.5f * (net->att[i] + net->clf[i]);
+}
+
+const float *
+affect_moodnet_att (const AffectMoodNet * net)
+{
+  return net->att;
+}
+
+const float *
+affect_moodnet_clf (const AffectMoodNet * net)
+{
+  return net->clf;
+}
+
+const float *
+affect_moodnet_chunk_features (const AffectMoodNet * net)
+{
+  return net->pooled;
+}
+
+/* ---- loss ----------------------------------------------------------------- */
+
+/* −Σ t·log p per row, averaged over rows; logs clamped at −100 as BCE's */
+static double
+categorical_cross_entropy (const float *prob, const float *target,
+    float *grad, int rows, int classes)
+{
+  double sum = 0.0;
+
+  for (int i = 0; i < rows * classes; i++) {
+    const double p = prob[i];
+    sum -= target[i] * (p > 0.0 ? MAX (log (p), -100.0) : -100.0);
+    grad[i] = (float) (-target[i] / MAX (p, 1e-12) / rows);
+  }
+  return sum / rows;
+}
+
+double
+affect_moodnet_loss (const AffectMoodNet * net, const float *target,
+    float *d_att, float *d_clf)
+{
+  const int n = net->batch * net->config.classes;
+  double la, lc;
+
+  if (net->config.output == AFFECT_MOODNET_SIGMOID) {
+    la = affect_loss_bce (net->att, target, d_att, n);
+    lc = affect_loss_bce (net->clf, target, d_clf, n);
+  } else {
+    la = categorical_cross_entropy (net->att, target, d_att, net->batch,
+        net->config.classes);
+    lc = categorical_cross_entropy (net->clf, target, d_clf, net->batch,
+        net->config.classes);
+  }
+  for (int i = 0; i < n; i++) {
+    d_att[i] *= 0.5f;
+    d_clf[i] *= 0.5f;
+  }
+  return 0.5 * (la + lc);
+}
+
+/* ---- backward ------------------------------------------------------------- */
+
+/* dy: gradient w.r.t. u->y (overwritten); writes the gradient w.r.t. the
+ * unit's input into dx (dx != dy), or nothing when dx is NULL. */
+static void
+unit_backward (AffectMoodNet * net, Unit * u, float *dy, float *dx)
+{
+  const int64_t m = (int64_t) net->batch * net->config.chunks * u->oh * u->ow;
+  const size_t n = (size_t) u->cout * m;
+
+  /* ReLU/ReLU6 masks read from the output: 0 < y < 6 iff 0 < x < 6 */
+  if (u->act != AFFECT_ACTIVATION_IDENTITY)
+    affect_activation_backward (u->act, u->y, u->y, dy, dy, n);
+  if (u->bn_weight != NULL) {
+    if (net->training)
+      affect_batchnorm_backward_train (u->cout, m, u->c,
+          u->bn_weight->value.data, u->mean, u->rstd, dy, dy,
+          u->bn_weight->grad, u->bn_bias->grad);
+    else
+      affect_batchnorm_backward_eval (u->cout, m, u->c,
+          u->bn_weight->value.data, u->bn_mean->value.data,
+          u->bn_var->value.data, BN_EPS, dy, dy, u->bn_weight->grad,
+          u->bn_bias->grad);
+  }
+  if (u->kind == UNIT_CONV)
+    affect_conv2d_backward (&u->conv, u->in, u->weight->value.data, dy, dx,
+        u->weight->grad, u->bias ? u->bias->grad : NULL, net->col);
+  else if (u->kind == UNIT_DEPTHWISE)
+    affect_depthwise_backward (&u->dw, u->in, u->weight->value.data, dy, dx,
+        u->weight->grad);
+  else if (dx != NULL)
+    memcpy (dx, dy, sizeof (float) * n);
+}
+
+static void
+encoder_backward (AffectMoodNet * net, EncoderLayer * e, float *d_out,
+    float *d_in)
+{
+  const int batch = net->batch, t = net->config.chunks;
+  const int rows = batch * t;
+  const size_t n = (size_t) rows * EMBED;
+  const gboolean tr = net->training;
+  float *d_s = net->seq_a, *d_x1 = net->seq_b, *tmp = net->seq_c;
+  float *d_ffn = net->seq_ffn;
+
+  /* out = LN(x1 + drop(ffn_out(gelu(ffn_in(x1))))) */
+  affect_layernorm_backward (rows, EMBED, e->s2, e->ffn_norm_w->value.data,
+      e->m2, e->r2, d_out, d_s, e->ffn_norm_w->grad, e->ffn_norm_b->grad);
+  memcpy (d_x1, d_s, sizeof (float) * n);
+  if (tr)
+    affect_dropout_backward (&e->drop2, d_s, d_s, n);
+  affect_linear_grad (&e->ffn_out, e->g, d_s, d_ffn, rows, TRUE);
+  affect_activation_backward (AFFECT_ACTIVATION_GELU, e->u, e->g, d_ffn,
+      d_ffn, (size_t) rows * FFN);
+  affect_linear_grad (&e->ffn_in, e->x1, d_ffn, tmp, rows, TRUE);
+  affect_add_inplace (n, d_x1, tmp);
+
+  /* x1 = LN(in + drop(attn_out(attention(q, k, v)))) */
+  affect_layernorm_backward (rows, EMBED, e->s1, e->attn_norm_w->value.data,
+      e->m1, e->r1, d_x1, d_s, e->attn_norm_w->grad, e->attn_norm_b->grad);
+  memcpy (d_in, d_s, sizeof (float) * n);
+  if (tr)
+    affect_dropout_backward (&e->drop1, d_s, d_s, n);
+  affect_linear_grad (&e->attn_out, e->ctx, d_s, tmp, rows, TRUE);
+  {
+    float *dq = d_x1, *dk = d_s, *dv = net->seq_d;
+    affect_attention_backward (batch, t, HEADS, HEAD_DIM, e->q, e->k, e->v,
+        tr ? e->attn_drop.mask : NULL, e->probs, tmp, dq, dk, dv);
+    affect_linear_grad (&e->query, e->in, dq, tmp, rows, TRUE);
+    affect_add_inplace (n, d_in, tmp);
+    affect_linear_grad (&e->key, e->in, dk, tmp, rows, TRUE);
+    affect_add_inplace (n, d_in, tmp);
+    affect_linear_grad (&e->value, e->in, dv, tmp, rows, TRUE);
+    affect_add_inplace (n, d_in, tmp);
+  }
+}
+
+void
+affect_moodnet_backward (AffectMoodNet * net, const float *d_att,
+    const float *d_clf, float *dx)
+{
+  const AffectMoodNetConfig *cf = &net->config;
+  const int batch = net->batch, t = cf->chunks, c = cf->classes;
+  const int rows = batch * t;
+  const size_t n = (size_t) rows * EMBED;
+  const gboolean tr = net->training;
+  float *d_f = net->d_f;
+
+  /* chunk head → d_f */
+  {
+    float *d_prob = net->seq_a, *d_logit = net->seq_a;
+    float *d_c1 = net->seq_b;
+    affect_mean_axis1_backward (batch, t, c, d_clf, d_prob);
+    head_activation_backward (net, net->c_prob, d_prob, d_logit, rows);
+    affect_linear_grad (&net->chunk_head3, net->c1_d, d_logit, d_c1, rows,
+        TRUE);
+    if (tr)
+      affect_dropout_backward (&net->chunk_drop1, d_c1, d_c1, n);
+    affect_linear_grad (&net->chunk_head1, net->f_d, d_c1, d_f, rows, TRUE);
+    if (tr)
+      affect_dropout_backward (&net->chunk_drop0, d_f, d_f, n);
+  }
+
+  /* attention head → gradient at chunk 0 of the last encoder output */
+  {
+    float *d_logit = net->seq_a, *d_pool = net->seq_b;
+    float *d_h, *d_prev;
+    head_activation_backward (net, net->att, d_att, d_logit, batch);
+    affect_linear_grad (&net->att_head, net->pool_d, d_logit, d_pool, batch,
+        TRUE);
+    if (tr)
+      affect_dropout_backward (&net->pool_drop, d_pool, d_pool,
+          (size_t) batch * EMBED);
+    affect_activation_backward (AFFECT_ACTIVATION_TANH, NULL, net->pool_act,
+        d_pool, d_pool, (size_t) batch * EMBED);
+    affect_linear_grad (&net->pooler, net->cls, d_pool, d_logit, batch,
+        TRUE);
+    /* encoder backward needs seq_a..seq_d: keep the running gradient in
+     * grad_a / grad_b (free until the CNN backward) */
+    d_h = net->grad_a;
+    d_prev = net->grad_b;
+    memset (d_h, 0, sizeof (float) * n);
+    for (int b = 0; b < batch; b++)
+      memcpy (d_h + (size_t) b * t * EMBED, d_logit + (size_t) b * EMBED,
+          sizeof (float) * EMBED);
+    for (int l = LAYERS - 1; l >= 0; l--) {
+      float *swap;
+      encoder_backward (net, &net->enc[l], d_h, d_prev);
+      swap = d_h;
+      d_h = d_prev;
+      d_prev = swap;
+    }
+    /* h0 = f + position */
+    affect_add_inplace (n, d_f, d_h);
+  }
+
+  /* chunk CNN */
+  {
+    const Unit *last = &net->units[net->n_units - 1];
+    float *g = net->grad_a, *g2 = net->grad_b;
+    affect_global_max_backward (EMBED, rows, last->oh * last->ow, net->argmax,
+        d_f, g);
+    for (int bi = net->n_blocks - 1; bi >= 0; bi--) {
+      Block *b = &net->blocks[bi];
+      const Unit *blast = &net->units[b->first + b->n - 1];
+      const size_t bn = (size_t) blast->cout * rows * blast->oh * blast->ow;
+      if (b->residual)
+        memcpy (net->grad_res, g, sizeof (float) * bn);
+      for (int i = b->n - 1; i >= 0; i--) {
+        Unit *u = &net->units[b->first + i];
+        const gboolean need_dx = bi > 0 || i > 0 || dx != NULL;
+        float *swap;
+        unit_backward (net, u, g, need_dx ? g2 : NULL);
+        swap = g;
+        g = g2;
+        g2 = swap;
+      }
+      if (b->residual) {
+        const Unit *first = &net->units[b->first];
+        affect_add_inplace ((int64_t) first->cin * rows * first->h * first->w,
+            g, net->grad_res);
+      }
+    }
+    if (dx != NULL)
+      for (int b = 0; b < batch; b++)
+        for (int i = 0; i < t; i++)
+          for (int m = 0; m < cf->n_mels; m++)
+            memcpy (dx + ((size_t) b * cf->n_mels + m) * t * cf->chunk_frames
+                + (size_t) i * cf->chunk_frames,
+                g + (((size_t) b * t + i) * cf->n_mels + m) * cf->chunk_frames,
+                sizeof (float) * cf->chunk_frames);
+  }
+}
+
+/* ---- model files ---------------------------------------------------------- */
+
+gboolean
+affect_moodnet_load_tensors (AffectMoodNet * net, AffectSafetensors * file,
+    GError ** error)
+{
+  for (guint i = 0; i < net->params->len; i++) {
+    AffectParam *p = g_ptr_array_index (net->params, i);
+    AffectTensorView view;
+    if (!affect_safetensors_get_shaped (file, p->name, p->value.n_dims,
+            p->value.shape, &view, error))
+      return FALSE;
+    memcpy (p->value.data, view.data, sizeof (float) * p->value.n);
+  }
+  return TRUE;
+}
+
+AffectMoodNet *
+affect_moodnet_load (const char *path, GError ** error)
+{
+  AffectSafetensors *file = affect_safetensors_open (path, error);
+  AffectMoodNetConfig config;
+  AffectMoodNet *net;
+  const char *arch;
+  GError *err = NULL;
+
+  if (file == NULL)
+    return NULL;
+  arch = affect_safetensors_metadata (file, "affect.arch");
+  if (arch == NULL) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+        "%s: no affect.arch in the file's __metadata__", path);
+    affect_safetensors_close (file);
+    return NULL;
+  }
+  if (!affect_moodnet_config_from_json (&config, arch, &err)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT, "%s: %s", path,
+        err->message);
+    g_error_free (err);
+    affect_safetensors_close (file);
+    return NULL;
+  }
+  net = affect_moodnet_new (&config, 0);
+  if (!affect_moodnet_load_tensors (net, file, &err)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT, "%s: %s", path,
+        err->message);
+    g_error_free (err);
+    affect_moodnet_free (net);
+    net = NULL;
+  }
+  affect_safetensors_close (file);
+  return net;
+}
+
+gboolean
+affect_moodnet_save_with_metadata (AffectMoodNet * net, const char *path,
+    GHashTable * metadata, GError ** error)
+{
+  AffectSafetensorsWriter *w = affect_safetensors_writer_new ();
+  char *arch = affect_moodnet_config_to_json (&net->config);
+  gboolean ok;
+
+  affect_safetensors_writer_set_metadata (w, "affect.arch", arch);
+  g_free (arch);
+  if (metadata != NULL) {
+    /* sorted, so the same model gives the same bytes */
+    GList *keys = g_list_sort (g_hash_table_get_keys (metadata),
+        (GCompareFunc) strcmp);
+    for (GList * l = keys; l != NULL; l = l->next)
+      if (strcmp (l->data, "affect.arch"))
+        affect_safetensors_writer_set_metadata (w, l->data,
+            g_hash_table_lookup (metadata, l->data));
+    g_list_free (keys);
+  }
+  for (guint i = 0; i < net->params->len; i++) {
+    AffectParam *p = g_ptr_array_index (net->params, i);
+    affect_safetensors_writer_add (w, p->name, p->value.n_dims,
+        p->value.shape, p->value.data);
+  }
+  ok = affect_safetensors_writer_write (w, path, error);
+  affect_safetensors_writer_free (w);
+  return ok;
+}
+
+gboolean
+affect_moodnet_save (AffectMoodNet * net, const char *path, GError ** error,
+    ...)
+{
+  GHashTable *md = g_hash_table_new (g_str_hash, g_str_equal);
+  va_list ap;
+  const char *k;
+  gboolean ok;
+
+  va_start (ap, error);
+  while ((k = va_arg (ap, const char *)) != NULL)
+    g_hash_table_insert (md, (gpointer) k, va_arg (ap, char *));
+  va_end (ap);
+  ok = affect_moodnet_save_with_metadata (net, path, md, error);
+  g_hash_table_unref (md);
+  return ok;
+}

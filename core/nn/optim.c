@@ -1,0 +1,122 @@
+/* Optimisers over arrays of parameters. The update equations are those of
+ * torch.optim (1.13) in the same order of float32 operations, so one step
+ * here and one step there agree to float32 rounding. */
+#include <math.h>
+#include <string.h>
+
+#include "affect/nn.h"
+
+void
+affect_optimizer_init_adam (AffectOptimizer * opt, double lr)
+{
+  memset (opt, 0, sizeof (*opt));
+  opt->kind = AFFECT_OPTIMIZER_ADAM;
+  opt->lr = lr;
+  opt->beta1 = 0.9;
+  opt->beta2 = 0.999;
+  opt->eps = 1e-8;
+}
+
+void
+affect_optimizer_init_sgd (AffectOptimizer * opt, double lr, double momentum,
+    gboolean nesterov, double weight_decay)
+{
+  memset (opt, 0, sizeof (*opt));
+  opt->kind = AFFECT_OPTIMIZER_SGD;
+  opt->lr = lr;
+  opt->momentum = momentum;
+  opt->nesterov = nesterov;
+  opt->weight_decay = weight_decay;
+}
+
+static float *
+state_new (int64_t n)
+{
+  return g_aligned_alloc0 (MAX (n, 1), sizeof (float), 64);
+}
+
+static void
+adam_update (AffectOptimizer * opt, AffectParam * p)
+{
+  const int64_t n = p->value.n;
+  float *w = p->value.data, *g = p->grad;
+  const float b1 = (float) opt->beta1, b2 = (float) opt->beta2;
+  /* 1 - beta in double, then rounded, as torch passes alpha = 1 - beta */
+  const float one_minus_b1 = (float) (1.0 - opt->beta1);
+  const float one_minus_b2 = (float) (1.0 - opt->beta2);
+  const float wd = p->decay ? (float) opt->weight_decay : 0.0f;
+  const double bc1 = 1.0 - pow (opt->beta1, (double) opt->step);
+  const double bc2 = 1.0 - pow (opt->beta2, (double) opt->step);
+  const float step_size = (float) (opt->lr / bc1);
+  const float bc2_sqrt = (float) sqrt (bc2);
+  const float eps = (float) opt->eps;
+  const float decay_factor = (float) (1.0 - opt->lr * wd);
+  float *m, *v;
+  int64_t i;
+
+  if (p->m == NULL) {
+    p->m = state_new (n);
+    p->v = state_new (n);
+  }
+  m = p->m;
+  v = p->v;
+  for (i = 0; i < n; i++) {
+    float gi = g[i];
+    if (wd != 0.0f) {
+      if (opt->decoupled_decay)
+        w[i] *= decay_factor;
+      else
+        gi += wd * w[i];
+    }
+    m[i] = m[i] * b1 + one_minus_b1 * gi;
+    v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
+    w[i] -= step_size * (m[i] / (sqrtf (v[i]) / bc2_sqrt + eps));
+  }
+}
+
+static void
+sgd_update (AffectOptimizer * opt, AffectParam * p)
+{
+  const int64_t n = p->value.n;
+  float *w = p->value.data, *g = p->grad;
+  const float wd = p->decay ? (float) opt->weight_decay : 0.0f;
+  const float mom = (float) opt->momentum;
+  const float damp = (float) (1.0 - opt->dampening);
+  const float lr = (float) opt->lr;
+  gboolean first = FALSE;
+  int64_t i;
+
+  if (mom != 0.0f && p->m == NULL) {
+    p->m = state_new (n);
+    first = TRUE;
+  }
+  for (i = 0; i < n; i++) {
+    float d = g[i];
+    if (wd != 0.0f)
+      d += wd * w[i];
+    if (mom != 0.0f) {
+      /* the momentum buffer starts as the first gradient, undamped */
+      p->m[i] = first ? d : p->m[i] * mom + damp * d;
+      d = opt->nesterov ? d + mom * p->m[i] : p->m[i];
+    }
+    w[i] -= lr * d;
+  }
+}
+
+void
+affect_optimizer_step (AffectOptimizer * opt, AffectParam * const *params,
+    guint n_params)
+{
+  guint i;
+
+  opt->step++;
+  for (i = 0; i < n_params; i++) {
+    AffectParam *p = params[i];
+    if (!p->trainable || p->grad == NULL)
+      continue;
+    if (opt->kind == AFFECT_OPTIMIZER_ADAM)
+      adam_update (opt, p);
+    else
+      sgd_update (opt, p);
+  }
+}

@@ -1,0 +1,139 @@
+/* Convolutional and attention layers of libaffect, forward and backward.
+ *
+ * Layout. Convolutional activations are stored CHANNEL-MAJOR over the
+ * batch: (C, N, H, W), one contiguous N·H·W plane per channel. A 1×1
+ * convolution over a whole batch is then ONE matrix product
+ * Y (Cout × N·H·W) = W (Cout × Cin) · X (Cin × N·H·W), batch-norm works on
+ * contiguous channels, and im2col produces one (Cin·k·k × N·OH·OW) matrix.
+ * For a single image (N = 1), or any C = 1 input, the layout equals
+ * PyTorch's NCHW. Weights keep PyTorch's layout (Cout, Cin, kh, kw), so
+ * state_dict tensors are used unchanged. Sequence activations are
+ * batch-first (N, T, D) as in nn.h.
+ *
+ * Calling convention. Every function works on caller-owned float arrays;
+ * a forward writes its output, a backward ADDS parameter gradients into the
+ * d<param> arrays and WRITES the input gradient (dx) unless dx is NULL.
+ * What a backward needs from the forward (input, statistics, attention
+ * probabilities) is passed back to it by the caller.
+ *
+ * Threading: matrix products go through cblas_sgemm (OpenBLAS threads, see
+ * affect_set_threads()); the loops here run on the calling thread.
+ */
+#ifndef AFFECT_NN_LAYERS_H
+#define AFFECT_NN_LAYERS_H
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+/* ---- 2-D convolution, groups = 1: im2col + cblas_sgemm ---------------- */
+
+typedef struct
+{
+  int cin, cout;                /* channels */
+  int kh, kw;                   /* kernel */
+  int stride, pad;              /* same in both directions */
+  int n, h, w;                  /* batch and input size */
+  int oh, ow;                   /* output size, set by affect_conv2d_geometry */
+} AffectConv2d;
+
+/* Fills oh/ow; FALSE if the kernel does not fit the padded input. */
+gboolean affect_conv2d_geometry (AffectConv2d * conv, int cin, int cout,
+    int kh, int kw, int stride, int pad, int n, int h, int w);
+/* floats of im2col workspace needed (0 for a 1×1, stride 1, pad 0 conv) */
+size_t affect_conv2d_workspace (const AffectConv2d * conv);
+/* x: (cin, n, h, w); weight: (cout, cin, kh, kw); bias: cout or NULL;
+ * y: (cout, n, oh, ow); col: workspace or NULL when not needed */
+void affect_conv2d_forward (const AffectConv2d * conv, const float *x,
+    const float *weight, const float *bias, float *y, float *col);
+/* dweight / dbias accumulate (NULL to skip); dx written (NULL to skip) */
+void affect_conv2d_backward (const AffectConv2d * conv, const float *x,
+    const float *weight, const float *dy, float *dx, float *dweight,
+    float *dbias, float *col);
+
+/* ---- depthwise 3×3 convolution, padding 1, stride 1 or 2, no bias ------ */
+
+typedef struct
+{
+  int c, n, h, w, stride;
+  int oh, ow;
+} AffectDepthwise;
+
+gboolean affect_depthwise_geometry (AffectDepthwise * dw, int c, int n,
+    int h, int w, int stride);
+/* x: (c, n, h, w); weight: (c, 1, 3, 3); y: (c, n, oh, ow) */
+void affect_depthwise_forward (const AffectDepthwise * dw, const float *x,
+    const float *weight, float *y);
+void affect_depthwise_backward (const AffectDepthwise * dw, const float *x,
+    const float *weight, const float *dy, float *dx, float *dweight);
+
+/* ---- batch normalisation over channel-major (C, M) data ----------------
+ * Training: batch mean and biased variance normalise; the running averages
+ * move by momentum (PyTorch's convention: r = (1 - m)·r + m·batch, the
+ * running variance takes the unbiased batch variance); momentum < 0 means
+ * a cumulative average over `*n_batches` batches (PyTorch's momentum=None).
+ * mean / rstd (C floats each) keep what the backward needs.
+ * Eval: running statistics; backward is then a per-channel scale. */
+void affect_batchnorm_forward_train (int c, int64_t m, const float *x,
+    const float *gamma, const float *beta, float *running_mean,
+    float *running_var, float momentum, int64_t * n_batches, float eps,
+    float *y, float *mean, float *rstd);
+void affect_batchnorm_forward_eval (int c, int64_t m, const float *x,
+    const float *gamma, const float *beta, const float *running_mean,
+    const float *running_var, float eps, float *y);
+/* x: the forward's input; mean/rstd from the train forward */
+void affect_batchnorm_backward_train (int c, int64_t m, const float *x,
+    const float *gamma, const float *mean, const float *rstd,
+    const float *dy, float *dx, float *dgamma, float *dbeta);
+void affect_batchnorm_backward_eval (int c, int64_t m, const float *x,
+    const float *gamma, const float *running_mean, const float *running_var,
+    float eps, const float *dy, float *dx, float *dgamma, float *dbeta);
+
+/* ---- layer normalisation over the last dimension (rows × d) ------------ */
+void affect_layernorm_forward (int64_t rows, int d, const float *x,
+    const float *gamma, const float *beta, float eps, float *y, float *mean,
+    float *rstd);
+void affect_layernorm_backward (int64_t rows, int d, const float *x,
+    const float *gamma, const float *mean, const float *rstd,
+    const float *dy, float *dx, float *dgamma, float *dbeta);
+
+/* ---- multi-head scaled dot-product attention core ----------------------
+ * q, k, v, ctx: (n, t, heads·head_dim), heads interleaved along the last
+ * dimension as PyTorch's view(B, T, H, h). probs: (n, heads, t, t), the
+ * softmax(q·kᵀ/√head_dim) the forward computed; `drop_mask` (same shape,
+ * values 0 or 1/(1-p)) applies attention dropout when not NULL. The Q/K/V
+ * and output projections are linear layers around this core. */
+void affect_attention_forward (int n, int t, int heads, int head_dim,
+    const float *q, const float *k, const float *v, const float *drop_mask,
+    float *probs, float *ctx);
+void affect_attention_backward (int n, int t, int heads, int head_dim,
+    const float *q, const float *k, const float *v, const float *drop_mask,
+    const float *probs, const float *dctx, float *dq, float *dk, float *dv);
+
+/* ---- pooling ------------------------------------------------------------
+ * Global max / mean over the spatial plane of channel-major (C, N, S)
+ * data; out is (N, C), batch-first, ready for linear layers. argmax keeps
+ * the winning position (C·N ints) for the max backward. */
+void affect_global_max_forward (int c, int n, int s, const float *x,
+    float *out, int32_t * argmax);
+void affect_global_max_backward (int c, int n, int s, const int32_t * argmax,
+    const float *dout, float *dx);
+void affect_global_mean_forward (int c, int n, int s, const float *x,
+    float *out);
+void affect_global_mean_backward (int c, int n, int s, const float *dout,
+    float *dx);
+/* mean over the middle axis of (n, t, d) → (n, d) */
+void affect_mean_axis1_forward (int n, int t, int d, const float *x,
+    float *out);
+void affect_mean_axis1_backward (int n, int t, int d, const float *dout,
+    float *dx);
+
+/* ---- residual add: y = a + b (y may alias a or b); the backward of a sum
+ * hands dy to both branches, so it needs no function: dx_a += dy, dx_b += dy
+ * is affect_add_inplace (dx, dy). */
+void affect_add (int64_t n, const float *a, const float *b, float *y);
+void affect_add_inplace (int64_t n, float *y, const float *x);
+
+G_END_DECLS
+#endif /* AFFECT_NN_LAYERS_H */

@@ -1,0 +1,496 @@
+/* affect-run: experiment key-files and ${VARIABLE} expansion */
+#include <string.h>
+
+#include "runner.h"
+
+/* variables may refer to variables; deeper than this is a cycle */
+#define MAX_EXPANSION_DEPTH 16
+
+G_DEFINE_QUARK (affect-run-error-quark, runner_error);
+
+static const RunnerGenerator *const generators[] = {
+  &runner_generator_tones,
+  NULL
+};
+
+const RunnerGenerator *const *
+runner_generators (void)
+{
+  return generators;
+}
+
+const RunnerGenerator *
+runner_find_generator (const char *name)
+{
+  guint i;
+
+  for (i = 0; generators[i] != NULL; i++)
+    if (strcmp (generators[i]->name, name) == 0)
+      return generators[i];
+  return NULL;
+}
+
+static gboolean
+is_name_char (char c, gboolean first)
+{
+  return g_ascii_isalpha (c) || c == '_' || (!first && g_ascii_isdigit (c));
+}
+
+static gboolean
+expand_into (GString * out, const char *text, GHashTable * raw_vars,
+    const char *where, int depth, GError ** error)
+{
+  const char *p = text;
+
+  if (depth > MAX_EXPANSION_DEPTH) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_VARIABLE,
+        "%s: variables refer to each other in a cycle", where);
+    return FALSE;
+  }
+  while (*p) {
+    const char *end, *value;
+    char *name;
+    const char *q;
+
+    if (p[0] != '$') {
+      g_string_append_c (out, *p++);
+      continue;
+    }
+    if (p[1] == '$') {
+      g_string_append_c (out, '$');
+      p += 2;
+      continue;
+    }
+    if (p[1] != '{') {
+      g_string_append_c (out, *p++);
+      continue;
+    }
+    end = strchr (p + 2, '}');
+    if (end == NULL) {
+      g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_VARIABLE,
+          "%s: unterminated '${' (write '$$' for a literal '$')", where);
+      return FALSE;
+    }
+    name = g_strndup (p + 2, end - p - 2);
+    for (q = name; *q && is_name_char (*q, q == name); q++);
+    if (*name == '\0' || *q != '\0') {
+      g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_VARIABLE,
+          "%s: '${%s}' is not a variable name (letters, digits and '_')",
+          where, name);
+      g_free (name);
+      return FALSE;
+    }
+    value = g_hash_table_lookup (raw_vars, name);
+    if (value == NULL) {
+      g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_VARIABLE,
+          "%s: unknown variable ${%s} (define it in [variables] or give "
+          "%s=value on the command line)", where, name, name);
+      g_free (name);
+      return FALSE;
+    }
+    g_free (name);
+    if (!expand_into (out, value, raw_vars, where, depth + 1, error))
+      return FALSE;
+    p = end + 1;
+  }
+  return TRUE;
+}
+
+char *
+runner_expand (const char *text, GHashTable * raw_vars, const char *where,
+    GError ** error)
+{
+  GString *out = g_string_new (NULL);
+
+  if (!expand_into (out, text, raw_vars, where, 0, error)) {
+    g_string_free (out, TRUE);
+    return NULL;
+  }
+  return g_string_free (out, FALSE);
+}
+
+static void
+step_free (gpointer p)
+{
+  RunnerStep *s = p;
+
+  g_free (s->name);
+  g_free (s->description);
+  g_free (s->file);
+  g_free (s->launch);
+  g_free (s->show_items);
+  g_strfreev (s->collect);
+  g_free (s->generator);
+  if (s->params)
+    g_hash_table_unref (s->params);
+  g_free (s);
+}
+
+void
+runner_experiment_free (RunnerExperiment * e)
+{
+  if (e == NULL)
+    return;
+  g_free (e->name);
+  g_free (e->path);
+  g_free (e->dir);
+  g_free (e->description);
+  if (e->vars)
+    g_hash_table_unref (e->vars);
+  if (e->steps)
+    g_ptr_array_free (e->steps, TRUE);
+  g_free (e);
+}
+
+/* A .pipeline file: gst-launch text over any number of lines; lines whose
+ * first non-blank character is '#' are comments. */
+static char *
+read_pipeline_file (const char *path, GError ** error)
+{
+  char *contents, **lines, **l;
+  GString *out;
+  GError *io_error = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, &io_error)) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+        "cannot read pipeline file: %s", io_error->message);
+    g_error_free (io_error);
+    return NULL;
+  }
+  out = g_string_new (NULL);
+  lines = g_strsplit (contents, "\n", -1);
+  for (l = lines; *l; l++) {
+    char *line = g_strstrip (*l);
+    if (*line == '\0' || *line == '#')
+      continue;
+    /* tolerate shell-style continuations copied from a gst-launch line */
+    if (g_str_has_suffix (line, "\\"))
+      line[strlen (line) - 1] = '\0';
+    if (out->len)
+      g_string_append_c (out, ' ');
+    g_string_append (out, g_strstrip (line));
+  }
+  g_strfreev (lines);
+  g_free (contents);
+  if (out->len == 0) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+        "%s: no pipeline in the file", path);
+    g_string_free (out, TRUE);
+    return NULL;
+  }
+  return g_string_free (out, FALSE);
+}
+
+static gboolean
+check_keys (GKeyFile * kf, const char *group, const char *const *allowed,
+    const char *where, GError ** error)
+{
+  char **keys = g_key_file_get_keys (kf, group, NULL, NULL);
+  char **k;
+  gboolean ok = TRUE;
+
+  for (k = keys; k && *k && ok; k++) {
+    if (!g_strv_contains (allowed, *k)) {
+      char *list = g_strjoinv (", ", (char **) allowed);
+      g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+          "%s: [%s]: unknown key '%s' (known: %s)", where, group, *k, list);
+      g_free (list);
+      ok = FALSE;
+    }
+  }
+  g_strfreev (keys);
+  return ok;
+}
+
+/* the value of an optional key, variables expanded; NULL if absent */
+static char *
+get_expanded (GKeyFile * kf, const char *group, const char *key,
+    GHashTable * raw, const char *where, gboolean * ok, GError ** error)
+{
+  char *raw_value, *value, *what;
+
+  if (!*ok || !g_key_file_has_key (kf, group, key, NULL))
+    return NULL;
+  raw_value = g_key_file_get_string (kf, group, key, NULL);
+  what = g_strdup_printf ("%s: [%s] %s", where, group, key);
+  value = runner_expand (raw_value ? raw_value : "", raw, what, error);
+  g_free (what);
+  g_free (raw_value);
+  *ok = value != NULL;
+  return value;
+}
+
+static RunnerStep *
+load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
+    GHashTable * raw, GError ** error)
+{
+  static const char *const pipeline_keys[] = { "pipeline", "launch",
+    "description", "show-items", "collect", "timeout", NULL
+  };
+  char *group = g_strdup_printf ("step %s", name);
+  RunnerStep *s = g_new0 (RunnerStep, 1);
+  gboolean ok = TRUE;
+  char *text;
+
+  s->name = g_strdup (name);
+  if (!g_key_file_has_group (kf, group)) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+        "%s: step '%s' is listed in [experiment] steps but has no [%s] "
+        "group", e->path, name, group);
+    goto fail;
+  }
+  s->description = get_expanded (kf, group, "description", raw, e->path, &ok,
+      error);
+
+  if (g_key_file_has_key (kf, group, "generate", NULL)) {
+    const RunnerGenerator *gen;
+    const RunnerParam *p;
+    GPtrArray *allowed = g_ptr_array_new ();
+
+    s->kind = RUNNER_STEP_GENERATE;
+    s->generator = g_key_file_get_string (kf, group, "generate", NULL);
+    gen = runner_find_generator (s->generator);
+    if (gen == NULL) {
+      g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+          "%s: [%s]: unknown generator '%s' (affect-run --list shows the "
+          "built-in ones)", e->path, group, s->generator);
+      g_ptr_array_free (allowed, TRUE);
+      goto fail;
+    }
+    g_ptr_array_add (allowed, (gpointer) "generate");
+    g_ptr_array_add (allowed, (gpointer) "description");
+    for (p = gen->params; p->name; p++)
+      g_ptr_array_add (allowed, (gpointer) p->name);
+    g_ptr_array_add (allowed, NULL);
+    ok = ok && check_keys (kf, group, (const char *const *) allowed->pdata,
+        e->path, error);
+    g_ptr_array_free (allowed, TRUE);
+
+    s->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+        g_free);
+    for (p = gen->params; ok && p->name; p++) {
+      char *value = get_expanded (kf, group, p->name, raw, e->path, &ok,
+          error);
+      if (ok && value == NULL) {
+        char *what;
+        if (p->default_value == NULL) {
+          g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+              "%s: [%s]: generator '%s' needs '%s' (%s)", e->path, group,
+              gen->name, p->name, p->blurb);
+          ok = FALSE;
+          break;
+        }
+        what = g_strdup_printf ("%s: [%s] %s (default)", e->path, group,
+            p->name);
+        value = runner_expand (p->default_value, raw, what, error);
+        g_free (what);
+        ok = value != NULL;
+      }
+      if (ok)
+        g_hash_table_insert (s->params, g_strdup (p->name), value);
+    }
+    if (!ok)
+      goto fail;
+    g_free (group);
+    return s;
+  }
+
+  s->kind = RUNNER_STEP_PIPELINE;
+  if (!check_keys (kf, group, pipeline_keys, e->path, error))
+    goto fail;
+  if (g_key_file_has_key (kf, group, "pipeline", NULL)
+      == g_key_file_has_key (kf, group, "launch", NULL)) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+        "%s: [%s] needs exactly one of 'pipeline' (a .pipeline file), "
+        "'launch' (a gst-launch string) or 'generate' (a built-in "
+        "generator)", e->path, group);
+    goto fail;
+  }
+  if (g_key_file_has_key (kf, group, "pipeline", NULL)) {
+    char *file = get_expanded (kf, group, "pipeline", raw, e->path, &ok,
+        error);
+    if (!ok)
+      goto fail;
+    if (!g_str_has_suffix (file, ".pipeline") && !g_path_is_absolute (file)) {
+      char *f = g_strconcat (file, ".pipeline", NULL);
+      g_free (file);
+      file = f;
+    }
+    s->file = g_path_is_absolute (file) ? g_strdup (file) :
+        g_build_filename (e->dir, file, NULL);
+    g_free (file);
+    text = read_pipeline_file (s->file, error);
+    if (text == NULL)
+      goto fail;
+    s->launch = runner_expand (text, raw, s->file, error);
+    g_free (text);
+    if (s->launch == NULL)
+      goto fail;
+  } else {
+    s->launch = get_expanded (kf, group, "launch", raw, e->path, &ok, error);
+    if (!ok)
+      goto fail;
+  }
+  s->show_items = get_expanded (kf, group, "show-items", raw, e->path, &ok,
+      error);
+  if (s->show_items && (strcmp (s->show_items, "false") == 0
+          || *s->show_items == '\0'))
+    g_clear_pointer (&s->show_items, g_free);
+  text = get_expanded (kf, group, "collect", raw, e->path, &ok, error);
+  if (!ok)
+    goto fail;
+  s->collect = g_strsplit_set (text ? text : "affect-*", ";, ", -1);
+  g_free (text);
+  text = get_expanded (kf, group, "timeout", raw, e->path, &ok, error);
+  if (!ok)
+    goto fail;
+  if (text) {
+    char *end;
+    s->timeout = g_ascii_strtod (text, &end);
+    if (*end != '\0' || s->timeout < 0) {
+      g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+          "%s: [%s] timeout: '%s' is not a number of seconds", e->path,
+          group, text);
+      g_free (text);
+      goto fail;
+    }
+    g_free (text);
+  }
+  g_free (group);
+  return s;
+
+fail:
+  g_free (group);
+  step_free (s);
+  return NULL;
+}
+
+static void
+copy_into (GHashTable * dst, GHashTable * src)
+{
+  GHashTableIter it;
+  gpointer k, v;
+
+  if (src == NULL)
+    return;
+  g_hash_table_iter_init (&it, src);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    g_hash_table_insert (dst, g_strdup (k), g_strdup (v));
+}
+
+RunnerExperiment *
+runner_experiment_load (const char *path, GHashTable * builtins,
+    GHashTable * overrides, GError ** error)
+{
+  static const char *const experiment_keys[] = { "description", "steps",
+    NULL
+  };
+  RunnerExperiment *e;
+  GKeyFile *kf = g_key_file_new ();
+  GHashTable *raw;
+  GHashTableIter it;
+  gpointer k, v;
+  GError *kf_error = NULL;
+  char **steps = NULL, **var_keys, **s;
+  char *base;
+  gboolean ok = TRUE;
+
+  e = g_new0 (RunnerExperiment, 1);
+  e->path = g_strdup (path);
+  e->dir = g_path_get_dirname (path);
+  base = g_path_get_basename (path);
+  e->name = g_str_has_suffix (base, ".experiment") ?
+      g_strndup (base, strlen (base) - strlen (".experiment")) :
+      g_strdup (base);
+  g_free (base);
+  e->steps = g_ptr_array_new_with_free_func (step_free);
+  raw = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &kf_error)) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+        "%s: %s", path, kf_error->message);
+    g_error_free (kf_error);
+    goto fail;
+  }
+  if (!g_key_file_has_group (kf, "experiment")) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+        "%s: no [experiment] group", path);
+    goto fail;
+  }
+  if (!check_keys (kf, "experiment", experiment_keys, path, error))
+    goto fail;
+
+  /* built-in < [variables] < command line */
+  copy_into (raw, builtins);
+  if (g_key_file_has_group (kf, "variables")) {
+    var_keys = g_key_file_get_keys (kf, "variables", NULL, NULL);
+    for (s = var_keys; *s; s++) {
+      const char *q;
+      for (q = *s; *q && is_name_char (*q, q == *s); q++);
+      if (*q != '\0') {
+        g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+            "%s: [variables]: '%s' is not a variable name", path, *s);
+        g_strfreev (var_keys);
+        goto fail;
+      }
+      g_hash_table_insert (raw, g_strdup (*s),
+          g_key_file_get_string (kf, "variables", *s, NULL));
+    }
+    g_strfreev (var_keys);
+  }
+  copy_into (raw, overrides);
+
+  /* every variable must expand, used or not: a typo is found before any
+   * step runs */
+  e->vars = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_iter_init (&it, raw);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    char *what = g_strdup_printf ("%s: variable %s", path, (char *) k);
+    char *value = runner_expand (v, raw, what, error);
+    g_free (what);
+    if (value == NULL)
+      goto fail;
+    g_hash_table_insert (e->vars, g_strdup (k), value);
+  }
+
+  e->description = get_expanded (kf, "experiment", "description", raw, path,
+      &ok, error);
+  if (!ok)
+    goto fail;
+  steps = g_key_file_get_string_list (kf, "experiment", "steps", NULL, NULL);
+  if (steps == NULL || steps[0] == NULL) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+        "%s: [experiment] steps lists no step", path);
+    goto fail;
+  }
+  for (s = steps; *s; s++) {
+    RunnerStep *step;
+    guint i;
+    g_strstrip (*s);
+    if (**s == '\0')
+      continue;
+    for (i = 0; i < e->steps->len; i++) {
+      if (strcmp (((RunnerStep *) g_ptr_array_index (e->steps, i))->name,
+              *s) == 0) {
+        g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+            "%s: step '%s' is listed twice", path, *s);
+        goto fail;
+      }
+    }
+    step = load_step (e, kf, *s, raw, error);
+    if (step == NULL)
+      goto fail;
+    g_ptr_array_add (e->steps, step);
+  }
+  g_strfreev (steps);
+  g_hash_table_unref (raw);
+  g_key_file_free (kf);
+  return e;
+
+fail:
+  g_strfreev (steps);
+  g_hash_table_unref (raw);
+  g_key_file_free (kf);
+  runner_experiment_free (e);
+  return NULL;
+}

@@ -1,0 +1,90 @@
+/* affect-run internals: experiments, variables, built-in generators.
+ *
+ * docs/runner.md documents the experiment key-file schema.
+ */
+#ifndef AFFECT_RUNNER_H
+#define AFFECT_RUNNER_H
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#define RUNNER_ERROR (runner_error_quark ())
+GQuark runner_error_quark (void);
+
+typedef enum
+{
+  RUNNER_ERROR_EXPERIMENT,      /* the experiment or a pipeline file is wrong */
+  RUNNER_ERROR_VARIABLE,        /* unknown variable, cycle, bad VAR=value */
+  RUNNER_ERROR_STEP             /* a step failed while running */
+} RunnerError;
+
+typedef enum
+{
+  RUNNER_STEP_PIPELINE,
+  RUNNER_STEP_GENERATE
+} RunnerStepKind;
+
+typedef struct
+{
+  char *name;
+  RunnerStepKind kind;
+  char *description;            /* or NULL */
+  /* pipeline steps */
+  char *file;                   /* the .pipeline file, or NULL for launch= */
+  char *launch;                 /* gst-launch text, variables expanded */
+  char *show_items;             /* NULL, "true" (every sink) or an element name */
+  char **collect;               /* message-name patterns to record */
+  double timeout;               /* seconds; 0 = none */
+  /* generate steps */
+  char *generator;
+  GHashTable *params;           /* key -> expanded value, defaults applied */
+} RunnerStep;
+
+typedef struct
+{
+  char *name;                   /* file name without .experiment */
+  char *path;
+  char *dir;                    /* where its pipeline files are */
+  char *description;
+  GHashTable *vars;             /* name -> expanded value */
+  GPtrArray *steps;             /* RunnerStep* in order */
+} RunnerExperiment;
+
+/* vars: the built-in variables; overrides: VAR=value from the command line
+ * (both name -> raw value). Precedence: built-in < [variables] < overrides. */
+RunnerExperiment *runner_experiment_load (const char *path,
+    GHashTable * builtins, GHashTable * overrides, GError ** error);
+void runner_experiment_free (RunnerExperiment * experiment);
+
+/* ${NAME} -> value (values may refer to other variables), $$ -> $;
+ * where names the text in error messages */
+char *runner_expand (const char *text, GHashTable * raw_vars,
+    const char *where, GError ** error);
+
+/* A built-in step that is not a pipeline (e.g. a corpus generator). */
+typedef struct
+{
+  const char *name;
+  const char *default_value;    /* may use ${VARS}; NULL = required */
+  const char *blurb;
+} RunnerParam;
+
+typedef struct
+{
+  const char *name;
+  const char *description;
+  const RunnerParam *params;    /* terminated by a { NULL } entry */
+  /* report: an object to fill with what was made */
+  gboolean (*run) (GHashTable * params, JsonObject * report, GError ** error);
+} RunnerGenerator;
+
+const RunnerGenerator *runner_find_generator (const char *name);
+const RunnerGenerator *const *runner_generators (void);
+
+/* generators */
+extern const RunnerGenerator runner_generator_tones;
+
+G_END_DECLS
+#endif /* AFFECT_RUNNER_H */

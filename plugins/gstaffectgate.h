@@ -1,0 +1,51 @@
+/* affectgate: routes each item by its spontaneity probability */
+#ifndef __GST_AFFECT_GATE_H__
+#define __GST_AFFECT_GATE_H__
+
+#include <gst/gst.h>
+#include "affect/mlp.h"
+#include "gstaffectitem.h"
+#include "gstaffecttrain.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  GST_AFFECT_ROUTE_BY_MODEL,
+  GST_AFFECT_ROUTE_BY_LABEL
+} GstAffectRouteBy;
+
+#define GST_TYPE_AFFECT_GATE (gst_affect_gate_get_type ())
+G_DECLARE_FINAL_TYPE (GstAffectGate, gst_affect_gate, GST, AFFECT_GATE,
+    GstElement)
+
+struct _GstAffectGate
+{
+  GstElement element;
+  GstPad *sinkpad;
+  GstPad *srcpads[2];           /* src_0 spontaneous, src_1 scripted */
+
+  /* properties */
+  GstAffectTrainSettings train;
+  gdouble threshold;
+  gint route_by;
+  gchar *label;
+  gboolean post_messages;
+
+  /* state */
+  AffectMlp *model;
+  guint n_features;
+  GstSegment segment;
+  GstAffectItem *item;          /* current item */
+  GstEvent *item_start;         /* its start event, held until routed */
+  GQueue held;                  /* item events before the decision */
+  gint route;                   /* of the current item; -1 undecided */
+  AffectDataset *dataset;       /* train mode */
+  guint skipped;
+  guint routed[2];
+};
+
+GST_ELEMENT_REGISTER_DECLARE (affectgate);
+
+G_END_DECLS
+#endif

@@ -1,0 +1,629 @@
+/* GStreamer affect plugin
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Library General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.
+ */
+/**
+ * SECTION:element-affecthnr
+ * @title: affecthnr
+ *
+ * The built-in generator: a DDSP-style harmonic-plus-noise reconstruction of
+ * each item. Per frame the item is analysed for F0 (YIN, refined on the
+ * harmonic peaks), loudness, the amplitude of every harmonic and a noise
+ * envelope in linearly spaced bands; it is then resynthesised with additive
+ * harmonics on one smooth phase plus noise filtered by the envelope
+ * (libaffect, include/affect/hnr.h). The output has the input's caps and
+ * length.
+ *
+ * A pipeline turns training items into "generated" items that inherit their
+ * labels: each `affect-item-start` is forwarded at once with `origin` set to
+ * `generated` and #GstAffectHnr:id-suffix appended to `id` (labels,
+ * targets, split and columns untouched); the item's audio is collected, and
+ * at its `affect-item-end` the reconstruction is pushed as one buffer (with
+ * the item's first timestamp) before the end event (whose `id` gets the
+ * suffix too). Without item events the whole stream is one item, pushed at
+ * EOS. The noise of an item is seeded by #GstAffectHnr:seed and the item's
+ * original id, so the output does not depend on the order of the items.
+ *
+ * Non-finite input samples are taken as silence.
+ *
+ * ## Messages
+ *
+ * `affect-hnr`, after each item when #GstAffectHnr:post-messages is set:
+ *
+ * * `id` (string): the generated item's id
+ * * `timestamp`, `stream-time`, `running-time`, `duration` (GstClockTime):
+ *   where the item lies in the stream
+ * * `frames` (uint): analysis frames
+ * * `voiced-fraction` (double): frames with an F0
+ * * `mean-f0` (double): Hz, over the voiced frames (0 if none)
+ * * `lsd` (double): log-spectral distance input → output in dB (512-point
+ *   frames, per bin); -1 for items shorter than 512 samples
+ * * `lsd-bands` (double): the same pooled into 16 bands (the envelope
+ *   distance, where the randomness of noise averages out)
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 affectsrc location=autotagging_moodtheme-train.tsv \
+ *     root=music/audio ! audioconvert ! audioresample ! \
+ *     audio/x-raw,format=F32LE,rate=16000,channels=1 ! \
+ *     affecthnr seed=1 ! affectmel ! ...
+ * ]|
+ * |[
+ * gst-launch-1.0 -m audiotestsrc wave=saw freq=220 num-buffers=50 ! \
+ *     audio/x-raw,format=F32LE,rate=16000,channels=1 ! affecthnr ! \
+ *     wavenc ! filesink location=saw-hnr.wav
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <math.h>
+#include <string.h>
+
+#include <gst/audio/audio.h>
+
+#include "gstaffectelements.h"
+#include "gstaffecthnr.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_affect_hnr_debug);
+#define GST_CAT_DEFAULT gst_affect_hnr_debug
+
+#define DEFAULT_HOP 0
+#define DEFAULT_WINDOW 0
+#define DEFAULT_F0_MIN 60.0
+#define DEFAULT_F0_MAX 1000.0
+#define DEFAULT_YIN_THRESHOLD 0.15
+#define DEFAULT_SILENCE_DB -60.0
+#define DEFAULT_N_HARMONICS 60
+#define DEFAULT_NOISE_BANDS 64
+#define DEFAULT_SEED 0
+#define DEFAULT_ID_SUFFIX "-hnr"
+#define DEFAULT_POST_MESSAGES TRUE
+
+enum
+{
+  PROP_0,
+  PROP_HOP,
+  PROP_WINDOW,
+  PROP_F0_MIN,
+  PROP_F0_MAX,
+  PROP_YIN_THRESHOLD,
+  PROP_SILENCE_DB,
+  PROP_N_HARMONICS,
+  PROP_NOISE_BANDS,
+  PROP_SEED,
+  PROP_ID_SUFFIX,
+  PROP_POST_MESSAGES
+};
+
+#define HNR_CAPS "audio/x-raw, format = (string) " GST_AUDIO_NE (F32) ", " \
+    "layout = (string) interleaved, channels = (int) 1, " \
+    "rate = (int) [ 4000, 192000 ]"
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (HNR_CAPS));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (HNR_CAPS));
+
+G_DEFINE_TYPE (GstAffectHnr, gst_affect_hnr, GST_TYPE_ELEMENT);
+GST_ELEMENT_REGISTER_DEFINE (affecthnr, "affecthnr", GST_RANK_NONE,
+    GST_TYPE_AFFECT_HNR);
+
+static void gst_affect_hnr_finalize (GObject * object);
+static void gst_affect_hnr_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_affect_hnr_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static GstStateChangeReturn gst_affect_hnr_change_state (GstElement *
+    element, GstStateChange transition);
+static GstFlowReturn gst_affect_hnr_chain (GstPad * pad, GstObject * parent,
+    GstBuffer * buffer);
+static gboolean gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent,
+    GstEvent * event);
+
+static void
+gst_affect_hnr_class_init (GstAffectHnrClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+
+  gobject_class->finalize = gst_affect_hnr_finalize;
+  gobject_class->set_property = gst_affect_hnr_set_property;
+  gobject_class->get_property = gst_affect_hnr_get_property;
+
+  g_object_class_install_property (gobject_class, PROP_HOP,
+      g_param_spec_uint ("hop", "Hop",
+          "Samples between analysis frames (0 = 10 ms at the stream rate)",
+          0, 65536, DEFAULT_HOP, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_WINDOW,
+      g_param_spec_uint ("window", "Window",
+          "Analysis window in samples; must hold two periods of f0-min "
+          "(0 = just that, rounded up to a multiple of 32)", 0, 1 << 20,
+          DEFAULT_WINDOW, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_F0_MIN,
+      g_param_spec_double ("f0-min", "F0 minimum",
+          "Lowest fundamental frequency searched, Hz", 20.0, 4000.0,
+          DEFAULT_F0_MIN, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_F0_MAX,
+      g_param_spec_double ("f0-max", "F0 maximum",
+          "Highest fundamental frequency searched, Hz", 40.0, 8000.0,
+          DEFAULT_F0_MAX, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_YIN_THRESHOLD,
+      g_param_spec_double ("yin-threshold", "YIN threshold",
+          "A frame is voiced when YIN's normalised difference falls below "
+          "this (lower = stricter)", 0.01, 1.0, DEFAULT_YIN_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_SILENCE_DB,
+      g_param_spec_double ("silence-db", "Silence level",
+          "Frames quieter than this (dBFS RMS) are unvoiced", -200.0, 0.0,
+          DEFAULT_SILENCE_DB, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_N_HARMONICS,
+      g_param_spec_uint ("n-harmonics", "Harmonics",
+          "Harmonics analysed and resynthesised (those above Nyquist are "
+          "dropped)", 1, 512, DEFAULT_N_HARMONICS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_NOISE_BANDS,
+      g_param_spec_uint ("noise-bands", "Noise bands",
+          "Bands of the noise envelope, linearly spaced up to Nyquist", 1, 1024,
+          DEFAULT_NOISE_BANDS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_SEED,
+      g_param_spec_uint64 ("seed", "Seed",
+          "Seed of the noise (combined with each item's id)", 0, G_MAXUINT64,
+          DEFAULT_SEED, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ID_SUFFIX,
+      g_param_spec_string ("id-suffix", "Id suffix",
+          "Appended to the id of every generated item", DEFAULT_ID_SUFFIX,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean ("post-messages", "Post messages",
+          "Post an affect-hnr message with the reconstruction's distance "
+          "after each item", DEFAULT_POST_MESSAGES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Affect harmonic-plus-noise generator", "Filter/Effect/Audio",
+      "Reconstructs each item from its F0, harmonic amplitudes and noise "
+      "envelope (DDSP-style additive + filtered noise synthesis) and marks "
+      "it as a generated item with the original's labels",
+      "gst-affect <gst-affect@example.invalid>");
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_affect_hnr_change_state);
+
+  GST_DEBUG_CATEGORY_INIT (gst_affect_hnr_debug, "affecthnr", 0,
+      "harmonic-plus-noise generator");
+}
+
+static void
+gst_affect_hnr_init (GstAffectHnr * self)
+{
+  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
+  gst_pad_set_chain_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_affect_hnr_chain));
+  gst_pad_set_event_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_affect_hnr_sink_event));
+  GST_PAD_SET_PROXY_CAPS (self->sinkpad);
+  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
+  GST_PAD_SET_PROXY_CAPS (self->srcpad);
+  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+
+  self->hop = DEFAULT_HOP;
+  self->window = DEFAULT_WINDOW;
+  self->f0_min = DEFAULT_F0_MIN;
+  self->f0_max = DEFAULT_F0_MAX;
+  self->yin_threshold = DEFAULT_YIN_THRESHOLD;
+  self->silence_db = DEFAULT_SILENCE_DB;
+  self->n_harmonics = DEFAULT_N_HARMONICS;
+  self->noise_bands = DEFAULT_NOISE_BANDS;
+  self->seed = DEFAULT_SEED;
+  self->id_suffix = g_strdup (DEFAULT_ID_SUFFIX);
+  self->post_messages = DEFAULT_POST_MESSAGES;
+  self->pending = g_array_new (FALSE, FALSE, sizeof (gfloat));
+  self->first_pts = GST_CLOCK_TIME_NONE;
+}
+
+static void
+gst_affect_hnr_reset (GstAffectHnr * self)
+{
+  g_array_set_size (self->pending, 0);
+  self->first_pts = GST_CLOCK_TIME_NONE;
+  g_clear_pointer (&self->item, gst_affect_item_free);
+}
+
+static void
+gst_affect_hnr_finalize (GObject * object)
+{
+  GstAffectHnr *self = GST_AFFECT_HNR (object);
+
+  gst_affect_hnr_reset (self);
+  g_array_unref (self->pending);
+  affect_hnr_plan_free (self->plan);
+  g_free (self->id_suffix);
+  G_OBJECT_CLASS (gst_affect_hnr_parent_class)->finalize (object);
+}
+
+static void
+gst_affect_hnr_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstAffectHnr *self = GST_AFFECT_HNR (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_HOP:
+      self->hop = g_value_get_uint (value);
+      break;
+    case PROP_WINDOW:
+      self->window = g_value_get_uint (value);
+      break;
+    case PROP_F0_MIN:
+      self->f0_min = g_value_get_double (value);
+      break;
+    case PROP_F0_MAX:
+      self->f0_max = g_value_get_double (value);
+      break;
+    case PROP_YIN_THRESHOLD:
+      self->yin_threshold = g_value_get_double (value);
+      break;
+    case PROP_SILENCE_DB:
+      self->silence_db = g_value_get_double (value);
+      break;
+    case PROP_N_HARMONICS:
+      self->n_harmonics = g_value_get_uint (value);
+      break;
+    case PROP_NOISE_BANDS:
+      self->noise_bands = g_value_get_uint (value);
+      break;
+    case PROP_SEED:
+      self->seed = g_value_get_uint64 (value);
+      break;
+    case PROP_ID_SUFFIX:
+      g_free (self->id_suffix);
+      self->id_suffix = g_value_dup_string (value);
+      break;
+    case PROP_POST_MESSAGES:
+      self->post_messages = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  /* analysis parameters take effect at the next item */
+  if (prop_id != PROP_SEED && prop_id != PROP_ID_SUFFIX
+      && prop_id != PROP_POST_MESSAGES)
+    self->plan_dirty = TRUE;
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_affect_hnr_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstAffectHnr *self = GST_AFFECT_HNR (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_HOP:
+      g_value_set_uint (value, self->hop);
+      break;
+    case PROP_WINDOW:
+      g_value_set_uint (value, self->window);
+      break;
+    case PROP_F0_MIN:
+      g_value_set_double (value, self->f0_min);
+      break;
+    case PROP_F0_MAX:
+      g_value_set_double (value, self->f0_max);
+      break;
+    case PROP_YIN_THRESHOLD:
+      g_value_set_double (value, self->yin_threshold);
+      break;
+    case PROP_SILENCE_DB:
+      g_value_set_double (value, self->silence_db);
+      break;
+    case PROP_N_HARMONICS:
+      g_value_set_uint (value, self->n_harmonics);
+      break;
+    case PROP_NOISE_BANDS:
+      g_value_set_uint (value, self->noise_bands);
+      break;
+    case PROP_SEED:
+      g_value_set_uint64 (value, self->seed);
+      break;
+    case PROP_ID_SUFFIX:
+      g_value_set_string (value, self->id_suffix);
+      break;
+    case PROP_POST_MESSAGES:
+      g_value_set_boolean (value, self->post_messages);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* (re)creates the plan for the stream's rate and the current properties */
+static gboolean
+gst_affect_hnr_ensure_plan (GstAffectHnr * self)
+{
+  AffectHnrParams p;
+  GError *error = NULL;
+
+  if (self->plan && !self->plan_dirty)
+    return TRUE;
+  if (self->rate <= 0) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("audio arrived before caps"));
+    return FALSE;
+  }
+  affect_hnr_params_init (&p, self->rate);
+  GST_OBJECT_LOCK (self);
+  if (self->hop)
+    p.hop = self->hop;
+  p.f0_min = self->f0_min;
+  p.window = self->window ? (int) self->window :
+      affect_hnr_auto_window (self->rate, self->f0_min);
+  p.f0_max = self->f0_max;
+  p.yin_threshold = self->yin_threshold;
+  p.silence_db = self->silence_db;
+  p.n_harmonics = self->n_harmonics;
+  p.n_noise_bands = self->noise_bands;
+  self->plan_dirty = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  affect_hnr_plan_free (self->plan);
+  self->plan = affect_hnr_plan_new (&p, &error);
+  if (self->plan == NULL) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("Cannot set up the harmonic-plus-noise analysis"),
+        ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gchar *
+generated_id (GstAffectHnr * self, const gchar * id)
+{
+  gchar *out;
+
+  GST_OBJECT_LOCK (self);
+  out = g_strconcat (id ? id : "", self->id_suffix ? self->id_suffix : "",
+      NULL);
+  GST_OBJECT_UNLOCK (self);
+  return out;
+}
+
+static void
+post_item_message (GstAffectHnr * self, const gchar * id,
+    const AffectHnrFeatures * f, const float *in, const float *out, gsize n,
+    GstClockTime pts, GstClockTime duration)
+{
+  GstSegment *segment = NULL;
+  GstClockTime stream_time = GST_CLOCK_TIME_NONE, running_time =
+      GST_CLOCK_TIME_NONE;
+  GstEvent *seg_event;
+  double lsd = -1.0, lsd_bands = -1.0, f0_sum = 0.0;
+  guint voiced = 0;
+  gint i;
+
+  seg_event = gst_pad_get_sticky_event (self->sinkpad, GST_EVENT_SEGMENT, 0);
+  if (seg_event) {
+    const GstSegment *s;
+    gst_event_parse_segment (seg_event, &s);
+    segment = gst_segment_copy (s);
+    gst_event_unref (seg_event);
+  }
+  if (segment && GST_CLOCK_TIME_IS_VALID (pts)) {
+    stream_time = gst_segment_to_stream_time (segment, GST_FORMAT_TIME, pts);
+    running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME, pts);
+  }
+  for (i = 0; i < f->n_frames; i++)
+    if (f->f0[i] > 0) {
+      voiced++;
+      f0_sum += f->f0[i];
+    }
+  if (n >= 512) {
+    lsd = affect_log_spectral_distance (in, out, n, 512, 256, 0);
+    lsd_bands = affect_log_spectral_distance (in, out, n, 512, 256, 16);
+  }
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("affect-hnr",
+              "id", G_TYPE_STRING, id,
+              "timestamp", G_TYPE_UINT64, pts,
+              "stream-time", G_TYPE_UINT64, stream_time,
+              "running-time", G_TYPE_UINT64, running_time,
+              "duration", G_TYPE_UINT64, duration,
+              "frames", G_TYPE_UINT, (guint) f->n_frames,
+              "voiced-fraction", G_TYPE_DOUBLE,
+              f->n_frames ? (double) voiced / f->n_frames : 0.0,
+              "mean-f0", G_TYPE_DOUBLE, voiced ? f0_sum / voiced : 0.0,
+              "lsd", G_TYPE_DOUBLE, lsd,
+              "lsd-bands", G_TYPE_DOUBLE, lsd_bands, NULL)));
+  if (segment)
+    gst_segment_free (segment);
+}
+
+/* reconstructs the collected audio and pushes it as one buffer */
+static GstFlowReturn
+gst_affect_hnr_flush_item (GstAffectHnr * self)
+{
+  gsize n = self->pending->len;
+  const float *in = (const float *) self->pending->data;
+  AffectHnrFeatures *f;
+  GstBuffer *buf;
+  GstMapInfo map;
+  GstClockTime duration;
+  gchar *id;
+  guint64 seed;
+  gboolean post;
+
+  if (n == 0)
+    return GST_FLOW_OK;
+  if (!gst_affect_hnr_ensure_plan (self))
+    return GST_FLOW_ERROR;
+
+  GST_OBJECT_LOCK (self);
+  post = self->post_messages;
+  seed = self->seed;
+  GST_OBJECT_UNLOCK (self);
+  /* noise seeded by the item, not by its position in the stream */
+  seed = seed ^ (self->item && self->item->id ?
+      g_str_hash (self->item->id) * 0x9e3779b97f4a7c15ULL : self->n_items);
+  id = generated_id (self, self->item ? self->item->id : "stream");
+
+  buf = gst_buffer_new_allocate (NULL, n * sizeof (float), NULL);
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  f = affect_hnr_analyse (self->plan, in, n);
+  affect_hnr_synthesise (self->plan, f, seed, (float *) map.data, n);
+  duration = gst_util_uint64_scale_int (n, GST_SECOND, self->rate);
+  if (post)
+    post_item_message (self, id, f, in, (const float *) map.data, n,
+        self->first_pts, duration);
+  gst_buffer_unmap (buf, &map);
+  affect_hnr_features_free (f);
+
+  GST_BUFFER_PTS (buf) = self->first_pts;
+  GST_BUFFER_DURATION (buf) = duration;
+  GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+  GST_DEBUG_OBJECT (self, "item %s: %" G_GSIZE_FORMAT " samples", id, n);
+  g_free (id);
+  g_array_set_size (self->pending, 0);
+  self->first_pts = GST_CLOCK_TIME_NONE;
+  self->n_items++;
+  return gst_pad_push (self->srcpad, buf);
+}
+
+static GstFlowReturn
+gst_affect_hnr_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
+{
+  GstAffectHnr *self = GST_AFFECT_HNR (parent);
+  GstMapInfo map;
+
+  if (self->rate <= 0) {
+    gst_buffer_unref (buffer);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("audio arrived before caps"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (!GST_CLOCK_TIME_IS_VALID (self->first_pts))
+    self->first_pts = GST_BUFFER_PTS (buffer);
+  gst_buffer_map (buffer, &map, GST_MAP_READ);
+  g_array_append_vals (self->pending, map.data, map.size / sizeof (gfloat));
+  gst_buffer_unmap (buffer, &map);
+  gst_buffer_unref (buffer);
+  return GST_FLOW_OK;
+}
+
+/* the item event with origin=generated and the suffixed id */
+static GstEvent *
+rewrite_start (GstAffectHnr * self, const GstAffectItem * item)
+{
+  GstAffectItem *gen = gst_affect_item_copy (item);
+  GstEvent *event;
+
+  g_free (gen->id);
+  gen->id = generated_id (self, item->id);
+  g_free (gen->origin);
+  gen->origin = g_strdup ("generated");
+  event = gst_affect_item_start_event_new (gen);
+  gst_affect_item_free (gen);
+  return event;
+}
+
+static gboolean
+gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
+{
+  GstAffectHnr *self = GST_AFFECT_HNR (parent);
+
+  if (gst_affect_event_is_item_start (event)) {
+    GstAffectItem *item = gst_affect_item_parse_start_event (event);
+
+    /* audio outside any item belongs to no item: reconstruct it alone */
+    if (gst_affect_hnr_flush_item (self) < GST_FLOW_EOS) {
+      gst_affect_item_free (item);
+      gst_event_unref (event);
+      return FALSE;
+    }
+    g_clear_pointer (&self->item, gst_affect_item_free);
+    self->item = item;
+    gst_event_unref (event);
+    return gst_pad_push_event (self->srcpad, rewrite_start (self, item));
+  }
+  if (gst_affect_event_is_item_end (event)) {
+    GstFlowReturn ret = gst_affect_hnr_flush_item (self);
+    GstAffectItem end_item = { 0 };
+    gchar *id;
+    guint index = 0;
+
+    id = generated_id (self, gst_affect_item_parse_end_event (event, &index));
+    end_item.id = id;
+    end_item.index = index;
+    gst_event_unref (event);
+    g_clear_pointer (&self->item, gst_affect_item_free);
+    event = gst_affect_item_end_event_new (&end_item);
+    g_free (id);
+    if (ret < GST_FLOW_EOS) {
+      gst_event_unref (event);
+      return FALSE;
+    }
+    return gst_pad_push_event (self->srcpad, event);
+  }
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:{
+      GstCaps *caps;
+      GstAudioInfo info;
+
+      gst_event_parse_caps (event, &caps);
+      if (!gst_audio_info_from_caps (&info, caps)) {
+        GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+            ("cannot parse caps %" GST_PTR_FORMAT, caps));
+        gst_event_unref (event);
+        return FALSE;
+      }
+      if (info.rate != self->rate) {
+        /* audio of the old rate is reconstructed at that rate first */
+        gst_affect_hnr_flush_item (self);
+        self->rate = info.rate;
+        self->plan_dirty = TRUE;
+      }
+      break;
+    }
+    case GST_EVENT_EOS:
+      gst_affect_hnr_flush_item (self);
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      gst_affect_hnr_reset (self);
+      break;
+    default:
+      break;
+  }
+  return gst_pad_event_default (pad, parent, event);
+}
+
+static GstStateChangeReturn
+gst_affect_hnr_change_state (GstElement * element, GstStateChange transition)
+{
+  GstAffectHnr *self = GST_AFFECT_HNR (element);
+  GstStateChangeReturn ret;
+
+  ret = GST_ELEMENT_CLASS (gst_affect_hnr_parent_class)->change_state
+      (element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    gst_affect_hnr_reset (self);
+    self->rate = 0;
+    self->n_items = 0;
+    affect_hnr_plan_free (self->plan);
+    self->plan = NULL;
+  }
+  return ret;
+}

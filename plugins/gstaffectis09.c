@@ -1,0 +1,690 @@
+/* affectis09: INTERSPEECH-2009 emotion features
+ *
+ * Computes the 384 features of openSMILE's IS09_emotion.conf (16 low-level
+ * descriptors -- RMS energy, MFCC 1-12, zero-crossing rate, voicing
+ * probability, F0 -- smoothed, plus their deltas; 12 functionals of each)
+ * with the reference's numerics (docs/is09.md). Memory is constant in the
+ * item length: the functionals are streaming accumulators.
+ *
+ * Output (`other/tensors`, float32):
+ *  - output=functionals (default): one 384-vector per item, pushed between
+ *    the item's affect-item-start and affect-item-end events; without item
+ *    events, one for the whole stream at EOS; with `window` > 0, one per
+ *    window of `window` ns every `hop` ns (a live stream), and at item end /
+ *    EOS one for the oldest unfinished window. Caps: dimensions=384,
+ *    framerate=0/1, feature=is09.
+ *  - output=lld: the per-frame rows (16 smoothed LLDs then 16 deltas, N+1
+ *    rows for N frames as openSMILE's LLD output), one 32-vector per buffer,
+ *    framerate = rate / frame step (100/1), feature=is09-lld.
+ * Feature names in openSMILE's order and spelling: the read-only
+ * `feature-names` property (and affect_is09_feature_names() in libaffect).
+ * With `location` set, every vector is also written as an openSMILE-style
+ * CSV row ("name," + 384 values, %.9g) under a "name,<feature names>"
+ * header.
+ *
+ * Input scale: openSMILE reads 16-bit PCM as s / 32767, audioconvert makes
+ * F32 as s / 32768; the default `input-scale` (32768/32767) makes a
+ * decodebin ! audioconvert pipeline on 16-bit files match the reference.
+ * Use input-scale=1 for float sources that are already at openSMILE scale.
+ * Any sample rate is accepted: frame 25 ms and step 10 ms become
+ * round(0.025 rate) and round(0.010 rate) samples (only 16 kHz is checked
+ * against the reference).
+ *
+ * Bad input: NaN/Inf samples are replaced by 0 and samples beyond +-1e4 are
+ * clamped, with a GST_ELEMENT_WARNING naming the item and the count; an
+ * item shorter than one frame (400 samples at 16 kHz) gives no vector and
+ * a warning, as openSMILE gives no output.
+ *
+ * Messages (post-messages=true), element message "affect-is09":
+ *   timestamp      GstClockTime  start of the item / window
+ *   stream-time    GstClockTime
+ *   running-time   GstClockTime
+ *   duration       GstClockTime
+ *   id             string        item id, or the instance name
+ *   complete       boolean       FALSE for a window cut short at the end
+ *   features       GstValueArray of 384 floats
+ *
+ * Example launch line:
+ *   gst-launch-1.0 filesrc location=x.wav ! decodebin ! audioconvert !
+ *     audioresample ! audio/x-raw,rate=16000,channels=1 !
+ *     affectis09 location=out.csv ! fakesink
+ * Live, one vector per 2 s every 0.5 s:
+ *   gst-launch-1.0 pulsesrc ! audioconvert ! audioresample !
+ *     audio/x-raw,rate=16000,channels=1 ! affectis09 window=2000000000
+ *     hop=500000000 ! fakesink
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "gstaffectis09.h"
+#include "gstaffectelements.h"
+#include "gstaffectitem.h"
+#include "gstaffecttensor.h"
+
+GST_DEBUG_CATEGORY_STATIC (affect_is09_debug);
+#define GST_CAT_DEFAULT affect_is09_debug
+
+enum
+{
+  PROP_0,
+  PROP_WINDOW,
+  PROP_HOP,
+  PROP_INPUT_SCALE,
+  PROP_LOCATION,
+  PROP_INSTANCE_NAME,
+  PROP_OUTPUT,
+  PROP_POST_MESSAGES,
+  PROP_FEATURE_NAMES
+};
+
+#define DEFAULT_WINDOW 0
+#define DEFAULT_HOP 0
+#define DEFAULT_INPUT_SCALE AFFECT_IS09_SCALE_INT16
+#define DEFAULT_LOCATION NULL
+#define DEFAULT_INSTANCE_NAME NULL
+#define DEFAULT_OUTPUT GST_AFFECT_IS09_OUTPUT_FUNCTIONALS
+#define DEFAULT_POST_MESSAGES FALSE
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS ("audio/x-raw, format = (string) F32LE, "
+        "channels = (int) 1, rate = (int) [ 4000, 384000 ], "
+        "layout = (string) interleaved"));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
+
+G_DEFINE_TYPE (GstAffectIs09, gst_affect_is09, GST_TYPE_ELEMENT);
+GST_ELEMENT_REGISTER_DEFINE (affectis09, "affectis09", GST_RANK_NONE,
+    GST_TYPE_AFFECT_IS09);
+
+GType
+gst_affect_is09_output_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_AFFECT_IS09_OUTPUT_FUNCTIONALS,
+        "384 functionals per item or window", "functionals"},
+    {GST_AFFECT_IS09_OUTPUT_LLD,
+        "32 smoothed LLDs and deltas per 10 ms frame", "lld"},
+    {0, NULL, NULL}
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstAffectIs09Output", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static void gst_affect_is09_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_affect_is09_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static void gst_affect_is09_finalize (GObject * object);
+static GstStateChangeReturn gst_affect_is09_change_state (GstElement *
+    element, GstStateChange transition);
+static GstFlowReturn gst_affect_is09_chain (GstPad * pad, GstObject * parent,
+    GstBuffer * buf);
+static gboolean gst_affect_is09_sink_event (GstPad * pad, GstObject * parent,
+    GstEvent * event);
+static gboolean gst_affect_is09_src_query (GstPad * pad, GstObject * parent,
+    GstQuery * query);
+
+static void
+gst_affect_is09_class_init (GstAffectIs09Class * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+
+  gobject_class->set_property = gst_affect_is09_set_property;
+  gobject_class->get_property = gst_affect_is09_get_property;
+  gobject_class->finalize = gst_affect_is09_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_WINDOW,
+      g_param_spec_uint64 ("window", "Window",
+          "Length of a feature window in ns for live streams (0 = one "
+          "vector per item, or per stream at EOS)", 0, G_MAXUINT64,
+          DEFAULT_WINDOW, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_HOP,
+      g_param_spec_uint64 ("hop", "Hop",
+          "Distance between window starts in ns, rounded to 10 ms frame "
+          "steps (0 = window, no overlap)", 0, G_MAXUINT64, DEFAULT_HOP,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_INPUT_SCALE,
+      g_param_spec_double ("input-scale", "Input scale",
+          "Factor applied to the samples; the default 32768/32767 turns "
+          "audioconvert's s/32768 into openSMILE's s/32767", 1e-6, 1e6,
+          DEFAULT_INPUT_SCALE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_LOCATION,
+      g_param_spec_string ("location", "Location",
+          "CSV file to write openSMILE-style rows to (name + 384 values), "
+          "or NULL", DEFAULT_LOCATION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_INSTANCE_NAME,
+      g_param_spec_string ("instance-name", "Instance name",
+          "Row name for CSV and messages when there is no item id "
+          "(NULL = the element's name)", DEFAULT_INSTANCE_NAME,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_OUTPUT,
+      g_param_spec_enum ("output", "Output",
+          "What the src pad carries", GST_TYPE_AFFECT_IS09_OUTPUT,
+          DEFAULT_OUTPUT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean ("post-messages", "Post messages",
+          "Post an affect-is09 element message with every vector",
+          DEFAULT_POST_MESSAGES, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_FEATURE_NAMES,
+      g_param_spec_boxed ("feature-names", "Feature names",
+          "The 384 feature names in openSMILE's order and spelling",
+          G_TYPE_STRV, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "INTERSPEECH-2009 emotion features", "Filter/Analyzer/Audio",
+      "Computes the 384 openSMILE IS09_emotion features (LLDs, deltas and "
+      "functionals) per item or per window, streaming",
+      "gst-affect <https://example.invalid/gst-affect>");
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_affect_is09_change_state);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_IS09_OUTPUT, 0);
+  GST_DEBUG_CATEGORY_INIT (affect_is09_debug, "affectis09", 0,
+      "IS09 emotion features");
+}
+
+static void
+gst_affect_is09_init (GstAffectIs09 * self)
+{
+  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
+  gst_pad_set_chain_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_affect_is09_chain));
+  gst_pad_set_event_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_affect_is09_sink_event));
+  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
+  gst_pad_use_fixed_caps (self->srcpad);
+  gst_pad_set_query_function (self->srcpad,
+      GST_DEBUG_FUNCPTR (gst_affect_is09_src_query));
+  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+
+  self->window = DEFAULT_WINDOW;
+  self->hop = DEFAULT_HOP;
+  self->input_scale = DEFAULT_INPUT_SCALE;
+  self->output = DEFAULT_OUTPUT;
+  self->post_messages = DEFAULT_POST_MESSAGES;
+  self->base_ts = GST_CLOCK_TIME_NONE;
+  gst_segment_init (&self->segment, GST_FORMAT_TIME);
+}
+
+static void
+gst_affect_is09_finalize (GObject * object)
+{
+  GstAffectIs09 *self = GST_AFFECT_IS09 (object);
+
+  affect_is09_free (self->is09);
+  affect_is09_plan_free (self->plan);
+  g_free (self->location);
+  g_free (self->instance_name);
+  g_free (self->item_id);
+  g_list_free_full (self->pending, (GDestroyNotify) gst_buffer_unref);
+  if (self->csv)
+    fclose (self->csv);
+  G_OBJECT_CLASS (gst_affect_is09_parent_class)->finalize (object);
+}
+
+static void
+gst_affect_is09_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstAffectIs09 *self = GST_AFFECT_IS09 (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_WINDOW:
+      self->window = g_value_get_uint64 (value);
+      break;
+    case PROP_HOP:
+      self->hop = g_value_get_uint64 (value);
+      break;
+    case PROP_INPUT_SCALE:
+      self->input_scale = g_value_get_double (value);
+      break;
+    case PROP_LOCATION:
+      g_free (self->location);
+      self->location = g_value_dup_string (value);
+      break;
+    case PROP_INSTANCE_NAME:
+      g_free (self->instance_name);
+      self->instance_name = g_value_dup_string (value);
+      break;
+    case PROP_OUTPUT:
+      self->output = g_value_get_enum (value);
+      break;
+    case PROP_POST_MESSAGES:
+      self->post_messages = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_affect_is09_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstAffectIs09 *self = GST_AFFECT_IS09 (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_WINDOW:
+      g_value_set_uint64 (value, self->window);
+      break;
+    case PROP_HOP:
+      g_value_set_uint64 (value, self->hop);
+      break;
+    case PROP_INPUT_SCALE:
+      g_value_set_double (value, self->input_scale);
+      break;
+    case PROP_LOCATION:
+      g_value_set_string (value, self->location);
+      break;
+    case PROP_INSTANCE_NAME:
+      g_value_set_string (value, self->instance_name);
+      break;
+    case PROP_OUTPUT:
+      g_value_set_enum (value, self->output);
+      break;
+    case PROP_POST_MESSAGES:
+      g_value_set_boolean (value, self->post_messages);
+      break;
+    case PROP_FEATURE_NAMES:
+      g_value_set_boxed (value, affect_is09_feature_names ());
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static const gchar *
+row_name (GstAffectIs09 * self)
+{
+  if (self->item_id)
+    return self->item_id;
+  if (self->instance_name)
+    return self->instance_name;
+  return GST_OBJECT_NAME (self);
+}
+
+static GstClockTime
+samples_to_time (GstAffectIs09 * self, guint64 samples)
+{
+  return gst_util_uint64_scale_int (samples, GST_SECOND,
+      GST_AUDIO_INFO_RATE (&self->info));
+}
+
+static GstBuffer *
+tensor_buffer (const float *values, gsize n, GstClockTime pts,
+    GstClockTime duration)
+{
+  GstBuffer *buf = gst_buffer_new_memdup (values, n * sizeof (float));
+  GST_BUFFER_PTS (buf) = pts;
+  GST_BUFFER_DURATION (buf) = duration;
+  return buf;
+}
+
+/* one 384-vector: tensor (functionals output), CSV row, message */
+static void
+deliver_vector (GstAffectIs09 * self, const gchar * name, guint64 start,
+    guint64 n_samples, gboolean complete, const float *features)
+{
+  GstClockTime base = GST_CLOCK_TIME_IS_VALID (self->base_ts) ?
+      self->base_ts : 0;
+  GstClockTime ts = base + samples_to_time (self, start);
+  GstClockTime dur = samples_to_time (self, n_samples);
+
+  if (self->output == GST_AFFECT_IS09_OUTPUT_FUNCTIONALS)
+    self->pending = g_list_prepend (self->pending,
+        tensor_buffer (features, AFFECT_IS09_N_FEATURES, ts, dur));
+  if (self->csv) {
+    if (!affect_is09_csv_write_row (self->csv, name, features)
+        || fflush (self->csv) != 0)
+      GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+          ("Could not write to \"%s\".", self->location),
+          ("%s", g_strerror (errno)));
+  }
+  if (self->post_messages) {
+    GstStructure *s;
+    GValue arr = G_VALUE_INIT, v = G_VALUE_INIT;
+    int i;
+
+    g_value_init (&arr, GST_TYPE_ARRAY);
+    g_value_init (&v, G_TYPE_FLOAT);
+    for (i = 0; i < AFFECT_IS09_N_FEATURES; i++) {
+      g_value_set_float (&v, features[i]);
+      gst_value_array_append_value (&arr, &v);
+    }
+    s = gst_structure_new ("affect-is09",
+        "timestamp", G_TYPE_UINT64, ts,
+        "stream-time", G_TYPE_UINT64,
+        gst_segment_to_stream_time (&self->segment, GST_FORMAT_TIME, ts),
+        "running-time", G_TYPE_UINT64,
+        gst_segment_to_running_time (&self->segment, GST_FORMAT_TIME, ts),
+        "duration", G_TYPE_UINT64, dur, "id", G_TYPE_STRING, name,
+        "complete", G_TYPE_BOOLEAN, complete, NULL);
+    gst_structure_take_value (s, "features", &arr);
+    g_value_unset (&v);
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), s));
+  }
+}
+
+static void
+on_window (guint64 start, guint64 n_samples, gboolean complete,
+    const float *features, gpointer user_data)
+{
+  GstAffectIs09 *self = user_data;
+  gchar *name = g_strdup_printf ("%s@%.3f", row_name (self),
+      (double) start / GST_AUDIO_INFO_RATE (&self->info));
+  deliver_vector (self, name, start, n_samples, complete, features);
+  g_free (name);
+}
+
+static void
+on_lld_row (guint64 row, const float *values, gpointer user_data)
+{
+  GstAffectIs09 *self = user_data;
+  guint64 n = affect_is09_get_n_frames (self->is09);
+  int step = affect_is09_plan_get_frame_step (self->plan);
+  GstClockTime base = GST_CLOCK_TIME_IS_VALID (self->base_ts) ?
+      self->base_ts : 0;
+
+  if (self->output != GST_AFFECT_IS09_OUTPUT_LLD)
+    return;
+  /* the extra row N (smoother end padding) repeats row N-1's time */
+  if (n > 0 && row >= n)
+    row = n - 1;
+  self->pending = g_list_prepend (self->pending,
+      tensor_buffer (values, AFFECT_IS09_N_CONTOURS,
+          base + samples_to_time (self, row * step),
+          samples_to_time (self, step)));
+}
+
+static GstFlowReturn
+push_pending (GstAffectIs09 * self)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  GList *l, *list = g_list_reverse (self->pending);
+
+  self->pending = NULL;
+  for (l = list; l; l = l->next) {
+    if (ret == GST_FLOW_OK)
+      ret = gst_pad_push (self->srcpad, l->data);
+    else
+      gst_buffer_unref (l->data);
+  }
+  g_list_free (list);
+  return ret;
+}
+
+/* end of an item or of the stream: the final vector(s) */
+static GstFlowReturn
+finish_item (GstAffectIs09 * self)
+{
+  float features[AFFECT_IS09_N_FEATURES];
+  guint64 n_samples, n_invalid, n_clamped;
+  const gchar *name = row_name (self);
+
+  if (!self->is09)
+    return GST_FLOW_OK;
+  n_samples = affect_is09_get_n_samples (self->is09);
+  n_invalid = affect_is09_get_n_invalid (self->is09);
+  n_clamped = affect_is09_get_n_clamped (self->is09);
+  if (n_invalid > 0)
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Item \"%s\": %" G_GUINT64_FORMAT " NaN/Inf samples replaced by 0.",
+            name, n_invalid), (NULL));
+  if (n_clamped > 0)
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Item \"%s\": %" G_GUINT64_FORMAT " samples beyond +-%g clamped.",
+            name, n_clamped, (double) AFFECT_IS09_CLAMP), (NULL));
+
+  if (affect_is09_finish (self->is09, features)) {
+    if (self->window == 0)
+      deliver_vector (self, name, 0, n_samples, TRUE, features);
+  } else if (n_samples > 0) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Item \"%s\" is shorter than one analysis frame: no features.",
+            name), ("%" G_GUINT64_FORMAT " samples < %d", n_samples,
+            affect_is09_plan_get_frame_size (self->plan)));
+  }
+  self->base_ts = GST_CLOCK_TIME_NONE;
+  return push_pending (self);
+}
+
+static gboolean
+setup (GstAffectIs09 * self, GstCaps * caps)
+{
+  GstAudioInfo info;
+  GstAffectTensorInfo tinfo;
+  GstCaps *out;
+  GError *err = NULL;
+  guint dims[1];
+  gint rate, step;
+  gboolean ok;
+
+  if (!gst_audio_info_from_caps (&info, caps))
+    return FALSE;
+  rate = GST_AUDIO_INFO_RATE (&info);
+  if (!self->plan || affect_is09_plan_get_rate (self->plan) != rate) {
+    affect_is09_free (self->is09);
+    affect_is09_plan_free (self->plan);
+    self->is09 = NULL;
+    self->plan = affect_is09_plan_new (rate, &err);
+    if (!self->plan) {
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", err->message), (NULL));
+      g_clear_error (&err);
+      return FALSE;
+    }
+    self->is09 = affect_is09_new (self->plan);
+  }
+  self->info = info;
+  affect_is09_set_input_scale (self->is09, self->input_scale);
+  affect_is09_set_lld_func (self->is09, on_lld_row, self);
+  if (!affect_is09_set_windows (self->is09,
+          gst_util_uint64_scale_round (self->window, rate, GST_SECOND),
+          gst_util_uint64_scale_round (self->hop ? self->hop : self->window,
+              rate, GST_SECOND), on_window, self)) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("window %" GST_TIME_FORMAT " is shorter than one 25 ms frame",
+            GST_TIME_ARGS (self->window)), (NULL));
+    return FALSE;
+  }
+
+  step = affect_is09_plan_get_frame_step (self->plan);
+  if (self->output == GST_AFFECT_IS09_OUTPUT_LLD) {
+    gint g = (gint) gst_util_greatest_common_divisor (rate, step);
+    dims[0] = AFFECT_IS09_N_CONTOURS;
+    gst_affect_tensor_info_init (&tinfo, 1, dims, rate / g, step / g);
+  } else {
+    dims[0] = AFFECT_IS09_N_FEATURES;
+    gst_affect_tensor_info_init (&tinfo, 1, dims, 0, 1);
+  }
+  out = gst_affect_tensor_caps_from_info (&tinfo);
+  gst_caps_set_simple (out, "feature", G_TYPE_STRING,
+      self->output == GST_AFFECT_IS09_OUTPUT_LLD ? "is09-lld" : "is09",
+      "sample-rate", G_TYPE_INT, rate, NULL);
+  ok = gst_pad_set_caps (self->srcpad, out);
+  gst_caps_unref (out);
+  return ok;
+}
+
+static gboolean
+gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
+{
+  GstAffectIs09 *self = GST_AFFECT_IS09 (parent);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:{
+      GstCaps *caps;
+      gboolean ok;
+      gst_event_parse_caps (event, &caps);
+      ok = setup (self, caps);
+      gst_event_unref (event);
+      return ok;
+    }
+    case GST_EVENT_SEGMENT:
+      gst_event_copy_segment (event, &self->segment);
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      if (self->is09)
+        affect_is09_reset (self->is09);
+      self->base_ts = GST_CLOCK_TIME_NONE;
+      gst_segment_init (&self->segment, GST_FORMAT_TIME);
+      break;
+    case GST_EVENT_EOS:
+      /* a stream without items, or an item without its end event */
+      if (self->is09 && affect_is09_get_n_samples (self->is09) > 0)
+        finish_item (self);
+      break;
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+      if (gst_affect_event_is_item_start (event)) {
+        GstAffectItem *item = gst_affect_item_parse_start_event (event);
+        if (self->is09)
+          affect_is09_reset (self->is09);
+        self->base_ts = GST_CLOCK_TIME_NONE;
+        g_free (self->item_id);
+        self->item_id = item ? g_strdup (item->id) : NULL;
+        if (item)
+          gst_affect_item_free (item);
+      } else if (gst_affect_event_is_item_end (event)) {
+        /* the item's vector goes out before its end event */
+        finish_item (self);
+        g_clear_pointer (&self->item_id, g_free);
+      }
+      break;
+    default:
+      break;
+  }
+  return gst_pad_event_default (pad, parent, event);
+}
+
+static GstFlowReturn
+gst_affect_is09_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+{
+  GstAffectIs09 *self = GST_AFFECT_IS09 (parent);
+  GstMapInfo map;
+
+  if (G_UNLIKELY (!self->is09)) {
+    gst_buffer_unref (buf);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (!GST_CLOCK_TIME_IS_VALID (self->base_ts)) {
+    guint64 done = affect_is09_get_n_samples (self->is09);
+    GstClockTime pts = GST_BUFFER_PTS (buf);
+    if (GST_CLOCK_TIME_IS_VALID (pts))
+      self->base_ts = pts - MIN (pts, samples_to_time (self, done));
+    else
+      self->base_ts = self->segment.start;
+  }
+  GST_OBJECT_LOCK (self);
+  affect_is09_set_input_scale (self->is09, self->input_scale);
+  GST_OBJECT_UNLOCK (self);
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    gst_buffer_unref (buf);
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Could not map buffer."), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  affect_is09_push (self->is09, (const float *) map.data,
+      map.size / sizeof (float));
+  gst_buffer_unmap (buf, &map);
+  gst_buffer_unref (buf);
+  return push_pending (self);
+}
+
+/* A window's vector is stamped with its start and leaves when its last
+ * sample arrives; an LLD row r (stamped r * step) leaves when raw frame r+3
+ * is complete (smoother and delta look-ahead). */
+static gboolean
+gst_affect_is09_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  GstAffectIs09 *self = GST_AFFECT_IS09 (parent);
+  GstClockTime min, max, extra = 0;
+  gboolean live;
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return gst_pad_query_default (pad, parent, query);
+  if (!gst_pad_peer_query (self->sinkpad, query))
+    return FALSE;
+  gst_query_parse_latency (query, &live, &min, &max);
+  if (self->output == GST_AFFECT_IS09_OUTPUT_LLD && self->plan)
+    extra = samples_to_time (self,
+        3 * affect_is09_plan_get_frame_step (self->plan)
+        + affect_is09_plan_get_frame_size (self->plan));
+  else if (self->window > 0)
+    extra = self->window;
+  min += extra;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += extra;
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
+}
+
+static gboolean
+open_csv (GstAffectIs09 * self)
+{
+  if (!self->location || !*self->location)
+    return TRUE;
+  self->csv = g_fopen (self->location, "w");
+  if (!self->csv) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Could not open \"%s\" for writing.", self->location),
+        ("%s", g_strerror (errno)));
+    return FALSE;
+  }
+  if (!affect_is09_csv_write_header (self->csv)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Could not write to \"%s\".", self->location),
+        ("%s", g_strerror (errno)));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static GstStateChangeReturn
+gst_affect_is09_change_state (GstElement * element, GstStateChange transition)
+{
+  GstAffectIs09 *self = GST_AFFECT_IS09 (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    if (!open_csv (self))
+      return GST_STATE_CHANGE_FAILURE;
+    self->base_ts = GST_CLOCK_TIME_NONE;
+    gst_segment_init (&self->segment, GST_FORMAT_TIME);
+  }
+  ret = GST_ELEMENT_CLASS (gst_affect_is09_parent_class)->change_state
+      (element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    if (self->is09)
+      affect_is09_reset (self->is09);
+    g_list_free_full (self->pending, (GDestroyNotify) gst_buffer_unref);
+    self->pending = NULL;
+    g_clear_pointer (&self->item_id, g_free);
+    if (self->csv) {
+      fclose (self->csv);
+      self->csv = NULL;
+    }
+  }
+  return ret;
+}

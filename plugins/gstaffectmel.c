@@ -1,0 +1,986 @@
+/* GStreamer affect plugin
+ * Copyright (C) 2026 gst-affect contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+/**
+ * SECTION:element-affectmel
+ * @title: affectmel
+ *
+ * Computes Mel spectrogram frames of mono float audio and outputs them as
+ * `other/tensors` (NNStreamer-compatible) of dimensions `n_mels:frames`:
+ * each buffer holds #GstAffectMel:frames-per-buffer frames of
+ * #GstAffectMel:n-mels bands, one frame's bands contiguous.
+ *
+ * Every step is a property: framing (#GstAffectMel:n-fft, #GstAffectMel:hop,
+ * #GstAffectMel:win-length, #GstAffectMel:window, #GstAffectMel:center,
+ * #GstAffectMel:pad-mode, #GstAffectMel:framing), the filterbank (#GstAffectMel:n-mels,
+ * #GstAffectMel:fmin, #GstAffectMel:fmax, #GstAffectMel:mel-scale,
+ * #GstAffectMel:norm), #GstAffectMel:power, the logarithm (#GstAffectMel:log
+ * with #GstAffectMel:amin, #GstAffectMel:top-db, #GstAffectMel:log-c,
+ * #GstAffectMel:log-eps) and a final #GstAffectMel:scale. A
+ * #GstAffectMel:preset sets a documented group at once (docs/mel-presets.md);
+ * properties set explicitly override the preset whatever their order.
+ * Properties take effect at the next caps event.
+ *
+ * Frames do not depend on how the input is cut into buffers. Frame t of an
+ * item is stamped with the time of sample t·hop of that item (its centre when
+ * #GstAffectMel:center is TRUE, its start otherwise), computed from sample
+ * counts, so timestamps stay sample-exact over any duration.
+ *
+ * Items: at `affect-item-start` the framing restarts; at `affect-item-end`
+ * the item's last frames are completed (with the end padding) and pushed
+ * before the event is forwarded, so every item's frames are complete and lie
+ * between its two events. The last buffer of an item (or of the stream at
+ * EOS) may hold fewer valid frames than #GstAffectMel:frames-per-buffer: its
+ * dimensions stay the same, the missing frames are zeros, and
+ * GST_BUFFER_OFFSET_END - GST_BUFFER_OFFSET gives the number of valid frames
+ * (OFFSET is the index of the buffer's first frame in its item); DURATION
+ * covers the valid frames only. With frames-per-buffer=1 (the default) every
+ * buffer is full.
+ *
+ * Input timestamps after the first are not used, except that a DISCONT
+ * buffer whose timestamp is more than one sample away from where the sample
+ * count puts it (a gap in the input) completes the frames before it like an
+ * item end and restarts the framing and the time base at that buffer.
+ *
+ * Non-finite input samples are replaced by 0 and reported once per item
+ * with a warning on the bus.
+ *
+ * Output caps carry, besides the tensor fields, `feature="mel"`,
+ * `sample-rate`, `n-fft`, `hop`, `n-mels`, `fmin`, `fmax`, `mel-scale`,
+ * `norm`, `power`, `preset` (or "custom" when a property overrides it),
+ * `log` and `scale`.
+ *
+ * The element posts no messages.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=song.mp3 ! decodebin ! audioconvert ! \
+ *     audioresample ! audio/x-raw,rate=12000,channels=1 ! \
+ *     affectmel preset=mtg-jamendo frames-per-buffer=256 ! \
+ *     filesink location=song.mel.f32
+ * ]| Log-Mel frames as the mood/theme classifier expects them, 256 per buffer.
+ * |[
+ * gst-launch-1.0 audiotestsrc num-buffers=100 ! audio/x-raw,format=F32LE,channels=1,rate=16000 ! \
+ *     affectmel n-fft=400 hop=160 n-mels=40 mel-scale=htk norm=none log=ln ! fakesink
+ * ]| Kaldi-like 40-band log-Mel at 100 frames per second.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/audio/audio.h>
+
+#include "gstaffectelements.h"
+#include "gstaffectitem.h"
+#include "gstaffectmel.h"
+#include "gstaffecttensor.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_affect_mel_debug);
+#define GST_CAT_DEFAULT gst_affect_mel_debug
+
+enum
+{
+  PROP_0,
+  PROP_PRESET,
+  PROP_RATE,
+  PROP_N_FFT,
+  PROP_HOP,
+  PROP_WIN_LENGTH,
+  PROP_WINDOW,
+  PROP_CENTER,
+  PROP_PAD_MODE,
+  PROP_PAD_VALUE,
+  PROP_FRAMING,
+  PROP_N_MELS,
+  PROP_FMIN,
+  PROP_FMAX,
+  PROP_MEL_SCALE,
+  PROP_NORM,
+  PROP_POWER,
+  PROP_LOG,
+  PROP_AMIN,
+  PROP_TOP_DB,
+  PROP_LOG_C,
+  PROP_LOG_EPS,
+  PROP_SCALE,
+  PROP_FRAMES_PER_BUFFER
+};
+
+/* librosa.feature.melspectrogram's defaults (the "librosa" preset) */
+#define DEFAULT_PRESET AFFECT_MEL_PRESET_LIBROSA
+#define DEFAULT_RATE 0
+#define DEFAULT_N_FFT 2048
+#define DEFAULT_HOP 512
+#define DEFAULT_WIN_LENGTH 0
+#define DEFAULT_WINDOW AFFECT_MEL_WINDOW_HANN
+#define DEFAULT_CENTER TRUE
+#define DEFAULT_PAD_MODE AFFECT_MEL_PAD_ZEROS
+#define DEFAULT_PAD_VALUE 0.0
+#define DEFAULT_FRAMING AFFECT_MEL_FRAMING_LIBROSA
+#define DEFAULT_N_MELS 128
+#define DEFAULT_FMIN 0.0
+#define DEFAULT_FMAX 0.0
+#define DEFAULT_MEL_SCALE AFFECT_MEL_SCALE_SLANEY
+#define DEFAULT_NORM AFFECT_MEL_NORM_SLANEY
+#define DEFAULT_POWER 2
+#define DEFAULT_LOG AFFECT_MEL_LOG_NONE
+#define DEFAULT_AMIN 1e-10
+#define DEFAULT_TOP_DB 0.0
+#define DEFAULT_LOG_C 10000.0
+#define DEFAULT_LOG_EPS 1e-6
+#define DEFAULT_SCALE 1.0
+#define DEFAULT_FRAMES_PER_BUFFER 1
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS ("audio/x-raw, format = (string) F32LE, "
+        "channels = (int) 1, rate = (int) [ 1, MAX ], "
+        "layout = (string) interleaved"));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
+
+#define gst_affect_mel_parent_class parent_class
+G_DEFINE_TYPE (GstAffectMel, gst_affect_mel, GST_TYPE_ELEMENT);
+GST_ELEMENT_REGISTER_DEFINE (affectmel, "affectmel", GST_RANK_NONE,
+    GST_TYPE_AFFECT_MEL);
+
+/* ---------------------------------------------------------------- enums */
+
+#define DEFINE_ENUM_TYPE(func, Name, ...)                                    \
+static GType                                                                 \
+func (void)                                                                  \
+{                                                                            \
+  static GType type = 0;                                                     \
+  static const GEnumValue values[] = { __VA_ARGS__, {0, NULL, NULL} };       \
+  if (g_once_init_enter (&type)) {                                           \
+    GType t = g_enum_register_static (Name, values);                         \
+    g_once_init_leave (&type, t);                                            \
+  }                                                                          \
+  return type;                                                               \
+}
+
+DEFINE_ENUM_TYPE (gst_affect_mel_preset_get_type, "GstAffectMelPreset",
+    {AFFECT_MEL_PRESET_LIBROSA,
+          "librosa.feature.melspectrogram defaults: n-fft 2048, hop 512, "
+          "periodic Hann, centred with zeros, 128 Slaney bands of unit area, "
+          "power 2, no log, any rate", "librosa"},
+    {AFFECT_MEL_PRESET_MTG_JAMENDO,
+          "The mood/theme classifier's input: 12 kHz, n-fft 512, hop 256, "
+          "symmetric Hann, centred with zeros, 96 Slaney bands of unit area "
+          "0-6000 Hz, 10 log10 of power floored at -90 dB, then /100",
+        "mtg-jamendo"},
+    {AFFECT_MEL_PRESET_MUSICNN,
+          "Essentia's musicnn input: 16 kHz, n-fft 512, hop 256, symmetric "
+          "Hann, 96 Slaney bands of unit area 0-8000 Hz, log10 (1 + 10000 x)",
+        "musicnn"});
+
+DEFINE_ENUM_TYPE (gst_affect_mel_window_get_type, "GstAffectMelWindow",
+    {AFFECT_MEL_WINDOW_HANN, "Periodic Hann (scipy/librosa default)", "hann"},
+    {AFFECT_MEL_WINDOW_HANN_SYMMETRIC, "Symmetric Hann (Essentia)",
+        "hann-symmetric"},
+    {AFFECT_MEL_WINDOW_HAMMING, "Periodic Hamming", "hamming"},
+    {AFFECT_MEL_WINDOW_HAMMING_SYMMETRIC, "Symmetric Hamming",
+        "hamming-symmetric"});
+
+DEFINE_ENUM_TYPE (gst_affect_mel_pad_get_type, "GstAffectMelPadMode",
+    {AFFECT_MEL_PAD_ZEROS, "Zeros", "zeros"},
+    {AFFECT_MEL_PAD_REFLECT, "Mirror image without the edge sample (numpy "
+          "reflect)", "reflect"},
+    {AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"});
+
+DEFINE_ENUM_TYPE (gst_affect_mel_framing_get_type, "GstAffectMelFraming",
+    {AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
+          "centred on or before the last sample (librosa)", "librosa"},
+    {AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
+          "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
+          "startFromZero=false)", "essentia"});
+
+DEFINE_ENUM_TYPE (gst_affect_mel_scale_get_type, "GstAffectMelScale",
+    {AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"},
+    {AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above",
+        "slaney"});
+
+DEFINE_ENUM_TYPE (gst_affect_mel_norm_get_type, "GstAffectMelNorm",
+    {AFFECT_MEL_NORM_NONE, "Triangles of peak 1", "none"},
+    {AFFECT_MEL_NORM_SLANEY, "Triangles of unit area (Slaney, Essentia "
+          "unit_tri)", "slaney"});
+
+DEFINE_ENUM_TYPE (gst_affect_mel_log_get_type, "GstAffectMelLog",
+    {AFFECT_MEL_LOG_NONE, "Linear", "none"},
+    {AFFECT_MEL_LOG_DB, "10 log10 (max (amin, x)), top-db below the frame's "
+          "maximum", "db"},
+    {AFFECT_MEL_LOG_LOG10_1P, "log10 (1 + log-c x)", "log10-1p"},
+    {AFFECT_MEL_LOG_LN, "ln (x + log-eps)", "ln"});
+
+static const gchar *
+enum_nick (GType type, gint value)
+{
+  GEnumClass *klass = g_type_class_ref (type);
+  GEnumValue *v = g_enum_get_value (klass, value);
+  const gchar *nick = v ? v->value_nick : "unknown";
+
+  g_type_class_unref (klass);
+  return nick;
+}
+
+/* ----------------------------------------------------------- properties */
+
+/* The preset's values, then every property set explicitly (object lock) */
+static void
+effective_params (GstAffectMel * self, AffectMelParams * p, gint * rate)
+{
+  const AffectMelParams *u = &self->user;
+  guint64 set = self->user_set;
+
+  affect_mel_params_init (p, self->preset);
+#define OVERRIDE(prop, field) if (set & (G_GUINT64_CONSTANT (1) << prop)) \
+    p->field = u->field
+  OVERRIDE (PROP_N_FFT, n_fft);
+  OVERRIDE (PROP_HOP, hop);
+  OVERRIDE (PROP_WIN_LENGTH, win_length);
+  OVERRIDE (PROP_WINDOW, window);
+  OVERRIDE (PROP_CENTER, center);
+  OVERRIDE (PROP_PAD_MODE, pad_mode);
+  OVERRIDE (PROP_PAD_VALUE, pad_value);
+  OVERRIDE (PROP_FRAMING, framing);
+  OVERRIDE (PROP_N_MELS, n_mels);
+  OVERRIDE (PROP_FMIN, fmin);
+  OVERRIDE (PROP_FMAX, fmax);
+  OVERRIDE (PROP_MEL_SCALE, mel_scale);
+  OVERRIDE (PROP_NORM, norm);
+  OVERRIDE (PROP_POWER, power);
+  OVERRIDE (PROP_LOG, log);
+  OVERRIDE (PROP_AMIN, amin);
+  OVERRIDE (PROP_TOP_DB, top_db);
+  OVERRIDE (PROP_LOG_C, log_c);
+  OVERRIDE (PROP_LOG_EPS, log_eps);
+  OVERRIDE (PROP_SCALE, scale);
+#undef OVERRIDE
+  if (rate != NULL) {
+    if (set & (G_GUINT64_CONSTANT (1) << PROP_RATE))
+      *rate = self->rate;
+    else
+      /* the librosa preset follows the input rate (fmax = Nyquist) */
+      *rate = self->preset == AFFECT_MEL_PRESET_LIBROSA ? 0 : p->sample_rate;
+  }
+}
+
+static void
+gst_affect_mel_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstAffectMel *self = GST_AFFECT_MEL (object);
+  AffectMelParams *u = &self->user;
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_PRESET:
+      self->preset = g_value_get_enum (value);
+      break;
+    case PROP_RATE:
+      self->rate = g_value_get_int (value);
+      break;
+    case PROP_N_FFT:
+      u->n_fft = g_value_get_int (value);
+      break;
+    case PROP_HOP:
+      u->hop = g_value_get_int (value);
+      break;
+    case PROP_WIN_LENGTH:
+      u->win_length = g_value_get_int (value);
+      break;
+    case PROP_WINDOW:
+      u->window = g_value_get_enum (value);
+      break;
+    case PROP_CENTER:
+      u->center = g_value_get_boolean (value);
+      break;
+    case PROP_PAD_MODE:
+      u->pad_mode = g_value_get_enum (value);
+      break;
+    case PROP_PAD_VALUE:
+      u->pad_value = g_value_get_double (value);
+      break;
+    case PROP_FRAMING:
+      u->framing = g_value_get_enum (value);
+      break;
+    case PROP_N_MELS:
+      u->n_mels = g_value_get_int (value);
+      break;
+    case PROP_FMIN:
+      u->fmin = g_value_get_double (value);
+      break;
+    case PROP_FMAX:
+      u->fmax = g_value_get_double (value);
+      break;
+    case PROP_MEL_SCALE:
+      u->mel_scale = g_value_get_enum (value);
+      break;
+    case PROP_NORM:
+      u->norm = g_value_get_enum (value);
+      break;
+    case PROP_POWER:
+      u->power = g_value_get_int (value);
+      break;
+    case PROP_LOG:
+      u->log = g_value_get_enum (value);
+      break;
+    case PROP_AMIN:
+      u->amin = g_value_get_double (value);
+      break;
+    case PROP_TOP_DB:
+      u->top_db = g_value_get_double (value);
+      break;
+    case PROP_LOG_C:
+      u->log_c = g_value_get_double (value);
+      break;
+    case PROP_LOG_EPS:
+      u->log_eps = g_value_get_double (value);
+      break;
+    case PROP_SCALE:
+      u->scale = g_value_get_double (value);
+      break;
+    case PROP_FRAMES_PER_BUFFER:
+      self->frames_per_buffer = g_value_get_uint (value);
+      break;
+    default:
+      GST_OBJECT_UNLOCK (self);
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      return;
+  }
+  if (prop_id != PROP_PRESET && prop_id != PROP_FRAMES_PER_BUFFER)
+    self->user_set |= G_GUINT64_CONSTANT (1) << prop_id;
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_affect_mel_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstAffectMel *self = GST_AFFECT_MEL (object);
+  AffectMelParams p;
+  gint rate;
+
+  GST_OBJECT_LOCK (self);
+  effective_params (self, &p, &rate);
+  switch (prop_id) {
+    case PROP_PRESET:
+      g_value_set_enum (value, self->preset);
+      break;
+    case PROP_RATE:
+      g_value_set_int (value, rate);
+      break;
+    case PROP_N_FFT:
+      g_value_set_int (value, p.n_fft);
+      break;
+    case PROP_HOP:
+      g_value_set_int (value, p.hop);
+      break;
+    case PROP_WIN_LENGTH:
+      g_value_set_int (value, p.win_length);
+      break;
+    case PROP_WINDOW:
+      g_value_set_enum (value, p.window);
+      break;
+    case PROP_CENTER:
+      g_value_set_boolean (value, p.center);
+      break;
+    case PROP_PAD_MODE:
+      g_value_set_enum (value, p.pad_mode);
+      break;
+    case PROP_PAD_VALUE:
+      g_value_set_double (value, p.pad_value);
+      break;
+    case PROP_FRAMING:
+      g_value_set_enum (value, p.framing);
+      break;
+    case PROP_N_MELS:
+      g_value_set_int (value, p.n_mels);
+      break;
+    case PROP_FMIN:
+      g_value_set_double (value, p.fmin);
+      break;
+    case PROP_FMAX:
+      g_value_set_double (value, p.fmax);
+      break;
+    case PROP_MEL_SCALE:
+      g_value_set_enum (value, p.mel_scale);
+      break;
+    case PROP_NORM:
+      g_value_set_enum (value, p.norm);
+      break;
+    case PROP_POWER:
+      g_value_set_int (value, p.power);
+      break;
+    case PROP_LOG:
+      g_value_set_enum (value, p.log);
+      break;
+    case PROP_AMIN:
+      g_value_set_double (value, p.amin);
+      break;
+    case PROP_TOP_DB:
+      g_value_set_double (value, p.top_db);
+      break;
+    case PROP_LOG_C:
+      g_value_set_double (value, p.log_c);
+      break;
+    case PROP_LOG_EPS:
+      g_value_set_double (value, p.log_eps);
+      break;
+    case PROP_SCALE:
+      g_value_set_double (value, p.scale);
+      break;
+    case PROP_FRAMES_PER_BUFFER:
+      g_value_set_uint (value, self->frames_per_buffer);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* ------------------------------------------------------------ streaming */
+
+static void
+free_plan (GstAffectMel * self)
+{
+  affect_mel_stream_free (self->stream);
+  self->stream = NULL;
+  affect_mel_plan_free (self->plan);
+  self->plan = NULL;
+}
+
+/* Time of sample `sample` (counted from `base`) */
+static GstClockTime
+sample_time (GstAffectMel * self, guint64 sample)
+{
+  return self->base + gst_util_uint64_scale_int (sample, GST_SECOND,
+      self->active.sample_rate);
+}
+
+/* Pushes every complete buffer of frames; with `drain`, also the last
+ * partial one (zero-filled, OFFSET_END marking the valid frames). */
+static GstFlowReturn
+push_frames (GstAffectMel * self, gboolean drain)
+{
+  const guint n_mels = self->active.n_mels, hop = self->active.hop;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  while (ret == GST_FLOW_OK) {
+    gsize avail = affect_mel_stream_available (self->stream);
+    guint64 first = affect_mel_stream_next_frame (self->stream);
+    gsize n;
+    GstBuffer *buf;
+    GstMapInfo map;
+
+    if (avail == 0 || (avail < self->frames && !drain))
+      break;
+    buf = gst_buffer_new_allocate (NULL,
+        (gsize) self->frames * n_mels * sizeof (float), NULL);
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    n = affect_mel_stream_pull (self->stream, (float *) map.data,
+        self->frames);
+    if (n < self->frames)
+      memset (map.data + n * n_mels * sizeof (float), 0,
+          (self->frames - n) * n_mels * sizeof (float));
+    gst_buffer_unmap (buf, &map);
+
+    GST_BUFFER_PTS (buf) = sample_time (self, self->origin + first * hop);
+    GST_BUFFER_DURATION (buf) = sample_time (self,
+        self->origin + (first + n) * hop) - GST_BUFFER_PTS (buf);
+    GST_BUFFER_OFFSET (buf) = first;
+    GST_BUFFER_OFFSET_END (buf) = first + n;
+    if (self->discont) {
+      GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+      self->discont = FALSE;
+    }
+    ret = gst_pad_push (self->srcpad, buf);
+  }
+  return ret;
+}
+
+/* Completes the current signal (end padding), pushes its frames, and starts
+ * a new one at the next sample */
+static GstFlowReturn
+finish_signal (GstAffectMel * self)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  if (self->stream == NULL)
+    return GST_FLOW_OK;
+  if (affect_mel_stream_n_samples (self->stream) > 0) {
+    affect_mel_stream_finish (self->stream);
+    ret = push_frames (self, TRUE);
+  }
+  affect_mel_stream_reset (self->stream);
+  self->origin = self->n_samples;
+  self->discont = TRUE;
+  self->warned_nonfinite = FALSE;
+  return ret;
+}
+
+static void
+reset_timeline (GstAffectMel * self)
+{
+  if (self->stream)
+    affect_mel_stream_reset (self->stream);
+  self->have_base = FALSE;
+  self->base = 0;
+  self->n_samples = 0;
+  self->origin = 0;
+  self->discont = TRUE;
+  self->warned_nonfinite = FALSE;
+}
+
+static GstFlowReturn
+gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+{
+  GstAffectMel *self = GST_AFFECT_MEL (parent);
+  GstMapInfo map;
+  gsize n, bad;
+
+  if (self->stream == NULL) {
+    gst_buffer_unref (buf);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("no caps were set before the first buffer"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+
+  if (!self->have_base) {
+    /* every later time is computed from this one and sample counts */
+    if (GST_BUFFER_PTS_IS_VALID (buf))
+      self->base = GST_BUFFER_PTS (buf);
+    else if (self->segment.format == GST_FORMAT_TIME)
+      self->base = self->segment.start;
+    else
+      self->base = 0;
+    self->have_base = TRUE;
+  } else if (GST_BUFFER_IS_DISCONT (buf) && GST_BUFFER_PTS_IS_VALID (buf)) {
+    /* a gap (or overlap) of more than a sample: what came before is
+     * completed like an item, and time restarts from this buffer */
+    GstClockTimeDiff gap = GST_CLOCK_DIFF (sample_time (self,
+            self->n_samples), GST_BUFFER_PTS (buf));
+    if (ABS (gap) > (GstClockTimeDiff) (GST_SECOND /
+            self->active.sample_rate)) {
+      GstFlowReturn ret;
+
+      GST_DEBUG_OBJECT (self, "discontinuity of %" GST_STIME_FORMAT,
+          GST_STIME_ARGS (gap));
+      ret = finish_signal (self);
+      self->base = GST_BUFFER_PTS (buf);
+      self->n_samples = 0;
+      self->origin = 0;
+      if (ret != GST_FLOW_OK) {
+        gst_buffer_unref (buf);
+        return ret;
+      }
+    }
+  }
+
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  n = map.size / sizeof (float);
+  bad = affect_mel_stream_push (self->stream, (const float *) map.data, n);
+  gst_buffer_unmap (buf, &map);
+  gst_buffer_unref (buf);
+  self->n_samples += n;
+
+  if (bad > 0 && !self->warned_nonfinite) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Input contains non-finite samples"),
+        ("%" G_GSIZE_FORMAT " NaN or infinite samples in a buffer (around %"
+            GST_TIME_FORMAT "); they are replaced by 0", bad,
+            GST_TIME_ARGS (sample_time (self, self->n_samples - n))));
+    self->warned_nonfinite = TRUE;
+  }
+  return push_frames (self, FALSE);
+}
+
+/* ----------------------------------------------------------------- caps */
+
+static GstCaps *
+make_src_caps (GstAffectMel * self, const gchar * preset_name)
+{
+  const AffectMelParams *p = &self->active;
+  GstAffectTensorInfo info;
+  guint dims[2] = { p->n_mels, self->frames };
+  GstCaps *caps;
+
+  gst_affect_tensor_info_init (&info, 2, dims, p->sample_rate,
+      p->hop * self->frames);
+  caps = gst_affect_tensor_caps_from_info (&info);
+  gst_caps_set_simple (caps,
+      "feature", G_TYPE_STRING, "mel",
+      "sample-rate", G_TYPE_INT, p->sample_rate,
+      "n-fft", G_TYPE_INT, p->n_fft,
+      "hop", G_TYPE_INT, p->hop,
+      "n-mels", G_TYPE_INT, p->n_mels,
+      "fmin", G_TYPE_DOUBLE, p->fmin,
+      "fmax", G_TYPE_DOUBLE, p->fmax > 0 ? p->fmax : p->sample_rate / 2.0,
+      "mel-scale", G_TYPE_STRING,
+      enum_nick (gst_affect_mel_scale_get_type (), p->mel_scale),
+      "norm", G_TYPE_STRING,
+      enum_nick (gst_affect_mel_norm_get_type (), p->norm),
+      "power", G_TYPE_INT, p->power,
+      "preset", G_TYPE_STRING, preset_name,
+      "log", G_TYPE_STRING, enum_nick (gst_affect_mel_log_get_type (), p->log),
+      "scale", G_TYPE_DOUBLE, p->scale, NULL);
+  return caps;
+}
+
+static gboolean
+gst_affect_mel_set_caps (GstAffectMel * self, GstCaps * caps)
+{
+  AffectMelParams p;
+  GstAudioInfo ainfo;
+  GError *error = NULL;
+  gint required_rate;
+  const gchar *preset_name;
+  GstCaps *src_caps;
+  gboolean ok;
+
+  if (!gst_audio_info_from_caps (&ainfo, caps)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("cannot parse input caps %" GST_PTR_FORMAT, caps));
+    return FALSE;
+  }
+
+  GST_OBJECT_LOCK (self);
+  effective_params (self, &p, &required_rate);
+  self->frames = MAX (self->frames_per_buffer, 1);
+  preset_name = self->user_set ? "custom" :
+      affect_mel_preset_to_string (self->preset);
+  GST_OBJECT_UNLOCK (self);
+
+  if (required_rate != 0 && required_rate != GST_AUDIO_INFO_RATE (&ainfo)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Input rate %d Hz is not the %d Hz the Mel parameters are for",
+            GST_AUDIO_INFO_RATE (&ainfo), required_rate),
+        ("put audioresample ! audio/x-raw,rate=%d before affectmel, or set "
+            "its rate property", required_rate));
+    return FALSE;
+  }
+  p.sample_rate = GST_AUDIO_INFO_RATE (&ainfo);
+  if ((guint64) self->frames * p.n_mels > (G_GUINT64_CONSTANT (1) << 26)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Output tensors too large"),
+        ("frames-per-buffer %u x n-mels %d exceeds 2^26 values (256 MiB)",
+            self->frames, p.n_mels));
+    return FALSE;
+  }
+  if (!affect_mel_params_validate (&p, &error)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Invalid Mel parameters for %d Hz input", p.sample_rate),
+        ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+
+  /* the previous configuration's pending frames go out with it */
+  finish_signal (self);
+  free_plan (self);
+  self->plan = affect_mel_plan_new (&p);
+  if (self->plan == NULL) {
+    GST_ELEMENT_ERROR (self, CORE, FAILED, (NULL),
+        ("FFTW could not plan a %d-point transform", p.n_fft));
+    return FALSE;
+  }
+  self->stream = affect_mel_stream_new (self->plan);
+  self->active = *affect_mel_plan_get_params (self->plan);
+  if (affect_mel_plan_n_empty_bands (self->plan) > 0)
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("Some Mel bands are always zero"),
+        ("%d of %d bands cover no FFT bin: lower n-mels or raise n-fft",
+            affect_mel_plan_n_empty_bands (self->plan), p.n_mels));
+
+  src_caps = make_src_caps (self, preset_name);
+  GST_DEBUG_OBJECT (self, "output caps %" GST_PTR_FORMAT, src_caps);
+  ok = gst_pad_set_caps (self->srcpad, src_caps);
+  gst_caps_unref (src_caps);
+  return ok;
+}
+
+/* --------------------------------------------------------------- events */
+
+static gboolean
+gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
+{
+  GstAffectMel *self = GST_AFFECT_MEL (parent);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:{
+      GstCaps *caps;
+      gboolean ok;
+
+      gst_event_parse_caps (event, &caps);
+      ok = gst_affect_mel_set_caps (self, caps);
+      gst_event_unref (event);
+      return ok;
+    }
+    case GST_EVENT_SEGMENT:
+      /* a new timeline: complete what came before on the old one */
+      finish_signal (self);
+      reset_timeline (self);
+      gst_event_copy_segment (event, &self->segment);
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      reset_timeline (self);
+      gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
+      break;
+    case GST_EVENT_EOS:
+      finish_signal (self);
+      break;
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+      /* an item's frames lie between its start and end events */
+      if (gst_affect_event_is_item_start (event)
+          || gst_affect_event_is_item_end (event))
+        finish_signal (self);
+      break;
+    default:
+      break;
+  }
+  return gst_pad_event_default (pad, parent, event);
+}
+
+/* -------------------------------------------------------------- queries */
+
+static gboolean
+gst_affect_mel_sink_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  GstAffectMel *self = GST_AFFECT_MEL (parent);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS) {
+    GstCaps *filter, *caps;
+    AffectMelParams p;
+    gint rate;
+
+    GST_OBJECT_LOCK (self);
+    effective_params (self, &p, &rate);
+    GST_OBJECT_UNLOCK (self);
+    caps = gst_pad_get_pad_template_caps (pad);
+    if (rate != 0) {
+      caps = gst_caps_make_writable (caps);
+      gst_caps_set_simple (caps, "rate", G_TYPE_INT, rate, NULL);
+    }
+    gst_query_parse_caps (query, &filter);
+    if (filter) {
+      GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+          GST_CAPS_INTERSECT_FIRST);
+      gst_caps_unref (caps);
+      caps = tmp;
+    }
+    gst_query_set_caps_result (query, caps);
+    gst_caps_unref (caps);
+    return TRUE;
+  }
+  return gst_pad_query_default (pad, parent, query);
+}
+
+static gboolean
+gst_affect_mel_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  GstAffectMel *self = GST_AFFECT_MEL (parent);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    gboolean live;
+    GstClockTime min, max, ours;
+
+    if (!gst_pad_peer_query (self->sinkpad, query))
+      return FALSE;
+    if (self->plan == NULL)
+      return TRUE;
+    gst_query_parse_latency (query, &live, &min, &max);
+    /* a buffer waits for its last frame's look-ahead: frame t of the
+     * buffer's first frame t0 needs samples up to (t0 + F - 1)·hop +
+     * lookahead */
+    ours = gst_util_uint64_scale_int_ceil ((guint64) (self->frames - 1) *
+        self->active.hop + affect_mel_plan_lookahead (self->plan),
+        GST_SECOND, self->active.sample_rate);
+    min += ours;
+    if (GST_CLOCK_TIME_IS_VALID (max))
+      max += ours;
+    gst_query_set_latency (query, live, min, max);
+    return TRUE;
+  }
+  return gst_pad_query_default (pad, parent, query);
+}
+
+/* -------------------------------------------------------------- lifetime */
+
+static GstStateChangeReturn
+gst_affect_mel_change_state (GstElement * element, GstStateChange transition)
+{
+  GstAffectMel *self = GST_AFFECT_MEL (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    reset_timeline (self);
+    gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
+  }
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    free_plan (self);
+  return ret;
+}
+
+static void
+gst_affect_mel_finalize (GObject * object)
+{
+  free_plan (GST_AFFECT_MEL (object));
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_affect_mel_init (GstAffectMel * self)
+{
+  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
+  gst_pad_set_chain_function (self->sinkpad, gst_affect_mel_chain);
+  gst_pad_set_event_function (self->sinkpad, gst_affect_mel_sink_event);
+  gst_pad_set_query_function (self->sinkpad, gst_affect_mel_sink_query);
+  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+
+  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
+  gst_pad_set_query_function (self->srcpad, gst_affect_mel_src_query);
+  gst_pad_use_fixed_caps (self->srcpad);
+  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+
+  self->preset = DEFAULT_PRESET;
+  affect_mel_params_init (&self->user, DEFAULT_PRESET);
+  self->user_set = 0;
+  self->rate = DEFAULT_RATE;
+  self->frames_per_buffer = DEFAULT_FRAMES_PER_BUFFER;
+  gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
+  reset_timeline (self);
+}
+
+#define PFLAGS (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
+    GST_PARAM_MUTABLE_READY)
+
+static void
+gst_affect_mel_class_init (GstAffectMelClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+
+  gobject_class->set_property = gst_affect_mel_set_property;
+  gobject_class->get_property = gst_affect_mel_get_property;
+  gobject_class->finalize = gst_affect_mel_finalize;
+  element_class->change_state = gst_affect_mel_change_state;
+
+  g_object_class_install_property (gobject_class, PROP_PRESET,
+      g_param_spec_enum ("preset", "Preset",
+          "A documented group of parameters (docs/mel-presets.md); "
+          "properties set explicitly override it",
+          gst_affect_mel_preset_get_type (), DEFAULT_PRESET, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_RATE,
+      g_param_spec_int ("rate", "Rate",
+          "Input sample rate the parameters are for, in Hz (0 = any); the "
+          "mtg-jamendo and musicnn presets set theirs",
+          0, G_MAXINT, DEFAULT_RATE, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_N_FFT,
+      g_param_spec_int ("n-fft", "FFT size", "FFT length in samples",
+          2, 1 << 20, DEFAULT_N_FFT, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_HOP,
+      g_param_spec_int ("hop", "Hop", "Samples between successive frames",
+          1, G_MAXINT, DEFAULT_HOP, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_WIN_LENGTH,
+      g_param_spec_int ("win-length", "Window length",
+          "Window length in samples, centred in the FFT frame (0 = n-fft)",
+          0, 1 << 20, DEFAULT_WIN_LENGTH, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_WINDOW,
+      g_param_spec_enum ("window", "Window", "Analysis window",
+          gst_affect_mel_window_get_type (), DEFAULT_WINDOW, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_CENTER,
+      g_param_spec_boolean ("center", "Center",
+          "Centre frame t on sample t*hop, padding n-fft/2 samples at both "
+          "ends of each item (else frame t starts at sample t*hop)",
+          DEFAULT_CENTER, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_PAD_MODE,
+      g_param_spec_enum ("pad-mode", "Pad mode",
+          "How the padding of centred frames is made",
+          gst_affect_mel_pad_get_type (), DEFAULT_PAD_MODE, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_PAD_VALUE,
+      g_param_spec_double ("pad-value", "Pad value",
+          "Sample value of pad-mode=constant", -G_MAXDOUBLE, G_MAXDOUBLE,
+          DEFAULT_PAD_VALUE, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_FRAMING,
+      g_param_spec_enum ("framing", "Framing",
+          "Where centred framing stops at the end of each item",
+          gst_affect_mel_framing_get_type (), DEFAULT_FRAMING, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_N_MELS,
+      g_param_spec_int ("n-mels", "Mel bands", "Number of Mel bands",
+          1, 4096, DEFAULT_N_MELS, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_FMIN,
+      g_param_spec_double ("fmin", "Lowest frequency",
+          "Lower edge of the lowest Mel band, in Hz", 0.0, G_MAXDOUBLE,
+          DEFAULT_FMIN, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_FMAX,
+      g_param_spec_double ("fmax", "Highest frequency",
+          "Upper edge of the highest Mel band, in Hz (0 = Nyquist)",
+          0.0, G_MAXDOUBLE, DEFAULT_FMAX, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_MEL_SCALE,
+      g_param_spec_enum ("mel-scale", "Mel scale", "Hz to mel formula",
+          gst_affect_mel_scale_get_type (), DEFAULT_MEL_SCALE, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_NORM,
+      g_param_spec_enum ("norm", "Norm", "Normalisation of the triangles",
+          gst_affect_mel_norm_get_type (), DEFAULT_NORM, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_POWER,
+      g_param_spec_int ("power", "Power",
+          "Exponent of the spectrum magnitude: 1 (magnitude) or 2 (power)",
+          1, 2, DEFAULT_POWER, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_LOG,
+      g_param_spec_enum ("log", "Log", "Compression of the Mel values",
+          gst_affect_mel_log_get_type (), DEFAULT_LOG, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_AMIN,
+      g_param_spec_double ("amin", "Floor",
+          "log=db: values below amin are raised to it (1e-10 = -100 dB)",
+          G_MINDOUBLE, G_MAXDOUBLE, DEFAULT_AMIN, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_TOP_DB,
+      g_param_spec_double ("top-db", "Top dB",
+          "log=db: raise values to the frame's maximum minus top-db "
+          "(0 = off)", 0.0, G_MAXDOUBLE, DEFAULT_TOP_DB, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_LOG_C,
+      g_param_spec_double ("log-c", "Log C", "log=log10-1p: C of "
+          "log10 (1 + C x)", G_MINDOUBLE, G_MAXDOUBLE, DEFAULT_LOG_C, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_LOG_EPS,
+      g_param_spec_double ("log-eps", "Log epsilon",
+          "log=ln: eps of ln (x + eps)", G_MINDOUBLE, G_MAXDOUBLE,
+          DEFAULT_LOG_EPS, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_SCALE,
+      g_param_spec_double ("scale", "Scale",
+          "Multiplier applied last (mtg-jamendo: 0.01)", -G_MAXDOUBLE,
+          G_MAXDOUBLE, DEFAULT_SCALE, PFLAGS));
+  g_object_class_install_property (gobject_class, PROP_FRAMES_PER_BUFFER,
+      g_param_spec_uint ("frames-per-buffer", "Frames per buffer",
+          "Frames in each output tensor (dimensions n_mels:frames)",
+          1, 1 << 20, DEFAULT_FRAMES_PER_BUFFER, PFLAGS));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Mel spectrogram", "Filter/Analyzer/Audio",
+      "Computes Mel spectrogram frames (STFT with FFTW, Mel filterbank, "
+      "log) of mono audio as other/tensors",
+      "gst-affect contributors");
+
+  gst_type_mark_as_plugin_api (gst_affect_mel_preset_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_affect_mel_window_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_affect_mel_pad_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_affect_mel_framing_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_affect_mel_scale_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_affect_mel_norm_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_affect_mel_log_get_type (), 0);
+
+  GST_DEBUG_CATEGORY_INIT (gst_affect_mel_debug, "affectmel", 0,
+      "Mel spectrogram");
+}

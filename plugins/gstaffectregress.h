@@ -1,0 +1,63 @@
+/* affectregress: MLP regressor on feature vectors, plain or VAT training */
+#ifndef __GST_AFFECT_REGRESS_H__
+#define __GST_AFFECT_REGRESS_H__
+
+#include <gst/gst.h>
+#include "affect/mlp.h"
+#include "gstaffectitem.h"
+#include "gstaffecttrain.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_AFFECT_REGRESS (gst_affect_regress_get_type ())
+G_DECLARE_FINAL_TYPE (GstAffectRegress, gst_affect_regress, GST, AFFECT_REGRESS,
+    GstElement)
+
+typedef enum
+{
+  GST_AFFECT_OUTPUT_LINEAR,
+  GST_AFFECT_OUTPUT_RELU
+} GstAffectOutputActivation;
+
+typedef enum
+{
+  GST_AFFECT_STANDARDISE_MODEL,
+  GST_AFFECT_STANDARDISE_PER_STREAM
+} GstAffectStandardise;
+
+struct _GstAffectRegress
+{
+  GstElement element;
+  GstPad *sinkpad, *srcpad;
+
+  /* properties */
+  GstAffectTrainSettings train;
+  gchar *targets;
+  gboolean multi_output;
+  GstAffectOutputActivation output_activation;
+  GstAffectStandardise standardise;
+  gboolean vat;
+  gdouble epsilon, lambda, xi;
+  guint power_iterations;
+  gint power_method;
+  gboolean post_messages;
+
+  /* state */
+  gchar **target_names;         /* outputs, in order */
+  guint n_targets;
+  AffectMlp **models;           /* 1 (multi-output) or n_targets */
+  guint n_models;
+  guint n_features;
+  GstCaps *input_caps;
+  GstSegment segment;
+  GstAffectItem *item;          /* current item, or NULL */
+  AffectDataset *dataset;       /* train mode */
+  guint skipped;
+  guint test_items;
+  GQueue pending;               /* per-stream standardisation: held items */
+};
+
+GST_ELEMENT_REGISTER_DECLARE (affectregress);
+
+G_END_DECLS
+#endif

@@ -1,0 +1,84 @@
+/* Shared by the elements that train an MLP (affectregress, affectgate):
+ * the infer/train mode, the training properties and the messages. */
+#ifndef __GST_AFFECT_TRAIN_H__
+#define __GST_AFFECT_TRAIN_H__
+
+#include <gst/gst.h>
+#include "affect/mlp.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  GST_AFFECT_MODE_INFER,
+  GST_AFFECT_MODE_TRAIN
+} GstAffectMode;
+
+#define GST_TYPE_AFFECT_MODE (gst_affect_mode_get_type ())
+GType gst_affect_mode_get_type (void);
+
+/* property ids, offset by the element's first id */
+enum
+{
+  GST_AFFECT_TRAIN_PROP_MODE,
+  GST_AFFECT_TRAIN_PROP_MODEL_FILE,
+  GST_AFFECT_TRAIN_PROP_HIDDEN_SIZES,
+  GST_AFFECT_TRAIN_PROP_EPOCHS,
+  GST_AFFECT_TRAIN_PROP_BATCH_SIZE,
+  GST_AFFECT_TRAIN_PROP_LEARNING_RATE,
+  GST_AFFECT_TRAIN_PROP_SEED,
+  GST_AFFECT_TRAIN_PROP_THREADS,
+  GST_AFFECT_TRAIN_PROP_VALIDATION_FRACTION,
+  GST_AFFECT_TRAIN_PROP_PATIENCE,
+  GST_AFFECT_TRAIN_N_PROPS
+};
+
+typedef struct
+{
+  GstAffectMode mode;
+  gchar *model_file;
+  gchar *hidden_sizes;
+  guint epochs;
+  guint batch_size;
+  gdouble learning_rate;
+  guint64 seed;
+  guint threads;
+  gdouble validation_fraction;
+  guint patience;
+} GstAffectTrainSettings;
+
+void gst_affect_train_settings_init (GstAffectTrainSettings * s,
+    const gchar * default_hidden);
+void gst_affect_train_settings_clear (GstAffectTrainSettings * s);
+void gst_affect_train_install_properties (GObjectClass * klass,
+    guint first_id, const gchar * default_hidden, const gchar * model_blurb);
+/* FALSE if prop_id is not one of ours */
+gboolean gst_affect_train_set_property (GstAffectTrainSettings * s,
+    guint first_id, guint prop_id, const GValue * value);
+gboolean gst_affect_train_get_property (GstAffectTrainSettings * s,
+    guint first_id, guint prop_id, GValue * value);
+
+/* "1200,600" → config->hidden; FALSE on a malformed list */
+gboolean gst_affect_train_parse_hidden (const gchar * list,
+    AffectMlpConfig * config);
+/* fills the training part of an AffectMlpTrainConfig */
+void gst_affect_train_settings_apply (const GstAffectTrainSettings * s,
+    AffectMlpTrainConfig * config);
+/* "model.safetensors" + "valence" → "model-valence.safetensors" */
+gchar *gst_affect_train_target_path (const gchar * path, const gchar * target);
+
+/* posts "affect-train-epoch" for one epoch; target may be NULL */
+void gst_affect_train_post_epoch (GstElement * element,
+    const AffectMlpEpochReport * report, const gchar * target,
+    const gchar * metric_name);
+/* parses a numeric target, or a column with 1/0, true/false, yes/no,
+ * spontaneous/scripted, improvised/script */
+gboolean gst_affect_train_parse_label (const gchar * text, gdouble * value);
+
+/* element message with the level-style time fields of a buffer */
+GstStructure *gst_affect_train_timed_structure (GstElement * element,
+    GstSegment * segment, const gchar * name, GstClockTime ts,
+    GstClockTime duration);
+
+G_END_DECLS
+#endif

@@ -1,0 +1,526 @@
+/* Convolution, depthwise, batch-norm, layer-norm, attention and pooling:
+ * forward against direct formulas, backward against central finite
+ * differences of L = Σ w ⊙ y for a fixed random w. */
+#include <math.h>
+#include <string.h>
+#include <glib.h>
+
+#include "affect/nn.h"
+#include "affect/nn-layers.h"
+
+static AffectRng rng;
+
+static float *
+randn (size_t n, float scale)
+{
+  float *p = g_new (float, n);
+  for (size_t i = 0; i < n; i++)
+    p[i] = (float) (scale * affect_rng_normal (&rng));
+  return p;
+}
+
+static double
+dot (const float *a, const float *b, size_t n)
+{
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++)
+    s += (double) a[i] * b[i];
+  return s;
+}
+
+/* The loss as a function of one array the test perturbs. */
+typedef double (*LossFn) (gpointer ctx);
+
+/* Compares analytic gradient `grad` of the loss w.r.t. `x` (n values) with
+ * central differences at up to `probes` random coordinates. */
+static void
+check_gradient (const char *what, LossFn loss, gpointer ctx, float *x,
+    const float *grad, size_t n, int probes, float h, double tol)
+{
+  double worst = 0.0, rms = 0.0;
+  /* errors are relative to the gradient's own scale, so a near-zero
+   * component is not judged by float rounding of the loss */
+  for (size_t i = 0; i < n; i++)
+    rms += (double) grad[i] * grad[i];
+  const double floor = fmax (1e-3, 0.05 * sqrt (rms / n));
+  for (int p = 0; p < probes; p++) {
+    size_t i = (size_t) (affect_rng_uniform (&rng) * n);
+    const float keep = x[i];
+    x[i] = keep + h;
+    const double lp = loss (ctx);
+    x[i] = keep - h;
+    const double lm = loss (ctx);
+    x[i] = keep;
+    const double fd = (lp - lm) / ((double) (keep + h) - (double) (keep - h));
+    const double err = fabs (fd - grad[i]) / fmax (floor, fabs (fd) + fabs (grad[i]));
+    if (err > worst)
+      worst = err;
+    if (err > tol)
+      g_printerr ("%s[%zu]: finite difference %.6g, backward %.6g\n", what, i,
+          fd, grad[i]);
+  }
+  g_test_message ("%s: worst relative error %.2e", what, worst);
+  g_assert_cmpfloat (worst, <=, tol);
+}
+
+/* ---- conv2d ---- */
+typedef struct
+{
+  AffectConv2d g;
+  float *x, *w, *b, *y, *col, *probe;
+} ConvCase;
+
+static double
+conv_loss (gpointer p)
+{
+  ConvCase *c = p;
+  affect_conv2d_forward (&c->g, c->x, c->w, c->b, c->y, c->col);
+  return dot (c->y, c->probe, (size_t) c->g.cout * c->g.n * c->g.oh * c->g.ow);
+}
+
+static void
+conv_case (int cin, int cout, int k, int stride, int pad, int n, int h, int w,
+    gboolean bias)
+{
+  ConvCase c;
+  g_assert_true (affect_conv2d_geometry (&c.g, cin, cout, k, k, stride, pad,
+          n, h, w));
+  const size_t nx = (size_t) cin * n * h * w;
+  const size_t nw = (size_t) cout * cin * k * k;
+  const size_t ny = (size_t) cout * n * c.g.oh * c.g.ow;
+  c.x = randn (nx, 1.0f);
+  c.w = randn (nw, 0.5f);
+  c.b = bias ? randn (cout, 1.0f) : NULL;
+  c.y = g_new (float, ny);
+  c.col = g_new (float, affect_conv2d_workspace (&c.g) + 1);
+  c.probe = randn (ny, 1.0f);
+
+  /* forward against the direct definition */
+  affect_conv2d_forward (&c.g, c.x, c.w, c.b, c.y, c.col);
+  double max_err = 0.0;
+  for (int o = 0; o < cout; o++)
+    for (int b = 0; b < n; b++)
+      for (int oy = 0; oy < c.g.oh; oy++)
+        for (int ox = 0; ox < c.g.ow; ox++) {
+          double s = bias ? c.b[o] : 0.0;
+          for (int ci = 0; ci < cin; ci++)
+            for (int i = 0; i < k; i++)
+              for (int j = 0; j < k; j++) {
+                int iy = oy * stride - pad + i, ix = ox * stride - pad + j;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                  continue;
+                s += (double) c.w[((o * cin + ci) * k + i) * k + j] *
+                    c.x[(((size_t) ci * n + b) * h + iy) * w + ix];
+              }
+          double got = c.y[(((size_t) o * n + b) * c.g.oh + oy) * c.g.ow + ox];
+          max_err = fmax (max_err, fabs (got - s));
+        }
+  g_assert_cmpfloat (max_err, <, 1e-4);
+
+  float *dx = g_new (float, nx), *dw = g_new0 (float, nw);
+  float *db = bias ? g_new0 (float, cout) : NULL;
+  affect_conv2d_backward (&c.g, c.x, c.w, c.probe, dx, dw, db, c.col);
+  check_gradient ("conv2d dx", conv_loss, &c, c.x, dx, nx, 40, 1e-2f, 2e-3);
+  check_gradient ("conv2d dw", conv_loss, &c, c.w, dw, nw, 40, 1e-2f, 2e-3);
+  if (bias)
+    check_gradient ("conv2d db", conv_loss, &c, c.b, db, cout, 10, 1e-2f,
+        2e-3);
+  g_free (c.x);
+  g_free (c.w);
+  g_free (c.b);
+  g_free (c.y);
+  g_free (c.col);
+  g_free (c.probe);
+  g_free (dx);
+  g_free (dw);
+  g_free (db);
+}
+
+static void
+test_conv2d (void)
+{
+  conv_case (3, 5, 3, 2, 1, 2, 9, 12, FALSE);   /* MobileNetV2 stem */
+  conv_case (4, 6, 3, 1, 0, 3, 5, 8, TRUE);     /* out_conv: 3×3, no pad */
+  conv_case (7, 5, 1, 1, 0, 2, 4, 6, TRUE);     /* pointwise, no im2col */
+  conv_case (2, 3, 3, 1, 1, 1, 6, 7, TRUE);     /* same padding */
+}
+
+/* ---- depthwise ---- */
+typedef struct
+{
+  AffectDepthwise g;
+  float *x, *w, *y, *probe;
+} DwCase;
+
+static double
+dw_loss (gpointer p)
+{
+  DwCase *c = p;
+  affect_depthwise_forward (&c->g, c->x, c->w, c->y);
+  return dot (c->y, c->probe, (size_t) c->g.c * c->g.n * c->g.oh * c->g.ow);
+}
+
+static void
+dw_case (int ch, int n, int h, int w, int stride)
+{
+  DwCase c;
+  g_assert_true (affect_depthwise_geometry (&c.g, ch, n, h, w, stride));
+  const size_t nx = (size_t) ch * n * h * w, ny =
+      (size_t) ch * n * c.g.oh * c.g.ow;
+  c.x = randn (nx, 1.0f);
+  c.w = randn (9 * ch, 0.5f);
+  c.y = g_new (float, ny);
+  c.probe = randn (ny, 1.0f);
+
+  /* forward equals the general convolution with one filter per channel */
+  affect_depthwise_forward (&c.g, c.x, c.w, c.y);
+  double max_err = 0.0;
+  for (int k = 0; k < ch; k++) {
+    AffectConv2d g;
+    float out[4096];
+    affect_conv2d_geometry (&g, 1, 1, 3, 3, stride, 1, n, h, w);
+    float *col = g_new (float, affect_conv2d_workspace (&g));
+    affect_conv2d_forward (&g, c.x + (size_t) k * n * h * w, c.w + 9 * k,
+        NULL, out, col);
+    g_free (col);
+    for (int i = 0; i < n * g.oh * g.ow; i++)
+      max_err = fmax (max_err, fabs (out[i] -
+              c.y[(size_t) k * n * g.oh * g.ow + i]));
+  }
+  g_assert_cmpfloat (max_err, <, 1e-5);
+
+  float *dx = g_new (float, nx), *dw = g_new0 (float, 9 * ch);
+  affect_depthwise_backward (&c.g, c.x, c.w, c.probe, dx, dw);
+  check_gradient ("depthwise dx", dw_loss, &c, c.x, dx, nx, 40, 1e-2f, 2e-3);
+  check_gradient ("depthwise dw", dw_loss, &c, c.w, dw, 9 * ch, 27, 1e-2f,
+      2e-3);
+  g_free (c.x);
+  g_free (c.w);
+  g_free (c.y);
+  g_free (c.probe);
+  g_free (dx);
+  g_free (dw);
+}
+
+static void
+test_depthwise (void)
+{
+  dw_case (3, 2, 8, 10, 1);
+  dw_case (3, 2, 8, 10, 2);
+  dw_case (2, 1, 7, 9, 2);      /* odd sizes */
+  dw_case (2, 3, 1, 5, 1);      /* one row */
+}
+
+/* ---- batch-norm ---- */
+typedef struct
+{
+  int c;
+  int64_t m;
+  gboolean train;
+  float *x, *gamma, *beta, *rm, *rv, *y, *mean, *rstd, *probe;
+} BnCase;
+
+static double
+bn_loss (gpointer p)
+{
+  BnCase *c = p;
+  if (c->train)
+    affect_batchnorm_forward_train (c->c, c->m, c->x, c->gamma, c->beta, NULL,
+        NULL, 0.1f, NULL, 1e-5f, c->y, c->mean, c->rstd);
+  else
+    affect_batchnorm_forward_eval (c->c, c->m, c->x, c->gamma, c->beta, c->rm,
+        c->rv, 1e-5f, c->y);
+  return dot (c->y, c->probe, (size_t) c->c * c->m);
+}
+
+static void
+test_batchnorm (void)
+{
+  for (int train = 0; train < 2; train++) {
+    BnCase c = { 3, 40, train };
+    const size_t n = (size_t) c.c * c.m;
+    c.x = randn (n, 2.0f);
+    for (size_t i = 0; i < n; i++)
+      c.x[i] += 1.0f;
+    c.gamma = randn (c.c, 1.0f);
+    c.beta = randn (c.c, 1.0f);
+    c.rm = randn (c.c, 0.5f);
+    c.rv = g_new (float, c.c);
+    for (int i = 0; i < c.c; i++)
+      c.rv[i] = 0.5f + i;
+    c.y = g_new (float, n);
+    c.mean = g_new (float, c.c);
+    c.rstd = g_new (float, c.c);
+    c.probe = randn (n, 1.0f);
+    bn_loss (&c);
+    if (train) {
+      /* normalised output: mean β, standard deviation |γ| */
+      for (int k = 0; k < c.c; k++) {
+        double s = 0, ss = 0;
+        for (int i = 0; i < c.m; i++)
+          s += c.y[k * c.m + i];
+        s /= c.m;
+        for (int i = 0; i < c.m; i++)
+          ss += pow (c.y[k * c.m + i] - s, 2);
+        g_assert_cmpfloat (fabs (s - c.beta[k]), <, 1e-5);
+        g_assert_cmpfloat (fabs (sqrt (ss / c.m) - fabs (c.gamma[k])), <,
+            1e-3);
+      }
+    }
+    float *dx = g_new (float, n), *dg = g_new0 (float, c.c), *db =
+        g_new0 (float, c.c);
+    if (train)
+      affect_batchnorm_backward_train (c.c, c.m, c.x, c.gamma, c.mean, c.rstd,
+          c.probe, dx, dg, db);
+    else
+      affect_batchnorm_backward_eval (c.c, c.m, c.x, c.gamma, c.rm, c.rv,
+          1e-5f, c.probe, dx, dg, db);
+    check_gradient ("batchnorm dx", bn_loss, &c, c.x, dx, n, 40, 1e-2f, 3e-3);
+    check_gradient ("batchnorm dgamma", bn_loss, &c, c.gamma, dg, c.c, 3,
+        1e-2f, 3e-3);
+    check_gradient ("batchnorm dbeta", bn_loss, &c, c.beta, db, c.c, 3, 1e-2f,
+        3e-3);
+    g_free (c.x);
+    g_free (c.gamma);
+    g_free (c.beta);
+    g_free (c.rm);
+    g_free (c.rv);
+    g_free (c.y);
+    g_free (c.mean);
+    g_free (c.rstd);
+    g_free (c.probe);
+    g_free (dx);
+    g_free (dg);
+    g_free (db);
+  }
+}
+
+static void
+test_batchnorm_running (void)
+{
+  /* momentum 0.1: r ← 0.9 r + 0.1 batch; cumulative (momentum < 0): mean of
+   * the batch statistics; running variance is the unbiased one */
+  float x[4] = { 1, 2, 3, 6 }, y[4], g = 1, b = 0, mean, rstd;
+  float rm = 0, rv = 1;
+  int64_t nb = 0;
+  affect_batchnorm_forward_train (1, 4, x, &g, &b, &rm, &rv, 0.1f, &nb, 1e-5f,
+      y, &mean, &rstd);
+  g_assert_cmpfloat (fabs (rm - 0.3f), <, 1e-6);
+  g_assert_cmpfloat (fabs (rv - (0.9f + 0.1f * 14.0f / 3.0f)), <, 1e-6);
+  rm = 5;
+  rv = 5;
+  nb = 0;
+  affect_batchnorm_forward_train (1, 4, x, &g, &b, &rm, &rv, -1.0f, &nb,
+      1e-5f, y, &mean, &rstd);
+  g_assert_cmpfloat (fabs (rm - 3.0f), <, 1e-6);
+  g_assert_cmpfloat (fabs (rv - 14.0f / 3.0f), <, 1e-6);
+  g_assert_cmpint (nb, ==, 1);
+}
+
+/* ---- layer-norm ---- */
+typedef struct
+{
+  int64_t rows;
+  int d;
+  float *x, *g, *b, *y, *mean, *rstd, *probe;
+} LnCase;
+
+static double
+ln_loss (gpointer p)
+{
+  LnCase *c = p;
+  affect_layernorm_forward (c->rows, c->d, c->x, c->g, c->b, 1e-12f, c->y,
+      c->mean, c->rstd);
+  return dot (c->y, c->probe, (size_t) c->rows * c->d);
+}
+
+static void
+test_layernorm (void)
+{
+  LnCase c = { 5, 16 };
+  const size_t n = (size_t) c.rows * c.d;
+  c.x = randn (n, 1.5f);
+  c.g = randn (c.d, 1.0f);
+  c.b = randn (c.d, 1.0f);
+  c.y = g_new (float, n);
+  c.mean = g_new (float, c.rows);
+  c.rstd = g_new (float, c.rows);
+  c.probe = randn (n, 1.0f);
+  ln_loss (&c);
+  float *dx = g_new (float, n), *dg = g_new0 (float, c.d), *db =
+      g_new0 (float, c.d);
+  affect_layernorm_backward (c.rows, c.d, c.x, c.g, c.mean, c.rstd, c.probe,
+      dx, dg, db);
+  check_gradient ("layernorm dx", ln_loss, &c, c.x, dx, n, 40, 1e-2f, 3e-3);
+  check_gradient ("layernorm dgamma", ln_loss, &c, c.g, dg, c.d, 10, 1e-2f,
+      3e-3);
+  check_gradient ("layernorm dbeta", ln_loss, &c, c.b, db, c.d, 10, 1e-2f,
+      3e-3);
+  g_free (c.x);
+  g_free (c.g);
+  g_free (c.b);
+  g_free (c.y);
+  g_free (c.mean);
+  g_free (c.rstd);
+  g_free (c.probe);
+  g_free (dx);
+  g_free (dg);
+  g_free (db);
+}
+
+/* ---- attention ---- */
+typedef struct
+{
+  int n, t, heads, hd;
+  float *q, *k, *v, *mask, *probs, *ctx, *probe;
+} AttCase;
+
+static double
+att_loss (gpointer p)
+{
+  AttCase *c = p;
+  affect_attention_forward (c->n, c->t, c->heads, c->hd, c->q, c->k, c->v,
+      c->mask, c->probs, c->ctx);
+  return dot (c->ctx, c->probe, (size_t) c->n * c->t * c->heads * c->hd);
+}
+
+static void
+test_attention (void)
+{
+  for (int use_mask = 0; use_mask < 2; use_mask++) {
+    AttCase c = { 2, 5, 3, 4 };
+    const int d = c.heads * c.hd;
+    const size_t n = (size_t) c.n * c.t * d;
+    const size_t np = (size_t) c.n * c.heads * c.t * c.t;
+    c.q = randn (n, 1.0f);
+    c.k = randn (n, 1.0f);
+    c.v = randn (n, 1.0f);
+    c.mask = NULL;
+    if (use_mask) {
+      c.mask = g_new (float, np);
+      for (size_t i = 0; i < np; i++)
+        c.mask[i] = affect_rng_uniform (&rng) < 0.2 ? 0.0f : 1.25f;
+    }
+    c.probs = g_new (float, np);
+    c.ctx = g_new (float, n);
+    c.probe = randn (n, 1.0f);
+    att_loss (&c);
+
+    /* forward against the definition for one head, without the mask */
+    if (!use_mask) {
+      const int b = 1, h = 2, i = 3;
+      double s[5], mx = -1e30, z = 0;
+      for (int j = 0; j < c.t; j++) {
+        s[j] = 0;
+        for (int e = 0; e < c.hd; e++)
+          s[j] += (double) c.q[(b * c.t + i) * d + h * c.hd + e] *
+              c.k[(b * c.t + j) * d + h * c.hd + e];
+        s[j] /= sqrt (c.hd);
+        mx = fmax (mx, s[j]);
+      }
+      for (int j = 0; j < c.t; j++)
+        z += exp (s[j] - mx);
+      for (int e = 0; e < c.hd; e++) {
+        double o = 0;
+        for (int j = 0; j < c.t; j++)
+          o += exp (s[j] - mx) / z * c.v[(b * c.t + j) * d + h * c.hd + e];
+        g_assert_cmpfloat (fabs (o - c.ctx[(b * c.t + i) * d + h * c.hd + e]),
+            <, 1e-5);
+      }
+    }
+    float *dq = g_new (float, n), *dk = g_new (float, n), *dv =
+        g_new (float, n);
+    affect_attention_backward (c.n, c.t, c.heads, c.hd, c.q, c.k, c.v, c.mask,
+        c.probs, c.probe, dq, dk, dv);
+    check_gradient ("attention dq", att_loss, &c, c.q, dq, n, 30, 1e-2f, 3e-3);
+    check_gradient ("attention dk", att_loss, &c, c.k, dk, n, 30, 1e-2f, 3e-3);
+    check_gradient ("attention dv", att_loss, &c, c.v, dv, n, 30, 1e-2f, 3e-3);
+    g_free (c.q);
+    g_free (c.k);
+    g_free (c.v);
+    g_free (c.mask);
+    g_free (c.probs);
+    g_free (c.ctx);
+    g_free (c.probe);
+    g_free (dq);
+    g_free (dk);
+    g_free (dv);
+  }
+}
+
+/* ---- pooling ---- */
+typedef struct
+{
+  int c, n, s;
+  gboolean max;
+  float *x, *out, *probe;
+} PoolCase;
+
+static double
+pool_loss (gpointer p)
+{
+  PoolCase *c = p;
+  if (c->max)
+    affect_global_max_forward (c->c, c->n, c->s, c->x, c->out, NULL);
+  else
+    affect_global_mean_forward (c->c, c->n, c->s, c->x, c->out);
+  return dot (c->out, c->probe, (size_t) c->c * c->n);
+}
+
+static void
+test_pool (void)
+{
+  for (int max = 0; max < 2; max++) {
+    PoolCase c = { 3, 2, 7, max };
+    const size_t n = (size_t) c.c * c.n * c.s;
+    c.x = randn (n, 1.0f);
+    c.out = g_new (float, c.c * c.n);
+    c.probe = randn (c.c * c.n, 1.0f);
+    int32_t argmax[6];
+    float *dx = g_new (float, n);
+    if (max) {
+      affect_global_max_forward (c.c, c.n, c.s, c.x, c.out, argmax);
+      /* out is batch-first: out[b][ch] */
+      float m = -1e30f;
+      for (int i = 0; i < c.s; i++)
+        m = fmaxf (m, c.x[(2 * c.n + 1) * c.s + i]);
+      g_assert_cmpfloat (c.out[1 * c.c + 2], ==, m);
+      affect_global_max_backward (c.c, c.n, c.s, argmax, c.probe, dx);
+    } else {
+      affect_global_mean_forward (c.c, c.n, c.s, c.x, c.out);
+      affect_global_mean_backward (c.c, c.n, c.s, c.probe, dx);
+    }
+    check_gradient (max ? "max pool dx" : "mean pool dx", pool_loss, &c, c.x,
+        dx, n, 30, 1e-3f, 3e-3);
+    g_free (c.x);
+    g_free (c.out);
+    g_free (c.probe);
+    g_free (dx);
+  }
+
+  /* mean over the sequence axis */
+  float x[2 * 3 * 2], out[4], dx[12], dout[4] = { 1, 2, 3, 4 };
+  for (int i = 0; i < 12; i++)
+    x[i] = (float) i;
+  affect_mean_axis1_forward (2, 3, 2, x, out);
+  g_assert_cmpfloat (out[0], ==, 2.0f);
+  g_assert_cmpfloat (out[3], ==, 9.0f);
+  affect_mean_axis1_backward (2, 3, 2, dout, dx);
+  g_assert_cmpfloat (dx[4], ==, 1.0f / 3.0f);
+  g_assert_cmpfloat (dx[11], ==, 4.0f / 3.0f);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  affect_rng_init (&rng, 42);
+  g_test_add_func ("/nn/conv2d", test_conv2d);
+  g_test_add_func ("/nn/depthwise", test_depthwise);
+  g_test_add_func ("/nn/batchnorm", test_batchnorm);
+  g_test_add_func ("/nn/batchnorm-running", test_batchnorm_running);
+  g_test_add_func ("/nn/layernorm", test_layernorm);
+  g_test_add_func ("/nn/attention", test_attention);
+  g_test_add_func ("/nn/pool", test_pool);
+  return g_test_run ();
+}
