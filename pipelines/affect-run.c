@@ -864,9 +864,10 @@ print_dry_run (RunnerExperiment * e)
 static void
 find_plugin_in_build_tree (void)
 {
+  const char *env = g_getenv ("GST_PLUGIN_PATH");
   char *exe, *dir, *plugins, *lib;
 
-  if (g_getenv ("GST_PLUGIN_PATH") != NULL)
+  if (env != NULL && *env != '\0')
     return;
   exe = g_file_read_link ("/proc/self/exe", NULL);
   if (exe == NULL)
@@ -949,7 +950,6 @@ main (int argc, char **argv)
   JsonArray *steps;
   char *path = NULL, *results_path = NULL, *results_dir = NULL, *cwd, *t;
   int status = 0, i;
-  guint sigint;
   GList *keys, *l;
 
   find_plugin_in_build_tree ();
@@ -1138,7 +1138,6 @@ main (int argc, char **argv)
   r.tty = isatty (STDOUT_FILENO) && g_strcmp0 (g_getenv ("TERM"), "dumb");
   r.loop = g_main_loop_new (NULL, FALSE);
   r.n_steps = e->steps->len;
-  sigint = g_unix_signal_add (SIGINT, on_sigint, &r);
   if (!r.quiet)
     g_print ("affect-run: %s: %u step%s%s%s\n", e->name, r.n_steps,
         r.n_steps == 1 ? "" : "s", e->description ? " - " : "",
@@ -1148,6 +1147,7 @@ main (int argc, char **argv)
     JsonObject *result = json_object_new ();
     gint64 start = g_get_monotonic_time ();
     gboolean ok;
+    guint sigint;
 
     r.step = g_ptr_array_index (e->steps, i);
     r.step_number = i + 1;
@@ -1156,6 +1156,11 @@ main (int argc, char **argv)
     if (r.step->description)
       json_object_set_string_member (result, "description",
           r.step->description);
+    /* Ctrl-C stops a pipeline cleanly (results written, exit 130); during
+     * a generator it keeps its default effect, so a long generation can be
+     * interrupted too (generators write atomically) */
+    sigint = r.step->kind == RUNNER_STEP_PIPELINE ?
+        g_unix_signal_add (SIGINT, on_sigint, &r) : 0;
     if (!r.quiet) {
       t = g_strdup_printf ("[%u/%u %s]%s%s", r.step_number, r.n_steps,
           r.step->name, r.step->description ? " " : "",
@@ -1166,6 +1171,8 @@ main (int argc, char **argv)
 
     ok = r.step->kind == RUNNER_STEP_PIPELINE ? run_pipeline_step (&r, result)
         : run_generate_step (&r, result);
+    if (sigint)
+      g_source_remove (sigint);
     json_object_set_double_member (result, "seconds",
         (g_get_monotonic_time () - start) / 1e6);
     json_object_set_string_member (result, "status", ok ? "ok" :
@@ -1189,7 +1196,6 @@ main (int argc, char **argv)
       status = EXIT_STEP_FAILED;
     }
   }
-  g_source_remove (sigint);
 
   t = iso_now ();
   json_object_set_string_member (root, "finished", t);
