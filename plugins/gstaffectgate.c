@@ -164,7 +164,12 @@ gst_affect_gate_class_init (GstAffectGateClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "Affect spontaneity gate", "Filter/Demuxer/Tensor",
       "Routes each item whole to src_0 (spontaneous) or src_1 (scripted) by "
-      "an MLP classifier's probability; trains the classifier in mode=train",
+      "an MLP classifier's probability; trains the classifier in "
+      "mode=train. Example: ... ! affectis09 ! affectgate name=g "
+      "model-file=gate.safetensors g.src_0 ! queue ! affectregress "
+      "model-file=spont.safetensors ! f. g.src_1 ! queue ! affectregress "
+      "model-file=script.safetensors ! f. funnel name=f ! affectmetrics "
+      "location=mae.json",
       "gst-affect <https://example.invalid/gst-affect>");
   element_class->change_state = gst_affect_gate_change_state;
 }

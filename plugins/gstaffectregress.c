@@ -271,7 +271,10 @@ gst_affect_regress_class_init (GstAffectRegressClass * klass)
       "Filter/Analyzer/Tensor",
       "Predicts numeric emotion targets (valence, arousal, dominance) from "
       "feature vectors with an MLP; trains it with MSE and virtual "
-      "adversarial training in mode=train",
+      "adversarial training in mode=train. Example: ... ! affectis09 ! "
+      "affectregress mode=train targets=valence model-file=v.safetensors ! "
+      "fakesink; then ... ! affectis09 ! affectregress "
+      "model-file=v.safetensors ! affectmetrics location=mae.json",
       "gst-affect <https://example.invalid/gst-affect>");
   element_class->change_state = gst_affect_regress_change_state;
 
