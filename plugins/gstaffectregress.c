@@ -837,8 +837,7 @@ flush_pending (GstAffectRegress * self)
       gst_pad_push_event (self->srcpad, p->event);
       p->event = NULL;
     } else {
-      push_prediction (self, y + (size_t) i++ * k, p->id, p->pts,
-          p->duration);
+      push_prediction (self, y + (size_t) i++ * k, p->id, p->pts, p->duration);
     }
     pending_free (p);
   }
@@ -922,7 +921,8 @@ train_and_write (GstAffectRegress * self)
         affect_mlp_set_names (mlp, (const char *const *) self->target_names);
       else
         affect_mlp_set_names (mlp, (const char *[]) {
-            self->target_names[m], NULL});
+            self->target_names[m], NULL
+            });
       affect_mlp_set_metadata (mlp, "task", "regression");
       affect_mlp_set_metadata (mlp, "feature", self->input_caps ?
           gst_structure_get_string (gst_caps_get_structure

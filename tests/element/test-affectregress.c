@@ -408,8 +408,7 @@ test_gate_and_gated_system (void)
         g_assert_cmpint (item->route, >=, 0);
         g_assert_true (item->route_probability >= 0.0
             && item->route_probability <= 1.0);
-        g_assert_cmpint (item->route == 0, ==,
-            item->route_probability >= 0.5);
+        g_assert_cmpint (item->route == 0, ==, item->route_probability >= 0.5);
         correct += (item->route == 0) == u.spontaneous;
         n++;
         gst_affect_item_free (item);
