@@ -164,8 +164,12 @@ gst_affect_gate_class_init (GstAffectGateClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "Affect spontaneity gate", "Filter/Demuxer/Tensor",
       "Routes each item whole to src_0 (spontaneous) or src_1 (scripted) by "
-      "an MLP classifier's probability; trains the classifier in mode=train",
-      "gst-affect <https://example.invalid/gst-affect>");
+      "an MLP classifier's probability; trains the classifier in "
+      "mode=train. Example: ... ! affectis09 ! affectgate name=g "
+      "model-file=gate.safetensors g.src_0 ! queue ! affectregress "
+      "model-file=spont.safetensors ! f. g.src_1 ! queue ! affectregress "
+      "model-file=script.safetensors ! f. funnel name=f ! affectmetrics "
+      "location=mae.json", "gst-affect <https://example.invalid/gst-affect>");
   element_class->change_state = gst_affect_gate_change_state;
 }
 
@@ -179,10 +183,8 @@ gst_affect_gate_init (GstAffectGate * self)
       GST_DEBUG_FUNCPTR (gst_affect_gate_sink_event));
   GST_PAD_SET_PROXY_CAPS (self->sinkpad);
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
-  self->srcpads[0] = gst_pad_new_from_static_template (&src0_template,
-      "src_0");
-  self->srcpads[1] = gst_pad_new_from_static_template (&src1_template,
-      "src_1");
+  self->srcpads[0] = gst_pad_new_from_static_template (&src0_template, "src_0");
+  self->srcpads[1] = gst_pad_new_from_static_template (&src1_template, "src_1");
   gst_element_add_pad (GST_ELEMENT (self), self->srcpads[0]);
   gst_element_add_pad (GST_ELEMENT (self), self->srcpads[1]);
 
@@ -473,15 +475,16 @@ gst_affect_gate_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       finite &= isfinite (((const float *) map.data)[i]);
     if (self->train.mode == GST_AFFECT_MODE_TRAIN) {
       float label;
+      gboolean test;
+
       probability = item_label (self);
       label = (float) (probability >= 0.5);
       /* test items are routed but never learnt from */
-      if (self->item && g_strcmp0 (self->item->split, "test") == 0)
-        ;
-      else if (isnan (probability) || !finite
-          || !affect_dataset_add (self->dataset, (const float *) map.data,
-              &label, self->item && g_strcmp0 (self->item->split,
-                  "validation") == 0))
+      test = self->item && g_strcmp0 (self->item->split, "test") == 0;
+      if (!test && (isnan (probability) || !finite
+              || !affect_dataset_add (self->dataset,
+                  (const float *) map.data, &label, self->item
+                  && g_strcmp0 (self->item->split, "validation") == 0)))
         self->skipped++;
     } else if (self->route_by == GST_AFFECT_ROUTE_BY_LABEL) {
       probability = item_label (self);
@@ -546,12 +549,11 @@ train_and_write (GstAffectGate * self)
 
   mlp = affect_mlp_new (&config, self->train.seed, &error);
   if (mlp == NULL || !affect_mlp_train_dataset (mlp, &tc, self->dataset, -1,
-          self->train.validation_fraction,
-          on_epoch, self, &res,
-          &error))
+          self->train.validation_fraction, on_epoch, self, &res, &error))
     goto failed;
   affect_mlp_set_names (mlp, (const char *[]) {
-      self->label, NULL});
+        self->label, NULL
+      });
   affect_mlp_set_metadata (mlp, "task", "spontaneity");
   affect_mlp_set_metadata (mlp, "feature", "is09");
   if (!affect_mlp_save (mlp, self->train.model_file, &error))
@@ -579,8 +581,7 @@ failed:
 }
 
 static gboolean
-gst_affect_gate_sink_event (GstPad * pad, GstObject * parent,
-    GstEvent * event)
+gst_affect_gate_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
 {
   GstAffectGate *self = GST_AFFECT_GATE (parent);
 

@@ -271,7 +271,10 @@ gst_affect_regress_class_init (GstAffectRegressClass * klass)
       "Filter/Analyzer/Tensor",
       "Predicts numeric emotion targets (valence, arousal, dominance) from "
       "feature vectors with an MLP; trains it with MSE and virtual "
-      "adversarial training in mode=train",
+      "adversarial training in mode=train. Example: ... ! affectis09 ! "
+      "affectregress mode=train targets=valence model-file=v.safetensors ! "
+      "fakesink; then ... ! affectis09 ! affectregress "
+      "model-file=v.safetensors ! affectmetrics location=mae.json",
       "gst-affect <https://example.invalid/gst-affect>");
   element_class->change_state = gst_affect_regress_change_state;
 
@@ -834,8 +837,7 @@ flush_pending (GstAffectRegress * self)
       gst_pad_push_event (self->srcpad, p->event);
       p->event = NULL;
     } else {
-      push_prediction (self, y + (size_t) i++ * k, p->id, p->pts,
-          p->duration);
+      push_prediction (self, y + (size_t) i++ * k, p->id, p->pts, p->duration);
     }
     pending_free (p);
   }
@@ -919,7 +921,8 @@ train_and_write (GstAffectRegress * self)
         affect_mlp_set_names (mlp, (const char *const *) self->target_names);
       else
         affect_mlp_set_names (mlp, (const char *[]) {
-            self->target_names[m], NULL});
+            self->target_names[m], NULL
+            });
       affect_mlp_set_metadata (mlp, "task", "regression");
       affect_mlp_set_metadata (mlp, "feature", self->input_caps ?
           gst_structure_get_string (gst_caps_get_structure

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@
 static gchar *opt_gt, *opt_pred, *opt_dec, *opt_thresholds, *opt_names;
 static gchar *opt_task, *opt_json, *opt_split, *opt_fit_split = NULL;
 static gchar *opt_write_thresholds, *opt_items_out, *opt_figures;
-static gdouble opt_threshold = -1.0;
+static gchar *opt_threshold;
 static gboolean opt_fit, opt_quiet;
 static gchar **opt_items;
 
@@ -38,7 +39,7 @@ static GOptionEntry entries[] = {
   {"thresholds", 't', 0, G_OPTION_ARG_FILENAME, &opt_thresholds,
         "Per-tag thresholds file (name<TAB>value lines, MediaEval's format)",
       "FILE"},
-  {"threshold", 0, 0, G_OPTION_ARG_DOUBLE, &opt_threshold,
+  {"threshold", 0, 0, G_OPTION_ARG_STRING, &opt_threshold,
       "One fixed threshold for every tag", "T"},
   {"fit-thresholds", 0, 0, G_OPTION_ARG_NONE, &opt_fit,
       "Fit MediaEval's F-maximising thresholds (the default for tags when "
@@ -218,8 +219,7 @@ evaluation_from_items (AffectMetricsTask task, gboolean task_set,
   }
   ev = affect_evaluation_new (table->task, k,
       (const char *const *) table->names, opt_split, fit_split);
-  if (table->task == AFFECT_METRICS_TAGS && !opt_thresholds &&
-      opt_threshold < 0)
+  if (table->task == AFFECT_METRICS_TAGS && !opt_thresholds && !opt_threshold)
     affect_evaluation_set_rule (ev, AFFECT_DECISION_FITTED, 0, NULL);
   for (i = 0; i < affect_item_table_n_items (table); i++) {
     const char *split = g_ptr_array_index (table->split, i);
@@ -322,9 +322,15 @@ main (int argc, char **argv)
       }
       affect_evaluation_set_rule (ev, AFFECT_DECISION_THRESHOLDS, 0, t);
       g_free (t);
-    } else if (opt_threshold >= 0 && !opt_fit) {
-      affect_evaluation_set_rule (ev, AFFECT_DECISION_FIXED, opt_threshold,
-          NULL);
+    } else if (opt_threshold && !opt_fit) {
+      gchar *end;
+      double t = g_ascii_strtod (opt_threshold, &end);
+      if (*end != '\0' || end == opt_threshold || !isfinite (t)) {
+        g_set_error (&error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
+            "--threshold: '%s' is not a number", opt_threshold);
+        goto out;
+      }
+      affect_evaluation_set_rule (ev, AFFECT_DECISION_FIXED, t, NULL);
     } else if (opt_gt || opt_fit) {
       affect_evaluation_set_rule (ev, AFFECT_DECISION_FITTED, 0, NULL);
     }

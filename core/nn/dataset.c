@@ -90,8 +90,7 @@ gather (const AffectDataset * ds, const Split * s, const int *idx, int n,
   for (i = 0; i < n; i++) {
     memcpy (x + (size_t) i * d, sx + (size_t) idx[i] * d, d * sizeof (float));
     if (target < 0)
-      memcpy (y + (size_t) i * k, sy + (size_t) idx[i] * k,
-          k * sizeof (float));
+      memcpy (y + (size_t) i * k, sy + (size_t) idx[i] * k, k * sizeof (float));
     else
       y[i] = sy[(size_t) idx[i] * k + target];
   }
@@ -132,8 +131,7 @@ affect_mlp_train_dataset (AffectMlp * mlp,
     AffectRng rng;
     affect_rng_init (&rng, config->seed ^ 0x7a11da7eULL);
     affect_rng_permutation (&rng, idx_t, n_train);
-    nv = CLAMP ((int) lround (validation_fraction * n_train), 1,
-        n_train - 1);
+    nv = CLAMP ((int) lround (validation_fraction * n_train), 1, n_train - 1);
     nt = n_train - nv;
     idx_v = g_new (int, nv);
     memcpy (idx_v, idx_t + nt, nv * sizeof (int));

@@ -6,8 +6,7 @@
 #include "affect/nn.h"
 
 double
-affect_loss_mse (const float *pred, const float *target, float *grad,
-    size_t n)
+affect_loss_mse (const float *pred, const float *target, float *grad, size_t n)
 {
   double sum = 0.0;
   size_t i;
@@ -24,8 +23,7 @@ affect_loss_mse (const float *pred, const float *target, float *grad,
 }
 
 double
-affect_loss_bce (const float *prob, const float *target, float *grad,
-    size_t n)
+affect_loss_bce (const float *prob, const float *target, float *grad, size_t n)
 {
   double sum = 0.0;
   size_t i;

@@ -67,8 +67,7 @@ snapshot_clear (Snapshot * s)
 /* validation metric (lower is better), accuracy and output spread */
 static void
 evaluate (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
-    const float *y, int n, double *metric, double *accuracy,
-    double *output_std)
+    const float *y, int n, double *metric, double *accuracy, double *output_std)
 {
   const int k = mlp->config.n_outputs;
   float *pred = g_malloc ((size_t) n * k * sizeof (float));
@@ -128,8 +127,7 @@ affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
 
   memset (result, 0, sizeof (*result));
   if (n <= 0) {
-    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY,
-        "no training items");
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY, "no training items");
     return FALSE;
   }
   if (config->vat && config->loss != AFFECT_MLP_LOSS_MSE) {
@@ -254,8 +252,7 @@ done:
     snapshot_restore (&best, mlp->params);
   if (ok && nv > 0) {
     double metric, accuracy, output_std;
-    evaluate (mlp, config->loss, xvs, yv, nv, &metric, &accuracy,
-        &output_std);
+    evaluate (mlp, config->loss, xvs, yv, nv, &metric, &accuracy, &output_std);
     result->constant_output = output_std < 1e-6 * MAX (target_std, 1e-30)
         || output_std == 0.0;
   }

@@ -13,8 +13,7 @@ falloc (size_t n)
 }
 
 AffectMlp *
-affect_mlp_new (const AffectMlpConfig * config, uint64_t seed,
-    GError ** error)
+affect_mlp_new (const AffectMlpConfig * config, uint64_t seed, GError ** error)
 {
   AffectMlp *mlp;
   AffectRng rng;
@@ -177,8 +176,7 @@ affect_standardisation_compute (const float *x, int n, int d, float *mean,
 }
 
 void
-affect_standardise (float *x, int n, int d, const float *mean,
-    const float *std)
+affect_standardise (float *x, int n, int d, const float *mean, const float *std)
 {
   int i, j;
 
@@ -250,7 +248,7 @@ mlp_forward_rows (AffectMlp * mlp, const float *xs, int row0, int n)
   int l;
 
   g_assert (row0 + n <= mlp->capacity);
-  input = mlp->in + (size_t) row0 * mlp->widths[0];
+  input = mlp->in + (size_t) row0 *mlp->widths[0];
   if (xs != input)
     memcpy (mlp->in + (size_t) row0 * mlp->widths[0], xs,
         (size_t) n * mlp->widths[0] * sizeof (float));
@@ -267,8 +265,7 @@ mlp_forward_rows (AffectMlp * mlp, const float *xs, int row0, int n)
 
 void
 mlp_backward_rows (AffectMlp * mlp, const float *dy,
-    gboolean at_preactivation, int row0, int n, gboolean param_grads,
-    float *dx)
+    gboolean at_preactivation, int row0, int n, gboolean param_grads, float *dx)
 {
   float *delta = mlp->scratch_a, *next = mlp->scratch_b;
   int l;
@@ -294,8 +291,7 @@ mlp_backward_rows (AffectMlp * mlp, const float *dy,
           mlp->h[l] + off, delta, delta, count);
     }
     dinput = l > 0 ? next : dx;
-    affect_linear_grad (&mlp->layers[l], input, delta, dinput, n,
-        param_grads);
+    affect_linear_grad (&mlp->layers[l], input, delta, dinput, n, param_grads);
     if (l > 0) {
       float *t = delta;
       delta = next;

@@ -6,6 +6,14 @@
 
 #include "affect/nn.h"
 
+/* The updates are element-wise over every parameter of the model each
+ * step (1.2 M for the VAT regressor); vectorised, Adam costs a few percent
+ * of an epoch instead of a third. Vectorising element-wise IEEE operations
+ * does not change any result. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("tree-vectorize")
+#endif
+
 void
 affect_optimizer_init_adam (AffectOptimizer * opt, double lr)
 {
@@ -39,7 +47,9 @@ static void
 adam_update (AffectOptimizer * opt, AffectParam * p)
 {
   const int64_t n = p->value.n;
-  float *w = p->value.data, *g = p->grad;
+  float *restrict w = p->value.data;
+  const float *restrict g = p->grad;
+  float *restrict m, *restrict v;
   const float b1 = (float) opt->beta1, b2 = (float) opt->beta2;
   /* 1 - beta in double, then rounded, as torch passes alpha = 1 - beta */
   const float one_minus_b1 = (float) (1.0 - opt->beta1);
@@ -51,7 +61,6 @@ adam_update (AffectOptimizer * opt, AffectParam * p)
   const float bc2_sqrt = (float) sqrt (bc2);
   const float eps = (float) opt->eps;
   const float decay_factor = (float) (1.0 - opt->lr * wd);
-  float *m, *v;
   int64_t i;
 
   if (p->m == NULL) {
@@ -60,17 +69,23 @@ adam_update (AffectOptimizer * opt, AffectParam * p)
   }
   m = p->m;
   v = p->v;
-  for (i = 0; i < n; i++) {
-    float gi = g[i];
-    if (wd != 0.0f) {
-      if (opt->decoupled_decay)
-        w[i] *= decay_factor;
-      else
-        gi += wd * w[i];
+  if (wd != 0.0f && opt->decoupled_decay)
+    for (i = 0; i < n; i++)
+      w[i] *= decay_factor;
+  if (wd != 0.0f && !opt->decoupled_decay) {
+    for (i = 0; i < n; i++) {
+      float gi = g[i] + wd * w[i];
+      m[i] = m[i] * b1 + one_minus_b1 * gi;
+      v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
+      w[i] -= step_size * (m[i] / (sqrtf (v[i]) / bc2_sqrt + eps));
     }
-    m[i] = m[i] * b1 + one_minus_b1 * gi;
-    v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
-    w[i] -= step_size * (m[i] / (sqrtf (v[i]) / bc2_sqrt + eps));
+  } else {
+    for (i = 0; i < n; i++) {
+      float gi = g[i];
+      m[i] = m[i] * b1 + one_minus_b1 * gi;
+      v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
+      w[i] -= step_size * (m[i] / (sqrtf (v[i]) / bc2_sqrt + eps));
+    }
   }
 }
 

@@ -250,11 +250,9 @@ affect_mlp_loss_grad (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
     mlp_backward_rows (mlp, dy, TRUE, 0, n, TRUE, NULL);
   } else {
     if (loss == AFFECT_MLP_LOSS_BCE)
-      value = affect_loss_bce (mlp_output_rows (mlp, 0), y, dy,
-          (size_t) n * k);
+      value = affect_loss_bce (mlp_output_rows (mlp, 0), y, dy, (size_t) n * k);
     else
-      value = affect_loss_mse (mlp_output_rows (mlp, 0), y, dy,
-          (size_t) n * k);
+      value = affect_loss_mse (mlp_output_rows (mlp, 0), y, dy, (size_t) n * k);
     mlp_backward_rows (mlp, dy, FALSE, 0, n, TRUE, NULL);
   }
   g_free (dy);

@@ -346,8 +346,7 @@ run_decision (const gchar * props, const double *want_thresholds)
   affect_metrics_set_thresholds (m, want_thresholds);
   r = affect_metrics_compute (m, NULL);
   g_assert_cmpfloat (field (msgs->data, "f1-macro"), ==, r->f1_macro);
-  g_assert_cmpfloat (field (msgs->data, "recall-micro"), ==,
-      r->recall_micro);
+  g_assert_cmpfloat (field (msgs->data, "recall-micro"), ==, r->recall_micro);
   affect_metrics_result_free (r);
   affect_metrics_free (m);
   g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
@@ -371,6 +370,124 @@ test_decisions (void)
   run_decision (props, from_file);
   g_free (props);
   g_free (path);
+}
+
+static void
+run_pipeline (const gchar * description)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (description, &error);
+  GstBus *bus;
+  GstMessage *msg;
+
+  g_assert_no_error (error);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    gchar *dbg = NULL;
+    gst_message_parse_error (msg, &error, &dbg);
+    g_error ("%s: %s (%s)", description, error->message, dbg);
+  }
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+/* A real chain: the generated tone corpus (affect-run's generator),
+ * affectsrc → affectis09 → affectregress trained on the train split, then
+ * scored on the test split by affectmetrics; the report must hold the MAE
+ * of the per-item file's rows, and affect-metrics on that file must agree. */
+static void
+test_pipeline (void)
+{
+  gchar *run = g_build_filename (g_getenv ("AFFECT_BUILD_DIR"), "pipelines",
+      "affect-run", NULL);
+  gchar *cache = g_strdup_printf ("CACHE=%s", tmpdir);
+  gchar *argv[] = { run, "main", cache, "ITEMS=6", NULL };
+  gchar *manifest = g_build_filename (tmpdir, "tones-seed1-6", "manifest.csv",
+      NULL);
+  gchar *model = g_build_filename (tmpdir, "tones.safetensors", NULL);
+  gchar *report = g_build_filename (tmpdir, "tones.json", NULL);
+  gchar *items = g_build_filename (tmpdir, "tones.csv", NULL);
+  gchar *cli_json = g_build_filename (tmpdir, "tones-cli.json", NULL);
+  gchar *cli_argv[] = { NULL, "-q", "--json", cli_json, items, NULL };
+  const gchar *front = "audioconvert ! audioresample ! "
+      "audio/x-raw,format=F32LE,channels=1,rate=16000 ! affectis09";
+  AffectItemTable *t = affect_item_table_new (AFFECT_METRICS_TAGS, 0, NULL);
+  JsonParser *p1 = json_parser_new (), *p2 = json_parser_new ();
+  JsonArray *per, *per_cli;
+  gchar *launch;
+  gint status;
+  guint i, c;
+
+  if (!g_file_test (run, G_FILE_TEST_IS_EXECUTABLE)) {
+    g_test_skip ("affect-run (the corpus generator) is not built");
+    goto out;
+  }
+  g_assert_true (g_spawn_sync (tmpdir, argv, NULL,
+          G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  launch = g_strdup_printf ("affectsrc location=%s split=train "
+      "target-columns=valence,arousal ! %s ! affectregress mode=train "
+      "targets=valence,arousal epochs=30 seed=1 model-file=%s ! fakesink",
+      manifest, front, model);
+  run_pipeline (launch);
+  g_free (launch);
+  launch = g_strdup_printf ("affectsrc location=%s split=test "
+      "target-columns=valence,arousal ! %s ! affectregress model-file=%s ! "
+      "affectmetrics location=%s items-location=%s", manifest, front, model,
+      report, items);
+  run_pipeline (launch);
+  g_free (launch);
+
+  g_assert_true (json_parser_load_from_file (p1, report, NULL));
+  g_assert_cmpstr (json_object_get_string_member (overall (p1), "task"), ==,
+      "regression");
+  g_assert_cmpint (json_object_get_int_member (overall (p1), "n_items"), ==, 4);
+  g_assert_true (affect_item_table_read_csv (t, items, NULL));
+  g_assert_cmpuint (affect_item_table_n_items (t), ==, 4);
+  per = json_object_get_array_member (overall (p1), "per_output");
+  for (c = 0; c < 2; c++) {
+    double mae = 0;
+    for (i = 0; i < 4; i++)
+      mae += fabs ((double) g_array_index (t->scores, float, i * 2 + c) -
+          (double) g_array_index (t->truth, float, i * 2 + c));
+    g_assert_cmpfloat_with_epsilon (json_object_get_double_member
+        (json_array_get_object_element (per, c), "mae"), mae / 4, 1e-12);
+  }
+  /* the truth is the manifest's targets, e.g. tone-012 (valence 0.6661) */
+  g_assert_cmpstr (g_ptr_array_index (t->id, 0), ==, "tone-012");
+  g_assert_cmpfloat (g_array_index (t->truth, float, 0), ==, 0.6661f);
+
+  cli_argv[0] = g_build_filename (g_getenv ("AFFECT_BUILD_DIR"), "tools",
+      "affect-metrics", NULL);
+  g_assert_true (g_spawn_sync (NULL, cli_argv, NULL, G_SPAWN_DEFAULT, NULL,
+          NULL, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_true (json_parser_load_from_file (p2, cli_json, NULL));
+  per_cli = json_object_get_array_member (overall (p2), "per_output");
+  for (c = 0; c < 2; c++)
+    g_assert_cmpfloat_with_epsilon (json_object_get_double_member
+        (json_array_get_object_element (per, c), "ccc"),
+        json_object_get_double_member (json_array_get_object_element (per_cli,
+                c), "ccc"), 1e-12);
+  g_free (cli_argv[0]);
+out:
+  affect_item_table_free (t);
+  g_object_unref (p1);
+  g_object_unref (p2);
+  g_free (run);
+  g_free (cache);
+  g_free (manifest);
+  g_free (model);
+  g_free (report);
+  g_free (items);
+  g_free (cli_json);
 }
 
 /* labels that do not match the predictions are an error on the bus */
@@ -399,6 +516,26 @@ test_mismatch (void)
   teardown (h, bus);
 }
 
+static void
+remove_tree (const gchar * path)
+{
+  GDir *dir = g_dir_open (path, 0, NULL);
+  const gchar *name;
+
+  while (dir && (name = g_dir_read_name (dir))) {
+    gchar *p = g_build_filename (path, name, NULL);
+    if (g_file_test (p, G_FILE_TEST_IS_DIR) &&
+        !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
+      remove_tree (p);
+    else
+      g_unlink (p);
+    g_free (p);
+  }
+  if (dir)
+    g_dir_close (dir);
+  g_rmdir (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -411,22 +548,13 @@ main (int argc, char **argv)
   g_test_add_func ("/affectmetrics/class-figures", test_class_figures);
   g_test_add_func ("/affectmetrics/regression", test_regression);
   g_test_add_func ("/affectmetrics/decisions", test_decisions);
+  g_test_add_func ("/affectmetrics/pipeline", test_pipeline);
   g_test_add_func ("/affectmetrics/mismatch", test_mismatch);
   ret = g_test_run ();
-  if (g_getenv ("AFFECT_KEEP_TMP") == NULL) {
-    const gchar *name;
-    GDir *dir = g_dir_open (tmpdir, 0, NULL);
-    while (dir && (name = g_dir_read_name (dir))) {
-      gchar *p = g_build_filename (tmpdir, name, NULL);
-      g_unlink (p);
-      g_free (p);
-    }
-    if (dir)
-      g_dir_close (dir);
-    g_rmdir (tmpdir);
-  } else {
+  if (g_getenv ("AFFECT_KEEP_TMP") == NULL)
+    remove_tree (tmpdir);
+  else
     g_print ("# files kept in %s\n", tmpdir);
-  }
   g_free (tmpdir);
   return ret;
 }

@@ -314,6 +314,39 @@ test_regress_errors (void)
   g_assert_cmpint (ret, ==, GST_STATE_CHANGE_FAILURE);
   gst_element_set_state (pipe, GST_STATE_NULL);
   gst_object_unref (pipe);
+
+  /* a stream whose vectors do not match the model: refused at caps, with
+   * an error naming the model file and both sizes */
+  {
+    gchar *path = model_path ("all.safetensors");
+    gchar *launch = g_strdup_printf ("affectregress model-file=%s", path);
+    GstHarness *h = gst_harness_new_parse (launch);
+    GstBus *bus = gst_bus_new ();
+    guint dims[1] = { 100 };
+    GstAffectTensorInfo info;
+    GstMessage *msg;
+    GError *err = NULL;
+    float x[100] = { 0 };
+
+    gst_element_set_bus (h->element, bus);
+    gst_affect_tensor_info_init (&info, 1, dims, 0, 1);
+    gst_harness_set_src_caps (h, gst_affect_tensor_caps_from_info (&info));
+    g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (x,
+                sizeof (x))), ==, GST_FLOW_NOT_NEGOTIATED);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    g_assert_nonnull (msg);
+    gst_message_parse_error (msg, &err, NULL);
+    g_test_message ("%s", err->message);
+    g_assert_nonnull (strstr (err->message, path));
+    g_assert_nonnull (strstr (err->message, "384"));
+    g_assert_nonnull (strstr (err->message, "100"));
+    g_error_free (err);
+    gst_message_unref (msg);
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+    g_free (launch);
+    g_free (path);
+  }
 }
 
 /* the gate: trained from the items' spontaneity column; in train mode it
@@ -375,8 +408,7 @@ test_gate_and_gated_system (void)
         g_assert_cmpint (item->route, >=, 0);
         g_assert_true (item->route_probability >= 0.0
             && item->route_probability <= 1.0);
-        g_assert_cmpint (item->route == 0, ==,
-            item->route_probability >= 0.5);
+        g_assert_cmpint (item->route == 0, ==, item->route_probability >= 0.5);
         correct += (item->route == 0) == u.spontaneous;
         n++;
         gst_affect_item_free (item);

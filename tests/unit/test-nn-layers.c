@@ -73,7 +73,8 @@ test_linear (void)
   for (i = 0; i < batch * in; i++)
     g_assert_cmpfloat (dx[i], ==, dx2[i]);
   affect_params_zero_grad ((AffectParam *[]) {
-      &layer.weight}, 1);
+      &layer.weight}
+      , 1);
   affect_linear_grad (&layer, x, c, NULL, batch, TRUE);
   affect_linear_grad (&layer, x, c, NULL, batch, TRUE);
   {
@@ -163,7 +164,8 @@ test_activations (void)
     AFFECT_ACTIVATION_RELU, AFFECT_ACTIVATION_RELU6, AFFECT_ACTIVATION_GELU,
     AFFECT_ACTIVATION_TANH, AFFECT_ACTIVATION_SIGMOID
   };
-  enum { N = 64 };
+  enum
+  { N = 64 };
   float x[N], y[N], c[N], dx[N];
   AffectRng rng;
   guint a;
@@ -217,7 +219,8 @@ test_activations (void)
 static void
 test_dropout (void)
 {
-  enum { N = 20000 };
+  enum
+  { N = 20000 };
   float *x = g_new (float, N), *y = g_new (float, N), *y2 = g_new (float, N);
   float *dx = g_new (float, N);
   AffectDropout d;

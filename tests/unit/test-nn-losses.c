@@ -45,7 +45,8 @@ loss_objective (gpointer data)
 static void
 test_loss_gradients (void)
 {
-  enum { B = 6, W = 5, N = B * W };
+  enum
+  { B = 6, W = 5, N = B * W };
   const char *names[] = { "mse", "bce", "bce-with-logits", "softmax-ce" };
   float pred[N], target[N], grad[N];
   AffectRng rng;
@@ -120,7 +121,8 @@ test_loss_safety (void)
   g_assert_cmpfloat (g[0], ==, -0.25f);
   g_assert_cmpfloat (g[2], ==, 0.0f);
   l = affect_loss_softmax_cross_entropy (z, (float[]) {
-      0, 1, 0, 0}, g, 1, 4);
+        0, 1, 0, 0
+      }, g, 1, 4);
   /* two logits tie at 1e4: p = 1/2 for the target, loss ln 2 */
   g_assert_cmpfloat (fabs (l - M_LN2), <, 1e-9);
   g_assert_cmpfloat (fabsf (g[1] + 0.5f), <, 1e-7f);

@@ -6,7 +6,8 @@
 #include "affect/affect.h"
 #include "affect/nn.h"
 
-enum { N = 9, STEPS = 5 };
+enum
+{ N = 9, STEPS = 5 };
 
 /* the gradient at step s of a fixed, changing sequence */
 static float

@@ -482,7 +482,8 @@ test_training (void)
     dir = g_dir_make_tmp ("test-vat-XXXXXX", NULL);
     path = g_build_filename (dir, "model.safetensors", NULL);
     affect_mlp_set_names (mlp, (const char *[]) {
-        "valence", NULL});
+          "valence", NULL
+        });
     affect_mlp_set_metadata (mlp, "feature", "is09");
     g_assert_true (affect_mlp_save (mlp, path, &error));
     g_assert_no_error (error);
