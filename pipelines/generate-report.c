@@ -93,8 +93,7 @@ augment_run (GHashTable * params, JsonObject * report,
   json_object_set_string_member (report, "output", output);
   json_object_set_int_member (report, "items", plan->n_selected);
   json_object_set_boolean_member (report, "cached", FALSE);
-  json_object_set_double_member (report, "split-seconds",
-      plan->total_seconds);
+  json_object_set_double_member (report, "split-seconds", plan->total_seconds);
   json_object_set_double_member (report, "budget-seconds-per-class",
       plan->budget_seconds);
   {

@@ -191,8 +191,7 @@ runner_merge (const char *dir, gboolean quiet)
   g_list_free (names);
   g_hash_table_unref (sets);
   if (merged == 0 && status == 0) {
-    g_printerr ("affect-run merge: %s: no NAME-items-I-of-N.csv files\n",
-        dir);
+    g_printerr ("affect-run merge: %s: no NAME-items-I-of-N.csv files\n", dir);
     status = 1;
   }
   return status;

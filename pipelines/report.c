@@ -416,8 +416,7 @@ speech_sections (Report * r, const char *dir, const char *tag)
     "single regressor, all test items",
     "gated system, all test items"
   };
-  GPtrArray *l = list_json (dir, "lambda-"), *e = list_json (dir,
-      "epsilon-");
+  GPtrArray *l = list_json (dir, "lambda-"), *e = list_json (dir, "epsilon-");
   gchar *fig;
 
   if (l->len > 0 || e->len > 0) {
@@ -652,8 +651,7 @@ music_section (Report * r, const char *dir)
   /* one trial run on its own: the folder itself */
   if (trials->len == 0)
     g_ptr_array_add (trials, g_strdup ("."));
-  if (!table3_row (dir, trials, "baseline", base,
-          &n_base)) {
+  if (!table3_row (dir, trials, "baseline", base, &n_base)) {
     g_ptr_array_unref (trials);
     g_free (set);
     return;
@@ -772,8 +770,7 @@ walk (Report * r, const char *dir, int depth)
 
 gboolean
 runner_report_write (const char *results_dir, const char *out_dir,
-    const char *title, gchar ** tables, JsonObject * summary,
-    GError ** error)
+    const char *title, gchar ** tables, JsonObject * summary, GError ** error)
 {
   Report r = { 0 };
   JsonNode *root;
@@ -783,8 +780,7 @@ runner_report_write (const char *results_dir, const char *out_dir,
 
   if (g_mkdir_with_parents (out_dir, 0755) != 0) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_IO,
-        "%s: cannot create the report folder: %s", out_dir,
-        g_strerror (errno));
+        "%s: cannot create the report folder: %s", out_dir, g_strerror (errno));
     return FALSE;
   }
   r.md = g_string_new (NULL);

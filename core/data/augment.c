@@ -108,8 +108,7 @@ affect_augment_plan (const double *durations, const int *classes,
 }
 
 int *
-affect_augment_item_classes (const AffectManifest * manifest,
-    guint * n_classes)
+affect_augment_item_classes (const AffectManifest * manifest, guint * n_classes)
 {
   int *classes = g_new (int, MAX (manifest->n_items, 1));
   guint i, j;
@@ -165,8 +164,7 @@ affect_augment_write_subset (const AffectManifest * manifest,
     if (indices[i] >= manifest->n_items || manifest->items[indices[i]].line < 1
         || manifest->items[indices[i]].line > n_lines) {
       g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
-          "%s: item %u is not in the manifest", manifest->filename,
-          indices[i]);
+          "%s: item %u is not in the manifest", manifest->filename, indices[i]);
       g_strfreev (lines);
       g_string_free (out, TRUE);
       return FALSE;

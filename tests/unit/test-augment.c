@@ -43,7 +43,8 @@ test_budget_equal_per_class (void)
 static void
 test_budget_unequal (void)
 {
-  enum { N = 300 };
+  enum
+  { N = 300 };
   double durations[N];
   int classes[N];
   AffectAugmentPlan *p;
