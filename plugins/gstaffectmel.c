@@ -489,8 +489,7 @@ push_frames (GstAffectMel * self, gboolean drain)
     buf = gst_buffer_new_allocate (NULL,
         (gsize) self->frames * n_mels * sizeof (float), NULL);
     gst_buffer_map (buf, &map, GST_MAP_WRITE);
-    n = affect_mel_stream_pull (self->stream, (float *) map.data,
-        self->frames);
+    n = affect_mel_stream_pull (self->stream, (float *) map.data, self->frames);
     if (n < self->frames)
       memset (map.data + n * n_mels * sizeof (float), 0,
           (self->frames - n) * n_mels * sizeof (float));
@@ -571,8 +570,7 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
      * completed like an item, and time restarts from this buffer */
     GstClockTimeDiff gap = GST_CLOCK_DIFF (sample_time (self,
             self->n_samples), GST_BUFFER_PTS (buf));
-    if (ABS (gap) > (GstClockTimeDiff) (GST_SECOND /
-            self->active.sample_rate)) {
+    if (ABS (gap) > (GstClockTimeDiff) (GST_SECOND / self->active.sample_rate)) {
       GstFlowReturn ret;
 
       GST_DEBUG_OBJECT (self, "discontinuity of %" GST_STIME_FORMAT,
@@ -970,8 +968,7 @@ gst_affect_mel_class_init (GstAffectMelClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "Mel spectrogram", "Filter/Analyzer/Audio",
       "Computes Mel spectrogram frames (STFT with FFTW, Mel filterbank, "
-      "log) of mono audio as other/tensors",
-      "gst-affect contributors");
+      "log) of mono audio as other/tensors", "gst-affect contributors");
 
   gst_type_mark_as_plugin_api (gst_affect_mel_preset_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_window_get_type (), 0);
