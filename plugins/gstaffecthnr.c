@@ -27,7 +27,8 @@
  * EOS. The noise of an item is seeded by #GstAffectHnr:seed and the item's
  * original id, so the output does not depend on the order of the items.
  *
- * Non-finite input samples are taken as silence.
+ * Non-finite input samples are taken as silence, with a warning on the bus
+ * naming the item and the count.
  *
  * ## Messages
  *
@@ -232,6 +233,7 @@ gst_affect_hnr_reset (GstAffectHnr * self)
 {
   g_array_set_size (self->pending, 0);
   self->first_pts = GST_CLOCK_TIME_NONE;
+  self->n_invalid = 0;
   g_clear_pointer (&self->item, gst_affect_item_free);
 }
 
@@ -479,6 +481,13 @@ gst_affect_hnr_flush_item (GstAffectHnr * self)
   seed = seed ^ (self->item && self->item->id ?
       g_str_hash (self->item->id) * 0x9e3779b97f4a7c15ULL : self->n_items);
   id = generated_id (self, self->item ? self->item->id : "stream");
+  if (self->n_invalid > 0) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Item \"%s\": %" G_GUINT64_FORMAT " NaN/Inf samples taken as "
+            "silence.", self->item && self->item->id ? self->item->id :
+            "stream", self->n_invalid), (NULL));
+    self->n_invalid = 0;
+  }
 
   buf = gst_buffer_new_allocate (NULL, n * sizeof (float), NULL);
   gst_buffer_map (buf, &map, GST_MAP_WRITE);
@@ -507,6 +516,7 @@ gst_affect_hnr_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
 {
   GstAffectHnr *self = GST_AFFECT_HNR (parent);
   GstMapInfo map;
+  gsize i, n;
 
   if (self->rate <= 0) {
     gst_buffer_unref (buffer);
@@ -517,7 +527,11 @@ gst_affect_hnr_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   if (!GST_CLOCK_TIME_IS_VALID (self->first_pts))
     self->first_pts = GST_BUFFER_PTS (buffer);
   gst_buffer_map (buffer, &map, GST_MAP_READ);
-  g_array_append_vals (self->pending, map.data, map.size / sizeof (gfloat));
+  n = map.size / sizeof (gfloat);
+  for (i = 0; i < n; i++)
+    if (!isfinite (((const gfloat *) map.data)[i]))
+      self->n_invalid++;
+  g_array_append_vals (self->pending, map.data, n);
   gst_buffer_unmap (buffer, &map);
   gst_buffer_unref (buffer);
   return GST_FLOW_OK;

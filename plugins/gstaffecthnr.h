@@ -39,6 +39,7 @@ struct _GstAffectHnr
   GstClockTime first_pts;
   GstAffectItem *item;          /* original (not rewritten) item, or NULL */
   guint n_items;
+  guint64 n_invalid;            /* NaN/Inf samples of the current item */
 };
 
 G_END_DECLS
