@@ -24,7 +24,9 @@
  * at its `affect-item-end` the reconstruction is pushed as one buffer (with
  * the item's first timestamp) before the end event (whose `id` gets the
  * suffix too). Without item events the whole stream is one item, pushed at
- * EOS. The noise of an item is seeded by #GstAffectHnr:seed and the item's
+ * EOS. Once items have been seen, audio between an item's end and the next
+ * start (a resampler's drained tail) belongs to no item and passes through
+ * unchanged. The noise of an item is seeded by #GstAffectHnr:seed and the item's
  * original id, so the output does not depend on the order of the items.
  *
  * Non-finite input samples are taken as silence, with a warning on the bus
@@ -234,6 +236,7 @@ gst_affect_hnr_reset (GstAffectHnr * self)
   g_array_set_size (self->pending, 0);
   self->first_pts = GST_CLOCK_TIME_NONE;
   self->n_invalid = 0;
+  self->in_items = FALSE;
   g_clear_pointer (&self->item, gst_affect_item_free);
 }
 
@@ -524,6 +527,10 @@ gst_affect_hnr_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
         ("audio arrived before caps"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
+  /* e.g. a resampler's drained tail after an item's end (docs/protocol.md):
+   * no item to reconstruct it as, no labels to inherit */
+  if (self->in_items && self->item == NULL)
+    return gst_pad_push (self->srcpad, buffer);
   if (!GST_CLOCK_TIME_IS_VALID (self->first_pts))
     self->first_pts = GST_BUFFER_PTS (buffer);
   gst_buffer_map (buffer, &map, GST_MAP_READ);
@@ -569,6 +576,7 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     }
     g_clear_pointer (&self->item, gst_affect_item_free);
     self->item = item;
+    self->in_items = TRUE;
     gst_event_unref (event);
     return gst_pad_push_event (self->srcpad, rewrite_start (self, item));
   }

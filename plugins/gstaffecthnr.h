@@ -40,6 +40,8 @@ struct _GstAffectHnr
   GstAffectItem *item;          /* original (not rewritten) item, or NULL */
   guint n_items;
   guint64 n_invalid;            /* NaN/Inf samples of the current item */
+  gboolean in_items;            /* item events seen: audio between items
+                                 * belongs to no item and passes through */
 };
 
 G_END_DECLS

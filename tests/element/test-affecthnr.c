@@ -312,6 +312,50 @@ test_non_finite (void)
   g_free (x);
 }
 
+/* a resampler's tail after an item's end belongs to no item: it passes
+ * through unchanged and is not reconstructed as an item of its own */
+static void
+test_tail_between_items (void)
+{
+  GstHarness *h = gst_harness_new ("affecthnr");
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  size_t n = RATE / 4;
+  float *x = make_tone (n);
+  float tail[32];
+  GstBuffer *buf, *out;
+  guint n_msgs = 0;
+
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps_str (h, CAPS);
+  push_item (h, "a", x, n, 0);
+  memcpy (tail, x, sizeof (tail));
+  buf = gst_buffer_new_memdup (tail, sizeof (tail));
+  GST_BUFFER_PTS (buf) = gst_util_uint64_scale_int (n, GST_SECOND, RATE);
+  g_assert_cmpint (gst_harness_push (h, buf), ==, GST_FLOW_OK);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 2);
+  out = gst_harness_pull (h);
+  g_assert_cmpuint (gst_buffer_get_size (out), ==, n * sizeof (float));
+  gst_buffer_unref (out);
+  out = gst_harness_pull (h);
+  g_assert_cmpint (gst_buffer_memcmp (out, 0, tail, sizeof (tail)), ==, 0);
+  gst_buffer_unref (out);
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure
+            (msg), "id"), ==, "a-hnr");
+    n_msgs++;
+    gst_message_unref (msg);
+  }
+  g_assert_cmpuint (n_msgs, ==, 1);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
 /* ------------------------------------------- whole pipeline over a corpus */
 
 typedef struct
@@ -451,6 +495,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affecthnr/no-items", test_no_items);
   g_test_add_func ("/affecthnr/bad-settings", test_bad_settings);
   g_test_add_func ("/affecthnr/non-finite", test_non_finite);
+  g_test_add_func ("/affecthnr/tail-between-items", test_tail_between_items);
   g_test_add_func ("/affecthnr/pipeline-corpus", test_pipeline_corpus);
   return g_test_run ();
 }
