@@ -25,7 +25,8 @@
  * the per-item predictions (#GstAffectMetrics:items-location, `.csv` rows
  * written as they come, or `.npy`: scores there and the truth in
  * `<name>-groundtruth.npy`) that `affect-metrics` merges across shards, and
- * figures (#GstAffectMetrics:figures).
+ * figures (#GstAffectMetrics:figures). A folder of these that does not
+ * exist or cannot be written is an error when the element starts.
  *
  * ## Messages
  *
@@ -65,6 +66,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "affect/npy.h"
@@ -399,6 +401,27 @@ gst_affect_metrics_get_property (GObject * object, guint prop_id,
   GST_OBJECT_UNLOCK (self);
 }
 
+/* the outputs are written at EOS: a folder that cannot take them is
+ * reported before the run, not after it */
+static gboolean
+check_writable (GstAffectMetrics * self, const gchar * what,
+    const gchar * path)
+{
+  gchar *dir;
+  gboolean ok;
+
+  if (path == NULL)
+    return TRUE;
+  dir = g_path_get_dirname (path);
+  ok = g_file_test (dir, G_FILE_TEST_IS_DIR) && g_access (dir, W_OK) == 0;
+  if (!ok)
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Cannot write the %s %s", what, path),
+        ("folder %s does not exist or is not writable", dir));
+  g_free (dir);
+  return ok;
+}
+
 static gboolean
 gst_affect_metrics_start (GstBaseSink * sink)
 {
@@ -411,7 +434,9 @@ gst_affect_metrics_start (GstBaseSink * sink)
         ("decision=file needs thresholds-location"), (NULL));
     return FALSE;
   }
-  return TRUE;
+  return check_writable (self, "report", self->location) &&
+      check_writable (self, "per-item predictions", self->items_location) &&
+      check_writable (self, "figures", self->figures);
 }
 
 static gboolean
