@@ -411,25 +411,13 @@ post_item_message (GstAffectHnr * self, const gchar * id,
     const AffectHnrFeatures * f, const float *in, const float *out, gsize n,
     GstClockTime pts, GstClockTime duration)
 {
-  GstSegment *segment = NULL;
-  GstClockTime stream_time = GST_CLOCK_TIME_NONE, running_time =
-      GST_CLOCK_TIME_NONE;
+  const GstSegment *segment = NULL;
   GstEvent *seg_event;
+  GstStructure *s;
   double lsd = -1.0, lsd_bands = -1.0, f0_sum = 0.0;
   guint voiced = 0;
   gint i;
 
-  seg_event = gst_pad_get_sticky_event (self->sinkpad, GST_EVENT_SEGMENT, 0);
-  if (seg_event) {
-    const GstSegment *s;
-    gst_event_parse_segment (seg_event, &s);
-    segment = gst_segment_copy (s);
-    gst_event_unref (seg_event);
-  }
-  if (segment && GST_CLOCK_TIME_IS_VALID (pts)) {
-    stream_time = gst_segment_to_stream_time (segment, GST_FORMAT_TIME, pts);
-    running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME, pts);
-  }
   for (i = 0; i < f->n_frames; i++)
     if (f->f0[i] > 0) {
       voiced++;
@@ -439,22 +427,20 @@ post_item_message (GstAffectHnr * self, const gchar * id,
     lsd = affect_log_spectral_distance (in, out, n, 512, 256, 0);
     lsd_bands = affect_log_spectral_distance (in, out, n, 512, 256, 16);
   }
+  seg_event = gst_pad_get_sticky_event (self->sinkpad, GST_EVENT_SEGMENT, 0);
+  if (seg_event)
+    gst_event_parse_segment (seg_event, &segment);
+  s = gst_affect_message_structure_new ("affect-hnr", segment, pts, duration);
+  if (seg_event)
+    gst_event_unref (seg_event);
+  gst_structure_set (s, "id", G_TYPE_STRING, id,
+      "frames", G_TYPE_UINT, (guint) f->n_frames,
+      "voiced-fraction", G_TYPE_DOUBLE,
+      f->n_frames ? (double) voiced / f->n_frames : 0.0,
+      "mean-f0", G_TYPE_DOUBLE, voiced ? f0_sum / voiced : 0.0,
+      "lsd", G_TYPE_DOUBLE, lsd, "lsd-bands", G_TYPE_DOUBLE, lsd_bands, NULL);
   gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self),
-          gst_structure_new ("affect-hnr",
-              "id", G_TYPE_STRING, id,
-              "timestamp", G_TYPE_UINT64, pts,
-              "stream-time", G_TYPE_UINT64, stream_time,
-              "running-time", G_TYPE_UINT64, running_time,
-              "duration", G_TYPE_UINT64, duration,
-              "frames", G_TYPE_UINT, (guint) f->n_frames,
-              "voiced-fraction", G_TYPE_DOUBLE,
-              f->n_frames ? (double) voiced / f->n_frames : 0.0,
-              "mean-f0", G_TYPE_DOUBLE, voiced ? f0_sum / voiced : 0.0,
-              "lsd", G_TYPE_DOUBLE, lsd,
-              "lsd-bands", G_TYPE_DOUBLE, lsd_bands, NULL)));
-  if (segment)
-    gst_segment_free (segment);
+      gst_message_new_element (GST_OBJECT (self), s));
 }
 
 /* reconstructs the collected audio and pushes it as one buffer */

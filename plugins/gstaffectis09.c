@@ -374,13 +374,9 @@ deliver_vector (GstAffectIs09 * self, const gchar * name, guint64 start,
       g_value_set_float (&v, features[i]);
       gst_value_array_append_value (&arr, &v);
     }
-    s = gst_structure_new ("affect-is09",
-        "timestamp", G_TYPE_UINT64, ts,
-        "stream-time", G_TYPE_UINT64,
-        gst_segment_to_stream_time (&self->segment, GST_FORMAT_TIME, ts),
-        "running-time", G_TYPE_UINT64,
-        gst_segment_to_running_time (&self->segment, GST_FORMAT_TIME, ts),
-        "duration", G_TYPE_UINT64, dur, "id", G_TYPE_STRING, name,
+    s = gst_affect_message_structure_new ("affect-is09", &self->segment, ts,
+        dur);
+    gst_structure_set (s, "id", G_TYPE_STRING, name,
         "complete", G_TYPE_BOOLEAN, complete, NULL);
     gst_structure_take_value (s, "features", &arr);
     g_value_unset (&v);

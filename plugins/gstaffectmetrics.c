@@ -404,8 +404,7 @@ gst_affect_metrics_get_property (GObject * object, guint prop_id,
 /* the outputs are written at EOS: a folder that cannot take them is
  * reported before the run, not after it */
 static gboolean
-check_writable (GstAffectMetrics * self, const gchar * what,
-    const gchar * path)
+check_writable (GstAffectMetrics * self, const gchar * what, const gchar * path)
 {
   gchar *dir;
   gboolean ok;
@@ -618,14 +617,9 @@ post_metrics (GstAffectMetrics * self, gboolean final)
     return;
   }
   text = json_to_string (report, TRUE);
-  s = gst_structure_new ("affect-metrics",
-      "timestamp", G_TYPE_UINT64, ts,
-      "stream-time", G_TYPE_UINT64,
-      gst_segment_to_stream_time (seg, GST_FORMAT_TIME, ts),
-      "running-time", G_TYPE_UINT64,
-      gst_segment_to_running_time (seg, GST_FORMAT_TIME, ts),
-      "duration", G_TYPE_UINT64, self->last_duration,
-      "final", G_TYPE_BOOLEAN, final,
+  s = gst_affect_message_structure_new ("affect-metrics", seg, ts,
+      self->last_duration);
+  gst_structure_set (s, "final", G_TYPE_BOOLEAN, final,
       "task", G_TYPE_STRING, affect_metrics_task_to_string (r->task),
       "items", G_TYPE_UINT64, r->n_items, NULL);
   gst_value_array_init (&names, r->n_outputs);
