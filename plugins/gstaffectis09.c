@@ -150,22 +150,26 @@ gst_affect_is09_class_init (GstAffectIs09Class * klass)
       g_param_spec_uint64 ("window", "Window",
           "Length of a feature window in ns for live streams (0 = one "
           "vector per item, or per stream at EOS)", 0, G_MAXUINT64,
-          DEFAULT_WINDOW, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          DEFAULT_WINDOW, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_HOP,
       g_param_spec_uint64 ("hop", "Hop",
           "Distance between window starts in ns, rounded to 10 ms frame "
           "steps (0 = window, no overlap)", 0, G_MAXUINT64, DEFAULT_HOP,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_INPUT_SCALE,
       g_param_spec_double ("input-scale", "Input scale",
           "Factor applied to the samples; the default 32768/32767 turns "
           "audioconvert's s/32768 into openSMILE's s/32767", 1e-6, 1e6,
-          DEFAULT_INPUT_SCALE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          DEFAULT_INPUT_SCALE, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_LOCATION,
       g_param_spec_string ("location", "Location",
           "CSV file to write openSMILE-style rows to (name + 384 values), "
           "or NULL", DEFAULT_LOCATION,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_INSTANCE_NAME,
       g_param_spec_string ("instance-name", "Instance name",
           "Row name for CSV and messages when there is no item id "
@@ -174,7 +178,8 @@ gst_affect_is09_class_init (GstAffectIs09Class * klass)
   g_object_class_install_property (gobject_class, PROP_OUTPUT,
       g_param_spec_enum ("output", "Output",
           "What the src pad carries", GST_TYPE_AFFECT_IS09_OUTPUT,
-          DEFAULT_OUTPUT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          DEFAULT_OUTPUT, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
           "Post an affect-is09 element message with every vector",
@@ -246,6 +251,15 @@ gst_affect_is09_set_property (GObject * object, guint prop_id,
   GstAffectIs09 *self = GST_AFFECT_IS09 (object);
 
   GST_OBJECT_LOCK (self);
+  /* these shape the caps and the CSV: fixed from PAUSED on */
+  if ((pspec->flags & GST_PARAM_MUTABLE_READY) &&
+      GST_STATE (self) > GST_STATE_READY) {
+    GST_OBJECT_UNLOCK (self);
+    GST_ELEMENT_WARNING (self, CORE, FAILED,
+        ("'%s' can only be changed in the NULL or READY state; the change "
+            "is ignored", pspec->name), (NULL));
+    return;
+  }
   switch (prop_id) {
     case PROP_WINDOW:
       self->window = g_value_get_uint64 (value);
@@ -284,6 +298,15 @@ gst_affect_is09_get_property (GObject * object, guint prop_id, GValue * value,
   GstAffectIs09 *self = GST_AFFECT_IS09 (object);
 
   GST_OBJECT_LOCK (self);
+  /* these shape the caps and the CSV: fixed from PAUSED on */
+  if ((pspec->flags & GST_PARAM_MUTABLE_READY) &&
+      GST_STATE (self) > GST_STATE_READY) {
+    GST_OBJECT_UNLOCK (self);
+    GST_ELEMENT_WARNING (self, CORE, FAILED,
+        ("'%s' can only be changed in the NULL or READY state; the change "
+            "is ignored", pspec->name), (NULL));
+    return;
+  }
   switch (prop_id) {
     case PROP_WINDOW:
       g_value_set_uint64 (value, self->window);

@@ -2,6 +2,7 @@
  * whole-stream vector at EOS, sliding windows, LLD output, caps, warnings on
  * bad input. */
 #include <math.h>
+#include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <gst/gst.h>
@@ -151,6 +152,47 @@ test_stream_at_eos (void)
   g_string_free (order, TRUE);
 }
 
+/* the output and the framing are fixed at caps: changing them in PLAYING
+ * is refused (the buffers would no longer match the caps) */
+static void
+test_set_while_playing (void)
+{
+  GString *order = g_string_new ("");
+  GstHarness *h = new_harness ("affectis09", order);
+  GstElement *e = gst_harness_find_element (h, "affectis09");
+  GstBuffer *out;
+  GstBus *bus;
+  GstMessage *msg;
+  GError *error = NULL;
+  gint output = -1;
+  guint64 window = 1;
+
+  gst_harness_push (h, make_audio (RATE, 0, FALSE));
+  bus = gst_bus_new ();
+  gst_element_set_bus (e, bus);
+  g_object_set (e, "output", 1, "window", (guint64) GST_SECOND, NULL);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_parse_warning (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "'output' can only be changed"));
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  g_object_get (e, "output", &output, "window", &window, NULL);
+  g_assert_cmpint (output, ==, 0);
+  g_assert_cmpuint (window, ==, 0);
+  gst_harness_push (h, make_audio (RATE, GST_SECOND, FALSE));
+  gst_harness_push_event (h, gst_event_new_eos ());
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 1);
+  out = gst_harness_pull (h);
+  assert_vector (out, 384);
+  gst_buffer_unref (out);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+  g_string_free (order, TRUE);
+}
+
 static void
 test_windows (void)
 {
@@ -275,5 +317,6 @@ main (int argc, char **argv)
   g_test_add_func ("/affectis09/windows", test_windows);
   g_test_add_func ("/affectis09/lld-output", test_lld_output);
   g_test_add_func ("/affectis09/bad-input", test_bad_input);
+  g_test_add_func ("/affectis09/set-while-playing", test_set_while_playing);
   return g_test_run ();
 }
