@@ -1,4 +1,15 @@
-/* affectis09: INTERSPEECH-2009 emotion features
+/* GStreamer affect plugin
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Library General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.
+ */
+/**
+ * SECTION:element-affectis09
+ * @title: affectis09
+ *
+ * INTERSPEECH-2009 emotion features.
  *
  * Computes the 384 features of openSMILE's IS09_emotion.conf (16 low-level
  * descriptors -- RMS energy, MFCC 1-12, zero-crossing rate, voicing
@@ -35,23 +46,29 @@
  * item shorter than one frame (400 samples at 16 kHz) gives no vector and
  * a warning, as openSMILE gives no output.
  *
- * Messages (post-messages=true), element message "affect-is09":
- *   timestamp      GstClockTime  start of the item / window
- *   stream-time    GstClockTime
- *   running-time   GstClockTime
- *   duration       GstClockTime
- *   id             string        item id, or the instance name
- *   complete       boolean       FALSE for a window cut short at the end
- *   features       GstValueArray of 384 floats
+ * ## Messages
  *
- * Example launch line:
- *   gst-launch-1.0 filesrc location=x.wav ! decodebin ! audioconvert !
- *     audioresample ! audio/x-raw,rate=16000,channels=1 !
+ * `affect-is09`, with every vector when #GstAffectIs09:post-messages is set:
+ *
+ * * `timestamp` (GstClockTime): start of the item / window
+ * * `stream-time`, `running-time` (GstClockTime): of the timestamp
+ * * `duration` (GstClockTime): of the item / window
+ * * `id` (string): item id, or the instance name
+ * * `complete` (boolean): FALSE for a window cut short at the end
+ * * `features` (GstValueArray of 384 floats)
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=x.wav ! decodebin ! audioconvert ! \
+ *     audioresample ! audio/x-raw,rate=16000,channels=1 ! \
  *     affectis09 location=out.csv ! fakesink
- * Live, one vector per 2 s every 0.5 s:
- *   gst-launch-1.0 pulsesrc ! audioconvert ! audioresample !
- *     audio/x-raw,rate=16000,channels=1 ! affectis09 window=2000000000
- *     hop=500000000 ! fakesink
+ * ]| One row of 384 functionals for the whole file in out.csv.
+ * |[
+ * gst-launch-1.0 -m pulsesrc ! audioconvert ! audioresample ! \
+ *     audio/x-raw,rate=16000,channels=1 ! \
+ *     affectis09 window=2000000000 hop=500000000 post-messages=true ! \
+ *     fakesink
+ * ]| Live: one vector per 2 s every 0.5 s, posted as `affect-is09` messages.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
