@@ -194,7 +194,7 @@ gst_affect_hnr_class_init (GstAffectHnrClass * klass)
       "Reconstructs each item from its F0, harmonic amplitudes and noise "
       "envelope (DDSP-style additive + filtered noise synthesis) and marks "
       "it as a generated item with the original's labels",
-      "gst-affect <gst-affect@example.invalid>");
+      "gst-affect <https://example.invalid/gst-affect>");
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_affect_hnr_change_state);
 
   GST_DEBUG_CATEGORY_INIT (gst_affect_hnr_debug, "affecthnr", 0,

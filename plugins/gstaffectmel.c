@@ -968,7 +968,8 @@ gst_affect_mel_class_init (GstAffectMelClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "Mel spectrogram", "Filter/Analyzer/Audio",
       "Computes Mel spectrogram frames (STFT with FFTW, Mel filterbank, "
-      "log) of mono audio as other/tensors", "gst-affect contributors");
+      "log) of mono audio as other/tensors",
+      "gst-affect <https://example.invalid/gst-affect>");
 
   gst_type_mark_as_plugin_api (gst_affect_mel_preset_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_window_get_type (), 0);

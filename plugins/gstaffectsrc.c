@@ -275,7 +275,7 @@ gst_affect_src_class_init (GstAffectSrcClass * klass)
       "Decodes the items of a dataset manifest (MTG-Jamendo TSV, quadrant "
       "CSV, CSV) into one audio stream, marking each item with "
       "affect-item-start/-end events carrying its labels and targets",
-      "gst-affect");
+      "gst-affect <https://example.invalid/gst-affect>");
   element_class->change_state = gst_affect_src_change_state;
 
   gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_SRC_ORIGIN, 0);
