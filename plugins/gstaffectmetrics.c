@@ -455,15 +455,17 @@ gst_affect_metrics_set_caps (GstBaseSink * sink, GstCaps * caps)
   guint n;
 
   if (!gst_affect_tensor_info_from_caps (&info, caps)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Prediction caps are not one float32 tensor"),
         ("caps %" GST_PTR_FORMAT " are not one float32 tensor", caps));
     return FALSE;
   }
   n = gst_affect_tensor_info_n_elements (&info);
   if (self->eval && n != self->n_outputs) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("the tensor size changed from %u to %u mid-stream",
-            self->n_outputs, n));
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Prediction tensor size changed mid-stream"),
+        ("the tensor size changed from %u to %u mid-stream", self->n_outputs,
+            n));
     return FALSE;
   }
   self->n_outputs = n;
@@ -473,7 +475,8 @@ gst_affect_metrics_set_caps (GstBaseSink * sink, GstCaps * caps)
   if (names && !self->eval) {
     gchar **v = g_strsplit (names, ",", -1);
     if (g_strv_length (v) != n) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Prediction names do not match the tensor"),
           ("caps name %u outputs (%s) for a tensor of %u", g_strv_length (v),
               names, n));
       g_strfreev (v);
@@ -798,7 +801,8 @@ item_truth (GstAffectMetrics * self, const GstAffectItem * item, float *truth)
     for (i = 0; i < self->n_outputs; i++) {
       gdouble v;
       if (!gst_affect_item_get_target (item, self->names[i], &v)) {
-        GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+        GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+            ("The predictions do not match the items' targets"),
             ("item %s has no target '%s'", item->id, self->names[i]));
         return FALSE;
       }
@@ -807,14 +811,16 @@ item_truth (GstAffectMetrics * self, const GstAffectItem * item, float *truth)
     return TRUE;
   }
   if (item->labels == NULL || item->n_labels != self->n_outputs) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("The predictions do not match the items' labels"),
         ("item %s has %u labels for %u predicted outputs", item->id,
             item->n_labels, self->n_outputs));
     return FALSE;
   }
   for (i = 0; i < self->n_outputs && item->vocabulary; i++)
     if (g_strcmp0 (item->vocabulary[i], self->names[i]) != 0) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("The predictions do not match the items' labels"),
           ("output %u is '%s' in the predictions but '%s' in item %s's "
               "vocabulary", i, self->names[i], item->vocabulary[i], item->id));
       return FALSE;
@@ -842,7 +848,8 @@ default_names (GstAffectMetrics * self, const GstAffectItem * item)
       self->names[i] = g_strdup (gst_structure_nth_field_name (item->targets,
               i));
     else {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Cannot name the predicted outputs"),
           ("cannot tell the %u outputs' names: no names= in the caps and "
               "item %s's labels/targets do not match", n, item->id));
       return FALSE;
@@ -867,13 +874,15 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
     return GST_FLOW_OK;
   }
   if (self->item_scored) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("An item has more than one prediction"),
         ("item %s has more than one prediction tensor", item->id));
     return GST_FLOW_ERROR;
   }
   if (self->eval == NULL) {
     if (self->n_outputs == 0 || !resolve_task (self, item, &self->eval_task)) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Cannot tell the task of the items"),
           ("cannot tell the task of item %s: set task=", item->id));
       return GST_FLOW_ERROR;
     }
@@ -883,9 +892,10 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
   if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
     return GST_FLOW_ERROR;
   if (map.size != self->n_outputs * sizeof (float)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("buffer of %" G_GSIZE_FORMAT " bytes for %u float32 outputs",
-            map.size, self->n_outputs));
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Prediction buffer of the wrong size"),
+        ("buffer of %" G_GSIZE_FORMAT " bytes for %u float32 outputs", map.size,
+            self->n_outputs));
     gst_buffer_unmap (buffer, &map);
     return GST_FLOW_ERROR;
   }
@@ -907,7 +917,8 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
   gst_buffer_unmap (buffer, &map);
   if (!ok) {
     if (error) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL), ("%s", error->message));
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Could not score item %s",
+              item->id), ("%s", error->message));
       g_error_free (error);
     }
     return GST_FLOW_ERROR;

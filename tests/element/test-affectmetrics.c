@@ -511,6 +511,8 @@ test_mismatch (void)
   g_assert_nonnull (msg);
   gst_message_parse_error (msg, &error, NULL);
   gst_message_unref (msg);
+  g_assert_cmpstr (error->message, ==,
+      "The predictions do not match the items' labels");
   g_clear_error (&error);
   gst_affect_item_free (item);
   teardown (h, bus);
