@@ -19,8 +19,9 @@
  *
  * Output (`other/tensors`, float32):
  *  - output=functionals (default): one 384-vector per item, pushed between
- *    the item's affect-item-start and affect-item-end events; without item
- *    events, one for the whole stream at EOS; with `window` > 0, one per
+ *    the item's affect-item-start and affect-item-end events (audio between
+ *    an item's end and the next start belongs to no item and is dropped);
+ *    without item events, one for the whole stream at EOS; with `window` > 0, one per
  *    window of `window` ns every `hop` ns (a live stream), and at item end /
  *    EOS one for the oldest unfinished window. Caps: dimensions=384,
  *    framerate=0/1, feature=is09.
@@ -599,6 +600,7 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         if (self->is09)
           affect_is09_reset (self->is09);
         self->base_ts = GST_CLOCK_TIME_NONE;
+        self->in_items = self->in_item = TRUE;
         g_free (self->item_id);
         self->item_id = item ? g_strdup (item->id) : NULL;
         if (item)
@@ -606,6 +608,7 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       } else if (gst_affect_event_is_item_end (event)) {
         /* the item's vector goes out before its end event */
         finish_item (self);
+        self->in_item = FALSE;
         g_clear_pointer (&self->item_id, g_free);
       }
       break;
@@ -624,6 +627,14 @@ gst_affect_is09_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   if (G_UNLIKELY (!self->is09)) {
     gst_buffer_unref (buf);
     return GST_FLOW_NOT_NEGOTIATED;
+  }
+  /* audio between an item's end and the next start (a resampler's drained
+   * tail) belongs to no item (docs/protocol.md): no vector, no CSV row */
+  if (self->in_items && !self->in_item) {
+    GST_LOG_OBJECT (self, "dropping %" G_GSIZE_FORMAT " bytes outside items",
+        gst_buffer_get_size (buf));
+    gst_buffer_unref (buf);
+    return GST_FLOW_OK;
   }
   if (!GST_CLOCK_TIME_IS_VALID (self->base_ts)) {
     guint64 done = affect_is09_get_n_samples (self->is09);
@@ -706,6 +717,7 @@ gst_affect_is09_change_state (GstElement * element, GstStateChange transition)
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     if (!open_csv (self))
       return GST_STATE_CHANGE_FAILURE;
+    self->in_items = self->in_item = FALSE;
     self->base_ts = GST_CLOCK_TIME_NONE;
     gst_segment_init (&self->segment, GST_FORMAT_TIME);
   }

@@ -193,6 +193,55 @@ test_set_while_playing (void)
   g_string_free (order, TRUE);
 }
 
+/* a resampler's tail after the last item's end belongs to no item: no
+ * extra vector, no "shorter than one frame" warning, one CSV row */
+static void
+test_tail_after_item (void)
+{
+  GString *order = g_string_new ("");
+  gchar *dir = g_dir_make_tmp ("affectis09-XXXXXX", NULL);
+  gchar *csv = g_build_filename (dir, "out.csv", NULL);
+  gchar *desc = g_strdup_printf ("affectis09 location=%s", csv);
+  GstHarness *h = new_harness (desc, order);
+  GstAffectItem *item = gst_affect_item_new ("a");
+  GstBus *bus = gst_bus_new ();
+  GstElement *e = gst_harness_find_element (h, "affectis09");
+  GstMessage *msg;
+  gchar *text = NULL, **rows;
+
+  gst_element_set_bus (e, bus);
+  gst_harness_push_event (h, gst_affect_item_start_event_new (item));
+  gst_harness_push (h, make_audio (RATE, 0, FALSE));
+  gst_harness_push_event (h, gst_affect_item_end_event_new (item));
+  /* longer than one analysis frame, so it would make a vector of its own */
+  gst_harness_push (h, make_audio (RATE / 10, GST_SECOND, FALSE));
+  gst_harness_push_event (h, gst_event_new_eos ());
+
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 1);
+  g_assert_cmpstr (order->str, ==, "SBE");
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_null (msg);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  rows = g_strsplit (text, "\n", -1);
+  /* header, the item's row, the empty string after the last newline */
+  g_assert_cmpuint (g_strv_length (rows), ==, 3);
+  g_assert_true (g_str_has_prefix (rows[1], "a,"));
+  g_strfreev (rows);
+  g_free (text);
+  g_unlink (csv);
+  g_rmdir (dir);
+  g_free (csv);
+  g_free (dir);
+  g_free (desc);
+  gst_affect_item_free (item);
+  g_string_free (order, TRUE);
+}
+
 static void
 test_windows (void)
 {
@@ -290,7 +339,12 @@ test_bad_input (void)
   g_assert_nonnull (msg);
   gst_message_unref (msg);
 
+  /* (its own item: audio after an item's end belongs to no item) */
+  gst_affect_item_free (item);
+  item = gst_affect_item_new ("nan");
+  gst_harness_push_event (h, gst_affect_item_start_event_new (item));
   gst_harness_push (h, make_audio (RATE, 0, TRUE));
+  gst_harness_push_event (h, gst_affect_item_end_event_new (item));
   gst_harness_push_event (h, gst_event_new_eos ());
   g_assert_cmpuint (gst_harness_buffers_received (h), ==, 1);
   buf = gst_harness_pull (h);
@@ -298,6 +352,12 @@ test_bad_input (void)
   gst_buffer_unref (buf);
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
   g_assert_nonnull (msg);
+  {
+    GError *err = NULL;
+    gst_message_parse_warning (msg, &err, NULL);
+    g_assert_nonnull (strstr (err->message, "\"nan\": 1 NaN/Inf"));
+    g_error_free (err);
+  }
   gst_message_unref (msg);
 
   gst_affect_item_free (item);
@@ -318,5 +378,6 @@ main (int argc, char **argv)
   g_test_add_func ("/affectis09/lld-output", test_lld_output);
   g_test_add_func ("/affectis09/bad-input", test_bad_input);
   g_test_add_func ("/affectis09/set-while-playing", test_set_while_playing);
+  g_test_add_func ("/affectis09/tail-after-item", test_tail_after_item);
   return g_test_run ();
 }
