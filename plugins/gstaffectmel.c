@@ -66,8 +66,10 @@
  *     filesink location=song.mel.f32
  * ]| Log-Mel frames as the mood/theme classifier expects them, 256 per buffer.
  * |[
- * gst-launch-1.0 audiotestsrc num-buffers=100 ! audio/x-raw,format=F32LE,channels=1,rate=16000 ! \
- *     affectmel n-fft=400 hop=160 n-mels=40 mel-scale=htk norm=none log=ln ! fakesink
+ * gst-launch-1.0 audiotestsrc num-buffers=100 ! \
+ *     audio/x-raw,format=F32LE,channels=1,rate=16000 ! \
+ *     affectmel n-fft=400 hop=160 n-mels=40 mel-scale=htk norm=none \
+ *     log=ln ! fakesink
  * ]| Kaldi-like 40-band log-Mel at 100 frames per second.
  */
 #ifdef HAVE_CONFIG_H
