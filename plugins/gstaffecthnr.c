@@ -22,12 +22,12 @@
  * `generated` and #GstAffectHnr:id-suffix appended to `id` (labels,
  * targets, split and columns untouched); the item's audio is collected, and
  * at its `affect-item-end` the reconstruction is pushed as one buffer (with
- * the item's first timestamp) before the end event (whose `id` gets the
- * suffix too). Without item events the whole stream is one item, pushed at
- * EOS. Once items have been seen, audio between an item's end and the next
- * start (a resampler's drained tail) belongs to no item and passes through
- * unchanged. The noise of an item is seeded by #GstAffectHnr:seed and the item's
- * original id, so the output does not depend on the order of the items.
+ * the item's first timestamp) before the end event (whose `id` gets the suffix
+ * too). Without item events the whole stream is one item, pushed at EOS. Once
+ * items have been seen, audio between an item's end and the next start (a
+ * resampler's drained tail) belongs to no item and passes through unchanged.
+ * The noise of an item is seeded by #GstAffectHnr:seed and the item's original
+ * id, so the output does not depend on the order of the items.
  *
  * Non-finite input samples are taken as silence, with a warning on the bus
  * naming the item and the count.

@@ -19,9 +19,9 @@
  *
  * Output (`other/tensors`, float32):
  *  - output=functionals (default): one 384-vector per item, pushed between
- *    the item's affect-item-start and affect-item-end events (audio between
- *    an item's end and the next start belongs to no item and is dropped);
- *    without item events, one for the whole stream at EOS; with `window` > 0, one per
+ *    the item's affect-item-start and affect-item-end events (audio between an
+ *    item's end and the next start belongs to no item and is dropped); without
+ *    item events, one for the whole stream at EOS; with `window` > 0, one per
  *    window of `window` ns every `hop` ns (a live stream), and at item end /
  *    EOS one for the oldest unfinished window. Caps: dimensions=384,
  *    framerate=0/1, feature=is09.

@@ -18,10 +18,11 @@
  *
  * Every step is a property: framing (#GstAffectMel:n-fft, #GstAffectMel:hop,
  * #GstAffectMel:win-length, #GstAffectMel:window, #GstAffectMel:center,
- * #GstAffectMel:pad-mode, #GstAffectMel:framing), the filterbank (#GstAffectMel:n-mels,
- * #GstAffectMel:fmin, #GstAffectMel:fmax, #GstAffectMel:mel-scale,
- * #GstAffectMel:norm), #GstAffectMel:power, the logarithm (#GstAffectMel:log
- * with #GstAffectMel:amin, #GstAffectMel:top-db, #GstAffectMel:log-c,
+ * #GstAffectMel:pad-mode, #GstAffectMel:framing), the filterbank
+ * (#GstAffectMel:n-mels, #GstAffectMel:fmin, #GstAffectMel:fmax,
+ * #GstAffectMel:mel-scale, #GstAffectMel:norm), #GstAffectMel:power, the
+ * logarithm (#GstAffectMel:log with #GstAffectMel:amin, #GstAffectMel:top-db,
+ * #GstAffectMel:log-c,
  * #GstAffectMel:log-eps) and a final #GstAffectMel:scale. A
  * #GstAffectMel:preset sets a documented group at once (docs/mel-presets.md);
  * properties set explicitly override the preset whatever their order.

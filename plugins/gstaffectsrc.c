@@ -29,10 +29,10 @@
  *
  * A file that cannot be read or decoded (or holds no audio stream, or whose
  * decoder delivers nothing for #GstAffectSrc:item-timeout seconds) posts a
- * warning naming the path and the reason and is skipped; the stream goes
- * on. A file that fails after part of it was emitted gets its
- * `affect-item-end`, a warning, and is counted as skipped. A malformed manifest line is an error naming
- * `file:line` and what was expected; an empty manifest is an error.
+ * warning naming the path and the reason and is skipped; the stream goes on. A
+ * file that fails after part of it was emitted gets its `affect-item-end`, a
+ * warning, and is counted as skipped. A malformed manifest line is an error
+ * naming `file:line` and what was expected; an empty manifest is an error.
  *
  * Selection, in this order: #GstAffectSrc:split keeps the items of one split
  * (items whose split the manifest does not say are kept and take that
