@@ -22,9 +22,8 @@
  * (#GstAffectMel:n-mels, #GstAffectMel:fmin, #GstAffectMel:fmax,
  * #GstAffectMel:mel-scale, #GstAffectMel:norm), #GstAffectMel:power, the
  * logarithm (#GstAffectMel:log with #GstAffectMel:amin, #GstAffectMel:top-db,
- * #GstAffectMel:log-c,
- * #GstAffectMel:log-eps) and a final #GstAffectMel:scale. A
- * #GstAffectMel:preset sets a documented group at once (docs/mel-presets.md);
+ * #GstAffectMel:log-c, #GstAffectMel:log-eps) and a final #GstAffectMel:scale.
+ * A #GstAffectMel:preset sets a documented group at once (docs/mel-presets.md);
  * properties set explicitly override the preset whatever their order.
  * Properties take effect at the next caps event.
  *
