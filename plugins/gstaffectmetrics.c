@@ -52,7 +52,8 @@
  * ## Example launch line
  * |[
  * gst-launch-1.0 affectsrc location=moodtheme-test.tsv ! audioconvert ! \
- *     audioresample ! audio/x-raw,rate=12000,channels=1 ! affectmel ! \
+ *     audioresample ! audio/x-raw,rate=12000,channels=1 ! \
+ *     affectmel preset=mtg-jamendo frames-per-buffer=256 ! \
  *     affectclassify model=moodnet.safetensors ! \
  *     affectmetrics location=report.json items-location=items.csv \
  *     figures=moodtheme.png
