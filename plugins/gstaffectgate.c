@@ -36,7 +36,7 @@
  *     best-epoch, validation-metric, validation-accuracy (double)
  *
  * Example launch line (the gated system of the seed):
- *   gst-launch-1.0 affectsrc manifest=test.csv ! audioconvert !
+ *   gst-launch-1.0 affectsrc location=test.csv ! audioconvert !
  *     audioresample ! audio/x-raw,rate=16000,channels=1 ! affectis09 !
  *     affectgate name=g model-file=gate.safetensors
  *     g.src_0 ! queue ! affectregress model-file=spont.safetensors ! f.

@@ -22,12 +22,15 @@
  * `generated` and #GstAffectHnr:id-suffix appended to `id` (labels,
  * targets, split and columns untouched); the item's audio is collected, and
  * at its `affect-item-end` the reconstruction is pushed as one buffer (with
- * the item's first timestamp) before the end event (whose `id` gets the
- * suffix too). Without item events the whole stream is one item, pushed at
- * EOS. The noise of an item is seeded by #GstAffectHnr:seed and the item's
- * original id, so the output does not depend on the order of the items.
+ * the item's first timestamp) before the end event (whose `id` gets the suffix
+ * too). Without item events the whole stream is one item, pushed at EOS. Once
+ * items have been seen, audio between an item's end and the next start (a
+ * resampler's drained tail) belongs to no item and passes through unchanged.
+ * The noise of an item is seeded by #GstAffectHnr:seed and the item's original
+ * id, so the output does not depend on the order of the items.
  *
- * Non-finite input samples are taken as silence.
+ * Non-finite input samples are taken as silence, with a warning on the bus
+ * naming the item and the count.
  *
  * ## Messages
  *
@@ -191,7 +194,7 @@ gst_affect_hnr_class_init (GstAffectHnrClass * klass)
       "Reconstructs each item from its F0, harmonic amplitudes and noise "
       "envelope (DDSP-style additive + filtered noise synthesis) and marks "
       "it as a generated item with the original's labels",
-      "gst-affect <gst-affect@example.invalid>");
+      "gst-affect <https://example.invalid/gst-affect>");
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_affect_hnr_change_state);
 
   GST_DEBUG_CATEGORY_INIT (gst_affect_hnr_debug, "affecthnr", 0,
@@ -232,6 +235,8 @@ gst_affect_hnr_reset (GstAffectHnr * self)
 {
   g_array_set_size (self->pending, 0);
   self->first_pts = GST_CLOCK_TIME_NONE;
+  self->n_invalid = 0;
+  self->in_items = FALSE;
   g_clear_pointer (&self->item, gst_affect_item_free);
 }
 
@@ -406,25 +411,13 @@ post_item_message (GstAffectHnr * self, const gchar * id,
     const AffectHnrFeatures * f, const float *in, const float *out, gsize n,
     GstClockTime pts, GstClockTime duration)
 {
-  GstSegment *segment = NULL;
-  GstClockTime stream_time = GST_CLOCK_TIME_NONE, running_time =
-      GST_CLOCK_TIME_NONE;
+  const GstSegment *segment = NULL;
   GstEvent *seg_event;
+  GstStructure *s;
   double lsd = -1.0, lsd_bands = -1.0, f0_sum = 0.0;
   guint voiced = 0;
   gint i;
 
-  seg_event = gst_pad_get_sticky_event (self->sinkpad, GST_EVENT_SEGMENT, 0);
-  if (seg_event) {
-    const GstSegment *s;
-    gst_event_parse_segment (seg_event, &s);
-    segment = gst_segment_copy (s);
-    gst_event_unref (seg_event);
-  }
-  if (segment && GST_CLOCK_TIME_IS_VALID (pts)) {
-    stream_time = gst_segment_to_stream_time (segment, GST_FORMAT_TIME, pts);
-    running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME, pts);
-  }
   for (i = 0; i < f->n_frames; i++)
     if (f->f0[i] > 0) {
       voiced++;
@@ -434,22 +427,20 @@ post_item_message (GstAffectHnr * self, const gchar * id,
     lsd = affect_log_spectral_distance (in, out, n, 512, 256, 0);
     lsd_bands = affect_log_spectral_distance (in, out, n, 512, 256, 16);
   }
+  seg_event = gst_pad_get_sticky_event (self->sinkpad, GST_EVENT_SEGMENT, 0);
+  if (seg_event)
+    gst_event_parse_segment (seg_event, &segment);
+  s = gst_affect_message_structure_new ("affect-hnr", segment, pts, duration);
+  if (seg_event)
+    gst_event_unref (seg_event);
+  gst_structure_set (s, "id", G_TYPE_STRING, id,
+      "frames", G_TYPE_UINT, (guint) f->n_frames,
+      "voiced-fraction", G_TYPE_DOUBLE,
+      f->n_frames ? (double) voiced / f->n_frames : 0.0,
+      "mean-f0", G_TYPE_DOUBLE, voiced ? f0_sum / voiced : 0.0,
+      "lsd", G_TYPE_DOUBLE, lsd, "lsd-bands", G_TYPE_DOUBLE, lsd_bands, NULL);
   gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self),
-          gst_structure_new ("affect-hnr",
-              "id", G_TYPE_STRING, id,
-              "timestamp", G_TYPE_UINT64, pts,
-              "stream-time", G_TYPE_UINT64, stream_time,
-              "running-time", G_TYPE_UINT64, running_time,
-              "duration", G_TYPE_UINT64, duration,
-              "frames", G_TYPE_UINT, (guint) f->n_frames,
-              "voiced-fraction", G_TYPE_DOUBLE,
-              f->n_frames ? (double) voiced / f->n_frames : 0.0,
-              "mean-f0", G_TYPE_DOUBLE, voiced ? f0_sum / voiced : 0.0,
-              "lsd", G_TYPE_DOUBLE, lsd,
-              "lsd-bands", G_TYPE_DOUBLE, lsd_bands, NULL)));
-  if (segment)
-    gst_segment_free (segment);
+      gst_message_new_element (GST_OBJECT (self), s));
 }
 
 /* reconstructs the collected audio and pushes it as one buffer */
@@ -479,6 +470,13 @@ gst_affect_hnr_flush_item (GstAffectHnr * self)
   seed = seed ^ (self->item && self->item->id ?
       g_str_hash (self->item->id) * 0x9e3779b97f4a7c15ULL : self->n_items);
   id = generated_id (self, self->item ? self->item->id : "stream");
+  if (self->n_invalid > 0) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Item \"%s\": %" G_GUINT64_FORMAT " NaN/Inf samples taken as "
+            "silence.", self->item && self->item->id ? self->item->id :
+            "stream", self->n_invalid), (NULL));
+    self->n_invalid = 0;
+  }
 
   buf = gst_buffer_new_allocate (NULL, n * sizeof (float), NULL);
   gst_buffer_map (buf, &map, GST_MAP_WRITE);
@@ -507,6 +505,7 @@ gst_affect_hnr_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
 {
   GstAffectHnr *self = GST_AFFECT_HNR (parent);
   GstMapInfo map;
+  gsize i, n;
 
   if (self->rate <= 0) {
     gst_buffer_unref (buffer);
@@ -514,10 +513,18 @@ gst_affect_hnr_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
         ("audio arrived before caps"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
+  /* e.g. a resampler's drained tail after an item's end (docs/protocol.md):
+   * no item to reconstruct it as, no labels to inherit */
+  if (self->in_items && self->item == NULL)
+    return gst_pad_push (self->srcpad, buffer);
   if (!GST_CLOCK_TIME_IS_VALID (self->first_pts))
     self->first_pts = GST_BUFFER_PTS (buffer);
   gst_buffer_map (buffer, &map, GST_MAP_READ);
-  g_array_append_vals (self->pending, map.data, map.size / sizeof (gfloat));
+  n = map.size / sizeof (gfloat);
+  for (i = 0; i < n; i++)
+    if (!isfinite (((const gfloat *) map.data)[i]))
+      self->n_invalid++;
+  g_array_append_vals (self->pending, map.data, n);
   gst_buffer_unmap (buffer, &map);
   gst_buffer_unref (buffer);
   return GST_FLOW_OK;
@@ -555,6 +562,7 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     }
     g_clear_pointer (&self->item, gst_affect_item_free);
     self->item = item;
+    self->in_items = TRUE;
     gst_event_unref (event);
     return gst_pad_push_event (self->srcpad, rewrite_start (self, item));
   }

@@ -39,6 +39,9 @@ struct _GstAffectHnr
   GstClockTime first_pts;
   GstAffectItem *item;          /* original (not rewritten) item, or NULL */
   guint n_items;
+  guint64 n_invalid;            /* NaN/Inf samples of the current item */
+  gboolean in_items;            /* item events seen: audio between items
+                                 * belongs to no item and passes through */
 };
 
 G_END_DECLS

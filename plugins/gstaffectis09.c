@@ -1,4 +1,15 @@
-/* affectis09: INTERSPEECH-2009 emotion features
+/* GStreamer affect plugin
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Library General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.
+ */
+/**
+ * SECTION:element-affectis09
+ * @title: affectis09
+ *
+ * INTERSPEECH-2009 emotion features.
  *
  * Computes the 384 features of openSMILE's IS09_emotion.conf (16 low-level
  * descriptors -- RMS energy, MFCC 1-12, zero-crossing rate, voicing
@@ -8,8 +19,9 @@
  *
  * Output (`other/tensors`, float32):
  *  - output=functionals (default): one 384-vector per item, pushed between
- *    the item's affect-item-start and affect-item-end events; without item
- *    events, one for the whole stream at EOS; with `window` > 0, one per
+ *    the item's affect-item-start and affect-item-end events (audio between an
+ *    item's end and the next start belongs to no item and is dropped); without
+ *    item events, one for the whole stream at EOS; with `window` > 0, one per
  *    window of `window` ns every `hop` ns (a live stream), and at item end /
  *    EOS one for the oldest unfinished window. Caps: dimensions=384,
  *    framerate=0/1, feature=is09.
@@ -35,23 +47,29 @@
  * item shorter than one frame (400 samples at 16 kHz) gives no vector and
  * a warning, as openSMILE gives no output.
  *
- * Messages (post-messages=true), element message "affect-is09":
- *   timestamp      GstClockTime  start of the item / window
- *   stream-time    GstClockTime
- *   running-time   GstClockTime
- *   duration       GstClockTime
- *   id             string        item id, or the instance name
- *   complete       boolean       FALSE for a window cut short at the end
- *   features       GstValueArray of 384 floats
+ * ## Messages
  *
- * Example launch line:
- *   gst-launch-1.0 filesrc location=x.wav ! decodebin ! audioconvert !
- *     audioresample ! audio/x-raw,rate=16000,channels=1 !
+ * `affect-is09`, with every vector when #GstAffectIs09:post-messages is set:
+ *
+ * * `timestamp` (GstClockTime): start of the item / window
+ * * `stream-time`, `running-time` (GstClockTime): of the timestamp
+ * * `duration` (GstClockTime): of the item / window
+ * * `id` (string): item id, or the instance name
+ * * `complete` (boolean): FALSE for a window cut short at the end
+ * * `features` (GstValueArray of 384 floats)
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=x.wav ! decodebin ! audioconvert ! \
+ *     audioresample ! audio/x-raw,rate=16000,channels=1 ! \
  *     affectis09 location=out.csv ! fakesink
- * Live, one vector per 2 s every 0.5 s:
- *   gst-launch-1.0 pulsesrc ! audioconvert ! audioresample !
- *     audio/x-raw,rate=16000,channels=1 ! affectis09 window=2000000000
- *     hop=500000000 ! fakesink
+ * ]| One row of 384 functionals for the whole file in out.csv.
+ * |[
+ * gst-launch-1.0 -m pulsesrc ! audioconvert ! audioresample ! \
+ *     audio/x-raw,rate=16000,channels=1 ! \
+ *     affectis09 window=2000000000 hop=500000000 post-messages=true ! \
+ *     fakesink
+ * ]| Live: one vector per 2 s every 0.5 s, posted as `affect-is09` messages.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -150,22 +168,26 @@ gst_affect_is09_class_init (GstAffectIs09Class * klass)
       g_param_spec_uint64 ("window", "Window",
           "Length of a feature window in ns for live streams (0 = one "
           "vector per item, or per stream at EOS)", 0, G_MAXUINT64,
-          DEFAULT_WINDOW, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          DEFAULT_WINDOW, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_HOP,
       g_param_spec_uint64 ("hop", "Hop",
           "Distance between window starts in ns, rounded to 10 ms frame "
           "steps (0 = window, no overlap)", 0, G_MAXUINT64, DEFAULT_HOP,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_INPUT_SCALE,
       g_param_spec_double ("input-scale", "Input scale",
           "Factor applied to the samples; the default 32768/32767 turns "
           "audioconvert's s/32768 into openSMILE's s/32767", 1e-6, 1e6,
-          DEFAULT_INPUT_SCALE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          DEFAULT_INPUT_SCALE, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_LOCATION,
       g_param_spec_string ("location", "Location",
           "CSV file to write openSMILE-style rows to (name + 384 values), "
           "or NULL", DEFAULT_LOCATION,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_INSTANCE_NAME,
       g_param_spec_string ("instance-name", "Instance name",
           "Row name for CSV and messages when there is no item id "
@@ -174,7 +196,8 @@ gst_affect_is09_class_init (GstAffectIs09Class * klass)
   g_object_class_install_property (gobject_class, PROP_OUTPUT,
       g_param_spec_enum ("output", "Output",
           "What the src pad carries", GST_TYPE_AFFECT_IS09_OUTPUT,
-          DEFAULT_OUTPUT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          DEFAULT_OUTPUT, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
+          G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
           "Post an affect-is09 element message with every vector",
@@ -246,6 +269,15 @@ gst_affect_is09_set_property (GObject * object, guint prop_id,
   GstAffectIs09 *self = GST_AFFECT_IS09 (object);
 
   GST_OBJECT_LOCK (self);
+  /* these shape the caps and the CSV: fixed from PAUSED on */
+  if ((pspec->flags & GST_PARAM_MUTABLE_READY) &&
+      GST_STATE (self) > GST_STATE_READY) {
+    GST_OBJECT_UNLOCK (self);
+    GST_ELEMENT_WARNING (self, CORE, FAILED,
+        ("'%s' can only be changed in the NULL or READY state; the change "
+            "is ignored", pspec->name), (NULL));
+    return;
+  }
   switch (prop_id) {
     case PROP_WINDOW:
       self->window = g_value_get_uint64 (value);
@@ -284,6 +316,15 @@ gst_affect_is09_get_property (GObject * object, guint prop_id, GValue * value,
   GstAffectIs09 *self = GST_AFFECT_IS09 (object);
 
   GST_OBJECT_LOCK (self);
+  /* these shape the caps and the CSV: fixed from PAUSED on */
+  if ((pspec->flags & GST_PARAM_MUTABLE_READY) &&
+      GST_STATE (self) > GST_STATE_READY) {
+    GST_OBJECT_UNLOCK (self);
+    GST_ELEMENT_WARNING (self, CORE, FAILED,
+        ("'%s' can only be changed in the NULL or READY state; the change "
+            "is ignored", pspec->name), (NULL));
+    return;
+  }
   switch (prop_id) {
     case PROP_WINDOW:
       g_value_set_uint64 (value, self->window);
@@ -374,13 +415,9 @@ deliver_vector (GstAffectIs09 * self, const gchar * name, guint64 start,
       g_value_set_float (&v, features[i]);
       gst_value_array_append_value (&arr, &v);
     }
-    s = gst_structure_new ("affect-is09",
-        "timestamp", G_TYPE_UINT64, ts,
-        "stream-time", G_TYPE_UINT64,
-        gst_segment_to_stream_time (&self->segment, GST_FORMAT_TIME, ts),
-        "running-time", G_TYPE_UINT64,
-        gst_segment_to_running_time (&self->segment, GST_FORMAT_TIME, ts),
-        "duration", G_TYPE_UINT64, dur, "id", G_TYPE_STRING, name,
+    s = gst_affect_message_structure_new ("affect-is09", &self->segment, ts,
+        dur);
+    gst_structure_set (s, "id", G_TYPE_STRING, name,
         "complete", G_TYPE_BOOLEAN, complete, NULL);
     gst_structure_take_value (s, "features", &arr);
     g_value_unset (&v);
@@ -563,6 +600,7 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         if (self->is09)
           affect_is09_reset (self->is09);
         self->base_ts = GST_CLOCK_TIME_NONE;
+        self->in_items = self->in_item = TRUE;
         g_free (self->item_id);
         self->item_id = item ? g_strdup (item->id) : NULL;
         if (item)
@@ -570,6 +608,7 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       } else if (gst_affect_event_is_item_end (event)) {
         /* the item's vector goes out before its end event */
         finish_item (self);
+        self->in_item = FALSE;
         g_clear_pointer (&self->item_id, g_free);
       }
       break;
@@ -588,6 +627,14 @@ gst_affect_is09_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   if (G_UNLIKELY (!self->is09)) {
     gst_buffer_unref (buf);
     return GST_FLOW_NOT_NEGOTIATED;
+  }
+  /* audio between an item's end and the next start (a resampler's drained
+   * tail) belongs to no item (docs/protocol.md): no vector, no CSV row */
+  if (self->in_items && !self->in_item) {
+    GST_LOG_OBJECT (self, "dropping %" G_GSIZE_FORMAT " bytes outside items",
+        gst_buffer_get_size (buf));
+    gst_buffer_unref (buf);
+    return GST_FLOW_OK;
   }
   if (!GST_CLOCK_TIME_IS_VALID (self->base_ts)) {
     guint64 done = affect_is09_get_n_samples (self->is09);
@@ -670,6 +717,7 @@ gst_affect_is09_change_state (GstElement * element, GstStateChange transition)
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     if (!open_csv (self))
       return GST_STATE_CHANGE_FAILURE;
+    self->in_items = self->in_item = FALSE;
     self->base_ts = GST_CLOCK_TIME_NONE;
     gst_segment_init (&self->segment, GST_FORMAT_TIME);
   }

@@ -315,3 +315,22 @@ gst_affect_item_parse_end_event (GstEvent * event, guint * index)
     gst_structure_get_uint (s, "index", index);
   return gst_structure_get_string (s, "id");
 }
+
+GstStructure *
+gst_affect_message_structure_new (const gchar * name,
+    const GstSegment * segment, GstClockTime ts, GstClockTime duration)
+{
+  GstClockTime stream_time = GST_CLOCK_TIME_NONE;
+  GstClockTime running_time = GST_CLOCK_TIME_NONE;
+
+  if (segment && segment->format == GST_FORMAT_TIME &&
+      GST_CLOCK_TIME_IS_VALID (ts)) {
+    stream_time = gst_segment_to_stream_time (segment, GST_FORMAT_TIME, ts);
+    running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME, ts);
+  }
+  return gst_structure_new (name,
+      "timestamp", G_TYPE_UINT64, ts,
+      "stream-time", G_TYPE_UINT64, stream_time,
+      "running-time", G_TYPE_UINT64, running_time,
+      "duration", G_TYPE_UINT64, duration, NULL);
+}

@@ -80,6 +80,14 @@ GstAffectItem *gst_affect_item_parse_start_event (GstEvent * event);
 const gchar *gst_affect_item_parse_end_event (GstEvent * event,
     guint * index);
 
+/* A new element-message structure opening with the fields every affect
+ * message starts with, as level's do: `timestamp` (ts), `stream-time` and
+ * `running-time` (ts in segment; GST_CLOCK_TIME_NONE when ts is invalid,
+ * outside the segment or segment is NULL or not in time) and `duration`,
+ * all guint64. The caller appends its own fields. */
+GstStructure *gst_affect_message_structure_new (const gchar * name,
+    const GstSegment * segment, GstClockTime ts, GstClockTime duration);
+
 const gchar *gst_affect_task_to_string (GstAffectTask task);
 GstAffectTask gst_affect_task_from_string (const gchar * str);
 

@@ -18,12 +18,12 @@
  *
  * Every step is a property: framing (#GstAffectMel:n-fft, #GstAffectMel:hop,
  * #GstAffectMel:win-length, #GstAffectMel:window, #GstAffectMel:center,
- * #GstAffectMel:pad-mode, #GstAffectMel:framing), the filterbank (#GstAffectMel:n-mels,
- * #GstAffectMel:fmin, #GstAffectMel:fmax, #GstAffectMel:mel-scale,
- * #GstAffectMel:norm), #GstAffectMel:power, the logarithm (#GstAffectMel:log
- * with #GstAffectMel:amin, #GstAffectMel:top-db, #GstAffectMel:log-c,
- * #GstAffectMel:log-eps) and a final #GstAffectMel:scale. A
- * #GstAffectMel:preset sets a documented group at once (docs/mel-presets.md);
+ * #GstAffectMel:pad-mode, #GstAffectMel:framing), the filterbank
+ * (#GstAffectMel:n-mels, #GstAffectMel:fmin, #GstAffectMel:fmax,
+ * #GstAffectMel:mel-scale, #GstAffectMel:norm), #GstAffectMel:power, the
+ * logarithm (#GstAffectMel:log with #GstAffectMel:amin, #GstAffectMel:top-db,
+ * #GstAffectMel:log-c, #GstAffectMel:log-eps) and a final #GstAffectMel:scale.
+ * A #GstAffectMel:preset sets a documented group at once (docs/mel-presets.md);
  * properties set explicitly override the preset whatever their order.
  * Properties take effect at the next caps event.
  *
@@ -66,8 +66,10 @@
  *     filesink location=song.mel.f32
  * ]| Log-Mel frames as the mood/theme classifier expects them, 256 per buffer.
  * |[
- * gst-launch-1.0 audiotestsrc num-buffers=100 ! audio/x-raw,format=F32LE,channels=1,rate=16000 ! \
- *     affectmel n-fft=400 hop=160 n-mels=40 mel-scale=htk norm=none log=ln ! fakesink
+ * gst-launch-1.0 audiotestsrc num-buffers=100 ! \
+ *     audio/x-raw,format=F32LE,channels=1,rate=16000 ! \
+ *     affectmel n-fft=400 hop=160 n-mels=40 mel-scale=htk norm=none \
+ *     log=ln ! fakesink
  * ]| Kaldi-like 40-band log-Mel at 100 frames per second.
  */
 #ifdef HAVE_CONFIG_H
@@ -489,8 +491,7 @@ push_frames (GstAffectMel * self, gboolean drain)
     buf = gst_buffer_new_allocate (NULL,
         (gsize) self->frames * n_mels * sizeof (float), NULL);
     gst_buffer_map (buf, &map, GST_MAP_WRITE);
-    n = affect_mel_stream_pull (self->stream, (float *) map.data,
-        self->frames);
+    n = affect_mel_stream_pull (self->stream, (float *) map.data, self->frames);
     if (n < self->frames)
       memset (map.data + n * n_mels * sizeof (float), 0,
           (self->frames - n) * n_mels * sizeof (float));
@@ -571,8 +572,7 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
      * completed like an item, and time restarts from this buffer */
     GstClockTimeDiff gap = GST_CLOCK_DIFF (sample_time (self,
             self->n_samples), GST_BUFFER_PTS (buf));
-    if (ABS (gap) > (GstClockTimeDiff) (GST_SECOND /
-            self->active.sample_rate)) {
+    if (ABS (gap) > (GstClockTimeDiff) (GST_SECOND / self->active.sample_rate)) {
       GstFlowReturn ret;
 
       GST_DEBUG_OBJECT (self, "discontinuity of %" GST_STIME_FORMAT,
@@ -971,7 +971,7 @@ gst_affect_mel_class_init (GstAffectMelClass * klass)
       "Mel spectrogram", "Filter/Analyzer/Audio",
       "Computes Mel spectrogram frames (STFT with FFTW, Mel filterbank, "
       "log) of mono audio as other/tensors",
-      "gst-affect contributors");
+      "gst-affect <https://example.invalid/gst-affect>");
 
   gst_type_mark_as_plugin_api (gst_affect_mel_preset_get_type (), 0);
   gst_type_mark_as_plugin_api (gst_affect_mel_window_get_type (), 0);

@@ -25,7 +25,8 @@
  * the per-item predictions (#GstAffectMetrics:items-location, `.csv` rows
  * written as they come, or `.npy`: scores there and the truth in
  * `<name>-groundtruth.npy`) that `affect-metrics` merges across shards, and
- * figures (#GstAffectMetrics:figures).
+ * figures (#GstAffectMetrics:figures). A folder of these that does not
+ * exist or cannot be written is an error when the element starts.
  *
  * ## Messages
  *
@@ -51,7 +52,8 @@
  * ## Example launch line
  * |[
  * gst-launch-1.0 affectsrc location=moodtheme-test.tsv ! audioconvert ! \
- *     audioresample ! audio/x-raw,rate=12000,channels=1 ! affectmel ! \
+ *     audioresample ! audio/x-raw,rate=12000,channels=1 ! \
+ *     affectmel preset=mtg-jamendo frames-per-buffer=256 ! \
  *     affectclassify model=moodnet.safetensors ! \
  *     affectmetrics location=report.json items-location=items.csv \
  *     figures=moodtheme.png
@@ -65,6 +67,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "affect/npy.h"
@@ -399,6 +402,26 @@ gst_affect_metrics_get_property (GObject * object, guint prop_id,
   GST_OBJECT_UNLOCK (self);
 }
 
+/* the outputs are written at EOS: a folder that cannot take them is
+ * reported before the run, not after it */
+static gboolean
+check_writable (GstAffectMetrics * self, const gchar * what, const gchar * path)
+{
+  gchar *dir;
+  gboolean ok;
+
+  if (path == NULL)
+    return TRUE;
+  dir = g_path_get_dirname (path);
+  ok = g_file_test (dir, G_FILE_TEST_IS_DIR) && g_access (dir, W_OK) == 0;
+  if (!ok)
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Cannot write the %s %s", what, path),
+        ("folder %s does not exist or is not writable", dir));
+  g_free (dir);
+  return ok;
+}
+
 static gboolean
 gst_affect_metrics_start (GstBaseSink * sink)
 {
@@ -411,7 +434,9 @@ gst_affect_metrics_start (GstBaseSink * sink)
         ("decision=file needs thresholds-location"), (NULL));
     return FALSE;
   }
-  return TRUE;
+  return check_writable (self, "report", self->location) &&
+      check_writable (self, "per-item predictions", self->items_location) &&
+      check_writable (self, "figures", self->figures);
 }
 
 static gboolean
@@ -431,15 +456,17 @@ gst_affect_metrics_set_caps (GstBaseSink * sink, GstCaps * caps)
   guint n;
 
   if (!gst_affect_tensor_info_from_caps (&info, caps)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Prediction caps are not one float32 tensor"),
         ("caps %" GST_PTR_FORMAT " are not one float32 tensor", caps));
     return FALSE;
   }
   n = gst_affect_tensor_info_n_elements (&info);
   if (self->eval && n != self->n_outputs) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("the tensor size changed from %u to %u mid-stream",
-            self->n_outputs, n));
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Prediction tensor size changed mid-stream"),
+        ("the tensor size changed from %u to %u mid-stream", self->n_outputs,
+            n));
     return FALSE;
   }
   self->n_outputs = n;
@@ -449,7 +476,8 @@ gst_affect_metrics_set_caps (GstBaseSink * sink, GstCaps * caps)
   if (names && !self->eval) {
     gchar **v = g_strsplit (names, ",", -1);
     if (g_strv_length (v) != n) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Prediction names do not match the tensor"),
           ("caps name %u outputs (%s) for a tensor of %u", g_strv_length (v),
               names, n));
       g_strfreev (v);
@@ -593,14 +621,9 @@ post_metrics (GstAffectMetrics * self, gboolean final)
     return;
   }
   text = json_to_string (report, TRUE);
-  s = gst_structure_new ("affect-metrics",
-      "timestamp", G_TYPE_UINT64, ts,
-      "stream-time", G_TYPE_UINT64,
-      gst_segment_to_stream_time (seg, GST_FORMAT_TIME, ts),
-      "running-time", G_TYPE_UINT64,
-      gst_segment_to_running_time (seg, GST_FORMAT_TIME, ts),
-      "duration", G_TYPE_UINT64, self->last_duration,
-      "final", G_TYPE_BOOLEAN, final,
+  s = gst_affect_message_structure_new ("affect-metrics", seg, ts,
+      self->last_duration);
+  gst_structure_set (s, "final", G_TYPE_BOOLEAN, final,
       "task", G_TYPE_STRING, affect_metrics_task_to_string (r->task),
       "items", G_TYPE_UINT64, r->n_items, NULL);
   gst_value_array_init (&names, r->n_outputs);
@@ -779,7 +802,8 @@ item_truth (GstAffectMetrics * self, const GstAffectItem * item, float *truth)
     for (i = 0; i < self->n_outputs; i++) {
       gdouble v;
       if (!gst_affect_item_get_target (item, self->names[i], &v)) {
-        GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+        GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+            ("The predictions do not match the items' targets"),
             ("item %s has no target '%s'", item->id, self->names[i]));
         return FALSE;
       }
@@ -788,14 +812,16 @@ item_truth (GstAffectMetrics * self, const GstAffectItem * item, float *truth)
     return TRUE;
   }
   if (item->labels == NULL || item->n_labels != self->n_outputs) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("The predictions do not match the items' labels"),
         ("item %s has %u labels for %u predicted outputs", item->id,
             item->n_labels, self->n_outputs));
     return FALSE;
   }
   for (i = 0; i < self->n_outputs && item->vocabulary; i++)
     if (g_strcmp0 (item->vocabulary[i], self->names[i]) != 0) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("The predictions do not match the items' labels"),
           ("output %u is '%s' in the predictions but '%s' in item %s's "
               "vocabulary", i, self->names[i], item->vocabulary[i], item->id));
       return FALSE;
@@ -823,7 +849,8 @@ default_names (GstAffectMetrics * self, const GstAffectItem * item)
       self->names[i] = g_strdup (gst_structure_nth_field_name (item->targets,
               i));
     else {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Cannot name the predicted outputs"),
           ("cannot tell the %u outputs' names: no names= in the caps and "
               "item %s's labels/targets do not match", n, item->id));
       return FALSE;
@@ -848,13 +875,15 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
     return GST_FLOW_OK;
   }
   if (self->item_scored) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("An item has more than one prediction"),
         ("item %s has more than one prediction tensor", item->id));
     return GST_FLOW_ERROR;
   }
   if (self->eval == NULL) {
     if (self->n_outputs == 0 || !resolve_task (self, item, &self->eval_task)) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Cannot tell the task of the items"),
           ("cannot tell the task of item %s: set task=", item->id));
       return GST_FLOW_ERROR;
     }
@@ -864,9 +893,10 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
   if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
     return GST_FLOW_ERROR;
   if (map.size != self->n_outputs * sizeof (float)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("buffer of %" G_GSIZE_FORMAT " bytes for %u float32 outputs",
-            map.size, self->n_outputs));
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Prediction buffer of the wrong size"),
+        ("buffer of %" G_GSIZE_FORMAT " bytes for %u float32 outputs", map.size,
+            self->n_outputs));
     gst_buffer_unmap (buffer, &map);
     return GST_FLOW_ERROR;
   }
@@ -888,7 +918,8 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
   gst_buffer_unmap (buffer, &map);
   if (!ok) {
     if (error) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL), ("%s", error->message));
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Could not score item %s",
+              item->id), ("%s", error->message));
       g_error_free (error);
     }
     return GST_FLOW_ERROR;

@@ -43,11 +43,11 @@
  *     (boolean)
  *
  * Example launch lines:
- *   gst-launch-1.0 affectsrc manifest=train.csv ! audioconvert !
+ *   gst-launch-1.0 affectsrc location=train.csv ! audioconvert !
  *     audioresample ! audio/x-raw,rate=16000,channels=1 ! affectis09 !
  *     affectregress mode=train targets=valence model-file=val.safetensors
  *     epsilon=1.5 lambda=1.5 ! fakesink
- *   gst-launch-1.0 affectsrc manifest=test.csv ! audioconvert !
+ *   gst-launch-1.0 affectsrc location=test.csv ! audioconvert !
  *     audioresample ! audio/x-raw,rate=16000,channels=1 ! affectis09 !
  *     affectregress model-file=val.safetensors ! affectmetrics
  *     location=mae.json

@@ -29,10 +29,10 @@
  *
  * A file that cannot be read or decoded (or holds no audio stream, or whose
  * decoder delivers nothing for #GstAffectSrc:item-timeout seconds) posts a
- * warning naming the path and the reason and is skipped; the stream goes
- * on. A file that fails after part of it was emitted gets its
- * `affect-item-end`, a warning, and is counted as skipped. A malformed manifest line is an error naming
- * `file:line` and what was expected; an empty manifest is an error.
+ * warning naming the path and the reason and is skipped; the stream goes on. A
+ * file that fails after part of it was emitted gets its `affect-item-end`, a
+ * warning, and is counted as skipped. A malformed manifest line is an error
+ * naming `file:line` and what was expected; an empty manifest is an error.
  *
  * Selection, in this order: #GstAffectSrc:split keeps the items of one split
  * (items whose split the manifest does not say are kept and take that
@@ -155,7 +155,7 @@ gst_affect_src_format_get_type (void)
   static const GEnumValue values[] = {
     {GST_AFFECT_SRC_FORMAT_AUTO, "Detect from the header", "auto"},
     {GST_AFFECT_SRC_FORMAT_MTG_TSV,
-        "MTG-Jamendo TSV (TRACK_ID ARTIST_ID ALBUM_ID PATH DURATION TAGS...)",
+          "MTG-Jamendo TSV (TRACK_ID ARTIST_ID ALBUM_ID PATH DURATION TAGS...)",
         "mtg-tsv"},
     {GST_AFFECT_SRC_FORMAT_QUADRANT_CSV,
           "Quadrant CSV (TRACK LABEL DURATION BIN EMOTION_VALENCE)",
@@ -275,7 +275,7 @@ gst_affect_src_class_init (GstAffectSrcClass * klass)
       "Decodes the items of a dataset manifest (MTG-Jamendo TSV, quadrant "
       "CSV, CSV) into one audio stream, marking each item with "
       "affect-item-start/-end events carrying its labels and targets",
-      "gst-affect");
+      "gst-affect <https://example.invalid/gst-affect>");
   element_class->change_state = gst_affect_src_change_state;
 
   gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_SRC_ORIGIN, 0);
@@ -492,8 +492,7 @@ gst_affect_src_open (GstAffectSrc * self)
   if (vocab_file) {
     vocabulary = affect_vocabulary_load (vocab_file, &error);
     if (vocabulary == NULL) {
-      GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", error->message),
-          (NULL));
+      GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", error->message), (NULL));
       goto out;
     }
     options.vocabulary = (const char *const *) vocabulary;
@@ -513,8 +512,7 @@ gst_affect_src_open (GstAffectSrc * self)
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", error->message),
           (NULL));
     else
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", error->message),
-          (NULL));
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", error->message), (NULL));
     goto out;
   }
   selection.split = split;
@@ -678,8 +676,7 @@ gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
   g_free (uri);
   gst_bin_add_many (GST_BIN (self->decoder), uridecodebin, appsink, NULL);
   g_atomic_int_set (&self->all_pads, 0);
-  g_signal_connect (uridecodebin, "pad-added", G_CALLBACK (on_pad_added),
-      self);
+  g_signal_connect (uridecodebin, "pad-added", G_CALLBACK (on_pad_added), self);
   g_signal_connect (uridecodebin, "no-more-pads",
       G_CALLBACK (on_no_more_pads), self);
   if (gst_element_set_state (self->decoder, GST_STATE_PLAYING) ==
@@ -711,8 +708,7 @@ typedef enum
 /* Wait for the next decoded sample, the end of the item, a decoding error,
  * or a flush (checked every PULL_INTERVAL). */
 static PullResult
-gst_affect_src_pull (GstAffectSrc * self, GstSample ** sample,
-    gchar ** reason)
+gst_affect_src_pull (GstAffectSrc * self, GstSample ** sample, gchar ** reason)
 {
   GstBus *bus = gst_element_get_bus (self->decoder);
   PullResult result = PULL_FLUSHING;
@@ -850,8 +846,7 @@ gst_affect_src_emit_item (GstAffectSrc * self, const AffectManifestItem * mi)
         goto end_item;
       case PULL_EOS:
         if (!started)
-          gst_affect_src_skip (self, path, "no audio could be decoded",
-              FALSE);
+          gst_affect_src_skip (self, path, "no audio could be decoded", FALSE);
         else
           self->emitted++;
         goto end_item;

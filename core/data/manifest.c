@@ -960,8 +960,7 @@ vocabulary_has (const AffectManifest * m, const char *tag)
 }
 
 AffectManifest *
-affect_manifest_relabel_quadrants (const AffectManifest * tsv,
-    GError ** error)
+affect_manifest_relabel_quadrants (const AffectManifest * tsv, GError ** error)
 {
   static const char *const extra[] = { "LABEL", "BIN" };
   AffectManifest *q;
@@ -1044,7 +1043,8 @@ affect_manifest_relabel_quadrants (const AffectManifest * tsv,
 char *
 affect_manifest_quadrant_csv_to_string (const AffectManifest * m)
 {
-  GString *out = g_string_new ("TRACK\tLABEL\tDURATION\tBIN\tEMOTION_VALENCE\n");
+  GString *out =
+      g_string_new ("TRACK\tLABEL\tDURATION\tBIN\tEMOTION_VALENCE\n");
   guint i;
 
   for (i = 0; i < m->n_items; i++) {

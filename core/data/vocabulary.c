@@ -69,7 +69,7 @@ affect_vocabulary_load (const char *filename, GError ** error)
   names = g_ptr_array_new_with_free_func (g_free);
   lines = g_strsplit (text, "\n", -1);
   for (i = 0; lines[i]; i++) {
-    char *name = g_strstrip (lines[i]);        /* also drops a '\r' */
+    char *name = g_strstrip (lines[i]); /* also drops a '\r' */
     guint j;
 
     if (*name == '\0' || *name == '#')

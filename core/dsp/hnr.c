@@ -709,9 +709,11 @@ affect_log_spectral_distance (const float *a, const float *b, size_t n,
       double *e = s ? eb : ea;
 
       start = (size_t) i * hop;
-      for (k = 0; k < n_fft; k++)
-        buf[k] = x[start + k] * (float) (0.5 - 0.5 * cos (2.0 * M_PI * k /
-                n_fft));
+      /* non-finite samples count as silence, as in the analysis */
+      for (k = 0; k < n_fft; k++) {
+        float v = isfinite (x[start + k]) ? x[start + k] : 0.0f;
+        buf[k] = v * (float) (0.5 - 0.5 * cos (2.0 * M_PI * k / n_fft));
+      }
       fftwf_execute (fwd);
       for (k = 0; k < n_bins; k++) {
         P[k] = (double) spec[k][0] * spec[k][0] +

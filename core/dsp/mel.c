@@ -109,7 +109,7 @@ affect_mel_params_init (AffectMelParams * p, AffectMelPreset preset)
       p->sample_rate = 16000;
       p->n_fft = 512;
       p->hop = 256;
-      p->window = AFFECT_MEL_WINDOW_HANN_SYMMETRIC;    /* Essentia's hann */
+      p->window = AFFECT_MEL_WINDOW_HANN_SYMMETRIC;     /* Essentia's hann */
       p->center = TRUE;
       p->pad_mode = AFFECT_MEL_PAD_ZEROS;
       p->n_mels = 96;

@@ -229,8 +229,7 @@ typedef enum
 } Kind;
 
 static gboolean
-parse_descr (const char *descr, Kind * kind, guint * size,
-    gboolean * swap)
+parse_descr (const char *descr, Kind * kind, guint * size, gboolean * swap)
 {
   char order, k;
   char *end;

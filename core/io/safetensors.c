@@ -666,8 +666,7 @@ shape_to_string (int n_dims, const int64_t * shape)
 
 gboolean
 affect_safetensors_get_shaped (AffectSafetensors * file, const char *name,
-    int n_dims, const int64_t * shape, AffectTensorView * view,
-    GError ** error)
+    int n_dims, const int64_t * shape, AffectTensorView * view, GError ** error)
 {
   Entry *e = g_hash_table_lookup (file->by_name, name);
   gboolean same;

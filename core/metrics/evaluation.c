@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "affect/affect.h"
+#include "affect/atomicfile.h"
 #include "affect/metrics.h"
 #include "metrics-private.h"
 
@@ -240,8 +241,7 @@ affect_metrics_report_write (JsonNode * report, const char *path,
   json_generator_set_root (gen, report);
   text = json_generator_to_data (gen, NULL);
   g_object_unref (gen);
-  /* g_file_set_contents writes a temporary file and renames it over path */
-  ok = g_file_set_contents (path, text, -1, error);
+  ok = affect_file_set_contents_atomic (path, text, strlen (text), error);
   g_free (text);
   return ok;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "affect/affect.h"
+#include "affect/atomicfile.h"
 #include "affect/metrics.h"
 
 #define MAGIC "# affect-metrics items task="
@@ -156,7 +157,7 @@ affect_item_table_write_csv (const AffectItemTable * t, const char *path,
     g_string_append (s, row);
     g_free (row);
   }
-  ok = g_file_set_contents (path, s->str, s->len, error);
+  ok = affect_file_set_contents_atomic (path, s->str, s->len, error);
   g_string_free (s, TRUE);
   return ok;
 }

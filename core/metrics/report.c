@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "affect/affect.h"
+#include "affect/atomicfile.h"
 #include "affect/metrics.h"
 
 /* undefined values are JSON null, never NaN */
@@ -294,7 +295,7 @@ affect_thresholds_write (const char *path, guint n_outputs,
       g_ascii_dtostr (buf, sizeof buf, thresholds[i]);
     g_string_append_printf (s, "%s\t%s\n", names[i], buf);
   }
-  ok = g_file_set_contents (path, s->str, s->len, error);
+  ok = affect_file_set_contents_atomic (path, s->str, s->len, error);
   g_string_free (s, TRUE);
   return ok;
 }

@@ -87,7 +87,8 @@ void affect_hnr_plan_free (AffectHnrPlan * plan);
  * frame. Powers are floored 80 dB below the reference's loudest bin.
  * n_bands > 0 first pools the power into that many equal-width bands (an
  * envelope distance: the randomness of noise bins, ~7 dB between two
- * independent white noises per bin, averages out); 0 compares bins. */
+ * independent white noises per bin, averages out); 0 compares bins.
+ * Non-finite samples count as 0. */
 double affect_log_spectral_distance (const float *a, const float *b,
     size_t n, int n_fft, int hop, int n_bands);
 

@@ -255,6 +255,107 @@ test_bad_settings (void)
   g_free (x);
 }
 
+/* NaN/Inf audio: a warning naming the item, finite output, and a distance
+ * in the affect-hnr message that is a number */
+static void
+test_non_finite (void)
+{
+  GstHarness *h = gst_harness_new ("affecthnr");
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+  const GstStructure *s;
+  size_t n = RATE / 2, i;
+  float *x = make_tone (n);
+  GstBuffer *out;
+  GstMapInfo map;
+  double lsd = 0.0, lsd_bands = 0.0;
+
+  gst_element_set_bus (h->element, bus);
+  for (i = 1000; i < 1010; i++)
+    x[i] = NAN;
+  x[3000] = INFINITY;
+  gst_harness_set_src_caps_str (h, CAPS);
+  push_item (h, "nan", x, n, 0);
+
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_parse_warning (msg, &err, NULL);
+  g_test_message ("warning: %s", err->message);
+  g_assert_nonnull (strstr (err->message, "nan"));
+  g_assert_nonnull (strstr (err->message, "11 NaN/Inf"));
+  g_error_free (err);
+  gst_message_unref (msg);
+
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  g_assert_nonnull (msg);
+  s = gst_message_get_structure (msg);
+  g_assert_true (gst_structure_has_name (s, "affect-hnr"));
+  g_assert_true (gst_structure_get_double (s, "lsd", &lsd));
+  g_assert_true (gst_structure_get_double (s, "lsd-bands", &lsd_bands));
+  g_test_message ("lsd %.2f dB, lsd-bands %.2f dB", lsd, lsd_bands);
+  g_assert_true (isfinite (lsd) && lsd >= 0.0);
+  g_assert_true (isfinite (lsd_bands) && lsd_bands >= 0.0);
+  gst_message_unref (msg);
+
+  out = gst_harness_pull (h);
+  gst_buffer_map (out, &map, GST_MAP_READ);
+  g_assert_cmpuint (map.size, ==, n * sizeof (float));
+  for (i = 0; i < n; i++)
+    g_assert_true (isfinite (((const float *) map.data)[i]));
+  gst_buffer_unmap (out, &map);
+  gst_buffer_unref (out);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
+/* a resampler's tail after an item's end belongs to no item: it passes
+ * through unchanged and is not reconstructed as an item of its own */
+static void
+test_tail_between_items (void)
+{
+  GstHarness *h = gst_harness_new ("affecthnr");
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  size_t n = RATE / 4;
+  float *x = make_tone (n);
+  float tail[32];
+  GstBuffer *buf, *out;
+  guint n_msgs = 0;
+
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps_str (h, CAPS);
+  push_item (h, "a", x, n, 0);
+  memcpy (tail, x, sizeof (tail));
+  buf = gst_buffer_new_memdup (tail, sizeof (tail));
+  GST_BUFFER_PTS (buf) = gst_util_uint64_scale_int (n, GST_SECOND, RATE);
+  g_assert_cmpint (gst_harness_push (h, buf), ==, GST_FLOW_OK);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 2);
+  out = gst_harness_pull (h);
+  g_assert_cmpuint (gst_buffer_get_size (out), ==, n * sizeof (float));
+  gst_buffer_unref (out);
+  out = gst_harness_pull (h);
+  g_assert_cmpint (gst_buffer_memcmp (out, 0, tail, sizeof (tail)), ==, 0);
+  gst_buffer_unref (out);
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure
+            (msg), "id"), ==, "a-hnr");
+    n_msgs++;
+    gst_message_unref (msg);
+  }
+  g_assert_cmpuint (n_msgs, ==, 1);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (x);
+}
+
 /* ------------------------------------------- whole pipeline over a corpus */
 
 typedef struct
@@ -393,6 +494,8 @@ main (int argc, char **argv)
   g_test_add_func ("/affecthnr/deterministic", test_deterministic);
   g_test_add_func ("/affecthnr/no-items", test_no_items);
   g_test_add_func ("/affecthnr/bad-settings", test_bad_settings);
+  g_test_add_func ("/affecthnr/non-finite", test_non_finite);
+  g_test_add_func ("/affecthnr/tail-between-items", test_tail_between_items);
   g_test_add_func ("/affecthnr/pipeline-corpus", test_pipeline_corpus);
   return g_test_run ();
 }

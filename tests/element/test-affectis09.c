@@ -2,6 +2,7 @@
  * whole-stream vector at EOS, sliding windows, LLD output, caps, warnings on
  * bad input. */
 #include <math.h>
+#include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <gst/gst.h>
@@ -151,6 +152,96 @@ test_stream_at_eos (void)
   g_string_free (order, TRUE);
 }
 
+/* the output and the framing are fixed at caps: changing them in PLAYING
+ * is refused (the buffers would no longer match the caps) */
+static void
+test_set_while_playing (void)
+{
+  GString *order = g_string_new ("");
+  GstHarness *h = new_harness ("affectis09", order);
+  GstElement *e = gst_harness_find_element (h, "affectis09");
+  GstBuffer *out;
+  GstBus *bus;
+  GstMessage *msg;
+  GError *error = NULL;
+  gint output = -1;
+  guint64 window = 1;
+
+  gst_harness_push (h, make_audio (RATE, 0, FALSE));
+  bus = gst_bus_new ();
+  gst_element_set_bus (e, bus);
+  g_object_set (e, "output", 1, "window", (guint64) GST_SECOND, NULL);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_parse_warning (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "'output' can only be changed"));
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  g_object_get (e, "output", &output, "window", &window, NULL);
+  g_assert_cmpint (output, ==, 0);
+  g_assert_cmpuint (window, ==, 0);
+  gst_harness_push (h, make_audio (RATE, GST_SECOND, FALSE));
+  gst_harness_push_event (h, gst_event_new_eos ());
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 1);
+  out = gst_harness_pull (h);
+  assert_vector (out, 384);
+  gst_buffer_unref (out);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+  g_string_free (order, TRUE);
+}
+
+/* a resampler's tail after the last item's end belongs to no item: no
+ * extra vector, no "shorter than one frame" warning, one CSV row */
+static void
+test_tail_after_item (void)
+{
+  GString *order = g_string_new ("");
+  gchar *dir = g_dir_make_tmp ("affectis09-XXXXXX", NULL);
+  gchar *csv = g_build_filename (dir, "out.csv", NULL);
+  gchar *desc = g_strdup_printf ("affectis09 location=%s", csv);
+  GstHarness *h = new_harness (desc, order);
+  GstAffectItem *item = gst_affect_item_new ("a");
+  GstBus *bus = gst_bus_new ();
+  GstElement *e = gst_harness_find_element (h, "affectis09");
+  GstMessage *msg;
+  gchar *text = NULL, **rows;
+
+  gst_element_set_bus (e, bus);
+  gst_harness_push_event (h, gst_affect_item_start_event_new (item));
+  gst_harness_push (h, make_audio (RATE, 0, FALSE));
+  gst_harness_push_event (h, gst_affect_item_end_event_new (item));
+  /* longer than one analysis frame, so it would make a vector of its own */
+  gst_harness_push (h, make_audio (RATE / 10, GST_SECOND, FALSE));
+  gst_harness_push_event (h, gst_event_new_eos ());
+
+  g_assert_cmpuint (gst_harness_buffers_received (h), ==, 1);
+  g_assert_cmpstr (order->str, ==, "SBE");
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_null (msg);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  rows = g_strsplit (text, "\n", -1);
+  /* header, the item's row, the empty string after the last newline */
+  g_assert_cmpuint (g_strv_length (rows), ==, 3);
+  g_assert_true (g_str_has_prefix (rows[1], "a,"));
+  g_strfreev (rows);
+  g_free (text);
+  g_unlink (csv);
+  g_rmdir (dir);
+  g_free (csv);
+  g_free (dir);
+  g_free (desc);
+  gst_affect_item_free (item);
+  g_string_free (order, TRUE);
+}
+
 static void
 test_windows (void)
 {
@@ -248,7 +339,12 @@ test_bad_input (void)
   g_assert_nonnull (msg);
   gst_message_unref (msg);
 
+  /* (its own item: audio after an item's end belongs to no item) */
+  gst_affect_item_free (item);
+  item = gst_affect_item_new ("nan");
+  gst_harness_push_event (h, gst_affect_item_start_event_new (item));
   gst_harness_push (h, make_audio (RATE, 0, TRUE));
+  gst_harness_push_event (h, gst_affect_item_end_event_new (item));
   gst_harness_push_event (h, gst_event_new_eos ());
   g_assert_cmpuint (gst_harness_buffers_received (h), ==, 1);
   buf = gst_harness_pull (h);
@@ -256,6 +352,12 @@ test_bad_input (void)
   gst_buffer_unref (buf);
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
   g_assert_nonnull (msg);
+  {
+    GError *err = NULL;
+    gst_message_parse_warning (msg, &err, NULL);
+    g_assert_nonnull (strstr (err->message, "\"nan\": 1 NaN/Inf"));
+    g_error_free (err);
+  }
   gst_message_unref (msg);
 
   gst_affect_item_free (item);
@@ -275,5 +377,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectis09/windows", test_windows);
   g_test_add_func ("/affectis09/lld-output", test_lld_output);
   g_test_add_func ("/affectis09/bad-input", test_bad_input);
+  g_test_add_func ("/affectis09/set-while-playing", test_set_while_playing);
+  g_test_add_func ("/affectis09/tail-after-item", test_tail_after_item);
   return g_test_run ();
 }

@@ -511,9 +511,45 @@ test_mismatch (void)
   g_assert_nonnull (msg);
   gst_message_parse_error (msg, &error, NULL);
   gst_message_unref (msg);
+  g_assert_cmpstr (error->message, ==,
+      "The predictions do not match the items' labels");
   g_clear_error (&error);
   gst_affect_item_free (item);
   teardown (h, bus);
+}
+
+/* an output folder that does not exist is an error when the element
+ * starts, naming the file, not after the whole run */
+static void
+test_unwritable (void)
+{
+  const gchar *props[] = { "location", "items-location", "figures", NULL };
+  guint i;
+
+  for (i = 0; props[i]; i++) {
+    GstElement *sink = gst_element_factory_make ("affectmetrics", NULL);
+    GstBus *bus = gst_bus_new ();
+    GstMessage *msg;
+    GError *error = NULL;
+
+    gst_element_set_bus (sink, bus);
+    g_object_set (sink, props[i], "/nonexistent-affect-dir/out.csv", NULL);
+    g_assert_cmpint (gst_element_set_state (sink, GST_STATE_PAUSED), ==,
+        GST_STATE_CHANGE_FAILURE);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    g_assert_nonnull (msg);
+    gst_message_parse_error (msg, &error, NULL);
+    g_test_message ("%s: %s", props[i], error->message);
+    g_assert_true (g_error_matches (error, GST_RESOURCE_ERROR,
+            GST_RESOURCE_ERROR_OPEN_WRITE));
+    g_assert_nonnull (strstr (error->message, "/nonexistent-affect-dir/"));
+    g_clear_error (&error);
+    gst_message_unref (msg);
+    gst_element_set_state (sink, GST_STATE_NULL);
+    gst_element_set_bus (sink, NULL);
+    gst_object_unref (bus);
+    gst_object_unref (sink);
+  }
 }
 
 static void
@@ -550,6 +586,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectmetrics/decisions", test_decisions);
   g_test_add_func ("/affectmetrics/pipeline", test_pipeline);
   g_test_add_func ("/affectmetrics/mismatch", test_mismatch);
+  g_test_add_func ("/affectmetrics/unwritable", test_unwritable);
   ret = g_test_run ();
   if (g_getenv ("AFFECT_KEEP_TMP") == NULL)
     remove_tree (tmpdir);

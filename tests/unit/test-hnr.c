@@ -364,6 +364,14 @@ test_deterministic_and_safe (void)
   affect_hnr_execute (plan, x, y1, n, 7);
   for (i = 0; i < n; i++)
     g_assert_true (isfinite (y1[i]));
+  /* and the distance to such an input is a number (NaN/Inf as silence) */
+  {
+    double lsd = affect_log_spectral_distance (x, y1, n, 512, 256, 0);
+    double lsd_bands = affect_log_spectral_distance (x, y1, n, 512, 256, 16);
+    g_assert_true (isfinite (lsd));
+    g_assert_true (isfinite (lsd_bands));
+    g_assert_cmpfloat (lsd, >=, 0.0);
+  }
   /* in place */
   affect_hnr_execute (plan, y2, y2, n, 7);
   for (i = 0; i < n; i++)

@@ -115,6 +115,43 @@ test_tensor_caps (void)
   gst_caps_unref (caps);
 }
 
+static void
+test_message_times (void)
+{
+  GstSegment seg;
+  GstStructure *s;
+  guint64 v;
+
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  seg.start = 1 * GST_SECOND;
+  seg.time = 10 * GST_SECOND;
+  seg.base = 100 * GST_SECOND;
+  s = gst_affect_message_structure_new ("affect-x", &seg, 3 * GST_SECOND,
+      GST_SECOND / 2);
+  g_assert_true (gst_structure_has_name (s, "affect-x"));
+  g_assert_true (gst_structure_get_uint64 (s, "timestamp", &v));
+  g_assert_cmpuint (v, ==, 3 * GST_SECOND);
+  g_assert_true (gst_structure_get_uint64 (s, "stream-time", &v));
+  g_assert_cmpuint (v, ==, 12 * GST_SECOND);
+  g_assert_true (gst_structure_get_uint64 (s, "running-time", &v));
+  g_assert_cmpuint (v, ==, 102 * GST_SECOND);
+  g_assert_true (gst_structure_get_uint64 (s, "duration", &v));
+  g_assert_cmpuint (v, ==, GST_SECOND / 2);
+  gst_structure_free (s);
+
+  /* no time segment, or no timestamp: the times are NONE, no critical */
+  gst_segment_init (&seg, GST_FORMAT_BYTES);
+  s = gst_affect_message_structure_new ("affect-x", &seg, GST_SECOND, 0);
+  g_assert_true (gst_structure_get_uint64 (s, "stream-time", &v));
+  g_assert_cmpuint (v, ==, GST_CLOCK_TIME_NONE);
+  gst_structure_free (s);
+  s = gst_affect_message_structure_new ("affect-x", NULL,
+      GST_CLOCK_TIME_NONE, 0);
+  g_assert_true (gst_structure_get_uint64 (s, "running-time", &v));
+  g_assert_cmpuint (v, ==, GST_CLOCK_TIME_NONE);
+  gst_structure_free (s);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -123,5 +160,6 @@ main (int argc, char **argv)
   g_test_add_func ("/item/round-trip", test_item_round_trip);
   g_test_add_func ("/item/class", test_item_class);
   g_test_add_func ("/tensor/caps", test_tensor_caps);
+  g_test_add_func ("/message/times", test_message_times);
   return g_test_run ();
 }

@@ -252,6 +252,14 @@ test_item_table (void)
   g_clear_error (&error);
   g_unlink (path);
   g_free (path);
+  /* written atomically; a folder that does not exist is named with the
+   * destination, not a temporary name */
+  g_assert_false (affect_item_table_write_csv (t,
+          "/nonexistent-affect-dir/items.csv", &error));
+  g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_IO);
+  g_assert_true (g_str_has_prefix (error->message,
+          "/nonexistent-affect-dir/items.csv:"));
+  g_clear_error (&error);
   affect_item_table_free (u);
   affect_item_table_free (t);
 }
