@@ -407,7 +407,7 @@ test_pipeline (void)
   gchar *run = g_build_filename (g_getenv ("AFFECT_BUILD_DIR"), "pipelines",
       "affect-run", NULL);
   gchar *cache = g_strdup_printf ("CACHE=%s", tmpdir);
-  gchar *argv[] = { run, "main", cache, "ITEMS=6", NULL };
+  gchar *argv[] = { run, "tones", cache, "ITEMS=6", NULL };
   gchar *manifest = g_build_filename (tmpdir, "tones-seed1-6", "manifest.csv",
       NULL);
   gchar *model = g_build_filename (tmpdir, "tones.safetensors", NULL);
