@@ -54,13 +54,13 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 affectsrc manifest=test.tsv ! audioconvert ! audioresample ! \
+ * gst-launch-1.0 affectsrc location=test.tsv ! audioconvert ! audioresample ! \
  *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo \
  *     frames-per-buffer=256 ! affectclassify model=moodnet.safetensors top-k=3 ! \
- *     affectmetrics report=test.json
+ *     affectmetrics location=test.json
  * ]| Tag every test track and score the predictions.
  * |[
- * gst-launch-1.0 affectsrc manifest=train.tsv ! audioconvert ! audioresample ! \
+ * gst-launch-1.0 affectsrc location=train.tsv ! audioconvert ! audioresample ! \
  *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo \
  *     frames-per-buffer=256 ! affectclassify mode=train model=new.safetensors \
  *     width=0.35 epochs=10 sgd-epochs=2 ! fakesink
