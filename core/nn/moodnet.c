@@ -688,18 +688,21 @@ unit_forward (AffectMoodNet * net, Unit * u, const float *in)
   else
     u->c = (float *) in;
   if (u->bn_weight != NULL) {
+    /* ReLU / ReLU6 after batch-norm run in the same pass, as a clamp */
+    static const float relu[2] = { 0.0f, INFINITY }, relu6[2] = { 0.0f, 6.0f };
+    const float *clamp = u->act == AFFECT_ACTIVATION_RELU6 ? relu6 :
+        u->act == AFFECT_ACTIVATION_RELU ? relu : NULL;
+    g_assert (clamp != NULL || u->act == AFFECT_ACTIVATION_IDENTITY);
     if (net->training || net->calibrating)
       affect_batchnorm_forward_train (u->cout, m, u->c,
           u->bn_weight->value.data, u->bn_bias->value.data,
           u->bn_mean->value.data, u->bn_var->value.data,
           net->calibrating ? -1.0f : BN_MOMENTUM, &u->bn_batches, BN_EPS,
-          u->y, u->mean, u->rstd);
+          clamp, u->y, u->mean, u->rstd);
     else
       affect_batchnorm_forward_eval (u->cout, m, u->c,
           u->bn_weight->value.data, u->bn_bias->value.data,
-          u->bn_mean->value.data, u->bn_var->value.data, BN_EPS, u->y);
-    if (u->act != AFFECT_ACTIVATION_IDENTITY)
-      affect_activation_forward (u->act, u->y, u->y, (size_t) u->cout * m);
+          u->bn_mean->value.data, u->bn_var->value.data, BN_EPS, clamp, u->y);
   } else if (u->act != AFFECT_ACTIVATION_IDENTITY) {
     affect_activation_forward (u->act, u->c, u->y, (size_t) u->cout * m);
   }

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <cblas.h>
 #include <glib.h>
 
@@ -23,12 +22,19 @@ now (void)
   return g_get_monotonic_time () / 1e6;
 }
 
+/* VmHWM of this process image: ru_maxrss would carry over the peak of the
+ * (forked) parent across exec */
 static long
 peak_rss_kib (void)
 {
-  struct rusage ru;
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_maxrss;
+  char *status = NULL, *line;
+  long kib = -1;
+
+  if (g_file_get_contents ("/proc/self/status", &status, NULL, NULL)
+      && (line = strstr (status, "VmHWM:")) != NULL)
+    kib = atol (line + 6);
+  g_free (status);
+  return kib;
 }
 
 static double

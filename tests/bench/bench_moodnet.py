@@ -13,7 +13,6 @@ PyTorch runs at its default thread count (torch.get_num_threads()), ours
 with OpenBLAS at AFFECT_THREADS / OPENBLAS_NUM_THREADS (default: all cores).
 """
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -120,7 +119,8 @@ with tempfile.TemporaryDirectory() as d:
 
     train_step()
     t_torch_train = median(train_step, repeats)
-    rss_torch = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    with open("/proc/self/status") as st:
+        rss_torch = [int(line.split()[1]) for line in st if line.startswith("VmHWM:")][0] / 1024.0
     tr = ours(path, "train", 8)[0]
     t_ours_train = float(tr["seconds"])
     print("training step batch 8: torch %.3f s (%d thread(s)), ours %.3f s: %.2f× torch"

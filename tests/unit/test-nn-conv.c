@@ -226,10 +226,10 @@ bn_loss (gpointer p)
   BnCase *c = p;
   if (c->train)
     affect_batchnorm_forward_train (c->c, c->m, c->x, c->gamma, c->beta, NULL,
-        NULL, 0.1f, NULL, 1e-5f, c->y, c->mean, c->rstd);
+        NULL, 0.1f, NULL, 1e-5f, NULL, c->y, c->mean, c->rstd);
   else
     affect_batchnorm_forward_eval (c->c, c->m, c->x, c->gamma, c->beta, c->rm,
-        c->rv, 1e-5f, c->y);
+        c->rv, 1e-5f, NULL, c->y);
   return dot (c->y, c->probe, (size_t) c->c * c->m);
 }
 
@@ -304,14 +304,27 @@ test_batchnorm_running (void)
   float rm = 0, rv = 1;
   int64_t nb = 0;
   affect_batchnorm_forward_train (1, 4, x, &g, &b, &rm, &rv, 0.1f, &nb, 1e-5f,
-      y, &mean, &rstd);
+      NULL, y, &mean, &rstd);
   g_assert_cmpfloat (fabs (rm - 0.3f), <, 1e-6);
   g_assert_cmpfloat (fabs (rv - (0.9f + 0.1f * 14.0f / 3.0f)), <, 1e-6);
   rm = 5;
   rv = 5;
   nb = 0;
   affect_batchnorm_forward_train (1, 4, x, &g, &b, &rm, &rv, -1.0f, &nb,
-      1e-5f, y, &mean, &rstd);
+      1e-5f, NULL, y, &mean, &rstd);
+  g_assert_cmpint (nb, ==, 1);
+  /* fused clamp: ReLU6 of the normalised values */
+  {
+    const float relu6[2] = { 0.0f, 6.0f }, gg = 10.0f;
+    float yc[4];
+    affect_batchnorm_forward_train (1, 4, x, &gg, &b, NULL, NULL, 0.1f, NULL,
+        1e-5f, relu6, yc, &mean, &rstd);
+    for (int i = 0; i < 4; i++) {
+      const float ref = 10.0f * (x[i] - mean) * rstd;
+      g_assert_cmpfloat (fabsf (yc[i] - fminf (fmaxf (ref, 0.0f), 6.0f)), <,
+          1e-5f);
+    }
+  }
   g_assert_cmpfloat (fabs (rm - 3.0f), <, 1e-6);
   g_assert_cmpfloat (fabs (rv - 14.0f / 3.0f), <, 1e-6);
   g_assert_cmpint (nb, ==, 1);
