@@ -26,10 +26,8 @@
 #include <stdint.h>
 
 G_BEGIN_DECLS
-
 /* ---- 2-D convolution, groups = 1: im2col + cblas_sgemm ---------------- */
-
-typedef struct
+    typedef struct
 {
   int cin, cout;                /* channels */
   int kh, kw;                   /* kernel */

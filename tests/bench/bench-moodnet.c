@@ -84,7 +84,8 @@ main (int argc, char **argv)
       }
       printf ("sgemm m=%d n=%d k=%d seconds=%.5f gflops=%.2f threads=%d\n", m,
           n, k, median (times, repeats),
-          2.0 * m * n * k / median (times, repeats) / 1e9, affect_get_threads ());
+          2.0 * m * n * k / median (times, repeats) / 1e9,
+          affect_get_threads ());
       g_free (a);
       g_free (b);
       g_free (c);
@@ -118,7 +119,7 @@ main (int argc, char **argv)
 
   if (!strcmp (mode, "infer")) {
     affect_moodnet_set_training (net, FALSE, NULL);
-    affect_moodnet_forward (net, x, batch, out);     /* warm-up */
+    affect_moodnet_forward (net, x, batch, out);        /* warm-up */
     for (int r = 0; r < repeats; r++) {
       double t0 = now ();
       affect_moodnet_forward (net, x, batch, out);

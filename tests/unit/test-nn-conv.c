@@ -52,7 +52,8 @@ check_gradient (const char *what, LossFn loss, gpointer ctx, float *x,
     const double lm = loss (ctx);
     x[i] = keep;
     const double fd = (lp - lm) / ((double) (keep + h) - (double) (keep - h));
-    const double err = fabs (fd - grad[i]) / fmax (floor, fabs (fd) + fabs (grad[i]));
+    const double err =
+        fabs (fd - grad[i]) / fmax (floor, fabs (fd) + fabs (grad[i]));
     if (err > worst)
       worst = err;
     if (err > tol)
@@ -123,8 +124,7 @@ conv_case (int cin, int cout, int k, int stride, int pad, int n, int h, int w,
   check_gradient ("conv2d dx", conv_loss, &c, c.x, dx, nx, 40, 1e-2f, 2e-3);
   check_gradient ("conv2d dw", conv_loss, &c, c.w, dw, nw, 40, 1e-2f, 2e-3);
   if (bias)
-    check_gradient ("conv2d db", conv_loss, &c, c.b, db, cout, 10, 1e-2f,
-        2e-3);
+    check_gradient ("conv2d db", conv_loss, &c, c.b, db, cout, 10, 1e-2f, 2e-3);
   g_free (c.x);
   g_free (c.w);
   g_free (c.b);
@@ -166,7 +166,7 @@ dw_case (int ch, int n, int h, int w, int stride)
   DwCase c;
   g_assert_true (affect_depthwise_geometry (&c.g, ch, n, h, w, stride));
   const size_t nx = (size_t) ch * n * h * w, ny =
-      (size_t) ch * n * c.g.oh * c.g.ow;
+      (size_t) ch *n * c.g.oh * c.g.ow;
   c.x = randn (nx, 1.0f);
   c.w = randn (9 * ch, 0.5f);
   c.y = g_new (float, ny);
@@ -263,8 +263,7 @@ test_batchnorm (void)
         for (int i = 0; i < c.m; i++)
           ss += pow (c.y[k * c.m + i] - s, 2);
         g_assert_cmpfloat (fabs (s - c.beta[k]), <, 1e-5);
-        g_assert_cmpfloat (fabs (sqrt (ss / c.m) - fabs (c.gamma[k])), <,
-            1e-3);
+        g_assert_cmpfloat (fabs (sqrt (ss / c.m) - fabs (c.gamma[k])), <, 1e-3);
       }
     }
     float *dx = g_new (float, n), *dg = g_new0 (float, c.c), *db =
