@@ -5,16 +5,19 @@
  * Checks, for 56 and 4 classes and several seeds: the output within 1e-4
  * absolute, the chunk features and the first bw2col output within 1e-4
  * relative to their scale, the loss, and the gradients of the input and of
- * five named parameters within 1e-3 relative (‖ours − torch‖∞ / ‖torch‖∞).
+ * five named parameters (see check_gradient), and `affect-model predict`
+ * (argv[1]) on the golden input through .npy files.
  * Exits 77 (skipped) without ../shared or without torch. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "affect/affect.h"
 #include "affect/moodnet.h"
+#include "affect/npy.h"
 #include "affect/safetensors.h"
 
 static const char *cases[] = { "0:56", "1:4" };
@@ -188,6 +191,50 @@ run_case (const char *path, const char *path64, const char *label)
   affect_moodnet_free (net);
 }
 
+/* affect-model predict on the golden input: a .npy in, a .npy out */
+static void
+check_predict (const char *affect_model, const char *path, const char *label)
+{
+  GError *error = NULL;
+  AffectSafetensors *f = affect_safetensors_open (path, &error);
+  AffectTensorView in, want;
+  char *dir = g_dir_make_tmp ("moodnet-predict-XXXXXX", &error);
+  char *x = g_build_filename (dir, "x.npy", NULL);
+  char *y = g_build_filename (dir, "y.npy", NULL);
+  const char *argv[] = { affect_model, "predict", "--batch", "1", path, x, y,
+    NULL
+  };
+  int status = 0;
+  AffectNpyArray *out;
+  double d = 0.0;
+
+  g_assert_nonnull (f);
+  g_assert_true (affect_safetensors_get (f, "golden.input", &in, &error));
+  g_assert_true (affect_safetensors_get (f, "golden.output", &want, &error));
+  g_assert_true (affect_npy_write (x, AFFECT_NPY_FLOAT32, in.n_dims, in.shape,
+          in.data, &error));
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+          NULL, NULL, &status, &error)
+      || !g_spawn_check_wait_status (status, &error))
+    g_error ("%s predict failed: %s", affect_model, error->message);
+  out = affect_npy_read (y, AFFECT_NPY_FLOAT32, &error);
+  g_assert_nonnull (out);
+  g_assert_cmpint (out->n_elements, ==, want.n_elements);
+  g_assert_cmpint (out->shape[0], ==, want.shape[0]);
+  for (int64_t i = 0; i < want.n_elements; i++)
+    d = fmax (d, fabs ((double) affect_npy_array_float (out)[i] -
+            want.data[i]));
+  report (label, "affect-model predict output max abs error", d, 1e-4);
+  affect_npy_array_free (out);
+  g_unlink (x);
+  g_unlink (y);
+  g_rmdir (dir);
+  g_free (x);
+  g_free (y);
+  g_free (dir);
+  affect_safetensors_close (f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -247,6 +294,8 @@ main (int argc, char **argv)
         (int) strlen (path) - (int) strlen (".safetensors"), path);
     char *label = g_strdup_printf ("seed %s, %s classes:", sc[0], sc[1]);
     run_case (path, path64, label);
+    if (argc > 1)
+      check_predict (argv[1], path, label);
     g_free (path64);
     g_free (label);
     g_free (path);
