@@ -294,7 +294,7 @@ main (int argc, char **argv)
         (int) strlen (path) - (int) strlen (".safetensors"), path);
     char *label = g_strdup_printf ("seed %s, %s classes:", sc[0], sc[1]);
     run_case (path, path64, label);
-    if (argc > 1)
+    if (argc > 1 && i + 1 == G_N_ELEMENTS (cases))
       check_predict (argv[1], path, label);
     g_free (path64);
     g_free (label);
