@@ -54,13 +54,13 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 affectsrc manifest=test.tsv ! audioconvert ! audioresample ! \
+ * gst-launch-1.0 affectsrc location=test.tsv ! audioconvert ! audioresample ! \
  *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo \
  *     frames-per-buffer=256 ! affectclassify model=moodnet.safetensors top-k=3 ! \
- *     affectmetrics report=test.json
+ *     affectmetrics location=test.json
  * ]| Tag every test track and score the predictions.
  * |[
- * gst-launch-1.0 affectsrc manifest=train.tsv ! audioconvert ! audioresample ! \
+ * gst-launch-1.0 affectsrc location=train.tsv ! audioconvert ! audioresample ! \
  *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo \
  *     frames-per-buffer=256 ! affectclassify mode=train model=new.safetensors \
  *     width=0.35 epochs=10 sgd-epochs=2 ! fakesink
@@ -501,8 +501,7 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
 
   if (model == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("mode=train needs model= (where to write the trained model)"),
-        (NULL));
+        ("mode=train needs model= (where to write the trained model)"), (NULL));
     g_free (init_model);
     return FALSE;
   }
@@ -849,12 +848,10 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
           GstFlowReturn fr = predict (self, self->frames, self->n_frames,
               self->start_ts, dur, self->item->id);
           if (fr != GST_FLOW_OK && fr != GST_FLOW_FLUSHING)
-            GST_DEBUG_OBJECT (self, "push returned %s",
-                gst_flow_get_name (fr));
+            GST_DEBUG_OBJECT (self, "push returned %s", gst_flow_get_name (fr));
         } else {
           GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-              ("Item %s has no frames: no prediction", self->item->id),
-              (NULL));
+              ("Item %s has no frames: no prediction", self->item->id), (NULL));
         }
         g_clear_pointer (&self->item, gst_affect_item_free);
         self->n_frames = 0;
@@ -1168,8 +1165,7 @@ gst_affect_classify_class_init (GstAffectClassifyClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MoodNet classifier", "Filter/Analyzer/Audio",
       "Tags or classifies Mel-spectrogram streams per item or window with a "
-      "MobileNetV2 + self-attention network, or trains one",
-      "gst-affect");
+      "MobileNetV2 + self-attention network, or trains one", "gst-affect");
   element_class->change_state =
       GST_DEBUG_FUNCPTR (gst_affect_classify_change_state);
   gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_CLASSIFY_MODE, 0);

@@ -9,58 +9,56 @@
 #include "gstaffectitem.h"
 
 G_BEGIN_DECLS
-
 #define GST_TYPE_AFFECT_CLASSIFY (gst_affect_classify_get_type ())
 G_DECLARE_FINAL_TYPE (GstAffectClassify, gst_affect_classify, GST,
     AFFECT_CLASSIFY, GstElement)
+     typedef enum
+     {
+       GST_AFFECT_CLASSIFY_MODE_INFER,
+       GST_AFFECT_CLASSIFY_MODE_TRAIN
+     } GstAffectClassifyMode;
 
-typedef enum
-{
-  GST_AFFECT_CLASSIFY_MODE_INFER,
-  GST_AFFECT_CLASSIFY_MODE_TRAIN
-} GstAffectClassifyMode;
+     struct _GstAffectClassify
+     {
+       GstElement parent;
 
-struct _GstAffectClassify
-{
-  GstElement parent;
+       GstPad *sinkpad, *srcpad;
 
-  GstPad *sinkpad, *srcpad;
+       /* properties (object lock) */
+       gchar *model_location;
+       GstAffectClassifyMode mode;
+       guint64 window, hop;
+       guint top_k;
+       gdouble threshold;
+       guint epochs, sgd_epochs, batch_size;
+       gdouble learning_rate;
+       gboolean mixup, spec_augment, resume;
+       guint64 seed;
+       gdouble width;
+       guint chunks, chunk_frames;
+       gchar *init_model;
+       guint cache_budget;      /* MiB */
 
-  /* properties (object lock) */
-  gchar *model_location;
-  GstAffectClassifyMode mode;
-  guint64 window, hop;
-  guint top_k;
-  gdouble threshold;
-  guint epochs, sgd_epochs, batch_size;
-  gdouble learning_rate;
-  gboolean mixup, spec_augment, resume;
-  guint64 seed;
-  gdouble width;
-  guint chunks, chunk_frames;
-  gchar *init_model;
-  guint cache_budget;           /* MiB */
+       /* model */
+       AffectMoodNet *net;
+       gchar **labels;
+       gchar *features_json;    /* affect.features of the model, or NULL */
+       AffectMoodNetTrainer *trainer;
 
-  /* model */
-  AffectMoodNet *net;
-  gchar **labels;
-  gchar *features_json;         /* affect.features of the model, or NULL */
-  AffectMoodNetTrainer *trainer;
-
-  /* stream (stream lock) */
-  gint n_mels, fps_n, fps_d;
-  GstStructure *stream_features;        /* the Mel fields of the sink caps */
-  gboolean src_caps_set;
-  GstEvent *pending_segment;
-  GstSegment segment;
-  GstAffectItem *item;          /* current item, NULL between items */
-  gboolean saw_items;
-  float *frames;                /* [frame][mel], up to `capacity` frames */
-  guint n_frames, capacity;
-  GstClockTime start_ts, end_ts;
-  guint64 frames_seen;          /* live: frames still to skip (hop > window) */
-  guint n_skipped;
-};
+       /* stream (stream lock) */
+       gint n_mels, fps_n, fps_d;
+       GstStructure *stream_features;   /* the Mel fields of the sink caps */
+       gboolean src_caps_set;
+       GstEvent *pending_segment;
+       GstSegment segment;
+       GstAffectItem *item;     /* current item, NULL between items */
+       gboolean saw_items;
+       float *frames;           /* [frame][mel], up to `capacity` frames */
+       guint n_frames, capacity;
+       GstClockTime start_ts, end_ts;
+       guint64 frames_seen;     /* live: frames still to skip (hop > window) */
+       guint n_skipped;
+     };
 
 G_END_DECLS
 #endif /* __GST_AFFECT_CLASSIFY_H__ */

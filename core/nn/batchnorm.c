@@ -7,11 +7,30 @@
 
 #include "affect/nn-layers.h"
 
+/* y = a·x + b, clamped to [lo, hi] in the same pass when clamp != NULL
+ * (a following ReLU / ReLU6 costs no extra sweep over memory) */
+static void
+affine (int64_t m, const float *restrict x, float a, float b,
+    const float *clamp, float *restrict y)
+{
+  if (clamp == NULL) {
+    for (int64_t i = 0; i < m; i++)
+      y[i] = a * x[i] + b;
+  } else {
+    const float lo = clamp[0], hi = clamp[1];
+    for (int64_t i = 0; i < m; i++) {
+      float v = a * x[i] + b;
+      v = v < lo ? lo : v;
+      y[i] = v > hi ? hi : v;
+    }
+  }
+}
+
 void
 affect_batchnorm_forward_train (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, float *running_mean,
     float *running_var, float momentum, int64_t * n_batches, float eps,
-    float *y, float *mean, float *rstd)
+    const float *clamp, float *y, float *mean, float *rstd)
 {
   double factor = momentum;
 
@@ -35,8 +54,7 @@ affect_batchnorm_forward_train (int c, int64_t m, const float *x,
     const float r = (float) (1.0 / sqrt (var + eps));
     const float a = gamma[ch] * r;
     const float b = beta[ch] - (float) mu * a;
-    for (int64_t i = 0; i < m; i++)
-      yc[i] = a * xc[i] + b;
+    affine (m, xc, a, b, clamp, yc);
     mean[ch] = (float) mu;
     rstd[ch] = r;
     if (running_mean != NULL && factor >= 0.0) {
@@ -52,15 +70,14 @@ affect_batchnorm_forward_train (int c, int64_t m, const float *x,
 void
 affect_batchnorm_forward_eval (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, const float *running_mean,
-    const float *running_var, float eps, float *y)
+    const float *running_var, float eps, const float *clamp, float *y)
 {
   for (int ch = 0; ch < c; ch++) {
     const float *xc = x + (int64_t) ch * m;
     float *yc = y + (int64_t) ch * m;
     const float a = gamma[ch] / sqrtf (running_var[ch] + eps);
     const float b = beta[ch] - running_mean[ch] * a;
-    for (int64_t i = 0; i < m; i++)
-      yc[i] = a * xc[i] + b;
+    affine (m, xc, a, b, clamp, yc);
   }
 }
 

@@ -32,8 +32,7 @@ affect_conv2d_geometry (AffectConv2d * conv, int cin, int cout, int kh,
 static gboolean
 conv_is_pointwise (const AffectConv2d * conv)
 {
-  return conv->kh == 1 && conv->kw == 1 && conv->stride == 1
-      && conv->pad == 0;
+  return conv->kh == 1 && conv->kw == 1 && conv->stride == 1 && conv->pad == 0;
 }
 
 size_t
@@ -67,7 +66,7 @@ im2col (const AffectConv2d * g, const float *x, float *col)
             }
             const float *xr = xp + (int64_t) iy * g->w;
             if (g->stride == 1) {
-              int lo = g->pad - j, hi = g->w + g->pad - j;     /* valid ox in [lo, hi) */
+              int lo = g->pad - j, hi = g->w + g->pad - j;      /* valid ox in [lo, hi) */
               if (lo < 0)
                 lo = 0;
               if (hi > g->ow)
@@ -75,7 +74,8 @@ im2col (const AffectConv2d * g, const float *x, float *col)
               for (int ox = 0; ox < lo && ox < g->ow; ox++)
                 r[ox] = 0.0f;
               if (hi > lo)
-                memcpy (r + lo, xr + lo - g->pad + j, sizeof (float) * (hi - lo));
+                memcpy (r + lo, xr + lo - g->pad + j,
+                    sizeof (float) * (hi - lo));
               for (int ox = hi > lo ? hi : lo; ox < g->ow; ox++)
                 r[ox] = 0.0f;
             } else {
@@ -170,8 +170,7 @@ affect_conv2d_backward (const AffectConv2d * conv, const float *x,
     }
     /* dW (cout × k) += dY (cout × cols) · colᵀ */
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, conv->cout, k,
-        (int) cols, 1.0f, dy, (int) cols, b_mat, (int) cols, 1.0f, dweight,
-        k);
+        (int) cols, 1.0f, dy, (int) cols, b_mat, (int) cols, 1.0f, dweight, k);
   }
   if (dx != NULL) {
     /* dcol (k × cols) = Wᵀ · dY */

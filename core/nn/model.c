@@ -99,8 +99,7 @@ affect_model_register (const AffectModelClass * klass)
   g_mutex_lock (&registry_lock);
   ensure_registry ();
   for (guint i = 0; i < registry->len; i++)
-    if (!strcmp (((AffectModelClass *) registry->pdata[i])->name,
-            klass->name)) {
+    if (!strcmp (((AffectModelClass *) registry->pdata[i])->name, klass->name)) {
       registry->pdata[i] = (gpointer) klass;
       g_mutex_unlock (&registry_lock);
       return;

@@ -56,8 +56,7 @@ affect_moodnet_trainer_new (AffectMoodNet * net,
   t->output = g_strdup (options->output);
   t->checkpoint = options->checkpoint ? g_strdup (options->checkpoint) :
       g_strconcat (options->output, ".ckpt", NULL);
-  t->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      g_free);
+  t->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   if (options->metadata != NULL) {
     GHashTableIter it;
     gpointer k, v;
@@ -201,8 +200,7 @@ evaluate (AffectMoodNetTrainer * t, const int *items, int n, float *x,
     for (int k = 0; k < b; k++) {
       load_item (t, items[i + k], x + (size_t) k * t->item_size);
       memcpy (y + (size_t) k * t->classes, &g_array_index (t->labels, float,
-              (size_t) items[i + k] * t->classes),
-          sizeof (float) * t->classes);
+              (size_t) items[i + k] * t->classes), sizeof (float) * t->classes);
     }
     affect_moodnet_forward (t->net, x, b, out);
     e.loss += affect_moodnet_loss (t->net, y, d_att, d_clf) * b;

@@ -118,8 +118,8 @@ affect_moodnet_config_validate (const AffectMoodNetConfig * c, GError ** error)
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
         "moodnet: unsupported architecture (classes %d, chunks %d, n_mels %d, "
         "chunk_frames %d, width %g): need classes, chunks ≥ 1, n_mels and "
-        "chunk_frames ≥ 65, 0 < width ≤ 4", c->classes, c->chunks, c->n_mels,
-        c->chunk_frames, c->width);
+        "chunk_frames ≥ 65, 0 < width ≤ 4", c->classes, c->chunks,
+        c->n_mels, c->chunk_frames, c->width);
     return FALSE;
   }
   return TRUE;
@@ -346,8 +346,7 @@ build_chunk_cnn (AffectMoodNet * net, AffectRng * rng)
       g_snprintf (b, sizeof (b), "cnn.features.%d.conv.%d", idx, sub + 2);
       add_unit (net, units, UNIT_CONV, a, hidden, cout, 1, 1, 0, FALSE, b,
           AFFECT_ACTIVATION_IDENTITY, rng);
-      add_block (blocks, first, units->len - first, stride == 1
-          && cin == cout);
+      add_block (blocks, first, units->len - first, stride == 1 && cin == cout);
       cin = cout;
     }
   }
@@ -581,7 +580,7 @@ ensure_batch (AffectMoodNet * net, int batch)
     return;
   free_batch (net);
   net->batch = batch;
-  net->max_act = (size_t) n * h * w;
+  net->max_act = (size_t) n *h * w;
   net->max_col = 0;
   net->chunks_in = g_new (float, (size_t) n * h * w);
   for (int i = 0; i < net->n_units; i++) {
@@ -688,18 +687,21 @@ unit_forward (AffectMoodNet * net, Unit * u, const float *in)
   else
     u->c = (float *) in;
   if (u->bn_weight != NULL) {
+    /* ReLU / ReLU6 after batch-norm run in the same pass, as a clamp */
+    static const float relu[2] = { 0.0f, INFINITY }, relu6[2] = { 0.0f, 6.0f };
+    const float *clamp = u->act == AFFECT_ACTIVATION_RELU6 ? relu6 :
+        u->act == AFFECT_ACTIVATION_RELU ? relu : NULL;
+    g_assert (clamp != NULL || u->act == AFFECT_ACTIVATION_IDENTITY);
     if (net->training || net->calibrating)
       affect_batchnorm_forward_train (u->cout, m, u->c,
           u->bn_weight->value.data, u->bn_bias->value.data,
           u->bn_mean->value.data, u->bn_var->value.data,
           net->calibrating ? -1.0f : BN_MOMENTUM, &u->bn_batches, BN_EPS,
-          u->y, u->mean, u->rstd);
+          clamp, u->y, u->mean, u->rstd);
     else
       affect_batchnorm_forward_eval (u->cout, m, u->c,
           u->bn_weight->value.data, u->bn_bias->value.data,
-          u->bn_mean->value.data, u->bn_var->value.data, BN_EPS, u->y);
-    if (u->act != AFFECT_ACTIVATION_IDENTITY)
-      affect_activation_forward (u->act, u->y, u->y, (size_t) u->cout * m);
+          u->bn_mean->value.data, u->bn_var->value.data, BN_EPS, clamp, u->y);
   } else if (u->act != AFFECT_ACTIVATION_IDENTITY) {
     affect_activation_forward (u->act, u->c, u->y, (size_t) u->cout * m);
   }
@@ -743,7 +745,7 @@ head_activation_backward (AffectMoodNet * net, const float *prob,
     return;
   }
   for (int r = 0; r < rows; r++) {
-    const float *p = prob + (size_t) r * c, *dp = dprob + (size_t) r * c;
+    const float *p = prob + (size_t) r * c, *dp = dprob + (size_t) r *c;
     float *dz = dlogits + (size_t) r * c;
     double dot = 0.0;
     for (int i = 0; i < c; i++)
@@ -1049,8 +1051,7 @@ affect_moodnet_backward (AffectMoodNet * net, const float *d_att,
           (size_t) batch * EMBED);
     affect_activation_backward (AFFECT_ACTIVATION_TANH, NULL, net->pool_act,
         d_pool, d_pool, (size_t) batch * EMBED);
-    affect_linear_grad (&net->pooler, net->cls, d_pool, d_logit, batch,
-        TRUE);
+    affect_linear_grad (&net->pooler, net->cls, d_pool, d_logit, batch, TRUE);
     /* encoder backward needs seq_a..seq_d: keep the running gradient in
      * grad_a / grad_b (free until the CNN backward) */
     d_h = net->grad_a;
@@ -1203,7 +1204,7 @@ affect_moodnet_save (AffectMoodNet * net, const char *path, GError ** error,
 
   va_start (ap, error);
   while ((k = va_arg (ap, const char *)) != NULL)
-    g_hash_table_insert (md, (gpointer) k, va_arg (ap, char *));
+      g_hash_table_insert (md, (gpointer) k, va_arg (ap, char *));
   va_end (ap);
   ok = affect_moodnet_save_with_metadata (net, path, md, error);
   g_hash_table_unref (md);

@@ -49,8 +49,7 @@ affect_global_mean_forward (int c, int n, int s, const float *x, float *out)
 }
 
 void
-affect_global_mean_backward (int c, int n, int s, const float *dout,
-    float *dx)
+affect_global_mean_backward (int c, int n, int s, const float *dout, float *dx)
 {
   for (int ch = 0; ch < c; ch++)
     for (int b = 0; b < n; b++) {
@@ -78,8 +77,7 @@ affect_mean_axis1_forward (int n, int t, int d, const float *x, float *out)
 }
 
 void
-affect_mean_axis1_backward (int n, int t, int d, const float *dout,
-    float *dx)
+affect_mean_axis1_backward (int n, int t, int d, const float *dout, float *dx)
 {
   for (int b = 0; b < n; b++)
     for (int i = 0; i < t; i++) {

@@ -15,22 +15,20 @@
 
 #include "affect/safetensors.h"
 
-G_BEGIN_DECLS
-
-typedef struct
+G_BEGIN_DECLS typedef struct
 {
   const char *name;             /* affect.arch "name", e.g. "moodnet" */
   const char *description;      /* one line */
   /* builds the model from an open file whose affect.arch names it */
-  gpointer (*load) (AffectSafetensors * file, const char *arch_json,
+    gpointer (*load) (AffectSafetensors * file, const char *arch_json,
       GError ** error);
   void (*free) (gpointer model);
   /* item input shape, outermost first; returns the number of dims */
   int (*input_shape) (gpointer model, int64_t * shape);
   int (*n_outputs) (gpointer model);
-  int64_t (*n_parameters) (gpointer model);
+    int64_t (*n_parameters) (gpointer model);
   /* eval-mode outputs (batch × n_outputs) for batch items */
-  gboolean (*predict) (gpointer model, const float *x, int batch,
+    gboolean (*predict) (gpointer model, const float *x, int batch,
       float *out, GError ** error);
 } AffectModelClass;
 

@@ -20,9 +20,7 @@
 
 #include "affect/moodnet.h"
 
-G_BEGIN_DECLS
-
-typedef struct
+G_BEGIN_DECLS typedef struct
 {
   int epochs;                   /* Adam epochs (20) */
   int sgd_epochs;               /* epochs per SGD stage (5; 0: Adam only) */
@@ -73,8 +71,7 @@ AffectMoodNetTrainer *affect_moodnet_trainer_new (AffectMoodNet * net,
 void affect_moodnet_trainer_free (AffectMoodNetTrainer * trainer);
 /* x: n_mels × chunks·chunk_frames; labels: classes values */
 gboolean affect_moodnet_trainer_add_item (AffectMoodNetTrainer * trainer,
-    const float *x, const float *labels, gboolean validation,
-    GError ** error);
+    const float *x, const float *labels, gboolean validation, GError ** error);
 guint affect_moodnet_trainer_n_items (const AffectMoodNetTrainer * trainer,
     gboolean validation);
 gboolean affect_moodnet_trainer_run (AffectMoodNetTrainer * trainer,

@@ -26,9 +26,7 @@
 #include "affect/nn.h"
 #include "affect/safetensors.h"
 
-G_BEGIN_DECLS
-
-typedef enum
+G_BEGIN_DECLS typedef enum
 {
   AFFECT_MOODNET_SIGMOID,       /* multi-label tags */
   AFFECT_MOODNET_SOFTMAX        /* single-label classes */
@@ -81,46 +79,48 @@ gboolean affect_moodnet_load_tensors (AffectMoodNet * net,
 AffectMoodNet *affect_moodnet_load (const char *path, GError ** error);
 /* Writes every parameter and buffer plus affect.arch and the given extra
  * metadata (key, value, …, NULL), atomically. */
-gboolean affect_moodnet_save (AffectMoodNet * net, const char *path,
-    GError ** error, ...) G_GNUC_NULL_TERMINATED;
+gboolean
+affect_moodnet_save (AffectMoodNet * net, const char *path,
+    GError ** error, ...)
+    G_GNUC_NULL_TERMINATED;
 /* Same, metadata as a key → value table (may be NULL). */
-gboolean affect_moodnet_save_with_metadata (AffectMoodNet * net,
+     gboolean affect_moodnet_save_with_metadata (AffectMoodNet * net,
     const char *path, GHashTable * metadata, GError ** error);
 
 /* Training mode: batch statistics in batch-norm (running averages move),
  * dropout drawn from rng (which must outlive the calls). Eval mode: running
  * statistics, no dropout. */
-void affect_moodnet_set_training (AffectMoodNet * net, gboolean training,
+     void affect_moodnet_set_training (AffectMoodNet * net, gboolean training,
     AffectRng * rng);
 
 /* Batch-norm calibration: between begin (TRUE) and end (FALSE), forwards
  * normalise with batch statistics and set the running statistics to the
  * cumulative average over the calibration batches (PyTorch's momentum=None),
  * with no dropout; weights are untouched. Ends in eval mode. */
-void affect_moodnet_calibrate_batchnorm (AffectMoodNet * net,
+     void affect_moodnet_calibrate_batchnorm (AffectMoodNet * net,
     gboolean begin);
 
 /* Forward for `batch` inputs of n_mels × chunks·chunk_frames; writes out
  * (batch × classes) and keeps everything the backward needs. */
-void affect_moodnet_forward (AffectMoodNet * net, const float *x, int batch,
-    float *out);
+     void affect_moodnet_forward (AffectMoodNet * net, const float *x,
+    int batch, float *out);
 /* After a forward: the two heads (batch × classes) and the chunk features
  * (batch × chunks × 256). */
-const float *affect_moodnet_att (const AffectMoodNet * net);
-const float *affect_moodnet_clf (const AffectMoodNet * net);
-const float *affect_moodnet_chunk_features (const AffectMoodNet * net);
+     const float *affect_moodnet_att (const AffectMoodNet * net);
+     const float *affect_moodnet_clf (const AffectMoodNet * net);
+     const float *affect_moodnet_chunk_features (const AffectMoodNet * net);
 
 /* The training loss: the mean of the two heads' losses (binary
  * cross-entropy on probabilities for sigmoid models, categorical
  * cross-entropy for softmax ones) against target (batch × classes);
  * d_att / d_clf receive its gradients w.r.t. the heads' probabilities. */
-double affect_moodnet_loss (const AffectMoodNet * net, const float *target,
+     double affect_moodnet_loss (const AffectMoodNet * net, const float *target,
     float *d_att, float *d_clf);
 
 /* Backward of the last forward from the gradients w.r.t. the two heads'
  * probabilities (for a loss on the output (att + clf)/2, pass d_out/2 to
  * both); ADDS parameter gradients and writes dx (may be NULL). */
-void affect_moodnet_backward (AffectMoodNet * net, const float *d_att,
+     void affect_moodnet_backward (AffectMoodNet * net, const float *d_att,
     const float *d_clf, float *dx);
 
 G_END_DECLS

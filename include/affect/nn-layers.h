@@ -26,10 +26,8 @@
 #include <stdint.h>
 
 G_BEGIN_DECLS
-
 /* ---- 2-D convolution, groups = 1: im2col + cblas_sgemm ---------------- */
-
-typedef struct
+    typedef struct
 {
   int cin, cout;                /* channels */
   int kh, kw;                   /* kernel */
@@ -74,14 +72,17 @@ void affect_depthwise_backward (const AffectDepthwise * dw, const float *x,
  * running variance takes the unbiased batch variance); momentum < 0 means
  * a cumulative average over `*n_batches` batches (PyTorch's momentum=None).
  * mean / rstd (C floats each) keep what the backward needs.
- * Eval: running statistics; backward is then a per-channel scale. */
+ * Eval: running statistics; backward is then a per-channel scale.
+ * clamp: NULL, or {lo, hi} to clamp the output in the same pass (ReLU is
+ * {0, +inf}, ReLU6 {0, 6}); the backward then takes the clamped output's
+ * gradient already masked by the activation's backward. */
 void affect_batchnorm_forward_train (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, float *running_mean,
     float *running_var, float momentum, int64_t * n_batches, float eps,
-    float *y, float *mean, float *rstd);
+    const float *clamp, float *y, float *mean, float *rstd);
 void affect_batchnorm_forward_eval (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, const float *running_mean,
-    const float *running_var, float eps, float *y);
+    const float *running_var, float eps, const float *clamp, float *y);
 /* x: the forward's input; mean/rstd from the train forward */
 void affect_batchnorm_backward_train (int c, int64_t m, const float *x,
     const float *gamma, const float *mean, const float *rstd,

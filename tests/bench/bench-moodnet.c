@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <cblas.h>
 #include <glib.h>
 
@@ -23,12 +22,19 @@ now (void)
   return g_get_monotonic_time () / 1e6;
 }
 
+/* VmHWM of this process image: ru_maxrss would carry over the peak of the
+ * (forked) parent across exec */
 static long
 peak_rss_kib (void)
 {
-  struct rusage ru;
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_maxrss;
+  char *status = NULL, *line;
+  long kib = -1;
+
+  if (g_file_get_contents ("/proc/self/status", &status, NULL, NULL)
+      && (line = strstr (status, "VmHWM:")) != NULL)
+    kib = atol (line + 6);
+  g_free (status);
+  return kib;
 }
 
 static double
@@ -78,7 +84,8 @@ main (int argc, char **argv)
       }
       printf ("sgemm m=%d n=%d k=%d seconds=%.5f gflops=%.2f threads=%d\n", m,
           n, k, median (times, repeats),
-          2.0 * m * n * k / median (times, repeats) / 1e9, affect_get_threads ());
+          2.0 * m * n * k / median (times, repeats) / 1e9,
+          affect_get_threads ());
       g_free (a);
       g_free (b);
       g_free (c);
@@ -112,7 +119,7 @@ main (int argc, char **argv)
 
   if (!strcmp (mode, "infer")) {
     affect_moodnet_set_training (net, FALSE, NULL);
-    affect_moodnet_forward (net, x, batch, out);     /* warm-up */
+    affect_moodnet_forward (net, x, batch, out);        /* warm-up */
     for (int r = 0; r < repeats; r++) {
       double t0 = now ();
       affect_moodnet_forward (net, x, batch, out);

@@ -11,6 +11,7 @@
 #include "gstaffectitem.h"
 #include "gstaffecttensor.h"
 #include "affect/model.h"
+#include "affect/moodnet.h"
 
 #define MELS 72
 #define FPB 24                  /* frames per buffer */
@@ -232,6 +233,80 @@ test_train_then_classify (void)
   g_rand_free (rand);
 }
 
+/* runs a training pipeline; returns the epoch numbers posted */
+static GArray *
+train_run (const char *path, int epochs, gboolean resume)
+{
+  GstBus *bus;
+  GstHarness *h;
+  GstMessage *msg;
+  GRand *rand = g_rand_new_with_seed (5);
+  GArray *seen = g_array_new (FALSE, FALSE, sizeof (guint));
+  char *launch = g_strdup_printf ("affectclassify mode=train model=%s "
+      "width=0.35 chunks=2 chunk-frames=72 epochs=%d sgd-epochs=0 "
+      "batch-size=4 learning-rate=0.001 seed=2 resume=%s", path, epochs,
+      resume ? "true" : "false");
+
+  h = harness (launch, &bus, MELS);
+  g_free (launch);
+  for (int i = 0; i < 8; i++)
+    push_item (h, "r", i % 2, i < 6 ? "train" : "validation", rand, TRUE);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) != NULL) {
+    guint e;
+    if (gst_structure_get_uint (gst_message_get_structure (msg), "epoch", &e))
+      g_array_append_val (seen, e);
+    gst_message_unref (msg);
+  }
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_rand_free (rand);
+  return seen;
+}
+
+static void
+test_resume (void)
+{
+  char *path = g_strconcat (model_path, ".resume.safetensors", NULL);
+  char *ckpt = g_strconcat (path, ".ckpt", NULL);
+  GArray *first = train_run (path, 2, FALSE), *second;
+
+  g_assert_cmpuint (first->len, ==, 2);
+  g_assert_true (g_file_test (ckpt, G_FILE_TEST_EXISTS));
+  /* an interrupted 3-epoch run continues at epoch 3 */
+  second = train_run (path, 3, TRUE);
+  g_assert_cmpuint (second->len, ==, 1);
+  g_assert_cmpuint (g_array_index (second, guint, 0), ==, 3);
+  g_array_free (first, TRUE);
+  g_array_free (second, TRUE);
+  g_unlink (ckpt);
+  g_unlink (path);
+  g_free (ckpt);
+  g_free (path);
+}
+
+/* the trained model of the first test, or (when a test runs alone) an
+ * untrained one of the same shape */
+static void
+ensure_model (void)
+{
+  AffectMoodNetConfig c;
+  AffectMoodNet *net;
+  GError *error = NULL;
+
+  if (g_file_test (model_path, G_FILE_TEST_EXISTS))
+    return;
+  affect_moodnet_config_init (&c, 2);
+  c.chunks = 2;
+  c.chunk_frames = 72;
+  c.n_mels = MELS;
+  c.width = 0.35;
+  net = affect_moodnet_new (&c, 1);
+  g_assert_true (affect_moodnet_save (net, model_path, &error,
+          "affect.labels", "[\"low\", \"high\"]", NULL));
+  affect_moodnet_free (net);
+}
+
 static void
 test_live_windows (void)
 {
@@ -241,6 +316,7 @@ test_live_windows (void)
   GRand *rand = g_rand_new_with_seed (4);
   int n = 0;
 
+  ensure_model ();
   /* 24 frames per buffer at 46.875 frames/s: window 144 frames (3.072 s),
    * hop 72 frames; 12 buffers = 288 frames → windows at 0, 72, 144 */
   launch = g_strdup_printf ("affectclassify model=%s window=3072000000 "
@@ -282,6 +358,7 @@ test_caps_mismatch (void)
   GError *err;
   char *launch, *debug = NULL;
 
+  ensure_model ();
   launch = g_strdup_printf ("affectclassify model=%s", model_path);
   h = harness (launch, &bus, 64);
   g_free (launch);
@@ -335,6 +412,7 @@ main (int argc, char **argv)
   model_path = g_build_filename (dir, "tiny.safetensors", NULL);
   g_test_add_func ("/affectclassify/train-then-classify",
       test_train_then_classify);
+  g_test_add_func ("/affectclassify/resume", test_resume);
   g_test_add_func ("/affectclassify/live-windows", test_live_windows);
   g_test_add_func ("/affectclassify/caps-mismatch", test_caps_mismatch);
   g_test_add_func ("/affectclassify/missing-model", test_missing_model);

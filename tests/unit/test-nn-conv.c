@@ -52,7 +52,8 @@ check_gradient (const char *what, LossFn loss, gpointer ctx, float *x,
     const double lm = loss (ctx);
     x[i] = keep;
     const double fd = (lp - lm) / ((double) (keep + h) - (double) (keep - h));
-    const double err = fabs (fd - grad[i]) / fmax (floor, fabs (fd) + fabs (grad[i]));
+    const double err =
+        fabs (fd - grad[i]) / fmax (floor, fabs (fd) + fabs (grad[i]));
     if (err > worst)
       worst = err;
     if (err > tol)
@@ -123,8 +124,7 @@ conv_case (int cin, int cout, int k, int stride, int pad, int n, int h, int w,
   check_gradient ("conv2d dx", conv_loss, &c, c.x, dx, nx, 40, 1e-2f, 2e-3);
   check_gradient ("conv2d dw", conv_loss, &c, c.w, dw, nw, 40, 1e-2f, 2e-3);
   if (bias)
-    check_gradient ("conv2d db", conv_loss, &c, c.b, db, cout, 10, 1e-2f,
-        2e-3);
+    check_gradient ("conv2d db", conv_loss, &c, c.b, db, cout, 10, 1e-2f, 2e-3);
   g_free (c.x);
   g_free (c.w);
   g_free (c.b);
@@ -166,7 +166,7 @@ dw_case (int ch, int n, int h, int w, int stride)
   DwCase c;
   g_assert_true (affect_depthwise_geometry (&c.g, ch, n, h, w, stride));
   const size_t nx = (size_t) ch * n * h * w, ny =
-      (size_t) ch * n * c.g.oh * c.g.ow;
+      (size_t) ch *n * c.g.oh * c.g.ow;
   c.x = randn (nx, 1.0f);
   c.w = randn (9 * ch, 0.5f);
   c.y = g_new (float, ny);
@@ -226,10 +226,10 @@ bn_loss (gpointer p)
   BnCase *c = p;
   if (c->train)
     affect_batchnorm_forward_train (c->c, c->m, c->x, c->gamma, c->beta, NULL,
-        NULL, 0.1f, NULL, 1e-5f, c->y, c->mean, c->rstd);
+        NULL, 0.1f, NULL, 1e-5f, NULL, c->y, c->mean, c->rstd);
   else
     affect_batchnorm_forward_eval (c->c, c->m, c->x, c->gamma, c->beta, c->rm,
-        c->rv, 1e-5f, c->y);
+        c->rv, 1e-5f, NULL, c->y);
   return dot (c->y, c->probe, (size_t) c->c * c->m);
 }
 
@@ -263,8 +263,7 @@ test_batchnorm (void)
         for (int i = 0; i < c.m; i++)
           ss += pow (c.y[k * c.m + i] - s, 2);
         g_assert_cmpfloat (fabs (s - c.beta[k]), <, 1e-5);
-        g_assert_cmpfloat (fabs (sqrt (ss / c.m) - fabs (c.gamma[k])), <,
-            1e-3);
+        g_assert_cmpfloat (fabs (sqrt (ss / c.m) - fabs (c.gamma[k])), <, 1e-3);
       }
     }
     float *dx = g_new (float, n), *dg = g_new0 (float, c.c), *db =
@@ -304,14 +303,27 @@ test_batchnorm_running (void)
   float rm = 0, rv = 1;
   int64_t nb = 0;
   affect_batchnorm_forward_train (1, 4, x, &g, &b, &rm, &rv, 0.1f, &nb, 1e-5f,
-      y, &mean, &rstd);
+      NULL, y, &mean, &rstd);
   g_assert_cmpfloat (fabs (rm - 0.3f), <, 1e-6);
   g_assert_cmpfloat (fabs (rv - (0.9f + 0.1f * 14.0f / 3.0f)), <, 1e-6);
   rm = 5;
   rv = 5;
   nb = 0;
   affect_batchnorm_forward_train (1, 4, x, &g, &b, &rm, &rv, -1.0f, &nb,
-      1e-5f, y, &mean, &rstd);
+      1e-5f, NULL, y, &mean, &rstd);
+  g_assert_cmpint (nb, ==, 1);
+  /* fused clamp: ReLU6 of the normalised values */
+  {
+    const float relu6[2] = { 0.0f, 6.0f }, gg = 10.0f;
+    float yc[4];
+    affect_batchnorm_forward_train (1, 4, x, &gg, &b, NULL, NULL, 0.1f, NULL,
+        1e-5f, relu6, yc, &mean, &rstd);
+    for (int i = 0; i < 4; i++) {
+      const float ref = 10.0f * (x[i] - mean) * rstd;
+      g_assert_cmpfloat (fabsf (yc[i] - fminf (fmaxf (ref, 0.0f), 6.0f)), <,
+          1e-5f);
+    }
+  }
   g_assert_cmpfloat (fabs (rm - 3.0f), <, 1e-6);
   g_assert_cmpfloat (fabs (rv - 14.0f / 3.0f), <, 1e-6);
   g_assert_cmpint (nb, ==, 1);
