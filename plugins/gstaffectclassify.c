@@ -28,7 +28,11 @@
  * (#epochs of Adam, then #sgd-epochs of SGD Nesterov at each of 1e-3, 1e-4,
  * 1e-5), writes the best epoch to #model atomically and a checkpoint beside
  * it (#model + ".ckpt") after every epoch; #resume continues from it.
- * Items without labels are reported with a warning and skipped.
+ * Items without labels are reported with a warning and skipped. Labels go
+ * by name: each item's `labels` are reordered from its `vocabulary` onto the
+ * model's class names (those of #init-model, else the first labelled
+ * item's vocabulary); an item naming a class the model does not know is
+ * reported with a warning and skipped.
  *
  * ## Messages
  *
@@ -199,6 +203,42 @@ string_array (GValue * v, gchar ** strs, const guint * pick, guint n)
     gst_value_array_append_and_take_value (v, &s);
   }
   return v;
+}
+
+/**
+ * gst_affect_classify_label_index:
+ * @model_labels: the model's class names, NULL-terminated
+ * @vocabulary: an item's label names
+ * @n: the number of names in @vocabulary
+ *
+ * Where each of an item's label names sits among the model's classes.
+ *
+ * Returns: (transfer full) (nullable): @n indices into @model_labels (-1 for
+ * a name the model does not know, the first match for a repeated one), or
+ * NULL when @vocabulary is @model_labels itself (same names, same order).
+ */
+gint *
+gst_affect_classify_label_index (const gchar * const *model_labels,
+    const gchar * const *vocabulary, guint n)
+{
+  guint classes = model_labels ? g_strv_length ((gchar **) model_labels) : 0;
+  gboolean identical = n == classes;
+  gint *index;
+
+  for (guint i = 0; identical && i < n; i++)
+    identical = !g_strcmp0 (model_labels[i], vocabulary[i]);
+  if (identical)
+    return NULL;
+  index = g_new (gint, MAX (n, 1));
+  for (guint i = 0; i < n; i++) {
+    index[i] = -1;
+    for (guint j = 0; j < classes && vocabulary[i]; j++)
+      if (!strcmp (model_labels[j], vocabulary[i])) {
+        index[i] = (gint) j;
+        break;
+      }
+  }
+  return index;
 }
 
 static gboolean
@@ -562,11 +602,74 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
   return TRUE;
 }
 
+/* The item's targets in the model's class order. Labels are matched by
+ * name, never by position: a manifest may list the same classes in another
+ * order (sorted, say) than the model's label names. Returns FALSE (with a
+ * warning) when the item must be skipped; *targets stays NULL when the
+ * item's labels can be used as they are (same vocabulary, or none). */
+static gboolean
+map_labels (GstAffectClassify * self, const GstAffectItem * item,
+    gfloat ** targets)
+{
+  const guint classes = (guint) config (self)->classes;
+  gboolean any_positive = FALSE;
+  gint *index;
+
+  *targets = NULL;
+  if (item->vocabulary == NULL) {
+    if (item->n_labels == classes)
+      return TRUE;
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Item %s has %u unnamed labels, the model %u classes: skipped",
+            item->id, item->n_labels, classes), (NULL));
+    self->n_skipped++;
+    return FALSE;
+  }
+
+  index =
+      gst_affect_classify_label_index ((const gchar * const *) self->labels,
+      (const gchar * const *) item->vocabulary, item->n_labels);
+  if (index == NULL) {
+    /* same names in the same order: the fast path */
+    return TRUE;
+  }
+  for (guint i = 0; i < item->n_labels; i++) {
+    if (index[i] < 0) {
+      GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+          ("Item %s has the label \"%s\" the model does not know: skipped",
+              item->id, item->vocabulary[i]),
+          ("model classes: %u", classes));
+      self->n_skipped++;
+      g_free (index);
+      return FALSE;
+    }
+  }
+  /* model classes missing from the item's vocabulary are negatives; such
+   * an item must at least name one positive class */
+  *targets = g_new0 (gfloat, classes);
+  for (guint i = 0; i < item->n_labels; i++) {
+    (*targets)[index[i]] = item->labels[i];
+    if (item->labels[i] > 0)
+      any_positive = TRUE;
+  }
+  g_free (index);
+  if (item->n_labels < classes && !any_positive) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Item %s has no positive label the model knows: skipped", item->id),
+        (NULL));
+    self->n_skipped++;
+    g_clear_pointer (targets, g_free);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static void
 cache_item (GstAffectClassify * self)
 {
   GstAffectItem *item = self->item;
   GError *error = NULL;
+  gfloat *targets = NULL;
   float *x;
 
   if (item->labels == NULL || item->n_labels == 0
@@ -588,16 +691,12 @@ cache_item (GstAffectClassify * self)
   }
   if (self->trainer == NULL && !start_training (self, item))
     return;
-  if ((int) item->n_labels != config (self)->classes) {
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item %s has %u labels, the model %d classes: skipped", item->id,
-            item->n_labels, config (self)->classes), (NULL));
-    self->n_skipped++;
+  if (!map_labels (self, item, &targets))
     return;
-  }
   x = g_new (float, (size_t) self->n_mels * model_frames (self));
   assemble_input (self, self->frames, self->n_frames, x);
-  if (!affect_moodnet_trainer_add_item (self->trainer, x, item->labels,
+  if (!affect_moodnet_trainer_add_item (self->trainer, x,
+          targets ? targets : item->labels,
           !g_strcmp0 (item->split, "validation"), &error)) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s cannot be cached: skipped", item->id), ("%s",
@@ -605,6 +704,7 @@ cache_item (GstAffectClassify * self)
     g_error_free (error);
     self->n_skipped++;
   }
+  g_free (targets);
   g_free (x);
 }
 

@@ -60,5 +60,8 @@ G_DECLARE_FINAL_TYPE (GstAffectClassify, gst_affect_classify, GST,
        guint n_skipped;
      };
 
+gint *gst_affect_classify_label_index (const gchar * const *model_labels,
+    const gchar * const *vocabulary, guint n);
+
 G_END_DECLS
 #endif /* __GST_AFFECT_CLASSIFY_H__ */

@@ -19,6 +19,8 @@
 #define ADAM_EPOCHS 6
 
 static const gchar *vocab[] = { "low", "high", NULL };
+static const gchar *vocab_reversed[] = { "high", "low", NULL };
+static const gchar *vocab_unknown[] = { "low", "high", "mid", NULL };
 
 static GstCaps *
 mel_caps (int mels)
@@ -36,16 +38,19 @@ mel_caps (int mels)
 
 /* class 0: energy in the lower third of the bands, class 1: upper third */
 static void
-push_item (GstHarness * h, const char *id, int cls, const char *split,
-    GRand * rand, gboolean labelled)
+push_item_vocab (GstHarness * h, const char *id, int cls, const char *split,
+    GRand * rand, const gchar ** voc)
 {
   GstAffectItem *item = gst_affect_item_new (id);
-  const float labels[2] = { cls == 0, cls == 1 };
+  float labels[3] = { 0, 0, 0 };
   guint64 t = 0;
 
+  /* the class's tag wherever this vocabulary puts its name */
+  for (int i = 0; voc && voc[i]; i++)
+    labels[i] = !strcmp (voc[i], vocab[cls]);
   item->split = g_strdup (split);
-  if (labelled)
-    gst_affect_item_set_tags (item, vocab, labels);
+  if (voc)
+    gst_affect_item_set_tags (item, voc, labels);
   g_assert_true (gst_harness_push_event (h,
           gst_affect_item_start_event_new (item)));
   for (int b = 0; b < ITEM_FRAMES / FPB; b++) {
@@ -70,6 +75,13 @@ push_item (GstHarness * h, const char *id, int cls, const char *split,
   g_assert_true (gst_harness_push_event (h,
           gst_affect_item_end_event_new (item)));
   gst_affect_item_free (item);
+}
+
+static void
+push_item (GstHarness * h, const char *id, int cls, const char *split,
+    GRand * rand, gboolean labelled)
+{
+  push_item_vocab (h, id, cls, split, rand, labelled ? vocab : NULL);
 }
 
 static GstHarness *
@@ -285,6 +297,68 @@ test_resume (void)
   g_free (path);
 }
 
+/* Trains on 8 items; with `reorder` all but the first (whose vocabulary
+ * names the model's classes) list them as {high, low}. Labels go by name,
+ * so both runs must write the same model. An item naming a class the model
+ * does not know is reported and skipped. */
+static GBytes *
+train_vocab_run (const char *path, gboolean reorder)
+{
+  GstBus *bus;
+  GstHarness *h;
+  GstMessage *msg;
+  GRand *rand = g_rand_new_with_seed (9);
+  gboolean warned = FALSE;
+  gchar *contents;
+  gsize length;
+  char *launch = g_strdup_printf ("affectclassify mode=train model=%s "
+      "width=0.35 chunks=2 chunk-frames=72 epochs=2 sgd-epochs=0 "
+      "batch-size=4 learning-rate=0.001 seed=4", path);
+
+  h = harness (launch, &bus, MELS);
+  g_free (launch);
+  for (int i = 0; i < 8; i++)
+    push_item_vocab (h, "v", i % 2, i < 6 ? "train" : "validation", rand,
+        reorder && i > 0 ? vocab_reversed : vocab);
+  push_item_vocab (h, "unknown", 0, "train", rand, vocab_unknown);
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING)) != NULL) {
+    GError *err;
+    gst_message_parse_warning (msg, &err, NULL);
+    if (strstr (err->message, "unknown") && strstr (err->message, "mid"))
+      warned = TRUE;
+    g_error_free (err);
+    gst_message_unref (msg);
+  }
+  g_assert_true (warned);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_rand_free (rand);
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  g_assert_cmpuint (length, >, 0);
+  g_unlink (path);
+  {
+    gchar *ckpt = g_strconcat (path, ".ckpt", NULL);
+    g_unlink (ckpt);
+    g_free (ckpt);
+  }
+  return g_bytes_new_take (contents, length);
+}
+
+static void
+test_labels_by_name (void)
+{
+  char *path = g_strconcat (model_path, ".vocab.safetensors", NULL);
+  GBytes *same = train_vocab_run (path, FALSE);
+  GBytes *reordered = train_vocab_run (path, TRUE);
+
+  /* safetensors files: equal weights and metadata give equal bytes */
+  g_assert_true (g_bytes_equal (same, reordered));
+  g_bytes_unref (same);
+  g_bytes_unref (reordered);
+  g_free (path);
+}
+
 /* the trained model of the first test, or (when a test runs alone) an
  * untrained one of the same shape */
 static void
@@ -413,6 +487,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectclassify/train-then-classify",
       test_train_then_classify);
   g_test_add_func ("/affectclassify/resume", test_resume);
+  g_test_add_func ("/affectclassify/labels-by-name", test_labels_by_name);
   g_test_add_func ("/affectclassify/live-windows", test_live_windows);
   g_test_add_func ("/affectclassify/caps-mismatch", test_caps_mismatch);
   g_test_add_func ("/affectclassify/missing-model", test_missing_model);
