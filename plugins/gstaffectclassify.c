@@ -465,14 +465,9 @@ predict (GstAffectClassify * self, const float *frames, guint n,
 
   GST_BUFFER_PTS (buf) = ts;
   GST_BUFFER_DURATION (buf) = duration;
-  s = gst_structure_new ("affect-prediction",
-      "timestamp", G_TYPE_UINT64, ts,
-      "stream-time", G_TYPE_UINT64, gst_segment_to_stream_time (&self->segment,
-          GST_FORMAT_TIME, ts),
-      "running-time", G_TYPE_UINT64,
-      gst_segment_to_running_time (&self->segment, GST_FORMAT_TIME, ts),
-      "duration", G_TYPE_UINT64, duration, "id", G_TYPE_STRING, id ? id : "",
-      NULL);
+  s = gst_affect_message_structure_new ("affect-prediction", &self->segment,
+      ts, duration);
+  gst_structure_set (s, "id", G_TYPE_STRING, id ? id : "", NULL);
   gst_structure_take_value (s, "scores", &scores);
   gst_structure_take_value (s, "names", string_array (&names, self->labels,
           NULL, classes));

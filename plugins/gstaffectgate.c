@@ -408,8 +408,8 @@ post_prediction (GstAffectGate * self, GstBuffer * buf, gdouble probability,
 
   if (!self->post_messages)
     return;
-  s = gst_affect_train_timed_structure (GST_ELEMENT (self), &self->segment,
-      "affect-prediction", GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf));
+  s = gst_affect_message_structure_new ("affect-prediction",
+      &self->segment, GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf));
   gst_value_array_init (&scores, 1);
   gst_value_array_init (&names, 1);
   g_value_init (&v, G_TYPE_FLOAT);

@@ -684,8 +684,8 @@ push_prediction (GstAffectRegress * self, const float *y, const gchar * id,
   GST_BUFFER_PTS (out) = pts;
   GST_BUFFER_DURATION (out) = duration;
   if (self->post_messages) {
-    GstStructure *s = gst_affect_train_timed_structure (GST_ELEMENT (self),
-        &self->segment, "affect-prediction", pts, duration);
+    GstStructure *s = gst_affect_message_structure_new ("affect-prediction",
+        &self->segment, pts, duration);
     GValue scores = G_VALUE_INIT, names = G_VALUE_INIT, v = G_VALUE_INIT;
     guint i;
 

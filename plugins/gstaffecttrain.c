@@ -301,21 +301,3 @@ gst_affect_train_parse_label (const gchar * text, gdouble * value)
     }
   return FALSE;
 }
-
-GstStructure *
-gst_affect_train_timed_structure (GstElement * element, GstSegment * segment,
-    const gchar * name, GstClockTime ts, GstClockTime duration)
-{
-  GstClockTime stream_time = GST_CLOCK_TIME_NONE, running_time =
-      GST_CLOCK_TIME_NONE;
-
-  if (GST_CLOCK_TIME_IS_VALID (ts) && segment->format == GST_FORMAT_TIME) {
-    stream_time = gst_segment_to_stream_time (segment, GST_FORMAT_TIME, ts);
-    running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME, ts);
-  }
-  return gst_structure_new (name,
-      "timestamp", G_TYPE_UINT64, ts,
-      "stream-time", G_TYPE_UINT64, stream_time,
-      "running-time", G_TYPE_UINT64, running_time,
-      "duration", G_TYPE_UINT64, duration, NULL);
-}

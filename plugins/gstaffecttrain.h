@@ -75,10 +75,5 @@ void gst_affect_train_post_epoch (GstElement * element,
  * spontaneous/scripted, improvised/script */
 gboolean gst_affect_train_parse_label (const gchar * text, gdouble * value);
 
-/* element message with the level-style time fields of a buffer */
-GstStructure *gst_affect_train_timed_structure (GstElement * element,
-    GstSegment * segment, const gchar * name, GstClockTime ts,
-    GstClockTime duration);
-
 G_END_DECLS
 #endif
