@@ -302,8 +302,6 @@ gst_affect_gate_change_state (GstElement * element, GstStateChange transition)
     AffectMlpConfig probe = { 0 };
 
     reset (self);
-    if (self->train.threads > 0)
-      affect_set_threads (self->train.threads);
     if (self->train.model_file == NULL && !(self->train.mode ==
             GST_AFFECT_MODE_INFER
             && self->route_by == GST_AFFECT_ROUTE_BY_LABEL)) {
@@ -448,6 +446,8 @@ gst_affect_gate_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GstMapInfo map;
   gint route = self->route;
 
+  gst_affect_train_use_threads (&self->train);
+
   if (self->n_features == 0) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before data."),
         (NULL));
@@ -584,6 +584,8 @@ static gboolean
 gst_affect_gate_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
 {
   GstAffectGate *self = GST_AFFECT_GATE (parent);
+
+  gst_affect_train_use_threads (&self->train);
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:{

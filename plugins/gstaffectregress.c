@@ -545,8 +545,6 @@ gst_affect_regress_change_state (GstElement * element,
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     reset (self);
-    if (self->train.threads > 0)
-      affect_set_threads (self->train.threads);
     if (self->train.mode == GST_AFFECT_MODE_INFER) {
       if (!load_models (self))
         return GST_STATE_CHANGE_FAILURE;
@@ -727,6 +725,8 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GstMapInfo map;
   const gchar *id = self->item ? self->item->id : NULL;
   float *y;
+
+  gst_affect_train_use_threads (&self->train);
 
   if (self->n_features == 0 || self->input_caps == NULL) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before data."),
@@ -974,6 +974,8 @@ gst_affect_regress_sink_event (GstPad * pad, GstObject * parent,
   GstAffectRegress *self = GST_AFFECT_REGRESS (parent);
   gboolean holding = self->train.mode == GST_AFFECT_MODE_INFER
       && self->standardise == GST_AFFECT_STANDARDISE_PER_STREAM;
+
+  gst_affect_train_use_threads (&self->train);
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:{

@@ -98,8 +98,8 @@ gst_affect_train_install_properties (GObjectClass * klass, guint first_id,
   g_object_class_install_property (klass,
       first_id + GST_AFFECT_TRAIN_PROP_THREADS,
       g_param_spec_uint ("threads", "Threads",
-          "OpenBLAS threads for training and inference (0 = OpenBLAS's "
-          "default; give each element 1 when several run at once)", 0, 256,
+          "Threads for training and inference (0 = the process default: "
+          "AFFECT_THREADS, else OPENBLAS_NUM_THREADS, else all cores)", 0, 256,
           DEFAULT_THREADS, rw));
   g_object_class_install_property (klass,
       first_id + GST_AFFECT_TRAIN_PROP_VALIDATION_FRACTION,

@@ -4,6 +4,7 @@
 #define __GST_AFFECT_TRAIN_H__
 
 #include <gst/gst.h>
+#include "affect/affect.h"
 #include "affect/mlp.h"
 
 G_BEGIN_DECLS
@@ -57,6 +58,15 @@ gboolean gst_affect_train_set_property (GstAffectTrainSettings * s,
     guint first_id, guint prop_id, const GValue * value);
 gboolean gst_affect_train_get_property (GstAffectTrainSettings * s,
     guint first_id, guint prop_id, GValue * value);
+
+/* libaffect's thread count belongs to the calling thread: chain and event
+ * functions call this before they compute, so the streaming thread uses
+ * the element's `threads` (0 = the process default) */
+static inline void
+gst_affect_train_use_threads (const GstAffectTrainSettings * s)
+{
+  affect_set_threads ((int) s->threads);
+}
 
 /* "1200,600" → config->hidden; FALSE on a malformed list */
 gboolean gst_affect_train_parse_hidden (const gchar * list,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "affect/nn.h"
+#include "vector-clones.h"
 
 /* element-wise loops over whole batches: let GCC vectorise them at -O2
  * (IEEE results unchanged) */
@@ -53,7 +54,7 @@ affect_activation_from_name (const char *name, AffectActivation * act)
   return FALSE;
 }
 
-void
+AFFECT_VECTOR_CLONES void
 affect_activation_forward (AffectActivation act, const float *x, float *y,
     size_t n)
 {
@@ -95,7 +96,7 @@ affect_activation_forward (AffectActivation act, const float *x, float *y,
   }
 }
 
-void
+AFFECT_VECTOR_CLONES void
 affect_activation_backward (AffectActivation act, const float *x,
     const float *y, const float *dy, float *dx, size_t n)
 {

@@ -7,8 +7,8 @@
  * every product is a cblas_sgemm with leading dimension H·h. */
 #include <math.h>
 #include <string.h>
-#include <cblas.h>
 
+#include "affect/nn.h"
 #include "affect/nn-layers.h"
 
 static void
@@ -44,7 +44,7 @@ affect_attention_forward (int n, int t, int heads, int head_dim,
     for (int h = 0; h < heads; h++) {
       const int64_t off = (int64_t) b * t * d + (int64_t) h * head_dim;
       float *p = probs + ((int64_t) b * heads + h) * t * t;
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, t, t, head_dim,
+      affect_sgemm (FALSE, TRUE, t, t, head_dim,
           scale, q + off, d, k + off, d, 0.0f, p, t);
       softmax_rows (t, t, p);
       const float *use = p;
@@ -54,7 +54,7 @@ affect_attention_forward (int n, int t, int heads, int head_dim,
           a[i] = p[i] * mk[i];
         use = a;
       }
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, t, head_dim, t,
+      affect_sgemm (FALSE, FALSE, t, head_dim, t,
           1.0f, use, t, v + off, d, 0.0f, ctx + off, d);
     }
   g_free (a);
@@ -83,10 +83,10 @@ affect_attention_backward (int n, int t, int heads, int head_dim,
         use = a;
       }
       /* dV = Aᵀ·dctx */
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, t, head_dim, t,
+      affect_sgemm (TRUE, FALSE, t, head_dim, t,
           1.0f, use, t, dctx + off, d, 0.0f, dv + off, d);
       /* dA = dctx·Vᵀ, through the dropout mask to dP */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, t, t, head_dim,
+      affect_sgemm (FALSE, TRUE, t, t, head_dim,
           1.0f, dctx + off, d, v + off, d, 0.0f, ds, t);
       if (mk != NULL)
         for (int i = 0; i < t * t; i++)
@@ -102,9 +102,9 @@ affect_attention_backward (int n, int t, int heads, int head_dim,
           dr[j] = pr[j] * (dr[j] - (float) dot);
       }
       /* S = scale·Q·Kᵀ: dQ = scale·dS·K, dK = scale·dSᵀ·Q */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, t, head_dim, t,
+      affect_sgemm (FALSE, FALSE, t, head_dim, t,
           scale, ds, t, k + off, d, 0.0f, dq + off, d);
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, t, head_dim, t,
+      affect_sgemm (TRUE, FALSE, t, head_dim, t,
           scale, ds, t, q + off, d, 0.0f, dk + off, d);
     }
   g_free (a);

@@ -1,12 +1,12 @@
-/* 2-D convolution (groups = 1) as im2col + one cblas_sgemm per batch.
+/* 2-D convolution (groups = 1) as im2col + one affect_sgemm per batch.
  *
  * Activations are channel-major (C, N, H, W) (see nn-layers.h), so the
  * whole batch is one product: Y (Cout × N·OH·OW) = W (Cout × Cin·kh·kw) ·
  * col (Cin·kh·kw × N·OH·OW). A 1×1, stride 1, unpadded convolution needs no
  * im2col at all: X itself is the column matrix. */
 #include <string.h>
-#include <cblas.h>
 
+#include "affect/nn.h"
 #include "affect/nn-layers.h"
 
 gboolean
@@ -139,7 +139,7 @@ affect_conv2d_forward (const AffectConv2d * conv, const float *x,
         yo[p] = bias[o];
     }
   }
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, conv->cout,
+  affect_sgemm (FALSE, FALSE, conv->cout,
       (int) cols, k, 1.0f, weight, k, b_mat, (int) cols,
       bias != NULL ? 1.0f : 0.0f, y, (int) cols);
 }
@@ -169,13 +169,13 @@ affect_conv2d_backward (const AffectConv2d * conv, const float *x,
       b_mat = col;
     }
     /* dW (cout × k) += dY (cout × cols) · colᵀ */
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, conv->cout, k,
+    affect_sgemm (FALSE, TRUE, conv->cout, k,
         (int) cols, 1.0f, dy, (int) cols, b_mat, (int) cols, 1.0f, dweight, k);
   }
   if (dx != NULL) {
     /* dcol (k × cols) = Wᵀ · dY */
     float *dcol = pointwise ? dx : col;
-    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, k, (int) cols,
+    affect_sgemm (TRUE, FALSE, k, (int) cols,
         conv->cout, 1.0f, weight, k, dy, (int) cols, 0.0f, dcol, (int) cols);
     if (!pointwise)
       col2im (conv, col, dx);

@@ -1,8 +1,7 @@
 /* Linear layer y = x Wᵀ + b, W stored (out, in) like torch.nn.Linear.
- * Every product is one cblas_sgemm over the whole batch. */
+ * Every product is one affect_sgemm over the whole batch. */
 #include <math.h>
 #include <string.h>
-#include <cblas.h>
 
 #include "affect/nn.h"
 
@@ -67,7 +66,7 @@ affect_linear_apply (const AffectLinear * layer, const float *x, float *y,
     }
     beta = 1.0f;
   }
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, batch, out, in,
+  affect_sgemm (FALSE, TRUE, batch, out, in,
       1.0f, x, in, layer->weight.value.data, in, beta, y, out);
 }
 
@@ -81,7 +80,7 @@ affect_linear_grad (AffectLinear * layer, const float *x, const float *dy,
     return;
   if (param_grads) {
     /* dW += dyᵀ x */
-    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, out, in, batch,
+    affect_sgemm (TRUE, FALSE, out, in, batch,
         1.0f, dy, out, x, in, 1.0f, layer->weight.grad, in);
     if (layer->has_bias) {
       float *db = layer->bias.grad;
@@ -94,7 +93,7 @@ affect_linear_grad (AffectLinear * layer, const float *x, const float *dy,
     }
   }
   if (dx != NULL)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in, out,
+    affect_sgemm (FALSE, FALSE, batch, in, out,
         1.0f, dy, out, layer->weight.value.data, in, 0.0f, dx, in);
 }
 

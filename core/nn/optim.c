@@ -3,13 +3,15 @@
  * here and one step there agree to float32 rounding. */
 #include <math.h>
 #include <string.h>
+#include <omp.h>
 
 #include "affect/nn.h"
+#include "vector-clones.h"
 
 /* The updates are element-wise over every parameter of the model each
- * step (1.2 M for the VAT regressor); vectorised, Adam costs a few percent
- * of an epoch instead of a third. Vectorising element-wise IEEE operations
- * does not change any result. */
+ * step (1.2 M for the VAT regressor); vectorised and split over the
+ * threads, Adam costs a few percent of an epoch instead of a third.
+ * Neither changes any result: each element's operations are the same. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize ("tree-vectorize")
 #endif
@@ -43,49 +45,78 @@ state_new (int64_t n)
   return g_aligned_alloc0 (MAX (n, 1), sizeof (float), 64);
 }
 
+typedef struct
+{
+  float b1, b2, one_minus_b1, one_minus_b2, wd, step_size, bc2_sqrt, eps;
+  float decay_factor;
+  gboolean decoupled;
+} AdamCoefficients;
+
+/* elements [begin, end) of one parameter */
+AFFECT_VECTOR_CLONES static void
+adam_range (const AdamCoefficients * c, float *restrict w,
+    const float *restrict g, float *restrict m, float *restrict v,
+    int64_t begin, int64_t end)
+{
+  const float b1 = c->b1, b2 = c->b2, omb1 = c->one_minus_b1;
+  const float omb2 = c->one_minus_b2, step_size = c->step_size;
+  const float bc2_sqrt = c->bc2_sqrt, eps = c->eps, wd = c->wd;
+  int64_t i;
+
+  if (wd != 0.0f && c->decoupled)
+    for (i = begin; i < end; i++)
+      w[i] *= c->decay_factor;
+  if (wd != 0.0f && !c->decoupled) {
+    for (i = begin; i < end; i++) {
+      float gi = g[i] + wd * w[i];
+      m[i] = m[i] * b1 + omb1 * gi;
+      v[i] = v[i] * b2 + omb2 * gi * gi;
+      w[i] -= step_size * (m[i] / (sqrtf (v[i]) / bc2_sqrt + eps));
+    }
+  } else {
+    for (i = begin; i < end; i++) {
+      float gi = g[i];
+      m[i] = m[i] * b1 + omb1 * gi;
+      v[i] = v[i] * b2 + omb2 * gi * gi;
+      w[i] -= step_size * (m[i] / (sqrtf (v[i]) / bc2_sqrt + eps));
+    }
+  }
+}
+
 static void
 adam_update (AffectOptimizer * opt, AffectParam * p)
 {
   const int64_t n = p->value.n;
-  float *restrict w = p->value.data;
-  const float *restrict g = p->grad;
-  float *restrict m, *restrict v;
-  const float b1 = (float) opt->beta1, b2 = (float) opt->beta2;
-  /* 1 - beta in double, then rounded, as torch passes alpha = 1 - beta */
-  const float one_minus_b1 = (float) (1.0 - opt->beta1);
-  const float one_minus_b2 = (float) (1.0 - opt->beta2);
-  const float wd = p->decay ? (float) opt->weight_decay : 0.0f;
+  const int threads = affect_parallel_threads ((size_t) n);
   const double bc1 = 1.0 - pow (opt->beta1, (double) opt->step);
   const double bc2 = 1.0 - pow (opt->beta2, (double) opt->step);
-  const float step_size = (float) (opt->lr / bc1);
-  const float bc2_sqrt = (float) sqrt (bc2);
-  const float eps = (float) opt->eps;
-  const float decay_factor = (float) (1.0 - opt->lr * wd);
-  int64_t i;
+  AdamCoefficients c;
+
+  c.b1 = (float) opt->beta1;
+  c.b2 = (float) opt->beta2;
+  /* 1 - beta in double, then rounded, as torch passes alpha = 1 - beta */
+  c.one_minus_b1 = (float) (1.0 - opt->beta1);
+  c.one_minus_b2 = (float) (1.0 - opt->beta2);
+  c.wd = p->decay ? (float) opt->weight_decay : 0.0f;
+  c.step_size = (float) (opt->lr / bc1);
+  c.bc2_sqrt = (float) sqrt (bc2);
+  c.eps = (float) opt->eps;
+  c.decay_factor = (float) (1.0 - opt->lr * c.wd);
+  c.decoupled = opt->decoupled_decay;
 
   if (p->m == NULL) {
     p->m = state_new (n);
     p->v = state_new (n);
   }
-  m = p->m;
-  v = p->v;
-  if (wd != 0.0f && opt->decoupled_decay)
-    for (i = 0; i < n; i++)
-      w[i] *= decay_factor;
-  if (wd != 0.0f && !opt->decoupled_decay) {
-    for (i = 0; i < n; i++) {
-      float gi = g[i] + wd * w[i];
-      m[i] = m[i] * b1 + one_minus_b1 * gi;
-      v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
-      w[i] -= step_size * (m[i] / (sqrtf (v[i]) / bc2_sqrt + eps));
-    }
-  } else {
-    for (i = 0; i < n; i++) {
-      float gi = g[i];
-      m[i] = m[i] * b1 + one_minus_b1 * gi;
-      v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
-      w[i] -= step_size * (m[i] / (sqrtf (v[i]) / bc2_sqrt + eps));
-    }
+  if (threads <= 1) {
+    adam_range (&c, p->value.data, p->grad, p->m, p->v, 0, n);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num (), nt = omp_get_num_threads ();
+    adam_range (&c, p->value.data, p->grad, p->m, p->v, n * t / nt,
+        n * (t + 1) / nt);
   }
 }
 

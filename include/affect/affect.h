@@ -27,11 +27,12 @@ typedef enum
 
 const char *affect_version (void);
 
-/* Threading model: libaffect's own loops are single-threaded; parallelism
- * comes from OpenBLAS. affect_set_threads() sets how many threads OpenBLAS
- * may use (0 = leave OpenBLAS's default, which honours OPENBLAS_NUM_THREADS).
- * The environment variable AFFECT_THREADS, read once by affect_init(),
- * overrides the default. */
+/* Threading model: libaffect parallelises its own matrix products and
+ * element-wise loops (OpenMP) and runs OpenBLAS single-threaded on each of
+ * its threads; affect_init() sets OpenBLAS to one thread for the process.
+ * affect_set_threads() sets how many threads libaffect uses for calls made
+ * from the calling thread (0 = the process default: AFFECT_THREADS, else
+ * OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, else the number of cores). */
 void affect_init (void);
 void affect_set_threads (int n_threads);
 int affect_get_threads (void);

@@ -18,10 +18,10 @@
  *  - Losses return the mean over their elements (as PyTorch's default
  *    reduction) and write the gradient of that mean.
  *
- * Threading: the only parallelism is inside cblas_sgemm (OpenBLAS), whose
- * thread count affect_set_threads() (affect/affect.h) controls. Layers
- * never start threads of their own, so a process that runs several models
- * at once should give each OpenBLAS one thread rather than oversubscribe.
+ * Threading: products go through affect_sgemm, which splits them over
+ * the calling thread's affect_get_threads() (affect/affect.h) OpenMP
+ * threads, each running single-threaded OpenBLAS; long element-wise loops
+ * (optimiser updates) are split the same way.
  */
 #ifndef AFFECT_NN_H
 #define AFFECT_NN_H
@@ -213,6 +213,14 @@ void affect_optimizer_init_sgd (AffectOptimizer * opt, double lr,
  * follows torch.optim's update equations step for step */
 void affect_optimizer_step (AffectOptimizer * opt, AffectParam * const *params,
     guint n_params);
+
+/* C = alpha·op(A)·op(B) + beta·C (row-major, as cblas_sgemm) on the
+ * calling thread's libaffect threads */
+void affect_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
+    float alpha, const float *a, int lda, const float *b, int ldb,
+    float beta, float *c, int ldc);
+/* how many threads an element-wise loop over n_elements should use */
+int affect_parallel_threads (size_t n_elements);
 
 G_END_DECLS
 #endif /* AFFECT_NN_H */

@@ -5,7 +5,8 @@
  * each the best of three epochs after one unmeasured epoch (CPU time: the
  * process's, all threads).
  *
- *   bench-vat [THREADS]   (0 = OpenBLAS default) */
+ *   bench-vat [THREADS [plain|vat]]   (THREADS 0 = libaffect's default;
+ *   the second argument runs one case only) */
 #include <stdlib.h>
 #include <time.h>
 
@@ -17,6 +18,7 @@ main (int argc, char **argv)
 {
   const int n = 9000, din = 384;
   int threads = argc > 1 ? atoi (argv[1]) : 0;
+  const char *only = argc > 2 ? argv[2] : NULL;
   float *x = g_new (float, (size_t) n * din), *y = g_new (float, n);
   AffectMlpConfig c = { 0 };
   AffectRng rng;
@@ -45,6 +47,10 @@ main (int argc, char **argv)
     double best = 1e30, best_cpu = 1e30;
     int rep;
 
+    if (only != NULL && g_strcmp0 (only, vat ? "vat" : "plain") != 0) {
+      affect_mlp_free (mlp);
+      continue;
+    }
     affect_mlp_train_config_init (&tc);
     tc.epochs = 1;
     tc.batch_size = 64;

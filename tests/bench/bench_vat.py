@@ -2,20 +2,34 @@
 """VAT / plain training epoch: libaffect vs PyTorch in the same run.
 
 9000 x 384 features, 384-1200-600-1 ReLU MLP, Adam, batch 64, one epoch
-(best of three). PyTorch runs with 1 thread, its fastest setting for these
-GEMM sizes on this machine class (two threads are about 3x slower).
-Debian's torch runs its GEMMs on OpenBLAS, whose threads torch.set_num_threads
-does not govern, so each PyTorch setting runs in its own process with
-OPENBLAS_NUM_THREADS and OMP_NUM_THREADS pinned, and the ratio is taken
-against the fastest of them.
+(best of three after one unmeasured epoch, best again over ROUNDS rounds
+that alternate the programs, so that a slow spell of a shared machine
+does not fall on one side only).
+
+PyTorch is measured in four settings, each in its own process:
+  default   the process as it starts: torch's own thread count (1 here)
+            and OpenBLAS's (Debian's torch does its GEMMs on OpenBLAS,
+            whose threads torch.set_num_threads does not govern);
+  blas1     OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=1;
+  blas2     OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=2;
+  blas1+heap, blas2+heap
+            the same with glibc's allocator told to keep freed memory
+            (MALLOC_MMAP_THRESHOLD_=32 MiB, MALLOC_TRIM_THRESHOLD_=4 GiB,
+            MALLOC_TOP_PAD_=256 MiB).
+            torch allocates every activation and gradient afresh; by
+            default glibc serves blocks over 128 KiB with mmap and returns
+            them on free, so each step page-faults its tensors in again.
+            That costs torch 2-4x here and explains most of its variance
+            from one process to another: the threshold adapts to the
+            sizes a process has freed before. "+heap" is torch at its
+            fastest, and the ratio that matters is against it.
 The PyTorch VAT epoch is the standard algorithm (finite-difference power
 iteration, xi = 1e-6, one iteration) in float32.
 
-Ours runs at 1 and 2 OpenBLAS threads. Wall and CPU seconds are printed:
-on a machine shared with other work, CPU time at one thread compares the
-implementations' efficiency even when wall time is disturbed.
+Ours runs at 1 and 2 threads (libaffect's own; OpenBLAS single-threaded
+inside each). Wall and CPU seconds are printed.
 
-usage: bench_vat.py PATH/TO/bench-vat
+usage: bench_vat.py PATH/TO/bench-vat [ROUNDS]
 """
 import os
 import subprocess
@@ -71,6 +85,20 @@ def torch_time(vat, threads):
     return wall, cpu
 
 
+# glibc caps the mmap threshold at 32 MiB; the trim threshold is what
+# stops it from handing freed memory back to the kernel after every step
+HEAP = {"MALLOC_MMAP_THRESHOLD_": str(1 << 25),
+        "MALLOC_TRIM_THRESHOLD_": str(1 << 32),
+        "MALLOC_TOP_PAD_": str(1 << 28)}
+TORCH_SETTINGS = {
+    "default": {},
+    "blas1": {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+    "blas2": {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"},
+}
+TORCH_SETTINGS["blas1+heap"] = dict(TORCH_SETTINGS["blas1"], **HEAP)
+TORCH_SETTINGS["blas2+heap"] = dict(TORCH_SETTINGS["blas2"], **HEAP)
+
+
 def ours(helper, threads):
     out = subprocess.run([helper, str(threads)], check=True,
                          capture_output=True, text=True).stdout
@@ -81,15 +109,20 @@ def ours(helper, threads):
     return times
 
 
-def torch_subprocess(case, threads):
-    """(wall, cpu) of torch_time in a process whose BLAS threads are pinned"""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads),
-               OMP_NUM_THREADS=str(threads))
+def torch_subprocess(case, setting):
+    """(wall, cpu) of torch_time in a process with the setting's variables"""
+    env = dict(os.environ, **TORCH_SETTINGS[setting])
+    threads = int(env.get("OMP_NUM_THREADS", "0") or 0) or \
+        torch.get_num_threads()
     out = subprocess.run([sys.executable, __file__, "--torch", case,
                           str(threads)], env=env, check=True,
                          capture_output=True, text=True).stdout
     wall, cpu = out.split()
     return float(wall), float(cpu)
+
+
+def best(a, b):
+    return (min(a[0], b[0]), min(a[1], b[1])) if a else b
 
 
 def main():
@@ -98,20 +131,37 @@ def main():
         print(wall, cpu)
         return
     helper = sys.argv[1]
-    print(f"machine load (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    a1 = ours(helper, 1)
-    a2 = ours(helper, 2)
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    print(f"machine load (1 min): {os.getloadavg()[0]:.2f} on "
+          f"{os.cpu_count()} cores; {rounds} rounds; OPENBLAS_CORETYPE="
+          f"{os.environ.get('OPENBLAS_CORETYPE', '(auto)')}", flush=True)
+    times = {}
+    for r in range(rounds):
+        for threads in (1, 2):
+            res = ours(helper, threads)
+            for case in res:
+                key = (case, f"affect threads={threads}")
+                times[key] = best(times.get(key), res[case])
+        for case in ("plain", "vat"):
+            for setting in TORCH_SETTINGS:
+                key = (case, f"torch {setting}")
+                times[key] = best(times.get(key),
+                                  torch_subprocess(case, setting))
+        print(f"round {r + 1} done", flush=True)
     for case in ("plain", "vat"):
-        t1 = torch_subprocess(case, 1)
-        t2 = torch_subprocess(case, 2)
-        print(f"affect  {case:5s} epoch  threads=1  {a1[case][0]:7.3f} s wall  {a1[case][1]:7.3f} s cpu")
-        print(f"affect  {case:5s} epoch  threads=2  {a2[case][0]:7.3f} s wall  {a2[case][1]:7.3f} s cpu")
-        print(f"torch   {case:5s} epoch  threads=1  {t1[0]:7.3f} s wall  {t1[1]:7.3f} s cpu")
-        print(f"torch   {case:5s} epoch  threads=2  {t2[0]:7.3f} s wall  {t2[1]:7.3f} s cpu")
-        best = min(a1[case][0], a2[case][0])
-        tbest = min(t1[0], t2[0])
-        print(f"ratio   {case:5s} torch(fastest) / affect(fastest) wall = {tbest / best:.2f}x"
-              f"  (target >= 2x);  cpu at 1 thread = {t1[1] / a1[case][1]:.2f}x")
+        for (c, who), (wall, cpu) in times.items():
+            if c == case:
+                print(f"{case:5s} epoch  {who:18s} {wall:7.3f} s wall "
+                      f"{cpu:7.3f} s cpu")
+        ours_best = min(t[0] for (c, w), t in times.items()
+                        if c == case and w.startswith("affect"))
+        torch_default = times[(case, "torch default")][0]
+        torch_fastest, fastest = min((t[0], w) for (c, w), t in times.items()
+                                     if c == case and w.startswith("torch"))
+        print(f"ratio {case:5s} torch default / affect = "
+              f"{torch_default / ours_best:.2f}x;  torch fastest "
+              f"({fastest}) / affect = {torch_fastest / ours_best:.2f}x"
+              f"  (target >= 2x)")
 
 
 if __name__ == "__main__":

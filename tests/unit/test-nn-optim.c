@@ -149,6 +149,53 @@ test_convergence (void)
   }
 }
 
+/* a parameter long enough to be split over threads and vectorised: every
+ * element must come out with the bits of the same element updated alone
+ * (nine-element run), at one thread and at two */
+static void
+test_long_parameter (void)
+{
+  const int64_t n = (int64_t) N * 33334;
+  int64_t shape_long[1] = { n }, shape_short[1] = { N };
+  int decay, threads, s;
+
+  for (decay = 0; decay < 3; decay++)
+    for (threads = 1; threads <= 2; threads++) {
+      AffectParam shortp, longp;
+      AffectParam *ps[1] = { &shortp }, *pl[1] = { &longp };
+      AffectOptimizer os, ol;
+      int64_t i;
+
+      affect_param_alloc (&shortp, "w", 1, shape_short, TRUE, TRUE);
+      affect_param_alloc (&longp, "w", 1, shape_long, TRUE, TRUE);
+      for (i = 0; i < n; i++)
+        longp.value.data[i] = 0.5f - 0.1f * (float) (i % N);
+      for (i = 0; i < N; i++)
+        shortp.value.data[i] = 0.5f - 0.1f * (float) i;
+      affect_optimizer_init_adam (&os, 1e-2);
+      os.weight_decay = decay > 0 ? 0.1 : 0.0;
+      os.decoupled_decay = decay == 2;
+      ol = os;
+      affect_set_threads (threads);
+      for (s = 0; s < STEPS; s++) {
+        for (i = 0; i < n; i++)
+          longp.grad[i] = grad_at (s, (int) (i % N));
+        for (i = 0; i < N; i++)
+          shortp.grad[i] = grad_at (s, (int) i);
+        affect_optimizer_step (&os, ps, 1);
+        affect_optimizer_step (&ol, pl, 1);
+      }
+      affect_set_threads (0);
+      for (i = 0; i < n; i++)
+        if (longp.value.data[i] != shortp.value.data[i % N])
+          g_error ("decay mode %d, %d threads: element %" G_GINT64_FORMAT
+              " is %.9g, alone %.9g", decay, threads, i, longp.value.data[i],
+              shortp.value.data[i % N]);
+      affect_param_clear (&shortp);
+      affect_param_clear (&longp);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -156,5 +203,6 @@ main (int argc, char **argv)
   affect_init ();
   g_test_add_func ("/nn/optim/equations", test_optimizers);
   g_test_add_func ("/nn/optim/convergence", test_convergence);
+  g_test_add_func ("/nn/optim/long-parameter", test_long_parameter);
   return g_test_run ();
 }
