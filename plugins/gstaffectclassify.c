@@ -114,7 +114,8 @@ enum
   PROP_CHUNKS,
   PROP_CHUNK_FRAMES,
   PROP_INIT_MODEL,
-  PROP_CACHE_BUDGET
+  PROP_CACHE_BUDGET,
+  PROP_THREADS
 };
 
 #define DEFAULT_MODE GST_AFFECT_CLASSIFY_MODE_INFER
@@ -769,6 +770,9 @@ gst_affect_classify_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   guint n, per_buffer;
   const gboolean train = self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN;
 
+  /* libaffect's thread count belongs to the calling thread */
+  affect_set_threads ((int) self->threads);
+
   if (self->n_mels <= 0 || (!train && self->net == NULL)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
         ("no caps were set before the first buffer"));
@@ -887,6 +891,9 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
 {
   GstAffectClassify *self = GST_AFFECT_CLASSIFY (parent);
   const gboolean train = self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN;
+
+  /* libaffect's thread count belongs to the calling thread */
+  affect_set_threads ((int) self->threads);
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:{
@@ -1070,6 +1077,9 @@ gst_affect_classify_set_property (GObject * object, guint prop_id,
     case PROP_CACHE_BUDGET:
       self->cache_budget = g_value_get_uint (value);
       break;
+    case PROP_THREADS:
+      self->threads = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1141,6 +1151,9 @@ gst_affect_classify_get_property (GObject * object, guint prop_id,
       break;
     case PROP_CACHE_BUDGET:
       g_value_set_uint (value, self->cache_budget);
+      break;
+    case PROP_THREADS:
+      g_value_set_uint (value, self->threads);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1254,6 +1267,11 @@ gst_affect_classify_class_init (GstAffectClassifyClass * klass)
       g_param_spec_uint ("cache-budget", "Cache budget",
           "Train: MiB of items kept in memory; the rest spills to a "
           "temporary file", 0, G_MAXUINT, DEFAULT_CACHE_BUDGET, rw));
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_uint ("threads", "Threads",
+          "Threads for inference and training (0 = the process default: "
+          "AFFECT_THREADS, else OPENBLAS_NUM_THREADS, else all cores)", 0,
+          256, 0, rw));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);

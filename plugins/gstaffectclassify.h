@@ -38,6 +38,7 @@ G_DECLARE_FINAL_TYPE (GstAffectClassify, gst_affect_classify, GST,
        guint chunks, chunk_frames;
        gchar *init_model;
        guint cache_budget;      /* MiB */
+       guint threads;           /* 0 = the process default */
 
        /* model */
        AffectMoodNet *net;

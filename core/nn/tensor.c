@@ -1,6 +1,7 @@
 /* Tensors, parameters and their initialisers */
 #include <math.h>
 #include <string.h>
+#include <omp.h>
 
 #include "affect/nn.h"
 
@@ -72,9 +73,26 @@ affect_params_zero_grad (AffectParam * const *params, guint n_params)
 {
   guint i;
 
-  for (i = 0; i < n_params; i++)
-    if (params[i]->grad != NULL)
-      memset (params[i]->grad, 0, params[i]->value.n * sizeof (float));
+  for (i = 0; i < n_params; i++) {
+    float *grad = params[i]->grad;
+    const size_t n = (size_t) params[i]->value.n;
+    const int threads = affect_parallel_threads (n);
+
+    if (grad == NULL)
+      continue;
+    if (threads <= 1) {
+      memset (grad, 0, n * sizeof (float));
+      continue;
+    }
+    /* a memory-bound pass over every gradient each step: both cores'
+     * bandwidth */
+#pragma omp parallel num_threads(threads)
+    {
+      const size_t t = omp_get_thread_num (), nt = omp_get_num_threads ();
+      const size_t begin = n * t / nt, end = n * (t + 1) / nt;
+      memset (grad + begin, 0, (end - begin) * sizeof (float));
+    }
+  }
 }
 
 void

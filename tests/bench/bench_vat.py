@@ -6,23 +6,22 @@
 that alternate the programs, so that a slow spell of a shared machine
 does not fall on one side only).
 
-PyTorch is measured in four settings, each in its own process:
-  default   the process as it starts: torch's own thread count (1 here)
-            and OpenBLAS's (Debian's torch does its GEMMs on OpenBLAS,
-            whose threads torch.set_num_threads does not govern);
-  blas1     OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=1;
-  blas2     OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=2;
-  blas1+heap, blas2+heap
-            the same with glibc's allocator told to keep freed memory
-            (MALLOC_MMAP_THRESHOLD_=32 MiB, MALLOC_TRIM_THRESHOLD_=4 GiB,
-            MALLOC_TOP_PAD_=256 MiB).
-            torch allocates every activation and gradient afresh; by
-            default glibc serves blocks over 128 KiB with mmap and returns
-            them on free, so each step page-faults its tensors in again.
-            That costs torch 2-4x here and explains most of its variance
-            from one process to another: the threshold adapts to the
-            sizes a process has freed before. "+heap" is torch at its
-            fastest, and the ratio that matters is against it.
+PyTorch is measured in three settings, each in its own process:
+  default       the process as it starts: torch's own thread count (1 on
+                this machine) and OpenBLAS's (all cores; Debian's torch does
+                its GEMMs on OpenBLAS, whose threads torch.set_num_threads
+                does not govern);
+  default+heap  the same with glibc's allocator told to keep freed memory
+                (MALLOC_MMAP_THRESHOLD_=32 MiB, MALLOC_TRIM_THRESHOLD_=4 GiB,
+                MALLOC_TOP_PAD_=256 MiB). torch allocates every activation
+                and gradient afresh; by default glibc serves blocks over
+                128 KiB with mmap (or trims the heap) and returns them on
+                free, so each step page-faults its tensors in again. That
+                costs torch 2-4x here and is most of its variance from one
+                process to the next: glibc's threshold adapts to the sizes a
+                process has freed before;
+  blas1+heap    OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=1 and the same heap.
+The ratio that matters is against torch's fastest of the three.
 The PyTorch VAT epoch is the standard algorithm (finite-difference power
 iteration, xi = 1e-6, one iteration) in float32.
 
@@ -85,18 +84,14 @@ def torch_time(vat, threads):
     return wall, cpu
 
 
-# glibc caps the mmap threshold at 32 MiB; the trim threshold is what
-# stops it from handing freed memory back to the kernel after every step
 HEAP = {"MALLOC_MMAP_THRESHOLD_": str(1 << 25),
         "MALLOC_TRIM_THRESHOLD_": str(1 << 32),
         "MALLOC_TOP_PAD_": str(1 << 28)}
 TORCH_SETTINGS = {
     "default": {},
-    "blas1": {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-    "blas2": {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"},
+    "default+heap": HEAP,
+    "blas1+heap": dict(HEAP, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"),
 }
-TORCH_SETTINGS["blas1+heap"] = dict(TORCH_SETTINGS["blas1"], **HEAP)
-TORCH_SETTINGS["blas2+heap"] = dict(TORCH_SETTINGS["blas2"], **HEAP)
 
 
 def ours(helper, threads):
