@@ -50,8 +50,7 @@ affect_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
     return;
   parts = MIN (threads, (side + SLAB_ALIGN - 1) / SLAB_ALIGN);
   if (parts <= 1 || (double) m * n * k < SPLIT_MIN_MACS || omp_in_parallel ()) {
-    sgemm_one (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
-        ldc);
+    sgemm_one (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   slab = (side + parts - 1) / parts;

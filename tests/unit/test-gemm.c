@@ -50,8 +50,7 @@ reference (gboolean ta, gboolean tb, const Shape * s, float alpha,
         double y = tb ? b[(size_t) j * ldb + p] : b[(size_t) p * ldb + j];
         acc += x * y;
       }
-      c[(size_t) i * s->n + j] = alpha * acc + beta * c0[(size_t) i * s->n +
-          j];
+      c[(size_t) i * s->n + j] = alpha * acc + beta * c0[(size_t) i * s->n + j];
     }
 }
 
