@@ -220,16 +220,93 @@ evaluate (AffectMoodNetTrainer * t, const int *items, int n, float *x,
   return e;
 }
 
+/* Optimiser state in a checkpoint, so that a resumed run continues the
+ * same trajectory: Adam's moments ("adam.m.<param>", "adam.v.<param>", the
+ * names the MLP checkpoints use) or SGD's momentum buffers
+ * ("sgd.momentum.<param>"); the step count goes in affect.train. */
+static void
+add_optimizer_state (AffectSafetensorsWriter * w, const AffectOptimizer * opt,
+    AffectParam * const *params, guint n_params)
+{
+  const gboolean adam = opt->kind == AFFECT_OPTIMIZER_ADAM;
+
+  for (guint i = 0; i < n_params; i++) {
+    const AffectParam *p = params[i];
+    char *name;
+    if (p->m == NULL)
+      continue;
+    name = g_strconcat (adam ? "adam.m." : "sgd.momentum.", p->name, NULL);
+    affect_safetensors_writer_add (w, name, p->value.n_dims, p->value.shape,
+        p->m);
+    g_free (name);
+    if (adam && p->v != NULL) {
+      name = g_strconcat ("adam.v.", p->name, NULL);
+      affect_safetensors_writer_add (w, name, p->value.n_dims,
+          p->value.shape, p->v);
+      g_free (name);
+    }
+  }
+}
+
+/* the state add_optimizer_state wrote, into params' m/v; a parameter
+ * without its tensors (it had no gradient yet) starts empty, as it would
+ * have in the run that wrote the checkpoint */
 static gboolean
-save (AffectMoodNetTrainer * t, const char *path, const char *train_json,
+read_optimizer_state (AffectSafetensors * f, const char *path,
+    AffectOptimizerKind kind, AffectParam * const *params, guint n_params,
     GError ** error)
 {
+  const gboolean adam = kind == AFFECT_OPTIMIZER_ADAM;
+
+  affect_params_reset_state (params, n_params);
+  for (guint i = 0; i < n_params; i++) {
+    AffectParam *p = params[i];
+    for (int which = 0; which < (adam ? 2 : 1); which++) {
+      char *name = g_strconcat (!adam ? "sgd.momentum." : which == 0 ?
+          "adam.m." : "adam.v.", p->name, NULL);
+      AffectTensorView view;
+      float **state = which == 0 ? &p->m : &p->v;
+      GError *err = NULL;
+
+      if (!affect_safetensors_has (f, name)) {
+        g_free (name);
+        continue;
+      }
+      if (!affect_safetensors_get_shaped (f, name, p->value.n_dims,
+              p->value.shape, &view, &err)) {
+        g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT, "%s: %s",
+            path, err->message);
+        g_error_free (err);
+        g_free (name);
+        return FALSE;
+      }
+      *state = g_aligned_alloc (MAX (p->value.n, 1), sizeof (float), 64);
+      memcpy (*state, view.data, sizeof (float) * p->value.n);
+      g_free (name);
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+save (AffectMoodNetTrainer * t, const char *path, const char *train_json,
+    const AffectOptimizer * opt, GError ** error)
+{
+  AffectSafetensorsWriter *w;
   gboolean ok;
+
   if (train_json != NULL)
     g_hash_table_insert (t->metadata, g_strdup ("affect.train"),
         g_strdup (train_json));
-  ok = affect_moodnet_save_with_metadata (t->net, path, t->metadata, error);
+  w = affect_moodnet_writer_new (t->net, t->metadata);
   g_hash_table_remove (t->metadata, "affect.train");
+  if (opt != NULL) {
+    guint n_params;
+    AffectParam *const *params = affect_moodnet_params (t->net, &n_params);
+    add_optimizer_state (w, opt, params, n_params);
+  }
+  ok = affect_safetensors_writer_write (w, path, error);
+  affect_safetensors_writer_free (w);
   return ok;
 }
 
@@ -240,6 +317,10 @@ typedef struct
   double best_metric;
   double best_loss;
   int best_epoch;
+  /* the optimiser of the last epoch done, when the checkpoint has it */
+  gboolean has_optimizer;
+  int phase;                    /* -1: Adam; k ≥ 0: SGD stage k */
+  int64_t optimizer_step;
 } Progress;
 
 static gboolean
@@ -266,6 +347,49 @@ read_checkpoint (AffectMoodNetTrainer * t, Progress * p, GError ** error)
     p->best_metric = json_object_get_double_member (o, "best_metric");
     p->best_loss = json_object_get_double_member (o, "best_loss");
     ok = TRUE;
+    /* checkpoints written before the optimiser state was kept have no
+     * "phase": their run restarts the optimiser */
+    if (json_object_has_member (o, "phase")) {
+      guint n_params;
+      AffectParam *const *params = affect_moodnet_params (t->net, &n_params);
+      p->phase = json_object_get_int_member (o, "phase");
+      p->optimizer_step = json_object_get_int_member (o, "optimizer_step");
+      ok = read_optimizer_state (f, t->checkpoint, p->phase < 0 ?
+          AFFECT_OPTIMIZER_ADAM : AFFECT_OPTIMIZER_SGD, params, n_params,
+          error);
+      p->has_optimizer = ok;
+    }
+  }
+  g_object_unref (parser);
+  affect_safetensors_close (f);
+  return ok;
+}
+
+/* On resume the best epoch's weights are those of the model file (it is
+ * written at each new best): `best` must hold them, not the checkpoint's,
+ * since entering SGD reloads them. The file's own affect.train must name
+ * that epoch, or it belongs to another run. */
+static gboolean
+read_best (AffectMoodNetTrainer * t, const Progress * p, GError ** error)
+{
+  AffectSafetensors *f = affect_safetensors_open (t->output, error);
+  const char *json;
+  JsonParser *parser;
+  gboolean ok = FALSE;
+
+  if (f == NULL)
+    return FALSE;
+  json = affect_safetensors_metadata (f, "affect.train");
+  parser = json_parser_new ();
+  if (json == NULL || !json_parser_load_from_data (parser, json, -1, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))
+      || json_object_get_int_member (json_node_get_object
+          (json_parser_get_root (parser)), "epochs_done") != p->best_epoch) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+        "%s does not hold epoch %d, the best epoch of checkpoint %s: "
+        "cannot resume", t->output, p->best_epoch, t->checkpoint);
+  } else {
+    ok = affect_moodnet_load_tensors (t->net, f, error);
   }
   g_object_unref (parser);
   affect_safetensors_close (f);
@@ -332,11 +456,33 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
     goto out;
   }
   if (o->resume && g_file_test (t->checkpoint, G_FILE_TEST_EXISTS)) {
+    /* the best epoch's weights first (from the model file), then the
+     * checkpoint's last epoch over them */
     if (!read_checkpoint (t, &prog, error))
       goto out;
+    if (prog.best_epoch > 0) {
+      if (!read_best (t, &prog, error))
+        goto out;
+      best = snapshot (t->net, NULL);
+      if (!read_checkpoint (t, &prog, error))
+        goto out;
+    }
   }
-  best = snapshot (t->net, NULL);
-  affect_params_reset_state (params, n_params);
+  if (best == NULL)
+    best = snapshot (t->net, NULL);
+  if (prog.has_optimizer) {
+    /* continue the checkpoint's optimiser: same kind, step and moments */
+    const int stage = MAX (prog.phase, 0);
+    if (prog.phase < 0)
+      affect_optimizer_init_adam (&opt, o->adam_lr);
+    else
+      affect_optimizer_init_sgd (&opt, o->sgd_lr * pow (0.1, stage),
+          o->momentum, TRUE, o->weight_decay);
+    opt.step = prog.optimizer_step;
+    phase = prog.phase;
+  } else {
+    affect_params_reset_state (params, n_params);
+  }
 
   for (int epoch = prog.done; epoch < total; epoch++) {
     const gboolean adam = epoch < o->epochs;
@@ -447,14 +593,15 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
     prog.done = epoch + 1;
     train_json = g_strdup_printf ("{\"epochs_done\": %d, \"best_epoch\": %d, "
         "\"best_metric\": %.9g, \"best_loss\": %.9g, \"epochs\": %d, "
-        "\"sgd_epochs\": %d, \"seed\": %" G_GUINT64_FORMAT "}", prog.done,
-        prog.best_epoch, prog.best_metric, prog.best_loss, o->epochs,
-        o->sgd_epochs, o->seed);
-    if (info.best && !save (t, t->output, train_json, error)) {
+        "\"sgd_epochs\": %d, \"seed\": %" G_GUINT64_FORMAT ", "
+        "\"phase\": %d, \"optimizer_step\": %" G_GINT64_FORMAT "}",
+        prog.done, prog.best_epoch, prog.best_metric, prog.best_loss,
+        o->epochs, o->sgd_epochs, o->seed, phase, (gint64) opt.step);
+    if (info.best && !save (t, t->output, train_json, NULL, error)) {
       g_free (train_json);
       goto out;
     }
-    if (!save (t, t->checkpoint, train_json, error)) {
+    if (!save (t, t->checkpoint, train_json, &opt, error)) {
       g_free (train_json);
       goto out;
     }
@@ -465,7 +612,7 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
   }
   /* the model file holds the best epoch; leave the net as it */
   restore (t->net, best);
-  if (prog.best_epoch == 0 && !save (t, t->output, NULL, error))
+  if (prog.best_epoch == 0 && !save (t, t->output, NULL, NULL, error))
     goto out;
   ok = TRUE;
 out:

@@ -1163,13 +1163,11 @@ affect_moodnet_load (const char *path, GError ** error)
   return net;
 }
 
-gboolean
-affect_moodnet_save_with_metadata (AffectMoodNet * net, const char *path,
-    GHashTable * metadata, GError ** error)
+AffectSafetensorsWriter *
+affect_moodnet_writer_new (AffectMoodNet * net, GHashTable * metadata)
 {
   AffectSafetensorsWriter *w = affect_safetensors_writer_new ();
   char *arch = affect_moodnet_config_to_json (&net->config);
-  gboolean ok;
 
   affect_safetensors_writer_set_metadata (w, "affect.arch", arch);
   g_free (arch);
@@ -1188,7 +1186,16 @@ affect_moodnet_save_with_metadata (AffectMoodNet * net, const char *path,
     affect_safetensors_writer_add (w, p->name, p->value.n_dims,
         p->value.shape, p->value.data);
   }
-  ok = affect_safetensors_writer_write (w, path, error);
+  return w;
+}
+
+gboolean
+affect_moodnet_save_with_metadata (AffectMoodNet * net, const char *path,
+    GHashTable * metadata, GError ** error)
+{
+  AffectSafetensorsWriter *w = affect_moodnet_writer_new (net, metadata);
+  gboolean ok = affect_safetensors_writer_write (w, path, error);
+
   affect_safetensors_writer_free (w);
   return ok;
 }

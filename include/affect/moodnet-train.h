@@ -9,9 +9,12 @@
  * mean of the two heads' losses. After every epoch the validation items
  * (if any; else the training items) are scored: ROC-AUC macro for sigmoid
  * models, macro-F1 for softmax ones; the best epoch's weights are written
- * to `output`, and a checkpoint (weights + schedule position) to
- * `checkpoint`, both atomically. With `resume`, a run starts from the
- * checkpoint's weights and position (optimiser moments restart). */
+ * to `output`, and a checkpoint (weights, schedule position and the
+ * optimiser's state: step, Adam moments or SGD momentum) to `checkpoint`,
+ * both atomically. With `resume`, a run continues from the checkpoint
+ * (the best epoch's weights are read back from `output`): a run killed
+ * after any epoch and resumed ends with the same bits as one that was not
+ * (at the same thread count). */
 #ifndef AFFECT_MOODNET_TRAIN_H
 #define AFFECT_MOODNET_TRAIN_H
 

@@ -83,6 +83,11 @@ gboolean
 affect_moodnet_save (AffectMoodNet * net, const char *path,
     GError ** error, ...)
     G_GNUC_NULL_TERMINATED;
+/* A writer holding every parameter and buffer plus affect.arch and the
+ * metadata (may be NULL), for callers that add tensors of their own (a
+ * training checkpoint's optimiser state) before writing it. */
+AffectSafetensorsWriter *affect_moodnet_writer_new (AffectMoodNet * net,
+    GHashTable * metadata);
 /* Same, metadata as a key → value table (may be NULL). */
      gboolean affect_moodnet_save_with_metadata (AffectMoodNet * net,
     const char *path, GHashTable * metadata, GError ** error);
