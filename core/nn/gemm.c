@@ -2,7 +2,8 @@
  *
  * The product is cut into one slab per thread along the longer side of C
  * (columns when C is wide, rows when it is tall) and each slab is one
- * single-threaded cblas_sgemm on an OpenMP thread. The cut depends only
+ * single-threaded cblas_sgemm run by libaffect's worker pool
+ * (core/parallel.c). The cut depends only
  * on the shape and the thread count, so a run repeats bit for bit at a
  * given count; across counts the last bits may differ, as they do with
  * OpenBLAS's own threads (it blocks a slab's sum as it would a product of
@@ -14,7 +15,6 @@
  * two cores that made the epoch slower than one thread. Slabs of whole
  * columns keep each thread's kernel at full speed and need one barrier. */
 #include <cblas.h>
-#include <omp.h>
 
 #include "affect/affect.h"
 #include "affect/nn.h"
@@ -36,52 +36,55 @@ sgemm_one (gboolean trans_a, gboolean trans_b, int m, int n, int k,
       beta, c, ldc);
 }
 
+typedef struct
+{
+  gboolean trans_a, trans_b, by_columns;
+  int m, n, k, lda, ldb, ldc, side, slab;
+  float alpha, beta;
+  const float *a, *b;
+  float *c;
+} Product;
+
+static void
+run_slab (int part, int n_parts, gpointer data)
+{
+  const Product *p = data;
+  const int start = part * p->slab, len = MIN (p->slab, p->side - start);
+
+  if (p->by_columns) {
+    /* columns [start, start + len) of C need the same of op(B) */
+    const float *b = p->trans_b ? p->b + (size_t) start * p->ldb :
+        p->b + start;
+    sgemm_one (p->trans_a, p->trans_b, p->m, len, p->k, p->alpha, p->a,
+        p->lda, b, p->ldb, p->beta, p->c + start, p->ldc);
+  } else {
+    /* rows [start, start + len) of C need the same of op(A) */
+    const float *a = p->trans_a ? p->a + start :
+        p->a + (size_t) start * p->lda;
+    sgemm_one (p->trans_a, p->trans_b, len, p->n, p->k, p->alpha, a, p->lda,
+        p->b, p->ldb, p->beta, p->c + (size_t) start * p->ldc, p->ldc);
+  }
+}
+
 void
 affect_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
     float alpha, const float *a, int lda, const float *b, int ldb,
     float beta, float *c, int ldc)
 {
-  const int threads = affect_get_threads ();
-  const gboolean by_columns = n >= m;
-  const int side = by_columns ? n : m;
-  int slab, parts, p;
+  Product p = { trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc,
+    n >= m ? n : m, 0, alpha, beta, a, b, c
+  };
+  int parts;
 
   if (m <= 0 || n <= 0)
     return;
-  parts = MIN (threads, (side + SLAB_ALIGN - 1) / SLAB_ALIGN);
-  if (parts <= 1 || (double) m * n * k < SPLIT_MIN_MACS || omp_in_parallel ()) {
+  parts = MIN (affect_get_threads (), (p.side + SLAB_ALIGN - 1) / SLAB_ALIGN);
+  if (parts <= 1 || (double) m * n * k < SPLIT_MIN_MACS) {
     sgemm_one (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  slab = (side + parts - 1) / parts;
-  slab = (slab + SLAB_ALIGN - 1) / SLAB_ALIGN * SLAB_ALIGN;
-  parts = (side + slab - 1) / slab;
-
-#pragma omp parallel for num_threads(parts) schedule(static, 1)
-  for (p = 0; p < parts; p++) {
-    const int start = p * slab, len = MIN (slab, side - start);
-    if (by_columns) {
-      /* columns [start, start + len) of C need the same of op(B) */
-      const float *bp = trans_b ? b + (size_t) start * ldb : b + start;
-      sgemm_one (trans_a, trans_b, m, len, k, alpha, a, lda, bp, ldb, beta,
-          c + start, ldc);
-    } else {
-      /* rows [start, start + len) of C need the same of op(A) */
-      const float *ap = trans_a ? a + start : a + (size_t) start * lda;
-      sgemm_one (trans_a, trans_b, len, n, k, alpha, ap, lda, b, ldb, beta,
-          c + (size_t) start * ldc, ldc);
-    }
-  }
-}
-
-int
-affect_parallel_threads (size_t n_elements)
-{
-  /* element-wise loops: a thread per 64 K elements at most */
-  const size_t grain = 1 << 16;
-  int threads = affect_get_threads ();
-
-  if (omp_in_parallel ())
-    return 1;
-  return (int) MIN ((size_t) threads, MAX (n_elements / grain, 1));
+  p.slab = (p.side + parts - 1) / parts;
+  p.slab = (p.slab + SLAB_ALIGN - 1) / SLAB_ALIGN * SLAB_ALIGN;
+  parts = (p.side + p.slab - 1) / p.slab;
+  affect_parallel_run (parts, run_slab, &p);
 }

@@ -3,7 +3,6 @@
  * here and one step there agree to float32 rounding. */
 #include <math.h>
 #include <string.h>
-#include <omp.h>
 
 #include "affect/nn.h"
 #include "vector-clones.h"
@@ -83,6 +82,22 @@ adam_range (const AdamCoefficients * c, float *restrict w,
   }
 }
 
+typedef struct
+{
+  const AdamCoefficients *c;
+  AffectParam *p;
+  int64_t n;
+} AdamJob;
+
+static void
+adam_part (int part, int n_parts, gpointer data)
+{
+  const AdamJob *j = data;
+
+  adam_range (j->c, j->p->value.data, j->p->grad, j->p->m, j->p->v,
+      j->n * part / n_parts, j->n * (part + 1) / n_parts);
+}
+
 static void
 adam_update (AffectOptimizer * opt, AffectParam * p)
 {
@@ -91,6 +106,7 @@ adam_update (AffectOptimizer * opt, AffectParam * p)
   const double bc1 = 1.0 - pow (opt->beta1, (double) opt->step);
   const double bc2 = 1.0 - pow (opt->beta2, (double) opt->step);
   AdamCoefficients c;
+  AdamJob job;
 
   c.b1 = (float) opt->beta1;
   c.b2 = (float) opt->beta2;
@@ -108,16 +124,10 @@ adam_update (AffectOptimizer * opt, AffectParam * p)
     p->m = state_new (n);
     p->v = state_new (n);
   }
-  if (threads <= 1) {
-    adam_range (&c, p->value.data, p->grad, p->m, p->v, 0, n);
-    return;
-  }
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num (), nt = omp_get_num_threads ();
-    adam_range (&c, p->value.data, p->grad, p->m, p->v, n * t / nt,
-        n * (t + 1) / nt);
-  }
+  job.c = &c;
+  job.p = p;
+  job.n = n;
+  affect_parallel_run (threads, adam_part, &job);
 }
 
 static void

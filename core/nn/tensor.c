@@ -1,7 +1,6 @@
 /* Tensors, parameters and their initialisers */
 #include <math.h>
 #include <string.h>
-#include <omp.h>
 
 #include "affect/nn.h"
 
@@ -68,30 +67,33 @@ affect_param_clear (AffectParam * p)
   memset (p, 0, sizeof (*p));
 }
 
+typedef struct
+{
+  float *grad;
+  size_t n;
+} ZeroJob;
+
+static void
+zero_part (int part, int n_parts, gpointer data)
+{
+  const ZeroJob *j = data;
+  const size_t begin = j->n * part / n_parts;
+  const size_t end = j->n * (part + 1) / n_parts;
+
+  memset (j->grad + begin, 0, (end - begin) * sizeof (float));
+}
+
 void
 affect_params_zero_grad (AffectParam * const *params, guint n_params)
 {
   guint i;
 
+  /* a memory-bound pass over every gradient each step: both cores'
+   * bandwidth */
   for (i = 0; i < n_params; i++) {
-    float *grad = params[i]->grad;
-    const size_t n = (size_t) params[i]->value.n;
-    const int threads = affect_parallel_threads (n);
-
-    if (grad == NULL)
-      continue;
-    if (threads <= 1) {
-      memset (grad, 0, n * sizeof (float));
-      continue;
-    }
-    /* a memory-bound pass over every gradient each step: both cores'
-     * bandwidth */
-#pragma omp parallel num_threads(threads)
-    {
-      const size_t t = omp_get_thread_num (), nt = omp_get_num_threads ();
-      const size_t begin = n * t / nt, end = n * (t + 1) / nt;
-      memset (grad + begin, 0, (end - begin) * sizeof (float));
-    }
+    ZeroJob job = { params[i]->grad, (size_t) params[i]->value.n };
+    if (job.grad != NULL)
+      affect_parallel_run (affect_parallel_threads (job.n), zero_part, &job);
   }
 }
 

@@ -18,10 +18,11 @@
  *  - Losses return the mean over their elements (as PyTorch's default
  *    reduction) and write the gradient of that mean.
  *
- * Threading: products go through affect_sgemm, which splits them over
- * the calling thread's affect_get_threads() (affect/affect.h) OpenMP
- * threads, each running single-threaded OpenBLAS; long element-wise loops
- * (optimiser updates) are split the same way.
+ * Threading: products go through affect_sgemm, which splits them into
+ * the calling thread's affect_get_threads() (affect/affect.h) parts run on
+ * libaffect's worker pool (affect/parallel.h), each a single-threaded
+ * OpenBLAS call; long element-wise loops (optimiser updates) are split the
+ * same way.
  */
 #ifndef AFFECT_NN_H
 #define AFFECT_NN_H
@@ -29,6 +30,8 @@
 #include <glib.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "affect/parallel.h"
 
 G_BEGIN_DECLS
 
@@ -219,8 +222,6 @@ void affect_optimizer_step (AffectOptimizer * opt, AffectParam * const *params,
 void affect_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
     float alpha, const float *a, int lda, const float *b, int ldb,
     float beta, float *c, int ldc);
-/* how many threads an element-wise loop over n_elements should use */
-int affect_parallel_threads (size_t n_elements);
 
 G_END_DECLS
 #endif /* AFFECT_NN_H */
