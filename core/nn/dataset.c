@@ -271,10 +271,15 @@ affect_mlp_train_dataset (AffectMlp * mlp,
   }
   sv.split = n_val > 0 ? &ds->split[1] : &ds->split[0];
 
-  train = (MlpRows) {
-  nt, split_read, &st, idx_t, target};
-  val = (MlpRows) {
-  nv, split_read, &sv, idx_v, target};
+  train.n = nt;
+  train.read = split_read;
+  train.data = &st;
+  train.index = idx_t;
+  train.target = target;
+  val = train;
+  val.n = nv;
+  val.data = &sv;
+  val.index = idx_v;
   ok = mlp_train_rows (mlp, config, &train, nv > 0 ? &val : NULL, func,
       user_data, result, error);
   g_free (idx_t);

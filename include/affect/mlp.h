@@ -136,7 +136,11 @@ typedef struct
    * ends bit-identical to an uninterrupted run with the same settings,
    * data and thread count. A checkpoint of another model shape, other
    * settings (loss, VAT, batch size, learning rate, seed, …) or other
-   * data, or a damaged file, is refused with an error. */
+   * data, or a damaged file, is refused with an error. A checkpoint at or
+   * past `epochs` trains no further (the model is its best epoch's);
+   * reports are made for the epochs run now only, numbered from the
+   * checkpoint's. The patience counter carries over, so an early stop
+   * already reached stays reached. */
   gboolean resume;
 } AffectMlpTrainConfig;
 
