@@ -4,6 +4,8 @@
  * its rows (memory or spill file) does not change the model. */
 #include <math.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "affect/affect.h"
@@ -210,6 +212,79 @@ test_resume (void)
   }
   g_unlink (ckpt);
   g_free (ckpt);
+}
+
+static gboolean
+die_after (const AffectMlpEpochReport * report, gpointer user_data)
+{
+  if (report->epoch == GPOINTER_TO_INT (user_data))
+    _exit (42);
+  return TRUE;
+}
+
+/* a process killed after an epoch (no clean-up of any kind), then a new
+ * one resuming: the same model, and no temporary file left behind */
+static void
+test_killed (void)
+{
+  const int n = 200, nv = 50, din = 16;
+  float *x = g_new (float, n * din), *y = g_new (float, n);
+  float *xv = g_new (float, nv * din), *yv = g_new (float, nv);
+  char *ckpt = g_build_filename (tmp_dir, "killed.ckpt", NULL);
+  AffectMlpTrainConfig tc;
+  AffectMlpTrainResult res;
+  AffectMlp *a, *b;
+  AffectRng rng;
+  GError *error = NULL;
+  GDir *dir;
+  const char *name;
+  int status;
+  pid_t pid;
+
+  affect_rng_init (&rng, 21);
+  make_data (x, y, n, din, 1, &rng);
+  make_data (xv, yv, nv, din, 1, &rng);
+  affect_mlp_train_config_init (&tc);
+  tc.epochs = 6;
+  tc.batch_size = 16;
+  tc.seed = 4;
+  a = make_mlp (din, 16, 1);
+  g_assert_true (affect_mlp_train (a, &tc, x, y, n, xv, yv, nv, NULL, NULL,
+          &res, &error));
+
+  tc.checkpoint_path = ckpt;
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0) {
+    b = make_mlp (din, 16, 1);
+    affect_mlp_train (b, &tc, x, y, n, xv, yv, nv, die_after,
+        GINT_TO_POINTER (4), &res, NULL);
+    _exit (0);
+  }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 42);
+
+  tc.resume = TRUE;
+  b = make_mlp (din, 16, 1);
+  g_assert_true (affect_mlp_train (b, &tc, x, y, n, xv, yv, nv, NULL, NULL,
+          &res, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (res.epochs_run, ==, 6);
+  assert_same_weights (a, b);
+
+  dir = g_dir_open (tmp_dir, 0, NULL);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_assert_null (strstr (name, ".tmp-"));
+  g_dir_close (dir);
+  g_unlink (ckpt);
+  g_free (ckpt);
+  affect_mlp_free (a);
+  affect_mlp_free (b);
+  g_free (x);
+  g_free (y);
+  g_free (xv);
+  g_free (yv);
 }
 
 static void
@@ -502,6 +577,7 @@ main (int argc, char **argv)
   /* bit-identity holds for a fixed thread count */
   affect_set_threads (1);
   g_test_add_func ("/mlp-resume/resume", test_resume);
+  g_test_add_func ("/mlp-resume/killed", test_killed);
   g_test_add_func ("/mlp-resume/refused", test_refused);
   g_test_add_func ("/mlp-resume/spill", test_spill);
   ret = g_test_run ();
