@@ -87,8 +87,7 @@ spill (AffectDataset * ds, const float *features, gint64 * offset,
   size_t done = 0;
 
   if (ds->fd < 0) {
-    ds->fd = g_file_open_tmp ("affect-dataset-XXXXXX", &ds->spill_path,
-        error);
+    ds->fd = g_file_open_tmp ("affect-dataset-XXXXXX", &ds->spill_path, error);
     if (ds->fd < 0)
       return FALSE;
   }
@@ -215,8 +214,7 @@ split_read (const MlpRows * rows, const int *idx, int m, float *x, float *y,
     }
     if (y != NULL) {
       if (rows->target < 0)
-        memcpy (y + (size_t) i * k, sy + (size_t) row * k,
-            k * sizeof (float));
+        memcpy (y + (size_t) i * k, sy + (size_t) row * k, k * sizeof (float));
       else
         y[i] = sy[(size_t) row * k + rows->target];
     }

@@ -338,10 +338,8 @@ checkpoint_write (AffectMlp * mlp, const char *path, const TrainState * st,
     AffectParam *p = mlp->params[i];
     char *m = g_strconcat ("adam.m.", p->name, NULL);
     char *v = g_strconcat ("adam.v.", p->name, NULL);
-    affect_safetensors_writer_add (w, m, p->value.n_dims, p->value.shape,
-        p->m);
-    affect_safetensors_writer_add (w, v, p->value.n_dims, p->value.shape,
-        p->v);
+    affect_safetensors_writer_add (w, m, p->value.n_dims, p->value.shape, p->m);
+    affect_safetensors_writer_add (w, v, p->value.n_dims, p->value.shape, p->v);
     g_free (m);
     g_free (v);
   }
@@ -447,8 +445,7 @@ checkpoint_read (AffectMlp * mlp, const char *path, const char *settings,
     goto out;
   }
   if (!get_int (f, path, "checkpoint.epoch", 0, G_MAXINT, &epoch, error)
-      || !get_int (f, path, "checkpoint.adam-step", 0, G_MAXINT64, &step,
-          error)
+      || !get_int (f, path, "checkpoint.adam-step", 0, G_MAXINT64, &step, error)
       || !get_int (f, path, "checkpoint.best-epoch", 0, epoch, &best_epoch,
           error)
       || !get_int (f, path, "checkpoint.since-best", 0, epoch, &since_best,
@@ -645,8 +642,7 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
     settings = settings_string (config, n, nv, hash);
     if (config->resume
         && g_file_test (config->checkpoint_path, G_FILE_TEST_EXISTS)) {
-      if (!checkpoint_read (mlp, config->checkpoint_path, settings, &st,
-              error))
+      if (!checkpoint_read (mlp, config->checkpoint_path, settings, &st, error))
         goto fail;
       /* an early stop already reached stays reached */
       stop = config->patience > 0 && st.since_best >= config->patience;

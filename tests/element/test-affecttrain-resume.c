@@ -247,8 +247,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   affect_init ();
   tmpdir = g_dir_make_tmp ("test-affecttrain-resume-XXXXXX", NULL);
-  g_test_add_func ("/affecttrain/regress-per-target",
-      test_regress_per_target);
+  g_test_add_func ("/affecttrain/regress-per-target", test_regress_per_target);
   g_test_add_func ("/affecttrain/regress-multi-output",
       test_regress_multi_output);
   g_test_add_func ("/affecttrain/gate", test_gate);
