@@ -102,6 +102,8 @@ train (const gchar * element, const gchar * model, guint epochs,
     n_epochs += gst_message_has_name (msg, "affect-train-epoch");
     gst_message_unref (msg);
   }
+  /* queued messages hold the elements, which hold the bus */
+  gst_bus_set_flushing (bus, TRUE);
   gst_harness_teardown (h);
   gst_object_unref (bus);
   g_free (launch);
@@ -230,6 +232,8 @@ test_refused (void)
   g_assert_nonnull (strstr (err->message, "this model is"));
   g_error_free (err);
   gst_message_unref (msg);
+  /* queued messages hold the elements, which hold the bus */
+  gst_bus_set_flushing (bus, TRUE);
   gst_harness_teardown (h);
   gst_object_unref (bus);
   g_free (launch);
