@@ -20,8 +20,12 @@
  * trained with Adam on binary cross-entropy, selected on validation items
  * (split=validation, or `validation-fraction` held out; items with
  * split=test are routed but not learnt from) and written atomically to
- * model-file. `route-by=label` routes by the label in infer mode too (an
- * oracle gate without a model), e.g. to score regressors on one style.
+ * model-file. Features are cached in memory up to `cache-budget` MiB, the
+ * rest in a temporary file. After every epoch the training state is written
+ * atomically to the checkpoint model-file + ".ckpt" (kept at the end);
+ * `resume=true` continues from it to the same model an uninterrupted run
+ * gives. `route-by=label` routes by the label in infer mode too (an oracle
+ * gate without a model), e.g. to score regressors on one style.
  *
  * Messages:
  *   "affect-prediction" (post-messages=true, infer mode), per routed item:
@@ -371,7 +375,7 @@ set_caps (GstAffectGate * self, GstCaps * caps)
     }
     self->n_features = n;
     if (self->dataset == NULL)
-      self->dataset = affect_dataset_new (n, 1);
+      self->dataset = gst_affect_train_dataset_new (&self->train, n, 1);
   }
   return TRUE;
 }
@@ -481,11 +485,16 @@ gst_affect_gate_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       label = (float) (probability >= 0.5);
       /* test items are routed but never learnt from */
       test = self->item && g_strcmp0 (self->item->split, "test") == 0;
-      if (!test && (isnan (probability) || !finite
-              || !affect_dataset_add (self->dataset,
-                  (const float *) map.data, &label, self->item
-                  && g_strcmp0 (self->item->split, "validation") == 0)))
+      if (!test && (isnan (probability) || !finite)) {
         self->skipped++;
+      } else if (!test && !gst_affect_train_add_row (GST_ELEMENT (self),
+              self->dataset, (const float *) map.data, &label, self->item
+              && g_strcmp0 (self->item->split, "validation") == 0,
+              &self->skipped)) {
+        gst_buffer_unmap (buf, &map);
+        gst_buffer_unref (buf);
+        return GST_FLOW_ERROR;
+      }
     } else if (self->route_by == GST_AFFECT_ROUTE_BY_LABEL) {
       probability = item_label (self);
     } else if (finite) {
@@ -524,6 +533,7 @@ train_and_write (GstAffectGate * self)
   AffectMlpTrainResult res;
   AffectMlp *mlp;
   GError *error = NULL;
+  gchar *checkpoint = NULL;
   double accuracy = NAN;
   int n = self->dataset ? affect_dataset_size (self->dataset, FALSE) : 0;
   int nv = self->dataset ? affect_dataset_size (self->dataset, TRUE) : 0;
@@ -546,11 +556,14 @@ train_and_write (GstAffectGate * self)
   gst_affect_train_settings_apply (&self->train, &tc);
   tc.loss = AFFECT_MLP_LOSS_BCE;
   tc.vat = FALSE;
+  checkpoint = gst_affect_train_checkpoint_path (self->train.model_file);
+  tc.checkpoint_path = checkpoint;
 
   mlp = affect_mlp_new (&config, self->train.seed, &error);
   if (mlp == NULL || !affect_mlp_train_dataset (mlp, &tc, self->dataset, -1,
           self->train.validation_fraction, on_epoch, self, &res, &error))
     goto failed;
+  g_clear_pointer (&checkpoint, g_free);
   affect_mlp_set_names (mlp, (const char *[]) {
         self->label, NULL
       });
@@ -576,6 +589,7 @@ failed:
       ("Training or writing %s failed: %s", self->train.model_file,
           error ? error->message : "unknown error"), (NULL));
   g_clear_error (&error);
+  g_free (checkpoint);
   affect_mlp_free (mlp);
   return FALSE;
 }

@@ -22,9 +22,17 @@
  * `epsilon`), model selection on the items with split=validation (or a
  * held-out `validation-fraction`), and written atomically to model-file.
  * Items without all targets, or with NaN features, are skipped (counted in
- * a warning); items with split=test are ignored. A model whose predictions are constant on the validation
- * items (the seed's ReLU output unit dies on targets around 0) is reported
- * with a warning.
+ * a warning); items with split=test are ignored. A model whose predictions
+ * are constant on the validation items (the seed's ReLU output unit dies
+ * on targets around 0) is reported with a warning. Feature vectors are
+ * cached in memory up to `cache-budget` MiB, the rest in a temporary file.
+ * After every epoch the whole training state (weights, Adam moments and
+ * step, RNG, epoch, best epoch and patience counter, standardisation) is
+ * written atomically to the checkpoint model-file + ".ckpt" (one per model
+ * file with multi-output=false), which is kept at the end; `resume=true`
+ * continues from it, and with the same settings, data and `threads` ends
+ * with the same model file as an uninterrupted run. A checkpoint of
+ * another shape, settings or data is refused with an error.
  *
  * Messages:
  *   "affect-prediction" (post-messages=true, infer mode), per vector:
@@ -51,6 +59,8 @@
  *     audioresample ! audio/x-raw,rate=16000,channels=1 ! affectis09 !
  *     affectregress model-file=val.safetensors ! affectmetrics
  *     location=mae.json
+ *   (an interrupted training run continues with the same line plus
+ *   resume=true)
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -622,7 +632,8 @@ set_input_caps (GstAffectRegress * self, GstCaps * caps)
     }
     self->n_features = n;
     if (self->dataset == NULL)
-      self->dataset = affect_dataset_new (n, self->n_targets);
+      self->dataset = gst_affect_train_dataset_new (&self->train, n,
+          self->n_targets);
   }
   gst_caps_replace (&self->input_caps, caps);
 
@@ -765,12 +776,15 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
           (self->item, self->target_names[i]), &v);
       t[i] = (float) v;
     }
-    if (!ok || !affect_dataset_add (self->dataset, (const float *) map.data,
-            t, self->item && g_strcmp0 (self->item->split,
-                "validation") == 0)) {
+    if (!ok) {
       self->skipped++;
-      GST_DEBUG_OBJECT (self, "skipping item %s: missing target or "
-          "non-finite value", id ? id : "(none)");
+      GST_DEBUG_OBJECT (self, "skipping item %s: missing target",
+          id ? id : "(none)");
+    } else if (!gst_affect_train_add_row (GST_ELEMENT (self), self->dataset,
+            (const float *) map.data, t, self->item
+            && g_strcmp0 (self->item->split, "validation") == 0,
+            &self->skipped)) {
+      ret = GST_FLOW_ERROR;
     }
     g_free (t);
     goto out;
@@ -911,10 +925,15 @@ train_and_write (GstAffectRegress * self)
         gst_affect_train_target_path (self->train.model_file,
         self->target_names[m]);
     gchar *value;
-    gboolean ok = mlp != NULL
-        && affect_mlp_train_dataset (mlp, &tc, self->dataset,
+    gchar *checkpoint = gst_affect_train_checkpoint_path (path);
+    gboolean ok;
+
+    /* one checkpoint per model file */
+    tc.checkpoint_path = checkpoint;
+    ok = mlp != NULL && affect_mlp_train_dataset (mlp, &tc, self->dataset,
         self->multi_output ? -1 : (int) m, self->train.validation_fraction,
         on_epoch, &ctx, &res, &error);
+    g_free (checkpoint);
 
     if (ok) {
       if (self->multi_output)

@@ -15,6 +15,9 @@
 #define DEFAULT_THREADS 0
 #define DEFAULT_VALIDATION_FRACTION 0.1
 #define DEFAULT_PATIENCE 0
+#define DEFAULT_RESUME FALSE
+/* as affectclassify's */
+#define DEFAULT_CACHE_BUDGET 1024
 
 GType
 gst_affect_mode_get_type (void)
@@ -48,6 +51,8 @@ gst_affect_train_settings_init (GstAffectTrainSettings * s,
   s->threads = DEFAULT_THREADS;
   s->validation_fraction = DEFAULT_VALIDATION_FRACTION;
   s->patience = DEFAULT_PATIENCE;
+  s->resume = DEFAULT_RESUME;
+  s->cache_budget = DEFAULT_CACHE_BUDGET;
 }
 
 void
@@ -113,6 +118,17 @@ gst_affect_train_install_properties (GObjectClass * klass, guint first_id,
           "Stop after this many epochs without a better validation score "
           "(0 = run every epoch); the best epoch is kept either way",
           0, 100000, DEFAULT_PATIENCE, rw));
+  g_object_class_install_property (klass,
+      first_id + GST_AFFECT_TRAIN_PROP_RESUME,
+      g_param_spec_boolean ("resume", "Resume",
+          "Train: continue from the checkpoint <model-file>.ckpt if present "
+          "(written after every epoch; same settings, data and threads give "
+          "the same model as an uninterrupted run)", DEFAULT_RESUME, rw));
+  g_object_class_install_property (klass,
+      first_id + GST_AFFECT_TRAIN_PROP_CACHE_BUDGET,
+      g_param_spec_uint ("cache-budget", "Cache budget",
+          "Train: MiB of feature vectors kept in memory; the rest spills to "
+          "a temporary file", 0, G_MAXUINT, DEFAULT_CACHE_BUDGET, rw));
 }
 
 gboolean
@@ -153,6 +169,12 @@ gst_affect_train_set_property (GstAffectTrainSettings * s, guint first_id,
       break;
     case GST_AFFECT_TRAIN_PROP_PATIENCE:
       s->patience = g_value_get_uint (value);
+      break;
+    case GST_AFFECT_TRAIN_PROP_RESUME:
+      s->resume = g_value_get_boolean (value);
+      break;
+    case GST_AFFECT_TRAIN_PROP_CACHE_BUDGET:
+      s->cache_budget = g_value_get_uint (value);
       break;
   }
   return TRUE;
@@ -195,6 +217,12 @@ gst_affect_train_get_property (GstAffectTrainSettings * s, guint first_id,
     case GST_AFFECT_TRAIN_PROP_PATIENCE:
       g_value_set_uint (value, s->patience);
       break;
+    case GST_AFFECT_TRAIN_PROP_RESUME:
+      g_value_set_boolean (value, s->resume);
+      break;
+    case GST_AFFECT_TRAIN_PROP_CACHE_BUDGET:
+      g_value_set_uint (value, s->cache_budget);
+      break;
   }
   return TRUE;
 }
@@ -234,6 +262,43 @@ gst_affect_train_settings_apply (const GstAffectTrainSettings * s,
   config->learning_rate = s->learning_rate;
   config->seed = s->seed;
   config->patience = s->patience;
+  config->resume = s->resume;
+}
+
+gchar *
+gst_affect_train_checkpoint_path (const gchar * model_path)
+{
+  return g_strconcat (model_path, ".ckpt", NULL);
+}
+
+AffectDataset *
+gst_affect_train_dataset_new (const GstAffectTrainSettings * s,
+    guint n_features, guint n_targets)
+{
+  AffectDataset *ds = affect_dataset_new ((int) n_features, (int) n_targets);
+
+  affect_dataset_set_cache_budget (ds, (size_t) s->cache_budget << 20);
+  return ds;
+}
+
+gboolean
+gst_affect_train_add_row (GstElement * element, AffectDataset * ds,
+    const float *features, const float *targets, gboolean validation,
+    guint * skipped)
+{
+  GError *error = NULL;
+
+  if (affect_dataset_add (ds, features, targets, validation, &error))
+    return TRUE;
+  if (g_error_matches (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT)) {
+    (*skipped)++;
+    g_error_free (error);
+    return TRUE;
+  }
+  GST_ELEMENT_ERROR (element, RESOURCE, WRITE,
+      ("Cannot cache the training features: %s", error->message), (NULL));
+  g_error_free (error);
+  return FALSE;
 }
 
 gchar *

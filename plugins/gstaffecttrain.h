@@ -31,6 +31,8 @@ enum
   GST_AFFECT_TRAIN_PROP_THREADS,
   GST_AFFECT_TRAIN_PROP_VALIDATION_FRACTION,
   GST_AFFECT_TRAIN_PROP_PATIENCE,
+  GST_AFFECT_TRAIN_PROP_RESUME,
+  GST_AFFECT_TRAIN_PROP_CACHE_BUDGET,
   GST_AFFECT_TRAIN_N_PROPS
 };
 
@@ -46,6 +48,8 @@ typedef struct
   guint threads;
   gdouble validation_fraction;
   guint patience;
+  gboolean resume;
+  guint cache_budget;           /* MiB */
 } GstAffectTrainSettings;
 
 void gst_affect_train_settings_init (GstAffectTrainSettings * s,
@@ -71,9 +75,21 @@ gst_affect_train_use_threads (const GstAffectTrainSettings * s)
 /* "1200,600" → config->hidden; FALSE on a malformed list */
 gboolean gst_affect_train_parse_hidden (const gchar * list,
     AffectMlpConfig * config);
-/* fills the training part of an AffectMlpTrainConfig */
+/* fills the training part of an AffectMlpTrainConfig (not the
+ * checkpoint path: see gst_affect_train_checkpoint_path) */
 void gst_affect_train_settings_apply (const GstAffectTrainSettings * s,
     AffectMlpTrainConfig * config);
+/* the checkpoint beside a model file: "<model>.ckpt" */
+gchar *gst_affect_train_checkpoint_path (const gchar * model_path);
+/* a feature cache with the element's cache-budget */
+AffectDataset *gst_affect_train_dataset_new (const GstAffectTrainSettings * s,
+    guint n_features, guint n_targets);
+/* Adds a row to the cache. A row with non-finite values is not added and
+ * counted in *skipped; FALSE (an error posted on the bus) if the spill
+ * file cannot be written. */
+gboolean gst_affect_train_add_row (GstElement * element, AffectDataset * ds,
+    const float *features, const float *targets, gboolean validation,
+    guint * skipped);
 /* "model.safetensors" + "valence" → "model-valence.safetensors" */
 gchar *gst_affect_train_target_path (const gchar * path, const gchar * target);
 

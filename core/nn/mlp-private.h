@@ -64,4 +64,24 @@ mlp_output_preactivation_rows (AffectMlp * mlp, int row0)
   return mlp->z[mlp->n_layers - 1] + (size_t) row0 * mlp->config.n_outputs;
 }
 
+/* The rows a training run reads: n rows of n_inputs features and
+ * n_outputs targets, wherever they live (arrays, a dataset in memory or
+ * spilled to a file). read copies rows idx[0 … m) into x (m × n_inputs)
+ * and y (m × n_outputs), either of which may be NULL. */
+typedef struct _MlpRows MlpRows;
+struct _MlpRows
+{
+  int n;
+  gboolean (*read) (const MlpRows * rows, const int *idx, int m, float *x,
+      float *y, GError ** error);
+  gconstpointer data;
+  const int *index;             /* row numbers in data, or NULL */
+  int target;                   /* one target column, or -1 for all */
+};
+
+/* affect_mlp_train over row sources; val may be NULL */
+gboolean mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
+    const MlpRows * train, const MlpRows * val, AffectMlpEpochFunc func,
+    gpointer user_data, AffectMlpTrainResult * result, GError ** error);
+
 #endif

@@ -1,10 +1,22 @@
 /* MLP training: mini-batch Adam, plain loss or MSE + lambda·LDS (VAT),
- * model selection on validation items */
+ * model selection on validation items, checkpoints to resume from.
+ *
+ * The rows come from an MlpRows source (arrays, or a dataset that may
+ * have spilled to a file), read a batch at a time and standardised as
+ * they are read: the same per-element operation as standardising the
+ * whole set first, so the numbers do not depend on where rows live. */
 #include <math.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "affect/affect.h"
+#include "affect/safetensors.h"
 #include "mlp-private.h"
+
+/* rows per read when a pass goes through a whole set: the chunk of
+ * affect_mlp_predict_standardised, so the validation predictions are
+ * those of one call over the whole set */
+#define PASS_CHUNK 256
 
 void
 affect_mlp_train_config_init (AffectMlpTrainConfig * config)
@@ -18,6 +30,8 @@ affect_mlp_train_config_init (AffectMlpTrainConfig * config)
   config->patience = 0;
   config->vat = TRUE;
   affect_vat_config_init (&config->vat_config);
+  config->checkpoint_path = NULL;
+  config->resume = FALSE;
 }
 
 typedef struct
@@ -64,17 +78,126 @@ snapshot_clear (Snapshot * s)
   s->n = 0;
 }
 
-/* validation metric (lower is better), accuracy and output spread */
-static void
-evaluate (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
-    const float *y, int n, double *metric, double *accuracy, double *output_std)
+/* rows [start, start + m) of a source */
+static gboolean
+read_range (const MlpRows * rows, int start, int m, int *idx, float *x,
+    float *y, GError ** error)
 {
-  const int k = mlp->config.n_outputs;
-  float *pred = g_malloc ((size_t) n * k * sizeof (float));
-  double sum = 0.0, s1 = 0.0, s2 = 0.0;
-  int i, correct = 0;
+  int i;
 
-  affect_mlp_predict_standardised (mlp, xs, pred, n);
+  for (i = 0; i < m; i++)
+    idx[i] = start + i;
+  return rows->read (rows, idx, m, x, y, error);
+}
+
+static gboolean
+all_finite (const float *v, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    if (!isfinite (v[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* FNV-1a over 32-bit words: a fingerprint of the training data, so a
+ * checkpoint is never resumed on other rows */
+#define HASH_INIT 0xcbf29ce484222325ULL
+static guint64
+hash_floats (guint64 h, const float *v, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    guint32 bits;
+    memcpy (&bits, v + i, sizeof (bits));
+    h = (h ^ bits) * 0x100000001b3ULL;
+  }
+  return h;
+}
+
+static void
+set_finite_error (GError ** error)
+{
+  g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+      "training data contain NaN or infinite values");
+}
+
+/* affect_standardisation_compute over a row source, in the same order of
+ * double operations (so the same statistics to the bit); checks that the
+ * features are finite and hashes them */
+static gboolean
+standardisation_from_rows (const MlpRows * rows, int d, float *mean,
+    float *std, guint64 * hash, GError ** error)
+{
+  double *s = g_new0 (double, d), *s2 = g_new0 (double, d);
+  float *buf = g_new (float, (size_t) PASS_CHUNK * d);
+  int *idx = g_new (int, PASS_CHUNK);
+  const int n = rows->n;
+  gboolean ok = TRUE;
+  int start, i, j, pass;
+
+  for (pass = 0; ok && pass < 2; pass++) {
+    for (start = 0; start < n; start += PASS_CHUNK) {
+      const int m = MIN (PASS_CHUNK, n - start);
+      if (!read_range (rows, start, m, idx, buf, NULL, error)) {
+        ok = FALSE;
+        break;
+      }
+      if (pass == 0) {
+        if (!all_finite (buf, (size_t) m * d)) {
+          set_finite_error (error);
+          ok = FALSE;
+          break;
+        }
+        *hash = hash_floats (*hash, buf, (size_t) m * d);
+        for (i = 0; i < m; i++)
+          for (j = 0; j < d; j++)
+            s[j] += buf[(size_t) i * d + j];
+      } else {
+        for (i = 0; i < m; i++)
+          for (j = 0; j < d; j++) {
+            double e = buf[(size_t) i * d + j] - s[j];
+            s2[j] += e * e;
+          }
+      }
+    }
+    if (pass == 0)
+      for (j = 0; j < d; j++)
+        s[j] = n > 0 ? s[j] / n : 0.0;
+  }
+  if (ok)
+    for (j = 0; j < d; j++) {
+      mean[j] = (float) s[j];
+      std[j] = n > 0 ? (float) sqrt (s2[j] / n) : 1.0f;
+    }
+  g_free (s);
+  g_free (s2);
+  g_free (buf);
+  g_free (idx);
+  return ok;
+}
+
+/* validation metric (lower is better), accuracy and output spread; the
+ * validation features are read and standardised a chunk at a time */
+static gboolean
+evaluate (AffectMlp * mlp, AffectMlpLoss loss, const MlpRows * val,
+    const float *y, float *pred, float *buf, int *idx, double *metric,
+    double *accuracy, double *output_std, GError ** error)
+{
+  const int k = mlp->config.n_outputs, d = mlp->config.n_inputs;
+  const int n = val->n;
+  double sum = 0.0, s1 = 0.0, s2 = 0.0;
+  int i, start, correct = 0;
+
+  for (start = 0; start < n; start += PASS_CHUNK) {
+    const int m = MIN (PASS_CHUNK, n - start);
+    if (!read_range (val, start, m, idx, buf, NULL, error))
+      return FALSE;
+    affect_standardise (buf, m, d, mlp->mean, mlp->std);
+    affect_mlp_predict_standardised (mlp, buf, pred + (size_t) start * k, m);
+  }
   if (loss == AFFECT_MLP_LOSS_BCE) {
     sum = affect_loss_bce (pred, y, NULL, (size_t) n * k);
     for (i = 0; i < n * k; i++)
@@ -93,37 +216,343 @@ evaluate (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
   }
   s1 /= n;
   *output_std = sqrt (MAX (s2 / n - s1 * s1, 0.0));
-  g_free (pred);
-}
-
-static gboolean
-all_finite (const float *v, size_t n)
-{
-  size_t i;
-
-  for (i = 0; i < n; i++)
-    if (!isfinite (v[i]))
-      return FALSE;
   return TRUE;
 }
 
+/* ---- checkpoints ------------------------------------------------------ */
+
+#define CHECKPOINT_FORMAT "gst-affect-mlp-checkpoint"
+
+/* everything an epoch boundary hands to the next epoch */
+typedef struct
+{
+  int epoch;                    /* epochs done */
+  int best_epoch;
+  int since_best;
+  double best_metric, best_accuracy;
+  Snapshot best;
+  AffectRng rng;
+  AffectOptimizer opt;
+} TrainState;
+
+/* doubles and RNG words are stored as hexadecimal bits: exact, and free
+ * of the locale's decimal point */
+static void
+set_u64 (AffectSafetensorsWriter * w, const char *key, guint64 v)
+{
+  char buf[32];
+
+  g_snprintf (buf, sizeof (buf), "%016" G_GINT64_MODIFIER "x", v);
+  affect_safetensors_writer_set_metadata (w, key, buf);
+}
+
+static void
+set_double (AffectSafetensorsWriter * w, const char *key, double v)
+{
+  guint64 bits;
+
+  memcpy (&bits, &v, sizeof (bits));
+  set_u64 (w, key, bits);
+}
+
+static void
+set_int (AffectSafetensorsWriter * w, const char *key, gint64 v)
+{
+  char buf[32];
+
+  g_snprintf (buf, sizeof (buf), "%" G_GINT64_FORMAT, v);
+  affect_safetensors_writer_set_metadata (w, key, buf);
+}
+
+static char *
+shape_string (AffectMlp * mlp)
+{
+  char *desc = affect_mlp_describe (mlp);
+  char *s = g_strdup_printf ("%s %s/%s", desc,
+      affect_activation_name (mlp->config.hidden_activation),
+      affect_activation_name (mlp->config.output_activation));
+
+  g_free (desc);
+  return s;
+}
+
+/* what must not change between a checkpoint and the run resuming it */
+static char *
+settings_string (const AffectMlpTrainConfig * c, int n, int nv, guint64 hash)
+{
+  char lr[G_ASCII_DTOSTR_BUF_SIZE], wd[G_ASCII_DTOSTR_BUF_SIZE];
+  char eps[G_ASCII_DTOSTR_BUF_SIZE], lam[G_ASCII_DTOSTR_BUF_SIZE];
+  char xi[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_ascii_dtostr (lr, sizeof (lr), c->learning_rate);
+  g_ascii_dtostr (wd, sizeof (wd), c->weight_decay);
+  g_ascii_dtostr (eps, sizeof (eps), c->vat_config.epsilon);
+  g_ascii_dtostr (lam, sizeof (lam), c->vat_config.lambda);
+  g_ascii_dtostr (xi, sizeof (xi), c->vat_config.xi);
+  return g_strdup_printf ("loss=%s,batch-size=%d,learning-rate=%s,"
+      "weight-decay=%s,seed=%" G_GUINT64_FORMAT ",vat=%s,epsilon=%s,"
+      "lambda=%s,xi=%s,power-iterations=%d,power=%d,items=%d,"
+      "validation-items=%d,data=%016" G_GINT64_MODIFIER "x",
+      c->loss == AFFECT_MLP_LOSS_BCE ? "bce" : "mse", MAX (c->batch_size, 1),
+      lr, wd, c->seed, c->vat ? "yes" : "no", c->vat ? eps : "-",
+      c->vat ? lam : "-", c->vat ? xi : "-",
+      c->vat ? c->vat_config.power_iterations : 0,
+      c->vat ? (int) c->vat_config.power : 0, n, nv, hash);
+}
+
+static gboolean
+checkpoint_write (AffectMlp * mlp, const char *path, const TrainState * st,
+    const char *settings, GError ** error)
+{
+  AffectSafetensorsWriter *w = affect_safetensors_writer_new ();
+  int64_t shape[1] = { mlp->config.n_inputs };
+  char *shape_str = shape_string (mlp);
+  gboolean ok;
+  guint i;
+  int r;
+
+  affect_safetensors_writer_set_metadata (w, "format", CHECKPOINT_FORMAT);
+  affect_safetensors_writer_set_metadata (w, "checkpoint.shape", shape_str);
+  affect_safetensors_writer_set_metadata (w, "checkpoint.settings", settings);
+  set_int (w, "checkpoint.epoch", st->epoch);
+  set_int (w, "checkpoint.adam-step", st->opt.step);
+  for (r = 0; r < 4; r++) {
+    char key[32];
+    g_snprintf (key, sizeof (key), "checkpoint.rng.%d", r);
+    set_u64 (w, key, st->rng.s[r]);
+  }
+  set_int (w, "checkpoint.best-epoch", st->best_epoch);
+  set_double (w, "checkpoint.best-metric", st->best_metric);
+  set_double (w, "checkpoint.best-accuracy", st->best_accuracy);
+  set_int (w, "checkpoint.since-best", st->since_best);
+  set_int (w, "checkpoint.best-weights", st->best.values != NULL);
+  g_free (shape_str);
+
+  for (i = 0; i < mlp->n_params; i++) {
+    AffectParam *p = mlp->params[i];
+    affect_safetensors_writer_add (w, p->name, p->value.n_dims,
+        p->value.shape, p->value.data);
+  }
+  /* Adam's moments exist from the first step on */
+  for (i = 0; st->opt.step > 0 && i < mlp->n_params; i++) {
+    AffectParam *p = mlp->params[i];
+    char *m = g_strconcat ("adam.m.", p->name, NULL);
+    char *v = g_strconcat ("adam.v.", p->name, NULL);
+    affect_safetensors_writer_add (w, m, p->value.n_dims, p->value.shape, p->m);
+    affect_safetensors_writer_add (w, v, p->value.n_dims, p->value.shape, p->v);
+    g_free (m);
+    g_free (v);
+  }
+  for (i = 0; st->best.values != NULL && i < mlp->n_params; i++) {
+    AffectParam *p = mlp->params[i];
+    char *name = g_strconcat ("best.", p->name, NULL);
+    affect_safetensors_writer_add (w, name, p->value.n_dims, p->value.shape,
+        st->best.values[i]);
+    g_free (name);
+  }
+  affect_safetensors_writer_add (w, "standardise.mean", 1, shape, mlp->mean);
+  affect_safetensors_writer_add (w, "standardise.std", 1, shape, mlp->std);
+  ok = affect_safetensors_writer_write (w, path, error);
+  affect_safetensors_writer_free (w);
+  return ok;
+}
+
+static gboolean
+get_int (AffectSafetensors * f, const char *path, const char *key,
+    gint64 min, gint64 max, gint64 * out, GError ** error)
+{
+  const char *s = affect_safetensors_metadata (f, key);
+
+  if (s == NULL || !g_ascii_string_to_signed (s, 10, min, max, out, NULL)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+        "%s: checkpoint entry %s is %s%s%s", path, key, s ? "'" : "",
+        s ? s : "missing", s ? "', not a valid count" : "");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+get_u64 (AffectSafetensors * f, const char *path, const char *key,
+    guint64 * out, GError ** error)
+{
+  const char *s = affect_safetensors_metadata (f, key);
+
+  if (s == NULL
+      || !g_ascii_string_to_unsigned (s, 16, 0, G_MAXUINT64, out, NULL)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+        "%s: checkpoint entry %s is missing or malformed", path, key);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+get_double (AffectSafetensors * f, const char *path, const char *key,
+    double *out, GError ** error)
+{
+  guint64 bits;
+
+  if (!get_u64 (f, path, key, &bits, error))
+    return FALSE;
+  memcpy (out, &bits, sizeof (bits));
+  return TRUE;
+}
+
+/* Reads a checkpoint into the model and the training state. Everything
+ * is checked before anything is changed: on error the model and state are
+ * as they were. */
+static gboolean
+checkpoint_read (AffectMlp * mlp, const char *path, const char *settings,
+    TrainState * st, GError ** error)
+{
+  AffectSafetensors *f = affect_safetensors_open (path, error);
+  const guint np = mlp->n_params;
+  AffectTensorView *views = NULL;       /* value, m, v, best per param */
+  AffectTensorView mean, std;
+  const char *value;
+  char *shape_str = NULL;
+  gint64 epoch, step, best_epoch, since_best, best_weights;
+  guint64 rng[4];
+  double best_metric, best_accuracy;
+  int64_t shape[1] = { mlp->config.n_inputs };
+  gboolean ok = FALSE;
+  guint i, part;
+  int r;
+
+  if (f == NULL)
+    return FALSE;
+  value = affect_safetensors_metadata (f, "format");
+  if (g_strcmp0 (value, CHECKPOINT_FORMAT) != 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+        "%s: not an MLP training checkpoint (format '%s')", path,
+        value ? value : "(none)");
+    goto out;
+  }
+  shape_str = shape_string (mlp);
+  value = affect_safetensors_metadata (f, "checkpoint.shape");
+  if (g_strcmp0 (value, shape_str) != 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "%s: checkpoint of a %s model, this model is %s", path,
+        value ? value : "(unknown)", shape_str);
+    goto out;
+  }
+  value = affect_safetensors_metadata (f, "checkpoint.settings");
+  if (g_strcmp0 (value, settings) != 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "%s: checkpoint written with other training settings or data "
+        "(%s); this run has %s", path, value ? value : "(none)", settings);
+    goto out;
+  }
+  if (!get_int (f, path, "checkpoint.epoch", 0, G_MAXINT, &epoch, error)
+      || !get_int (f, path, "checkpoint.adam-step", 0, G_MAXINT64, &step, error)
+      || !get_int (f, path, "checkpoint.best-epoch", 0, epoch, &best_epoch,
+          error)
+      || !get_int (f, path, "checkpoint.since-best", 0, epoch, &since_best,
+          error)
+      || !get_int (f, path, "checkpoint.best-weights", 0, 1, &best_weights,
+          error)
+      || !get_double (f, path, "checkpoint.best-metric", &best_metric, error)
+      || !get_double (f, path, "checkpoint.best-accuracy", &best_accuracy,
+          error))
+    goto out;
+  for (r = 0; r < 4; r++) {
+    char key[32];
+    g_snprintf (key, sizeof (key), "checkpoint.rng.%d", r);
+    if (!get_u64 (f, path, key, &rng[r], error))
+      goto out;
+  }
+  if ((step > 0) != (epoch > 0)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+        "%s: checkpoint at epoch %" G_GINT64_FORMAT " with %" G_GINT64_FORMAT
+        " optimiser steps", path, epoch, step);
+    goto out;
+  }
+
+  views = g_new0 (AffectTensorView, 4 * np);
+  for (part = 0; part < 4; part++) {
+    static const char *const prefix[] = { "", "adam.m.", "adam.v.", "best." };
+    if ((part == 1 || part == 2) && step == 0)
+      continue;
+    if (part == 3 && !best_weights)
+      continue;
+    for (i = 0; i < np; i++) {
+      AffectParam *p = mlp->params[i];
+      char *name = g_strconcat (prefix[part], p->name, NULL);
+      gboolean found = affect_safetensors_get_shaped (f, name,
+          p->value.n_dims, p->value.shape, &views[part * np + i], error);
+      g_free (name);
+      if (!found)
+        goto out;
+    }
+  }
+  if (!affect_safetensors_get_shaped (f, "standardise.mean", 1, shape, &mean,
+          error)
+      || !affect_safetensors_get_shaped (f, "standardise.std", 1, shape, &std,
+          error))
+    goto out;
+
+  /* all there: take it */
+  affect_params_reset_state (mlp->params, np);
+  for (i = 0; i < np; i++) {
+    AffectParam *p = mlp->params[i];
+    const size_t bytes = (size_t) p->value.n * sizeof (float);
+    memcpy (p->value.data, views[i].data, bytes);
+    if (step > 0) {
+      /* as the optimiser allocates them, so it frees them */
+      p->m = g_aligned_alloc0 (MAX (p->value.n, 1), sizeof (float), 64);
+      p->v = g_aligned_alloc0 (MAX (p->value.n, 1), sizeof (float), 64);
+      memcpy (p->m, views[np + i].data, bytes);
+      memcpy (p->v, views[2 * np + i].data, bytes);
+    }
+  }
+  snapshot_clear (&st->best);
+  if (best_weights) {
+    for (i = 0; i < np; i++)
+      memcpy (mlp->params[i]->value.data, views[3 * np + i].data,
+          (size_t) mlp->params[i]->value.n * sizeof (float));
+    snapshot_take (&st->best, mlp->params, np);
+    for (i = 0; i < np; i++)
+      memcpy (mlp->params[i]->value.data, views[i].data,
+          (size_t) mlp->params[i]->value.n * sizeof (float));
+  }
+  affect_mlp_set_standardisation (mlp, mean.data, std.data);
+  st->epoch = (int) epoch;
+  st->opt.step = step;
+  for (r = 0; r < 4; r++)
+    st->rng.s[r] = rng[r];
+  st->best_epoch = (int) best_epoch;
+  st->since_best = (int) since_best;
+  st->best_metric = best_metric;
+  st->best_accuracy = best_accuracy;
+  ok = TRUE;
+
+out:
+  g_free (views);
+  g_free (shape_str);
+  affect_safetensors_close (f);
+  return ok;
+}
+
+/* ---- the training loop ------------------------------------------------ */
+
 gboolean
-affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
-    const float *x, const float *y, int n, const float *xv, const float *yv,
-    int nv, AffectMlpEpochFunc func, gpointer user_data,
-    AffectMlpTrainResult * result, GError ** error)
+mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
+    const MlpRows * train, const MlpRows * val, AffectMlpEpochFunc func,
+    gpointer user_data, AffectMlpTrainResult * result, GError ** error)
 {
   const int din = mlp->config.n_inputs, k = mlp->config.n_outputs;
   const int batch = MAX (config->batch_size, 1);
-  float *xs, *xvs = NULL, *bx, *by, *bd = NULL;
+  const int n = train->n, nv = val != NULL ? val->n : 0;
+  float *y = NULL, *yv = NULL, *pred = NULL, *buf, *bx, *by, *bd = NULL;
   float *mean, *std;
-  int *perm;
-  AffectRng rng;
-  AffectOptimizer opt;
-  Snapshot best = { 0 };
-  double best_metric = INFINITY, best_accuracy = NAN, target_std = 0.0;
-  int epoch, since_best = 0, best_epoch = 0, epochs_run = 0;
-  gboolean ok = TRUE, sign_only;
+  int *perm = NULL, *idx;
+  TrainState st = { 0 };
+  char *settings = NULL;
+  guint64 hash = HASH_INIT;
+  double target_std = 0.0;
+  int epoch, i;
+  gboolean ok = TRUE, sign_only, stop = FALSE;
 
   memset (result, 0, sizeof (*result));
   if (n <= 0) {
@@ -135,28 +564,55 @@ affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
         "VAT is defined here for the Gaussian (MSE) regression model only");
     return FALSE;
   }
-  if (!all_finite (x, (size_t) n * din) || !all_finite (y, (size_t) n * k)
-      || (nv > 0 && (!all_finite (xv, (size_t) nv * din)
-              || !all_finite (yv, (size_t) nv * k)))) {
-    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
-        "training data contain NaN or infinite values");
-    return FALSE;
-  }
 
-  /* standardisation from the training items, stored in the model */
+  buf = g_malloc ((size_t) MAX (batch, PASS_CHUNK) * din * sizeof (float));
+  idx = g_new (int, MAX (batch, PASS_CHUNK));
+  bx = g_malloc ((size_t) batch * din * sizeof (float));
+  by = g_malloc ((size_t) batch * k * sizeof (float));
   mean = g_new (float, din);
   std = g_new (float, din);
-  affect_standardisation_compute (x, n, din, mean, std);
+
+  /* the targets (a few floats per row) are held in memory; the features
+   * are read when needed */
+  y = g_new (float, (size_t) n * k);
+  perm = g_new (int, MAX (n, nv));
+  for (i = 0; i < n; i++)
+    perm[i] = i;
+  if (!train->read (train, perm, n, NULL, y, error))
+    goto fail;
+  if (nv > 0) {
+    yv = g_new (float, (size_t) nv * k);
+    pred = g_new (float, (size_t) nv * k);
+    for (i = 0; i < nv; i++)
+      perm[i] = i;
+    if (!val->read (val, perm, nv, NULL, yv, error))
+      goto fail;
+  }
+  if (!all_finite (y, (size_t) n * k)
+      || (nv > 0 && !all_finite (yv, (size_t) nv * k))) {
+    set_finite_error (error);
+    goto fail;
+  }
+  hash = hash_floats (hash, y, (size_t) n * k);
+  if (nv > 0)
+    hash = hash_floats (hash, yv, (size_t) nv * k);
+
+  /* standardisation from the training items, stored in the model */
+  if (!standardisation_from_rows (train, din, mean, std, &hash, error))
+    goto fail;
+  for (i = 0; i < nv; i += PASS_CHUNK) {
+    const int m = MIN (PASS_CHUNK, nv - i);
+    if (!read_range (val, i, m, idx, buf, NULL, error))
+      goto fail;
+    if (!all_finite (buf, (size_t) m * din)) {
+      set_finite_error (error);
+      goto fail;
+    }
+    hash = hash_floats (hash, buf, (size_t) m * din);
+  }
   affect_mlp_set_standardisation (mlp, mean, std);
-  g_free (mean);
-  g_free (std);
-  xs = g_memdup2 (x, (size_t) n * din * sizeof (float));
-  affect_standardise (xs, n, din, mlp->mean, mlp->std);
   if (nv > 0) {
     double s1 = 0.0, s2 = 0.0;
-    int i;
-    xvs = g_memdup2 (xv, (size_t) nv * din * sizeof (float));
-    affect_standardise (xvs, nv, din, mlp->mean, mlp->std);
     for (i = 0; i < nv; i++) {
       s1 += yv[(size_t) i * k];
       s2 += (double) yv[(size_t) i * k] * yv[(size_t) i * k];
@@ -165,8 +621,6 @@ affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
     target_std = sqrt (MAX (s2 / nv - s1 * s1, 0.0));
   }
 
-  bx = g_malloc ((size_t) batch * din * sizeof (float));
-  by = g_malloc ((size_t) batch * k * sizeof (float));
   if (config->vat)
     bd = g_malloc ((size_t) batch * din * sizeof (float));
   /* With one output and the exact power step, the power iteration from a
@@ -177,40 +631,52 @@ affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
    * per item replaces n_inputs Gaussians (a tenth of a VAT epoch). */
   sign_only = config->vat && k == 1
       && config->vat_config.power == AFFECT_VAT_POWER_JVP;
-  perm = g_new (int, n);
-  affect_rng_init (&rng, config->seed ^ 0x5eed0fa11ULL);
-  affect_optimizer_init_adam (&opt, config->learning_rate);
-  opt.weight_decay = config->weight_decay;
+  affect_rng_init (&st.rng, config->seed ^ 0x5eed0fa11ULL);
+  affect_optimizer_init_adam (&st.opt, config->learning_rate);
+  st.opt.weight_decay = config->weight_decay;
   affect_params_reset_state (mlp->params, mlp->n_params);
+  st.best_metric = INFINITY;
+  st.best_accuracy = NAN;
 
-  for (epoch = 1; epoch <= config->epochs; epoch++) {
+  if (config->checkpoint_path != NULL) {
+    settings = settings_string (config, n, nv, hash);
+    if (config->resume
+        && g_file_test (config->checkpoint_path, G_FILE_TEST_EXISTS)) {
+      if (!checkpoint_read (mlp, config->checkpoint_path, settings, &st, error))
+        goto fail;
+      /* an early stop already reached stays reached */
+      stop = config->patience > 0 && st.since_best >= config->patience;
+    }
+  }
+
+  for (epoch = st.epoch + 1; !stop && epoch <= config->epochs; epoch++) {
     AffectMlpEpochReport report = { 0 };
     gint64 t0 = g_get_monotonic_time ();
     double loss_sum = 0.0, part_sum = 0.0, lds_sum = 0.0;
-    int n_batches = 0, start, i;
+    int n_batches = 0, start;
 
-    affect_rng_permutation (&rng, perm, n);
+    affect_rng_permutation (&st.rng, perm, n);
     for (start = 0; start < n; start += batch) {
       int m = MIN (batch, n - start);
       double loss, part = 0.0, lds = 0.0;
 
-      for (i = 0; i < m; i++) {
-        memcpy (bx + (size_t) i * din, xs + (size_t) perm[start + i] * din,
-            din * sizeof (float));
+      if (!train->read (train, perm + start, m, bx, NULL, error))
+        goto fail;
+      affect_standardise (bx, m, din, mlp->mean, mlp->std);
+      for (i = 0; i < m; i++)
         memcpy (by + (size_t) i * k, y + (size_t) perm[start + i] * k,
             k * sizeof (float));
-      }
       affect_params_zero_grad (mlp->params, mlp->n_params);
       if (config->vat && sign_only) {
         for (i = 0; i < m; i++) {
-          const float s = (affect_rng_next (&rng) >> 63) ? 1.0f : -1.0f;
+          const float s = (affect_rng_next (&st.rng) >> 63) ? 1.0f : -1.0f;
           int j;
           for (j = 0; j < din; j++)
             bd[(size_t) i * din + j] = s;
         }
       } else if (config->vat) {
         for (i = 0; i < m * din; i++)
-          bd[i] = (float) affect_rng_normal (&rng);
+          bd[i] = (float) affect_rng_normal (&st.rng);
       }
       if (config->vat) {
         loss = affect_vat_loss_grad (mlp, &config->vat_config, bx, by, bd, m,
@@ -223,66 +689,121 @@ affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
         g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
             "training diverged at epoch %d (loss %g); lower learning-rate",
             epoch, loss);
-        ok = FALSE;
-        goto done;
+        goto fail;
       }
-      affect_optimizer_step (&opt, mlp->params, mlp->n_params);
+      affect_optimizer_step (&st.opt, mlp->params, mlp->n_params);
       loss_sum += loss;
       part_sum += part;
       lds_sum += lds;
       n_batches++;
     }
-    epochs_run = epoch;
+    st.epoch = epoch;
     report.epoch = epoch;
     report.train_loss = loss_sum / n_batches;
     report.train_mse = part_sum / n_batches;
     report.train_lds = lds_sum / n_batches;
     if (nv > 0) {
-      evaluate (mlp, config->loss, xvs, yv, nv, &report.validation_metric,
-          &report.validation_accuracy, &report.validation_output_std);
+      if (!evaluate (mlp, config->loss, val, yv, pred, buf, idx,
+              &report.validation_metric, &report.validation_accuracy,
+              &report.validation_output_std, error))
+        goto fail;
     } else {
       report.validation_metric = NAN;
       report.validation_accuracy = NAN;
       report.validation_output_std = NAN;
     }
     /* without validation items the last epoch is kept */
-    if (nv == 0 || report.validation_metric < best_metric) {
-      best_metric = nv > 0 ? report.validation_metric : NAN;
-      best_accuracy = report.validation_accuracy;
-      best_epoch = epoch;
-      since_best = 0;
+    if (nv == 0 || report.validation_metric < st.best_metric) {
+      st.best_metric = nv > 0 ? report.validation_metric : NAN;
+      st.best_accuracy = report.validation_accuracy;
+      st.best_epoch = epoch;
+      st.since_best = 0;
       report.best = TRUE;
       if (nv > 0)
-        snapshot_take (&best, mlp->params, mlp->n_params);
+        snapshot_take (&st.best, mlp->params, mlp->n_params);
     } else {
-      since_best++;
+      st.since_best++;
     }
+    if (settings != NULL && !checkpoint_write (mlp, config->checkpoint_path,
+            &st, settings, error))
+      goto fail;
     report.seconds = (g_get_monotonic_time () - t0) / 1e6;
     if (func != NULL && !func (&report, user_data))
       break;
-    if (config->patience > 0 && since_best >= config->patience)
+    if (config->patience > 0 && st.since_best >= config->patience)
       break;
   }
+  goto done;
 
+fail:
+  ok = FALSE;
 done:
-  if (best.values != NULL)
-    snapshot_restore (&best, mlp->params);
+  if (st.best.values != NULL)
+    snapshot_restore (&st.best, mlp->params);
   if (ok && nv > 0) {
     double metric, accuracy, output_std;
-    evaluate (mlp, config->loss, xvs, yv, nv, &metric, &accuracy, &output_std);
+    ok = evaluate (mlp, config->loss, val, yv, pred, buf, idx, &metric,
+        &accuracy, &output_std, error);
     result->constant_output = output_std < 1e-6 * MAX (target_std, 1e-30)
         || output_std == 0.0;
   }
-  result->epochs_run = epochs_run;
-  result->best_epoch = best_epoch;
-  result->best_validation_metric = best_metric;
-  result->best_validation_accuracy = best_accuracy;
-  snapshot_clear (&best);
+  result->epochs_run = st.epoch;
+  result->best_epoch = st.best_epoch;
+  result->best_validation_metric = st.best_metric;
+  result->best_validation_accuracy = st.best_accuracy;
+  snapshot_clear (&st.best);
+  g_free (settings);
   g_free (perm);
+  g_free (idx);
+  g_free (buf);
   g_free (bx);
   g_free (by);
   g_free (bd);
-  g_free (xs);
-  g_free (xvs);
+  g_free (y);
+  g_free (yv);
+  g_free (pred);
+  g_free (mean);
+  g_free (std);
   return ok;
+}
+
+/* ---- rows from arrays ------------------------------------------------- */
+
+typedef struct
+{
+  const float *x, *y;
+  int d, k;
+} Arrays;
+
+static gboolean
+arrays_read (const MlpRows * rows, const int *idx, int m, float *x, float *y,
+    GError ** error)
+{
+  const Arrays *a = rows->data;
+  int i;
+
+  for (i = 0; i < m; i++) {
+    if (x != NULL)
+      memcpy (x + (size_t) i * a->d, a->x + (size_t) idx[i] * a->d,
+          a->d * sizeof (float));
+    if (y != NULL)
+      memcpy (y + (size_t) i * a->k, a->y + (size_t) idx[i] * a->k,
+          a->k * sizeof (float));
+  }
+  return TRUE;
+}
+
+gboolean
+affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
+    const float *x, const float *y, int n, const float *xv, const float *yv,
+    int nv, AffectMlpEpochFunc func, gpointer user_data,
+    AffectMlpTrainResult * result, GError ** error)
+{
+  const int d = mlp->config.n_inputs, k = mlp->config.n_outputs;
+  Arrays ta = { x, y, d, k }, va = { xv, yv, d, k };
+  MlpRows train = { n, arrays_read, &ta, NULL, -1 };
+  MlpRows val = { nv, arrays_read, &va, NULL, -1 };
+
+  return mlp_train_rows (mlp, config, &train, nv > 0 ? &val : NULL, func,
+      user_data, result, error);
 }

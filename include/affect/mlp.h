@@ -124,6 +124,24 @@ typedef struct
                                  * better validation score; 0 = never */
   gboolean vat;                 /* MSE + lambda LDS (MSE loss only) */
   AffectVatConfig vat_config;
+  /* Checkpoint (NULL: none). After every epoch the whole training state
+   * is written there atomically: weights, Adam moments and step, the RNG
+   * state, the epoch, the best epoch's weights, score and the patience
+   * counter, the standardisation, and a fingerprint of the settings and
+   * data. The file is kept when training ends, so a finished run can be
+   * extended with more epochs. */
+  const char *checkpoint_path;
+  /* continue from checkpoint_path if that file exists (else start
+   * afresh): the run goes on from the epoch after the checkpoint's, and
+   * ends bit-identical to an uninterrupted run with the same settings,
+   * data and thread count. A checkpoint of another model shape, other
+   * settings (loss, VAT, batch size, learning rate, seed, …) or other
+   * data, or a damaged file, is refused with an error. A checkpoint at or
+   * past `epochs` trains no further (the model is its best epoch's);
+   * reports are made for the epochs run now only, numbered from the
+   * checkpoint's. The patience counter carries over, so an early stop
+   * already reached stays reached. */
+  gboolean resume;
 } AffectMlpTrainConfig;
 
 void affect_mlp_train_config_init (AffectMlpTrainConfig * config);
@@ -169,15 +187,29 @@ gboolean affect_mlp_train (AffectMlp * mlp,
 
 /* ---- a growable set of training rows --------------------------------- */
 
+/* Feature vectors are kept in memory up to a byte budget (unlimited by
+ * default); those added beyond it go to a temporary file (unlinked when
+ * the dataset is freed) and are read back a batch at a time by the
+ * trainer, so a corpus larger than memory trains. Targets (a few floats
+ * per row) always stay in memory. Where a row lives changes nothing in
+ * the trained model. */
 typedef struct _AffectDataset AffectDataset;
 
 AffectDataset *affect_dataset_new (int n_features, int n_targets);
 void affect_dataset_free (AffectDataset * ds);
-/* FALSE (and the row is not added) if a value is NaN or infinite */
+/* bytes of feature vectors kept in memory, for the rows added from now on
+ * (0: every row spills; G_MAXSIZE, the default: none does) */
+void affect_dataset_set_cache_budget (AffectDataset * ds, size_t bytes);
+/* FALSE and the row is not added: AFFECT_ERROR_FORMAT if a value is NaN or
+ * infinite (a row to skip), AFFECT_ERROR_IO if the spill file cannot be
+ * written. error may be NULL. */
 gboolean affect_dataset_add (AffectDataset * ds, const float *features,
-    const float *targets, gboolean validation);
+    const float *targets, gboolean validation, GError ** error);
 int affect_dataset_size (const AffectDataset * ds, gboolean validation);
-/* all rows' features (n × n_features), e.g. for per-stream statistics */
+/* rows held in the spill file (training and validation) */
+int affect_dataset_spilled (const AffectDataset * ds);
+/* all rows' features (n × n_features) when every row of the split is in
+ * memory; NULL once some have spilled */
 const float *affect_dataset_features (const AffectDataset * ds,
     gboolean validation);
 
