@@ -20,12 +20,12 @@ affect_version (void)
 }
 
 /* Threads: libaffect parallelises its products and element-wise loops
- * itself (core/nn/gemm.c), with OpenMP, and calls OpenBLAS single-threaded
- * on each of its threads. Letting OpenBLAS thread the mini-batch GEMMs of
- * an MLP scales badly (its threads synchronise inside every small
- * product), and two thread pools would oversubscribe the cores.
- * The count is per calling thread, so two elements training at once can
- * each be given their share; a thread that never set one uses the
+ * itself (core/nn/gemm.c on the pool of core/parallel.c) and calls OpenBLAS
+ * single-threaded on each of its threads. Letting OpenBLAS thread the
+ * mini-batch GEMMs of an MLP scales badly (its threads synchronise inside
+ * every small product), and two thread pools would oversubscribe the
+ * cores. The count is per calling thread, so two elements training at once
+ * can each be given their share; a thread that never set one uses the
  * process default. */
 static int default_threads = 1;
 static _Thread_local int caller_threads = 0;

@@ -28,8 +28,9 @@ typedef enum
 const char *affect_version (void);
 
 /* Threading model: libaffect parallelises its own matrix products and
- * element-wise loops (OpenMP) and runs OpenBLAS single-threaded on each of
- * its threads; affect_init() sets OpenBLAS to one thread for the process.
+ * element-wise loops (its worker pool, affect/parallel.h) and runs OpenBLAS
+ * single-threaded on each of its threads; affect_init() sets OpenBLAS to
+ * one thread for the process.
  * affect_set_threads() sets how many threads libaffect uses for calls made
  * from the calling thread (0 = the process default: AFFECT_THREADS, else
  * OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, else the number of cores). */

@@ -9,11 +9,15 @@
 
 G_BEGIN_DECLS
 
+/* a job has at most this many parts (more are clamped) */
+#define AFFECT_PARALLEL_MAX_PARTS 64
+
 typedef void (*AffectParallelFunc) (int part, int n_parts, gpointer data);
 
 /* Runs func (part, n_parts, data) for every part in [0, n_parts), on the
  * calling thread and the pool's workers; returns when all are done. Parts
- * may run in any order and at the same time. */
+ * may run in any order and at the same time. n_parts must not be clamped
+ * by the caller's own arithmetic: pass at most AFFECT_PARALLEL_MAX_PARTS. */
 void affect_parallel_run (int n_parts, AffectParallelFunc func,
     gpointer data);
 
