@@ -323,25 +323,36 @@ typedef struct
   int64_t optimizer_step;
 } Progress;
 
+/* the affect.train object of a file the trainer wrote; NULL if absent or
+ * malformed. *parser keeps it alive: unref it after use. */
+static JsonObject *
+train_position (AffectSafetensors * f, JsonParser ** parser)
+{
+  const char *json = affect_safetensors_metadata (f, "affect.train");
+
+  *parser = json_parser_new ();
+  if (json == NULL || !json_parser_load_from_data (*parser, json, -1, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (*parser)))
+    return NULL;
+  return json_node_get_object (json_parser_get_root (*parser));
+}
+
 static gboolean
 read_checkpoint (AffectMoodNetTrainer * t, Progress * p, GError ** error)
 {
   AffectSafetensors *f = affect_safetensors_open (t->checkpoint, error);
-  const char *json;
   JsonParser *parser;
+  JsonObject *o;
   gboolean ok = FALSE;
 
   if (f == NULL)
     return FALSE;
-  json = affect_safetensors_metadata (f, "affect.train");
-  parser = json_parser_new ();
-  if (json == NULL || !json_parser_load_from_data (parser, json, -1, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+  o = train_position (f, &parser);
+  if (o == NULL) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
         "%s: no affect.train position: not a training checkpoint",
         t->checkpoint);
   } else if (affect_moodnet_load_tensors (t->net, f, error)) {
-    JsonObject *o = json_node_get_object (json_parser_get_root (parser));
     p->done = json_object_get_int_member (o, "epochs_done");
     p->best_epoch = json_object_get_int_member (o, "best_epoch");
     p->best_metric = json_object_get_double_member (o, "best_metric");
@@ -373,18 +384,15 @@ static gboolean
 read_best (AffectMoodNetTrainer * t, const Progress * p, GError ** error)
 {
   AffectSafetensors *f = affect_safetensors_open (t->output, error);
-  const char *json;
   JsonParser *parser;
+  JsonObject *o;
   gboolean ok = FALSE;
 
   if (f == NULL)
     return FALSE;
-  json = affect_safetensors_metadata (f, "affect.train");
-  parser = json_parser_new ();
-  if (json == NULL || !json_parser_load_from_data (parser, json, -1, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))
-      || json_object_get_int_member (json_node_get_object
-          (json_parser_get_root (parser)), "epochs_done") != p->best_epoch) {
+  o = train_position (f, &parser);
+  if (o == NULL
+      || json_object_get_int_member (o, "epochs_done") != p->best_epoch) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
         "%s does not hold epoch %d, the best epoch of checkpoint %s: "
         "cannot resume", t->output, p->best_epoch, t->checkpoint);
