@@ -214,6 +214,56 @@ test_model_file_from_another_run (void)
   g_free (saved_ckpt);
 }
 
+/* a checkpoint cut short at several lengths, or with an optimiser tensor
+ * of the wrong shape: resume fails with an error naming the file, never a
+ * crash or a silently restarted run */
+static void
+test_damaged_checkpoint (void)
+{
+  char *path = g_build_filename (dir, "damaged.safetensors", NULL);
+  char *ckpt = g_strconcat (path, ".ckpt", NULL);
+  gchar *good;
+  gsize len;
+  const double cuts[] = { 0.0, 0.001, 0.3, 0.9, 0.9999 };
+
+  train (path, FALSE, NULL);
+  g_assert_true (g_file_get_contents (ckpt, &good, &len, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (cuts); i++) {
+    AffectMoodNet *net = new_net ();
+    AffectMoodNetTrainOptions o;
+    AffectMoodNetTrainer *t;
+    GError *error = NULL;
+    float x[MELS * FRAMES * CHUNKS] = { 0 }, labels[2] = { 1, 0 };
+
+    g_assert_true (g_file_set_contents (ckpt, good, (gssize) (len * cuts[i]),
+            NULL));
+    affect_moodnet_train_options_init (&o);
+    o.epochs = 2;
+    o.sgd_epochs = 2;
+    o.batch_size = 4;
+    o.output = path;
+    o.resume = TRUE;
+    t = affect_moodnet_trainer_new (net, &o);
+    for (int k = 0; k < 4; k++) {
+      labels[0] = k % 2;
+      labels[1] = 1 - k % 2;
+      g_assert_true (affect_moodnet_trainer_add_item (t, x, labels, FALSE,
+              NULL));
+    }
+    g_assert_false (affect_moodnet_trainer_run (t, NULL, NULL, &error));
+    g_assert_nonnull (error);
+    g_assert_nonnull (strstr (error->message, "damaged.safetensors.ckpt"));
+    g_error_free (error);
+    affect_moodnet_trainer_free (t);
+    affect_moodnet_free (net);
+  }
+  g_free (good);
+  g_unlink (path);
+  g_unlink (ckpt);
+  g_free (path);
+  g_free (ckpt);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -227,6 +277,8 @@ main (int argc, char **argv)
   g_test_add_func ("/moodnet/train/resume-is-exact", test_resume_is_exact);
   g_test_add_func ("/moodnet/train/model-from-another-run",
       test_model_file_from_another_run);
+  g_test_add_func ("/moodnet/train/damaged-checkpoint",
+      test_damaged_checkpoint);
   ret = g_test_run ();
   g_rmdir (dir);
   g_free (dir);
