@@ -15,6 +15,8 @@
 #include "affect/is09.h"
 #include "is09-private.h"
 
+#define IS09_FRAME_SEC 0.025
+#define IS09_STEP_SEC 0.010
 #define IS09_PREEMPHASIS 0.97f
 #define IS09_N_MELS 26
 #define IS09_N_MFCC 12
@@ -41,7 +43,8 @@ affect_is09_plan_new (int sample_rate, GError ** error)
   float cf[IS09_N_MELS + 2];
   double hifreq;
   int n_hi, e, *band;
-  double *weight;
+  double *weight, period, fft_sec;
+  float nyquist;
 
   if (sample_rate < 4000 || sample_rate > 384000) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
@@ -51,9 +54,12 @@ affect_is09_plan_new (int sample_rate, GError ** error)
 
   p = g_new0 (AffectIs09Plan, 1);
   p->rate = sample_rate;
-  /* every duration in the configuration is in seconds: samples = round */
-  p->frame_size = (int) lround (0.025 * sample_rate);
-  p->frame_step = (int) lround (0.010 * sample_rate);
+  /* cFramer: samples = round (seconds / T) with the period T = 1/fs in
+   * double (at 22.05 kHz 551.25 -> 551 and 220.5 -> 221; at 44.1 kHz
+   * 1102.5 -> 1103); every frame then holds whole samples */
+  period = 1.0 / (double) sample_rate;
+  p->frame_size = (int) round (IS09_FRAME_SEC / period);
+  p->frame_step = (int) round (IS09_STEP_SEC / period);
   p->fft_n = 1;
   while (p->fft_n < p->frame_size)
     p->fft_n <<= 1;
@@ -67,23 +73,35 @@ affect_is09_plan_new (int sample_rate, GError ** error)
     p->window[i] = (float) (0.54 - 0.46 * cos (2.0 * G_PI * i /
             (double) (p->frame_size - 1)));
 
-  /* the FFT component rescales the frame duration to fft_n samples; the
-   * pitch component keeps it as a float (this is what makes preskip 31) */
-  p->fs_sec = (float) ((double) p->fft_n / sample_rate);
-  f0bin = 1.0f / p->fs_sec;
-  p->t_samp = p->fs_sec / (float) p->fft_n;
+  /* The frame level keeps the configured 0.025 s as its frame duration,
+   * not frame_size / fs, and cTransformFFT scales that duration by
+   * fft_n / frame_size. Where 0.025 s is not a whole number of samples
+   * (11.025, 22.05, 44.1 kHz) the spectrum's nominal duration is therefore
+   * not fft_n / fs: the bin spacing 1 / fft_sec, the Nyquist frequency
+   * fft_n / fft_sec that clips the mel range, and the pitch period of a
+   * lag all follow this duration, and so do we. cPitchACF keeps it as a
+   * float (this is what makes preskip 31 at 16 kHz). */
+  fft_sec = IS09_FRAME_SEC * ((double) p->fft_n / (double) p->frame_size);
+  p->fs_sec = (float) fft_sec;
+  f0bin = (float) (1.0 / fft_sec);
+  p->t_samp = (float) ((double) p->fs_sec / (double) p->fft_n);
   p->preskip = (int) (1.0 / ((double) IS09_MAX_PITCH * (double) p->t_samp));
 
   /* HTK mel filterbank over bins (n_lo, n_hi) exclusive */
-  hifreq = MIN (IS09_MEL_HIFREQ, sample_rate / 2.0);
+  /* cMelspec: hifreq above half the nominal rate fft_n / fft_sec (a
+   * float) becomes that half, as a float */
+  nyquist = (float) ((double) (float) p->fft_n / fft_sec) / 2.0f;
+  hifreq = (float) IS09_MEL_HIFREQ > (double) nyquist ? (double) nyquist
+      : IS09_MEL_HIFREQ;
   lo_mel = (float) mel_htk (0.0);
   hi_mel = (float) mel_htk (hifreq);
   bandw = (hi_mel - lo_mel) / (float) (IS09_N_MELS + 1);
   for (m = 0; m < IS09_N_MELS + 2; m++)
     cf[m] = lo_mel + (float) m *bandw;
-  n_hi = (int) lround (hifreq / f0bin);
-  if (n_hi > n_bins - 1)
-    n_hi = n_bins - 1;
+  /* FtoN divides in float */
+  n_hi = (int) lround ((double) ((float) hifreq / f0bin));
+  if (n_hi > n_bins)
+    n_hi = n_bins;
   /* bins 1 .. n_hi-1: the reference excludes n <= round (0 / f0bin) and
    * n >= n_hi. Bin n with cf[j] < mel(n) <= cf[j+1] adds w to band j-1
    * (falling slope) and 1-w to band j (rising slope). */
