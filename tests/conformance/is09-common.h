@@ -1,5 +1,6 @@
 /* Shared helpers of the IS09 conformance and benchmark programs: a small
- * 16-bit PCM WAV reader and a CSV row parser. */
+ * 16-bit PCM WAV reader, a CSV row parser and the agreement statistics
+ * (share of values within a tolerance, median error). */
 #ifndef IS09_COMMON_H
 #define IS09_COMMON_H
 
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 /* 16-bit PCM mono WAV -> int16 samples; NULL on error */
 static inline gint16 *
@@ -63,6 +65,55 @@ is09_parse_row (const char *line, int skip, double *vals, int max)
     vals[n++] = g_ascii_strtod (f[i], NULL);
   g_strfreev (f);
   return n;
+}
+
+/* Agreement of n vectors with their references, as the issue measures it:
+ * the relative error of every value, with the denominator
+ * max(|ref|, 1 % of the feature's range over the n references); the share
+ * of values within `within` and the median error. ours and ref hold
+ * n * dim values, one vector after another. */
+static inline int
+is09_cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static inline void
+is09_agreement (const float *ours, const double *ref, int n, int dim,
+    double within, double *share, double *median, double *worst,
+    int *worst_index)
+{
+  double *err = g_new (double, (gsize) n * dim);
+  gsize n_in = 0;
+  *worst = 0;
+  *worst_index = -1;
+  for (int f = 0; f < dim; f++) {
+    double lo = G_MAXDOUBLE, hi = -G_MAXDOUBLE;
+    for (int k = 0; k < n; k++) {
+      lo = MIN (lo, ref[(gsize) k * dim + f]);
+      hi = MAX (hi, ref[(gsize) k * dim + f]);
+    }
+    for (int k = 0; k < n; k++) {
+      gsize i = (gsize) k * dim + f;
+      double d = fabs ((double) ours[i] - ref[i]);
+      double den = MAX (fabs (ref[i]), 0.01 * (hi - lo));
+      double e = den > 0 ? d / den : d;
+      if (!isfinite (e))
+        e = G_MAXDOUBLE;
+      err[i] = e;
+      n_in += e <= within;
+      if (e > *worst) {
+        *worst = e;
+        *worst_index = (int) i;
+      }
+    }
+  }
+  qsort (err, (gsize) n * dim, sizeof (double), is09_cmp_double);
+  *share = n > 0 ? (double) n_in / ((double) n * dim) : 0;
+  *median = n > 0 ? ((n * dim) % 2 ? err[n * dim / 2]
+      : 0.5 * (err[n * dim / 2 - 1] + err[n * dim / 2])) : 0;
+  g_free (err);
 }
 
 #endif
