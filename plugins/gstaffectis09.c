@@ -38,9 +38,9 @@
  * F32 as s / 32768; the default `input-scale` (32768/32767) makes a
  * decodebin ! audioconvert pipeline on 16-bit files match the reference.
  * Use input-scale=1 for float sources that are already at openSMILE scale.
- * Any sample rate is accepted: frame 25 ms and step 10 ms become
- * round(0.025 rate) and round(0.010 rate) samples (only 16 kHz is checked
- * against the reference).
+ * Any sample rate is accepted and analysed as openSMILE analyses a file at
+ * that rate (docs/is09.md, "Sampling rates", checked at 8 to 48 kHz): no
+ * resampler is needed for reference features.
  *
  * Bad input: NaN/Inf samples are replaced by 0 and samples beyond +-1e4 are
  * clamped, with a GST_ELEMENT_WARNING naming the item and the count; an
