@@ -64,12 +64,16 @@ typedef void (*AffectIs09LldFunc) (guint64 row, const float *values,
     gpointer user_data);
 
 /* ---- plan ---- */
+/* sample_rate in 4000..384000 Hz: frame, step and FFT sizes, mel edges and
+ * pitch lags as openSMILE derives them at that rate (docs/is09.md,
+ * "Sampling rates") */
 AffectIs09Plan *affect_is09_plan_new (int sample_rate, GError ** error);
 void affect_is09_plan_free (AffectIs09Plan * plan);
 int affect_is09_plan_get_rate (const AffectIs09Plan * plan);
-int affect_is09_plan_get_frame_size (const AffectIs09Plan * plan);  /* 400 */
-int affect_is09_plan_get_frame_step (const AffectIs09Plan * plan);  /* 160 */
-int affect_is09_plan_get_fft_size (const AffectIs09Plan * plan);    /* 512 */
+/* in samples: 400, 160 and 512 at 16 kHz */
+int affect_is09_plan_get_frame_size (const AffectIs09Plan * plan);
+int affect_is09_plan_get_frame_step (const AffectIs09Plan * plan);
+int affect_is09_plan_get_fft_size (const AffectIs09Plan * plan);
 /* Analyse one raw frame of frame_size samples (already scaled). */
 void affect_is09_analyse_frame (AffectIs09Plan * plan, const float *frame,
     AffectIs09Frame * out);

@@ -360,7 +360,7 @@ test_bad_input (void)
 static void
 test_other_rates (void)
 {
-  const int rates[] = { 8000, 22050, 44100, 48000 };
+  const int rates[] = { 8000, 11025, 22050, 32000, 44100, 48000, 96000 };
   for (guint k = 0; k < G_N_ELEMENTS (rates); k++) {
     AffectIs09Plan *plan = affect_is09_plan_new (rates[k], NULL);
     float *x = make_signal (rates[k], 6), feat[AFFECT_IS09_N_FEATURES];
