@@ -78,6 +78,7 @@
 
 #include <gst/audio/audio.h>
 
+#include "gstaffectcaps.h"
 #include "gstaffectelements.h"
 #include "gstaffectitem.h"
 #include "gstaffectmel.h"
@@ -664,8 +665,9 @@ gst_affect_mel_set_caps (GstAffectMel * self, GstCaps * caps)
 
   if (required_rate != 0 && required_rate != GST_AUDIO_INFO_RATE (&ainfo)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("Input rate %d Hz is not the %d Hz the Mel parameters are for",
-            GST_AUDIO_INFO_RATE (&ainfo), required_rate),
+        ("Input rate %d Hz is not the %d Hz the Mel parameters are for "
+            "(rate property or preset)", GST_AUDIO_INFO_RATE (&ainfo),
+            required_rate),
         ("put audioresample ! audio/x-raw,rate=%d before affectmel, or set "
             "its rate property", required_rate));
     return FALSE;
@@ -679,9 +681,8 @@ gst_affect_mel_set_caps (GstAffectMel * self, GstCaps * caps)
     return FALSE;
   }
   if (!affect_mel_params_validate (&p, &error)) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("Invalid Mel parameters for %d Hz input", p.sample_rate),
-        ("%s", error->message));
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message),
+        ("input caps %" GST_PTR_FORMAT, caps));
     g_error_free (error);
     return FALSE;
   }
@@ -723,7 +724,13 @@ gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       gboolean ok;
 
       gst_event_parse_caps (event, &caps);
+      /* a refusal's error is posted once, not at every retry upstream */
+      if (gst_affect_caps_refused_before (pad, caps)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
       ok = gst_affect_mel_set_caps (self, caps);
+      gst_affect_caps_note (pad, caps, ok);
       gst_event_unref (event);
       return ok;
     }
