@@ -711,6 +711,31 @@ gst_affect_mel_set_caps (GstAffectMel * self, GstCaps * caps)
   return ok;
 }
 
+/* Parameters that cannot work whatever the stream (win-length above n-fft,
+ * fmin not below an explicit fmax, fmax above the Nyquist frequency of the
+ * rate a preset or the rate property fixes) fail the READY to PAUSED
+ * change, before any data, with one error naming the property */
+static gboolean
+check_params (GstAffectMel * self)
+{
+  AffectMelParams p;
+  GError *error = NULL;
+  gint rate;
+
+  GST_OBJECT_LOCK (self);
+  effective_params (self, &p, &rate);
+  GST_OBJECT_UNLOCK (self);
+  /* with no rate fixed, every rate-dependent check waits for the caps */
+  p.sample_rate = rate != 0 ? rate : G_MAXINT;
+  if (affect_mel_params_validate (&p, &error))
+    return TRUE;
+  GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("%s", error->message),
+      ("%s", rate != 0 ? "the rate property or the preset fixes the rate" :
+          "checked before the stream's rate is known"));
+  g_error_free (error);
+  return FALSE;
+}
+
 /* --------------------------------------------------------------- events */
 
 static gboolean
@@ -831,6 +856,8 @@ gst_affect_mel_change_state (GstElement * element, GstStateChange transition)
   GstStateChangeReturn ret;
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    if (!check_params (self))
+      return GST_STATE_CHANGE_FAILURE;
     reset_timeline (self);
     gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
   }

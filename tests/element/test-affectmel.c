@@ -484,6 +484,7 @@ test_property_refusals (void)
   const gchar *fmin_nyq[] = { "fmin=9000", "16000 Hz", NULL };
   const gchar *win[] = { "win-length=1024", "n-fft=512", NULL };
   const gchar *essentia[] = { "framing=essentia", "center", NULL };
+  const gchar *preset[] = { "fmax=7000", "12000 Hz", NULL };
 
 #define CHAIN "audiotestsrc num-buffers=20 ! " \
     "audio/x-raw,format=F32LE,channels=1,rate=16000 ! affectmel name=mel "
@@ -493,6 +494,11 @@ test_property_refusals (void)
   assert_refused (CHAIN "framing=essentia center=false ! fakesink", "mel",
       essentia);
 #undef CHAIN
+  /* the preset fixes 12 kHz: its Nyquist frequency is known before data */
+  assert_refused ("audiotestsrc num-buffers=20 ! "
+      "audio/x-raw,format=F32LE,channels=1,rate=12000 ! "
+      "affectmel name=mel preset=mtg-jamendo fmax=7000 ! fakesink", "mel",
+      preset);
 }
 
 /* NaN and Inf in the input never reach the output */
