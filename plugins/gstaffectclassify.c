@@ -87,6 +87,7 @@
 #include "affect/affect.h"
 #include "affect/model.h"
 #include "gstaffectelements.h"
+#include "gstaffectcaps.h"
 #include "gstaffectclassify.h"
 #include "gstaffecttensor.h"
 
@@ -900,7 +901,13 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
       GstCaps *caps;
       gboolean ok;
       gst_event_parse_caps (event, &caps);
+      /* a refusal's error is posted once, not at every retry upstream */
+      if (gst_affect_caps_refused_before (pad, caps)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
       ok = sink_caps (self, caps);
+      gst_affect_caps_note (pad, caps, ok);
       gst_event_unref (event);
       return ok;
     }
