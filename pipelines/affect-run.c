@@ -16,6 +16,10 @@
  * run ends, with the path of report.md. `affect-run merge DIR` joins the
  * per-item files of a sharded run into its metrics (pipelines/merge.c).
  *
+ * A pipeline step that makes no progress (no buffer at a sink, no bus
+ * message, no CPU work) for --stall-timeout seconds fails, naming what
+ * waits.
+ *
  * Exit status: 0 success, 1 a step failed, 2 bad command line or
  * experiment, 130 interrupted. docs/runner.md has the full description.
  */

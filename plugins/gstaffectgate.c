@@ -25,7 +25,9 @@
  * atomically to the checkpoint model-file + ".ckpt" (kept at the end);
  * `resume=true` continues from it to the same model an uninterrupted run
  * gives. `route-by=label` routes by the label in infer mode too (an oracle
- * gate without a model), e.g. to score regressors on one style.
+ * gate without a model), e.g. to score regressors on one style. The model
+ * records the `sample-rate` of its training features' caps; in infer mode
+ * vectors of another size or rate are refused with one error naming both.
  *
  * Messages:
  *   "affect-prediction" (post-messages=true, infer mode), per routed item:

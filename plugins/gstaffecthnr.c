@@ -32,6 +32,12 @@
  * Non-finite input samples are taken as silence, with a warning on the bus
  * naming the item and the count.
  *
+ * Settings the stream cannot satisfy (#GstAffectHnr:f0-max not below its
+ * Nyquist frequency, a #GstAffectHnr:window too short for two periods of
+ * #GstAffectHnr:f0-min) refuse the caps with one error naming the property,
+ * its value and the stream's rate; f0-min not below f0-max fails the READY
+ * to PAUSED change.
+ *
  * ## Messages
  *
  * `affect-hnr`, after each item when #GstAffectHnr:post-messages is set:

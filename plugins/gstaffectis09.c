@@ -34,6 +34,10 @@
  * CSV row ("name," + 384 values, %.9g) under a "name,<feature names>"
  * header.
  *
+ * A `window` shorter than one 25 ms frame (window=1 is 1 ns) or a `hop`
+ * that rounds to no 10 ms frame step fails the READY to PAUSED change with
+ * one error naming the property and its value.
+ *
  * Input scale: openSMILE reads 16-bit PCM as s / 32767, audioconvert makes
  * F32 as s / 32768; the default `input-scale` (32768/32767) makes a
  * decodebin ! audioconvert pipeline on 16-bit files match the reference.

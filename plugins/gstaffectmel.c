@@ -51,6 +51,13 @@
  * Non-finite input samples are replaced by 0 and reported once per item
  * with a warning on the bus.
  *
+ * Parameters that cannot work end the run with one error naming the
+ * property and its value: those no stream is needed to see (win-length
+ * above n-fft, fmin not below fmax, fmax above the Nyquist frequency of
+ * the rate a preset fixes) fail the READY to PAUSED change; those the
+ * stream's rate decides (fmax above its Nyquist frequency) refuse the caps,
+ * naming the rate, so upstream gets not-negotiated.
+ *
  * Output caps carry, besides the tensor fields, `feature="mel"`,
  * `sample-rate`, `n-fft`, `hop`, `n-mels`, `fmin`, `fmax`, `mel-scale`,
  * `norm`, `power`, `preset` (or "custom" when a property overrides it),

@@ -34,6 +34,10 @@
  * with the same model file as an uninterrupted run. A checkpoint of
  * another shape, settings or data is refused with an error.
  *
+ * The model records the `sample-rate` of its training features' caps; in
+ * infer mode caps of another size, `feature` or `sample-rate` are refused
+ * with one error naming the model's and the stream's values.
+ *
  * Messages:
  *   "affect-prediction" (post-messages=true, infer mode), per vector:
  *     timestamp, stream-time, running-time, duration  GstClockTime
