@@ -780,8 +780,7 @@ stall_describe (StallWatch * w, GstElement * pipeline, double seconds)
       pending != GST_STATE_VOID_PENDING ? ", waiting for " : "",
       pending != GST_STATE_VOID_PENDING ? state_name (pending) : "",
       idle->len ? "sinks that never received a buffer: " :
-      "every sink received buffers, none lately",
-      idle->len ? idle->str : "");
+      "every sink received buffers, none lately", idle->len ? idle->str : "");
   if (w->last_poster)
     g_string_append_printf (d, "last bus message: %s, %.1f s before",
         w->last_poster, (g_get_monotonic_time () - w->last_message) / 1e6);
@@ -1215,7 +1214,7 @@ usage_error (GOptionContext * ctx, const char *message)
 int
 main (int argc, char **argv)
 {
-  Runner r = { .stall_timeout = DEFAULT_STALL_TIMEOUT };
+  Runner r = {.stall_timeout = DEFAULT_STALL_TIMEOUT };
   GOptionEntry entries[] = {
     {"output", 'o', 0, G_OPTION_ARG_FILENAME, &r.output,
         "Folder for results.json (default: results/EXPERIMENT); also the "
@@ -1231,7 +1230,7 @@ main (int argc, char **argv)
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &r.quiet,
         "No progress or item lines (warnings and errors are still printed)", NULL},
     {"stall-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &r.stall_timeout,
-          "Fail a pipeline step that makes no progress (no buffer at a sink, "
+        "Fail a pipeline step that makes no progress (no buffer at a sink, "
           "no bus message, no CPU work) for SECONDS, naming what waits "
           "(default 300; 0 = never)", "SECONDS"},
     {NULL}

@@ -654,8 +654,7 @@ gst_affect_hnr_change_state (GstElement * element, GstStateChange transition)
     GST_OBJECT_UNLOCK (self);
     if (f0_min >= f0_max) {
       GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-          ("f0-min=%g Hz must be below f0-max=%g Hz", f0_min, f0_max),
-          (NULL));
+          ("f0-min=%g Hz must be below f0-max=%g Hz", f0_min, f0_max), (NULL));
       return GST_STATE_CHANGE_FAILURE;
     }
   }

@@ -96,8 +96,7 @@ affect_hnr_plan_new (const AffectHnrParams * params, GError ** error)
     why = g_strdup_printf ("f0-max=%g Hz is not below the Nyquist frequency "
         "(%g Hz) of the %d Hz stream", p->f0_max, p->sample_rate / 2.0,
         p->sample_rate);
-  else if (p->n_harmonics < 1 || p->n_noise_bands < 1
-      || p->yin_threshold <= 0)
+  else if (p->n_harmonics < 1 || p->n_noise_bands < 1 || p->yin_threshold <= 0)
     why = g_strdup_printf ("n-harmonics=%d, noise-bands=%d and "
         "yin-threshold=%g must be positive", p->n_harmonics,
         p->n_noise_bands, p->yin_threshold);

@@ -261,8 +261,7 @@ test_bad_settings (void)
   /* f0-min above f0-max: refused before any data */
   assert_refused ("audiotestsrc num-buffers=20 ! "
       "audio/x-raw,format=F32LE,channels=1,rate=8000 ! "
-      "affecthnr name=hnr f0-min=500 f0-max=400 ! fakesink", "hnr",
-      f0_order);
+      "affecthnr name=hnr f0-min=500 f0-max=400 ! fakesink", "hnr", f0_order);
 }
 
 /* NaN/Inf audio: a warning naming the item, finite output, and a distance
