@@ -16,6 +16,10 @@
  * run ends, with the path of report.md. `affect-run merge DIR` joins the
  * per-item files of a sharded run into its metrics (pipelines/merge.c).
  *
+ * A pipeline step that makes no progress (no buffer at a sink, no bus
+ * message, no CPU work) for --stall-timeout seconds fails, naming what
+ * waits.
+ *
  * Exit status: 0 success, 1 a step failed, 2 bad command line or
  * experiment, 130 interrupted. docs/runner.md has the full description.
  */
@@ -24,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <glib/gstdio.h>
 #include <glib-unix.h>
 #include <gst/gst.h>
@@ -37,6 +42,10 @@
 #define EXIT_STEP_FAILED 1
 #define EXIT_USAGE 2
 #define EXIT_INTERRUPTED 130
+#define DEFAULT_STALL_TIMEOUT 300.0
+
+typedef struct _StallWatch StallWatch;
+static void stall_watch_message (StallWatch * w, GstMessage * msg);
 
 typedef struct
 {
@@ -45,6 +54,7 @@ typedef struct
   char *shard;
   gboolean list, dry_run, quiet;
   guint shard_index, shard_count;
+  double stall_timeout;         /* seconds, 0 = never */
 
   /* while a pipeline step runs */
   GMainLoop *loop;
@@ -54,6 +64,7 @@ typedef struct
   JsonArray *messages, *items, *warnings;
   JsonObject *error;
   gboolean interrupted, timed_out;
+  StallWatch *stall;            /* while a pipeline step runs */
   gint64 step_start;
   /* progress */
   gboolean tty, progress_shown, line_open;
@@ -450,6 +461,7 @@ on_bus_message (GstBus * bus, GstMessage * msg, gpointer user_data)
   const GstStructure *s;
   const char *src = GST_MESSAGE_SRC (msg) ? GST_MESSAGE_SRC_NAME (msg) : "";
 
+  stall_watch_message (r->stall, msg);
   switch (GST_MESSAGE_TYPE (msg)) {
     case GST_MESSAGE_EOS:
       g_main_loop_quit (r->loop);
@@ -626,6 +638,220 @@ install_item_probes (Runner * r, GError ** error)
   return TRUE;
 }
 
+/* ---- stall watchdog (--stall-timeout) ----
+ *
+ * A pipeline step makes progress while buffers reach its sinks, while its
+ * elements post bus messages, or while the process works (CPU time grows by
+ * more than STALL_CPU_SHARE of a core: a training epoch posts nothing for a
+ * long time but computes). A step with none of the three for the stall
+ * timeout fails, naming what waits: the pipeline's state, the sinks that
+ * never received a buffer and the states they are stuck in, and the last
+ * element that posted. */
+
+#define STALL_CPU_SHARE 0.05
+
+typedef struct
+{
+  StallWatch *watch;
+  GstElement *sink;
+  GstPad *pad;
+  gulong probe;
+  gint buffers;                 /* atomic: buffers that reached the sink */
+} StallSink;
+
+struct _StallWatch
+{
+  double timeout;
+  GArray *sinks;                /* of StallSink */
+  gint buffers;                 /* atomic: buffers at any sink */
+  gint last_buffers;
+  gint64 last_progress, last_check;     /* monotonic µs */
+  double last_cpu;              /* process CPU seconds */
+  char *last_poster;            /* element and type of the last message */
+  gint64 last_message;
+  guint source;
+  char *message, *debug;        /* set when the step stalled */
+};
+
+static double
+process_cpu_seconds (void)
+{
+  struct rusage ru;
+
+  if (getrusage (RUSAGE_SELF, &ru) != 0)
+    return 0.0;
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+      ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static GstPadProbeReturn
+stall_buffer_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  StallSink *sink = user_data;
+
+  g_atomic_int_inc (&sink->buffers);
+  g_atomic_int_inc (&sink->watch->buffers);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+stall_add_sink (const GValue * item, gpointer user_data)
+{
+  StallWatch *w = user_data;
+  GstElement *element = g_value_get_object (item);
+  GList *l;
+
+  GST_OBJECT_LOCK (element);
+  for (l = element->sinkpads; l; l = l->next) {
+    StallSink s = { 0 };
+    s.sink = gst_object_ref (element);
+    s.pad = gst_object_ref (l->data);
+    g_array_append_val (w->sinks, s);
+  }
+  GST_OBJECT_UNLOCK (element);
+}
+
+static StallWatch *
+stall_watch_new (GstElement * pipeline, double timeout)
+{
+  StallWatch *w = g_new0 (StallWatch, 1);
+  GstIterator *it = gst_bin_iterate_sinks (GST_BIN (pipeline));
+  guint i;
+
+  w->timeout = timeout;
+  w->sinks = g_array_new (FALSE, TRUE, sizeof (StallSink));
+  gst_iterator_foreach (it, stall_add_sink, w);
+  gst_iterator_free (it);
+  /* the array is complete: element addresses are stable from here on */
+  for (i = 0; i < w->sinks->len; i++) {
+    StallSink *s = &g_array_index (w->sinks, StallSink, i);
+    s->watch = w;
+    s->probe = gst_pad_add_probe (s->pad, GST_PAD_PROBE_TYPE_BUFFER |
+        GST_PAD_PROBE_TYPE_BUFFER_LIST, stall_buffer_probe, s, NULL);
+  }
+  w->last_progress = w->last_check = g_get_monotonic_time ();
+  w->last_cpu = process_cpu_seconds ();
+  return w;
+}
+
+/* every bus message of the pipeline is progress, and the last one is named
+ * when the step stalls */
+static void
+stall_watch_message (StallWatch * w, GstMessage * msg)
+{
+  if (w == NULL)
+    return;
+  w->last_progress = w->last_message = g_get_monotonic_time ();
+  g_free (w->last_poster);
+  w->last_poster = g_strdup_printf ("%s (%s)", GST_MESSAGE_SRC (msg) ?
+      GST_MESSAGE_SRC_NAME (msg) : "?", GST_MESSAGE_TYPE_NAME (msg));
+}
+
+static const char *
+state_name (GstState s)
+{
+  return gst_element_state_get_name (s);
+}
+
+/* what waits: the pipeline's state, the sinks without data, the last
+ * message */
+static void
+stall_describe (StallWatch * w, GstElement * pipeline, double seconds)
+{
+  GString *d = g_string_new (NULL);
+  GString *idle = g_string_new (NULL);
+  GstState cur, pending;
+  guint i;
+
+  gst_element_get_state (pipeline, &cur, &pending, 0);
+  for (i = 0; i < w->sinks->len; i++) {
+    StallSink *s = &g_array_index (w->sinks, StallSink, i);
+    GstState sc, sp;
+    if (g_atomic_int_get (&s->buffers) > 0)
+      continue;
+    gst_element_get_state (s->sink, &sc, &sp, 0);
+    g_string_append_printf (idle, "%s%s (%s%s%s)", idle->len ? ", " : "",
+        GST_OBJECT_NAME (s->sink), state_name (sc),
+        sp != GST_STATE_VOID_PENDING ? ", waiting for " : "",
+        sp != GST_STATE_VOID_PENDING ? state_name (sp) : "");
+  }
+  w->message = g_strdup_printf ("no progress for %g s (--stall-timeout): "
+      "pipeline %s%s%s; %s%s", seconds, state_name (cur),
+      pending != GST_STATE_VOID_PENDING ? ", waiting for " : "",
+      pending != GST_STATE_VOID_PENDING ? state_name (pending) : "",
+      idle->len ? "sinks that never received a buffer: " :
+      "every sink received buffers, none lately", idle->len ? idle->str : "");
+  if (w->last_poster)
+    g_string_append_printf (d, "last bus message: %s, %.1f s before",
+        w->last_poster, (g_get_monotonic_time () - w->last_message) / 1e6);
+  else
+    g_string_append (d, "no bus message");
+  if (idle->len && cur < GST_STATE_PAUSED)
+    g_string_append (d, "; a sink that gets no data never prerolls, and "
+        "holds the whole pipeline before PAUSED");
+  w->debug = g_string_free (d, FALSE);
+  g_string_free (idle, TRUE);
+}
+
+static gboolean
+on_stall_check (gpointer user_data)
+{
+  Runner *r = user_data;
+  StallWatch *w = r->stall;
+  gint64 now = g_get_monotonic_time ();
+  double cpu = process_cpu_seconds ();
+  gint buffers = g_atomic_int_get (&w->buffers);
+
+  if (buffers != w->last_buffers
+      || cpu - w->last_cpu > STALL_CPU_SHARE * (now - w->last_check) / 1e6)
+    w->last_progress = now;
+  w->last_buffers = buffers;
+  w->last_cpu = cpu;
+  w->last_check = now;
+  if ((now - w->last_progress) / 1e6 < w->timeout)
+    return G_SOURCE_CONTINUE;
+  stall_describe (w, r->pipeline, w->timeout);
+  w->source = 0;
+  g_main_loop_quit (r->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stall_watch_start (Runner * r)
+{
+  guint interval;
+
+  if (r->stall_timeout <= 0)
+    return;
+  r->stall = stall_watch_new (r->pipeline, r->stall_timeout);
+  /* checks often enough to fail within a tenth of the timeout of it */
+  interval = (guint) CLAMP (r->stall_timeout * 100, 10, 1000);
+  r->stall->source = g_timeout_add (interval, on_stall_check, r);
+}
+
+/* after the pipeline went to NULL: no streaming thread touches the probes */
+static void
+stall_watch_free (StallWatch * w)
+{
+  guint i;
+
+  if (w == NULL)
+    return;
+  if (w->source)
+    g_source_remove (w->source);
+  for (i = 0; i < w->sinks->len; i++) {
+    StallSink *s = &g_array_index (w->sinks, StallSink, i);
+    gst_pad_remove_probe (s->pad, s->probe);
+    gst_object_unref (s->pad);
+    gst_object_unref (s->sink);
+  }
+  g_array_free (w->sinks, TRUE);
+  g_free (w->last_poster);
+  g_free (w->message);
+  g_free (w->debug);
+  g_free (w);
+}
+
 static gboolean
 run_pipeline_step (Runner * r, JsonObject * result)
 {
@@ -686,6 +912,7 @@ run_pipeline_step (Runner * r, JsonObject * result)
         r);
 
   r->step_start = g_get_monotonic_time ();
+  stall_watch_start (r);
   /* a failure to start normally posts its error on the bus; the drain
    * below picks it up */
   if (gst_element_set_state (r->pipeline, GST_STATE_PLAYING) ==
@@ -727,6 +954,10 @@ run_pipeline_step (Runner * r, JsonObject * result)
     r->error = error_object (r->step->name, NULL, m, NULL);
     g_free (m);
   }
+  if (r->error == NULL && r->stall && r->stall->message)
+    r->error = error_object (r->step->name, NULL, r->stall->message,
+        r->stall->debug);
+  g_clear_pointer (&r->stall, stall_watch_free);
 
 done:
   if (r->pipeline) {
@@ -983,7 +1214,7 @@ usage_error (GOptionContext * ctx, const char *message)
 int
 main (int argc, char **argv)
 {
-  Runner r = { 0 };
+  Runner r = {.stall_timeout = DEFAULT_STALL_TIMEOUT };
   GOptionEntry entries[] = {
     {"output", 'o', 0, G_OPTION_ARG_FILENAME, &r.output,
         "Folder for results.json (default: results/EXPERIMENT); also the "
@@ -998,6 +1229,10 @@ main (int argc, char **argv)
         NULL},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &r.quiet,
         "No progress or item lines (warnings and errors are still printed)", NULL},
+    {"stall-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &r.stall_timeout,
+        "Fail a pipeline step that makes no progress (no buffer at a sink, "
+          "no bus message, no CPU work) for SECONDS, naming what waits "
+          "(default 300; 0 = never)", "SECONDS"},
     {NULL}
   };
   GOptionContext *ctx;
@@ -1032,6 +1267,11 @@ main (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     usage_error (ctx, error->message);
     g_error_free (error);
+    g_option_context_free (ctx);
+    return EXIT_USAGE;
+  }
+  if (!(r.stall_timeout >= 0.0 && r.stall_timeout <= 1e6)) {
+    usage_error (ctx, "--stall-timeout wants seconds in [0, 1000000]");
     g_option_context_free (ctx);
     return EXIT_USAGE;
   }

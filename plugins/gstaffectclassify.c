@@ -87,6 +87,7 @@
 #include "affect/affect.h"
 #include "affect/model.h"
 #include "gstaffectelements.h"
+#include "gstaffectcaps.h"
 #include "gstaffectclassify.h"
 #include "gstaffecttensor.h"
 
@@ -841,6 +842,31 @@ gst_affect_classify_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   return ret;
 }
 
+/* A live window or hop that rounds to no frame of the stream is refused,
+ * naming the property and the stream's frame duration */
+static gboolean
+check_window (GstAffectClassify * self)
+{
+  const gchar *names[2] = { "window", "hop" };
+  guint64 values[2];
+  gdouble frame_ns = (gdouble) GST_SECOND * self->fps_d / self->fps_n;
+
+  GST_OBJECT_LOCK (self);
+  values[0] = self->window;
+  values[1] = self->hop;
+  GST_OBJECT_UNLOCK (self);
+  for (guint i = 0; i < 2; i++)
+    if (values[i] > 0 && values[i] < frame_ns / 2) {
+      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+          ("%s=%" G_GUINT64_FORMAT " ns is shorter than one Mel frame "
+              "(%.3f ms) of the stream", names[i], values[i], frame_ns / 1e6),
+          ("%s is in nanoseconds; 0 = the model's input length%s", names[i],
+              i == 1 ? " (hop: = window)" : ""));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 sink_caps (GstAffectClassify * self, GstCaps * caps)
 {
@@ -880,7 +906,7 @@ sink_caps (GstAffectClassify * self, GstCaps * caps)
   self->stream_features = gst_structure_copy (s);
   if (self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN)
     return TRUE;
-  if (!check_features (self, s))
+  if (!check_window (self) || !check_features (self, s))
     return FALSE;
   return set_src_caps (self);
 }
@@ -900,7 +926,13 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
       GstCaps *caps;
       gboolean ok;
       gst_event_parse_caps (event, &caps);
+      /* a refusal's error is posted once, not at every retry upstream */
+      if (gst_affect_caps_refused_before (pad, caps)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
       ok = sink_caps (self, caps);
+      gst_affect_caps_note (pad, caps, ok);
       gst_event_unref (event);
       return ok;
     }

@@ -25,7 +25,9 @@
  * atomically to the checkpoint model-file + ".ckpt" (kept at the end);
  * `resume=true` continues from it to the same model an uninterrupted run
  * gives. `route-by=label` routes by the label in infer mode too (an oracle
- * gate without a model), e.g. to score regressors on one style.
+ * gate without a model), e.g. to score regressors on one style. The model
+ * records the `sample-rate` of its training features' caps; in infer mode
+ * vectors of another size or rate are refused with one error naming both.
  *
  * Messages:
  *   "affect-prediction" (post-messages=true, infer mode), per routed item:
@@ -55,6 +57,7 @@
 #include <string.h>
 
 #include "affect/affect.h"
+#include "gstaffectcaps.h"
 #include "gstaffectgate.h"
 #include "gstaffectelements.h"
 #include "gstaffecttensor.h"
@@ -366,6 +369,12 @@ set_caps (GstAffectGate * self, GstCaps * caps)
             self->train.model_file, self->n_features, n), (NULL));
     return FALSE;
   }
+  if (self->model != NULL && !gst_affect_train_check_sample_rate (GST_ELEMENT
+          (self), self->model, self->train.model_file, caps))
+    return FALSE;
+  if (!gst_structure_get_int (gst_caps_get_structure (caps, 0), "sample-rate",
+          &self->sample_rate))
+    self->sample_rate = 0;
   if (self->train.mode == GST_AFFECT_MODE_TRAIN) {
     if (self->dataset != NULL && n != self->n_features) {
       GST_ELEMENT_ERROR (self, STREAM, FORMAT,
@@ -569,6 +578,11 @@ train_and_write (GstAffectGate * self)
       });
   affect_mlp_set_metadata (mlp, "task", "spontaneity");
   affect_mlp_set_metadata (mlp, "feature", "is09");
+  if (self->sample_rate > 0) {
+    gchar *rate = g_strdup_printf ("%d", self->sample_rate);
+    affect_mlp_set_metadata (mlp, "sample-rate", rate);
+    g_free (rate);
+  }
   if (!affect_mlp_save (mlp, self->train.model_file, &error))
     goto failed;
   accuracy = res.best_validation_accuracy;
@@ -605,10 +619,17 @@ gst_affect_gate_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     case GST_EVENT_CAPS:{
       GstCaps *caps;
       gst_event_parse_caps (event, &caps);
-      if (!set_caps (self, caps)) {
+      /* a refusal's error is posted once, not at every retry upstream */
+      if (gst_affect_caps_refused_before (pad, caps)) {
         gst_event_unref (event);
         return FALSE;
       }
+      if (!set_caps (self, caps)) {
+        gst_affect_caps_note (pad, caps, FALSE);
+        gst_event_unref (event);
+        return FALSE;
+      }
+      gst_affect_caps_note (pad, caps, TRUE);
       break;
     }
     case GST_EVENT_SEGMENT:

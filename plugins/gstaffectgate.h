@@ -35,6 +35,7 @@ struct _GstAffectGate
   /* state */
   AffectMlp *model;
   guint n_features;
+  gint sample_rate;             /* of the features (caps), 0 = unknown */
   GstSegment segment;
   GstAffectItem *item;          /* current item */
   GstEvent *item_start;         /* its start event, held until routed */

@@ -32,6 +32,12 @@
  * Non-finite input samples are taken as silence, with a warning on the bus
  * naming the item and the count.
  *
+ * Settings the stream cannot satisfy (#GstAffectHnr:f0-max not below its
+ * Nyquist frequency, a #GstAffectHnr:window too short for two periods of
+ * #GstAffectHnr:f0-min) refuse the caps with one error naming the property,
+ * its value and the stream's rate; f0-min not below f0-max fails the READY
+ * to PAUSED change.
+ *
  * ## Messages
  *
  * `affect-hnr`, after each item when #GstAffectHnr:post-messages is set:
@@ -69,6 +75,7 @@
 
 #include <gst/audio/audio.h>
 
+#include "gstaffectcaps.h"
 #include "gstaffectelements.h"
 #include "gstaffecthnr.h"
 
@@ -385,9 +392,8 @@ gst_affect_hnr_ensure_plan (GstAffectHnr * self)
   affect_hnr_plan_free (self->plan);
   self->plan = affect_hnr_plan_new (&p, &error);
   if (self->plan == NULL) {
-    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-        ("Cannot set up the harmonic-plus-noise analysis"),
-        ("%s", error->message));
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("%s", error->message),
+        ("cannot set up the harmonic-plus-noise analysis"));
     g_error_free (error);
     return FALSE;
   }
@@ -592,9 +598,15 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       GstAudioInfo info;
 
       gst_event_parse_caps (event, &caps);
+      /* a refusal's error is posted once, not at every retry upstream */
+      if (gst_affect_caps_refused_before (pad, caps)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
       if (!gst_audio_info_from_caps (&info, caps)) {
         GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
             ("cannot parse caps %" GST_PTR_FORMAT, caps));
+        gst_affect_caps_note (pad, caps, FALSE);
         gst_event_unref (event);
         return FALSE;
       }
@@ -604,6 +616,14 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         self->rate = info.rate;
         self->plan_dirty = TRUE;
       }
+      /* settings the stream's rate cannot satisfy (f0-max above its
+       * Nyquist frequency, a window too short for f0-min) refuse the caps */
+      if (!gst_affect_hnr_ensure_plan (self)) {
+        gst_affect_caps_note (pad, caps, FALSE);
+        gst_event_unref (event);
+        return FALSE;
+      }
+      gst_affect_caps_note (pad, caps, TRUE);
       break;
     }
     case GST_EVENT_EOS:
@@ -624,6 +644,20 @@ gst_affect_hnr_change_state (GstElement * element, GstStateChange transition)
   GstAffectHnr *self = GST_AFFECT_HNR (element);
   GstStateChangeReturn ret;
 
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    gdouble f0_min, f0_max;
+
+    /* the one conflict no stream is needed to see */
+    GST_OBJECT_LOCK (self);
+    f0_min = self->f0_min;
+    f0_max = self->f0_max;
+    GST_OBJECT_UNLOCK (self);
+    if (f0_min >= f0_max) {
+      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+          ("f0-min=%g Hz must be below f0-max=%g Hz", f0_min, f0_max), (NULL));
+      return GST_STATE_CHANGE_FAILURE;
+    }
+  }
   ret = GST_ELEMENT_CLASS (gst_affect_hnr_parent_class)->change_state
       (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {

@@ -34,6 +34,10 @@
  * CSV row ("name," + 384 values, %.9g) under a "name,<feature names>"
  * header.
  *
+ * A `window` shorter than one 25 ms frame (window=1 is 1 ns) or a `hop`
+ * that rounds to no 10 ms frame step fails the READY to PAUSED change with
+ * one error naming the property and its value.
+ *
  * Input scale: openSMILE reads 16-bit PCM as s / 32767, audioconvert makes
  * F32 as s / 32768; the default `input-scale` (32768/32767) makes a
  * decodebin ! audioconvert pipeline on 16-bit files match the reference.
@@ -80,6 +84,7 @@
 #include <glib/gstdio.h>
 
 #include "gstaffectis09.h"
+#include "gstaffectcaps.h"
 #include "gstaffectelements.h"
 #include "gstaffectitem.h"
 #include "gstaffecttensor.h"
@@ -509,6 +514,42 @@ finish_item (GstAffectIs09 * self)
   return push_pending (self);
 }
 
+/* The IS09 frame is 25 ms and its step 10 ms at every rate */
+#define FRAME_NS (25 * GST_MSECOND)
+#define FRAME_STEP_NS (10 * GST_MSECOND)
+
+/* Window and hop that cannot work at any rate: refused before streaming,
+ * with an error naming the property and its value */
+static gboolean
+check_window (GstAffectIs09 * self)
+{
+  guint64 window, hop;
+
+  GST_OBJECT_LOCK (self);
+  window = self->window;
+  hop = self->hop;
+  GST_OBJECT_UNLOCK (self);
+  if (window > 0 && window < FRAME_NS) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("window=%" G_GUINT64_FORMAT " ns (%" GST_TIME_FORMAT ") is shorter "
+            "than one 25 ms IS09 frame", window, GST_TIME_ARGS (window)),
+        ("window is in nanoseconds: 2 s is window=2000000000"));
+    return FALSE;
+  }
+  if (window > 0 && hop > 0 && hop < FRAME_STEP_NS / 2) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("hop=%" G_GUINT64_FORMAT " ns (%" GST_TIME_FORMAT ") rounds to no "
+            "10 ms frame step", hop, GST_TIME_ARGS (hop)),
+        ("hop is in nanoseconds, rounded to whole 10 ms steps; 0 = window"));
+    return FALSE;
+  }
+  if (window == 0 && hop > 0)
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("hop=%" G_GUINT64_FORMAT " ns has no effect without window", hop),
+        (NULL));
+  return TRUE;
+}
+
 static gboolean
 setup (GstAffectIs09 * self, GstCaps * caps)
 {
@@ -543,8 +584,9 @@ setup (GstAffectIs09 * self, GstCaps * caps)
           gst_util_uint64_scale_round (self->hop ? self->hop : self->window,
               rate, GST_SECOND), on_window, self)) {
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-        ("window %" GST_TIME_FORMAT " is shorter than one 25 ms frame",
-            GST_TIME_ARGS (self->window)), (NULL));
+        ("window=%" G_GUINT64_FORMAT " ns is shorter than one IS09 frame "
+            "(%d samples) of the %d Hz stream", self->window,
+            affect_is09_plan_get_frame_size (self->plan), rate), (NULL));
     return FALSE;
   }
 
@@ -576,7 +618,13 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       GstCaps *caps;
       gboolean ok;
       gst_event_parse_caps (event, &caps);
+      /* a refusal's error is posted once, not at every retry upstream */
+      if (gst_affect_caps_refused_before (pad, caps)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
       ok = setup (self, caps);
+      gst_affect_caps_note (pad, caps, ok);
       gst_event_unref (event);
       return ok;
     }
@@ -715,7 +763,7 @@ gst_affect_is09_change_state (GstElement * element, GstStateChange transition)
   GstStateChangeReturn ret;
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    if (!open_csv (self))
+    if (!check_window (self) || !open_csv (self))
       return GST_STATE_CHANGE_FAILURE;
     self->in_items = self->in_item = FALSE;
     self->base_ts = GST_CLOCK_TIME_NONE;

@@ -51,6 +51,13 @@
  * Non-finite input samples are replaced by 0 and reported once per item
  * with a warning on the bus.
  *
+ * Parameters that cannot work end the run with one error naming the
+ * property and its value: those no stream is needed to see (win-length
+ * above n-fft, fmin not below fmax, fmax above the Nyquist frequency of
+ * the rate a preset fixes) fail the READY to PAUSED change; those the
+ * stream's rate decides (fmax above its Nyquist frequency) refuse the caps,
+ * naming the rate, so upstream gets not-negotiated.
+ *
  * Output caps carry, besides the tensor fields, `feature="mel"`,
  * `sample-rate`, `n-fft`, `hop`, `n-mels`, `fmin`, `fmax`, `mel-scale`,
  * `norm`, `power`, `preset` (or "custom" when a property overrides it),
@@ -78,6 +85,7 @@
 
 #include <gst/audio/audio.h>
 
+#include "gstaffectcaps.h"
 #include "gstaffectelements.h"
 #include "gstaffectitem.h"
 #include "gstaffectmel.h"
@@ -664,8 +672,9 @@ gst_affect_mel_set_caps (GstAffectMel * self, GstCaps * caps)
 
   if (required_rate != 0 && required_rate != GST_AUDIO_INFO_RATE (&ainfo)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("Input rate %d Hz is not the %d Hz the Mel parameters are for",
-            GST_AUDIO_INFO_RATE (&ainfo), required_rate),
+        ("Input rate %d Hz is not the %d Hz the Mel parameters are for "
+            "(rate property or preset)", GST_AUDIO_INFO_RATE (&ainfo),
+            required_rate),
         ("put audioresample ! audio/x-raw,rate=%d before affectmel, or set "
             "its rate property", required_rate));
     return FALSE;
@@ -679,9 +688,8 @@ gst_affect_mel_set_caps (GstAffectMel * self, GstCaps * caps)
     return FALSE;
   }
   if (!affect_mel_params_validate (&p, &error)) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("Invalid Mel parameters for %d Hz input", p.sample_rate),
-        ("%s", error->message));
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message),
+        ("input caps %" GST_PTR_FORMAT, caps));
     g_error_free (error);
     return FALSE;
   }
@@ -710,6 +718,31 @@ gst_affect_mel_set_caps (GstAffectMel * self, GstCaps * caps)
   return ok;
 }
 
+/* Parameters that cannot work whatever the stream (win-length above n-fft,
+ * fmin not below an explicit fmax, fmax above the Nyquist frequency of the
+ * rate a preset or the rate property fixes) fail the READY to PAUSED
+ * change, before any data, with one error naming the property */
+static gboolean
+check_params (GstAffectMel * self)
+{
+  AffectMelParams p;
+  GError *error = NULL;
+  gint rate;
+
+  GST_OBJECT_LOCK (self);
+  effective_params (self, &p, &rate);
+  GST_OBJECT_UNLOCK (self);
+  /* with no rate fixed, every rate-dependent check waits for the caps */
+  p.sample_rate = rate != 0 ? rate : G_MAXINT;
+  if (affect_mel_params_validate (&p, &error))
+    return TRUE;
+  GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("%s", error->message),
+      ("%s", rate != 0 ? "the rate property or the preset fixes the rate" :
+          "checked before the stream's rate is known"));
+  g_error_free (error);
+  return FALSE;
+}
+
 /* --------------------------------------------------------------- events */
 
 static gboolean
@@ -723,7 +756,13 @@ gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       gboolean ok;
 
       gst_event_parse_caps (event, &caps);
+      /* a refusal's error is posted once, not at every retry upstream */
+      if (gst_affect_caps_refused_before (pad, caps)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
       ok = gst_affect_mel_set_caps (self, caps);
+      gst_affect_caps_note (pad, caps, ok);
       gst_event_unref (event);
       return ok;
     }
@@ -824,6 +863,8 @@ gst_affect_mel_change_state (GstElement * element, GstStateChange transition)
   GstStateChangeReturn ret;
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    if (!check_params (self))
+      return GST_STATE_CHANGE_FAILURE;
     reset_timeline (self);
     gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
   }

@@ -34,6 +34,10 @@
  * with the same model file as an uninterrupted run. A checkpoint of
  * another shape, settings or data is refused with an error.
  *
+ * The model records the `sample-rate` of its training features' caps; in
+ * infer mode caps of another size, `feature` or `sample-rate` are refused
+ * with one error naming the model's and the stream's values.
+ *
  * Messages:
  *   "affect-prediction" (post-messages=true, infer mode), per vector:
  *     timestamp, stream-time, running-time, duration  GstClockTime
@@ -71,6 +75,7 @@
 
 #include "affect/affect.h"
 #include "gstaffectregress.h"
+#include "gstaffectcaps.h"
 #include "gstaffectelements.h"
 #include "gstaffecttensor.h"
 
@@ -623,6 +628,9 @@ set_input_caps (GstAffectRegress * self, GstCaps * caps)
           (NULL));
       return FALSE;
     }
+    if (!gst_affect_train_check_sample_rate (GST_ELEMENT (self),
+            self->models[0], self->train.model_file, caps))
+      return FALSE;
   } else {
     if (self->n_features != 0 && n != self->n_features) {
       GST_ELEMENT_ERROR (self, STREAM, FORMAT,
@@ -946,6 +954,7 @@ train_and_write (GstAffectRegress * self)
       affect_mlp_set_metadata (mlp, "feature", self->input_caps ?
           gst_structure_get_string (gst_caps_get_structure
               (self->input_caps, 0), "feature") : NULL);
+      gst_affect_train_set_sample_rate (mlp, self->input_caps);
       affect_mlp_set_metadata (mlp, "training", self->vat ? "vat" : "mse");
       value = g_strdup_printf ("epsilon=%g,lambda=%g,xi=%g,power-iterations="
           "%u,epochs=%u,batch-size=%u,learning-rate=%g,seed=%" G_GUINT64_FORMAT,
@@ -999,9 +1008,17 @@ gst_affect_regress_sink_event (GstPad * pad, GstObject * parent,
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:{
       GstCaps *caps;
+      gboolean ok;
       gst_event_parse_caps (event, &caps);
+      /* a refusal's error is posted once, not at every retry upstream */
+      if (gst_affect_caps_refused_before (pad, caps)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
+      ok = set_input_caps (self, caps);
+      gst_affect_caps_note (pad, caps, ok);
       gst_event_unref (event);
-      return set_input_caps (self, caps);
+      return ok;
     }
     case GST_EVENT_SEGMENT:
       gst_event_copy_segment (event, &self->segment);

@@ -366,3 +366,36 @@ gst_affect_train_parse_label (const gchar * text, gdouble * value)
     }
   return FALSE;
 }
+
+void
+gst_affect_train_set_sample_rate (AffectMlp * mlp, GstCaps * caps)
+{
+  gint rate;
+  gchar *text;
+
+  if (caps == NULL || !gst_structure_get_int (gst_caps_get_structure (caps,
+              0), "sample-rate", &rate))
+    return;
+  text = g_strdup_printf ("%d", rate);
+  affect_mlp_set_metadata (mlp, "sample-rate", text);
+  g_free (text);
+}
+
+gboolean
+gst_affect_train_check_sample_rate (GstElement * element,
+    const AffectMlp * model, const gchar * model_file, GstCaps * caps)
+{
+  const gchar *model_rate = affect_mlp_get_metadata (model, "sample-rate");
+  gint rate;
+
+  if (model_rate == NULL || !gst_structure_get_int (gst_caps_get_structure
+          (caps, 0), "sample-rate", &rate)
+      || g_ascii_strtoll (model_rate, NULL, 10) == rate)
+    return TRUE;
+  GST_ELEMENT_ERROR (element, STREAM, FORMAT,
+      ("Model %s was trained on features of sample-rate=%s Hz, the stream's "
+          "are sample-rate=%d Hz.", model_file, model_rate, rate),
+      ("extract the features at %s Hz or use a model trained at %d Hz",
+          model_rate, rate));
+  return FALSE;
+}

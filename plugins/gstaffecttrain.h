@@ -101,5 +101,15 @@ void gst_affect_train_post_epoch (GstElement * element,
  * spontaneous/scripted, improvised/script */
 gboolean gst_affect_train_parse_label (const gchar * text, gdouble * value);
 
+/* The rate the features were computed at, from the caps' `sample-rate`
+ * field, recorded in a model's metadata (`sample-rate`); no-op without */
+void gst_affect_train_set_sample_rate (AffectMlp * mlp, GstCaps * caps);
+
+/* FALSE, with one element error naming both rates, when `caps` carry
+ * features of another `sample-rate` than `model` was trained on (TRUE when
+ * either does not say) */
+gboolean gst_affect_train_check_sample_rate (GstElement * element,
+    const AffectMlp * model, const gchar * model_file, GstCaps * caps);
+
 G_END_DECLS
 #endif

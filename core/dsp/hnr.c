@@ -79,30 +79,39 @@ affect_hnr_plan_new (const AffectHnrParams * params, GError ** error)
 {
   AffectHnrPlan *plan;
   const AffectHnrParams *p = params;
+  char *why = NULL;
   int i, n;
 
-  if (p->sample_rate < 1000 || p->hop < 1 || p->window < 64
-      || p->f0_min <= 0 || p->f0_max <= p->f0_min
-      || p->f0_max >= p->sample_rate / 2.0 || p->n_harmonics < 1
-      || p->n_noise_bands < 1 || p->yin_threshold <= 0) {
-    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
-        "hnr: bad parameters (rate %d, hop %d, window %d, f0 %g–%g Hz, "
-        "harmonics %d, noise bands %d, threshold %g)", p->sample_rate, p->hop,
-        p->window, p->f0_min, p->f0_max, p->n_harmonics, p->n_noise_bands,
-        p->yin_threshold);
-    return NULL;
-  }
-  if (p->window < 2 * (int) ceil (p->sample_rate / p->f0_min)) {
-    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
-        "hnr: a %d-sample window cannot hold two periods of %g Hz at %d Hz "
-        "(needs %d)", p->window, p->f0_min, p->sample_rate,
-        2 * (int) ceil (p->sample_rate / p->f0_min));
-    return NULL;
-  }
-  if (p->n_noise_bands > p->window / 2) {
-    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
-        "hnr: %d noise bands but only %d spectrum bins", p->n_noise_bands,
-        p->window / 2);
+  /* each reason names the parameter (as the affecthnr property) and the
+   * stream's rate where the rate is what it conflicts with */
+  if (p->sample_rate < 1000)
+    why = g_strdup_printf ("the %d Hz stream is below the 1000 Hz the "
+        "analysis needs", p->sample_rate);
+  else if (p->hop < 1)
+    why = g_strdup_printf ("hop=%d must be at least 1", p->hop);
+  else if (p->f0_min <= 0 || p->f0_max <= p->f0_min)
+    why = g_strdup_printf ("f0-min=%g Hz must be positive and below "
+        "f0-max=%g Hz", p->f0_min, p->f0_max);
+  else if (p->f0_max >= p->sample_rate / 2.0)
+    why = g_strdup_printf ("f0-max=%g Hz is not below the Nyquist frequency "
+        "(%g Hz) of the %d Hz stream", p->f0_max, p->sample_rate / 2.0,
+        p->sample_rate);
+  else if (p->n_harmonics < 1 || p->n_noise_bands < 1 || p->yin_threshold <= 0)
+    why = g_strdup_printf ("n-harmonics=%d, noise-bands=%d and "
+        "yin-threshold=%g must be positive", p->n_harmonics,
+        p->n_noise_bands, p->yin_threshold);
+  else if (p->window < 64 || p->window < 2 * (int) ceil (p->sample_rate /
+          p->f0_min))
+    why = g_strdup_printf ("window=%d samples cannot hold two periods of "
+        "f0-min=%g Hz in the %d Hz stream (needs %d, and at least 64)",
+        p->window, p->f0_min, p->sample_rate,
+        MAX (64, 2 * (int) ceil (p->sample_rate / p->f0_min)));
+  else if (p->n_noise_bands > p->window / 2)
+    why = g_strdup_printf ("noise-bands=%d exceeds the %d spectrum bins of "
+        "a %d-sample window", p->n_noise_bands, p->window / 2, p->window);
+  if (why != NULL) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED, "hnr: %s", why);
+    g_free (why);
     return NULL;
   }
 

@@ -156,40 +156,53 @@ effective_win_length (const AffectMelParams * p)
 gboolean
 affect_mel_params_validate (const AffectMelParams * p, GError ** error)
 {
-  const char *why = NULL;
+  char *why = NULL;
+  const double nyquist = p->sample_rate / 2.0;
 
+  /* each reason names the property and the value that cannot work, and the
+   * stream's rate where the rate is what it conflicts with */
   if (p->sample_rate <= 0)
-    why = "sample rate must be positive";
+    why = g_strdup_printf ("sample rate %d Hz must be positive",
+        p->sample_rate);
   else if (p->n_fft < 2 || p->n_fft > (1 << 20))
-    why = "n-fft must be in [2, 1048576]";
+    why = g_strdup_printf ("n-fft=%d must be in [2, 1048576]", p->n_fft);
   else if (p->hop < 1)
-    why = "hop must be at least 1";
+    why = g_strdup_printf ("hop=%d must be at least 1", p->hop);
   else if (p->win_length < 0 || p->win_length > p->n_fft)
-    why = "win-length must be in [0, n-fft]";
+    why = g_strdup_printf ("win-length=%d must be in [0, n-fft=%d]",
+        p->win_length, p->n_fft);
   else if (p->n_mels < 1)
-    why = "n-mels must be at least 1";
+    why = g_strdup_printf ("n-mels=%d must be at least 1", p->n_mels);
   else if (!(p->fmin >= 0.0))
-    why = "fmin must be >= 0";
-  else if (!(effective_fmax (p) > p->fmin))
-    why = "fmax must be above fmin";
-  else if (effective_fmax (p) > p->sample_rate / 2.0 + 1e-9)
-    why = "fmax must not exceed the Nyquist frequency";
-  else if (p->power != 1 && p->power != 2)
-    why = "power must be 1 or 2";
+    why = g_strdup_printf ("fmin=%g Hz must be >= 0", p->fmin);
+  else if (p->fmax > 0.0 && p->fmax > nyquist + 1e-9)
+    why = g_strdup_printf ("fmax=%g Hz is above the Nyquist frequency "
+        "(%g Hz) of the %d Hz stream", p->fmax, nyquist, p->sample_rate);
+  else if (!(effective_fmax (p) > p->fmin)) {
+    if (p->fmax > 0.0)
+      why = g_strdup_printf ("fmin=%g Hz must be below fmax=%g Hz", p->fmin,
+          p->fmax);
+    else
+      why = g_strdup_printf ("fmin=%g Hz must be below fmax, the Nyquist "
+          "frequency (%g Hz) of the %d Hz stream", p->fmin, nyquist,
+          p->sample_rate);
+  } else if (p->power != 1 && p->power != 2)
+    why = g_strdup_printf ("power=%d must be 1 or 2", p->power);
   else if (p->log == AFFECT_MEL_LOG_DB && !(p->amin > 0.0))
-    why = "amin must be positive";
+    why = g_strdup_printf ("amin=%g must be positive", p->amin);
   else if (p->log == AFFECT_MEL_LOG_LOG10_1P && !(p->log_c > 0.0))
-    why = "log-c must be positive";
+    why = g_strdup_printf ("log-c=%g must be positive", p->log_c);
   else if (p->log == AFFECT_MEL_LOG_LN && !(p->log_eps > 0.0))
-    why = "log-eps must be positive";
+    why = g_strdup_printf ("log-eps=%g must be positive", p->log_eps);
   else if (p->framing == AFFECT_MEL_FRAMING_ESSENTIA && !p->center)
-    why = "essentia framing needs centred frames";
+    why = g_strdup ("framing=essentia needs centred frames (center=true)");
   else if (!isfinite (p->scale) || !isfinite (p->pad_value))
-    why = "scale and pad-value must be finite";
+    why = g_strdup ("scale and pad-value must be finite");
 
   if (why != NULL) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
         "invalid Mel parameters: %s", why);
+    g_free (why);
     return FALSE;
   }
   return TRUE;

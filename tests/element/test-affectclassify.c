@@ -451,6 +451,41 @@ test_caps_mismatch (void)
   gst_object_unref (bus);
 }
 
+/* a live window or hop that rounds to no Mel frame (21.3 ms here) is
+ * refused at caps, naming it and the frame's duration, once */
+static void
+test_window_refusal (void)
+{
+  const char *settings[] = { "window=1", "hop=10000000" };
+
+  ensure_model ();
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++) {
+    GstBus *bus;
+    GstHarness *h;
+    GstMessage *msg;
+    GError *err;
+    char *launch = g_strdup_printf ("affectclassify model=%s %s",
+        model_path, settings[i]);
+
+    h = harness (launch, &bus, MELS);
+    g_free (launch);
+    g_assert_cmpint (gst_harness_push (h, gst_buffer_new_allocate (NULL,
+                sizeof (float) * MELS * FPB, NULL)), ==,
+        GST_FLOW_NOT_NEGOTIATED);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    g_assert_nonnull (msg);
+    gst_message_parse_error (msg, &err, NULL);
+    g_test_message ("%s", err->message);
+    g_assert_nonnull (strstr (err->message, settings[i]));
+    g_assert_nonnull (strstr (err->message, "21.333 ms"));
+    g_error_free (err);
+    gst_message_unref (msg);
+    g_assert_null (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR));
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+  }
+}
+
 static void
 test_missing_model (void)
 {
@@ -491,6 +526,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectclassify/live-windows", test_live_windows);
   g_test_add_func ("/affectclassify/caps-mismatch", test_caps_mismatch);
   g_test_add_func ("/affectclassify/missing-model", test_missing_model);
+  g_test_add_func ("/affectclassify/window-refusal", test_window_refusal);
   ret = g_test_run ();
   g_unlink (model_path);
   g_rmdir (dir);

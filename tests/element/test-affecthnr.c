@@ -13,6 +13,7 @@
 #include "affect/hnr.h"
 #include "affect/synth.h"
 #include "gstaffectitem.h"
+#include "refusal.h"
 
 #define RATE 16000
 #define CAPS "audio/x-raw,format=F32LE,layout=interleaved,rate=16000,channels=1"
@@ -225,34 +226,42 @@ test_bad_settings (void)
   GstBus *bus = gst_bus_new ();
   GstMessage *msg;
   GError *err = NULL;
-  gchar *debug = NULL;
   size_t n = RATE / 8;
   float *x = make_tone (n);
-  GstAffectItem *item = make_item ("z");
+  const gchar *f0_max[] = { "f0-max=5000", "8000 Hz", NULL };
+  const gchar *f0_order[] = { "f0-min=500", "f0-max=400", NULL };
 
   gst_element_set_bus (h->element, bus);
-  /* a 64-sample window cannot hold two periods of 60 Hz */
+  /* a 64-sample window cannot hold two periods of 60 Hz: the caps are
+   * refused, with one error however often they are sent */
   g_object_set (h->element, "window", 64, NULL);
   gst_harness_set_src_caps_str (h, CAPS);
-  g_assert_true (gst_harness_push_event (h,
-          gst_affect_item_start_event_new (item)));
   g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (x,
-              n * sizeof (float))), ==, GST_FLOW_OK);
-  g_assert_false (gst_harness_push_event (h,
-          gst_affect_item_end_event_new (item)));
+              n * sizeof (float))), ==, GST_FLOW_NOT_NEGOTIATED);
+  g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (x,
+              n * sizeof (float))), ==, GST_FLOW_NOT_NEGOTIATED);
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
   g_assert_nonnull (msg);
-  gst_message_parse_error (msg, &err, &debug);
-  g_test_message ("error: %s (%s)", err->message, debug);
-  g_assert_nonnull (strstr (debug, "window"));
+  gst_message_parse_error (msg, &err, NULL);
+  g_test_message ("error: %s", err->message);
+  g_assert_nonnull (strstr (err->message, "window=64"));
+  g_assert_nonnull (strstr (err->message, "f0-min=60"));
   g_error_free (err);
-  g_free (debug);
   gst_message_unref (msg);
+  g_assert_null (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR));
   gst_element_set_bus (h->element, NULL);
   gst_object_unref (bus);
-  gst_affect_item_free (item);
   gst_harness_teardown (h);
   g_free (x);
+
+  /* f0-max above the stream's Nyquist frequency ends a pipeline */
+  assert_refused ("audiotestsrc num-buffers=20 ! "
+      "audio/x-raw,format=F32LE,channels=1,rate=8000 ! "
+      "affecthnr name=hnr f0-max=5000 ! fakesink", "hnr", f0_max);
+  /* f0-min above f0-max: refused before any data */
+  assert_refused ("audiotestsrc num-buffers=20 ! "
+      "audio/x-raw,format=F32LE,channels=1,rate=8000 ! "
+      "affecthnr name=hnr f0-min=500 f0-max=400 ! fakesink", "hnr", f0_order);
 }
 
 /* NaN/Inf audio: a warning naming the item, finite output, and a distance

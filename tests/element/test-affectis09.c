@@ -10,6 +10,7 @@
 
 #include "gstaffectitem.h"
 #include "gstaffecttensor.h"
+#include "refusal.h"
 #include "affect/is09.h"
 
 #define RATE 16000
@@ -367,6 +368,42 @@ test_bad_input (void)
   g_string_free (order, TRUE);
 }
 
+/* A window or hop that cannot work ends the run with one error naming it
+ * (window=1, 1 ns, used to produce nothing without a word) */
+static void
+test_window_refusals (void)
+{
+  const gchar *window[] = { "window=1 ns", "25 ms", NULL };
+  const gchar *window_ms[] = { "window=20000000 ns", NULL };
+  const gchar *hop[] = { "hop=1 ns", "10 ms", NULL };
+
+#define CHAIN "audiotestsrc num-buffers=20 ! " \
+    "audio/x-raw,format=F32LE,channels=1,rate=16000 ! affectis09 name=is09 "
+  assert_refused (CHAIN "window=1 ! fakesink", "is09", window);
+  assert_refused (CHAIN "window=20000000 ! fakesink", "is09", window_ms);
+  assert_refused (CHAIN "window=2000000000 hop=1 ! fakesink", "is09", hop);
+  /* the smallest window that works runs */
+  {
+    GError *error = NULL;
+    GstElement *p = gst_parse_launch (CHAIN "window=25000000 hop=10000000 "
+        "! fakesink", &error);
+    GstBus *bus = gst_element_get_bus (p);
+    GstMessage *msg;
+
+    g_assert_no_error (error);
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    msg = gst_bus_timed_pop_filtered (bus, REFUSAL_TIMEOUT_S * GST_SECOND,
+        GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+    g_assert_nonnull (msg);
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+    gst_message_unref (msg);
+    gst_element_set_state (p, GST_STATE_NULL);
+    gst_object_unref (bus);
+    gst_object_unref (p);
+  }
+#undef CHAIN
+}
+
 int
 main (int argc, char **argv)
 {
@@ -379,5 +416,6 @@ main (int argc, char **argv)
   g_test_add_func ("/affectis09/bad-input", test_bad_input);
   g_test_add_func ("/affectis09/set-while-playing", test_set_while_playing);
   g_test_add_func ("/affectis09/tail-after-item", test_tail_after_item);
+  g_test_add_func ("/affectis09/window-refusals", test_window_refusals);
   return g_test_run ();
 }

@@ -8,6 +8,7 @@
 #include "affect/mel.h"
 #include "gstaffectitem.h"
 #include "gstaffecttensor.h"
+#include "refusal.h"
 
 #define AUDIO_CAPS(rate) "audio/x-raw, format=F32LE, channels=1, " \
   "layout=interleaved, rate=" G_STRINGIFY (rate)
@@ -460,6 +461,46 @@ test_negotiation_errors (void)
   gst_harness_teardown (h);
 }
 
+/* fmax above the stream's Nyquist frequency: one error naming fmax and the
+ * rate, and the pipeline stops, every time (it used to be posted up to 9
+ * times, and a run could hang) */
+static void
+test_fmax_refusal (void)
+{
+  const gchar *needles[] = { "fmax", "16000 Hz", NULL };
+  guint i;
+
+  for (i = 0; i < 20; i++)
+    assert_refused ("audiotestsrc num-buffers=20 ! audioconvert ! "
+        "audioresample ! audio/x-raw,format=F32LE,channels=1,rate=16000 ! "
+        "affectmel name=mel fmax=20000 ! fakesink", "mel", needles);
+}
+
+/* Other properties the stream or each other cannot satisfy */
+static void
+test_property_refusals (void)
+{
+  const gchar *fmin[] = { "fmin=5000", "fmax=4000", NULL };
+  const gchar *fmin_nyq[] = { "fmin=9000", "16000 Hz", NULL };
+  const gchar *win[] = { "win-length=1024", "n-fft=512", NULL };
+  const gchar *essentia[] = { "framing=essentia", "center", NULL };
+  const gchar *preset[] = { "fmax=7000", "12000 Hz", NULL };
+
+#define CHAIN "audiotestsrc num-buffers=20 ! " \
+    "audio/x-raw,format=F32LE,channels=1,rate=16000 ! affectmel name=mel "
+  assert_refused (CHAIN "fmin=5000 fmax=4000 ! fakesink", "mel", fmin);
+  assert_refused (CHAIN "fmin=9000 ! fakesink", "mel", fmin_nyq);
+  assert_refused (CHAIN "n-fft=512 win-length=1024 ! fakesink", "mel", win);
+  assert_refused (CHAIN "framing=essentia center=false ! fakesink", "mel",
+      essentia);
+#undef CHAIN
+  /* the preset fixes 12 kHz: its Nyquist frequency is known before data */
+  assert_refused ("audiotestsrc num-buffers=20 ! "
+      "audio/x-raw,format=F32LE,channels=1,rate=12000 ! "
+      "affectmel name=mel preset=mtg-jamendo fmax=7000 ! fakesink", "mel",
+      preset);
+}
+
 /* NaN and Inf in the input never reach the output */
 static void
 test_nonfinite_input (void)
@@ -497,5 +538,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectmel/preset-overrides", test_preset_overrides);
   g_test_add_func ("/affectmel/negotiation-errors", test_negotiation_errors);
   g_test_add_func ("/affectmel/nonfinite-input", test_nonfinite_input);
+  g_test_add_func ("/affectmel/fmax-refusal", test_fmax_refusal);
+  g_test_add_func ("/affectmel/property-refusals", test_property_refusals);
   return g_test_run ();
 }

@@ -61,7 +61,8 @@ feature_caps (void)
 
   gst_affect_tensor_info_init (&info, 1, dims, 0, 1);
   caps = gst_affect_tensor_caps_from_info (&info);
-  gst_caps_set_simple (caps, "feature", G_TYPE_STRING, "is09", NULL);
+  gst_caps_set_simple (caps, "feature", G_TYPE_STRING, "is09",
+      "sample-rate", G_TYPE_INT, 16000, NULL);
   return caps;
 }
 
@@ -301,6 +302,39 @@ test_regress_per_target (void)
       "targets=valence,arousal", "pt.safetensors", NULL);
 }
 
+/* A model of 16 kHz features given 8 kHz ones: NOT_NEGOTIATED and one
+ * error naming both rates, however often the caps are sent */
+static void
+assert_rate_refused (const gchar * launch)
+{
+  GstHarness *h = gst_harness_new_parse (launch);
+  GstBus *bus = gst_bus_new ();
+  GstCaps *caps = feature_caps ();
+  GstMessage *msg;
+  GError *err = NULL;
+  float x[N_FEATURES] = { 0 };
+
+  gst_element_set_bus (h->element, bus);
+  gst_caps_set_simple (caps, "sample-rate", G_TYPE_INT, 8000, NULL);
+  gst_harness_set_src_caps (h, caps);
+  g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (x,
+              sizeof (x))), ==, GST_FLOW_NOT_NEGOTIATED);
+  g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (x,
+              sizeof (x))), ==, GST_FLOW_NOT_NEGOTIATED);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &err, NULL);
+  g_test_message ("%s", err->message);
+  g_assert_nonnull (strstr (err->message, "sample-rate=16000"));
+  g_assert_nonnull (strstr (err->message, "sample-rate=8000"));
+  g_error_free (err);
+  gst_message_unref (msg);
+  g_assert_null (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR));
+  gst_element_set_bus (h->element, NULL);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
 static void
 test_regress_errors (void)
 {
@@ -344,6 +378,17 @@ test_regress_errors (void)
     gst_message_unref (msg);
     gst_harness_teardown (h);
     gst_object_unref (bus);
+    g_free (launch);
+    g_free (path);
+  }
+
+  /* IS09 vectors of another rate than the model's (8 kHz features into a
+   * 16 kHz model gave unbounded outputs) */
+  {
+    gchar *path = model_path ("all.safetensors");
+    gchar *launch = g_strdup_printf ("affectregress model-file=%s", path);
+
+    assert_rate_refused (launch);
     g_free (launch);
     g_free (path);
   }
@@ -432,6 +477,10 @@ test_gate_and_gated_system (void)
   g_assert_cmpuint (count_messages (bus, "affect-prediction", NULL), ==, 200);
   gst_harness_teardown (h);
   gst_object_unref (bus);
+  g_free (launch);
+  /* the gate model records its features' rate too */
+  launch = g_strdup_printf ("affectgate model-file=%s", gate);
+  assert_rate_refused (launch);
   g_free (launch);
   g_free (gate);
   g_free (spont);

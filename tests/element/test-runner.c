@@ -269,6 +269,67 @@ test_failure (void)
   g_free (results);
 }
 
+/* --stall-timeout: a step that makes no progress fails, naming the sink
+ * that never received a buffer and the states; a step that keeps making
+ * progress for longer than the timeout runs to its end */
+static void
+test_stall (void)
+{
+  char *exp = write_file ("stall.experiment", "[experiment]\nsteps=a\n"
+      "[step a]\nlaunch=appsrc ! fakesink name=never\n");
+  char *out = g_build_filename (tmp_dir, "out-stall", NULL);
+  char *results = g_build_filename (out, "results.json", NULL);
+  gint64 t0 = g_get_monotonic_time ();
+  double seconds;
+  Run r = run ("--stall-timeout", "1", "-o", out, exp, NULL);
+  JsonNode *root;
+  JsonObject *err;
+
+  seconds = (g_get_monotonic_time () - t0) / 1e6;
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_cmpfloat (seconds, <, 10.0);
+  g_assert_nonnull (strstr (r.err, "no progress for 1 s (--stall-timeout)"));
+  g_assert_nonnull (strstr (r.err, "sinks that never received a buffer: "
+          "never (READY, waiting for PAUSED)"));
+  g_assert_nonnull (strstr (r.err, "pipeline READY, waiting for PLAYING"));
+  root = load_json (results);
+  err = json_object_get_object_member (json_node_get_object (root), "error");
+  g_assert_nonnull (strstr (json_object_get_string_member (err, "message"),
+          "--stall-timeout"));
+  g_assert_nonnull (strstr (json_object_get_string_member (err, "debug"),
+          "last bus message"));
+  json_node_unref (root);
+  run_clear (&r);
+
+  /* 0 disables the watchdog: the step's own timeout stops it instead */
+  g_free (exp);
+  exp = write_file ("stall-off.experiment", "[experiment]\nsteps=a\n"
+      "[step a]\nlaunch=appsrc ! fakesink\ntimeout=2\n");
+  r = run ("--stall-timeout", "0", "-o", out, exp, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "timed out after 2 s"));
+  g_assert_null (strstr (r.err, "stall-timeout"));
+  run_clear (&r);
+
+  /* a live source: a buffer every 0.1 s for 2.5 s is progress */
+  g_free (exp);
+  exp = write_file ("live.experiment", "[experiment]\nsteps=a\n"
+      "[step a]\nlaunch=audiotestsrc is-live=true samplesperbuffer=1600 "
+      "num-buffers=25 ! audio/x-raw,rate=16000 ! fakesink\n");
+  r = run ("--stall-timeout", "1", "-o", out, exp, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+
+  r = run ("--stall-timeout", "-1", "-o", out, exp, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--stall-timeout"));
+  run_clear (&r);
+
+  g_free (exp);
+  g_free (out);
+  g_free (results);
+}
+
 static void
 test_bad_experiments (void)
 {
@@ -736,6 +797,7 @@ main (int argc, char **argv)
   g_setenv ("AFFECT_CACHE_DIR", tmp_dir, TRUE);
   g_test_add_func ("/runner/two-pipelines", test_two_pipelines);
   g_test_add_func ("/runner/failure", test_failure);
+  g_test_add_func ("/runner/stall", test_stall);
   g_test_add_func ("/runner/bad-experiments", test_bad_experiments);
   g_test_add_func ("/runner/shard-and-list", test_shard_and_list);
   g_test_add_func ("/runner/tones", test_tones);

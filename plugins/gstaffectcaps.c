@@ -1,0 +1,80 @@
+/* GStreamer affect plugin
+ * Copyright (C) 2026 gst-affect contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstaffectcaps.h"
+
+typedef struct
+{
+  GstCaps *caps;
+  guint32 stream_seqnum;        /* of the STREAM_START the refusal was in */
+} Refusal;
+
+static GQuark
+refusal_quark (void)
+{
+  return g_quark_from_static_string ("affect-refused-caps");
+}
+
+static void
+refusal_free (gpointer data)
+{
+  Refusal *r = data;
+
+  gst_caps_unref (r->caps);
+  g_free (r);
+}
+
+/* The seqnum of the pad's STREAM_START: a new run sends a new event */
+static guint32
+stream_seqnum (GstPad * pad)
+{
+  GstEvent *ev = gst_pad_get_sticky_event (pad, GST_EVENT_STREAM_START, 0);
+  guint32 seqnum = GST_SEQNUM_INVALID;
+
+  if (ev) {
+    seqnum = gst_event_get_seqnum (ev);
+    gst_event_unref (ev);
+  }
+  return seqnum;
+}
+
+gboolean
+gst_affect_caps_refused_before (GstPad * sinkpad, GstCaps * caps)
+{
+  Refusal *r;
+  gboolean refused;
+  guint32 seqnum = GST_SEQNUM_INVALID;
+
+  GST_OBJECT_LOCK (sinkpad);
+  r = g_object_get_qdata (G_OBJECT (sinkpad), refusal_quark ());
+  refused = r != NULL && gst_caps_is_equal (r->caps, caps);
+  if (refused)
+    seqnum = r->stream_seqnum;
+  GST_OBJECT_UNLOCK (sinkpad);
+  return refused && seqnum == stream_seqnum (sinkpad);
+}
+
+void
+gst_affect_caps_note (GstPad * sinkpad, GstCaps * caps, gboolean accepted)
+{
+  Refusal *r = NULL;
+
+  if (!accepted) {
+    r = g_new0 (Refusal, 1);
+    r->caps = gst_caps_ref (caps);
+    r->stream_seqnum = stream_seqnum (sinkpad);
+  }
+  GST_OBJECT_LOCK (sinkpad);
+  g_object_set_qdata_full (G_OBJECT (sinkpad), refusal_quark (), r,
+      r ? refusal_free : NULL);
+  GST_OBJECT_UNLOCK (sinkpad);
+}

@@ -1,0 +1,27 @@
+/* Refusing caps once.
+ *
+ * An element refuses caps its properties cannot work with (fmax above the
+ * stream's Nyquist frequency, a window shorter than a frame, a model of
+ * another rate) by posting one error that names the property and the
+ * stream's value and returning FALSE from its CAPS event, so that upstream
+ * gets not-negotiated and the pipeline stops. Upstream elements send the
+ * same caps again on every push and reconfiguration; these helpers let the
+ * element refuse a repeated CAPS event without posting its error again.
+ * The memory is per stream: a new STREAM_START (a new run) forgets it.
+ */
+#ifndef __GST_AFFECT_CAPS_H__
+#define __GST_AFFECT_CAPS_H__
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+/* TRUE when `caps` were refused on `sinkpad` in the current stream: the
+ * error is on the bus already, refuse them again silently */
+    gboolean gst_affect_caps_refused_before (GstPad * sinkpad, GstCaps * caps);
+
+/* Records the outcome of a CAPS event: refused caps are remembered,
+ * accepted caps forget the refusal */
+void gst_affect_caps_note (GstPad * sinkpad, GstCaps * caps, gboolean accepted);
+
+G_END_DECLS
+#endif /* __GST_AFFECT_CAPS_H__ */
