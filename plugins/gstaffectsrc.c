@@ -103,6 +103,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_affect_src_debug);
 #define DEFAULT_LABEL_COLUMN NULL
 #define DEFAULT_TARGET_COLUMNS NULL
 #define DEFAULT_ITEM_TIMEOUT 60
+#define DEFAULT_RATE 0
+#define DEFAULT_CHANNELS 0
+/* audioresample's own default (GST_AUDIO_RESAMPLER_QUALITY_DEFAULT) */
+#define DEFAULT_RESAMPLE_QUALITY 4
 
 /* how often a waiting streaming thread looks for a flush */
 #define PULL_INTERVAL (50 * GST_MSECOND)
@@ -124,6 +128,9 @@ enum
   PROP_LABEL_COLUMN,
   PROP_TARGET_COLUMNS,
   PROP_ITEM_TIMEOUT,
+  PROP_RATE,
+  PROP_CHANNELS,
+  PROP_RESAMPLE_QUALITY,
 };
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
@@ -269,6 +276,22 @@ gst_affect_src_class_init (GstAffectSrcClass * klass)
           "(0 = wait forever)", 0, G_MAXUINT, DEFAULT_ITEM_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 
+  g_object_class_install_property (gobject_class, PROP_RATE,
+      g_param_spec_int ("rate", "Rate",
+          "Resample every item to this rate (Hz) inside its own decoding "
+          "pipeline, so no resampler state crosses items (0 = as decoded)",
+          0, G_MAXINT, DEFAULT_RATE, flags));
+  g_object_class_install_property (gobject_class, PROP_CHANNELS,
+      g_param_spec_int ("channels", "Channels",
+          "Mix every item to this many channels inside its own decoding "
+          "pipeline, as audioconvert does (0 = as decoded)", 0, 64,
+          DEFAULT_CHANNELS, flags));
+  g_object_class_install_property (gobject_class, PROP_RESAMPLE_QUALITY,
+      g_param_spec_int ("resample-quality", "Resample quality",
+          "Quality of the per-item resampler when rate is set "
+          "(audioresample's quality: 0 = fastest, 10 = best)", 0, 10,
+          DEFAULT_RESAMPLE_QUALITY, flags));
+
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "Affect dataset source", "Source/Audio",
@@ -302,6 +325,9 @@ gst_affect_src_init (GstAffectSrc * self)
   self->stop_index = DEFAULT_STOP_INDEX;
   self->shard = g_strdup (DEFAULT_SHARD);
   self->item_timeout = DEFAULT_ITEM_TIMEOUT;
+  self->rate = DEFAULT_RATE;
+  self->channels = DEFAULT_CHANNELS;
+  self->resample_quality = DEFAULT_RESAMPLE_QUALITY;
 }
 
 static void
@@ -370,6 +396,15 @@ gst_affect_src_set_property (GObject * object, guint prop_id,
     case PROP_ITEM_TIMEOUT:
       self->item_timeout = g_value_get_uint (value);
       break;
+    case PROP_RATE:
+      self->rate = g_value_get_int (value);
+      break;
+    case PROP_CHANNELS:
+      self->channels = g_value_get_int (value);
+      break;
+    case PROP_RESAMPLE_QUALITY:
+      self->resample_quality = g_value_get_int (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -430,6 +465,15 @@ gst_affect_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_ITEM_TIMEOUT:
       g_value_set_uint (value, self->item_timeout);
+      break;
+    case PROP_RATE:
+      g_value_set_int (value, self->rate);
+      break;
+    case PROP_CHANNELS:
+      g_value_set_int (value, self->channels);
+      break;
+    case PROP_RESAMPLE_QUALITY:
+      g_value_set_int (value, self->resample_quality);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -592,8 +636,7 @@ static void
 on_pad_added (GstElement * decodebin, GstPad * pad, GstAffectSrc * self)
 {
   GstCaps *caps = gst_pad_get_current_caps (pad);
-  GstPad *sinkpad = gst_element_get_static_pad (GST_ELEMENT (self->appsink),
-      "sink");
+  GstPad *sinkpad = gst_element_get_static_pad (self->decoder_sink, "sink");
   gboolean audio;
 
   if (caps == NULL)
@@ -622,6 +665,7 @@ gst_affect_src_close_decoder (GstAffectSrc * self)
     gst_object_unref (self->decoder);
     self->decoder = NULL;
     self->appsink = NULL;
+    self->decoder_sink = NULL;
   }
 }
 
@@ -629,10 +673,17 @@ static gboolean
 gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
     gchar ** reason)
 {
-  GstElement *uridecodebin, *appsink;
+  GstElement *uridecodebin, *appsink, *convert = NULL, *resample = NULL;
   GstCaps *caps;
   GError *error = NULL;
   gchar *uri;
+  gint rate, channels, quality;
+
+  GST_OBJECT_LOCK (self);
+  rate = self->rate;
+  channels = self->channels;
+  quality = self->resample_quality;
+  GST_OBJECT_UNLOCK (self);
 
   if (strstr (path, "://"))
     uri = g_strdup (path);
@@ -656,18 +707,41 @@ gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
   }
   uridecodebin = gst_element_factory_make ("uridecodebin", NULL);
   appsink = gst_element_factory_make ("appsink", NULL);
-  if (uridecodebin == NULL || appsink == NULL) {
-    *reason = g_strdup ("uridecodebin or appsink is not installed");
-    if (uridecodebin)
-      gst_object_unref (uridecodebin);
-    if (appsink)
-      gst_object_unref (appsink);
+  if (rate > 0 || channels > 0) {
+    convert = gst_element_factory_make ("audioconvert", NULL);
+    resample = gst_element_factory_make ("audioresample", NULL);
+  }
+  if (uridecodebin == NULL || appsink == NULL
+      || ((rate > 0 || channels > 0) && (convert == NULL
+              || resample == NULL))) {
+    *reason =
+        g_strdup ("uridecodebin, appsink, audioconvert or "
+        "audioresample is not installed");
+    gst_clear_object (&uridecodebin);
+    gst_clear_object (&appsink);
+    gst_clear_object (&convert);
+    gst_clear_object (&resample);
     g_free (uri);
     return FALSE;
   }
   self->decoder = gst_pipeline_new ("affectsrc-decoder");
   self->appsink = GST_APP_SINK (appsink);
+  self->decoder_sink = appsink;
   caps = gst_caps_new_empty_simple ("audio/x-raw");
+  if (convert) {
+    /* a fresh converter and resampler per item, drained at the item's EOS:
+     * the item's samples are those of a run of that item alone */
+    g_object_set (resample, "quality", quality, NULL);
+    gst_caps_set_simple (caps, "format", G_TYPE_STRING, "F32LE",
+        "layout", G_TYPE_STRING, "interleaved", NULL);
+    if (rate > 0)
+      gst_caps_set_simple (caps, "rate", G_TYPE_INT, rate, NULL);
+    if (channels > 0)
+      gst_caps_set_simple (caps, "channels", G_TYPE_INT, channels, NULL);
+    gst_bin_add_many (GST_BIN (self->decoder), convert, resample, NULL);
+    gst_element_link (convert, resample);
+    self->decoder_sink = convert;
+  }
   /* a bounded queue: the decoder waits for us instead of filling memory */
   g_object_set (appsink, "caps", caps, "sync", FALSE, "max-buffers", 8,
       "drop", FALSE, "enable-last-sample", FALSE, NULL);
@@ -675,6 +749,8 @@ gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
   g_object_set (uridecodebin, "uri", uri, NULL);
   g_free (uri);
   gst_bin_add_many (GST_BIN (self->decoder), uridecodebin, appsink, NULL);
+  if (resample)
+    gst_element_link (resample, appsink);
   g_atomic_int_set (&self->all_pads, 0);
   g_signal_connect (uridecodebin, "pad-added", G_CALLBACK (on_pad_added), self);
   g_signal_connect (uridecodebin, "no-more-pads",
@@ -739,8 +815,8 @@ gst_affect_src_pull (GstAffectSrc * self, GstSample ** sample, gchar ** reason)
     /* every stream is known and none is audio: nothing will ever reach the
      * appsink (and a not-linked flow error may or may not follow) */
     if (g_atomic_int_get (&self->all_pads)) {
-      GstPad *sinkpad = gst_element_get_static_pad (GST_ELEMENT
-          (self->appsink), "sink");
+      GstPad *sinkpad = gst_element_get_static_pad (self->decoder_sink,
+          "sink");
       if (!gst_pad_is_linked (sinkpad)) {
         g_free (*reason);
         *reason = g_strdup ("the file has no audio stream");
@@ -776,16 +852,41 @@ gst_affect_src_push_caps (GstAffectSrc * self, GstCaps * caps)
   return GST_FLOW_OK;
 }
 
-static void
-gst_affect_src_push_segment (GstAffectSrc * self)
+/* The stream's one segment: TIME from 0, so running time = timestamp */
+static GstEvent *
+gst_affect_src_segment_event (void)
 {
   GstSegment segment;
 
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  return gst_event_new_segment (&segment);
+}
+
+static void
+gst_affect_src_push_segment (GstAffectSrc * self)
+{
   if (self->segment_pushed)
     return;
-  gst_segment_init (&segment, GST_FORMAT_TIME);
-  gst_pad_push_event (self->srcpad, gst_event_new_segment (&segment));
+  gst_pad_push_event (self->srcpad, gst_affect_src_segment_event ());
   self->segment_pushed = TRUE;
+}
+
+/* The item's end, after its last buffer. The segment is sent again, equal
+ * to the first (running time goes on), because a SEGMENT event is what makes
+ * elements with a delay line drain it: audioresample pushes the filter's
+ * tail then resets, so the item's last samples arrive before its
+ * affect-item-end and the next item starts from a clean filter, exactly as
+ * in a run of that item alone (docs/protocol.md, "Items"). */
+static gboolean
+gst_affect_src_end_item (GstAffectSrc * self, const GstAffectItem * item)
+{
+  if (!gst_pad_push_event (self->srcpad, gst_affect_src_segment_event ())
+      && GST_PAD_IS_FLUSHING (self->srcpad))
+    return FALSE;
+  if (!gst_pad_push_event (self->srcpad, gst_affect_item_end_event_new (item))
+      && GST_PAD_IS_FLUSHING (self->srcpad))
+    return FALSE;
+  return TRUE;
 }
 
 static void
@@ -923,12 +1024,8 @@ gst_affect_src_emit_item (GstAffectSrc * self, const AffectManifestItem * mi)
   goto out;
 
 end_item:
-  if (started) {
-    GstEvent *event = gst_affect_item_end_event_new (item);
-    if (!gst_pad_push_event (self->srcpad, event)
-        && GST_PAD_IS_FLUSHING (self->srcpad))
-      ret = GST_FLOW_FLUSHING;
-  }
+  if (started && !gst_affect_src_end_item (self, item))
+    ret = GST_FLOW_FLUSHING;
 out:
   gst_affect_src_close_decoder (self);
   gst_affect_item_free (item);

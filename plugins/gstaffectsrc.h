@@ -47,6 +47,8 @@ struct _GstAffectSrc
   gchar *label_column;
   gchar *target_columns;
   guint item_timeout;           /* seconds, 0 = none */
+  gint rate, channels;          /* per-item conversion, 0 = as decoded */
+  gint resample_quality;
 
   /* the selected dataset (set in READY→PAUSED) */
   AffectManifest *manifest;
@@ -66,6 +68,7 @@ struct _GstAffectSrc
   /* the current item's private decoding pipeline */
   GstElement *decoder;
   GstAppSink *appsink;
+  GstElement *decoder_sink;     /* where the decoded audio stream is linked */
   gint all_pads;                /* atomic: the decoder exposed every stream */
 };
 
