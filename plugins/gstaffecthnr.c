@@ -238,6 +238,20 @@ gst_affect_hnr_reset (GstAffectHnr * self)
   self->n_invalid = 0;
   self->in_items = FALSE;
   g_clear_pointer (&self->item, gst_affect_item_free);
+  gst_clear_event (&self->held_segment);
+}
+
+/* A segment that came inside an item goes out after the item's audio, as it
+ * came: affectsrc sends one at each item's end so that resamplers drain the
+ * item's tail before its affect-item-end (docs/protocol.md). */
+static void
+gst_affect_hnr_push_held_segment (GstAffectHnr * self)
+{
+  GstEvent *event = self->held_segment;
+
+  self->held_segment = NULL;
+  if (event)
+    gst_pad_push_event (self->srcpad, event);
 }
 
 static void
@@ -572,6 +586,8 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     gchar *id;
     guint index = 0;
 
+    gst_affect_hnr_push_held_segment (self);
+
     id = generated_id (self, gst_affect_item_parse_end_event (event, &index));
     end_item.id = id;
     end_item.index = index;
@@ -606,8 +622,16 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       }
       break;
     }
+    case GST_EVENT_SEGMENT:
+      if (self->item != NULL) {
+        gst_event_replace (&self->held_segment, event);
+        gst_event_unref (event);
+        return TRUE;
+      }
+      break;
     case GST_EVENT_EOS:
       gst_affect_hnr_flush_item (self);
+      gst_affect_hnr_push_held_segment (self);
       break;
     case GST_EVENT_FLUSH_STOP:
       gst_affect_hnr_reset (self);

@@ -727,12 +727,19 @@ gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       gst_event_unref (event);
       return ok;
     }
-    case GST_EVENT_SEGMENT:
-      /* a new timeline: complete what came before on the old one */
-      finish_signal (self);
-      reset_timeline (self);
-      gst_event_copy_segment (event, &self->segment);
+    case GST_EVENT_SEGMENT:{
+      GstSegment segment;
+
+      /* the same segment again (affectsrc's drain at an item's end) keeps
+       * the timeline; a new one completes what came before on the old */
+      gst_event_copy_segment (event, &segment);
+      if (!gst_segment_is_equal (&segment, &self->segment)) {
+        finish_signal (self);
+        reset_timeline (self);
+        self->segment = segment;
+      }
       break;
+    }
     case GST_EVENT_FLUSH_STOP:
       reset_timeline (self);
       gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);

@@ -199,18 +199,19 @@ check_chain (gconstpointer data)
   g_free (all);
 }
 
-/* A stock audioresample doing the resampling after affectsrc: each item's
- * tail is drained inside the item (the segment affectsrc sends again at the
- * item's end), so nothing falls between items and every item keeps its
- * length to within a sample. The values are not bit-exact: the GStreamer
- * resampler keeps its fractional phase across its reset. */
+/* A stock audioresample doing the resampling after affectsrc (or after
+ * affecthnr): each item's tail is drained inside the item (the segment
+ * affectsrc sends again at the item's end, which affecthnr keeps behind the
+ * item's audio), so nothing falls between items and every item keeps its
+ * length to within two samples of its one-item run. The values are not
+ * bit-exact: GStreamer's resampler keeps its fractional phase across the
+ * reset that follows a drain. */
 static void
-check_stock_resampler (void)
+check_stock_resampler (gconstpointer data)
 {
+  const Chain *chain = data;
   gchar *all = g_build_filename (tmp_dir, "all.csv", NULL);
-  const gchar *chain = "audioconvert ! audioresample ! "
-      "audio/x-raw,format=F32LE,channels=1,rate=16000";
-  Collect *whole = run_chain (all, "", chain);
+  Collect *whole = run_chain (all, chain->src_props, chain->chain);
   guint i;
 
   g_assert_cmpuint (whole->items->len, ==, N_WAVS);
@@ -218,17 +219,17 @@ check_stock_resampler (void)
   for (i = 0; i < N_WAVS; i++) {
     gchar *name = g_strdup_printf ("%s.csv", wavs[i].name);
     gchar *one_path = g_build_filename (tmp_dir, name, NULL);
-    Collect *one = run_chain (one_path, "", chain);
+    Collect *one = run_chain (one_path, chain->src_props, chain->chain);
     ItemOut *a = g_ptr_array_index (whole->items, i);
     ItemOut *b = g_ptr_array_index (one->items, 0);
     gint64 got = a->data->len / sizeof (float);
     gint64 expected = b->data->len / sizeof (float);
 
-    g_test_message ("item %s: %" G_GINT64_FORMAT " vs %" G_GINT64_FORMAT,
-        a->id, got, expected);
+    g_test_message ("%s: item %s: %" G_GINT64_FORMAT " samples, alone %"
+        G_GINT64_FORMAT, chain->name, a->id, got, expected);
     if (ABS (got - expected) > 2)
-      g_error ("item %s: %" G_GINT64_FORMAT " samples at 16 kHz, its "
-          "one-item run %" G_GINT64_FORMAT, a->id, got, expected);
+      g_error ("%s: item %s: %" G_GINT64_FORMAT " samples, its one-item "
+          "run %" G_GINT64_FORMAT, chain->name, a->id, got, expected);
     collect_free (one);
     g_free (one_path);
     g_free (name);
@@ -324,6 +325,12 @@ main (int argc, char **argv)
   GString *all = g_string_new ("path,label\n");
   gchar *stock16, *stock12, *mel, *classify, *hnr;
   Chain chains[6];
+  const Chain stock[2] = {
+    {"stock-resampler", "", "audioconvert ! audioresample ! "
+          "audio/x-raw,format=F32LE,channels=1,rate=16000"},
+    {"hnr-stock-resampler", "rate=16000 channels=1", "affecthnr seed=3 ! "
+          "audioresample ! audio/x-raw,format=F32LE,channels=1,rate=12000"},
+  };
   guint i;
   int ret;
 
@@ -380,8 +387,10 @@ main (int argc, char **argv)
     g_test_add_data_func (path, &chains[i], check_chain);
     g_free (path);
   }
-  g_test_add_func ("/items-golden/stock-resampler-drains-inside-items",
-      check_stock_resampler);
+  g_test_add_data_func ("/items-golden/stock-resampler/after-affectsrc",
+      &stock[0], check_stock_resampler);
+  g_test_add_data_func ("/items-golden/stock-resampler/after-affecthnr",
+      &stock[1], check_stock_resampler);
   ret = g_test_run ();
 
   g_free ((gchar *) chains[1].chain);
