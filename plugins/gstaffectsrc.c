@@ -107,6 +107,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_affect_src_debug);
 #define DEFAULT_CHANNELS 0
 /* audioresample's own default (GST_AUDIO_RESAMPLER_QUALITY_DEFAULT) */
 #define DEFAULT_RESAMPLE_QUALITY 4
+#define DEFAULT_AUTO_RESAMPLE TRUE
 
 /* how often a waiting streaming thread looks for a flush */
 #define PULL_INTERVAL (50 * GST_MSECOND)
@@ -131,6 +132,7 @@ enum
   PROP_RATE,
   PROP_CHANNELS,
   PROP_RESAMPLE_QUALITY,
+  PROP_AUTO_RESAMPLE,
 };
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
@@ -291,6 +293,14 @@ gst_affect_src_class_init (GstAffectSrcClass * klass)
           "Quality of the per-item resampler when rate is set "
           "(audioresample's quality: 0 = fastest, 10 = best)", 0, 10,
           DEFAULT_RESAMPLE_QUALITY, flags));
+  g_object_class_install_property (gobject_class, PROP_AUTO_RESAMPLE,
+      g_param_spec_boolean ("auto-resample", "Auto resample",
+          "When rate is 0 and the stream goes (through audioconvert, "
+          "capsfilter, queue, tee, identity or funnel) into an audioresample "
+          "whose output rate is fixed, resample every item to that rate with "
+          "that element's settings inside its own decoding pipeline, so the "
+          "audioresample passes it through and no resampler state crosses "
+          "items", DEFAULT_AUTO_RESAMPLE, flags));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
@@ -328,6 +338,7 @@ gst_affect_src_init (GstAffectSrc * self)
   self->rate = DEFAULT_RATE;
   self->channels = DEFAULT_CHANNELS;
   self->resample_quality = DEFAULT_RESAMPLE_QUALITY;
+  self->auto_resample = DEFAULT_AUTO_RESAMPLE;
 }
 
 static void
@@ -342,6 +353,7 @@ gst_affect_src_finalize (GObject * object)
   g_free (self->shard);
   g_free (self->label_column);
   g_free (self->target_columns);
+  gst_clear_structure (&self->auto_settings);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -404,6 +416,9 @@ gst_affect_src_set_property (GObject * object, guint prop_id,
       break;
     case PROP_RESAMPLE_QUALITY:
       self->resample_quality = g_value_get_int (value);
+      break;
+    case PROP_AUTO_RESAMPLE:
+      self->auto_resample = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -474,6 +489,9 @@ gst_affect_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_RESAMPLE_QUALITY:
       g_value_set_int (value, self->resample_quality);
+      break;
+    case PROP_AUTO_RESAMPLE:
+      g_value_set_boolean (value, self->auto_resample);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -670,6 +688,98 @@ gst_affect_src_close_decoder (GstAffectSrc * self)
 }
 
 static gboolean
+set_resampler_property (GQuark field, const GValue * value, gpointer resample)
+{
+  g_object_set_property (G_OBJECT (resample), g_quark_to_string (field), value);
+  return TRUE;
+}
+
+/* Elements that pass audio on unchanged in time: a resampler behind them
+ * sees our items as we send them. */
+static gboolean
+is_pass_through (const gchar * factory)
+{
+  static const gchar *const names[] = { "audioconvert", "capsfilter", "queue",
+    "tee", "identity", "funnel", NULL
+  };
+  return g_strv_contains (names, factory);
+}
+
+/* Looks downstream for the audioresample that will resample this stream:
+ * through pass-through elements with one input and one linked output, the
+ * first audioresample whose output rate is fixed by what follows it. Its
+ * rate, the channel count fixed after it and its settings become the
+ * per-item conversion (auto-resample). */
+static void
+gst_affect_src_find_resampler (GstAffectSrc * self)
+{
+  GstPad *pad = gst_pad_get_peer (self->srcpad);
+  guint steps;
+
+  gst_clear_structure (&self->auto_settings);
+  for (steps = 0; pad != NULL && steps < 32; steps++) {
+    GstElement *element = gst_pad_get_parent_element (pad);
+    GstElementFactory *factory;
+    const gchar *name;
+    GstPad *next = NULL;
+
+    gst_object_unref (pad);
+    pad = NULL;
+    if (element == NULL)
+      break;
+    factory = gst_element_get_factory (element);
+    name = factory ? gst_plugin_feature_get_name (factory) : "";
+    if (strcmp (name, "audioresample") == 0) {
+      GstPad *src = gst_element_get_static_pad (element, "src");
+      GstCaps *caps = src ? gst_pad_peer_query_caps (src, NULL) : NULL;
+      gint rate = 0, channels = 0;
+
+      if (caps && gst_caps_get_size (caps) == 1
+          && gst_structure_get_int (gst_caps_get_structure (caps, 0), "rate",
+              &rate) && rate > 0) {
+        GParamSpec **specs;
+        guint i, n;
+
+        gst_structure_get_int (gst_caps_get_structure (caps, 0), "channels",
+            &channels);
+        self->auto_rate = rate;
+        self->auto_channels = MAX (channels, 0);
+        self->auto_settings = gst_structure_new_empty ("settings");
+        specs = g_object_class_list_properties (G_OBJECT_GET_CLASS (element),
+            &n);
+        for (i = 0; i < n; i++) {
+          GValue v = G_VALUE_INIT;
+          if (specs[i]->owner_type != G_OBJECT_TYPE (element)
+              || (specs[i]->flags & G_PARAM_READWRITE) != G_PARAM_READWRITE
+              || (specs[i]->flags & G_PARAM_CONSTRUCT_ONLY))
+            continue;
+          g_value_init (&v, specs[i]->value_type);
+          g_object_get_property (G_OBJECT (element), specs[i]->name, &v);
+          gst_structure_take_value (self->auto_settings, specs[i]->name, &v);
+        }
+        g_free (specs);
+        GST_INFO_OBJECT (self, "items are resampled to %d Hz (%d channels) "
+            "as %" GST_PTR_FORMAT " would, with %" GST_PTR_FORMAT, rate,
+            channels, element, self->auto_settings);
+      }
+      if (caps)
+        gst_caps_unref (caps);
+      if (src)
+        gst_object_unref (src);
+    } else if (is_pass_through (name)) {
+      GST_OBJECT_LOCK (element);
+      if (element->numsinkpads == 1 && element->numsrcpads == 1)
+        next = gst_pad_get_peer (GST_PAD (element->srcpads->data));
+      GST_OBJECT_UNLOCK (element);
+    }
+    gst_object_unref (element);
+    pad = next;
+  }
+  if (pad)
+    gst_object_unref (pad);
+}
+
+static gboolean
 gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
     gchar ** reason)
 {
@@ -684,6 +794,11 @@ gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
   channels = self->channels;
   quality = self->resample_quality;
   GST_OBJECT_UNLOCK (self);
+  if (rate == 0 && self->auto_settings) {
+    rate = self->auto_rate;
+    if (channels == 0)
+      channels = self->auto_channels;
+  }
 
   if (strstr (path, "://"))
     uri = g_strdup (path);
@@ -732,6 +847,9 @@ gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
     /* a fresh converter and resampler per item, drained at the item's EOS:
      * the item's samples are those of a run of that item alone */
     g_object_set (resample, "quality", quality, NULL);
+    if (self->rate == 0 && self->auto_settings)
+      gst_structure_foreach (self->auto_settings, set_resampler_property,
+          resample);
     gst_caps_set_simple (caps, "format", G_TYPE_STRING, "F32LE",
         "layout", G_TYPE_STRING, "interleaved", NULL);
     if (rate > 0)
@@ -1085,10 +1203,17 @@ gst_affect_src_loop (GstAffectSrc * self)
     gchar *stream_id = gst_pad_create_stream_id (self->srcpad,
         GST_ELEMENT (self), NULL);
     GstEvent *event = gst_event_new_stream_start (stream_id);
+    gboolean auto_resample;
+
     gst_event_set_group_id (event, gst_util_group_id_next ());
     gst_pad_push_event (self->srcpad, event);
     g_free (stream_id);
     self->started = TRUE;
+    GST_OBJECT_LOCK (self);
+    auto_resample = self->auto_resample && self->rate == 0;
+    GST_OBJECT_UNLOCK (self);
+    if (auto_resample)
+      gst_affect_src_find_resampler (self);
   }
   if (self->next >= self->n_order) {
     gst_affect_src_finish (self);
@@ -1200,6 +1325,7 @@ gst_affect_src_change_state (GstElement * element, GstStateChange transition)
       /* the streaming thread has stopped (pad deactivated) */
       gst_affect_src_close_decoder (self);
       gst_affect_src_clear_dataset (self);
+      gst_clear_structure (&self->auto_settings);
       break;
     default:
       break;

@@ -49,6 +49,7 @@ struct _GstAffectSrc
   guint item_timeout;           /* seconds, 0 = none */
   gint rate, channels;          /* per-item conversion, 0 = as decoded */
   gint resample_quality;
+  gboolean auto_resample;
 
   /* the selected dataset (set in READY→PAUSED) */
   AffectManifest *manifest;
@@ -63,6 +64,10 @@ struct _GstAffectSrc
   gboolean started, segment_pushed;
   GstCaps *caps;
   GstClockTime position;        /* end of the last buffer pushed */
+  /* auto-resample: what the audioresample downstream would do (its rate,
+   * the channels fixed after it, its property values), or NULL */
+  GstStructure *auto_settings;
+  gint auto_rate, auto_channels;
   gint flushing;                /* atomic */
 
   /* the current item's private decoding pipeline */

@@ -238,6 +238,34 @@ check_stock_resampler (gconstpointer data)
   g_free (all);
 }
 
+/* auto-resample: affectsrc resamples each item as the audioresample
+ * downstream would, with its settings: one item alone gives the same
+ * samples whether affectsrc or that audioresample does the work. */
+static void
+check_auto_resample (void)
+{
+  const gchar *chain = "audioconvert ! queue ! audioresample quality=7 ! "
+      "audio/x-raw,format=F32LE,channels=1,rate=16000";
+  guint i;
+
+  for (i = 0; i < N_WAVS; i++) {
+    gchar *name = g_strdup_printf ("%s.csv", wavs[i].name);
+    gchar *path = g_build_filename (tmp_dir, name, NULL);
+    Collect *a = run_chain (path, "", chain);
+    Collect *b = run_chain (path, "auto-resample=false", chain);
+    ItemOut *x = g_ptr_array_index (a->items, 0);
+    ItemOut *y = g_ptr_array_index (b->items, 0);
+
+    g_assert_cmpuint (x->data->len, >, 0);
+    g_assert_cmpuint (x->data->len, ==, y->data->len);
+    g_assert_true (memcmp (x->data->data, y->data->data, x->data->len) == 0);
+    collect_free (a);
+    collect_free (b);
+    g_free (path);
+    g_free (name);
+  }
+}
+
 static void
 make_wav (const Wav * w)
 {
@@ -326,7 +354,7 @@ main (int argc, char **argv)
   gchar *stock16, *stock12, *mel, *classify, *hnr;
   Chain chains[6];
   const Chain stock[2] = {
-    {"stock-resampler", "", "audioconvert ! audioresample ! "
+    {"stock-resampler", "auto-resample=false", "audioconvert ! audioresample ! "
           "audio/x-raw,format=F32LE,channels=1,rate=16000"},
     {"hnr-stock-resampler", "rate=16000 channels=1", "affecthnr seed=3 ! "
           "audioresample ! audio/x-raw,format=F32LE,channels=1,rate=12000"},
@@ -369,14 +397,14 @@ main (int argc, char **argv)
   "is09-native", "", "audioconvert ! audio/x-raw,format=F32LE,channels=1 ! "
         "queue ! tee ! queue ! funnel ! affectis09"};
   chains[1] = (Chain) {
-  "is09-16k", "rate=16000 channels=1", NULL};
+  "is09-16k", "", NULL};
   chains[1].chain = g_strdup_printf ("%s ! affectis09", stock16);
   chains[2] = (Chain) {
-  "mel", "rate=12000 channels=1", mel};
+  "mel", "", mel};
   chains[3] = (Chain) {
-  "classify", "rate=12000 channels=1", classify};
+  "classify", "", classify};
   chains[4] = (Chain) {
-  "hnr-mel", "rate=12000 channels=1", hnr};
+  "hnr-mel", "", hnr};
   chains[5] = (Chain) {
   "is09-lld-16k-q10", "rate=16000 channels=1 resample-quality=10",
         "audioconvert ! audioresample ! "
@@ -387,6 +415,8 @@ main (int argc, char **argv)
     g_test_add_data_func (path, &chains[i], check_chain);
     g_free (path);
   }
+  g_test_add_func ("/items-golden/auto-resample-equals-audioresample",
+      check_auto_resample);
   g_test_add_data_func ("/items-golden/stock-resampler/after-affectsrc",
       &stock[0], check_stock_resampler);
   g_test_add_data_func ("/items-golden/stock-resampler/after-affecthnr",
