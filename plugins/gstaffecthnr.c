@@ -23,9 +23,11 @@
  * targets, split and columns untouched); the item's audio is collected, and
  * at its `affect-item-end` the reconstruction is pushed as one buffer (with
  * the item's first timestamp) before the end event (whose `id` gets the suffix
- * too). Without item events the whole stream is one item, pushed at EOS. Once
- * items have been seen, audio between an item's end and the next start (a
- * resampler's drained tail) belongs to no item and passes through unchanged.
+ * too); a segment event that came inside the item follows that buffer, so a
+ * resampler after this element drains the item's tail inside the item
+ * (docs/protocol.md). Without item events the whole stream is one item,
+ * pushed at EOS. Once items have been seen, audio between an item's end and
+ * the next start belongs to no item and passes through unchanged.
  * The noise of an item is seeded by #GstAffectHnr:seed and the item's original
  * id, so the output does not depend on the order of the items.
  *

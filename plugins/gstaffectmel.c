@@ -43,6 +43,10 @@
  * covers the valid frames only. With frames-per-buffer=1 (the default) every
  * buffer is full.
  *
+ * A SEGMENT event completes the frames and restarts the time base, unless it
+ * equals the current segment (affectsrc sends the same segment again at
+ * each item's end to drain resamplers; docs/protocol.md).
+ *
  * Input timestamps after the first are not used, except that a DISCONT
  * buffer whose timestamp is more than one sample away from where the sample
  * count puts it (a gap in the input) completes the frames before it like an

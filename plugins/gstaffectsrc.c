@@ -23,9 +23,23 @@
  *
  * Each item is decoded by a private `uridecodebin ! appsink` pipeline, so any
  * format GStreamer can decode is accepted. The output is `audio/x-raw` as
- * decoded: caps may change between items, so put `audioconvert !
- * audioresample` after it. The first buffer of each item carries the
- * DISCONT flag.
+ * decoded: caps may change between items (always between an item's end and
+ * the next item's start), so put `audioconvert ! audioresample` after it.
+ *
+ * Items stay whole (docs/protocol.md, "Items"): every item's outputs through
+ * any chain of stock elements equal those of a run over that item alone.
+ * The first buffer of each item carries the DISCONT flag; after its last
+ * buffer the stream's segment is sent again (equal to the first, so running
+ * time goes on) before `affect-item-end`, so elements with a delay line,
+ * such as audioresample, drain the item's tail inside the item. Resampling
+ * happens per item inside the item's decoding pipeline (`audioconvert !
+ * audioresample`, fresh for each item, drained at its end) when
+ * #GstAffectSrc:rate or #GstAffectSrc:channels is set, or, with
+ * #GstAffectSrc:auto-resample (the default), when the stream reaches through
+ * audioconvert, capsfilter, queue, tee, identity or funnel an audioresample
+ * whose output rate is fixed: affectsrc then resamples every item to that
+ * rate with that element's settings, and that audioresample passes the
+ * audio through. The output is then F32LE, interleaved.
  *
  * A file that cannot be read or decoded (or holds no audio stream, or whose
  * decoder delivers nothing for #GstAffectSrc:item-timeout seconds) posts a
@@ -69,6 +83,15 @@
  *     seed=7 shard=1/4 ! audioconvert ! audioresample ! \
  *     audio/x-raw,rate=16000,channels=1 ! fakesink
  * ]|
+ * |[
+ * gst-launch-1.0 affectsrc location=speech.csv ! audioconvert ! \
+ *     audio/x-raw,format=F32LE,channels=1 ! affectis09 location=is09.csv ! \
+ *     fakesink
+ * ]| IS09 at each file's own rate (the speech dataset chain).
+ * |[
+ * gst-launch-1.0 affectsrc location=speech.csv rate=16000 channels=1 \
+ *     resample-quality=10 ! affectis09 ! fakesink
+ * ]| Every item resampled to 16 kHz mono inside affectsrc.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
