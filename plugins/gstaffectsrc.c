@@ -39,7 +39,8 @@
  * audioconvert, capsfilter, queue, tee, identity or funnel an audioresample
  * whose output rate is fixed: affectsrc then resamples every item to that
  * rate with that element's settings, and that audioresample passes the
- * audio through. The output is then F32LE, interleaved.
+ * audio through. The output is then interleaved F32LE (with auto-resample:
+ * the sample format fixed after that audioresample, if any).
  *
  * A file that cannot be read or decoded (or holds no audio stream, or whose
  * decoder delivers nothing for #GstAffectSrc:item-timeout seconds) posts a
@@ -377,6 +378,7 @@ gst_affect_src_finalize (GObject * object)
   g_free (self->label_column);
   g_free (self->target_columns);
   gst_clear_structure (&self->auto_settings);
+  g_free (self->auto_format);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -763,10 +765,16 @@ gst_affect_src_find_resampler (GstAffectSrc * self)
         GParamSpec **specs;
         guint i, n;
 
+        const gchar *format = gst_structure_get_string
+            (gst_caps_get_structure (caps, 0), "format");
+
         gst_structure_get_int (gst_caps_get_structure (caps, 0), "channels",
             &channels);
         self->auto_rate = rate;
         self->auto_channels = MAX (channels, 0);
+        /* audioresample keeps the format: what it must output, it gets */
+        g_free (self->auto_format);
+        self->auto_format = g_strdup (format ? format : "F32LE");
         self->auto_settings = gst_structure_new_empty ("settings");
         specs = g_object_class_list_properties (G_OBJECT_GET_CLASS (element),
             &n);
@@ -811,14 +819,18 @@ gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
   GError *error = NULL;
   gchar *uri;
   gint rate, channels, quality;
+  const gchar *format = "F32LE";
+  gboolean use_auto;
 
   GST_OBJECT_LOCK (self);
   rate = self->rate;
   channels = self->channels;
   quality = self->resample_quality;
   GST_OBJECT_UNLOCK (self);
-  if (rate == 0 && self->auto_settings) {
+  use_auto = rate == 0 && self->auto_settings != NULL;
+  if (use_auto) {
     rate = self->auto_rate;
+    format = self->auto_format;
     if (channels == 0)
       channels = self->auto_channels;
   }
@@ -870,10 +882,10 @@ gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
     /* a fresh converter and resampler per item, drained at the item's EOS:
      * the item's samples are those of a run of that item alone */
     g_object_set (resample, "quality", quality, NULL);
-    if (self->rate == 0 && self->auto_settings)
+    if (use_auto)
       gst_structure_foreach (self->auto_settings, set_resampler_property,
           resample);
-    gst_caps_set_simple (caps, "format", G_TYPE_STRING, "F32LE",
+    gst_caps_set_simple (caps, "format", G_TYPE_STRING, format,
         "layout", G_TYPE_STRING, "interleaved", NULL);
     if (rate > 0)
       gst_caps_set_simple (caps, "rate", G_TYPE_INT, rate, NULL);
@@ -1016,8 +1028,9 @@ gst_affect_src_push_segment (GstAffectSrc * self)
  * to the first (running time goes on), because a SEGMENT event is what makes
  * elements with a delay line drain it: audioresample pushes the filter's
  * tail then resets, so the item's last samples arrive before its
- * affect-item-end and the next item starts from a clean filter, exactly as
- * in a run of that item alone (docs/protocol.md, "Items"). */
+ * affect-item-end and none reach the next item. (Its reset keeps the
+ * resampler's fractional phase: exact items need the per-item resampling of
+ * gst_affect_src_open_decoder; docs/protocol.md, "Items".) */
 static gboolean
 gst_affect_src_end_item (GstAffectSrc * self, const GstAffectItem * item)
 {

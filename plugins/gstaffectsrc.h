@@ -68,6 +68,7 @@ struct _GstAffectSrc
    * the channels fixed after it, its property values), or NULL */
   GstStructure *auto_settings;
   gint auto_rate, auto_channels;
+  gchar *auto_format;
   gint flushing;                /* atomic */
 
   /* the current item's private decoding pipeline */
