@@ -1384,6 +1384,9 @@ main (int argc, char **argv)
   g_hash_table_insert (builtins, g_strdup ("CACHE"),
       g_getenv ("AFFECT_CACHE_DIR") ? g_strdup (g_getenv ("AFFECT_CACHE_DIR"))
       : g_build_filename (g_get_user_cache_dir (), "gst-affect", NULL));
+  /* audioresample's own default; affectsrc resamples each item with it */
+  g_hash_table_insert (builtins, g_strdup ("RESAMPLE_QUALITY"),
+      g_strdup ("4"));
   g_hash_table_insert (builtins, g_strdup ("SHARD"),
       g_strdup_printf ("%u/%u", r.shard_index, r.shard_count));
   g_hash_table_insert (builtins, g_strdup ("SHARD_INDEX"),

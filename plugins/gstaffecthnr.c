@@ -23,9 +23,11 @@
  * targets, split and columns untouched); the item's audio is collected, and
  * at its `affect-item-end` the reconstruction is pushed as one buffer (with
  * the item's first timestamp) before the end event (whose `id` gets the suffix
- * too). Without item events the whole stream is one item, pushed at EOS. Once
- * items have been seen, audio between an item's end and the next start (a
- * resampler's drained tail) belongs to no item and passes through unchanged.
+ * too); a segment event that came inside the item follows that buffer, so a
+ * resampler after this element drains the item's tail inside the item
+ * (docs/protocol.md). Without item events the whole stream is one item,
+ * pushed at EOS. Once items have been seen, audio between an item's end and
+ * the next start belongs to no item and passes through unchanged.
  * The noise of an item is seeded by #GstAffectHnr:seed and the item's original
  * id, so the output does not depend on the order of the items.
  *
@@ -245,6 +247,20 @@ gst_affect_hnr_reset (GstAffectHnr * self)
   self->n_invalid = 0;
   self->in_items = FALSE;
   g_clear_pointer (&self->item, gst_affect_item_free);
+  gst_clear_event (&self->held_segment);
+}
+
+/* A segment that came inside an item goes out after the item's audio, as it
+ * came: affectsrc sends one at each item's end so that resamplers drain the
+ * item's tail before its affect-item-end (docs/protocol.md). */
+static void
+gst_affect_hnr_push_held_segment (GstAffectHnr * self)
+{
+  GstEvent *event = self->held_segment;
+
+  self->held_segment = NULL;
+  if (event)
+    gst_pad_push_event (self->srcpad, event);
 }
 
 static void
@@ -578,6 +594,8 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     gchar *id;
     guint index = 0;
 
+    gst_affect_hnr_push_held_segment (self);
+
     id = generated_id (self, gst_affect_item_parse_end_event (event, &index));
     end_item.id = id;
     end_item.index = index;
@@ -626,8 +644,16 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       gst_affect_caps_note (pad, caps, TRUE);
       break;
     }
+    case GST_EVENT_SEGMENT:
+      if (self->item != NULL) {
+        gst_event_replace (&self->held_segment, event);
+        gst_event_unref (event);
+        return TRUE;
+      }
+      break;
     case GST_EVENT_EOS:
       gst_affect_hnr_flush_item (self);
+      gst_affect_hnr_push_held_segment (self);
       break;
     case GST_EVENT_FLUSH_STOP:
       gst_affect_hnr_reset (self);

@@ -40,6 +40,8 @@ struct _GstAffectHnr
   GstAffectItem *item;          /* original (not rewritten) item, or NULL */
   guint n_items;
   guint64 n_invalid;            /* NaN/Inf samples of the current item */
+  GstEvent *held_segment;       /* a segment inside the item, sent after
+                                 * the item's reconstruction */
   gboolean in_items;            /* item events seen: audio between items
                                  * belongs to no item and passes through */
 };

@@ -43,6 +43,10 @@
  * covers the valid frames only. With frames-per-buffer=1 (the default) every
  * buffer is full.
  *
+ * A SEGMENT event completes the frames and restarts the time base, unless it
+ * equals the current segment (affectsrc sends the same segment again at
+ * each item's end to drain resamplers; docs/protocol.md).
+ *
  * Input timestamps after the first are not used, except that a DISCONT
  * buffer whose timestamp is more than one sample away from where the sample
  * count puts it (a gap in the input) completes the frames before it like an
@@ -766,12 +770,19 @@ gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       gst_event_unref (event);
       return ok;
     }
-    case GST_EVENT_SEGMENT:
-      /* a new timeline: complete what came before on the old one */
-      finish_signal (self);
-      reset_timeline (self);
-      gst_event_copy_segment (event, &self->segment);
+    case GST_EVENT_SEGMENT:{
+      GstSegment segment;
+
+      /* the same segment again (affectsrc's drain at an item's end) keeps
+       * the timeline; a new one completes what came before on the old */
+      gst_event_copy_segment (event, &segment);
+      if (!gst_segment_is_equal (&segment, &self->segment)) {
+        finish_signal (self);
+        reset_timeline (self);
+        self->segment = segment;
+      }
       break;
+    }
     case GST_EVENT_FLUSH_STOP:
       reset_timeline (self);
       gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);

@@ -23,9 +23,24 @@
  *
  * Each item is decoded by a private `uridecodebin ! appsink` pipeline, so any
  * format GStreamer can decode is accepted. The output is `audio/x-raw` as
- * decoded: caps may change between items, so put `audioconvert !
- * audioresample` after it. The first buffer of each item carries the
- * DISCONT flag.
+ * decoded: caps may change between items (always between an item's end and
+ * the next item's start), so put `audioconvert ! audioresample` after it.
+ *
+ * Items stay whole (docs/protocol.md, "Items"): every item's outputs through
+ * any chain of stock elements equal those of a run over that item alone.
+ * The first buffer of each item carries the DISCONT flag; after its last
+ * buffer the stream's segment is sent again (equal to the first, so running
+ * time goes on) before `affect-item-end`, so elements with a delay line,
+ * such as audioresample, drain the item's tail inside the item. Resampling
+ * happens per item inside the item's decoding pipeline (`audioconvert !
+ * audioresample`, fresh for each item, drained at its end) when
+ * #GstAffectSrc:rate or #GstAffectSrc:channels is set, or, with
+ * #GstAffectSrc:auto-resample (the default), when the stream reaches through
+ * audioconvert, capsfilter, queue, tee, identity or funnel an audioresample
+ * whose output rate is fixed: affectsrc then resamples every item to that
+ * rate with that element's settings, and that audioresample passes the
+ * audio through. The output is then interleaved F32LE (with auto-resample:
+ * the sample format fixed after that audioresample, if any).
  *
  * A file that cannot be read or decoded (or holds no audio stream, or whose
  * decoder delivers nothing for #GstAffectSrc:item-timeout seconds) posts a
@@ -69,6 +84,15 @@
  *     seed=7 shard=1/4 ! audioconvert ! audioresample ! \
  *     audio/x-raw,rate=16000,channels=1 ! fakesink
  * ]|
+ * |[
+ * gst-launch-1.0 affectsrc location=speech.csv ! audioconvert ! \
+ *     audio/x-raw,format=F32LE,channels=1 ! affectis09 location=is09.csv ! \
+ *     fakesink
+ * ]| IS09 at each file's own rate (the speech dataset chain).
+ * |[
+ * gst-launch-1.0 affectsrc location=speech.csv rate=16000 channels=1 \
+ *     resample-quality=10 ! affectis09 ! fakesink
+ * ]| Every item resampled to 16 kHz mono inside affectsrc.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -103,6 +127,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_affect_src_debug);
 #define DEFAULT_LABEL_COLUMN NULL
 #define DEFAULT_TARGET_COLUMNS NULL
 #define DEFAULT_ITEM_TIMEOUT 60
+#define DEFAULT_RATE 0
+#define DEFAULT_CHANNELS 0
+/* audioresample's own default (GST_AUDIO_RESAMPLER_QUALITY_DEFAULT) */
+#define DEFAULT_RESAMPLE_QUALITY 4
+#define DEFAULT_AUTO_RESAMPLE TRUE
 
 /* how often a waiting streaming thread looks for a flush */
 #define PULL_INTERVAL (50 * GST_MSECOND)
@@ -124,6 +153,10 @@ enum
   PROP_LABEL_COLUMN,
   PROP_TARGET_COLUMNS,
   PROP_ITEM_TIMEOUT,
+  PROP_RATE,
+  PROP_CHANNELS,
+  PROP_RESAMPLE_QUALITY,
+  PROP_AUTO_RESAMPLE,
 };
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
@@ -269,6 +302,30 @@ gst_affect_src_class_init (GstAffectSrcClass * klass)
           "(0 = wait forever)", 0, G_MAXUINT, DEFAULT_ITEM_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 
+  g_object_class_install_property (gobject_class, PROP_RATE,
+      g_param_spec_int ("rate", "Rate",
+          "Resample every item to this rate (Hz) inside its own decoding "
+          "pipeline, so no resampler state crosses items (0 = as decoded)",
+          0, G_MAXINT, DEFAULT_RATE, flags));
+  g_object_class_install_property (gobject_class, PROP_CHANNELS,
+      g_param_spec_int ("channels", "Channels",
+          "Mix every item to this many channels inside its own decoding "
+          "pipeline, as audioconvert does (0 = as decoded)", 0, 64,
+          DEFAULT_CHANNELS, flags));
+  g_object_class_install_property (gobject_class, PROP_RESAMPLE_QUALITY,
+      g_param_spec_int ("resample-quality", "Resample quality",
+          "Quality of the per-item resampler when rate is set "
+          "(audioresample's quality: 0 = fastest, 10 = best)", 0, 10,
+          DEFAULT_RESAMPLE_QUALITY, flags));
+  g_object_class_install_property (gobject_class, PROP_AUTO_RESAMPLE,
+      g_param_spec_boolean ("auto-resample", "Auto resample",
+          "When rate is 0 and the stream goes (through audioconvert, "
+          "capsfilter, queue, tee, identity or funnel) into an audioresample "
+          "whose output rate is fixed, resample every item to that rate with "
+          "that element's settings inside its own decoding pipeline, so the "
+          "audioresample passes it through and no resampler state crosses "
+          "items", DEFAULT_AUTO_RESAMPLE, flags));
+
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "Affect dataset source", "Source/Audio",
@@ -302,6 +359,10 @@ gst_affect_src_init (GstAffectSrc * self)
   self->stop_index = DEFAULT_STOP_INDEX;
   self->shard = g_strdup (DEFAULT_SHARD);
   self->item_timeout = DEFAULT_ITEM_TIMEOUT;
+  self->rate = DEFAULT_RATE;
+  self->channels = DEFAULT_CHANNELS;
+  self->resample_quality = DEFAULT_RESAMPLE_QUALITY;
+  self->auto_resample = DEFAULT_AUTO_RESAMPLE;
 }
 
 static void
@@ -316,6 +377,8 @@ gst_affect_src_finalize (GObject * object)
   g_free (self->shard);
   g_free (self->label_column);
   g_free (self->target_columns);
+  gst_clear_structure (&self->auto_settings);
+  g_free (self->auto_format);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -369,6 +432,18 @@ gst_affect_src_set_property (GObject * object, guint prop_id,
       break;
     case PROP_ITEM_TIMEOUT:
       self->item_timeout = g_value_get_uint (value);
+      break;
+    case PROP_RATE:
+      self->rate = g_value_get_int (value);
+      break;
+    case PROP_CHANNELS:
+      self->channels = g_value_get_int (value);
+      break;
+    case PROP_RESAMPLE_QUALITY:
+      self->resample_quality = g_value_get_int (value);
+      break;
+    case PROP_AUTO_RESAMPLE:
+      self->auto_resample = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -430,6 +505,18 @@ gst_affect_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_ITEM_TIMEOUT:
       g_value_set_uint (value, self->item_timeout);
+      break;
+    case PROP_RATE:
+      g_value_set_int (value, self->rate);
+      break;
+    case PROP_CHANNELS:
+      g_value_set_int (value, self->channels);
+      break;
+    case PROP_RESAMPLE_QUALITY:
+      g_value_set_int (value, self->resample_quality);
+      break;
+    case PROP_AUTO_RESAMPLE:
+      g_value_set_boolean (value, self->auto_resample);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -592,8 +679,7 @@ static void
 on_pad_added (GstElement * decodebin, GstPad * pad, GstAffectSrc * self)
 {
   GstCaps *caps = gst_pad_get_current_caps (pad);
-  GstPad *sinkpad = gst_element_get_static_pad (GST_ELEMENT (self->appsink),
-      "sink");
+  GstPad *sinkpad = gst_element_get_static_pad (self->decoder_sink, "sink");
   gboolean audio;
 
   if (caps == NULL)
@@ -622,17 +708,132 @@ gst_affect_src_close_decoder (GstAffectSrc * self)
     gst_object_unref (self->decoder);
     self->decoder = NULL;
     self->appsink = NULL;
+    self->decoder_sink = NULL;
   }
+}
+
+static gboolean
+set_resampler_property (GQuark field, const GValue * value, gpointer resample)
+{
+  g_object_set_property (G_OBJECT (resample), g_quark_to_string (field), value);
+  return TRUE;
+}
+
+/* Elements that pass audio on unchanged in time: a resampler behind them
+ * sees our items as we send them. */
+static gboolean
+is_pass_through (const gchar * factory)
+{
+  static const gchar *const names[] = { "audioconvert", "capsfilter", "queue",
+    "tee", "identity", "funnel", NULL
+  };
+  return g_strv_contains (names, factory);
+}
+
+/* Looks downstream for the audioresample that will resample this stream:
+ * through pass-through elements with one input and one linked output, the
+ * first audioresample whose output rate is fixed by what follows it. Its
+ * rate, the channel count fixed after it and its settings become the
+ * per-item conversion (auto-resample). */
+static void
+gst_affect_src_find_resampler (GstAffectSrc * self)
+{
+  GstPad *pad = gst_pad_get_peer (self->srcpad);
+  guint steps;
+
+  gst_clear_structure (&self->auto_settings);
+  for (steps = 0; pad != NULL && steps < 32; steps++) {
+    GstElement *element = gst_pad_get_parent_element (pad);
+    GstElementFactory *factory;
+    const gchar *name;
+    GstPad *next = NULL;
+
+    gst_object_unref (pad);
+    pad = NULL;
+    if (element == NULL)
+      break;
+    factory = gst_element_get_factory (element);
+    name = factory ? gst_plugin_feature_get_name (factory) : "";
+    if (strcmp (name, "audioresample") == 0) {
+      GstPad *src = gst_element_get_static_pad (element, "src");
+      GstCaps *caps = src ? gst_pad_peer_query_caps (src, NULL) : NULL;
+      gint rate = 0, channels = 0;
+
+      if (caps && gst_caps_get_size (caps) == 1
+          && gst_structure_get_int (gst_caps_get_structure (caps, 0), "rate",
+              &rate) && rate > 0) {
+        GParamSpec **specs;
+        guint i, n;
+
+        const gchar *format = gst_structure_get_string
+            (gst_caps_get_structure (caps, 0), "format");
+
+        gst_structure_get_int (gst_caps_get_structure (caps, 0), "channels",
+            &channels);
+        self->auto_rate = rate;
+        self->auto_channels = MAX (channels, 0);
+        /* audioresample keeps the format: what it must output, it gets */
+        g_free (self->auto_format);
+        self->auto_format = g_strdup (format ? format : "F32LE");
+        self->auto_settings = gst_structure_new_empty ("settings");
+        specs = g_object_class_list_properties (G_OBJECT_GET_CLASS (element),
+            &n);
+        for (i = 0; i < n; i++) {
+          GValue v = G_VALUE_INIT;
+          if (specs[i]->owner_type != G_OBJECT_TYPE (element)
+              || (specs[i]->flags & G_PARAM_READWRITE) != G_PARAM_READWRITE
+              || (specs[i]->flags & G_PARAM_CONSTRUCT_ONLY))
+            continue;
+          g_value_init (&v, specs[i]->value_type);
+          g_object_get_property (G_OBJECT (element), specs[i]->name, &v);
+          gst_structure_take_value (self->auto_settings, specs[i]->name, &v);
+        }
+        g_free (specs);
+        GST_INFO_OBJECT (self, "items are resampled to %d Hz (%d channels) "
+            "as %" GST_PTR_FORMAT " would, with %" GST_PTR_FORMAT, rate,
+            channels, element, self->auto_settings);
+      }
+      if (caps)
+        gst_caps_unref (caps);
+      if (src)
+        gst_object_unref (src);
+    } else if (is_pass_through (name)) {
+      GST_OBJECT_LOCK (element);
+      if (element->numsinkpads == 1 && element->numsrcpads == 1)
+        next = gst_pad_get_peer (GST_PAD (element->srcpads->data));
+      GST_OBJECT_UNLOCK (element);
+    }
+    gst_object_unref (element);
+    pad = next;
+  }
+  if (pad)
+    gst_object_unref (pad);
 }
 
 static gboolean
 gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
     gchar ** reason)
 {
-  GstElement *uridecodebin, *appsink;
+  GstElement *uridecodebin, *appsink, *convert = NULL, *resample = NULL;
   GstCaps *caps;
   GError *error = NULL;
   gchar *uri;
+  gint rate, channels, quality;
+  const gchar *format = "F32LE";
+  gboolean use_auto;
+
+  GST_OBJECT_LOCK (self);
+  rate = self->rate;
+  channels = self->channels;
+  quality = self->resample_quality;
+  GST_OBJECT_UNLOCK (self);
+  use_auto = rate == 0 && self->auto_settings != NULL;
+  if (use_auto) {
+    rate = self->auto_rate;
+    format = self->auto_format;
+    if (channels == 0)
+      channels = self->auto_channels;
+  }
 
   if (strstr (path, "://"))
     uri = g_strdup (path);
@@ -656,18 +857,44 @@ gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
   }
   uridecodebin = gst_element_factory_make ("uridecodebin", NULL);
   appsink = gst_element_factory_make ("appsink", NULL);
-  if (uridecodebin == NULL || appsink == NULL) {
-    *reason = g_strdup ("uridecodebin or appsink is not installed");
-    if (uridecodebin)
-      gst_object_unref (uridecodebin);
-    if (appsink)
-      gst_object_unref (appsink);
+  if (rate > 0 || channels > 0) {
+    convert = gst_element_factory_make ("audioconvert", NULL);
+    resample = gst_element_factory_make ("audioresample", NULL);
+  }
+  if (uridecodebin == NULL || appsink == NULL
+      || ((rate > 0 || channels > 0) && (convert == NULL
+              || resample == NULL))) {
+    *reason =
+        g_strdup ("uridecodebin, appsink, audioconvert or "
+        "audioresample is not installed");
+    gst_clear_object (&uridecodebin);
+    gst_clear_object (&appsink);
+    gst_clear_object (&convert);
+    gst_clear_object (&resample);
     g_free (uri);
     return FALSE;
   }
   self->decoder = gst_pipeline_new ("affectsrc-decoder");
   self->appsink = GST_APP_SINK (appsink);
+  self->decoder_sink = appsink;
   caps = gst_caps_new_empty_simple ("audio/x-raw");
+  if (convert) {
+    /* a fresh converter and resampler per item, drained at the item's EOS:
+     * the item's samples are those of a run of that item alone */
+    g_object_set (resample, "quality", quality, NULL);
+    if (use_auto)
+      gst_structure_foreach (self->auto_settings, set_resampler_property,
+          resample);
+    gst_caps_set_simple (caps, "format", G_TYPE_STRING, format,
+        "layout", G_TYPE_STRING, "interleaved", NULL);
+    if (rate > 0)
+      gst_caps_set_simple (caps, "rate", G_TYPE_INT, rate, NULL);
+    if (channels > 0)
+      gst_caps_set_simple (caps, "channels", G_TYPE_INT, channels, NULL);
+    gst_bin_add_many (GST_BIN (self->decoder), convert, resample, NULL);
+    gst_element_link (convert, resample);
+    self->decoder_sink = convert;
+  }
   /* a bounded queue: the decoder waits for us instead of filling memory */
   g_object_set (appsink, "caps", caps, "sync", FALSE, "max-buffers", 8,
       "drop", FALSE, "enable-last-sample", FALSE, NULL);
@@ -675,6 +902,8 @@ gst_affect_src_open_decoder (GstAffectSrc * self, const gchar * path,
   g_object_set (uridecodebin, "uri", uri, NULL);
   g_free (uri);
   gst_bin_add_many (GST_BIN (self->decoder), uridecodebin, appsink, NULL);
+  if (resample)
+    gst_element_link (resample, appsink);
   g_atomic_int_set (&self->all_pads, 0);
   g_signal_connect (uridecodebin, "pad-added", G_CALLBACK (on_pad_added), self);
   g_signal_connect (uridecodebin, "no-more-pads",
@@ -739,8 +968,8 @@ gst_affect_src_pull (GstAffectSrc * self, GstSample ** sample, gchar ** reason)
     /* every stream is known and none is audio: nothing will ever reach the
      * appsink (and a not-linked flow error may or may not follow) */
     if (g_atomic_int_get (&self->all_pads)) {
-      GstPad *sinkpad = gst_element_get_static_pad (GST_ELEMENT
-          (self->appsink), "sink");
+      GstPad *sinkpad = gst_element_get_static_pad (self->decoder_sink,
+          "sink");
       if (!gst_pad_is_linked (sinkpad)) {
         g_free (*reason);
         *reason = g_strdup ("the file has no audio stream");
@@ -776,16 +1005,42 @@ gst_affect_src_push_caps (GstAffectSrc * self, GstCaps * caps)
   return GST_FLOW_OK;
 }
 
-static void
-gst_affect_src_push_segment (GstAffectSrc * self)
+/* The stream's one segment: TIME from 0, so running time = timestamp */
+static GstEvent *
+gst_affect_src_segment_event (void)
 {
   GstSegment segment;
 
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  return gst_event_new_segment (&segment);
+}
+
+static void
+gst_affect_src_push_segment (GstAffectSrc * self)
+{
   if (self->segment_pushed)
     return;
-  gst_segment_init (&segment, GST_FORMAT_TIME);
-  gst_pad_push_event (self->srcpad, gst_event_new_segment (&segment));
+  gst_pad_push_event (self->srcpad, gst_affect_src_segment_event ());
   self->segment_pushed = TRUE;
+}
+
+/* The item's end, after its last buffer. The segment is sent again, equal
+ * to the first (running time goes on), because a SEGMENT event is what makes
+ * elements with a delay line drain it: audioresample pushes the filter's
+ * tail then resets, so the item's last samples arrive before its
+ * affect-item-end and none reach the next item. (Its reset keeps the
+ * resampler's fractional phase: exact items need the per-item resampling of
+ * gst_affect_src_open_decoder; docs/protocol.md, "Items".) */
+static gboolean
+gst_affect_src_end_item (GstAffectSrc * self, const GstAffectItem * item)
+{
+  if (!gst_pad_push_event (self->srcpad, gst_affect_src_segment_event ())
+      && GST_PAD_IS_FLUSHING (self->srcpad))
+    return FALSE;
+  if (!gst_pad_push_event (self->srcpad, gst_affect_item_end_event_new (item))
+      && GST_PAD_IS_FLUSHING (self->srcpad))
+    return FALSE;
+  return TRUE;
 }
 
 static void
@@ -923,12 +1178,8 @@ gst_affect_src_emit_item (GstAffectSrc * self, const AffectManifestItem * mi)
   goto out;
 
 end_item:
-  if (started) {
-    GstEvent *event = gst_affect_item_end_event_new (item);
-    if (!gst_pad_push_event (self->srcpad, event)
-        && GST_PAD_IS_FLUSHING (self->srcpad))
-      ret = GST_FLOW_FLUSHING;
-  }
+  if (started && !gst_affect_src_end_item (self, item))
+    ret = GST_FLOW_FLUSHING;
 out:
   gst_affect_src_close_decoder (self);
   gst_affect_item_free (item);
@@ -988,10 +1239,17 @@ gst_affect_src_loop (GstAffectSrc * self)
     gchar *stream_id = gst_pad_create_stream_id (self->srcpad,
         GST_ELEMENT (self), NULL);
     GstEvent *event = gst_event_new_stream_start (stream_id);
+    gboolean auto_resample;
+
     gst_event_set_group_id (event, gst_util_group_id_next ());
     gst_pad_push_event (self->srcpad, event);
     g_free (stream_id);
     self->started = TRUE;
+    GST_OBJECT_LOCK (self);
+    auto_resample = self->auto_resample && self->rate == 0;
+    GST_OBJECT_UNLOCK (self);
+    if (auto_resample)
+      gst_affect_src_find_resampler (self);
   }
   if (self->next >= self->n_order) {
     gst_affect_src_finish (self);
@@ -1103,6 +1361,7 @@ gst_affect_src_change_state (GstElement * element, GstStateChange transition)
       /* the streaming thread has stopped (pad deactivated) */
       gst_affect_src_close_decoder (self);
       gst_affect_src_clear_dataset (self);
+      gst_clear_structure (&self->auto_settings);
       break;
     default:
       break;

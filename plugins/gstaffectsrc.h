@@ -47,6 +47,9 @@ struct _GstAffectSrc
   gchar *label_column;
   gchar *target_columns;
   guint item_timeout;           /* seconds, 0 = none */
+  gint rate, channels;          /* per-item conversion, 0 = as decoded */
+  gint resample_quality;
+  gboolean auto_resample;
 
   /* the selected dataset (set in READY→PAUSED) */
   AffectManifest *manifest;
@@ -61,11 +64,17 @@ struct _GstAffectSrc
   gboolean started, segment_pushed;
   GstCaps *caps;
   GstClockTime position;        /* end of the last buffer pushed */
+  /* auto-resample: what the audioresample downstream would do (its rate,
+   * the channels fixed after it, its property values), or NULL */
+  GstStructure *auto_settings;
+  gint auto_rate, auto_channels;
+  gchar *auto_format;
   gint flushing;                /* atomic */
 
   /* the current item's private decoding pipeline */
   GstElement *decoder;
   GstAppSink *appsink;
+  GstElement *decoder_sink;     /* where the decoded audio stream is linked */
   gint all_pads;                /* atomic: the decoder exposed every stream */
 };
 

@@ -111,6 +111,12 @@ record_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
         const GstSegment *segment;
         gst_event_parse_segment (event, &segment);
         g_assert_cmpint (segment->format, ==, GST_FORMAT_TIME);
+        /* one timeline: every segment (the first and each item's drain) is
+         * the same */
+        g_assert_cmpuint (segment->start, ==, 0);
+        g_assert_cmpuint (segment->base, ==, 0);
+        g_assert_cmpuint (segment->time, ==, 0);
+        g_assert_cmpfloat (segment->rate, ==, 1.0);
         rec.type = REC_SEGMENT;
         break;
       }
@@ -208,8 +214,7 @@ run_src (const gchar * props)
       case GST_MESSAGE_ELEMENT:
         s = gst_message_get_structure (msg);
         if (gst_structure_has_name (s, "affect-progress"))
-          run->progress = g_list_append (run->progress,
-              gst_structure_copy (s));
+          run->progress = g_list_append (run->progress, gst_structure_copy (s));
         else if (gst_structure_has_name (s, "affect-dataset-done")) {
           g_assert_null (run->done);
           run->done = gst_structure_copy (s);
@@ -263,7 +268,7 @@ test_items (void)
   GstClockTime end = 0, item_base = 0;
   gboolean first_of_item = FALSE;
   gint in_item = -1, n_items = 0;
-  guint i, n_caps = 0, n_buffers = 0;
+  guint i, n_caps = 0, n_buffers = 0, n_drains = 0;
   const GValue *skipped;
   GstStructure *last;
   gdouble v;
@@ -317,6 +322,13 @@ test_items (void)
         g_assert_cmpint (in_item, ==, -1);
         n_caps++;
         break;
+      case REC_SEGMENT:
+        /* the item's drain: after its last buffer, right before its end */
+        g_assert_cmpint (in_item, >=, 0);
+        g_assert_cmpint (g_array_index (run->recs, Rec, i + 1).type, ==,
+            REC_ITEM_END);
+        n_drains++;
+        break;
       default:
         g_assert_not_reached ();
     }
@@ -324,6 +336,7 @@ test_items (void)
   g_assert_cmpint (n_items, ==, 3);
   g_assert_cmpint (in_item, ==, -1);
   g_assert_cmpuint (n_caps, ==, 2);     /* b's format, then a's again */
+  g_assert_cmpuint (n_drains, ==, 3);
   g_assert_cmpuint (n_buffers, >=, 3);
   g_assert_cmpuint (end, ==, GST_SECOND / 4 +
       gst_util_uint64_scale_int (2000, GST_SECOND, 22050) +
@@ -351,8 +364,7 @@ test_items (void)
       g_assert_true (gst_affect_item_get_target (item, "arousal", &v));
       g_assert_cmpfloat (v, ==, 0.25);
       g_assert_cmpstr (item->split, ==, "train");
-      g_assert_cmpstr (gst_affect_item_get_column (item, "speaker"), ==,
-          "s1");
+      g_assert_cmpstr (gst_affect_item_get_column (item, "speaker"), ==, "s1");
     } else if (strcmp (item->id, "b") == 0) {
       g_assert_cmpstr (item->class_name, ==, "sad");
       g_assert_cmpfloat (item->labels[1], ==, 1.0f);
@@ -360,16 +372,14 @@ test_items (void)
       g_assert_cmpfloat (v, ==, 1.0);
     } else {
       g_assert_cmpstr (item->split, ==, "test");
-      g_assert_cmpstr (gst_affect_item_get_column (item, "speaker"), ==,
-          "s4");
+      g_assert_cmpstr (gst_affect_item_get_column (item, "speaker"), ==, "s4");
     }
   }
 
   /* the skip: a warning naming the file and why, and the final count */
   g_assert_cmpuint (g_list_length (run->warnings), ==, 1);
   g_assert_nonnull (strstr (run->warnings->data, bad));
-  g_assert_cmpuint (strlen (strstr (run->warnings->data, bad)), >,
-      strlen (bad) + 2);        /* "path: reason" */
+  g_assert_cmpuint (strlen (strstr (run->warnings->data, bad)), >, strlen (bad) + 2);   /* "path: reason" */
   g_assert_nonnull (run->done);
   g_assert_true (gst_structure_get_uint (run->done, "items-emitted", &i));
   g_assert_cmpuint (i, ==, 3);
@@ -445,8 +455,7 @@ progress_ids (Run * run)
   GList *l;
 
   for (l = run->progress; l; l = l->next)
-    g_ptr_array_add (ids, g_strdup (gst_structure_get_string (l->data,
-                "id")));
+    g_ptr_array_add (ids, g_strdup (gst_structure_get_string (l->data, "id")));
   g_ptr_array_add (ids, NULL);
   return (gchar **) g_ptr_array_free (ids, FALSE);
 }
