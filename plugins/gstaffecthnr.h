@@ -6,6 +6,7 @@
 
 #include "affect/hnr.h"
 #include "gstaffectitem.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
@@ -42,6 +43,7 @@ struct _GstAffectHnr
   guint64 n_invalid;            /* NaN/Inf samples of the current item */
   gboolean in_items;            /* item events seen: audio between items
                                  * belongs to no item and passes through */
+  GstAffectGap gap;             /* how far the output has gone */
 };
 
 G_END_DECLS

@@ -171,58 +171,58 @@ func (void)                                                                  \
   return type;                                                               \
 }
 
-DEFINE_ENUM_TYPE (gst_affect_mel_preset_get_type, "GstAffectMelPreset",
-    {AFFECT_MEL_PRESET_LIBROSA,
-          "librosa.feature.melspectrogram defaults: n-fft 2048, hop 512, "
-          "periodic Hann, centred with zeros, 128 Slaney bands of unit area, "
-          "power 2, no log, any rate", "librosa"},
-    {AFFECT_MEL_PRESET_MTG_JAMENDO,
-          "The mood/theme classifier's input: 12 kHz, n-fft 512, hop 256, "
-          "symmetric Hann, centred with zeros, 96 Slaney bands of unit area "
-          "0-6000 Hz, 10 log10 of power floored at -90 dB, then /100",
-        "mtg-jamendo"},
-    {AFFECT_MEL_PRESET_MUSICNN,
-          "Essentia's musicnn input: 16 kHz, n-fft 512, hop 256, symmetric "
-          "Hann, 96 Slaney bands of unit area 0-8000 Hz, log10 (1 + 10000 x)",
-        "musicnn"});
+DEFINE_ENUM_TYPE (gst_affect_mel_preset_get_type, "GstAffectMelPreset", {
+    AFFECT_MEL_PRESET_LIBROSA,
+      "librosa.feature.melspectrogram defaults: n-fft 2048, hop 512, "
+      "periodic Hann, centred with zeros, 128 Slaney bands of unit area, "
+      "power 2, no log, any rate", "librosa"}, {
+    AFFECT_MEL_PRESET_MTG_JAMENDO,
+      "The mood/theme classifier's input: 12 kHz, n-fft 512, hop 256, "
+      "symmetric Hann, centred with zeros, 96 Slaney bands of unit area "
+      "0-6000 Hz, 10 log10 of power floored at -90 dB, then /100",
+      "mtg-jamendo"}, {
+    AFFECT_MEL_PRESET_MUSICNN,
+      "Essentia's musicnn input: 16 kHz, n-fft 512, hop 256, symmetric "
+      "Hann, 96 Slaney bands of unit area 0-8000 Hz, log10 (1 + 10000 x)",
+      "musicnn"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_window_get_type, "GstAffectMelWindow",
-    {AFFECT_MEL_WINDOW_HANN, "Periodic Hann (scipy/librosa default)", "hann"},
-    {AFFECT_MEL_WINDOW_HANN_SYMMETRIC, "Symmetric Hann (Essentia)",
-        "hann-symmetric"},
-    {AFFECT_MEL_WINDOW_HAMMING, "Periodic Hamming", "hamming"},
-    {AFFECT_MEL_WINDOW_HAMMING_SYMMETRIC, "Symmetric Hamming",
-        "hamming-symmetric"});
+DEFINE_ENUM_TYPE (gst_affect_mel_window_get_type, "GstAffectMelWindow", {
+    AFFECT_MEL_WINDOW_HANN, "Periodic Hann (scipy/librosa default)", "hann"}, {
+    AFFECT_MEL_WINDOW_HANN_SYMMETRIC, "Symmetric Hann (Essentia)",
+      "hann-symmetric"}, {
+    AFFECT_MEL_WINDOW_HAMMING, "Periodic Hamming", "hamming"}, {
+    AFFECT_MEL_WINDOW_HAMMING_SYMMETRIC, "Symmetric Hamming",
+      "hamming-symmetric"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_pad_get_type, "GstAffectMelPadMode",
-    {AFFECT_MEL_PAD_ZEROS, "Zeros", "zeros"},
-    {AFFECT_MEL_PAD_REFLECT, "Mirror image without the edge sample (numpy "
-          "reflect)", "reflect"},
-    {AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"});
+DEFINE_ENUM_TYPE (gst_affect_mel_pad_get_type, "GstAffectMelPadMode", {
+    AFFECT_MEL_PAD_ZEROS, "Zeros", "zeros"}, {
+    AFFECT_MEL_PAD_REFLECT, "Mirror image without the edge sample (numpy "
+      "reflect)", "reflect"}, {
+    AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_framing_get_type, "GstAffectMelFraming",
-    {AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
-          "centred on or before the last sample (librosa)", "librosa"},
-    {AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
-          "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
-          "startFromZero=false)", "essentia"});
+DEFINE_ENUM_TYPE (gst_affect_mel_framing_get_type, "GstAffectMelFraming", {
+    AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
+      "centred on or before the last sample (librosa)", "librosa"}, {
+    AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
+      "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
+      "startFromZero=false)", "essentia"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_scale_get_type, "GstAffectMelScale",
-    {AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"},
-    {AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above",
-        "slaney"});
+DEFINE_ENUM_TYPE (gst_affect_mel_scale_get_type, "GstAffectMelScale", {
+    AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"}, {
+    AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above",
+      "slaney"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_norm_get_type, "GstAffectMelNorm",
-    {AFFECT_MEL_NORM_NONE, "Triangles of peak 1", "none"},
-    {AFFECT_MEL_NORM_SLANEY, "Triangles of unit area (Slaney, Essentia "
-          "unit_tri)", "slaney"});
+DEFINE_ENUM_TYPE (gst_affect_mel_norm_get_type, "GstAffectMelNorm", {
+    AFFECT_MEL_NORM_NONE, "Triangles of peak 1", "none"}, {
+    AFFECT_MEL_NORM_SLANEY, "Triangles of unit area (Slaney, Essentia "
+      "unit_tri)", "slaney"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_log_get_type, "GstAffectMelLog",
-    {AFFECT_MEL_LOG_NONE, "Linear", "none"},
-    {AFFECT_MEL_LOG_DB, "10 log10 (max (amin, x)), top-db below the frame's "
-          "maximum", "db"},
-    {AFFECT_MEL_LOG_LOG10_1P, "log10 (1 + log-c x)", "log10-1p"},
-    {AFFECT_MEL_LOG_LN, "ln (x + log-eps)", "ln"});
+DEFINE_ENUM_TYPE (gst_affect_mel_log_get_type, "GstAffectMelLog", {
+    AFFECT_MEL_LOG_NONE, "Linear", "none"}, {
+    AFFECT_MEL_LOG_DB, "10 log10 (max (amin, x)), top-db below the frame's "
+      "maximum", "db"}, {
+    AFFECT_MEL_LOG_LOG10_1P, "log10 (1 + log-c x)", "log10-1p"}, {
+    AFFECT_MEL_LOG_LN, "ln (x + log-eps)", "ln"});
 
 static const gchar *
 enum_nick (GType type, gint value)
@@ -506,6 +506,8 @@ push_frames (GstAffectMel * self, gboolean drain)
       GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
       self->discont = FALSE;
     }
+    gst_affect_gap_note (&self->gap, GST_BUFFER_PTS (buf),
+        GST_BUFFER_DURATION (buf));
     ret = gst_pad_push (self->srcpad, buf);
   }
   return ret;
@@ -542,6 +544,52 @@ reset_timeline (GstAffectMel * self)
   self->origin = 0;
   self->discont = TRUE;
   self->warned_nonfinite = FALSE;
+  gst_affect_gap_reset (&self->gap);
+}
+
+/* Before the first buffer of frames is complete (frames-per-buffer frames
+ * and the FFT's look-ahead), a GAP at the first frame lets sinks preroll */
+static void
+announce_time (GstAffectMel * self)
+{
+  if (self->have_base)
+    gst_affect_gap_preroll (&self->gap, self->srcpad,
+        sample_time (self, self->origin));
+}
+
+/* A GAP on the input is silence from where the audio stands to the GAP's
+ * end (as audio sinks and mixers take it): frames keep their sample-exact
+ * times and the audio after the GAP continues the same signal. */
+static GstFlowReturn
+fill_gap (GstAffectMel * self, GstEvent * event)
+{
+  static const float zeros[1024];
+  GstClockTime ts, duration, now, end;
+  GstFlowReturn ret = GST_FLOW_OK;
+  guint64 n = 0;
+
+  if (self->stream == NULL)
+    return GST_FLOW_OK;
+  gst_event_parse_gap (event, &ts, &duration);
+  if (!self->have_base) {
+    self->base = ts;
+    self->have_base = TRUE;
+  }
+  now = sample_time (self, self->n_samples);
+  end = ts + (GST_CLOCK_TIME_IS_VALID (duration) ? duration : 0);
+  if (end > now)
+    n = gst_util_uint64_scale_round (end - now, self->active.sample_rate,
+        GST_SECOND);
+  while (n > 0 && ret == GST_FLOW_OK) {
+    gsize chunk = MIN (n, G_N_ELEMENTS (zeros));
+    affect_mel_stream_push (self->stream, zeros, chunk);
+    self->n_samples += chunk;
+    n -= chunk;
+    ret = push_frames (self, FALSE);
+  }
+  if (ret == GST_FLOW_OK)
+    announce_time (self);
+  return ret;
 }
 
 static GstFlowReturn
@@ -550,6 +598,7 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GstAffectMel *self = GST_AFFECT_MEL (parent);
   GstMapInfo map;
   gsize n, bad;
+  GstFlowReturn ret;
 
   if (self->stream == NULL) {
     gst_buffer_unref (buf);
@@ -573,8 +622,6 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     GstClockTimeDiff gap = GST_CLOCK_DIFF (sample_time (self,
             self->n_samples), GST_BUFFER_PTS (buf));
     if (ABS (gap) > (GstClockTimeDiff) (GST_SECOND / self->active.sample_rate)) {
-      GstFlowReturn ret;
-
       GST_DEBUG_OBJECT (self, "discontinuity of %" GST_STIME_FORMAT,
           GST_STIME_ARGS (gap));
       ret = finish_signal (self);
@@ -603,7 +650,10 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
             GST_TIME_ARGS (sample_time (self, self->n_samples - n))));
     self->warned_nonfinite = TRUE;
   }
-  return push_frames (self, FALSE);
+  ret = push_frames (self, FALSE);
+  if (ret == GST_FLOW_OK)
+    announce_time (self);
+  return ret;
 }
 
 /* ----------------------------------------------------------------- caps */
@@ -737,6 +787,11 @@ gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       reset_timeline (self);
       gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
       break;
+    case GST_EVENT_GAP:{
+      GstFlowReturn ret = fill_gap (self, event);
+      gst_event_unref (event);
+      return ret == GST_FLOW_OK || ret == GST_FLOW_FLUSHING;
+    }
     case GST_EVENT_EOS:
       finish_signal (self);
       break;
@@ -861,6 +916,7 @@ gst_affect_mel_init (GstAffectMel * self)
   self->frames_per_buffer = DEFAULT_FRAMES_PER_BUFFER;
   gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
   reset_timeline (self);
+  gst_affect_gap_reset (&self->gap);
 }
 
 #define PFLAGS (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \

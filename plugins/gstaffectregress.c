@@ -321,6 +321,7 @@ gst_affect_regress_init (GstAffectRegress * self)
   self->post_messages = DEFAULT_POST_MESSAGES;
   g_queue_init (&self->pending);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
+  gst_affect_gap_reset (&self->gap);
 }
 
 static void
@@ -343,6 +344,7 @@ reset (GstAffectRegress * self)
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
   self->skipped = 0;
   self->test_items = 0;
+  gst_affect_gap_reset (&self->gap);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }
 
@@ -692,6 +694,7 @@ push_prediction (GstAffectRegress * self, const float *y, const gchar * id,
 
   GST_BUFFER_PTS (out) = pts;
   GST_BUFFER_DURATION (out) = duration;
+  gst_affect_gap_note (&self->gap, pts, duration);
   if (self->post_messages) {
     GstStructure *s = gst_affect_message_structure_new ("affect-prediction",
         &self->segment, pts, duration);
@@ -736,6 +739,9 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GstMapInfo map;
   const gchar *id = self->item ? self->item->id : NULL;
   float *y;
+  /* a vector that gives no output now: a GAP of its span (or, when the
+   * outputs wait for EOS, one GAP so that the sink prerolls) */
+  gboolean gap = FALSE, preroll = FALSE;
 
   gst_affect_train_use_threads (&self->train);
 
@@ -764,6 +770,7 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 
     /* test items are never learnt from, so one manifest can feed both
      * the training and the evaluation pipeline */
+    gap = TRUE;
     if (self->item && g_strcmp0 (self->item->split, "test") == 0) {
       self->test_items++;
       goto out;
@@ -794,6 +801,7 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item \"%s\": feature vector with NaN or infinite values, no "
             "prediction.", id ? id : ""), (NULL));
+    gap = TRUE;
     goto out;
   }
 
@@ -804,6 +812,7 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     p->pts = GST_BUFFER_PTS (buf);
     p->duration = GST_BUFFER_DURATION (buf);
     g_queue_push_tail (&self->pending, p);
+    preroll = TRUE;
     goto out;
   }
 
@@ -814,6 +823,11 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   g_free (y);
 
 out:
+  if (ret == GST_FLOW_OK && gap)
+    gst_affect_gap_push (&self->gap, self->srcpad, GST_BUFFER_PTS (buf),
+        GST_BUFFER_DURATION (buf));
+  else if (ret == GST_FLOW_OK && preroll)
+    gst_affect_gap_preroll (&self->gap, self->srcpad, GST_BUFFER_PTS (buf));
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
   return ret;
@@ -1005,7 +1019,19 @@ gst_affect_regress_sink_event (GstPad * pad, GstObject * parent,
     }
     case GST_EVENT_SEGMENT:
       gst_event_copy_segment (event, &self->segment);
+      gst_affect_gap_reset (&self->gap);
       break;
+    case GST_EVENT_GAP:{
+      GstClockTime ts, duration;
+
+      /* one vector in, one out: a GAP passes as it is; outputs held until
+       * EOS have only the preroll GAP */
+      gst_event_parse_gap (event, &ts, &duration);
+      gst_event_unref (event);
+      if (holding)
+        return gst_affect_gap_preroll (&self->gap, self->srcpad, ts);
+      return gst_affect_gap_push (&self->gap, self->srcpad, ts, duration);
+    }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_affect_event_is_item_start (event)) {
         g_clear_pointer (&self->item, gst_affect_item_free);
@@ -1026,6 +1052,7 @@ gst_affect_regress_sink_event (GstPad * pad, GstObject * parent,
       break;
     case GST_EVENT_FLUSH_STOP:
       g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
+      gst_affect_gap_reset (&self->gap);
       break;
     default:
       break;
