@@ -21,6 +21,11 @@
  * nanoseconds every #hop nanoseconds. Each prediction goes three ways: a
  * `n_classes` float tensor pushed downstream (between the item's events;
  * caps `affect-output="scores"`, `names="a,b,…"`), and an element message.
+ * The LATENCY query adds the window. Until the first prediction a GAP event
+ * of duration 0 at the first frame's time lets sinks preroll; live windows
+ * with hop > window leave GAPs for the time no window covers; a GAP on the
+ * sink pad is time passing; mode=train leaves a GAP of each item's span
+ * (docs/protocol.md, "Time without data").
  *
  * mode=train: items with labels (their item events' `labels` over
  * `vocabulary`) are cached; `split=validation` ones are held out for model

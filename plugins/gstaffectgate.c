@@ -10,7 +10,11 @@
  * added, so a metric sink behind a `funnel` can report per route. Events
  * outside items (stream-start, caps, segment, EOS) go to both pads; an
  * item that ends without any vector goes to src_1 with probability NaN.
- * Buffers outside items are routed one by one.
+ * Buffers outside items are routed one by one. The idle route gets a GAP
+ * event with the timestamp and duration of every buffer sent to the other
+ * (docs/protocol.md, "Time without data"), so its sink prerolls offline and
+ * keeps running live; a GAP from upstream goes to both routes. Put a queue
+ * on each route.
  *
  * mode=train: caches each item's features and its spontaneity label (the
  * `label` target of the item, or a column of that name: 1/0, true/false,

@@ -26,6 +26,9 @@
  * too). Without item events the whole stream is one item, pushed at EOS. Once
  * items have been seen, audio between an item's end and the next start (a
  * resampler's drained tail) belongs to no item and passes through unchanged.
+ * While an item is collected, a GAP event of duration 0 at its first
+ * timestamp lets sinks preroll; a GAP inside an item is silence up to its
+ * end, outside items it passes (docs/protocol.md, "Time without data").
  * The noise of an item is seeded by #GstAffectHnr:seed and the item's original
  * id, so the output does not depend on the order of the items.
  *

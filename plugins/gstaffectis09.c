@@ -42,6 +42,13 @@
  * round(0.025 rate) and round(0.010 rate) samples (only 16 kHz is checked
  * against the reference).
  *
+ * Time without data (docs/protocol.md): until its first vector the element
+ * pushes a GAP event of duration 0 at the first sample's time, so sinks
+ * preroll; with windows, time that no window covers (hop > window) becomes
+ * a GAP once past (input time - window). A GAP on the sink pad is silence
+ * up to its end. The LATENCY query adds `window` (LLD output: 3 frame
+ * steps + 1 frame).
+ *
  * Bad input: NaN/Inf samples are replaced by 0 and samples beyond +-1e4 are
  * clamped, with a GST_ELEMENT_WARNING naming the item and the count; an
  * item shorter than one frame (400 samples at 16 kHz) gives no vector and

@@ -48,6 +48,10 @@
  * count puts it (a gap in the input) completes the frames before it like an
  * item end and restarts the framing and the time base at that buffer.
  *
+ * Until the first buffer of frames is complete, a GAP event of duration 0
+ * at the first frame's time lets sinks preroll. A GAP on the sink pad is
+ * silence up to its end (docs/protocol.md, "Time without data").
+ *
  * Non-finite input samples are replaced by 0 and reported once per item
  * with a warning on the bus.
  *

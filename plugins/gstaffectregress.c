@@ -13,7 +13,10 @@
  * statistics stored in the model (standardise=model) or with the
  * statistics of the whole incoming stream (standardise=per-stream: items
  * are held until EOS, then predicted in order — this removes most of a
- * cross-corpus offset).
+ * cross-corpus offset). GAP events pass unchanged; a vector that gives no
+ * output now (mode=train, NaN values) leaves a GAP of its span, and
+ * per-stream standardisation one GAP of duration 0 at the first vector, so
+ * that sinks preroll (docs/protocol.md, "Time without data").
  *
  * mode=train: every item's feature vector and its targets (the `targets`
  * structure of affect-item-start) are cached; at EOS the model is trained
