@@ -1,7 +1,8 @@
 /* Outputs with nothing to send yet let pipelines run (docs/protocol.md,
  * "Time without data"): live pipelines with branches and default sinks
- * keep posting windows and predictions, and an offline gate whose first
- * items all take one route prerolls and finishes. Each pipeline runs
+ * keep posting windows and predictions, an offline gate whose first items
+ * all take one route prerolls and finishes, and so does an offline tee into
+ * frame-level and item-level branches. Each pipeline runs
  * against a deadline, so a stall fails the test instead of hanging it. */
 #include <math.h>
 #include <string.h>
@@ -22,8 +23,7 @@ static gchar *tmpdir;
 /* an MLP 384-8-1 with random weights, as affectregress / affectgate read
  * it; the numbers do not matter here, only that vectors flow through */
 static gchar *
-write_model (const gchar * name, AffectActivation output,
-    const gchar * label)
+write_model (const gchar * name, AffectActivation output, const gchar * label)
 {
   AffectMlpConfig config = { 0 };
   GError *error = NULL;
@@ -239,6 +239,37 @@ test_offline_gate (void)
   g_free (wav);
 }
 
+/* offline: a tee into branches that output at once (Mel frames) and at
+ * the item's end (IS09 functionals, the HNR reconstruction); items longer
+ * than a default queue holds. The item-level branches' sinks preroll on
+ * GAPs, so the Mel sink does not wait alone in preroll with a full queue. */
+static void
+test_offline_tee (void)
+{
+  gchar *wav = write_wav ("long.wav", 50);      /* 5 s */
+  gchar *manifest = g_build_filename (tmpdir, "long.csv", NULL);
+  gchar *csv = g_strdup_printf ("id,path\na,%s\nb,%s\nc,%s\n", wav, wav,
+      wav);
+  gchar *launch;
+  Tally t;
+  gdouble elapsed;
+
+  g_assert_true (g_file_set_contents (manifest, csv, -1, NULL));
+  launch = g_strdup_printf ("affectsrc location=%s ! audioconvert ! "
+      "audioresample ! audio/x-raw,format=F32LE,channels=1,rate=16000 ! "
+      "tee name=t t. ! queue ! affectmel ! fakesink "
+      "t. ! queue ! affectis09 name=is09 post-messages=true ! fakesink "
+      "t. ! queue ! affecthnr ! fakesink", manifest);
+  run (launch, 30.0, "affect-is09", "is09", &t, &elapsed);
+  g_test_message ("%u vectors in %.2f s, EOS %d", t.count, elapsed, t.eos);
+  g_assert_true (t.eos);
+  g_assert_cmpuint (t.count, ==, 3);
+  g_free (launch);
+  g_free (csv);
+  g_free (manifest);
+  g_free (wav);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -250,6 +281,7 @@ main (int argc, char **argv)
   g_test_add_func ("/preroll/live-tee", test_live_tee);
   g_test_add_func ("/preroll/live-gate", test_live_gate);
   g_test_add_func ("/preroll/offline-gate", test_offline_gate);
+  g_test_add_func ("/preroll/offline-tee", test_offline_tee);
   ret = g_test_run ();
   {
     GDir *dir = g_dir_open (tmpdir, 0, NULL);
