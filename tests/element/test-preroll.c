@@ -8,10 +8,13 @@
 #include <string.h>
 #include <glib/gstdio.h>
 #include <gst/gst.h>
+#include <gst/check/gstharness.h>
 
 #include "affect/affect.h"
 #include "affect/mlp.h"
 #include "affect/nn.h"
+#include "gstaffectitem.h"
+#include "gstaffecttensor.h"
 
 #define N_FEATURES 384
 #define WINDOW_S 2.0
@@ -270,6 +273,191 @@ test_offline_tee (void)
   g_free (wav);
 }
 
+/* ---------------------------------------------------- GAP, element level */
+
+#define RATE 16000
+
+static GstBuffer *
+noise_buffer (guint n, guint32 seed, GstClockTime pts)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, n * sizeof (float), NULL);
+  GstMapInfo map;
+  GRand *rand = g_rand_new_with_seed (seed);
+  guint i;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  for (i = 0; i < n; i++)
+    ((float *) map.data)[i] = (float) g_rand_double_range (rand, -0.3, 0.3);
+  gst_buffer_unmap (buf, &map);
+  g_rand_free (rand);
+  GST_BUFFER_PTS (buf) = pts;
+  GST_BUFFER_DURATION (buf) = gst_util_uint64_scale_int (n, GST_SECOND, RATE);
+  return buf;
+}
+
+/* every byte the element outputs for: 0.5 s of noise, then `silence` s
+ * given as a GAP event (gap = TRUE) or as zeros, then 0.5 s of noise;
+ * the first event after the segment is returned in *first */
+static GBytes *
+run_with_gap (const gchar * launch, gboolean gap, gdouble silence,
+    GstEvent ** first)
+{
+  GstHarness *h = gst_harness_new_parse (launch);
+  const guint half = RATE / 2, n_sil = (guint) (silence * RATE);
+  GstClockTime t_sil = gst_util_uint64_scale_int (half, GST_SECOND, RATE);
+  GstClockTime t_end = gst_util_uint64_scale_int (half + n_sil, GST_SECOND,
+      RATE);
+  GByteArray *out = g_byte_array_new ();
+  GstBuffer *buf;
+  GstEvent *ev;
+
+  gst_harness_set_src_caps_str (h, "audio/x-raw,format=F32LE,channels=1,"
+      "rate=16000,layout=interleaved");
+  g_assert_cmpint (gst_harness_push (h, noise_buffer (half, 1, 0)), ==,
+      GST_FLOW_OK);
+  if (gap) {
+    g_assert_true (gst_harness_push_event (h, gst_event_new_gap (t_sil,
+                t_end - t_sil)));
+  } else {
+    buf = gst_buffer_new_allocate (NULL, n_sil * sizeof (float), NULL);
+    gst_buffer_memset (buf, 0, 0, n_sil * sizeof (float));
+    GST_BUFFER_PTS (buf) = t_sil;
+    g_assert_cmpint (gst_harness_push (h, buf), ==, GST_FLOW_OK);
+  }
+  buf = noise_buffer (half, 2, t_end);
+  GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+  g_assert_cmpint (gst_harness_push (h, buf), ==, GST_FLOW_OK);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+
+  *first = NULL;
+  while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+    GstEventType type = GST_EVENT_TYPE (ev);
+    if (*first == NULL && type != GST_EVENT_STREAM_START
+        && type != GST_EVENT_CAPS && type != GST_EVENT_SEGMENT)
+      *first = gst_event_ref (ev);
+    gst_event_unref (ev);
+  }
+  while ((buf = gst_harness_try_pull (h)) != NULL) {
+    GstMapInfo map;
+    gst_buffer_map (buf, &map, GST_MAP_READ);
+    g_byte_array_append (out, map.data, map.size);
+    gst_buffer_unmap (buf, &map);
+    gst_buffer_unref (buf);
+  }
+  gst_harness_teardown (h);
+  return g_byte_array_free_to_bytes (out);
+}
+
+/* a GAP on the audio input is silence up to its end: the same output,
+ * bit for bit, as zeros; the element's own first event is its preroll GAP
+ * at the first sample's time */
+static void
+check_gap_is_silence (const gchar * launch)
+{
+  GstEvent *first_gap, *first_zeros;
+  GBytes *with_gap = run_with_gap (launch, TRUE, 0.3, &first_gap);
+  GBytes *with_zeros = run_with_gap (launch, FALSE, 0.3, &first_zeros);
+  GstClockTime ts, dur;
+
+  g_test_message ("%s: %" G_GSIZE_FORMAT " bytes out", launch,
+      g_bytes_get_size (with_gap));
+  g_assert_cmpuint (g_bytes_get_size (with_gap), >, 0);
+  g_assert_true (g_bytes_equal (with_gap, with_zeros));
+  g_assert_nonnull (first_gap);
+  g_assert_cmpint (GST_EVENT_TYPE (first_gap), ==, GST_EVENT_GAP);
+  gst_event_parse_gap (first_gap, &ts, &dur);
+  g_assert_cmpuint (ts, ==, 0);
+  g_assert_cmpuint (dur, ==, 0);
+  gst_event_unref (first_gap);
+  gst_event_unref (first_zeros);
+  g_bytes_unref (with_gap);
+  g_bytes_unref (with_zeros);
+}
+
+static void
+test_gap_is09 (void)
+{
+  /* windows of 1 s every 0.25 s over the 1.3 s, and the whole stream */
+  check_gap_is_silence ("affectis09 window=1000000000 hop=250000000");
+  check_gap_is_silence ("affectis09");
+}
+
+static void
+test_gap_mel (void)
+{
+  check_gap_is_silence ("affectmel n-fft=400 hop=160 n-mels=40 "
+      "frames-per-buffer=200");
+}
+
+/* the gate's idle route gets a GAP with the timestamp and duration of each
+ * vector sent to the other route */
+static void
+test_gap_gate (void)
+{
+  GstElement *gate = gst_element_factory_make ("affectgate", NULL);
+  GstHarness *h0, *h1;
+  guint dims[1] = { N_FEATURES };
+  GstAffectTensorInfo info;
+  const gboolean spont[5] = { TRUE, TRUE, TRUE, FALSE, TRUE };
+  float x[N_FEATURES] = { 0 };
+  guint i, gaps[2] = { 0, 0 }, bufs[2] = { 0, 0 };
+
+  g_object_set (gate, "route-by", 1 /* label */ , NULL);
+  h0 = gst_harness_new_with_element (gate, "sink", "src_0");
+  h1 = gst_harness_new_with_element (gate, NULL, "src_1");
+  gst_affect_tensor_info_init (&info, 1, dims, 0, 1);
+  gst_harness_set_src_caps (h0, gst_affect_tensor_caps_from_info (&info));
+  for (i = 0; i < G_N_ELEMENTS (spont); i++) {
+    gchar *id = g_strdup_printf ("utt%u", i);
+    GstAffectItem *item = gst_affect_item_new (id);
+    GstBuffer *buf = gst_buffer_new_memdup (x, sizeof x);
+
+    item->index = i;
+    gst_affect_item_set_column (item, "spontaneity",
+        spont[i] ? "improvised" : "script");
+    GST_BUFFER_PTS (buf) = i * GST_SECOND;
+    GST_BUFFER_DURATION (buf) = GST_SECOND / 2 + i;
+    g_assert_true (gst_harness_push_event (h0,
+            gst_affect_item_start_event_new (item)));
+    g_assert_cmpint (gst_harness_push (h0, buf), ==, GST_FLOW_OK);
+    g_assert_true (gst_harness_push_event (h0,
+            gst_affect_item_end_event_new (item)));
+    gst_affect_item_free (item);
+    g_free (id);
+  }
+  for (i = 0; i < 2; i++) {
+    GstHarness *h = i == 0 ? h0 : h1;
+    GstEvent *ev;
+    GstBuffer *buf;
+
+    while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+      if (GST_EVENT_TYPE (ev) == GST_EVENT_GAP) {
+        GstClockTime ts, dur;
+        guint item;
+        gst_event_parse_gap (ev, &ts, &dur);
+        item = (guint) (ts / GST_SECOND);
+        /* a GAP stands for an item routed to the other pad */
+        g_assert_cmpuint (ts, ==, item * GST_SECOND);
+        g_assert_cmpuint (dur, ==, GST_SECOND / 2 + item);
+        g_assert_cmpint (spont[item] ? 0 : 1, ==, 1 - i);
+        gaps[i]++;
+      }
+      gst_event_unref (ev);
+    }
+    while ((buf = gst_harness_try_pull (h)) != NULL) {
+      bufs[i]++;
+      gst_buffer_unref (buf);
+    }
+  }
+  g_assert_cmpuint (bufs[0], ==, 4);
+  g_assert_cmpuint (bufs[1], ==, 1);
+  g_assert_cmpuint (gaps[0], ==, 1);
+  g_assert_cmpuint (gaps[1], ==, 4);
+  gst_harness_teardown (h1);
+  gst_harness_teardown (h0);
+  gst_object_unref (gate);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -282,6 +470,9 @@ main (int argc, char **argv)
   g_test_add_func ("/preroll/live-gate", test_live_gate);
   g_test_add_func ("/preroll/offline-gate", test_offline_gate);
   g_test_add_func ("/preroll/offline-tee", test_offline_tee);
+  g_test_add_func ("/preroll/gap-is09", test_gap_is09);
+  g_test_add_func ("/preroll/gap-mel", test_gap_mel);
+  g_test_add_func ("/preroll/gap-gate", test_gap_gate);
   ret = g_test_run ();
   {
     GDir *dir = g_dir_open (tmpdir, 0, NULL);
