@@ -471,6 +471,8 @@ predict (GstAffectClassify * self, const float *frames, guint n,
 
   GST_BUFFER_PTS (buf) = ts;
   GST_BUFFER_DURATION (buf) = duration;
+  /* nothing came between the last output and this one */
+  gst_affect_gap_advance (&self->gap, self->srcpad, ts);
   gst_affect_gap_note (&self->gap, ts, duration);
   s = gst_affect_message_structure_new ("affect-prediction", &self->segment,
       ts, duration);

@@ -474,6 +474,9 @@ push_pending (GstAffectIs09 * self)
   self->pending = NULL;
   for (l = list; l; l = l->next) {
     if (ret == GST_FLOW_OK) {
+      /* nothing came between the last output and this one */
+      gst_affect_gap_advance (&self->gap, self->srcpad,
+          GST_BUFFER_PTS (l->data));
       gst_affect_gap_note (&self->gap, GST_BUFFER_PTS (l->data),
           GST_BUFFER_DURATION (l->data));
       ret = gst_pad_push (self->srcpad, l->data);

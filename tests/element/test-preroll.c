@@ -389,6 +389,62 @@ test_gap_mel (void)
       "frames-per-buffer=200");
 }
 
+/* windows of 0.5 s every 1 s: the time no window covers is sent as GAPs
+ * once it is past (input time - window), the windows' spans are not */
+static void
+test_gap_is09_windows (void)
+{
+  GstHarness *h = gst_harness_new_parse ("affectis09 window=500000000 "
+      "hop=1000000000");
+  const guint step = RATE / 10;
+  GstClockTime covered[4] = { 0 }, gap_total = 0;
+  GstBuffer *buf;
+  GstEvent *ev;
+  guint i, n_vec = 0;
+
+  gst_harness_set_src_caps_str (h, "audio/x-raw,format=F32LE,channels=1,"
+      "rate=16000,layout=interleaved");
+  for (i = 0; i < 32; i++)      /* 3.2 s */
+    g_assert_cmpint (gst_harness_push (h, noise_buffer (step, i,
+                gst_util_uint64_scale_int (i * step, GST_SECOND, RATE))), ==,
+        GST_FLOW_OK);
+  while ((buf = gst_harness_try_pull (h)) != NULL) {
+    g_assert_cmpuint (GST_BUFFER_PTS (buf), ==, n_vec * GST_SECOND);
+    g_assert_cmpuint (GST_BUFFER_DURATION (buf), ==, GST_SECOND / 2);
+    n_vec++;
+    gst_buffer_unref (buf);
+  }
+  g_assert_cmpuint (n_vec, ==, 3);      /* 0, 1, 2 s; 3 s is unfinished */
+  while ((ev = gst_harness_try_pull_event (h)) != NULL) {
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_GAP) {
+      GstClockTime ts, dur;
+      gst_event_parse_gap (ev, &ts, &dur);
+      if (dur > 0) {
+        guint second = (guint) (ts / GST_SECOND);
+        /* within the half second after a window, not before 0.5 s */
+        g_assert_cmpuint (ts, >=, second * GST_SECOND + GST_SECOND / 2);
+        g_assert_cmpuint (ts + dur, <=, (second + 1) * GST_SECOND);
+        covered[second] += dur;
+        gap_total += dur;
+      }
+    }
+    gst_event_unref (ev);
+  }
+  /* up to 0.5 s after each window ... and up to 3.2 - 0.5 s at the end */
+  g_assert_cmpuint (covered[0], ==, GST_SECOND / 2);
+  g_assert_cmpuint (covered[1], ==, GST_SECOND / 2);
+  g_assert_cmpuint (covered[2], ==, GST_SECOND / 5);
+  g_assert_cmpuint (gap_total, ==, GST_SECOND * 6 / 5);
+  gst_harness_teardown (h);
+}
+
+static void
+test_gap_hnr (void)
+{
+  /* the whole stream is one item, reconstructed at EOS */
+  check_gap_is_silence ("affecthnr seed=3");
+}
+
 /* the gate's idle route gets a GAP with the timestamp and duration of each
  * vector sent to the other route */
 static void
@@ -472,6 +528,8 @@ main (int argc, char **argv)
   g_test_add_func ("/preroll/offline-tee", test_offline_tee);
   g_test_add_func ("/preroll/gap-is09", test_gap_is09);
   g_test_add_func ("/preroll/gap-mel", test_gap_mel);
+  g_test_add_func ("/preroll/gap-is09-windows", test_gap_is09_windows);
+  g_test_add_func ("/preroll/gap-hnr", test_gap_hnr);
   g_test_add_func ("/preroll/gap-gate", test_gap_gate);
   ret = g_test_run ();
   {
