@@ -21,6 +21,11 @@
  * nanoseconds every #hop nanoseconds. Each prediction goes three ways: a
  * `n_classes` float tensor pushed downstream (between the item's events;
  * caps `affect-output="scores"`, `names="a,b,…"`), and an element message.
+ * The LATENCY query adds the window. Until the first prediction a GAP event
+ * of duration 0 at the first frame's time lets sinks preroll; live windows
+ * with hop > window leave GAPs for the time no window covers; a GAP on the
+ * sink pad is time passing; mode=train leaves a GAP of each item's span
+ * (docs/protocol.md, "Time without data").
  *
  * mode=train: items with labels (their item events' `labels` over
  * `vocabulary`) are cached; `split=validation` ones are held out for model
@@ -467,6 +472,9 @@ predict (GstAffectClassify * self, const float *frames, guint n,
 
   GST_BUFFER_PTS (buf) = ts;
   GST_BUFFER_DURATION (buf) = duration;
+  /* nothing came between the last output and this one */
+  gst_affect_gap_advance (&self->gap, self->srcpad, ts);
+  gst_affect_gap_note (&self->gap, ts, duration);
   s = gst_affect_message_structure_new ("affect-prediction", &self->segment,
       ts, duration);
   gst_structure_set (s, "id", G_TYPE_STRING, id ? id : "", NULL);
@@ -634,8 +642,7 @@ map_labels (GstAffectClassify * self, const GstAffectItem * item,
     if (index[i] < 0) {
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
           ("Item %s has the label \"%s\" the model does not know: skipped",
-              item->id, item->vocabulary[i]),
-          ("model classes: %u", classes));
+              item->id, item->vocabulary[i]), ("model classes: %u", classes));
       self->n_skipped++;
       g_free (index);
       return FALSE;
@@ -762,6 +769,27 @@ frames_to_time (GstAffectClassify * self, guint64 n)
       self->fps_n);
 }
 
+/* Nothing to send yet (an item's prediction waits for its end, a window's
+ * for its last frame): a GAP at the first frame lets sinks preroll, and
+ * live, the time before (input time - window) that no window covers
+ * (hop > window) is a GAP. `now` is where the input stands. */
+static void
+announce_time (GstAffectClassify * self, GstClockTime first, GstClockTime now)
+{
+  guint win, hop;
+  GstClockTime span;
+
+  gst_affect_gap_preroll (&self->gap, self->srcpad, first);
+  if (self->item != NULL || self->saw_items
+      || self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN || self->net == NULL
+      || !GST_CLOCK_TIME_IS_VALID (now) || self->fps_n <= 0)
+    return;
+  window_frames (self, &win, &hop);
+  span = frames_to_time (self, win);
+  if (now > span)
+    gst_affect_gap_advance (&self->gap, self->srcpad, now - span);
+}
+
 static GstFlowReturn
 gst_affect_classify_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 {
@@ -838,6 +866,9 @@ gst_affect_classify_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     }
   }
   gst_buffer_unmap (buf, &map);
+  if (ret == GST_FLOW_OK && GST_BUFFER_PTS_IS_VALID (buf))
+    announce_time (self, GST_BUFFER_PTS (buf), GST_BUFFER_PTS (buf) +
+        (GST_BUFFER_DURATION_IS_VALID (buf) ? GST_BUFFER_DURATION (buf) : 0));
   gst_buffer_unref (buf);
   return ret;
 }
@@ -864,6 +895,34 @@ check_window (GstAffectClassify * self)
               i == 1 ? " (hop: = window)" : ""));
       return FALSE;
     }
+  return TRUE;
+}
+
+/* A live window's prediction is stamped with its first frame and leaves
+ * with its last: the window adds its length to the latency. */
+static gboolean
+gst_affect_classify_src_query (GstPad * pad, GstObject * parent,
+    GstQuery * query)
+{
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (parent);
+  GstClockTime min, max, ours;
+  gboolean live;
+  guint win, hop;
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return gst_pad_query_default (pad, parent, query);
+  if (!gst_pad_peer_query (self->sinkpad, query))
+    return FALSE;
+  if (self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN || self->net == NULL
+      || self->fps_n <= 0)
+    return TRUE;
+  gst_query_parse_latency (query, &live, &min, &max);
+  window_frames (self, &win, &hop);
+  ours = frames_to_time (self, win);
+  min += ours;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += ours;
+  gst_query_set_latency (query, live, min, max);
   return TRUE;
 }
 
@@ -938,6 +997,7 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
     }
     case GST_EVENT_SEGMENT:
       gst_event_copy_segment (event, &self->segment);
+      gst_affect_gap_reset (&self->gap);
       if (!self->src_caps_set) {
         /* train mode: the output caps wait for the first item's vocabulary */
         gst_event_replace (&self->pending_segment, event);
@@ -954,7 +1014,18 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
     case GST_EVENT_FLUSH_STOP:
       self->n_frames = 0;
       g_clear_pointer (&self->item, gst_affect_item_free);
+      gst_affect_gap_reset (&self->gap);
       break;
+    case GST_EVENT_GAP:{
+      GstClockTime ts, duration;
+
+      /* no frames for a while: time passes, as for frames */
+      gst_event_parse_gap (event, &ts, &duration);
+      gst_event_unref (event);
+      announce_time (self, ts, ts + (GST_CLOCK_TIME_IS_VALID (duration) ?
+              duration : 0));
+      return TRUE;
+    }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_affect_event_is_item_start (event)) {
         g_clear_pointer (&self->item, gst_affect_item_free);
@@ -975,6 +1046,11 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
       } else if (gst_affect_event_is_item_end (event) && self->item) {
         if (train) {
           cache_item (self);
+          /* training outputs nothing: the item's time is a GAP */
+          if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
+              && GST_CLOCK_TIME_IS_VALID (self->end_ts))
+            gst_affect_gap_push (&self->gap, self->srcpad, self->start_ts,
+                self->end_ts - self->start_ts);
         } else if (self->n_frames > 0) {
           GstClockTime dur = GST_CLOCK_TIME_IS_VALID (self->start_ts)
               && GST_CLOCK_TIME_IS_VALID (self->end_ts) ?
@@ -1033,6 +1109,7 @@ gst_affect_classify_change_state (GstElement * element,
     self->src_caps_set = FALSE;
     self->saw_items = FALSE;
     self->n_skipped = 0;
+    gst_affect_gap_reset (&self->gap);
     gst_segment_init (&self->segment, GST_FORMAT_TIME);
   } else if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
     g_clear_pointer (&self->net, affect_moodnet_free);
@@ -1327,6 +1404,8 @@ gst_affect_classify_init (GstAffectClassify * self)
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
   gst_pad_use_fixed_caps (self->srcpad);
+  gst_pad_set_query_function (self->srcpad,
+      GST_DEBUG_FUNCPTR (gst_affect_classify_src_query));
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
 
   self->mode = DEFAULT_MODE;
@@ -1344,5 +1423,6 @@ gst_affect_classify_init (GstAffectClassify * self)
   self->chunk_frames = DEFAULT_CHUNK_FRAMES;
   self->cache_budget = DEFAULT_CACHE_BUDGET;
   self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
+  gst_affect_gap_reset (&self->gap);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }

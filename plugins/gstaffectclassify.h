@@ -7,6 +7,7 @@
 #include "affect/moodnet.h"
 #include "affect/moodnet-train.h"
 #include "gstaffectitem.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 #define GST_TYPE_AFFECT_CLASSIFY (gst_affect_classify_get_type ())
@@ -59,6 +60,7 @@ G_DECLARE_FINAL_TYPE (GstAffectClassify, gst_affect_classify, GST,
        GstClockTime start_ts, end_ts;
        guint64 frames_seen;     /* live: frames still to skip (hop > window) */
        guint n_skipped;
+       GstAffectGap gap;        /* how far the output has gone */
      };
 
 gint *gst_affect_classify_label_index (const gchar * const *model_labels,

@@ -6,6 +6,7 @@
 #include "affect/mlp.h"
 #include "gstaffectitem.h"
 #include "gstaffecttrain.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
@@ -44,6 +45,7 @@ struct _GstAffectGate
   AffectDataset *dataset;       /* train mode */
   guint skipped;
   guint routed[2];
+  GstAffectGap gaps[2];         /* how far each route has gone */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (affectgate);

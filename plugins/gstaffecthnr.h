@@ -6,6 +6,7 @@
 
 #include "affect/hnr.h"
 #include "gstaffectitem.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
@@ -44,6 +45,7 @@ struct _GstAffectHnr
                                  * the item's reconstruction */
   gboolean in_items;            /* item events seen: audio between items
                                  * belongs to no item and passes through */
+  GstAffectGap gap;             /* how far the output has gone */
 };
 
 G_END_DECLS

@@ -52,6 +52,10 @@
  * count puts it (a gap in the input) completes the frames before it like an
  * item end and restarts the framing and the time base at that buffer.
  *
+ * Until the first buffer of frames is complete, a GAP event of duration 0
+ * at the first frame's time lets sinks preroll. A GAP on the sink pad is
+ * silence up to its end (docs/protocol.md, "Time without data").
+ *
  * Non-finite input samples are replaced by 0 and reported once per item
  * with a warning on the bus.
  *
@@ -518,6 +522,8 @@ push_frames (GstAffectMel * self, gboolean drain)
       GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
       self->discont = FALSE;
     }
+    gst_affect_gap_note (&self->gap, GST_BUFFER_PTS (buf),
+        GST_BUFFER_DURATION (buf));
     ret = gst_pad_push (self->srcpad, buf);
   }
   return ret;
@@ -554,6 +560,52 @@ reset_timeline (GstAffectMel * self)
   self->origin = 0;
   self->discont = TRUE;
   self->warned_nonfinite = FALSE;
+  gst_affect_gap_reset (&self->gap);
+}
+
+/* Before the first buffer of frames is complete (frames-per-buffer frames
+ * and the FFT's look-ahead), a GAP at the first frame lets sinks preroll */
+static void
+announce_time (GstAffectMel * self)
+{
+  if (self->have_base)
+    gst_affect_gap_preroll (&self->gap, self->srcpad,
+        sample_time (self, self->origin));
+}
+
+/* A GAP on the input is silence from where the audio stands to the GAP's
+ * end (as audio sinks and mixers take it): frames keep their sample-exact
+ * times and the audio after the GAP continues the same signal. */
+static GstFlowReturn
+fill_gap (GstAffectMel * self, GstEvent * event)
+{
+  static const float zeros[1024];
+  GstClockTime ts, duration, now, end;
+  GstFlowReturn ret = GST_FLOW_OK;
+  guint64 n = 0;
+
+  if (self->stream == NULL)
+    return GST_FLOW_OK;
+  gst_event_parse_gap (event, &ts, &duration);
+  if (!self->have_base) {
+    self->base = ts;
+    self->have_base = TRUE;
+  }
+  now = sample_time (self, self->n_samples);
+  end = ts + (GST_CLOCK_TIME_IS_VALID (duration) ? duration : 0);
+  if (end > now)
+    n = gst_util_uint64_scale_round (end - now, self->active.sample_rate,
+        GST_SECOND);
+  while (n > 0 && ret == GST_FLOW_OK) {
+    gsize chunk = MIN (n, G_N_ELEMENTS (zeros));
+    affect_mel_stream_push (self->stream, zeros, chunk);
+    self->n_samples += chunk;
+    n -= chunk;
+    ret = push_frames (self, FALSE);
+  }
+  if (ret == GST_FLOW_OK)
+    announce_time (self);
+  return ret;
 }
 
 static GstFlowReturn
@@ -562,6 +614,7 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GstAffectMel *self = GST_AFFECT_MEL (parent);
   GstMapInfo map;
   gsize n, bad;
+  GstFlowReturn ret;
 
   if (self->stream == NULL) {
     gst_buffer_unref (buf);
@@ -585,8 +638,6 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     GstClockTimeDiff gap = GST_CLOCK_DIFF (sample_time (self,
             self->n_samples), GST_BUFFER_PTS (buf));
     if (ABS (gap) > (GstClockTimeDiff) (GST_SECOND / self->active.sample_rate)) {
-      GstFlowReturn ret;
-
       GST_DEBUG_OBJECT (self, "discontinuity of %" GST_STIME_FORMAT,
           GST_STIME_ARGS (gap));
       ret = finish_signal (self);
@@ -615,7 +666,10 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
             GST_TIME_ARGS (sample_time (self, self->n_samples - n))));
     self->warned_nonfinite = TRUE;
   }
-  return push_frames (self, FALSE);
+  ret = push_frames (self, FALSE);
+  if (ret == GST_FLOW_OK)
+    announce_time (self);
+  return ret;
 }
 
 /* ----------------------------------------------------------------- caps */
@@ -787,6 +841,11 @@ gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       reset_timeline (self);
       gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
       break;
+    case GST_EVENT_GAP:{
+      GstFlowReturn ret = fill_gap (self, event);
+      gst_event_unref (event);
+      return ret == GST_FLOW_OK || ret == GST_FLOW_FLUSHING;
+    }
     case GST_EVENT_EOS:
       finish_signal (self);
       break;
@@ -913,6 +972,7 @@ gst_affect_mel_init (GstAffectMel * self)
   self->frames_per_buffer = DEFAULT_FRAMES_PER_BUFFER;
   gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
   reset_timeline (self);
+  gst_affect_gap_reset (&self->gap);
 }
 
 #define PFLAGS (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \

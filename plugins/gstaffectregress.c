@@ -13,7 +13,10 @@
  * statistics stored in the model (standardise=model) or with the
  * statistics of the whole incoming stream (standardise=per-stream: items
  * are held until EOS, then predicted in order — this removes most of a
- * cross-corpus offset).
+ * cross-corpus offset). GAP events pass unchanged; a vector that gives no
+ * output now (mode=train, NaN values) leaves a GAP of its span, and
+ * per-stream standardisation one GAP of duration 0 at the first vector, so
+ * that sinks preroll (docs/protocol.md, "Time without data").
  *
  * mode=train: every item's feature vector and its targets (the `targets`
  * structure of affect-item-start) are cached; at EOS the model is trained
@@ -326,6 +329,7 @@ gst_affect_regress_init (GstAffectRegress * self)
   self->post_messages = DEFAULT_POST_MESSAGES;
   g_queue_init (&self->pending);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
+  gst_affect_gap_reset (&self->gap);
 }
 
 static void
@@ -348,6 +352,7 @@ reset (GstAffectRegress * self)
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
   self->skipped = 0;
   self->test_items = 0;
+  gst_affect_gap_reset (&self->gap);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }
 
@@ -700,6 +705,7 @@ push_prediction (GstAffectRegress * self, const float *y, const gchar * id,
 
   GST_BUFFER_PTS (out) = pts;
   GST_BUFFER_DURATION (out) = duration;
+  gst_affect_gap_note (&self->gap, pts, duration);
   if (self->post_messages) {
     GstStructure *s = gst_affect_message_structure_new ("affect-prediction",
         &self->segment, pts, duration);
@@ -744,6 +750,9 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GstMapInfo map;
   const gchar *id = self->item ? self->item->id : NULL;
   float *y;
+  /* a vector that gives no output now: a GAP of its span (or, when the
+   * outputs wait for EOS, one GAP so that the sink prerolls) */
+  gboolean gap = FALSE, preroll = FALSE;
 
   gst_affect_train_use_threads (&self->train);
 
@@ -772,6 +781,7 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 
     /* test items are never learnt from, so one manifest can feed both
      * the training and the evaluation pipeline */
+    gap = TRUE;
     if (self->item && g_strcmp0 (self->item->split, "test") == 0) {
       self->test_items++;
       goto out;
@@ -802,6 +812,7 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item \"%s\": feature vector with NaN or infinite values, no "
             "prediction.", id ? id : ""), (NULL));
+    gap = TRUE;
     goto out;
   }
 
@@ -812,6 +823,7 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     p->pts = GST_BUFFER_PTS (buf);
     p->duration = GST_BUFFER_DURATION (buf);
     g_queue_push_tail (&self->pending, p);
+    preroll = TRUE;
     goto out;
   }
 
@@ -822,6 +834,11 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   g_free (y);
 
 out:
+  if (ret == GST_FLOW_OK && gap)
+    gst_affect_gap_push (&self->gap, self->srcpad, GST_BUFFER_PTS (buf),
+        GST_BUFFER_DURATION (buf));
+  else if (ret == GST_FLOW_OK && preroll)
+    gst_affect_gap_preroll (&self->gap, self->srcpad, GST_BUFFER_PTS (buf));
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
   return ret;
@@ -1022,7 +1039,19 @@ gst_affect_regress_sink_event (GstPad * pad, GstObject * parent,
     }
     case GST_EVENT_SEGMENT:
       gst_event_copy_segment (event, &self->segment);
+      gst_affect_gap_reset (&self->gap);
       break;
+    case GST_EVENT_GAP:{
+      GstClockTime ts, duration;
+
+      /* one vector in, one out: a GAP passes as it is; outputs held until
+       * EOS have only the preroll GAP */
+      gst_event_parse_gap (event, &ts, &duration);
+      gst_event_unref (event);
+      if (holding)
+        return gst_affect_gap_preroll (&self->gap, self->srcpad, ts);
+      return gst_affect_gap_push (&self->gap, self->srcpad, ts, duration);
+    }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_affect_event_is_item_start (event)) {
         g_clear_pointer (&self->item, gst_affect_item_free);
@@ -1043,6 +1072,7 @@ gst_affect_regress_sink_event (GstPad * pad, GstObject * parent,
       break;
     case GST_EVENT_FLUSH_STOP:
       g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
+      gst_affect_gap_reset (&self->gap);
       break;
     default:
       break;

@@ -6,6 +6,7 @@
 #include "affect/mlp.h"
 #include "gstaffectitem.h"
 #include "gstaffecttrain.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
@@ -55,6 +56,7 @@ struct _GstAffectRegress
   guint skipped;
   guint test_items;
   GQueue pending;               /* per-stream standardisation: held items */
+  GstAffectGap gap;             /* how far the output has gone */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (affectregress);

@@ -104,7 +104,7 @@ test_tags (void)
   gchar *report = g_build_filename (tmpdir, "tags.json", NULL);
   gchar *items = g_build_filename (tmpdir, "tags.csv", NULL);
   gchar *cli_json = g_build_filename (tmpdir, "tags-cli.json", NULL);
-  gchar *launch = g_strdup_printf ("affectmetrics async=false interval=10 "
+  gchar *launch = g_strdup_printf ("affectmetrics interval=10 "
       "location=%s items-location=%s", report, items);
   AffectEvaluation *ev = affect_evaluation_new (AFFECT_METRICS_TAGS, 3, tags,
       NULL, "validation");
@@ -204,7 +204,7 @@ test_class_figures (void)
   gchar *prefix = g_build_filename (tmpdir, "quadrants", NULL);
   gchar *npy = g_build_filename (tmpdir, "quadrants.npy", NULL);
   gchar *gt = g_build_filename (tmpdir, "quadrants-groundtruth.npy", NULL);
-  gchar *launch = g_strdup_printf ("affectmetrics async=false interval=0 "
+  gchar *launch = g_strdup_printf ("affectmetrics interval=0 "
       "figures=%s items-location=%s", prefix, npy);
   gchar *png;
   GstBus *bus;
@@ -272,7 +272,7 @@ static void
 test_regression (void)
 {
   GstBus *bus;
-  GstHarness *h = harness ("affectmetrics async=false interval=0", 2,
+  GstHarness *h = harness ("affectmetrics interval=0", 2,
       "valence,arousal", "targets", &bus);
   GList *msgs;
   const GValue *mae;
@@ -309,7 +309,7 @@ test_regression (void)
 static void
 run_decision (const gchar * props, const double *want_thresholds)
 {
-  gchar *launch = g_strdup_printf ("affectmetrics async=false interval=0 %s",
+  gchar *launch = g_strdup_printf ("affectmetrics interval=0 %s",
       props);
   GstBus *bus;
   GstHarness *h = harness (launch, 3, "calm,happy,sad", "scores", &bus);
@@ -497,7 +497,7 @@ test_mismatch (void)
   const gchar *other[] = { "calm", "angry", "sad", NULL };
   const float labels[3] = { 1, 0, 0 }, scores[3] = { 0.5f, 0.2f, 0.1f };
   GstBus *bus;
-  GstHarness *h = harness ("affectmetrics async=false", 3, "calm,happy,sad",
+  GstHarness *h = harness ("affectmetrics", 3, "calm,happy,sad",
       "scores", &bus);
   GstAffectItem *item = gst_affect_item_new ("x");
   GstMessage *msg;
