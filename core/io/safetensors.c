@@ -717,6 +717,12 @@ affect_safetensors_get_shaped (AffectSafetensors * file, const char *name,
 }
 
 const char *
+affect_safetensors_label (const AffectSafetensors * file)
+{
+  return file->label;
+}
+
+const char *
 affect_safetensors_metadata (const AffectSafetensors * file, const char *key)
 {
   return g_hash_table_lookup (file->metadata, key);

@@ -3,6 +3,7 @@
 #define AFFECT_MLP_PRIVATE_H
 
 #include "affect/mlp.h"
+#include "affect/safetensors.h"
 
 #define MLP_MAX_LAYERS (AFFECT_MLP_MAX_HIDDEN + 1)
 
@@ -29,6 +30,12 @@ struct _AffectMlp
   float *delta[MLP_MAX_LAYERS];
 };
 
+/* the MLP of an open model file (path names errors) */
+AffectMlp *mlp_load_file (AffectSafetensors * file, const char *path,
+    GError ** error);
+/* the file is one of ours (format or mlp.widths metadata) */
+gboolean mlp_file_is_mlp (AffectSafetensors * file);
+
 void mlp_reserve (AffectMlp * mlp, int rows);
 /* rows [row0, row0 + n) of the workspace ← forward of xs (n × n_inputs) */
 void mlp_forward_rows (AffectMlp * mlp, const float *xs, int row0, int n);
@@ -49,19 +56,18 @@ void mlp_param_grads_rows (AffectMlp * mlp, int row0, int n);
 
 /* Jacobian-vector product at rows [row0, row0 + n): t (n × n_outputs) =
  * J(x) v for input tangents v (n × n_inputs) */
-void mlp_jvp_rows (AffectMlp * mlp, const float *v, int row0, int n,
-    float *t);
+void mlp_jvp_rows (AffectMlp * mlp, const float *v, int row0, int n, float *t);
 
 static inline const float *
 mlp_output_rows (AffectMlp * mlp, int row0)
 {
-  return mlp->h[mlp->n_layers - 1] + (size_t) row0 * mlp->config.n_outputs;
+  return mlp->h[mlp->n_layers - 1] + (size_t) row0 *mlp->config.n_outputs;
 }
 
 static inline const float *
 mlp_output_preactivation_rows (AffectMlp * mlp, int row0)
 {
-  return mlp->z[mlp->n_layers - 1] + (size_t) row0 * mlp->config.n_outputs;
+  return mlp->z[mlp->n_layers - 1] + (size_t) row0 *mlp->config.n_outputs;
 }
 
 /* The rows a training run reads: n rows of n_inputs features and
@@ -72,7 +78,7 @@ typedef struct _MlpRows MlpRows;
 struct _MlpRows
 {
   int n;
-  gboolean (*read) (const MlpRows * rows, const int *idx, int m, float *x,
+    gboolean (*read) (const MlpRows * rows, const int *idx, int m, float *x,
       float *y, GError ** error);
   gconstpointer data;
   const int *index;             /* row numbers in data, or NULL */

@@ -67,6 +67,8 @@ gboolean affect_safetensors_get_shaped (AffectSafetensors * file,
     const char *name, int n_dims, const int64_t * shape,
     AffectTensorView * view, GError ** error);
 
+/* the path (or label) the file was opened with, as errors name it */
+const char *affect_safetensors_label (const AffectSafetensors * file);
 /* __metadata__ entries; NULL if absent */
 const char *affect_safetensors_metadata (const AffectSafetensors * file,
     const char *key);
