@@ -86,6 +86,7 @@
 
 #include "affect/affect.h"
 #include "affect/model.h"
+#include "affect/atomicfile.h"
 #include "gstaffectelements.h"
 #include "gstaffectclassify.h"
 #include "gstaffecttensor.h"
@@ -633,8 +634,7 @@ map_labels (GstAffectClassify * self, const GstAffectItem * item,
     if (index[i] < 0) {
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
           ("Item %s has the label \"%s\" the model does not know: skipped",
-              item->id, item->vocabulary[i]),
-          ("model classes: %u", classes));
+              item->id, item->vocabulary[i]), ("model classes: %u", classes));
       self->n_skipped++;
       g_free (index);
       return FALSE;
@@ -990,6 +990,33 @@ gst_affect_classify_change_state (GstElement * element,
       if (!ok)
         return GST_STATE_CHANGE_FAILURE;
     }
+  }
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED
+      && self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN) {
+    /* the model is written after the whole dataset: check its folder
+     * before the first item is read */
+    gchar *path;
+    GError *error = NULL;
+    gboolean ok;
+    GST_OBJECT_LOCK (self);
+    path = g_strdup (self->model_location);
+    GST_OBJECT_UNLOCK (self);
+    if (path == NULL) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+          ("mode=train needs model= (where to write the trained model)"),
+          (NULL));
+      return GST_STATE_CHANGE_FAILURE;
+    }
+    ok = affect_atomic_file_check_writable (path, &error);
+    if (!ok) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Cannot write model: %s", error->message),
+          ("checked before any item is read"));
+      g_error_free (error);
+    }
+    g_free (path);
+    if (!ok)
+      return GST_STATE_CHANGE_FAILURE;
   }
   ret = GST_ELEMENT_CLASS (gst_affect_classify_parent_class)->change_state
       (element, transition);

@@ -337,7 +337,9 @@ gst_affect_gate_change_state (GstElement * element, GstStateChange transition)
       GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
           ("Invalid hidden-sizes \"%s\".", self->train.hidden_sizes), (NULL));
       return GST_STATE_CHANGE_FAILURE;
-    }
+    } else if (!gst_affect_train_check_output (element, "model-file",
+            self->train.model_file))
+      return GST_STATE_CHANGE_FAILURE;
   }
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)

@@ -565,6 +565,10 @@ gst_affect_regress_change_state (GstElement * element,
             ("No model-file set."), ("mode=train writes model-file"));
         return GST_STATE_CHANGE_FAILURE;
       }
+      /* the per-target files and the checkpoint go to the same folder */
+      if (!gst_affect_train_check_output (element, "model-file",
+              self->train.model_file))
+        return GST_STATE_CHANGE_FAILURE;
       if (!gst_affect_train_parse_hidden (self->train.hidden_sizes, &probe)) {
         GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
             ("Invalid hidden-sizes \"%s\".", self->train.hidden_sizes),

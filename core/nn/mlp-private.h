@@ -56,18 +56,19 @@ void mlp_param_grads_rows (AffectMlp * mlp, int row0, int n);
 
 /* Jacobian-vector product at rows [row0, row0 + n): t (n × n_outputs) =
  * J(x) v for input tangents v (n × n_inputs) */
-void mlp_jvp_rows (AffectMlp * mlp, const float *v, int row0, int n, float *t);
+void mlp_jvp_rows (AffectMlp * mlp, const float *v, int row0, int n,
+    float *t);
 
 static inline const float *
 mlp_output_rows (AffectMlp * mlp, int row0)
 {
-  return mlp->h[mlp->n_layers - 1] + (size_t) row0 *mlp->config.n_outputs;
+  return mlp->h[mlp->n_layers - 1] + (size_t) row0 * mlp->config.n_outputs;
 }
 
 static inline const float *
 mlp_output_preactivation_rows (AffectMlp * mlp, int row0)
 {
-  return mlp->z[mlp->n_layers - 1] + (size_t) row0 *mlp->config.n_outputs;
+  return mlp->z[mlp->n_layers - 1] + (size_t) row0 * mlp->config.n_outputs;
 }
 
 /* The rows a training run reads: n rows of n_inputs features and
@@ -78,7 +79,7 @@ typedef struct _MlpRows MlpRows;
 struct _MlpRows
 {
   int n;
-    gboolean (*read) (const MlpRows * rows, const int *idx, int m, float *x,
+  gboolean (*read) (const MlpRows * rows, const int *idx, int m, float *x,
       float *y, GError ** error);
   gconstpointer data;
   const int *index;             /* row numbers in data, or NULL */

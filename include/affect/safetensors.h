@@ -27,7 +27,9 @@
 #include <stdint.h>
 
 G_BEGIN_DECLS
+
 #define AFFECT_TENSOR_MAX_DIMS 8
+
 typedef struct _AffectSafetensors AffectSafetensors;
 
 /* A read-only float32 view of one tensor. Valid while the file is open. */

@@ -474,6 +474,42 @@ test_missing_model (void)
   gst_object_unref (bus);
 }
 
+/* mode=train with a model path in a missing folder fails on the way to
+ * PAUSED, naming the path, before the source starts (before: the whole
+ * dataset was read first) */
+static void
+test_unwritable_model (void)
+{
+  GstElement *pipe = gst_parse_launch ("fakesrc name=src ! affectclassify "
+      "mode=train model=/nonexistent-affect-dir/m.safetensors ! fakesink",
+      NULL);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipe), "src");
+  GstBus *bus = gst_element_get_bus (pipe);
+  GstMessage *msg;
+  GError *err = NULL;
+  GstState state;
+
+  g_assert_cmpint (gst_element_set_state (pipe, GST_STATE_PLAYING), ==,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &err, NULL);
+  g_test_message ("%s", err->message);
+  g_assert_true (g_error_matches (err, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_OPEN_WRITE));
+  g_assert_nonnull (strstr (err->message,
+          "/nonexistent-affect-dir/m.safetensors"));
+  g_assert_nonnull (strstr (err->message, "does not exist"));
+  gst_element_get_state (src, &state, NULL, 0);
+  g_assert_cmpint (state, <=, GST_STATE_READY);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (bus);
+  gst_object_unref (pipe);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -491,6 +527,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectclassify/live-windows", test_live_windows);
   g_test_add_func ("/affectclassify/caps-mismatch", test_caps_mismatch);
   g_test_add_func ("/affectclassify/missing-model", test_missing_model);
+  g_test_add_func ("/affectclassify/unwritable-model", test_unwritable_model);
   ret = g_test_run ();
   g_unlink (model_path);
   g_rmdir (dir);

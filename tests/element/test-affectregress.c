@@ -349,6 +349,78 @@ test_regress_errors (void)
   }
 }
 
+/* A training element whose model-file cannot be written fails on the way
+ * to PAUSED, naming the path, before its upstream has produced anything
+ * (before: it read the whole dataset, then failed). */
+static void
+expect_unwritable (const gchar * element, const gchar * path,
+    const gchar * reason)
+{
+  gchar *launch = g_strdup_printf ("fakesrc name=src ! %s ! fakesink",
+      element);
+  GstElement *pipe = gst_parse_launch (launch, NULL);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipe), "src");
+  GstBus *bus = gst_element_get_bus (pipe);
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  GstState state;
+
+  g_assert_cmpint (gst_element_set_state (pipe, GST_STATE_PLAYING), ==,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &err, &dbg);
+  g_test_message ("%s: %s", element, err->message);
+  g_assert_true (g_error_matches (err, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_OPEN_WRITE));
+  g_assert_nonnull (strstr (err->message, path));
+  g_assert_nonnull (strstr (err->message, reason));
+  /* the source never left READY: no item was read */
+  gst_element_get_state (src, &state, NULL, 0);
+  g_assert_cmpint (state, <=, GST_STATE_READY);
+  g_error_free (err);
+  g_free (dbg);
+  gst_message_unref (msg);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (bus);
+  gst_object_unref (pipe);
+  g_free (launch);
+}
+
+static void
+test_unwritable_model_file (void)
+{
+  const gchar *missing = "/nonexistent-affect-dir/m.safetensors";
+  gchar *file = model_path ("plain-file");
+  gchar *under_file = g_build_filename (file, "m.safetensors", NULL);
+  gchar *launch;
+
+  g_assert_true (g_file_set_contents (file, "x", 1, NULL));
+  launch = g_strdup_printf ("affectregress mode=train targets=valence "
+      "model-file=%s", missing);
+  expect_unwritable (launch, missing, "does not exist");
+  g_free (launch);
+  launch = g_strdup_printf ("affectregress mode=train targets=valence "
+      "model-file=%s", under_file);
+  expect_unwritable (launch, under_file, "is not a folder");
+  g_free (launch);
+  /* a folder that refuses files (root included) */
+  expect_unwritable ("affectregress mode=train targets=valence "
+      "model-file=/proc/m.safetensors", "/proc/m.safetensors",
+      "cannot be written in folder /proc");
+  launch = g_strdup_printf ("affectgate mode=train model-file=%s", missing);
+  expect_unwritable (launch, missing, "does not exist");
+  g_free (launch);
+  /* a folder given as the file */
+  expect_unwritable ("affectgate mode=train model-file=/tmp", "/tmp",
+      "is a folder");
+  g_unlink (file);
+  g_free (file);
+  g_free (under_file);
+}
+
 /* the gate: trained from the items' spontaneity column; in train mode it
  * routes by that label */
 static void
@@ -555,6 +627,8 @@ main (int argc, char **argv)
   g_test_add_func ("/affectregress/train-infer", test_regress_train_infer);
   g_test_add_func ("/affectregress/per-target", test_regress_per_target);
   g_test_add_func ("/affectregress/errors", test_regress_errors);
+  g_test_add_func ("/training/unwritable-model-file",
+      test_unwritable_model_file);
   g_test_add_func ("/affectgate/gated-system", test_gate_and_gated_system);
   g_test_add_func ("/affectgate/gated-pipeline", test_gated_pipeline);
   g_test_add_func ("/affectgate/route-by-label", test_gate_route_by_label);
