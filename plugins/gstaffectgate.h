@@ -41,6 +41,7 @@ struct _GstAffectGate
   GQueue held;                  /* item events before the decision */
   gint route;                   /* of the current item; -1 undecided */
   AffectDataset *dataset;       /* train mode */
+  GArray *rates;                /* train: sample rates of the vectors */
   guint skipped;
   guint routed[2];
 };

@@ -195,7 +195,7 @@ typedef struct
 {
   GstEvent *event;
   float *features;
-  gchar *id;
+  gchar *id, *path;
   GstClockTime pts, duration;
 } Pending;
 
@@ -206,6 +206,7 @@ pending_free (Pending * p)
     gst_event_unref (p->event);
   g_free (p->features);
   g_free (p->id);
+  g_free (p->path);
   g_free (p);
 }
 
@@ -343,6 +344,9 @@ reset (GstAffectRegress * self)
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
   self->skipped = 0;
   self->test_items = 0;
+  g_clear_pointer (&self->rates, g_array_unref);
+  g_clear_pointer (&self->range_lo, g_free);
+  g_clear_pointer (&self->range_hi, g_free);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }
 
@@ -481,6 +485,24 @@ split_names (const gchar * list)
   return (gchar **) g_ptr_array_free (out, FALSE);
 }
 
+/* the k-th value of a comma-separated metadata list, NaN if absent */
+static gdouble
+metadata_value (AffectMlp * mlp, const gchar * key, guint k)
+{
+  const gchar *list = affect_mlp_get_metadata (mlp, key);
+  gchar **parts = g_strsplit (list ? list : "", ",", -1);
+  gdouble v = NAN;
+  gchar *end;
+
+  if (k < g_strv_length (parts)) {
+    v = g_ascii_strtod (parts[k], &end);
+    if (end == parts[k] || !isfinite (v))
+      v = NAN;
+  }
+  g_strfreev (parts);
+  return v;
+}
+
 /* infer mode: load the model(s) and their output names */
 static gboolean
 load_models (GstAffectRegress * self)
@@ -537,6 +559,14 @@ load_models (GstAffectRegress * self)
   }
   self->n_targets = g_strv_length (self->target_names);
   self->n_features = affect_mlp_get_config (self->models[0])->n_inputs;
+  self->range_lo = g_new (gdouble, self->n_targets);
+  self->range_hi = g_new (gdouble, self->n_targets);
+  for (i = 0; i < self->n_targets; i++) {
+    AffectMlp *m = self->models[self->n_models == 1 ? 0 : i];
+    guint k = self->n_models == 1 ? i : 0;
+    self->range_lo[i] = metadata_value (m, "target-min", k);
+    self->range_hi[i] = metadata_value (m, "target-max", k);
+  }
   return TRUE;
 
 load_error:
@@ -627,6 +657,9 @@ set_input_caps (GstAffectRegress * self, GstCaps * caps)
           (NULL));
       return FALSE;
     }
+    if (!gst_affect_train_check_rate (GST_ELEMENT (self),
+            self->train.model_file, self->models[0], caps))
+      return FALSE;
   } else {
     if (self->n_features != 0 && n != self->n_features) {
       GST_ELEMENT_ERROR (self, STREAM, FORMAT,
@@ -635,6 +668,7 @@ set_input_caps (GstAffectRegress * self, GstCaps * caps)
       return FALSE;
     }
     self->n_features = n;
+    gst_affect_train_note_rate (&self->rates, caps);
     if (self->dataset == NULL)
       self->dataset = gst_affect_train_dataset_new (&self->train, n,
           self->n_targets);
@@ -732,6 +766,51 @@ vector_is_finite (const float *x, guint n)
   return TRUE;
 }
 
+/* A prediction far outside the training targets' range (more than the
+ * range's width beyond either end: 2.2e8 on a 1–5 scale, not 5.3) says the
+ * input is not like the training data: one warning per item naming it and
+ * every such output; the prediction is kept. A non-finite one is dropped
+ * with a warning. */
+static gboolean
+check_prediction (GstAffectRegress * self, const float *y, const gchar * id,
+    const gchar * path)
+{
+  GString *far = NULL;
+  guint i;
+
+  for (i = 0; i < self->n_targets; i++) {
+    gdouble lo = self->range_lo ? self->range_lo[i] : NAN;
+    gdouble hi = self->range_hi ? self->range_hi[i] : NAN;
+    gdouble margin = hi - lo > 0 ? hi - lo : MAX (1.0, fabs (hi));
+
+    if (!isfinite (y[i])) {
+      GST_ELEMENT_WARNING (self, STREAM, FAILED,
+          ("Item \"%s\" (%s): prediction %s is %g, no prediction.",
+              id ? id : "", path ? path : "no path", self->target_names[i],
+              y[i]), (NULL));
+      if (far)
+        g_string_free (far, TRUE);
+      return FALSE;
+    }
+    if (isfinite (lo) && isfinite (hi) && (y[i] < lo - margin
+            || y[i] > hi + margin)) {
+      if (far == NULL)
+        far = g_string_new (NULL);
+      g_string_append_printf (far, "%s%s = %g (trained on [%g, %g])",
+          far->len ? ", " : "", self->target_names[i], y[i], lo, hi);
+    }
+  }
+  if (far) {
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("Item \"%s\" (%s): prediction far outside the training targets' "
+            "range: %s.", id ? id : "", path ? path : "no path", far->str),
+        ("more than the range's width beyond it: the input is unlike the "
+            "training data"));
+    g_string_free (far, TRUE);
+  }
+  return TRUE;
+}
+
 static GstFlowReturn
 gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 {
@@ -789,6 +868,18 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
             && g_strcmp0 (self->item->split, "validation") == 0,
             &self->skipped)) {
       ret = GST_FLOW_ERROR;
+    } else if (vector_is_finite (t, self->n_targets)
+        && vector_is_finite ((const float *) map.data, self->n_features)) {
+      if (self->range_lo == NULL) {
+        self->range_lo = g_new (gdouble, self->n_targets);
+        self->range_hi = g_new (gdouble, self->n_targets);
+        for (i = 0; i < self->n_targets; i++)
+          self->range_lo[i] = self->range_hi[i] = t[i];
+      }
+      for (i = 0; i < self->n_targets; i++) {
+        self->range_lo[i] = MIN (self->range_lo[i], t[i]);
+        self->range_hi[i] = MAX (self->range_hi[i], t[i]);
+      }
     }
     g_free (t);
     goto out;
@@ -796,8 +887,9 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 
   if (!vector_is_finite ((const float *) map.data, self->n_features)) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item \"%s\": feature vector with NaN or infinite values, no "
-            "prediction.", id ? id : ""), (NULL));
+        ("Item \"%s\" (%s): feature vector with NaN or infinite values, no "
+            "prediction.", id ? id : "", self->item
+            && self->item->path ? self->item->path : "no path"), (NULL));
     goto out;
   }
 
@@ -805,6 +897,7 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     Pending *p = g_new0 (Pending, 1);
     p->features = g_memdup2 (map.data, map.size);
     p->id = g_strdup (id);
+    p->path = g_strdup (self->item ? self->item->path : NULL);
     p->pts = GST_BUFFER_PTS (buf);
     p->duration = GST_BUFFER_DURATION (buf);
     g_queue_push_tail (&self->pending, p);
@@ -813,8 +906,9 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 
   y = g_new (float, self->n_targets);
   predict (self, (const float *) map.data, y, 1, NULL, NULL);
-  ret = push_prediction (self, y, id, GST_BUFFER_PTS (buf),
-      GST_BUFFER_DURATION (buf));
+  if (check_prediction (self, y, id, self->item ? self->item->path : NULL))
+    ret = push_prediction (self, y, id, GST_BUFFER_PTS (buf),
+        GST_BUFFER_DURATION (buf));
   g_free (y);
 
 out:
@@ -855,7 +949,9 @@ flush_pending (GstAffectRegress * self)
       gst_pad_push_event (self->srcpad, p->event);
       p->event = NULL;
     } else {
-      push_prediction (self, y + (size_t) i++ * k, p->id, p->pts, p->duration);
+      const float *yi = y + (size_t) i++ * k;
+      if (check_prediction (self, yi, p->id, p->path))
+        push_prediction (self, yi, p->id, p->pts, p->duration);
     }
     pending_free (p);
   }
@@ -951,6 +1047,25 @@ train_and_write (GstAffectRegress * self)
           gst_structure_get_string (gst_caps_get_structure
               (self->input_caps, 0), "feature") : NULL);
       affect_mlp_set_metadata (mlp, "training", self->vat ? "vat" : "mse");
+      value = gst_affect_train_rates_string (self->rates);
+      affect_mlp_set_metadata (mlp, "sample-rate", value);
+      g_free (value);
+      if (self->range_lo) {
+        GString *lo = g_string_new (NULL), *hi = g_string_new (NULL);
+        guint t0 = self->multi_output ? 0 : m;
+        guint t1 = self->multi_output ? self->n_targets : m + 1, t;
+        gchar num[G_ASCII_DTOSTR_BUF_SIZE];
+        for (t = t0; t < t1; t++) {
+          g_string_append_printf (lo, "%s%s", t > t0 ? "," : "",
+              g_ascii_formatd (num, sizeof (num), "%.9g", self->range_lo[t]));
+          g_string_append_printf (hi, "%s%s", t > t0 ? "," : "",
+              g_ascii_formatd (num, sizeof (num), "%.9g", self->range_hi[t]));
+        }
+        affect_mlp_set_metadata (mlp, "target-min", lo->str);
+        affect_mlp_set_metadata (mlp, "target-max", hi->str);
+        g_string_free (lo, TRUE);
+        g_string_free (hi, TRUE);
+      }
       value = g_strdup_printf ("epsilon=%g,lambda=%g,xi=%g,power-iterations="
           "%u,epochs=%u,batch-size=%u,learning-rate=%g,seed=%" G_GUINT64_FORMAT,
           self->epsilon, self->lambda, self->xi, self->power_iterations,

@@ -281,6 +281,71 @@ gst_affect_train_check_output (GstElement * element, const gchar * property,
   return FALSE;
 }
 
+void
+gst_affect_train_note_rate (GArray ** rates, GstCaps * caps)
+{
+  gint rate;
+  guint i;
+
+  if (caps == NULL || !gst_structure_get_int (gst_caps_get_structure (caps,
+              0), "sample-rate", &rate))
+    return;
+  if (*rates == NULL)
+    *rates = g_array_new (FALSE, FALSE, sizeof (gint));
+  for (i = 0; i < (*rates)->len; i++)
+    if (g_array_index (*rates, gint, i) == rate)
+      return;
+  g_array_append_val (*rates, rate);
+}
+
+static gint
+compare_ints (gconstpointer a, gconstpointer b)
+{
+  return *(const gint *) a - *(const gint *) b;
+}
+
+gchar *
+gst_affect_train_rates_string (GArray * rates)
+{
+  GString *s;
+  guint i;
+
+  if (rates == NULL || rates->len == 0)
+    return NULL;
+  g_array_sort (rates, compare_ints);
+  s = g_string_new (NULL);
+  for (i = 0; i < rates->len; i++)
+    g_string_append_printf (s, "%s%d", i ? "," : "",
+        g_array_index (rates, gint, i));
+  return g_string_free (s, FALSE);
+}
+
+gboolean
+gst_affect_train_check_rate (GstElement * element, const gchar * model_file,
+    AffectMlp * model, GstCaps * caps)
+{
+  const gchar *model_rates = affect_mlp_get_metadata (model, "sample-rate");
+  gchar **parts;
+  gboolean found = FALSE;
+  gint rate;
+  guint i;
+
+  if (model_rates == NULL || !gst_structure_get_int (gst_caps_get_structure
+          (caps, 0), "sample-rate", &rate))
+    return TRUE;
+  parts = g_strsplit (model_rates, ",", -1);
+  for (i = 0; parts[i] && !found; i++)
+    found = atoi (parts[i]) == rate;
+  g_strfreev (parts);
+  if (!found)
+    GST_ELEMENT_ERROR (element, CORE, NEGOTIATION,
+        ("Model %s was trained on vectors at sample-rate %s Hz, the stream's "
+            "are at %d Hz.", model_file, model_rates, rate),
+        ("compute the features at the model's rate (audioresample before "
+            "affectis09), or train a model at this rate"));
+  return found;
+}
+
 gchar *
 gst_affect_train_checkpoint_path (const gchar * model_path)
 {

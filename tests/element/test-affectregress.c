@@ -10,6 +10,7 @@
 
 #include "affect/affect.h"
 #include "affect/nn.h"
+#include "affect/mlp.h"
 #include "gstaffectitem.h"
 #include "gstaffecttensor.h"
 
@@ -52,8 +53,9 @@ make_utterance (Utterance * u, AffectRng * rng)
   u->arousal = 3.0 + a;
 }
 
+/* as affectis09 states them: the features and the audio's rate */
 static GstCaps *
-feature_caps (void)
+feature_caps_at (gint rate)
 {
   guint dims[1] = { N_FEATURES };
   GstAffectTensorInfo info;
@@ -61,8 +63,15 @@ feature_caps (void)
 
   gst_affect_tensor_info_init (&info, 1, dims, 0, 1);
   caps = gst_affect_tensor_caps_from_info (&info);
-  gst_caps_set_simple (caps, "feature", G_TYPE_STRING, "is09", NULL);
+  gst_caps_set_simple (caps, "feature", G_TYPE_STRING, "is09",
+      "sample-rate", G_TYPE_INT, rate, NULL);
   return caps;
+}
+
+static GstCaps *
+feature_caps (void)
+{
+  return feature_caps_at (16000);
 }
 
 static void
@@ -421,6 +430,133 @@ test_unwritable_model_file (void)
   g_free (under_file);
 }
 
+/* the error of a harness whose push was refused */
+static gchar *
+pop_error (GstBus * bus)
+{
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  GError *err = NULL;
+  gchar *text;
+
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &err, NULL);
+  text = g_strdup (err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  /* the same refusal may be posted again (a sticky caps event re-sent) */
+  while ((msg = gst_bus_pop (bus)))
+    gst_message_unref (msg);
+  return text;
+}
+
+/* (after the gate tests, which train gate.safetensors) Vectors of another
+ * sampling rate than the model's training vectors are
+ * refused at caps, naming both rates (before: accepted, outputs of 1e8);
+ * a prediction far outside the training targets' range is reported with
+ * a warning naming the item and its file. */
+static void
+test_regress_rate_and_range (void)
+{
+  gchar *path = model_path ("all.safetensors");
+  gchar *gate = model_path ("gate.safetensors");
+  gchar *launch = g_strdup_printf ("affectregress model-file=%s", path);
+  AffectMlp *mlp = affect_mlp_load (path, NULL);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  gchar *text;
+  float x[N_FEATURES] = { 0 };
+  AffectRng rng;
+  Utterance u;
+  GstAffectItem *item;
+  GstMessage *msg;
+  guint i, n_warnings = 0, n_outputs = 0;
+
+  /* the trained model states its vectors' rate and its targets' range */
+  g_assert_nonnull (mlp);
+  g_assert_cmpstr (affect_mlp_get_metadata (mlp, "sample-rate"), ==, "16000");
+  g_assert_nonnull (affect_mlp_get_metadata (mlp, "target-min"));
+  g_assert_nonnull (strchr (affect_mlp_get_metadata (mlp, "target-max"), ','));
+  affect_mlp_free (mlp);
+
+  h = gst_harness_new_parse (launch);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps (h, feature_caps_at (8000));
+  g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (x,
+              sizeof (x))), ==, GST_FLOW_NOT_NEGOTIATED);
+  text = pop_error (bus);
+  g_test_message ("%s", text);
+  g_assert_nonnull (strstr (text, path));
+  g_assert_nonnull (strstr (text, "sample-rate 16000 Hz"));
+  g_assert_nonnull (strstr (text, "at 8000 Hz"));
+  g_free (text);
+  gst_harness_teardown (h);
+
+  /* the gate, the same */
+  g_free (launch);
+  launch = g_strdup_printf ("affectgate model-file=%s", gate);
+  h = gst_harness_new_parse (launch);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps (h, feature_caps_at (8000));
+  g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (x,
+              sizeof (x))), ==, GST_FLOW_NOT_NEGOTIATED);
+  text = pop_error (bus);
+  g_test_message ("%s", text);
+  g_assert_nonnull (strstr (text, gate));
+  g_assert_nonnull (strstr (text, "8000 Hz"));
+  g_free (text);
+  gst_harness_teardown (h);
+
+  /* the right rate: ordinary items pass quietly, a wild one is reported */
+  g_free (launch);
+  launch = g_strdup_printf ("affectregress model-file=%s", path);
+  h = gst_harness_new_parse (launch);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps (h, feature_caps ());
+  affect_rng_init (&rng, 400);
+  for (i = 0; i < 20; i++) {
+    make_utterance (&u, &rng);
+    push_item (h, i, &u, "test");
+  }
+  make_utterance (&u, &rng);
+  for (i = 0; i < N_FEATURES; i++)
+    u.x[i] *= 1e4f;
+  item = gst_affect_item_new ("wild");
+  item->path = g_strdup ("/corpus/wild.wav");
+  g_assert_true (gst_harness_push_event (h,
+          gst_affect_item_start_event_new (item)));
+  g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (u.x,
+              sizeof (u.x))), ==, GST_FLOW_OK);
+  g_assert_true (gst_harness_push_event (h,
+          gst_affect_item_end_event_new (item)));
+  gst_affect_item_free (item);
+  while ((msg = gst_bus_pop (bus))) {
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+      GError *err;
+      gst_message_parse_warning (msg, &err, NULL);
+      g_test_message ("%s", err->message);
+      g_assert_nonnull (strstr (err->message, "Item \"wild\" "
+              "(/corpus/wild.wav): prediction far outside the training "
+              "targets' range: valence = "));
+      g_assert_nonnull (strstr (err->message, "arousal = "));
+      g_error_free (err);
+      n_warnings++;
+    }
+    gst_message_unref (msg);
+  }
+  g_assert_cmpuint (n_warnings, ==, 1);
+  /* the prediction itself still goes out */
+  while (gst_harness_buffers_in_queue (h) > 0) {
+    gst_buffer_unref (gst_harness_pull (h));
+    n_outputs++;
+  }
+  g_assert_cmpuint (n_outputs, ==, 21);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (launch);
+  g_free (path);
+  g_free (gate);
+}
+
 /* the gate: trained from the items' spontaneity column; in train mode it
  * routes by that label */
 static void
@@ -632,6 +768,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectgate/gated-system", test_gate_and_gated_system);
   g_test_add_func ("/affectgate/gated-pipeline", test_gated_pipeline);
   g_test_add_func ("/affectgate/route-by-label", test_gate_route_by_label);
+  g_test_add_func ("/affectgate/rate-and-range", test_regress_rate_and_range);
   ret = g_test_run ();
   dir = g_dir_open (tmpdir, 0, NULL);
   while (dir && (name = g_dir_read_name (dir))) {
