@@ -90,6 +90,7 @@
 #include "gstaffectelements.h"
 #include "gstaffectclassify.h"
 #include "gstaffecttensor.h"
+#include "gstaffecttrain.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_affect_classify_debug);
 #define GST_CAT_DEFAULT gst_affect_classify_debug
@@ -677,8 +678,10 @@ cache_item (GstAffectClassify * self)
     self->n_skipped++;
     return;
   }
-  if (!g_strcmp0 (item->split, "test"))
+  if (!g_strcmp0 (item->split, "test")) {
+    self->n_test++;
     return;
+  }
   if (self->n_frames == 0) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s has no frames: skipped", item->id), (NULL));
@@ -709,18 +712,24 @@ train_at_eos (GstAffectClassify * self)
 {
   GError *error = NULL;
 
+  gchar *note = gst_affect_train_split_note (self->n_test);
+
   if (self->trainer == NULL) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("mode=train: no labelled items arrived (%u skipped)",
-            self->n_skipped), (NULL));
+        ("mode=train: no labelled training items arrived (%u skipped%s)",
+            self->n_skipped, note), (NULL));
+    g_free (note);
     return FALSE;
   }
   if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed"),
-        ("%s", error->message));
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s%s",
+            error->message, g_error_matches (error, AFFECT_ERROR,
+                AFFECT_ERROR_EMPTY) ? note : ""), (NULL));
     g_error_free (error);
+    g_free (note);
     return FALSE;
   }
+  g_free (note);
   return TRUE;
 }
 
@@ -1028,6 +1037,7 @@ gst_affect_classify_change_state (GstElement * element,
     self->src_caps_set = FALSE;
     self->saw_items = FALSE;
     self->n_skipped = 0;
+    self->n_test = 0;
     gst_segment_init (&self->segment, GST_FORMAT_TIME);
   } else if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
     g_clear_pointer (&self->net, affect_moodnet_free);

@@ -59,6 +59,7 @@ G_DECLARE_FINAL_TYPE (GstAffectClassify, gst_affect_classify, GST,
        GstClockTime start_ts, end_ts;
        guint64 frames_seen;     /* live: frames still to skip (hop > window) */
        guint n_skipped;
+       guint n_test;            /* train: split=test items, not learnt */
      };
 
 gint *gst_affect_classify_label_index (const gchar * const *model_labels,

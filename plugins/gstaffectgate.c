@@ -220,6 +220,7 @@ reset (GstAffectGate * self)
   g_clear_pointer (&self->rates, g_array_unref);
   self->n_features = 0;
   self->skipped = 0;
+  self->test_items = 0;
   self->routed[0] = self->routed[1] = 0;
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }
@@ -492,6 +493,7 @@ gst_affect_gate_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       label = (float) (probability >= 0.5);
       /* test items are routed but never learnt from */
       test = self->item && g_strcmp0 (self->item->split, "test") == 0;
+      self->test_items += test;
       if (!test && (isnan (probability) || !finite)) {
         self->skipped++;
       } else if (!test && !gst_affect_train_add_row (GST_ELEMENT (self),
@@ -550,8 +552,11 @@ train_and_write (GstAffectGate * self)
         ("%u items skipped: no \"%s\" label or non-finite features.",
             self->skipped, self->label), (NULL));
   if (n == 0) {
+    gchar *note = gst_affect_train_split_note (self->test_items);
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("No training items with a \"%s\" label.", self->label), (NULL));
+        ("No training items with a \"%s\" label (%u skipped%s).",
+            self->label, self->skipped, note), (NULL));
+    g_free (note);
     return FALSE;
   }
   config.n_inputs = self->n_features;

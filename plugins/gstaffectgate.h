@@ -43,6 +43,7 @@ struct _GstAffectGate
   AffectDataset *dataset;       /* train mode */
   GArray *rates;                /* train: sample rates of the vectors */
   guint skipped;
+  guint test_items;             /* train: split=test items, not learnt */
   guint routed[2];
 };
 

@@ -993,9 +993,11 @@ train_and_write (GstAffectRegress * self)
     GST_INFO_OBJECT (self, "%u test items not used for training",
         self->test_items);
   if (n == 0) {
+    gchar *note = gst_affect_train_split_note (self->test_items);
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("No training items with targets \"%s\".", self->targets),
-        ("%u vectors skipped", self->skipped));
+        ("No training items with targets \"%s\" (%u skipped%s).",
+            self->targets, self->skipped, note), (NULL));
+    g_free (note);
     return FALSE;
   }
   config.n_inputs = self->n_features;

@@ -347,6 +347,16 @@ gst_affect_train_check_rate (GstElement * element, const gchar * model_file,
 }
 
 gchar *
+gst_affect_train_split_note (guint test_items)
+{
+  if (test_items == 0)
+    return g_strdup ("");
+  return g_strdup_printf (", %u item%s of split=test ignored: training learns "
+      "from split=train and items without a split, split=validation ones "
+      "are held out", test_items, test_items == 1 ? "" : "s");
+}
+
+gchar *
 gst_affect_train_checkpoint_path (const gchar * model_path)
 {
   return g_strconcat (model_path, ".ckpt", NULL);

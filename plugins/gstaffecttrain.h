@@ -94,6 +94,10 @@ gchar *gst_affect_train_rates_string (GArray * rates);
  * streams that state no rate pass. */
 gboolean gst_affect_train_check_rate (GstElement * element,
     const gchar * model_file, AffectMlp * model, GstCaps * caps);
+/* "" or ", 12 items of split=test ignored: training learns from
+ * split=train and items without a split, …": what a "no training items"
+ * error adds so the split filter is named */
+gchar *gst_affect_train_split_note (guint test_items);
 /* the checkpoint beside a model file: "<model>.ckpt" */
 gchar *gst_affect_train_checkpoint_path (const gchar * model_path);
 /* a feature cache with the element's cache-budget */

@@ -557,6 +557,53 @@ test_regress_rate_and_range (void)
   g_free (gate);
 }
 
+/* Training on test items only: the error names the split filter (before:
+ * "no training items", which sends one looking for a broken cache). */
+static void
+test_train_only_test_items (void)
+{
+  const gchar *launches[] = {
+    "affectregress mode=train targets=valence model-file=%s",
+    "affectgate mode=train model-file=%s",
+  };
+  gchar *path = model_path ("never.safetensors");
+  guint l, i;
+
+  for (l = 0; l < G_N_ELEMENTS (launches); l++) {
+    gchar *launch = g_strdup_printf (launches[l], path);
+    GstBus *bus;
+    GstHarness *h = harness_with_bus (launch, &bus);
+    AffectRng rng;
+    Utterance u;
+    gchar *text;
+
+    affect_rng_init (&rng, 500);
+    for (i = 0; i < 3; i++) {
+      GstAffectItem *item = gst_affect_item_new ("t");
+      make_utterance (&u, &rng);
+      item->split = g_strdup ("test");
+      gst_affect_item_set_target (item, "valence", u.valence);
+      gst_affect_item_set_column (item, "spontaneity", "script");
+      /* the gate routes test items to pads nothing is linked to here */
+      gst_harness_push_event (h, gst_affect_item_start_event_new (item));
+      gst_harness_push (h, gst_buffer_new_memdup (u.x, sizeof (u.x)));
+      gst_harness_push_event (h, gst_affect_item_end_event_new (item));
+      gst_affect_item_free (item);
+    }
+    gst_harness_push_event (h, gst_event_new_eos ());
+    text = pop_error (bus);
+    g_test_message ("%s", text);
+    g_assert_nonnull (strstr (text, "No training items"));
+    g_assert_nonnull (strstr (text, "3 items of split=test ignored"));
+    g_free (text);
+    g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+    g_free (launch);
+  }
+  g_free (path);
+}
+
 /* the gate: trained from the items' spontaneity column; in train mode it
  * routes by that label */
 static void
@@ -763,6 +810,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectregress/train-infer", test_regress_train_infer);
   g_test_add_func ("/affectregress/per-target", test_regress_per_target);
   g_test_add_func ("/affectregress/errors", test_regress_errors);
+  g_test_add_func ("/training/only-test-items", test_train_only_test_items);
   g_test_add_func ("/training/unwritable-model-file",
       test_unwritable_model_file);
   g_test_add_func ("/affectgate/gated-system", test_gate_and_gated_system);
