@@ -440,6 +440,20 @@ predict (GstAffectClassify * self, const float *frames, guint n,
   affect_moodnet_set_training (self->net, FALSE, NULL);
   affect_moodnet_forward (self->net, x, 1, (float *) map.data);
   g_free (x);
+  for (guint i = 0; i < classes; i++)
+    if (!isfinite (((float *) map.data)[i])) {
+      /* finite but absurd Mel values can overflow the network */
+      GST_ELEMENT_WARNING (self, STREAM, FAILED,
+          ("Item \"%s\" (%s): the model's score for %s is %g: no "
+              "prediction.", id ? id : "(live window)", self->item
+              && self->item->path ? self->item->path : "no path",
+              self->labels ? self->labels[i] : "a class",
+              ((float *) map.data)[i]), (NULL));
+      gst_buffer_unmap (buf, &map);
+      gst_buffer_unref (buf);
+      g_free (order);
+      return GST_FLOW_OK;
+    }
 
   g_value_init (&scores, GST_TYPE_ARRAY);
   for (guint i = 0; i < classes; i++) {
@@ -795,15 +809,26 @@ gst_affect_classify_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   if (GST_BUFFER_OFFSET_IS_VALID (buf) && GST_BUFFER_OFFSET_END_IS_VALID (buf)
       && GST_BUFFER_OFFSET_END (buf) >= GST_BUFFER_OFFSET (buf))
     n = MIN (per_buffer, GST_BUFFER_OFFSET_END (buf) - GST_BUFFER_OFFSET (buf));
-  for (guint i = 0; i < n * (guint) self->n_mels; i++)
-    if (!isfinite (((const float *) map.data)[i])) {
+  {
+    /* a non-finite value spoils the item (reported and skipped at its
+     * end) or, live, this buffer's frames; the run goes on */
+    guint64 bad = 0;
+    for (guint i = 0; i < n * (guint) self->n_mels; i++)
+      bad += !isfinite (((const float *) map.data)[i]);
+    if (bad > 0) {
       gst_buffer_unmap (buf, &map);
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Non-finite Mel value in the input"), ("buffer %" GST_PTR_FORMAT,
-              buf));
       gst_buffer_unref (buf);
-      return GST_FLOW_ERROR;
+      if (self->item != NULL) {
+        self->n_nonfinite += bad;
+      } else if (!self->warned_live) {
+        GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+            ("Non-finite Mel values in the input: their frames are dropped"),
+            ("%" G_GUINT64_FORMAT " in a buffer", bad));
+        self->warned_live = TRUE;
+      }
+      return GST_FLOW_OK;
     }
+  }
 
   if (self->item != NULL || train) {
     /* items: keep the first model_frames() frames of the item */
@@ -938,6 +963,7 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
         self->item = gst_affect_item_parse_start_event (event);
         self->saw_items = TRUE;
         self->n_frames = 0;
+        self->n_nonfinite = 0;
         self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
         if (train && !self->src_caps_set && self->item
             && self->item->n_labels > 0 && self->trainer == NULL
@@ -950,7 +976,15 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
           set_src_caps (self);
         }
       } else if (gst_affect_event_is_item_end (event) && self->item) {
-        if (train) {
+        if (self->n_nonfinite > 0) {
+          GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+              ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " non-finite Mel "
+                  "values: skipped, no %s.", self->item->id,
+                  self->item->path ? self->item->path : "no path",
+                  self->n_nonfinite, train ? "training" : "prediction"),
+              (NULL));
+          self->n_skipped++;
+        } else if (train) {
           cache_item (self);
         } else if (self->n_frames > 0) {
           GstClockTime dur = GST_CLOCK_TIME_IS_VALID (self->start_ts)
@@ -1038,6 +1072,8 @@ gst_affect_classify_change_state (GstElement * element,
     self->saw_items = FALSE;
     self->n_skipped = 0;
     self->n_test = 0;
+    self->n_nonfinite = 0;
+    self->warned_live = FALSE;
     gst_segment_init (&self->segment, GST_FORMAT_TIME);
   } else if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
     g_clear_pointer (&self->net, affect_moodnet_free);

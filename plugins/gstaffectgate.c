@@ -512,8 +512,10 @@ gst_affect_gate_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       probability = p;
     } else {
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-          ("Item \"%s\": feature vector with NaN or infinite values, "
-              "routed to src_1.", self->item ? self->item->id : ""), (NULL));
+          ("Item \"%s\" (%s): feature vector with NaN or infinite values, "
+              "routed to src_1.", self->item ? self->item->id : "",
+              self->item && self->item->path ? self->item->path : "no path"),
+          (NULL));
     }
     gst_buffer_unmap (buf, &map);
     route = !isnan (probability) && probability >= self->threshold ? 0 : 1;

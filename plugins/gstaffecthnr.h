@@ -40,6 +40,7 @@ struct _GstAffectHnr
   GstAffectItem *item;          /* original (not rewritten) item, or NULL */
   guint n_items;
   guint64 n_invalid;            /* NaN/Inf samples of the current item */
+  guint64 n_clamped;            /* samples beyond ±AFFECT_HNR_CLAMP, clamped */
   gboolean in_items;            /* item events seen: audio between items
                                  * belongs to no item and passes through */
 };

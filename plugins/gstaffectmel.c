@@ -171,58 +171,58 @@ func (void)                                                                  \
   return type;                                                               \
 }
 
-DEFINE_ENUM_TYPE (gst_affect_mel_preset_get_type, "GstAffectMelPreset",
-    {AFFECT_MEL_PRESET_LIBROSA,
-          "librosa.feature.melspectrogram defaults: n-fft 2048, hop 512, "
-          "periodic Hann, centred with zeros, 128 Slaney bands of unit area, "
-          "power 2, no log, any rate", "librosa"},
-    {AFFECT_MEL_PRESET_MTG_JAMENDO,
-          "The mood/theme classifier's input: 12 kHz, n-fft 512, hop 256, "
-          "symmetric Hann, centred with zeros, 96 Slaney bands of unit area "
-          "0-6000 Hz, 10 log10 of power floored at -90 dB, then /100",
-        "mtg-jamendo"},
-    {AFFECT_MEL_PRESET_MUSICNN,
-          "Essentia's musicnn input: 16 kHz, n-fft 512, hop 256, symmetric "
-          "Hann, 96 Slaney bands of unit area 0-8000 Hz, log10 (1 + 10000 x)",
-        "musicnn"});
+DEFINE_ENUM_TYPE (gst_affect_mel_preset_get_type, "GstAffectMelPreset", {
+    AFFECT_MEL_PRESET_LIBROSA,
+      "librosa.feature.melspectrogram defaults: n-fft 2048, hop 512, "
+      "periodic Hann, centred with zeros, 128 Slaney bands of unit area, "
+      "power 2, no log, any rate", "librosa"}, {
+    AFFECT_MEL_PRESET_MTG_JAMENDO,
+      "The mood/theme classifier's input: 12 kHz, n-fft 512, hop 256, "
+      "symmetric Hann, centred with zeros, 96 Slaney bands of unit area "
+      "0-6000 Hz, 10 log10 of power floored at -90 dB, then /100",
+      "mtg-jamendo"}, {
+    AFFECT_MEL_PRESET_MUSICNN,
+      "Essentia's musicnn input: 16 kHz, n-fft 512, hop 256, symmetric "
+      "Hann, 96 Slaney bands of unit area 0-8000 Hz, log10 (1 + 10000 x)",
+      "musicnn"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_window_get_type, "GstAffectMelWindow",
-    {AFFECT_MEL_WINDOW_HANN, "Periodic Hann (scipy/librosa default)", "hann"},
-    {AFFECT_MEL_WINDOW_HANN_SYMMETRIC, "Symmetric Hann (Essentia)",
-        "hann-symmetric"},
-    {AFFECT_MEL_WINDOW_HAMMING, "Periodic Hamming", "hamming"},
-    {AFFECT_MEL_WINDOW_HAMMING_SYMMETRIC, "Symmetric Hamming",
-        "hamming-symmetric"});
+DEFINE_ENUM_TYPE (gst_affect_mel_window_get_type, "GstAffectMelWindow", {
+    AFFECT_MEL_WINDOW_HANN, "Periodic Hann (scipy/librosa default)", "hann"}, {
+    AFFECT_MEL_WINDOW_HANN_SYMMETRIC, "Symmetric Hann (Essentia)",
+      "hann-symmetric"}, {
+    AFFECT_MEL_WINDOW_HAMMING, "Periodic Hamming", "hamming"}, {
+    AFFECT_MEL_WINDOW_HAMMING_SYMMETRIC, "Symmetric Hamming",
+      "hamming-symmetric"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_pad_get_type, "GstAffectMelPadMode",
-    {AFFECT_MEL_PAD_ZEROS, "Zeros", "zeros"},
-    {AFFECT_MEL_PAD_REFLECT, "Mirror image without the edge sample (numpy "
-          "reflect)", "reflect"},
-    {AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"});
+DEFINE_ENUM_TYPE (gst_affect_mel_pad_get_type, "GstAffectMelPadMode", {
+    AFFECT_MEL_PAD_ZEROS, "Zeros", "zeros"}, {
+    AFFECT_MEL_PAD_REFLECT, "Mirror image without the edge sample (numpy "
+      "reflect)", "reflect"}, {
+    AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_framing_get_type, "GstAffectMelFraming",
-    {AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
-          "centred on or before the last sample (librosa)", "librosa"},
-    {AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
-          "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
-          "startFromZero=false)", "essentia"});
+DEFINE_ENUM_TYPE (gst_affect_mel_framing_get_type, "GstAffectMelFraming", {
+    AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
+      "centred on or before the last sample (librosa)", "librosa"}, {
+    AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
+      "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
+      "startFromZero=false)", "essentia"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_scale_get_type, "GstAffectMelScale",
-    {AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"},
-    {AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above",
-        "slaney"});
+DEFINE_ENUM_TYPE (gst_affect_mel_scale_get_type, "GstAffectMelScale", {
+    AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"}, {
+    AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above",
+      "slaney"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_norm_get_type, "GstAffectMelNorm",
-    {AFFECT_MEL_NORM_NONE, "Triangles of peak 1", "none"},
-    {AFFECT_MEL_NORM_SLANEY, "Triangles of unit area (Slaney, Essentia "
-          "unit_tri)", "slaney"});
+DEFINE_ENUM_TYPE (gst_affect_mel_norm_get_type, "GstAffectMelNorm", {
+    AFFECT_MEL_NORM_NONE, "Triangles of peak 1", "none"}, {
+    AFFECT_MEL_NORM_SLANEY, "Triangles of unit area (Slaney, Essentia "
+      "unit_tri)", "slaney"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_log_get_type, "GstAffectMelLog",
-    {AFFECT_MEL_LOG_NONE, "Linear", "none"},
-    {AFFECT_MEL_LOG_DB, "10 log10 (max (amin, x)), top-db below the frame's "
-          "maximum", "db"},
-    {AFFECT_MEL_LOG_LOG10_1P, "log10 (1 + log-c x)", "log10-1p"},
-    {AFFECT_MEL_LOG_LN, "ln (x + log-eps)", "ln"});
+DEFINE_ENUM_TYPE (gst_affect_mel_log_get_type, "GstAffectMelLog", {
+    AFFECT_MEL_LOG_NONE, "Linear", "none"}, {
+    AFFECT_MEL_LOG_DB, "10 log10 (max (amin, x)), top-db below the frame's "
+      "maximum", "db"}, {
+    AFFECT_MEL_LOG_LOG10_1P, "log10 (1 + log-c x)", "log10-1p"}, {
+    AFFECT_MEL_LOG_LN, "ln (x + log-eps)", "ln"});
 
 static const gchar *
 enum_nick (GType type, gint value)
@@ -511,6 +511,24 @@ push_frames (GstAffectMel * self, gboolean drain)
   return ret;
 }
 
+/* An item's NaN/Inf samples (replaced by 0) and samples beyond
+ * ±AFFECT_MEL_CLAMP (clamped): one warning at its end naming it. A stream
+ * without items was warned about at its first such sample. */
+static void
+report_bad_samples (GstAffectMel * self)
+{
+  guint64 invalid = affect_mel_stream_n_invalid (self->stream);
+  guint64 clamped = affect_mel_stream_n_clamped (self->stream);
+
+  if ((invalid == 0 && clamped == 0) || self->item_id == NULL)
+    return;
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+      ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " NaN/Inf samples replaced by "
+          "0, %" G_GUINT64_FORMAT " samples beyond +-%g clamped.",
+          self->item_id, self->item_path ? self->item_path : "no path",
+          invalid, clamped, (double) AFFECT_MEL_CLAMP), (NULL));
+}
+
 /* Completes the current signal (end padding), pushes its frames, and starts
  * a new one at the next sample */
 static GstFlowReturn
@@ -520,6 +538,7 @@ finish_signal (GstAffectMel * self)
 
   if (self->stream == NULL)
     return GST_FLOW_OK;
+  report_bad_samples (self);
   if (affect_mel_stream_n_samples (self->stream) > 0) {
     affect_mel_stream_finish (self->stream);
     ret = push_frames (self, TRUE);
@@ -595,12 +614,17 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   gst_buffer_unref (buf);
   self->n_samples += n;
 
-  if (bad > 0 && !self->warned_nonfinite) {
+  /* items are reported at their end, naming them (report_bad_samples) */
+  if ((bad > 0 || affect_mel_stream_n_clamped (self->stream) > 0)
+      && self->item_id == NULL && !self->warned_nonfinite) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Input contains non-finite samples"),
+        ("Input contains non-finite samples or samples beyond +-%g",
+            (double) AFFECT_MEL_CLAMP),
         ("%" G_GSIZE_FORMAT " NaN or infinite samples in a buffer (around %"
-            GST_TIME_FORMAT "); they are replaced by 0", bad,
-            GST_TIME_ARGS (sample_time (self, self->n_samples - n))));
+            GST_TIME_FORMAT "), replaced by 0; %" G_GUINT64_FORMAT
+            " clamped so far", bad,
+            GST_TIME_ARGS (sample_time (self, self->n_samples - n)),
+            affect_mel_stream_n_clamped (self->stream)));
     self->warned_nonfinite = TRUE;
   }
   return push_frames (self, FALSE);
@@ -743,8 +767,19 @@ gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       /* an item's frames lie between its start and end events */
       if (gst_affect_event_is_item_start (event)
-          || gst_affect_event_is_item_end (event))
+          || gst_affect_event_is_item_end (event)) {
         finish_signal (self);
+        g_clear_pointer (&self->item_id, g_free);
+        g_clear_pointer (&self->item_path, g_free);
+      }
+      if (gst_affect_event_is_item_start (event)) {
+        GstAffectItem *item = gst_affect_item_parse_start_event (event);
+        if (item) {
+          self->item_id = g_strdup (item->id);
+          self->item_path = g_strdup (item->path);
+          gst_affect_item_free (item);
+        }
+      }
       break;
     default:
       break;
@@ -828,15 +863,22 @@ gst_affect_mel_change_state (GstElement * element, GstStateChange transition)
     gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
   }
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     free_plan (self);
+    g_clear_pointer (&self->item_id, g_free);
+    g_clear_pointer (&self->item_path, g_free);
+  }
   return ret;
 }
 
 static void
 gst_affect_mel_finalize (GObject * object)
 {
-  free_plan (GST_AFFECT_MEL (object));
+  GstAffectMel *self = GST_AFFECT_MEL (object);
+
+  free_plan (self);
+  g_free (self->item_id);
+  g_free (self->item_path);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 

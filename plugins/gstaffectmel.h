@@ -36,6 +36,7 @@ struct _GstAffectMel
                                  * frame 0 lies: the item start */
   gboolean discont;
   gboolean warned_nonfinite;
+  gchar *item_id, *item_path;   /* the current item, for warnings */
 };
 
 G_END_DECLS
