@@ -649,7 +649,8 @@ map_labels (GstAffectClassify * self, const GstAffectItem * item,
     if (index[i] < 0) {
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
           ("Item %s has the label \"%s\" the model does not know: skipped",
-              item->id, item->vocabulary[i]), ("model classes: %u", classes));
+              item->id, item->vocabulary[i]),
+          ("model classes: %u", classes));
       self->n_skipped++;
       g_free (index);
       return FALSE;

@@ -171,58 +171,58 @@ func (void)                                                                  \
   return type;                                                               \
 }
 
-DEFINE_ENUM_TYPE (gst_affect_mel_preset_get_type, "GstAffectMelPreset", {
-    AFFECT_MEL_PRESET_LIBROSA,
-      "librosa.feature.melspectrogram defaults: n-fft 2048, hop 512, "
-      "periodic Hann, centred with zeros, 128 Slaney bands of unit area, "
-      "power 2, no log, any rate", "librosa"}, {
-    AFFECT_MEL_PRESET_MTG_JAMENDO,
-      "The mood/theme classifier's input: 12 kHz, n-fft 512, hop 256, "
-      "symmetric Hann, centred with zeros, 96 Slaney bands of unit area "
-      "0-6000 Hz, 10 log10 of power floored at -90 dB, then /100",
-      "mtg-jamendo"}, {
-    AFFECT_MEL_PRESET_MUSICNN,
-      "Essentia's musicnn input: 16 kHz, n-fft 512, hop 256, symmetric "
-      "Hann, 96 Slaney bands of unit area 0-8000 Hz, log10 (1 + 10000 x)",
-      "musicnn"});
+DEFINE_ENUM_TYPE (gst_affect_mel_preset_get_type, "GstAffectMelPreset",
+    {AFFECT_MEL_PRESET_LIBROSA,
+          "librosa.feature.melspectrogram defaults: n-fft 2048, hop 512, "
+          "periodic Hann, centred with zeros, 128 Slaney bands of unit area, "
+          "power 2, no log, any rate", "librosa"},
+    {AFFECT_MEL_PRESET_MTG_JAMENDO,
+          "The mood/theme classifier's input: 12 kHz, n-fft 512, hop 256, "
+          "symmetric Hann, centred with zeros, 96 Slaney bands of unit area "
+          "0-6000 Hz, 10 log10 of power floored at -90 dB, then /100",
+        "mtg-jamendo"},
+    {AFFECT_MEL_PRESET_MUSICNN,
+          "Essentia's musicnn input: 16 kHz, n-fft 512, hop 256, symmetric "
+          "Hann, 96 Slaney bands of unit area 0-8000 Hz, log10 (1 + 10000 x)",
+        "musicnn"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_window_get_type, "GstAffectMelWindow", {
-    AFFECT_MEL_WINDOW_HANN, "Periodic Hann (scipy/librosa default)", "hann"}, {
-    AFFECT_MEL_WINDOW_HANN_SYMMETRIC, "Symmetric Hann (Essentia)",
-      "hann-symmetric"}, {
-    AFFECT_MEL_WINDOW_HAMMING, "Periodic Hamming", "hamming"}, {
-    AFFECT_MEL_WINDOW_HAMMING_SYMMETRIC, "Symmetric Hamming",
-      "hamming-symmetric"});
+DEFINE_ENUM_TYPE (gst_affect_mel_window_get_type, "GstAffectMelWindow",
+    {AFFECT_MEL_WINDOW_HANN, "Periodic Hann (scipy/librosa default)", "hann"},
+    {AFFECT_MEL_WINDOW_HANN_SYMMETRIC, "Symmetric Hann (Essentia)",
+        "hann-symmetric"},
+    {AFFECT_MEL_WINDOW_HAMMING, "Periodic Hamming", "hamming"},
+    {AFFECT_MEL_WINDOW_HAMMING_SYMMETRIC, "Symmetric Hamming",
+        "hamming-symmetric"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_pad_get_type, "GstAffectMelPadMode", {
-    AFFECT_MEL_PAD_ZEROS, "Zeros", "zeros"}, {
-    AFFECT_MEL_PAD_REFLECT, "Mirror image without the edge sample (numpy "
-      "reflect)", "reflect"}, {
-    AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"});
+DEFINE_ENUM_TYPE (gst_affect_mel_pad_get_type, "GstAffectMelPadMode",
+    {AFFECT_MEL_PAD_ZEROS, "Zeros", "zeros"},
+    {AFFECT_MEL_PAD_REFLECT, "Mirror image without the edge sample (numpy "
+          "reflect)", "reflect"},
+    {AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_framing_get_type, "GstAffectMelFraming", {
-    AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
-      "centred on or before the last sample (librosa)", "librosa"}, {
-    AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
-      "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
-      "startFromZero=false)", "essentia"});
+DEFINE_ENUM_TYPE (gst_affect_mel_framing_get_type, "GstAffectMelFraming",
+    {AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
+          "centred on or before the last sample (librosa)", "librosa"},
+    {AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
+          "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
+          "startFromZero=false)", "essentia"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_scale_get_type, "GstAffectMelScale", {
-    AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"}, {
-    AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above",
-      "slaney"});
+DEFINE_ENUM_TYPE (gst_affect_mel_scale_get_type, "GstAffectMelScale",
+    {AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"},
+    {AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above",
+        "slaney"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_norm_get_type, "GstAffectMelNorm", {
-    AFFECT_MEL_NORM_NONE, "Triangles of peak 1", "none"}, {
-    AFFECT_MEL_NORM_SLANEY, "Triangles of unit area (Slaney, Essentia "
-      "unit_tri)", "slaney"});
+DEFINE_ENUM_TYPE (gst_affect_mel_norm_get_type, "GstAffectMelNorm",
+    {AFFECT_MEL_NORM_NONE, "Triangles of peak 1", "none"},
+    {AFFECT_MEL_NORM_SLANEY, "Triangles of unit area (Slaney, Essentia "
+          "unit_tri)", "slaney"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_log_get_type, "GstAffectMelLog", {
-    AFFECT_MEL_LOG_NONE, "Linear", "none"}, {
-    AFFECT_MEL_LOG_DB, "10 log10 (max (amin, x)), top-db below the frame's "
-      "maximum", "db"}, {
-    AFFECT_MEL_LOG_LOG10_1P, "log10 (1 + log-c x)", "log10-1p"}, {
-    AFFECT_MEL_LOG_LN, "ln (x + log-eps)", "ln"});
+DEFINE_ENUM_TYPE (gst_affect_mel_log_get_type, "GstAffectMelLog",
+    {AFFECT_MEL_LOG_NONE, "Linear", "none"},
+    {AFFECT_MEL_LOG_DB, "10 log10 (max (amin, x)), top-db below the frame's "
+          "maximum", "db"},
+    {AFFECT_MEL_LOG_LOG10_1P, "log10 (1 + log-c x)", "log10-1p"},
+    {AFFECT_MEL_LOG_LN, "ln (x + log-eps)", "ln"});
 
 static const gchar *
 enum_nick (GType type, gint value)
