@@ -801,7 +801,7 @@ gst_affect_metrics_event (GstBaseSink * sink, GstEvent * event)
       self->n_unscored++;
       GST_WARNING_OBJECT (self, "item %s ended without a prediction",
           self->item->id);
-      if (self->item->task != GST_AFFECT_TASK_NONE)
+      if (self->item->task != GST_AFFECT_TASK_NONE || self->item->targets)
         add_skipped (self, self->item, "no prediction");
     }
     gst_affect_item_free (self->item);
@@ -914,6 +914,10 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
 
   if (item == NULL || item->task == GST_AFFECT_TASK_NONE) {
     self->n_unlabelled++;
+    if (item != NULL && !self->item_scored) {
+      add_skipped (self, item, "no labels or targets");
+      self->item_scored = TRUE; /* it had a prediction */
+    }
     return GST_FLOW_OK;
   }
   if (self->item_scored) {

@@ -474,6 +474,69 @@ test_missing_model (void)
   gst_object_unref (bus);
 }
 
+/* An item whose Mel frames hold a NaN: skipped with a warning naming it
+ * (id and file), and the run goes on to classify the next item (before:
+ * "Non-finite Mel value in the input" stopped the whole run) */
+static void
+test_nonfinite_item (void)
+{
+  GRand *rand = g_rand_new_with_seed (11);
+  GstBus *bus;
+  GstHarness *h;
+  GstMessage *msg;
+  GstAffectItem *item;
+  GstBuffer *buf;
+  char *launch;
+  guint n_out = 0, n_warnings = 0;
+
+  ensure_model ();
+  launch = g_strdup_printf ("affectclassify model=%s", model_path);
+  h = harness (launch, &bus, MELS);
+  g_free (launch);
+  push_item (h, "first", 0, "test", rand, TRUE);
+  item = gst_affect_item_new ("nan-item");
+  item->path = g_strdup ("/corpus/nan-item.wav");
+  gst_affect_item_set_tags (item, vocab, (const float[]) {
+        1, 0
+      });
+  g_assert_true (gst_harness_push_event (h,
+          gst_affect_item_start_event_new (item)));
+  for (int b = 0; b < ITEM_FRAMES / FPB; b++) {
+    float *f = g_new0 (float, MELS * FPB);
+    if (b == 1)
+      f[5] = NAN;
+    g_assert_cmpint (gst_harness_push (h, gst_buffer_new_wrapped (f,
+                sizeof (float) * MELS * FPB)), ==, GST_FLOW_OK);
+  }
+  g_assert_true (gst_harness_push_event (h,
+          gst_affect_item_end_event_new (item)));
+  gst_affect_item_free (item);
+  push_item (h, "last", 1, "test", rand, TRUE);
+
+  while ((buf = gst_harness_try_pull (h))) {
+    n_out++;
+    gst_buffer_unref (buf);
+  }
+  g_assert_cmpuint (n_out, ==, 2);
+  while ((msg = gst_bus_pop (bus))) {
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), !=, GST_MESSAGE_ERROR);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+      GError *err;
+      gst_message_parse_warning (msg, &err, NULL);
+      g_test_message ("%s", err->message);
+      g_assert_nonnull (strstr (err->message, "Item \"nan-item\" "
+              "(/corpus/nan-item.wav): 1 non-finite Mel values: skipped"));
+      g_error_free (err);
+      n_warnings++;
+    }
+    gst_message_unref (msg);
+  }
+  g_assert_cmpuint (n_warnings, ==, 1);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_rand_free (rand);
+}
+
 /* mode=train with a model path in a missing folder fails on the way to
  * PAUSED, naming the path, before the source starts (before: the whole
  * dataset was read first) */
@@ -528,6 +591,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectclassify/caps-mismatch", test_caps_mismatch);
   g_test_add_func ("/affectclassify/missing-model", test_missing_model);
   g_test_add_func ("/affectclassify/unwritable-model", test_unwritable_model);
+  g_test_add_func ("/affectclassify/nonfinite-item", test_nonfinite_item);
   ret = g_test_run ();
   g_unlink (model_path);
   g_rmdir (dir);
