@@ -21,6 +21,10 @@
  * nanoseconds every #hop nanoseconds. Each prediction goes three ways: a
  * `n_classes` float tensor pushed downstream (between the item's events;
  * caps `affect-output="scores"`, `names="a,b,…"`), and an element message.
+ * An item whose frames hold a NaN or an Inf, or whose scores come out
+ * non-finite, gets a warning naming it (id and file) and no prediction (in
+ * train mode: it is not learnt from); the run goes on. Live, such frames
+ * are dropped with one warning.
  *
  * mode=train: items with labels (their item events' `labels` over
  * `vocabulary`) are cached; `split=validation` ones are held out for model

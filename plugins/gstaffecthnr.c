@@ -29,8 +29,9 @@
  * The noise of an item is seeded by #GstAffectHnr:seed and the item's original
  * id, so the output does not depend on the order of the items.
  *
- * Non-finite input samples are taken as silence, with a warning on the bus
- * naming the item and the count.
+ * Non-finite input samples are taken as silence and samples beyond ±1e4
+ * (AFFECT_HNR_CLAMP) are clamped, with a warning on the bus naming the item,
+ * its file and both counts.
  *
  * ## Messages
  *

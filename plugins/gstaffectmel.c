@@ -48,8 +48,11 @@
  * count puts it (a gap in the input) completes the frames before it like an
  * item end and restarts the framing and the time base at that buffer.
  *
- * Non-finite input samples are replaced by 0 and reported once per item
- * with a warning on the bus.
+ * Non-finite input samples are replaced by 0 and samples beyond ±1e4
+ * (AFFECT_MEL_CLAMP: audio lies near ±1, and a sine × 1e30 would overflow
+ * the power spectrum) are clamped to it; one warning at the item's end
+ * names the item (id and file) and both counts (a stream without items:
+ * one warning at the first such sample).
  *
  * Output caps carry, besides the tensor fields, `feature="mel"`,
  * `sample-rate`, `n-fft`, `hop`, `n-mels`, `fmin`, `fmax`, `mel-scale`,

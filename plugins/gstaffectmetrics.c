@@ -38,6 +38,9 @@
  * - `final` (gboolean): TRUE for the message posted at EOS
  * - `task` (string): `tags`, `class` or `regression`
  * - `items` (guint64): items evaluated so far
+ * - `items-skipped` (guint64): items left out so far: a NaN/Inf prediction
+ *   or truth, a missing target, no prediction, or no labels (each with a
+ *   warning naming it; the report's `skipped` lists id, path and reason)
  * - `names` (GstValueArray of strings): the outputs
  * - tags and class: `roc-auc-macro`, `roc-auc-micro`, `pr-auc-macro`,
  *   `pr-auc-micro`, `precision-macro`, `recall-macro`, `f1-macro`,
