@@ -377,6 +377,14 @@ test_vocabulary (void)
   affect_manifest_free (m);
   g_strfreev (loaded);
 
+  /* a name that is not UTF-8 (Latin-1 'é') names its line */
+  g_assert_true (g_file_set_contents (file, "a\ncaf\xe9\n", -1, NULL));
+  g_assert_null (affect_vocabulary_load (file, &error));
+  g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_PARSE);
+  g_assert_true (g_str_has_suffix (error->message, ":2: expected UTF-8 text, "
+          "got a name that is not"));
+  g_clear_error (&error);
+
   g_assert_true (g_file_set_contents (file, "a\nb\na\n", -1, NULL));
   g_assert_null (affect_vocabulary_load (file, &error));
   g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_PARSE);
