@@ -208,7 +208,8 @@ run_src (const gchar * props)
       case GST_MESSAGE_ELEMENT:
         s = gst_message_get_structure (msg);
         if (gst_structure_has_name (s, "affect-progress"))
-          run->progress = g_list_append (run->progress, gst_structure_copy (s));
+          run->progress = g_list_append (run->progress,
+              gst_structure_copy (s));
         else if (gst_structure_has_name (s, "affect-dataset-done")) {
           g_assert_null (run->done);
           run->done = gst_structure_copy (s);
@@ -350,7 +351,8 @@ test_items (void)
       g_assert_true (gst_affect_item_get_target (item, "arousal", &v));
       g_assert_cmpfloat (v, ==, 0.25);
       g_assert_cmpstr (item->split, ==, "train");
-      g_assert_cmpstr (gst_affect_item_get_column (item, "speaker"), ==, "s1");
+      g_assert_cmpstr (gst_affect_item_get_column (item, "speaker"), ==,
+          "s1");
     } else if (strcmp (item->id, "b") == 0) {
       g_assert_cmpstr (item->class_name, ==, "sad");
       g_assert_cmpfloat (item->labels[1], ==, 1.0f);
@@ -358,14 +360,16 @@ test_items (void)
       g_assert_cmpfloat (v, ==, 1.0);
     } else {
       g_assert_cmpstr (item->split, ==, "test");
-      g_assert_cmpstr (gst_affect_item_get_column (item, "speaker"), ==, "s4");
+      g_assert_cmpstr (gst_affect_item_get_column (item, "speaker"), ==,
+          "s4");
     }
   }
 
   /* the skip: a warning naming the file and why, and the final count */
   g_assert_cmpuint (g_list_length (run->warnings), ==, 1);
   g_assert_nonnull (strstr (run->warnings->data, bad));
-  g_assert_cmpuint (strlen (strstr (run->warnings->data, bad)), >, strlen (bad) + 2);   /* "path: reason" */
+  g_assert_cmpuint (strlen (strstr (run->warnings->data, bad)), >,
+      strlen (bad) + 2);        /* "path: reason" */
   g_assert_nonnull (run->done);
   g_assert_true (gst_structure_get_uint (run->done, "items-emitted", &i));
   g_assert_cmpuint (i, ==, 3);
@@ -441,7 +445,8 @@ progress_ids (Run * run)
   GList *l;
 
   for (l = run->progress; l; l = l->next)
-    g_ptr_array_add (ids, g_strdup (gst_structure_get_string (l->data, "id")));
+    g_ptr_array_add (ids, g_strdup (gst_structure_get_string (l->data,
+                "id")));
   g_ptr_array_add (ids, NULL);
   return (gchar **) g_ptr_array_free (ids, FALSE);
 }
