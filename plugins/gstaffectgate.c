@@ -217,7 +217,6 @@ reset (GstAffectGate * self)
   clear_item (self);
   g_clear_pointer (&self->model, affect_mlp_free);
   g_clear_pointer (&self->dataset, affect_dataset_free);
-  g_clear_pointer (&self->rates, g_array_unref);
   self->n_features = 0;
   self->skipped = 0;
   self->test_items = 0;
@@ -370,9 +369,6 @@ set_caps (GstAffectGate * self, GstCaps * caps)
             self->train.model_file, self->n_features, n), (NULL));
     return FALSE;
   }
-  if (self->model != NULL && !gst_affect_train_check_rate (GST_ELEMENT (self),
-          self->train.model_file, self->model, caps))
-    return FALSE;
   if (self->train.mode == GST_AFFECT_MODE_TRAIN) {
     if (self->dataset != NULL && n != self->n_features) {
       GST_ELEMENT_ERROR (self, STREAM, FORMAT,
@@ -381,7 +377,6 @@ set_caps (GstAffectGate * self, GstCaps * caps)
       return FALSE;
     }
     self->n_features = n;
-    gst_affect_train_note_rate (&self->rates, caps);
     if (self->dataset == NULL)
       self->dataset = gst_affect_train_dataset_new (&self->train, n, 1);
   }
@@ -583,11 +578,6 @@ train_and_write (GstAffectGate * self)
       });
   affect_mlp_set_metadata (mlp, "task", "spontaneity");
   affect_mlp_set_metadata (mlp, "feature", "is09");
-  {
-    gchar *rates = gst_affect_train_rates_string (self->rates);
-    affect_mlp_set_metadata (mlp, "sample-rate", rates);
-    g_free (rates);
-  }
   if (!affect_mlp_save (mlp, self->train.model_file, &error))
     goto failed;
   accuracy = res.best_validation_accuracy;

@@ -41,7 +41,6 @@ struct _GstAffectGate
   GQueue held;                  /* item events before the decision */
   gint route;                   /* of the current item; -1 undecided */
   AffectDataset *dataset;       /* train mode */
-  GArray *rates;                /* train: sample rates of the vectors */
   guint skipped;
   guint test_items;             /* train: split=test items, not learnt */
   guint routed[2];

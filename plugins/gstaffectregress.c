@@ -344,7 +344,6 @@ reset (GstAffectRegress * self)
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
   self->skipped = 0;
   self->test_items = 0;
-  g_clear_pointer (&self->rates, g_array_unref);
   g_clear_pointer (&self->range_lo, g_free);
   g_clear_pointer (&self->range_hi, g_free);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
@@ -657,9 +656,6 @@ set_input_caps (GstAffectRegress * self, GstCaps * caps)
           (NULL));
       return FALSE;
     }
-    if (!gst_affect_train_check_rate (GST_ELEMENT (self),
-            self->train.model_file, self->models[0], caps))
-      return FALSE;
   } else {
     if (self->n_features != 0 && n != self->n_features) {
       GST_ELEMENT_ERROR (self, STREAM, FORMAT,
@@ -668,7 +664,6 @@ set_input_caps (GstAffectRegress * self, GstCaps * caps)
       return FALSE;
     }
     self->n_features = n;
-    gst_affect_train_note_rate (&self->rates, caps);
     if (self->dataset == NULL)
       self->dataset = gst_affect_train_dataset_new (&self->train, n,
           self->n_targets);
@@ -1049,9 +1044,14 @@ train_and_write (GstAffectRegress * self)
           gst_structure_get_string (gst_caps_get_structure
               (self->input_caps, 0), "feature") : NULL);
       affect_mlp_set_metadata (mlp, "training", self->vat ? "vat" : "mse");
-      value = gst_affect_train_rates_string (self->rates);
-      affect_mlp_set_metadata (mlp, "sample-rate", value);
+      value = g_strdup_printf ("epsilon=%g,lambda=%g,xi=%g,power-iterations="
+          "%u,epochs=%u,batch-size=%u,learning-rate=%g,seed=%" G_GUINT64_FORMAT,
+          self->epsilon, self->lambda, self->xi, self->power_iterations,
+          self->train.epochs, self->train.batch_size,
+          self->train.learning_rate, self->train.seed);
+      affect_mlp_set_metadata (mlp, "training-parameters", value);
       g_free (value);
+      /* the training targets' range, for the far-outside warning */
       if (self->range_lo) {
         GString *lo = g_string_new (NULL), *hi = g_string_new (NULL);
         guint t0 = self->multi_output ? 0 : m;
@@ -1068,13 +1068,6 @@ train_and_write (GstAffectRegress * self)
         g_string_free (lo, TRUE);
         g_string_free (hi, TRUE);
       }
-      value = g_strdup_printf ("epsilon=%g,lambda=%g,xi=%g,power-iterations="
-          "%u,epochs=%u,batch-size=%u,learning-rate=%g,seed=%" G_GUINT64_FORMAT,
-          self->epsilon, self->lambda, self->xi, self->power_iterations,
-          self->train.epochs, self->train.batch_size,
-          self->train.learning_rate, self->train.seed);
-      affect_mlp_set_metadata (mlp, "training-parameters", value);
-      g_free (value);
       ok = affect_mlp_save (mlp, path, &error);
     }
     if (!ok) {

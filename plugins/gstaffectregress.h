@@ -54,7 +54,6 @@ struct _GstAffectRegress
   AffectDataset *dataset;       /* train mode */
   guint skipped;
   guint test_items;
-  GArray *rates;                /* train: sample rates of the vectors */
   gdouble *range_lo, *range_hi; /* per target: the training targets' range
                                  * (train: seen so far; infer: the model's,
                                  * NaN when it states none) */

@@ -83,17 +83,6 @@ void gst_affect_train_settings_apply (const GstAffectTrainSettings * s,
  * takes a file, or post an error naming the property and the path. */
 gboolean gst_affect_train_check_output (GstElement * element,
     const gchar * property, const gchar * path);
-/* The sampling rates of the training vectors (the `sample-rate` caps field
- * of affectis09), kept in the model's "sample-rate" metadata as a
- * comma-separated list. _note_rate adds the caps' rate to rates (a GArray
- * of gint, created when NULL); _rates_string joins them (NULL if none). */
-void gst_affect_train_note_rate (GArray ** rates, GstCaps * caps);
-gchar *gst_affect_train_rates_string (GArray * rates);
-/* Infer: a stream whose vectors come from another rate than the model's
- * training vectors fails negotiation with an error naming both; models or
- * streams that state no rate pass. */
-gboolean gst_affect_train_check_rate (GstElement * element,
-    const gchar * model_file, AffectMlp * model, GstCaps * caps);
 /* "" or ", 12 items of split=test ignored: training learns from
  * split=train and items without a split, …": what a "no training items"
  * error adds so the split filter is named */
