@@ -37,10 +37,10 @@ struct _GstAffectHnr
   gboolean plan_dirty;
   GArray *pending;              /* float samples of the current item */
   GstClockTime first_pts;
+  guint64 n_clamped;            /* samples beyond ±AFFECT_HNR_CLAMP, clamped */
   GstAffectItem *item;          /* original (not rewritten) item, or NULL */
   guint n_items;
   guint64 n_invalid;            /* NaN/Inf samples of the current item */
-  guint64 n_clamped;            /* samples beyond ±AFFECT_HNR_CLAMP, clamped */
   gboolean in_items;            /* item events seen: audio between items
                                  * belongs to no item and passes through */
 };

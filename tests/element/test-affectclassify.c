@@ -730,13 +730,13 @@ main (int argc, char **argv)
       test_train_then_classify);
   g_test_add_func ("/affectclassify/resume", test_resume);
   g_test_add_func ("/affectclassify/labels-by-name", test_labels_by_name);
-  g_test_add_func ("/affectclassify/live-windows", test_live_windows);
-  g_test_add_func ("/affectclassify/caps-mismatch", test_caps_mismatch);
-  g_test_add_func ("/affectclassify/missing-model", test_missing_model);
   g_test_add_func ("/affectclassify/unwritable-model", test_unwritable_model);
   g_test_add_func ("/affectclassify/nonfinite-item", test_nonfinite_item);
   g_test_add_func ("/affectclassify/huge-item-pipeline",
       test_huge_item_pipeline);
+  g_test_add_func ("/affectclassify/live-windows", test_live_windows);
+  g_test_add_func ("/affectclassify/caps-mismatch", test_caps_mismatch);
+  g_test_add_func ("/affectclassify/missing-model", test_missing_model);
   ret = g_test_run ();
   g_unlink (model_path);
   g_rmdir (dir);

@@ -567,11 +567,11 @@ main (int argc, char **argv)
   g_test_add_func ("/affectmel/random-buffers", test_random_buffers);
   g_test_add_func ("/affectmel/hour-timestamps", test_hour_timestamps);
   g_test_add_func ("/affectmel/items", test_items);
+  g_test_add_func ("/affectmel/huge-item", test_huge_item);
   g_test_add_func ("/affectmel/gap", test_gap);
   g_test_add_func ("/affectmel/latency", test_latency);
   g_test_add_func ("/affectmel/preset-overrides", test_preset_overrides);
   g_test_add_func ("/affectmel/negotiation-errors", test_negotiation_errors);
   g_test_add_func ("/affectmel/nonfinite-input", test_nonfinite_input);
-  g_test_add_func ("/affectmel/huge-item", test_huge_item);
   return g_test_run ();
 }
