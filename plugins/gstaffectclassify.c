@@ -26,6 +26,10 @@
  * with hop > window leave GAPs for the time no window covers; a GAP on the
  * sink pad is time passing; mode=train leaves a GAP of each item's span
  * (docs/protocol.md, "Time without data").
+ * An item whose frames hold a NaN or an Inf, or whose scores come out
+ * non-finite, gets a warning naming it (id and file) and no prediction (in
+ * train mode: it is not learnt from); the run goes on. Live, such frames
+ * are dropped with one warning.
  *
  * mode=train: items with labels (their item events' `labels` over
  * `vocabulary`) are cached; `split=validation` ones are held out for model
@@ -91,10 +95,12 @@
 
 #include "affect/affect.h"
 #include "affect/model.h"
+#include "affect/atomicfile.h"
 #include "gstaffectelements.h"
 #include "gstaffectcaps.h"
 #include "gstaffectclassify.h"
 #include "gstaffecttensor.h"
+#include "gstaffecttrain.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_affect_classify_debug);
 #define GST_CAT_DEFAULT gst_affect_classify_debug
@@ -444,6 +450,20 @@ predict (GstAffectClassify * self, const float *frames, guint n,
   affect_moodnet_set_training (self->net, FALSE, NULL);
   affect_moodnet_forward (self->net, x, 1, (float *) map.data);
   g_free (x);
+  for (guint i = 0; i < classes; i++)
+    if (!isfinite (((float *) map.data)[i])) {
+      /* finite but absurd Mel values can overflow the network */
+      GST_ELEMENT_WARNING (self, STREAM, FAILED,
+          ("Item \"%s\" (%s): the model's score for %s is %g: no "
+              "prediction.", id ? id : "(live window)", self->item
+              && self->item->path ? self->item->path : "no path",
+              self->labels ? self->labels[i] : "a class",
+              ((float *) map.data)[i]), (NULL));
+      gst_buffer_unmap (buf, &map);
+      gst_buffer_unref (buf);
+      g_free (order);
+      return GST_FLOW_OK;
+    }
 
   g_value_init (&scores, GST_TYPE_ARRAY);
   for (guint i = 0; i < classes; i++) {
@@ -685,8 +705,10 @@ cache_item (GstAffectClassify * self)
     self->n_skipped++;
     return;
   }
-  if (!g_strcmp0 (item->split, "test"))
+  if (!g_strcmp0 (item->split, "test")) {
+    self->n_test++;
     return;
+  }
   if (self->n_frames == 0) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s has no frames: skipped", item->id), (NULL));
@@ -717,18 +739,24 @@ train_at_eos (GstAffectClassify * self)
 {
   GError *error = NULL;
 
+  gchar *note = gst_affect_train_split_note (self->n_test);
+
   if (self->trainer == NULL) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("mode=train: no labelled items arrived (%u skipped)",
-            self->n_skipped), (NULL));
+        ("mode=train: no labelled training items arrived (%u skipped%s)",
+            self->n_skipped, note), (NULL));
+    g_free (note);
     return FALSE;
   }
   if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed"),
-        ("%s", error->message));
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s%s",
+            error->message, g_error_matches (error, AFFECT_ERROR,
+                AFFECT_ERROR_EMPTY) ? note : ""), (NULL));
     g_error_free (error);
+    g_free (note);
     return FALSE;
   }
+  g_free (note);
   return TRUE;
 }
 
@@ -815,15 +843,26 @@ gst_affect_classify_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   if (GST_BUFFER_OFFSET_IS_VALID (buf) && GST_BUFFER_OFFSET_END_IS_VALID (buf)
       && GST_BUFFER_OFFSET_END (buf) >= GST_BUFFER_OFFSET (buf))
     n = MIN (per_buffer, GST_BUFFER_OFFSET_END (buf) - GST_BUFFER_OFFSET (buf));
-  for (guint i = 0; i < n * (guint) self->n_mels; i++)
-    if (!isfinite (((const float *) map.data)[i])) {
+  {
+    /* a non-finite value spoils the item (reported and skipped at its
+     * end) or, live, this buffer's frames; the run goes on */
+    guint64 bad = 0;
+    for (guint i = 0; i < n * (guint) self->n_mels; i++)
+      bad += !isfinite (((const float *) map.data)[i]);
+    if (bad > 0) {
       gst_buffer_unmap (buf, &map);
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Non-finite Mel value in the input"), ("buffer %" GST_PTR_FORMAT,
-              buf));
       gst_buffer_unref (buf);
-      return GST_FLOW_ERROR;
+      if (self->item != NULL) {
+        self->n_nonfinite += bad;
+      } else if (!self->warned_live) {
+        GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+            ("Non-finite Mel values in the input: their frames are dropped"),
+            ("%" G_GUINT64_FORMAT " in a buffer", bad));
+        self->warned_live = TRUE;
+      }
+      return GST_FLOW_OK;
     }
+  }
 
   if (self->item != NULL || train) {
     /* items: keep the first model_frames() frames of the item */
@@ -1032,6 +1071,7 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
         self->item = gst_affect_item_parse_start_event (event);
         self->saw_items = TRUE;
         self->n_frames = 0;
+        self->n_nonfinite = 0;
         self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
         if (train && !self->src_caps_set && self->item
             && self->item->n_labels > 0 && self->trainer == NULL
@@ -1044,7 +1084,20 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
           set_src_caps (self);
         }
       } else if (gst_affect_event_is_item_end (event) && self->item) {
-        if (train) {
+        if (self->n_nonfinite > 0) {
+          GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+              ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " non-finite Mel "
+                  "values: skipped, no %s.", self->item->id,
+                  self->item->path ? self->item->path : "no path",
+                  self->n_nonfinite, train ? "training" : "prediction"),
+              (NULL));
+          self->n_skipped++;
+          /* no output for it: its time is a GAP */
+          if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
+              && GST_CLOCK_TIME_IS_VALID (self->end_ts))
+            gst_affect_gap_push (&self->gap, self->srcpad, self->start_ts,
+                self->end_ts - self->start_ts);
+        } else if (train) {
           cache_item (self);
           /* training outputs nothing: the item's time is a GAP */
           if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
@@ -1099,6 +1152,33 @@ gst_affect_classify_change_state (GstElement * element,
         return GST_STATE_CHANGE_FAILURE;
     }
   }
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED
+      && self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN) {
+    /* the model is written after the whole dataset: check its folder
+     * before the first item is read */
+    gchar *path;
+    GError *error = NULL;
+    gboolean ok;
+    GST_OBJECT_LOCK (self);
+    path = g_strdup (self->model_location);
+    GST_OBJECT_UNLOCK (self);
+    if (path == NULL) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+          ("mode=train needs model= (where to write the trained model)"),
+          (NULL));
+      return GST_STATE_CHANGE_FAILURE;
+    }
+    ok = affect_atomic_file_check_writable (path, &error);
+    if (!ok) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Cannot write model: %s", error->message),
+          ("checked before any item is read"));
+      g_error_free (error);
+    }
+    g_free (path);
+    if (!ok)
+      return GST_STATE_CHANGE_FAILURE;
+  }
   ret = GST_ELEMENT_CLASS (gst_affect_classify_parent_class)->change_state
       (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
@@ -1110,6 +1190,9 @@ gst_affect_classify_change_state (GstElement * element,
     self->saw_items = FALSE;
     self->n_skipped = 0;
     gst_affect_gap_reset (&self->gap);
+    self->n_test = 0;
+    self->n_nonfinite = 0;
+    self->warned_live = FALSE;
     gst_segment_init (&self->segment, GST_FORMAT_TIME);
   } else if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
     g_clear_pointer (&self->net, affect_moodnet_free);

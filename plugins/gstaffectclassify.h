@@ -61,6 +61,9 @@ G_DECLARE_FINAL_TYPE (GstAffectClassify, gst_affect_classify, GST,
        guint64 frames_seen;     /* live: frames still to skip (hop > window) */
        guint n_skipped;
        GstAffectGap gap;        /* how far the output has gone */
+       guint n_test;            /* train: split=test items, not learnt */
+       guint64 n_nonfinite;     /* the current item's NaN/Inf Mel values */
+       gboolean warned_live;    /* live: non-finite frames reported */
      };
 
 gint *gst_affect_classify_label_index (const gchar * const *model_labels,

@@ -228,6 +228,7 @@ reset (GstAffectGate * self)
   g_clear_pointer (&self->dataset, affect_dataset_free);
   self->n_features = 0;
   self->skipped = 0;
+  self->test_items = 0;
   self->routed[0] = self->routed[1] = 0;
   gst_affect_gap_reset (&self->gaps[0]);
   gst_affect_gap_reset (&self->gaps[1]);
@@ -348,7 +349,9 @@ gst_affect_gate_change_state (GstElement * element, GstStateChange transition)
       GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
           ("Invalid hidden-sizes \"%s\".", self->train.hidden_sizes), (NULL));
       return GST_STATE_CHANGE_FAILURE;
-    }
+    } else if (!gst_affect_train_check_output (element, "model-file",
+            self->train.model_file))
+      return GST_STATE_CHANGE_FAILURE;
   }
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
@@ -521,6 +524,7 @@ gst_affect_gate_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       label = (float) (probability >= 0.5);
       /* test items are routed but never learnt from */
       test = self->item && g_strcmp0 (self->item->split, "test") == 0;
+      self->test_items += test;
       if (!test && (isnan (probability) || !finite)) {
         self->skipped++;
       } else if (!test && !gst_affect_train_add_row (GST_ELEMENT (self),
@@ -539,8 +543,10 @@ gst_affect_gate_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       probability = p;
     } else {
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-          ("Item \"%s\": feature vector with NaN or infinite values, "
-              "routed to src_1.", self->item ? self->item->id : ""), (NULL));
+          ("Item \"%s\" (%s): feature vector with NaN or infinite values, "
+              "routed to src_1.", self->item ? self->item->id : "",
+              self->item && self->item->path ? self->item->path : "no path"),
+          (NULL));
     }
     gst_buffer_unmap (buf, &map);
     route = !isnan (probability) && probability >= self->threshold ? 0 : 1;
@@ -588,8 +594,11 @@ train_and_write (GstAffectGate * self)
         ("%u items skipped: no \"%s\" label or non-finite features.",
             self->skipped, self->label), (NULL));
   if (n == 0) {
+    gchar *note = gst_affect_train_split_note (self->test_items);
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("No training items with a \"%s\" label.", self->label), (NULL));
+        ("No training items with a \"%s\" label (%u skipped%s).",
+            self->label, self->skipped, note), (NULL));
+    g_free (note);
     return FALSE;
   }
   config.n_inputs = self->n_features;

@@ -34,8 +34,9 @@
  * The noise of an item is seeded by #GstAffectHnr:seed and the item's original
  * id, so the output does not depend on the order of the items.
  *
- * Non-finite input samples are taken as silence, with a warning on the bus
- * naming the item and the count.
+ * Non-finite input samples are taken as silence and samples beyond ±1e4
+ * (AFFECT_HNR_CLAMP) are clamped, with a warning on the bus naming the item,
+ * its file and both counts.
  *
  * Settings the stream cannot satisfy (#GstAffectHnr:f0-max not below its
  * Nyquist frequency, a #GstAffectHnr:window too short for two periods of
@@ -249,6 +250,7 @@ gst_affect_hnr_reset (GstAffectHnr * self)
   g_array_set_size (self->pending, 0);
   self->first_pts = GST_CLOCK_TIME_NONE;
   self->n_invalid = 0;
+  self->n_clamped = 0;
   self->in_items = FALSE;
   g_clear_pointer (&self->item, gst_affect_item_free);
   gst_clear_event (&self->held_segment);
@@ -497,12 +499,15 @@ gst_affect_hnr_flush_item (GstAffectHnr * self)
   seed = seed ^ (self->item && self->item->id ?
       g_str_hash (self->item->id) * 0x9e3779b97f4a7c15ULL : self->n_items);
   id = generated_id (self, self->item ? self->item->id : "stream");
-  if (self->n_invalid > 0) {
+  if (self->n_invalid > 0 || self->n_clamped > 0) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item \"%s\": %" G_GUINT64_FORMAT " NaN/Inf samples taken as "
-            "silence.", self->item && self->item->id ? self->item->id :
-            "stream", self->n_invalid), (NULL));
-    self->n_invalid = 0;
+        ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " NaN/Inf samples taken as "
+            "silence, %" G_GUINT64_FORMAT " samples beyond +-%g clamped.",
+            self->item && self->item->id ? self->item->id : "stream",
+            self->item && self->item->path ? self->item->path : "no path",
+            self->n_invalid, self->n_clamped, (double) AFFECT_HNR_CLAMP),
+        (NULL));
+    self->n_invalid = self->n_clamped = 0;
   }
 
   buf = gst_buffer_new_allocate (NULL, n * sizeof (float), NULL);
@@ -590,10 +595,17 @@ gst_affect_hnr_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
     self->first_pts = GST_BUFFER_PTS (buffer);
   gst_buffer_map (buffer, &map, GST_MAP_READ);
   n = map.size / sizeof (gfloat);
-  for (i = 0; i < n; i++)
-    if (!isfinite (((const gfloat *) map.data)[i]))
-      self->n_invalid++;
   g_array_append_vals (self->pending, map.data, n);
+  {
+    gfloat *x = &g_array_index (self->pending, gfloat, self->pending->len - n);
+    for (i = 0; i < n; i++)
+      if (!isfinite (x[i]))
+        self->n_invalid++;
+      else if (G_UNLIKELY (fabsf (x[i]) > AFFECT_HNR_CLAMP)) {
+        x[i] = x[i] > 0 ? AFFECT_HNR_CLAMP : -AFFECT_HNR_CLAMP;
+        self->n_clamped++;
+      }
+  }
   gst_buffer_unmap (buffer, &map);
   gst_buffer_unref (buffer);
   announce_time (self);

@@ -38,6 +38,7 @@ struct _GstAffectHnr
   gboolean plan_dirty;
   GArray *pending;              /* float samples of the current item */
   GstClockTime first_pts;
+  guint64 n_clamped;            /* samples beyond ±AFFECT_HNR_CLAMP, clamped */
   GstAffectItem *item;          /* original (not rewritten) item, or NULL */
   guint n_items;
   guint64 n_invalid;            /* NaN/Inf samples of the current item */

@@ -269,6 +269,7 @@ gst_affect_is09_finalize (GObject * object)
   g_free (self->location);
   g_free (self->instance_name);
   g_free (self->item_id);
+  g_free (self->item_path);
   g_list_free_full (self->pending, (GDestroyNotify) gst_buffer_unref);
   if (self->csv)
     fclose (self->csv);
@@ -510,12 +511,14 @@ finish_item (GstAffectIs09 * self)
   n_clamped = affect_is09_get_n_clamped (self->is09);
   if (n_invalid > 0)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item \"%s\": %" G_GUINT64_FORMAT " NaN/Inf samples replaced by 0.",
-            name, n_invalid), (NULL));
+        ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " NaN/Inf samples replaced "
+            "by 0.", name, self->item_path ? self->item_path : "no path",
+            n_invalid), (NULL));
   if (n_clamped > 0)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item \"%s\": %" G_GUINT64_FORMAT " samples beyond +-%g clamped.",
-            name, n_clamped, (double) AFFECT_IS09_CLAMP), (NULL));
+        ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " samples beyond +-%g "
+            "clamped.", name, self->item_path ? self->item_path : "no path",
+            n_clamped, (double) AFFECT_IS09_CLAMP), (NULL));
 
   if (affect_is09_finish (self->is09, features)) {
     vector = self->window == 0;
@@ -734,6 +737,8 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         self->in_items = self->in_item = TRUE;
         g_free (self->item_id);
         self->item_id = item ? g_strdup (item->id) : NULL;
+        g_free (self->item_path);
+        self->item_path = item ? g_strdup (item->path) : NULL;
         if (item)
           gst_affect_item_free (item);
       } else if (gst_affect_event_is_item_end (event)) {
@@ -741,6 +746,7 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         finish_item (self);
         self->in_item = FALSE;
         g_clear_pointer (&self->item_id, g_free);
+        g_clear_pointer (&self->item_path, g_free);
       }
       break;
     default:
@@ -865,6 +871,7 @@ gst_affect_is09_change_state (GstElement * element, GstStateChange transition)
     g_list_free_full (self->pending, (GDestroyNotify) gst_buffer_unref);
     self->pending = NULL;
     g_clear_pointer (&self->item_id, g_free);
+    g_clear_pointer (&self->item_path, g_free);
     if (self->csv) {
       fclose (self->csv);
       self->csv = NULL;

@@ -43,6 +43,7 @@ struct _GstAffectIs09
   GstSegment segment;
   GstClockTime base_ts;         /* timestamp of the item's first sample */
   gchar *item_id;
+  gchar *item_path;             /* the item's file, for warnings */
   gboolean in_items;            /* item events seen in this stream */
   gboolean in_item;             /* between an item's start and end */
   GList *pending;               /* buffers made during one push */

@@ -56,8 +56,11 @@
  * at the first frame's time lets sinks preroll. A GAP on the sink pad is
  * silence up to its end (docs/protocol.md, "Time without data").
  *
- * Non-finite input samples are replaced by 0 and reported once per item
- * with a warning on the bus.
+ * Non-finite input samples are replaced by 0 and samples beyond ±1e4
+ * (AFFECT_MEL_CLAMP: audio lies near ±1, and a sine × 1e30 would overflow
+ * the power spectrum) are clamped to it; one warning at the item's end
+ * names the item (id and file) and both counts (a stream without items:
+ * one warning at the first such sample).
  *
  * Parameters that cannot work end the run with one error naming the
  * property and its value: those no stream is needed to see (win-length
@@ -529,6 +532,24 @@ push_frames (GstAffectMel * self, gboolean drain)
   return ret;
 }
 
+/* An item's NaN/Inf samples (replaced by 0) and samples beyond
+ * ±AFFECT_MEL_CLAMP (clamped): one warning at its end naming it. A stream
+ * without items was warned about at its first such sample. */
+static void
+report_bad_samples (GstAffectMel * self)
+{
+  guint64 invalid = affect_mel_stream_n_invalid (self->stream);
+  guint64 clamped = affect_mel_stream_n_clamped (self->stream);
+
+  if ((invalid == 0 && clamped == 0) || self->item_id == NULL)
+    return;
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+      ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " NaN/Inf samples replaced by "
+          "0, %" G_GUINT64_FORMAT " samples beyond +-%g clamped.",
+          self->item_id, self->item_path ? self->item_path : "no path",
+          invalid, clamped, (double) AFFECT_MEL_CLAMP), (NULL));
+}
+
 /* Completes the current signal (end padding), pushes its frames, and starts
  * a new one at the next sample */
 static GstFlowReturn
@@ -538,6 +559,7 @@ finish_signal (GstAffectMel * self)
 
   if (self->stream == NULL)
     return GST_FLOW_OK;
+  report_bad_samples (self);
   if (affect_mel_stream_n_samples (self->stream) > 0) {
     affect_mel_stream_finish (self->stream);
     ret = push_frames (self, TRUE);
@@ -658,12 +680,17 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   gst_buffer_unref (buf);
   self->n_samples += n;
 
-  if (bad > 0 && !self->warned_nonfinite) {
+  /* items are reported at their end, naming them (report_bad_samples) */
+  if ((bad > 0 || affect_mel_stream_n_clamped (self->stream) > 0)
+      && self->item_id == NULL && !self->warned_nonfinite) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Input contains non-finite samples"),
+        ("Input contains non-finite samples or samples beyond +-%g",
+            (double) AFFECT_MEL_CLAMP),
         ("%" G_GSIZE_FORMAT " NaN or infinite samples in a buffer (around %"
-            GST_TIME_FORMAT "); they are replaced by 0", bad,
-            GST_TIME_ARGS (sample_time (self, self->n_samples - n))));
+            GST_TIME_FORMAT "), replaced by 0; %" G_GUINT64_FORMAT
+            " clamped so far", bad,
+            GST_TIME_ARGS (sample_time (self, self->n_samples - n)),
+            affect_mel_stream_n_clamped (self->stream)));
     self->warned_nonfinite = TRUE;
   }
   ret = push_frames (self, FALSE);
@@ -852,8 +879,19 @@ gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       /* an item's frames lie between its start and end events */
       if (gst_affect_event_is_item_start (event)
-          || gst_affect_event_is_item_end (event))
+          || gst_affect_event_is_item_end (event)) {
         finish_signal (self);
+        g_clear_pointer (&self->item_id, g_free);
+        g_clear_pointer (&self->item_path, g_free);
+      }
+      if (gst_affect_event_is_item_start (event)) {
+        GstAffectItem *item = gst_affect_item_parse_start_event (event);
+        if (item) {
+          self->item_id = g_strdup (item->id);
+          self->item_path = g_strdup (item->path);
+          gst_affect_item_free (item);
+        }
+      }
       break;
     default:
       break;
@@ -939,15 +977,22 @@ gst_affect_mel_change_state (GstElement * element, GstStateChange transition)
     gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
   }
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     free_plan (self);
+    g_clear_pointer (&self->item_id, g_free);
+    g_clear_pointer (&self->item_path, g_free);
+  }
   return ret;
 }
 
 static void
 gst_affect_mel_finalize (GObject * object)
 {
-  free_plan (GST_AFFECT_MEL (object));
+  GstAffectMel *self = GST_AFFECT_MEL (object);
+
+  free_plan (self);
+  g_free (self->item_id);
+  g_free (self->item_path);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 

@@ -38,6 +38,7 @@ struct _GstAffectMel
   gboolean discont;
   GstAffectGap gap;             /* how far the output has gone */
   gboolean warned_nonfinite;
+  gchar *item_id, *item_path;   /* the current item, for warnings */
 };
 
 G_END_DECLS

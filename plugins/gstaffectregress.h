@@ -55,6 +55,9 @@ struct _GstAffectRegress
   AffectDataset *dataset;       /* train mode */
   guint skipped;
   guint test_items;
+  gdouble *range_lo, *range_hi; /* per target: the training targets' range
+                                 * (train: seen so far; infer: the model's,
+                                 * NaN when it states none) */
   GQueue pending;               /* per-stream standardisation: held items */
   GstAffectGap gap;             /* how far the output has gone */
 };
