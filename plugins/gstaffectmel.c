@@ -171,7 +171,7 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
 
 #define gst_affect_mel_parent_class parent_class
-G_DEFINE_TYPE (GstAffectMel, gst_affect_mel, GST_TYPE_ELEMENT);
+G_DEFINE_TYPE (GstAffectMel, gst_affect_mel, GST_TYPE_AUDIO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (affectmel, "affectmel", GST_RANK_NONE,
     GST_TYPE_AFFECT_MEL);
 
@@ -190,58 +190,58 @@ func (void)                                                                  \
   return type;                                                               \
 }
 
-DEFINE_ENUM_TYPE (gst_affect_mel_preset_get_type, "GstAffectMelPreset",
-    {AFFECT_MEL_PRESET_LIBROSA,
-          "librosa.feature.melspectrogram defaults: n-fft 2048, hop 512, "
-          "periodic Hann, centred with zeros, 128 Slaney bands of unit area, "
-          "power 2, no log, any rate", "librosa"},
-    {AFFECT_MEL_PRESET_MTG_JAMENDO,
-          "The mood/theme classifier's input: 12 kHz, n-fft 512, hop 256, "
-          "symmetric Hann, centred with zeros, 96 Slaney bands of unit area "
-          "0-6000 Hz, 10 log10 of power floored at -90 dB, then /100",
-        "mtg-jamendo"},
-    {AFFECT_MEL_PRESET_MUSICNN,
-          "Essentia's musicnn input: 16 kHz, n-fft 512, hop 256, symmetric "
-          "Hann, 96 Slaney bands of unit area 0-8000 Hz, log10 (1 + 10000 x)",
-        "musicnn"});
+DEFINE_ENUM_TYPE (gst_affect_mel_preset_get_type, "GstAffectMelPreset", {
+    AFFECT_MEL_PRESET_LIBROSA,
+      "librosa.feature.melspectrogram defaults: n-fft 2048, hop 512, "
+      "periodic Hann, centred with zeros, 128 Slaney bands of unit area, "
+      "power 2, no log, any rate", "librosa"}, {
+    AFFECT_MEL_PRESET_MTG_JAMENDO,
+      "The mood/theme classifier's input: 12 kHz, n-fft 512, hop 256, "
+      "symmetric Hann, centred with zeros, 96 Slaney bands of unit area "
+      "0-6000 Hz, 10 log10 of power floored at -90 dB, then /100",
+      "mtg-jamendo"}, {
+    AFFECT_MEL_PRESET_MUSICNN,
+      "Essentia's musicnn input: 16 kHz, n-fft 512, hop 256, symmetric "
+      "Hann, 96 Slaney bands of unit area 0-8000 Hz, log10 (1 + 10000 x)",
+      "musicnn"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_window_get_type, "GstAffectMelWindow",
-    {AFFECT_MEL_WINDOW_HANN, "Periodic Hann (scipy/librosa default)", "hann"},
-    {AFFECT_MEL_WINDOW_HANN_SYMMETRIC, "Symmetric Hann (Essentia)",
-        "hann-symmetric"},
-    {AFFECT_MEL_WINDOW_HAMMING, "Periodic Hamming", "hamming"},
-    {AFFECT_MEL_WINDOW_HAMMING_SYMMETRIC, "Symmetric Hamming",
-        "hamming-symmetric"});
+DEFINE_ENUM_TYPE (gst_affect_mel_window_get_type, "GstAffectMelWindow", {
+    AFFECT_MEL_WINDOW_HANN, "Periodic Hann (scipy/librosa default)", "hann"}, {
+    AFFECT_MEL_WINDOW_HANN_SYMMETRIC, "Symmetric Hann (Essentia)",
+      "hann-symmetric"}, {
+    AFFECT_MEL_WINDOW_HAMMING, "Periodic Hamming", "hamming"}, {
+    AFFECT_MEL_WINDOW_HAMMING_SYMMETRIC, "Symmetric Hamming",
+      "hamming-symmetric"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_pad_get_type, "GstAffectMelPadMode",
-    {AFFECT_MEL_PAD_ZEROS, "Zeros", "zeros"},
-    {AFFECT_MEL_PAD_REFLECT, "Mirror image without the edge sample (numpy "
-          "reflect)", "reflect"},
-    {AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"});
+DEFINE_ENUM_TYPE (gst_affect_mel_pad_get_type, "GstAffectMelPadMode", {
+    AFFECT_MEL_PAD_ZEROS, "Zeros", "zeros"}, {
+    AFFECT_MEL_PAD_REFLECT, "Mirror image without the edge sample (numpy "
+      "reflect)", "reflect"}, {
+    AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_framing_get_type, "GstAffectMelFraming",
-    {AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
-          "centred on or before the last sample (librosa)", "librosa"},
-    {AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
-          "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
-          "startFromZero=false)", "essentia"});
+DEFINE_ENUM_TYPE (gst_affect_mel_framing_get_type, "GstAffectMelFraming", {
+    AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
+      "centred on or before the last sample (librosa)", "librosa"}, {
+    AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
+      "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
+      "startFromZero=false)", "essentia"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_scale_get_type, "GstAffectMelScale",
-    {AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"},
-    {AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above",
-        "slaney"});
+DEFINE_ENUM_TYPE (gst_affect_mel_scale_get_type, "GstAffectMelScale", {
+    AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"}, {
+    AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above",
+      "slaney"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_norm_get_type, "GstAffectMelNorm",
-    {AFFECT_MEL_NORM_NONE, "Triangles of peak 1", "none"},
-    {AFFECT_MEL_NORM_SLANEY, "Triangles of unit area (Slaney, Essentia "
-          "unit_tri)", "slaney"});
+DEFINE_ENUM_TYPE (gst_affect_mel_norm_get_type, "GstAffectMelNorm", {
+    AFFECT_MEL_NORM_NONE, "Triangles of peak 1", "none"}, {
+    AFFECT_MEL_NORM_SLANEY, "Triangles of unit area (Slaney, Essentia "
+      "unit_tri)", "slaney"});
 
-DEFINE_ENUM_TYPE (gst_affect_mel_log_get_type, "GstAffectMelLog",
-    {AFFECT_MEL_LOG_NONE, "Linear", "none"},
-    {AFFECT_MEL_LOG_DB, "10 log10 (max (amin, x)), top-db below the frame's "
-          "maximum", "db"},
-    {AFFECT_MEL_LOG_LOG10_1P, "log10 (1 + log-c x)", "log10-1p"},
-    {AFFECT_MEL_LOG_LN, "ln (x + log-eps)", "ln"});
+DEFINE_ENUM_TYPE (gst_affect_mel_log_get_type, "GstAffectMelLog", {
+    AFFECT_MEL_LOG_NONE, "Linear", "none"}, {
+    AFFECT_MEL_LOG_DB, "10 log10 (max (amin, x)), top-db below the frame's "
+      "maximum", "db"}, {
+    AFFECT_MEL_LOG_LOG10_1P, "log10 (1 + log-c x)", "log10-1p"}, {
+    AFFECT_MEL_LOG_LN, "ln (x + log-eps)", "ln"});
 
 static const gchar *
 enum_nick (GType type, gint value)
@@ -527,7 +527,7 @@ push_frames (GstAffectMel * self, gboolean drain)
     }
     gst_affect_gap_note (&self->gap, GST_BUFFER_PTS (buf),
         GST_BUFFER_DURATION (buf));
-    ret = gst_pad_push (self->srcpad, buf);
+    ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), buf);
   }
   return ret;
 }
@@ -591,7 +591,7 @@ static void
 announce_time (GstAffectMel * self)
 {
   if (self->have_base)
-    gst_affect_gap_preroll (&self->gap, self->srcpad,
+    gst_affect_gap_preroll (&self->gap, GST_BASE_TRANSFORM_SRC_PAD (self),
         sample_time (self, self->origin));
 }
 
@@ -630,10 +630,16 @@ fill_gap (GstAffectMel * self, GstEvent * event)
   return ret;
 }
 
+/* Takes the samples in; the frames they complete go out in
+ * generate_output. Only the first buffer's timestamp (and later a DISCONT
+ * one's, when it breaks the sample count) is read. GstAudioFilter's own
+ * submit_input_buffer is not chained up to: it would clip the audio to the
+ * segment, and frames are made from every sample received. */
 static GstFlowReturn
-gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+gst_affect_mel_submit_input_buffer (GstBaseTransform * trans,
+    gboolean is_discont, GstBuffer * buf)
 {
-  GstAffectMel *self = GST_AFFECT_MEL (parent);
+  GstAffectMel *self = GST_AFFECT_MEL (trans);
   GstMapInfo map;
   gsize n, bad;
   GstFlowReturn ret;
@@ -649,8 +655,8 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     /* every later time is computed from this one and sample counts */
     if (GST_BUFFER_PTS_IS_VALID (buf))
       self->base = GST_BUFFER_PTS (buf);
-    else if (self->segment.format == GST_FORMAT_TIME)
-      self->base = self->segment.start;
+    else if (trans->segment.format == GST_FORMAT_TIME)
+      self->base = trans->segment.start;
     else
       self->base = 0;
     self->have_base = TRUE;
@@ -693,6 +699,20 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
             affect_mel_stream_n_clamped (self->stream)));
     self->warned_nonfinite = TRUE;
   }
+  return GST_FLOW_OK;
+}
+
+/* Pushes the complete buffers of frames itself, as the events that end an
+ * item or a signal do (push_frames), and hands none back: the base class
+ * would flag DISCONT the first buffer after any DISCONT input, where frames
+ * are DISCONT only where their framing restarts. */
+static GstFlowReturn
+gst_affect_mel_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
+{
+  GstAffectMel *self = GST_AFFECT_MEL (trans);
+  GstFlowReturn ret;
+
+  *outbuf = NULL;
   ret = push_frames (self, FALSE);
   if (ret == GST_FLOW_OK)
     announce_time (self);
@@ -701,70 +721,118 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 
 /* ----------------------------------------------------------------- caps */
 
+/* The output caps for input at `rate`, from the properties (object lock) */
 static GstCaps *
-make_src_caps (GstAffectMel * self, const gchar * preset_name)
+make_src_caps (GstAffectMel * self, gint rate)
 {
-  const AffectMelParams *p = &self->active;
+  AffectMelParams p;
   GstAffectTensorInfo info;
-  guint dims[2] = { p->n_mels, self->frames };
+  guint frames;
+  guint dims[2];
+  const gchar *preset_name;
   GstCaps *caps;
 
-  gst_affect_tensor_info_init (&info, 2, dims, p->sample_rate,
-      p->hop * self->frames);
+  effective_params (self, &p, NULL);
+  p.sample_rate = rate;
+  frames = MAX (self->frames_per_buffer, 1);
+  preset_name = self->user_set ? "custom" :
+      affect_mel_preset_to_string (self->preset);
+  dims[0] = p.n_mels;
+  dims[1] = frames;
+  gst_affect_tensor_info_init (&info, 2, dims, p.sample_rate, p.hop * frames);
   caps = gst_affect_tensor_caps_from_info (&info);
   gst_caps_set_simple (caps,
       "feature", G_TYPE_STRING, "mel",
-      "sample-rate", G_TYPE_INT, p->sample_rate,
-      "n-fft", G_TYPE_INT, p->n_fft,
-      "hop", G_TYPE_INT, p->hop,
-      "n-mels", G_TYPE_INT, p->n_mels,
-      "fmin", G_TYPE_DOUBLE, p->fmin,
-      "fmax", G_TYPE_DOUBLE, p->fmax > 0 ? p->fmax : p->sample_rate / 2.0,
+      "sample-rate", G_TYPE_INT, p.sample_rate,
+      "n-fft", G_TYPE_INT, p.n_fft,
+      "hop", G_TYPE_INT, p.hop,
+      "n-mels", G_TYPE_INT, p.n_mels,
+      "fmin", G_TYPE_DOUBLE, p.fmin,
+      "fmax", G_TYPE_DOUBLE, p.fmax > 0 ? p.fmax : p.sample_rate / 2.0,
       "mel-scale", G_TYPE_STRING,
-      enum_nick (gst_affect_mel_scale_get_type (), p->mel_scale),
+      enum_nick (gst_affect_mel_scale_get_type (), p.mel_scale),
       "norm", G_TYPE_STRING,
-      enum_nick (gst_affect_mel_norm_get_type (), p->norm),
-      "power", G_TYPE_INT, p->power,
+      enum_nick (gst_affect_mel_norm_get_type (), p.norm),
+      "power", G_TYPE_INT, p.power,
       "preset", G_TYPE_STRING, preset_name,
-      "log", G_TYPE_STRING, enum_nick (gst_affect_mel_log_get_type (), p->log),
-      "scale", G_TYPE_DOUBLE, p->scale, NULL);
+      "log", G_TYPE_STRING, enum_nick (gst_affect_mel_log_get_type (), p.log),
+      "scale", G_TYPE_DOUBLE, p.scale, NULL);
   return caps;
 }
 
-static gboolean
-gst_affect_mel_set_caps (GstAffectMel * self, GstCaps * caps)
+/* The sink caps: the template, at the rate the parameters are for if one
+ * is fixed */
+static GstCaps *
+make_sink_caps (GstAffectMel * self)
 {
+  GstCaps *caps =
+      gst_pad_get_pad_template_caps (GST_BASE_TRANSFORM_SINK_PAD (self));
   AffectMelParams p;
-  GstAudioInfo ainfo;
+  gint rate;
+
+  GST_OBJECT_LOCK (self);
+  effective_params (self, &p, &rate);
+  GST_OBJECT_UNLOCK (self);
+  if (rate != 0) {
+    caps = gst_caps_make_writable (caps);
+    gst_caps_set_simple (caps, "rate", G_TYPE_INT, rate, NULL);
+  }
+  return caps;
+}
+
+/* Audio of a fixed rate gives the one tensor format the properties make of
+ * it; anything else, any tensor format of the template */
+static GstCaps *
+gst_affect_mel_transform_caps (GstBaseTransform * trans,
+    GstPadDirection direction, GstCaps * caps, GstCaps * filter)
+{
+  GstAffectMel *self = GST_AFFECT_MEL (trans);
+  GstCaps *ret;
+  gint rate;
+
+  if (direction == GST_PAD_SRC) {
+    ret = make_sink_caps (self);
+  } else if (gst_caps_get_size (caps) == 1
+      && gst_structure_get_int (gst_caps_get_structure (caps, 0), "rate",
+          &rate)) {
+    GST_OBJECT_LOCK (self);
+    ret = make_src_caps (self, rate);
+    GST_OBJECT_UNLOCK (self);
+  } else {
+    ret = gst_pad_get_pad_template_caps (GST_BASE_TRANSFORM_SRC_PAD (trans));
+  }
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, ret,
+        GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (ret);
+    ret = tmp;
+  }
+  return ret;
+}
+
+static gboolean
+gst_affect_mel_setup (GstAudioFilter * filter, const GstAudioInfo * ainfo)
+{
+  GstAffectMel *self = GST_AFFECT_MEL (filter);
+  AffectMelParams p;
   GError *error = NULL;
   gint required_rate;
-  const gchar *preset_name;
-  GstCaps *src_caps;
-  gboolean ok;
-
-  if (!gst_audio_info_from_caps (&ainfo, caps)) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
-        ("cannot parse input caps %" GST_PTR_FORMAT, caps));
-    return FALSE;
-  }
 
   GST_OBJECT_LOCK (self);
   effective_params (self, &p, &required_rate);
   self->frames = MAX (self->frames_per_buffer, 1);
-  preset_name = self->user_set ? "custom" :
-      affect_mel_preset_to_string (self->preset);
   GST_OBJECT_UNLOCK (self);
 
-  if (required_rate != 0 && required_rate != GST_AUDIO_INFO_RATE (&ainfo)) {
+  if (required_rate != 0 && required_rate != GST_AUDIO_INFO_RATE (ainfo)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Input rate %d Hz is not the %d Hz the Mel parameters are for "
-            "(rate property or preset)", GST_AUDIO_INFO_RATE (&ainfo),
+            "(rate property or preset)", GST_AUDIO_INFO_RATE (ainfo),
             required_rate),
         ("put audioresample ! audio/x-raw,rate=%d before affectmel, or set "
             "its rate property", required_rate));
     return FALSE;
   }
-  p.sample_rate = GST_AUDIO_INFO_RATE (&ainfo);
+  p.sample_rate = GST_AUDIO_INFO_RATE (ainfo);
   if ((guint64) self->frames * p.n_mels > (G_GUINT64_CONSTANT (1) << 26)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Output tensors too large"),
@@ -773,8 +841,11 @@ gst_affect_mel_set_caps (GstAffectMel * self, GstCaps * caps)
     return FALSE;
   }
   if (!affect_mel_params_validate (&p, &error)) {
+    GstCaps *caps = gst_audio_info_to_caps (ainfo);
+
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message),
         ("input caps %" GST_PTR_FORMAT, caps));
+    gst_caps_unref (caps);
     g_error_free (error);
     return FALSE;
   }
@@ -795,12 +866,7 @@ gst_affect_mel_set_caps (GstAffectMel * self, GstCaps * caps)
         ("Some Mel bands are always zero"),
         ("%d of %d bands cover no FFT bin: lower n-mels or raise n-fft",
             affect_mel_plan_n_empty_bands (self->plan), p.n_mels));
-
-  src_caps = make_src_caps (self, preset_name);
-  GST_DEBUG_OBJECT (self, "output caps %" GST_PTR_FORMAT, src_caps);
-  ok = gst_pad_set_caps (self->srcpad, src_caps);
-  gst_caps_unref (src_caps);
-  return ok;
+  return TRUE;
 }
 
 /* Parameters that cannot work whatever the stream (win-length above n-fft,
@@ -828,15 +894,17 @@ check_params (GstAffectMel * self)
   return FALSE;
 }
 
+
 /* --------------------------------------------------------------- events */
 
 static gboolean
-gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
+gst_affect_mel_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
-  GstAffectMel *self = GST_AFFECT_MEL (parent);
+  GstAffectMel *self = GST_AFFECT_MEL (trans);
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:{
+      GstPad *pad = GST_BASE_TRANSFORM_SINK_PAD (trans);
       GstCaps *caps;
       gboolean ok;
 
@@ -846,9 +914,10 @@ gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         gst_event_unref (event);
         return FALSE;
       }
-      ok = gst_affect_mel_set_caps (self, caps);
+      gst_caps_ref (caps);
+      ok = GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
       gst_affect_caps_note (pad, caps, ok);
-      gst_event_unref (event);
+      gst_caps_unref (caps);
       return ok;
     }
     case GST_EVENT_SEGMENT:{
@@ -857,16 +926,14 @@ gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       /* the same segment again (affectsrc's drain at an item's end) keeps
        * the timeline; a new one completes what came before on the old */
       gst_event_copy_segment (event, &segment);
-      if (!gst_segment_is_equal (&segment, &self->segment)) {
+      if (!gst_segment_is_equal (&segment, &trans->segment)) {
         finish_signal (self);
         reset_timeline (self);
-        self->segment = segment;
       }
       break;
     }
     case GST_EVENT_FLUSH_STOP:
       reset_timeline (self);
-      gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
       break;
     case GST_EVENT_GAP:{
       GstFlowReturn ret = fill_gap (self, event);
@@ -896,93 +963,108 @@ gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     default:
       break;
   }
-  return gst_pad_event_default (pad, parent, event);
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
 /* -------------------------------------------------------------- queries */
 
+/* The sink pad offers (and accepts) the template at the parameters' rate,
+ * whatever downstream takes; the source pad offers its current caps, or
+ * the template before any; latency adds the frames a buffer waits for. */
 static gboolean
-gst_affect_mel_sink_query (GstPad * pad, GstObject * parent, GstQuery * query)
+gst_affect_mel_query (GstBaseTransform * trans, GstPadDirection direction,
+    GstQuery * query)
 {
-  GstAffectMel *self = GST_AFFECT_MEL (parent);
+  GstAffectMel *self = GST_AFFECT_MEL (trans);
+  GstPad *pad = direction == GST_PAD_SINK ? GST_BASE_TRANSFORM_SINK_PAD (trans)
+      : GST_BASE_TRANSFORM_SRC_PAD (trans);
 
-  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS) {
-    GstCaps *filter, *caps;
-    AffectMelParams p;
-    gint rate;
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_CAPS:{
+      GstCaps *filter, *caps;
 
-    GST_OBJECT_LOCK (self);
-    effective_params (self, &p, &rate);
-    GST_OBJECT_UNLOCK (self);
-    caps = gst_pad_get_pad_template_caps (pad);
-    if (rate != 0) {
-      caps = gst_caps_make_writable (caps);
-      gst_caps_set_simple (caps, "rate", G_TYPE_INT, rate, NULL);
-    }
-    gst_query_parse_caps (query, &filter);
-    if (filter) {
-      GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-          GST_CAPS_INTERSECT_FIRST);
+      if (direction == GST_PAD_SINK) {
+        caps = make_sink_caps (self);
+      } else {
+        caps = gst_pad_get_current_caps (pad);
+        if (caps == NULL)
+          caps = gst_pad_get_pad_template_caps (pad);
+      }
+      gst_query_parse_caps (query, &filter);
+      if (filter) {
+        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+            GST_CAPS_INTERSECT_FIRST);
+        gst_caps_unref (caps);
+        caps = tmp;
+      }
+      gst_query_set_caps_result (query, caps);
       gst_caps_unref (caps);
-      caps = tmp;
-    }
-    gst_query_set_caps_result (query, caps);
-    gst_caps_unref (caps);
-    return TRUE;
-  }
-  return gst_pad_query_default (pad, parent, query);
-}
-
-static gboolean
-gst_affect_mel_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
-{
-  GstAffectMel *self = GST_AFFECT_MEL (parent);
-
-  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    gboolean live;
-    GstClockTime min, max, ours;
-
-    if (!gst_pad_peer_query (self->sinkpad, query))
-      return FALSE;
-    if (self->plan == NULL)
       return TRUE;
-    gst_query_parse_latency (query, &live, &min, &max);
-    /* a buffer waits for its last frame's look-ahead: frame t of the
-     * buffer's first frame t0 needs samples up to (t0 + F - 1)·hop +
-     * lookahead */
-    ours = gst_util_uint64_scale_int_ceil ((guint64) (self->frames - 1) *
-        self->active.hop + affect_mel_plan_lookahead (self->plan),
-        GST_SECOND, self->active.sample_rate);
-    min += ours;
-    if (GST_CLOCK_TIME_IS_VALID (max))
-      max += ours;
-    gst_query_set_latency (query, live, min, max);
-    return TRUE;
+    }
+    case GST_QUERY_ACCEPT_CAPS:{
+      GstCaps *caps, *allowed;
+
+      if (direction != GST_PAD_SINK)
+        break;
+      gst_query_parse_accept_caps (query, &caps);
+      allowed = make_sink_caps (self);
+      gst_query_set_accept_caps_result (query,
+          gst_caps_is_subset (caps, allowed));
+      gst_caps_unref (allowed);
+      return TRUE;
+    }
+    case GST_QUERY_LATENCY:{
+      gboolean live;
+      GstClockTime min, max, ours;
+
+      if (direction != GST_PAD_SRC)
+        break;
+      if (!gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (trans), query))
+        return FALSE;
+      if (self->plan == NULL)
+        return TRUE;
+      gst_query_parse_latency (query, &live, &min, &max);
+      /* a buffer waits for its last frame's look-ahead: frame t of the
+       * buffer's first frame t0 needs samples up to (t0 + F - 1)·hop +
+       * lookahead */
+      ours = gst_util_uint64_scale_int_ceil ((guint64) (self->frames - 1) *
+          self->active.hop + affect_mel_plan_lookahead (self->plan),
+          GST_SECOND, self->active.sample_rate);
+      min += ours;
+      if (GST_CLOCK_TIME_IS_VALID (max))
+        max += ours;
+      gst_query_set_latency (query, live, min, max);
+      return TRUE;
+    }
+    default:
+      break;
   }
-  return gst_pad_query_default (pad, parent, query);
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction,
+      query);
 }
 
 /* -------------------------------------------------------------- lifetime */
 
-static GstStateChangeReturn
-gst_affect_mel_change_state (GstElement * element, GstStateChange transition)
+static gboolean
+gst_affect_mel_start (GstBaseTransform * trans)
 {
-  GstAffectMel *self = GST_AFFECT_MEL (element);
-  GstStateChangeReturn ret;
+  GstAffectMel *self = GST_AFFECT_MEL (trans);
 
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    if (!check_params (self))
-      return GST_STATE_CHANGE_FAILURE;
-    reset_timeline (self);
-    gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
-  }
-  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    free_plan (self);
-    g_clear_pointer (&self->item_id, g_free);
-    g_clear_pointer (&self->item_path, g_free);
-  }
-  return ret;
+  if (!check_params (self))
+    return FALSE;
+  reset_timeline (self);
+  return TRUE;
+}
+
+static gboolean
+gst_affect_mel_stop (GstBaseTransform * trans)
+{
+  GstAffectMel *self = GST_AFFECT_MEL (trans);
+
+  free_plan (self);
+  g_clear_pointer (&self->item_id, g_free);
+  g_clear_pointer (&self->item_path, g_free);
+  return TRUE;
 }
 
 static void
@@ -999,26 +1081,15 @@ gst_affect_mel_finalize (GObject * object)
 static void
 gst_affect_mel_init (GstAffectMel * self)
 {
-  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
-  gst_pad_set_chain_function (self->sinkpad, gst_affect_mel_chain);
-  gst_pad_set_event_function (self->sinkpad, gst_affect_mel_sink_event);
-  gst_pad_set_query_function (self->sinkpad, gst_affect_mel_sink_query);
-  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
-
-  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  gst_pad_set_query_function (self->srcpad, gst_affect_mel_src_query);
-  gst_pad_use_fixed_caps (self->srcpad);
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
-
   self->preset = DEFAULT_PRESET;
   affect_mel_params_init (&self->user, DEFAULT_PRESET);
   self->user_set = 0;
   self->rate = DEFAULT_RATE;
   self->frames_per_buffer = DEFAULT_FRAMES_PER_BUFFER;
-  gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
   reset_timeline (self);
   gst_affect_gap_reset (&self->gap);
 }
+
 
 #define PFLAGS (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
     GST_PARAM_MUTABLE_READY)
@@ -1028,11 +1099,23 @@ gst_affect_mel_class_init (GstAffectMelClass * klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstAudioFilterClass *filter_class = GST_AUDIO_FILTER_CLASS (klass);
 
   gobject_class->set_property = gst_affect_mel_set_property;
   gobject_class->get_property = gst_affect_mel_get_property;
   gobject_class->finalize = gst_affect_mel_finalize;
-  element_class->change_state = gst_affect_mel_change_state;
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_affect_mel_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_affect_mel_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_affect_mel_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_affect_mel_query);
+  trans_class->transform_caps =
+      GST_DEBUG_FUNCPTR (gst_affect_mel_transform_caps);
+  trans_class->submit_input_buffer =
+      GST_DEBUG_FUNCPTR (gst_affect_mel_submit_input_buffer);
+  trans_class->generate_output =
+      GST_DEBUG_FUNCPTR (gst_affect_mel_generate_output);
+  filter_class->setup = GST_DEBUG_FUNCPTR (gst_affect_mel_setup);
 
   g_object_class_install_property (gobject_class, PROP_PRESET,
       g_param_spec_enum ("preset", "Preset",

@@ -3,19 +3,19 @@
 #define __GST_AFFECT_MEL_H__
 
 #include <gst/gst.h>
+#include <gst/audio/gstaudiofilter.h>
 #include "affect/mel.h"
 #include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
 #define GST_TYPE_AFFECT_MEL (gst_affect_mel_get_type ())
-G_DECLARE_FINAL_TYPE (GstAffectMel, gst_affect_mel, GST, AFFECT_MEL, GstElement)
+G_DECLARE_FINAL_TYPE (GstAffectMel, gst_affect_mel, GST, AFFECT_MEL,
+    GstAudioFilter)
 
 struct _GstAffectMel
 {
-  GstElement parent;
-
-  GstPad *sinkpad, *srcpad;
+  GstAudioFilter parent;
 
   /* properties (object lock) */
   AffectMelPreset preset;
@@ -29,7 +29,6 @@ struct _GstAffectMel
   AffectMelPlan *plan;
   AffectMelStream *stream;
   guint frames;                 /* frames per output buffer in use */
-  GstSegment segment;
   gboolean have_base;
   GstClockTime base;            /* timestamp of sample 0 */
   guint64 n_samples;            /* samples received since `base` */
