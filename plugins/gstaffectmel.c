@@ -1081,6 +1081,8 @@ gst_affect_mel_finalize (GObject * object)
 static void
 gst_affect_mel_init (GstAffectMel * self)
 {
+  /* not a pass-through, though it has no transform function */
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
   self->preset = DEFAULT_PRESET;
   affect_mel_params_init (&self->user, DEFAULT_PRESET);
   self->user_set = 0;
@@ -1115,6 +1117,8 @@ gst_affect_mel_class_init (GstAffectMelClass * klass)
       GST_DEBUG_FUNCPTR (gst_affect_mel_submit_input_buffer);
   trans_class->generate_output =
       GST_DEBUG_FUNCPTR (gst_affect_mel_generate_output);
+  /* audio in, tensors out: no buffers to share with either neighbour */
+  trans_class->propose_allocation = NULL;
   filter_class->setup = GST_DEBUG_FUNCPTR (gst_affect_mel_setup);
 
   g_object_class_install_property (gobject_class, PROP_PRESET,
