@@ -125,7 +125,8 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (HNR_CAPS));
 
-G_DEFINE_TYPE (GstAffectHnr, gst_affect_hnr, GST_TYPE_ELEMENT);
+#define parent_class gst_affect_hnr_parent_class
+G_DEFINE_TYPE (GstAffectHnr, gst_affect_hnr, GST_TYPE_AUDIO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (affecthnr, "affecthnr", GST_RANK_NONE,
     GST_TYPE_AFFECT_HNR);
 
@@ -134,11 +135,15 @@ static void gst_affect_hnr_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec);
 static void gst_affect_hnr_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec);
-static GstStateChangeReturn gst_affect_hnr_change_state (GstElement *
-    element, GstStateChange transition);
-static GstFlowReturn gst_affect_hnr_chain (GstPad * pad, GstObject * parent,
-    GstBuffer * buffer);
-static gboolean gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent,
+static gboolean gst_affect_hnr_start (GstBaseTransform * trans);
+static gboolean gst_affect_hnr_stop (GstBaseTransform * trans);
+static gboolean gst_affect_hnr_setup (GstAudioFilter * filter,
+    const GstAudioInfo * info);
+static GstFlowReturn gst_affect_hnr_generate_output (GstBaseTransform *
+    trans, GstBuffer ** outbuf);
+static GstFlowReturn gst_affect_hnr_submit_input_buffer (GstBaseTransform *
+    trans, gboolean is_discont, GstBuffer * buffer);
+static gboolean gst_affect_hnr_sink_event (GstBaseTransform * trans,
     GstEvent * event);
 
 static void
@@ -146,6 +151,8 @@ gst_affect_hnr_class_init (GstAffectHnrClass * klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstAudioFilterClass *filter_class = GST_AUDIO_FILTER_CLASS (klass);
 
   gobject_class->finalize = gst_affect_hnr_finalize;
   gobject_class->set_property = gst_affect_hnr_set_property;
@@ -208,7 +215,16 @@ gst_affect_hnr_class_init (GstAffectHnrClass * klass)
       "envelope (DDSP-style additive + filtered noise synthesis) and marks "
       "it as a generated item with the original's labels",
       "gst-affect <https://example.invalid/gst-affect>");
-  element_class->change_state = GST_DEBUG_FUNCPTR (gst_affect_hnr_change_state);
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_affect_hnr_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_affect_hnr_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_affect_hnr_sink_event);
+  trans_class->submit_input_buffer =
+      GST_DEBUG_FUNCPTR (gst_affect_hnr_submit_input_buffer);
+  trans_class->generate_output =
+      GST_DEBUG_FUNCPTR (gst_affect_hnr_generate_output);
+  /* items leave whole at their end: no buffers to share upstream */
+  trans_class->propose_allocation = NULL;
+  filter_class->setup = GST_DEBUG_FUNCPTR (gst_affect_hnr_setup);
 
   GST_DEBUG_CATEGORY_INIT (gst_affect_hnr_debug, "affecthnr", 0,
       "harmonic-plus-noise generator");
@@ -217,16 +233,8 @@ gst_affect_hnr_class_init (GstAffectHnrClass * klass)
 static void
 gst_affect_hnr_init (GstAffectHnr * self)
 {
-  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
-  gst_pad_set_chain_function (self->sinkpad,
-      GST_DEBUG_FUNCPTR (gst_affect_hnr_chain));
-  gst_pad_set_event_function (self->sinkpad,
-      GST_DEBUG_FUNCPTR (gst_affect_hnr_sink_event));
-  GST_PAD_SET_PROXY_CAPS (self->sinkpad);
-  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
-  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  GST_PAD_SET_PROXY_CAPS (self->srcpad);
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+  /* not a pass-through, though it has no transform function */
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
 
   self->hop = DEFAULT_HOP;
   self->window = DEFAULT_WINDOW;
@@ -254,6 +262,7 @@ gst_affect_hnr_reset (GstAffectHnr * self)
   self->in_items = FALSE;
   g_clear_pointer (&self->item, gst_affect_item_free);
   gst_clear_event (&self->held_segment);
+  gst_clear_buffer (&self->passing);
   gst_affect_gap_reset (&self->gap);
 }
 
@@ -267,7 +276,7 @@ gst_affect_hnr_push_held_segment (GstAffectHnr * self)
 
   self->held_segment = NULL;
   if (event)
-    gst_pad_push_event (self->srcpad, event);
+    gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self), event);
 }
 
 static void
@@ -456,7 +465,9 @@ post_item_message (GstAffectHnr * self, const gchar * id,
     lsd = affect_log_spectral_distance (in, out, n, 512, 256, 0);
     lsd_bands = affect_log_spectral_distance (in, out, n, 512, 256, 16);
   }
-  seg_event = gst_pad_get_sticky_event (self->sinkpad, GST_EVENT_SEGMENT, 0);
+  seg_event =
+      gst_pad_get_sticky_event (GST_BASE_TRANSFORM_SINK_PAD (self),
+      GST_EVENT_SEGMENT, 0);
   if (seg_event)
     gst_event_parse_segment (seg_event, &segment);
   s = gst_affect_message_structure_new ("affect-hnr", segment, pts, duration);
@@ -530,7 +541,7 @@ gst_affect_hnr_flush_item (GstAffectHnr * self)
   self->first_pts = GST_CLOCK_TIME_NONE;
   self->n_items++;
   gst_affect_gap_note (&self->gap, GST_BUFFER_PTS (buf), duration);
-  return gst_pad_push (self->srcpad, buf);
+  return gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), buf);
 }
 
 /* An item is pushed whole at its end: before, a GAP at its start lets
@@ -538,7 +549,8 @@ gst_affect_hnr_flush_item (GstAffectHnr * self)
 static void
 announce_time (GstAffectHnr * self)
 {
-  gst_affect_gap_preroll (&self->gap, self->srcpad, self->first_pts);
+  gst_affect_gap_preroll (&self->gap, GST_BASE_TRANSFORM_SRC_PAD (self),
+      self->first_pts);
 }
 
 /* A GAP inside an item is silence from where the item's audio stands to
@@ -551,7 +563,8 @@ fill_gap (GstAffectHnr * self, GstEvent * event)
 
   gst_event_parse_gap (event, &ts, &duration);
   if (self->in_items && self->item == NULL)
-    return gst_affect_gap_push (&self->gap, self->srcpad, ts, duration);
+    return gst_affect_gap_push (&self->gap, GST_BASE_TRANSFORM_SRC_PAD (self),
+        ts, duration);
   if (self->rate <= 0)
     return TRUE;
   if (!GST_CLOCK_TIME_IS_VALID (self->first_pts))
@@ -571,10 +584,13 @@ fill_gap (GstAffectHnr * self, GstEvent * event)
   return TRUE;
 }
 
+/* Collects an item's samples; audio outside any item goes out as it came,
+ * from generate_output */
 static GstFlowReturn
-gst_affect_hnr_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
+gst_affect_hnr_submit_input_buffer (GstBaseTransform * trans,
+    gboolean is_discont, GstBuffer * buffer)
 {
-  GstAffectHnr *self = GST_AFFECT_HNR (parent);
+  GstAffectHnr *self = GST_AFFECT_HNR (trans);
   GstMapInfo map;
   gsize i, n;
 
@@ -587,9 +603,8 @@ gst_affect_hnr_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   /* e.g. a resampler's drained tail after an item's end (docs/protocol.md):
    * no item to reconstruct it as, no labels to inherit */
   if (self->in_items && self->item == NULL) {
-    gst_affect_gap_note (&self->gap, GST_BUFFER_PTS (buffer),
-        GST_BUFFER_DURATION (buffer));
-    return gst_pad_push (self->srcpad, buffer);
+    self->passing = buffer;
+    return GST_FLOW_OK;
   }
   if (!GST_CLOCK_TIME_IS_VALID (self->first_pts))
     self->first_pts = GST_BUFFER_PTS (buffer);
@@ -608,8 +623,28 @@ gst_affect_hnr_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   }
   gst_buffer_unmap (buffer, &map);
   gst_buffer_unref (buffer);
-  announce_time (self);
   return GST_FLOW_OK;
+}
+
+/* Pushes what submit_input_buffer let pass, itself, and hands nothing back:
+ * the base class would flag DISCONT the first buffer after any DISCONT
+ * input, where an item's reconstruction alone is DISCONT. While an item is
+ * collected, a GAP announces its start. */
+static GstFlowReturn
+gst_affect_hnr_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
+{
+  GstAffectHnr *self = GST_AFFECT_HNR (trans);
+  GstBuffer *buffer = self->passing;
+
+  *outbuf = NULL;
+  if (buffer == NULL) {
+    announce_time (self);
+    return GST_FLOW_OK;
+  }
+  self->passing = NULL;
+  gst_affect_gap_note (&self->gap, GST_BUFFER_PTS (buffer),
+      GST_BUFFER_DURATION (buffer));
+  return gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), buffer);
 }
 
 /* the item event with origin=generated and the suffixed id */
@@ -629,9 +664,10 @@ rewrite_start (GstAffectHnr * self, const GstAffectItem * item)
 }
 
 static gboolean
-gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
+gst_affect_hnr_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
-  GstAffectHnr *self = GST_AFFECT_HNR (parent);
+  GstAffectHnr *self = GST_AFFECT_HNR (trans);
+  GstPad *pad = GST_BASE_TRANSFORM_SINK_PAD (trans);
 
   if (gst_affect_event_is_item_start (event)) {
     GstAffectItem *item = gst_affect_item_parse_start_event (event);
@@ -646,7 +682,8 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     self->item = item;
     self->in_items = TRUE;
     gst_event_unref (event);
-    return gst_pad_push_event (self->srcpad, rewrite_start (self, item));
+    return gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
+        rewrite_start (self, item));
   }
   if (gst_affect_event_is_item_end (event)) {
     GstFlowReturn ret = gst_affect_hnr_flush_item (self);
@@ -667,13 +704,14 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       gst_event_unref (event);
       return FALSE;
     }
-    return gst_pad_push_event (self->srcpad, event);
+    return gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self), event);
   }
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:{
       GstCaps *caps;
       GstAudioInfo info;
+      gboolean ok;
 
       gst_event_parse_caps (event, &caps);
       /* a refusal's error is posted once, not at every retry upstream */
@@ -688,21 +726,11 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         gst_event_unref (event);
         return FALSE;
       }
-      if (info.rate != self->rate) {
-        /* audio of the old rate is reconstructed at that rate first */
-        gst_affect_hnr_flush_item (self);
-        self->rate = info.rate;
-        self->plan_dirty = TRUE;
-      }
-      /* settings the stream's rate cannot satisfy (f0-max above its
-       * Nyquist frequency, a window too short for f0-min) refuse the caps */
-      if (!gst_affect_hnr_ensure_plan (self)) {
-        gst_affect_caps_note (pad, caps, FALSE);
-        gst_event_unref (event);
-        return FALSE;
-      }
-      gst_affect_caps_note (pad, caps, TRUE);
-      break;
+      gst_caps_ref (caps);
+      ok = GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
+      gst_affect_caps_note (pad, caps, ok);
+      gst_caps_unref (caps);
+      return ok;
     }
     case GST_EVENT_GAP:{
       gboolean ok = fill_gap (self, event);
@@ -727,37 +755,53 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     default:
       break;
   }
-  return gst_pad_event_default (pad, parent, event);
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
-static GstStateChangeReturn
-gst_affect_hnr_change_state (GstElement * element, GstStateChange transition)
+static gboolean
+gst_affect_hnr_setup (GstAudioFilter * filter, const GstAudioInfo * info)
 {
-  GstAffectHnr *self = GST_AFFECT_HNR (element);
-  GstStateChangeReturn ret;
+  GstAffectHnr *self = GST_AFFECT_HNR (filter);
 
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    gdouble f0_min, f0_max;
+  if (info->rate != self->rate) {
+    /* audio of the old rate is reconstructed at that rate first */
+    gst_affect_hnr_flush_item (self);
+    self->rate = info->rate;
+    self->plan_dirty = TRUE;
+  }
+  /* settings the stream's rate cannot satisfy (f0-max above its Nyquist
+   * frequency, a window too short for f0-min) refuse the caps */
+  return gst_affect_hnr_ensure_plan (self);
+}
 
-    /* the one conflict no stream is needed to see */
-    GST_OBJECT_LOCK (self);
-    f0_min = self->f0_min;
-    f0_max = self->f0_max;
-    GST_OBJECT_UNLOCK (self);
-    if (f0_min >= f0_max) {
-      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-          ("f0-min=%g Hz must be below f0-max=%g Hz", f0_min, f0_max), (NULL));
-      return GST_STATE_CHANGE_FAILURE;
-    }
+/* the one conflict no stream is needed to see */
+static gboolean
+gst_affect_hnr_start (GstBaseTransform * trans)
+{
+  GstAffectHnr *self = GST_AFFECT_HNR (trans);
+  gdouble f0_min, f0_max;
+
+  GST_OBJECT_LOCK (self);
+  f0_min = self->f0_min;
+  f0_max = self->f0_max;
+  GST_OBJECT_UNLOCK (self);
+  if (f0_min >= f0_max) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("f0-min=%g Hz must be below f0-max=%g Hz", f0_min, f0_max), (NULL));
+    return FALSE;
   }
-  ret = GST_ELEMENT_CLASS (gst_affect_hnr_parent_class)->change_state
-      (element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    gst_affect_hnr_reset (self);
-    self->rate = 0;
-    self->n_items = 0;
-    affect_hnr_plan_free (self->plan);
-    self->plan = NULL;
-  }
-  return ret;
+  return TRUE;
+}
+
+static gboolean
+gst_affect_hnr_stop (GstBaseTransform * trans)
+{
+  GstAffectHnr *self = GST_AFFECT_HNR (trans);
+
+  gst_affect_hnr_reset (self);
+  self->rate = 0;
+  self->n_items = 0;
+  affect_hnr_plan_free (self->plan);
+  self->plan = NULL;
+  return TRUE;
 }

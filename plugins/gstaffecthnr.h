@@ -3,6 +3,7 @@
 #define __GST_AFFECT_HNR_H__
 
 #include <gst/gst.h>
+#include <gst/audio/gstaudiofilter.h>
 
 #include "affect/hnr.h"
 #include "gstaffectitem.h"
@@ -12,13 +13,11 @@ G_BEGIN_DECLS
 
 #define GST_TYPE_AFFECT_HNR (gst_affect_hnr_get_type ())
 G_DECLARE_FINAL_TYPE (GstAffectHnr, gst_affect_hnr, GST, AFFECT_HNR,
-    GstElement);
+    GstAudioFilter);
 
 struct _GstAffectHnr
 {
-  GstElement parent;
-
-  GstPad *sinkpad, *srcpad;
+  GstAudioFilter parent;
 
   /* properties */
   guint hop;
@@ -47,6 +46,7 @@ struct _GstAffectHnr
   gboolean in_items;            /* item events seen: audio between items
                                  * belongs to no item and passes through */
   GstAffectGap gap;             /* how far the output has gone */
+  GstBuffer *passing;           /* audio between items, on its way out */
 };
 
 G_END_DECLS
