@@ -130,7 +130,8 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
 
-G_DEFINE_TYPE (GstAffectIs09, gst_affect_is09, GST_TYPE_ELEMENT);
+#define parent_class gst_affect_is09_parent_class
+G_DEFINE_TYPE (GstAffectIs09, gst_affect_is09, GST_TYPE_AUDIO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (affectis09, "affectis09", GST_RANK_NONE,
     GST_TYPE_AFFECT_IS09);
 
@@ -157,20 +158,28 @@ static void gst_affect_is09_set_property (GObject * object, guint prop_id,
 static void gst_affect_is09_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec);
 static void gst_affect_is09_finalize (GObject * object);
-static GstStateChangeReturn gst_affect_is09_change_state (GstElement *
-    element, GstStateChange transition);
-static GstFlowReturn gst_affect_is09_chain (GstPad * pad, GstObject * parent,
-    GstBuffer * buf);
-static gboolean gst_affect_is09_sink_event (GstPad * pad, GstObject * parent,
+static gboolean gst_affect_is09_start (GstBaseTransform * trans);
+static gboolean gst_affect_is09_stop (GstBaseTransform * trans);
+static gboolean gst_affect_is09_setup (GstAudioFilter * filter,
+    const GstAudioInfo * info);
+static GstCaps *gst_affect_is09_transform_caps (GstBaseTransform * trans,
+    GstPadDirection direction, GstCaps * caps, GstCaps * filter);
+static GstFlowReturn gst_affect_is09_submit_input_buffer (GstBaseTransform *
+    trans, gboolean is_discont, GstBuffer * buf);
+static GstFlowReturn gst_affect_is09_generate_output (GstBaseTransform *
+    trans, GstBuffer ** outbuf);
+static gboolean gst_affect_is09_sink_event (GstBaseTransform * trans,
     GstEvent * event);
-static gboolean gst_affect_is09_src_query (GstPad * pad, GstObject * parent,
-    GstQuery * query);
+static gboolean gst_affect_is09_query (GstBaseTransform * trans,
+    GstPadDirection direction, GstQuery * query);
 
 static void
 gst_affect_is09_class_init (GstAffectIs09Class * klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstAudioFilterClass *filter_class = GST_AUDIO_FILTER_CLASS (klass);
 
   gobject_class->set_property = gst_affect_is09_set_property;
   gobject_class->get_property = gst_affect_is09_get_property;
@@ -226,8 +235,19 @@ gst_affect_is09_class_init (GstAffectIs09Class * klass)
       "Computes the 384 openSMILE IS09_emotion features (LLDs, deltas and "
       "functionals) per item or per window, streaming",
       "gst-affect <https://example.invalid/gst-affect>");
-  element_class->change_state =
-      GST_DEBUG_FUNCPTR (gst_affect_is09_change_state);
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_affect_is09_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_affect_is09_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_affect_is09_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_affect_is09_query);
+  trans_class->transform_caps =
+      GST_DEBUG_FUNCPTR (gst_affect_is09_transform_caps);
+  trans_class->submit_input_buffer =
+      GST_DEBUG_FUNCPTR (gst_affect_is09_submit_input_buffer);
+  trans_class->generate_output =
+      GST_DEBUG_FUNCPTR (gst_affect_is09_generate_output);
+  /* audio in, tensors out: no buffers to share with either neighbour */
+  trans_class->propose_allocation = NULL;
+  filter_class->setup = GST_DEBUG_FUNCPTR (gst_affect_is09_setup);
 
   gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_IS09_OUTPUT, 0);
   GST_DEBUG_CATEGORY_INIT (affect_is09_debug, "affectis09", 0,
@@ -237,17 +257,8 @@ gst_affect_is09_class_init (GstAffectIs09Class * klass)
 static void
 gst_affect_is09_init (GstAffectIs09 * self)
 {
-  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
-  gst_pad_set_chain_function (self->sinkpad,
-      GST_DEBUG_FUNCPTR (gst_affect_is09_chain));
-  gst_pad_set_event_function (self->sinkpad,
-      GST_DEBUG_FUNCPTR (gst_affect_is09_sink_event));
-  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
-  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  gst_pad_use_fixed_caps (self->srcpad);
-  gst_pad_set_query_function (self->srcpad,
-      GST_DEBUG_FUNCPTR (gst_affect_is09_src_query));
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+  /* not a pass-through, though it has no transform function */
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
 
   self->window = DEFAULT_WINDOW;
   self->hop = DEFAULT_HOP;
@@ -481,11 +492,11 @@ push_pending (GstAffectIs09 * self)
   for (l = list; l; l = l->next) {
     if (ret == GST_FLOW_OK) {
       /* nothing came between the last output and this one */
-      gst_affect_gap_advance (&self->gap, self->srcpad,
+      gst_affect_gap_advance (&self->gap, GST_BASE_TRANSFORM_SRC_PAD (self),
           GST_BUFFER_PTS (l->data));
       gst_affect_gap_note (&self->gap, GST_BUFFER_PTS (l->data),
           GST_BUFFER_DURATION (l->data));
-      ret = gst_pad_push (self->srcpad, l->data);
+      ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), l->data);
     } else
       gst_buffer_unref (l->data);
   }
@@ -535,7 +546,7 @@ finish_item (GstAffectIs09 * self)
   /* an item without its vector still took its time */
   if (ret == GST_FLOW_OK && !vector && self->window == 0 && n_samples > 0
       && self->output == GST_AFFECT_IS09_OUTPUT_FUNCTIONALS)
-    gst_affect_gap_push (&self->gap, self->srcpad, base,
+    gst_affect_gap_push (&self->gap, GST_BASE_TRANSFORM_SRC_PAD (self), base,
         samples_to_time (self, n_samples));
   return ret;
 }
@@ -550,13 +561,15 @@ announce_time (GstAffectIs09 * self)
 
   if (!GST_CLOCK_TIME_IS_VALID (self->base_ts))
     return;
-  gst_affect_gap_preroll (&self->gap, self->srcpad, self->base_ts);
+  gst_affect_gap_preroll (&self->gap, GST_BASE_TRANSFORM_SRC_PAD (self),
+      self->base_ts);
   if (self->window == 0 || self->output != GST_AFFECT_IS09_OUTPUT_FUNCTIONALS)
     return;
   now = self->base_ts + samples_to_time (self,
       affect_is09_get_n_samples (self->is09));
   if (now > self->base_ts + self->window)
-    gst_affect_gap_advance (&self->gap, self->srcpad, now - self->window);
+    gst_affect_gap_advance (&self->gap, GST_BASE_TRANSFORM_SRC_PAD (self),
+        now - self->window);
 }
 
 /* A GAP on the input is silence from where the audio stands to the GAP's
@@ -629,20 +642,81 @@ check_window (GstAffectIs09 * self)
   return TRUE;
 }
 
-static gboolean
-setup (GstAffectIs09 * self, GstCaps * caps)
+/* The output caps for audio at `rate`: 384-vectors, or LLD rows at the
+ * frame rate. The frame step comes from the stream's plan, or from one made
+ * for the question (negotiation only). */
+static GstCaps *
+make_src_caps (GstAffectIs09 * self, gint rate)
 {
-  GstAudioInfo info;
   GstAffectTensorInfo tinfo;
   GstCaps *out;
-  GError *err = NULL;
   guint dims[1];
-  gint rate, step;
-  gboolean ok;
+  gboolean lld;
 
-  if (!gst_audio_info_from_caps (&info, caps))
-    return FALSE;
-  rate = GST_AUDIO_INFO_RATE (&info);
+  GST_OBJECT_LOCK (self);
+  lld = self->output == GST_AFFECT_IS09_OUTPUT_LLD;
+  GST_OBJECT_UNLOCK (self);
+  if (lld) {
+    gint step, g;
+
+    if (self->plan && affect_is09_plan_get_rate (self->plan) == rate) {
+      step = affect_is09_plan_get_frame_step (self->plan);
+    } else {
+      AffectIs09Plan *plan = affect_is09_plan_new (rate, NULL);
+
+      if (!plan)
+        return NULL;
+      step = affect_is09_plan_get_frame_step (plan);
+      affect_is09_plan_free (plan);
+    }
+    g = (gint) gst_util_greatest_common_divisor (rate, step);
+    dims[0] = AFFECT_IS09_N_CONTOURS;
+    gst_affect_tensor_info_init (&tinfo, 1, dims, rate / g, step / g);
+  } else {
+    dims[0] = AFFECT_IS09_N_FEATURES;
+    gst_affect_tensor_info_init (&tinfo, 1, dims, 0, 1);
+  }
+  out = gst_affect_tensor_caps_from_info (&tinfo);
+  gst_caps_set_simple (out, "feature", G_TYPE_STRING,
+      lld ? "is09-lld" : "is09", "sample-rate", G_TYPE_INT, rate, NULL);
+  return out;
+}
+
+/* Audio of a fixed rate gives the one tensor format of that rate; anything
+ * else, any tensor format of the template (and any audio of the sink's) */
+static GstCaps *
+gst_affect_is09_transform_caps (GstBaseTransform * trans,
+    GstPadDirection direction, GstCaps * caps, GstCaps * filter)
+{
+  GstAffectIs09 *self = GST_AFFECT_IS09 (trans);
+  GstCaps *ret = NULL;
+  gint rate;
+
+  if (direction == GST_PAD_SINK && gst_caps_get_size (caps) == 1
+      && gst_structure_get_int (gst_caps_get_structure (caps, 0), "rate",
+          &rate))
+    ret = make_src_caps (self, rate);
+  if (ret == NULL)
+    ret = gst_pad_get_pad_template_caps (direction == GST_PAD_SINK ?
+        GST_BASE_TRANSFORM_SRC_PAD (trans) :
+        GST_BASE_TRANSFORM_SINK_PAD (trans));
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, ret,
+        GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (ret);
+    ret = tmp;
+  }
+  return ret;
+}
+
+static gboolean
+gst_affect_is09_setup (GstAudioFilter * filter, const GstAudioInfo * info)
+{
+  GstAffectIs09 *self = GST_AFFECT_IS09 (filter);
+  GError *err = NULL;
+  gint rate;
+
+  rate = GST_AUDIO_INFO_RATE (info);
   if (!self->plan || affect_is09_plan_get_rate (self->plan) != rate) {
     affect_is09_free (self->is09);
     affect_is09_plan_free (self->plan);
@@ -655,7 +729,7 @@ setup (GstAffectIs09 * self, GstCaps * caps)
     }
     self->is09 = affect_is09_new (self->plan);
   }
-  self->info = info;
+  self->info = *info;
   affect_is09_set_input_scale (self->is09, self->input_scale);
   affect_is09_set_lld_func (self->is09, on_lld_row, self);
   if (!affect_is09_set_windows (self->is09,
@@ -668,29 +742,14 @@ setup (GstAffectIs09 * self, GstCaps * caps)
             affect_is09_plan_get_frame_size (self->plan), rate), (NULL));
     return FALSE;
   }
-
-  step = affect_is09_plan_get_frame_step (self->plan);
-  if (self->output == GST_AFFECT_IS09_OUTPUT_LLD) {
-    gint g = (gint) gst_util_greatest_common_divisor (rate, step);
-    dims[0] = AFFECT_IS09_N_CONTOURS;
-    gst_affect_tensor_info_init (&tinfo, 1, dims, rate / g, step / g);
-  } else {
-    dims[0] = AFFECT_IS09_N_FEATURES;
-    gst_affect_tensor_info_init (&tinfo, 1, dims, 0, 1);
-  }
-  out = gst_affect_tensor_caps_from_info (&tinfo);
-  gst_caps_set_simple (out, "feature", G_TYPE_STRING,
-      self->output == GST_AFFECT_IS09_OUTPUT_LLD ? "is09-lld" : "is09",
-      "sample-rate", G_TYPE_INT, rate, NULL);
-  ok = gst_pad_set_caps (self->srcpad, out);
-  gst_caps_unref (out);
-  return ok;
+  return TRUE;
 }
 
 static gboolean
-gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
+gst_affect_is09_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
-  GstAffectIs09 *self = GST_AFFECT_IS09 (parent);
+  GstAffectIs09 *self = GST_AFFECT_IS09 (trans);
+  GstPad *pad = GST_BASE_TRANSFORM_SINK_PAD (trans);
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:{
@@ -702,9 +761,10 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         gst_event_unref (event);
         return FALSE;
       }
-      ok = setup (self, caps);
+      gst_caps_ref (caps);
+      ok = GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
       gst_affect_caps_note (pad, caps, ok);
-      gst_event_unref (event);
+      gst_caps_unref (caps);
       return ok;
     }
     case GST_EVENT_SEGMENT:
@@ -752,15 +812,18 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     default:
       break;
   }
-  return gst_pad_event_default (pad, parent, event);
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
+/* Takes the samples in; the vectors or rows they complete go out in
+ * generate_output. GstAudioFilter's own submit_input_buffer is not chained
+ * up to: it would clip the audio to the segment. */
 static GstFlowReturn
-gst_affect_is09_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+gst_affect_is09_submit_input_buffer (GstBaseTransform * trans,
+    gboolean is_discont, GstBuffer * buf)
 {
-  GstAffectIs09 *self = GST_AFFECT_IS09 (parent);
+  GstAffectIs09 *self = GST_AFFECT_IS09 (trans);
   GstMapInfo map;
-  GstFlowReturn ret;
 
   if (G_UNLIKELY (!self->is09)) {
     gst_buffer_unref (buf);
@@ -794,6 +857,21 @@ gst_affect_is09_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       map.size / sizeof (float));
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
+  return GST_FLOW_OK;
+}
+
+/* Pushes the vectors or rows itself, as the events that end an item do
+ * (push_pending), and hands none back: the base class would flag DISCONT
+ * the first buffer after any DISCONT input. */
+static GstFlowReturn
+gst_affect_is09_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
+{
+  GstAffectIs09 *self = GST_AFFECT_IS09 (trans);
+  GstFlowReturn ret;
+
+  *outbuf = NULL;
+  if (self->in_items && !self->in_item)
+    return GST_FLOW_OK;
   ret = push_pending (self);
   if (ret == GST_FLOW_OK)
     announce_time (self);
@@ -804,28 +882,73 @@ gst_affect_is09_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
  * sample arrives; an LLD row r (stamped r * step) leaves when raw frame r+3
  * is complete (smoother and delta look-ahead). */
 static gboolean
-gst_affect_is09_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
+gst_affect_is09_query (GstBaseTransform * trans, GstPadDirection direction,
+    GstQuery * query)
 {
-  GstAffectIs09 *self = GST_AFFECT_IS09 (parent);
+  GstAffectIs09 *self = GST_AFFECT_IS09 (trans);
+  GstPad *pad = direction == GST_PAD_SINK ? GST_BASE_TRANSFORM_SINK_PAD (trans)
+      : GST_BASE_TRANSFORM_SRC_PAD (trans);
   GstClockTime min, max, extra = 0;
   gboolean live;
 
-  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
-    return gst_pad_query_default (pad, parent, query);
-  if (!gst_pad_peer_query (self->sinkpad, query))
-    return FALSE;
-  gst_query_parse_latency (query, &live, &min, &max);
-  if (self->output == GST_AFFECT_IS09_OUTPUT_LLD && self->plan)
-    extra = samples_to_time (self,
-        3 * affect_is09_plan_get_frame_step (self->plan)
-        + affect_is09_plan_get_frame_size (self->plan));
-  else if (self->window > 0)
-    extra = self->window;
-  min += extra;
-  if (GST_CLOCK_TIME_IS_VALID (max))
-    max += extra;
-  gst_query_set_latency (query, live, min, max);
-  return TRUE;
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_CAPS:{
+      /* the sink takes any audio of its template whatever downstream
+       * takes; the source offers its current caps, or the template */
+      GstCaps *filter, *caps = NULL;
+
+      if (direction == GST_PAD_SRC)
+        caps = gst_pad_get_current_caps (pad);
+      if (caps == NULL)
+        caps = gst_pad_get_pad_template_caps (pad);
+      gst_query_parse_caps (query, &filter);
+      if (filter) {
+        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+            GST_CAPS_INTERSECT_FIRST);
+        gst_caps_unref (caps);
+        caps = tmp;
+      }
+      gst_query_set_caps_result (query, caps);
+      gst_caps_unref (caps);
+      return TRUE;
+    }
+    case GST_QUERY_ACCEPT_CAPS:{
+      GstCaps *caps, *allowed;
+
+      if (direction != GST_PAD_SINK)
+        break;
+      gst_query_parse_accept_caps (query, &caps);
+      allowed = gst_pad_get_pad_template_caps (pad);
+      gst_query_set_accept_caps_result (query,
+          gst_caps_is_subset (caps, allowed));
+      gst_caps_unref (allowed);
+      return TRUE;
+    }
+    case GST_QUERY_LATENCY:
+      if (direction != GST_PAD_SRC)
+        break;
+      /* A window's vector is stamped with its start and leaves when its
+       * last sample arrives; an LLD row r (stamped r * step) leaves when
+       * raw frame r+3 is complete (smoother and delta look-ahead). */
+      if (!gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (trans), query))
+        return FALSE;
+      gst_query_parse_latency (query, &live, &min, &max);
+      if (self->output == GST_AFFECT_IS09_OUTPUT_LLD && self->plan)
+        extra = samples_to_time (self,
+            3 * affect_is09_plan_get_frame_step (self->plan)
+            + affect_is09_plan_get_frame_size (self->plan));
+      else if (self->window > 0)
+        extra = self->window;
+      min += extra;
+      if (GST_CLOCK_TIME_IS_VALID (max))
+        max += extra;
+      gst_query_set_latency (query, live, min, max);
+      return TRUE;
+    default:
+      break;
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction,
+      query);
 }
 
 static gboolean
@@ -849,33 +972,34 @@ open_csv (GstAffectIs09 * self)
   return TRUE;
 }
 
-static GstStateChangeReturn
-gst_affect_is09_change_state (GstElement * element, GstStateChange transition)
+static gboolean
+gst_affect_is09_start (GstBaseTransform * trans)
 {
-  GstAffectIs09 *self = GST_AFFECT_IS09 (element);
-  GstStateChangeReturn ret;
+  GstAffectIs09 *self = GST_AFFECT_IS09 (trans);
 
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    if (!check_window (self) || !open_csv (self))
-      return GST_STATE_CHANGE_FAILURE;
-    self->in_items = self->in_item = FALSE;
-    self->base_ts = GST_CLOCK_TIME_NONE;
-    gst_affect_gap_reset (&self->gap);
-    gst_segment_init (&self->segment, GST_FORMAT_TIME);
+  if (!check_window (self) || !open_csv (self))
+    return FALSE;
+  self->in_items = self->in_item = FALSE;
+  self->base_ts = GST_CLOCK_TIME_NONE;
+  gst_affect_gap_reset (&self->gap);
+  gst_segment_init (&self->segment, GST_FORMAT_TIME);
+  return TRUE;
+}
+
+static gboolean
+gst_affect_is09_stop (GstBaseTransform * trans)
+{
+  GstAffectIs09 *self = GST_AFFECT_IS09 (trans);
+
+  if (self->is09)
+    affect_is09_reset (self->is09);
+  g_list_free_full (self->pending, (GDestroyNotify) gst_buffer_unref);
+  self->pending = NULL;
+  g_clear_pointer (&self->item_id, g_free);
+  g_clear_pointer (&self->item_path, g_free);
+  if (self->csv) {
+    fclose (self->csv);
+    self->csv = NULL;
   }
-  ret = GST_ELEMENT_CLASS (gst_affect_is09_parent_class)->change_state
-      (element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    if (self->is09)
-      affect_is09_reset (self->is09);
-    g_list_free_full (self->pending, (GDestroyNotify) gst_buffer_unref);
-    self->pending = NULL;
-    g_clear_pointer (&self->item_id, g_free);
-    g_clear_pointer (&self->item_path, g_free);
-    if (self->csv) {
-      fclose (self->csv);
-      self->csv = NULL;
-    }
-  }
-  return ret;
+  return TRUE;
 }

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <gst/gst.h>
+#include <gst/audio/gstaudiofilter.h>
 #include <gst/audio/audio.h>
 #include "affect/is09.h"
 #include "gstaffectgap.h"
@@ -12,7 +13,7 @@ G_BEGIN_DECLS
 
 #define GST_TYPE_AFFECT_IS09 (gst_affect_is09_get_type ())
 G_DECLARE_FINAL_TYPE (GstAffectIs09, gst_affect_is09, GST, AFFECT_IS09,
-    GstElement)
+    GstAudioFilter)
 
 typedef enum
 {
@@ -25,8 +26,7 @@ GType gst_affect_is09_output_get_type (void);
 
 struct _GstAffectIs09
 {
-  GstElement parent;
-  GstPad *sinkpad, *srcpad;
+  GstAudioFilter parent;
 
   /* properties */
   guint64 window, hop;
