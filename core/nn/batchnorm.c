@@ -2,10 +2,77 @@
  *
  * Statistics are accumulated in double: a channel holds up to millions of
  * values in a training batch and float sums would lose the small variance
- * of a nearly constant channel. */
+ * of a nearly constant channel.
+ *
+ * Channels are independent: each pass runs as blocks of channels on
+ * libaffect's worker pool, a block's size following from M alone, and a
+ * channel's sums are made by one thread in index order, so the bits are
+ * those of one thread at any thread count. */
 #include <math.h>
 
 #include "affect/nn-layers.h"
+#include "affect/parallel.h"
+
+/* channels per part: about this many floats of a pass, whatever the
+ * thread count */
+#define PART_FLOATS (1 << 17)
+
+typedef enum
+{
+  FORWARD_TRAIN,
+  FORWARD_EVAL,
+  BACKWARD_TRAIN,
+  BACKWARD_EVAL
+} Pass;
+
+typedef struct
+{
+  Pass pass;
+  int c;
+  int64_t m;
+  const float *x, *gamma, *beta, *clamp, *dy;
+  const float *mean_in, *rstd_in, *running_mean_in, *running_var_in;
+  float *running_mean, *running_var, *y, *mean, *rstd, *dx, *dgamma, *dbeta;
+  double factor;
+  float eps;
+} BnJob;
+
+static void forward_train_channel (const BnJob * j, int ch);
+static void forward_eval_channel (const BnJob * j, int ch);
+static void backward_train_channel (const BnJob * j, int ch);
+static void backward_eval_channel (const BnJob * j, int ch);
+
+static void
+bn_part (int part, int n_parts, gpointer data)
+{
+  const BnJob *j = data;
+  const int c0 = (int) ((int64_t) j->c * part / n_parts);
+  const int c1 = (int) ((int64_t) j->c * (part + 1) / n_parts);
+
+  for (int ch = c0; ch < c1; ch++)
+    switch (j->pass) {
+      case FORWARD_TRAIN:
+        forward_train_channel (j, ch);
+        break;
+      case FORWARD_EVAL:
+        forward_eval_channel (j, ch);
+        break;
+      case BACKWARD_TRAIN:
+        backward_train_channel (j, ch);
+        break;
+      case BACKWARD_EVAL:
+        backward_eval_channel (j, ch);
+        break;
+    }
+}
+
+static void
+bn_run (BnJob * j)
+{
+  const int64_t per_part = MAX (PART_FLOATS / MAX (j->m, 1), 1);
+
+  affect_parallel_run ((int) ((j->c + per_part - 1) / per_part), bn_part, j);
+}
 
 /* y = a·x + b, clamped to [lo, hi] in the same pass when clamp != NULL
  * (a following ReLU / ReLU6 costs no extra sweep over memory) */
@@ -26,12 +93,44 @@ affine (int64_t m, const float *restrict x, float a, float b,
   }
 }
 
+static void
+forward_train_channel (const BnJob * j, int ch)
+{
+  const int64_t m = j->m;
+  const float *xc = j->x + (int64_t) ch * m;
+  float *yc = j->y + (int64_t) ch * m;
+  double s = 0.0, ss = 0.0;
+
+  for (int64_t i = 0; i < m; i++)
+    s += xc[i];
+  const double mu = s / (double) m;
+  for (int64_t i = 0; i < m; i++) {
+    const double d = xc[i] - mu;
+    ss += d * d;
+  }
+  const double var = ss / (double) m;
+  const float r = (float) (1.0 / sqrt (var + j->eps));
+  const float a = j->gamma[ch] * r;
+  const float b = j->beta[ch] - (float) mu * a;
+  affine (m, xc, a, b, j->clamp, yc);
+  j->mean[ch] = (float) mu;
+  j->rstd[ch] = r;
+  if (j->running_mean != NULL && j->factor >= 0.0) {
+    const double unbiased = m > 1 ? ss / (double) (m - 1) : var;
+    j->running_mean[ch] =
+        (float) ((1.0 - j->factor) * j->running_mean[ch] + j->factor * mu);
+    j->running_var[ch] =
+        (float) ((1.0 - j->factor) * j->running_var[ch] + j->factor * unbiased);
+  }
+}
+
 void
 affect_batchnorm_forward_train (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, float *running_mean,
     float *running_var, float momentum, int64_t * n_batches, float eps,
     const float *clamp, float *y, float *mean, float *rstd)
 {
+  BnJob j = { 0 };
   double factor = momentum;
 
   if (n_batches != NULL) {
@@ -39,32 +138,32 @@ affect_batchnorm_forward_train (int c, int64_t m, const float *x,
     if (momentum < 0.0f)
       factor = 1.0 / (double) *n_batches;
   }
-  for (int ch = 0; ch < c; ch++) {
-    const float *xc = x + (int64_t) ch * m;
-    float *yc = y + (int64_t) ch * m;
-    double s = 0.0, ss = 0.0;
-    for (int64_t i = 0; i < m; i++)
-      s += xc[i];
-    const double mu = s / (double) m;
-    for (int64_t i = 0; i < m; i++) {
-      const double d = xc[i] - mu;
-      ss += d * d;
-    }
-    const double var = ss / (double) m;
-    const float r = (float) (1.0 / sqrt (var + eps));
-    const float a = gamma[ch] * r;
-    const float b = beta[ch] - (float) mu * a;
-    affine (m, xc, a, b, clamp, yc);
-    mean[ch] = (float) mu;
-    rstd[ch] = r;
-    if (running_mean != NULL && factor >= 0.0) {
-      const double unbiased = m > 1 ? ss / (double) (m - 1) : var;
-      running_mean[ch] =
-          (float) ((1.0 - factor) * running_mean[ch] + factor * mu);
-      running_var[ch] =
-          (float) ((1.0 - factor) * running_var[ch] + factor * unbiased);
-    }
-  }
+  j.pass = FORWARD_TRAIN;
+  j.c = c;
+  j.m = m;
+  j.x = x;
+  j.gamma = gamma;
+  j.beta = beta;
+  j.running_mean = running_mean;
+  j.running_var = running_var;
+  j.factor = factor;
+  j.eps = eps;
+  j.clamp = clamp;
+  j.y = y;
+  j.mean = mean;
+  j.rstd = rstd;
+  bn_run (&j);
+}
+
+static void
+forward_eval_channel (const BnJob * j, int ch)
+{
+  const float *xc = j->x + (int64_t) ch * j->m;
+  float *yc = j->y + (int64_t) ch * j->m;
+  const float a = j->gamma[ch] / sqrtf (j->running_var_in[ch] + j->eps);
+  const float b = j->beta[ch] - j->running_mean_in[ch] * a;
+
+  affine (j->m, xc, a, b, j->clamp, yc);
 }
 
 void
@@ -72,42 +171,96 @@ affect_batchnorm_forward_eval (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, const float *running_mean,
     const float *running_var, float eps, const float *clamp, float *y)
 {
-  for (int ch = 0; ch < c; ch++) {
-    const float *xc = x + (int64_t) ch * m;
-    float *yc = y + (int64_t) ch * m;
-    const float a = gamma[ch] / sqrtf (running_var[ch] + eps);
-    const float b = beta[ch] - running_mean[ch] * a;
-    affine (m, xc, a, b, clamp, yc);
-  }
+  BnJob j = { 0 };
+
+  j.pass = FORWARD_EVAL;
+  j.c = c;
+  j.m = m;
+  j.x = x;
+  j.gamma = gamma;
+  j.beta = beta;
+  j.running_mean_in = running_mean;
+  j.running_var_in = running_var;
+  j.eps = eps;
+  j.clamp = clamp;
+  j.y = y;
+  bn_run (&j);
 }
 
 /* dx = γ·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)) */
+static void
+backward_train_channel (const BnJob * j, int ch)
+{
+  const int64_t m = j->m;
+  const float *xc = j->x + (int64_t) ch * m;
+  const float *g = j->dy + (int64_t) ch * m;
+  const float mu = j->mean_in[ch], r = j->rstd_in[ch];
+  double sg = 0.0, sgx = 0.0;
+
+  for (int64_t i = 0; i < m; i++) {
+    sg += g[i];
+    sgx += g[i] * ((xc[i] - mu) * r);
+  }
+  if (j->dgamma != NULL)
+    j->dgamma[ch] += (float) sgx;
+  if (j->dbeta != NULL)
+    j->dbeta[ch] += (float) sg;
+  if (j->dx != NULL) {
+    float *d = j->dx + (int64_t) ch * m;
+    const float a = j->gamma[ch] * r;
+    const float mg = (float) (sg / (double) m);
+    const float mgx = (float) (sgx / (double) m);
+    for (int64_t i = 0; i < m; i++)
+      d[i] = a * (g[i] - mg - (xc[i] - mu) * r * mgx);
+  }
+}
+
 void
 affect_batchnorm_backward_train (int c, int64_t m, const float *x,
     const float *gamma, const float *mean, const float *rstd,
     const float *dy, float *dx, float *dgamma, float *dbeta)
 {
-  for (int ch = 0; ch < c; ch++) {
-    const float *xc = x + (int64_t) ch * m;
-    const float *g = dy + (int64_t) ch * m;
-    const float mu = mean[ch], r = rstd[ch];
+  BnJob j = { 0 };
+
+  j.pass = BACKWARD_TRAIN;
+  j.c = c;
+  j.m = m;
+  j.x = x;
+  j.gamma = gamma;
+  j.mean_in = mean;
+  j.rstd_in = rstd;
+  j.dy = dy;
+  j.dx = dx;
+  j.dgamma = dgamma;
+  j.dbeta = dbeta;
+  bn_run (&j);
+}
+
+static void
+backward_eval_channel (const BnJob * j, int ch)
+{
+  const int64_t m = j->m;
+  const float *xc = j->x + (int64_t) ch * m;
+  const float *g = j->dy + (int64_t) ch * m;
+  const float r = 1.0f / sqrtf (j->running_var_in[ch] + j->eps);
+  const float mu = j->running_mean_in[ch];
+
+  if (j->dgamma != NULL || j->dbeta != NULL) {
     double sg = 0.0, sgx = 0.0;
     for (int64_t i = 0; i < m; i++) {
       sg += g[i];
       sgx += g[i] * ((xc[i] - mu) * r);
     }
-    if (dgamma != NULL)
-      dgamma[ch] += (float) sgx;
-    if (dbeta != NULL)
-      dbeta[ch] += (float) sg;
-    if (dx != NULL) {
-      float *d = dx + (int64_t) ch * m;
-      const float a = gamma[ch] * r;
-      const float mg = (float) (sg / (double) m);
-      const float mgx = (float) (sgx / (double) m);
-      for (int64_t i = 0; i < m; i++)
-        d[i] = a * (g[i] - mg - (xc[i] - mu) * r * mgx);
-    }
+    if (j->dgamma != NULL)
+      j->dgamma[ch] += (float) sgx;
+    if (j->dbeta != NULL)
+      j->dbeta[ch] += (float) sg;
+  }
+  if (j->dx != NULL) {
+    float *d = j->dx + (int64_t) ch * m;
+    const float a = j->gamma[ch] * r;
+    for (int64_t i = 0; i < m; i++)
+      d[i] = a * g[i];
   }
 }
 
@@ -116,27 +269,19 @@ affect_batchnorm_backward_eval (int c, int64_t m, const float *x,
     const float *gamma, const float *running_mean, const float *running_var,
     float eps, const float *dy, float *dx, float *dgamma, float *dbeta)
 {
-  for (int ch = 0; ch < c; ch++) {
-    const float *xc = x + (int64_t) ch * m;
-    const float *g = dy + (int64_t) ch * m;
-    const float r = 1.0f / sqrtf (running_var[ch] + eps);
-    const float mu = running_mean[ch];
-    if (dgamma != NULL || dbeta != NULL) {
-      double sg = 0.0, sgx = 0.0;
-      for (int64_t i = 0; i < m; i++) {
-        sg += g[i];
-        sgx += g[i] * ((xc[i] - mu) * r);
-      }
-      if (dgamma != NULL)
-        dgamma[ch] += (float) sgx;
-      if (dbeta != NULL)
-        dbeta[ch] += (float) sg;
-    }
-    if (dx != NULL) {
-      float *d = dx + (int64_t) ch * m;
-      const float a = gamma[ch] * r;
-      for (int64_t i = 0; i < m; i++)
-        d[i] = a * g[i];
-    }
-  }
+  BnJob j = { 0 };
+
+  j.pass = BACKWARD_EVAL;
+  j.c = c;
+  j.m = m;
+  j.x = x;
+  j.gamma = gamma;
+  j.running_mean_in = running_mean;
+  j.running_var_in = running_var;
+  j.eps = eps;
+  j.dy = dy;
+  j.dx = dx;
+  j.dgamma = dgamma;
+  j.dbeta = dbeta;
+  bn_run (&j);
 }

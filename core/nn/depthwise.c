@@ -3,10 +3,38 @@
  *
  * Each (channel, image) plane is first copied into a zero-bordered buffer
  * so the inner loops have no bounds tests: for stride 1 they are plain
- * multiply-adds over contiguous rows that the compiler vectorises. */
+ * multiply-adds over contiguous rows that the compiler vectorises.
+ *
+ * Channels are independent, so forward and backward run as blocks of
+ * channels on libaffect's worker pool. The blocks follow from the layer's
+ * size alone and a channel's weight gradient is summed over the images in
+ * their order by the one thread that has the channel: the bits are those
+ * of one thread at any thread count. */
 #include <string.h>
 
+#include "affect/nn.h"
 #include "affect/nn-layers.h"
+#include "affect/parallel.h"
+
+/* channels per part: about this many input floats, whatever the thread
+ * count */
+#define PART_FLOATS (1 << 18)
+
+static int
+channel_parts (const AffectDepthwise * dw)
+{
+  const int64_t per_channel = (int64_t) dw->n * dw->h * dw->w;
+  const int64_t per_part = MAX (PART_FLOATS / MAX (per_channel, 1), 1);
+
+  return (int) ((dw->c + per_part - 1) / per_part);
+}
+
+typedef struct
+{
+  const AffectDepthwise *dw;
+  const float *x, *weight, *dy;
+  float *y, *dx, *dweight;
+} DwJob;
 
 gboolean
 affect_depthwise_geometry (AffectDepthwise * dw, int c, int n, int h, int w,
@@ -63,29 +91,46 @@ plane_forward (const float *restrict xp, int pw, const float *restrict k,
   }
 }
 
-void
-affect_depthwise_forward (const AffectDepthwise * dw, const float *x,
-    const float *weight, float *y)
+static void
+forward_part (int part, int n_parts, gpointer data)
 {
+  const DwJob *j = data;
+  const AffectDepthwise *dw = j->dw;
+  const int c0 = (int) ((int64_t) dw->c * part / n_parts);
+  const int c1 = (int) ((int64_t) dw->c * (part + 1) / n_parts);
   const int pw = dw->w + 2;
   float *xp = g_new (float, (size_t) (dw->h + 2) * pw);
   const int64_t in_plane = (int64_t) dw->h * dw->w;
   const int64_t out_plane = (int64_t) dw->oh * dw->ow;
 
-  for (int c = 0; c < dw->c; c++)
+  for (int c = c0; c < c1; c++)
     for (int b = 0; b < dw->n; b++) {
       const int64_t p = (int64_t) c * dw->n + b;
-      pad_plane (x + p * in_plane, dw->h, dw->w, xp);
-      plane_forward (xp, pw, weight + 9 * c, dw->stride, dw->oh, dw->ow,
-          y + p * out_plane);
+      pad_plane (j->x + p * in_plane, dw->h, dw->w, xp);
+      plane_forward (xp, pw, j->weight + 9 * c, dw->stride, dw->oh, dw->ow,
+          j->y + p * out_plane);
     }
   g_free (xp);
 }
 
 void
-affect_depthwise_backward (const AffectDepthwise * dw, const float *x,
-    const float *weight, const float *dy, float *dx, float *dweight)
+affect_depthwise_forward (const AffectDepthwise * dw, const float *x,
+    const float *weight, float *y)
 {
+  DwJob job = { dw, x, weight, NULL, y, NULL, NULL };
+
+  affect_parallel_run (channel_parts (dw), forward_part, &job);
+}
+
+static void
+backward_part (int part, int n_parts, gpointer data)
+{
+  const DwJob *j = data;
+  const AffectDepthwise *dw = j->dw;
+  const int c0 = (int) ((int64_t) dw->c * part / n_parts);
+  const int c1 = (int) ((int64_t) dw->c * (part + 1) / n_parts);
+  const float *x = j->x, *weight = j->weight, *dy = j->dy;
+  float *dx = j->dx, *dweight = j->dweight;
   const int pw = dw->w + 2, s = dw->stride;
   const size_t padded = (size_t) (dw->h + 2) * pw;
   float *xp = g_new (float, padded);
@@ -93,7 +138,7 @@ affect_depthwise_backward (const AffectDepthwise * dw, const float *x,
   const int64_t in_plane = (int64_t) dw->h * dw->w;
   const int64_t out_plane = (int64_t) dw->oh * dw->ow;
 
-  for (int c = 0; c < dw->c; c++) {
+  for (int c = c0; c < c1; c++) {
     const float *k = weight + 9 * c;
     double dk[9] = { 0 };
     for (int b = 0; b < dw->n; b++) {
@@ -152,4 +197,13 @@ affect_depthwise_backward (const AffectDepthwise * dw, const float *x,
   }
   g_free (xp);
   g_free (dxp);
+}
+
+void
+affect_depthwise_backward (const AffectDepthwise * dw, const float *x,
+    const float *weight, const float *dy, float *dx, float *dweight)
+{
+  DwJob job = { dw, x, weight, dy, NULL, dx, dweight };
+
+  affect_parallel_run (channel_parts (dw), backward_part, &job);
 }

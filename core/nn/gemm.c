@@ -1,13 +1,15 @@
 /* The matrix product of every layer: C = α·op(A)·op(B) + β·C, row-major.
  *
- * The product is cut into one slab per thread along the longer side of C
- * (columns when C is wide, rows when it is tall) and each slab is one
- * single-threaded cblas_sgemm run by libaffect's worker pool
- * (core/parallel.c). The cut depends only
- * on the shape and the thread count, so a run repeats bit for bit at a
- * given count; across counts the last bits may differ, as they do with
- * OpenBLAS's own threads (it blocks a slab's sum as it would a product of
- * that size).
+ * The product is cut into slabs along the longer side of C (columns when
+ * C is wide, rows when it is tall) and each slab is one single-threaded
+ * cblas_sgemm run by libaffect's worker pool (core/parallel.c). The cut
+ * depends on the shape alone, never on the thread count: OpenBLAS blocks
+ * a slab's sums as it would those of a product of that size (its edge
+ * kernels and k-blocking follow the slab's shape), so a cut that moved
+ * with the thread count changed the last bits of C, and a training run
+ * at 2 threads drifted from the same run at 1. With the cut fixed, every
+ * element of C has the same bits at any thread count; threads only decide
+ * who computes which slab.
  *
  * Why not OpenBLAS's own threads: a training step of the VAT regressor is
  * a dozen products of 64 (or 128) rows by ~1000 columns; OpenBLAS splits
@@ -25,6 +27,12 @@
 /* slab widths are multiples of this, so that no slab starts inside one of
  * the kernel's register blocks (16 floats for AVX-512) */
 #define SLAB_ALIGN 16
+/* a slab is at least this wide (the other operand is packed again for
+ * every slab: 1/64 of its multiply-adds at most) */
+#define SLAB_MIN 64
+/* at most this many slabs: 12 share evenly between 1, 2, 3, 4 or 6
+ * threads */
+#define SLABS_MAX 12
 
 static void
 sgemm_one (gboolean trans_a, gboolean trans_b, int m, int n, int k,
@@ -53,17 +61,30 @@ run_slab (int part, int n_parts, gpointer data)
 
   if (p->by_columns) {
     /* columns [start, start + len) of C need the same of op(B) */
-    const float *b = p->trans_b ? p->b + (size_t) start * p->ldb :
-        p->b + start;
+    const float *b = p->trans_b ? p->b + (size_t) start * p->ldb : p->b + start;
     sgemm_one (p->trans_a, p->trans_b, p->m, len, p->k, p->alpha, p->a,
         p->lda, b, p->ldb, p->beta, p->c + start, p->ldc);
   } else {
     /* rows [start, start + len) of C need the same of op(A) */
-    const float *a = p->trans_a ? p->a + start :
-        p->a + (size_t) start * p->lda;
+    const float *a = p->trans_a ? p->a + start : p->a + (size_t) start * p->lda;
     sgemm_one (p->trans_a, p->trans_b, len, p->n, p->k, p->alpha, a, p->lda,
         p->b, p->ldb, p->beta, p->c + (size_t) start * p->ldc, p->ldc);
   }
+}
+
+/* the slab width for a product whose C has `side` along its cut and
+ * `macs` multiply-adds: a function of the shape alone */
+static int
+slab_width (int side, double macs)
+{
+  int parts = MIN (SLABS_MAX, (side + SLAB_MIN - 1) / SLAB_MIN);
+  int slab;
+
+  /* each slab worth waking a thread for */
+  parts = (int) MIN ((double) parts, macs / (SPLIT_MIN_MACS / 2));
+  parts = MAX (parts, 1);
+  slab = (side + parts - 1) / parts;
+  return (slab + SLAB_ALIGN - 1) / SLAB_ALIGN * SLAB_ALIGN;
 }
 
 void
@@ -74,17 +95,16 @@ affect_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
   Product p = { trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc,
     n >= m ? n : m, 0, alpha, beta, a, b, c
   };
+  const double macs = (double) m * n * k;
   int parts;
 
   if (m <= 0 || n <= 0)
     return;
-  parts = MIN (affect_get_threads (), (p.side + SLAB_ALIGN - 1) / SLAB_ALIGN);
-  if (parts <= 1 || (double) m * n * k < SPLIT_MIN_MACS) {
+  if (macs < SPLIT_MIN_MACS) {
     sgemm_one (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  p.slab = (p.side + parts - 1) / parts;
-  p.slab = (p.slab + SLAB_ALIGN - 1) / SLAB_ALIGN * SLAB_ALIGN;
+  p.slab = slab_width (p.side, macs);
   parts = (p.side + p.slab - 1) / p.slab;
   affect_parallel_run (parts, run_slab, &p);
 }

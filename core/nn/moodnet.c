@@ -548,6 +548,50 @@ affect_moodnet_n_parameters (const AffectMoodNet * net)
 }
 
 void
+affect_moodnet_flops (const AffectMoodNet * net, int batch, double *forward,
+    double *train)
+{
+  const AffectMoodNetConfig *cf = &net->config;
+  const double n = (double) batch * cf->chunks;
+  double macs = 0.0;
+  int h = cf->n_mels, w = cf->chunk_frames;
+
+  /* the chunk CNN, every chunk image of the batch */
+  for (int i = 0; i < net->n_units; i++) {
+    const Unit *u = &net->units[i];
+    if (u->kind == UNIT_CONV) {
+      AffectConv2d g;
+      affect_conv2d_geometry (&g, u->cin, u->cout, u->k, u->k, u->stride,
+          u->pad, 1, h, w);
+      macs += n * u->cout * u->cin * u->k * u->k * g.oh * g.ow;
+      h = g.oh;
+      w = g.ow;
+    } else if (u->kind == UNIT_DEPTHWISE) {
+      AffectDepthwise g;
+      affect_depthwise_geometry (&g, u->cin, 1, h, w, u->stride);
+      macs += n * u->cin * 9.0 * g.oh * g.ow;
+      h = g.oh;
+      w = g.ow;
+    }
+  }
+  /* the encoder over batch × chunks rows: query, key, value, output and
+   * the two feed-forward layers; QKᵀ and P·V per head */
+  macs += LAYERS * n * (4.0 * EMBED * EMBED + 2.0 * EMBED * FFN);
+  macs += LAYERS * (double) batch *HEADS * 2.0 * cf->chunks * cf->chunks *
+      HEAD_DIM;
+  /* pooler and attention head per item, chunk head per chunk */
+  macs += (double) batch *(EMBED * EMBED + (double) EMBED * cf->classes);
+  macs += n * (EMBED * EMBED + (double) EMBED * cf->classes);
+  if (forward != NULL)
+    *forward = 2.0 * macs;
+  /* each product's backward is two of its size (the gradients of its
+   * input and of its weights; every layer's input gradient is needed, the
+   * first unit being a trainable batch-norm) */
+  if (train != NULL)
+    *train = 3.0 * 2.0 * macs;
+}
+
+void
 affect_moodnet_set_training (AffectMoodNet * net, gboolean training,
     AffectRng * rng)
 {

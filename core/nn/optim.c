@@ -102,7 +102,7 @@ static void
 adam_update (AffectOptimizer * opt, AffectParam * p)
 {
   const int64_t n = p->value.n;
-  const int threads = affect_parallel_threads ((size_t) n);
+  const int parts = affect_parallel_blocks ((size_t) n);
   const double bc1 = 1.0 - pow (opt->beta1, (double) opt->step);
   const double bc2 = 1.0 - pow (opt->beta2, (double) opt->step);
   AdamCoefficients c;
@@ -127,7 +127,7 @@ adam_update (AffectOptimizer * opt, AffectParam * p)
   job.c = &c;
   job.p = p;
   job.n = n;
-  affect_parallel_run (threads, adam_part, &job);
+  affect_parallel_run (parts, adam_part, &job);
 }
 
 static void

@@ -93,7 +93,7 @@ affect_params_zero_grad (AffectParam * const *params, guint n_params)
   for (i = 0; i < n_params; i++) {
     ZeroJob job = { params[i]->grad, (size_t) params[i]->value.n };
     if (job.grad != NULL)
-      affect_parallel_run (affect_parallel_threads (job.n), zero_part, &job);
+      affect_parallel_run (affect_parallel_blocks (job.n), zero_part, &job);
   }
 }
 

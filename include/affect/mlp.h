@@ -133,11 +133,11 @@ typedef struct
   const char *checkpoint_path;
   /* continue from checkpoint_path if that file exists (else start
    * afresh): the run goes on from the epoch after the checkpoint's, and
-   * ends bit-identical to an uninterrupted run with the same settings,
-   * data and thread count. A checkpoint of another model shape, other
-   * settings (loss, VAT, batch size, learning rate, seed, …) or other
-   * data, or a damaged file, is refused with an error. A checkpoint at or
-   * past `epochs` trains no further (the model is its best epoch's);
+   * ends bit-identical to an uninterrupted run with the same settings
+   * and data (at any thread count). A checkpoint of another model
+   * shape, other settings (loss, VAT, batch size, learning rate, seed,
+   * …) or other data, or a damaged file, is refused with an error. A
+   * checkpoint at or past `epochs` trains no further (the model is its best epoch's);
    * reports are made for the epochs run now only, numbered from the
    * checkpoint's. The patience counter carries over, so an early stop
    * already reached stays reached. */

@@ -14,7 +14,7 @@
  * both atomically. With `resume`, a run continues from the checkpoint
  * (the best epoch's weights are read back from `output`): a run killed
  * after any epoch and resumed ends with the same bits as one that was not
- * (at the same thread count). */
+ * (at any thread count, as is every run). */
 #ifndef AFFECT_MOODNET_TRAIN_H
 #define AFFECT_MOODNET_TRAIN_H
 

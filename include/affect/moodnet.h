@@ -70,6 +70,15 @@ AffectParam *const *affect_moodnet_params (AffectMoodNet * net,
 /* number of trainable values (9 993 895 at 56 classes, width 1.0) */
 int64_t affect_moodnet_n_parameters (const AffectMoodNet * net);
 
+/* Floating-point operations (2 per multiply-add) of the products of a
+ * forward pass and of a training step (forward + backward) for `batch`
+ * inputs, counted from the layer shapes: convolutions, depthwise
+ * convolutions, linear layers and the attention products. Element-wise
+ * passes (batch-norm, activations, layer-norm, softmax, pooling) and the
+ * optimiser are not counted. */
+void affect_moodnet_flops (const AffectMoodNet * net, int batch,
+    double *forward, double *train);
+
 /* Copies every tensor from the file (each must be present with its shape;
  * the error names the tensor). Extra tensors are ignored. */
 gboolean affect_moodnet_load_tensors (AffectMoodNet * net,

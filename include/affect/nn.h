@@ -18,11 +18,12 @@
  *  - Losses return the mean over their elements (as PyTorch's default
  *    reduction) and write the gradient of that mean.
  *
- * Threading: products go through affect_sgemm, which splits them into
- * the calling thread's affect_get_threads() (affect/affect.h) parts run on
- * libaffect's worker pool (affect/parallel.h), each a single-threaded
- * OpenBLAS call; long element-wise loops (optimiser updates) are split the
- * same way.
+ * Threading: products go through affect_sgemm, which cuts them into
+ * slabs that depend on the shape alone, run on the calling thread's
+ * affect_get_threads() (affect/affect.h) threads of libaffect's worker
+ * pool (affect/parallel.h), each a single-threaded OpenBLAS call; long
+ * element-wise loops (optimiser updates) are cut into fixed blocks. The
+ * same seed gives the same bits at any thread count.
  */
 #ifndef AFFECT_NN_H
 #define AFFECT_NN_H
@@ -218,7 +219,7 @@ void affect_optimizer_step (AffectOptimizer * opt, AffectParam * const *params,
     guint n_params);
 
 /* C = alpha·op(A)·op(B) + beta·C (row-major, as cblas_sgemm) on the
- * calling thread's libaffect threads */
+ * calling thread's libaffect threads; the same bits at any thread count */
 void affect_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
     float alpha, const float *a, int lda, const float *b, int ldb,
     float beta, float *c, int ldc);

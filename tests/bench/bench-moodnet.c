@@ -1,12 +1,18 @@
-/* MoodNet speed in libaffect: inference on one input and one training step
- * (forward, loss, backward, Adam update), and sgemm GFLOP/s (affect_sgemm) on a
- * shape of the same size class, measured in the same process.
+/* MoodNet speed in libaffect: inference and one training step (forward,
+ * loss, backward, Adam update), each alternated in the same process with
+ * an sgemm of 1024 × 1024 × 1024 through affect_sgemm (the same threads
+ * and kernels as every product of the model), so that the share of the
+ * sgemm rate compares two figures taken under the same load.
  *
  * usage: bench-moodnet MODEL.safetensors|random infer|train|sgemm
  *            [batch] [repeats]
- * Prints one line "key=value ..." per measurement; bench-moodnet.py runs it
- * beside PyTorch on the same weights. Each mode runs in its own process so
- * the reported peak RSS (ru_maxrss) belongs to that mode alone. */
+ * infer/train: `repeats` alternations of (sgemm, measured pass) after a
+ * warm-up, the best of each kept. Prints one "key=value ..." line (read by
+ * bench_moodnet.py) and one line
+ *   moodnet train-step batch 8: 61.2 GFLOP/s = 53 % of sgemm (230.1 GFLOP/s, same run)
+ * where the FLOPs are counted from the layer shapes (affect_moodnet_flops:
+ * forward, and forward + backward for a step). Each mode runs in its own
+ * process so the reported peak RSS belongs to that mode alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +52,62 @@ median (double *v, int n)
       v[j - 1] = t;
     }
   return v[n / 2];
+}
+
+#define SGEMM_N 1024
+
+typedef struct
+{
+  float *a, *b, *c;
+} Sgemm;
+
+static void
+sgemm_init (Sgemm * g)
+{
+  const size_t n = (size_t) SGEMM_N * SGEMM_N;
+
+  g->a = g_new (float, n);
+  g->b = g_new (float, n);
+  g->c = g_new (float, n);
+  for (size_t i = 0; i < n; i++) {
+    g->a[i] = (float) (i % 7) * 0.1f;
+    g->b[i] = (float) (i % 5) * 0.1f;
+  }
+}
+
+/* seconds of one 1024³ product, the best of three */
+static double
+sgemm_time (Sgemm * g)
+{
+  double best = 1e30;
+
+  for (int r = 0; r < 3; r++) {
+    double t0 = now ();
+    affect_sgemm (FALSE, FALSE, SGEMM_N, SGEMM_N, SGEMM_N, 1.0f, g->a,
+        SGEMM_N, g->b, SGEMM_N, 0.0f, g->c, SGEMM_N);
+    best = MIN (best, now () - t0);
+  }
+  return best;
+}
+
+static void
+sgemm_clear (Sgemm * g)
+{
+  g_free (g->a);
+  g_free (g->b);
+  g_free (g->c);
+}
+
+static double
+load_average (void)
+{
+  double l = -1.0;
+  char *text = NULL;
+
+  if (g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    l = g_ascii_strtod (text, NULL);
+  g_free (text);
+  return l;
 }
 
 int
@@ -116,38 +178,55 @@ main (int argc, char **argv)
   for (int i = 0; i < batch * cf->classes; i++)
     target[i] = affect_rng_uniform (&rng) < 0.2 ? 1.0f : 0.0f;
 
-  if (!strcmp (mode, "infer")) {
-    affect_moodnet_set_training (net, FALSE, NULL);
-    affect_moodnet_forward (net, x, batch, out);        /* warm-up */
-    for (int r = 0; r < repeats; r++) {
-      double t0 = now ();
-      affect_moodnet_forward (net, x, batch, out);
-      times[r] = now () - t0;
-    }
-    const double t = median (times, repeats);
-    printf ("affect infer batch=%d seconds=%.4f gflops=%.2f peak_rss_mib=%.0f "
-        "out0=%.6f threads=%d\n", batch, t, 5.94 * batch / t,
-        peak_rss_kib () / 1024.0, out[0], affect_get_threads ());
-  } else {
+  {
+    const gboolean infer = !strcmp (mode, "infer");
     AffectOptimizer opt;
     guint n_params;
     AffectParam *const *params = affect_moodnet_params (net, &n_params);
+    double fwd_flop, train_flop, best = 1e30, best_sgemm = 1e30, loss = 0.0;
+    Sgemm g;
+
+    sgemm_init (&g);
+    affect_moodnet_flops (net, batch, &fwd_flop, &train_flop);
     affect_optimizer_init_adam (&opt, 1e-4);
-    affect_moodnet_set_training (net, TRUE, &rng);
+    affect_moodnet_set_training (net, !infer, infer ? NULL : &rng);
+    /* r = 0 is the warm-up (the first pass allocates) */
     for (int r = 0; r <= repeats; r++) {
+      const double ts = sgemm_time (&g);
       double t0 = now ();
-      affect_params_zero_grad (params, n_params);
-      affect_moodnet_forward (net, x, batch, out);
-      double loss = affect_moodnet_loss (net, target, d_att, d_clf);
-      affect_moodnet_backward (net, d_att, d_clf, NULL);
-      affect_optimizer_step (&opt, params, n_params);
-      if (r > 0)                /* the first step allocates: warm-up */
-        times[r - 1] = now () - t0;
-      if (r == repeats)
-        printf ("affect train batch=%d seconds=%.4f loss=%.5f "
-            "peak_rss_mib=%.0f threads=%d\n", batch, median (times, repeats),
-            loss, peak_rss_kib () / 1024.0, affect_get_threads ());
+      if (infer) {
+        affect_moodnet_forward (net, x, batch, out);
+      } else {
+        affect_params_zero_grad (params, n_params);
+        affect_moodnet_forward (net, x, batch, out);
+        loss = affect_moodnet_loss (net, target, d_att, d_clf);
+        affect_moodnet_backward (net, d_att, d_clf, NULL);
+        affect_optimizer_step (&opt, params, n_params);
+      }
+      t0 = now () - t0;
+      if (r > 0) {
+        best = MIN (best, t0);
+        best_sgemm = MIN (best_sgemm, ts);
+      }
     }
+    {
+      const double flop = infer ? fwd_flop : train_flop;
+      const double gflops = flop / best / 1e9;
+      const double sgemm_gflops = 2.0 * SGEMM_N * SGEMM_N * SGEMM_N /
+          best_sgemm / 1e9;
+      printf ("affect %s batch=%d seconds=%.4f gflop=%.3f gflops=%.2f "
+          "sgemm_gflops=%.2f share=%.3f peak_rss_mib=%.0f out0=%.6f "
+          "loss=%.5f threads=%d load=%.2f\n", infer ? "infer" : "train",
+          batch, best, flop / 1e9, gflops, sgemm_gflops, gflops / sgemm_gflops,
+          peak_rss_kib () / 1024.0, out[0], loss, affect_get_threads (),
+          load_average ());
+      printf ("moodnet %s batch %d: %.1f GFLOP/s = %.0f %% of sgemm "
+          "(%.1f GFLOP/s, same run); %.4f s, %.2f GFLOP, %d thread(s), "
+          "load average %.2f\n", infer ? "inference" : "train-step", batch,
+          gflops, 100.0 * gflops / sgemm_gflops, sgemm_gflops, best,
+          flop / 1e9, affect_get_threads (), load_average ());
+    }
+    sgemm_clear (&g);
   }
   g_free (x);
   g_free (out);
