@@ -5,7 +5,8 @@ line, a stored expected output compared with a float tolerance.
     golden.py CASE          run one case (cases.py), compare with ref/CASE.*
     golden.py --list        the case names
 
-Environment (meson test sets the first three):
+Environment (meson test sets the first three; by hand they default to
+this source tree, its build/ folder and build/plugins):
     AFFECT_SOURCE_DIR, AFFECT_BUILD_DIR, GST_PLUGIN_PATH
     GOLDEN_UPDATE=1         write the expected files instead of comparing
     GOLDEN_SED='a|b'        replace a by b in the line under test (to show
@@ -34,6 +35,8 @@ SRC = os.environ.get("AFFECT_SOURCE_DIR",
                      os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("AFFECT_BUILD_DIR", os.path.join(SRC, "build"))
 REF = os.path.join(SRC, "tests", "golden", "ref")
+# run by hand: the build's plugin
+os.environ.setdefault("GST_PLUGIN_PATH", os.path.join(BUILD, "plugins"))
 
 
 # ---------------------------------------------------------------- running

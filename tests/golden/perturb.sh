@@ -1,23 +1,26 @@
 #!/bin/sh
 # Shows that every golden case fails when its output changes: each case is
 # run with one property of its line under test changed a little
-# (GOLDEN_SED), and must fail. Run by hand from a build's devenv, e.g.
-#   meson devenv -C build sh ../tests/golden/perturb.sh
-# or with GST_PLUGIN_PATH, AFFECT_SOURCE_DIR and AFFECT_BUILD_DIR set.
+# (GOLDEN_SED), and must fail on the comparison (a "FAIL:" line; a pipeline
+# that does not run does not count). Run by hand:
+#   sh tests/golden/perturb.sh        (the build in build/; else set
+#                                      AFFECT_BUILD_DIR, GST_PLUGIN_PATH)
 set -u
 here=$(dirname "$0")
 status=0
 while IFS=';' read -r case sed; do
   case "$case" in ''|'#'*) continue ;; esac
+  log="${TMPDIR:-/tmp}/perturb-$case.log"
   if GOLDEN_SED="$sed" /usr/bin/python3 "$here/golden.py" "$case" \
-      > "${TMPDIR:-/tmp}/perturb-$case.log" 2>&1; then
+      > "$log" 2>&1 || ! grep -q '^FAIL' "$log"; then
     echo "NOT CAUGHT: $case with '$sed'"
+    tail -n 3 "$log"
     status=1
   else
     echo "caught: $case with '$sed': $(grep -m1 '^FAIL' \
-        "${TMPDIR:-/tmp}/perturb-$case.log")"
+        "$log")"
   fi
-  rm -f "${TMPDIR:-/tmp}/perturb-$case.log"
+  rm -f "$log"
 done <<'X'
 affectsrc-items;identity|audioresample ! audio/x-raw,rate=15999 ! identity
 affectmel-librosa;preset=librosa|preset=librosa fmin=1
