@@ -269,4 +269,13 @@ CASES = {
         "affectmetrics location=metrics.json",
         output=lambda w, out: (
             flatten_json(os.path.join(w, "metrics.json")), [])),
+    # the same scores taken as tags: MediaEval's fitted thresholds,
+    # per-tag values
+    "affectmetrics-tags": dict(
+        input=tones, tolerance=TRAIN, setup=[CLASSIFY_TRAIN],
+        launch=SRC + " ! " + AUDIO12 + " ! affectmel preset=mtg-jamendo ! "
+        "affectclassify model=${W}/cls.safetensors ! "
+        "affectmetrics task=tags decision=fitted location=metrics.json",
+        output=lambda w, out: (
+            flatten_json(os.path.join(w, "metrics.json")), [])),
 }

@@ -31,8 +31,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cases  # noqa: E402
 
-SRC = os.environ.get("AFFECT_SOURCE_DIR",
-                     os.path.join(os.path.dirname(__file__), "..", ".."))
+SRC = os.path.abspath(os.environ.get(
+    "AFFECT_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD = os.environ.get("AFFECT_BUILD_DIR", os.path.join(SRC, "build"))
 REF = os.path.join(SRC, "tests", "golden", "ref")
 # run by hand: the build's plugin

@@ -36,6 +36,7 @@ affectregress-infer;affectis09 !|affectis09 input-scale=1.001 !
 affectgate-train;seed=2|seed=3
 affectgate-infer;threshold=0.5|threshold=0.62
 affectmetrics-regression;affectgate name=g model-file|affectgate name=g threshold=0.62 model-file
+affectmetrics-tags;decision=fitted|decision=fixed
 affectmetrics-class;preset=mtg-jamendo ! affectclassify|preset=mtg-jamendo fmin=1 ! affectclassify
 X
 exit $status
