@@ -12,18 +12,20 @@
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
-  gboolean ret = FALSE;
+  /* A plugin that loads without one of its elements would make every
+   * pipeline naming that element fail later with "no element": refuse the
+   * whole plugin instead, so gst-inspect-1.0 and the registry say so. */
+  gboolean ret = TRUE;
 
-  /* ret |= GST_ELEMENT_REGISTER (name, plugin); one line per element */
-  ret |= GST_ELEMENT_REGISTER (affectsrc, plugin);
-  ret |= GST_ELEMENT_REGISTER (affectmel, plugin);
-  ret |= GST_ELEMENT_REGISTER (affectis09, plugin);
-  ret |= GST_ELEMENT_REGISTER (affectmetrics, plugin);
-  ret |= GST_ELEMENT_REGISTER (affectregress, plugin);
-  ret |= GST_ELEMENT_REGISTER (affectgate, plugin);
-  ret |= GST_ELEMENT_REGISTER (affecthnr, plugin);
-  ret |= GST_ELEMENT_REGISTER (affectclassify, plugin);
-  ret = TRUE;
+  /* ret &= GST_ELEMENT_REGISTER (name, plugin); one line per element */
+  ret &= GST_ELEMENT_REGISTER (affectsrc, plugin);
+  ret &= GST_ELEMENT_REGISTER (affectmel, plugin);
+  ret &= GST_ELEMENT_REGISTER (affectis09, plugin);
+  ret &= GST_ELEMENT_REGISTER (affectmetrics, plugin);
+  ret &= GST_ELEMENT_REGISTER (affectregress, plugin);
+  ret &= GST_ELEMENT_REGISTER (affectgate, plugin);
+  ret &= GST_ELEMENT_REGISTER (affecthnr, plugin);
+  ret &= GST_ELEMENT_REGISTER (affectclassify, plugin);
   return ret;
 }
 

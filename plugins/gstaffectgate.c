@@ -1,57 +1,72 @@
-/* affectgate: the spontaneity gate of the VAT seed (§3.3)
+/* GStreamer affect plugin
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+/**
+ * SECTION:element-affectgate
+ * @title: affectgate
  *
- * An MLP classifier (default 384-1200-600-300-1, ReLU hidden units,
- * sigmoid output) gives each item the probability that its speech is
- * spontaneous. The item — its affect-item-start, every buffer and event up
- * to its affect-item-end — goes whole to src_0 (spontaneous, probability
- * ≥ `threshold`) or src_1 (scripted). The item-start event is held until
- * the item's first feature vector has decided the route, and is forwarded
- * with the fields `route` (int, 0 or 1) and `route-probability` (double)
- * added, so a metric sink behind a `funnel` can report per route. Events
- * outside items (stream-start, caps, segment, EOS) go to both pads; an
- * item that ends without any vector goes to src_1 with probability NaN.
- * Buffers outside items are routed one by one. The idle route gets a GAP
- * event with the timestamp and duration of every buffer sent to the other
+ * The spontaneity gate of the VAT seed (§3.3): an MLP classifier (default
+ * 384-1200-600-300-1, ReLU hidden units, sigmoid output) gives each item the
+ * probability that its speech is spontaneous. The item — its
+ * affect-item-start, every buffer and event up to its affect-item-end — goes
+ * whole to src_0 (spontaneous, probability ≥ #GstAffectGate:threshold) or
+ * src_1 (scripted). The item-start event is held until the item's first
+ * feature vector has decided the route, and is forwarded with the fields
+ * `route` (int, 0 or 1) and `route-probability` (double) added, so a metric
+ * sink behind a `funnel` can report per route. Events outside items
+ * (stream-start, caps, segment, EOS) go to both pads; an item that ends
+ * without any vector goes to src_1 with probability NaN. Buffers outside
+ * items are routed one by one. The idle route gets a GAP event with the
+ * timestamp and duration of every buffer sent to the other
  * (docs/protocol.md, "Time without data"), so its sink prerolls offline and
  * keeps running live; a GAP from upstream goes to both routes. Put a queue
  * on each route.
  *
  * mode=train: caches each item's features and its spontaneity label (the
- * `label` target of the item, or a column of that name: 1/0, true/false,
- * spontaneous/scripted, improvised/script); items are routed by that
- * label, so regressors in train mode behind the two pads learn from
+ * #GstAffectGate:label target of the item, or a column of that name: 1/0,
+ * true/false, spontaneous/scripted, improvised/script); items are routed by
+ * that label, so regressors in train mode behind the two pads learn from
  * spontaneous and scripted speech respectively. At EOS the classifier is
  * trained with Adam on binary cross-entropy, selected on validation items
- * (split=validation, or `validation-fraction` held out; items with
- * split=test are routed but not learnt from) and written atomically to
- * model-file. Features are cached in memory up to `cache-budget` MiB, the
- * rest in a temporary file. After every epoch the training state is written
- * atomically to the checkpoint model-file + ".ckpt" (kept at the end);
- * `resume=true` continues from it to the same model an uninterrupted run
- * gives. `route-by=label` routes by the label in infer mode too (an oracle
- * gate without a model), e.g. to score regressors on one style. The model
- * records the `sample-rate` of its training features' caps; in infer mode
- * vectors of another size or rate are refused with one error naming both.
+ * (split=validation, or #GstAffectGate:validation-fraction held out; items
+ * with split=test are routed but not learnt from) and written atomically to
+ * model-file. Features are cached in memory up to
+ * #GstAffectGate:cache-budget MiB, the rest in a temporary file. After
+ * every epoch the training state is written atomically to the checkpoint
+ * model-file + ".ckpt" (kept at the end); resume=true continues from it to
+ * the same model an uninterrupted run gives. route-by=label routes by the
+ * label in infer mode too (an oracle gate without a model), e.g. to score
+ * regressors on one style. The model records the `sample-rate` of its
+ * training features' caps; in infer mode vectors of another size or rate
+ * are refused with one error naming both.
  *
- * Messages:
- *   "affect-prediction" (post-messages=true, infer mode), per routed item:
- *     timestamp, stream-time, running-time, duration  GstClockTime
- *     id       string
- *     scores   GstValueArray of one float (the probability)
- *     names    GstValueArray of one string (label)
- *     route    int
- *   "affect-train-epoch" (train mode): as affectregress, with
- *     validation-metric = BCE, validation-accuracy at 0.5
- *   "affect-train-done" (train mode): model-file, items, validation-items,
- *     best-epoch, validation-metric, validation-accuracy (double)
+ * ## Messages
  *
- * Example launch line (the gated system of the seed):
- *   gst-launch-1.0 affectsrc location=test.csv ! audioconvert !
- *     audioresample ! audio/x-raw,rate=16000,channels=1 ! affectis09 !
- *     affectgate name=g model-file=gate.safetensors
- *     g.src_0 ! queue ! affectregress model-file=spont.safetensors ! f.
- *     g.src_1 ! queue ! affectregress model-file=script.safetensors ! f.
+ * `affect-prediction` (post-messages=true, infer mode), per routed item:
+ *
+ * - `timestamp`, `stream-time`, `running-time`, `duration` (GstClockTime)
+ * - `id` (string)
+ * - `scores` (GstValueArray of one gfloat): the probability
+ * - `names` (GstValueArray of one gchararray): the label
+ * - `route` (gint)
+ *
+ * `affect-train-epoch` (train mode): as affectregress, with
+ * `validation-metric` = BCE and `validation-accuracy` at 0.5.
+ *
+ * `affect-train-done` (train mode):
+ *
+ * - `model-file` (string), `items`, `validation-items`, `best-epoch` (guint)
+ * - `validation-metric`, `validation-accuracy` (gdouble)
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 affectsrc location=test.csv ! audioconvert ! \
+ *     audioresample ! audio/x-raw,rate=16000,channels=1 ! affectis09 ! \
+ *     affectgate name=g model-file=gate.safetensors \
+ *     g.src_0 ! queue ! affectregress model-file=spont.safetensors ! f. \
+ *     g.src_1 ! queue ! affectregress model-file=script.safetensors ! f. \
  *     funnel name=f ! affectmetrics location=mae.json
+ * ]| The gated system of the seed, re-joined by funnel for the metrics.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

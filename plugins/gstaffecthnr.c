@@ -64,13 +64,13 @@
  * gst-launch-1.0 affectsrc location=autotagging_moodtheme-train.tsv \
  *     root=music/audio ! audioconvert ! audioresample ! \
  *     audio/x-raw,format=F32LE,rate=16000,channels=1 ! \
- *     affecthnr seed=1 ! affectmel ! ...
- * ]|
+ *     affecthnr seed=1 ! affectmel ! filesink location=generated.mel.f32
+ * ]| Mel frames of a generated version of every training track.
  * |[
  * gst-launch-1.0 -m audiotestsrc wave=saw freq=220 num-buffers=50 ! \
  *     audio/x-raw,format=F32LE,rate=16000,channels=1 ! affecthnr ! \
  *     wavenc ! filesink location=saw-hnr.wav
- * ]|
+ * ]| The reconstruction of a saw wave, with its `affect-hnr` message.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,5 +1,7 @@
-/* GStreamer affect metric sink
- *
+/* GStreamer affect plugin
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+/**
  * SECTION:element-affectmetrics
  * @title: affectmetrics
  *
@@ -60,7 +62,8 @@
  *     affectclassify model=moodnet.safetensors ! \
  *     affectmetrics location=report.json items-location=items.csv \
  *     figures=moodtheme.png
- * ]|
+ * ]| Score a classifier's tags on the test split, with the per-item table
+ * and figures.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

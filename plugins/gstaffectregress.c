@@ -1,19 +1,25 @@
-/* affectregress: the speech-emotion regressor of the VAT seed
+/* GStreamer affect plugin
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+/**
+ * SECTION:element-affectregress
+ * @title: affectregress
  *
- * An MLP (default 384-1200-600-1, ReLU hidden units) on one feature vector
- * per buffer — IS09 functionals from affectis09 — predicting the numeric
- * targets named by `targets` (e.g. valence,arousal,dominance), as one
- * multi-output model or one model per target (`multi-output=false`, files
- * model-<target>.safetensors).
+ * The speech-emotion regressor of the VAT seed: an MLP (default
+ * 384-1200-600-1, ReLU hidden units) on one feature vector per buffer —
+ * IS09 functionals from affectis09 — predicting the numeric targets named
+ * by #GstAffectRegress:targets (e.g. valence,arousal,dominance), as one
+ * multi-output model or one model per target
+ * (#GstAffectRegress:multi-output=false, files model-<target>.safetensors).
  *
- * mode=infer: loads `model-file`; each input buffer gives one output
- * tensor (dimensions = number of targets, caps fields
- * affect-output="targets", names="valence,…"), pushed between the item's
- * start and end events. Inputs are standardised with the training-set
- * statistics stored in the model (standardise=model) or with the
- * statistics of the whole incoming stream (standardise=per-stream: items
- * are held until EOS, then predicted in order — this removes most of a
- * cross-corpus offset). GAP events pass unchanged; a vector that gives no
+ * mode=infer: loads #GstAffectRegress:model-file; each input buffer gives
+ * one output tensor (dimensions = number of targets, caps fields
+ * `affect-output="targets"`, `names="valence,…"`), pushed between the
+ * item's start and end events. Inputs are standardised with the
+ * training-set statistics stored in the model (standardise=model) or with
+ * the statistics of the whole incoming stream (standardise=per-stream:
+ * items are held until EOS, then predicted in order — this removes most of
+ * a cross-corpus offset). GAP events pass unchanged; a vector that gives no
  * output now (mode=train, NaN values) leaves a GAP of its span, and
  * per-stream standardisation one GAP of duration 0 at the first vector, so
  * that sinks preroll (docs/protocol.md, "Time without data").
@@ -22,52 +28,64 @@
  * structure of affect-item-start) are cached; at EOS the model is trained
  * with Adam on MSE, plus lambda·LDS with virtual adversarial training
  * (vat=true: p(y|x) = N(f(x), 1), r_adv by power iteration scaled to
- * `epsilon`), model selection on the items with split=validation (or a
- * held-out `validation-fraction`), and written atomically to model-file.
- * Items without all targets, or with NaN features, are skipped (counted in
- * a warning); items with split=test are ignored. A model whose predictions
- * are constant on the validation items (the seed's ReLU output unit dies
- * on targets around 0) is reported with a warning. Feature vectors are
- * cached in memory up to `cache-budget` MiB, the rest in a temporary file.
- * After every epoch the whole training state (weights, Adam moments and
- * step, RNG, epoch, best epoch and patience counter, standardisation) is
- * written atomically to the checkpoint model-file + ".ckpt" (one per model
- * file with multi-output=false), which is kept at the end; `resume=true`
- * continues from it, and with the same settings, data and `threads` ends
- * with the same model file as an uninterrupted run. A checkpoint of
- * another shape, settings or data is refused with an error.
+ * #GstAffectRegress:epsilon), model selection on the items with
+ * split=validation (or a held-out #GstAffectRegress:validation-fraction),
+ * and written atomically to model-file. Items without all targets, or with
+ * NaN features, are skipped (counted in a warning); items with split=test
+ * are ignored. A model whose predictions are constant on the validation
+ * items (the seed's ReLU output unit dies on targets around 0) is reported
+ * with a warning. Feature vectors are cached in memory up to
+ * #GstAffectRegress:cache-budget MiB, the rest in a temporary file. After
+ * every epoch the whole training state (weights, Adam moments and step,
+ * RNG, epoch, best epoch and patience counter, standardisation) is written
+ * atomically to the checkpoint model-file + ".ckpt" (one per model file
+ * with multi-output=false), which is kept at the end; resume=true continues
+ * from it, and with the same settings, data and threads ends with the same
+ * model file as an uninterrupted run. A checkpoint of another shape,
+ * settings or data is refused with an error.
  *
  * The model records the `sample-rate` of its training features' caps; in
  * infer mode caps of another size, `feature` or `sample-rate` are refused
  * with one error naming the model's and the stream's values.
  *
- * Messages:
- *   "affect-prediction" (post-messages=true, infer mode), per vector:
- *     timestamp, stream-time, running-time, duration  GstClockTime
- *     id        string         item id ("" outside items)
- *     scores    GstValueArray of floats, one per target
- *     names     GstValueArray of strings
- *   "affect-train-epoch" (train mode), per epoch and model:
- *     epoch (uint), train-loss, train-mse, train-lds (double),
- *     validation-metric (double, MAE), validation-metric-name ("mae"),
- *     validation-accuracy (double, NaN), seconds (double), best (boolean),
- *     target (string, one-model-per-target only)
- *   "affect-train-done" (train mode), per model file:
- *     model-file (string), items (uint), validation-items (uint),
- *     best-epoch (uint), validation-metric (double), constant-output
- *     (boolean)
+ * ## Messages
  *
- * Example launch lines:
- *   gst-launch-1.0 affectsrc location=train.csv ! audioconvert !
- *     audioresample ! audio/x-raw,rate=16000,channels=1 ! affectis09 !
- *     affectregress mode=train targets=valence model-file=val.safetensors
+ * `affect-prediction` (post-messages=true, infer mode), per vector:
+ *
+ * - `timestamp`, `stream-time`, `running-time`, `duration` (GstClockTime)
+ * - `id` (string): item id ("" outside items)
+ * - `scores` (GstValueArray of gfloat): one per target
+ * - `names` (GstValueArray of gchararray): the targets
+ *
+ * `affect-train-epoch` (train mode), per epoch and model:
+ *
+ * - `epoch` (guint)
+ * - `train-loss`, `train-mse`, `train-lds` (gdouble)
+ * - `validation-metric` (gdouble): MAE; `validation-metric-name` (string):
+ *   "mae"
+ * - `validation-accuracy` (gdouble): NaN
+ * - `seconds` (gdouble), `best` (gboolean)
+ * - `target` (string): one-model-per-target only
+ *
+ * `affect-train-done` (train mode), per model file:
+ *
+ * - `model-file` (string), `items`, `validation-items`, `best-epoch` (guint)
+ * - `validation-metric` (gdouble), `constant-output` (gboolean)
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 affectsrc location=train.csv ! audioconvert ! \
+ *     audioresample ! audio/x-raw,rate=16000,channels=1 ! affectis09 ! \
+ *     affectregress mode=train targets=valence model-file=val.safetensors \
  *     epsilon=1.5 lambda=1.5 ! fakesink
- *   gst-launch-1.0 affectsrc location=test.csv ! audioconvert !
- *     audioresample ! audio/x-raw,rate=16000,channels=1 ! affectis09 !
- *     affectregress model-file=val.safetensors ! affectmetrics
+ * ]| Train a valence regressor with VAT (an interrupted run continues with
+ * the same line plus resume=true).
+ * |[
+ * gst-launch-1.0 affectsrc location=test.csv ! audioconvert ! \
+ *     audioresample ! audio/x-raw,rate=16000,channels=1 ! affectis09 ! \
+ *     affectregress model-file=val.safetensors ! affectmetrics \
  *     location=mae.json
- *   (an interrupted training run continues with the same line plus
- *   resume=true)
+ * ]| Score it on the test items.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

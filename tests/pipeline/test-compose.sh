@@ -2,7 +2,9 @@
 # experiment= steps and step variables: an outer experiment runs an inner
 # one twice with other variables and its own results folders; step variables
 # reach the pipeline; a self-including experiment and an unknown variable
-# are refused before anything runs (exit 2).
+# are refused before anything runs (exit 2). The step's outputs are those
+# of the same lines run by hand with the values the variables give, byte
+# for byte.
 #   test-compose.sh AFFECT_RUN
 set -eu
 run=$1
@@ -43,6 +45,13 @@ cat "$tmp/run.txt"
 test -s "$tmp/out/low/tone-300.wav"
 test -s "$tmp/out/high/tone-880.wav"
 grep -q '"name" : "high/tone"' "$tmp/out/results.json"
+# BASE=300 reached the inner pipeline as freq=300, FREQ=880 as freq=880
+for f in 300 880; do
+  gst-launch-1.0 -q audiotestsrc num-buffers=5 freq=$f ! audioconvert ! \
+      wavenc ! filesink location="$tmp/direct-$f.wav"
+done
+cmp "$tmp/out/low/tone-300.wav" "$tmp/direct-300.wav"
+cmp "$tmp/out/high/tone-880.wav" "$tmp/direct-880.wav"
 
 # an experiment that includes itself
 cat > "$tmp/loop.experiment" <<'X'
