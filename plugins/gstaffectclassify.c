@@ -100,7 +100,7 @@
 #include "gstaffectcaps.h"
 #include "gstaffectclassify.h"
 #include "gstaffecttensor.h"
-#include "gstaffecttrain.h"
+#include "gstaffectlearner.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_affect_classify_debug);
 #define GST_CAT_DEFAULT gst_affect_classify_debug
@@ -739,7 +739,7 @@ train_at_eos (GstAffectClassify * self)
 {
   GError *error = NULL;
 
-  gchar *note = gst_affect_train_split_note (self->n_test);
+  gchar *note = gst_affect_learner_split_note (self->n_test);
 
   if (self->trainer == NULL) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
