@@ -35,8 +35,9 @@
  * `vocabulary`) are cached; `split=validation` ones are held out for model
  * selection, others train. At EOS the model trains with the seed's schedule
  * (#epochs of Adam, then #sgd-epochs of SGD Nesterov at each of 1e-3, 1e-4,
- * 1e-5), writes the best epoch to #model atomically and a checkpoint beside
- * it (#model + ".ckpt") after every epoch; #resume continues from it.
+ * 1e-5), writes the best epoch to #model-file atomically and a checkpoint
+ * beside it (#model-file + ".ckpt") after every epoch; #resume continues
+ * from it. (#model is a deprecated alias of #model-file.)
  * Items without labels are reported with a warning and skipped. Labels go
  * by name: each item's `labels` are reordered from its `vocabulary` onto the
  * model's class names (those of #init-model, else the first labelled
@@ -64,24 +65,30 @@
  *   (sigmoid models) or "f1-macro" (softmax), NaN when undefined
  * - `best` (gboolean): the epoch improved the metric (model file written)
  * - `seconds` (gdouble): the epoch's wall time
+ * - `train-mse`, `train-lds`, `validation-accuracy` (gdouble): NaN (the
+ *   layout every training element shares, docs/protocol.md)
+ *
+ * `affect-train-done` (mode=train, at the end): `model-file`, `items`,
+ * `validation-items`, `best-epoch`, `validation-metric`,
+ * `validation-accuracy` (NaN), `constant-output` (FALSE)
  *
  * ## Example launch line
  * |[
  * gst-launch-1.0 affectsrc location=test.tsv ! audioconvert ! audioresample ! \
  *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo \
- *     frames-per-buffer=256 ! affectclassify model=moodnet.safetensors top-k=3 ! \
+ *     frames-per-buffer=256 ! affectclassify model-file=moodnet.safetensors top-k=3 ! \
  *     affectmetrics location=test.json
  * ]| Tag every test track and score the predictions.
  * |[
  * gst-launch-1.0 affectsrc location=train.tsv ! audioconvert ! audioresample ! \
  *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo \
- *     frames-per-buffer=256 ! affectclassify mode=train model=new.safetensors \
+ *     frames-per-buffer=256 ! affectclassify mode=train model-file=new.safetensors \
  *     width=0.35 epochs=10 sgd-epochs=2 ! fakesink
  * ]| Train a MoodNet on a manifest's train and validation items.
  * |[
  * gst-launch-1.0 pulsesrc ! audioconvert ! audioresample ! \
  *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo ! \
- *     affectclassify model=moodnet.safetensors window=10000000000 \
+ *     affectclassify model-file=moodnet.safetensors window=10000000000 \
  *     hop=5000000000 ! fakesink
  * ]| Live: a prediction over the last 10 s every 5 s, on the bus.
  */

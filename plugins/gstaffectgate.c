@@ -43,7 +43,8 @@
  *   "affect-train-epoch" (train mode): as affectregress, with
  *     validation-metric = BCE, validation-accuracy at 0.5
  *   "affect-train-done" (train mode): model-file, items, validation-items,
- *     best-epoch, validation-metric, validation-accuracy (double)
+ *     best-epoch, validation-metric, validation-accuracy (double),
+ *     constant-output (boolean)
  *
  * Example launch line (the gated system of the seed):
  *   gst-launch-1.0 affectsrc location=test.csv ! audioconvert !

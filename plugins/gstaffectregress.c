@@ -48,14 +48,15 @@
  *     scores    GstValueArray of floats, one per target
  *     names     GstValueArray of strings
  *   "affect-train-epoch" (train mode), per epoch and model:
- *     epoch (uint), train-loss, train-mse, train-lds (double),
- *     validation-metric (double, MAE), validation-metric-name ("mae"),
+ *     epoch, epochs (uint), phase ("adam"), learning-rate, train-loss,
+ *     train-mse, train-lds, validation-loss (NaN) (double),
+ *     validation-metric (double, MAE), metric ("mae"),
  *     validation-accuracy (double, NaN), seconds (double), best (boolean),
  *     target (string, one-model-per-target only)
  *   "affect-train-done" (train mode), per model file:
  *     model-file (string), items (uint), validation-items (uint),
- *     best-epoch (uint), validation-metric (double), constant-output
- *     (boolean)
+ *     best-epoch (uint), validation-metric, validation-accuracy (double),
+ *     constant-output (boolean)
  *
  * Example launch lines:
  *   gst-launch-1.0 affectsrc location=train.csv ! audioconvert !
