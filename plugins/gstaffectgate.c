@@ -428,53 +428,18 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   return ret;
 }
 
-static gboolean
-on_epoch (const AffectMlpEpochReport * report, gpointer user_data)
+static void
+tune (AffectMlpTrainConfig * tc, gpointer data)
 {
-  gst_affect_learner_post_mlp_epoch (user_data, report, "bce", NULL);
-  return TRUE;
+  tc->loss = AFFECT_MLP_LOSS_BCE;
+  tc->vat = FALSE;
 }
 
-static gboolean
-train_and_write (GstAffectLearner * learner)
+static void
+describe (AffectMlp * mlp, gpointer data)
 {
-  GstAffectGate *self = GST_AFFECT_GATE (learner);
-  AffectMlpConfig config = { 0 };
-  AffectMlpTrainConfig tc;
-  AffectMlpTrainResult res;
-  AffectMlp *mlp;
-  GError *error = NULL;
-  gchar *checkpoint = NULL;
-  int n = self->dataset ? affect_dataset_size (self->dataset, FALSE) : 0;
-  int nv = self->dataset ? affect_dataset_size (self->dataset, TRUE) : 0;
+  GstAffectGate *self = data;
 
-  if (self->skipped > 0)
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("%u items skipped: no \"%s\" label or non-finite features.",
-            self->skipped, self->label), (NULL));
-  if (n == 0) {
-    gchar *note = gst_affect_learner_split_note (self->test_items);
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("No training items with a \"%s\" label (%u skipped%s).",
-            self->label, self->skipped, note), (NULL));
-    g_free (note);
-    return FALSE;
-  }
-  config.n_inputs = self->n_features;
-  gst_affect_learner_parse_hidden (learner->hidden_sizes, &config);
-  config.n_outputs = 1;
-  config.hidden_activation = AFFECT_ACTIVATION_RELU;
-  config.output_activation = AFFECT_ACTIVATION_SIGMOID;
-  gst_affect_learner_mlp_train_config (learner, &tc, learner->model_file,
-      &checkpoint);
-  tc.loss = AFFECT_MLP_LOSS_BCE;
-  tc.vat = FALSE;
-
-  mlp = affect_mlp_new (&config, learner->seed, &error);
-  if (mlp == NULL || !affect_mlp_train_dataset (mlp, &tc, self->dataset, -1,
-          learner->validation_fraction, on_epoch, learner, &res, &error))
-    goto failed;
-  g_clear_pointer (&checkpoint, g_free);
   affect_mlp_set_names (mlp, (const char *[]) {
         self->label, NULL
       });
@@ -485,23 +450,30 @@ train_and_write (GstAffectLearner * learner)
     affect_mlp_set_metadata (mlp, "sample-rate", rate);
     g_free (rate);
   }
-  if (!affect_mlp_save (mlp, learner->model_file, &error))
-    goto failed;
-  {
-    GstAffectLearnerDone done = { learner->model_file, (guint) n, (guint) nv,
-      (guint) res.best_epoch, res.best_validation_metric,
-      res.best_validation_accuracy, res.constant_output
-    };
-    gst_affect_learner_post_done (learner, &done);
-  }
-  affect_mlp_free (mlp);
-  return TRUE;
+}
 
-failed:
-  gst_affect_learner_train_error (learner, learner->model_file, &error);
-  g_free (checkpoint);
-  affect_mlp_free (mlp);
-  return FALSE;
+static gboolean
+train_and_write (GstAffectLearner * learner)
+{
+  GstAffectGate *self = GST_AFFECT_GATE (learner);
+  GstAffectMlpJob job = { self->n_features, 1, AFFECT_ACTIVATION_SIGMOID,
+    self->dataset, -1, learner->model_file, "bce", NULL, NULL, tune,
+    describe, self
+  };
+
+  if (self->skipped > 0)
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("%u items skipped: no \"%s\" label or non-finite features.",
+            self->skipped, self->label), (NULL));
+  if (self->dataset == NULL || affect_dataset_size (self->dataset, FALSE) == 0) {
+    gchar *note = gst_affect_learner_split_note (self->test_items);
+    GST_ELEMENT_ERROR (self, STREAM, FAILED,
+        ("No training items with a \"%s\" label (%u skipped%s).",
+            self->label, self->skipped, note), (NULL));
+    g_free (note);
+    return FALSE;
+  }
+  return gst_affect_learner_train_mlp (learner, &job);
 }
 
 /* at EOS: an item left open goes out before training */

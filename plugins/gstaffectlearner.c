@@ -509,22 +509,6 @@ gst_affect_learner_post_epoch (GstAffectLearner * self,
 }
 
 void
-gst_affect_learner_post_mlp_epoch (GstAffectLearner * self,
-    const AffectMlpEpochReport * r, const gchar * metric, const gchar * target)
-{
-  GstAffectLearnerEpoch e = {
-    .epoch = (guint) r->epoch,.epochs = self->epochs,.phase = "adam",
-    .learning_rate = self->learning_rate,.train_loss = r->train_loss,
-    .train_mse = r->train_mse,.train_lds = r->train_lds,
-    .validation_loss = NAN,.validation_metric = r->validation_metric,
-    .metric = metric,.validation_accuracy = r->validation_accuracy,
-    .seconds = r->seconds,.best = r->best,.target = target
-  };
-
-  gst_affect_learner_post_epoch (self, &e);
-}
-
-void
 gst_affect_learner_post_done (GstAffectLearner * self,
     const GstAffectLearnerDone * d)
 {
@@ -566,19 +550,89 @@ gst_affect_learner_parse_hidden (const gchar * list, AffectMlpConfig * config)
   return ok;
 }
 
-void
-gst_affect_learner_mlp_train_config (GstAffectLearner * self,
-    AffectMlpTrainConfig * config, const gchar * path, gchar ** checkpoint)
+typedef struct
 {
-  affect_mlp_train_config_init (config);
-  config->epochs = self->epochs;
-  config->batch_size = self->batch_size;
-  config->learning_rate = self->learning_rate;
-  config->seed = self->seed;
-  config->patience = self->patience;
-  config->resume = self->resume;
-  *checkpoint = g_strconcat (path, ".ckpt", NULL);
-  config->checkpoint_path = *checkpoint;
+  GstAffectLearner *self;
+  const GstAffectMlpJob *job;
+} EpochCtx;
+
+static gboolean
+on_mlp_epoch (const AffectMlpEpochReport * r, gpointer user_data)
+{
+  EpochCtx *ctx = user_data;
+  GstAffectLearner *self = ctx->self;
+  GstAffectLearnerEpoch e = {
+    .epoch = (guint) r->epoch,.epochs = self->epochs,.phase = "adam",
+    .learning_rate = self->learning_rate,.train_loss = r->train_loss,
+    .train_mse = r->train_mse,.train_lds = r->train_lds,
+    .validation_loss = NAN,.validation_metric = r->validation_metric,
+    .metric = ctx->job->metric,.validation_accuracy = r->validation_accuracy,
+    .seconds = r->seconds,.best = r->best,.target = ctx->job->target_name
+  };
+
+  gst_affect_learner_post_epoch (self, &e);
+  return TRUE;
+}
+
+gboolean
+gst_affect_learner_train_mlp (GstAffectLearner * self,
+    const GstAffectMlpJob * job)
+{
+  AffectMlpConfig config = { 0 };
+  AffectMlpTrainConfig tc;
+  AffectMlpTrainResult res;
+  GError *error = NULL;
+  EpochCtx ctx = { self, job };
+  gchar *checkpoint = g_strconcat (job->path, ".ckpt", NULL);
+  AffectMlp *mlp;
+  gboolean ok;
+
+  config.n_inputs = job->n_inputs;
+  gst_affect_learner_parse_hidden (self->hidden_sizes, &config);
+  config.hidden_activation = AFFECT_ACTIVATION_RELU;
+  config.output_activation = job->output_activation;
+  config.n_outputs = job->n_outputs;
+  affect_mlp_train_config_init (&tc);
+  tc.epochs = self->epochs;
+  tc.batch_size = self->batch_size;
+  tc.learning_rate = self->learning_rate;
+  tc.seed = self->seed;
+  tc.patience = self->patience;
+  tc.resume = self->resume;
+  tc.checkpoint_path = checkpoint;
+  job->tune (&tc, job->data);
+
+  mlp = affect_mlp_new (&config, self->seed, &error);
+  ok = mlp != NULL && affect_mlp_train_dataset (mlp, &tc, job->dataset,
+      job->target, self->validation_fraction, on_mlp_epoch, &ctx, &res, &error);
+  g_free (checkpoint);
+  if (ok) {
+    job->describe (mlp, job->data);
+    ok = affect_mlp_save (mlp, job->path, &error);
+  }
+  if (!ok) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Training or writing %s failed: %s", job->path,
+            error ? error->message : "unknown error"), (NULL));
+    g_clear_error (&error);
+    affect_mlp_free (mlp);
+    return FALSE;
+  }
+  affect_mlp_free (mlp);
+  if (res.constant_output && job->constant_hint)
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("The model in %s predicts a constant on the validation items.",
+            job->path), ("%s", job->constant_hint));
+  {
+    GstAffectLearnerDone done = { job->path,
+      (guint) affect_dataset_size (job->dataset, FALSE),
+      (guint) affect_dataset_size (job->dataset, TRUE),
+      (guint) res.best_epoch, res.best_validation_metric,
+      res.best_validation_accuracy, res.constant_output
+    };
+    gst_affect_learner_post_done (self, &done);
+  }
+  return TRUE;
 }
 
 gchar *
@@ -696,15 +750,4 @@ gst_affect_learner_check_sample_rate (GstAffectLearner * self,
       ("extract the features at %s Hz or use a model trained at %d Hz",
           model_rate, rate));
   return FALSE;
-}
-
-void
-gst_affect_learner_train_error (GstAffectLearner * self, const gchar * path,
-    GError ** error)
-{
-  GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-      ("Training or writing %s failed: %s", path,
-          error && *error ? (*error)->message : "unknown error"), (NULL));
-  if (error)
-    g_clear_error (error);
 }

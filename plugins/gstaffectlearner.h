@@ -187,10 +187,6 @@ void gst_affect_learner_post_prediction (GstAffectLearner * self,
     const guint * pick, guint n_pick, gint route);
 void gst_affect_learner_post_epoch (GstAffectLearner * self,
     const GstAffectLearnerEpoch * epoch);
-/* an MLP's epoch report as the learner's */
-void gst_affect_learner_post_mlp_epoch (GstAffectLearner * self,
-    const AffectMlpEpochReport * report, const gchar * metric,
-    const gchar * target);
 void gst_affect_learner_post_done (GstAffectLearner * self,
     const GstAffectLearnerDone * done);
 
@@ -199,10 +195,30 @@ void gst_affect_learner_post_done (GstAffectLearner * self,
 /* "1200,600" → config->hidden; FALSE on a malformed list */
 gboolean gst_affect_learner_parse_hidden (const gchar * list,
     AffectMlpConfig * config);
-/* the learner's knobs into an MLP training config, with the checkpoint
- * "<path>.ckpt" (g_free *checkpoint after training) */
-void gst_affect_learner_mlp_train_config (GstAffectLearner * self,
-    AffectMlpTrainConfig * config, const gchar * path, gchar ** checkpoint);
+/* One MLP to train on `dataset` (column `target`, -1 = all) with the
+ * learner's knobs and hidden-sizes, written atomically to `path` with its
+ * checkpoint "<path>.ckpt". `tune` sets the model's own part of the
+ * training config (loss, VAT), `describe` its names and metadata before it
+ * is written. */
+typedef struct
+{
+  guint n_inputs, n_outputs;
+  AffectActivation output_activation;
+  AffectDataset *dataset;
+  gint target;
+  const gchar *path;
+  const gchar *metric;          /* of the epoch messages */
+  const gchar *target_name;     /* of the epoch messages, or NULL */
+  const gchar *constant_hint;   /* warn of a constant model, or NULL */
+  void (*tune) (AffectMlpTrainConfig * config, gpointer data);
+  void (*describe) (AffectMlp * mlp, gpointer data);
+  gpointer data;
+} GstAffectMlpJob;
+
+/* trains, writes, posts every epoch and affect-train-done; FALSE with an
+ * error posted */
+gboolean gst_affect_learner_train_mlp (GstAffectLearner * self,
+    const GstAffectMlpJob * job);
 /* "" or ", 12 items of split=test ignored: …", what a "no training
  * items" error adds so the split filter is named */
 gchar *gst_affect_learner_split_note (guint test_items);
@@ -229,9 +245,6 @@ void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);
  * either does not say) */
 gboolean gst_affect_learner_check_sample_rate (GstAffectLearner * self,
     const AffectMlp * model, GstCaps * caps);
-/* "Training or writing <path> failed: …" */
-void gst_affect_learner_train_error (GstAffectLearner * self,
-    const gchar * path, GError ** error);
 
 G_END_DECLS
 #endif

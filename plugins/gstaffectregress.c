@@ -729,27 +729,74 @@ drain (GstAffectLearner * learner)
 
 typedef struct
 {
-  GstAffectLearner *learner;
-  const gchar *target;
-} EpochCtx;
+  GstAffectRegress *self;
+  guint t0, t1;                 /* the model's targets */
+} Model;
 
-static gboolean
-on_epoch (const AffectMlpEpochReport * report, gpointer user_data)
+static void
+tune (AffectMlpTrainConfig * tc, gpointer data)
 {
-  EpochCtx *ctx = user_data;
-  gst_affect_learner_post_mlp_epoch (ctx->learner, report, "mae", ctx->target);
-  return TRUE;
+  GstAffectRegress *self = ((Model *) data)->self;
+
+  tc->loss = AFFECT_MLP_LOSS_MSE;
+  tc->vat = self->vat;
+  tc->vat_config.epsilon = self->epsilon;
+  tc->vat_config.lambda = self->lambda;
+  tc->vat_config.xi = self->xi;
+  tc->vat_config.power_iterations = self->power_iterations;
+  tc->vat_config.power = self->power_method;
+}
+
+static void
+describe (AffectMlp * mlp, gpointer data)
+{
+  Model *model = data;
+  GstAffectRegress *self = model->self;
+  GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
+  gchar **names = g_new0 (gchar *, model->t1 - model->t0 + 1);
+  gchar *value;
+  guint t;
+
+  for (t = model->t0; t < model->t1; t++)
+    names[t - model->t0] = self->target_names[t];
+  affect_mlp_set_names (mlp, (const char *const *) names);
+  g_free (names);
+  affect_mlp_set_metadata (mlp, "task", "regression");
+  affect_mlp_set_metadata (mlp, "feature", self->input_caps ?
+      gst_structure_get_string (gst_caps_get_structure
+          (self->input_caps, 0), "feature") : NULL);
+  gst_affect_learner_set_sample_rate (mlp, self->input_caps);
+  affect_mlp_set_metadata (mlp, "training", self->vat ? "vat" : "mse");
+  value = g_strdup_printf ("epsilon=%g,lambda=%g,xi=%g,power-iterations="
+      "%u,epochs=%u,batch-size=%u,learning-rate=%g,seed=%" G_GUINT64_FORMAT,
+      self->epsilon, self->lambda, self->xi, self->power_iterations,
+      learner->epochs, learner->batch_size, learner->learning_rate,
+      learner->seed);
+  affect_mlp_set_metadata (mlp, "training-parameters", value);
+  g_free (value);
+  /* the training targets' range, for the far-outside warning */
+  if (self->range_lo) {
+    GString *lo = g_string_new (NULL), *hi = g_string_new (NULL);
+    gchar num[G_ASCII_DTOSTR_BUF_SIZE];
+    for (t = model->t0; t < model->t1; t++) {
+      g_string_append_printf (lo, "%s%s", t > model->t0 ? "," : "",
+          g_ascii_formatd (num, sizeof (num), "%.9g", self->range_lo[t]));
+      g_string_append_printf (hi, "%s%s", t > model->t0 ? "," : "",
+          g_ascii_formatd (num, sizeof (num), "%.9g", self->range_hi[t]));
+    }
+    affect_mlp_set_metadata (mlp, "target-min", lo->str);
+    affect_mlp_set_metadata (mlp, "target-max", hi->str);
+    g_string_free (lo, TRUE);
+    g_string_free (hi, TRUE);
+  }
 }
 
 static gboolean
 train_and_write (GstAffectLearner * learner)
 {
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
-  AffectMlpConfig config = { 0 };
-  AffectMlpTrainConfig tc;
   guint m, n_models = self->multi_output ? 1 : self->n_targets;
-  int n = affect_dataset_size (self->dataset, FALSE);
-  int nv = affect_dataset_size (self->dataset, TRUE);
+  gboolean ok = TRUE;
 
   if (self->skipped > 0)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
@@ -758,7 +805,7 @@ train_and_write (GstAffectLearner * learner)
   if (self->test_items > 0)
     GST_INFO_OBJECT (self, "%u test items not used for training",
         self->test_items);
-  if (n == 0) {
+  if (affect_dataset_size (self->dataset, FALSE) == 0) {
     gchar *note = gst_affect_learner_split_note (self->test_items);
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
         ("No training items with targets \"%s\" (%u skipped%s).",
@@ -766,102 +813,26 @@ train_and_write (GstAffectLearner * learner)
     g_free (note);
     return FALSE;
   }
-  config.n_inputs = self->n_features;
-  gst_affect_learner_parse_hidden (learner->hidden_sizes, &config);
-  config.hidden_activation = AFFECT_ACTIVATION_RELU;
-  config.output_activation =
-      self->output_activation == GST_AFFECT_OUTPUT_RELU ?
-      AFFECT_ACTIVATION_RELU : AFFECT_ACTIVATION_IDENTITY;
-  config.n_outputs = self->multi_output ? self->n_targets : 1;
-
-  for (m = 0; m < n_models; m++) {
-    AffectMlpTrainResult res;
-    GError *error = NULL;
-    AffectMlp *mlp = affect_mlp_new (&config, learner->seed, &error);
-    EpochCtx ctx = { learner,
-      self->multi_output ? NULL : self->target_names[m]
+  for (m = 0; ok && m < n_models; m++) {
+    Model model = { self, self->multi_output ? 0 : m,
+      self->multi_output ? self->n_targets : m + 1
     };
     gchar *path = self->multi_output ? g_strdup (learner->model_file) :
         gst_affect_learner_target_path (learner->model_file,
         self->target_names[m]);
-    gchar *value, *checkpoint;
-    gboolean ok;
+    GstAffectMlpJob job = { self->n_features, model.t1 - model.t0,
+      self->output_activation == GST_AFFECT_OUTPUT_RELU ?
+          AFFECT_ACTIVATION_RELU : AFFECT_ACTIVATION_IDENTITY,
+      self->dataset, self->multi_output ? -1 : (gint) m, path, "mae",
+      self->multi_output ? NULL : self->target_names[m],
+      "output-activation=relu dies on targets around 0; use "
+          "output-activation=linear", tune, describe, &model
+    };
 
-    /* one checkpoint per model file */
-    gst_affect_learner_mlp_train_config (learner, &tc, path, &checkpoint);
-    tc.loss = AFFECT_MLP_LOSS_MSE;
-    tc.vat = self->vat;
-    tc.vat_config.epsilon = self->epsilon;
-    tc.vat_config.lambda = self->lambda;
-    tc.vat_config.xi = self->xi;
-    tc.vat_config.power_iterations = self->power_iterations;
-    tc.vat_config.power = self->power_method;
-    ok = mlp != NULL && affect_mlp_train_dataset (mlp, &tc, self->dataset,
-        self->multi_output ? -1 : (int) m, learner->validation_fraction,
-        on_epoch, &ctx, &res, &error);
-    g_free (checkpoint);
-
-    if (ok) {
-      if (self->multi_output)
-        affect_mlp_set_names (mlp, (const char *const *) self->target_names);
-      else
-        affect_mlp_set_names (mlp, (const char *[]) {
-            self->target_names[m], NULL
-            });
-      affect_mlp_set_metadata (mlp, "task", "regression");
-      affect_mlp_set_metadata (mlp, "feature", self->input_caps ?
-          gst_structure_get_string (gst_caps_get_structure
-              (self->input_caps, 0), "feature") : NULL);
-      gst_affect_learner_set_sample_rate (mlp, self->input_caps);
-      affect_mlp_set_metadata (mlp, "training", self->vat ? "vat" : "mse");
-      value = g_strdup_printf ("epsilon=%g,lambda=%g,xi=%g,power-iterations="
-          "%u,epochs=%u,batch-size=%u,learning-rate=%g,seed=%" G_GUINT64_FORMAT,
-          self->epsilon, self->lambda, self->xi, self->power_iterations,
-          learner->epochs, learner->batch_size, learner->learning_rate,
-          learner->seed);
-      affect_mlp_set_metadata (mlp, "training-parameters", value);
-      g_free (value);
-      /* the training targets' range, for the far-outside warning */
-      if (self->range_lo) {
-        GString *lo = g_string_new (NULL), *hi = g_string_new (NULL);
-        guint t0 = self->multi_output ? 0 : m;
-        guint t1 = self->multi_output ? self->n_targets : m + 1, t;
-        gchar num[G_ASCII_DTOSTR_BUF_SIZE];
-        for (t = t0; t < t1; t++) {
-          g_string_append_printf (lo, "%s%s", t > t0 ? "," : "",
-              g_ascii_formatd (num, sizeof (num), "%.9g", self->range_lo[t]));
-          g_string_append_printf (hi, "%s%s", t > t0 ? "," : "",
-              g_ascii_formatd (num, sizeof (num), "%.9g", self->range_hi[t]));
-        }
-        affect_mlp_set_metadata (mlp, "target-min", lo->str);
-        affect_mlp_set_metadata (mlp, "target-max", hi->str);
-        g_string_free (lo, TRUE);
-        g_string_free (hi, TRUE);
-      }
-      ok = affect_mlp_save (mlp, path, &error);
-    }
-    if (!ok) {
-      gst_affect_learner_train_error (learner, path, &error);
-      affect_mlp_free (mlp);
-      g_free (path);
-      return FALSE;
-    }
-    if (res.constant_output)
-      GST_ELEMENT_WARNING (self, STREAM, FAILED,
-          ("The model in %s predicts a constant on the validation items.",
-              path), ("output-activation=relu dies on targets around 0; "
-              "use output-activation=linear"));
-    {
-      GstAffectLearnerDone done = { path, (guint) n, (guint) nv,
-        (guint) res.best_epoch, res.best_validation_metric,
-        res.best_validation_accuracy, res.constant_output
-      };
-      gst_affect_learner_post_done (learner, &done);
-    }
-    affect_mlp_free (mlp);
+    ok = gst_affect_learner_train_mlp (learner, &job);
     g_free (path);
   }
-  return TRUE;
+  return ok;
 }
 
 static gboolean
