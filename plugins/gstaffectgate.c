@@ -238,40 +238,13 @@ set_caps (GstAffectLearner * learner, GstCaps * caps)
 {
   GstAffectGate *self = GST_AFFECT_GATE (learner);
   GstAffectTensorInfo info;
-  guint n;
 
-  if (!gst_affect_tensor_info_from_caps (&info, caps)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("Input is not a single float32 tensor stream."),
-        ("caps %" GST_PTR_FORMAT, caps));
-    return FALSE;
-  }
-  n = gst_affect_tensor_info_n_elements (&info);
-  if (self->model == NULL && learner->mode == GST_AFFECT_MODE_INFER)
-    self->n_features = n;       /* route-by=label */
-  if (learner->mode == GST_AFFECT_MODE_INFER && n != self->n_features) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("Gate model %s expects %u features per vector, the stream has %u.",
-            learner->model_file, self->n_features, n), (NULL));
-    return FALSE;
-  }
-  if (self->model != NULL && !gst_affect_learner_check_sample_rate (learner,
-          self->model, caps))
+  if (!gst_affect_learner_vector_caps (learner, caps, &info, self->model,
+          FALSE, &self->n_features, &self->dataset, 1))
     return FALSE;
   if (!gst_structure_get_int (gst_caps_get_structure (caps, 0), "sample-rate",
           &self->sample_rate))
     self->sample_rate = 0;
-  if (learner->mode == GST_AFFECT_MODE_TRAIN) {
-    if (self->dataset != NULL && n != self->n_features) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Feature size changed from %u to %u during training.",
-              self->n_features, n), (NULL));
-      return FALSE;
-    }
-    self->n_features = n;
-    if (self->dataset == NULL)
-      self->dataset = gst_affect_learner_dataset_new (learner, n, 1);
-  }
   return TRUE;
 }
 
@@ -350,28 +323,15 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   GstClockTime pts, duration;
   GstFlowReturn ret;
 
-  if (self->n_features == 0) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before data."),
-        (NULL));
-    gst_buffer_unref (buf);
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
   if (route < 0) {
     gdouble probability = NAN;
     gboolean finite = TRUE;
     guint i;
 
-    if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    ret = gst_affect_learner_map_vector (learner, buf, &map, self->n_features);
+    if (ret != GST_FLOW_OK) {
       gst_buffer_unref (buf);
-      return GST_FLOW_ERROR;
-    }
-    if (map.size != self->n_features * sizeof (float)) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Buffer of %" G_GSIZE_FORMAT " bytes, expected %u floats.",
-              map.size, self->n_features), (NULL));
-      gst_buffer_unmap (buf, &map);
-      gst_buffer_unref (buf);
-      return GST_FLOW_ERROR;
+      return ret;
     }
     for (i = 0; i < self->n_features; i++)
       finite &= isfinite (((const float *) map.data)[i]);

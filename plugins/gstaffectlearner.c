@@ -645,16 +645,6 @@ gst_affect_learner_split_note (guint test_items)
       "are held out", test_items, test_items == 1 ? "" : "s");
 }
 
-AffectDataset *
-gst_affect_learner_dataset_new (GstAffectLearner * self, guint n_features,
-    guint n_targets)
-{
-  AffectDataset *ds = affect_dataset_new ((int) n_features, (int) n_targets);
-
-  affect_dataset_set_cache_budget (ds, (size_t) self->cache_budget << 20);
-  return ds;
-}
-
 gboolean
 gst_affect_learner_add_row (GstAffectLearner * self, AffectDataset * ds,
     const float *features, const float *targets, gboolean validation,
@@ -733,9 +723,12 @@ gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps)
   g_free (text);
 }
 
-gboolean
-gst_affect_learner_check_sample_rate (GstAffectLearner * self,
-    const AffectMlp * model, GstCaps * caps)
+/* FALSE, with one element error naming both rates, when `caps` carry
+ * features of another `sample-rate` than `model` was trained on (TRUE when
+ * either does not say) */
+static gboolean
+check_sample_rate (GstAffectLearner * self, const AffectMlp * model,
+    GstCaps * caps)
 {
   const gchar *model_rate = affect_mlp_get_metadata (model, "sample-rate");
   gint rate;
@@ -750,4 +743,76 @@ gst_affect_learner_check_sample_rate (GstAffectLearner * self,
       ("extract the features at %s Hz or use a model trained at %d Hz",
           model_rate, rate));
   return FALSE;
+}
+
+gboolean
+gst_affect_learner_vector_caps (GstAffectLearner * self, GstCaps * caps,
+    GstAffectTensorInfo * info, const AffectMlp * model,
+    gboolean check_feature, guint * n_features, AffectDataset ** dataset,
+    guint n_targets)
+{
+  const gchar *feature = gst_structure_get_string (gst_caps_get_structure
+      (caps, 0), "feature");
+  const gchar *model_feature;
+  guint n;
+
+  if (!gst_affect_tensor_info_from_caps (info, caps)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Input is not a single float32 tensor stream."),
+        ("caps %" GST_PTR_FORMAT, caps));
+    return FALSE;
+  }
+  n = gst_affect_tensor_info_n_elements (info);
+  if (self->mode == GST_AFFECT_MODE_INFER && model != NULL) {
+    if (n != *n_features) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Model %s expects %u features per vector, the stream has %u.",
+              self->model_file, *n_features, n),
+          ("caps %" GST_PTR_FORMAT, caps));
+      return FALSE;
+    }
+    model_feature = affect_mlp_get_metadata (model, "feature");
+    if (check_feature && feature && model_feature
+        && strcmp (feature, model_feature) != 0) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Model %s was trained on feature=%s, the stream carries "
+              "feature=%s.", self->model_file, model_feature, feature), (NULL));
+      return FALSE;
+    }
+    return check_sample_rate (self, model, caps);
+  }
+  if (self->mode == GST_AFFECT_MODE_TRAIN && *dataset != NULL
+      && n != *n_features) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Feature size changed from %u to %u during training.",
+            *n_features, n), (NULL));
+    return FALSE;
+  }
+  *n_features = n;
+  if (self->mode == GST_AFFECT_MODE_TRAIN && *dataset == NULL) {
+    *dataset = affect_dataset_new ((int) n, (int) n_targets);
+    affect_dataset_set_cache_budget (*dataset,
+        (size_t) self->cache_budget << 20);
+  }
+  return TRUE;
+}
+
+GstFlowReturn
+gst_affect_learner_map_vector (GstAffectLearner * self, GstBuffer * buf,
+    GstMapInfo * map, guint n)
+{
+  if (n == 0) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before data."),
+        (NULL));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (!gst_buffer_map (buf, map, GST_MAP_READ))
+    return GST_FLOW_ERROR;
+  if (map->size == n * sizeof (float))
+    return GST_FLOW_OK;
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("Buffer of %" G_GSIZE_FORMAT " bytes, expected %u floats.",
+          map->size, n), (NULL));
+  gst_buffer_unmap (buf, map);
+  return GST_FLOW_ERROR;
 }

@@ -10,6 +10,7 @@
 #include <gst/gst.h>
 #include "affect/affect.h"
 #include "affect/mlp.h"
+#include "gstaffecttensor.h"
 
 G_BEGIN_DECLS
 
@@ -219,12 +220,23 @@ typedef struct
  * error posted */
 gboolean gst_affect_learner_train_mlp (GstAffectLearner * self,
     const GstAffectMlpJob * job);
+/* The caps of a vector element (one float32 tensor per buffer) into
+ * *info and *n_features: infer mode with a model checks the size, the
+ * `feature` (check_feature) and the sample-rate against the model's, train
+ * mode keeps the size fixed and opens *dataset (n_targets columns) at the
+ * first caps. FALSE with one error posted. */
+gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
+    GstCaps * caps, GstAffectTensorInfo * info, const AffectMlp * model,
+    gboolean check_feature, guint * n_features, AffectDataset ** dataset,
+    guint n_targets);
+/* maps a vector buffer of n floats (n = 0: no caps yet); another flow
+ * than OK, with an error posted and nothing mapped, on failure */
+GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
+    GstBuffer * buf, GstMapInfo * map, guint n);
+
 /* "" or ", 12 items of split=test ignored: …", what a "no training
  * items" error adds so the split filter is named */
 gchar *gst_affect_learner_split_note (guint test_items);
-/* a feature cache with the element's cache-budget */
-AffectDataset *gst_affect_learner_dataset_new (GstAffectLearner * self,
-    guint n_features, guint n_targets);
 /* Adds a row to the cache. A row with non-finite values is not added and
  * counted in *skipped; FALSE (an error posted on the bus) if the spill
  * file cannot be written. */
@@ -240,11 +252,6 @@ gboolean gst_affect_learner_parse_label (const gchar * text, gdouble * value);
 /* The rate the features were computed at, from the caps' `sample-rate`
  * field, recorded in a model's metadata (`sample-rate`); no-op without */
 void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);
-/* FALSE, with one element error naming both rates, when `caps` carry
- * features of another `sample-rate` than `model` was trained on (TRUE when
- * either does not say) */
-gboolean gst_affect_learner_check_sample_rate (GstAffectLearner * self,
-    const AffectMlp * model, GstCaps * caps);
 
 G_END_DECLS
 #endif

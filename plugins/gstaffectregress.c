@@ -401,48 +401,11 @@ set_input_caps (GstAffectLearner * learner, GstCaps * caps)
   GstAffectTensorInfo info, out_info;
   GstCaps *out;
   gchar *names;
-  guint n;
-  const gchar *feature, *model_feature;
 
-  if (!gst_affect_tensor_info_from_caps (&info, caps)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("Input is not a single float32 tensor stream."),
-        ("caps %" GST_PTR_FORMAT, caps));
+  if (!gst_affect_learner_vector_caps (learner, caps, &info, self->models ?
+          self->models[0] : NULL, TRUE, &self->n_features, &self->dataset,
+          self->n_targets))
     return FALSE;
-  }
-  n = gst_affect_tensor_info_n_elements (&info);
-  if (learner->mode == GST_AFFECT_MODE_INFER) {
-    if (n != self->n_features) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Model %s expects %u features per vector, the stream has %u.",
-              learner->model_file, self->n_features, n),
-          ("caps %" GST_PTR_FORMAT, caps));
-      return FALSE;
-    }
-    feature = gst_structure_get_string (gst_caps_get_structure (caps, 0),
-        "feature");
-    model_feature = affect_mlp_get_metadata (self->models[0], "feature");
-    if (feature && model_feature && strcmp (feature, model_feature) != 0) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Model %s was trained on feature=%s, the stream carries "
-              "feature=%s.", learner->model_file, model_feature, feature),
-          (NULL));
-      return FALSE;
-    }
-    if (!gst_affect_learner_check_sample_rate (learner, self->models[0], caps))
-      return FALSE;
-  } else {
-    if (self->n_features != 0 && n != self->n_features) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Feature size changed from %u to %u during training.",
-              self->n_features, n), (NULL));
-      return FALSE;
-    }
-    self->n_features = n;
-    if (self->dataset == NULL)
-      self->dataset = gst_affect_learner_dataset_new (learner, n,
-          self->n_targets);
-  }
   gst_caps_replace (&self->input_caps, caps);
 
   gst_affect_tensor_info_init (&out_info, 1, &self->n_targets, info.rate_n,
@@ -575,22 +538,11 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
    * outputs wait for EOS, one GAP so that the sink prerolls) */
   gboolean gap = FALSE, preroll = FALSE;
 
-  if (self->n_features == 0 || self->input_caps == NULL) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before data."),
-        (NULL));
+  ret = gst_affect_learner_map_vector (learner, buf, &map,
+      self->input_caps ? self->n_features : 0);
+  if (ret != GST_FLOW_OK) {
     gst_buffer_unref (buf);
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-  if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
-    gst_buffer_unref (buf);
-    return GST_FLOW_ERROR;
-  }
-  if (map.size != self->n_features * sizeof (float)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("Buffer of %" G_GSIZE_FORMAT " bytes, expected %u floats.",
-            map.size, self->n_features), (NULL));
-    ret = GST_FLOW_ERROR;
-    goto out;
+    return ret;
   }
 
   if (learner->mode == GST_AFFECT_MODE_TRAIN) {
