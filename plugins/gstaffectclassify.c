@@ -636,7 +636,7 @@ map_labels (GstAffectClassify * self, const GstAffectItem * item,
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s has %u unnamed labels, the model %u classes: skipped",
             item->id, item->n_labels, classes), (NULL));
-    self->n_skipped++;
+    GST_AFFECT_LEARNER (self)->skipped++;
     return FALSE;
   }
 
@@ -652,7 +652,7 @@ map_labels (GstAffectClassify * self, const GstAffectItem * item,
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
           ("Item %s has the label \"%s\" the model does not know: skipped",
               item->id, item->vocabulary[i]), ("model classes: %u", classes));
-      self->n_skipped++;
+      GST_AFFECT_LEARNER (self)->skipped++;
       g_free (index);
       return FALSE;
     }
@@ -670,7 +670,7 @@ map_labels (GstAffectClassify * self, const GstAffectItem * item,
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s has no positive label the model knows: skipped", item->id),
         (NULL));
-    self->n_skipped++;
+    GST_AFFECT_LEARNER (self)->skipped++;
     g_clear_pointer (targets, g_free);
     return FALSE;
   }
@@ -691,17 +691,15 @@ cache_item (GstAffectClassify * self)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s has no labels: skipped", item->id),
         ("train mode needs tags or a class in the item events"));
-    self->n_skipped++;
+    GST_AFFECT_LEARNER (self)->skipped++;
     return;
   }
-  if (!g_strcmp0 (item->split, "test")) {
-    self->n_test++;
+  if (gst_affect_learner_is_test_item (GST_AFFECT_LEARNER (self), item))
     return;
-  }
   if (self->n_frames == 0) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s has no frames: skipped", item->id), (NULL));
-    self->n_skipped++;
+    GST_AFFECT_LEARNER (self)->skipped++;
     return;
   }
   if (self->trainer == NULL && !start_training (self, item))
@@ -712,12 +710,12 @@ cache_item (GstAffectClassify * self)
   assemble_input (self, self->frames, self->n_frames, x);
   if (!affect_moodnet_trainer_add_item (self->trainer, x,
           targets ? targets : item->labels,
-          !g_strcmp0 (item->split, "validation"), &error)) {
+          GST_AFFECT_ITEM_IS_VALIDATION (item), &error)) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s cannot be cached: skipped", item->id), ("%s",
             error->message));
     g_error_free (error);
-    self->n_skipped++;
+    GST_AFFECT_LEARNER (self)->skipped++;
   }
   g_free (targets);
   g_free (x);
@@ -731,16 +729,13 @@ train_at_eos (GstAffectLearner * learner)
   GstAffectLearnerDone done = { learner->model_file, 0, 0, 0, NAN, NAN,
     FALSE
   };
-
-  gchar *note = gst_affect_learner_split_note (self->n_test);
+  gchar *note;
 
   if (self->trainer == NULL) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("mode=train: no labelled training items arrived (%u skipped%s)",
-            self->n_skipped, note), (NULL));
-    g_free (note);
+    gst_affect_learner_no_items_error (learner, "labels");
     return FALSE;
   }
+  note = gst_affect_learner_split_note (learner->test_items);
   if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s%s",
             error->message, g_error_matches (error, AFFECT_ERROR,
@@ -1067,7 +1062,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
                   self->item->path ? self->item->path : "no path",
                   self->n_nonfinite, train ? "training" : "prediction"),
               (NULL));
-          self->n_skipped++;
+          GST_AFFECT_LEARNER (self)->skipped++;
           /* no output for it: its time is a GAP */
           if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
               && GST_CLOCK_TIME_IS_VALID (self->end_ts))
@@ -1138,9 +1133,7 @@ stop (GstAffectLearner * learner)
   self->n_frames = 0;
   self->src_caps_set = FALSE;
   self->saw_items = FALSE;
-  self->n_skipped = 0;
   gst_affect_gap_reset (&self->gap);
-  self->n_test = 0;
   self->n_nonfinite = 0;
   self->warned_live = FALSE;
   self->best_epoch = 0;

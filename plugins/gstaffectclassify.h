@@ -49,9 +49,7 @@ struct _GstAffectClassify
   guint n_frames, capacity;
   GstClockTime start_ts, end_ts;
   guint64 frames_seen;          /* live: frames still to skip (hop > window) */
-  guint n_skipped;
   GstAffectGap gap;             /* how far the output has gone */
-  guint n_test;                 /* train: split=test items, not learnt */
   guint64 n_nonfinite;          /* the current item's NaN/Inf Mel values */
   gboolean warned_live;         /* live: non-finite frames reported */
 };

@@ -193,8 +193,6 @@ stop (GstAffectLearner * learner)
   g_clear_pointer (&self->model, affect_mlp_free);
   g_clear_pointer (&self->dataset, affect_dataset_free);
   self->n_features = 0;
-  self->skipped = 0;
-  self->test_items = 0;
   self->routed[0] = self->routed[1] = 0;
   gst_affect_gap_reset (&self->gaps[0]);
   gst_affect_gap_reset (&self->gaps[1]);
@@ -342,14 +340,13 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
       probability = item_label (self);
       label = (float) (probability >= 0.5);
       /* test items are routed but never learnt from */
-      test = self->item && g_strcmp0 (self->item->split, "test") == 0;
-      self->test_items += test;
+      test = gst_affect_learner_is_test_item (learner, self->item);
       if (!test && (isnan (probability) || !finite)) {
-        self->skipped++;
+        learner->skipped++;
       } else if (!test && !gst_affect_learner_add_row (learner,
               self->dataset, (const float *) map.data, &label, self->item
-              && g_strcmp0 (self->item->split, "validation") == 0,
-              &self->skipped)) {
+              && GST_AFFECT_ITEM_IS_VALIDATION (self->item),
+              &learner->skipped)) {
         gst_buffer_unmap (buf, &map);
         gst_buffer_unref (buf);
         return GST_FLOW_ERROR;
@@ -421,16 +418,14 @@ train_and_write (GstAffectLearner * learner)
     describe, self
   };
 
-  if (self->skipped > 0)
+  if (learner->skipped > 0)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("%u items skipped: no \"%s\" label or non-finite features.",
-            self->skipped, self->label), (NULL));
+            learner->skipped, self->label), (NULL));
   if (self->dataset == NULL || affect_dataset_size (self->dataset, FALSE) == 0) {
-    gchar *note = gst_affect_learner_split_note (self->test_items);
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("No training items with a \"%s\" label (%u skipped%s).",
-            self->label, self->skipped, note), (NULL));
-    g_free (note);
+    gchar *wanted = g_strdup_printf ("a \"%s\" label", self->label);
+    gst_affect_learner_no_items_error (learner, wanted);
+    g_free (wanted);
     return FALSE;
   }
   return gst_affect_learner_train_mlp (learner, &job);

@@ -39,8 +39,6 @@ struct _GstAffectGate
   GQueue held;                  /* item events before the decision */
   gint route;                   /* of the current item; -1 undecided */
   AffectDataset *dataset;       /* train mode */
-  guint skipped;
-  guint test_items;             /* train: split=test items, not learnt */
   guint routed[2];
   GstAffectGap gaps[2];         /* how far each route has gone */
 };

@@ -313,6 +313,7 @@ gst_affect_learner_change_state (GstElement * element,
       && !klass->open (self))
     return GST_STATE_CHANGE_FAILURE;
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    self->skipped = self->test_items = 0;
     if (klass->stop)
       klass->stop (self);
     if (self->mode == GST_AFFECT_MODE_TRAIN && !check_train_settings (self))
@@ -633,6 +634,28 @@ gst_affect_learner_train_mlp (GstAffectLearner * self,
     gst_affect_learner_post_done (self, &done);
   }
   return TRUE;
+}
+
+gboolean
+gst_affect_learner_is_test_item (GstAffectLearner * self,
+    const GstAffectItem * item)
+{
+  if (item == NULL || g_strcmp0 (item->split, "test") != 0)
+    return FALSE;
+  self->test_items++;
+  return TRUE;
+}
+
+void
+gst_affect_learner_no_items_error (GstAffectLearner * self,
+    const gchar * wanted)
+{
+  gchar *note = gst_affect_learner_split_note (self->test_items);
+
+  GST_ELEMENT_ERROR (self, STREAM, FAILED,
+      ("No training items with %s (%u skipped%s).", wanted, self->skipped,
+          note), (NULL));
+  g_free (note);
 }
 
 gchar *

@@ -11,6 +11,7 @@
 #include "affect/affect.h"
 #include "affect/mlp.h"
 #include "gstaffecttensor.h"
+#include "gstaffectitem.h"
 
 G_BEGIN_DECLS
 
@@ -120,6 +121,8 @@ struct _GstAffectLearner
 
   /* stream */
   GstSegment segment;
+  guint skipped;                /* train: items not learnt from */
+  guint test_items;             /* train: split=test items, not learnt */
 };
 
 /* "affect-train-epoch": one layout for every model (docs/protocol.md);
@@ -234,6 +237,17 @@ gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
 GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
     GstBuffer * buf, GstMapInfo * map, guint n);
 
+/* train mode: TRUE, counted, for an item of split=test, never learnt from
+ * so that one manifest feeds both training and evaluation */
+gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
+    const GstAffectItem * item);
+/* an item of split=validation, held out for model selection */
+#define GST_AFFECT_ITEM_IS_VALIDATION(item) \
+  ((item) != NULL && g_strcmp0 ((item)->split, "validation") == 0)
+/* at EOS with nothing to learn from: "No training items with <wanted>
+ * (<n> skipped, <the split filter>)." */
+void gst_affect_learner_no_items_error (GstAffectLearner * self,
+    const gchar * wanted);
 /* "" or ", 12 items of split=test ignored: …", what a "no training
  * items" error adds so the split filter is named */
 gchar *gst_affect_learner_split_note (guint test_items);

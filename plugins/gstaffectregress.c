@@ -259,8 +259,6 @@ stop (GstAffectLearner * learner)
   g_clear_pointer (&self->item, gst_affect_item_free);
   g_clear_pointer (&self->dataset, affect_dataset_free);
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
-  self->skipped = 0;
-  self->test_items = 0;
   gst_affect_gap_reset (&self->gap);
   g_clear_pointer (&self->range_lo, g_free);
   g_clear_pointer (&self->range_hi, g_free);
@@ -553,10 +551,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     /* test items are never learnt from, so one manifest can feed both
      * the training and the evaluation pipeline */
     gap = TRUE;
-    if (self->item && g_strcmp0 (self->item->split, "test") == 0) {
-      self->test_items++;
+    if (gst_affect_learner_is_test_item (learner, self->item))
       goto out;
-    }
     t = g_new (float, self->n_targets);
     for (i = 0; ok && i < self->n_targets; i++) {
       gdouble v;
@@ -566,13 +562,12 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
       t[i] = (float) v;
     }
     if (!ok) {
-      self->skipped++;
+      learner->skipped++;
       GST_DEBUG_OBJECT (self, "skipping item %s: missing target",
           id ? id : "(none)");
     } else if (!gst_affect_learner_add_row (learner, self->dataset,
             (const float *) map.data, t, self->item
-            && g_strcmp0 (self->item->split, "validation") == 0,
-            &self->skipped)) {
+            && GST_AFFECT_ITEM_IS_VALIDATION (self->item), &learner->skipped)) {
       ret = GST_FLOW_ERROR;
     } else if (vector_is_finite (t, self->n_targets)
         && vector_is_finite ((const float *) map.data, self->n_features)) {
@@ -750,19 +745,17 @@ train_and_write (GstAffectLearner * learner)
   guint m, n_models = self->multi_output ? 1 : self->n_targets;
   gboolean ok = TRUE;
 
-  if (self->skipped > 0)
+  if (learner->skipped > 0)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("%u vectors skipped: no item, a missing target (%s) or non-finite "
-            "values.", self->skipped, self->targets), (NULL));
-  if (self->test_items > 0)
+            "values.", learner->skipped, self->targets), (NULL));
+  if (learner->test_items > 0)
     GST_INFO_OBJECT (self, "%u test items not used for training",
-        self->test_items);
+        learner->test_items);
   if (affect_dataset_size (self->dataset, FALSE) == 0) {
-    gchar *note = gst_affect_learner_split_note (self->test_items);
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("No training items with targets \"%s\" (%u skipped%s).",
-            self->targets, self->skipped, note), (NULL));
-    g_free (note);
+    gchar *wanted = g_strdup_printf ("targets \"%s\"", self->targets);
+    gst_affect_learner_no_items_error (learner, wanted);
+    g_free (wanted);
     return FALSE;
   }
   for (m = 0; ok && m < n_models; m++) {

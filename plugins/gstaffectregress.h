@@ -50,8 +50,6 @@ struct _GstAffectRegress
   GstCaps *input_caps;
   GstAffectItem *item;          /* current item, or NULL */
   AffectDataset *dataset;       /* train mode */
-  guint skipped;
-  guint test_items;
   gdouble *range_lo, *range_hi; /* per target: the training targets' range
                                  * (train: seen so far; infer: the model's,
                                  * NaN when it states none) */
