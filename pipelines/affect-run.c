@@ -386,7 +386,8 @@ print_dataset_done (Runner * r, const char *src, const GstStructure * s)
 /* ---- running a pipeline step ---- */
 
 /* training runs after the items have streamed: an epoch line keeps the
- * progress going (MoodNet's every epoch, the fast MLPs' once a second) */
+ * progress going (every epoch of a second or more, faster ones once a
+ * second) */
 static void
 print_epoch (Runner * r, const char *src, const GstStructure * s)
 {
@@ -405,9 +406,7 @@ print_epoch (Runner * r, const char *src, const GstStructure * s)
   gst_structure_get_double (s, "validation-metric", &metric);
   gst_structure_get_double (s, "seconds", &seconds);
   gst_structure_get_boolean (s, "best", &best);
-  if (metric_name == NULL)
-    metric_name = gst_structure_get_string (s, "validation-metric-name");
-  if (epochs == 0 && now - r->last_epoch_line < G_USEC_PER_SEC)
+  if (!(seconds >= 1.0) && now - r->last_epoch_line < G_USEC_PER_SEC)
     return;
   r->last_epoch_line = now;
   g_string_append_printf (line, "  %s%s%s: epoch %u", src, target ? " " : "",

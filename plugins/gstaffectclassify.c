@@ -35,8 +35,9 @@
  * `vocabulary`) are cached; `split=validation` ones are held out for model
  * selection, others train. At EOS the model trains with the seed's schedule
  * (#epochs of Adam, then #sgd-epochs of SGD Nesterov at each of 1e-3, 1e-4,
- * 1e-5), writes the best epoch to #model atomically and a checkpoint beside
- * it (#model + ".ckpt") after every epoch; #resume continues from it.
+ * 1e-5), writes the best epoch to #model-file atomically and a checkpoint
+ * beside it (#model-file + ".ckpt") after every epoch; #resume continues
+ * from it. (#model is a deprecated alias of #model-file.)
  * Items without labels are reported with a warning and skipped. Labels go
  * by name: each item's `labels` are reordered from its `vocabulary` onto the
  * model's class names (those of #init-model, else the first labelled
@@ -64,24 +65,30 @@
  *   (sigmoid models) or "f1-macro" (softmax), NaN when undefined
  * - `best` (gboolean): the epoch improved the metric (model file written)
  * - `seconds` (gdouble): the epoch's wall time
+ * - `train-mse`, `train-lds`, `validation-accuracy` (gdouble): NaN (the
+ *   layout every training element shares, docs/protocol.md)
+ *
+ * `affect-train-done` (mode=train, at the end): `model-file`, `items`,
+ * `validation-items`, `best-epoch`, `validation-metric`,
+ * `validation-accuracy` (NaN), `constant-output` (FALSE)
  *
  * ## Example launch line
  * |[
  * gst-launch-1.0 affectsrc location=test.tsv ! audioconvert ! audioresample ! \
  *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo \
- *     frames-per-buffer=256 ! affectclassify model=moodnet.safetensors top-k=3 ! \
+ *     frames-per-buffer=256 ! affectclassify model-file=moodnet.safetensors top-k=3 ! \
  *     affectmetrics location=test.json
  * ]| Tag every test track and score the predictions.
  * |[
  * gst-launch-1.0 affectsrc location=train.tsv ! audioconvert ! audioresample ! \
  *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo \
- *     frames-per-buffer=256 ! affectclassify mode=train model=new.safetensors \
+ *     frames-per-buffer=256 ! affectclassify mode=train model-file=new.safetensors \
  *     width=0.35 epochs=10 sgd-epochs=2 ! fakesink
  * ]| Train a MoodNet on a manifest's train and validation items.
  * |[
  * gst-launch-1.0 pulsesrc ! audioconvert ! audioresample ! \
  *     audio/x-raw,rate=12000,channels=1 ! affectmel preset=mtg-jamendo ! \
- *     affectclassify model=moodnet.safetensors window=10000000000 \
+ *     affectclassify model-file=moodnet.safetensors window=10000000000 \
  *     hop=5000000000 ! fakesink
  * ]| Live: a prediction over the last 10 s every 5 s, on the bus.
  */
@@ -100,50 +107,77 @@
 #include "gstaffectcaps.h"
 #include "gstaffectclassify.h"
 #include "gstaffecttensor.h"
-#include "gstaffecttrain.h"
+#include "gstaffectlearner.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_affect_classify_debug);
 #define GST_CAT_DEFAULT gst_affect_classify_debug
 
-enum
-{
-  PROP_0,
-  PROP_MODEL,
-  PROP_MODE,
-  PROP_WINDOW,
-  PROP_HOP,
-  PROP_TOP_K,
-  PROP_THRESHOLD,
-  PROP_EPOCHS,
-  PROP_SGD_EPOCHS,
-  PROP_BATCH_SIZE,
-  PROP_LEARNING_RATE,
-  PROP_MIXUP,
-  PROP_SPEC_AUGMENT,
-  PROP_RESUME,
-  PROP_SEED,
-  PROP_WIDTH,
-  PROP_CHUNKS,
-  PROP_CHUNK_FRAMES,
-  PROP_INIT_MODEL,
-  PROP_CACHE_BUDGET,
-  PROP_THREADS
+#define S GstAffectClassify
+static const GstAffectParam params[] = {
+  GST_AFFECT_PARAM_STRING ("model-file", "Model file",
+      "Model file (safetensors): read in infer mode, written (the best "
+      "epoch) in train mode", S, learner.model_file, NULL),
+  GST_AFFECT_PARAM_ALIAS ("model", "Model",
+      "Deprecated: use model-file", S, learner.model_file),
+  GST_AFFECT_PARAM_ENUM ("mode", "Mode", "Predict, or train a model", S,
+      learner.mode, gst_affect_mode_get_type, GST_AFFECT_MODE_INFER),
+  GST_AFFECT_PARAM_UINT64 ("window", "Window",
+      "Live streams (no items): window length in ns (0 = the model's input "
+      "length)", S, window, 0, -1, 0),
+  GST_AFFECT_PARAM_UINT64 ("hop", "Hop",
+      "Live streams: time between window starts in ns (0 = the window)", S,
+      hop, 0, -1, 0),
+  GST_AFFECT_PARAM_UINT ("top-k", "Top k",
+      "Labels named in messages: the k best (0 = those above threshold)", S,
+      top_k, 0, G_MAXUINT, 0),
+  GST_AFFECT_PARAM_DOUBLE ("threshold", "Threshold",
+      "Score from which a tag is named in messages when top-k is 0", S,
+      threshold, 0.0, 1.0, 0.5),
+  GST_AFFECT_PARAM_UINT ("epochs", "Epochs", "Train: epochs of Adam", S,
+      learner.epochs, 0, 100000, 20),
+  GST_AFFECT_PARAM_UINT ("sgd-epochs", "SGD epochs",
+      "Train: epochs of SGD Nesterov at each of lr 1e-3, 1e-4, 1e-5 after "
+      "Adam (0 = Adam only)", S, sgd_epochs, 0, 100000, 5),
+  GST_AFFECT_PARAM_UINT ("batch-size", "Batch size", "Train: items per batch",
+      S, learner.batch_size, 1, 4096, 8),
+  GST_AFFECT_PARAM_DOUBLE ("learning-rate", "Learning rate",
+      "Train: Adam learning rate", S, learner.learning_rate, 0.0, 10.0, 1e-4),
+  GST_AFFECT_PARAM_BOOL ("mixup", "Mixup",
+      "Train: mix pairs of items and labels with Beta(1,1) weights", S, mixup,
+      FALSE),
+  GST_AFFECT_PARAM_BOOL ("spec-augment", "SpecAugment",
+      "Train: two frequency and two time masks per item", S, spec_augment,
+      FALSE),
+  GST_AFFECT_PARAM_BOOL ("resume", "Resume",
+      "Train: continue from the checkpoint <model>.ckpt if present", S,
+      learner.resume, FALSE),
+  GST_AFFECT_PARAM_UINT64 ("seed", "Seed",
+      "Train: seed of initial weights, shuffles, dropout, augmentation", S,
+      learner.seed, 0, -1, 0),
+  GST_AFFECT_PARAM_DOUBLE ("width", "Width",
+      "Train: MobileNetV2 width multiplier of a new model (0.35 trains in "
+      "minutes on two cores)", S, width, 0.05, 4.0, 1.0),
+  GST_AFFECT_PARAM_UINT ("chunks", "Chunks",
+      "Train: chunks per input of a new model", S, chunks, 1, 256, 16),
+  GST_AFFECT_PARAM_UINT ("chunk-frames", "Chunk frames",
+      "Train: Mel frames per chunk of a new model (≥ 65)", S, chunk_frames,
+      65, 65536, 256),
+  GST_AFFECT_PARAM_STRING ("init-model", "Initial model",
+      "Train: start from this model file (e.g. PyTorch weights) instead of "
+      "random weights", S, init_model, NULL),
+  GST_AFFECT_PARAM_UINT ("cache-budget", "Cache budget",
+      "Train: MiB of items kept in memory; the rest spills to a temporary "
+      "file", S, learner.cache_budget, 0, G_MAXUINT, 1024),
+  GST_AFFECT_PARAM_UINT ("threads", "Threads",
+      "Threads for inference and training (0 = the process default: "
+      "AFFECT_THREADS, else OPENBLAS_NUM_THREADS, else all cores)", S,
+      learner.threads, 0, 256, 0),
+  GST_AFFECT_PARAM_ABSENT ("hidden-sizes"),
+  GST_AFFECT_PARAM_ABSENT ("validation-fraction"),
+  GST_AFFECT_PARAM_ABSENT ("patience"),
 };
 
-#define DEFAULT_MODE GST_AFFECT_CLASSIFY_MODE_INFER
-#define DEFAULT_WINDOW 0
-#define DEFAULT_HOP 0
-#define DEFAULT_TOP_K 0
-#define DEFAULT_THRESHOLD 0.5
-#define DEFAULT_EPOCHS 20
-#define DEFAULT_SGD_EPOCHS 5
-#define DEFAULT_BATCH_SIZE 8
-#define DEFAULT_LEARNING_RATE 1e-4
-#define DEFAULT_SEED 0
-#define DEFAULT_WIDTH 1.0
-#define DEFAULT_CHUNKS 16
-#define DEFAULT_CHUNK_FRAMES 256
-#define DEFAULT_CACHE_BUDGET 1024
+#undef S
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
@@ -155,27 +189,9 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
 
-G_DEFINE_TYPE (GstAffectClassify, gst_affect_classify, GST_TYPE_ELEMENT);
+G_DEFINE_TYPE (GstAffectClassify, gst_affect_classify, GST_TYPE_AFFECT_LEARNER);
 GST_ELEMENT_REGISTER_DEFINE (affectclassify, "affectclassify", GST_RANK_NONE,
     GST_TYPE_AFFECT_CLASSIFY);
-
-#define GST_TYPE_AFFECT_CLASSIFY_MODE (gst_affect_classify_mode_get_type ())
-static GType
-gst_affect_classify_mode_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_AFFECT_CLASSIFY_MODE_INFER, "Predict with the model file", "infer"},
-    {GST_AFFECT_CLASSIFY_MODE_TRAIN,
-        "Cache labelled items, train at EOS, write the model file", "train"},
-    {0, NULL, NULL}
-  };
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstAffectClassifyMode", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
 
 /* ------------------------------------------------------------- helpers */
 
@@ -203,19 +219,6 @@ assemble_input (GstAffectClassify * self, const float *frames, guint n,
     for (guint m = 0; m < mels; m++)
       x[(size_t) m * total + t] = f[m];
   }
-}
-
-static GValue *
-string_array (GValue * v, gchar ** strs, const guint * pick, guint n)
-{
-  g_value_init (v, GST_TYPE_ARRAY);
-  for (guint i = 0; i < n; i++) {
-    GValue s = G_VALUE_INIT;
-    g_value_init (&s, G_TYPE_STRING);
-    g_value_set_string (&s, strs[pick ? pick[i] : i]);
-    gst_value_array_append_and_take_value (v, &s);
-  }
-  return v;
 }
 
 /**
@@ -307,8 +310,8 @@ check_features (GstAffectClassify * self, const GstStructure * s)
   if (self->n_mels != config (self)->n_mels) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Mel stream has %d bands but the model %s takes %d",
-            self->n_mels, self->model_location, config (self)->n_mels),
-        ("stream caps: %s", caps_str));
+            self->n_mels, GST_AFFECT_LEARNER (self)->model_file,
+            config (self)->n_mels), ("stream caps: %s", caps_str));
     g_free (caps_str);
     return FALSE;
   }
@@ -331,8 +334,9 @@ check_features (GstAffectClassify * self, const GstStructure * s)
         && v != json_object_get_int_member (o, int_fields[i])) {
       GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
           ("Mel stream has %s=%d but the model %s was trained with %s=%"
-              G_GINT64_FORMAT, int_fields[i], v, self->model_location,
-              int_fields[i], json_object_get_int_member (o, int_fields[i])),
+              G_GINT64_FORMAT, int_fields[i], v,
+              GST_AFFECT_LEARNER (self)->model_file, int_fields[i],
+              json_object_get_int_member (o, int_fields[i])),
           ("stream caps: %s; model affect.features: %s", caps_str,
               self->features_json));
       ok = FALSE;
@@ -346,7 +350,7 @@ check_features (GstAffectClassify * self, const GstStructure * s)
         && g_strcmp0 (mp, sp)) {
       GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
           ("Mel stream has preset=%s but the model %s was trained with "
-              "preset=%s", sp, self->model_location, mp),
+              "preset=%s", sp, GST_AFFECT_LEARNER (self)->model_file, mp),
           ("stream caps: %s; model affect.features: %s", caps_str,
               self->features_json));
       ok = FALSE;
@@ -434,8 +438,6 @@ predict (GstAffectClassify * self, const float *frames, guint n,
   GstBuffer *buf = gst_buffer_new_allocate (NULL, classes * sizeof (float),
       NULL);
   GstMapInfo map;
-  GstStructure *s;
-  GValue scores = G_VALUE_INIT, names = G_VALUE_INIT, labels = G_VALUE_INIT;
   guint *order = g_new (guint, classes), n_pick = 0;
   guint top_k;
   gdouble threshold;
@@ -465,14 +467,8 @@ predict (GstAffectClassify * self, const float *frames, guint n,
       return GST_FLOW_OK;
     }
 
-  g_value_init (&scores, GST_TYPE_ARRAY);
-  for (guint i = 0; i < classes; i++) {
-    GValue v = G_VALUE_INIT;
-    g_value_init (&v, G_TYPE_FLOAT);
-    g_value_set_float (&v, ((float *) map.data)[i]);
-    gst_value_array_append_and_take_value (&scores, &v);
+  for (guint i = 0; i < classes; i++)
     order[i] = i;
-  }
   /* classes by decreasing score */
   for (guint i = 1; i < classes; i++)
     for (guint j = i; j > 0 && ((float *) map.data)[order[j]] >
@@ -488,24 +484,17 @@ predict (GstAffectClassify * self, const float *frames, guint n,
   else
     while (n_pick < classes && ((float *) map.data)[order[n_pick]] >= threshold)
       n_pick++;
-  gst_buffer_unmap (buf, &map);
 
   GST_BUFFER_PTS (buf) = ts;
   GST_BUFFER_DURATION (buf) = duration;
   /* nothing came between the last output and this one */
   gst_affect_gap_advance (&self->gap, self->srcpad, ts);
   gst_affect_gap_note (&self->gap, ts, duration);
-  s = gst_affect_message_structure_new ("affect-prediction", &self->segment,
-      ts, duration);
-  gst_structure_set (s, "id", G_TYPE_STRING, id ? id : "", NULL);
-  gst_structure_take_value (s, "scores", &scores);
-  gst_structure_take_value (s, "names", string_array (&names, self->labels,
-          NULL, classes));
-  gst_structure_take_value (s, "labels", string_array (&labels, self->labels,
-          order, n_pick));
+  gst_affect_learner_post_prediction (GST_AFFECT_LEARNER (self), ts,
+      duration, id, (const float *) map.data,
+      (const gchar * const *) self->labels, classes, order, n_pick, -1);
+  gst_buffer_unmap (buf, &map);
   g_free (order);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
   return gst_pad_push (self->srcpad, buf);
 }
 
@@ -515,27 +504,27 @@ static void
 post_epoch (const AffectTrainEpoch * e, gpointer user_data)
 {
   GstAffectClassify *self = user_data;
-  GstStructure *s = gst_structure_new ("affect-train-epoch",
-      "epoch", G_TYPE_UINT, (guint) e->epoch,
-      "epochs", G_TYPE_UINT, (guint) e->total_epochs,
-      "phase", G_TYPE_STRING, e->phase,
-      "learning-rate", G_TYPE_DOUBLE, e->learning_rate,
-      "train-loss", G_TYPE_DOUBLE, e->train_loss,
-      "validation-loss", G_TYPE_DOUBLE, e->validation_loss,
-      "validation-metric", G_TYPE_DOUBLE, e->validation_metric,
-      "metric", G_TYPE_STRING, e->metric_name,
-      "best", G_TYPE_BOOLEAN, e->best,
-      "seconds", G_TYPE_DOUBLE, e->seconds, NULL);
-  GST_INFO_OBJECT (self, "epoch %d/%d %s loss %.5f metric %.4f", e->epoch,
-      e->total_epochs, e->phase, e->train_loss, e->validation_metric);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
+  GstAffectLearnerEpoch epoch = {
+    .epoch = (guint) e->epoch,.epochs = (guint) e->total_epochs,
+    .phase = e->phase,.learning_rate = e->learning_rate,
+    .train_loss = e->train_loss,.train_mse = NAN,.train_lds = NAN,
+    .validation_loss = e->validation_loss,
+    .validation_metric = e->validation_metric,.metric = e->metric_name,
+    .validation_accuracy = NAN,.seconds = e->seconds,.best = e->best
+  };
+
+  if (e->best) {
+    self->best_epoch = (guint) e->epoch;
+    self->best_metric = e->validation_metric;
+  }
+  gst_affect_learner_post_epoch (GST_AFFECT_LEARNER (self), &epoch);
 }
 
 /* the network and trainer, at the first labelled item */
 static gboolean
 start_training (GstAffectClassify * self, const GstAffectItem * item)
 {
+  GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
   AffectMoodNetConfig c;
   AffectMoodNetTrainOptions o;
   GHashTable *md;
@@ -551,22 +540,22 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
   c.n_mels = self->n_mels;
   c.width = self->width;
   affect_moodnet_train_options_init (&o);
-  o.epochs = self->epochs;
+  o.epochs = learner->epochs;
   o.sgd_epochs = self->sgd_epochs;
-  o.batch_size = self->batch_size;
-  o.adam_lr = self->learning_rate;
+  o.batch_size = learner->batch_size;
+  o.adam_lr = learner->learning_rate;
   o.mixup = self->mixup;
   o.spec_augment = self->spec_augment;
-  o.seed = self->seed;
-  o.resume = self->resume;
-  o.cache_budget = (size_t) self->cache_budget << 20;
+  o.seed = learner->seed;
+  o.resume = learner->resume;
+  o.cache_budget = (size_t) learner->cache_budget << 20;
   init_model = g_strdup (self->init_model);
-  model = g_strdup (self->model_location);
+  model = g_strdup (GST_AFFECT_LEARNER (self)->model_file);
   GST_OBJECT_UNLOCK (self);
 
   if (model == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("mode=train needs model= (where to write the trained model)"), (NULL));
+        ("No model-file set."), ("mode=train writes model-file"));
     g_free (init_model);
     return FALSE;
   }
@@ -598,7 +587,7 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
       return FALSE;
     }
     g_clear_pointer (&self->net, affect_moodnet_free);
-    self->net = affect_moodnet_new (&c, self->seed);
+    self->net = affect_moodnet_new (&c, learner->seed);
   }
   g_strfreev (self->labels);
   self->labels = g_new0 (gchar *, item->n_labels + 1);
@@ -647,7 +636,7 @@ map_labels (GstAffectClassify * self, const GstAffectItem * item,
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s has %u unnamed labels, the model %u classes: skipped",
             item->id, item->n_labels, classes), (NULL));
-    self->n_skipped++;
+    GST_AFFECT_LEARNER (self)->skipped++;
     return FALSE;
   }
 
@@ -663,7 +652,7 @@ map_labels (GstAffectClassify * self, const GstAffectItem * item,
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
           ("Item %s has the label \"%s\" the model does not know: skipped",
               item->id, item->vocabulary[i]), ("model classes: %u", classes));
-      self->n_skipped++;
+      GST_AFFECT_LEARNER (self)->skipped++;
       g_free (index);
       return FALSE;
     }
@@ -681,7 +670,7 @@ map_labels (GstAffectClassify * self, const GstAffectItem * item,
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s has no positive label the model knows: skipped", item->id),
         (NULL));
-    self->n_skipped++;
+    GST_AFFECT_LEARNER (self)->skipped++;
     g_clear_pointer (targets, g_free);
     return FALSE;
   }
@@ -702,17 +691,15 @@ cache_item (GstAffectClassify * self)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s has no labels: skipped", item->id),
         ("train mode needs tags or a class in the item events"));
-    self->n_skipped++;
+    GST_AFFECT_LEARNER (self)->skipped++;
     return;
   }
-  if (!g_strcmp0 (item->split, "test")) {
-    self->n_test++;
+  if (gst_affect_learner_is_test_item (GST_AFFECT_LEARNER (self), item))
     return;
-  }
   if (self->n_frames == 0) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s has no frames: skipped", item->id), (NULL));
-    self->n_skipped++;
+    GST_AFFECT_LEARNER (self)->skipped++;
     return;
   }
   if (self->trainer == NULL && !start_training (self, item))
@@ -723,31 +710,32 @@ cache_item (GstAffectClassify * self)
   assemble_input (self, self->frames, self->n_frames, x);
   if (!affect_moodnet_trainer_add_item (self->trainer, x,
           targets ? targets : item->labels,
-          !g_strcmp0 (item->split, "validation"), &error)) {
+          GST_AFFECT_ITEM_IS_VALIDATION (item), &error)) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s cannot be cached: skipped", item->id), ("%s",
             error->message));
     g_error_free (error);
-    self->n_skipped++;
+    GST_AFFECT_LEARNER (self)->skipped++;
   }
   g_free (targets);
   g_free (x);
 }
 
 static gboolean
-train_at_eos (GstAffectClassify * self)
+train_at_eos (GstAffectLearner * learner)
 {
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
   GError *error = NULL;
-
-  gchar *note = gst_affect_train_split_note (self->n_test);
+  GstAffectLearnerDone done = { learner->model_file, 0, 0, 0, NAN, NAN,
+    FALSE
+  };
+  gchar *note;
 
   if (self->trainer == NULL) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("mode=train: no labelled training items arrived (%u skipped%s)",
-            self->n_skipped, note), (NULL));
-    g_free (note);
+    gst_affect_learner_no_items_error (learner, "labels");
     return FALSE;
   }
+  note = gst_affect_learner_split_note (learner->test_items);
   if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s%s",
             error->message, g_error_matches (error, AFFECT_ERROR,
@@ -757,6 +745,11 @@ train_at_eos (GstAffectClassify * self)
     return FALSE;
   }
   g_free (note);
+  done.items = affect_moodnet_trainer_n_items (self->trainer, FALSE);
+  done.validation_items = affect_moodnet_trainer_n_items (self->trainer, TRUE);
+  done.best_epoch = self->best_epoch;
+  done.validation_metric = self->best_metric;
+  gst_affect_learner_post_done (learner, &done);
   return TRUE;
 }
 
@@ -809,8 +802,9 @@ announce_time (GstAffectClassify * self, GstClockTime first, GstClockTime now)
 
   gst_affect_gap_preroll (&self->gap, self->srcpad, first);
   if (self->item != NULL || self->saw_items
-      || self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN || self->net == NULL
-      || !GST_CLOCK_TIME_IS_VALID (now) || self->fps_n <= 0)
+      || GST_AFFECT_LEARNER (self)->mode == GST_AFFECT_MODE_TRAIN
+      || self->net == NULL || !GST_CLOCK_TIME_IS_VALID (now)
+      || self->fps_n <= 0)
     return;
   window_frames (self, &win, &hop);
   span = frames_to_time (self, win);
@@ -819,16 +813,13 @@ announce_time (GstAffectClassify * self, GstClockTime first, GstClockTime now)
 }
 
 static GstFlowReturn
-gst_affect_classify_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+chain (GstAffectLearner * learner, GstBuffer * buf)
 {
-  GstAffectClassify *self = GST_AFFECT_CLASSIFY (parent);
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
   GstFlowReturn ret = GST_FLOW_OK;
   GstMapInfo map;
   guint n, per_buffer;
-  const gboolean train = self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN;
-
-  /* libaffect's thread count belongs to the calling thread */
-  affect_set_threads ((int) self->threads);
+  const gboolean train = learner->mode == GST_AFFECT_MODE_TRAIN;
 
   if (self->n_mels <= 0 || (!train && self->net == NULL)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
@@ -950,10 +941,10 @@ gst_affect_classify_src_query (GstPad * pad, GstObject * parent,
 
   if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
     return gst_pad_query_default (pad, parent, query);
-  if (!gst_pad_peer_query (self->sinkpad, query))
+  if (!gst_pad_peer_query (GST_AFFECT_LEARNER (self)->sinkpad, query))
     return FALSE;
-  if (self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN || self->net == NULL
-      || self->fps_n <= 0)
+  if (GST_AFFECT_LEARNER (self)->mode == GST_AFFECT_MODE_TRAIN
+      || self->net == NULL || self->fps_n <= 0)
     return TRUE;
   gst_query_parse_latency (query, &live, &min, &max);
   window_frames (self, &win, &hop);
@@ -966,8 +957,9 @@ gst_affect_classify_src_query (GstPad * pad, GstObject * parent,
 }
 
 static gboolean
-sink_caps (GstAffectClassify * self, GstCaps * caps)
+sink_caps (GstAffectLearner * learner, GstCaps * caps)
 {
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
   GstAffectTensorInfo info;
   const GstStructure *s = gst_caps_get_structure (caps, 0);
 
@@ -1002,7 +994,7 @@ sink_caps (GstAffectClassify * self, GstCaps * caps)
   if (self->stream_features)
     gst_structure_free (self->stream_features);
   self->stream_features = gst_structure_copy (s);
-  if (self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN)
+  if (GST_AFFECT_LEARNER (self)->mode == GST_AFFECT_MODE_TRAIN)
     return TRUE;
   if (!check_window (self) || !check_features (self, s))
     return FALSE;
@@ -1010,44 +1002,23 @@ sink_caps (GstAffectClassify * self, GstCaps * caps)
 }
 
 static gboolean
-gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
-    GstEvent * event)
+sink_event (GstAffectLearner * learner, GstEvent * event)
 {
-  GstAffectClassify *self = GST_AFFECT_CLASSIFY (parent);
-  const gboolean train = self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN;
-
-  /* libaffect's thread count belongs to the calling thread */
-  affect_set_threads ((int) self->threads);
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
+  const gboolean train = learner->mode == GST_AFFECT_MODE_TRAIN;
 
   switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_CAPS:{
-      GstCaps *caps;
-      gboolean ok;
-      gst_event_parse_caps (event, &caps);
-      /* a refusal's error is posted once, not at every retry upstream */
-      if (gst_affect_caps_refused_before (pad, caps)) {
-        gst_event_unref (event);
-        return FALSE;
-      }
-      ok = sink_caps (self, caps);
-      gst_affect_caps_note (pad, caps, ok);
+    case GST_EVENT_CAPS:
+      /* the output caps are ours (set_src_caps) */
       gst_event_unref (event);
-      return ok;
-    }
+      return TRUE;
     case GST_EVENT_SEGMENT:
-      gst_event_copy_segment (event, &self->segment);
       gst_affect_gap_reset (&self->gap);
       if (!self->src_caps_set) {
         /* train mode: the output caps wait for the first item's vocabulary */
         gst_event_replace (&self->pending_segment, event);
         gst_event_unref (event);
         return TRUE;
-      }
-      break;
-    case GST_EVENT_EOS:
-      if (train && !train_at_eos (self)) {
-        gst_event_unref (event);
-        return FALSE;
       }
       break;
     case GST_EVENT_FLUSH_STOP:
@@ -1091,7 +1062,7 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
                   self->item->path ? self->item->path : "no path",
                   self->n_nonfinite, train ? "training" : "prediction"),
               (NULL));
-          self->n_skipped++;
+          GST_AFFECT_LEARNER (self)->skipped++;
           /* no output for it: its time is a GAP */
           if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
               && GST_CLOCK_TIME_IS_VALID (self->end_ts))
@@ -1123,235 +1094,57 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
     default:
       break;
   }
-  return gst_pad_event_default (pad, parent, event);
+  return gst_pad_event_default (learner->sinkpad, GST_OBJECT (self), event);
 }
 
-static GstStateChangeReturn
-gst_affect_classify_change_state (GstElement * element,
-    GstStateChange transition)
+/* infer: the model is read when the element opens, so a wrong path fails
+ * at once */
+static gboolean
+open_model (GstAffectLearner * learner)
 {
-  GstAffectClassify *self = GST_AFFECT_CLASSIFY (element);
-  GstStateChangeReturn ret;
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
+  gchar *path;
+  gboolean ok;
 
-  if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
-    affect_init ();
-    if (self->mode == GST_AFFECT_CLASSIFY_MODE_INFER) {
-      gchar *path;
-      gboolean ok;
-      GST_OBJECT_LOCK (self);
-      path = g_strdup (self->model_location);
-      GST_OBJECT_UNLOCK (self);
-      if (path == NULL) {
-        GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-            ("No model file: set model="), (NULL));
-        return GST_STATE_CHANGE_FAILURE;
-      }
-      ok = load_model (self, path, FALSE);
-      g_free (path);
-      if (!ok)
-        return GST_STATE_CHANGE_FAILURE;
-    }
-  }
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED
-      && self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN) {
-    /* the model is written after the whole dataset: check its folder
-     * before the first item is read */
-    gchar *path;
-    GError *error = NULL;
-    gboolean ok;
-    GST_OBJECT_LOCK (self);
-    path = g_strdup (self->model_location);
-    GST_OBJECT_UNLOCK (self);
-    if (path == NULL) {
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-          ("mode=train needs model= (where to write the trained model)"),
-          (NULL));
-      return GST_STATE_CHANGE_FAILURE;
-    }
-    ok = affect_atomic_file_check_writable (path, &error);
-    if (!ok) {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-          ("Cannot write model: %s", error->message),
-          ("checked before any item is read"));
-      g_error_free (error);
-    }
-    g_free (path);
-    if (!ok)
-      return GST_STATE_CHANGE_FAILURE;
-  }
-  ret = GST_ELEMENT_CLASS (gst_affect_classify_parent_class)->change_state
-      (element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    g_clear_pointer (&self->item, gst_affect_item_free);
-    g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
-    gst_event_replace (&self->pending_segment, NULL);
-    self->n_frames = 0;
-    self->src_caps_set = FALSE;
-    self->saw_items = FALSE;
-    self->n_skipped = 0;
-    gst_affect_gap_reset (&self->gap);
-    self->n_test = 0;
-    self->n_nonfinite = 0;
-    self->warned_live = FALSE;
-    gst_segment_init (&self->segment, GST_FORMAT_TIME);
-  } else if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
-    g_clear_pointer (&self->net, affect_moodnet_free);
-  }
-  return ret;
-}
-
-/* ---------------------------------------------------------- properties */
-
-static void
-gst_affect_classify_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
-{
-  GstAffectClassify *self = GST_AFFECT_CLASSIFY (object);
-
+  affect_init ();
+  if (learner->mode != GST_AFFECT_MODE_INFER)
+    return TRUE;
   GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_MODEL:
-      g_free (self->model_location);
-      self->model_location = g_value_dup_string (value);
-      break;
-    case PROP_MODE:
-      self->mode = g_value_get_enum (value);
-      break;
-    case PROP_WINDOW:
-      self->window = g_value_get_uint64 (value);
-      break;
-    case PROP_HOP:
-      self->hop = g_value_get_uint64 (value);
-      break;
-    case PROP_TOP_K:
-      self->top_k = g_value_get_uint (value);
-      break;
-    case PROP_THRESHOLD:
-      self->threshold = g_value_get_double (value);
-      break;
-    case PROP_EPOCHS:
-      self->epochs = g_value_get_uint (value);
-      break;
-    case PROP_SGD_EPOCHS:
-      self->sgd_epochs = g_value_get_uint (value);
-      break;
-    case PROP_BATCH_SIZE:
-      self->batch_size = g_value_get_uint (value);
-      break;
-    case PROP_LEARNING_RATE:
-      self->learning_rate = g_value_get_double (value);
-      break;
-    case PROP_MIXUP:
-      self->mixup = g_value_get_boolean (value);
-      break;
-    case PROP_SPEC_AUGMENT:
-      self->spec_augment = g_value_get_boolean (value);
-      break;
-    case PROP_RESUME:
-      self->resume = g_value_get_boolean (value);
-      break;
-    case PROP_SEED:
-      self->seed = g_value_get_uint64 (value);
-      break;
-    case PROP_WIDTH:
-      self->width = g_value_get_double (value);
-      break;
-    case PROP_CHUNKS:
-      self->chunks = g_value_get_uint (value);
-      break;
-    case PROP_CHUNK_FRAMES:
-      self->chunk_frames = g_value_get_uint (value);
-      break;
-    case PROP_INIT_MODEL:
-      g_free (self->init_model);
-      self->init_model = g_value_dup_string (value);
-      break;
-    case PROP_CACHE_BUDGET:
-      self->cache_budget = g_value_get_uint (value);
-      break;
-    case PROP_THREADS:
-      self->threads = g_value_get_uint (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
+  path = g_strdup (learner->model_file);
   GST_OBJECT_UNLOCK (self);
+  if (path == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No model file: set model-file="), (NULL));
+    return FALSE;
+  }
+  ok = load_model (self, path, FALSE);
+  g_free (path);
+  return ok;
 }
 
 static void
-gst_affect_classify_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+stop (GstAffectLearner * learner)
 {
-  GstAffectClassify *self = GST_AFFECT_CLASSIFY (object);
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
 
-  GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_MODEL:
-      g_value_set_string (value, self->model_location);
-      break;
-    case PROP_MODE:
-      g_value_set_enum (value, self->mode);
-      break;
-    case PROP_WINDOW:
-      g_value_set_uint64 (value, self->window);
-      break;
-    case PROP_HOP:
-      g_value_set_uint64 (value, self->hop);
-      break;
-    case PROP_TOP_K:
-      g_value_set_uint (value, self->top_k);
-      break;
-    case PROP_THRESHOLD:
-      g_value_set_double (value, self->threshold);
-      break;
-    case PROP_EPOCHS:
-      g_value_set_uint (value, self->epochs);
-      break;
-    case PROP_SGD_EPOCHS:
-      g_value_set_uint (value, self->sgd_epochs);
-      break;
-    case PROP_BATCH_SIZE:
-      g_value_set_uint (value, self->batch_size);
-      break;
-    case PROP_LEARNING_RATE:
-      g_value_set_double (value, self->learning_rate);
-      break;
-    case PROP_MIXUP:
-      g_value_set_boolean (value, self->mixup);
-      break;
-    case PROP_SPEC_AUGMENT:
-      g_value_set_boolean (value, self->spec_augment);
-      break;
-    case PROP_RESUME:
-      g_value_set_boolean (value, self->resume);
-      break;
-    case PROP_SEED:
-      g_value_set_uint64 (value, self->seed);
-      break;
-    case PROP_WIDTH:
-      g_value_set_double (value, self->width);
-      break;
-    case PROP_CHUNKS:
-      g_value_set_uint (value, self->chunks);
-      break;
-    case PROP_CHUNK_FRAMES:
-      g_value_set_uint (value, self->chunk_frames);
-      break;
-    case PROP_INIT_MODEL:
-      g_value_set_string (value, self->init_model);
-      break;
-    case PROP_CACHE_BUDGET:
-      g_value_set_uint (value, self->cache_budget);
-      break;
-    case PROP_THREADS:
-      g_value_set_uint (value, self->threads);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-  GST_OBJECT_UNLOCK (self);
+  g_clear_pointer (&self->item, gst_affect_item_free);
+  g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
+  gst_event_replace (&self->pending_segment, NULL);
+  self->n_frames = 0;
+  self->src_caps_set = FALSE;
+  self->saw_items = FALSE;
+  gst_affect_gap_reset (&self->gap);
+  self->n_nonfinite = 0;
+  self->warned_live = FALSE;
+  self->best_epoch = 0;
+  self->best_metric = NAN;
+  gst_segment_init (&learner->segment, GST_FORMAT_TIME);
+}
+
+static void
+close_model (GstAffectLearner * learner)
+{
+  g_clear_pointer (&GST_AFFECT_CLASSIFY (learner)->net, affect_moodnet_free);
 }
 
 static void
@@ -1359,153 +1152,52 @@ gst_affect_classify_finalize (GObject * object)
 {
   GstAffectClassify *self = GST_AFFECT_CLASSIFY (object);
 
-  g_free (self->model_location);
-  g_free (self->init_model);
   g_free (self->frames);
   g_free (self->features_json);
   g_strfreev (self->labels);
   if (self->stream_features)
     gst_structure_free (self->stream_features);
-  g_clear_pointer (&self->item, gst_affect_item_free);
   g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
   g_clear_pointer (&self->net, affect_moodnet_free);
-  gst_event_replace (&self->pending_segment, NULL);
   G_OBJECT_CLASS (gst_affect_classify_parent_class)->finalize (object);
 }
 
 static void
 gst_affect_classify_class_init (GstAffectClassifyClass * klass)
 {
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-      GST_PARAM_MUTABLE_READY;
+  GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
 
   GST_DEBUG_CATEGORY_INIT (gst_affect_classify_debug, "affectclassify", 0,
       "MoodNet classifier");
 
-  gobject_class->set_property = gst_affect_classify_set_property;
-  gobject_class->get_property = gst_affect_classify_get_property;
-  gobject_class->finalize = gst_affect_classify_finalize;
-
-  g_object_class_install_property (gobject_class, PROP_MODEL,
-      g_param_spec_string ("model", "Model",
-          "Model file (safetensors): read in infer mode, written (the best "
-          "epoch) in train mode", NULL, rw));
-  g_object_class_install_property (gobject_class, PROP_MODE,
-      g_param_spec_enum ("mode", "Mode", "Predict, or train a model",
-          GST_TYPE_AFFECT_CLASSIFY_MODE, DEFAULT_MODE, rw));
-  g_object_class_install_property (gobject_class, PROP_WINDOW,
-      g_param_spec_uint64 ("window", "Window",
-          "Live streams (no items): window length in ns (0 = the model's "
-          "input length)", 0, G_MAXUINT64, DEFAULT_WINDOW, rw));
-  g_object_class_install_property (gobject_class, PROP_HOP,
-      g_param_spec_uint64 ("hop", "Hop",
-          "Live streams: time between window starts in ns (0 = the window)",
-          0, G_MAXUINT64, DEFAULT_HOP, rw));
-  g_object_class_install_property (gobject_class, PROP_TOP_K,
-      g_param_spec_uint ("top-k", "Top k",
-          "Labels named in messages: the k best (0 = those above threshold)",
-          0, G_MAXUINT, DEFAULT_TOP_K, rw));
-  g_object_class_install_property (gobject_class, PROP_THRESHOLD,
-      g_param_spec_double ("threshold", "Threshold",
-          "Score from which a tag is named in messages when top-k is 0", 0.0,
-          1.0, DEFAULT_THRESHOLD, rw));
-  g_object_class_install_property (gobject_class, PROP_EPOCHS,
-      g_param_spec_uint ("epochs", "Epochs", "Train: epochs of Adam", 0,
-          100000, DEFAULT_EPOCHS, rw));
-  g_object_class_install_property (gobject_class, PROP_SGD_EPOCHS,
-      g_param_spec_uint ("sgd-epochs", "SGD epochs",
-          "Train: epochs of SGD Nesterov at each of lr 1e-3, 1e-4, 1e-5 after "
-          "Adam (0 = Adam only)", 0, 100000, DEFAULT_SGD_EPOCHS, rw));
-  g_object_class_install_property (gobject_class, PROP_BATCH_SIZE,
-      g_param_spec_uint ("batch-size", "Batch size", "Train: items per batch",
-          1, 4096, DEFAULT_BATCH_SIZE, rw));
-  g_object_class_install_property (gobject_class, PROP_LEARNING_RATE,
-      g_param_spec_double ("learning-rate", "Learning rate",
-          "Train: Adam learning rate", 0.0, 10.0, DEFAULT_LEARNING_RATE, rw));
-  g_object_class_install_property (gobject_class, PROP_MIXUP,
-      g_param_spec_boolean ("mixup", "Mixup",
-          "Train: mix pairs of items and labels with Beta(1,1) weights",
-          FALSE, rw));
-  g_object_class_install_property (gobject_class, PROP_SPEC_AUGMENT,
-      g_param_spec_boolean ("spec-augment", "SpecAugment",
-          "Train: two frequency and two time masks per item", FALSE, rw));
-  g_object_class_install_property (gobject_class, PROP_RESUME,
-      g_param_spec_boolean ("resume", "Resume",
-          "Train: continue from the checkpoint <model>.ckpt if present",
-          FALSE, rw));
-  g_object_class_install_property (gobject_class, PROP_SEED,
-      g_param_spec_uint64 ("seed", "Seed",
-          "Train: seed of initial weights, shuffles, dropout, augmentation",
-          0, G_MAXUINT64, DEFAULT_SEED, rw));
-  g_object_class_install_property (gobject_class, PROP_WIDTH,
-      g_param_spec_double ("width", "Width",
-          "Train: MobileNetV2 width multiplier of a new model (0.35 trains "
-          "in minutes on two cores)", 0.05, 4.0, DEFAULT_WIDTH, rw));
-  g_object_class_install_property (gobject_class, PROP_CHUNKS,
-      g_param_spec_uint ("chunks", "Chunks",
-          "Train: chunks per input of a new model", 1, 256, DEFAULT_CHUNKS,
-          rw));
-  g_object_class_install_property (gobject_class, PROP_CHUNK_FRAMES,
-      g_param_spec_uint ("chunk-frames", "Chunk frames",
-          "Train: Mel frames per chunk of a new model (≥ 65)", 65, 65536,
-          DEFAULT_CHUNK_FRAMES, rw));
-  g_object_class_install_property (gobject_class, PROP_INIT_MODEL,
-      g_param_spec_string ("init-model", "Initial model",
-          "Train: start from this model file (e.g. PyTorch weights) instead "
-          "of random weights", NULL, rw));
-  g_object_class_install_property (gobject_class, PROP_CACHE_BUDGET,
-      g_param_spec_uint ("cache-budget", "Cache budget",
-          "Train: MiB of items kept in memory; the rest spills to a "
-          "temporary file", 0, G_MAXUINT, DEFAULT_CACHE_BUDGET, rw));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      g_param_spec_uint ("threads", "Threads",
-          "Threads for inference and training (0 = the process default: "
-          "AFFECT_THREADS, else OPENBLAS_NUM_THREADS, else all cores)", 0,
-          256, 0, rw));
-
+  G_OBJECT_CLASS (klass)->finalize = gst_affect_classify_finalize;
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_affect_learner_class_install_params (G_OBJECT_CLASS (klass), params,
+      G_N_ELEMENTS (params));
   gst_element_class_set_static_metadata (element_class,
       "MoodNet classifier", "Filter/Analyzer/Audio",
       "Tags or classifies Mel-spectrogram streams per item or window with a "
       "MobileNetV2 + self-attention network, or trains one", "gst-affect");
-  element_class->change_state =
-      GST_DEBUG_FUNCPTR (gst_affect_classify_change_state);
-  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_CLASSIFY_MODE, 0);
+  learner_class->open = open_model;
+  learner_class->stop = stop;
+  learner_class->close = close_model;
+  learner_class->set_caps = sink_caps;
+  learner_class->chain = chain;
+  learner_class->sink_event = sink_event;
+  learner_class->train = train_at_eos;
 }
 
 static void
 gst_affect_classify_init (GstAffectClassify * self)
 {
-  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
-  gst_pad_set_chain_function (self->sinkpad,
-      GST_DEBUG_FUNCPTR (gst_affect_classify_chain));
-  gst_pad_set_event_function (self->sinkpad,
-      GST_DEBUG_FUNCPTR (gst_affect_classify_sink_event));
-  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
   gst_pad_use_fixed_caps (self->srcpad);
   gst_pad_set_query_function (self->srcpad,
       GST_DEBUG_FUNCPTR (gst_affect_classify_src_query));
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
-
-  self->mode = DEFAULT_MODE;
-  self->window = DEFAULT_WINDOW;
-  self->hop = DEFAULT_HOP;
-  self->top_k = DEFAULT_TOP_K;
-  self->threshold = DEFAULT_THRESHOLD;
-  self->epochs = DEFAULT_EPOCHS;
-  self->sgd_epochs = DEFAULT_SGD_EPOCHS;
-  self->batch_size = DEFAULT_BATCH_SIZE;
-  self->learning_rate = DEFAULT_LEARNING_RATE;
-  self->seed = DEFAULT_SEED;
-  self->width = DEFAULT_WIDTH;
-  self->chunks = DEFAULT_CHUNKS;
-  self->chunk_frames = DEFAULT_CHUNK_FRAMES;
-  self->cache_budget = DEFAULT_CACHE_BUDGET;
   self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
+  self->best_metric = NAN;
   gst_affect_gap_reset (&self->gap);
-  gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }

@@ -5,7 +5,7 @@
 #include <gst/gst.h>
 #include "affect/mlp.h"
 #include "gstaffectitem.h"
-#include "gstaffecttrain.h"
+#include "gstaffectlearner.h"
 #include "gstaffectgap.h"
 
 G_BEGIN_DECLS
@@ -18,33 +18,27 @@ typedef enum
 
 #define GST_TYPE_AFFECT_GATE (gst_affect_gate_get_type ())
 G_DECLARE_FINAL_TYPE (GstAffectGate, gst_affect_gate, GST, AFFECT_GATE,
-    GstElement)
+    GstAffectLearner)
 
 struct _GstAffectGate
 {
-  GstElement element;
-  GstPad *sinkpad;
+  GstAffectLearner learner;     /* mode, model-file, training knobs */
   GstPad *srcpads[2];           /* src_0 spontaneous, src_1 scripted */
 
   /* properties */
-  GstAffectTrainSettings train;
   gdouble threshold;
   gint route_by;
   gchar *label;
-  gboolean post_messages;
 
   /* state */
   AffectMlp *model;
   guint n_features;
   gint sample_rate;             /* of the features (caps), 0 = unknown */
-  GstSegment segment;
   GstAffectItem *item;          /* current item */
   GstEvent *item_start;         /* its start event, held until routed */
   GQueue held;                  /* item events before the decision */
   gint route;                   /* of the current item; -1 undecided */
   AffectDataset *dataset;       /* train mode */
-  guint skipped;
-  guint test_items;             /* train: split=test items, not learnt */
   guint routed[2];
   GstAffectGap gaps[2];         /* how far each route has gone */
 };

@@ -59,10 +59,10 @@
  *
  * `affect-train-epoch` (train mode), per epoch and model:
  *
- * - `epoch` (guint)
- * - `train-loss`, `train-mse`, `train-lds` (gdouble)
- * - `validation-metric` (gdouble): MAE; `validation-metric-name` (string):
- *   "mae"
+ * - `epoch`, `epochs` (guint), `phase` (string): "adam"
+ * - `learning-rate`, `train-loss`, `train-mse`, `train-lds` (gdouble)
+ * - `validation-loss` (gdouble): NaN
+ * - `validation-metric` (gdouble): MAE; `metric` (string): "mae"
  * - `validation-accuracy` (gdouble): NaN
  * - `seconds` (gdouble), `best` (gboolean)
  * - `target` (string): one-model-per-target only
@@ -70,7 +70,8 @@
  * `affect-train-done` (train mode), per model file:
  *
  * - `model-file` (string), `items`, `validation-items`, `best-epoch` (guint)
- * - `validation-metric` (gdouble), `constant-output` (gboolean)
+ * - `validation-metric`, `validation-accuracy` (gdouble)
+ * - `constant-output` (gboolean)
  *
  * ## Example launch line
  * |[
@@ -103,35 +104,78 @@
 GST_DEBUG_CATEGORY_STATIC (affect_regress_debug);
 #define GST_CAT_DEFAULT affect_regress_debug
 
-#define DEFAULT_TARGETS "valence"
-#define DEFAULT_HIDDEN "1200,600"
-#define DEFAULT_MULTI_OUTPUT TRUE
-#define DEFAULT_OUTPUT_ACTIVATION GST_AFFECT_OUTPUT_LINEAR
-#define DEFAULT_STANDARDISE GST_AFFECT_STANDARDISE_MODEL
-#define DEFAULT_VAT TRUE
-#define DEFAULT_EPSILON 1.5
-#define DEFAULT_LAMBDA 1.5
-#define DEFAULT_XI 1e-6
-#define DEFAULT_POWER_ITERATIONS 1
-#define DEFAULT_POWER_METHOD AFFECT_VAT_POWER_JVP
-#define DEFAULT_POST_MESSAGES TRUE
-
-enum
-{
-  PROP_0,
-  PROP_TARGETS,
-  PROP_MULTI_OUTPUT,
-  PROP_OUTPUT_ACTIVATION,
-  PROP_STANDARDISE,
-  PROP_VAT,
-  PROP_EPSILON,
-  PROP_LAMBDA,
-  PROP_XI,
-  PROP_POWER_ITERATIONS,
-  PROP_POWER_METHOD,
-  PROP_POST_MESSAGES,
-  PROP_TRAIN_FIRST              /* the shared training properties follow */
+static const GEnumValue output_activation_values[] = {
+  {GST_AFFECT_OUTPUT_LINEAR, "Linear output unit", "linear"},
+  {GST_AFFECT_OUTPUT_RELU, "ReLU output unit (the seed's)", "relu"},
+  {0, NULL, NULL}
 };
+
+GST_AFFECT_DEFINE_ENUM (GstAffectOutputActivation, gst_affect_output_activation,
+    output_activation_values);
+static const GEnumValue standardise_values[] = {
+  {GST_AFFECT_STANDARDISE_MODEL, "Training-set mean/std stored in the model",
+      "model"},
+  {GST_AFFECT_STANDARDISE_PER_STREAM,
+      "Mean/std of the incoming stream (items held until EOS)", "per-stream"},
+  {0, NULL, NULL}
+};
+
+GST_AFFECT_DEFINE_ENUM (GstAffectStandardise, gst_affect_standardise,
+    standardise_values);
+static const GEnumValue vat_power_values[] = {
+  {AFFECT_VAT_POWER_JVP, "Exact power step (Jacobian-vector products)",
+      "jvp"},
+  {AFFECT_VAT_POWER_FINITE_DIFFERENCE,
+        "Finite difference with xi in float32 (cancels for small xi)",
+      "finite-difference"},
+  {0, NULL, NULL}
+};
+
+GST_AFFECT_DEFINE_ENUM (GstAffectVatPower, gst_affect_vat_power,
+    vat_power_values);
+
+#define S GstAffectRegress
+static const GstAffectParam params[] = {
+  GST_AFFECT_PARAM_STRING ("targets", "Targets",
+      "Comma-separated names of the targets to learn (fields of the item's "
+      "targets structure); in infer mode the model's names win", S, targets,
+      "valence"),
+  GST_AFFECT_PARAM_BOOL ("multi-output", "Multi-output",
+      "One model with one output per target (true) or one model per target, "
+      "in files model-<target>.safetensors (false)", S, multi_output, TRUE),
+  GST_AFFECT_PARAM_ENUM ("output-activation", "Output activation",
+      "Output unit of a trained model: linear, or ReLU as in the seed (dies "
+      "on targets around 0)", S, output_activation,
+      gst_affect_output_activation_get_type, GST_AFFECT_OUTPUT_LINEAR),
+  GST_AFFECT_PARAM_ENUM ("standardise", "Standardise",
+      "Feature standardisation at inference: the model's training "
+      "statistics, or the incoming stream's own (cross-corpus)", S,
+      standardise, gst_affect_standardise_get_type,
+      GST_AFFECT_STANDARDISE_MODEL),
+  GST_AFFECT_PARAM_BOOL ("vat", "VAT",
+      "Train with virtual adversarial training (MSE + lambda * LDS)", S, vat,
+      TRUE),
+  GST_AFFECT_PARAM_DOUBLE ("epsilon", "Epsilon",
+      "VAT: norm of the adversarial perturbation r_adv (standardised feature "
+      "units)", S, epsilon, 0.0, 1000.0, 1.5),
+  GST_AFFECT_PARAM_DOUBLE ("lambda", "Lambda",
+      "VAT: weight of the local distributional smoothness term", S, lambda,
+      0.0, 1000.0, 1.5),
+  GST_AFFECT_PARAM_DOUBLE ("xi", "Xi",
+      "VAT: finite-difference step of the power iteration "
+      "(power-method=finite-difference only; jvp is its exact limit)", S, xi,
+      1e-12, 100.0, 1e-6),
+  GST_AFFECT_PARAM_UINT ("power-iterations", "Power iterations",
+      "VAT: power iterations for r_adv", S, power_iterations, 1, 100, 1),
+  GST_AFFECT_PARAM_ENUM ("power-method", "Power method",
+      "VAT: how the power step is evaluated", S, power_method,
+      gst_affect_vat_power_get_type, AFFECT_VAT_POWER_JVP),
+  GST_AFFECT_PARAM_BOOL ("post-messages", "Post messages",
+      "Post an affect-prediction element message per vector", S,
+      learner.post_messages, TRUE),
+};
+
+#undef S
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS,
@@ -140,81 +184,20 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
 
-#define GST_TYPE_AFFECT_OUTPUT_ACTIVATION (gst_affect_output_activation_get_type ())
-static GType
-gst_affect_output_activation_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_AFFECT_OUTPUT_LINEAR, "Linear output unit", "linear"},
-    {GST_AFFECT_OUTPUT_RELU, "ReLU output unit (the seed's)", "relu"},
-    {0, NULL, NULL}
-  };
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstAffectOutputActivation", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
-
-#define GST_TYPE_AFFECT_STANDARDISE (gst_affect_standardise_get_type ())
-static GType
-gst_affect_standardise_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_AFFECT_STANDARDISE_MODEL,
-        "Training-set mean/std stored in the model", "model"},
-    {GST_AFFECT_STANDARDISE_PER_STREAM,
-          "Mean/std of the incoming stream (items held until EOS)",
-        "per-stream"},
-    {0, NULL, NULL}
-  };
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstAffectStandardise", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
-
-#define GST_TYPE_AFFECT_VAT_POWER (gst_affect_vat_power_get_type ())
-static GType
-gst_affect_vat_power_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {AFFECT_VAT_POWER_JVP,
-        "Exact power step (Jacobian-vector products)", "jvp"},
-    {AFFECT_VAT_POWER_FINITE_DIFFERENCE,
-          "Finite difference with xi in float32 (cancels for small xi)",
-        "finite-difference"},
-    {0, NULL, NULL}
-  };
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstAffectVatPower", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
-
 #define gst_affect_regress_parent_class parent_class
-G_DEFINE_TYPE (GstAffectRegress, gst_affect_regress, GST_TYPE_ELEMENT);
+G_DEFINE_TYPE (GstAffectRegress, gst_affect_regress, GST_TYPE_AFFECT_LEARNER);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (affectregress, "affectregress",
     GST_RANK_NONE, GST_TYPE_AFFECT_REGRESS,
     GST_DEBUG_CATEGORY_INIT (affect_regress_debug, "affectregress", 0,
         "MLP regressor with virtual adversarial training"));
 
-static void gst_affect_regress_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec);
-static void gst_affect_regress_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec);
-static void gst_affect_regress_finalize (GObject * object);
-static GstStateChangeReturn gst_affect_regress_change_state (GstElement *
-    element, GstStateChange transition);
-static GstFlowReturn gst_affect_regress_chain (GstPad * pad,
-    GstObject * parent, GstBuffer * buf);
-static gboolean gst_affect_regress_sink_event (GstPad * pad,
-    GstObject * parent, GstEvent * event);
+static gboolean start (GstAffectLearner * learner);
+static void stop (GstAffectLearner * learner);
+static gboolean set_input_caps (GstAffectLearner * learner, GstCaps * caps);
+static GstFlowReturn chain (GstAffectLearner * learner, GstBuffer * buf);
+static gboolean sink_event (GstAffectLearner * learner, GstEvent * event);
+static void drain (GstAffectLearner * learner);
+static gboolean train_and_write (GstAffectLearner * learner);
 
 /* an entry held for per-stream standardisation: an event or a vector */
 typedef struct
@@ -239,70 +222,13 @@ pending_free (Pending * p)
 static void
 gst_affect_regress_class_init (GstAffectRegressClass * klass)
 {
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-      GST_PARAM_MUTABLE_READY;
-
-  gobject_class->set_property = gst_affect_regress_set_property;
-  gobject_class->get_property = gst_affect_regress_get_property;
-  gobject_class->finalize = gst_affect_regress_finalize;
-
-  g_object_class_install_property (gobject_class, PROP_TARGETS,
-      g_param_spec_string ("targets", "Targets",
-          "Comma-separated names of the targets to learn (fields of the "
-          "item's targets structure); in infer mode the model's names win",
-          DEFAULT_TARGETS, rw));
-  g_object_class_install_property (gobject_class, PROP_MULTI_OUTPUT,
-      g_param_spec_boolean ("multi-output", "Multi-output",
-          "One model with one output per target (true) or one model per "
-          "target, in files model-<target>.safetensors (false)",
-          DEFAULT_MULTI_OUTPUT, rw));
-  g_object_class_install_property (gobject_class, PROP_OUTPUT_ACTIVATION,
-      g_param_spec_enum ("output-activation", "Output activation",
-          "Output unit of a trained model: linear, or ReLU as in the seed "
-          "(dies on targets around 0)", GST_TYPE_AFFECT_OUTPUT_ACTIVATION,
-          DEFAULT_OUTPUT_ACTIVATION, rw));
-  g_object_class_install_property (gobject_class, PROP_STANDARDISE,
-      g_param_spec_enum ("standardise", "Standardise",
-          "Feature standardisation at inference: the model's training "
-          "statistics, or the incoming stream's own (cross-corpus)",
-          GST_TYPE_AFFECT_STANDARDISE, DEFAULT_STANDARDISE, rw));
-  g_object_class_install_property (gobject_class, PROP_VAT,
-      g_param_spec_boolean ("vat", "VAT",
-          "Train with virtual adversarial training (MSE + lambda * LDS)",
-          DEFAULT_VAT, rw));
-  g_object_class_install_property (gobject_class, PROP_EPSILON,
-      g_param_spec_double ("epsilon", "Epsilon",
-          "VAT: norm of the adversarial perturbation r_adv (standardised "
-          "feature units)", 0.0, 1000.0, DEFAULT_EPSILON, rw));
-  g_object_class_install_property (gobject_class, PROP_LAMBDA,
-      g_param_spec_double ("lambda", "Lambda",
-          "VAT: weight of the local distributional smoothness term",
-          0.0, 1000.0, DEFAULT_LAMBDA, rw));
-  g_object_class_install_property (gobject_class, PROP_XI,
-      g_param_spec_double ("xi", "Xi",
-          "VAT: finite-difference step of the power iteration "
-          "(power-method=finite-difference only; jvp is its exact limit)",
-          1e-12, 100.0, DEFAULT_XI, rw));
-  g_object_class_install_property (gobject_class, PROP_POWER_ITERATIONS,
-      g_param_spec_uint ("power-iterations", "Power iterations",
-          "VAT: power iterations for r_adv", 1, 100,
-          DEFAULT_POWER_ITERATIONS, rw));
-  g_object_class_install_property (gobject_class, PROP_POWER_METHOD,
-      g_param_spec_enum ("power-method", "Power method",
-          "VAT: how the power step is evaluated",
-          GST_TYPE_AFFECT_VAT_POWER, DEFAULT_POWER_METHOD, rw));
-  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
-      g_param_spec_boolean ("post-messages", "Post messages",
-          "Post an affect-prediction element message per vector",
-          DEFAULT_POST_MESSAGES, rw));
-  gst_affect_train_install_properties (gobject_class, PROP_TRAIN_FIRST,
-      DEFAULT_HIDDEN, "The model (safetensors): read in infer mode, "
-      "written atomically at the end of training");
+  GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_affect_learner_class_install_params (G_OBJECT_CLASS (klass), params,
+      G_N_ELEMENTS (params));
   gst_element_class_set_static_metadata (element_class,
       "Affect regressor (MLP, virtual adversarial training)",
       "Filter/Analyzer/Tensor",
@@ -313,47 +239,29 @@ gst_affect_regress_class_init (GstAffectRegressClass * klass)
       "fakesink; then ... ! affectis09 ! affectregress "
       "model-file=v.safetensors ! affectmetrics location=mae.json",
       "gst-affect <https://example.invalid/gst-affect>");
-  element_class->change_state = gst_affect_regress_change_state;
-
-  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_OUTPUT_ACTIVATION, 0);
-  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_STANDARDISE, 0);
-  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_VAT_POWER, 0);
-  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_MODE, 0);
+  learner_class->start = start;
+  learner_class->stop = stop;
+  learner_class->set_caps = set_input_caps;
+  learner_class->chain = chain;
+  learner_class->sink_event = sink_event;
+  learner_class->drain = drain;
+  learner_class->train = train_and_write;
 }
 
 static void
 gst_affect_regress_init (GstAffectRegress * self)
 {
-  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
-  gst_pad_set_chain_function (self->sinkpad,
-      GST_DEBUG_FUNCPTR (gst_affect_regress_chain));
-  gst_pad_set_event_function (self->sinkpad,
-      GST_DEBUG_FUNCPTR (gst_affect_regress_sink_event));
-  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
   gst_pad_use_fixed_caps (self->srcpad);
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
-
-  gst_affect_train_settings_init (&self->train, DEFAULT_HIDDEN);
-  self->targets = g_strdup (DEFAULT_TARGETS);
-  self->multi_output = DEFAULT_MULTI_OUTPUT;
-  self->output_activation = DEFAULT_OUTPUT_ACTIVATION;
-  self->standardise = DEFAULT_STANDARDISE;
-  self->vat = DEFAULT_VAT;
-  self->epsilon = DEFAULT_EPSILON;
-  self->lambda = DEFAULT_LAMBDA;
-  self->xi = DEFAULT_XI;
-  self->power_iterations = DEFAULT_POWER_ITERATIONS;
-  self->power_method = DEFAULT_POWER_METHOD;
-  self->post_messages = DEFAULT_POST_MESSAGES;
   g_queue_init (&self->pending);
-  gst_segment_init (&self->segment, GST_FORMAT_TIME);
   gst_affect_gap_reset (&self->gap);
 }
 
 static void
-reset (GstAffectRegress * self)
+stop (GstAffectLearner * learner)
 {
+  GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
   guint i;
 
   for (i = 0; i < self->n_models; i++)
@@ -369,131 +277,12 @@ reset (GstAffectRegress * self)
   g_clear_pointer (&self->item, gst_affect_item_free);
   g_clear_pointer (&self->dataset, affect_dataset_free);
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
-  self->skipped = 0;
-  self->test_items = 0;
   gst_affect_gap_reset (&self->gap);
   g_clear_pointer (&self->range_lo, g_free);
   g_clear_pointer (&self->range_hi, g_free);
-  gst_segment_init (&self->segment, GST_FORMAT_TIME);
+  gst_segment_init (&learner->segment, GST_FORMAT_TIME);
 }
 
-static void
-gst_affect_regress_finalize (GObject * object)
-{
-  GstAffectRegress *self = GST_AFFECT_REGRESS (object);
-
-  reset (self);
-  gst_affect_train_settings_clear (&self->train);
-  g_free (self->targets);
-  G_OBJECT_CLASS (parent_class)->finalize (object);
-}
-
-static void
-gst_affect_regress_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
-{
-  GstAffectRegress *self = GST_AFFECT_REGRESS (object);
-
-  GST_OBJECT_LOCK (self);
-  if (gst_affect_train_set_property (&self->train, PROP_TRAIN_FIRST, prop_id,
-          value)) {
-    GST_OBJECT_UNLOCK (self);
-    return;
-  }
-  switch (prop_id) {
-    case PROP_TARGETS:
-      g_free (self->targets);
-      self->targets = g_value_dup_string (value);
-      break;
-    case PROP_MULTI_OUTPUT:
-      self->multi_output = g_value_get_boolean (value);
-      break;
-    case PROP_OUTPUT_ACTIVATION:
-      self->output_activation = g_value_get_enum (value);
-      break;
-    case PROP_STANDARDISE:
-      self->standardise = g_value_get_enum (value);
-      break;
-    case PROP_VAT:
-      self->vat = g_value_get_boolean (value);
-      break;
-    case PROP_EPSILON:
-      self->epsilon = g_value_get_double (value);
-      break;
-    case PROP_LAMBDA:
-      self->lambda = g_value_get_double (value);
-      break;
-    case PROP_XI:
-      self->xi = g_value_get_double (value);
-      break;
-    case PROP_POWER_ITERATIONS:
-      self->power_iterations = g_value_get_uint (value);
-      break;
-    case PROP_POWER_METHOD:
-      self->power_method = g_value_get_enum (value);
-      break;
-    case PROP_POST_MESSAGES:
-      self->post_messages = g_value_get_boolean (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-  GST_OBJECT_UNLOCK (self);
-}
-
-static void
-gst_affect_regress_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
-{
-  GstAffectRegress *self = GST_AFFECT_REGRESS (object);
-
-  GST_OBJECT_LOCK (self);
-  if (gst_affect_train_get_property (&self->train, PROP_TRAIN_FIRST, prop_id,
-          value)) {
-    GST_OBJECT_UNLOCK (self);
-    return;
-  }
-  switch (prop_id) {
-    case PROP_TARGETS:
-      g_value_set_string (value, self->targets);
-      break;
-    case PROP_MULTI_OUTPUT:
-      g_value_set_boolean (value, self->multi_output);
-      break;
-    case PROP_OUTPUT_ACTIVATION:
-      g_value_set_enum (value, self->output_activation);
-      break;
-    case PROP_STANDARDISE:
-      g_value_set_enum (value, self->standardise);
-      break;
-    case PROP_VAT:
-      g_value_set_boolean (value, self->vat);
-      break;
-    case PROP_EPSILON:
-      g_value_set_double (value, self->epsilon);
-      break;
-    case PROP_LAMBDA:
-      g_value_set_double (value, self->lambda);
-      break;
-    case PROP_XI:
-      g_value_set_double (value, self->xi);
-      break;
-    case PROP_POWER_ITERATIONS:
-      g_value_set_uint (value, self->power_iterations);
-      break;
-    case PROP_POWER_METHOD:
-      g_value_set_enum (value, self->power_method);
-      break;
-    case PROP_POST_MESSAGES:
-      g_value_set_boolean (value, self->post_messages);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-  GST_OBJECT_UNLOCK (self);
-}
 
 static gchar **
 split_names (const gchar * list)
@@ -534,16 +323,17 @@ metadata_value (AffectMlp * mlp, const gchar * key, guint k)
 static gboolean
 load_models (GstAffectRegress * self)
 {
+  GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
   GError *error = NULL;
   guint i;
 
-  if (self->train.model_file == NULL) {
+  if (learner->model_file == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("No model-file set."), ("mode=infer needs model-file"));
     return FALSE;
   }
   if (self->multi_output) {
-    AffectMlp *mlp = affect_mlp_load (self->train.model_file, &error);
+    AffectMlp *mlp = affect_mlp_load (learner->model_file, &error);
     const char *const *names;
     if (mlp == NULL)
       goto load_error;
@@ -559,7 +349,7 @@ load_models (GstAffectRegress * self)
           (guint) affect_mlp_get_config (mlp)->n_outputs) {
         GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
             ("Model %s has %d outputs but targets=\"%s\" names %u.",
-                self->train.model_file, affect_mlp_get_config (mlp)->n_outputs,
+                learner->model_file, affect_mlp_get_config (mlp)->n_outputs,
                 self->targets, g_strv_length (self->target_names)), (NULL));
         return FALSE;
       }
@@ -569,7 +359,7 @@ load_models (GstAffectRegress * self)
     self->n_models = g_strv_length (self->target_names);
     self->models = g_new0 (AffectMlp *, self->n_models);
     for (i = 0; i < self->n_models; i++) {
-      gchar *path = gst_affect_train_target_path (self->train.model_file,
+      gchar *path = gst_affect_learner_target_path (learner->model_file,
           self->target_names[i]);
       self->models[i] = affect_mlp_load (path, &error);
       g_free (path);
@@ -603,102 +393,35 @@ load_error:
   return FALSE;
 }
 
-static GstStateChangeReturn
-gst_affect_regress_change_state (GstElement * element,
-    GstStateChange transition)
+static gboolean
+start (GstAffectLearner * learner)
 {
-  GstAffectRegress *self = GST_AFFECT_REGRESS (element);
-  GstStateChangeReturn ret;
+  GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
 
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    reset (self);
-    if (self->train.mode == GST_AFFECT_MODE_INFER) {
-      if (!load_models (self))
-        return GST_STATE_CHANGE_FAILURE;
-    } else {
-      AffectMlpConfig probe = { 0 };
-      if (self->train.model_file == NULL) {
-        GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-            ("No model-file set."), ("mode=train writes model-file"));
-        return GST_STATE_CHANGE_FAILURE;
-      }
-      /* the per-target files and the checkpoint go to the same folder */
-      if (!gst_affect_train_check_output (element, "model-file",
-              self->train.model_file))
-        return GST_STATE_CHANGE_FAILURE;
-      if (!gst_affect_train_parse_hidden (self->train.hidden_sizes, &probe)) {
-        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-            ("Invalid hidden-sizes \"%s\".", self->train.hidden_sizes),
-            ("expected positive integers separated by commas, at most %d",
-                AFFECT_MLP_MAX_HIDDEN));
-        return GST_STATE_CHANGE_FAILURE;
-      }
-      self->target_names = split_names (self->targets);
-      self->n_targets = g_strv_length (self->target_names);
-      if (self->n_targets == 0) {
-        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-            ("No targets to train."), ("set targets=valence,..."));
-        return GST_STATE_CHANGE_FAILURE;
-      }
-    }
+  if (learner->mode == GST_AFFECT_MODE_INFER)
+    return load_models (self);
+  self->target_names = split_names (self->targets);
+  self->n_targets = g_strv_length (self->target_names);
+  if (self->n_targets == 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("No targets to train."), ("set targets=valence,..."));
+    return FALSE;
   }
-
-  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
-    reset (self);
-  return ret;
+  return TRUE;
 }
 
 static gboolean
-set_input_caps (GstAffectRegress * self, GstCaps * caps)
+set_input_caps (GstAffectLearner * learner, GstCaps * caps)
 {
+  GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
   GstAffectTensorInfo info, out_info;
   GstCaps *out;
   gchar *names;
-  guint n;
-  const gchar *feature, *model_feature;
 
-  if (!gst_affect_tensor_info_from_caps (&info, caps)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("Input is not a single float32 tensor stream."),
-        ("caps %" GST_PTR_FORMAT, caps));
+  if (!gst_affect_learner_vector_caps (learner, caps, &info, self->models ?
+          self->models[0] : NULL, TRUE, &self->n_features, &self->dataset,
+          self->n_targets))
     return FALSE;
-  }
-  n = gst_affect_tensor_info_n_elements (&info);
-  if (self->train.mode == GST_AFFECT_MODE_INFER) {
-    if (n != self->n_features) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Model %s expects %u features per vector, the stream has %u.",
-              self->train.model_file, self->n_features, n),
-          ("caps %" GST_PTR_FORMAT, caps));
-      return FALSE;
-    }
-    feature = gst_structure_get_string (gst_caps_get_structure (caps, 0),
-        "feature");
-    model_feature = affect_mlp_get_metadata (self->models[0], "feature");
-    if (feature && model_feature && strcmp (feature, model_feature) != 0) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Model %s was trained on feature=%s, the stream carries "
-              "feature=%s.", self->train.model_file, model_feature, feature),
-          (NULL));
-      return FALSE;
-    }
-    if (!gst_affect_train_check_sample_rate (GST_ELEMENT (self),
-            self->models[0], self->train.model_file, caps))
-      return FALSE;
-  } else {
-    if (self->n_features != 0 && n != self->n_features) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Feature size changed from %u to %u during training.",
-              self->n_features, n), (NULL));
-      return FALSE;
-    }
-    self->n_features = n;
-    if (self->dataset == NULL)
-      self->dataset = gst_affect_train_dataset_new (&self->train, n,
-          self->n_targets);
-  }
   gst_caps_replace (&self->input_caps, caps);
 
   gst_affect_tensor_info_init (&out_info, 1, &self->n_targets, info.rate_n,
@@ -757,28 +480,9 @@ push_prediction (GstAffectRegress * self, const float *y, const gchar * id,
   GST_BUFFER_PTS (out) = pts;
   GST_BUFFER_DURATION (out) = duration;
   gst_affect_gap_note (&self->gap, pts, duration);
-  if (self->post_messages) {
-    GstStructure *s = gst_affect_message_structure_new ("affect-prediction",
-        &self->segment, pts, duration);
-    GValue scores = G_VALUE_INIT, names = G_VALUE_INIT, v = G_VALUE_INIT;
-    guint i;
-
-    gst_value_array_init (&scores, self->n_targets);
-    gst_value_array_init (&names, self->n_targets);
-    for (i = 0; i < self->n_targets; i++) {
-      g_value_init (&v, G_TYPE_FLOAT);
-      g_value_set_float (&v, y[i]);
-      gst_value_array_append_and_take_value (&scores, &v);
-      g_value_init (&v, G_TYPE_STRING);
-      g_value_set_string (&v, self->target_names[i]);
-      gst_value_array_append_and_take_value (&names, &v);
-    }
-    gst_structure_set (s, "id", G_TYPE_STRING, id ? id : "", NULL);
-    gst_structure_take_value (s, "scores", &scores);
-    gst_structure_take_value (s, "names", &names);
-    gst_element_post_message (GST_ELEMENT (self),
-        gst_message_new_element (GST_OBJECT (self), s));
-  }
+  gst_affect_learner_post_prediction (GST_AFFECT_LEARNER (self), pts,
+      duration, id, y, (const gchar * const *) self->target_names,
+      self->n_targets, NULL, 0, -1);
   return gst_pad_push (self->srcpad, out);
 }
 
@@ -839,9 +543,9 @@ check_prediction (GstAffectRegress * self, const float *y, const gchar * id,
 }
 
 static GstFlowReturn
-gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+chain (GstAffectLearner * learner, GstBuffer * buf)
 {
-  GstAffectRegress *self = GST_AFFECT_REGRESS (parent);
+  GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
   GstFlowReturn ret = GST_FLOW_OK;
   GstMapInfo map;
   const gchar *id = self->item ? self->item->id : NULL;
@@ -850,27 +554,14 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
    * outputs wait for EOS, one GAP so that the sink prerolls) */
   gboolean gap = FALSE, preroll = FALSE;
 
-  gst_affect_train_use_threads (&self->train);
-
-  if (self->n_features == 0 || self->input_caps == NULL) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before data."),
-        (NULL));
+  ret = gst_affect_learner_map_vector (learner, buf, &map,
+      self->input_caps ? self->n_features : 0);
+  if (ret != GST_FLOW_OK) {
     gst_buffer_unref (buf);
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-  if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
-    gst_buffer_unref (buf);
-    return GST_FLOW_ERROR;
-  }
-  if (map.size != self->n_features * sizeof (float)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("Buffer of %" G_GSIZE_FORMAT " bytes, expected %u floats.",
-            map.size, self->n_features), (NULL));
-    ret = GST_FLOW_ERROR;
-    goto out;
+    return ret;
   }
 
-  if (self->train.mode == GST_AFFECT_MODE_TRAIN) {
+  if (learner->mode == GST_AFFECT_MODE_TRAIN) {
     float *t;
     gboolean ok = self->item != NULL;
     guint i;
@@ -878,26 +569,23 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     /* test items are never learnt from, so one manifest can feed both
      * the training and the evaluation pipeline */
     gap = TRUE;
-    if (self->item && g_strcmp0 (self->item->split, "test") == 0) {
-      self->test_items++;
+    if (gst_affect_learner_is_test_item (learner, self->item))
       goto out;
-    }
     t = g_new (float, self->n_targets);
     for (i = 0; ok && i < self->n_targets; i++) {
       gdouble v;
       ok = gst_affect_item_get_target (self->item, self->target_names[i], &v)
-          || gst_affect_train_parse_label (gst_affect_item_get_column
+          || gst_affect_learner_parse_label (gst_affect_item_get_column
           (self->item, self->target_names[i]), &v);
       t[i] = (float) v;
     }
     if (!ok) {
-      self->skipped++;
+      learner->skipped++;
       GST_DEBUG_OBJECT (self, "skipping item %s: missing target",
           id ? id : "(none)");
-    } else if (!gst_affect_train_add_row (GST_ELEMENT (self), self->dataset,
+    } else if (!gst_affect_learner_add_row (learner, self->dataset,
             (const float *) map.data, t, self->item
-            && g_strcmp0 (self->item->split, "validation") == 0,
-            &self->skipped)) {
+            && GST_AFFECT_ITEM_IS_VALIDATION (self->item), &learner->skipped)) {
       ret = GST_FLOW_ERROR;
     } else if (vector_is_finite (t, self->n_targets)
         && vector_is_finite ((const float *) map.data, self->n_features)) {
@@ -958,12 +646,17 @@ out:
 /* per-stream standardisation: predict every held vector with the
  * stream's statistics and replay the held events and outputs in order */
 static void
-flush_pending (GstAffectRegress * self)
+drain (GstAffectLearner * learner)
 {
+  GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
   const int d = self->n_features, k = self->n_targets;
   GList *l;
   int n = 0, i = 0;
   float *x, *y, *mean, *std;
+
+  if (learner->mode != GST_AFFECT_MODE_INFER
+      || self->standardise != GST_AFFECT_STANDARDISE_PER_STREAM)
+    return;
 
   for (l = self->pending.head; l; l = l->next)
     n += ((Pending *) l->data)->features != NULL;
@@ -1002,175 +695,122 @@ flush_pending (GstAffectRegress * self)
 typedef struct
 {
   GstAffectRegress *self;
-  const gchar *target;
-} EpochCtx;
+  guint t0, t1;                 /* the model's targets */
+} Model;
 
-static gboolean
-on_epoch (const AffectMlpEpochReport * report, gpointer user_data)
+static void
+tune (AffectMlpTrainConfig * tc, gpointer data)
 {
-  EpochCtx *ctx = user_data;
-  gst_affect_train_post_epoch (GST_ELEMENT (ctx->self), report, ctx->target,
-      "mae");
-  return TRUE;
+  GstAffectRegress *self = ((Model *) data)->self;
+
+  tc->loss = AFFECT_MLP_LOSS_MSE;
+  tc->vat = self->vat;
+  tc->vat_config.epsilon = self->epsilon;
+  tc->vat_config.lambda = self->lambda;
+  tc->vat_config.xi = self->xi;
+  tc->vat_config.power_iterations = self->power_iterations;
+  tc->vat_config.power = self->power_method;
+}
+
+static void
+describe (AffectMlp * mlp, gpointer data)
+{
+  Model *model = data;
+  GstAffectRegress *self = model->self;
+  GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
+  gchar **names = g_new0 (gchar *, model->t1 - model->t0 + 1);
+  gchar *value;
+  guint t;
+
+  for (t = model->t0; t < model->t1; t++)
+    names[t - model->t0] = self->target_names[t];
+  affect_mlp_set_names (mlp, (const char *const *) names);
+  g_free (names);
+  affect_mlp_set_metadata (mlp, "task", "regression");
+  affect_mlp_set_metadata (mlp, "feature", self->input_caps ?
+      gst_structure_get_string (gst_caps_get_structure
+          (self->input_caps, 0), "feature") : NULL);
+  gst_affect_learner_set_sample_rate (mlp, self->input_caps);
+  affect_mlp_set_metadata (mlp, "training", self->vat ? "vat" : "mse");
+  value = g_strdup_printf ("epsilon=%g,lambda=%g,xi=%g,power-iterations="
+      "%u,epochs=%u,batch-size=%u,learning-rate=%g,seed=%" G_GUINT64_FORMAT,
+      self->epsilon, self->lambda, self->xi, self->power_iterations,
+      learner->epochs, learner->batch_size, learner->learning_rate,
+      learner->seed);
+  affect_mlp_set_metadata (mlp, "training-parameters", value);
+  g_free (value);
+  /* the training targets' range, for the far-outside warning */
+  if (self->range_lo) {
+    GString *lo = g_string_new (NULL), *hi = g_string_new (NULL);
+    gchar num[G_ASCII_DTOSTR_BUF_SIZE];
+    for (t = model->t0; t < model->t1; t++) {
+      g_string_append_printf (lo, "%s%s", t > model->t0 ? "," : "",
+          g_ascii_formatd (num, sizeof (num), "%.9g", self->range_lo[t]));
+      g_string_append_printf (hi, "%s%s", t > model->t0 ? "," : "",
+          g_ascii_formatd (num, sizeof (num), "%.9g", self->range_hi[t]));
+    }
+    affect_mlp_set_metadata (mlp, "target-min", lo->str);
+    affect_mlp_set_metadata (mlp, "target-max", hi->str);
+    g_string_free (lo, TRUE);
+    g_string_free (hi, TRUE);
+  }
 }
 
 static gboolean
-train_and_write (GstAffectRegress * self)
+train_and_write (GstAffectLearner * learner)
 {
-  AffectMlpConfig config = { 0 };
-  AffectMlpTrainConfig tc;
+  GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
   guint m, n_models = self->multi_output ? 1 : self->n_targets;
-  int n = affect_dataset_size (self->dataset, FALSE);
-  int nv = affect_dataset_size (self->dataset, TRUE);
+  gboolean ok = TRUE;
 
-  if (self->skipped > 0)
+  if (learner->skipped > 0)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("%u vectors skipped: no item, a missing target (%s) or non-finite "
-            "values.", self->skipped, self->targets), (NULL));
-  if (self->test_items > 0)
+            "values.", learner->skipped, self->targets), (NULL));
+  if (learner->test_items > 0)
     GST_INFO_OBJECT (self, "%u test items not used for training",
-        self->test_items);
-  if (n == 0) {
-    gchar *note = gst_affect_train_split_note (self->test_items);
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("No training items with targets \"%s\" (%u skipped%s).",
-            self->targets, self->skipped, note), (NULL));
-    g_free (note);
+        learner->test_items);
+  if (affect_dataset_size (self->dataset, FALSE) == 0) {
+    gchar *wanted = g_strdup_printf ("targets \"%s\"", self->targets);
+    gst_affect_learner_no_items_error (learner, wanted);
+    g_free (wanted);
     return FALSE;
   }
-  config.n_inputs = self->n_features;
-  gst_affect_train_parse_hidden (self->train.hidden_sizes, &config);
-  config.hidden_activation = AFFECT_ACTIVATION_RELU;
-  config.output_activation =
-      self->output_activation == GST_AFFECT_OUTPUT_RELU ?
-      AFFECT_ACTIVATION_RELU : AFFECT_ACTIVATION_IDENTITY;
-  config.n_outputs = self->multi_output ? self->n_targets : 1;
-
-  affect_mlp_train_config_init (&tc);
-  gst_affect_train_settings_apply (&self->train, &tc);
-  tc.loss = AFFECT_MLP_LOSS_MSE;
-  tc.vat = self->vat;
-  tc.vat_config.epsilon = self->epsilon;
-  tc.vat_config.lambda = self->lambda;
-  tc.vat_config.xi = self->xi;
-  tc.vat_config.power_iterations = self->power_iterations;
-  tc.vat_config.power = self->power_method;
-
-  for (m = 0; m < n_models; m++) {
-    AffectMlpTrainResult res;
-    GError *error = NULL;
-    AffectMlp *mlp = affect_mlp_new (&config, self->train.seed, &error);
-    EpochCtx ctx = { self, self->multi_output ? NULL : self->target_names[m] };
-    gchar *path = self->multi_output ? g_strdup (self->train.model_file) :
-        gst_affect_train_target_path (self->train.model_file,
+  for (m = 0; ok && m < n_models; m++) {
+    Model model = { self, self->multi_output ? 0 : m,
+      self->multi_output ? self->n_targets : m + 1
+    };
+    gchar *path = self->multi_output ? g_strdup (learner->model_file) :
+        gst_affect_learner_target_path (learner->model_file,
         self->target_names[m]);
-    gchar *value;
-    gchar *checkpoint = gst_affect_train_checkpoint_path (path);
-    gboolean ok;
+    GstAffectMlpJob job = { self->n_features, model.t1 - model.t0,
+      self->output_activation == GST_AFFECT_OUTPUT_RELU ?
+          AFFECT_ACTIVATION_RELU : AFFECT_ACTIVATION_IDENTITY,
+      self->dataset, self->multi_output ? -1 : (gint) m, path, "mae",
+      self->multi_output ? NULL : self->target_names[m],
+      "output-activation=relu dies on targets around 0; use "
+          "output-activation=linear", tune, describe, &model
+    };
 
-    /* one checkpoint per model file */
-    tc.checkpoint_path = checkpoint;
-    ok = mlp != NULL && affect_mlp_train_dataset (mlp, &tc, self->dataset,
-        self->multi_output ? -1 : (int) m, self->train.validation_fraction,
-        on_epoch, &ctx, &res, &error);
-    g_free (checkpoint);
-
-    if (ok) {
-      if (self->multi_output)
-        affect_mlp_set_names (mlp, (const char *const *) self->target_names);
-      else
-        affect_mlp_set_names (mlp, (const char *[]) {
-            self->target_names[m], NULL
-            });
-      affect_mlp_set_metadata (mlp, "task", "regression");
-      affect_mlp_set_metadata (mlp, "feature", self->input_caps ?
-          gst_structure_get_string (gst_caps_get_structure
-              (self->input_caps, 0), "feature") : NULL);
-      gst_affect_train_set_sample_rate (mlp, self->input_caps);
-      affect_mlp_set_metadata (mlp, "training", self->vat ? "vat" : "mse");
-      value = g_strdup_printf ("epsilon=%g,lambda=%g,xi=%g,power-iterations="
-          "%u,epochs=%u,batch-size=%u,learning-rate=%g,seed=%" G_GUINT64_FORMAT,
-          self->epsilon, self->lambda, self->xi, self->power_iterations,
-          self->train.epochs, self->train.batch_size,
-          self->train.learning_rate, self->train.seed);
-      affect_mlp_set_metadata (mlp, "training-parameters", value);
-      g_free (value);
-      /* the training targets' range, for the far-outside warning */
-      if (self->range_lo) {
-        GString *lo = g_string_new (NULL), *hi = g_string_new (NULL);
-        guint t0 = self->multi_output ? 0 : m;
-        guint t1 = self->multi_output ? self->n_targets : m + 1, t;
-        gchar num[G_ASCII_DTOSTR_BUF_SIZE];
-        for (t = t0; t < t1; t++) {
-          g_string_append_printf (lo, "%s%s", t > t0 ? "," : "",
-              g_ascii_formatd (num, sizeof (num), "%.9g", self->range_lo[t]));
-          g_string_append_printf (hi, "%s%s", t > t0 ? "," : "",
-              g_ascii_formatd (num, sizeof (num), "%.9g", self->range_hi[t]));
-        }
-        affect_mlp_set_metadata (mlp, "target-min", lo->str);
-        affect_mlp_set_metadata (mlp, "target-max", hi->str);
-        g_string_free (lo, TRUE);
-        g_string_free (hi, TRUE);
-      }
-      ok = affect_mlp_save (mlp, path, &error);
-    }
-    if (!ok) {
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-          ("Training or writing %s failed: %s", path,
-              error ? error->message : "unknown error"), (NULL));
-      g_clear_error (&error);
-      affect_mlp_free (mlp);
-      g_free (path);
-      return FALSE;
-    }
-    if (res.constant_output)
-      GST_ELEMENT_WARNING (self, STREAM, FAILED,
-          ("The model in %s predicts a constant on the validation items.",
-              path), ("output-activation=relu dies on targets around 0; "
-              "use output-activation=linear"));
-    gst_element_post_message (GST_ELEMENT (self),
-        gst_message_new_element (GST_OBJECT (self),
-            gst_structure_new ("affect-train-done",
-                "model-file", G_TYPE_STRING, path,
-                "items", G_TYPE_UINT, (guint) n,
-                "validation-items", G_TYPE_UINT, (guint) nv,
-                "best-epoch", G_TYPE_UINT, (guint) res.best_epoch,
-                "validation-metric", G_TYPE_DOUBLE,
-                res.best_validation_metric, "constant-output",
-                G_TYPE_BOOLEAN, res.constant_output, NULL)));
-    affect_mlp_free (mlp);
+    ok = gst_affect_learner_train_mlp (learner, &job);
     g_free (path);
   }
-  return TRUE;
+  return ok;
 }
 
 static gboolean
-gst_affect_regress_sink_event (GstPad * pad, GstObject * parent,
-    GstEvent * event)
+sink_event (GstAffectLearner * learner, GstEvent * event)
 {
-  GstAffectRegress *self = GST_AFFECT_REGRESS (parent);
-  gboolean holding = self->train.mode == GST_AFFECT_MODE_INFER
+  GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
+  gboolean holding = learner->mode == GST_AFFECT_MODE_INFER
       && self->standardise == GST_AFFECT_STANDARDISE_PER_STREAM;
 
-  gst_affect_train_use_threads (&self->train);
-
   switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_CAPS:{
-      GstCaps *caps;
-      gboolean ok;
-      gst_event_parse_caps (event, &caps);
-      /* a refusal's error is posted once, not at every retry upstream */
-      if (gst_affect_caps_refused_before (pad, caps)) {
-        gst_event_unref (event);
-        return FALSE;
-      }
-      ok = set_input_caps (self, caps);
-      gst_affect_caps_note (pad, caps, ok);
+    case GST_EVENT_CAPS:
+      /* the output caps are ours (set_input_caps) */
       gst_event_unref (event);
-      return ok;
-    }
+      return TRUE;
     case GST_EVENT_SEGMENT:
-      gst_event_copy_segment (event, &self->segment);
       gst_affect_gap_reset (&self->gap);
       break;
     case GST_EVENT_GAP:{
@@ -1192,16 +832,6 @@ gst_affect_regress_sink_event (GstPad * pad, GstObject * parent,
         g_clear_pointer (&self->item, gst_affect_item_free);
       }
       break;
-    case GST_EVENT_EOS:
-      if (self->train.mode == GST_AFFECT_MODE_TRAIN) {
-        if (!train_and_write (self)) {
-          gst_event_unref (event);
-          return FALSE;
-        }
-      } else if (holding) {
-        flush_pending (self);
-      }
-      break;
     case GST_EVENT_FLUSH_STOP:
       g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
       gst_affect_gap_reset (&self->gap);
@@ -1219,5 +849,5 @@ gst_affect_regress_sink_event (GstPad * pad, GstObject * parent,
     g_queue_push_tail (&self->pending, p);
     return TRUE;
   }
-  return gst_pad_event_default (pad, parent, event);
+  return gst_pad_event_default (learner->sinkpad, GST_OBJECT (self), event);
 }

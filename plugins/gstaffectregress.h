@@ -5,14 +5,14 @@
 #include <gst/gst.h>
 #include "affect/mlp.h"
 #include "gstaffectitem.h"
-#include "gstaffecttrain.h"
+#include "gstaffectlearner.h"
 #include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
 #define GST_TYPE_AFFECT_REGRESS (gst_affect_regress_get_type ())
 G_DECLARE_FINAL_TYPE (GstAffectRegress, gst_affect_regress, GST, AFFECT_REGRESS,
-    GstElement)
+    GstAffectLearner)
 
 typedef enum
 {
@@ -28,11 +28,10 @@ typedef enum
 
 struct _GstAffectRegress
 {
-  GstElement element;
-  GstPad *sinkpad, *srcpad;
+  GstAffectLearner learner;     /* mode, model-file, training knobs */
+  GstPad *srcpad;
 
   /* properties */
-  GstAffectTrainSettings train;
   gchar *targets;
   gboolean multi_output;
   GstAffectOutputActivation output_activation;
@@ -41,7 +40,6 @@ struct _GstAffectRegress
   gdouble epsilon, lambda, xi;
   guint power_iterations;
   gint power_method;
-  gboolean post_messages;
 
   /* state */
   gchar **target_names;         /* outputs, in order */
@@ -50,11 +48,8 @@ struct _GstAffectRegress
   guint n_models;
   guint n_features;
   GstCaps *input_caps;
-  GstSegment segment;
   GstAffectItem *item;          /* current item, or NULL */
   AffectDataset *dataset;       /* train mode */
-  guint skipped;
-  guint test_items;
   gdouble *range_lo, *range_hi; /* per target: the training targets' range
                                  * (train: seen so far; infer: the model's,
                                  * NaN when it states none) */

@@ -1,0 +1,841 @@
+/* GstAffectLearner: mode, model-file, the training knobs, train at EOS and
+ * the messages, shared by affectclassify, affectregress and affectgate */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <math.h>
+#include <string.h>
+
+#include "affect/atomicfile.h"
+#include "gstaffectcaps.h"
+#include "gstaffectitem.h"
+#include "gstaffectlearner.h"
+
+GST_DEBUG_CATEGORY_STATIC (affect_learner_debug);
+#define GST_CAT_DEFAULT affect_learner_debug
+
+static const GEnumValue mode_values[] = {
+  {GST_AFFECT_MODE_INFER, "Predict with model-file", "infer"},
+  {GST_AFFECT_MODE_TRAIN, "Cache features, train at EOS, write model-file",
+      "train"},
+  {0, NULL, NULL}
+};
+
+GST_AFFECT_DEFINE_ENUM (GstAffectMode, gst_affect_mode, mode_values);
+
+#define L GstAffectLearner
+/* the common knobs, with the MLPs' defaults; a class's table may restate
+ * one (other default, range or words) or leave it out */
+static const GstAffectParam common_params[] = {
+  GST_AFFECT_PARAM_ENUM ("mode", "Mode",
+      "infer: predict with model-file; train: cache every item's features "
+      "and labels, train at EOS and write model-file", L, mode,
+      gst_affect_mode_get_type, GST_AFFECT_MODE_INFER),
+  GST_AFFECT_PARAM_STRING ("model-file", "Model file",
+      "The model (safetensors): read in infer mode, written atomically at "
+      "the end of training", L, model_file, NULL),
+  GST_AFFECT_PARAM_STRING ("hidden-sizes", "Hidden sizes",
+      "Widths of the hidden layers, comma-separated (train mode)", L,
+      hidden_sizes, "1200,600"),
+  GST_AFFECT_PARAM_UINT ("epochs", "Epochs", "Training epochs", L, epochs,
+      1, 100000, 50),
+  GST_AFFECT_PARAM_UINT ("batch-size", "Batch size", "Items per mini-batch",
+      L, batch_size, 1, 65536, 64),
+  GST_AFFECT_PARAM_DOUBLE ("learning-rate", "Learning rate",
+      "Adam learning rate", L, learning_rate, 1e-9, 10.0, 1e-3),
+  GST_AFFECT_PARAM_UINT64 ("seed", "Seed",
+      "Seed of the initial weights, shuffling, hold-out and VAT directions "
+      "(same seed, same model)", L, seed, 0, -1, 0),
+  GST_AFFECT_PARAM_UINT ("threads", "Threads",
+      "Threads for training and inference (0 = the process default: "
+      "AFFECT_THREADS, else OPENBLAS_NUM_THREADS, else all cores)", L,
+      threads, 0, 256, 0),
+  GST_AFFECT_PARAM_DOUBLE ("validation-fraction", "Validation fraction",
+      "Fraction of the training items held out for model selection when no "
+      "item has split=validation (0 = keep the last epoch)", L,
+      validation_fraction, 0.0, 0.9, 0.1),
+  GST_AFFECT_PARAM_UINT ("patience", "Patience",
+      "Stop after this many epochs without a better validation score "
+      "(0 = run every epoch); the best epoch is kept either way", L,
+      patience, 0, 100000, 0),
+  GST_AFFECT_PARAM_BOOL ("resume", "Resume",
+      "Train: continue from the checkpoint <model-file>.ckpt if present "
+      "(written after every epoch; same settings, data and threads give the "
+      "same model as an uninterrupted run)", L, resume, FALSE),
+  GST_AFFECT_PARAM_UINT ("cache-budget", "Cache budget",
+      "Train: MiB of feature vectors kept in memory; the rest spills to a "
+      "temporary file", L, cache_budget, 0, G_MAXUINT, 1024),
+};
+
+#undef L
+
+static GQuark param_quark;
+
+static gpointer parent_class;
+static void gst_affect_learner_class_init (GstAffectLearnerClass * klass);
+static void gst_affect_learner_init (GstAffectLearner * self,
+    GstAffectLearnerClass * klass);
+
+/* by hand, not G_DEFINE_TYPE: instance init needs the final class (its
+ * sink template and properties), which GLib passes but the macro drops */
+GType
+gst_affect_learner_get_type (void)
+{
+  static GType type = 0;
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_type_register_static_simple (GST_TYPE_ELEMENT,
+        "GstAffectLearner", sizeof (GstAffectLearnerClass),
+        (GClassInitFunc) (void (*)(void)) gst_affect_learner_class_init,
+        sizeof (GstAffectLearner),
+        (GInstanceInitFunc) (void (*)(void)) gst_affect_learner_init,
+        G_TYPE_FLAG_ABSTRACT);
+    GST_DEBUG_CATEGORY_INIT (affect_learner_debug, "affectlearner", 0,
+        "training elements' base class");
+    param_quark = g_quark_from_static_string ("gst-affect-param");
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static void gst_affect_learner_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_affect_learner_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+
+static void
+install_param (GObjectClass * klass, const GstAffectParam * p, guint id)
+{
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY | p->flags;
+  GParamSpec *pspec = NULL;
+
+  switch (p->kind) {
+    case GST_AFFECT_PARAM_NONE:
+      return;
+    case GST_AFFECT_PARAM_BOOLEAN:
+      pspec = g_param_spec_boolean (p->name, p->nick, p->blurb, p->def != 0,
+          rw);
+      break;
+    case GST_AFFECT_PARAM_UINT:
+      pspec = g_param_spec_uint (p->name, p->nick, p->blurb, (guint) p->min,
+          (guint) p->max, (guint) p->def, rw);
+      break;
+    case GST_AFFECT_PARAM_UINT64:
+      pspec = g_param_spec_uint64 (p->name, p->nick, p->blurb,
+          (guint64) p->min, p->max < 0 ? G_MAXUINT64 : (guint64) p->max,
+          (guint64) p->def, rw);
+      break;
+    case GST_AFFECT_PARAM_DOUBLE:
+      pspec = g_param_spec_double (p->name, p->nick, p->blurb, p->min, p->max,
+          p->def, rw);
+      break;
+    case GST_AFFECT_PARAM_STRING:
+      pspec = g_param_spec_string (p->name, p->nick, p->blurb, p->def_string,
+          rw);
+      break;
+    case GST_AFFECT_PARAM_ENUM:
+      pspec = g_param_spec_enum (p->name, p->nick, p->blurb, p->enum_type (),
+          (gint) p->def, rw);
+      gst_type_mark_as_plugin_api (p->enum_type (), 0);
+      break;
+  }
+  g_param_spec_set_qdata (pspec, param_quark, (gpointer) p);
+  g_object_class_install_property (klass, id, pspec);
+}
+
+void
+gst_affect_learner_class_install_params (GObjectClass * klass,
+    const GstAffectParam * params, guint n_params)
+{
+  guint i, j, id = 1;
+
+  /* GObject does not inherit these: every class states its own */
+  klass->set_property = gst_affect_learner_set_property;
+  klass->get_property = gst_affect_learner_get_property;
+  for (i = 0; i < n_params; i++)
+    install_param (klass, &params[i], id++);
+  for (i = 0; i < G_N_ELEMENTS (common_params); i++) {
+    gboolean named = FALSE;
+    for (j = 0; j < n_params && !named; j++)
+      named = !strcmp (params[j].name, common_params[i].name);
+    if (!named)
+      install_param (klass, &common_params[i], id++);
+  }
+}
+
+static gpointer
+field (GObject * object, const GstAffectParam * p)
+{
+  return (guint8 *) object + p->offset;
+}
+
+static void
+gst_affect_learner_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  const GstAffectParam *p = g_param_spec_get_qdata (pspec, param_quark);
+  gpointer f;
+
+  if (p == NULL) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    return;
+  }
+  f = field (object, p);
+  GST_OBJECT_LOCK (object);
+  switch (p->kind) {
+    case GST_AFFECT_PARAM_BOOLEAN:
+      *(gboolean *) f = g_value_get_boolean (value);
+      break;
+    case GST_AFFECT_PARAM_UINT:
+      *(guint *) f = g_value_get_uint (value);
+      break;
+    case GST_AFFECT_PARAM_UINT64:
+      *(guint64 *) f = g_value_get_uint64 (value);
+      break;
+    case GST_AFFECT_PARAM_DOUBLE:
+      *(gdouble *) f = g_value_get_double (value);
+      break;
+    case GST_AFFECT_PARAM_STRING:
+      g_free (*(gchar **) f);
+      *(gchar **) f = g_value_dup_string (value);
+      break;
+    case GST_AFFECT_PARAM_ENUM:
+      *(gint *) f = g_value_get_enum (value);
+      break;
+    case GST_AFFECT_PARAM_NONE:
+      break;
+  }
+  GST_OBJECT_UNLOCK (object);
+}
+
+static void
+gst_affect_learner_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  const GstAffectParam *p = g_param_spec_get_qdata (pspec, param_quark);
+  gpointer f;
+
+  if (p == NULL) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    return;
+  }
+  f = field (object, p);
+  GST_OBJECT_LOCK (object);
+  switch (p->kind) {
+    case GST_AFFECT_PARAM_BOOLEAN:
+      g_value_set_boolean (value, *(gboolean *) f);
+      break;
+    case GST_AFFECT_PARAM_UINT:
+      g_value_set_uint (value, *(guint *) f);
+      break;
+    case GST_AFFECT_PARAM_UINT64:
+      g_value_set_uint64 (value, *(guint64 *) f);
+      break;
+    case GST_AFFECT_PARAM_DOUBLE:
+      g_value_set_double (value, *(gdouble *) f);
+      break;
+    case GST_AFFECT_PARAM_STRING:
+      g_value_set_string (value, *(gchar **) f);
+      break;
+    case GST_AFFECT_PARAM_ENUM:
+      g_value_set_enum (value, *(gint *) f);
+      break;
+    case GST_AFFECT_PARAM_NONE:
+      break;
+  }
+  GST_OBJECT_UNLOCK (object);
+}
+
+
+static void
+gst_affect_learner_finalize (GObject * object)
+{
+  GstAffectLearner *self = GST_AFFECT_LEARNER (object);
+  GstAffectLearnerClass *klass = GST_AFFECT_LEARNER_GET_CLASS (self);
+  GParamSpec **pspecs;
+  guint i, n;
+
+  if (klass->stop)
+    klass->stop (self);
+  pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (object), &n);
+  for (i = 0; i < n; i++) {
+    const GstAffectParam *p = g_param_spec_get_qdata (pspecs[i], param_quark);
+    if (p && p->kind == GST_AFFECT_PARAM_STRING
+        && !(p->flags & G_PARAM_DEPRECATED))
+      g_clear_pointer ((gchar **) field (object, p), g_free);
+  }
+  g_free (pspecs);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static gboolean
+check_train_settings (GstAffectLearner * self)
+{
+  GError *error = NULL;
+  AffectMlpConfig probe = { 0 };
+
+  if (self->model_file == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
+        ("mode=train writes model-file"));
+    return FALSE;
+  }
+  /* training writes model-file (and the checkpoint, per-target files
+   * beside it) at the end: check its folder before any item is read */
+  if (!affect_atomic_file_check_writable (self->model_file, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Cannot write model-file: %s", error->message),
+        ("checked before any item is read"));
+    g_error_free (error);
+    return FALSE;
+  }
+  if (self->hidden_sizes != NULL
+      && !gst_affect_learner_parse_hidden (self->hidden_sizes, &probe)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid hidden-sizes \"%s\".", self->hidden_sizes),
+        ("expected positive integers separated by commas, at most %d",
+            AFFECT_MLP_MAX_HIDDEN));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static GstStateChangeReturn
+gst_affect_learner_change_state (GstElement * element,
+    GstStateChange transition)
+{
+  GstAffectLearner *self = GST_AFFECT_LEARNER (element);
+  GstAffectLearnerClass *klass = GST_AFFECT_LEARNER_GET_CLASS (self);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && klass->open
+      && !klass->open (self))
+    return GST_STATE_CHANGE_FAILURE;
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    self->skipped = self->test_items = 0;
+    if (klass->stop)
+      klass->stop (self);
+    if (self->mode == GST_AFFECT_MODE_TRAIN && !check_train_settings (self))
+      return GST_STATE_CHANGE_FAILURE;
+    if (klass->start && !klass->start (self))
+      return GST_STATE_CHANGE_FAILURE;
+  }
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && klass->stop)
+    klass->stop (self);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL && klass->close)
+    klass->close (self);
+  return ret;
+}
+
+static GstFlowReturn
+gst_affect_learner_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+{
+  GstAffectLearner *self = GST_AFFECT_LEARNER (parent);
+
+  /* libaffect's thread count belongs to the calling thread */
+  affect_set_threads ((int) self->threads);
+  return GST_AFFECT_LEARNER_GET_CLASS (self)->chain (self, buf);
+}
+
+static gboolean
+gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
+    GstEvent * event)
+{
+  GstAffectLearner *self = GST_AFFECT_LEARNER (parent);
+  GstAffectLearnerClass *klass = GST_AFFECT_LEARNER_GET_CLASS (self);
+
+  affect_set_threads ((int) self->threads);
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:{
+      GstCaps *caps;
+      gboolean ok;
+
+      gst_event_parse_caps (event, &caps);
+      /* a refusal's error is posted once, not at every retry upstream */
+      if (gst_affect_caps_refused_before (pad, caps)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
+      ok = klass->set_caps (self, caps);
+      gst_affect_caps_note (pad, caps, ok);
+      if (!ok) {
+        gst_event_unref (event);
+        return FALSE;
+      }
+      break;
+    }
+    case GST_EVENT_SEGMENT:
+      gst_event_copy_segment (event, &self->segment);
+      break;
+    case GST_EVENT_EOS:
+      if (klass->drain)
+        klass->drain (self);
+      if (self->mode == GST_AFFECT_MODE_TRAIN && !klass->train (self)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
+      break;
+    default:
+      break;
+  }
+  return klass->sink_event (self, event);
+}
+
+static void
+gst_affect_learner_class_init (GstAffectLearnerClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+
+  gobject_class->finalize = gst_affect_learner_finalize;
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_affect_learner_change_state);
+  parent_class = g_type_class_peek_parent (klass);
+  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_LEARNER, 0);
+}
+
+static void
+gst_affect_learner_init (GstAffectLearner * self, GstAffectLearnerClass * klass)
+{
+  GObject *object = G_OBJECT (self);
+  GParamSpec **pspecs;
+  GValue value = G_VALUE_INIT;
+  guint i, n;
+
+  self->sinkpad = gst_pad_new_from_template (gst_element_class_get_pad_template
+      (GST_ELEMENT_CLASS (klass), "sink"), "sink");
+  gst_pad_set_chain_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_affect_learner_chain));
+  gst_pad_set_event_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_affect_learner_sink_event));
+  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+
+  /* the defaults are the param specs' */
+  self->post_messages = TRUE;
+  pspecs = g_object_class_list_properties (G_OBJECT_CLASS (klass), &n);
+  for (i = 0; i < n; i++) {
+    const GstAffectParam *p = g_param_spec_get_qdata (pspecs[i], param_quark);
+    if (p == NULL || (p->flags & G_PARAM_DEPRECATED))
+      continue;
+    g_value_init (&value, G_PARAM_SPEC_VALUE_TYPE (pspecs[i]));
+    g_param_value_set_default (pspecs[i], &value);
+    gst_affect_learner_set_property (object, 0, &value, pspecs[i]);
+    g_value_unset (&value);
+  }
+  g_free (pspecs);
+  gst_segment_init (&self->segment, GST_FORMAT_TIME);
+}
+
+/* ---- messages ---- */
+
+static void
+post (GstAffectLearner * self, GstStructure * s)
+{
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static void
+take_string_array (GstStructure * s, const gchar * name,
+    const gchar * const *strs, const guint * pick, guint n)
+{
+  GValue array = G_VALUE_INIT, v = G_VALUE_INIT;
+  guint i;
+
+  gst_value_array_init (&array, n);
+  for (i = 0; i < n; i++) {
+    g_value_init (&v, G_TYPE_STRING);
+    g_value_set_string (&v, strs ? strs[pick ? pick[i] : i] : "");
+    gst_value_array_append_and_take_value (&array, &v);
+  }
+  gst_structure_take_value (s, name, &array);
+}
+
+void
+gst_affect_learner_post_prediction (GstAffectLearner * self,
+    GstClockTime pts, GstClockTime duration, const gchar * id,
+    const float *scores, const gchar * const *names, guint n,
+    const guint * pick, guint n_pick, gint route)
+{
+  GstStructure *s;
+  GValue array = G_VALUE_INIT, v = G_VALUE_INIT;
+  guint i;
+
+  if (!self->post_messages)
+    return;
+  s = gst_affect_message_structure_new ("affect-prediction", &self->segment,
+      pts, duration);
+  gst_structure_set (s, "id", G_TYPE_STRING, id ? id : "", NULL);
+  gst_value_array_init (&array, n);
+  for (i = 0; i < n; i++) {
+    g_value_init (&v, G_TYPE_FLOAT);
+    g_value_set_float (&v, scores[i]);
+    gst_value_array_append_and_take_value (&array, &v);
+  }
+  gst_structure_take_value (s, "scores", &array);
+  take_string_array (s, "names", names, NULL, n);
+  if (pick != NULL)
+    take_string_array (s, "labels", names, pick, n_pick);
+  if (route >= 0)
+    gst_structure_set (s, "route", G_TYPE_INT, route, NULL);
+  post (self, s);
+}
+
+void
+gst_affect_learner_post_epoch (GstAffectLearner * self,
+    const GstAffectLearnerEpoch * e)
+{
+  GstStructure *s = gst_structure_new ("affect-train-epoch",
+      "epoch", G_TYPE_UINT, e->epoch,
+      "epochs", G_TYPE_UINT, e->epochs,
+      "phase", G_TYPE_STRING, e->phase,
+      "learning-rate", G_TYPE_DOUBLE, e->learning_rate,
+      "train-loss", G_TYPE_DOUBLE, e->train_loss,
+      "train-mse", G_TYPE_DOUBLE, e->train_mse,
+      "train-lds", G_TYPE_DOUBLE, e->train_lds,
+      "validation-loss", G_TYPE_DOUBLE, e->validation_loss,
+      "validation-metric", G_TYPE_DOUBLE, e->validation_metric,
+      "metric", G_TYPE_STRING, e->metric,
+      "validation-accuracy", G_TYPE_DOUBLE, e->validation_accuracy,
+      "seconds", G_TYPE_DOUBLE, e->seconds,
+      "best", G_TYPE_BOOLEAN, e->best, NULL);
+
+  if (e->target != NULL)
+    gst_structure_set (s, "target", G_TYPE_STRING, e->target, NULL);
+  GST_INFO_OBJECT (self, "epoch %u/%u %s loss %.5f %s %.4f", e->epoch,
+      e->epochs, e->phase, e->train_loss, e->metric, e->validation_metric);
+  post (self, s);
+}
+
+void
+gst_affect_learner_post_done (GstAffectLearner * self,
+    const GstAffectLearnerDone * d)
+{
+  post (self, gst_structure_new ("affect-train-done",
+          "model-file", G_TYPE_STRING, d->model_file,
+          "items", G_TYPE_UINT, d->items,
+          "validation-items", G_TYPE_UINT, d->validation_items,
+          "best-epoch", G_TYPE_UINT, d->best_epoch,
+          "validation-metric", G_TYPE_DOUBLE, d->validation_metric,
+          "validation-accuracy", G_TYPE_DOUBLE, d->validation_accuracy,
+          "constant-output", G_TYPE_BOOLEAN, d->constant_output, NULL));
+}
+
+/* ---- MLP helpers ---- */
+
+gboolean
+gst_affect_learner_parse_hidden (const gchar * list, AffectMlpConfig * config)
+{
+  gchar **parts;
+  gint i, n = 0;
+  gboolean ok = TRUE;
+
+  config->n_hidden = 0;
+  if (list == NULL || *list == '\0')
+    return TRUE;
+  parts = g_strsplit (list, ",", -1);
+  for (i = 0; parts[i] != NULL; i++) {
+    gchar *end;
+    gint64 v = g_ascii_strtoll (g_strstrip (parts[i]), &end, 10);
+    if (*parts[i] == '\0' || *end != '\0' || v <= 0 || v > 1 << 20
+        || n >= AFFECT_MLP_MAX_HIDDEN) {
+      ok = FALSE;
+      break;
+    }
+    config->hidden[n++] = (int) v;
+  }
+  g_strfreev (parts);
+  config->n_hidden = ok ? n : 0;
+  return ok;
+}
+
+typedef struct
+{
+  GstAffectLearner *self;
+  const GstAffectMlpJob *job;
+} EpochCtx;
+
+static gboolean
+on_mlp_epoch (const AffectMlpEpochReport * r, gpointer user_data)
+{
+  EpochCtx *ctx = user_data;
+  GstAffectLearner *self = ctx->self;
+  GstAffectLearnerEpoch e = {
+    .epoch = (guint) r->epoch,.epochs = self->epochs,.phase = "adam",
+    .learning_rate = self->learning_rate,.train_loss = r->train_loss,
+    .train_mse = r->train_mse,.train_lds = r->train_lds,
+    .validation_loss = NAN,.validation_metric = r->validation_metric,
+    .metric = ctx->job->metric,.validation_accuracy = r->validation_accuracy,
+    .seconds = r->seconds,.best = r->best,.target = ctx->job->target_name
+  };
+
+  gst_affect_learner_post_epoch (self, &e);
+  return TRUE;
+}
+
+gboolean
+gst_affect_learner_train_mlp (GstAffectLearner * self,
+    const GstAffectMlpJob * job)
+{
+  AffectMlpConfig config = { 0 };
+  AffectMlpTrainConfig tc;
+  AffectMlpTrainResult res;
+  GError *error = NULL;
+  EpochCtx ctx = { self, job };
+  gchar *checkpoint = g_strconcat (job->path, ".ckpt", NULL);
+  AffectMlp *mlp;
+  gboolean ok;
+
+  config.n_inputs = job->n_inputs;
+  gst_affect_learner_parse_hidden (self->hidden_sizes, &config);
+  config.hidden_activation = AFFECT_ACTIVATION_RELU;
+  config.output_activation = job->output_activation;
+  config.n_outputs = job->n_outputs;
+  affect_mlp_train_config_init (&tc);
+  tc.epochs = self->epochs;
+  tc.batch_size = self->batch_size;
+  tc.learning_rate = self->learning_rate;
+  tc.seed = self->seed;
+  tc.patience = self->patience;
+  tc.resume = self->resume;
+  tc.checkpoint_path = checkpoint;
+  job->tune (&tc, job->data);
+
+  mlp = affect_mlp_new (&config, self->seed, &error);
+  ok = mlp != NULL && affect_mlp_train_dataset (mlp, &tc, job->dataset,
+      job->target, self->validation_fraction, on_mlp_epoch, &ctx, &res, &error);
+  g_free (checkpoint);
+  if (ok) {
+    job->describe (mlp, job->data);
+    ok = affect_mlp_save (mlp, job->path, &error);
+  }
+  if (!ok) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Training or writing %s failed: %s", job->path,
+            error ? error->message : "unknown error"), (NULL));
+    g_clear_error (&error);
+    affect_mlp_free (mlp);
+    return FALSE;
+  }
+  affect_mlp_free (mlp);
+  if (res.constant_output && job->constant_hint)
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("The model in %s predicts a constant on the validation items.",
+            job->path), ("%s", job->constant_hint));
+  {
+    GstAffectLearnerDone done = { job->path,
+      (guint) affect_dataset_size (job->dataset, FALSE),
+      (guint) affect_dataset_size (job->dataset, TRUE),
+      (guint) res.best_epoch, res.best_validation_metric,
+      res.best_validation_accuracy, res.constant_output
+    };
+    gst_affect_learner_post_done (self, &done);
+  }
+  return TRUE;
+}
+
+gboolean
+gst_affect_learner_is_test_item (GstAffectLearner * self,
+    const GstAffectItem * item)
+{
+  if (item == NULL || g_strcmp0 (item->split, "test") != 0)
+    return FALSE;
+  self->test_items++;
+  return TRUE;
+}
+
+void
+gst_affect_learner_no_items_error (GstAffectLearner * self,
+    const gchar * wanted)
+{
+  gchar *note = gst_affect_learner_split_note (self->test_items);
+
+  GST_ELEMENT_ERROR (self, STREAM, FAILED,
+      ("No training items with %s (%u skipped%s).", wanted, self->skipped,
+          note), (NULL));
+  g_free (note);
+}
+
+gchar *
+gst_affect_learner_split_note (guint test_items)
+{
+  if (test_items == 0)
+    return g_strdup ("");
+  return g_strdup_printf (", %u item%s of split=test ignored: training learns "
+      "from split=train and items without a split, split=validation ones "
+      "are held out", test_items, test_items == 1 ? "" : "s");
+}
+
+gboolean
+gst_affect_learner_add_row (GstAffectLearner * self, AffectDataset * ds,
+    const float *features, const float *targets, gboolean validation,
+    guint * skipped)
+{
+  GError *error = NULL;
+
+  if (affect_dataset_add (ds, features, targets, validation, &error))
+    return TRUE;
+  if (g_error_matches (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT)) {
+    (*skipped)++;
+    g_error_free (error);
+    return TRUE;
+  }
+  GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+      ("Cannot cache the training features: %s", error->message), (NULL));
+  g_error_free (error);
+  return FALSE;
+}
+
+gchar *
+gst_affect_learner_target_path (const gchar * path, const gchar * target)
+{
+  const gchar *dot = strrchr (path, '.');
+  const gchar *slash = strrchr (path, G_DIR_SEPARATOR);
+
+  if (dot == NULL || (slash != NULL && dot < slash))
+    return g_strdup_printf ("%s-%s", path, target);
+  return g_strdup_printf ("%.*s-%s%s", (int) (dot - path), path, target, dot);
+}
+
+gboolean
+gst_affect_learner_parse_label (const gchar * text, gdouble * value)
+{
+  static const gchar *yes[] = { "true", "yes", "spontaneous", "improvised",
+    "improvisation", "impro", NULL
+  };
+  static const gchar *no[] = { "false", "no", "scripted", "script", "read",
+    "acted", NULL
+  };
+  gchar *end;
+  gdouble v;
+  gint i;
+
+  if (text == NULL)
+    return FALSE;
+  v = g_ascii_strtod (text, &end);
+  if (end != text && *end == '\0') {
+    *value = v;
+    return TRUE;
+  }
+  for (i = 0; yes[i]; i++)
+    if (g_ascii_strcasecmp (text, yes[i]) == 0) {
+      *value = 1.0;
+      return TRUE;
+    }
+  for (i = 0; no[i]; i++)
+    if (g_ascii_strcasecmp (text, no[i]) == 0) {
+      *value = 0.0;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+void
+gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps)
+{
+  gint rate;
+  gchar *text;
+
+  if (caps == NULL || !gst_structure_get_int (gst_caps_get_structure (caps,
+              0), "sample-rate", &rate))
+    return;
+  text = g_strdup_printf ("%d", rate);
+  affect_mlp_set_metadata (mlp, "sample-rate", text);
+  g_free (text);
+}
+
+/* FALSE, with one element error naming both rates, when `caps` carry
+ * features of another `sample-rate` than `model` was trained on (TRUE when
+ * either does not say) */
+static gboolean
+check_sample_rate (GstAffectLearner * self, const AffectMlp * model,
+    GstCaps * caps)
+{
+  const gchar *model_rate = affect_mlp_get_metadata (model, "sample-rate");
+  gint rate;
+
+  if (model_rate == NULL || !gst_structure_get_int (gst_caps_get_structure
+          (caps, 0), "sample-rate", &rate)
+      || g_ascii_strtoll (model_rate, NULL, 10) == rate)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("Model %s was trained on features of sample-rate=%s Hz, the stream's "
+          "are sample-rate=%d Hz.", self->model_file, model_rate, rate),
+      ("extract the features at %s Hz or use a model trained at %d Hz",
+          model_rate, rate));
+  return FALSE;
+}
+
+gboolean
+gst_affect_learner_vector_caps (GstAffectLearner * self, GstCaps * caps,
+    GstAffectTensorInfo * info, const AffectMlp * model,
+    gboolean check_feature, guint * n_features, AffectDataset ** dataset,
+    guint n_targets)
+{
+  const gchar *feature = gst_structure_get_string (gst_caps_get_structure
+      (caps, 0), "feature");
+  const gchar *model_feature;
+  guint n;
+
+  if (!gst_affect_tensor_info_from_caps (info, caps)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Input is not a single float32 tensor stream."),
+        ("caps %" GST_PTR_FORMAT, caps));
+    return FALSE;
+  }
+  n = gst_affect_tensor_info_n_elements (info);
+  if (self->mode == GST_AFFECT_MODE_INFER && model != NULL) {
+    if (n != *n_features) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Model %s expects %u features per vector, the stream has %u.",
+              self->model_file, *n_features, n),
+          ("caps %" GST_PTR_FORMAT, caps));
+      return FALSE;
+    }
+    model_feature = affect_mlp_get_metadata (model, "feature");
+    if (check_feature && feature && model_feature
+        && strcmp (feature, model_feature) != 0) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Model %s was trained on feature=%s, the stream carries "
+              "feature=%s.", self->model_file, model_feature, feature), (NULL));
+      return FALSE;
+    }
+    return check_sample_rate (self, model, caps);
+  }
+  if (self->mode == GST_AFFECT_MODE_TRAIN && *dataset != NULL
+      && n != *n_features) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Feature size changed from %u to %u during training.",
+            *n_features, n), (NULL));
+    return FALSE;
+  }
+  *n_features = n;
+  if (self->mode == GST_AFFECT_MODE_TRAIN && *dataset == NULL) {
+    *dataset = affect_dataset_new ((int) n, (int) n_targets);
+    affect_dataset_set_cache_budget (*dataset,
+        (size_t) self->cache_budget << 20);
+  }
+  return TRUE;
+}
+
+GstFlowReturn
+gst_affect_learner_map_vector (GstAffectLearner * self, GstBuffer * buf,
+    GstMapInfo * map, guint n)
+{
+  if (n == 0) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before data."),
+        (NULL));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (!gst_buffer_map (buf, map, GST_MAP_READ))
+    return GST_FLOW_ERROR;
+  if (map->size == n * sizeof (float))
+    return GST_FLOW_OK;
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("Buffer of %" G_GSIZE_FORMAT " bytes, expected %u floats.",
+          map->size, n), (NULL));
+  gst_buffer_unmap (buf, map);
+  return GST_FLOW_ERROR;
+}

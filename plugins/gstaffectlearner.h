@@ -1,0 +1,271 @@
+/* GstAffectLearner: the abstract element under affectclassify,
+ * affectregress and affectgate. It owns what every model that learns at
+ * EOS shares: mode, model-file, the training knobs, threads, the
+ * writability check, train at EOS and the three messages (one builder, one
+ * field layout each: docs/protocol.md). The model's own work sits behind
+ * the class's virtual methods, as in NNStreamer's trainer framework table. */
+#ifndef __GST_AFFECT_LEARNER_H__
+#define __GST_AFFECT_LEARNER_H__
+
+#include <gst/gst.h>
+#include "affect/affect.h"
+#include "affect/mlp.h"
+#include "gstaffecttensor.h"
+#include "gstaffectitem.h"
+
+G_BEGIN_DECLS
+
+/* One GEnum type from its values (a GEnumValue array ending in {0}):
+ * `GST_AFFECT_DEFINE_ENUM (GstAffectMode, gst_affect_mode, mode_values)`
+ * defines gst_affect_mode_get_type (). */
+#define GST_AFFECT_DEFINE_ENUM(TypeName, type_name, values)                \
+GType type_name##_get_type (void);                                        \
+GType                                                                     \
+type_name##_get_type (void)                                               \
+{                                                                         \
+  static GType type = 0;                                                  \
+  if (g_once_init_enter (&type)) {                                        \
+    GType t = g_enum_register_static (#TypeName, values);                 \
+    g_once_init_leave (&type, t);                                         \
+  }                                                                       \
+  return type;                                                            \
+}
+
+typedef enum
+{
+  GST_AFFECT_MODE_INFER,
+  GST_AFFECT_MODE_TRAIN
+} GstAffectMode;
+
+#define GST_TYPE_AFFECT_MODE (gst_affect_mode_get_type ())
+GType gst_affect_mode_get_type (void);
+
+/* ---- table-driven properties ---- */
+
+typedef enum
+{
+  GST_AFFECT_PARAM_NONE,        /* a common knob this element has not */
+  GST_AFFECT_PARAM_BOOLEAN,
+  GST_AFFECT_PARAM_UINT,
+  GST_AFFECT_PARAM_UINT64,
+  GST_AFFECT_PARAM_DOUBLE,
+  GST_AFFECT_PARAM_STRING,
+  GST_AFFECT_PARAM_ENUM
+} GstAffectParamKind;
+
+/* One property: its value lives at `offset` in the instance; set and get
+ * are done by the learner under the object lock. An entry with
+ * G_PARAM_DEPRECATED in `flags` is an alias of the entry before it with
+ * the same offset (level's `message` for `post-messages`). */
+typedef struct
+{
+  const gchar *name, *nick, *blurb;
+  GstAffectParamKind kind;
+  GType (*enum_type) (void);
+  gsize offset;
+  gdouble min, max, def;        /* uint64: max < 0 is G_MAXUINT64 */
+  const gchar *def_string;
+  GParamFlags flags;
+} GstAffectParam;
+
+#define GST_AFFECT_PARAM_BOOL(n, k, b, S, f, d) \
+  { n, k, b, GST_AFFECT_PARAM_BOOLEAN, NULL, G_STRUCT_OFFSET (S, f), 0, 1, d, NULL, 0 }
+#define GST_AFFECT_PARAM_UINT(n, k, b, S, f, lo, hi, d) \
+  { n, k, b, GST_AFFECT_PARAM_UINT, NULL, G_STRUCT_OFFSET (S, f), lo, hi, d, NULL, 0 }
+#define GST_AFFECT_PARAM_UINT64(n, k, b, S, f, lo, hi, d) \
+  { n, k, b, GST_AFFECT_PARAM_UINT64, NULL, G_STRUCT_OFFSET (S, f), lo, hi, d, NULL, 0 }
+#define GST_AFFECT_PARAM_DOUBLE(n, k, b, S, f, lo, hi, d) \
+  { n, k, b, GST_AFFECT_PARAM_DOUBLE, NULL, G_STRUCT_OFFSET (S, f), lo, hi, d, NULL, 0 }
+#define GST_AFFECT_PARAM_STRING(n, k, b, S, f, d) \
+  { n, k, b, GST_AFFECT_PARAM_STRING, NULL, G_STRUCT_OFFSET (S, f), 0, 0, 0, d, 0 }
+#define GST_AFFECT_PARAM_ENUM(n, k, b, S, f, type_func, d) \
+  { n, k, b, GST_AFFECT_PARAM_ENUM, type_func, G_STRUCT_OFFSET (S, f), 0, 0, d, NULL, 0 }
+#define GST_AFFECT_PARAM_ALIAS(n, k, b, S, f) \
+  { n, k, b, GST_AFFECT_PARAM_STRING, NULL, G_STRUCT_OFFSET (S, f), 0, 0, 0, NULL, G_PARAM_DEPRECATED }
+#define GST_AFFECT_PARAM_ABSENT(n) \
+  { n, NULL, NULL, GST_AFFECT_PARAM_NONE, NULL, 0, 0, 0, 0, NULL, 0 }
+
+/* ---- the learner ---- */
+
+#define GST_TYPE_AFFECT_LEARNER (gst_affect_learner_get_type ())
+#define GST_AFFECT_LEARNER(obj) (G_TYPE_CHECK_INSTANCE_CAST ((obj), \
+        GST_TYPE_AFFECT_LEARNER, GstAffectLearner))
+#define GST_AFFECT_LEARNER_CLASS(klass) (G_TYPE_CHECK_CLASS_CAST ((klass), \
+        GST_TYPE_AFFECT_LEARNER, GstAffectLearnerClass))
+#define GST_AFFECT_LEARNER_GET_CLASS(obj) (G_TYPE_INSTANCE_GET_CLASS ((obj), \
+        GST_TYPE_AFFECT_LEARNER, GstAffectLearnerClass))
+typedef struct _GstAffectLearner GstAffectLearner;
+typedef struct _GstAffectLearnerClass GstAffectLearnerClass;
+GType gst_affect_learner_get_type (void);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstAffectLearner, gst_object_unref)
+
+struct _GstAffectLearner
+{
+  GstElement element;
+  GstPad *sinkpad;              /* from the class's "sink" template */
+
+  /* properties (object lock) */
+  GstAffectMode mode;
+  gchar *model_file;
+  gchar *hidden_sizes;          /* MLPs */
+  guint epochs;
+  guint batch_size;
+  gdouble learning_rate;
+  guint64 seed;
+  guint threads;                /* 0 = the process default */
+  gdouble validation_fraction;  /* MLPs */
+  guint patience;               /* MLPs */
+  gboolean resume;
+  guint cache_budget;           /* MiB */
+  gboolean post_messages;       /* TRUE where the element has no property */
+
+  /* stream */
+  GstSegment segment;
+  guint skipped;                /* train: items not learnt from */
+  guint test_items;             /* train: split=test items, not learnt */
+};
+
+/* "affect-train-epoch": one layout for every model (docs/protocol.md);
+ * what a model does not have is NaN (doubles) or NULL (target) */
+typedef struct
+{
+  guint epoch, epochs;
+  const gchar *phase;
+  gdouble learning_rate;
+  gdouble train_loss, train_mse, train_lds, validation_loss;
+  gdouble validation_metric;
+  const gchar *metric;
+  gdouble validation_accuracy;
+  gdouble seconds;
+  gboolean best;
+  const gchar *target;
+} GstAffectLearnerEpoch;
+
+/* "affect-train-done" */
+typedef struct
+{
+  const gchar *model_file;
+  guint items, validation_items, best_epoch;
+  gdouble validation_metric, validation_accuracy;
+  gboolean constant_output;
+} GstAffectLearnerDone;
+
+struct _GstAffectLearnerClass
+{
+  GstElementClass parent_class;
+
+  /* NULL_TO_READY (optional) */
+  gboolean (*open) (GstAffectLearner * self);
+  /* READY_TO_PAUSED, after the learner's checks of train mode (model-file
+   * set and writable, hidden-sizes well formed) */
+  gboolean (*start) (GstAffectLearner * self);
+  /* PAUSED_TO_READY and finalize: back to the state after init */
+  void (*stop) (GstAffectLearner * self);
+  /* READY_TO_NULL (optional) */
+  void (*close) (GstAffectLearner * self);
+  /* sink caps; a refusal's error is posted once per caps */
+  gboolean (*set_caps) (GstAffectLearner * self, GstCaps * caps);
+  GstFlowReturn (*chain) (GstAffectLearner * self, GstBuffer * buf);
+  /* every sink event after the learner's part (caps checked, segment
+   * copied, training done at EOS); takes the event */
+  gboolean (*sink_event) (GstAffectLearner * self, GstEvent * event);
+  /* at EOS before training (optional): close what the stream left open */
+  void (*drain) (GstAffectLearner * self);
+  /* at EOS in train mode: train and write model-file */
+  gboolean (*train) (GstAffectLearner * self);
+};
+
+/* installs a class's table, then each common knob (mode, model-file,
+ * hidden-sizes, epochs, batch-size, learning-rate, seed, threads,
+ * validation-fraction, patience, resume, cache-budget) that the table
+ * does not name; an ABSENT entry leaves one out */
+void gst_affect_learner_class_install_params (GObjectClass * klass,
+    const GstAffectParam * params, guint n_params);
+
+/* "affect-prediction": timestamp, stream-time, running-time, duration,
+ * id, scores, names; `labels` when pick != NULL (names[pick[i]]), `route`
+ * when route >= 0. Nothing when post-messages is false. */
+void gst_affect_learner_post_prediction (GstAffectLearner * self,
+    GstClockTime pts, GstClockTime duration, const gchar * id,
+    const float *scores, const gchar * const *names, guint n,
+    const guint * pick, guint n_pick, gint route);
+void gst_affect_learner_post_epoch (GstAffectLearner * self,
+    const GstAffectLearnerEpoch * epoch);
+void gst_affect_learner_post_done (GstAffectLearner * self,
+    const GstAffectLearnerDone * done);
+
+/* ---- MLP helpers (affectregress, affectgate) ---- */
+
+/* "1200,600" → config->hidden; FALSE on a malformed list */
+gboolean gst_affect_learner_parse_hidden (const gchar * list,
+    AffectMlpConfig * config);
+/* One MLP to train on `dataset` (column `target`, -1 = all) with the
+ * learner's knobs and hidden-sizes, written atomically to `path` with its
+ * checkpoint "<path>.ckpt". `tune` sets the model's own part of the
+ * training config (loss, VAT), `describe` its names and metadata before it
+ * is written. */
+typedef struct
+{
+  guint n_inputs, n_outputs;
+  AffectActivation output_activation;
+  AffectDataset *dataset;
+  gint target;
+  const gchar *path;
+  const gchar *metric;          /* of the epoch messages */
+  const gchar *target_name;     /* of the epoch messages, or NULL */
+  const gchar *constant_hint;   /* warn of a constant model, or NULL */
+  void (*tune) (AffectMlpTrainConfig * config, gpointer data);
+  void (*describe) (AffectMlp * mlp, gpointer data);
+  gpointer data;
+} GstAffectMlpJob;
+
+/* trains, writes, posts every epoch and affect-train-done; FALSE with an
+ * error posted */
+gboolean gst_affect_learner_train_mlp (GstAffectLearner * self,
+    const GstAffectMlpJob * job);
+/* The caps of a vector element (one float32 tensor per buffer) into
+ * *info and *n_features: infer mode with a model checks the size, the
+ * `feature` (check_feature) and the sample-rate against the model's, train
+ * mode keeps the size fixed and opens *dataset (n_targets columns) at the
+ * first caps. FALSE with one error posted. */
+gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
+    GstCaps * caps, GstAffectTensorInfo * info, const AffectMlp * model,
+    gboolean check_feature, guint * n_features, AffectDataset ** dataset,
+    guint n_targets);
+/* maps a vector buffer of n floats (n = 0: no caps yet); another flow
+ * than OK, with an error posted and nothing mapped, on failure */
+GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
+    GstBuffer * buf, GstMapInfo * map, guint n);
+
+/* train mode: TRUE, counted, for an item of split=test, never learnt from
+ * so that one manifest feeds both training and evaluation */
+gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
+    const GstAffectItem * item);
+/* an item of split=validation, held out for model selection */
+#define GST_AFFECT_ITEM_IS_VALIDATION(item) \
+  ((item) != NULL && g_strcmp0 ((item)->split, "validation") == 0)
+/* at EOS with nothing to learn from: "No training items with <wanted>
+ * (<n> skipped, <the split filter>)." */
+void gst_affect_learner_no_items_error (GstAffectLearner * self,
+    const gchar * wanted);
+/* "" or ", 12 items of split=test ignored: …", what a "no training
+ * items" error adds so the split filter is named */
+gchar *gst_affect_learner_split_note (guint test_items);
+/* Adds a row to the cache. A row with non-finite values is not added and
+ * counted in *skipped; FALSE (an error posted on the bus) if the spill
+ * file cannot be written. */
+gboolean gst_affect_learner_add_row (GstAffectLearner * self,
+    AffectDataset * ds, const float *features, const float *targets,
+    gboolean validation, guint * skipped);
+/* "model.safetensors" + "valence" → "model-valence.safetensors" */
+gchar *gst_affect_learner_target_path (const gchar * path,
+    const gchar * target);
+/* parses a numeric target, or a column with 1/0, true/false, yes/no,
+ * spontaneous/scripted, improvised/script */
+gboolean gst_affect_learner_parse_label (const gchar * text, gdouble * value);
+/* The rate the features were computed at, from the caps' `sample-rate`
+ * field, recorded in a model's metadata (`sample-rate`); no-op without */
+void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);
+
+G_END_DECLS
+#endif

@@ -1,0 +1,253 @@
+/* The training elements share GstAffectLearner: the same property names
+ * (model-file, with affectclassify's old `model` as an alias), each its own
+ * defaults, and one field layout of affect-train-epoch and
+ * affect-train-done for an MLP and a MoodNet. */
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <gst/check/gstharness.h>
+
+#include "gstaffectitem.h"
+#include "gstaffecttensor.h"
+
+#define MELS 72
+#define FPB 24
+
+static const gchar *epoch_fields[] = { "epoch", "epochs", "phase",
+  "learning-rate", "train-loss", "train-mse", "train-lds", "validation-loss",
+  "validation-metric", "metric", "validation-accuracy", "seconds", "best",
+  NULL
+};
+
+static const gchar *done_fields[] = { "model-file", "items",
+  "validation-items", "best-epoch", "validation-metric",
+  "validation-accuracy", "constant-output", NULL
+};
+
+static gchar *tmpdir;
+
+static void
+test_properties (void)
+{
+  const gchar *names[] = { "affectregress", "affectgate", "affectclassify" };
+  const guint epochs[] = { 50, 50, 20 };
+  guint i, e;
+  gchar *s;
+
+  for (i = 0; i < G_N_ELEMENTS (names); i++) {
+    GstElement *el = gst_element_factory_make (names[i], NULL);
+    g_assert_nonnull (el);
+    g_object_set (el, "model-file", "a.safetensors", NULL);
+    g_object_get (el, "model-file", &s, "epochs", &e, NULL);
+    g_assert_cmpstr (s, ==, "a.safetensors");
+    g_assert_cmpuint (e, ==, epochs[i]);
+    g_free (s);
+    g_assert_nonnull (g_object_class_find_property (G_OBJECT_GET_CLASS (el),
+            "mode"));
+    gst_object_unref (el);
+  }
+  {
+    GstElement *el = gst_element_factory_make ("affectclassify", NULL);
+    GParamSpec *alias = g_object_class_find_property (G_OBJECT_GET_CLASS (el),
+        "model");
+    g_assert_nonnull (alias);
+    g_assert_true (alias->flags & G_PARAM_DEPRECATED);
+    g_object_set (el, "model", "b.safetensors", NULL);
+    g_object_get (el, "model-file", &s, NULL);
+    g_assert_cmpstr (s, ==, "b.safetensors");
+    g_free (s);
+    g_assert_null (g_object_class_find_property (G_OBJECT_GET_CLASS (el),
+            "hidden-sizes"));
+    gst_object_unref (el);
+  }
+  {
+    GstElement *el = gst_element_factory_make ("affectgate", NULL);
+    g_object_get (el, "hidden-sizes", &s, NULL);
+    g_assert_cmpstr (s, ==, "1200,600,300");
+    g_free (s);
+    gst_object_unref (el);
+  }
+}
+
+/* every epoch and done message on the bus has exactly its fields (no
+ * `target`: one model per element here); counts them */
+static void
+check_layout (GstBus * bus, guint * n_epoch, guint * n_done)
+{
+  GstMessage *msg;
+  guint i;
+
+  *n_epoch = *n_done = 0;
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT |
+              GST_MESSAGE_ERROR))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    const gchar **fields;
+
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_ELEMENT);
+    fields = gst_structure_has_name (s, "affect-train-epoch") ? epoch_fields
+        : gst_structure_has_name (s, "affect-train-done") ? done_fields : NULL;
+    if (fields != NULL) {
+      for (i = 0; fields[i]; i++)
+        g_assert_true (gst_structure_has_field (s, fields[i]));
+      g_assert_cmpint (gst_structure_n_fields (s), ==, i);
+      *n_epoch += fields == epoch_fields;
+      *n_done += fields == done_fields;
+    }
+    gst_message_unref (msg);
+  }
+}
+
+static void
+run_mlp (const gchar * element, guint * n_epoch, guint * n_done)
+{
+  gchar *launch = g_strdup_printf ("%s mode=train model-file=%s/%s.st "
+      "epochs=3 batch-size=8 hidden-sizes=8 threads=1 targets=valence",
+      element, tmpdir, element);
+  GstHarness *h;
+  GstBus *bus = gst_bus_new ();
+  guint dims[1] = { 16 }, i, j;
+  GstAffectTensorInfo info;
+  GstCaps *caps;
+
+  if (g_str_equal (element, "affectgate")) {
+    gchar *t = launch;
+    /* the gate has no targets; its two routes re-joined */
+    *strstr (t, " targets=valence") = '\0';
+    launch = g_strconcat (t, " name=g ! funnel name=f g.src_1 ! f.", NULL);
+    g_free (t);
+  }
+  h = gst_harness_new_parse (launch);
+  g_free (launch);
+  gst_element_set_bus (h->element, bus);
+  gst_affect_tensor_info_init (&info, 1, dims, 0, 1);
+  caps = gst_affect_tensor_caps_from_info (&info);
+  gst_harness_set_src_caps (h, caps);
+  for (i = 0; i < 40; i++) {
+    gchar *id = g_strdup_printf ("u%u", i);
+    GstAffectItem *item = gst_affect_item_new (id);
+    float x[16];
+    for (j = 0; j < 16; j++)
+      x[j] = (float) ((i * 7 + j * 3) % 11) - 5.0f;
+    item->split = g_strdup (i % 4 ? "train" : "validation");
+    gst_affect_item_set_target (item, "valence", x[0] + 0.5 * x[1]);
+    gst_affect_item_set_target (item, "spontaneity", x[0] > 0);
+    g_assert_true (gst_harness_push_event (h,
+            gst_affect_item_start_event_new (item)));
+    g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (x,
+                sizeof (x))), ==, GST_FLOW_OK);
+    g_assert_true (gst_harness_push_event (h,
+            gst_affect_item_end_event_new (item)));
+    gst_affect_item_free (item);
+    g_free (id);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  check_layout (bus, n_epoch, n_done);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+static void
+test_mlp_layout (void)
+{
+  guint n_epoch, n_done;
+
+  run_mlp ("affectregress", &n_epoch, &n_done);
+  g_assert_cmpuint (n_epoch, ==, 3);
+  g_assert_cmpuint (n_done, ==, 1);
+  run_mlp ("affectgate", &n_epoch, &n_done);
+  g_assert_cmpuint (n_epoch, ==, 3);
+  g_assert_cmpuint (n_done, ==, 1);
+}
+
+static GstCaps *
+mel_caps (void)
+{
+  GstAffectTensorInfo info;
+  guint dims[2] = { MELS, FPB };
+  GstCaps *caps;
+
+  gst_affect_tensor_info_init (&info, 2, dims, 12000, 256 * FPB);
+  caps = gst_affect_tensor_caps_from_info (&info);
+  gst_caps_set_simple (caps, "feature", G_TYPE_STRING, "mel",
+      "sample-rate", G_TYPE_INT, 12000, "hop", G_TYPE_INT, 256,
+      "n-mels", G_TYPE_INT, MELS, "preset", G_TYPE_STRING, "test", NULL);
+  return caps;
+}
+
+static void
+test_moodnet_layout (void)
+{
+  static const gchar *vocab[] = { "low", "high", NULL };
+  gchar *launch = g_strdup_printf ("affectclassify mode=train "
+      "model-file=%s/mood.st width=0.35 chunks=2 chunk-frames=72 epochs=1 "
+      "sgd-epochs=0 batch-size=4 seed=1 threads=1", tmpdir);
+  GstHarness *h = gst_harness_new_parse (launch);
+  GstBus *bus = gst_bus_new ();
+  guint i, b, n_epoch, n_done;
+
+  g_free (launch);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps (h, mel_caps ());
+  for (i = 0; i < 6; i++) {
+    gchar *id = g_strdup_printf ("m%u", i);
+    GstAffectItem *item = gst_affect_item_new (id);
+    float labels[2] = { i % 2 == 0, i % 2 == 1 };
+    item->split = g_strdup (i < 4 ? "train" : "validation");
+    gst_affect_item_set_tags (item, vocab, labels);
+    g_assert_true (gst_harness_push_event (h,
+            gst_affect_item_start_event_new (item)));
+    for (b = 0; b < 3; b++) {
+      GstBuffer *buf = gst_buffer_new_allocate (NULL,
+          sizeof (float) * MELS * FPB, NULL);
+      GstMapInfo map;
+      guint k;
+      gst_buffer_map (buf, &map, GST_MAP_WRITE);
+      for (k = 0; k < MELS * FPB; k++)
+        ((float *) map.data)[k] = (float) ((k % MELS < MELS / 2) ==
+            (i % 2)) - 0.5f;
+      gst_buffer_unmap (buf, &map);
+      GST_BUFFER_PTS (buf) = b * GST_SECOND / 2;
+      GST_BUFFER_DURATION (buf) = GST_SECOND / 2;
+      g_assert_cmpint (gst_harness_push (h, buf), ==, GST_FLOW_OK);
+    }
+    g_assert_true (gst_harness_push_event (h,
+            gst_affect_item_end_event_new (item)));
+    gst_affect_item_free (item);
+    g_free (id);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  check_layout (bus, &n_epoch, &n_done);
+  g_assert_cmpuint (n_epoch, ==, 1);
+  g_assert_cmpuint (n_done, ==, 1);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret;
+
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  tmpdir = g_dir_make_tmp ("test-affectlearner-XXXXXX", NULL);
+  g_test_add_func ("/affectlearner/properties", test_properties);
+  g_test_add_func ("/affectlearner/mlp-layout", test_mlp_layout);
+  g_test_add_func ("/affectlearner/moodnet-layout", test_moodnet_layout);
+  ret = g_test_run ();
+  {
+    GDir *dir = g_dir_open (tmpdir, 0, NULL);
+    const gchar *name;
+    while (dir && (name = g_dir_read_name (dir))) {
+      gchar *path = g_build_filename (tmpdir, name, NULL);
+      g_unlink (path);
+      g_free (path);
+    }
+    if (dir)
+      g_dir_close (dir);
+    g_rmdir (tmpdir);
+  }
+  g_free (tmpdir);
+  return ret;
+}
