@@ -650,7 +650,7 @@ experiment_load (const char *path, GHashTable * builtins,
   gpointer k, v;
   GError *kf_error = NULL;
   char **steps = NULL, **var_keys, **s;
-  char *base;
+  char *base, *var_value;
   gboolean ok = TRUE;
 
   e = g_new0 (RunnerExperiment, 1);
@@ -691,8 +691,16 @@ experiment_load (const char *path, GHashTable * builtins,
         g_strfreev (var_keys);
         goto fail;
       }
-      g_hash_table_insert (raw, g_strdup (*s),
-          g_key_file_get_string (kf, "variables", *s, NULL));
+      var_value = g_key_file_get_string (kf, "variables", *s, &kf_error);
+      if (var_value == NULL) {
+        /* e.g. an escape GKeyFile does not know, or bytes not UTF-8 */
+        g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+            "%s: [variables] %s: %s", path, *s, kf_error->message);
+        g_clear_error (&kf_error);
+        g_strfreev (var_keys);
+        goto fail;
+      }
+      g_hash_table_insert (raw, g_strdup (*s), var_value);
     }
     g_strfreev (var_keys);
   }

@@ -9,6 +9,7 @@ PACKAGES="
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   espeak-ng libespeak-ng-dev sox
+  clang libclang-rt-dev
   python3 python3-numpy python3-scipy python3-sklearn python3-torch
 "
 

@@ -297,6 +297,8 @@ test_bad_experiments (void)
         "'soon' is not a number of seconds"},
     {"[experiment]\nsteps=a\n[step a]\ngenerate=tones\nitems=0\n",
         "items='0' is not an integer in [1, 100000]"},
+    {"[experiment]\nsteps=a\n[variables]\nX=a\\qb\n[step a]\n"
+          "launch=fakesink\n", "[variables] X: "},
     {"not a key file", "affect-run: "},
   };
   guint i;
