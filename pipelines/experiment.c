@@ -496,6 +496,8 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
     goto fail;
   s->description = get_expanded (kf, group, "description", raw, e->path, &ok,
       error);
+  if (!ok)                      /* the error is set: report that one */
+    goto fail;
 
   if (g_key_file_has_key (kf, group, "generate", NULL)) {
     const RunnerGenerator *gen;
@@ -504,6 +506,8 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
 
     s->kind = RUNNER_STEP_GENERATE;
     s->generator = g_key_file_get_string (kf, group, "generate", NULL);
+    if (s->generator == NULL)   /* a value GKeyFile cannot read */
+      s->generator = g_strdup ("");
     gen = runner_find_generator (s->generator);
     if (gen == NULL) {
       g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,

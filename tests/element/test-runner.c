@@ -299,6 +299,10 @@ test_bad_experiments (void)
         "items='0' is not an integer in [1, 100000]"},
     {"[experiment]\nsteps=a\n[variables]\nX=a\\qb\n[step a]\n"
           "launch=fakesink\n", "[variables] X: "},
+    {"[experiment]\nsteps=a\n[step a]\ngenerate=\\q\n",
+        "unknown generator ''"},
+    {"[experiment]\nsteps=a\n[step a]\ndescription=${NOPE}\n"
+          "generate=noise\n", "unknown variable ${NOPE}"},
     {"not a key file", "affect-run: "},
   };
   guint i;

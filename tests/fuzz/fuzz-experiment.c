@@ -42,6 +42,8 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   GDir *d;
   const char *name;
 
+  /* a GLib warning (e.g. a GError set twice) is a finding too */
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
   dir = g_dir_make_tmp ("fuzz-experiment-XXXXXX", NULL);
   g_assert (dir != NULL);
   atexit (cleanup);

@@ -9,7 +9,16 @@
 #include "affect/affect.h"
 #include "affect/manifest.h"
 
+int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  /* a GLib warning (e.g. a GError set twice) is a finding too */
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  return 0;
+}
 
 int
 LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
