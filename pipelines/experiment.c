@@ -697,13 +697,16 @@ experiment_load (const char *path, GHashTable * builtins,
       }
       var_value = g_key_file_get_string (kf, "variables", *s, &kf_error);
       if (var_value == NULL) {
-        /* e.g. an escape GKeyFile does not know, or bytes not UTF-8 */
+        /* bytes that are not UTF-8 (an escape GKeyFile does not know
+         * sets the error too, but keeps the text as written, as for every
+         * other key) */
         g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
             "%s: [variables] %s: %s", path, *s, kf_error->message);
         g_clear_error (&kf_error);
         g_strfreev (var_keys);
         goto fail;
       }
+      g_clear_error (&kf_error);
       g_hash_table_insert (raw, g_strdup (*s), var_value);
     }
     g_strfreev (var_keys);
