@@ -10,7 +10,9 @@
  * split), ends it, or pushes the following bytes as one buffer. EOS ends
  * the stream; every output is pulled. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <gst/check/gstharness.h>
 
@@ -25,8 +27,24 @@ typedef struct
   gboolean tensors;             /* sink takes other/tensors, else F32 audio */
 } Element;
 
-static char *model_file;
+static char *dir, *model_file;
 static char **launches;
+
+/* the training element's model files */
+static void
+cleanup (void)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d))) {
+    char *p = g_build_filename (dir, name, NULL);
+    g_unlink (p);
+    g_free (p);
+  }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (dir);
+}
 
 static const Element ELEMENTS[] = {
   {"affectmel preset=musicnn frames-per-buffer=3", FALSE},
@@ -43,23 +61,22 @@ static const Element ELEMENTS[] = {
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  char *dir;
   guint i;
 
   /* only the plugin under test, in a registry of its own: no scan of the
-   * system's plugins (slow in an instrumented process) */
+   * system's plugins (slow in an instrumented process); scanned in this
+   * process, since the plugin scanner cannot load an instrumented plugin.
+   * So the program also runs by hand: fuzz-element CRASH-FILE */
   g_setenv ("GST_PLUGIN_SYSTEM_PATH_1_0", "", TRUE);
-  if (g_getenv ("AFFECT_BUILD_DIR")) {
-    char *registry = g_build_filename (g_getenv ("AFFECT_BUILD_DIR"), "tests",
-        "fuzz", "registry-element.bin", NULL);
-    g_setenv ("GST_REGISTRY", registry, TRUE);
-    g_free (registry);
-  }
+  g_setenv ("GST_PLUGIN_PATH", AFFECT_PLUGIN_DIR, FALSE);
+  g_setenv ("GST_REGISTRY", AFFECT_FUZZ_DIR "/registry-element.bin", TRUE);
+  g_setenv ("GST_REGISTRY_FORK", "no", TRUE);
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL);
   gst_init (argc, argv);
   dir = g_dir_make_tmp ("fuzz-element-XXXXXX", NULL);
   g_assert (dir != NULL);
+  atexit (cleanup);
   model_file = g_build_filename (dir, "model.safetensors", NULL);
-  g_free (dir);
   launches = g_new0 (char *, G_N_ELEMENTS (ELEMENTS) + 1);
   for (i = 0; i < G_N_ELEMENTS (ELEMENTS); i++)
     launches[i] = g_strdup_printf (ELEMENTS[i].launch, model_file);
