@@ -12,5 +12,5 @@ cd "$(dirname "$0")/.."
 [ -f build-san/build.ninja ] || CC=clang meson setup build-san \
   -Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=true "$@"
 meson compile -C build-san
-meson test -C build-san --print-errorlogs --timeout-multiplier 4 \
+meson test -C build-san --print-errorlogs --timeout-multiplier 10 \
   --suite unit --suite element --suite conformance --suite fuzz
