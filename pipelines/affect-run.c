@@ -1210,6 +1210,15 @@ usage_error (GOptionContext * ctx, const char *message)
   g_printerr ("affect-run: %s\n(affect-run --help for usage)\n", message);
 }
 
+/* the option strings and the context, on the ways out before the run */
+static void
+options_free (Runner * r, GOptionContext * ctx)
+{
+  g_clear_pointer (&r->output, g_free);
+  g_clear_pointer (&r->shard, g_free);
+  g_option_context_free (ctx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1266,7 +1275,7 @@ main (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     usage_error (ctx, error->message);
     g_error_free (error);
-    g_option_context_free (ctx);
+    options_free (&r, ctx);
     return EXIT_USAGE;
   }
   if (!(r.stall_timeout >= 0.0 && r.stall_timeout <= 1e6)) {
@@ -1277,23 +1286,23 @@ main (int argc, char **argv)
   gst_init (NULL, NULL);
   affect_init ();
   if (r.list) {
-    g_option_context_free (ctx);
+    options_free (&r, ctx);
     return list_experiments ();
   }
   if (argc < 2) {
     usage_error (ctx, "no experiment given");
-    g_option_context_free (ctx);
+    options_free (&r, ctx);
     return EXIT_USAGE;
   }
   if (strcmp (argv[1], "merge") == 0) {
     int merged;
     if (argc != 3) {
       usage_error (ctx, "merge wants one folder: affect-run merge DIR");
-      g_option_context_free (ctx);
+      options_free (&r, ctx);
       return EXIT_USAGE;
     }
     merged = runner_merge (argv[2], r.quiet);
-    g_option_context_free (ctx);
+    options_free (&r, ctx);
     return merged == 0 ? 0 : EXIT_STEP_FAILED;
   }
 
@@ -1308,7 +1317,7 @@ main (int argc, char **argv)
         || a >= b) {
       g_strfreev (parts);
       usage_error (ctx, "--shard wants i/N with 0 <= i < N, e.g. 0/4");
-      g_option_context_free (ctx);
+      options_free (&r, ctx);
       return EXIT_USAGE;
     }
     r.shard_index = a;
@@ -1323,7 +1332,7 @@ main (int argc, char **argv)
     usage_error (ctx, m);
     g_free (m);
     g_free (path);
-    g_option_context_free (ctx);
+    options_free (&r, ctx);
     return EXIT_USAGE;
   }
 
@@ -1345,7 +1354,7 @@ main (int argc, char **argv)
       g_free (name);
       g_hash_table_unref (overrides);
       g_free (path);
-      g_option_context_free (ctx);
+      options_free (&r, ctx);
       return EXIT_USAGE;
     }
     g_hash_table_insert (overrides, name, g_strdup (eq + 1));

@@ -496,6 +496,8 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
     goto fail;
   s->description = get_expanded (kf, group, "description", raw, e->path, &ok,
       error);
+  if (!ok)                      /* the error is set: report that one */
+    goto fail;
 
   if (g_key_file_has_key (kf, group, "generate", NULL)) {
     const RunnerGenerator *gen;
@@ -504,6 +506,8 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
 
     s->kind = RUNNER_STEP_GENERATE;
     s->generator = g_key_file_get_string (kf, group, "generate", NULL);
+    if (s->generator == NULL)   /* a value GKeyFile cannot read */
+      s->generator = g_strdup ("");
     gen = runner_find_generator (s->generator);
     if (gen == NULL) {
       g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
@@ -650,7 +654,7 @@ experiment_load (const char *path, GHashTable * builtins,
   gpointer k, v;
   GError *kf_error = NULL;
   char **steps = NULL, **var_keys, **s;
-  char *base;
+  char *base, *var_value;
   gboolean ok = TRUE;
 
   e = g_new0 (RunnerExperiment, 1);
@@ -691,8 +695,19 @@ experiment_load (const char *path, GHashTable * builtins,
         g_strfreev (var_keys);
         goto fail;
       }
-      g_hash_table_insert (raw, g_strdup (*s),
-          g_key_file_get_string (kf, "variables", *s, NULL));
+      var_value = g_key_file_get_string (kf, "variables", *s, &kf_error);
+      if (var_value == NULL) {
+        /* bytes that are not UTF-8 (an escape GKeyFile does not know
+         * sets the error too, but keeps the text as written, as for every
+         * other key) */
+        g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+            "%s: [variables] %s: %s", path, *s, kf_error->message);
+        g_clear_error (&kf_error);
+        g_strfreev (var_keys);
+        goto fail;
+      }
+      g_clear_error (&kf_error);
+      g_hash_table_insert (raw, g_strdup (*s), var_value);
     }
     g_strfreev (var_keys);
   }

@@ -1,6 +1,9 @@
 #!/bin/sh
 # Installs every Debian 12 package that gst-affect's build, tests and
 # benchmarks need. Idempotent; run as root (or: sudo scripts/install-deps.sh).
+# clang, libclang-rt-dev (libFuzzer, the sanitizer runtimes) and llvm
+# (llvm-symbolizer, which names the frames of sanitizer reports and of
+# tests/lsan.supp) serve the sanitizer build, scripts/sanitize.sh.
 set -e
 
 PACKAGES="
@@ -9,6 +12,7 @@ PACKAGES="
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   espeak-ng libespeak-ng-dev sox
+  clang libclang-rt-dev llvm
   python3 python3-numpy python3-scipy python3-sklearn python3-torch
 "
 

@@ -15,7 +15,8 @@ rounding error is relative to the frame's energy, not to each band, so:
   log10(1+Cx), ln(x+eps)  compared through their inverse as linear values,
                  allowing the float32 rounding of the logarithm itself
   frame count and frame times (t * hop / rate) identical
-usage: mel_conformance.py PATH/TO/mel-dump
+usage: mel_conformance.py PATH/TO/mel-dump [PATH/TO/launch]
+(the element pipelines run in the given gst-launch, else gst-launch-1.0)
 """
 import os
 import shutil
@@ -238,7 +239,7 @@ ELEMENT_PROPS = ("n_fft", "hop", "win_length", "window", "pad_mode", "pad_value"
 def run_element(x, p, preset, tmp, frames_per_buffer=7):
     """the affectmel element in a gst-launch pipeline, frames trimmed to the
     valid ones (the last tensor is zero-filled); None if gst-launch is absent"""
-    launcher = shutil.which("gst-launch-1.0")
+    launcher = sys.argv[2] if len(sys.argv) > 2 else shutil.which("gst-launch-1.0")
     if launcher is None or "GST_PLUGIN_PATH" not in os.environ:
         return None
     src = os.path.join(tmp, "el-in.f32")
@@ -254,7 +255,7 @@ def run_element(x, p, preset, tmp, frames_per_buffer=7):
                 "sample-rate=%d" % p["sample_rate"], "num-channels=1", "!",
                 "affectmel", "frames-per-buffer=%d" % frames_per_buffer] + props + [
                 "!", "filesink", "location=" + dst]
-    subprocess.run([launcher, "-q"] + pipeline, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([launcher] + pipeline, check=True, stdout=subprocess.DEVNULL)
     out = np.fromfile(dst, dtype="<f4").reshape(-1, p["n_mels"])
     return out
 
@@ -281,7 +282,7 @@ def configurations():
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         print(__doc__)
         return 2
     dump = sys.argv[1]

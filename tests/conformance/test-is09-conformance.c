@@ -579,6 +579,8 @@ main (int argc, char **argv)
   csv_path = g_build_filename (dir, "reference_is09.csv", NULL);
   if (!g_file_get_contents (csv_path, &csv, NULL, NULL)) {
     printf ("SKIP: no IS09 reference at %s\n", csv_path);
+    g_free (csv_path);
+    g_free (dir);
     return 77;
   }
   gst_init (&argc, &argv);

@@ -258,10 +258,12 @@ main (int argc, char **argv)
   ref = g_build_filename (shared, "reference", "moodnet", NULL);
   if (!g_file_test (ref, G_FILE_TEST_IS_DIR)) {
     printf ("SKIP: %s is absent\n", ref);
+    g_free (ref);
     return 77;
   }
   if (!g_file_test ("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE)) {
     printf ("SKIP: /usr/bin/python3 is absent\n");
+    g_free (ref);
     return 77;
   }
   script = g_build_filename (src, "tests", "conformance", "moodnet-golden.py",
@@ -280,6 +282,10 @@ main (int argc, char **argv)
     g_error ("cannot run %s: %s", script, error->message);
   if (WIFEXITED (status) && WEXITSTATUS (status) == 77) {
     printf ("SKIP: the golden writer found no torch or no reference\n");
+    g_ptr_array_free (args, TRUE);
+    g_free (script);
+    g_free (ref);
+    g_free (outdir);
     return 77;
   }
   if (!g_spawn_check_wait_status (status, &error))
@@ -303,6 +309,7 @@ main (int argc, char **argv)
     g_strfreev (sc);
   }
   g_ptr_array_free (args, TRUE);
+  g_free (script);
   g_free (ref);
   g_free (outdir);
   printf ("%s\n", failures ? "FAILED" : "all within tolerance");

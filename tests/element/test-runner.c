@@ -358,6 +358,12 @@ test_bad_experiments (void)
         "'soon' is not a number of seconds"},
     {"[experiment]\nsteps=a\n[step a]\ngenerate=tones\nitems=0\n",
         "items='0' is not an integer in [1, 100000]"},
+    {"[experiment]\nsteps=a\n[variables]\nX=a\377b\n[step a]\n"
+          "launch=fakesink\n", "[variables] X: "},
+    {"[experiment]\nsteps=a\n[step a]\ngenerate=\377\n",
+        "unknown generator ''"},
+    {"[experiment]\nsteps=a\n[step a]\ndescription=${NOPE}\n"
+          "generate=noise\n", "unknown variable ${NOPE}"},
     {"not a key file", "affect-run: "},
   };
   guint i;

@@ -33,6 +33,7 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
               &error)) {
         for (j = 0; j < v.n_elements; j++)
           sum += v.data[j];
+        (void) sum;
       } else {
         g_assert (error->domain == AFFECT_ERROR);
         g_clear_error (&error);
