@@ -1280,7 +1280,7 @@ main (int argc, char **argv)
   }
   if (!(r.stall_timeout >= 0.0 && r.stall_timeout <= 1e6)) {
     usage_error (ctx, "--stall-timeout wants seconds in [0, 1000000]");
-    g_option_context_free (ctx);
+    options_free (&r, ctx);
     return EXIT_USAGE;
   }
   gst_init (NULL, NULL);

@@ -611,7 +611,7 @@ gst_affect_hnr_submit_input_buffer (GstBaseTransform * trans,
   gst_buffer_map (buffer, &map, GST_MAP_READ);
   n = map.size / sizeof (gfloat);
   g_array_append_vals (self->pending, map.data, n);
-  {
+  if (n > 0) {
     gfloat *x = &g_array_index (self->pending, gfloat, self->pending->len - n);
     for (i = 0; i < n; i++)
       if (!isfinite (x[i]))
