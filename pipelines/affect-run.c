@@ -72,7 +72,7 @@ typedef struct
   guint done, total, skipped;
   char *last_id;
   gint64 last_plain;
-  gint64 last_epoch_line;       /* last affect-train-epoch line printed */
+  gint64 last_epoch_line;        /* last affect-train-epoch line printed */
 } Runner;
 
 /* ---- GValue / GstStructure -> JSON ---- */
@@ -419,7 +419,8 @@ print_epoch (Runner * r, const char *src, const GstStructure * s)
     g_string_append_printf (line, " (%s)", phase);
   g_string_append_printf (line, ", train loss %.4g", loss);
   if (metric_name && isfinite (metric))
-    g_string_append_printf (line, ", validation %s %.4f", metric_name, metric);
+    g_string_append_printf (line, ", validation %s %.4f", metric_name,
+        metric);
   if (best)
     g_string_append (line, " *");
   if (isfinite (seconds))
@@ -908,7 +909,8 @@ run_pipeline_step (Runner * r, JsonObject * result)
   gst_object_unref (bus);
   tick = g_timeout_add (250, on_tick, r);
   if (r->step->timeout > 0)
-    timeout = g_timeout_add ((guint) (r->step->timeout * 1000), on_timeout, r);
+    timeout = g_timeout_add ((guint) (r->step->timeout * 1000), on_timeout,
+        r);
 
   r->step_start = g_get_monotonic_time ();
   stall_watch_start (r);
@@ -1219,16 +1221,15 @@ main (int argc, char **argv)
         "Folder for results.json (default: results/EXPERIMENT); also the "
           "variable RESULTS", "DIR"},
     {"shard", 's', 0, G_OPTION_ARG_STRING, &r.shard,
-          "Run shard i of N (0 <= i < N), passed to pipelines as ${SHARD}",
+        "Run shard i of N (0 <= i < N), passed to pipelines as ${SHARD}",
         "i/N"},
     {"list", 'l', 0, G_OPTION_ARG_NONE, &r.list,
         "List the experiments and built-in generators, then exit", NULL},
     {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &r.dry_run,
-          "Print the variables and the expanded steps without running them",
+        "Print the variables and the expanded steps without running them",
         NULL},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &r.quiet,
-          "No progress or item lines (warnings and errors are still printed)",
-        NULL},
+        "No progress or item lines (warnings and errors are still printed)", NULL},
     {"stall-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &r.stall_timeout,
         "Fail a pipeline step that makes no progress (no buffer at a sink, "
           "no bus message, no CPU work) for SECONDS, naming what waits "
@@ -1388,7 +1389,8 @@ main (int argc, char **argv)
       g_getenv ("AFFECT_CACHE_DIR") ? g_strdup (g_getenv ("AFFECT_CACHE_DIR"))
       : g_build_filename (g_get_user_cache_dir (), "gst-affect", NULL));
   /* audioresample's own default; affectsrc resamples each item with it */
-  g_hash_table_insert (builtins, g_strdup ("RESAMPLE_QUALITY"), g_strdup ("4"));
+  g_hash_table_insert (builtins, g_strdup ("RESAMPLE_QUALITY"),
+      g_strdup ("4"));
   g_hash_table_insert (builtins, g_strdup ("SHARD"),
       g_strdup_printf ("%u/%u", r.shard_index, r.shard_count));
   g_hash_table_insert (builtins, g_strdup ("SHARD_INDEX"),
@@ -1514,8 +1516,10 @@ main (int argc, char **argv)
           src ? " in " : "", src ? src : "",
           json_object_get_string_member (r.error, "message"));
       if (json_object_has_member (r.error, "debug"))
-        g_printerr ("  %s\n", json_object_get_string_member (r.error, "debug"));
-      json_object_set_object_member (root, "error", json_object_ref (r.error));
+        g_printerr ("  %s\n", json_object_get_string_member (r.error,
+                "debug"));
+      json_object_set_object_member (root, "error",
+          json_object_ref (r.error));
       status = EXIT_STEP_FAILED;
     }
   }
