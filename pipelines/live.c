@@ -45,6 +45,21 @@ static const double latency_buckets[] = {
 };
 
 #define N_BUCKETS G_N_ELEMENTS (latency_buckets)
+#define ARRIVALS 1024           /* buffers remembered at the analysis input */
+
+/* a latency's Prometheus histogram and latest value */
+typedef struct
+{
+  double last, sum;
+  guint64 count, bucket[N_BUCKETS];
+} Histogram;
+
+/* when a buffer's end (running time) entered the analysis */
+typedef struct
+{
+  GstClockTime end;
+  gint64 at_us;
+} Arrival;
 
 /* the service's variables: name, default, meaning (--help lists them) */
 typedef struct
@@ -102,6 +117,7 @@ typedef struct
 {
   GstClockTime running_now;     /* pipeline running time at posting */
   gint64 wall_us;               /* g_get_real_time () at posting */
+  double processing;            /* s since the window's end arrived */
 } PostInfo;
 
 /* latest result of one route */
@@ -137,6 +153,8 @@ typedef struct
   GMutex lock;                  /* last_data_us, buffers (streaming threads) */
   gint64 last_data_us;
   guint64 buffers;
+  Arrival arrivals[ARRIVALS];   /* ring, the latest at (n_arrivals - 1) */
+  guint64 n_arrivals;
   gint64 start_us, attempt_start_us, outage_start_us;
   double backoff;
   guint attempts;               /* failed attempts in the current outage */
@@ -150,8 +168,7 @@ typedef struct
   double spontaneity;           /* gate's latest probability */
   GstClockTime gate_timestamp;
   int gate_route;
-  double last_latency, latency_sum;
-  guint64 latency_count, latency_bucket[N_BUCKETS];
+  Histogram latency, processing;
   gint64 last_result_us;
   GQueue recent;                /* the latest window lines (char*) */
 
@@ -612,6 +629,35 @@ line_end (GString * s)
 
 /* ---- results ---- */
 
+/* seconds from the arrival of the buffer that completed the window (the
+ * oldest whose end reaches the window's end, else the newest) to now */
+static double
+processing_time (Live * live, const GstStructure * s, gint64 now_us)
+{
+  GstClockTime rt = GST_CLOCK_TIME_NONE, dur = GST_CLOCK_TIME_NONE, end;
+  gint64 at = -1;
+  guint64 i;
+
+  if (!gst_structure_get_uint64 (s, "running-time", &rt)
+      || !gst_structure_get_uint64 (s, "duration", &dur)
+      || !GST_CLOCK_TIME_IS_VALID (rt) || !GST_CLOCK_TIME_IS_VALID (dur))
+    return NAN;
+  end = rt + dur;
+  g_mutex_lock (&live->lock);
+  for (i = live->n_arrivals; i > 0 && i + ARRIVALS > live->n_arrivals; i--) {
+    const Arrival *a = &live->arrivals[(i - 1) % ARRIVALS];
+    if (!GST_CLOCK_TIME_IS_VALID (a->end) || a->end < end)
+      break;
+    at = a->at_us;
+  }
+  /* a window can complete before its nominal end (its last whole
+   * analysis frame): then the newest buffer completed it */
+  if (at < 0 && live->n_arrivals > 0)
+    at = live->arrivals[(live->n_arrivals - 1) % ARRIVALS].at_us;
+  g_mutex_unlock (&live->lock);
+  return at < 0 ? NAN : (now_us - at) / 1e6;
+}
+
 static GstBusSyncReply
 sync_handler (GstBus * bus, GstMessage * msg, gpointer user_data)
 {
@@ -631,6 +677,8 @@ sync_handler (GstBus * bus, GstMessage * msg, gpointer user_data)
 
     info->running_now = now >= base ? now - base : 0;
     info->wall_us = g_get_real_time ();
+    info->processing = processing_time (user_data,
+        gst_message_get_structure (msg), g_get_monotonic_time ());
     gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (msg), post_quark, info,
         g_free);
     gst_object_unref (clock);
@@ -698,6 +746,21 @@ add_array (GString * s, const char *name, const GValue * arr,
 }
 
 static void
+histogram_add (Histogram * h, double v)
+{
+  guint i;
+
+  if (!isfinite (v))
+    return;
+  h->last = v;
+  h->sum += v;
+  h->count++;
+  for (i = 0; i < N_BUCKETS; i++)
+    if (v <= latency_buckets[i])
+      h->bucket[i]++;
+}
+
+static void
 on_prediction (Live * live, GstMessage * msg)
 {
   const GstStructure *s = gst_message_get_structure (msg);
@@ -710,7 +773,6 @@ on_prediction (Live * live, GstMessage * msg)
   double latency = NAN;
   GString *b;
   RouteState *r;
-  guint i;
 
   gst_structure_get_uint64 (s, "timestamp", &ts);
   gst_structure_get_uint64 (s, "running-time", &rt);
@@ -735,14 +797,8 @@ on_prediction (Live * live, GstMessage * msg)
   g_array_set_size (r->scores, 0);
   live->windows++;
   live->last_result_us = wall;
-  if (isfinite (latency)) {
-    live->last_latency = latency;
-    live->latency_sum += latency;
-    live->latency_count++;
-    for (i = 0; i < N_BUCKETS; i++)
-      if (latency <= latency_buckets[i])
-        live->latency_bucket[i]++;
-  }
+  histogram_add (&live->latency, latency);
+  histogram_add (&live->processing, info ? info->processing : NAN);
 
   b = line_new (live, "window", wall);
   line_num (b, "running_time", info ? ns_to_s (info->running_now) : NAN,
@@ -750,6 +806,7 @@ on_prediction (Live * live, GstMessage * msg)
   line_num (b, "window_start", ns_to_s (rt), "%.3f");
   line_num (b, "window_duration", ns_to_s (dur), "%.3f");
   line_num (b, "latency", latency, "%.4f");
+  line_num (b, "processing", info ? info->processing : NAN, "%.4f");
   line_str (b, "task", live->task);
   if (live->gated) {
     line_str (b, "route", who);
@@ -822,10 +879,34 @@ static GstPadProbeReturn
 data_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
   Live *live = user_data;
+  GstBuffer *buf = NULL;
+  GstClockTime end = GST_CLOCK_TIME_NONE;
+  GstEvent *ev;
+  gint64 now = g_get_monotonic_time ();
 
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  else {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    if (gst_buffer_list_length (list) > 0)
+      buf = gst_buffer_list_get (list, gst_buffer_list_length (list) - 1);
+  }
+  ev = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  if (buf && ev && GST_BUFFER_PTS_IS_VALID (buf)
+      && GST_BUFFER_DURATION_IS_VALID (buf)) {
+    const GstSegment *seg;
+    gst_event_parse_segment (ev, &seg);
+    end = gst_segment_to_running_time (seg, GST_FORMAT_TIME,
+        GST_BUFFER_PTS (buf) + GST_BUFFER_DURATION (buf));
+  }
+  if (ev)
+    gst_event_unref (ev);
   g_mutex_lock (&live->lock);
-  live->last_data_us = g_get_monotonic_time ();
+  live->last_data_us = now;
   live->buffers++;
+  live->arrivals[live->n_arrivals % ARRIVALS].end = end;
+  live->arrivals[live->n_arrivals % ARRIVALS].at_us = now;
+  live->n_arrivals++;
   g_mutex_unlock (&live->lock);
   return GST_PAD_PROBE_OK;
 }
@@ -863,6 +944,9 @@ build (Live * live, GError ** error)
       FALSE, NULL, GST_PARSE_FLAG_FATAL_ERRORS, error);
   if (live->source_bin == NULL)
     return FALSE;
+  g_mutex_lock (&live->lock);
+  live->n_arrivals = 0;
+  g_mutex_unlock (&live->lock);
   in = gst_bin_get_by_name (GST_BIN (live->source_bin), "live-in");
   pad = gst_element_get_static_pad (in, "src");
   gst_element_add_pad (live->source_bin, gst_ghost_pad_new ("src", pad));
@@ -1088,8 +1172,30 @@ prom_double (GString * s, double v)
   else if (isinf (v))
     g_string_append (s, v > 0 ? "+Inf" : "-Inf");
   else
-    g_string_append (s, g_ascii_dtostr (buf, sizeof buf, v));
+    g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.15g", v));
   g_string_append_c (s, '\n');
+}
+
+static void
+prom_histogram (GString * s, const char *name, const char *help,
+    const Histogram * h)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  guint i;
+
+  prom_head (s, name, "histogram", help);
+  for (i = 0; i < N_BUCKETS; i++)
+    g_string_append_printf (s, "%s_bucket{le=\"%s\"} %" G_GUINT64_FORMAT
+        "\n", name, g_ascii_formatd (buf, sizeof buf, "%g", latency_buckets[i]),
+        h->bucket[i]);
+  g_string_append_printf (s, "%s_bucket{le=\"+Inf\"} %" G_GUINT64_FORMAT
+      "\n%s_sum ", name, h->count, name);
+  prom_double (s, h->sum);
+  g_string_append_printf (s, "%s_count %" G_GUINT64_FORMAT "\n", name,
+      h->count);
+  g_string_append_printf (s, "# HELP %s_last %s (the latest window)\n"
+      "# TYPE %s_last gauge\n%s_last ", name, help, name, name);
+  prom_double (s, h->count ? h->last : NAN);
 }
 
 static int
@@ -1161,25 +1267,12 @@ live_metrics (gpointer user_data)
       "Unix time of the latest window's result.");
   g_string_append (s, "affect_live_last_result_timestamp_seconds ");
   prom_double (s, live->last_result_us / 1e6);
-  prom_head (s, "affect_live_latency_seconds", "histogram",
-      "Capture-to-result latency: running time when a window's result is "
-      "posted minus the running time of the window's end.");
-  for (i = 0; i < N_BUCKETS; i++) {
-    char buf[G_ASCII_DTOSTR_BUF_SIZE];
-    g_string_append_printf (s, "affect_live_latency_seconds_bucket{le=\"%s\"} "
-        "%" G_GUINT64_FORMAT "\n", g_ascii_dtostr (buf, sizeof buf,
-            latency_buckets[i]), live->latency_bucket[i]);
-  }
-  g_string_append_printf (s, "affect_live_latency_seconds_bucket{le=\"+Inf\"} "
-      "%" G_GUINT64_FORMAT "\n", live->latency_count);
-  g_string_append (s, "affect_live_latency_seconds_sum ");
-  prom_double (s, live->latency_sum);
-  g_string_append_printf (s, "affect_live_latency_seconds_count %"
-      G_GUINT64_FORMAT "\n", live->latency_count);
-  prom_head (s, "affect_live_last_latency_seconds", "gauge",
-      "Capture-to-result latency of the latest window.");
-  g_string_append (s, "affect_live_last_latency_seconds ");
-  prom_double (s, live->latency_count ? live->last_latency : NAN);
+  prom_histogram (s, "affect_live_latency_seconds", "Capture-to-result "
+      "latency: running time when a window's result is posted minus the "
+      "running time of the window's end.", &live->latency);
+  prom_histogram (s, "affect_live_processing_seconds", "From the arrival "
+      "of the window's last audio at the analysis to its result.",
+      &live->processing);
   prom_head (s, "affect_live_connections_total", "counter",
       "Pipelines that delivered audio (1 + reconnections).");
   g_string_append_printf (s, "affect_live_connections_total %" G_GUINT64_FORMAT
@@ -1337,7 +1430,6 @@ runner_live_main (int argc, char **argv)
       route_state_free);
   g_queue_init (&live.recent);
   live.spontaneity = NAN;
-  live.last_latency = NAN;
   live.last_outage = NAN;
   live.gate_timestamp = GST_CLOCK_TIME_NONE;
   live.start_us = g_get_monotonic_time ();
