@@ -143,9 +143,14 @@ static const char page[] =
 static void
 respond (SoupServerMessage * msg, guint status, const char *type, char *body)
 {
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+
   soup_server_message_set_status (msg, status, NULL);
-  soup_message_headers_replace (soup_server_message_get_response_headers
-      (msg), "Cache-Control", "no-store");
+  soup_message_headers_replace (h, "Cache-Control", "no-store");
+  /* an idle keep-alive connection closed by its client stays in
+   * CLOSE_WAIT here (libsoup 3.2): one descriptor lost per scrape.
+   * Closing after each response keeps descriptors flat */
+  soup_message_headers_replace (h, "Connection", "close");
   soup_server_message_set_response (msg, type, SOUP_MEMORY_TAKE, body,
       strlen (body));
 }

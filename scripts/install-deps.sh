@@ -10,6 +10,7 @@ PACKAGES="
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   espeak-ng libespeak-ng-dev sox
   python3 python3-numpy python3-scipy python3-sklearn python3-torch
+  libsoup-3.0-dev chromium
 "
 
 missing=""
