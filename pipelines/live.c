@@ -96,7 +96,7 @@ static const LiveVar live_vars[] = {
         "true, false"},
   {"OUTPUT", "-", "JSON lines: - (stdout) or a file"},
   {"ROTATE_SIZE", "10485760", "rotate OUTPUT at this many bytes (0: never)"},
-  {"ROTATE_KEEP", "5", "rotated files kept (OUTPUT.1 … OUTPUT.N)"},
+  {"ROTATE_KEEP", "5", "rotated files kept (OUTPUT.1 ... OUTPUT.N)"},
   {"PORT", "", "HTTP port (empty: no server; 0: any free port)"},
   {"BIND", "127.0.0.1", "HTTP address"},
   {"TIMEOUT", "5", "seconds without audio that make an outage"},
@@ -291,7 +291,7 @@ source_description (Live * live, GError ** error)
   if (*src == '\0') {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
         "SOURCE is required (test, a URI, alsa:DEVICE, pulse:DEVICE, "
-        "launch:…)");
+        "launch:...)");
     return NULL;
   }
   if (strcmp (src, "test") == 0) {
@@ -357,8 +357,8 @@ source_description (Live * live, GError ** error)
   else
     live->realtime = strcmp (var (live, "REALTIME"), "true") == 0;
   /* a file is read as fast as the analysis goes unless paced */
-  q = g_strdup_printf ("%s ! audioconvert name=live-in%s", d,
-      live->realtime ? " ! clocksync" : "");
+  q = g_strdup_printf ("%s ! %saudioconvert name=live-in", d,
+      live->realtime ? "clocksync ! " : "");
   g_free (d);
   return q;
 }
@@ -1365,8 +1365,8 @@ runner_live_main (int argc, char **argv)
 
   ctx = g_option_context_new ("VAR=value ... — analyse a live feed until "
       "stopped");
-  g_option_context_set_summary (ctx, "affect-run live SOURCE=… TASK=speech|"
-      "music MODEL=… (or GATE=, MODEL_SPONTANEOUS=, MODEL_SCRIPTED=)\n"
+  g_option_context_set_summary (ctx, "affect-run live SOURCE=... TASK=speech|"
+      "music MODEL=... (or GATE=, MODEL_SPONTANEOUS=, MODEL_SCRIPTED=)\n"
       "Writes one JSON line per window; with PORT=, serves /, /metrics, "
       "/events.\nReconnects when the source fails. See docs/live.md; "
       "--variables lists the variables.");
