@@ -21,6 +21,15 @@
  * nanoseconds every #hop nanoseconds. Each prediction goes three ways: a
  * `n_classes` float tensor pushed downstream (between the item's events;
  * caps `affect-output="scores"`, `names="a,b,…"`), and an element message.
+ * The LATENCY query adds the window. Until the first prediction a GAP event
+ * of duration 0 at the first frame's time lets sinks preroll; live windows
+ * with hop > window leave GAPs for the time no window covers; a GAP on the
+ * sink pad is time passing; mode=train leaves a GAP of each item's span
+ * (docs/protocol.md, "Time without data").
+ * An item whose frames hold a NaN or an Inf, or whose scores come out
+ * non-finite, gets a warning naming it (id and file) and no prediction (in
+ * train mode: it is not learnt from); the run goes on. Live, such frames
+ * are dropped with one warning.
  *
  * mode=train: items with labels (their item events' `labels` over
  * `vocabulary`) are cached; `split=validation` ones are held out for model
@@ -86,10 +95,12 @@
 
 #include "affect/affect.h"
 #include "affect/model.h"
+#include "affect/atomicfile.h"
 #include "gstaffectelements.h"
 #include "gstaffectcaps.h"
 #include "gstaffectclassify.h"
 #include "gstaffecttensor.h"
+#include "gstaffecttrain.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_affect_classify_debug);
 #define GST_CAT_DEFAULT gst_affect_classify_debug
@@ -439,6 +450,20 @@ predict (GstAffectClassify * self, const float *frames, guint n,
   affect_moodnet_set_training (self->net, FALSE, NULL);
   affect_moodnet_forward (self->net, x, 1, (float *) map.data);
   g_free (x);
+  for (guint i = 0; i < classes; i++)
+    if (!isfinite (((float *) map.data)[i])) {
+      /* finite but absurd Mel values can overflow the network */
+      GST_ELEMENT_WARNING (self, STREAM, FAILED,
+          ("Item \"%s\" (%s): the model's score for %s is %g: no "
+              "prediction.", id ? id : "(live window)", self->item
+              && self->item->path ? self->item->path : "no path",
+              self->labels ? self->labels[i] : "a class",
+              ((float *) map.data)[i]), (NULL));
+      gst_buffer_unmap (buf, &map);
+      gst_buffer_unref (buf);
+      g_free (order);
+      return GST_FLOW_OK;
+    }
 
   g_value_init (&scores, GST_TYPE_ARRAY);
   for (guint i = 0; i < classes; i++) {
@@ -467,6 +492,9 @@ predict (GstAffectClassify * self, const float *frames, guint n,
 
   GST_BUFFER_PTS (buf) = ts;
   GST_BUFFER_DURATION (buf) = duration;
+  /* nothing came between the last output and this one */
+  gst_affect_gap_advance (&self->gap, self->srcpad, ts);
+  gst_affect_gap_note (&self->gap, ts, duration);
   s = gst_affect_message_structure_new ("affect-prediction", &self->segment,
       ts, duration);
   gst_structure_set (s, "id", G_TYPE_STRING, id ? id : "", NULL);
@@ -634,8 +662,7 @@ map_labels (GstAffectClassify * self, const GstAffectItem * item,
     if (index[i] < 0) {
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
           ("Item %s has the label \"%s\" the model does not know: skipped",
-              item->id, item->vocabulary[i]),
-          ("model classes: %u", classes));
+              item->id, item->vocabulary[i]), ("model classes: %u", classes));
       self->n_skipped++;
       g_free (index);
       return FALSE;
@@ -678,8 +705,10 @@ cache_item (GstAffectClassify * self)
     self->n_skipped++;
     return;
   }
-  if (!g_strcmp0 (item->split, "test"))
+  if (!g_strcmp0 (item->split, "test")) {
+    self->n_test++;
     return;
+  }
   if (self->n_frames == 0) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s has no frames: skipped", item->id), (NULL));
@@ -710,18 +739,24 @@ train_at_eos (GstAffectClassify * self)
 {
   GError *error = NULL;
 
+  gchar *note = gst_affect_train_split_note (self->n_test);
+
   if (self->trainer == NULL) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("mode=train: no labelled items arrived (%u skipped)",
-            self->n_skipped), (NULL));
+        ("mode=train: no labelled training items arrived (%u skipped%s)",
+            self->n_skipped, note), (NULL));
+    g_free (note);
     return FALSE;
   }
   if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed"),
-        ("%s", error->message));
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s%s",
+            error->message, g_error_matches (error, AFFECT_ERROR,
+                AFFECT_ERROR_EMPTY) ? note : ""), (NULL));
     g_error_free (error);
+    g_free (note);
     return FALSE;
   }
+  g_free (note);
   return TRUE;
 }
 
@@ -762,6 +797,27 @@ frames_to_time (GstAffectClassify * self, guint64 n)
       self->fps_n);
 }
 
+/* Nothing to send yet (an item's prediction waits for its end, a window's
+ * for its last frame): a GAP at the first frame lets sinks preroll, and
+ * live, the time before (input time - window) that no window covers
+ * (hop > window) is a GAP. `now` is where the input stands. */
+static void
+announce_time (GstAffectClassify * self, GstClockTime first, GstClockTime now)
+{
+  guint win, hop;
+  GstClockTime span;
+
+  gst_affect_gap_preroll (&self->gap, self->srcpad, first);
+  if (self->item != NULL || self->saw_items
+      || self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN || self->net == NULL
+      || !GST_CLOCK_TIME_IS_VALID (now) || self->fps_n <= 0)
+    return;
+  window_frames (self, &win, &hop);
+  span = frames_to_time (self, win);
+  if (now > span)
+    gst_affect_gap_advance (&self->gap, self->srcpad, now - span);
+}
+
 static GstFlowReturn
 gst_affect_classify_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 {
@@ -787,15 +843,26 @@ gst_affect_classify_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   if (GST_BUFFER_OFFSET_IS_VALID (buf) && GST_BUFFER_OFFSET_END_IS_VALID (buf)
       && GST_BUFFER_OFFSET_END (buf) >= GST_BUFFER_OFFSET (buf))
     n = MIN (per_buffer, GST_BUFFER_OFFSET_END (buf) - GST_BUFFER_OFFSET (buf));
-  for (guint i = 0; i < n * (guint) self->n_mels; i++)
-    if (!isfinite (((const float *) map.data)[i])) {
+  {
+    /* a non-finite value spoils the item (reported and skipped at its
+     * end) or, live, this buffer's frames; the run goes on */
+    guint64 bad = 0;
+    for (guint i = 0; i < n * (guint) self->n_mels; i++)
+      bad += !isfinite (((const float *) map.data)[i]);
+    if (bad > 0) {
       gst_buffer_unmap (buf, &map);
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Non-finite Mel value in the input"), ("buffer %" GST_PTR_FORMAT,
-              buf));
       gst_buffer_unref (buf);
-      return GST_FLOW_ERROR;
+      if (self->item != NULL) {
+        self->n_nonfinite += bad;
+      } else if (!self->warned_live) {
+        GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+            ("Non-finite Mel values in the input: their frames are dropped"),
+            ("%" G_GUINT64_FORMAT " in a buffer", bad));
+        self->warned_live = TRUE;
+      }
+      return GST_FLOW_OK;
     }
+  }
 
   if (self->item != NULL || train) {
     /* items: keep the first model_frames() frames of the item */
@@ -838,6 +905,9 @@ gst_affect_classify_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     }
   }
   gst_buffer_unmap (buf, &map);
+  if (ret == GST_FLOW_OK && GST_BUFFER_PTS_IS_VALID (buf))
+    announce_time (self, GST_BUFFER_PTS (buf), GST_BUFFER_PTS (buf) +
+        (GST_BUFFER_DURATION_IS_VALID (buf) ? GST_BUFFER_DURATION (buf) : 0));
   gst_buffer_unref (buf);
   return ret;
 }
@@ -864,6 +934,34 @@ check_window (GstAffectClassify * self)
               i == 1 ? " (hop: = window)" : ""));
       return FALSE;
     }
+  return TRUE;
+}
+
+/* A live window's prediction is stamped with its first frame and leaves
+ * with its last: the window adds its length to the latency. */
+static gboolean
+gst_affect_classify_src_query (GstPad * pad, GstObject * parent,
+    GstQuery * query)
+{
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (parent);
+  GstClockTime min, max, ours;
+  gboolean live;
+  guint win, hop;
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return gst_pad_query_default (pad, parent, query);
+  if (!gst_pad_peer_query (self->sinkpad, query))
+    return FALSE;
+  if (self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN || self->net == NULL
+      || self->fps_n <= 0)
+    return TRUE;
+  gst_query_parse_latency (query, &live, &min, &max);
+  window_frames (self, &win, &hop);
+  ours = frames_to_time (self, win);
+  min += ours;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += ours;
+  gst_query_set_latency (query, live, min, max);
   return TRUE;
 }
 
@@ -938,6 +1036,7 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
     }
     case GST_EVENT_SEGMENT:
       gst_event_copy_segment (event, &self->segment);
+      gst_affect_gap_reset (&self->gap);
       if (!self->src_caps_set) {
         /* train mode: the output caps wait for the first item's vocabulary */
         gst_event_replace (&self->pending_segment, event);
@@ -954,13 +1053,25 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
     case GST_EVENT_FLUSH_STOP:
       self->n_frames = 0;
       g_clear_pointer (&self->item, gst_affect_item_free);
+      gst_affect_gap_reset (&self->gap);
       break;
+    case GST_EVENT_GAP:{
+      GstClockTime ts, duration;
+
+      /* no frames for a while: time passes, as for frames */
+      gst_event_parse_gap (event, &ts, &duration);
+      gst_event_unref (event);
+      announce_time (self, ts, ts + (GST_CLOCK_TIME_IS_VALID (duration) ?
+              duration : 0));
+      return TRUE;
+    }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_affect_event_is_item_start (event)) {
         g_clear_pointer (&self->item, gst_affect_item_free);
         self->item = gst_affect_item_parse_start_event (event);
         self->saw_items = TRUE;
         self->n_frames = 0;
+        self->n_nonfinite = 0;
         self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
         if (train && !self->src_caps_set && self->item
             && self->item->n_labels > 0 && self->trainer == NULL
@@ -973,8 +1084,26 @@ gst_affect_classify_sink_event (GstPad * pad, GstObject * parent,
           set_src_caps (self);
         }
       } else if (gst_affect_event_is_item_end (event) && self->item) {
-        if (train) {
+        if (self->n_nonfinite > 0) {
+          GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+              ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " non-finite Mel "
+                  "values: skipped, no %s.", self->item->id,
+                  self->item->path ? self->item->path : "no path",
+                  self->n_nonfinite, train ? "training" : "prediction"),
+              (NULL));
+          self->n_skipped++;
+          /* no output for it: its time is a GAP */
+          if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
+              && GST_CLOCK_TIME_IS_VALID (self->end_ts))
+            gst_affect_gap_push (&self->gap, self->srcpad, self->start_ts,
+                self->end_ts - self->start_ts);
+        } else if (train) {
           cache_item (self);
+          /* training outputs nothing: the item's time is a GAP */
+          if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
+              && GST_CLOCK_TIME_IS_VALID (self->end_ts))
+            gst_affect_gap_push (&self->gap, self->srcpad, self->start_ts,
+                self->end_ts - self->start_ts);
         } else if (self->n_frames > 0) {
           GstClockTime dur = GST_CLOCK_TIME_IS_VALID (self->start_ts)
               && GST_CLOCK_TIME_IS_VALID (self->end_ts) ?
@@ -1023,6 +1152,33 @@ gst_affect_classify_change_state (GstElement * element,
         return GST_STATE_CHANGE_FAILURE;
     }
   }
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED
+      && self->mode == GST_AFFECT_CLASSIFY_MODE_TRAIN) {
+    /* the model is written after the whole dataset: check its folder
+     * before the first item is read */
+    gchar *path;
+    GError *error = NULL;
+    gboolean ok;
+    GST_OBJECT_LOCK (self);
+    path = g_strdup (self->model_location);
+    GST_OBJECT_UNLOCK (self);
+    if (path == NULL) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+          ("mode=train needs model= (where to write the trained model)"),
+          (NULL));
+      return GST_STATE_CHANGE_FAILURE;
+    }
+    ok = affect_atomic_file_check_writable (path, &error);
+    if (!ok) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Cannot write model: %s", error->message),
+          ("checked before any item is read"));
+      g_error_free (error);
+    }
+    g_free (path);
+    if (!ok)
+      return GST_STATE_CHANGE_FAILURE;
+  }
   ret = GST_ELEMENT_CLASS (gst_affect_classify_parent_class)->change_state
       (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
@@ -1033,6 +1189,10 @@ gst_affect_classify_change_state (GstElement * element,
     self->src_caps_set = FALSE;
     self->saw_items = FALSE;
     self->n_skipped = 0;
+    gst_affect_gap_reset (&self->gap);
+    self->n_test = 0;
+    self->n_nonfinite = 0;
+    self->warned_live = FALSE;
     gst_segment_init (&self->segment, GST_FORMAT_TIME);
   } else if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
     g_clear_pointer (&self->net, affect_moodnet_free);
@@ -1327,6 +1487,8 @@ gst_affect_classify_init (GstAffectClassify * self)
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
   gst_pad_use_fixed_caps (self->srcpad);
+  gst_pad_set_query_function (self->srcpad,
+      GST_DEBUG_FUNCPTR (gst_affect_classify_src_query));
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
 
   self->mode = DEFAULT_MODE;
@@ -1344,5 +1506,6 @@ gst_affect_classify_init (GstAffectClassify * self)
   self->chunk_frames = DEFAULT_CHUNK_FRAMES;
   self->cache_budget = DEFAULT_CACHE_BUDGET;
   self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
+  gst_affect_gap_reset (&self->gap);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }

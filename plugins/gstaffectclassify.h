@@ -7,6 +7,7 @@
 #include "affect/moodnet.h"
 #include "affect/moodnet-train.h"
 #include "gstaffectitem.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 #define GST_TYPE_AFFECT_CLASSIFY (gst_affect_classify_get_type ())
@@ -59,6 +60,10 @@ G_DECLARE_FINAL_TYPE (GstAffectClassify, gst_affect_classify, GST,
        GstClockTime start_ts, end_ts;
        guint64 frames_seen;     /* live: frames still to skip (hop > window) */
        guint n_skipped;
+       GstAffectGap gap;        /* how far the output has gone */
+       guint n_test;            /* train: split=test items, not learnt */
+       guint64 n_nonfinite;     /* the current item's NaN/Inf Mel values */
+       gboolean warned_live;    /* live: non-finite frames reported */
      };
 
 gint *gst_affect_classify_label_index (const gchar * const *model_labels,

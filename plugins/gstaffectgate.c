@@ -10,7 +10,11 @@
  * added, so a metric sink behind a `funnel` can report per route. Events
  * outside items (stream-start, caps, segment, EOS) go to both pads; an
  * item that ends without any vector goes to src_1 with probability NaN.
- * Buffers outside items are routed one by one.
+ * Buffers outside items are routed one by one. The idle route gets a GAP
+ * event with the timestamp and duration of every buffer sent to the other
+ * (docs/protocol.md, "Time without data"), so its sink prerolls offline and
+ * keeps running live; a GAP from upstream goes to both routes. Put a queue
+ * on each route.
  *
  * mode=train: caches each item's features and its spontaneity label (the
  * `label` target of the item, or a column of that name: 1/0, true/false,
@@ -203,6 +207,8 @@ gst_affect_gate_init (GstAffectGate * self)
   self->route = -1;
   g_queue_init (&self->held);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
+  gst_affect_gap_reset (&self->gaps[0]);
+  gst_affect_gap_reset (&self->gaps[1]);
 }
 
 static void
@@ -222,7 +228,10 @@ reset (GstAffectGate * self)
   g_clear_pointer (&self->dataset, affect_dataset_free);
   self->n_features = 0;
   self->skipped = 0;
+  self->test_items = 0;
   self->routed[0] = self->routed[1] = 0;
+  gst_affect_gap_reset (&self->gaps[0]);
+  gst_affect_gap_reset (&self->gaps[1]);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }
 
@@ -340,7 +349,9 @@ gst_affect_gate_change_state (GstElement * element, GstStateChange transition)
       GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
           ("Invalid hidden-sizes \"%s\".", self->train.hidden_sizes), (NULL));
       return GST_STATE_CHANGE_FAILURE;
-    }
+    } else if (!gst_affect_train_check_output (element, "model-file",
+            self->train.model_file))
+      return GST_STATE_CHANGE_FAILURE;
   }
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
@@ -410,6 +421,23 @@ release_item (GstAffectGate * self, gint route, gdouble probability)
   return ok;
 }
 
+/* an item without any vector goes to src_1; src_0 learns that time passes
+ * where the routes stand (its duration is not known) */
+static gboolean
+release_empty_item (GstAffectGate * self)
+{
+  GstClockTime ts = self->gaps[1].position;
+  gboolean ok = release_item (self, 1, NAN);
+
+  if (!GST_CLOCK_TIME_IS_VALID (ts) || (GST_CLOCK_TIME_IS_VALID
+          (self->gaps[0].position) && self->gaps[0].position > ts))
+    ts = self->gaps[0].position;
+  if (!GST_CLOCK_TIME_IS_VALID (ts) && self->segment.format == GST_FORMAT_TIME)
+    ts = self->segment.start;
+  gst_affect_gap_push (&self->gaps[0], self->srcpads[0], ts, 0);
+  return ok;
+}
+
 static void
 post_prediction (GstAffectGate * self, GstBuffer * buf, gdouble probability,
     gint route)
@@ -458,6 +486,8 @@ gst_affect_gate_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GstAffectGate *self = GST_AFFECT_GATE (parent);
   GstMapInfo map;
   gint route = self->route;
+  GstClockTime pts, duration;
+  GstFlowReturn ret;
 
   gst_affect_train_use_threads (&self->train);
 
@@ -494,6 +524,7 @@ gst_affect_gate_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       label = (float) (probability >= 0.5);
       /* test items are routed but never learnt from */
       test = self->item && g_strcmp0 (self->item->split, "test") == 0;
+      self->test_items += test;
       if (!test && (isnan (probability) || !finite)) {
         self->skipped++;
       } else if (!test && !gst_affect_train_add_row (GST_ELEMENT (self),
@@ -512,8 +543,10 @@ gst_affect_gate_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       probability = p;
     } else {
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-          ("Item \"%s\": feature vector with NaN or infinite values, "
-              "routed to src_1.", self->item ? self->item->id : ""), (NULL));
+          ("Item \"%s\" (%s): feature vector with NaN or infinite values, "
+              "routed to src_1.", self->item ? self->item->id : "",
+              self->item && self->item->path ? self->item->path : "no path"),
+          (NULL));
     }
     gst_buffer_unmap (buf, &map);
     route = !isnan (probability) && probability >= self->threshold ? 0 : 1;
@@ -524,7 +557,16 @@ gst_affect_gate_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     if (self->train.mode == GST_AFFECT_MODE_INFER)
       post_prediction (self, buf, probability, route);
   }
-  return gst_pad_push (self->srcpads[route], buf);
+  /* the idle route gets a GAP in place of the buffer, so that its sink
+   * prerolls and, live, keeps running (docs/elements/affectgate.md) */
+  pts = GST_BUFFER_PTS (buf);
+  duration = GST_BUFFER_DURATION (buf);
+  gst_affect_gap_note (&self->gaps[route], pts, duration);
+  ret = gst_pad_push (self->srcpads[route], buf);
+  if (ret == GST_FLOW_OK)
+    gst_affect_gap_push (&self->gaps[!route], self->srcpads[!route], pts,
+        duration);
+  return ret;
 }
 
 static gboolean
@@ -552,8 +594,11 @@ train_and_write (GstAffectGate * self)
         ("%u items skipped: no \"%s\" label or non-finite features.",
             self->skipped, self->label), (NULL));
   if (n == 0) {
+    gchar *note = gst_affect_train_split_note (self->test_items);
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("No training items with a \"%s\" label.", self->label), (NULL));
+        ("No training items with a \"%s\" label (%u skipped%s).",
+            self->label, self->skipped, note), (NULL));
+    g_free (note);
     return FALSE;
   }
   config.n_inputs = self->n_features;
@@ -634,11 +679,29 @@ gst_affect_gate_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     }
     case GST_EVENT_SEGMENT:
       gst_event_copy_segment (event, &self->segment);
+      gst_affect_gap_reset (&self->gaps[0]);
+      gst_affect_gap_reset (&self->gaps[1]);
       break;
+    case GST_EVENT_FLUSH_STOP:
+      gst_affect_gap_reset (&self->gaps[0]);
+      gst_affect_gap_reset (&self->gaps[1]);
+      break;
+    case GST_EVENT_GAP:{
+      GstClockTime ts, duration;
+      gboolean ok;
+
+      /* no vectors upstream for a while: on both routes, at once */
+      gst_event_parse_gap (event, &ts, &duration);
+      ok = gst_affect_gap_push (&self->gaps[0], self->srcpads[0], ts, duration);
+      ok &= gst_affect_gap_push (&self->gaps[1], self->srcpads[1], ts,
+          duration);
+      gst_event_unref (event);
+      return ok;
+    }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_affect_event_is_item_start (event)) {
         if (self->item != NULL && self->route < 0)
-          release_item (self, 1, NAN);
+          release_empty_item (self);
         clear_item (self);
         self->item = gst_affect_item_parse_start_event (event);
         if (self->item == NULL)
@@ -650,7 +713,7 @@ gst_affect_gate_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         gint route = self->route;
         if (self->item != NULL && route < 0) {
           /* no vector (e.g. too short for affectis09): scripted */
-          release_item (self, 1, NAN);
+          release_empty_item (self);
           route = 1;
         }
         clear_item (self);
@@ -671,7 +734,7 @@ gst_affect_gate_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
   }
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
     if (self->item != NULL && self->route < 0)
-      release_item (self, 1, NAN);
+      release_empty_item (self);
     clear_item (self);
     if (self->train.mode == GST_AFFECT_MODE_TRAIN && !train_and_write (self)) {
       gst_event_unref (event);

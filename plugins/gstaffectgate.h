@@ -6,6 +6,7 @@
 #include "affect/mlp.h"
 #include "gstaffectitem.h"
 #include "gstaffecttrain.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
@@ -43,7 +44,9 @@ struct _GstAffectGate
   gint route;                   /* of the current item; -1 undecided */
   AffectDataset *dataset;       /* train mode */
   guint skipped;
+  guint test_items;             /* train: split=test items, not learnt */
   guint routed[2];
+  GstAffectGap gaps[2];         /* how far each route has gone */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (affectgate);

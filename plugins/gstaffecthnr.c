@@ -28,11 +28,15 @@
  * (docs/protocol.md). Without item events the whole stream is one item,
  * pushed at EOS. Once items have been seen, audio between an item's end and
  * the next start belongs to no item and passes through unchanged.
+ * While an item is collected, a GAP event of duration 0 at its first
+ * timestamp lets sinks preroll; a GAP inside an item is silence up to its
+ * end, outside items it passes (docs/protocol.md, "Time without data").
  * The noise of an item is seeded by #GstAffectHnr:seed and the item's original
  * id, so the output does not depend on the order of the items.
  *
- * Non-finite input samples are taken as silence, with a warning on the bus
- * naming the item and the count.
+ * Non-finite input samples are taken as silence and samples beyond ±1e4
+ * (AFFECT_HNR_CLAMP) are clamped, with a warning on the bus naming the item,
+ * its file and both counts.
  *
  * Settings the stream cannot satisfy (#GstAffectHnr:f0-max not below its
  * Nyquist frequency, a #GstAffectHnr:window too short for two periods of
@@ -237,6 +241,7 @@ gst_affect_hnr_init (GstAffectHnr * self)
   self->post_messages = DEFAULT_POST_MESSAGES;
   self->pending = g_array_new (FALSE, FALSE, sizeof (gfloat));
   self->first_pts = GST_CLOCK_TIME_NONE;
+  gst_affect_gap_reset (&self->gap);
 }
 
 static void
@@ -245,9 +250,11 @@ gst_affect_hnr_reset (GstAffectHnr * self)
   g_array_set_size (self->pending, 0);
   self->first_pts = GST_CLOCK_TIME_NONE;
   self->n_invalid = 0;
+  self->n_clamped = 0;
   self->in_items = FALSE;
   g_clear_pointer (&self->item, gst_affect_item_free);
   gst_clear_event (&self->held_segment);
+  gst_affect_gap_reset (&self->gap);
 }
 
 /* A segment that came inside an item goes out after the item's audio, as it
@@ -492,12 +499,15 @@ gst_affect_hnr_flush_item (GstAffectHnr * self)
   seed = seed ^ (self->item && self->item->id ?
       g_str_hash (self->item->id) * 0x9e3779b97f4a7c15ULL : self->n_items);
   id = generated_id (self, self->item ? self->item->id : "stream");
-  if (self->n_invalid > 0) {
+  if (self->n_invalid > 0 || self->n_clamped > 0) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item \"%s\": %" G_GUINT64_FORMAT " NaN/Inf samples taken as "
-            "silence.", self->item && self->item->id ? self->item->id :
-            "stream", self->n_invalid), (NULL));
-    self->n_invalid = 0;
+        ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " NaN/Inf samples taken as "
+            "silence, %" G_GUINT64_FORMAT " samples beyond +-%g clamped.",
+            self->item && self->item->id ? self->item->id : "stream",
+            self->item && self->item->path ? self->item->path : "no path",
+            self->n_invalid, self->n_clamped, (double) AFFECT_HNR_CLAMP),
+        (NULL));
+    self->n_invalid = self->n_clamped = 0;
   }
 
   buf = gst_buffer_new_allocate (NULL, n * sizeof (float), NULL);
@@ -519,7 +529,46 @@ gst_affect_hnr_flush_item (GstAffectHnr * self)
   g_array_set_size (self->pending, 0);
   self->first_pts = GST_CLOCK_TIME_NONE;
   self->n_items++;
+  gst_affect_gap_note (&self->gap, GST_BUFFER_PTS (buf), duration);
   return gst_pad_push (self->srcpad, buf);
+}
+
+/* An item is pushed whole at its end: before, a GAP at its start lets
+ * sinks preroll */
+static void
+announce_time (GstAffectHnr * self)
+{
+  gst_affect_gap_preroll (&self->gap, self->srcpad, self->first_pts);
+}
+
+/* A GAP inside an item is silence from where the item's audio stands to
+ * the GAP's end; outside items it passes, as audio does. */
+static gboolean
+fill_gap (GstAffectHnr * self, GstEvent * event)
+{
+  GstClockTime ts, duration, now, end;
+  guint64 n = 0;
+
+  gst_event_parse_gap (event, &ts, &duration);
+  if (self->in_items && self->item == NULL)
+    return gst_affect_gap_push (&self->gap, self->srcpad, ts, duration);
+  if (self->rate <= 0)
+    return TRUE;
+  if (!GST_CLOCK_TIME_IS_VALID (self->first_pts))
+    self->first_pts = ts;
+  now = self->first_pts + gst_util_uint64_scale_int (self->pending->len,
+      GST_SECOND, self->rate);
+  end = ts + (GST_CLOCK_TIME_IS_VALID (duration) ? duration : 0);
+  if (end > now)
+    n = gst_util_uint64_scale_round (end - now, self->rate, GST_SECOND);
+  if (n > 0) {
+    gsize len = self->pending->len;
+    g_array_set_size (self->pending, len + n);
+    memset (&g_array_index (self->pending, gfloat, len), 0,
+        n * sizeof (gfloat));
+  }
+  announce_time (self);
+  return TRUE;
 }
 
 static GstFlowReturn
@@ -537,18 +586,29 @@ gst_affect_hnr_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   }
   /* e.g. a resampler's drained tail after an item's end (docs/protocol.md):
    * no item to reconstruct it as, no labels to inherit */
-  if (self->in_items && self->item == NULL)
+  if (self->in_items && self->item == NULL) {
+    gst_affect_gap_note (&self->gap, GST_BUFFER_PTS (buffer),
+        GST_BUFFER_DURATION (buffer));
     return gst_pad_push (self->srcpad, buffer);
+  }
   if (!GST_CLOCK_TIME_IS_VALID (self->first_pts))
     self->first_pts = GST_BUFFER_PTS (buffer);
   gst_buffer_map (buffer, &map, GST_MAP_READ);
   n = map.size / sizeof (gfloat);
-  for (i = 0; i < n; i++)
-    if (!isfinite (((const gfloat *) map.data)[i]))
-      self->n_invalid++;
   g_array_append_vals (self->pending, map.data, n);
+  {
+    gfloat *x = &g_array_index (self->pending, gfloat, self->pending->len - n);
+    for (i = 0; i < n; i++)
+      if (!isfinite (x[i]))
+        self->n_invalid++;
+      else if (G_UNLIKELY (fabsf (x[i]) > AFFECT_HNR_CLAMP)) {
+        x[i] = x[i] > 0 ? AFFECT_HNR_CLAMP : -AFFECT_HNR_CLAMP;
+        self->n_clamped++;
+      }
+  }
   gst_buffer_unmap (buffer, &map);
   gst_buffer_unref (buffer);
+  announce_time (self);
   return GST_FLOW_OK;
 }
 
@@ -644,12 +704,18 @@ gst_affect_hnr_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       gst_affect_caps_note (pad, caps, TRUE);
       break;
     }
+    case GST_EVENT_GAP:{
+      gboolean ok = fill_gap (self, event);
+      gst_event_unref (event);
+      return ok;
+    }
     case GST_EVENT_SEGMENT:
       if (self->item != NULL) {
         gst_event_replace (&self->held_segment, event);
         gst_event_unref (event);
         return TRUE;
       }
+      gst_affect_gap_reset (&self->gap);
       break;
     case GST_EVENT_EOS:
       gst_affect_hnr_flush_item (self);

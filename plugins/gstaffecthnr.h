@@ -6,6 +6,7 @@
 
 #include "affect/hnr.h"
 #include "gstaffectitem.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
@@ -37,6 +38,7 @@ struct _GstAffectHnr
   gboolean plan_dirty;
   GArray *pending;              /* float samples of the current item */
   GstClockTime first_pts;
+  guint64 n_clamped;            /* samples beyond ±AFFECT_HNR_CLAMP, clamped */
   GstAffectItem *item;          /* original (not rewritten) item, or NULL */
   guint n_items;
   guint64 n_invalid;            /* NaN/Inf samples of the current item */
@@ -44,6 +46,7 @@ struct _GstAffectHnr
                                  * the item's reconstruction */
   gboolean in_items;            /* item events seen: audio between items
                                  * belongs to no item and passes through */
+  GstAffectGap gap;             /* how far the output has gone */
 };
 
 G_END_DECLS

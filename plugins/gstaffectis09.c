@@ -46,6 +46,13 @@
  * that rate (docs/is09.md, "Sampling rates", checked at 8 to 48 kHz): no
  * resampler is needed for reference features.
  *
+ * Time without data (docs/protocol.md): until its first vector the element
+ * pushes a GAP event of duration 0 at the first sample's time, so sinks
+ * preroll; with windows, time that no window covers (hop > window) becomes
+ * a GAP once past (input time - window). A GAP on the sink pad is silence
+ * up to its end. The LATENCY query adds `window` (LLD output: 3 frame
+ * steps + 1 frame).
+ *
  * Bad input: NaN/Inf samples are replaced by 0 and samples beyond +-1e4 are
  * clamped, with a GST_ELEMENT_WARNING naming the item and the count; an
  * item shorter than one frame (400 samples at 16 kHz) gives no vector and
@@ -249,6 +256,7 @@ gst_affect_is09_init (GstAffectIs09 * self)
   self->post_messages = DEFAULT_POST_MESSAGES;
   self->base_ts = GST_CLOCK_TIME_NONE;
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
+  gst_affect_gap_reset (&self->gap);
 }
 
 static void
@@ -261,6 +269,7 @@ gst_affect_is09_finalize (GObject * object)
   g_free (self->location);
   g_free (self->instance_name);
   g_free (self->item_id);
+  g_free (self->item_path);
   g_list_free_full (self->pending, (GDestroyNotify) gst_buffer_unref);
   if (self->csv)
     fclose (self->csv);
@@ -470,9 +479,14 @@ push_pending (GstAffectIs09 * self)
 
   self->pending = NULL;
   for (l = list; l; l = l->next) {
-    if (ret == GST_FLOW_OK)
+    if (ret == GST_FLOW_OK) {
+      /* nothing came between the last output and this one */
+      gst_affect_gap_advance (&self->gap, self->srcpad,
+          GST_BUFFER_PTS (l->data));
+      gst_affect_gap_note (&self->gap, GST_BUFFER_PTS (l->data),
+          GST_BUFFER_DURATION (l->data));
       ret = gst_pad_push (self->srcpad, l->data);
-    else
+    } else
       gst_buffer_unref (l->data);
   }
   g_list_free (list);
@@ -486,6 +500,9 @@ finish_item (GstAffectIs09 * self)
   float features[AFFECT_IS09_N_FEATURES];
   guint64 n_samples, n_invalid, n_clamped;
   const gchar *name = row_name (self);
+  GstClockTime base = self->base_ts;
+  gboolean vector = FALSE;
+  GstFlowReturn ret;
 
   if (!self->is09)
     return GST_FLOW_OK;
@@ -494,14 +511,17 @@ finish_item (GstAffectIs09 * self)
   n_clamped = affect_is09_get_n_clamped (self->is09);
   if (n_invalid > 0)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item \"%s\": %" G_GUINT64_FORMAT " NaN/Inf samples replaced by 0.",
-            name, n_invalid), (NULL));
+        ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " NaN/Inf samples replaced "
+            "by 0.", name, self->item_path ? self->item_path : "no path",
+            n_invalid), (NULL));
   if (n_clamped > 0)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item \"%s\": %" G_GUINT64_FORMAT " samples beyond +-%g clamped.",
-            name, n_clamped, (double) AFFECT_IS09_CLAMP), (NULL));
+        ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " samples beyond +-%g "
+            "clamped.", name, self->item_path ? self->item_path : "no path",
+            n_clamped, (double) AFFECT_IS09_CLAMP), (NULL));
 
   if (affect_is09_finish (self->is09, features)) {
+    vector = self->window == 0;
     if (self->window == 0)
       deliver_vector (self, name, 0, n_samples, TRUE, features);
   } else if (n_samples > 0) {
@@ -511,7 +531,66 @@ finish_item (GstAffectIs09 * self)
             affect_is09_plan_get_frame_size (self->plan)));
   }
   self->base_ts = GST_CLOCK_TIME_NONE;
-  return push_pending (self);
+  ret = push_pending (self);
+  /* an item without its vector still took its time */
+  if (ret == GST_FLOW_OK && !vector && self->window == 0 && n_samples > 0
+      && self->output == GST_AFFECT_IS09_OUTPUT_FUNCTIONALS)
+    gst_affect_gap_push (&self->gap, self->srcpad, base,
+        samples_to_time (self, n_samples));
+  return ret;
+}
+
+/* Nothing to send yet: a GAP at the item's (stream's) start lets sinks
+ * preroll; windows are due `window` after their start, so the time before
+ * (now - window) that no window covers is a GAP (hop > window). */
+static void
+announce_time (GstAffectIs09 * self)
+{
+  GstClockTime now;
+
+  if (!GST_CLOCK_TIME_IS_VALID (self->base_ts))
+    return;
+  gst_affect_gap_preroll (&self->gap, self->srcpad, self->base_ts);
+  if (self->window == 0 || self->output != GST_AFFECT_IS09_OUTPUT_FUNCTIONALS)
+    return;
+  now = self->base_ts + samples_to_time (self,
+      affect_is09_get_n_samples (self->is09));
+  if (now > self->base_ts + self->window)
+    gst_affect_gap_advance (&self->gap, self->srcpad, now - self->window);
+}
+
+/* A GAP on the input is silence from where the audio stands to the GAP's
+ * end (as audio sinks and mixers take it), so windows keep their length
+ * and timestamps their sample count. */
+static GstFlowReturn
+fill_gap (GstAffectIs09 * self, GstEvent * event)
+{
+  static const float zeros[1024];
+  GstClockTime ts, duration, now, end;
+  GstFlowReturn ret = GST_FLOW_OK;
+  guint64 n = 0;
+
+  if (!self->is09 || (self->in_items && !self->in_item))
+    return GST_FLOW_OK;
+  gst_event_parse_gap (event, &ts, &duration);
+  if (!GST_CLOCK_TIME_IS_VALID (self->base_ts))
+    self->base_ts = ts - MIN (ts, samples_to_time (self,
+            affect_is09_get_n_samples (self->is09)));
+  now = self->base_ts + samples_to_time (self,
+      affect_is09_get_n_samples (self->is09));
+  end = ts + (GST_CLOCK_TIME_IS_VALID (duration) ? duration : 0);
+  if (end > now)
+    n = gst_util_uint64_scale_round (end - now,
+        GST_AUDIO_INFO_RATE (&self->info), GST_SECOND);
+  while (n > 0 && ret == GST_FLOW_OK) {
+    guint64 chunk = MIN (n, G_N_ELEMENTS (zeros));
+    affect_is09_push (self->is09, zeros, chunk);
+    n -= chunk;
+    ret = push_pending (self);
+  }
+  if (ret == GST_FLOW_OK)
+    announce_time (self);
+  return ret;
 }
 
 /* The IS09 frame is 25 ms and its step 10 ms at every rate */
@@ -630,10 +709,17 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     }
     case GST_EVENT_SEGMENT:
       gst_event_copy_segment (event, &self->segment);
+      gst_affect_gap_reset (&self->gap);
       break;
+    case GST_EVENT_GAP:{
+      GstFlowReturn ret = fill_gap (self, event);
+      gst_event_unref (event);
+      return ret == GST_FLOW_OK || ret == GST_FLOW_FLUSHING;
+    }
     case GST_EVENT_FLUSH_STOP:
       if (self->is09)
         affect_is09_reset (self->is09);
+      gst_affect_gap_reset (&self->gap);
       self->base_ts = GST_CLOCK_TIME_NONE;
       gst_segment_init (&self->segment, GST_FORMAT_TIME);
       break;
@@ -651,6 +737,8 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         self->in_items = self->in_item = TRUE;
         g_free (self->item_id);
         self->item_id = item ? g_strdup (item->id) : NULL;
+        g_free (self->item_path);
+        self->item_path = item ? g_strdup (item->path) : NULL;
         if (item)
           gst_affect_item_free (item);
       } else if (gst_affect_event_is_item_end (event)) {
@@ -658,6 +746,7 @@ gst_affect_is09_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         finish_item (self);
         self->in_item = FALSE;
         g_clear_pointer (&self->item_id, g_free);
+        g_clear_pointer (&self->item_path, g_free);
       }
       break;
     default:
@@ -671,6 +760,7 @@ gst_affect_is09_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 {
   GstAffectIs09 *self = GST_AFFECT_IS09 (parent);
   GstMapInfo map;
+  GstFlowReturn ret;
 
   if (G_UNLIKELY (!self->is09)) {
     gst_buffer_unref (buf);
@@ -704,7 +794,10 @@ gst_affect_is09_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       map.size / sizeof (float));
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
-  return push_pending (self);
+  ret = push_pending (self);
+  if (ret == GST_FLOW_OK)
+    announce_time (self);
+  return ret;
 }
 
 /* A window's vector is stamped with its start and leaves when its last
@@ -767,6 +860,7 @@ gst_affect_is09_change_state (GstElement * element, GstStateChange transition)
       return GST_STATE_CHANGE_FAILURE;
     self->in_items = self->in_item = FALSE;
     self->base_ts = GST_CLOCK_TIME_NONE;
+    gst_affect_gap_reset (&self->gap);
     gst_segment_init (&self->segment, GST_FORMAT_TIME);
   }
   ret = GST_ELEMENT_CLASS (gst_affect_is09_parent_class)->change_state
@@ -777,6 +871,7 @@ gst_affect_is09_change_state (GstElement * element, GstStateChange transition)
     g_list_free_full (self->pending, (GDestroyNotify) gst_buffer_unref);
     self->pending = NULL;
     g_clear_pointer (&self->item_id, g_free);
+    g_clear_pointer (&self->item_path, g_free);
     if (self->csv) {
       fclose (self->csv);
       self->csv = NULL;

@@ -6,6 +6,7 @@
 #include <gst/gst.h>
 #include <gst/audio/audio.h>
 #include "affect/is09.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
@@ -42,9 +43,11 @@ struct _GstAffectIs09
   GstSegment segment;
   GstClockTime base_ts;         /* timestamp of the item's first sample */
   gchar *item_id;
+  gchar *item_path;             /* the item's file, for warnings */
   gboolean in_items;            /* item events seen in this stream */
   gboolean in_item;             /* between an item's start and end */
   GList *pending;               /* buffers made during one push */
+  GstAffectGap gap;             /* how far the output has gone */
   FILE *csv;
 };
 

@@ -52,8 +52,15 @@
  * count puts it (a gap in the input) completes the frames before it like an
  * item end and restarts the framing and the time base at that buffer.
  *
- * Non-finite input samples are replaced by 0 and reported once per item
- * with a warning on the bus.
+ * Until the first buffer of frames is complete, a GAP event of duration 0
+ * at the first frame's time lets sinks preroll. A GAP on the sink pad is
+ * silence up to its end (docs/protocol.md, "Time without data").
+ *
+ * Non-finite input samples are replaced by 0 and samples beyond ±1e4
+ * (AFFECT_MEL_CLAMP: audio lies near ±1, and a sine × 1e30 would overflow
+ * the power spectrum) are clamped to it; one warning at the item's end
+ * names the item (id and file) and both counts (a stream without items:
+ * one warning at the first such sample).
  *
  * Parameters that cannot work end the run with one error naming the
  * property and its value: those no stream is needed to see (win-length
@@ -518,9 +525,29 @@ push_frames (GstAffectMel * self, gboolean drain)
       GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
       self->discont = FALSE;
     }
+    gst_affect_gap_note (&self->gap, GST_BUFFER_PTS (buf),
+        GST_BUFFER_DURATION (buf));
     ret = gst_pad_push (self->srcpad, buf);
   }
   return ret;
+}
+
+/* An item's NaN/Inf samples (replaced by 0) and samples beyond
+ * ±AFFECT_MEL_CLAMP (clamped): one warning at its end naming it. A stream
+ * without items was warned about at its first such sample. */
+static void
+report_bad_samples (GstAffectMel * self)
+{
+  guint64 invalid = affect_mel_stream_n_invalid (self->stream);
+  guint64 clamped = affect_mel_stream_n_clamped (self->stream);
+
+  if ((invalid == 0 && clamped == 0) || self->item_id == NULL)
+    return;
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+      ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " NaN/Inf samples replaced by "
+          "0, %" G_GUINT64_FORMAT " samples beyond +-%g clamped.",
+          self->item_id, self->item_path ? self->item_path : "no path",
+          invalid, clamped, (double) AFFECT_MEL_CLAMP), (NULL));
 }
 
 /* Completes the current signal (end padding), pushes its frames, and starts
@@ -532,6 +559,7 @@ finish_signal (GstAffectMel * self)
 
   if (self->stream == NULL)
     return GST_FLOW_OK;
+  report_bad_samples (self);
   if (affect_mel_stream_n_samples (self->stream) > 0) {
     affect_mel_stream_finish (self->stream);
     ret = push_frames (self, TRUE);
@@ -554,6 +582,52 @@ reset_timeline (GstAffectMel * self)
   self->origin = 0;
   self->discont = TRUE;
   self->warned_nonfinite = FALSE;
+  gst_affect_gap_reset (&self->gap);
+}
+
+/* Before the first buffer of frames is complete (frames-per-buffer frames
+ * and the FFT's look-ahead), a GAP at the first frame lets sinks preroll */
+static void
+announce_time (GstAffectMel * self)
+{
+  if (self->have_base)
+    gst_affect_gap_preroll (&self->gap, self->srcpad,
+        sample_time (self, self->origin));
+}
+
+/* A GAP on the input is silence from where the audio stands to the GAP's
+ * end (as audio sinks and mixers take it): frames keep their sample-exact
+ * times and the audio after the GAP continues the same signal. */
+static GstFlowReturn
+fill_gap (GstAffectMel * self, GstEvent * event)
+{
+  static const float zeros[1024];
+  GstClockTime ts, duration, now, end;
+  GstFlowReturn ret = GST_FLOW_OK;
+  guint64 n = 0;
+
+  if (self->stream == NULL)
+    return GST_FLOW_OK;
+  gst_event_parse_gap (event, &ts, &duration);
+  if (!self->have_base) {
+    self->base = ts;
+    self->have_base = TRUE;
+  }
+  now = sample_time (self, self->n_samples);
+  end = ts + (GST_CLOCK_TIME_IS_VALID (duration) ? duration : 0);
+  if (end > now)
+    n = gst_util_uint64_scale_round (end - now, self->active.sample_rate,
+        GST_SECOND);
+  while (n > 0 && ret == GST_FLOW_OK) {
+    gsize chunk = MIN (n, G_N_ELEMENTS (zeros));
+    affect_mel_stream_push (self->stream, zeros, chunk);
+    self->n_samples += chunk;
+    n -= chunk;
+    ret = push_frames (self, FALSE);
+  }
+  if (ret == GST_FLOW_OK)
+    announce_time (self);
+  return ret;
 }
 
 static GstFlowReturn
@@ -562,6 +636,7 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GstAffectMel *self = GST_AFFECT_MEL (parent);
   GstMapInfo map;
   gsize n, bad;
+  GstFlowReturn ret;
 
   if (self->stream == NULL) {
     gst_buffer_unref (buf);
@@ -585,8 +660,6 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     GstClockTimeDiff gap = GST_CLOCK_DIFF (sample_time (self,
             self->n_samples), GST_BUFFER_PTS (buf));
     if (ABS (gap) > (GstClockTimeDiff) (GST_SECOND / self->active.sample_rate)) {
-      GstFlowReturn ret;
-
       GST_DEBUG_OBJECT (self, "discontinuity of %" GST_STIME_FORMAT,
           GST_STIME_ARGS (gap));
       ret = finish_signal (self);
@@ -607,15 +680,23 @@ gst_affect_mel_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   gst_buffer_unref (buf);
   self->n_samples += n;
 
-  if (bad > 0 && !self->warned_nonfinite) {
+  /* items are reported at their end, naming them (report_bad_samples) */
+  if ((bad > 0 || affect_mel_stream_n_clamped (self->stream) > 0)
+      && self->item_id == NULL && !self->warned_nonfinite) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Input contains non-finite samples"),
+        ("Input contains non-finite samples or samples beyond +-%g",
+            (double) AFFECT_MEL_CLAMP),
         ("%" G_GSIZE_FORMAT " NaN or infinite samples in a buffer (around %"
-            GST_TIME_FORMAT "); they are replaced by 0", bad,
-            GST_TIME_ARGS (sample_time (self, self->n_samples - n))));
+            GST_TIME_FORMAT "), replaced by 0; %" G_GUINT64_FORMAT
+            " clamped so far", bad,
+            GST_TIME_ARGS (sample_time (self, self->n_samples - n)),
+            affect_mel_stream_n_clamped (self->stream)));
     self->warned_nonfinite = TRUE;
   }
-  return push_frames (self, FALSE);
+  ret = push_frames (self, FALSE);
+  if (ret == GST_FLOW_OK)
+    announce_time (self);
+  return ret;
 }
 
 /* ----------------------------------------------------------------- caps */
@@ -787,14 +868,30 @@ gst_affect_mel_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       reset_timeline (self);
       gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
       break;
+    case GST_EVENT_GAP:{
+      GstFlowReturn ret = fill_gap (self, event);
+      gst_event_unref (event);
+      return ret == GST_FLOW_OK || ret == GST_FLOW_FLUSHING;
+    }
     case GST_EVENT_EOS:
       finish_signal (self);
       break;
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       /* an item's frames lie between its start and end events */
       if (gst_affect_event_is_item_start (event)
-          || gst_affect_event_is_item_end (event))
+          || gst_affect_event_is_item_end (event)) {
         finish_signal (self);
+        g_clear_pointer (&self->item_id, g_free);
+        g_clear_pointer (&self->item_path, g_free);
+      }
+      if (gst_affect_event_is_item_start (event)) {
+        GstAffectItem *item = gst_affect_item_parse_start_event (event);
+        if (item) {
+          self->item_id = g_strdup (item->id);
+          self->item_path = g_strdup (item->path);
+          gst_affect_item_free (item);
+        }
+      }
       break;
     default:
       break;
@@ -880,15 +977,22 @@ gst_affect_mel_change_state (GstElement * element, GstStateChange transition)
     gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
   }
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     free_plan (self);
+    g_clear_pointer (&self->item_id, g_free);
+    g_clear_pointer (&self->item_path, g_free);
+  }
   return ret;
 }
 
 static void
 gst_affect_mel_finalize (GObject * object)
 {
-  free_plan (GST_AFFECT_MEL (object));
+  GstAffectMel *self = GST_AFFECT_MEL (object);
+
+  free_plan (self);
+  g_free (self->item_id);
+  g_free (self->item_path);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -913,6 +1017,7 @@ gst_affect_mel_init (GstAffectMel * self)
   self->frames_per_buffer = DEFAULT_FRAMES_PER_BUFFER;
   gst_segment_init (&self->segment, GST_FORMAT_UNDEFINED);
   reset_timeline (self);
+  gst_affect_gap_reset (&self->gap);
 }
 
 #define PFLAGS (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \

@@ -4,6 +4,7 @@
 
 #include <gst/gst.h>
 #include "affect/mel.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
@@ -35,7 +36,9 @@ struct _GstAffectMel
   guint64 origin;               /* sample (since `base`) where the stream's
                                  * frame 0 lies: the item start */
   gboolean discont;
+  GstAffectGap gap;             /* how far the output has gone */
   gboolean warned_nonfinite;
+  gchar *item_id, *item_path;   /* the current item, for warnings */
 };
 
 G_END_DECLS

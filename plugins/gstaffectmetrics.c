@@ -38,6 +38,9 @@
  * - `final` (gboolean): TRUE for the message posted at EOS
  * - `task` (string): `tags`, `class` or `regression`
  * - `items` (guint64): items evaluated so far
+ * - `items-skipped` (guint64): items left out so far: a NaN/Inf prediction
+ *   or truth, a missing target, no prediction, or no labels (each with a
+ *   warning naming it; the report's `skipped` lists id, path and reason)
  * - `names` (GstValueArray of strings): the outputs
  * - tags and class: `roc-auc-macro`, `roc-auc-micro`, `pr-auc-macro`,
  *   `pr-auc-micro`, `precision-macro`, `recall-macro`, `f1-macro`,
@@ -283,6 +286,7 @@ gst_affect_metrics_reset (GstAffectMetrics * self)
     fclose (self->items_csv);
   self->items_csv = NULL;
   self->since_message = self->n_unlabelled = self->n_unscored = 0;
+  g_clear_pointer (&self->skipped, g_ptr_array_unref);
   self->last_ts = self->last_duration = GST_CLOCK_TIME_NONE;
 }
 
@@ -575,6 +579,38 @@ open_outputs (GstAffectMetrics * self)
   return TRUE;
 }
 
+/* an item left out of the metrics, for the report's "skipped" list */
+static void
+add_skipped (GstAffectMetrics * self, const GstAffectItem * item,
+    const gchar * reason)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "id", item->id ? item->id : "");
+  if (item->path)
+    json_object_set_string_member (o, "path", item->path);
+  else
+    json_object_set_null_member (o, "path");
+  json_object_set_string_member (o, "reason", reason);
+  if (self->skipped == NULL)
+    self->skipped =
+        g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_ptr_array_add (self->skipped, o);
+}
+
+/* the report's "skipped": every item left out, with why */
+static void
+report_add_skipped (GstAffectMetrics * self, JsonNode * report)
+{
+  JsonArray *a = json_array_new ();
+  guint i;
+
+  for (i = 0; self->skipped && i < self->skipped->len; i++)
+    json_array_add_object_element (a,
+        json_object_ref (g_ptr_array_index (self->skipped, i)));
+  json_object_set_array_member (json_node_get_object (report), "skipped", a);
+}
+
 static void
 set_double_array (GstStructure * s, const gchar * field, const double *v,
     guint n)
@@ -620,12 +656,15 @@ post_metrics (GstAffectMetrics * self, gboolean final)
     g_clear_error (&error);
     return;
   }
+  report_add_skipped (self, report);
   text = json_to_string (report, TRUE);
   s = gst_affect_message_structure_new ("affect-metrics", seg, ts,
       self->last_duration);
   gst_structure_set (s, "final", G_TYPE_BOOLEAN, final,
       "task", G_TYPE_STRING, affect_metrics_task_to_string (r->task),
-      "items", G_TYPE_UINT64, r->n_items, NULL);
+      "items", G_TYPE_UINT64, r->n_items,
+      "items-skipped", G_TYPE_UINT64,
+      (guint64) (self->skipped ? self->skipped->len : 0), NULL);
   gst_value_array_init (&names, r->n_outputs);
   g_value_init (&v, G_TYPE_STRING);
   for (i = 0; i < r->n_outputs; i++) {
@@ -765,6 +804,8 @@ gst_affect_metrics_event (GstBaseSink * sink, GstEvent * event)
       self->n_unscored++;
       GST_WARNING_OBJECT (self, "item %s ended without a prediction",
           self->item->id);
+      if (self->item->task != GST_AFFECT_TASK_NONE || self->item->targets)
+        add_skipped (self, self->item, "no prediction");
     }
     gst_affect_item_free (self->item);
     self->item = NULL;
@@ -792,19 +833,21 @@ gst_affect_metrics_event (GstBaseSink * sink, GstEvent * event)
 }
 
 /* The item's truth in output order: labels over the vocabulary (tags,
- * class) or the targets named like the outputs (regression). */
+ * class) or the targets named like the outputs (regression). FALSE with
+ * *skip set: this item cannot be scored; FALSE alone: an error was posted
+ * (the stream does not fit the items). */
 static gboolean
-item_truth (GstAffectMetrics * self, const GstAffectItem * item, float *truth)
+item_truth (GstAffectMetrics * self, const GstAffectItem * item, float *truth,
+    gchar ** skip)
 {
   guint i;
 
   if (self->eval_task == AFFECT_METRICS_REGRESSION) {
     for (i = 0; i < self->n_outputs; i++) {
       gdouble v;
+      /* one item without the target is left out, not the whole run */
       if (!gst_affect_item_get_target (item, self->names[i], &v)) {
-        GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-            ("The predictions do not match the items' targets"),
-            ("item %s has no target '%s'", item->id, self->names[i]));
+        *skip = g_strdup_printf ("no target '%s'", self->names[i]);
         return FALSE;
       }
       truth[i] = (float) v;
@@ -869,9 +912,15 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
   float *truth;
   guint64 n_before;
   gboolean ok;
+  gchar *skip = NULL;
+  guint i;
 
   if (item == NULL || item->task == GST_AFFECT_TASK_NONE) {
     self->n_unlabelled++;
+    if (item != NULL && !self->item_scored) {
+      add_skipped (self, item, "no labels or targets");
+      self->item_scored = TRUE; /* it had a prediction */
+    }
     return GST_FLOW_OK;
   }
   if (self->item_scored) {
@@ -902,7 +951,24 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
   }
   truth = g_newa (float, self->n_outputs);
   n_before = affect_evaluation_n_evaluated (self->eval);
-  ok = item_truth (self, item, truth);
+  ok = item_truth (self, item, truth, &skip);
+  for (i = 0; ok && skip == NULL && i < self->n_outputs; i++)
+    if (!isfinite (((const float *) map.data)[i]) || !isfinite (truth[i]))
+      skip = g_strdup_printf ("non-finite %s %g for '%s'",
+          isfinite (((const float *) map.data)[i]) ? "truth" : "score",
+          isfinite (((const float *) map.data)[i]) ? truth[i] :
+          ((const float *) map.data)[i], self->names[i]);
+  if (skip) {
+    /* one bad item is left out and listed in the report; the run goes on */
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Item \"%s\" (%s) left out of the metrics: %s.", item->id,
+            item->path ? item->path : "no path", skip), (NULL));
+    add_skipped (self, item, skip);
+    g_free (skip);
+    gst_buffer_unmap (buffer, &map);
+    self->item_scored = TRUE;
+    return GST_FLOW_OK;
+  }
   if (ok)
     ok = affect_evaluation_add (self->eval, item->split, item->route,
         (const float *) map.data, truth, &error);

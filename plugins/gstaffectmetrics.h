@@ -53,6 +53,8 @@ struct _GstAffectMetrics
   AffectItemTable *table;       /* rows for an .npy items file */
   FILE *items_csv;
   guint64 since_message, n_unlabelled, n_unscored;
+  GPtrArray *skipped;           /* JsonObject* {id, path, reason} per item
+                                 * left out of the metrics */
   GstClockTime last_ts, last_duration;
 };
 

@@ -13,7 +13,10 @@
  * statistics stored in the model (standardise=model) or with the
  * statistics of the whole incoming stream (standardise=per-stream: items
  * are held until EOS, then predicted in order — this removes most of a
- * cross-corpus offset).
+ * cross-corpus offset). GAP events pass unchanged; a vector that gives no
+ * output now (mode=train, NaN values) leaves a GAP of its span, and
+ * per-stream standardisation one GAP of duration 0 at the first vector, so
+ * that sinks preroll (docs/protocol.md, "Time without data").
  *
  * mode=train: every item's feature vector and its targets (the `targets`
  * structure of affect-item-start) are cached; at EOS the model is trained
@@ -200,7 +203,7 @@ typedef struct
 {
   GstEvent *event;
   float *features;
-  gchar *id;
+  gchar *id, *path;
   GstClockTime pts, duration;
 } Pending;
 
@@ -211,6 +214,7 @@ pending_free (Pending * p)
     gst_event_unref (p->event);
   g_free (p->features);
   g_free (p->id);
+  g_free (p->path);
   g_free (p);
 }
 
@@ -326,6 +330,7 @@ gst_affect_regress_init (GstAffectRegress * self)
   self->post_messages = DEFAULT_POST_MESSAGES;
   g_queue_init (&self->pending);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
+  gst_affect_gap_reset (&self->gap);
 }
 
 static void
@@ -348,6 +353,9 @@ reset (GstAffectRegress * self)
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
   self->skipped = 0;
   self->test_items = 0;
+  gst_affect_gap_reset (&self->gap);
+  g_clear_pointer (&self->range_lo, g_free);
+  g_clear_pointer (&self->range_hi, g_free);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }
 
@@ -486,6 +494,24 @@ split_names (const gchar * list)
   return (gchar **) g_ptr_array_free (out, FALSE);
 }
 
+/* the k-th value of a comma-separated metadata list, NaN if absent */
+static gdouble
+metadata_value (AffectMlp * mlp, const gchar * key, guint k)
+{
+  const gchar *list = affect_mlp_get_metadata (mlp, key);
+  gchar **parts = g_strsplit (list ? list : "", ",", -1);
+  gdouble v = NAN;
+  gchar *end;
+
+  if (k < g_strv_length (parts)) {
+    v = g_ascii_strtod (parts[k], &end);
+    if (end == parts[k] || !isfinite (v))
+      v = NAN;
+  }
+  g_strfreev (parts);
+  return v;
+}
+
 /* infer mode: load the model(s) and their output names */
 static gboolean
 load_models (GstAffectRegress * self)
@@ -542,6 +568,14 @@ load_models (GstAffectRegress * self)
   }
   self->n_targets = g_strv_length (self->target_names);
   self->n_features = affect_mlp_get_config (self->models[0])->n_inputs;
+  self->range_lo = g_new (gdouble, self->n_targets);
+  self->range_hi = g_new (gdouble, self->n_targets);
+  for (i = 0; i < self->n_targets; i++) {
+    AffectMlp *m = self->models[self->n_models == 1 ? 0 : i];
+    guint k = self->n_models == 1 ? i : 0;
+    self->range_lo[i] = metadata_value (m, "target-min", k);
+    self->range_hi[i] = metadata_value (m, "target-max", k);
+  }
   return TRUE;
 
 load_error:
@@ -570,6 +604,10 @@ gst_affect_regress_change_state (GstElement * element,
             ("No model-file set."), ("mode=train writes model-file"));
         return GST_STATE_CHANGE_FAILURE;
       }
+      /* the per-target files and the checkpoint go to the same folder */
+      if (!gst_affect_train_check_output (element, "model-file",
+              self->train.model_file))
+        return GST_STATE_CHANGE_FAILURE;
       if (!gst_affect_train_parse_hidden (self->train.hidden_sizes, &probe)) {
         GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
             ("Invalid hidden-sizes \"%s\".", self->train.hidden_sizes),
@@ -700,6 +738,7 @@ push_prediction (GstAffectRegress * self, const float *y, const gchar * id,
 
   GST_BUFFER_PTS (out) = pts;
   GST_BUFFER_DURATION (out) = duration;
+  gst_affect_gap_note (&self->gap, pts, duration);
   if (self->post_messages) {
     GstStructure *s = gst_affect_message_structure_new ("affect-prediction",
         &self->segment, pts, duration);
@@ -736,6 +775,51 @@ vector_is_finite (const float *x, guint n)
   return TRUE;
 }
 
+/* A prediction far outside the training targets' range (more than the
+ * range's width beyond either end: 2.2e8 on a 1–5 scale, not 5.3) says the
+ * input is not like the training data: one warning per item naming it and
+ * every such output; the prediction is kept. A non-finite one is dropped
+ * with a warning. */
+static gboolean
+check_prediction (GstAffectRegress * self, const float *y, const gchar * id,
+    const gchar * path)
+{
+  GString *far = NULL;
+  guint i;
+
+  for (i = 0; i < self->n_targets; i++) {
+    gdouble lo = self->range_lo ? self->range_lo[i] : NAN;
+    gdouble hi = self->range_hi ? self->range_hi[i] : NAN;
+    gdouble margin = hi - lo > 0 ? hi - lo : MAX (1.0, fabs (hi));
+
+    if (!isfinite (y[i])) {
+      GST_ELEMENT_WARNING (self, STREAM, FAILED,
+          ("Item \"%s\" (%s): prediction %s is %g, no prediction.",
+              id ? id : "", path ? path : "no path", self->target_names[i],
+              y[i]), (NULL));
+      if (far)
+        g_string_free (far, TRUE);
+      return FALSE;
+    }
+    if (isfinite (lo) && isfinite (hi) && (y[i] < lo - margin
+            || y[i] > hi + margin)) {
+      if (far == NULL)
+        far = g_string_new (NULL);
+      g_string_append_printf (far, "%s%s = %g (trained on [%g, %g])",
+          far->len ? ", " : "", self->target_names[i], y[i], lo, hi);
+    }
+  }
+  if (far) {
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("Item \"%s\" (%s): prediction far outside the training targets' "
+            "range: %s.", id ? id : "", path ? path : "no path", far->str),
+        ("more than the range's width beyond it: the input is unlike the "
+            "training data"));
+    g_string_free (far, TRUE);
+  }
+  return TRUE;
+}
+
 static GstFlowReturn
 gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 {
@@ -744,6 +828,9 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GstMapInfo map;
   const gchar *id = self->item ? self->item->id : NULL;
   float *y;
+  /* a vector that gives no output now: a GAP of its span (or, when the
+   * outputs wait for EOS, one GAP so that the sink prerolls) */
+  gboolean gap = FALSE, preroll = FALSE;
 
   gst_affect_train_use_threads (&self->train);
 
@@ -772,6 +859,7 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 
     /* test items are never learnt from, so one manifest can feed both
      * the training and the evaluation pipeline */
+    gap = TRUE;
     if (self->item && g_strcmp0 (self->item->split, "test") == 0) {
       self->test_items++;
       goto out;
@@ -793,6 +881,18 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
             && g_strcmp0 (self->item->split, "validation") == 0,
             &self->skipped)) {
       ret = GST_FLOW_ERROR;
+    } else if (vector_is_finite (t, self->n_targets)
+        && vector_is_finite ((const float *) map.data, self->n_features)) {
+      if (self->range_lo == NULL) {
+        self->range_lo = g_new (gdouble, self->n_targets);
+        self->range_hi = g_new (gdouble, self->n_targets);
+        for (i = 0; i < self->n_targets; i++)
+          self->range_lo[i] = self->range_hi[i] = t[i];
+      }
+      for (i = 0; i < self->n_targets; i++) {
+        self->range_lo[i] = MIN (self->range_lo[i], t[i]);
+        self->range_hi[i] = MAX (self->range_hi[i], t[i]);
+      }
     }
     g_free (t);
     goto out;
@@ -800,8 +900,10 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 
   if (!vector_is_finite ((const float *) map.data, self->n_features)) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item \"%s\": feature vector with NaN or infinite values, no "
-            "prediction.", id ? id : ""), (NULL));
+        ("Item \"%s\" (%s): feature vector with NaN or infinite values, no "
+            "prediction.", id ? id : "", self->item
+            && self->item->path ? self->item->path : "no path"), (NULL));
+    gap = TRUE;
     goto out;
   }
 
@@ -809,19 +911,27 @@ gst_affect_regress_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     Pending *p = g_new0 (Pending, 1);
     p->features = g_memdup2 (map.data, map.size);
     p->id = g_strdup (id);
+    p->path = g_strdup (self->item ? self->item->path : NULL);
     p->pts = GST_BUFFER_PTS (buf);
     p->duration = GST_BUFFER_DURATION (buf);
     g_queue_push_tail (&self->pending, p);
+    preroll = TRUE;
     goto out;
   }
 
   y = g_new (float, self->n_targets);
   predict (self, (const float *) map.data, y, 1, NULL, NULL);
-  ret = push_prediction (self, y, id, GST_BUFFER_PTS (buf),
-      GST_BUFFER_DURATION (buf));
+  if (check_prediction (self, y, id, self->item ? self->item->path : NULL))
+    ret = push_prediction (self, y, id, GST_BUFFER_PTS (buf),
+        GST_BUFFER_DURATION (buf));
   g_free (y);
 
 out:
+  if (ret == GST_FLOW_OK && gap)
+    gst_affect_gap_push (&self->gap, self->srcpad, GST_BUFFER_PTS (buf),
+        GST_BUFFER_DURATION (buf));
+  else if (ret == GST_FLOW_OK && preroll)
+    gst_affect_gap_preroll (&self->gap, self->srcpad, GST_BUFFER_PTS (buf));
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
   return ret;
@@ -859,7 +969,9 @@ flush_pending (GstAffectRegress * self)
       gst_pad_push_event (self->srcpad, p->event);
       p->event = NULL;
     } else {
-      push_prediction (self, y + (size_t) i++ * k, p->id, p->pts, p->duration);
+      const float *yi = y + (size_t) i++ * k;
+      if (check_prediction (self, yi, p->id, p->path))
+        push_prediction (self, yi, p->id, p->pts, p->duration);
     }
     pending_free (p);
   }
@@ -901,9 +1013,11 @@ train_and_write (GstAffectRegress * self)
     GST_INFO_OBJECT (self, "%u test items not used for training",
         self->test_items);
   if (n == 0) {
+    gchar *note = gst_affect_train_split_note (self->test_items);
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("No training items with targets \"%s\".", self->targets),
-        ("%u vectors skipped", self->skipped));
+        ("No training items with targets \"%s\" (%u skipped%s).",
+            self->targets, self->skipped, note), (NULL));
+    g_free (note);
     return FALSE;
   }
   config.n_inputs = self->n_features;
@@ -963,6 +1077,23 @@ train_and_write (GstAffectRegress * self)
           self->train.learning_rate, self->train.seed);
       affect_mlp_set_metadata (mlp, "training-parameters", value);
       g_free (value);
+      /* the training targets' range, for the far-outside warning */
+      if (self->range_lo) {
+        GString *lo = g_string_new (NULL), *hi = g_string_new (NULL);
+        guint t0 = self->multi_output ? 0 : m;
+        guint t1 = self->multi_output ? self->n_targets : m + 1, t;
+        gchar num[G_ASCII_DTOSTR_BUF_SIZE];
+        for (t = t0; t < t1; t++) {
+          g_string_append_printf (lo, "%s%s", t > t0 ? "," : "",
+              g_ascii_formatd (num, sizeof (num), "%.9g", self->range_lo[t]));
+          g_string_append_printf (hi, "%s%s", t > t0 ? "," : "",
+              g_ascii_formatd (num, sizeof (num), "%.9g", self->range_hi[t]));
+        }
+        affect_mlp_set_metadata (mlp, "target-min", lo->str);
+        affect_mlp_set_metadata (mlp, "target-max", hi->str);
+        g_string_free (lo, TRUE);
+        g_string_free (hi, TRUE);
+      }
       ok = affect_mlp_save (mlp, path, &error);
     }
     if (!ok) {
@@ -1022,7 +1153,19 @@ gst_affect_regress_sink_event (GstPad * pad, GstObject * parent,
     }
     case GST_EVENT_SEGMENT:
       gst_event_copy_segment (event, &self->segment);
+      gst_affect_gap_reset (&self->gap);
       break;
+    case GST_EVENT_GAP:{
+      GstClockTime ts, duration;
+
+      /* one vector in, one out: a GAP passes as it is; outputs held until
+       * EOS have only the preroll GAP */
+      gst_event_parse_gap (event, &ts, &duration);
+      gst_event_unref (event);
+      if (holding)
+        return gst_affect_gap_preroll (&self->gap, self->srcpad, ts);
+      return gst_affect_gap_push (&self->gap, self->srcpad, ts, duration);
+    }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_affect_event_is_item_start (event)) {
         g_clear_pointer (&self->item, gst_affect_item_free);
@@ -1043,6 +1186,7 @@ gst_affect_regress_sink_event (GstPad * pad, GstObject * parent,
       break;
     case GST_EVENT_FLUSH_STOP:
       g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
+      gst_affect_gap_reset (&self->gap);
       break;
     default:
       break;

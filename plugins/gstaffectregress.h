@@ -6,6 +6,7 @@
 #include "affect/mlp.h"
 #include "gstaffectitem.h"
 #include "gstaffecttrain.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
@@ -54,7 +55,11 @@ struct _GstAffectRegress
   AffectDataset *dataset;       /* train mode */
   guint skipped;
   guint test_items;
+  gdouble *range_lo, *range_hi; /* per target: the training targets' range
+                                 * (train: seen so far; infer: the model's,
+                                 * NaN when it states none) */
   GQueue pending;               /* per-stream standardisation: held items */
+  GstAffectGap gap;             /* how far the output has gone */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (affectregress);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "affect/atomicfile.h"
 #include "gstaffecttrain.h"
 
 #define DEFAULT_EPOCHS 50
@@ -263,6 +264,31 @@ gst_affect_train_settings_apply (const GstAffectTrainSettings * s,
   config->seed = s->seed;
   config->patience = s->patience;
   config->resume = s->resume;
+}
+
+gboolean
+gst_affect_train_check_output (GstElement * element, const gchar * property,
+    const gchar * path)
+{
+  GError *error = NULL;
+
+  if (affect_atomic_file_check_writable (path, &error))
+    return TRUE;
+  GST_ELEMENT_ERROR (element, RESOURCE, OPEN_WRITE,
+      ("Cannot write %s: %s", property, error->message),
+      ("checked before any item is read"));
+  g_error_free (error);
+  return FALSE;
+}
+
+gchar *
+gst_affect_train_split_note (guint test_items)
+{
+  if (test_items == 0)
+    return g_strdup ("");
+  return g_strdup_printf (", %u item%s of split=test ignored: training learns "
+      "from split=train and items without a split, split=validation ones "
+      "are held out", test_items, test_items == 1 ? "" : "s");
 }
 
 gchar *

@@ -79,6 +79,14 @@ gboolean gst_affect_train_parse_hidden (const gchar * list,
  * checkpoint path: see gst_affect_train_checkpoint_path) */
 void gst_affect_train_settings_apply (const GstAffectTrainSettings * s,
     AffectMlpTrainConfig * config);
+/* Training writes path at the end: check now that its folder exists and
+ * takes a file, or post an error naming the property and the path. */
+gboolean gst_affect_train_check_output (GstElement * element,
+    const gchar * property, const gchar * path);
+/* "" or ", 12 items of split=test ignored: training learns from
+ * split=train and items without a split, …": what a "no training items"
+ * error adds so the split filter is named */
+gchar *gst_affect_train_split_note (guint test_items);
 /* the checkpoint beside a model file: "<model>.ckpt" */
 gchar *gst_affect_train_checkpoint_path (const gchar * model_path);
 /* a feature cache with the element's cache-budget */

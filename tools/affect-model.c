@@ -14,6 +14,8 @@
 
 #include "affect/affect.h"
 #include "affect/model.h"
+#include "affect/mlp.h"
+#include "affect/nn.h"
 #include "affect/npy.h"
 
 static int
@@ -51,8 +53,23 @@ info (const char *path)
   printf ("file: %s\n", path);
   printf ("architecture: %s (%s)\n", affect_model_get_class (model)->name,
       affect_model_get_class (model)->description);
-  printf ("affect.arch: %s\n", affect_safetensors_metadata (file,
-          "affect.arch"));
+  if (affect_safetensors_metadata (file, "affect.arch"))
+    printf ("affect.arch: %s\n", affect_safetensors_metadata (file,
+            "affect.arch"));
+  if (!strcmp (affect_model_get_class (model)->name, "mlp")) {
+    AffectMlp *mlp = affect_model_get_impl (model);
+    const AffectMlpConfig *c = affect_mlp_get_config (mlp);
+    char *widths = affect_mlp_describe (mlp);
+    printf ("layers: %s (hidden %s, output %s)\n", widths,
+        affect_activation_name (c->hidden_activation),
+        affect_activation_name (c->output_activation));
+    g_free (widths);
+    printf ("task: %s\n", affect_mlp_get_metadata (mlp, "task") ?
+        affect_mlp_get_metadata (mlp, "task") : "(not stated)");
+    printf ("standardisation: %s\n",
+        affect_safetensors_has (file, "standardise.mean") ?
+        "the training features' mean and std (standardise.*)" : "none");
+  }
   printf ("parameters: %" G_GINT64_FORMAT " trainable values\n",
       affect_model_n_parameters (model));
   printf ("tensors in file: %u\n", affect_safetensors_n_tensors (file));
@@ -64,12 +81,17 @@ info (const char *path)
   printf ("labels:");
   for (int i = 0; labels[i] != NULL; i++)
     printf ("%s%s", i ? ", " : " ", labels[i]);
-  printf ("%s\n", affect_safetensors_metadata (file, "affect.labels") ? "" :
-      " (no affect.labels: output indices)");
+  printf ("%s\n", affect_safetensors_metadata (file, "affect.labels")
+      || affect_safetensors_metadata (file, "names") ? "" :
+      " (no affect.labels or names: output indices)");
   g_strfreev (labels);
-  printf ("features: %s\n", affect_safetensors_metadata (file,
-          "affect.features") ? affect_safetensors_metadata (file,
-          "affect.features") : "(none stated: defaults of docs/moodnet.md)");
+  if (affect_safetensors_metadata (file, "affect.features"))
+    printf ("features: %s\n", affect_safetensors_metadata (file,
+            "affect.features"));
+  else if (affect_safetensors_metadata (file, "feature"))
+    printf ("features: %s\n", affect_safetensors_metadata (file, "feature"));
+  else
+    printf ("features: (none stated: defaults of docs/moodnet.md)\n");
   printf ("metadata:\n");
   keys = affect_safetensors_metadata_keys (file);
   for (int i = 0; keys != NULL && keys[i] != NULL; i++) {

@@ -15,6 +15,8 @@
 #include "affect/manifest.h"
 #include "affect/nn.h"
 
+#include <glib/gstdio.h>
+
 #define MTG_PREFIX "mood/theme---"
 
 static const char *const mtg_header[] =
@@ -39,11 +41,13 @@ typedef struct
   char *default_split;
 } Builder;
 
-static void set_parse_error (GError ** error, const char *file, guint line,
-    const char *format, ...) G_GNUC_PRINTF (4, 5);
-
 static void
 set_parse_error (GError ** error, const char *file, guint line,
+    const char *format, ...)
+G_GNUC_PRINTF (4, 5);
+
+     static void
+         set_parse_error (GError ** error, const char *file, guint line,
     const char *format, ...)
 {
   va_list args;
@@ -102,6 +106,39 @@ parse_number (const char *s, double *value)
   while (*end == ' ')
     end++;
   return *end == '\0' && errno != ERANGE && isfinite (*value);
+}
+
+/* strtod consumes the whole field, whatever the value (nan, inf and
+ * out-of-range numbers included): the field was meant as a number */
+static gboolean
+looks_numeric (const char *s)
+{
+  char *end;
+
+  while (*s == ' ')
+    s++;
+  if (*s == '\0')
+    return FALSE;
+  g_ascii_strtod (s, &end);
+  while (*end == ' ')
+    end++;
+  return end != s && *end == '\0';
+}
+
+/* the affect dimensions: a column of that name is a target whatever its
+ * values, so a stray word or an empty field is an error, not a silent
+ * demotion of the column to text */
+static gboolean
+is_dimension_name (const char *name)
+{
+  static const char *const dimensions[] =
+      { "valence", "arousal", "dominance", "spontaneity" };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (dimensions); i++)
+    if (g_ascii_strcasecmp (name, dimensions[i]) == 0)
+      return TRUE;
+  return FALSE;
 }
 
 /* "train" / "validation" / "test" from a word of the file name */
@@ -510,16 +547,17 @@ parse_csv (Builder * b, char **header, GPtrArray * rows, GError ** error)
       role[k] = 1;
     }
   } else {
-    /* a column is a target when every value is a number */
+    /* a column is a target when it is named after an affect dimension or
+     * when every value reads as a number (nan, inf and out-of-range values
+     * included: they are refused below, naming their line) */
     for (c = 0; c < n_cols; c++) {
       gboolean numeric = rows->len > 0;
-      double v;
       if (role[c] != 0)
         continue;
       for (r = 0; r < rows->len && numeric; r++)
-        numeric = parse_number (((Row *) g_ptr_array_index (rows,
-                    r))->fields[c], &v);
-      if (numeric)
+        numeric = looks_numeric (((Row *) g_ptr_array_index (rows,
+                    r))->fields[c]);
+      if (numeric || is_dimension_name (header[c]))
         role[c] = 1;
     }
   }
@@ -606,7 +644,8 @@ parse_csv (Builder * b, char **header, GPtrArray * rows, GError ** error)
       if (role[c] == 1) {
         if (!parse_number (f[c], &it->targets[t])) {
           set_parse_error (error, b->file, row->line,
-              "expected a number in column '%s', got '%s'", header[c], f[c]);
+              "expected a finite number in target column '%s', got '%s'",
+              header[c], f[c]);
           g_free (role);
           return FALSE;
         }
@@ -674,6 +713,52 @@ is_blank (const char *s)
   return TRUE;
 }
 
+/* Every line is UTF-8 (ids, paths and columns become GStreamer strings,
+ * which must be): name the first bad byte and its column. A NUL byte is
+ * refused too: it would cut the line short. */
+static gboolean
+check_utf8 (const char *file, guint line, const char *text, gsize length,
+    GError ** error)
+{
+  const char *bad;
+
+  if (g_utf8_validate_len (text, length, &bad))
+    return TRUE;
+  if (*bad == '\0')
+    set_parse_error (error, file, line,
+        "expected UTF-8 text, got a NUL byte at byte %u of the line",
+        (guint) (bad - text) + 1);
+  else
+    set_parse_error (error, file, line,
+        "expected UTF-8 text, got the invalid byte 0x%02x at byte %u of the "
+        "line", (guint) (guchar) * bad, (guint) (bad - text) + 1);
+  return FALSE;
+}
+
+/* an id names one item: results, caches and folds are keyed by it */
+static gboolean
+check_unique_ids (const char *file, GArray * items, GError ** error)
+{
+  GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
+  gboolean ok = TRUE;
+  guint i;
+
+  for (i = 0; i < items->len && ok; i++) {
+    AffectManifestItem *it = &g_array_index (items, AffectManifestItem, i);
+    gpointer first;
+
+    if (g_hash_table_lookup_extended (seen, it->id, NULL, &first)) {
+      set_parse_error (error, file, it->line,
+          "expected a unique id, got '%s' already used on line %u", it->id,
+          GPOINTER_TO_UINT (first));
+      ok = FALSE;
+    } else
+      g_hash_table_insert (seen, it->id, GUINT_TO_POINTER (it->line));
+  }
+  g_hash_table_destroy (seen);
+  return ok;
+}
+
 static void
 row_free (gpointer p)
 {
@@ -716,6 +801,17 @@ affect_manifest_parse (const char *filename, const char *text, gsize length,
     line++;
     if (stop > p && stop[-1] == '\r')
       stop--;
+    if ((gsize) (stop - p) > AFFECT_MANIFEST_MAX_LINE) {
+      set_parse_error (error, filename, line,
+          "expected a line of at most %u bytes, got %" G_GSIZE_FORMAT,
+          AFFECT_MANIFEST_MAX_LINE, (gsize) (stop - p));
+      ok = FALSE;
+      break;
+    }
+    if (!check_utf8 (filename, line, p, stop - p, error)) {
+      ok = FALSE;
+      break;
+    }
     s = g_strndup (p, stop - p);
     p = nl ? nl + 1 : end;
     if (is_blank (s)) {
@@ -732,6 +828,12 @@ affect_manifest_parse (const char *filename, const char *text, gsize length,
     row->line = line;
     row->text = s;
     g_ptr_array_add (rows, row);
+  }
+  if (!ok) {
+    g_strfreev (header_tab);
+    g_strfreev (header);
+    g_ptr_array_free (rows, TRUE);
+    return NULL;
   }
   if (rows->len == 0) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY,
@@ -817,6 +919,8 @@ affect_manifest_parse (const char *filename, const char *text, gsize length,
         "%s: empty manifest: a header but no items", filename);
     ok = FALSE;
   }
+  if (ok)
+    ok = check_unique_ids (filename, b.items, error);
   b.m->n_items = b.items->len;
   b.m->items = (AffectManifestItem *) g_array_free (b.items, FALSE);
   if (!ok) {
@@ -837,20 +941,59 @@ AffectManifest *
 affect_manifest_load (const char *filename,
     const AffectManifestOptions * options, GError ** error)
 {
-  char *text;
-  gsize length;
-  GError *err = NULL;
+  GString *text;
   AffectManifest *m;
+  FILE *f;
+  char buf[65536];
+  gsize n, line_length = 0;
+  guint line = 1;
 
-  if (!g_file_get_contents (filename, &text, &length, &err)) {
+  f = g_fopen (filename, "rb");
+  if (f == NULL) {
+    int e = errno;
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_IO,
-        "cannot read manifest %s: %s", filename, err->message);
-    g_error_free (err);
+        "cannot read manifest %s: %s", filename, g_strerror (e));
     return NULL;
   }
-  m = affect_manifest_parse (filename, text, length, options, error);
-  g_free (text);
+  /* read in blocks and stop at the first line over the limit, so that a
+   * runaway line costs one block, not its length in time and memory */
+  text = g_string_new (NULL);
+  while ((n = fread (buf, 1, sizeof (buf), f)) > 0) {
+    const char *p = buf, *end = buf + n, *nl;
+
+    while ((nl = memchr (p, '\n', end - p)) != NULL) {
+      line_length += nl - p;
+      if (line_length > AFFECT_MANIFEST_MAX_LINE + 1)   /* + '\r' */
+        goto too_long;
+      line_length = 0;
+      line++;
+      p = nl + 1;
+    }
+    line_length += end - p;
+    if (line_length > AFFECT_MANIFEST_MAX_LINE + 1)
+      goto too_long;
+    g_string_append_len (text, buf, n);
+  }
+  if (ferror (f)) {
+    int e = errno;
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_IO,
+        "cannot read manifest %s: %s", filename, g_strerror (e));
+    fclose (f);
+    g_string_free (text, TRUE);
+    return NULL;
+  }
+  fclose (f);
+  m = affect_manifest_parse (filename, text->str, text->len, options, error);
+  g_string_free (text, TRUE);
   return m;
+
+too_long:
+  fclose (f);
+  g_string_free (text, TRUE);
+  set_parse_error (error, filename, line,
+      "expected a line of at most %u bytes, got a longer one",
+      AFFECT_MANIFEST_MAX_LINE);
+  return NULL;
 }
 
 char *

@@ -74,6 +74,16 @@ affect_vocabulary_load (const char *filename, GError ** error)
 
     if (*name == '\0' || *name == '#')
       continue;
+    /* names become GStreamer strings (the items' vocabulary) */
+    if (!g_utf8_validate (name, -1, NULL)) {
+      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_PARSE,
+          "%s:%u: expected UTF-8 text, got a name that is not", filename,
+          i + 1);
+      g_ptr_array_free (names, TRUE);
+      g_strfreev (lines);
+      g_free (text);
+      return NULL;
+    }
     for (j = 0; j < names->len; j++)
       if (strcmp (g_ptr_array_index (names, j), name) == 0)
         break;

@@ -60,6 +60,7 @@ struct _AffectMelStream
   guint64 end_frame;            /* frames of the whole signal, once finished */
   gboolean started;             /* the left padding is in buf */
   gboolean finished;            /* the right padding is in buf */
+  guint64 n_invalid, n_clamped; /* since the last reset */
 };
 
 /* ---------------------------------------------------------------- params */
@@ -561,6 +562,7 @@ affect_mel_stream_reset (AffectMelStream * s)
   s->end_frame = 0;
   s->finished = FALSE;
   s->started = FALSE;
+  s->n_invalid = s->n_clamped = 0;
   /* before the left padding exists buf holds original samples from 0 */
   s->buf_pos = s->plan->pad;
 }
@@ -643,12 +645,16 @@ affect_mel_stream_push (AffectMelStream * s, const float *x, gsize n)
   dst = s->buf + s->len;
   for (i = 0; i < n; i++) {
     float v = x[i];
-    if (!isfinite (v)) {
+    if (G_UNLIKELY (!isfinite (v))) {
       v = 0.0f;
       bad++;
+    } else if (G_UNLIKELY (fabsf (v) > AFFECT_MEL_CLAMP)) {
+      v = v > 0.0f ? AFFECT_MEL_CLAMP : -AFFECT_MEL_CLAMP;
+      s->n_clamped++;
     }
     dst[i] = v;
   }
+  s->n_invalid += bad;
   s->len += n;
   s->n_in += n;
 
@@ -659,6 +665,18 @@ affect_mel_stream_push (AffectMelStream * s, const float *x, gsize n)
       start_padding (s);
   }
   return bad;
+}
+
+guint64
+affect_mel_stream_n_invalid (const AffectMelStream * s)
+{
+  return s->n_invalid;
+}
+
+guint64
+affect_mel_stream_n_clamped (const AffectMelStream * s)
+{
+  return s->n_clamped;
 }
 
 void

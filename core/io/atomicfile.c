@@ -50,6 +50,48 @@ affect_atomic_file_new (const char *path, GError ** error)
 }
 
 gboolean
+affect_atomic_file_check_writable (const char *path, GError ** error)
+{
+  char *dir;
+  AffectAtomicFile *probe;
+  GError *err = NULL;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  if (*path == '\0') {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_IO,
+        "an empty file name cannot be written");
+    return FALSE;
+  }
+  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_IO,
+        "%s is a folder, not a file", path);
+    return FALSE;
+  }
+  dir = g_path_get_dirname (path);
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_IO,
+        "%s cannot be written: its folder %s %s", path, dir,
+        g_file_test (dir, G_FILE_TEST_EXISTS) ? "is not a folder" :
+        "does not exist");
+    g_free (dir);
+    return FALSE;
+  }
+  /* the writer's own first step, so permissions, read-only file systems
+   * and ACLs answer as they will at the end */
+  probe = affect_atomic_file_new (path, &err);
+  if (probe == NULL) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_IO,
+        "%s cannot be written in folder %s (%s)", path, dir, err->message);
+    g_error_free (err);
+    g_free (dir);
+    return FALSE;
+  }
+  affect_atomic_file_abort (probe);
+  g_free (dir);
+  return TRUE;
+}
+
+gboolean
 affect_atomic_file_write (AffectAtomicFile * file, const void *data,
     gsize size, GError ** error)
 {

@@ -634,7 +634,8 @@ affect_safetensors_get (AffectSafetensors * file, const char *name,
    * little-endian; anything else gets a converted copy, once. Elements may
    * load one model from several streaming threads, hence the lock. */
   if (e->dtype != DT_F32 || G_BYTE_ORDER != G_LITTLE_ENDIAN
-      || ((guintptr) src % G_ALIGNOF (float)) != 0) {
+      || ((guintptr) src % G_ALIGNOF (float)) != 0)
+  {
     gboolean ok = TRUE;
     g_mutex_lock (&file->convert_lock);
     if (e->converted == NULL)
@@ -664,6 +665,20 @@ shape_to_string (int n_dims, const int64_t * shape)
   return g_string_free (s, FALSE);
 }
 
+/* "[i, j, k]" of a flat index, outermost first */
+static char *
+index_to_string (int n_dims, const int64_t * shape, int64_t flat)
+{
+  int64_t index[AFFECT_TENSOR_MAX_DIMS];
+  int d;
+
+  for (d = n_dims - 1; d >= 0; d--) {
+    index[d] = shape[d] > 0 ? flat % shape[d] : 0;
+    flat = shape[d] > 0 ? flat / shape[d] : 0;
+  }
+  return shape_to_string (n_dims, index);
+}
+
 gboolean
 affect_safetensors_get_shaped (AffectSafetensors * file, const char *name,
     int n_dims, const int64_t * shape, AffectTensorView * view, GError ** error)
@@ -685,7 +700,26 @@ affect_safetensors_get_shaped (AffectSafetensors * file, const char *name,
       return FALSE;
     }
   }
-  return affect_safetensors_get (file, name, view, error);
+  if (!affect_safetensors_get (file, name, view, error))
+    return FALSE;
+  /* a model's weights: one NaN makes every prediction NaN, much later */
+  for (int64_t i = 0; i < view->n_elements; i++)
+    if (!isfinite (view->data[i])) {
+      char *at = index_to_string (view->n_dims, view->shape, i);
+      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+          "%s: tensor '%s' holds a non-finite value (%s) at %s", file->label,
+          name, isnan (view->data[i]) ? "NaN" : view->data[i] > 0 ? "+Inf" :
+          "-Inf", at);
+      g_free (at);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+const char *
+affect_safetensors_label (const AffectSafetensors * file)
+{
+  return file->label;
 }
 
 const char *

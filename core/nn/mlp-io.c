@@ -81,6 +81,25 @@ AffectMlp *
 affect_mlp_load (const char *path, GError ** error)
 {
   AffectSafetensors *file = affect_safetensors_open (path, error);
+  AffectMlp *mlp;
+
+  if (file == NULL)
+    return NULL;
+  mlp = mlp_load_file (file, path, error);
+  affect_safetensors_close (file);
+  return mlp;
+}
+
+gboolean
+mlp_file_is_mlp (AffectSafetensors * file)
+{
+  return !g_strcmp0 (affect_safetensors_metadata (file, KEY_FORMAT),
+      FORMAT_NAME) || affect_safetensors_metadata (file, KEY_WIDTHS) != NULL;
+}
+
+AffectMlp *
+mlp_load_file (AffectSafetensors * file, const char *path, GError ** error)
+{
   AffectMlpConfig config = { 0 };
   AffectMlp *mlp = NULL;
   AffectTensorView view;
@@ -90,14 +109,21 @@ affect_mlp_load (const char *path, GError ** error)
   guint i;
   int l;
 
-  if (file == NULL)
-    return NULL;
-
   value = affect_safetensors_metadata (file, KEY_WIDTHS);
   if (value != NULL) {
     char **parts = g_strsplit (value, ",", -1);
-    for (i = 0; parts[i] != NULL && n_widths <= MLP_MAX_LAYERS; i++)
-      widths[n_widths++] = atoi (parts[i]);
+    for (i = 0; parts[i] != NULL && n_widths <= MLP_MAX_LAYERS; i++) {
+      char *end;
+      gint64 w = g_ascii_strtoll (parts[i], &end, 10);
+      if (end == parts[i] || *end != '\0' || w < 1 || w > G_MAXINT) {
+        g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+            "%s: %s '%s' is not a list of positive widths", path, KEY_WIDTHS,
+            value);
+        g_strfreev (parts);
+        return NULL;
+      }
+      widths[n_widths++] = (int) w;
+    }
     if (parts[i] != NULL)
       n_widths = 0;
     g_strfreev (parts);
@@ -122,6 +148,17 @@ affect_mlp_load (const char *path, GError ** error)
         "%s: not an MLP model (no '%s' metadata and no net.0.weight)", path,
         KEY_WIDTHS);
     goto out;
+  }
+  /* the weights' shapes against the widths before anything is allocated:
+   * the metadata cannot ask for more memory than the file holds */
+  for (l = 0; l + 1 < n_widths; l++) {
+    char *name = g_strdup_printf ("net.%d.weight", 2 * l);
+    int64_t shape[2] = { widths[l + 1], widths[l] };
+    gboolean found = affect_safetensors_get_shaped (file, name, 2, shape,
+        &view, error);
+    g_free (name);
+    if (!found)
+      goto out;
   }
   config.n_inputs = widths[0];
   config.n_hidden = n_widths - 2;
@@ -182,6 +219,5 @@ fail:
   affect_mlp_free (mlp);
   mlp = NULL;
 out:
-  affect_safetensors_close (file);
   return mlp;
 }

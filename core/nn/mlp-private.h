@@ -3,6 +3,7 @@
 #define AFFECT_MLP_PRIVATE_H
 
 #include "affect/mlp.h"
+#include "affect/safetensors.h"
 
 #define MLP_MAX_LAYERS (AFFECT_MLP_MAX_HIDDEN + 1)
 
@@ -28,6 +29,12 @@ struct _AffectMlp
   /* per-layer ∂/∂z kept by mlp_deltas_rows for mlp_param_grads_rows */
   float *delta[MLP_MAX_LAYERS];
 };
+
+/* the MLP of an open model file (path names errors) */
+AffectMlp *mlp_load_file (AffectSafetensors * file, const char *path,
+    GError ** error);
+/* the file is one of ours (format or mlp.widths metadata) */
+gboolean mlp_file_is_mlp (AffectSafetensors * file);
 
 void mlp_reserve (AffectMlp * mlp, int rows);
 /* rows [row0, row0 + n) of the workspace ← forward of xs (n × n_inputs) */

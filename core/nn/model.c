@@ -5,6 +5,8 @@
 #include "affect/affect.h"
 #include "affect/model.h"
 #include "affect/moodnet.h"
+#include "affect/mlp.h"
+#include "mlp-private.h"
 
 struct _AffectModel
 {
@@ -73,11 +75,67 @@ static const AffectModelClass moodnet_class = {
   moodnet_predict,
 };
 
+/* ---- MLP (regressors, spontaneity gate) ----------------------------------- */
+
+/* Files written by affect_mlp_save() carry no affect.arch: their
+ * "format" (or mlp.widths) metadata selects this class. */
+static gpointer
+mlp_load (AffectSafetensors * file, const char *arch, GError ** error)
+{
+  return mlp_load_file (file, affect_safetensors_label (file), error);
+}
+
+static int
+mlp_input_shape (gpointer model, int64_t * shape)
+{
+  shape[0] = affect_mlp_get_config (model)->n_inputs;
+  return 1;
+}
+
+static int
+mlp_n_outputs (gpointer model)
+{
+  return affect_mlp_get_config (model)->n_outputs;
+}
+
+static int64_t
+mlp_n_parameters (gpointer model)
+{
+  guint n;
+  AffectParam *const *params = affect_mlp_params (model, &n);
+  int64_t total = 0;
+
+  for (guint i = 0; i < n; i++)
+    total += params[i]->value.n;
+  return total;
+}
+
+static gboolean
+mlp_predict (gpointer model, const float *x, int batch, float *out,
+    GError ** error)
+{
+  affect_mlp_predict (model, (float *) x, out, batch);
+  return TRUE;
+}
+
+static const AffectModelClass mlp_class = {
+  "mlp",
+  "multilayer perceptron on standardised features: VAT regressor or "
+      "spontaneity gate (include/affect/mlp.h)",
+  mlp_load,
+  (void (*)(gpointer)) affect_mlp_free,
+  mlp_input_shape,
+  mlp_n_outputs,
+  mlp_n_parameters,
+  mlp_predict,
+};
+
 /* ---- registry ------------------------------------------------------------ */
 
 /* architectures built into libaffect */
 static const AffectModelClass *const builtin[] = {
   &moodnet_class,
+  &mlp_class,
 };
 
 static GMutex registry_lock;
@@ -150,10 +208,13 @@ affect_model_load (const char *path, GError ** error)
   if (file == NULL)
     return NULL;
   arch = affect_safetensors_metadata (file, "affect.arch");
+  if (arch == NULL && mlp_file_is_mlp (file))
+    arch = "{\"name\": \"mlp\"}";
   if (arch == NULL) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
-        "%s: no affect.arch entry in __metadata__: not a gst-affect model "
-        "file (add {\"name\": \"moodnet\", \"classes\": N}, see "
+        "%s: no affect.arch entry and no format=gst-affect-mlp in "
+        "__metadata__: not a gst-affect model file (for a MoodNet, add "
+        "affect.arch {\"name\": \"moodnet\", \"classes\": N}, see "
         "docs/moodnet.md)", path);
     affect_safetensors_close (file);
     return NULL;
@@ -179,8 +240,11 @@ affect_model_load (const char *path, GError ** error)
   g_object_unref (parser);
   impl = klass->load (file, arch, &err);
   if (impl == NULL) {
-    g_set_error (error, AFFECT_ERROR, err ? err->code : AFFECT_ERROR_FAILED,
-        "%s: %s", path, err ? err->message : "cannot load");
+    if (err && g_str_has_prefix (err->message, path))
+      g_propagate_error (error, g_steal_pointer (&err));
+    else
+      g_set_error (error, AFFECT_ERROR, err ? err->code : AFFECT_ERROR_FAILED,
+          "%s: %s", path, err ? err->message : "cannot load");
     g_clear_error (&err);
     affect_safetensors_close (file);
     return NULL;
@@ -261,6 +325,13 @@ affect_model_labels (const AffectModel * model)
   const int n = affect_model_n_outputs (model);
   const char *json = affect_safetensors_metadata (model->file, "affect.labels");
   char **labels = g_new0 (char *, n + 1);
+
+  if (model->klass == &mlp_class && affect_mlp_get_names (model->impl)) {
+    const char *const *names = affect_mlp_get_names (model->impl);
+    for (int i = 0; i < n; i++)
+      labels[i] = g_strdup (names[i]);
+    return labels;
+  }
   JsonParser *parser = json_parser_new ();
   JsonArray *a = NULL;
 

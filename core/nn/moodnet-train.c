@@ -459,8 +459,13 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
     g_array_append_val (g_array_index (t->is_validation, gboolean, i) ? val :
         train, i);
   if (train->len == 0) {
-    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY,
-        "no training items (of %d cached): nothing to train on", n_items);
+    if (n_items > 0)
+      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY,
+          "no training items: the %d cached are all validation items, held "
+          "out", n_items);
+    else
+      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY,
+          "no training items: none was cached");
     goto out;
   }
   if (o->resume && g_file_test (t->checkpoint, G_FILE_TEST_EXISTS)) {

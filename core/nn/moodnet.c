@@ -1152,10 +1152,8 @@ affect_moodnet_load (const char *path, GError ** error)
     return NULL;
   }
   net = affect_moodnet_new (&config, 0);
-  if (!affect_moodnet_load_tensors (net, file, &err)) {
-    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT, "%s: %s", path,
-        err->message);
-    g_error_free (err);
+  /* the file's errors already name it */
+  if (!affect_moodnet_load_tensors (net, file, error)) {
     affect_moodnet_free (net);
     net = NULL;
   }

@@ -24,6 +24,11 @@ gboolean affect_atomic_file_commit (AffectAtomicFile * file, GError ** error);
 /* removes the temporary file; frees file */
 void affect_atomic_file_abort (AffectAtomicFile * file);
 
+/* Whether path can be written: its folder exists and takes a temporary
+ * file (created and removed at once); FALSE + AFFECT_ERROR_IO naming the
+ * path and the folder. Elements call it before they read any input. */
+gboolean affect_atomic_file_check_writable (const char *path, GError ** error);
+
 /* the whole file in one go */
 gboolean affect_file_set_contents_atomic (const char *path, const void *data,
     gsize size, GError ** error);

@@ -29,6 +29,11 @@
 
 G_BEGIN_DECLS
 
+/* Samples beyond ±AFFECT_HNR_CLAMP are absurd for audio (near ±1) and
+ * overflow float32 products in the analysis: callers clamp them (as
+ * AFFECT_MEL_CLAMP, AFFECT_IS09_CLAMP). */
+#define AFFECT_HNR_CLAMP 1.0e4f
+
 typedef struct
 {
   int sample_rate;

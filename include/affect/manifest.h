@@ -93,8 +93,15 @@ typedef struct
 
 void affect_manifest_options_init (AffectManifestOptions * options);
 
+/* The longest line a manifest may hold, in bytes without its end: a
+ * longer one is refused as soon as it is seen. */
+#define AFFECT_MANIFEST_MAX_LINE (1024 * 1024)
+
 /* Parse a manifest file. Malformed line → AFFECT_ERROR_PARSE naming
- * "file:line" and what was expected; no item → AFFECT_ERROR_EMPTY. */
+ * "file:line" and what was expected; so are a line that is not UTF-8, a
+ * line over AFFECT_MANIFEST_MAX_LINE, a target that is not a finite
+ * number and an id given twice (naming both lines); no item →
+ * AFFECT_ERROR_EMPTY. */
 AffectManifest *affect_manifest_load (const char *filename,
     const AffectManifestOptions * options, GError ** error);
 /* The same from memory; filename only names errors and infers the split. */

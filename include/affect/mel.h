@@ -140,9 +140,19 @@ gsize affect_mel_execute (const AffectMelPlan * plan, const float *signal,
  * to start a new signal. The plan must outlive the stream. */
 AffectMelStream *affect_mel_stream_new (const AffectMelPlan * plan);
 void affect_mel_stream_free (AffectMelStream * stream);
-/* Returns how many samples were not finite (they are replaced by 0) */
+/* Samples beyond ±AFFECT_MEL_CLAMP are clamped to it: audio is near ±1,
+ * and a finite but huge sample (1e30) would overflow the power spectrum
+ * to Inf (as in affectis09, AFFECT_IS09_CLAMP). */
+#define AFFECT_MEL_CLAMP 1.0e4f
+
+/* Returns how many samples were not finite (they are replaced by 0); those
+ * and the clamped ones are also counted until the next reset. */
 gsize affect_mel_stream_push (AffectMelStream * stream, const float *samples,
     gsize n_samples);
+/* NaN/Inf samples replaced by 0, and samples clamped to ±AFFECT_MEL_CLAMP,
+ * since the last reset */
+guint64 affect_mel_stream_n_invalid (const AffectMelStream * stream);
+guint64 affect_mel_stream_n_clamped (const AffectMelStream * stream);
 void affect_mel_stream_finish (AffectMelStream * stream);
 void affect_mel_stream_reset (AffectMelStream * stream);
 /* Frames ready to pull now */

@@ -60,12 +60,17 @@ const char *affect_safetensors_dtype (const AffectSafetensors * file,
 /* FALSE + AFFECT_ERROR_FORMAT naming the tensor if absent or not convertible */
 gboolean affect_safetensors_get (AffectSafetensors * file, const char *name,
     AffectTensorView * view, GError ** error);
-/* like _get but also checks the shape (n_dims values, outermost first) and
- * names the tensor, the expected and the found shape on mismatch */
+/* The accessor for model weights: like _get but also checks the shape
+ * (n_dims values, outermost first; AFFECT_ERROR_MISMATCH naming the tensor,
+ * the expected and the found shape) and that every value is finite
+ * (AFFECT_ERROR_FORMAT naming the file, the tensor and the first bad
+ * element's index). */
 gboolean affect_safetensors_get_shaped (AffectSafetensors * file,
     const char *name, int n_dims, const int64_t * shape,
     AffectTensorView * view, GError ** error);
 
+/* the path (or label) the file was opened with, as errors name it */
+const char *affect_safetensors_label (const AffectSafetensors * file);
 /* __metadata__ entries; NULL if absent */
 const char *affect_safetensors_metadata (const AffectSafetensors * file,
     const char *key);

@@ -7,6 +7,7 @@
 #include <gst/gst.h>
 #include <gst/check/gstharness.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #include "gstaffectitem.h"
 #include "gstaffecttensor.h"
@@ -210,7 +211,10 @@ test_train_then_classify (void)
       low_max = MAX (low_max, p[1]);
     gst_buffer_unmap (buf, &map);
     gst_buffer_unref (buf);
-    ev = gst_harness_pull_event (h);
+    /* the first item's GAP (a sink prerolls on it) comes before its end */
+    while ((ev = gst_harness_pull_event (h)) != NULL
+        && GST_EVENT_TYPE (ev) == GST_EVENT_GAP)
+      gst_event_unref (ev);
     g_assert_true (gst_affect_event_is_item_end (ev));
     gst_event_unref (ev);
     msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
@@ -509,6 +513,247 @@ test_missing_model (void)
   gst_object_unref (bus);
 }
 
+/* An item whose Mel frames hold a NaN: skipped with a warning naming it
+ * (id and file), and the run goes on to classify the next item (before:
+ * "Non-finite Mel value in the input" stopped the whole run) */
+static void
+test_nonfinite_item (void)
+{
+  GRand *rand = g_rand_new_with_seed (11);
+  GstBus *bus;
+  GstHarness *h;
+  GstMessage *msg;
+  GstAffectItem *item;
+  GstBuffer *buf;
+  char *launch;
+  guint n_out = 0, n_warnings = 0;
+
+  ensure_model ();
+  launch = g_strdup_printf ("affectclassify model=%s", model_path);
+  h = harness (launch, &bus, MELS);
+  g_free (launch);
+  push_item (h, "first", 0, "test", rand, TRUE);
+  item = gst_affect_item_new ("nan-item");
+  item->path = g_strdup ("/corpus/nan-item.wav");
+  gst_affect_item_set_tags (item, vocab, (const float[]) {
+        1, 0
+      });
+  g_assert_true (gst_harness_push_event (h,
+          gst_affect_item_start_event_new (item)));
+  for (int b = 0; b < ITEM_FRAMES / FPB; b++) {
+    float *f = g_new0 (float, MELS * FPB);
+    if (b == 1)
+      f[5] = NAN;
+    g_assert_cmpint (gst_harness_push (h, gst_buffer_new_wrapped (f,
+                sizeof (float) * MELS * FPB)), ==, GST_FLOW_OK);
+  }
+  g_assert_true (gst_harness_push_event (h,
+          gst_affect_item_end_event_new (item)));
+  gst_affect_item_free (item);
+  push_item (h, "last", 1, "test", rand, TRUE);
+
+  while ((buf = gst_harness_try_pull (h))) {
+    n_out++;
+    gst_buffer_unref (buf);
+  }
+  g_assert_cmpuint (n_out, ==, 2);
+  while ((msg = gst_bus_pop (bus))) {
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), !=, GST_MESSAGE_ERROR);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+      GError *err;
+      gst_message_parse_warning (msg, &err, NULL);
+      g_test_message ("%s", err->message);
+      g_assert_nonnull (strstr (err->message, "Item \"nan-item\" "
+              "(/corpus/nan-item.wav): 1 non-finite Mel values: skipped"));
+      g_error_free (err);
+      n_warnings++;
+    }
+    gst_message_unref (msg);
+  }
+  g_assert_cmpuint (n_warnings, ==, 1);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_rand_free (rand);
+}
+
+/* a mono IEEE-float WAV (format 3), which holds any float value */
+static void
+write_float_wav (const gchar * path, const float *x, guint n, guint rate)
+{
+  GString *s = g_string_new (NULL);
+  guint32 u;
+  guint16 w;
+
+#define PUT32(v) (u = GUINT32_TO_LE (v), g_string_append_len (s, (gchar *) &u, 4))
+#define PUT16(v) (w = GUINT16_TO_LE (v), g_string_append_len (s, (gchar *) &w, 2))
+  g_string_append (s, "RIFF");
+  PUT32 (36 + n * 4);
+  g_string_append (s, "WAVEfmt ");
+  PUT32 (16);
+  PUT16 (3);
+  PUT16 (1);
+  PUT32 (rate);
+  PUT32 (rate * 4);
+  PUT16 (4);
+  PUT16 (32);
+  g_string_append (s, "data");
+  PUT32 (n * 4);
+  for (guint i = 0; i < n; i++) {
+    guint32 bits;
+    memcpy (&bits, &x[i], 4);
+    PUT32 (bits);
+  }
+#undef PUT32
+#undef PUT16
+  g_assert_true (g_file_set_contents (path, s->str, s->len, NULL));
+  g_string_free (s, TRUE);
+}
+
+/* The issue's run: three files through affectsrc ! affectmel !
+ * affectclassify ! affectmetrics, the middle one a sine × 1e30. The run
+ * ends normally, the huge item is named in a warning, all three items are
+ * classified and scored (before: "Non-finite Mel value in the input"
+ * stopped the run at the second item). */
+static void
+test_huge_item_pipeline (void)
+{
+  gchar *dir = g_dir_make_tmp ("affectclassify-huge-XXXXXX", NULL);
+  gchar *manifest = g_build_filename (dir, "m.csv", NULL);
+  gchar *report = g_build_filename (dir, "report.json", NULL);
+  gchar *vocab_file = g_build_filename (dir, "classes.txt", NULL);
+  const gchar *names[] = { "a", "huge", "c" };
+  const guint rate = 12000, n = rate;
+  float *x = g_new (float, n);
+  gchar *launch, *huge_path = NULL;
+  GstElement *pipe;
+  GstBus *bus;
+  GstMessage *msg;
+  gboolean done = FALSE;
+  guint n_predictions = 0, n_huge_warnings = 0;
+  JsonParser *p = json_parser_new ();
+  JsonObject *root;
+
+  ensure_model ();
+  for (guint f = 0; f < 3; f++) {
+    gchar *path = g_strdup_printf ("%s/%s.wav", dir, names[f]);
+    for (guint i = 0; i < n; i++)
+      x[i] = 0.5f * sinf (2 * G_PI * (f == 2 ? 3000 : 440) * i / rate) *
+          (f == 1 ? 1e30f : 1.0f);
+    write_float_wav (path, x, n, rate);
+    if (f == 1)
+      huge_path = g_strdup (path);
+    g_free (path);
+  }
+  g_assert_true (g_file_set_contents (manifest, "id,path,label\n"
+          "a,a.wav,low\nhuge,huge.wav,high\nc,c.wav,high\n", -1, NULL));
+  /* the model's class order */
+  g_assert_true (g_file_set_contents (vocab_file, "low\nhigh\n", -1, NULL));
+  launch = g_strdup_printf ("affectsrc location=%s vocabulary=%s ! "
+      "audioconvert ! "
+      "audio/x-raw,format=F32LE,channels=1,rate=%u ! affectmel n-fft=512 "
+      "hop=256 n-mels=%d log=db frames-per-buffer=%d ! affectclassify "
+      "model=%s ! affectmetrics location=%s", manifest, vocab_file, rate,
+      MELS, FPB, model_path, report);
+  pipe = gst_parse_launch (launch, NULL);
+  g_assert_nonnull (pipe);
+  bus = gst_element_get_bus (pipe);
+  gst_element_set_state (pipe, GST_STATE_PLAYING);
+  while (!done && (msg = gst_bus_timed_pop (bus, 60 * GST_SECOND))) {
+    switch (GST_MESSAGE_TYPE (msg)) {
+      case GST_MESSAGE_ERROR:{
+        GError *err;
+        gst_message_parse_error (msg, &err, NULL);
+        g_error ("error: %s", err->message);
+      }
+      case GST_MESSAGE_WARNING:{
+        GError *err;
+        gst_message_parse_warning (msg, &err, NULL);
+        g_test_message ("warning: %s", err->message);
+        if (strstr (err->message, "\"huge\"")
+            && strstr (err->message, huge_path))
+          n_huge_warnings++;
+        g_error_free (err);
+        break;
+      }
+      case GST_MESSAGE_ELEMENT:
+        n_predictions += gst_structure_has_name (gst_message_get_structure
+            (msg), "affect-prediction");
+        break;
+      case GST_MESSAGE_EOS:
+        done = TRUE;
+        break;
+      default:
+        break;
+    }
+    gst_message_unref (msg);
+  }
+  g_assert_true (done);
+  g_assert_cmpuint (n_huge_warnings, ==, 1);
+  g_assert_cmpuint (n_predictions, ==, 3);
+  g_assert_true (json_parser_load_from_file (p, report, NULL));
+  root = json_node_get_object (json_parser_get_root (p));
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member
+          (root, "overall"), "n_items"), ==, 3);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root,
+              "skipped")), ==, 0);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipe);
+  g_object_unref (p);
+  for (guint f = 0; f < 3; f++) {
+    gchar *path = g_strdup_printf ("%s/%s.wav", dir, names[f]);
+    g_unlink (path);
+    g_free (path);
+  }
+  g_unlink (manifest);
+  g_unlink (report);
+  g_unlink (vocab_file);
+  g_free (vocab_file);
+  g_rmdir (dir);
+  g_free (dir);
+  g_free (manifest);
+  g_free (report);
+  g_free (huge_path);
+  g_free (launch);
+  g_free (x);
+}
+
+/* mode=train with a model path in a missing folder fails on the way to
+ * PAUSED, naming the path, before the source starts (before: the whole
+ * dataset was read first) */
+static void
+test_unwritable_model (void)
+{
+  GstElement *pipe = gst_parse_launch ("fakesrc name=src ! affectclassify "
+      "mode=train model=/nonexistent-affect-dir/m.safetensors ! fakesink",
+      NULL);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipe), "src");
+  GstBus *bus = gst_element_get_bus (pipe);
+  GstMessage *msg;
+  GError *err = NULL;
+  GstState state;
+
+  g_assert_cmpint (gst_element_set_state (pipe, GST_STATE_PLAYING), ==,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &err, NULL);
+  g_test_message ("%s", err->message);
+  g_assert_true (g_error_matches (err, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_OPEN_WRITE));
+  g_assert_nonnull (strstr (err->message,
+          "/nonexistent-affect-dir/m.safetensors"));
+  g_assert_nonnull (strstr (err->message, "does not exist"));
+  gst_element_get_state (src, &state, NULL, 0);
+  g_assert_cmpint (state, <=, GST_STATE_READY);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (bus);
+  gst_object_unref (pipe);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -523,6 +768,10 @@ main (int argc, char **argv)
       test_train_then_classify);
   g_test_add_func ("/affectclassify/resume", test_resume);
   g_test_add_func ("/affectclassify/labels-by-name", test_labels_by_name);
+  g_test_add_func ("/affectclassify/unwritable-model", test_unwritable_model);
+  g_test_add_func ("/affectclassify/nonfinite-item", test_nonfinite_item);
+  g_test_add_func ("/affectclassify/huge-item-pipeline",
+      test_huge_item_pipeline);
   g_test_add_func ("/affectclassify/live-windows", test_live_windows);
   g_test_add_func ("/affectclassify/caps-mismatch", test_caps_mismatch);
   g_test_add_func ("/affectclassify/missing-model", test_missing_model);

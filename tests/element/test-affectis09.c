@@ -343,6 +343,7 @@ test_bad_input (void)
   /* (its own item: audio after an item's end belongs to no item) */
   gst_affect_item_free (item);
   item = gst_affect_item_new ("nan");
+  item->path = g_strdup ("/corpus/nan.wav");
   gst_harness_push_event (h, gst_affect_item_start_event_new (item));
   gst_harness_push (h, make_audio (RATE, 0, TRUE));
   gst_harness_push_event (h, gst_affect_item_end_event_new (item));
@@ -356,7 +357,9 @@ test_bad_input (void)
   {
     GError *err = NULL;
     gst_message_parse_warning (msg, &err, NULL);
-    g_assert_nonnull (strstr (err->message, "\"nan\": 1 NaN/Inf"));
+    /* the warning names the item and its file */
+    g_assert_nonnull (strstr (err->message,
+            "\"nan\" (/corpus/nan.wav): 1 NaN/Inf"));
     g_error_free (err);
   }
   gst_message_unref (msg);

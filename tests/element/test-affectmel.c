@@ -257,7 +257,8 @@ test_items (void)
   GstMapInfo map;
   guint i;
 
-  h = gst_harness_new_parse ("affectmel preset=mtg-jamendo frames-per-buffer=4");
+  h = gst_harness_new_parse
+      ("affectmel preset=mtg-jamendo frames-per-buffer=4");
   gst_harness_set_src_caps_str (h, AUDIO_CAPS (12000));
   affect_mel_params_init (&p, AFFECT_MEL_PRESET_MTG_JAMENDO);
   plan = affect_mel_plan_new (&p);
@@ -525,6 +526,80 @@ test_nonfinite_input (void)
   g_free (x);
 }
 
+/* A finite but huge item (a sine × 1e30) between two ordinary ones: its
+ * samples are clamped, its frames stay finite, one warning names it (id and
+ * file), and the next item is computed as if alone (before: its power
+ * spectrum overflowed to Inf, silently) */
+static void
+test_huge_item (void)
+{
+  const gsize n = 4000;
+  float *a = make_signal (n, 6), *big = make_signal (n, 7);
+  GstHarness *h = gst_harness_new_parse ("affectmel n-fft=256 hop=128 "
+      "n-mels=20 log=db frames-per-buffer=8");
+  GstHarness *alone = gst_harness_new_parse ("affectmel n-fft=256 hop=128 "
+      "n-mels=20 log=db frames-per-buffer=8");
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  Collected c = { 0 }, ref = { 0 };
+  GstAffectItem *item;
+  guint i, n_warnings = 0;
+
+  for (i = 0; i < n; i++)
+    big[i] *= 1e30f;
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS (8000));
+  gst_harness_push_event (h, item_event ("a", 0, TRUE));
+  gst_harness_push (h, audio_buffer (a, n));
+  gst_harness_push_event (h, item_event ("a", 0, FALSE));
+  item = gst_affect_item_new ("huge");
+  item->index = 1;
+  item->path = g_strdup ("/corpus/huge.wav");
+  gst_harness_push_event (h, gst_affect_item_start_event_new (item));
+  gst_harness_push (h, audio_buffer (big, n));
+  gst_harness_push_event (h, gst_affect_item_end_event_new (item));
+  gst_affect_item_free (item);
+  gst_harness_push_event (h, item_event ("c", 2, TRUE));
+  gst_harness_push (h, audio_buffer (a, n));
+  gst_harness_push_event (h, item_event ("c", 2, FALSE));
+  gst_harness_push_event (h, gst_event_new_eos ());
+  collect (h, &c);
+
+  while ((msg = gst_bus_pop (bus))) {
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), !=, GST_MESSAGE_ERROR);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+      GError *err;
+      gst_message_parse_warning (msg, &err, NULL);
+      g_test_message ("%s", err->message);
+      g_assert_nonnull (strstr (err->message,
+              "Item \"huge\" (/corpus/huge.wav): 0 NaN/Inf samples"));
+      g_assert_nonnull (strstr (err->message, "4000 samples beyond"));
+      g_error_free (err);
+      n_warnings++;
+    }
+    gst_message_unref (msg);
+  }
+  g_assert_cmpuint (n_warnings, ==, 1);
+  for (i = 0; i < c.data->len; i++)
+    g_assert_true (isfinite (g_array_index (c.data, float, i)));
+  /* three items of equal length: the third equals the first alone */
+  gst_harness_set_src_caps_str (alone, AUDIO_CAPS (8000));
+  gst_harness_push (alone, audio_buffer (a, n));
+  gst_harness_push_event (alone, gst_event_new_eos ());
+  collect (alone, &ref);
+  g_assert_cmpuint (c.data->len, ==, 3 * ref.data->len);
+  g_assert_cmpmem (c.data->data + 2 * ref.data->len * sizeof (float),
+      ref.data->len * sizeof (float), ref.data->data,
+      ref.data->len * sizeof (float));
+  collected_clear (&c);
+  collected_clear (&ref);
+  gst_harness_teardown (h);
+  gst_harness_teardown (alone);
+  gst_object_unref (bus);
+  g_free (a);
+  g_free (big);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -533,6 +608,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectmel/random-buffers", test_random_buffers);
   g_test_add_func ("/affectmel/hour-timestamps", test_hour_timestamps);
   g_test_add_func ("/affectmel/items", test_items);
+  g_test_add_func ("/affectmel/huge-item", test_huge_item);
   g_test_add_func ("/affectmel/gap", test_gap);
   g_test_add_func ("/affectmel/latency", test_latency);
   g_test_add_func ("/affectmel/preset-overrides", test_preset_overrides);

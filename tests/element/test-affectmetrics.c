@@ -104,7 +104,7 @@ test_tags (void)
   gchar *report = g_build_filename (tmpdir, "tags.json", NULL);
   gchar *items = g_build_filename (tmpdir, "tags.csv", NULL);
   gchar *cli_json = g_build_filename (tmpdir, "tags-cli.json", NULL);
-  gchar *launch = g_strdup_printf ("affectmetrics async=false interval=10 "
+  gchar *launch = g_strdup_printf ("affectmetrics interval=10 "
       "location=%s items-location=%s", report, items);
   AffectEvaluation *ev = affect_evaluation_new (AFFECT_METRICS_TAGS, 3, tags,
       NULL, "validation");
@@ -204,7 +204,7 @@ test_class_figures (void)
   gchar *prefix = g_build_filename (tmpdir, "quadrants", NULL);
   gchar *npy = g_build_filename (tmpdir, "quadrants.npy", NULL);
   gchar *gt = g_build_filename (tmpdir, "quadrants-groundtruth.npy", NULL);
-  gchar *launch = g_strdup_printf ("affectmetrics async=false interval=0 "
+  gchar *launch = g_strdup_printf ("affectmetrics interval=0 "
       "figures=%s items-location=%s", prefix, npy);
   gchar *png;
   GstBus *bus;
@@ -272,7 +272,7 @@ static void
 test_regression (void)
 {
   GstBus *bus;
-  GstHarness *h = harness ("affectmetrics async=false interval=0", 2,
+  GstHarness *h = harness ("affectmetrics interval=0", 2,
       "valence,arousal", "targets", &bus);
   GList *msgs;
   const GValue *mae;
@@ -306,10 +306,119 @@ test_regression (void)
   teardown (h, bus);
 }
 
+/* Items the metrics cannot use — a NaN or an Inf prediction, a missing
+ * target, no prediction at all — are left out with a warning naming them
+ * and listed in the report's "skipped"; the run goes on and scores the
+ * others (before: "Could not score item …" stopped it) */
+static void
+test_skipped_items (void)
+{
+  gchar *report = g_build_filename (tmpdir, "skipped.json", NULL);
+  gchar *launch = g_strdup_printf ("affectmetrics async=false interval=0 "
+      "location=%s", report);
+  GstBus *bus;
+  GstHarness *h = harness (launch, 1, "valence", "targets", &bus);
+  JsonParser *p = json_parser_new ();
+  JsonArray *skipped;
+  GstMessage *msg;
+  GList *msgs;
+  double sum = 0;
+  guint i, n_warnings = 0;
+  guint64 n_items, n_skipped;
+
+  for (i = 0; i < 10; i++) {
+    GstAffectItem *item = gst_affect_item_new (NULL);
+    float pred = 0.1f * i;
+
+    g_free (item->id);
+    item->id = g_strdup_printf ("utt%u", i);
+    item->path = g_strdup_printf ("/corpus/utt%u.wav", i);
+    item->index = i;
+    if (i == 3)
+      pred = NAN;
+    else if (i == 4)
+      pred = INFINITY;
+    if (i != 5)
+      gst_affect_item_set_target (item, "valence", 0.25 * (i % 3));
+    if (i == 6) {
+      /* no prediction inside the item */
+      g_assert_true (gst_harness_push_event (h,
+              gst_affect_item_start_event_new (item)));
+      g_assert_true (gst_harness_push_event (h,
+              gst_affect_item_end_event_new (item)));
+    } else {
+      push_item (h, item, &pred, 1);
+      if (i != 3 && i != 4 && i != 5)
+        sum += fabs (pred - 0.25 * (i % 3));
+    }
+    gst_affect_item_free (item);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  msgs = NULL;
+  while ((msg = gst_bus_pop (bus))) {
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), !=, GST_MESSAGE_ERROR);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+      GError *err;
+      gst_message_parse_warning (msg, &err, NULL);
+      g_test_message ("%s", err->message);
+      n_warnings++;
+      g_error_free (err);
+    }
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
+        && gst_structure_has_name (gst_message_get_structure (msg),
+            "affect-metrics"))
+      msgs = g_list_append (msgs, msg);
+    else
+      gst_message_unref (msg);
+  }
+  g_assert_cmpuint (g_list_length (msgs), ==, 1);
+  g_assert_true (gst_structure_get_uint64 (gst_message_get_structure
+          (msgs->data), "items", &n_items));
+  g_assert_cmpuint (n_items, ==, 6);
+  g_assert_true (gst_structure_get_uint64 (gst_message_get_structure
+          (msgs->data), "items-skipped", &n_skipped));
+  g_assert_cmpuint (n_skipped, ==, 4);
+  g_assert_cmpfloat_with_epsilon (g_value_get_double
+      (gst_value_array_get_value (gst_structure_get_value
+              (gst_message_get_structure (msgs->data), "mae"), 0)), sum / 6,
+      1e-6);
+  g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
+  /* the two non-finite scores named as they come, one summary at EOS of
+   * the items without a prediction or without targets */
+  g_assert_cmpuint (n_warnings, ==, 3);
+
+  g_assert_true (json_parser_load_from_file (p, report, NULL));
+  skipped = json_object_get_array_member (json_node_get_object
+      (json_parser_get_root (p)), "skipped");
+  g_assert_nonnull (skipped);
+  g_assert_cmpuint (json_array_get_length (skipped), ==, 4);
+  {
+    const gchar *want[][3] = {
+      {"utt3", "/corpus/utt3.wav", "non-finite score nan for 'valence'"},
+      {"utt4", "/corpus/utt4.wav", "non-finite score inf for 'valence'"},
+      {"utt5", "/corpus/utt5.wav", "no labels or targets"},
+      {"utt6", "/corpus/utt6.wav", "no prediction"},
+    };
+    for (i = 0; i < 4; i++) {
+      JsonObject *o = json_array_get_object_element (skipped, i);
+      g_assert_cmpstr (json_object_get_string_member (o, "id"), ==, want[i][0]);
+      g_assert_cmpstr (json_object_get_string_member (o, "path"), ==,
+          want[i][1]);
+      g_assert_cmpstr (json_object_get_string_member (o, "reason"), ==,
+          want[i][2]);
+    }
+  }
+  g_object_unref (p);
+  teardown (h, bus);
+  g_unlink (report);
+  g_free (report);
+  g_free (launch);
+}
+
 static void
 run_decision (const gchar * props, const double *want_thresholds)
 {
-  gchar *launch = g_strdup_printf ("affectmetrics async=false interval=0 %s",
+  gchar *launch = g_strdup_printf ("affectmetrics interval=0 %s",
       props);
   GstBus *bus;
   GstHarness *h = harness (launch, 3, "calm,happy,sad", "scores", &bus);
@@ -497,7 +606,7 @@ test_mismatch (void)
   const gchar *other[] = { "calm", "angry", "sad", NULL };
   const float labels[3] = { 1, 0, 0 }, scores[3] = { 0.5f, 0.2f, 0.1f };
   GstBus *bus;
-  GstHarness *h = harness ("affectmetrics async=false", 3, "calm,happy,sad",
+  GstHarness *h = harness ("affectmetrics", 3, "calm,happy,sad",
       "scores", &bus);
   GstAffectItem *item = gst_affect_item_new ("x");
   GstMessage *msg;
@@ -583,6 +692,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectmetrics/tags", test_tags);
   g_test_add_func ("/affectmetrics/class-figures", test_class_figures);
   g_test_add_func ("/affectmetrics/regression", test_regression);
+  g_test_add_func ("/affectmetrics/skipped-items", test_skipped_items);
   g_test_add_func ("/affectmetrics/decisions", test_decisions);
   g_test_add_func ("/affectmetrics/pipeline", test_pipeline);
   g_test_add_func ("/affectmetrics/mismatch", test_mismatch);

@@ -10,6 +10,7 @@
 
 #include "affect/affect.h"
 #include "affect/nn.h"
+#include "affect/mlp.h"
 #include "gstaffectitem.h"
 #include "gstaffecttensor.h"
 
@@ -394,6 +395,216 @@ test_regress_errors (void)
   }
 }
 
+/* A training element whose model-file cannot be written fails on the way
+ * to PAUSED, naming the path, before its upstream has produced anything
+ * (before: it read the whole dataset, then failed). */
+static void
+expect_unwritable (const gchar * element, const gchar * path,
+    const gchar * reason)
+{
+  gchar *launch = g_strdup_printf ("fakesrc name=src ! %s ! fakesink",
+      element);
+  GstElement *pipe = gst_parse_launch (launch, NULL);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipe), "src");
+  GstBus *bus = gst_element_get_bus (pipe);
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  GstState state;
+
+  g_assert_cmpint (gst_element_set_state (pipe, GST_STATE_PLAYING), ==,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &err, &dbg);
+  g_test_message ("%s: %s", element, err->message);
+  g_assert_true (g_error_matches (err, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_OPEN_WRITE));
+  g_assert_nonnull (strstr (err->message, path));
+  g_assert_nonnull (strstr (err->message, reason));
+  /* the source never left READY: no item was read */
+  gst_element_get_state (src, &state, NULL, 0);
+  g_assert_cmpint (state, <=, GST_STATE_READY);
+  g_error_free (err);
+  g_free (dbg);
+  gst_message_unref (msg);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (bus);
+  gst_object_unref (pipe);
+  g_free (launch);
+}
+
+static void
+test_unwritable_model_file (void)
+{
+  const gchar *missing = "/nonexistent-affect-dir/m.safetensors";
+  gchar *file = model_path ("plain-file");
+  gchar *under_file = g_build_filename (file, "m.safetensors", NULL);
+  gchar *launch;
+
+  g_assert_true (g_file_set_contents (file, "x", 1, NULL));
+  launch = g_strdup_printf ("affectregress mode=train targets=valence "
+      "model-file=%s", missing);
+  expect_unwritable (launch, missing, "does not exist");
+  g_free (launch);
+  launch = g_strdup_printf ("affectregress mode=train targets=valence "
+      "model-file=%s", under_file);
+  expect_unwritable (launch, under_file, "is not a folder");
+  g_free (launch);
+  /* a folder that refuses files (root included) */
+  expect_unwritable ("affectregress mode=train targets=valence "
+      "model-file=/proc/m.safetensors", "/proc/m.safetensors",
+      "cannot be written in folder /proc");
+  launch = g_strdup_printf ("affectgate mode=train model-file=%s", missing);
+  expect_unwritable (launch, missing, "does not exist");
+  g_free (launch);
+  /* a folder given as the file */
+  expect_unwritable ("affectgate mode=train model-file=/tmp", "/tmp",
+      "is a folder");
+  g_unlink (file);
+  g_free (file);
+  g_free (under_file);
+}
+
+/* the error of a harness whose push was refused */
+static gchar *
+pop_error (GstBus * bus)
+{
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  GError *err = NULL;
+  gchar *text;
+
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &err, NULL);
+  text = g_strdup (err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  /* the same refusal may be posted again (a sticky caps event re-sent) */
+  while ((msg = gst_bus_pop (bus)))
+    gst_message_unref (msg);
+  return text;
+}
+
+/* A prediction far outside the training targets' range is reported with a
+ * warning naming the item and its file (before: 2.2e8 on a 1–5 scale went
+ * out without a word); ordinary items pass quietly. */
+static void
+test_regress_prediction_range (void)
+{
+  gchar *path = model_path ("all.safetensors");
+  gchar *launch;
+  AffectMlp *mlp = affect_mlp_load (path, NULL);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  AffectRng rng;
+  Utterance u;
+  GstAffectItem *item;
+  GstMessage *msg;
+  guint i, n_warnings = 0, n_outputs = 0;
+
+  /* the trained model states its targets' range, one value per output */
+  g_assert_nonnull (mlp);
+  g_assert_nonnull (affect_mlp_get_metadata (mlp, "target-min"));
+  g_assert_nonnull (strchr (affect_mlp_get_metadata (mlp, "target-max"),
+          ','));
+  affect_mlp_free (mlp);
+
+  launch = g_strdup_printf ("affectregress model-file=%s", path);
+  h = gst_harness_new_parse (launch);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps (h, feature_caps ());
+  affect_rng_init (&rng, 400);
+  for (i = 0; i < 20; i++) {
+    make_utterance (&u, &rng);
+    push_item (h, i, &u, "test");
+  }
+  make_utterance (&u, &rng);
+  for (i = 0; i < N_FEATURES; i++)
+    u.x[i] *= 1e4f;
+  item = gst_affect_item_new ("wild");
+  item->path = g_strdup ("/corpus/wild.wav");
+  g_assert_true (gst_harness_push_event (h,
+          gst_affect_item_start_event_new (item)));
+  g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (u.x,
+              sizeof (u.x))), ==, GST_FLOW_OK);
+  g_assert_true (gst_harness_push_event (h,
+          gst_affect_item_end_event_new (item)));
+  gst_affect_item_free (item);
+  while ((msg = gst_bus_pop (bus))) {
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+      GError *err;
+      gst_message_parse_warning (msg, &err, NULL);
+      g_test_message ("%s", err->message);
+      g_assert_nonnull (strstr (err->message, "Item \"wild\" "
+              "(/corpus/wild.wav): prediction far outside the training "
+              "targets' range: valence = "));
+      g_assert_nonnull (strstr (err->message, "arousal = "));
+      g_error_free (err);
+      n_warnings++;
+    }
+    gst_message_unref (msg);
+  }
+  g_assert_cmpuint (n_warnings, ==, 1);
+  /* the prediction itself still goes out */
+  while (gst_harness_buffers_in_queue (h) > 0) {
+    gst_buffer_unref (gst_harness_pull (h));
+    n_outputs++;
+  }
+  g_assert_cmpuint (n_outputs, ==, 21);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (launch);
+  g_free (path);
+}
+
+/* Training on test items only: the error names the split filter (before:
+ * "no training items", which sends one looking for a broken cache). */
+static void
+test_train_only_test_items (void)
+{
+  const gchar *launches[] = {
+    "affectregress mode=train targets=valence model-file=%s",
+    "affectgate mode=train model-file=%s",
+  };
+  gchar *path = model_path ("never.safetensors");
+  guint l, i;
+
+  for (l = 0; l < G_N_ELEMENTS (launches); l++) {
+    gchar *launch = g_strdup_printf (launches[l], path);
+    GstBus *bus;
+    GstHarness *h = harness_with_bus (launch, &bus);
+    AffectRng rng;
+    Utterance u;
+    gchar *text;
+
+    affect_rng_init (&rng, 500);
+    for (i = 0; i < 3; i++) {
+      GstAffectItem *item = gst_affect_item_new ("t");
+      make_utterance (&u, &rng);
+      item->split = g_strdup ("test");
+      gst_affect_item_set_target (item, "valence", u.valence);
+      gst_affect_item_set_column (item, "spontaneity", "script");
+      /* the gate routes test items to pads nothing is linked to here */
+      gst_harness_push_event (h, gst_affect_item_start_event_new (item));
+      gst_harness_push (h, gst_buffer_new_memdup (u.x, sizeof (u.x)));
+      gst_harness_push_event (h, gst_affect_item_end_event_new (item));
+      gst_affect_item_free (item);
+    }
+    gst_harness_push_event (h, gst_event_new_eos ());
+    text = pop_error (bus);
+    g_test_message ("%s", text);
+    g_assert_nonnull (strstr (text, "No training items"));
+    g_assert_nonnull (strstr (text, "3 items of split=test ignored"));
+    g_free (text);
+    g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+    g_free (launch);
+  }
+  g_free (path);
+}
+
 /* the gate: trained from the items' spontaneity column; in train mode it
  * routes by that label */
 static void
@@ -604,9 +815,14 @@ main (int argc, char **argv)
   g_test_add_func ("/affectregress/train-infer", test_regress_train_infer);
   g_test_add_func ("/affectregress/per-target", test_regress_per_target);
   g_test_add_func ("/affectregress/errors", test_regress_errors);
+  g_test_add_func ("/training/only-test-items", test_train_only_test_items);
+  g_test_add_func ("/training/unwritable-model-file",
+      test_unwritable_model_file);
   g_test_add_func ("/affectgate/gated-system", test_gate_and_gated_system);
   g_test_add_func ("/affectgate/gated-pipeline", test_gated_pipeline);
   g_test_add_func ("/affectgate/route-by-label", test_gate_route_by_label);
+  g_test_add_func ("/affectregress/prediction-range",
+      test_regress_prediction_range);
   ret = g_test_run ();
   dir = g_dir_open (tmpdir, 0, NULL);
   while (dir && (name = g_dir_read_name (dir))) {

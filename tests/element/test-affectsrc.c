@@ -528,6 +528,23 @@ test_bad_manifests (void)
   run_free (run);
   g_free (props);
 
+  /* an id that is not UTF-8 (Latin-1 'é') is an error naming file:line
+   * before any item, not a GStreamer complaint and a dropped id */
+  {
+    gchar *latin1 = write_file ("latin1.csv",
+        "id,path,valence\nok,a.wav,1\ncaf\xe9,b.wav,2\n");
+    gchar *at = g_strdup_printf ("%s:3: expected UTF-8 text", latin1);
+    gchar *p = g_strdup_printf ("location=\"%s\"", latin1);
+    Run *r = run_src (p);
+    g_assert_nonnull (r->error);
+    g_assert_nonnull (strstr (r->error, at));
+    g_assert_cmpuint (r->recs->len, ==, 0);
+    run_free (r);
+    g_free (p);
+    g_free (at);
+    g_free (latin1);
+  }
+
   props = g_strdup_printf ("location=\"%s\" split=nosuchsplit", malformed);
   run = run_src (props);        /* the parse error comes first */
   g_assert_nonnull (run->error);

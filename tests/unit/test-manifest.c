@@ -71,8 +71,8 @@ test_mtg_tsv (void)
       "artist_000087");
   it = &m->items[1];
   g_assert_cmpuint (it->line, ==, 4);
-  g_assert_cmpfloat (it->labels[26], ==, 1.0f);    /* happy */
-  g_assert_cmpfloat (it->labels[44], ==, 1.0f);    /* sad */
+  g_assert_cmpfloat (it->labels[26], ==, 1.0f); /* happy */
+  g_assert_cmpfloat (it->labels[44], ==, 1.0f); /* sad */
   /* a tag outside the vocabulary: no label, but kept in TAGS */
   g_assert_cmpfloat (label_sum (m, it), ==, 2.0f);
   g_assert_cmpstr (affect_manifest_item_get_extra (m, it, "TAGS"), ==,
@@ -217,7 +217,7 @@ test_generic_csv (void)
     affect_manifest_options_init (&o);
     o.target_columns = targets;
     expect_parse_error ("speech.csv", text, &o, "speech.csv:2: ",
-        "expected a number in column 'speaker', got 'spk1'");
+        "expected a finite number in target column 'speaker', got 'spk1'");
   }
   /* a class outside a given vocabulary */
   {
@@ -369,14 +369,21 @@ test_vocabulary (void)
   affect_manifest_options_init (&o);
   o.vocabulary = (const char *const *) loaded;
   m = parse ("m.tsv", "TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS\n"
-      "t\ta\tb\t1.mp3\t1\tmood/theme---happy\tmood/theme---calm\n", &o,
-      &error);
+      "t\ta\tb\t1.mp3\t1\tmood/theme---happy\tmood/theme---calm\n", &o, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (m->n_vocabulary, ==, 2);
   g_assert_cmpfloat (m->items[0].labels[0], ==, 0.0f);
   g_assert_cmpfloat (m->items[0].labels[1], ==, 1.0f);
   affect_manifest_free (m);
   g_strfreev (loaded);
+
+  /* a name that is not UTF-8 (Latin-1 'é') names its line */
+  g_assert_true (g_file_set_contents (file, "a\ncaf\xe9\n", -1, NULL));
+  g_assert_null (affect_vocabulary_load (file, &error));
+  g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_PARSE);
+  g_assert_true (g_str_has_suffix (error->message, ":2: expected UTF-8 text, "
+          "got a name that is not"));
+  g_clear_error (&error);
 
   g_assert_true (g_file_set_contents (file, "a\nb\na\n", -1, NULL));
   g_assert_null (affect_vocabulary_load (file, &error));
@@ -445,8 +452,7 @@ numbered_manifest (guint n)
   guint i;
 
   for (i = 0; i < n; i++)
-    g_string_append_printf (s, "%u.wav,%s\n", i, i % 4 == 3 ? "test" :
-        "train");
+    g_string_append_printf (s, "%u.wav,%s\n", i, i % 4 == 3 ? "test" : "train");
   m = parse ("n.csv", s->str, NULL, &error);
   g_assert_no_error (error);
   g_string_free (s, TRUE);
@@ -608,6 +614,128 @@ test_mutations (void)
   /* both outcomes occur: the edits are neither all harmless nor all fatal */
   g_assert_cmpuint (n_ok, >, 100);
   g_assert_cmpuint (n_err, >, 100);
+}
+
+/* what a manifest must be before any item is emitted: UTF-8, finite
+ * numeric targets, unique ids, lines under the limit; each refusal names
+ * file:line */
+static void
+test_validation (void)
+{
+  GError *error = NULL;
+  AffectManifest *m;
+
+  /* an id that is not UTF-8 (Latin-1 'é'), in each format */
+  expect_parse_error ("latin1.csv", "id,path,valence\nok,a.wav,1\n"
+      "caf\xe9,b.wav,2\n", NULL, "latin1.csv:3: ",
+      "expected UTF-8 text, got the invalid byte 0xe9 at byte 4");
+  expect_parse_error ("m.tsv",
+      "TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS\n"
+      "t\xff" "1\ta\tb\t1.mp3\t1\n", NULL, "m.tsv:2: ", "0xff");
+  {
+    static const char nul[] = "path,valence\na.wav,1\nb\0.wav,2\n";
+    m = affect_manifest_parse ("nul.csv", nul, sizeof (nul) - 1, NULL, &error);
+    g_assert_null (m);
+    g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_PARSE);
+    g_assert_true (g_str_has_prefix (error->message, "nul.csv:3: "));
+    g_assert_nonnull (strstr (error->message, "NUL byte at byte 2"));
+    g_clear_error (&error);
+  }
+  /* UTF-8 itself is fine */
+  m = parse ("utf8.csv", "id,path\ncaf\xc3\xa9,a.wav\n", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (m->items[0].id, ==, "caf\xc3\xa9");
+  affect_manifest_free (m);
+
+  /* targets: a word or a NaN in a numeric column, a word or an empty field
+   * in a column named after an affect dimension */
+  expect_parse_error ("nan.csv", "path,valence,score\na.wav,1,2\nb.wav,nan,3\n",
+      NULL, "nan.csv:3: ",
+      "expected a finite number in target column 'valence', got 'nan'");
+  expect_parse_error ("inf.csv", "path,score\na.wav,1\nb.wav,-inf\n",
+      NULL, "inf.csv:3: ", "column 'score', got '-inf'");
+  expect_parse_error ("big.csv", "path,score\na.wav,1e999\nb.wav,1\n",
+      NULL, "big.csv:2: ", "column 'score', got '1e999'");
+  expect_parse_error ("word.csv", "path,Arousal\na.wav,1\nb.wav,high\n",
+      NULL, "word.csv:3: ", "column 'Arousal', got 'high'");
+  expect_parse_error ("gap.csv", "path,valence\na.wav,1\nb.wav,\n",
+      NULL, "gap.csv:3: ", "column 'valence', got ''");
+  /* a column of words stays a text column */
+  m = parse ("words.csv", "path,speaker\na.wav,1\nb.wav,f2\n", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (m->n_targets, ==, 0);
+  g_assert_cmpuint (m->n_extra, ==, 1);
+  affect_manifest_free (m);
+
+  /* ids: explicit, from the path's stem, from the quadrant TRACK */
+  expect_parse_error ("dup.csv", "id,path\nx,a.wav\ny,b.wav\n\nx,c.wav\n",
+      NULL, "dup.csv:5: ", "got 'x' already used on line 2");
+  expect_parse_error ("stem.csv", "path\nsp1/u1.wav\nsp2/u1.wav\n",
+      NULL, "stem.csv:3: ", "got 'u1' already used on line 2");
+  expect_parse_error ("dup.tsv",
+      "TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS\n"
+      "t1\ta\tb\t1.mp3\t1\nt1\ta\tb\t2.mp3\t1\n", NULL, "dup.tsv:3: ",
+      "'t1' already used on line 2");
+}
+
+/* a line over AFFECT_MANIFEST_MAX_LINE is refused from memory and from a
+ * file; from a file after reading about the limit, not the whole line */
+static void
+test_line_limit (void)
+{
+  gsize big = 64 * 1024 * 1024, i;
+  char *dir = g_dir_make_tmp ("affect-line-XXXXXX", NULL);
+  char *file = g_build_filename (dir, "long.csv", NULL);
+  char *text = g_malloc (AFFECT_MANIFEST_MAX_LINE + 64);
+  GError *error = NULL;
+  AffectManifest *m;
+  FILE *f;
+  gint64 t0;
+  char block[65536];
+
+  /* exactly the limit is accepted, one byte more is not */
+  strcpy (text, "path\n");
+  for (i = 5; i < 5 + AFFECT_MANIFEST_MAX_LINE - 4; i++)
+    text[i] = 'a';
+  memcpy (text + i, ".wav", 4);
+  i += 4;
+  m = affect_manifest_parse ("limit.csv", text, i, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (m->items[0].path), ==, AFFECT_MANIFEST_MAX_LINE);
+  affect_manifest_free (m);
+  memmove (text + 6, text + 5, i - 5);
+  text[5] = 'b';
+  m = affect_manifest_parse ("limit.csv", text, i + 1, NULL, &error);
+  g_assert_null (m);
+  g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_PARSE);
+  g_assert_true (g_str_has_prefix (error->message, "limit.csv:2: "));
+  g_assert_nonnull (strstr (error->message, "at most 1048576 bytes"));
+  g_clear_error (&error);
+
+  /* a 64 MB line in a file */
+  f = g_fopen (file, "wb");
+  g_assert_nonnull (f);
+  fputs ("path,valence\nok.wav,1\n", f);
+  memset (block, 'x', sizeof (block));
+  for (i = 0; i < big / sizeof (block); i++)
+    g_assert_cmpuint (fwrite (block, 1, sizeof (block), f), ==, sizeof (block));
+  fputs (".wav,2\n", f);
+  fclose (f);
+  t0 = g_get_monotonic_time ();
+  m = affect_manifest_load (file, NULL, &error);
+  g_assert_null (m);
+  g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_PARSE);
+  g_assert_true (g_str_has_prefix (error->message, file));
+  g_assert_nonnull (strstr (error->message, ":3: expected a line of at most"));
+  g_clear_error (&error);
+  /* the whole file takes over 10 s to parse when read whole */
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, G_USEC_PER_SEC);
+
+  g_unlink (file);
+  g_rmdir (dir);
+  g_free (file);
+  g_free (dir);
+  g_free (text);
 }
 
 /* ---- real files from ../shared ---- */
@@ -773,13 +901,14 @@ main (int argc, char **argv)
   g_test_add_func ("/manifest/mtg-tsv-malformed", test_mtg_malformed);
   g_test_add_func ("/manifest/quadrant-csv", test_quadrant_csv);
   g_test_add_func ("/manifest/generic-csv", test_generic_csv);
-  g_test_add_func ("/manifest/forced-format-and-paths",
-      test_forced_and_paths);
+  g_test_add_func ("/manifest/forced-format-and-paths", test_forced_and_paths);
   g_test_add_func ("/manifest/empty", test_empty);
   g_test_add_func ("/manifest/vocabulary", test_vocabulary);
   g_test_add_func ("/manifest/relabel-quadrants", test_relabel);
   g_test_add_func ("/manifest/selection", test_selection);
   g_test_add_func ("/manifest/mutations", test_mutations);
+  g_test_add_func ("/manifest/validation", test_validation);
+  g_test_add_func ("/manifest/line-limit", test_line_limit);
   g_test_add_func ("/manifest/reference-mtg", test_reference_mtg);
   g_test_add_func ("/manifest/reference-quadrants", test_reference_quadrants);
   return g_test_run ();

@@ -12,6 +12,7 @@
 #include "affect/affect.h"
 #include "affect/moodnet.h"
 #include "affect/model.h"
+#include "affect/mlp.h"
 
 static AffectParam *
 find (AffectMoodNet * net, const char *name)
@@ -268,6 +269,87 @@ test_training_gradients_softmax (void)
   check_training_gradients (AFFECT_MOODNET_SOFTMAX);
 }
 
+/* the MLP files the speech elements write (regressor, gate) open through
+ * the registry and `affect-model info` describes them (before: "no
+ * affect.arch entry") */
+static void
+test_mlp_through_registry (void)
+{
+  AffectMlpConfig c = { 0 };
+  AffectMlp *mlp;
+  AffectModel *model;
+  char *dir = g_dir_make_tmp ("affect-model-XXXXXX", NULL);
+  char *path = g_build_filename (dir, "regressor.safetensors", NULL);
+  const char *build = g_getenv ("AFFECT_BUILD_DIR");
+  GError *error = NULL;
+  float x[2 * 4], a[4], b[4];
+  int64_t shape[AFFECT_TENSOR_MAX_DIMS];
+  char **labels;
+
+  c.n_inputs = 4;
+  c.n_hidden = 1;
+  c.hidden[0] = 8;
+  c.n_outputs = 2;
+  c.hidden_activation = AFFECT_ACTIVATION_RELU;
+  c.output_activation = AFFECT_ACTIVATION_IDENTITY;
+  mlp = affect_mlp_new (&c, 5, &error);
+  g_assert_no_error (error);
+  affect_mlp_set_names (mlp, (const char *[]) {
+        "valence", "arousal", NULL
+      });
+  affect_mlp_set_metadata (mlp, "task", "regression");
+  affect_mlp_set_metadata (mlp, "feature", "is09");
+  g_assert_true (affect_mlp_save (mlp, path, &error));
+  for (int i = 0; i < 8; i++)
+    x[i] = (float) (i - 3) * 0.25f;
+  affect_mlp_predict (mlp, x, a, 2);
+
+  model = affect_model_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (affect_model_get_class (model)->name, ==, "mlp");
+  g_assert_cmpint (affect_model_input_shape (model, shape), ==, 1);
+  g_assert_cmpint (shape[0], ==, 4);
+  g_assert_cmpint (affect_model_n_outputs (model), ==, 2);
+  g_assert_cmpint (affect_model_n_parameters (model), ==, 4 * 8 + 8 + 8 * 2
+      + 2);
+  labels = affect_model_labels (model);
+  g_assert_cmpstr (labels[0], ==, "valence");
+  g_assert_cmpstr (labels[1], ==, "arousal");
+  g_strfreev (labels);
+  g_assert_true (affect_model_predict (model, x, 2, b, &error));
+  g_assert_cmpmem (a, sizeof (a), b, sizeof (b));
+  affect_model_free (model);
+  affect_mlp_free (mlp);
+
+  if (build != NULL) {
+    char *tool = g_build_filename (build, "tools", "affect-model", NULL);
+    char *argv[] = { tool, (char *) "info", path, NULL };
+    char *out = NULL, *err = NULL;
+    int status;
+
+    g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL,
+            NULL, &out, &err, &status, &error));
+    g_assert_no_error (error);
+    if (!g_spawn_check_wait_status (status, NULL))
+      g_error ("affect-model info failed: %s", err);
+    g_assert_nonnull (strstr (out, "architecture: mlp"));
+    g_assert_nonnull (strstr (out, "layers: 4-8-2 (hidden relu, output "
+            "identity)"));
+    g_assert_nonnull (strstr (out, "task: regression"));
+    g_assert_nonnull (strstr (out, "labels: valence, arousal"));
+    g_assert_nonnull (strstr (out, "features: is09"));
+    g_free (out);
+    g_free (err);
+    g_free (tool);
+  } else
+    g_test_message ("AFFECT_BUILD_DIR unset: affect-model info not run");
+
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -275,6 +357,7 @@ main (int argc, char **argv)
   affect_init ();
   g_test_add_func ("/moodnet/architecture", test_architecture);
   g_test_add_func ("/moodnet/save-load", test_save_load);
+  g_test_add_func ("/model/mlp-through-registry", test_mlp_through_registry);
   g_test_add_func ("/moodnet/training-gradients-sigmoid",
       test_training_gradients_sigmoid);
   g_test_add_func ("/moodnet/training-gradients-softmax",

@@ -8,6 +8,8 @@
 #include "affect/affect.h"
 #include "affect/nn.h"
 #include "affect/safetensors.h"
+#include "affect/mlp.h"
+#include "affect/moodnet.h"
 
 static char *tmp_dir;
 
@@ -523,8 +525,7 @@ static const char *python_read =
     "print('python read', len(ours), 'tensors')\n";
 
 static gboolean
-run_python (const char *script, const char *a1, const char *a2,
-    const char *a3)
+run_python (const char *script, const char *a1, const char *a2, const char *a3)
 {
   const char *argv[] = { "/usr/bin/python3", "-c", script, a1, a2, a3, NULL };
   char *out = NULL, *err = NULL;
@@ -580,8 +581,7 @@ test_numpy_reference (void)
   g_assert_cmpstr (affect_safetensors_dtype (a, "half"), ==, "F16");
   g_assert_cmpstr (affect_safetensors_dtype (a, "fc.bias"), ==, "F64");
   g_assert_cmpstr (affect_safetensors_dtype (a, "mask"), ==, "BOOL");
-  g_assert_cmpstr (affect_safetensors_metadata (a, "labels"), ==,
-      "happy,sad");
+  g_assert_cmpstr (affect_safetensors_metadata (a, "labels"), ==, "happy,sad");
   w = affect_safetensors_writer_new ();
   for (i = 0; i < affect_safetensors_n_tensors (a); i++) {
     const char *name = affect_safetensors_name (a, i);
@@ -629,6 +629,145 @@ remove_tree (const char *path)
   g_rmdir (path);
 }
 
+/* a copy of a model file with one value of one tensor replaced */
+static void
+poison (const char *src, const char *dst, const char *tensor, gsize index,
+    float value)
+{
+  GError *error = NULL;
+  AffectSafetensors *f = affect_safetensors_open (src, &error);
+  AffectSafetensorsWriter *w = affect_safetensors_writer_new ();
+  const char *const *keys;
+  gboolean found = FALSE;
+  guint i;
+
+  g_assert_no_error (error);
+  keys = affect_safetensors_metadata_keys (f);
+  for (i = 0; keys && keys[i]; i++)
+    affect_safetensors_writer_set_metadata (w, keys[i],
+        affect_safetensors_metadata (f, keys[i]));
+  for (i = 0; i < affect_safetensors_n_tensors (f); i++) {
+    AffectTensorView v;
+    float *copy;
+
+    g_assert_true (affect_safetensors_get (f, affect_safetensors_name (f, i),
+            &v, &error));
+    copy = g_memdup2 (v.data, MAX (v.n_elements, 1) * sizeof (float));
+    if (strcmp (v.name, tensor) == 0) {
+      g_assert_cmpint (index, <, v.n_elements);
+      copy[index] = value;
+      found = TRUE;
+    }
+    affect_safetensors_writer_add (w, v.name, v.n_dims, v.shape, copy);
+    g_free (copy);
+  }
+  g_assert_true (found);
+  g_assert_true (affect_safetensors_writer_write (w, dst, &error));
+  affect_safetensors_writer_free (w);
+  affect_safetensors_close (f);
+}
+
+static void
+expect_error (GError * error, const char *path, const char *what)
+{
+  g_assert_nonnull (error);
+  if (!g_str_has_prefix (error->message, path)
+      || strstr (error->message, what) == NULL)
+    g_error ("error '%s' does not start with '%s' and mention '%s'",
+        error->message, path, what);
+}
+
+/* model files: a NaN or an Inf weight, a bad standardisation, is refused at
+ * load naming the file and the tensor (before: loaded, predictions NaN) */
+static void
+test_model_weights_finite (void)
+{
+  char *dir = g_dir_make_tmp ("affect-finite-XXXXXX", NULL);
+  char *good = g_build_filename (dir, "good.safetensors", NULL);
+  char *bad = g_build_filename (dir, "bad.safetensors", NULL);
+  AffectMlpConfig c = { 0 };
+  AffectMoodNetConfig mc;
+  AffectMlp *mlp;
+  AffectMoodNet *net;
+  GError *error = NULL;
+  AffectTensorView view;
+  AffectSafetensors *f;
+  static const int64_t shape[2] = { 8, 4 };
+
+  c.n_inputs = 4;
+  c.n_hidden = 1;
+  c.hidden[0] = 8;
+  c.n_outputs = 1;
+  c.hidden_activation = AFFECT_ACTIVATION_RELU;
+  c.output_activation = AFFECT_ACTIVATION_IDENTITY;
+  mlp = affect_mlp_new (&c, 1, &error);
+  g_assert_no_error (error);
+  g_assert_true (affect_mlp_save (mlp, good, &error));
+  affect_mlp_free (mlp);
+  mlp = affect_mlp_load (good, &error);
+  g_assert_no_error (error);
+  affect_mlp_free (mlp);
+
+  poison (good, bad, "net.0.weight", 6, NAN);
+  /* the raw accessor serves it; the model accessor and the loader do not */
+  f = affect_safetensors_open (bad, &error);
+  g_assert_true (affect_safetensors_get (f, "net.0.weight", &view, &error));
+  g_assert_true (isnan (view.data[6]));
+  g_assert_false (affect_safetensors_get_shaped (f, "net.0.weight", 2, shape,
+          &view, &error));
+  expect_error (error, bad, "tensor 'net.0.weight' holds a non-finite value "
+      "(NaN) at [1, 2]");
+  g_clear_error (&error);
+  affect_safetensors_close (f);
+  g_assert_null (affect_mlp_load (bad, &error));
+  expect_error (error, bad, "'net.0.weight' holds a non-finite value (NaN)");
+  g_clear_error (&error);
+
+  poison (good, bad, "net.2.bias", 0, -INFINITY);
+  g_assert_null (affect_mlp_load (bad, &error));
+  expect_error (error, bad, "'net.2.bias' holds a non-finite value (-Inf) "
+      "at [0]");
+  g_clear_error (&error);
+  poison (good, bad, "standardise.mean", 3, INFINITY);
+  g_assert_null (affect_mlp_load (bad, &error));
+  expect_error (error, bad, "'standardise.mean' holds a non-finite value "
+      "(+Inf) at [3]");
+  g_clear_error (&error);
+
+  /* MoodNet, the same */
+  affect_moodnet_config_init (&mc, 3);
+  mc.chunks = 3;
+  mc.chunk_frames = 72;
+  mc.n_mels = 72;
+  mc.width = 0.35;
+  net = affect_moodnet_new (&mc, 1);
+  g_assert_nonnull (net);
+  g_assert_true (affect_moodnet_save (net, good, &error, NULL));
+  affect_moodnet_free (net);
+  net = affect_moodnet_load (good, &error);
+  g_assert_no_error (error);
+  affect_moodnet_free (net);
+  f = affect_safetensors_open (good, &error);
+  {
+    char *name = g_strdup (affect_safetensors_name (f,
+            affect_safetensors_n_tensors (f) - 1));
+    affect_safetensors_close (f);
+    poison (good, bad, name, 0, NAN);
+    g_assert_null (affect_moodnet_load (bad, &error));
+    expect_error (error, bad, "holds a non-finite value (NaN) at [0");
+    g_assert_nonnull (strstr (error->message, name));
+    g_clear_error (&error);
+    g_free (name);
+  }
+
+  g_unlink (good);
+  g_unlink (bad);
+  g_rmdir (dir);
+  g_free (good);
+  g_free (bad);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -646,6 +785,8 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/truncated", test_truncated);
   g_test_add_func ("/safetensors/mutations", test_mutations);
   g_test_add_func ("/safetensors/numpy-reference", test_numpy_reference);
+  g_test_add_func ("/safetensors/model-weights-finite",
+      test_model_weights_finite);
   ret = g_test_run ();
   remove_tree (tmp_dir);
   g_free (tmp_dir);
