@@ -33,7 +33,7 @@ import zlib
 
 RUN, MODELS = sys.argv[1], sys.argv[2]
 PAGE = "--page" in sys.argv[3:]
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("AFFECT_CHROMIUM", "/usr/bin/chromium")
 LOGDIR = os.path.join(os.environ.get("AFFECT_BUILD_DIR", tempfile.gettempdir()),
                       "meson-logs", "live")
 procs = []
