@@ -150,6 +150,8 @@ typedef struct
   guint bus_watch;
   guint retry_timer, watch_timer;
   char *pending_failure;        /* reason of a failure not yet handled */
+  guint generation;             /* pipelines built so far */
+  guint pending_generation;     /* the pipeline the pending failure is of */
   GMutex lock;                  /* last_data_us, buffers (streaming threads) */
   gint64 last_data_us;
   guint64 buffers;
@@ -944,6 +946,7 @@ build (Live * live, GError ** error)
       FALSE, NULL, GST_PARSE_FLAG_FATAL_ERRORS, error);
   if (live->source_bin == NULL)
     return FALSE;
+  live->generation++;
   g_mutex_lock (&live->lock);
   live->n_arrivals = 0;
   g_mutex_unlock (&live->lock);
@@ -1056,7 +1059,9 @@ failure_idle (gpointer user_data)
   char *reason = live->pending_failure;
 
   live->pending_failure = NULL;
-  if (reason) {
+  /* a pipeline already replaced may have failed as well: not an outage of
+   * the new one */
+  if (reason && live->pending_generation == live->generation) {
     handle_failure (live, reason);
     g_free (reason);
   }
@@ -1070,7 +1075,8 @@ schedule_failure (Live * live, const char *reason)
   if (live->pending_failure != NULL || live->state == LIVE_WAITING)
     return;
   live->pending_failure = g_strdup (reason);
-  g_idle_add (failure_idle, live);
+  live->pending_generation = live->generation;
+  g_idle_add_full (G_PRIORITY_HIGH, failure_idle, live, NULL);
 }
 
 static void
