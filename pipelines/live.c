@@ -154,6 +154,7 @@ typedef struct
   guint pending_generation;     /* the pipeline the pending failure is of */
   GMutex lock;                  /* last_data_us, buffers (streaming threads) */
   gint64 last_data_us;
+  gint64 first_data_us;         /* of this pipeline, 0 before any */
   guint64 buffers;
   Arrival arrivals[ARRIVALS];   /* ring, the latest at (n_arrivals - 1) */
   guint64 n_arrivals;
@@ -905,6 +906,8 @@ data_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     gst_event_unref (ev);
   g_mutex_lock (&live->lock);
   live->last_data_us = now;
+  if (live->first_data_us == 0)
+    live->first_data_us = now;
   live->buffers++;
   live->arrivals[live->n_arrivals % ARRIVALS].end = end;
   live->arrivals[live->n_arrivals % ARRIVALS].at_us = now;
@@ -949,6 +952,7 @@ build (Live * live, GError ** error)
   live->generation++;
   g_mutex_lock (&live->lock);
   live->n_arrivals = 0;
+  live->first_data_us = 0;
   g_mutex_unlock (&live->lock);
   in = gst_bin_get_by_name (GST_BIN (live->source_bin), "live-in");
   pad = gst_element_get_static_pad (in, "src");
@@ -1061,10 +1065,9 @@ failure_idle (gpointer user_data)
   live->pending_failure = NULL;
   /* a pipeline already replaced may have failed as well: not an outage of
    * the new one */
-  if (reason && live->pending_generation == live->generation) {
+  if (reason && live->pending_generation == live->generation)
     handle_failure (live, reason);
-    g_free (reason);
-  }
+  g_free (reason);
   return G_SOURCE_REMOVE;
 }
 
@@ -1110,7 +1113,7 @@ static gboolean
 watch (gpointer user_data)
 {
   Live *live = user_data;
-  gint64 now = g_get_monotonic_time (), last;
+  gint64 now = g_get_monotonic_time (), last, first;
 
   if (live->duration > 0 && now - live->start_us >= live->duration * 1e6) {
     live_log ("--duration %.0f s reached", live->duration);
@@ -1119,10 +1122,11 @@ watch (gpointer user_data)
   }
   g_mutex_lock (&live->lock);
   last = live->last_data_us;
+  first = live->first_data_us;
   g_mutex_unlock (&live->lock);
   if (live->state == LIVE_CONNECTING) {
-    if (last >= live->attempt_start_us)
-      on_audio (live, last);
+    if (first != 0)
+      on_audio (live, first);
     else if (now - live->attempt_start_us > live->timeout * 1e6) {
       char *reason = g_strdup_printf ("no audio for %.1f s", live->timeout);
       handle_failure (live, reason);
