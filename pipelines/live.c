@@ -1013,8 +1013,20 @@ connect_source (gpointer user_data)
   }
   live->state = LIVE_CONNECTING;
   if (gst_element_set_state (live->pipeline,
-          GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
-    schedule_failure (live, "the pipeline cannot start");
+          GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    /* the error says whose fault it is (a source that cannot open: an
+     * outage; a model that cannot load: fatal), before any idle runs */
+    GstBus *bus = gst_element_get_bus (live->pipeline);
+    GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+
+    if (msg != NULL) {
+      on_bus (bus, msg, live);
+      gst_message_unref (msg);
+    } else {
+      schedule_failure (live, "the pipeline cannot start");
+    }
+    gst_object_unref (bus);
+  }
   return G_SOURCE_REMOVE;
 }
 

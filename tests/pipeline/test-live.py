@@ -10,7 +10,8 @@ service logs the outage and reconnects when the feed is restarted; /metrics
 is parsed (one outage, two connections, scores, latency), /events delivers a
 window, /recent and the rotated JSON-lines files hold the documented fields,
 file descriptors stay flat across the reconnection, SIGTERM stops the
-service with status 0. Then the music chain runs on the test source.
+service with status 0. Then the music chain runs on the test source, and a model it cannot load
+stops the service with status 1 instead of reconnecting.
 
 Page test: the page is opened in headless Chromium; the screenshot is kept
 in the test log folder and checked for the plotted series' colours. Skipped
@@ -260,6 +261,15 @@ def test_music(tmp):
     assert "activated_pleasant" in w["names"] and "route" not in w
     log("music window:", json.dumps(w))
     assert stop(svc) == 0
+
+    # a model the analysis cannot load is no outage: exit 1 at once
+    r = subprocess.run([RUN, "live", "SOURCE=test", "TASK=music",
+                        "MODEL=%s/regress.safetensors" % tmp, "--duration", "20"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True, timeout=30)
+    log("wrong model:", r.stderr.strip().splitlines()[-2])
+    assert r.returncode == 1 and "error from classify" in r.stderr, r.stderr
+    assert "attempt" not in r.stderr
 
 
 def png_pixels(path):
