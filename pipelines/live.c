@@ -342,7 +342,10 @@ source_description (Live * live, GError ** error)
     q = quoted (src);
     d = g_strdup_printf ("uridecodebin uri=%s", q);
     g_free (q);
-    file = g_str_has_prefix (src, "file:");
+    /* files and HTTP resources arrive faster than real time (a radio
+     * stream over HTTP arrives at it: pacing only buffers it) */
+    file = g_str_has_prefix (src, "file:") || g_str_has_prefix (src, "http:")
+        || g_str_has_prefix (src, "https:");
   } else if (g_file_test (src, G_FILE_TEST_IS_REGULAR)) {
     char *uri = gst_filename_to_uri (src, NULL);
     q = quoted (uri);
@@ -987,6 +990,7 @@ build (Live * live, GError ** error)
 }
 
 static gboolean connect_source (gpointer user_data);
+static void on_audio (Live * live, gint64 first_us);
 
 static void
 retry_later (Live * live)
@@ -1037,6 +1041,16 @@ handle_failure (Live * live, const char *reason)
 
   if (live->state == LIVE_WAITING)
     return;
+  if (live->state == LIVE_CONNECTING) {
+    gint64 first;
+
+    g_mutex_lock (&live->lock);
+    first = live->first_data_us;
+    g_mutex_unlock (&live->lock);
+    /* audio came before the watch saw it (a short file's end): connected */
+    if (first != 0)
+      on_audio (live, first);
+  }
   teardown (live);
   live->source_failures++;
   if (live->state == LIVE_RUNNING) {
