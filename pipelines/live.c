@@ -74,7 +74,7 @@ static const LiveVar live_vars[] = {
         "http(s)://, file://) | alsa:DEVICE | pulse:DEVICE | launch:GST-LAUNCH "
         "| a file path"},
   {"TASK", "speech",
-      "speech (IS09 → regressor(s)) or music (Mel → MoodNet)"},
+      "speech (IS09 -> regressor(s)) or music (Mel -> MoodNet)"},
   {"MODEL", "",
       "speech: the one regressor (no gate); music: the MoodNet model"},
   {"GATE", "",
@@ -92,7 +92,7 @@ static const LiveVar live_vars[] = {
   {"RTP_CAPS", "application/x-rtp,media=audio,clock-rate=16000,"
         "encoding-name=L16,channels=1", "SOURCE=rtp://: the stream's caps"},
   {"JITTER", "200", "SOURCE=rtp://: rtpjitterbuffer latency in ms"},
-  {"REALTIME", "auto", "pace non-live sources at the clock: auto (files), "
+  {"REALTIME", "auto", "pace the source at the clock: auto (files, http), "
         "true, false"},
   {"OUTPUT", "-", "JSON lines: - (stdout) or a file"},
   {"ROTATE_SIZE", "10485760", "rotate OUTPUT at this many bytes (0: never)"},
@@ -1399,7 +1399,7 @@ runner_live_main (int argc, char **argv)
   LiveHttpFuncs funcs = { live_metrics, live_recent, live_healthy };
   int i;
 
-  ctx = g_option_context_new ("VAR=value ... — analyse a live feed until "
+  ctx = g_option_context_new ("VAR=value ... - analyse a live feed until "
       "stopped");
   g_option_context_set_summary (ctx, "affect-run live SOURCE=... TASK=speech|"
       "music MODEL=... (or GATE=, MODEL_SPONTANEOUS=, MODEL_SCRIPTED=)\n"
@@ -1408,6 +1408,7 @@ runner_live_main (int argc, char **argv)
       "--variables lists the variables.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
+  g_set_prgname ("affect-run live");
   /* argv[1] is "live" */
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     g_printerr ("affect-run live: %s\n", error->message);
