@@ -36,6 +36,7 @@
 
 #include "affect/affect.h"
 #include "affect/atomicfile.h"
+#include "live.h"
 #include "merge.h"
 #include "runner.h"
 
@@ -1255,6 +1256,9 @@ main (int argc, char **argv)
   GList *keys, *l;
 
   find_plugin_in_build_tree ();
+  /* the live service parses its own options (pipelines/live.c) */
+  if (argc >= 2 && strcmp (argv[1], "live") == 0)
+    return runner_live_main (argc, argv);
 
   ctx = g_option_context_new ("EXPERIMENT [VAR=value ...]");
   g_option_context_set_summary (ctx,

@@ -14,6 +14,7 @@ PACKAGES="
   espeak-ng libespeak-ng-dev sox
   clang libclang-rt-dev llvm
   python3 python3-numpy python3-scipy python3-sklearn python3-torch
+  libsoup-3.0-dev chromium
 "
 
 missing=""
