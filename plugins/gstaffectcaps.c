@@ -78,3 +78,26 @@ gst_affect_caps_note (GstPad * sinkpad, GstCaps * caps, gboolean accepted)
       r ? refusal_free : NULL);
   GST_OBJECT_UNLOCK (sinkpad);
 }
+
+void
+gst_affect_caps_answer_query (GstQuery * query, GstCaps * caps)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS) {
+    GstCaps *asked;
+
+    gst_query_parse_accept_caps (query, &asked);
+    gst_query_set_accept_caps_result (query, gst_caps_is_subset (asked, caps));
+  } else {
+    GstCaps *filter;
+
+    gst_query_parse_caps (query, &filter);
+    if (filter) {
+      GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+          GST_CAPS_INTERSECT_FIRST);
+      gst_caps_unref (caps);
+      caps = tmp;
+    }
+    gst_query_set_caps_result (query, caps);
+  }
+  gst_caps_unref (caps);
+}

@@ -23,5 +23,10 @@ G_BEGIN_DECLS
  * accepted caps forget the refusal */
 void gst_affect_caps_note (GstPad * sinkpad, GstCaps * caps, gboolean accepted);
 
+/* Answers a CAPS query (@caps intersected with the query's filter) or an
+ * ACCEPT_CAPS query (whether the caps asked about are a subset of @caps);
+ * takes @caps. */
+void gst_affect_caps_answer_query (GstQuery * query, GstCaps * caps);
+
 G_END_DECLS
 #endif /* __GST_AFFECT_CAPS_H__ */

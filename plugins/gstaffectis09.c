@@ -895,35 +895,20 @@ gst_affect_is09_query (GstBaseTransform * trans, GstPadDirection direction,
     case GST_QUERY_CAPS:{
       /* the sink takes any audio of its template whatever downstream
        * takes; the source offers its current caps, or the template */
-      GstCaps *filter, *caps = NULL;
+      GstCaps *caps = NULL;
 
       if (direction == GST_PAD_SRC)
         caps = gst_pad_get_current_caps (pad);
       if (caps == NULL)
         caps = gst_pad_get_pad_template_caps (pad);
-      gst_query_parse_caps (query, &filter);
-      if (filter) {
-        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-            GST_CAPS_INTERSECT_FIRST);
-        gst_caps_unref (caps);
-        caps = tmp;
-      }
-      gst_query_set_caps_result (query, caps);
-      gst_caps_unref (caps);
+      gst_affect_caps_answer_query (query, caps);
       return TRUE;
     }
-    case GST_QUERY_ACCEPT_CAPS:{
-      GstCaps *caps, *allowed;
-
+    case GST_QUERY_ACCEPT_CAPS:
       if (direction != GST_PAD_SINK)
         break;
-      gst_query_parse_accept_caps (query, &caps);
-      allowed = gst_pad_get_pad_template_caps (pad);
-      gst_query_set_accept_caps_result (query,
-          gst_caps_is_subset (caps, allowed));
-      gst_caps_unref (allowed);
+      gst_affect_caps_answer_query (query, gst_pad_get_pad_template_caps (pad));
       return TRUE;
-    }
     case GST_QUERY_LATENCY:
       if (direction != GST_PAD_SRC)
         break;

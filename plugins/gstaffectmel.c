@@ -981,7 +981,7 @@ gst_affect_mel_query (GstBaseTransform * trans, GstPadDirection direction,
 
   switch (GST_QUERY_TYPE (query)) {
     case GST_QUERY_CAPS:{
-      GstCaps *filter, *caps;
+      GstCaps *caps;
 
       if (direction == GST_PAD_SINK) {
         caps = make_sink_caps (self);
@@ -990,29 +990,14 @@ gst_affect_mel_query (GstBaseTransform * trans, GstPadDirection direction,
         if (caps == NULL)
           caps = gst_pad_get_pad_template_caps (pad);
       }
-      gst_query_parse_caps (query, &filter);
-      if (filter) {
-        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-            GST_CAPS_INTERSECT_FIRST);
-        gst_caps_unref (caps);
-        caps = tmp;
-      }
-      gst_query_set_caps_result (query, caps);
-      gst_caps_unref (caps);
+      gst_affect_caps_answer_query (query, caps);
       return TRUE;
     }
-    case GST_QUERY_ACCEPT_CAPS:{
-      GstCaps *caps, *allowed;
-
+    case GST_QUERY_ACCEPT_CAPS:
       if (direction != GST_PAD_SINK)
         break;
-      gst_query_parse_accept_caps (query, &caps);
-      allowed = make_sink_caps (self);
-      gst_query_set_accept_caps_result (query,
-          gst_caps_is_subset (caps, allowed));
-      gst_caps_unref (allowed);
+      gst_affect_caps_answer_query (query, make_sink_caps (self));
       return TRUE;
-    }
     case GST_QUERY_LATENCY:{
       gboolean live;
       GstClockTime min, max, ours;
