@@ -26,7 +26,9 @@
 #include <glib.h>
 #include <stdint.h>
 
-G_BEGIN_DECLS typedef enum
+G_BEGIN_DECLS
+
+typedef enum
 {
   AFFECT_MANIFEST_AUTO,         /* from the header */
   AFFECT_MANIFEST_MTG_TSV,
