@@ -323,7 +323,7 @@ item_label (GstAffectGate * self)
   if (self->item == NULL)
     return NAN;
   if (gst_affect_item_get_target (self->item, self->label, &v)
-      || gst_affect_learner_parse_label (gst_affect_item_get_column (self->item,
+      || affect_parse_label (gst_affect_item_get_column (self->item,
               self->label), &v))
     return v;
   return NAN;

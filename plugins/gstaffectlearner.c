@@ -9,6 +9,7 @@
 
 #include "affect/atomicfile.h"
 #include "affect/manifest.h"
+#include "affect/regressor.h"
 #include "gstaffectcaps.h"
 #include "gstaffectitem.h"
 #include "gstaffectlearner.h"
@@ -297,7 +298,7 @@ check_train_settings (GstAffectLearner * self)
     return FALSE;
   }
   if (self->hidden_sizes != NULL
-      && !gst_affect_learner_parse_hidden (self->hidden_sizes, &probe)) {
+      && !affect_mlp_parse_hidden (self->hidden_sizes, &probe)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Invalid hidden-sizes \"%s\".", self->hidden_sizes),
         ("expected positive integers separated by commas, at most %d",
@@ -531,32 +532,6 @@ gst_affect_learner_post_done (GstAffectLearner * self,
 
 /* ---- MLP helpers ---- */
 
-gboolean
-gst_affect_learner_parse_hidden (const gchar * list, AffectMlpConfig * config)
-{
-  gchar **parts;
-  gint i, n = 0;
-  gboolean ok = TRUE;
-
-  config->n_hidden = 0;
-  if (list == NULL || *list == '\0')
-    return TRUE;
-  parts = g_strsplit (list, ",", -1);
-  for (i = 0; parts[i] != NULL; i++) {
-    gchar *end;
-    gint64 v = g_ascii_strtoll (g_strstrip (parts[i]), &end, 10);
-    if (*parts[i] == '\0' || *end != '\0' || v <= 0 || v > 1 << 20
-        || n >= AFFECT_MLP_MAX_HIDDEN) {
-      ok = FALSE;
-      break;
-    }
-    config->hidden[n++] = (int) v;
-  }
-  g_strfreev (parts);
-  config->n_hidden = ok ? n : 0;
-  return ok;
-}
-
 typedef struct
 {
   GstAffectLearner *self;
@@ -595,7 +570,7 @@ gst_affect_learner_train_mlp (GstAffectLearner * self,
   gboolean ok;
 
   config.n_inputs = job->n_inputs;
-  gst_affect_learner_parse_hidden (self->hidden_sizes, &config);
+  affect_mlp_parse_hidden (self->hidden_sizes, &config);
   config.hidden_activation = AFFECT_ACTIVATION_RELU;
   config.output_activation = job->output_activation;
   config.n_outputs = job->n_outputs;
@@ -741,50 +716,6 @@ gst_affect_learner_add_row (GstAffectLearner * self, AffectDataset * ds,
   GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
       ("Cannot cache the training features: %s", error->message), (NULL));
   g_error_free (error);
-  return FALSE;
-}
-
-gchar *
-gst_affect_learner_target_path (const gchar * path, const gchar * target)
-{
-  const gchar *dot = strrchr (path, '.');
-  const gchar *slash = strrchr (path, G_DIR_SEPARATOR);
-
-  if (dot == NULL || (slash != NULL && dot < slash))
-    return g_strdup_printf ("%s-%s", path, target);
-  return g_strdup_printf ("%.*s-%s%s", (int) (dot - path), path, target, dot);
-}
-
-gboolean
-gst_affect_learner_parse_label (const gchar * text, gdouble * value)
-{
-  static const gchar *yes[] = { "true", "yes", "spontaneous", "improvised",
-    "improvisation", "impro", NULL
-  };
-  static const gchar *no[] = { "false", "no", "scripted", "script", "read",
-    "acted", NULL
-  };
-  gchar *end;
-  gdouble v;
-  gint i;
-
-  if (text == NULL)
-    return FALSE;
-  v = g_ascii_strtod (text, &end);
-  if (end != text && *end == '\0') {
-    *value = v;
-    return TRUE;
-  }
-  for (i = 0; yes[i]; i++)
-    if (g_ascii_strcasecmp (text, yes[i]) == 0) {
-      *value = 1.0;
-      return TRUE;
-    }
-  for (i = 0; no[i]; i++)
-    if (g_ascii_strcasecmp (text, no[i]) == 0) {
-      *value = 0.0;
-      return TRUE;
-    }
   return FALSE;
 }
 

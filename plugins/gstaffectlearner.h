@@ -10,6 +10,7 @@
 #include <gst/gst.h>
 #include "affect/affect.h"
 #include "affect/mlp.h"
+#include "affect/regressor.h"
 #include "gstaffecttensor.h"
 #include "gstaffectitem.h"
 
@@ -198,9 +199,6 @@ void gst_affect_learner_post_done (GstAffectLearner * self,
 
 /* ---- MLP helpers (affectregress, affectgate) ---- */
 
-/* "1200,600" → config->hidden; FALSE on a malformed list */
-gboolean gst_affect_learner_parse_hidden (const gchar * list,
-    AffectMlpConfig * config);
 /* One MLP to train on `dataset` (column `target`, -1 = all) with the
  * learner's knobs and hidden-sizes, written atomically to `path` with its
  * checkpoint "<path>.ckpt". `tune` sets the model's own part of the
@@ -267,12 +265,6 @@ gchar *gst_affect_learner_split_note (guint test_items);
 gboolean gst_affect_learner_add_row (GstAffectLearner * self,
     AffectDataset * ds, const float *features, const float *targets,
     gboolean validation, guint * skipped);
-/* "model.safetensors" + "valence" → "model-valence.safetensors" */
-gchar *gst_affect_learner_target_path (const gchar * path,
-    const gchar * target);
-/* parses a numeric target, or a column with 1/0, true/false, yes/no,
- * spontaneous/scripted, improvised/script */
-gboolean gst_affect_learner_parse_label (const gchar * text, gdouble * value);
 /* The rate the features were computed at, from the caps' `sample-rate`
  * field, recorded in a model's metadata (`sample-rate`); no-op without */
 void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);

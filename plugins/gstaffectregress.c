@@ -264,13 +264,8 @@ static void
 stop (GstAffectLearner * learner)
 {
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
-  guint i;
 
-  for (i = 0; i < self->n_models; i++)
-    affect_mlp_free (self->models[i]);
-  g_free (self->models);
-  self->models = NULL;
-  self->n_models = 0;
+  g_clear_pointer (&self->regressor, affect_regressor_free);
   g_strfreev (self->target_names);
   self->target_names = NULL;
   self->n_targets = 0;
@@ -286,113 +281,37 @@ stop (GstAffectLearner * learner)
 }
 
 
-static gchar **
-split_names (const gchar * list)
-{
-  gchar **parts = g_strsplit (list ? list : "", ",", -1);
-  GPtrArray *out = g_ptr_array_new ();
-  guint i;
-
-  for (i = 0; parts[i] != NULL; i++) {
-    gchar *s = g_strstrip (parts[i]);
-    if (*s != '\0')
-      g_ptr_array_add (out, g_strdup (s));
-  }
-  g_strfreev (parts);
-  g_ptr_array_add (out, NULL);
-  return (gchar **) g_ptr_array_free (out, FALSE);
-}
-
-/* the k-th value of a comma-separated metadata list, NaN if absent */
-static gdouble
-metadata_value (AffectMlp * mlp, const gchar * key, guint k)
-{
-  const gchar *list = affect_mlp_get_metadata (mlp, key);
-  gchar **parts = g_strsplit (list ? list : "", ",", -1);
-  gdouble v = NAN;
-  gchar *end;
-
-  if (k < g_strv_length (parts)) {
-    v = g_ascii_strtod (parts[k], &end);
-    if (end == parts[k] || !isfinite (v))
-      v = NAN;
-  }
-  g_strfreev (parts);
-  return v;
-}
-
-/* infer mode: load the model(s) and their output names */
+/* infer mode: the model(s) and their output names */
 static gboolean
 load_models (GstAffectRegress * self)
 {
   GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
   GError *error = NULL;
-  guint i;
 
   if (learner->model_file == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("No model-file set."), ("mode=infer needs model-file"));
     return FALSE;
   }
-  if (self->multi_output) {
-    AffectMlp *mlp = affect_mlp_load (learner->model_file, &error);
-    const char *const *names;
-    if (mlp == NULL)
-      goto load_error;
-    self->models = g_new0 (AffectMlp *, 1);
-    self->models[0] = mlp;
-    self->n_models = 1;
-    names = affect_mlp_get_names (mlp);
-    if (names != NULL)
-      self->target_names = g_strdupv ((gchar **) names);
-    else {
-      self->target_names = split_names (self->targets);
-      if (g_strv_length (self->target_names) !=
-          (guint) affect_mlp_get_config (mlp)->n_outputs) {
-        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-            ("Model %s has %d outputs but targets=\"%s\" names %u.",
-                learner->model_file, affect_mlp_get_config (mlp)->n_outputs,
-                self->targets, g_strv_length (self->target_names)), (NULL));
-        return FALSE;
-      }
-    }
-  } else {
-    self->target_names = split_names (self->targets);
-    self->n_models = g_strv_length (self->target_names);
-    self->models = g_new0 (AffectMlp *, self->n_models);
-    for (i = 0; i < self->n_models; i++) {
-      gchar *path = gst_affect_learner_target_path (learner->model_file,
-          self->target_names[i]);
-      self->models[i] = affect_mlp_load (path, &error);
-      g_free (path);
-      if (self->models[i] == NULL)
-        goto load_error;
-      if (affect_mlp_get_config (self->models[i])->n_outputs != 1) {
-        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-            ("Per-target model for \"%s\" has %d outputs, expected 1.",
-                self->target_names[i],
-                affect_mlp_get_config (self->models[i])->n_outputs), (NULL));
-        return FALSE;
-      }
-    }
+  self->regressor = affect_regressor_load (learner->model_file,
+      self->multi_output, self->targets, &error);
+  if (self->regressor == NULL) {
+    if (g_error_matches (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH))
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
+          (NULL));
+    else
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Cannot load the model: %s", error->message), (NULL));
+    g_clear_error (&error);
+    return FALSE;
   }
-  self->n_targets = g_strv_length (self->target_names);
-  self->n_features = affect_mlp_get_config (self->models[0])->n_inputs;
-  self->range_lo = g_new (gdouble, self->n_targets);
-  self->range_hi = g_new (gdouble, self->n_targets);
-  for (i = 0; i < self->n_targets; i++) {
-    AffectMlp *m = self->models[self->n_models == 1 ? 0 : i];
-    guint k = self->n_models == 1 ? i : 0;
-    self->range_lo[i] = metadata_value (m, "target-min", k);
-    self->range_hi[i] = metadata_value (m, "target-max", k);
-  }
+  self->target_names =
+      g_strdupv ((gchar **) affect_regressor_names (self->regressor));
+  self->n_targets = affect_regressor_n_targets (self->regressor);
+  self->n_features =
+      affect_mlp_get_config (affect_regressor_model (self->
+          regressor))->n_inputs;
   return TRUE;
-
-load_error:
-  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-      ("Cannot load the model: %s", error->message), (NULL));
-  g_clear_error (&error);
-  return FALSE;
 }
 
 static gboolean
@@ -402,7 +321,7 @@ start (GstAffectLearner * learner)
 
   if (learner->mode == GST_AFFECT_MODE_INFER)
     return load_models (self);
-  self->target_names = split_names (self->targets);
+  self->target_names = affect_split_names (self->targets);
   self->n_targets = g_strv_length (self->target_names);
   if (self->n_targets == 0) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
@@ -420,9 +339,9 @@ set_input_caps (GstAffectLearner * learner, GstCaps * caps)
   GstCaps *out;
   gchar *names;
 
-  if (!gst_affect_learner_vector_caps (learner, caps, &info, self->models ?
-          self->models[0] : NULL, TRUE, &self->n_features, &self->dataset,
-          self->n_targets))
+  if (!gst_affect_learner_vector_caps (learner, caps, &info, self->regressor ?
+          affect_regressor_model (self->regressor) : NULL, TRUE,
+          &self->n_features, &self->dataset, self->n_targets))
     return FALSE;
   gst_caps_replace (&self->input_caps, caps);
 
@@ -437,40 +356,6 @@ set_input_caps (GstAffectLearner * learner, GstCaps * caps)
     GST_DEBUG_OBJECT (self, "downstream refused %" GST_PTR_FORMAT, out);
   gst_caps_unref (out);
   return TRUE;
-}
-
-/* outputs for n vectors; stats NULL = the model's standardisation */
-static void
-predict (GstAffectRegress * self, const float *x, float *y, int n,
-    const float *mean, const float *std)
-{
-  const int d = self->n_features, k = self->n_targets;
-  float *xs = NULL, *col = NULL;
-  guint m;
-  int i;
-
-  if (mean != NULL) {
-    xs = g_memdup2 (x, (size_t) n * d * sizeof (float));
-    affect_standardise (xs, n, d, mean, std);
-  }
-  if (self->n_models == 1) {
-    if (xs)
-      affect_mlp_predict_standardised (self->models[0], xs, y, n);
-    else
-      affect_mlp_predict (self->models[0], x, y, n);
-  } else {
-    col = g_new (float, n);
-    for (m = 0; m < self->n_models; m++) {
-      if (xs)
-        affect_mlp_predict_standardised (self->models[m], xs, col, n);
-      else
-        affect_mlp_predict (self->models[m], x, col, n);
-      for (i = 0; i < n; i++)
-        y[(size_t) i * k + m] = col[i];
-    }
-  }
-  g_free (xs);
-  g_free (col);
 }
 
 static GstFlowReturn
@@ -512,9 +397,10 @@ check_prediction (GstAffectRegress * self, const float *y, const gchar * id,
   guint i;
 
   for (i = 0; i < self->n_targets; i++) {
-    gdouble lo = self->range_lo ? self->range_lo[i] : NAN;
-    gdouble hi = self->range_hi ? self->range_hi[i] : NAN;
-    gdouble margin = hi - lo > 0 ? hi - lo : MAX (1.0, fabs (hi));
+    gdouble lo, hi, margin;
+
+    affect_regressor_range (self->regressor, i, &lo, &hi);
+    margin = hi - lo > 0 ? hi - lo : MAX (1.0, fabs (hi));
 
     if (!isfinite (y[i])) {
       GST_ELEMENT_WARNING (self, STREAM, FAILED,
@@ -577,7 +463,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     for (i = 0; ok && i < self->n_targets; i++) {
       gdouble v;
       ok = gst_affect_item_get_target (self->item, self->target_names[i], &v)
-          || gst_affect_learner_parse_label (gst_affect_item_get_column
+          || affect_parse_label (gst_affect_item_get_column
           (self->item, self->target_names[i]), &v);
       t[i] = (float) v;
     }
@@ -629,7 +515,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   }
 
   y = g_new (float, self->n_targets);
-  predict (self, (const float *) map.data, y, 1, NULL, NULL);
+  affect_regressor_predict (self->regressor, (const float *) map.data, y, 1,
+      NULL, NULL);
   if (check_prediction (self, y, id, self->item ? self->item->path : NULL))
     ret = push_prediction (self, y, id, GST_BUFFER_PTS (buf),
         GST_BUFFER_DURATION (buf));
@@ -674,7 +561,7 @@ drain (GstAffectLearner * learner)
   }
   if (n > 0) {
     affect_standardisation_compute (x, n, d, mean, std);
-    predict (self, x, y, n, mean, std);
+    affect_regressor_predict (self->regressor, x, y, n, mean, std);
   }
   i = 0;
   while (!g_queue_is_empty (&self->pending)) {
@@ -743,20 +630,9 @@ describe (AffectMlp * mlp, gpointer data)
   affect_mlp_set_metadata (mlp, "training-parameters", value);
   g_free (value);
   /* the training targets' range, for the far-outside warning */
-  if (self->range_lo) {
-    GString *lo = g_string_new (NULL), *hi = g_string_new (NULL);
-    gchar num[G_ASCII_DTOSTR_BUF_SIZE];
-    for (t = model->t0; t < model->t1; t++) {
-      g_string_append_printf (lo, "%s%s", t > model->t0 ? "," : "",
-          g_ascii_formatd (num, sizeof (num), "%.9g", self->range_lo[t]));
-      g_string_append_printf (hi, "%s%s", t > model->t0 ? "," : "",
-          g_ascii_formatd (num, sizeof (num), "%.9g", self->range_hi[t]));
-    }
-    affect_mlp_set_metadata (mlp, "target-min", lo->str);
-    affect_mlp_set_metadata (mlp, "target-max", hi->str);
-    g_string_free (lo, TRUE);
-    g_string_free (hi, TRUE);
-  }
+  if (self->range_lo)
+    affect_mlp_set_target_range (mlp, self->range_lo, self->range_hi,
+        model->t0, model->t1);
 }
 
 static gboolean
@@ -784,7 +660,7 @@ train_and_write (GstAffectLearner * learner)
       self->multi_output ? self->n_targets : m + 1
     };
     gchar *path = self->multi_output ? g_strdup (learner->model_file) :
-        gst_affect_learner_target_path (learner->model_file,
+        affect_mlp_target_path (learner->model_file,
         self->target_names[m]);
     GstAffectMlpJob job = { self->n_features, model.t1 - model.t0,
       self->output_activation == GST_AFFECT_OUTPUT_RELU ?

@@ -44,15 +44,12 @@ struct _GstAffectRegress
   /* state */
   gchar **target_names;         /* outputs, in order */
   guint n_targets;
-  AffectMlp **models;           /* 1 (multi-output) or n_targets */
-  guint n_models;
+  AffectRegressor *regressor;   /* infer mode */
   guint n_features;
   GstCaps *input_caps;
   GstAffectItem *item;          /* current item, or NULL */
   AffectDataset *dataset;       /* train mode */
-  gdouble *range_lo, *range_hi; /* per target: the training targets' range
-                                 * (train: seen so far; infer: the model's,
-                                 * NaN when it states none) */
+  gdouble *range_lo, *range_hi; /* train: the targets' range so far */
   GQueue pending;               /* per-stream standardisation: held items */
   GstAffectGap gap;             /* how far the output has gone */
 };
