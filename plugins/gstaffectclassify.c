@@ -105,6 +105,7 @@
 #include "affect/affect.h"
 #include "affect/model.h"
 #include "affect/atomicfile.h"
+#include "affect/classifier.h"
 #include "gstaffectelements.h"
 #include "gstaffectcaps.h"
 #include "gstaffectclassify.h"
@@ -212,54 +213,12 @@ model_frames (GstAffectClassify * self)
   return config (self)->chunks * config (self)->chunk_frames;
 }
 
-/* The model input from the frames gathered: the first model_frames()
- * frames, tiled end to end when fewer, transposed to n_mels × frames. */
+/* The model input from the frames gathered */
 static void
 assemble_input (GstAffectClassify * self, const float *frames, guint n,
     float *x)
 {
-  const guint total = model_frames (self), mels = self->n_mels;
-  for (guint t = 0; t < total; t++) {
-    const float *f = frames + (size_t) (t % n) * mels;
-    for (guint m = 0; m < mels; m++)
-      x[(size_t) m * total + t] = f[m];
-  }
-}
-
-/**
- * gst_affect_classify_label_index:
- * @model_labels: the model's class names, NULL-terminated
- * @vocabulary: an item's label names
- * @n: the number of names in @vocabulary
- *
- * Where each of an item's label names sits among the model's classes.
- *
- * Returns: (transfer full) (nullable): @n indices into @model_labels (-1 for
- * a name the model does not know, the first match for a repeated one), or
- * NULL when @vocabulary is @model_labels itself (same names, same order).
- */
-gint *
-gst_affect_classify_label_index (const gchar * const *model_labels,
-    const gchar * const *vocabulary, guint n)
-{
-  guint classes = model_labels ? g_strv_length ((gchar **) model_labels) : 0;
-  gboolean identical = n == classes;
-  gint *index;
-
-  for (guint i = 0; identical && i < n; i++)
-    identical = !g_strcmp0 (model_labels[i], vocabulary[i]);
-  if (identical)
-    return NULL;
-  index = g_new (gint, MAX (n, 1));
-  for (guint i = 0; i < n; i++) {
-    index[i] = -1;
-    for (guint j = 0; j < classes && vocabulary[i]; j++)
-      if (!strcmp (model_labels[j], vocabulary[i])) {
-        index[i] = (gint) j;
-        break;
-      }
-  }
-  return index;
+  affect_classifier_input (frames, n, self->n_mels, model_frames (self), x);
 }
 
 static gboolean
@@ -443,7 +402,7 @@ predict (GstAffectClassify * self, const float *frames, guint n,
   GstBuffer *buf = gst_buffer_new_allocate (NULL, classes * sizeof (float),
       NULL);
   GstMapInfo map;
-  guint *order = g_new (guint, classes), n_pick = 0;
+  guint *order = g_new (guint, classes), n_pick;
   guint top_k;
   gdouble threshold;
 
@@ -472,24 +431,8 @@ predict (GstAffectClassify * self, const float *frames, guint n,
       return GST_FLOW_OK;
     }
 
-  for (guint i = 0; i < classes; i++)
-    order[i] = i;
-  /* classes by decreasing score */
-  for (guint i = 1; i < classes; i++)
-    for (guint j = i; j > 0 && ((float *) map.data)[order[j]] >
-        ((float *) map.data)[order[j - 1]]; j--) {
-      guint t = order[j];
-      order[j] = order[j - 1];
-      order[j - 1] = t;
-    }
-  if (top_k > 0)
-    n_pick = MIN (top_k, classes);
-  else if (c->output == AFFECT_MOODNET_SOFTMAX)
-    n_pick = 1;
-  else
-    while (n_pick < classes && ((float *) map.data)[order[n_pick]] >= threshold)
-      n_pick++;
-
+  n_pick = affect_scores_rank ((const float *) map.data, classes, top_k,
+      c->output == AFFECT_MOODNET_SOFTMAX, threshold, order);
   GST_BUFFER_PTS (buf) = ts;
   GST_BUFFER_DURATION (buf) = duration;
   /* nothing came between the last output and this one */
@@ -533,7 +476,6 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
   AffectMoodNetConfig c;
   AffectMoodNetTrainOptions o;
   GHashTable *md;
-  GString *labels = g_string_new ("[");
   gchar *init_model, *model;
 
   GST_OBJECT_LOCK (self);
@@ -578,7 +520,6 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
     g_free (init_model);
     if (!ok) {
       g_free (model);
-      g_string_free (labels, TRUE);
       return FALSE;
     }
   } else {
@@ -588,7 +529,6 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
           ("Cannot build a MoodNet for this stream"), ("%s", error->message));
       g_error_free (error);
       g_free (model);
-      g_string_free (labels, TRUE);
       return FALSE;
     }
     g_clear_pointer (&self->net, affect_moodnet_free);
@@ -596,21 +536,12 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
   }
   g_strfreev (self->labels);
   self->labels = g_new0 (gchar *, item->n_labels + 1);
-  for (guint i = 0; i < item->n_labels; i++) {
+  for (guint i = 0; i < item->n_labels; i++)
     self->labels[i] = g_strdup (item->vocabulary && item->vocabulary[i] ?
         item->vocabulary[i] : "");
-    g_string_append_printf (labels, "%s\"", i ? ", " : "");
-    for (const gchar * p = self->labels[i]; *p; p++) {
-      if (*p == '"' || *p == '\\')
-        g_string_append_c (labels, '\\');
-      g_string_append_c (labels, *p);
-    }
-    g_string_append_c (labels, '"');
-  }
-  g_string_append_c (labels, ']');
   md = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   g_hash_table_insert (md, (gpointer) "affect.labels",
-      g_string_free (labels, FALSE));
+      affect_labels_json ((const char *const *) self->labels));
   g_hash_table_insert (md, (gpointer) "affect.features",
       features_from_caps (self->stream_features));
   o.output = model;
@@ -621,65 +552,26 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
   return TRUE;
 }
 
-/* The item's targets in the model's class order. Labels are matched by
- * name, never by position: a manifest may list the same classes in another
- * order (sorted, say) than the model's label names. Returns FALSE (with a
- * warning) when the item must be skipped; *targets stays NULL when the
- * item's labels can be used as they are (same vocabulary, or none). */
+/* The item's targets in the model's class order, matched by name
+ * (affect_labels_to_model); FALSE, with a warning, when the item must be
+ * skipped */
 static gboolean
 map_labels (GstAffectClassify * self, const GstAffectItem * item,
     gfloat ** targets)
 {
-  const guint classes = (guint) config (self)->classes;
-  gboolean any_positive = FALSE;
-  gint *index;
+  GError *error = NULL;
 
-  *targets = NULL;
-  if (item->vocabulary == NULL) {
-    if (item->n_labels == classes)
-      return TRUE;
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item %s has %u unnamed labels, the model %u classes: skipped",
-            item->id, item->n_labels, classes), (NULL));
-    GST_AFFECT_LEARNER (self)->skipped++;
-    return FALSE;
-  }
-
-  index =
-      gst_affect_classify_label_index ((const gchar * const *) self->labels,
-      (const gchar * const *) item->vocabulary, item->n_labels);
-  if (index == NULL) {
-    /* same names in the same order: the fast path */
+  if (affect_labels_to_model ((const char *const *) self->labels,
+          (guint) config (self)->classes,
+          (const char *const *) item->vocabulary, item->labels,
+          item->n_labels, targets, &error))
     return TRUE;
-  }
-  for (guint i = 0; i < item->n_labels; i++) {
-    if (index[i] < 0) {
-      GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-          ("Item %s has the label \"%s\" the model does not know: skipped",
-              item->id, item->vocabulary[i]), ("model classes: %u", classes));
-      GST_AFFECT_LEARNER (self)->skipped++;
-      g_free (index);
-      return FALSE;
-    }
-  }
-  /* model classes missing from the item's vocabulary are negatives; such
-   * an item must at least name one positive class */
-  *targets = g_new0 (gfloat, classes);
-  for (guint i = 0; i < item->n_labels; i++) {
-    (*targets)[index[i]] = item->labels[i];
-    if (item->labels[i] > 0)
-      any_positive = TRUE;
-  }
-  g_free (index);
-  if (item->n_labels < classes && !any_positive) {
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item %s has no positive label the model knows: skipped", item->id),
-        (NULL));
-    GST_AFFECT_LEARNER (self)->skipped++;
-    g_clear_pointer (targets, g_free);
-    return FALSE;
-  }
-  return TRUE;
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+      ("Item %s %s: skipped", item->id, error->message),
+      ("model classes: %d", config (self)->classes));
+  g_error_free (error);
+  GST_AFFECT_LEARNER (self)->skipped++;
+  return FALSE;
 }
 
 static void

@@ -54,8 +54,5 @@ struct _GstAffectClassify
   gboolean warned_live;         /* live: non-finite frames reported */
 };
 
-gint *gst_affect_classify_label_index (const gchar * const *model_labels,
-    const gchar * const *vocabulary, guint n);
-
 G_END_DECLS
 #endif /* __GST_AFFECT_CLASSIFY_H__ */
