@@ -277,6 +277,7 @@ stop (GstAffectLearner * learner)
   gst_affect_gap_reset (&self->gap);
   g_clear_pointer (&self->range_lo, g_free);
   g_clear_pointer (&self->range_hi, g_free);
+  self->range_seen = FALSE;
   gst_segment_init (&learner->segment, GST_FORMAT_TIME);
 }
 
@@ -373,17 +374,6 @@ push_prediction (GstAffectRegress * self, const float *y, const gchar * id,
   return gst_pad_push (self->srcpad, out);
 }
 
-static gboolean
-vector_is_finite (const float *x, guint n)
-{
-  guint i;
-
-  for (i = 0; i < n; i++)
-    if (!isfinite (x[i]))
-      return FALSE;
-  return TRUE;
-}
-
 /* A prediction far outside the training targets' range (more than the
  * range's width beyond either end: 2.2e8 on a 1–5 scale, not 5.3) says the
  * input is not like the training data: one warning per item naming it and
@@ -393,40 +383,25 @@ static gboolean
 check_prediction (GstAffectRegress * self, const float *y, const gchar * id,
     const gchar * path)
 {
-  GString *far = NULL;
+  gchar *far;
   guint i;
 
-  for (i = 0; i < self->n_targets; i++) {
-    gdouble lo, hi, margin;
-
-    affect_regressor_range (self->regressor, i, &lo, &hi);
-    margin = hi - lo > 0 ? hi - lo : MAX (1.0, fabs (hi));
-
+  for (i = 0; i < self->n_targets; i++)
     if (!isfinite (y[i])) {
       GST_ELEMENT_WARNING (self, STREAM, FAILED,
           ("Item \"%s\" (%s): prediction %s is %g, no prediction.",
               id ? id : "", path ? path : "no path", self->target_names[i],
               y[i]), (NULL));
-      if (far)
-        g_string_free (far, TRUE);
       return FALSE;
     }
-    if (isfinite (lo) && isfinite (hi) && (y[i] < lo - margin
-            || y[i] > hi + margin)) {
-      if (far == NULL)
-        far = g_string_new (NULL);
-      g_string_append_printf (far, "%s%s = %g (trained on [%g, %g])",
-          far->len ? ", " : "", self->target_names[i], y[i], lo, hi);
-    }
-  }
-  if (far) {
+  far = affect_regressor_far_outside (self->regressor, y);
+  if (far)
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("Item \"%s\" (%s): prediction far outside the training targets' "
-            "range: %s.", id ? id : "", path ? path : "no path", far->str),
+            "range: %s.", id ? id : "", path ? path : "no path", far),
         ("more than the range's width beyond it: the input is unlike the "
             "training data"));
-    g_string_free (far, TRUE);
-  }
+  g_free (far);
   return TRUE;
 }
 
@@ -476,24 +451,20 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
             gst_affect_learner_is_validation_item (learner, self->item),
             &learner->skipped)) {
       ret = GST_FLOW_ERROR;
-    } else if (vector_is_finite (t, self->n_targets)
-        && vector_is_finite ((const float *) map.data, self->n_features)) {
+    } else if (affect_vector_is_finite (t, self->n_targets)
+        && affect_vector_is_finite ((const float *) map.data, self->n_features)) {
       if (self->range_lo == NULL) {
         self->range_lo = g_new (gdouble, self->n_targets);
         self->range_hi = g_new (gdouble, self->n_targets);
-        for (i = 0; i < self->n_targets; i++)
-          self->range_lo[i] = self->range_hi[i] = t[i];
       }
-      for (i = 0; i < self->n_targets; i++) {
-        self->range_lo[i] = MIN (self->range_lo[i], t[i]);
-        self->range_hi[i] = MAX (self->range_hi[i], t[i]);
-      }
+      affect_target_range_update (self->range_lo, self->range_hi, t,
+          self->n_targets, &self->range_seen);
     }
     g_free (t);
     goto out;
   }
 
-  if (!vector_is_finite ((const float *) map.data, self->n_features)) {
+  if (!affect_vector_is_finite ((const float *) map.data, self->n_features)) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item \"%s\" (%s): feature vector with NaN or infinite values, no "
             "prediction.", id ? id : "", self->item

@@ -50,6 +50,7 @@ struct _GstAffectRegress
   GstAffectItem *item;          /* current item, or NULL */
   AffectDataset *dataset;       /* train mode */
   gdouble *range_lo, *range_hi; /* train: the targets' range so far */
+  gboolean range_seen;
   GQueue pending;               /* per-stream standardisation: held items */
   GstAffectGap gap;             /* how far the output has gone */
 };

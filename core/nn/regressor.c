@@ -189,6 +189,51 @@ affect_regressor_predict (AffectRegressor * r, const float *x, float *y,
   g_free (col);
 }
 
+char *
+affect_regressor_far_outside (const AffectRegressor * r, const float *y)
+{
+  GString *far = NULL;
+  guint i;
+
+  for (i = 0; i < r->n_targets; i++) {
+    double lo = r->lo[i], hi = r->hi[i];
+    double margin = hi - lo > 0 ? hi - lo : MAX (1.0, fabs (hi));
+
+    if (isfinite (lo) && isfinite (hi) && (y[i] < lo - margin
+            || y[i] > hi + margin)) {
+      if (far == NULL)
+        far = g_string_new (NULL);
+      g_string_append_printf (far, "%s%s = %g (trained on [%g, %g])",
+          far->len ? ", " : "", r->names[i], y[i], lo, hi);
+    }
+  }
+  return far ? g_string_free (far, FALSE) : NULL;
+}
+
+gboolean
+affect_vector_is_finite (const float *x, guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++)
+    if (!isfinite (x[i]))
+      return FALSE;
+  return TRUE;
+}
+
+void
+affect_target_range_update (double *lo, double *hi, const float *t, guint k,
+    gboolean * seen)
+{
+  guint i;
+
+  for (i = 0; i < k; i++) {
+    lo[i] = *seen ? MIN (lo[i], t[i]) : t[i];
+    hi[i] = *seen ? MAX (hi[i], t[i]) : t[i];
+  }
+  *seen = TRUE;
+}
+
 void
 affect_mlp_set_target_range (AffectMlp * mlp, const double *lo,
     const double *hi, guint t0, guint t1)

@@ -35,6 +35,17 @@ void affect_regressor_predict (AffectRegressor * regressor, const float *x,
 /* the training targets' range of target t, NaN where the model states none */
 void affect_regressor_range (const AffectRegressor * regressor, guint t,
     double *lo, double *hi);
+/* A prediction y[n_targets] unlike the training data: NULL when every
+ * value lies within the training range widened by its width on either
+ * side (or the model states none), else "valence = 2.2e+08 (trained on
+ * [1, 5]), …" (g_free) */
+char *affect_regressor_far_outside (const AffectRegressor * regressor,
+    const float *y);
+/* TRUE when x[n] holds no NaN or infinity */
+gboolean affect_vector_is_finite (const float *x, guint n);
+/* widens lo/hi[k] to hold t[k]; the first call (*seen FALSE) sets them */
+void affect_target_range_update (double *lo, double *hi, const float *t,
+    guint k, gboolean * seen);
 /* records targets [t0, t1) of lo/hi in `mlp`'s metadata */
 void affect_mlp_set_target_range (AffectMlp * mlp, const double *lo,
     const double *hi, guint t0, guint t1);
