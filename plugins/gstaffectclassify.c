@@ -380,11 +380,11 @@ set_src_caps (GstAffectClassify * self)
   gst_caps_set_simple (caps, "affect-output", G_TYPE_STRING, "scores",
       "names", G_TYPE_STRING, names, NULL);
   g_free (names);
-  ok = gst_pad_set_caps (self->srcpad, caps);
+  ok = gst_pad_set_caps (self->learner.srcpad, caps);
   gst_caps_unref (caps);
   self->src_caps_set = ok;
   if (ok && self->pending_segment != NULL) {
-    gst_pad_push_event (self->srcpad, self->pending_segment);
+    gst_pad_push_event (self->learner.srcpad, self->pending_segment);
     self->pending_segment = NULL;
   }
   return ok;
@@ -421,8 +421,9 @@ predict (GstAffectClassify * self, const float *frames, guint n,
       /* finite but absurd Mel values can overflow the network */
       GST_ELEMENT_WARNING (self, STREAM, FAILED,
           ("Item \"%s\" (%s): the model's score for %s is %g: no "
-              "prediction.", id ? id : "(live window)", self->item
-              && self->item->path ? self->item->path : "no path",
+              "prediction.", id ? id : "(live window)", self->learner.item
+              && self->learner.item->path ? self->learner.
+              item->path : "no path",
               self->labels ? self->labels[i] : "a class",
               ((float *) map.data)[i]), (NULL));
       gst_buffer_unmap (buf, &map);
@@ -436,14 +437,14 @@ predict (GstAffectClassify * self, const float *frames, guint n,
   GST_BUFFER_PTS (buf) = ts;
   GST_BUFFER_DURATION (buf) = duration;
   /* nothing came between the last output and this one */
-  gst_affect_gap_advance (&self->gap, self->srcpad, ts);
-  gst_affect_gap_note (&self->gap, ts, duration);
+  gst_affect_gap_advance (&self->learner.gap[0], self->learner.srcpad, ts);
+  gst_affect_gap_note (&self->learner.gap[0], ts, duration);
   gst_affect_learner_post_prediction (GST_AFFECT_LEARNER (self), ts,
       duration, id, (const float *) map.data,
       (const gchar * const *) self->labels, classes, order, n_pick, -1);
   gst_buffer_unmap (buf, &map);
   g_free (order);
-  return gst_pad_push (self->srcpad, buf);
+  return gst_pad_push (self->learner.srcpad, buf);
 }
 
 /* --------------------------------------------------------------- train */
@@ -577,7 +578,7 @@ map_labels (GstAffectClassify * self, const GstAffectItem * item,
 static void
 cache_item (GstAffectClassify * self)
 {
-  GstAffectItem *item = self->item;
+  GstAffectItem *item = self->learner.item;
   GError *error = NULL;
   gfloat *targets = NULL;
   float *x;
@@ -700,8 +701,8 @@ announce_time (GstAffectClassify * self, GstClockTime first, GstClockTime now)
   guint win, hop;
   GstClockTime span;
 
-  gst_affect_gap_preroll (&self->gap, self->srcpad, first);
-  if (self->item != NULL || self->saw_items
+  gst_affect_gap_preroll (&self->learner.gap[0], self->learner.srcpad, first);
+  if (self->learner.item != NULL || self->saw_items
       || GST_AFFECT_LEARNER (self)->mode == GST_AFFECT_MODE_TRAIN
       || self->net == NULL || !GST_CLOCK_TIME_IS_VALID (now)
       || self->fps_n <= 0)
@@ -709,7 +710,8 @@ announce_time (GstAffectClassify * self, GstClockTime first, GstClockTime now)
   window_frames (self, &win, &hop);
   span = frames_to_time (self, win);
   if (now > span)
-    gst_affect_gap_advance (&self->gap, self->srcpad, now - span);
+    gst_affect_gap_advance (&self->learner.gap[0], self->learner.srcpad,
+        now - span);
 }
 
 static GstFlowReturn
@@ -743,7 +745,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     if (bad > 0) {
       gst_buffer_unmap (buf, &map);
       gst_buffer_unref (buf);
-      if (self->item != NULL) {
+      if (self->learner.item != NULL) {
         self->n_nonfinite += bad;
       } else if (!self->warned_live) {
         GST_ELEMENT_WARNING (self, STREAM, FORMAT,
@@ -755,7 +757,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     }
   }
 
-  if (self->item != NULL || train) {
+  if (self->learner.item != NULL || train) {
     /* items: keep the first model_frames() frames of the item */
     const guint want = self->net ? model_frames (self) : self->chunks *
         self->chunk_frames;
@@ -913,7 +915,6 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       gst_event_unref (event);
       return TRUE;
     case GST_EVENT_SEGMENT:
-      gst_affect_gap_reset (&self->gap);
       if (!self->src_caps_set) {
         /* train mode: the output caps wait for the first item's vocabulary */
         gst_event_replace (&self->pending_segment, event);
@@ -923,8 +924,6 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       break;
     case GST_EVENT_FLUSH_STOP:
       self->n_frames = 0;
-      g_clear_pointer (&self->item, gst_affect_item_free);
-      gst_affect_gap_reset (&self->gap);
       break;
     case GST_EVENT_GAP:{
       GstClockTime ts, duration;
@@ -938,56 +937,54 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
     }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_affect_event_is_item_start (event)) {
-        g_clear_pointer (&self->item, gst_affect_item_free);
-        self->item = gst_affect_item_parse_start_event (event);
         self->saw_items = TRUE;
         self->n_frames = 0;
         self->n_nonfinite = 0;
         self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
-        if (train && !self->src_caps_set && self->item
-            && self->item->n_labels > 0 && self->trainer == NULL
+        if (train && !self->src_caps_set && self->learner.item
+            && self->learner.item->n_labels > 0 && self->trainer == NULL
             && self->net == NULL) {
           /* the model's classes come from the first labelled item */
-          if (!start_training (self, self->item)) {
+          if (!start_training (self, self->learner.item)) {
             gst_event_unref (event);
             return FALSE;
           }
           set_src_caps (self);
         }
-      } else if (gst_affect_event_is_item_end (event) && self->item) {
+      } else if (gst_affect_event_is_item_end (event) && self->learner.item) {
         if (self->n_nonfinite > 0) {
           GST_ELEMENT_WARNING (self, STREAM, FORMAT,
               ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " non-finite Mel "
-                  "values: skipped, no %s.", self->item->id,
-                  self->item->path ? self->item->path : "no path",
-                  self->n_nonfinite, train ? "training" : "prediction"),
-              (NULL));
+                  "values: skipped, no %s.", self->learner.item->id,
+                  self->learner.item->path ? self->learner.
+                  item->path : "no path", self->n_nonfinite,
+                  train ? "training" : "prediction"), (NULL));
           GST_AFFECT_LEARNER (self)->skipped++;
           /* no output for it: its time is a GAP */
           if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
               && GST_CLOCK_TIME_IS_VALID (self->end_ts))
-            gst_affect_gap_push (&self->gap, self->srcpad, self->start_ts,
-                self->end_ts - self->start_ts);
+            gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
+                self->start_ts, self->end_ts - self->start_ts);
         } else if (train) {
           cache_item (self);
           /* training outputs nothing: the item's time is a GAP */
           if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
               && GST_CLOCK_TIME_IS_VALID (self->end_ts))
-            gst_affect_gap_push (&self->gap, self->srcpad, self->start_ts,
-                self->end_ts - self->start_ts);
+            gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
+                self->start_ts, self->end_ts - self->start_ts);
         } else if (self->n_frames > 0) {
           GstClockTime dur = GST_CLOCK_TIME_IS_VALID (self->start_ts)
               && GST_CLOCK_TIME_IS_VALID (self->end_ts) ?
               self->end_ts - self->start_ts : GST_CLOCK_TIME_NONE;
           GstFlowReturn fr = predict (self, self->frames, self->n_frames,
-              self->start_ts, dur, self->item->id);
+              self->start_ts, dur, self->learner.item->id);
           if (fr != GST_FLOW_OK && fr != GST_FLOW_FLUSHING)
             GST_DEBUG_OBJECT (self, "push returned %s", gst_flow_get_name (fr));
         } else {
           GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-              ("Item %s has no frames: no prediction", self->item->id), (NULL));
+              ("Item %s has no frames: no prediction", self->learner.item->id),
+              (NULL));
         }
-        g_clear_pointer (&self->item, gst_affect_item_free);
         self->n_frames = 0;
       }
       break;
@@ -1027,18 +1024,15 @@ stop (GstAffectLearner * learner)
 {
   GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
 
-  g_clear_pointer (&self->item, gst_affect_item_free);
   g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
   gst_event_replace (&self->pending_segment, NULL);
   self->n_frames = 0;
   self->src_caps_set = FALSE;
   self->saw_items = FALSE;
-  gst_affect_gap_reset (&self->gap);
   self->n_nonfinite = 0;
   self->warned_live = FALSE;
   self->best_epoch = 0;
   self->best_metric = NAN;
-  gst_segment_init (&learner->segment, GST_FORMAT_TIME);
 }
 
 static void
@@ -1092,12 +1086,8 @@ gst_affect_classify_class_init (GstAffectClassifyClass * klass)
 static void
 gst_affect_classify_init (GstAffectClassify * self)
 {
-  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  gst_pad_use_fixed_caps (self->srcpad);
-  gst_pad_set_query_function (self->srcpad,
+  gst_pad_set_query_function (self->learner.srcpad,
       GST_DEBUG_FUNCPTR (gst_affect_classify_src_query));
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
   self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
   self->best_metric = NAN;
-  gst_affect_gap_reset (&self->gap);
 }

@@ -256,6 +256,16 @@ gst_affect_learner_get_property (GObject * object, guint prop_id,
 }
 
 
+/* the stream state, as after init */
+static void
+reset_stream (GstAffectLearner * self)
+{
+  g_clear_pointer (&self->item, gst_affect_item_free);
+  gst_affect_gap_reset (&self->gap[0]);
+  gst_affect_gap_reset (&self->gap[1]);
+  gst_segment_init (&self->segment, GST_FORMAT_TIME);
+}
+
 static void
 gst_affect_learner_finalize (GObject * object)
 {
@@ -266,6 +276,7 @@ gst_affect_learner_finalize (GObject * object)
 
   if (klass->stop)
     klass->stop (self);
+  reset_stream (self);
   pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (object), &n);
   for (i = 0; i < n; i++) {
     const GstAffectParam *p = g_param_spec_get_qdata (pspecs[i], param_quark);
@@ -323,14 +334,18 @@ gst_affect_learner_change_state (GstElement * element,
     self->skipped = self->test_items = self->ungrouped = 0;
     if (klass->stop)
       klass->stop (self);
+    reset_stream (self);
     if (self->mode == GST_AFFECT_MODE_TRAIN && !check_train_settings (self))
       return GST_STATE_CHANGE_FAILURE;
     if (klass->start && !klass->start (self))
       return GST_STATE_CHANGE_FAILURE;
   }
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && klass->stop)
-    klass->stop (self);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    if (klass->stop)
+      klass->stop (self);
+    reset_stream (self);
+  }
   if (transition == GST_STATE_CHANGE_READY_TO_NULL && klass->close)
     klass->close (self);
   return ret;
@@ -352,6 +367,7 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
 {
   GstAffectLearner *self = GST_AFFECT_LEARNER (parent);
   GstAffectLearnerClass *klass = GST_AFFECT_LEARNER_GET_CLASS (self);
+  gboolean ending = FALSE, ret;
 
   affect_set_threads ((int) self->threads);
   switch (GST_EVENT_TYPE (event)) {
@@ -375,6 +391,20 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
     }
     case GST_EVENT_SEGMENT:
       gst_event_copy_segment (event, &self->segment);
+      gst_affect_gap_reset (&self->gap[0]);
+      gst_affect_gap_reset (&self->gap[1]);
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      gst_affect_gap_reset (&self->gap[0]);
+      gst_affect_gap_reset (&self->gap[1]);
+      ending = TRUE;            /* the item in flight is gone */
+      break;
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+      if (gst_affect_event_is_item_start (event)) {
+        g_clear_pointer (&self->item, gst_affect_item_free);
+        self->item = gst_affect_item_parse_start_event (event);
+      }
+      ending = gst_affect_event_is_item_end (event);
       break;
     case GST_EVENT_EOS:
       if (klass->drain)
@@ -387,7 +417,10 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
     default:
       break;
   }
-  return klass->sink_event (self, event);
+  ret = klass->sink_event (self, event);
+  if (ending)
+    g_clear_pointer (&self->item, gst_affect_item_free);
+  return ret;
 }
 
 static void
@@ -418,6 +451,15 @@ gst_affect_learner_init (GstAffectLearner * self, GstAffectLearnerClass * klass)
   gst_pad_set_event_function (self->sinkpad,
       GST_DEBUG_FUNCPTR (gst_affect_learner_sink_event));
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+  if (gst_element_class_get_pad_template (GST_ELEMENT_CLASS (klass), "src")) {
+    self->srcpad = gst_pad_new_from_template
+        (gst_element_class_get_pad_template (GST_ELEMENT_CLASS (klass),
+            "src"), "src");
+    gst_pad_use_fixed_caps (self->srcpad);
+    gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+  }
+  gst_affect_gap_reset (&self->gap[0]);
+  gst_affect_gap_reset (&self->gap[1]);
 
   /* the defaults are the param specs' */
   self->post_messages = TRUE;

@@ -13,6 +13,7 @@
 #include "affect/regressor.h"
 #include "gstaffecttensor.h"
 #include "gstaffectitem.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
@@ -104,6 +105,8 @@ struct _GstAffectLearner
 {
   GstElement element;
   GstPad *sinkpad;              /* from the class's "sink" template */
+  GstPad *srcpad;               /* from its "src" template (fixed caps), or
+                                 * NULL */
 
   /* properties (object lock) */
   GstAffectMode mode;
@@ -121,8 +124,11 @@ struct _GstAffectLearner
   guint cache_budget;           /* MiB */
   gboolean post_messages;       /* TRUE where the element has no property */
 
-  /* stream */
+  /* stream (reset on the way to PAUSED and back) */
   GstSegment segment;
+  GstAffectItem *item;          /* between its start and end events */
+  GstAffectGap gap[2];          /* how far each source pad has gone (reset
+                                 * at SEGMENT and FLUSH_STOP) */
   guint skipped;                /* train: items not learnt from */
   guint test_items;             /* train: split=test items, not learnt */
   guint ungrouped;              /* train: items without validation-group */
@@ -170,7 +176,8 @@ struct _GstAffectLearnerClass
   gboolean (*set_caps) (GstAffectLearner * self, GstCaps * caps);
   GstFlowReturn (*chain) (GstAffectLearner * self, GstBuffer * buf);
   /* every sink event after the learner's part (caps checked, segment
-   * copied, training done at EOS); takes the event */
+   * copied, item parsed at its start, gaps reset, training done at EOS;
+   * the item is dropped after its end event); takes the event */
   gboolean (*sink_event) (GstAffectLearner * self, GstEvent * event);
   /* at EOS before training (optional): close what the stream left open */
   void (*drain) (GstAffectLearner * self);

@@ -253,11 +253,7 @@ gst_affect_regress_class_init (GstAffectRegressClass * klass)
 static void
 gst_affect_regress_init (GstAffectRegress * self)
 {
-  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  gst_pad_use_fixed_caps (self->srcpad);
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
   g_queue_init (&self->pending);
-  gst_affect_gap_reset (&self->gap);
 }
 
 static void
@@ -271,14 +267,11 @@ stop (GstAffectLearner * learner)
   self->n_targets = 0;
   self->n_features = 0;
   gst_caps_replace (&self->input_caps, NULL);
-  g_clear_pointer (&self->item, gst_affect_item_free);
   g_clear_pointer (&self->dataset, affect_dataset_free);
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
-  gst_affect_gap_reset (&self->gap);
   g_clear_pointer (&self->range_lo, g_free);
   g_clear_pointer (&self->range_hi, g_free);
   self->range_seen = FALSE;
-  gst_segment_init (&learner->segment, GST_FORMAT_TIME);
 }
 
 
@@ -353,7 +346,7 @@ set_input_caps (GstAffectLearner * learner, GstCaps * caps)
   gst_caps_set_simple (out, "affect-output", G_TYPE_STRING, "targets",
       "names", G_TYPE_STRING, names, NULL);
   g_free (names);
-  if (!gst_pad_push_event (self->srcpad, gst_event_new_caps (out)))
+  if (!gst_pad_push_event (self->learner.srcpad, gst_event_new_caps (out)))
     GST_DEBUG_OBJECT (self, "downstream refused %" GST_PTR_FORMAT, out);
   gst_caps_unref (out);
   return TRUE;
@@ -367,11 +360,11 @@ push_prediction (GstAffectRegress * self, const float *y, const gchar * id,
 
   GST_BUFFER_PTS (out) = pts;
   GST_BUFFER_DURATION (out) = duration;
-  gst_affect_gap_note (&self->gap, pts, duration);
+  gst_affect_gap_note (&self->learner.gap[0], pts, duration);
   gst_affect_learner_post_prediction (GST_AFFECT_LEARNER (self), pts,
       duration, id, y, (const gchar * const *) self->target_names,
       self->n_targets, NULL, 0, -1);
-  return gst_pad_push (self->srcpad, out);
+  return gst_pad_push (self->learner.srcpad, out);
 }
 
 /* A prediction far outside the training targets' range (more than the
@@ -411,7 +404,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
   GstFlowReturn ret = GST_FLOW_OK;
   GstMapInfo map;
-  const gchar *id = self->item ? self->item->id : NULL;
+  const gchar *id = self->learner.item ? self->learner.item->id : NULL;
   float *y;
   /* a vector that gives no output now: a GAP of its span (or, when the
    * outputs wait for EOS, one GAP so that the sink prerolls) */
@@ -426,20 +419,21 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
 
   if (learner->mode == GST_AFFECT_MODE_TRAIN) {
     float *t;
-    gboolean ok = self->item != NULL;
+    gboolean ok = self->learner.item != NULL;
     guint i;
 
     /* test items are never learnt from, so one manifest can feed both
      * the training and the evaluation pipeline */
     gap = TRUE;
-    if (gst_affect_learner_is_test_item (learner, self->item))
+    if (gst_affect_learner_is_test_item (learner, self->learner.item))
       goto out;
     t = g_new (float, self->n_targets);
     for (i = 0; ok && i < self->n_targets; i++) {
       gdouble v;
-      ok = gst_affect_item_get_target (self->item, self->target_names[i], &v)
-          || affect_parse_label (gst_affect_item_get_column
-          (self->item, self->target_names[i]), &v);
+      ok = gst_affect_item_get_target (self->learner.item,
+          self->target_names[i], &v)
+          || affect_parse_label (gst_affect_item_get_column (self->learner.item,
+              self->target_names[i]), &v);
       t[i] = (float) v;
     }
     if (!ok) {
@@ -448,7 +442,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
           id ? id : "(none)");
     } else if (!gst_affect_learner_add_row (learner, self->dataset,
             (const float *) map.data, t,
-            gst_affect_learner_is_validation_item (learner, self->item),
+            gst_affect_learner_is_validation_item (learner, self->learner.item),
             &learner->skipped)) {
       ret = GST_FLOW_ERROR;
     } else if (affect_vector_is_finite (t, self->n_targets)
@@ -467,8 +461,9 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   if (!affect_vector_is_finite ((const float *) map.data, self->n_features)) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item \"%s\" (%s): feature vector with NaN or infinite values, no "
-            "prediction.", id ? id : "", self->item
-            && self->item->path ? self->item->path : "no path"), (NULL));
+            "prediction.", id ? id : "", self->learner.item
+            && self->learner.item->path ? self->learner.item->path : "no path"),
+        (NULL));
     gap = TRUE;
     goto out;
   }
@@ -477,7 +472,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     Pending *p = g_new0 (Pending, 1);
     p->features = g_memdup2 (map.data, map.size);
     p->id = g_strdup (id);
-    p->path = g_strdup (self->item ? self->item->path : NULL);
+    p->path = g_strdup (self->learner.item ? self->learner.item->path : NULL);
     p->pts = GST_BUFFER_PTS (buf);
     p->duration = GST_BUFFER_DURATION (buf);
     g_queue_push_tail (&self->pending, p);
@@ -488,17 +483,20 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   y = g_new (float, self->n_targets);
   affect_regressor_predict (self->regressor, (const float *) map.data, y, 1,
       NULL, NULL);
-  if (check_prediction (self, y, id, self->item ? self->item->path : NULL))
-    ret = push_prediction (self, y, id, GST_BUFFER_PTS (buf),
+  if (check_prediction (self, y, id,
+          self->learner.item ? self->learner.item->path : NULL))
+    ret =
+        push_prediction (self, y, id, GST_BUFFER_PTS (buf),
         GST_BUFFER_DURATION (buf));
   g_free (y);
 
 out:
   if (ret == GST_FLOW_OK && gap)
-    gst_affect_gap_push (&self->gap, self->srcpad, GST_BUFFER_PTS (buf),
-        GST_BUFFER_DURATION (buf));
+    gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
+        GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf));
   else if (ret == GST_FLOW_OK && preroll)
-    gst_affect_gap_preroll (&self->gap, self->srcpad, GST_BUFFER_PTS (buf));
+    gst_affect_gap_preroll (&self->learner.gap[0], self->learner.srcpad,
+        GST_BUFFER_PTS (buf));
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
   return ret;
@@ -538,7 +536,7 @@ drain (GstAffectLearner * learner)
   while (!g_queue_is_empty (&self->pending)) {
     Pending *p = g_queue_pop_head (&self->pending);
     if (p->event) {
-      gst_pad_push_event (self->srcpad, p->event);
+      gst_pad_push_event (self->learner.srcpad, p->event);
       p->event = NULL;
     } else {
       const float *yi = y + (size_t) i++ * k;
@@ -660,9 +658,6 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       /* the output caps are ours (set_input_caps) */
       gst_event_unref (event);
       return TRUE;
-    case GST_EVENT_SEGMENT:
-      gst_affect_gap_reset (&self->gap);
-      break;
     case GST_EVENT_GAP:{
       GstClockTime ts, duration;
 
@@ -671,20 +666,13 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       gst_event_parse_gap (event, &ts, &duration);
       gst_event_unref (event);
       if (holding)
-        return gst_affect_gap_preroll (&self->gap, self->srcpad, ts);
-      return gst_affect_gap_push (&self->gap, self->srcpad, ts, duration);
+        return gst_affect_gap_preroll (&self->learner.gap[0],
+            self->learner.srcpad, ts);
+      return gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
+          ts, duration);
     }
-    case GST_EVENT_CUSTOM_DOWNSTREAM:
-      if (gst_affect_event_is_item_start (event)) {
-        g_clear_pointer (&self->item, gst_affect_item_free);
-        self->item = gst_affect_item_parse_start_event (event);
-      } else if (gst_affect_event_is_item_end (event)) {
-        g_clear_pointer (&self->item, gst_affect_item_free);
-      }
-      break;
     case GST_EVENT_FLUSH_STOP:
       g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
-      gst_affect_gap_reset (&self->gap);
       break;
     default:
       break;

@@ -29,7 +29,6 @@ typedef enum
 struct _GstAffectRegress
 {
   GstAffectLearner learner;     /* mode, model-file, training knobs */
-  GstPad *srcpad;
 
   /* properties */
   gchar *targets;
@@ -47,12 +46,10 @@ struct _GstAffectRegress
   AffectRegressor *regressor;   /* infer mode */
   guint n_features;
   GstCaps *input_caps;
-  GstAffectItem *item;          /* current item, or NULL */
   AffectDataset *dataset;       /* train mode */
   gdouble *range_lo, *range_hi; /* train: the targets' range so far */
   gboolean range_seen;
   GQueue pending;               /* per-stream standardisation: held items */
-  GstAffectGap gap;             /* how far the output has gone */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (affectregress);
