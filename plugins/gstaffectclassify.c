@@ -100,7 +100,6 @@
 
 #include <math.h>
 #include <string.h>
-#include <json-glib/json-glib.h>
 
 #include "affect/affect.h"
 #include "affect/model.h"
@@ -260,67 +259,73 @@ load_model (GstAffectClassify * self, const gchar * path, gboolean training)
   return TRUE;
 }
 
-/* Compares a Mel field of the sink caps with the model's affect.features;
- * FALSE with an element error naming both on a mismatch. */
+/* The sink caps' fields as libaffect describes a Mel stream; serialised
+ * values of other types are kept in *strings until the fields go */
+static AffectFeatureField *
+features_of (const GstStructure * s, guint * n, GPtrArray * strings)
+{
+  static const gchar *skip[] = { "dimensions", "types", "format",
+    "num_tensors", "framerate", NULL
+  };
+  AffectFeatureField *f = g_new0 (AffectFeatureField,
+      gst_structure_n_fields (s) + 1);
+
+  *n = 0;
+  for (gint i = 0; i < gst_structure_n_fields (s); i++) {
+    const gchar *name = gst_structure_nth_field_name (s, i);
+    const GValue *v = gst_structure_get_value (s, name);
+    AffectFeatureField *o = &f[*n];
+    if (g_strv_contains (skip, name))
+      continue;
+    o->name = name;
+    if (G_VALUE_HOLDS_INT (v)) {
+      o->kind = AFFECT_FEATURE_INT;
+      o->i = g_value_get_int (v);
+    } else if (G_VALUE_HOLDS_DOUBLE (v)) {
+      o->kind = AFFECT_FEATURE_DOUBLE;
+      o->d = g_value_get_double (v);
+    } else {
+      o->kind = AFFECT_FEATURE_STRING;
+      o->s = G_VALUE_HOLDS_STRING (v) ? g_value_get_string (v) : NULL;
+      if (!G_VALUE_HOLDS_STRING (v))
+        g_ptr_array_add (strings, (gpointer) (o->s = gst_value_serialize (v)));
+    }
+    (*n)++;
+  }
+  return f;
+}
+
+/* Compares the Mel fields of the sink caps with the model's
+ * affect.features; FALSE with an element error naming both on a mismatch */
 static gboolean
 check_features (GstAffectClassify * self, const GstStructure * s)
 {
-  JsonParser *parser;
-  JsonObject *o;
-  const gchar *int_fields[] = { "sample-rate", "hop", "n-mels", "n-fft" };
-  gboolean ok = TRUE;
+  const gchar *model = GST_AFFECT_LEARNER (self)->model_file;
+  GPtrArray *strings = g_ptr_array_new_with_free_func (g_free);
+  GError *error = NULL;
   gchar *caps_str = gst_structure_to_string (s);
+  AffectFeatureField *f;
+  gboolean ok = TRUE;
+  guint n;
 
   if (self->n_mels != config (self)->n_mels) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Mel stream has %d bands but the model %s takes %d",
-            self->n_mels, GST_AFFECT_LEARNER (self)->model_file,
-            config (self)->n_mels), ("stream caps: %s", caps_str));
-    g_free (caps_str);
-    return FALSE;
+            self->n_mels, model, config (self)->n_mels),
+        ("stream caps: %s", caps_str));
+    ok = FALSE;
+  } else {
+    f = features_of (s, &n, strings);
+    ok = affect_features_check (self->features_json, f, n, model, &error);
+    g_free (f);
   }
-  if (self->features_json == NULL) {
-    g_free (caps_str);
-    return TRUE;
+  if (error != NULL) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message),
+        ("stream caps: %s; model affect.features: %s", caps_str,
+            self->features_json));
+    g_error_free (error);
   }
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, self->features_json, -1, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
-    g_object_unref (parser);
-    g_free (caps_str);
-    return TRUE;
-  }
-  o = json_node_get_object (json_parser_get_root (parser));
-  for (guint i = 0; i < G_N_ELEMENTS (int_fields) && ok; i++) {
-    gint v;
-    if (json_object_has_member (o, int_fields[i])
-        && gst_structure_get_int (s, int_fields[i], &v)
-        && v != json_object_get_int_member (o, int_fields[i])) {
-      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-          ("Mel stream has %s=%d but the model %s was trained with %s=%"
-              G_GINT64_FORMAT, int_fields[i], v,
-              GST_AFFECT_LEARNER (self)->model_file, int_fields[i],
-              json_object_get_int_member (o, int_fields[i])),
-          ("stream caps: %s; model affect.features: %s", caps_str,
-              self->features_json));
-      ok = FALSE;
-    }
-  }
-  if (ok && json_object_has_member (o, "preset")
-      && gst_structure_has_field (s, "preset")) {
-    const gchar *mp = json_object_get_string_member (o, "preset");
-    const gchar *sp = gst_structure_get_string (s, "preset");
-    if (g_strcmp0 (mp, "custom") && g_strcmp0 (sp, "custom")
-        && g_strcmp0 (mp, sp)) {
-      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-          ("Mel stream has preset=%s but the model %s was trained with "
-              "preset=%s", sp, GST_AFFECT_LEARNER (self)->model_file, mp),
-          ("stream caps: %s; model affect.features: %s", caps_str,
-              self->features_json));
-      ok = FALSE;
-    }
-  }
-  g_object_unref (parser);
+  g_ptr_array_unref (strings);
   g_free (caps_str);
   return ok;
 }
@@ -329,39 +334,13 @@ check_features (GstAffectClassify * self, const GstStructure * s)
 static gchar *
 features_from_caps (const GstStructure * s)
 {
-  JsonBuilder *b = json_builder_new ();
-  JsonGenerator *g = json_generator_new ();
-  JsonNode *root;
-  gchar *out;
+  GPtrArray *strings = g_ptr_array_new_with_free_func (g_free);
+  guint n;
+  AffectFeatureField *f = features_of (s, &n, strings);
+  gchar *out = affect_features_json (f, n);
 
-  json_builder_begin_object (b);
-  for (gint i = 0; i < gst_structure_n_fields (s); i++) {
-    const gchar *name = gst_structure_nth_field_name (s, i);
-    const GValue *v = gst_structure_get_value (s, name);
-    if (!strcmp (name, "dimensions") || !strcmp (name, "types")
-        || !strcmp (name, "format") || !strcmp (name, "num_tensors")
-        || !strcmp (name, "framerate"))
-      continue;
-    json_builder_set_member_name (b, name);
-    if (G_VALUE_HOLDS_INT (v))
-      json_builder_add_int_value (b, g_value_get_int (v));
-    else if (G_VALUE_HOLDS_DOUBLE (v))
-      json_builder_add_double_value (b, g_value_get_double (v));
-    else if (G_VALUE_HOLDS_STRING (v))
-      json_builder_add_string_value (b, g_value_get_string (v));
-    else {
-      gchar *str = gst_value_serialize (v);
-      json_builder_add_string_value (b, str ? str : "");
-      g_free (str);
-    }
-  }
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (g, root);
-  out = json_generator_to_data (g, NULL);
-  json_node_unref (root);
-  g_object_unref (g);
-  g_object_unref (b);
+  g_free (f);
+  g_ptr_array_unref (strings);
   return out;
 }
 

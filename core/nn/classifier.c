@@ -1,5 +1,6 @@
 /* The classifier element's item and score handling (include/affect/classifier.h) */
 #include <string.h>
+#include <json-glib/json-glib.h>
 
 #include "affect/affect.h"
 #include "affect/classifier.h"
@@ -121,4 +122,90 @@ affect_labels_json (const char *const *labels)
   }
   g_string_append_c (out, ']');
   return g_string_free (out, FALSE);
+}
+
+char *
+affect_features_json (const AffectFeatureField * fields, guint n)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonGenerator *g = json_generator_new ();
+  JsonNode *root;
+  char *out;
+
+  json_builder_begin_object (b);
+  for (guint i = 0; i < n; i++) {
+    json_builder_set_member_name (b, fields[i].name);
+    if (fields[i].kind == AFFECT_FEATURE_INT)
+      json_builder_add_int_value (b, fields[i].i);
+    else if (fields[i].kind == AFFECT_FEATURE_DOUBLE)
+      json_builder_add_double_value (b, fields[i].d);
+    else
+      json_builder_add_string_value (b, fields[i].s ? fields[i].s : "");
+  }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (g, root);
+  out = json_generator_to_data (g, NULL);
+  json_node_unref (root);
+  g_object_unref (g);
+  g_object_unref (b);
+  return out;
+}
+
+static const AffectFeatureField *
+find_field (const AffectFeatureField * fields, guint n, const char *name,
+    AffectFeatureKind kind)
+{
+  for (guint i = 0; i < n; i++)
+    if (fields[i].kind == kind && !strcmp (fields[i].name, name))
+      return &fields[i];
+  return NULL;
+}
+
+gboolean
+affect_features_check (const char *features_json,
+    const AffectFeatureField * fields, guint n, const char *model,
+    GError ** error)
+{
+  static const char *const int_fields[] = { "sample-rate", "hop", "n-mels",
+    "n-fft"
+  };
+  JsonParser *parser;
+  JsonObject *o;
+  const AffectFeatureField *f;
+  gboolean ok = TRUE;
+
+  if (features_json == NULL)
+    return TRUE;
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, features_json, -1, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+    g_object_unref (parser);
+    return TRUE;
+  }
+  o = json_node_get_object (json_parser_get_root (parser));
+  for (guint i = 0; i < G_N_ELEMENTS (int_fields) && ok; i++) {
+    f = find_field (fields, n, int_fields[i], AFFECT_FEATURE_INT);
+    if (f && json_object_has_member (o, int_fields[i])
+        && f->i != json_object_get_int_member (o, int_fields[i])) {
+      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+          "Mel stream has %s=%d but the model %s was trained with %s=%"
+          G_GINT64_FORMAT, int_fields[i], (int) f->i, model, int_fields[i],
+          json_object_get_int_member (o, int_fields[i]));
+      ok = FALSE;
+    }
+  }
+  f = find_field (fields, n, "preset", AFFECT_FEATURE_STRING);
+  if (ok && f && json_object_has_member (o, "preset")) {
+    const char *mp = json_object_get_string_member (o, "preset");
+    if (g_strcmp0 (mp, "custom") && g_strcmp0 (f->s, "custom")
+        && g_strcmp0 (mp, f->s)) {
+      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+          "Mel stream has preset=%s but the model %s was trained with "
+          "preset=%s", f->s, model, mp);
+      ok = FALSE;
+    }
+  }
+  g_object_unref (parser);
+  return ok;
 }

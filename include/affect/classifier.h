@@ -36,6 +36,35 @@ gboolean affect_labels_to_model (const char *const *model_labels,
 guint affect_scores_rank (const float *scores, guint n, guint top_k,
     gboolean single_label, double threshold, guint * order);
 
+/* One field of a Mel stream's description (the element's caps), as a
+ * model file's `affect.features` JSON records it */
+typedef enum
+{
+  AFFECT_FEATURE_INT,
+  AFFECT_FEATURE_DOUBLE,
+  AFFECT_FEATURE_STRING
+} AffectFeatureKind;
+
+typedef struct
+{
+  const char *name;
+  AffectFeatureKind kind;
+  gint64 i;
+  double d;
+  const char *s;
+} AffectFeatureField;
+
+/* the fields as a JSON object */
+char *affect_features_json (const AffectFeatureField * fields, guint n);
+/* FALSE with AFFECT_ERROR_MISMATCH naming both values when the stream's
+ * sample-rate, hop, n-mels, n-fft (ints) or preset (neither "custom")
+ * differ from features_json's; TRUE when either does not say, or
+ * features_json is NULL or not a JSON object. `model` names the model in
+ * the message. */
+gboolean affect_features_check (const char *features_json,
+    const AffectFeatureField * fields, guint n, const char *model,
+    GError ** error);
+
 /* ["a", "b"] with JSON escapes */
 char *affect_labels_json (const char *const *labels);
 
