@@ -954,7 +954,9 @@ gst_affect_metrics_event (GstBaseSink * sink, GstEvent * event)
               G_GUINT64_FORMAT " prediction(s) no labelled item",
               self->n_unscored, self->n_unlabelled),
           ("they are left out of the metrics"));
-    if (self->n_gate_unlabelled)
+    /* a run without any label simply has no gate score */
+    if (self->n_gate_unlabelled && self->eval &&
+        affect_evaluation_n_gate (self->eval) > 0)
       GST_ELEMENT_WARNING (self, STREAM, FAILED,
           ("%" G_GUINT64_FORMAT " routed item(s) have no '%s' label",
               self->n_gate_unlabelled, self->gate_label),
