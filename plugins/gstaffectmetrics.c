@@ -112,7 +112,8 @@
 #include "affect/atomicfile.h"
 #include "affect/npy.h"
 #include "gstaffectelements.h"
-#include "gstaffectlearner.h"
+#include "affect/regressor.h"
+#include "gstaffectitem.h"
 #include "gstaffectmetrics.h"
 #include "gstaffectprops.h"
 #include "gstaffecttensor.h"
@@ -479,7 +480,7 @@ note_gate (GstAffectMetrics * self, const GstAffectItem * item)
   if (self->gate_label == NULL || item == NULL || item->route < 0)
     return TRUE;
   if (!(gst_affect_item_get_target (item, self->gate_label, &v) ||
-          gst_affect_learner_parse_label (gst_affect_item_get_column (item,
+          affect_parse_label (gst_affect_item_get_column (item,
                   self->gate_label), &v)) || !isfinite (v)) {
     self->n_gate_unlabelled++;
     return TRUE;
