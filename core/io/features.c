@@ -1225,6 +1225,8 @@ affect_feature_cache_key (const AffectManifest * m, const guint * order,
     for (i = 0; i < m->n_extra; i++)
       key_text (sum, it->extra[i]);
     file = affect_manifest_resolve_path (m, it, root);
+    /* the resolved path is part of each item's events */
+    key_text (sum, file);
     if (!key_file (sum, file, error)) {
       g_free (file);
       g_checksum_free (sum);

@@ -94,8 +94,9 @@ gboolean affect_feature_table_write (const AffectFeatureTable * table,
 /* SHA-256 (64 lowercase hex digits, g_free) over `params` (the
  * extractor's settings that change its output), the manifest's column
  * names and the rows of the items at order[0 .. n) (id, path, split,
- * duration, labels, targets, other columns), and the length and content
- * of each item's file, resolved from root (NULL = the manifest's folder).
+ * duration, labels, targets, other columns), and the path (resolved from
+ * root, NULL = the manifest's folder), length and content of each item's
+ * file.
  * A file that cannot be read enters the key as missing, so the key
  * changes when it appears. */
 char *affect_feature_cache_key (const AffectManifest * manifest,
