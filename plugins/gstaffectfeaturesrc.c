@@ -49,13 +49,13 @@
  * gst-launch-1.0 affectfeaturesrc location=emodb-is09.csv \
  *     manifest=emodb/labels.csv target-columns=arousal,valence ! \
  *     affectregress mode=train model-file=arousal.safetensors \
- *     target=arousal ! fakesink
+ *     targets=arousal ! fakesink
  * ]| openSMILE IS09 features with the manifest's targets.
  * |[
  * gst-launch-1.0 affectfeaturesrc location=cache/KEY.npy split=test ! \
- *     affectregress model-file=arousal.safetensors ! affectmetrics ! \
- *     fakesink
- * ]| A feature cache written by affectfeaturesink.
+ *     affectregress model-file=arousal.safetensors ! affectmetrics
+ * ]| A feature cache written by affectfeaturesink (`affect-corpus features
+ * --cache cache MANIFEST` prints its name).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -292,6 +292,73 @@ test_predictions (void)
   g_free (npy);
 }
 
+/* affect-corpus features: the first run extracts into the cache, the
+ * second finds the table; the table replays the audio route; a changed
+ * file gives another key */
+static gchar *
+cache_run (const gchar * cache, gchar ** err)
+{
+  const gchar *build = g_getenv ("AFFECT_BUILD_DIR");
+  gchar *tool = g_build_filename (build, "tools", "affect-corpus", NULL);
+  gchar *argv[] = { tool, (gchar *) "features", (gchar *) "--cache",
+    (gchar *) cache, manifest, NULL
+  };
+  gchar *out = NULL;
+  gint status;
+
+  g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+          &out, err, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_free (tool);
+  return g_strstrip (out);
+}
+
+static void
+test_cache_tool (void)
+{
+  gchar *cache = path_in_tmp ("cache"), *first, *second, *err, *desc;
+  gchar *wav = path_in_tmp ("u7.wav");
+  Collect *audio, *stored;
+
+  if (g_getenv ("AFFECT_BUILD_DIR") == NULL) {
+    g_test_skip ("AFFECT_BUILD_DIR is not set (run through meson test)");
+    return;
+  }
+  first = cache_run (cache, &err);
+  g_assert_nonnull (strstr (err, "extracting"));
+  g_free (err);
+  g_assert_true (g_str_has_suffix (first, ".npy"));
+  g_assert_true (g_file_test (first, G_FILE_TEST_EXISTS));
+  second = cache_run (cache, &err);
+  g_assert_nonnull (strstr (err, "cached"));
+  g_free (err);
+  g_assert_cmpstr (first, ==, second);
+  g_free (second);
+
+  desc = g_strdup_printf ("affectsrc location=\"%s\" ! " AUDIO_CHAIN
+      " ! fakesink name=out sync=false", manifest);
+  audio = run (desc, NULL);
+  g_free (desc);
+  desc = g_strdup_printf ("affectfeaturesrc location=\"%s\" ! "
+      "fakesink name=out sync=false", first);
+  stored = run (desc, NULL);
+  g_free (desc);
+  assert_same (audio, stored, "affect-corpus features");
+  collect_free (audio);
+  collect_free (stored);
+
+  /* another recording under the same name: a new key */
+  make_wav ("u7.wav", "sine", 600, 12);
+  second = cache_run (cache, &err);
+  g_assert_nonnull (strstr (err, "extracting"));
+  g_free (err);
+  g_assert_cmpstr (first, !=, second);
+  g_free (second);
+  g_free (first);
+  g_free (wav);
+  g_free (cache);
+}
+
 static void
 expect_error (const gchar * file, const gchar * text, const gchar * props,
     const gchar * expected)
@@ -376,6 +443,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectfeatures/manifest-join", test_manifest_join);
   g_test_add_func ("/affectfeatures/predictions", test_predictions);
   g_test_add_func ("/affectfeatures/bad-tables", test_bad_tables);
+  g_test_add_func ("/affectfeatures/cache-tool", test_cache_tool);
   ret = g_test_run ();
 
   {
@@ -383,7 +451,18 @@ main (int argc, char **argv)
     const gchar *n;
     while ((n = g_dir_read_name (d))) {
       gchar *p = path_in_tmp (n);
-      g_unlink (p);
+      if (g_file_test (p, G_FILE_TEST_IS_DIR)) {
+        GDir *sub = g_dir_open (p, 0, NULL);
+        const gchar *f;
+        while ((f = g_dir_read_name (sub))) {
+          gchar *q = g_build_filename (p, f, NULL);
+          g_unlink (q);
+          g_free (q);
+        }
+        g_dir_close (sub);
+        g_rmdir (p);
+      } else
+        g_unlink (p);
       g_free (p);
     }
     g_dir_close (d);
