@@ -972,6 +972,8 @@ arff_escape (GString * out, const char *s)
         quote = TRUE;
         break;
       default:
+        /* other white space too: a bare word loses it at its ends */
+        quote |= g_ascii_isspace (*s);
         g_string_append_c (out, *s);
     }
   }
@@ -1009,6 +1011,35 @@ check_ids (const AffectFeatureTable * t, const char *path, const char *bad,
           "store", t->ids[i], i + 1);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* a feature name each format would read back as something else */
+static gboolean
+check_names (const AffectFeatureTable * t, const char *path,
+    AffectFeatureFormat format, GError ** error)
+{
+  guint j;
+
+  for (j = 0; j < t->n_features; j++) {
+    const char *n = t->feature_names[j];
+    gsize len = strlen (n);
+    gboolean bad = is_meta_column (n);
+
+    if (format == AFFECT_FEATURE_FORMAT_CSV)
+      bad |= len == 0 || strcmp (n, "name") == 0 || strcmp (n, "class") == 0
+          || n[strcspn (n, ";'\"\r\n")] != '\0'
+          || g_ascii_isspace (n[0]) || g_ascii_isspace (n[len - 1]);
+    else
+      bad |= j + 1 == t->n_features && strcmp (n, "class") == 0
+          && !t->classes && !t->class_values;
+    if (bad) {
+      set_error (error, AFFECT_ERROR_FORMAT, path, 0,
+          "the feature name '%s' (column %u) would not read back as a "
+          "feature in %s", n, j + 1, affect_feature_format_to_string (format));
+      return FALSE;
+    }
+  }
   return TRUE;
 }
 
@@ -1119,6 +1150,8 @@ affect_feature_table_write (const AffectFeatureTable * t, const char *path,
         "the table has no ids to write in a 'name' column");
     return FALSE;
   }
+  if (!check_names (t, path, format, error))
+    return FALSE;
   if (format == AFFECT_FEATURE_FORMAT_CSV) {
     if (!check_ids (t, path, ";'\"\r\n", error))
       return FALSE;

@@ -86,7 +86,9 @@ gint affect_feature_table_find (const AffectFeatureTable * table,
  * `name;<names>` (`frameTime` when the table has times), ids quoted as
  * openSMILE does; ARFF: openSMILE's layout, with a nominal class attribute
  * when class_values is set; NPY: the values as float32 N × D. An id that
- * the format cannot hold (';' or a quote in CSV, a line break anywhere)
+ * the format cannot hold (';' or a quote in CSV, a line break anywhere),
+ * or a feature name that would read back as something else (`name`,
+ * `class`, `frameTime` … in CSV; `frameTime` …, or `class` last in ARFF),
  * is AFFECT_ERROR_FORMAT. */
 gboolean affect_feature_table_write (const AffectFeatureTable * table,
     const char *path, AffectFeatureFormat format, GError ** error);

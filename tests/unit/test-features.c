@@ -292,6 +292,43 @@ test_errors (void)
   }
 }
 
+/* names a format would read back as something else are refused */
+static void
+test_write_names (void)
+{
+  const char *names[] = { "a", "class", NULL };
+  float v[2] = { 1, 2 };
+  char *csv = tmp_path ("n.csv"), *arff = tmp_path ("n.arff");
+  AffectFeatureTable *t = affect_feature_table_new (2, names);
+  GError *error = NULL;
+
+  affect_feature_table_append (t, "x", v, NULL);
+  g_assert_false (affect_feature_table_write (t, csv,
+          AFFECT_FEATURE_FORMAT_AUTO, &error));
+  g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "'class' (column 2)"));
+  g_clear_error (&error);
+  /* ARFF: a numeric 'class' last would be the class */
+  g_assert_false (affect_feature_table_write (t, arff,
+          AFFECT_FEATURE_FORMAT_AUTO, &error));
+  g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT);
+  g_clear_error (&error);
+  g_free (t->feature_names[1]);
+  t->feature_names[1] = g_strdup ("b\v");
+  g_free (t->ids[0]);
+  t->ids[0] = g_strdup ("x\v");
+  g_assert_true (affect_feature_table_write (t, arff,
+          AFFECT_FEATURE_FORMAT_AUTO, &error));
+  affect_feature_table_free (t);
+  t = affect_feature_table_load (arff, AFFECT_FEATURE_FORMAT_AUTO, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (t->ids[0], ==, "x\v");
+  g_assert_cmpstr (t->feature_names[1], ==, "b\v");
+  affect_feature_table_free (t);
+  g_free (csv);
+  g_free (arff);
+}
+
 static void
 test_npy_shape (void)
 {
@@ -405,6 +442,7 @@ main (int argc, char **argv)
   g_test_add_func ("/features/round-trip", test_round_trip);
   g_test_add_func ("/features/errors", test_errors);
   g_test_add_func ("/features/npy-shape", test_npy_shape);
+  g_test_add_func ("/features/write-names", test_write_names);
   g_test_add_func ("/features/cache-key", test_cache_key);
   ret = g_test_run ();
   d = g_dir_open (tmp_dir, 0, NULL);
