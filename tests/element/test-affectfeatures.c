@@ -256,6 +256,47 @@ test_manifest_join (void)
   g_free (copy);
 }
 
+/* tags (multi-label) through the cache, also when the stored items all
+ * carry one tag (a companion without ';' would read as classes) */
+static void
+test_tags (void)
+{
+  gchar *tags = path_in_tmp ("tags.csv"), *npy = path_in_tmp ("tags.npy");
+  const gchar *splits[] = { "", "split=test" };
+  guint k;
+
+  g_assert_true (g_file_set_contents (tags, "id,path,label,split\n"
+          "t0,u0.wav,happy;sad,train\nt1,u1.wav,calm,test\nt2,u2.wav,sad,\n",
+          -1, NULL));
+  for (k = 0; k < G_N_ELEMENTS (splits); k++) {
+    gchar *desc = g_strdup_printf ("affectsrc location=\"%s\" %s ! "
+        AUDIO_CHAIN " ! tee name=t t. ! queue ! fakesink name=out sync=false "
+        "t. ! queue ! affectfeaturesink location=\"%s\"", tags, splits[k],
+        npy);
+    Collect *audio = run (desc, NULL), *stored;
+    GstAffectItem *item;
+    GstEvent *ev;
+
+    g_free (desc);
+    g_assert_cmpuint (audio->starts->len, ==, k ? 2 : 3);
+    ev = gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+        gst_structure_copy (g_ptr_array_index (audio->starts, 0)));
+    item = gst_affect_item_parse_start_event (ev);
+    g_assert_cmpint (item->task, ==, GST_AFFECT_TASK_TAGS);
+    gst_affect_item_free (item);
+    gst_event_unref (ev);
+    desc = g_strdup_printf ("affectfeaturesrc location=\"%s\" ! "
+        "fakesink name=out sync=false", npy);
+    stored = run (desc, NULL);
+    g_free (desc);
+    assert_same (audio, stored, splits[k]);
+    collect_free (audio);
+    collect_free (stored);
+  }
+  g_free (tags);
+  g_free (npy);
+}
+
 /* a model trained on the audio route predicts the same from the table */
 static void
 test_predictions (void)
@@ -441,6 +482,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/affectfeatures/round-trip", test_round_trip);
   g_test_add_func ("/affectfeatures/manifest-join", test_manifest_join);
+  g_test_add_func ("/affectfeatures/tags", test_tags);
   g_test_add_func ("/affectfeatures/predictions", test_predictions);
   g_test_add_func ("/affectfeatures/bad-tables", test_bad_tables);
   g_test_add_func ("/affectfeatures/cache-tool", test_cache_tool);
