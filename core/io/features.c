@@ -341,7 +341,7 @@ parse_csv (const char *label, const char *text, gsize length, GError ** error)
   header = g_strsplit (line, delim, -1);
   n_cols = g_strv_length (header);
   role = g_new0 (int, n_cols);
-  names = g_ptr_array_new ();
+  names = g_ptr_array_new_with_free_func (g_free);
   for (c = 0; c < n_cols; c++) {
     guint d;
     char *name = unquote (g_strstrip (header[c]));

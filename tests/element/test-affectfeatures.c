@@ -11,6 +11,17 @@
 
 #include "gstaffectitem.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
 static gchar *tmp_dir, *manifest;
 
 typedef struct
@@ -357,14 +368,21 @@ cache_run (const gchar * cache, gchar ** err)
 static void
 test_cache_tool (void)
 {
-  gchar *cache = path_in_tmp ("cache"), *first, *second, *err, *desc;
-  gchar *wav = path_in_tmp ("u7.wav");
+  gchar *cache, *first, *second, *err, *desc;
   Collect *audio, *stored;
 
   if (g_getenv ("AFFECT_BUILD_DIR") == NULL) {
     g_test_skip ("AFFECT_BUILD_DIR is not set (run through meson test)");
     return;
   }
+  if (SANITIZED) {
+    /* the tool runs gst-launch-1.0, an uninstrumented program that cannot
+     * load a plugin built with the sanitizers */
+    g_test_skip ("affect-corpus features spawns gst-launch-1.0, which "
+        "cannot load this sanitizer build's plugin");
+    return;
+  }
+  cache = path_in_tmp ("cache");
   first = cache_run (cache, &err);
   g_assert_nonnull (strstr (err, "extracting"));
   g_free (err);
@@ -396,7 +414,6 @@ test_cache_tool (void)
   g_assert_cmpstr (first, !=, second);
   g_free (second);
   g_free (first);
-  g_free (wav);
   g_free (cache);
 }
 
