@@ -38,6 +38,13 @@
  *
  * ## Messages
  *
+ * `affect-progress`, after each item:
+ *
+ * * `items-done` (uint): items emitted, plus those skipped (known at start)
+ * * `items-total` (uint)
+ * * `items-skipped` (uint)
+ * * `id` (string): the item's id
+ *
  * `affect-dataset-done`, before EOS:
  *
  * * `items-emitted` (uint)
@@ -601,6 +608,13 @@ gst_affect_feature_src_create (GstPushSrc * src, GstBuffer ** out)
     if (!gst_pad_push_event (GST_BASE_SRC_PAD (src),
             gst_affect_item_end_event_new (item)))
       GST_DEBUG_OBJECT (self, "affect-item-end of %s not handled", item->id);
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self),
+            gst_structure_new ("affect-progress",
+                "items-done", G_TYPE_UINT, self->next + self->skipped,
+                "items-total", G_TYPE_UINT, self->items->len + self->skipped,
+                "items-skipped", G_TYPE_UINT, self->skipped,
+                "id", G_TYPE_STRING, item->id, NULL)));
   }
   if (self->next >= self->items->len) {
     post_done (self);

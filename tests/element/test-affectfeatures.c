@@ -31,6 +31,8 @@ typedef struct
   GPtrArray *caps;              /* caps string at each buffer */
   GByteArray *data;             /* every buffer, in order */
   GArray *pts, *durations;      /* GstClockTime per buffer */
+  guint progress;               /* affect-progress messages */
+  guint emitted;                /* items-emitted of affect-dataset-done */
 } Collect;
 
 static void
@@ -106,8 +108,16 @@ run (const gchar * desc, gchar ** error_text)
   }
   bus = gst_element_get_bus (p);
   gst_element_set_state (p, GST_STATE_PLAYING);
-  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  while ((msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))
+      && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT) {
+    if (gst_message_has_name (msg, "affect-progress"))
+      c->progress++;
+    else if (gst_message_has_name (msg, "affect-dataset-done"))
+      gst_structure_get_uint (gst_message_get_structure (msg),
+          "items-emitted", &c->emitted);
+    gst_message_unref (msg);
+  }
   if (msg == NULL)
     g_error ("%s: no EOS within 60 s", desc);
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
@@ -222,6 +232,9 @@ test_round_trip (void)
         "fakesink name=out sync=false", path);
     Collect *stored = run (desc, NULL);
     assert_same (audio, stored, formats[i]);
+    /* the messages affectsrc posts */
+    g_assert_cmpuint (stored->progress, ==, audio->progress);
+    g_assert_cmpuint (stored->emitted, ==, 8);
     collect_free (stored);
     g_free (desc);
     g_free (path);
