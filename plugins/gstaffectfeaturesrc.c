@@ -107,10 +107,14 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (affectfeaturesrc, "affectfeaturesrc",
 static void
 gst_affect_feature_src_clear (GstAffectFeatureSrc * self)
 {
+  GST_OBJECT_LOCK (self);
+  self->ready = FALSE;
+  GST_OBJECT_UNLOCK (self);
   g_clear_pointer (&self->table, affect_feature_table_free);
   g_clear_pointer (&self->manifest, affect_manifest_free);
   g_clear_pointer (&self->meta, g_key_file_free);
   g_clear_pointer (&self->meta_task, g_free);
+  g_clear_pointer (&self->run_split, g_free);
   g_clear_pointer (&self->items, g_ptr_array_unref);
   if (self->rows)
     g_array_free (self->rows, TRUE);
@@ -268,7 +272,7 @@ item_from_manifest (GstAffectFeatureSrc * self, const AffectManifestItem * mi)
   guint i;
 
   item->path = affect_manifest_resolve_path (m, mi, NULL);
-  item->split = g_strdup (mi->split ? mi->split : self->split);
+  item->split = g_strdup (mi->split ? mi->split : self->run_split);
   if (self->meta)
     default_origin = g_key_file_get_string (self->meta, META_GROUP, "origin",
         NULL);
@@ -370,7 +374,7 @@ load_manifest (GstAffectFeatureSrc * self, const gchar * path,
     goto out;
   }
   affect_manifest_selection_init (&selection);
-  selection.split = self->split;
+  selection.split = self->run_split;
   order = affect_manifest_select (self->manifest, &selection, &n_order, &error);
   if (order == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
@@ -427,7 +431,7 @@ items_from_table (GstAffectFeatureSrc * self)
       g_free (item->id);
       item->id = g_strdup_printf ("%u", i);
     }
-    item->split = g_strdup (self->split);
+    item->split = g_strdup (self->run_split);
     if (t->classes && t->classes[i]) {
       if (t->class_values)
         gst_affect_item_set_class (item,
@@ -462,6 +466,9 @@ gst_affect_feature_src_start (GstBaseSrc * src)
   GST_OBJECT_UNLOCK (self);
 
   gst_affect_feature_src_clear (self);
+  GST_OBJECT_LOCK (self);
+  self->run_split = g_strdup (self->split);
+  GST_OBJECT_UNLOCK (self);
   self->items = g_ptr_array_new_with_free_func ((GDestroyNotify)
       gst_affect_item_free);
   self->rows = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -524,6 +531,9 @@ gst_affect_feature_src_start (GstBaseSrc * src)
   load_times (self);
   GST_INFO_OBJECT (self, "%s: %u rows of %u features, %u items", location,
       self->table->n_rows, self->table->n_features, self->items->len);
+  GST_OBJECT_LOCK (self);
+  self->ready = TRUE;
+  GST_OBJECT_UNLOCK (self);
   ok = TRUE;
 out:
   if (error)
@@ -555,7 +565,7 @@ gst_affect_feature_src_get_caps (GstBaseSrc * src, GstCaps * filter)
   GST_OBJECT_LOCK (self);
   if (self->current_caps)
     caps = gst_caps_ref (self->current_caps);
-  else if (self->caps && self->caps->len > 0)
+  else if (self->ready && self->caps->len > 0)
     caps = gst_caps_ref (g_ptr_array_index (self->caps,
             self->rows->len ? g_array_index (self->rows, guint, 0) : 0));
   else

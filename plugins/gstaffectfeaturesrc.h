@@ -31,6 +31,9 @@ struct _GstAffectFeatureSrc
   AffectManifest *manifest;
   GKeyFile *meta;
   gchar *meta_task;
+  gchar *run_split;             /* the split property when started */
+  gboolean ready;               /* started: items and caps set (object
+                                 * lock) */
   GPtrArray *items;             /* GstAffectItem, in emission order */
   GArray *rows;                 /* guint table row of each item */
   GPtrArray *caps;              /* GstCaps of each table row */
