@@ -21,6 +21,7 @@ typedef enum
 {
   FORWARD_TRAIN,
   FORWARD_EVAL,
+  FORWARD_SAVED,
   BACKWARD_TRAIN,
   BACKWARD_EVAL
 } Pass;
@@ -39,6 +40,7 @@ typedef struct
 
 static void forward_train_channel (const BnJob * j, int ch);
 static void forward_eval_channel (const BnJob * j, int ch);
+static void forward_saved_channel (const BnJob * j, int ch);
 static void backward_train_channel (const BnJob * j, int ch);
 static void backward_eval_channel (const BnJob * j, int ch);
 
@@ -56,6 +58,9 @@ bn_part (int part, int n_parts, gpointer data)
         break;
       case FORWARD_EVAL:
         forward_eval_channel (j, ch);
+        break;
+      case FORWARD_SAVED:
+        forward_saved_channel (j, ch);
         break;
       case BACKWARD_TRAIN:
         backward_train_channel (j, ch);
@@ -182,6 +187,38 @@ affect_batchnorm_forward_eval (int c, int64_t m, const float *x,
   j.running_mean_in = running_mean;
   j.running_var_in = running_var;
   j.eps = eps;
+  j.clamp = clamp;
+  j.y = y;
+  bn_run (&j);
+}
+
+/* a and b exactly as forward_train_channel forms them from the float
+ * mean and rstd it stores, so the output has the train forward's bits */
+static void
+forward_saved_channel (const BnJob * j, int ch)
+{
+  const float a = j->gamma[ch] * j->rstd_in[ch];
+  const float b = j->beta[ch] - j->mean_in[ch] * a;
+
+  affine (j->m, j->x + (int64_t) ch * j->m, a, b, j->clamp,
+      j->y + (int64_t) ch * j->m);
+}
+
+void
+affect_batchnorm_forward_saved (int c, int64_t m, const float *x,
+    const float *gamma, const float *beta, const float *mean,
+    const float *rstd, const float *clamp, float *y)
+{
+  BnJob j = { 0 };
+
+  j.pass = FORWARD_SAVED;
+  j.c = c;
+  j.m = m;
+  j.x = x;
+  j.gamma = gamma;
+  j.beta = beta;
+  j.mean_in = mean;
+  j.rstd_in = rstd;
   j.clamp = clamp;
   j.y = y;
   bn_run (&j);
