@@ -10,8 +10,11 @@
  * those of one thread at any thread count. */
 #include <math.h>
 
+#include <string.h>
+
 #include "affect/nn-layers.h"
 #include "affect/parallel.h"
+#include "vector-clones.h"
 
 /* channels per part: about this many floats of a pass, whatever the
  * thread count */
@@ -79,6 +82,100 @@ bn_run (BnJob * j)
   affect_parallel_run ((int) ((j->c + per_part - 1) / per_part), bn_part, j);
 }
 
+/* A channel's sums run in 8 double lanes (lane = i mod 8) added up in lane
+ * order at the end: independent chains the vector units can overlap, and
+ * the same bits whatever the instruction set or thread count. */
+typedef float v4sf __attribute__((vector_size (16)));
+typedef double v4df __attribute__((vector_size (32)));
+
+/* macros, since passing 32-byte vectors by value would depend on the
+ * instruction set of the caller */
+#define LOAD4(v, p) do { v4sf f_; memcpy (&f_, (p), sizeof (f_)); \
+    (v) = __builtin_convertvector (f_, v4df); } while (0)
+#define LANES_SUM(s, lo, hi) do { (s) = 0.0; \
+    for (int l_ = 0; l_ < 4; l_++) (s) += (lo)[l_]; \
+    for (int l_ = 0; l_ < 4; l_++) (s) += (hi)[l_]; } while (0)
+
+/* Σ x and Σ (x − mu)² */
+AFFECT_VECTOR_CLONES static void
+channel_moments (int64_t m, const float *restrict x, double *mean, double *ss)
+{
+  v4df a0 = { 0 }, a1 = { 0 };
+  int64_t i = 0;
+
+  for (; i + 8 <= m; i += 8) {
+    v4df x0, x1;
+    LOAD4 (x0, x + i);
+    LOAD4 (x1, x + i + 4);
+    a0 += x0;
+    a1 += x1;
+  }
+  for (int l = 0; i < m; i++, l++)
+    if (l < 4)
+      a0[l] += x[i];
+    else
+      a1[l - 4] += x[i];
+  double mu;
+  LANES_SUM (mu, a0, a1);
+  mu /= (double) m;
+  const v4df vmu = { mu, mu, mu, mu };
+
+  a0 = a1 = (v4df) {
+  0};
+  for (i = 0; i + 8 <= m; i += 8) {
+    v4df d0, d1;
+    LOAD4 (d0, x + i);
+    LOAD4 (d1, x + i + 4);
+    d0 -= vmu;
+    d1 -= vmu;
+    a0 += d0 * d0;
+    a1 += d1 * d1;
+  }
+  for (int l = 0; i < m; i++, l++) {
+    const double d = x[i] - mu;
+    if (l < 4)
+      a0[l] += d * d;
+    else
+      a1[l - 4] += d * d;
+  }
+  *mean = mu;
+  LANES_SUM (*ss, a0, a1);
+}
+
+/* Σ g and Σ g·x̂, x̂ = (x − mu)·r in float as the forward's */
+AFFECT_VECTOR_CLONES static void
+channel_grad_sums (int64_t m, const float *restrict x,
+    const float *restrict g, float mu, float r, double *sg, double *sgx)
+{
+  v4df a0 = { 0 }, a1 = { 0 }, b0 = { 0 }, b1 = { 0 };
+  const v4sf vmu = { mu, mu, mu, mu }, vr = { r, r, r, r };
+  int64_t i = 0;
+
+  for (; i + 8 <= m; i += 8) {
+    v4sf x0, x1, g0, g1;
+    memcpy (&x0, x + i, sizeof (x0));
+    memcpy (&x1, x + i + 4, sizeof (x1));
+    memcpy (&g0, g + i, sizeof (g0));
+    memcpy (&g1, g + i + 4, sizeof (g1));
+    a0 += __builtin_convertvector (g0, v4df);
+    a1 += __builtin_convertvector (g1, v4df);
+    b0 += __builtin_convertvector (g0 * ((x0 - vmu) * vr), v4df);
+    b1 += __builtin_convertvector (g1 * ((x1 - vmu) * vr), v4df);
+  }
+  for (int l = 0; i < m; i++, l++) {
+    const float p = g[i] * ((x[i] - mu) * r);
+    if (l < 4) {
+      a0[l] += g[i];
+      b0[l] += p;
+    } else {
+      a1[l - 4] += g[i];
+      b1[l - 4] += p;
+    }
+  }
+  LANES_SUM (*sg, a0, a1);
+  LANES_SUM (*sgx, b0, b1);
+}
+
 /* y = a·x + b, clamped to [lo, hi] in the same pass when clamp != NULL
  * (a following ReLU / ReLU6 costs no extra sweep over memory) */
 static void
@@ -104,15 +201,9 @@ forward_train_channel (const BnJob * j, int ch)
   const int64_t m = j->m;
   const float *xc = j->x + (int64_t) ch * m;
   float *yc = j->y + (int64_t) ch * m;
-  double s = 0.0, ss = 0.0;
+  double mu, ss;
 
-  for (int64_t i = 0; i < m; i++)
-    s += xc[i];
-  const double mu = s / (double) m;
-  for (int64_t i = 0; i < m; i++) {
-    const double d = xc[i] - mu;
-    ss += d * d;
-  }
+  channel_moments (m, xc, &mu, &ss);
   const double var = ss / (double) m;
   const float r = (float) (1.0 / sqrt (var + j->eps));
   const float a = j->gamma[ch] * r;
@@ -232,12 +323,9 @@ backward_train_channel (const BnJob * j, int ch)
   const float *xc = j->x + (int64_t) ch * m;
   const float *g = j->dy + (int64_t) ch * m;
   const float mu = j->mean_in[ch], r = j->rstd_in[ch];
-  double sg = 0.0, sgx = 0.0;
+  double sg, sgx;
 
-  for (int64_t i = 0; i < m; i++) {
-    sg += g[i];
-    sgx += g[i] * ((xc[i] - mu) * r);
-  }
+  channel_grad_sums (m, xc, g, mu, r, &sg, &sgx);
   if (j->dgamma != NULL)
     j->dgamma[ch] += (float) sgx;
   if (j->dbeta != NULL)
@@ -283,11 +371,8 @@ backward_eval_channel (const BnJob * j, int ch)
   const float mu = j->running_mean_in[ch];
 
   if (j->dgamma != NULL || j->dbeta != NULL) {
-    double sg = 0.0, sgx = 0.0;
-    for (int64_t i = 0; i < m; i++) {
-      sg += g[i];
-      sgx += g[i] * ((xc[i] - mu) * r);
-    }
+    double sg, sgx;
+    channel_grad_sums (m, xc, g, mu, r, &sg, &sgx);
     if (j->dgamma != NULL)
       j->dgamma[ch] += (float) sgx;
     if (j->dbeta != NULL)
