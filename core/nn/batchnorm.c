@@ -178,21 +178,75 @@ channel_grad_sums (int64_t m, const float *restrict x,
 
 /* y = a·x + b, clamped to [lo, hi] in the same pass when clamp != NULL
  * (a following ReLU / ReLU6 costs no extra sweep over memory) */
-static void
+typedef float v8sf __attribute__((vector_size (32)));
+typedef int v8si __attribute__((vector_size (32)));
+#define SPLAT8(v, s) do { for (int l_ = 0; l_ < 8; l_++) (v)[l_] = (s); } \
+  while (0)
+/* where mask: b, else a (a NaN compares false and stays) */
+#define SELECT8(mask, b, a) \
+  ((v8sf) (((v8si) (b) & (mask)) | ((v8si) (a) & ~(mask))))
+
+AFFECT_VECTOR_CLONES static void
 affine (int64_t m, const float *restrict x, float a, float b,
     const float *clamp, float *restrict y)
 {
+  const float lo = clamp != NULL ? clamp[0] : -INFINITY;
+  const float hi = clamp != NULL ? clamp[1] : INFINITY;
+  v8sf va, vb, vlo, vhi;
+  int64_t i = 0;
+
+  SPLAT8 (va, a);
+  SPLAT8 (vb, b);
+  SPLAT8 (vlo, lo);
+  SPLAT8 (vhi, hi);
   if (clamp == NULL) {
-    for (int64_t i = 0; i < m; i++)
+    for (; i + 8 <= m; i += 8) {
+      v8sf v;
+      memcpy (&v, x + i, sizeof (v));
+      v = va * v + vb;
+      memcpy (y + i, &v, sizeof (v));
+    }
+    for (; i < m; i++)
       y[i] = a * x[i] + b;
   } else {
-    const float lo = clamp[0], hi = clamp[1];
-    for (int64_t i = 0; i < m; i++) {
+    for (; i + 8 <= m; i += 8) {
+      v8sf v;
+      memcpy (&v, x + i, sizeof (v));
+      v = va * v + vb;
+      v = SELECT8 (v < vlo, vlo, v);
+      v = SELECT8 (v > vhi, vhi, v);
+      memcpy (y + i, &v, sizeof (v));
+    }
+    for (; i < m; i++) {
       float v = a * x[i] + b;
       v = v < lo ? lo : v;
       y[i] = v > hi ? hi : v;
     }
   }
+}
+
+/* d = a·(g − mg − (x − mu)·r·mgx); d may be g */
+AFFECT_VECTOR_CLONES static void
+backward_dx (int64_t m, const float *x, const float *g, float a, float mg,
+    float mu, float r, float mgx, float *d)
+{
+  v8sf va, vmg, vmu, vr, vmgx;
+  int64_t i = 0;
+
+  SPLAT8 (va, a);
+  SPLAT8 (vmg, mg);
+  SPLAT8 (vmu, mu);
+  SPLAT8 (vr, r);
+  SPLAT8 (vmgx, mgx);
+  for (; i + 8 <= m; i += 8) {
+    v8sf xv, gv, v;
+    memcpy (&xv, x + i, sizeof (xv));
+    memcpy (&gv, g + i, sizeof (gv));
+    v = va * (gv - vmg - (xv - vmu) * vr * vmgx);
+    memcpy (d + i, &v, sizeof (v));
+  }
+  for (; i < m; i++)
+    d[i] = a * (g[i] - mg - (x[i] - mu) * r * mgx);
 }
 
 static void
@@ -335,8 +389,7 @@ backward_train_channel (const BnJob * j, int ch)
     const float a = j->gamma[ch] * r;
     const float mg = (float) (sg / (double) m);
     const float mgx = (float) (sgx / (double) m);
-    for (int64_t i = 0; i < m; i++)
-      d[i] = a * (g[i] - mg - (xc[i] - mu) * r * mgx);
+    backward_dx (m, xc, g, a, mg, mu, r, mgx, d);
   }
 }
 

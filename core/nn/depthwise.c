@@ -68,21 +68,77 @@ pad_plane (const float *x, int h, int w, float *xp)
   memset (xp + (int64_t) (h + 1) * pw, 0, sizeof (float) * pw);
 }
 
-static void
+typedef float v8sf __attribute__((vector_size (32)));
+
+/* unaligned loads; a macro, since passing 32-byte vectors by value
+ * would depend on the instruction set of the caller */
+#define LOAD8(v, p) memcpy (&(v), (p), sizeof (v8sf))
+
+#define EVEN8(lo, hi) __builtin_shufflevector (lo, hi, 0, 2, 4, 6, 8, 10, 12, 14)
+#define ODD8(lo, hi) __builtin_shufflevector (lo, hi, 1, 3, 5, 7, 9, 11, 13, 15)
+
+/* one output plane; 8 outputs at a time, each summed in the scalar tail's
+ * order. xp: the padded input plane, readable 16 floats past its end
+ * (stride 2 loads 16 inputs for 8 outputs) */
+AFFECT_VECTOR_CLONES static void
 plane_forward (const float *restrict xp, int pw, const float *restrict k,
     int stride, int oh, int ow, float *restrict y)
 {
+  v8sf kv[9];
+
+  for (int t = 0; t < 9; t++)
+    for (int l = 0; l < 8; l++)
+      kv[t][l] = k[t];
   for (int oy = 0; oy < oh; oy++) {
     float *restrict yr = y + (int64_t) oy * ow;
     const float *r0 = xp + (int64_t) (oy * stride) * pw;
     const float *r1 = r0 + pw, *r2 = r1 + pw;
+    int ox = 0;
     if (stride == 1) {
-      for (int ox = 0; ox < ow; ox++)
+      for (; ox + 8 <= ow; ox += 8) {
+        v8sf a, b, c, d, e, f, g, h, i, v;
+        LOAD8 (a, r0 + ox);
+        LOAD8 (b, r0 + ox + 1);
+        LOAD8 (c, r0 + ox + 2);
+        LOAD8 (d, r1 + ox);
+        LOAD8 (e, r1 + ox + 1);
+        LOAD8 (f, r1 + ox + 2);
+        LOAD8 (g, r2 + ox);
+        LOAD8 (h, r2 + ox + 1);
+        LOAD8 (i, r2 + ox + 2);
+        v = kv[0] * a + kv[1] * b + kv[2] * c + kv[3] * d + kv[4] * e
+            + kv[5] * f + kv[6] * g + kv[7] * h + kv[8] * i;
+        memcpy (yr + ox, &v, sizeof (v));
+      }
+      for (; ox < ow; ox++)
         yr[ox] = k[0] * r0[ox] + k[1] * r0[ox + 1] + k[2] * r0[ox + 2]
             + k[3] * r1[ox] + k[4] * r1[ox + 1] + k[5] * r1[ox + 2]
             + k[6] * r2[ox] + k[7] * r2[ox + 1] + k[8] * r2[ox + 2];
     } else {
-      for (int ox = 0; ox < ow; ox++) {
+      for (; ox + 8 <= ow; ox += 8) {
+        const int ix = 2 * ox;
+        v8sf lo, hi, lo2, hi2, v;
+        LOAD8 (lo, r0 + ix);
+        LOAD8 (hi, r0 + ix + 8);
+        LOAD8 (lo2, r0 + ix + 2);
+        LOAD8 (hi2, r0 + ix + 10);
+        v = kv[0] * EVEN8 (lo, hi) + kv[1] * ODD8 (lo, hi)
+            + kv[2] * EVEN8 (lo2, hi2);
+        LOAD8 (lo, r1 + ix);
+        LOAD8 (hi, r1 + ix + 8);
+        LOAD8 (lo2, r1 + ix + 2);
+        LOAD8 (hi2, r1 + ix + 10);
+        v = v + kv[3] * EVEN8 (lo, hi) + kv[4] * ODD8 (lo, hi)
+            + kv[5] * EVEN8 (lo2, hi2);
+        LOAD8 (lo, r2 + ix);
+        LOAD8 (hi, r2 + ix + 8);
+        LOAD8 (lo2, r2 + ix + 2);
+        LOAD8 (hi2, r2 + ix + 10);
+        v = v + kv[6] * EVEN8 (lo, hi) + kv[7] * ODD8 (lo, hi)
+            + kv[8] * EVEN8 (lo2, hi2);
+        memcpy (yr + ox, &v, sizeof (v));
+      }
+      for (; ox < ow; ox++) {
         const int ix = 2 * ox;
         yr[ox] = k[0] * r0[ix] + k[1] * r0[ix + 1] + k[2] * r0[ix + 2]
             + k[3] * r1[ix] + k[4] * r1[ix + 1] + k[5] * r1[ix + 2]
@@ -100,7 +156,7 @@ forward_part (int part, int n_parts, gpointer data)
   const int c0 = (int) ((int64_t) dw->c * part / n_parts);
   const int c1 = (int) ((int64_t) dw->c * (part + 1) / n_parts);
   const int pw = dw->w + 2;
-  float *xp = g_new (float, (size_t) (dw->h + 2) * pw);
+  float *xp = g_new0 (float, (size_t) (dw->h + 2) * pw + 16);
   const int64_t in_plane = (int64_t) dw->h * dw->w;
   const int64_t out_plane = (int64_t) dw->oh * dw->ow;
 
@@ -122,12 +178,6 @@ affect_depthwise_forward (const AffectDepthwise * dw, const float *x,
 
   affect_parallel_run (channel_parts (dw), forward_part, &job);
 }
-
-typedef float v8sf __attribute__((vector_size (32)));
-
-/* unaligned loads; a macro, since passing 32-byte vectors by value
- * would depend on the instruction set of the caller */
-#define LOAD8(v, p) memcpy (&(v), (p), sizeof (v8sf))
 
 /* Σ over an output plane of dy times the input under each of the 9 taps.
  * Each tap sums in 8 lanes (lane = ox mod 8, rows in order) added up in
@@ -191,13 +241,16 @@ backward_part (int part, int n_parts, gpointer data)
   const int pw = dw->w + 2, s = dw->stride;
   const size_t padded = (size_t) (dw->h + 2) * pw;
   float *xp = g_new0 (float, padded + 16);
-  float *dxp = g_new (float, padded);
+  float *dxp = g_new0 (float, padded + 16);
   const int64_t in_plane = (int64_t) dw->h * dw->w;
   const int64_t out_plane = (int64_t) dw->oh * dw->ow;
 
   for (int c = c0; c < c1; c++) {
     const float *k = weight + 9 * c;
     double dk[9] = { 0 };
+    float kf[9];
+    for (int t = 0; t < 9; t++)
+      kf[t] = k[8 - t];
     for (int b = 0; b < dw->n; b++) {
       const int64_t p = (int64_t) c * dw->n + b;
       const float *g = dy + p * out_plane;
@@ -208,7 +261,12 @@ backward_part (int part, int n_parts, gpointer data)
         for (int q = 0; q < 9; q++)
           dk[q] += pk[q];
       }
-      if (dx != NULL) {
+      if (dx != NULL && s == 1) {
+        /* stride 1: dx is dy, zero-bordered, correlated with the flipped
+         * filter */
+        pad_plane (g, dw->oh, dw->ow, dxp);
+        plane_forward (dxp, pw, kf, 1, dw->h, dw->w, dx + p * in_plane);
+      } else if (dx != NULL) {
         memset (dxp, 0, sizeof (float) * padded);
         for (int oy = 0; oy < dw->oh; oy++) {
           const float *gr = g + (int64_t) oy * dw->ow;

@@ -209,6 +209,9 @@ test_depthwise (void)
   dw_case (3, 2, 8, 10, 2);
   dw_case (2, 1, 7, 9, 2);      /* odd sizes */
   dw_case (2, 3, 1, 5, 1);      /* one row */
+  /* rows of 8-output vectors and a tail, stride 2 loading past the row */
+  dw_case (2, 2, 6, 37, 1);
+  dw_case (2, 2, 9, 37, 2);
 }
 
 /* ---- batch-norm ---- */
@@ -237,7 +240,7 @@ static void
 test_batchnorm (void)
 {
   for (int train = 0; train < 2; train++) {
-    BnCase c = { 3, 40, train };
+    BnCase c = { 3, 43, train };        /* 8-lane sums and a tail */
     const size_t n = (size_t) c.c * c.m;
     c.x = randn (n, 2.0f);
     for (size_t i = 0; i < n; i++)
