@@ -8,6 +8,38 @@
 
 #include "affect/nn.h"
 #include "affect/nn-layers.h"
+#include "vector-clones.h"
+
+typedef float v4sf __attribute__((vector_size (16)));
+typedef double v4df __attribute__((vector_size (32)));
+
+/* Σ d in double, in 8 lanes (lane = index mod 8) added up in lane order:
+ * independent chains, the same bits on any instruction set */
+AFFECT_VECTOR_CLONES static double
+sum_lanes (int64_t n, const float *restrict d)
+{
+  v4df a0 = { 0 }, a1 = { 0 };
+  double s = 0.0;
+  int64_t p = 0;
+
+  for (; p + 8 <= n; p += 8) {
+    v4sf x0, x1;
+    memcpy (&x0, d + p, sizeof (x0));
+    memcpy (&x1, d + p + 4, sizeof (x1));
+    a0 += __builtin_convertvector (x0, v4df);
+    a1 += __builtin_convertvector (x1, v4df);
+  }
+  for (int l = 0; p < n; p++, l++)
+    if (l < 4)
+      a0[l] += d[p];
+    else
+      a1[l - 4] += d[p];
+  for (int l = 0; l < 4; l++)
+    s += a0[l];
+  for (int l = 0; l < 4; l++)
+    s += a1[l];
+  return s;
+}
 
 gboolean
 affect_conv2d_geometry (AffectConv2d * conv, int cin, int cout, int kh,
@@ -154,13 +186,8 @@ affect_conv2d_backward (const AffectConv2d * conv, const float *x,
   const gboolean pointwise = conv_is_pointwise (conv);
 
   if (dbias != NULL) {
-    for (int o = 0; o < conv->cout; o++) {
-      const float *d = dy + (int64_t) o * cols;
-      double s = 0.0;
-      for (int64_t p = 0; p < cols; p++)
-        s += d[p];
-      dbias[o] += (float) s;
-    }
+    for (int o = 0; o < conv->cout; o++)
+      dbias[o] += (float) sum_lanes (cols, dy + (int64_t) o * cols);
   }
   if (dweight != NULL) {
     const float *b_mat = x;

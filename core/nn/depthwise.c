@@ -73,6 +73,8 @@ typedef float v8sf __attribute__((vector_size (32)));
 /* unaligned loads; a macro, since passing 32-byte vectors by value
  * would depend on the instruction set of the caller */
 #define LOAD8(v, p) memcpy (&(v), (p), sizeof (v8sf))
+#define SPLAT8(v, x) do { for (int l_ = 0; l_ < 8; l_++) (v)[l_] = (x); } \
+  while (0)
 
 #define EVEN8(lo, hi) __builtin_shufflevector (lo, hi, 0, 2, 4, 6, 8, 10, 12, 14)
 #define ODD8(lo, hi) __builtin_shufflevector (lo, hi, 1, 3, 5, 7, 9, 11, 13, 15)
@@ -87,8 +89,7 @@ plane_forward (const float *restrict xp, int pw, const float *restrict k,
   v8sf kv[9];
 
   for (int t = 0; t < 9; t++)
-    for (int l = 0; l < 8; l++)
-      kv[t][l] = k[t];
+    SPLAT8 (kv[t], k[t]);
   for (int oy = 0; oy < oh; oy++) {
     float *restrict yr = y + (int64_t) oy * ow;
     const float *r0 = xp + (int64_t) (oy * stride) * pw;
@@ -180,9 +181,11 @@ affect_depthwise_forward (const AffectDepthwise * dw, const float *x,
 }
 
 /* Σ over an output plane of dy times the input under each of the 9 taps.
- * Each tap sums in 8 lanes (lane = ox mod 8, rows in order) added up in
- * lane order at the end: eight independent chains instead of one, and the
- * same bits whatever the instruction set or thread count. xp: the padded
+ * Each tap sums in 8 lanes (lane = ox mod 8, rows in order; the whole
+ * vectors and the row tails in lanes of their own) added up in lane order
+ * at the end: independent chains instead of one, dy loaded once for the
+ * nine taps, and the same bits whatever the instruction set or thread
+ * count. xp: the padded
  * input plane, readable 16 floats past its end (stride 2 loads 16 inputs
  * for 8 outputs). */
 AFFECT_VECTOR_CLONES static void
@@ -190,41 +193,49 @@ plane_weight_grad (const float *restrict xp, int pw, const float *restrict g,
     int s, int oh, int ow, float dk[9])
 {
   v8sf acc[9];
+  float tail[9][8] = { {0} };
+  const int full = ow / 8 * 8;
 
   for (int t = 0; t < 9; t++)
-    acc[t] = (v8sf) {
-    0};
+    SPLAT8 (acc[t], 0.0f);
   for (int oy = 0; oy < oh; oy++) {
     const float *gr = g + (int64_t) oy * ow;
-    for (int t = 0; t < 9; t++) {
-      const float *r = xp + (int64_t) (oy * s + t / 3) * pw + t % 3;
-      v8sf a = acc[t];
-      int ox = 0;
-      if (s == 1) {
-        for (; ox + 8 <= ow; ox += 8) {
-          v8sf gv, xv;
-          LOAD8 (gv, gr + ox);
-          LOAD8 (xv, r + ox);
-          a += gv * xv;
-        }
-      } else {
-        for (; ox + 8 <= ow; ox += 8) {
-          v8sf gv, lo, hi;
-          LOAD8 (gv, gr + ox);
-          LOAD8 (lo, r + 2 * ox);
-          LOAD8 (hi, r + 2 * ox + 8);
-          a += gv * __builtin_shufflevector (lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
+    const float *r[3];
+    for (int i = 0; i < 3; i++)
+      r[i] = xp + (int64_t) (oy * s + i) * pw;
+    /* one load of dy for the nine taps */
+    if (s == 1) {
+      for (int ox = 0; ox < full; ox += 8) {
+        v8sf gv, xv;
+        LOAD8 (gv, gr + ox);
+        for (int t = 0; t < 9; t++) {
+          LOAD8 (xv, r[t / 3] + ox + t % 3);
+          acc[t] += gv * xv;
         }
       }
-      for (int l = 0; ox < ow; ox++, l++)
-        a[l] += gr[ox] * r[s * ox];
-      acc[t] = a;
+    } else {
+      for (int ox = 0; ox < full; ox += 8) {
+        v8sf gv, lo, hi, lo2, hi2;
+        LOAD8 (gv, gr + ox);
+        for (int i = 0; i < 3; i++) {
+          LOAD8 (lo, r[i] + 2 * ox);
+          LOAD8 (hi, r[i] + 2 * ox + 8);
+          LOAD8 (lo2, r[i] + 2 * ox + 2);
+          LOAD8 (hi2, r[i] + 2 * ox + 10);
+          acc[3 * i] += gv * EVEN8 (lo, hi);
+          acc[3 * i + 1] += gv * ODD8 (lo, hi);
+          acc[3 * i + 2] += gv * EVEN8 (lo2, hi2);
+        }
+      }
     }
+    for (int t = 0; t < 9; t++)
+      for (int ox = full; ox < ow; ox++)
+        tail[t][ox - full] += gr[ox] * r[t / 3][s * ox + t % 3];
   }
   for (int t = 0; t < 9; t++) {
     float sum = 0.0f;
     for (int l = 0; l < 8; l++)
-      sum += acc[t][l];
+      sum += acc[t][l] + tail[t][l];
     dk[t] = sum;
   }
 }
