@@ -239,6 +239,25 @@ affect_conv2d_forward (const AffectConv2d * conv, const float *x,
       bias != NULL ? 1.0f : 0.0f, y, (int) cols);
 }
 
+typedef struct
+{
+  const float *dy;
+  float *dbias;
+  int64_t cols;
+  int cout, per_part;
+} BiasJob;
+
+/* the bias gradients of a block of output channels, each summed whole */
+static void
+bias_part (int part, int n_parts, gpointer data)
+{
+  const BiasJob *j = data;
+  const int o1 = MIN ((part + 1) * j->per_part, j->cout);
+
+  for (int o = part * j->per_part; o < o1; o++)
+    j->dbias[o] += (float) sum_lanes (j->cols, j->dy + (int64_t) o * j->cols);
+}
+
 void
 affect_conv2d_backward (const AffectConv2d * conv, const float *x,
     const float *weight, const float *dy, float *dx, float *dweight,
@@ -249,8 +268,11 @@ affect_conv2d_backward (const AffectConv2d * conv, const float *x,
   const gboolean pointwise = conv_is_pointwise (conv);
 
   if (dbias != NULL) {
-    for (int o = 0; o < conv->cout; o++)
-      dbias[o] += (float) sum_lanes (cols, dy + (int64_t) o * cols);
+    BiasJob job = { dy, dbias, cols, conv->cout,
+      (int) CLAMP (PART_FLOATS / MAX (cols, 1), 1, conv->cout)
+    };
+    affect_parallel_run ((conv->cout + job.per_part - 1) / job.per_part,
+        bias_part, &job);
   }
   if (dweight != NULL) {
     const float *b_mat = x;

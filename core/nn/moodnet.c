@@ -26,6 +26,7 @@
 #include "affect/affect.h"
 #include "affect/moodnet.h"
 #include "affect/nn-layers.h"
+#include "affect/parallel.h"
 
 #define EMBED 256               /* chunk vector size */
 #define HEADS 4
@@ -878,6 +879,49 @@ ensure_batch (AffectMoodNet * net, int batch)
 
 /* ---- forward -------------------------------------------------------------- */
 
+/* the activations of the chunk CNN (hundreds of MiB at the bw2col layers)
+ * as 64 K-element blocks on the worker pool: element-wise, so the bits do
+ * not depend on how the blocks are shared */
+typedef struct
+{
+  AffectActivation act;
+  const float *x, *y, *dy;
+  float *out;
+  size_t n;
+  gboolean backward;
+} ActJob;
+
+static void
+act_part (int part, int n_parts, gpointer data)
+{
+  const ActJob *j = data;
+  const size_t i0 = j->n * part / n_parts, i1 = j->n * (part + 1) / n_parts;
+
+  if (j->backward)
+    affect_activation_backward (j->act, j->x + i0, j->y + i0, j->dy + i0,
+        j->out + i0, i1 - i0);
+  else
+    affect_activation_forward (j->act, j->x + i0, j->out + i0, i1 - i0);
+}
+
+static void
+cnn_activation_forward (AffectActivation act, const float *x, float *y,
+    size_t n)
+{
+  ActJob j = { act, x, NULL, NULL, y, n, FALSE };
+
+  affect_parallel_run (affect_parallel_blocks (n), act_part, &j);
+}
+
+static void
+cnn_activation_backward (AffectActivation act, const float *x,
+    const float *y, const float *dy, float *dx, size_t n)
+{
+  ActJob j = { act, x, y, dy, dx, n, TRUE };
+
+  affect_parallel_run (affect_parallel_blocks (n), act_part, &j);
+}
+
 /* ReLU / ReLU6 after batch-norm run in the same pass, as a clamp */
 static const float *
 unit_clamp (const Unit * u)
@@ -917,7 +961,7 @@ unit_forward (AffectMoodNet * net, Unit * u, const float *in, float *c,
           u->bn_mean->value.data, u->bn_var->value.data, BN_EPS,
           unit_clamp (u), y);
   } else {
-    affect_activation_forward (u->act, c, y, (size_t) u->cout * m);
+    cnn_activation_forward (u->act, c, y, (size_t) u->cout * m);
   }
 }
 
@@ -1201,7 +1245,7 @@ unit_backward (AffectMoodNet * net, Unit * u, const float *in,
 
   /* ReLU/ReLU6 masks read from the output: 0 < y < 6 iff 0 < x < 6 */
   if (u->act != AFFECT_ACTIVATION_IDENTITY) {
-    affect_activation_backward (u->act, y, y, dy, work, n);
+    cnn_activation_backward (u->act, y, y, dy, work, n);
     dy = work;
   }
   if (u->bn_weight != NULL) {
@@ -1273,7 +1317,7 @@ need_y (AffectMoodNet * net, int i)
     const float *c = need_c (net, i);
     if (net->planning) {
     } else if (u->bn_weight == NULL) {
-      affect_activation_forward (u->act, c, y, (size_t) u->cout * m);
+      cnn_activation_forward (u->act, c, y, (size_t) u->cout * m);
     } else if (net->training) {
       affect_batchnorm_forward_saved (u->cout, m, c,
           u->bn_weight->value.data, u->bn_bias->value.data, u->mean,
