@@ -34,7 +34,7 @@ typedef struct
   Pass pass;
   int c;
   int64_t m;
-  const float *x, *gamma, *beta, *clamp, *dy;
+  const float *x, *gamma, *beta, *clamp, *dy, *y_in;
   const float *mean_in, *rstd_in, *running_mean_in, *running_var_in;
   float *running_mean, *running_var, *y, *mean, *rstd, *dx, *dgamma, *dbeta;
   double factor;
@@ -87,6 +87,7 @@ bn_run (BnJob * j)
  * the same bits whatever the instruction set or thread count. */
 typedef float v4sf __attribute__((vector_size (16)));
 typedef double v4df __attribute__((vector_size (32)));
+typedef int v4si __attribute__((vector_size (16)));
 
 /* macros, since passing 32-byte vectors by value would depend on the
  * instruction set of the caller */
@@ -142,13 +143,19 @@ channel_moments (int64_t m, const float *restrict x, double *mean, double *ss)
   LANES_SUM (*ss, a0, a1);
 }
 
-/* Σ g and Σ g·x̂, x̂ = (x − mu)·r in float as the forward's */
+/* Σ g and Σ g·x̂, x̂ = (x − mu)·r in float as the forward's; with y, g
+ * counts only where lo < y (< hi when hi is finite): the derivative of the
+ * clamp that followed the batch-norm, applied on the fly */
 AFFECT_VECTOR_CLONES static void
 channel_grad_sums (int64_t m, const float *restrict x,
-    const float *restrict g, float mu, float r, double *sg, double *sgx)
+    const float *restrict g, const float *restrict y, float lo, float hi,
+    float mu, float r, double *sg, double *sgx)
 {
   v4df a0 = { 0 }, a1 = { 0 }, b0 = { 0 }, b1 = { 0 };
   const v4sf vmu = { mu, mu, mu, mu }, vr = { r, r, r, r };
+  const v4sf vlo = { lo, lo, lo, lo }, vhi = { hi, hi, hi, hi };
+  const int inf = hi == INFINITY ? -1 : 0;
+  const v4si vinf = { inf, inf, inf, inf };
   int64_t i = 0;
 
   for (; i + 8 <= m; i += 8) {
@@ -157,18 +164,27 @@ channel_grad_sums (int64_t m, const float *restrict x,
     memcpy (&x1, x + i + 4, sizeof (x1));
     memcpy (&g0, g + i, sizeof (g0));
     memcpy (&g1, g + i + 4, sizeof (g1));
+    if (y != NULL) {
+      v4sf y0, y1;
+      memcpy (&y0, y + i, sizeof (y0));
+      memcpy (&y1, y + i + 4, sizeof (y1));
+      g0 = (v4sf) ((v4si) g0 & (y0 > vlo) & ((y0 < vhi) | vinf));
+      g1 = (v4sf) ((v4si) g1 & (y1 > vlo) & ((y1 < vhi) | vinf));
+    }
     a0 += __builtin_convertvector (g0, v4df);
     a1 += __builtin_convertvector (g1, v4df);
     b0 += __builtin_convertvector (g0 * ((x0 - vmu) * vr), v4df);
     b1 += __builtin_convertvector (g1 * ((x1 - vmu) * vr), v4df);
   }
   for (int l = 0; i < m; i++, l++) {
-    const float p = g[i] * ((x[i] - mu) * r);
+    const float gi = y == NULL || (y[i] > lo && (inf || y[i] < hi)) ?
+        g[i] : 0.0f;
+    const float p = gi * ((x[i] - mu) * r);
     if (l < 4) {
-      a0[l] += g[i];
+      a0[l] += gi;
       b0[l] += p;
     } else {
-      a1[l - 4] += g[i];
+      a1[l - 4] += gi;
       b1[l - 4] += p;
     }
   }
@@ -225,12 +241,16 @@ affine (int64_t m, const float *restrict x, float a, float b,
   }
 }
 
-/* d = a·(g − mg − (x − mu)·r·mgx); d may be g */
+/* d = a·(g − mg − (x − mu)·r·mgx); d may be g; y, lo, hi: the clamp's
+ * mask as in channel_grad_sums */
 AFFECT_VECTOR_CLONES static void
-backward_dx (int64_t m, const float *x, const float *g, float a, float mg,
-    float mu, float r, float mgx, float *d)
+backward_dx (int64_t m, const float *x, const float *g, const float *y,
+    float lo, float hi, float a, float mg, float mu, float r, float mgx,
+    float *d)
 {
-  v8sf va, vmg, vmu, vr, vmgx;
+  v8sf va, vmg, vmu, vr, vmgx, vlo, vhi;
+  const int inf = hi == INFINITY ? -1 : 0;
+  const v8si vinf = { inf, inf, inf, inf, inf, inf, inf, inf };
   int64_t i = 0;
 
   SPLAT8 (va, a);
@@ -238,15 +258,25 @@ backward_dx (int64_t m, const float *x, const float *g, float a, float mg,
   SPLAT8 (vmu, mu);
   SPLAT8 (vr, r);
   SPLAT8 (vmgx, mgx);
+  SPLAT8 (vlo, lo);
+  SPLAT8 (vhi, hi);
   for (; i + 8 <= m; i += 8) {
     v8sf xv, gv, v;
     memcpy (&xv, x + i, sizeof (xv));
     memcpy (&gv, g + i, sizeof (gv));
+    if (y != NULL) {
+      v8sf yv;
+      memcpy (&yv, y + i, sizeof (yv));
+      gv = (v8sf) ((v8si) gv & (yv > vlo) & ((yv < vhi) | vinf));
+    }
     v = va * (gv - vmg - (xv - vmu) * vr * vmgx);
     memcpy (d + i, &v, sizeof (v));
   }
-  for (; i < m; i++)
-    d[i] = a * (g[i] - mg - (x[i] - mu) * r * mgx);
+  for (; i < m; i++) {
+    const float gi = y == NULL || (y[i] > lo && (inf || y[i] < hi)) ?
+        g[i] : 0.0f;
+    d[i] = a * (gi - mg - (x[i] - mu) * r * mgx);
+  }
 }
 
 static void
@@ -377,9 +407,12 @@ backward_train_channel (const BnJob * j, int ch)
   const float *xc = j->x + (int64_t) ch * m;
   const float *g = j->dy + (int64_t) ch * m;
   const float mu = j->mean_in[ch], r = j->rstd_in[ch];
+  const float *yc = j->y_in != NULL ? j->y_in + (int64_t) ch * m : NULL;
+  const float lo = j->clamp != NULL ? j->clamp[0] : 0.0f;
+  const float hi = j->clamp != NULL ? j->clamp[1] : INFINITY;
   double sg, sgx;
 
-  channel_grad_sums (m, xc, g, mu, r, &sg, &sgx);
+  channel_grad_sums (m, xc, g, yc, lo, hi, mu, r, &sg, &sgx);
   if (j->dgamma != NULL)
     j->dgamma[ch] += (float) sgx;
   if (j->dbeta != NULL)
@@ -389,7 +422,7 @@ backward_train_channel (const BnJob * j, int ch)
     const float a = j->gamma[ch] * r;
     const float mg = (float) (sg / (double) m);
     const float mgx = (float) (sgx / (double) m);
-    backward_dx (m, xc, g, a, mg, mu, r, mgx, d);
+    backward_dx (m, xc, g, yc, lo, hi, a, mg, mu, r, mgx, d);
   }
 }
 
@@ -398,7 +431,19 @@ affect_batchnorm_backward_train (int c, int64_t m, const float *x,
     const float *gamma, const float *mean, const float *rstd,
     const float *dy, float *dx, float *dgamma, float *dbeta)
 {
+  affect_batchnorm_backward_train_clamped (c, m, x, gamma, mean, rstd, NULL,
+      NULL, dy, dx, dgamma, dbeta);
+}
+
+void
+affect_batchnorm_backward_train_clamped (int c, int64_t m, const float *x,
+    const float *gamma, const float *mean, const float *rstd, const float *y,
+    const float *clamp, const float *dy, float *dx, float *dgamma, float *dbeta)
+{
   BnJob j = { 0 };
+
+  j.y_in = y;
+  j.clamp = y != NULL ? clamp : NULL;
 
   j.pass = BACKWARD_TRAIN;
   j.c = c;
@@ -425,7 +470,7 @@ backward_eval_channel (const BnJob * j, int ch)
 
   if (j->dgamma != NULL || j->dbeta != NULL) {
     double sg, sgx;
-    channel_grad_sums (m, xc, g, mu, r, &sg, &sgx);
+    channel_grad_sums (m, xc, g, NULL, 0.0f, INFINITY, mu, r, &sg, &sgx);
     if (j->dgamma != NULL)
       j->dgamma[ch] += (float) sgx;
     if (j->dbeta != NULL)

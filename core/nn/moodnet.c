@@ -1243,18 +1243,21 @@ unit_backward (AffectMoodNet * net, Unit * u, const float *in,
   const int64_t m = (int64_t) net->batch * net->config.chunks * u->oh * u->ow;
   const size_t n = (size_t) u->cout * m;
 
-  /* ReLU/ReLU6 masks read from the output: 0 < y < 6 iff 0 < x < 6 */
-  if (u->act != AFFECT_ACTIVATION_IDENTITY) {
+  /* ReLU/ReLU6 masks read from the output: 0 < y < 6 iff 0 < x < 6;
+   * after a training batch-norm, applied by its backward on the fly */
+  if (u->act != AFFECT_ACTIVATION_IDENTITY
+      && (u->bn_weight == NULL || !net->training)) {
     cnn_activation_backward (u->act, y, y, dy, work, n);
     dy = work;
+    y = NULL;
   }
   if (u->bn_weight != NULL) {
     /* UNIT_NONE: the batch-norm's input gradient is the unit's */
     float *d = u->kind == UNIT_NONE && dx != NULL ? dx : work;
     if (net->training)
-      affect_batchnorm_backward_train (u->cout, m, c,
-          u->bn_weight->value.data, u->mean, u->rstd, dy, d,
-          u->bn_weight->grad, u->bn_bias->grad);
+      affect_batchnorm_backward_train_clamped (u->cout, m, c,
+          u->bn_weight->value.data, u->mean, u->rstd, y, unit_clamp (u), dy,
+          d, u->bn_weight->grad, u->bn_bias->grad);
     else
       affect_batchnorm_backward_eval (u->cout, m, c,
           u->bn_weight->value.data, u->bn_mean->value.data,
