@@ -14,9 +14,9 @@
  * slot of one arena: plan_arena () walks the forward and the backward once
  * without computing, notes the first and last step that uses each slot,
  * and packs slots whose lifetimes do not overlap into the same memory. At
- * batch 8 × 16 chunks this brings a training step from 4.3 GiB to the
- * figure in docs/moodnet.md; inference keeps nothing beyond the next
- * unit's input. */
+ * batch 8 × 16 chunks this brings a training step from 4.3 GiB to 1.6 GiB
+ * (docs/design-nn.md); inference keeps nothing beyond the next unit's
+ * input. */
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
