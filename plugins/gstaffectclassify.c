@@ -114,72 +114,67 @@
 GST_DEBUG_CATEGORY_STATIC (gst_affect_classify_debug);
 #define GST_CAT_DEFAULT gst_affect_classify_debug
 
+/* the element's own properties, then the learner's knobs it words or
+ * bounds its own way */
 #define S GstAffectClassify
-static const GstAffectParam params[] = {
-  GST_AFFECT_PARAM_STRING ("model-file", "Model file",
-      "Model file (safetensors): read in infer mode, written (the best "
-      "epoch) in train mode", S, learner.model_file, NULL),
-  GST_AFFECT_PARAM_ALIAS ("model", "Model",
-      "Deprecated: use model-file", S, learner.model_file),
-  GST_AFFECT_PARAM_ENUM ("mode", "Mode", "Predict, or train a model", S,
-      learner.mode, gst_affect_mode_get_type, GST_AFFECT_MODE_INFER),
-  GST_AFFECT_PARAM_UINT64 ("window", "Window",
+static const GstAffectProp props[] = {
+  GST_AFFECT_PROP_UINT64 ("window", "Window",
       "Live streams (no items): window length in ns (0 = the model's input "
-      "length)", S, window, 0, -1, 0),
-  GST_AFFECT_PARAM_UINT64 ("hop", "Hop",
+      "length)", S, window, 0, -1, 0, 0),
+  GST_AFFECT_PROP_UINT64 ("hop", "Hop",
       "Live streams: time between window starts in ns (0 = the window)", S,
-      hop, 0, -1, 0),
-  GST_AFFECT_PARAM_UINT ("top-k", "Top k",
+      hop, 0, -1, 0, 0),
+  GST_AFFECT_PROP_UINT ("top-k", "Top k",
       "Labels named in messages: the k best (0 = those above threshold)", S,
-      top_k, 0, G_MAXUINT, 0),
-  GST_AFFECT_PARAM_DOUBLE ("threshold", "Threshold",
+      top_k, 0, G_MAXUINT, 0, 0),
+  GST_AFFECT_PROP_DOUBLE ("threshold", "Threshold",
       "Score from which a tag is named in messages when top-k is 0", S,
-      threshold, 0.0, 1.0, 0.5),
-  GST_AFFECT_PARAM_UINT ("epochs", "Epochs", "Train: epochs of Adam", S,
-      learner.epochs, 0, 100000, 20),
-  GST_AFFECT_PARAM_UINT ("sgd-epochs", "SGD epochs",
+      threshold, 0.0, 1.0, 0.5, 0),
+  GST_AFFECT_PROP_UINT ("sgd-epochs", "SGD epochs",
       "Train: epochs of SGD Nesterov at each of lr 1e-3, 1e-4, 1e-5 after "
-      "Adam (0 = Adam only)", S, sgd_epochs, 0, 100000, 5),
-  GST_AFFECT_PARAM_UINT ("batch-size", "Batch size", "Train: items per batch",
-      S, learner.batch_size, 1, 4096, 8),
-  GST_AFFECT_PARAM_DOUBLE ("learning-rate", "Learning rate",
-      "Train: Adam learning rate", S, learner.learning_rate, 0.0, 10.0, 1e-4),
-  GST_AFFECT_PARAM_BOOL ("mixup", "Mixup",
+      "Adam (0 = Adam only)", S, sgd_epochs, 0, 100000, 5, 0),
+  GST_AFFECT_PROP_BOOL ("mixup", "Mixup",
       "Train: mix pairs of items and labels with Beta(1,1) weights", S, mixup,
-      FALSE),
-  GST_AFFECT_PARAM_BOOL ("spec-augment", "SpecAugment",
+      FALSE, 0),
+  GST_AFFECT_PROP_BOOL ("spec-augment", "SpecAugment",
       "Train: two frequency and two time masks per item", S, spec_augment,
-      FALSE),
-  GST_AFFECT_PARAM_BOOL ("resume", "Resume",
-      "Train: continue from the checkpoint <model>.ckpt if present", S,
-      learner.resume, FALSE),
-  GST_AFFECT_PARAM_UINT64 ("seed", "Seed",
-      "Train: seed of initial weights, shuffles, dropout, augmentation", S,
-      learner.seed, 0, -1, 0),
-  GST_AFFECT_PARAM_DOUBLE ("width", "Width",
+      FALSE, 0),
+  GST_AFFECT_PROP_DOUBLE ("width", "Width",
       "Train: MobileNetV2 width multiplier of a new model (0.35 trains in "
-      "minutes on two cores)", S, width, 0.05, 4.0, 1.0),
-  GST_AFFECT_PARAM_UINT ("chunks", "Chunks",
-      "Train: chunks per input of a new model", S, chunks, 1, 256, 16),
-  GST_AFFECT_PARAM_UINT ("chunk-frames", "Chunk frames",
+      "minutes on two cores)", S, width, 0.05, 4.0, 1.0, 0),
+  GST_AFFECT_PROP_UINT ("chunks", "Chunks",
+      "Train: chunks per input of a new model", S, chunks, 1, 256, 16, 0),
+  GST_AFFECT_PROP_UINT ("chunk-frames", "Chunk frames",
       "Train: Mel frames per chunk of a new model (≥ 65)", S, chunk_frames,
-      65, 65536, 256),
-  GST_AFFECT_PARAM_STRING ("init-model", "Initial model",
+      65, 65536, 256, 0),
+  GST_AFFECT_PROP_STRING ("init-model", "Initial model",
       "Train: start from this model file (e.g. PyTorch weights) instead of "
-      "random weights", S, init_model, NULL),
-  GST_AFFECT_PARAM_UINT ("cache-budget", "Cache budget",
-      "Train: MiB of items kept in memory; the rest spills to a temporary "
-      "file", S, learner.cache_budget, 0, G_MAXUINT, 1024),
-  GST_AFFECT_PARAM_UINT ("threads", "Threads",
-      "Threads for inference and training (0 = the process default: "
-      "AFFECT_THREADS, else OPENBLAS_NUM_THREADS, else all cores)", S,
-      learner.threads, 0, 256, 0),
-  GST_AFFECT_PARAM_ABSENT ("hidden-sizes"),
-  GST_AFFECT_PARAM_DOUBLE ("validation-fraction", "Validation fraction",
-      "Train: fraction of the groups of validation-group held out for model "
-      "selection (without validation-group only split=validation items are "
-      "held out)", S, learner.validation_fraction, 0.0, 0.9, 0.1),
-  GST_AFFECT_PARAM_ABSENT ("patience"),
+      "random weights", S, init_model, NULL, 0),
+  GST_AFFECT_LEARNER_ALIAS ("model", "Model", "Deprecated: use model-file",
+      model_file),
+  GST_AFFECT_LEARNER_KNOB_STRING ("model-file", "Model file (safetensors): "
+      "read in infer mode, written (the best epoch) in train mode", NULL),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("mode", "Predict, or train a model"),
+  GST_AFFECT_LEARNER_KNOB ("epochs", "Train: epochs of Adam", 0, 100000, 20),
+  GST_AFFECT_LEARNER_KNOB ("batch-size", "Train: items per batch", 1, 4096,
+      8),
+  GST_AFFECT_LEARNER_KNOB ("learning-rate", "Train: Adam learning rate", 0.0,
+      10.0, 1e-4),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("resume",
+      "Train: continue from the checkpoint <model>.ckpt if present"),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("seed",
+      "Train: seed of initial weights, shuffles, dropout, augmentation"),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("cache-budget", "Train: MiB of items kept "
+      "in memory; the rest spills to a temporary file"),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("threads", "Threads for inference and "
+      "training (0 = the process default: AFFECT_THREADS, else "
+      "OPENBLAS_NUM_THREADS, else all cores)"),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("validation-fraction", "Train: fraction of "
+      "the groups of validation-group held out for model selection (without "
+      "validation-group only split=validation items are held out)"),
+  GST_AFFECT_LEARNER_ABSENT ("hidden-sizes"),
+  GST_AFFECT_LEARNER_ABSENT ("patience"),
+  GST_AFFECT_LEARNER_ABSENT ("post-messages"),
 };
 
 #undef S
@@ -1047,8 +1042,8 @@ gst_affect_classify_class_init (GstAffectClassifyClass * klass)
   G_OBJECT_CLASS (klass)->finalize = gst_affect_classify_finalize;
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_affect_learner_class_install_params (G_OBJECT_CLASS (klass), params,
-      G_N_ELEMENTS (params));
+  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
+      G_N_ELEMENTS (props));
   gst_element_class_set_static_metadata (element_class,
       "MoodNet classifier", "Filter/Analyzer/Audio",
       "Tags or classifies Mel-spectrogram streams per item or window with a "

@@ -98,28 +98,25 @@ static const GEnumValue route_by_values[] = {
 GST_AFFECT_DEFINE_ENUM (GstAffectRouteBy, gst_affect_route_by, route_by_values);
 
 #define S GstAffectGate
-static const GstAffectParam params[] = {
-  GST_AFFECT_PARAM_DOUBLE ("threshold", "Threshold",
+static const GstAffectProp props[] = {
+  GST_AFFECT_PROP_DOUBLE ("threshold", "Threshold",
       "Items with a spontaneity probability at or above this go to src_0, "
-      "the others to src_1", S, threshold, 0.0, 1.0, 0.5),
-  GST_AFFECT_PARAM_ENUM ("route-by", "Route by",
+      "the others to src_1", S, threshold, 0.0, 1.0, 0.5, 0),
+  GST_AFFECT_PROP_ENUM ("route-by", "Route by",
       "Route by the classifier (model) or by the item's label (label: an "
       "oracle gate, e.g. to evaluate regressors on one style); train mode "
       "always routes by label", S, route_by, gst_affect_route_by_get_type,
-      GST_AFFECT_ROUTE_BY_MODEL),
-  GST_AFFECT_PARAM_STRING ("label", "Label",
+      GST_AFFECT_ROUTE_BY_MODEL, 0),
+  GST_AFFECT_PROP_STRING ("label", "Label",
       "Target (or column) of the item holding its spontaneity label (train "
-      "mode)", S, label, "spontaneity"),
-  GST_AFFECT_PARAM_BOOL ("post-messages", "Post messages",
-      "Post an affect-prediction element message per routed item", S,
-      learner.post_messages, TRUE),
-  GST_AFFECT_PARAM_STRING ("model-file", "Model file",
-      "The spontaneity classifier (safetensors): read in infer mode, "
-      "written atomically at the end of training", S, learner.model_file,
-      NULL),
-  GST_AFFECT_PARAM_STRING ("hidden-sizes", "Hidden sizes",
-      "Widths of the hidden layers, comma-separated (train mode)", S,
-      learner.hidden_sizes, "1200,600,300"),
+      "mode)", S, label, "spontaneity", 0),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("post-messages",
+      "Post an affect-prediction element message per routed item"),
+  GST_AFFECT_LEARNER_KNOB_STRING ("model-file", "The spontaneity classifier "
+      "(safetensors): read in infer mode, written atomically at the end of "
+      "training", NULL),
+  GST_AFFECT_LEARNER_KNOB_STRING ("hidden-sizes", "Widths of the hidden "
+      "layers, comma-separated (train mode)", "1200,600,300"),
 };
 
 #undef S
@@ -158,8 +155,8 @@ gst_affect_gate_class_init (GstAffectGateClass * klass)
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src0_template);
   gst_element_class_add_static_pad_template (element_class, &src1_template);
-  gst_affect_learner_class_install_params (G_OBJECT_CLASS (klass), params,
-      G_N_ELEMENTS (params));
+  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
+      G_N_ELEMENTS (props));
   gst_element_class_set_static_metadata (element_class,
       "Affect spontaneity gate", "Filter/Demuxer/Tensor",
       "Routes each item whole to src_0 (spontaneous) or src_1 (scripted) by "

@@ -14,26 +14,9 @@
 #include "gstaffecttensor.h"
 #include "gstaffectitem.h"
 #include "gstaffectgap.h"
+#include "gstaffectprops.h"
 
-G_BEGIN_DECLS
-
-/* One GEnum type from its values (a GEnumValue array ending in {0}):
- * `GST_AFFECT_DEFINE_ENUM (GstAffectMode, gst_affect_mode, mode_values)`
- * defines gst_affect_mode_get_type (). */
-#define GST_AFFECT_DEFINE_ENUM(TypeName, type_name, values)                \
-GType type_name##_get_type (void);                                        \
-GType                                                                     \
-type_name##_get_type (void)                                               \
-{                                                                         \
-  static GType type = 0;                                                  \
-  if (g_once_init_enter (&type)) {                                        \
-    GType t = g_enum_register_static (#TypeName, values);                 \
-    g_once_init_leave (&type, t);                                         \
-  }                                                                       \
-  return type;                                                            \
-}
-
-typedef enum
+G_BEGIN_DECLS typedef enum
 {
   GST_AFFECT_MODE_INFER,
   GST_AFFECT_MODE_TRAIN
@@ -42,50 +25,23 @@ typedef enum
 #define GST_TYPE_AFFECT_MODE (gst_affect_mode_get_type ())
 GType gst_affect_mode_get_type (void);
 
-/* ---- table-driven properties ---- */
-
-typedef enum
-{
-  GST_AFFECT_PARAM_NONE,        /* a common knob this element has not */
-  GST_AFFECT_PARAM_BOOLEAN,
-  GST_AFFECT_PARAM_UINT,
-  GST_AFFECT_PARAM_UINT64,
-  GST_AFFECT_PARAM_DOUBLE,
-  GST_AFFECT_PARAM_STRING,
-  GST_AFFECT_PARAM_ENUM
-} GstAffectParamKind;
-
-/* One property: its value lives at `offset` in the instance; set and get
- * are done by the learner under the object lock. An entry with
- * G_PARAM_DEPRECATED in `flags` is an alias of the entry before it with
- * the same offset (level's `message` for `post-messages`). */
-typedef struct
-{
-  const gchar *name, *nick, *blurb;
-  GstAffectParamKind kind;
-  GType (*enum_type) (void);
-  gsize offset;
-  gdouble min, max, def;        /* uint64: max < 0 is G_MAXUINT64 */
-  const gchar *def_string;
-  GParamFlags flags;
-} GstAffectParam;
-
-#define GST_AFFECT_PARAM_BOOL(n, k, b, S, f, d) \
-  { n, k, b, GST_AFFECT_PARAM_BOOLEAN, NULL, G_STRUCT_OFFSET (S, f), 0, 1, d, NULL, 0 }
-#define GST_AFFECT_PARAM_UINT(n, k, b, S, f, lo, hi, d) \
-  { n, k, b, GST_AFFECT_PARAM_UINT, NULL, G_STRUCT_OFFSET (S, f), lo, hi, d, NULL, 0 }
-#define GST_AFFECT_PARAM_UINT64(n, k, b, S, f, lo, hi, d) \
-  { n, k, b, GST_AFFECT_PARAM_UINT64, NULL, G_STRUCT_OFFSET (S, f), lo, hi, d, NULL, 0 }
-#define GST_AFFECT_PARAM_DOUBLE(n, k, b, S, f, lo, hi, d) \
-  { n, k, b, GST_AFFECT_PARAM_DOUBLE, NULL, G_STRUCT_OFFSET (S, f), lo, hi, d, NULL, 0 }
-#define GST_AFFECT_PARAM_STRING(n, k, b, S, f, d) \
-  { n, k, b, GST_AFFECT_PARAM_STRING, NULL, G_STRUCT_OFFSET (S, f), 0, 0, 0, d, 0 }
-#define GST_AFFECT_PARAM_ENUM(n, k, b, S, f, type_func, d) \
-  { n, k, b, GST_AFFECT_PARAM_ENUM, type_func, G_STRUCT_OFFSET (S, f), 0, 0, d, NULL, 0 }
-#define GST_AFFECT_PARAM_ALIAS(n, k, b, S, f) \
-  { n, k, b, GST_AFFECT_PARAM_STRING, NULL, G_STRUCT_OFFSET (S, f), 0, 0, 0, NULL, G_PARAM_DEPRECATED }
-#define GST_AFFECT_PARAM_ABSENT(n) \
-  { n, NULL, NULL, GST_AFFECT_PARAM_NONE, NULL, 0, 0, 0, 0, NULL, 0 }
+/* In a training element's table (gst_affect_learner_class_install_props):
+ * a common knob restated with the element's own blurb (KNOB_BLURB), blurb,
+ * range and default (KNOB), blurb and string default (KNOB_STRING), or
+ * left out (ABSENT); its nick, type and field stay the learner's. */
+#define GST_AFFECT_LEARNER_KNOB(n, b, lo, hi, d) \
+  { n, NULL, b, GST_AFFECT_PROP_NONE, NULL, 0, lo, hi, d, NULL, 0 }
+#define GST_AFFECT_LEARNER_KNOB_BLURB(n, b) \
+  { n, NULL, b, GST_AFFECT_PROP_NONE, NULL, 0, 1, 0, 0, NULL, 0 }
+#define GST_AFFECT_LEARNER_KNOB_STRING(n, b, d) \
+  { n, NULL, b, GST_AFFECT_PROP_NONE, NULL, 0, 0, 0, 0, d, 0 }
+#define GST_AFFECT_LEARNER_ABSENT(n) \
+  { n, NULL, NULL, GST_AFFECT_PROP_NONE, NULL, 0, 0, 0, 0, NULL, 0 }
+/* a deprecated alias of a string knob (level's `message`) */
+#define GST_AFFECT_LEARNER_ALIAS(n, k, b, f) \
+  { n, k, b, GST_AFFECT_PROP_STRING, NULL, G_STRUCT_OFFSET (GstAffectLearner, \
+        f), 0, 0, 0, NULL, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY | \
+        G_PARAM_DEPRECATED }
 
 /* ---- the learner ---- */
 
@@ -100,108 +56,108 @@ typedef struct _GstAffectLearner GstAffectLearner;
 typedef struct _GstAffectLearnerClass GstAffectLearnerClass;
 GType gst_affect_learner_get_type (void);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstAffectLearner, gst_object_unref)
-
-struct _GstAffectLearner
-{
-  GstElement element;
-  GstPad *sinkpad;              /* from the class's "sink" template */
-  GstPad *srcpad;               /* from its "src" template (fixed caps), or
+     struct _GstAffectLearner
+     {
+       GstElement element;
+       GstPad *sinkpad;         /* from the class's "sink" template */
+       GstPad *srcpad;          /* from its "src" template (fixed caps), or
                                  * NULL */
 
-  /* properties (object lock) */
-  GstAffectMode mode;
-  gchar *model_file;
-  gchar *hidden_sizes;          /* MLPs */
-  guint epochs;
-  guint batch_size;
-  gdouble learning_rate;
-  guint64 seed;
-  guint threads;                /* 0 = the process default */
-  gdouble validation_fraction;
-  gchar *validation_group;      /* manifest column, or NULL */
-  guint patience;               /* MLPs */
-  gboolean resume;
-  guint cache_budget;           /* MiB */
-  gboolean post_messages;       /* TRUE where the element has no property */
+       /* properties (object lock) */
+       GstAffectMode mode;
+       gchar *model_file;
+       gchar *hidden_sizes;     /* MLPs */
+       guint epochs;
+       guint batch_size;
+       gdouble learning_rate;
+       guint64 seed;
+       guint threads;           /* 0 = the process default */
+       gdouble validation_fraction;
+       gchar *validation_group; /* manifest column, or NULL */
+       guint patience;          /* MLPs */
+       gboolean resume;
+       guint cache_budget;      /* MiB */
+       gboolean post_messages;  /* TRUE where the element has no property */
 
-  /* stream (reset on the way to PAUSED and back) */
-  GstSegment segment;
-  GstAffectItem *item;          /* between its start and end events */
-  GstAffectGap gap[2];          /* how far each source pad has gone (reset
+       /* stream (reset on the way to PAUSED and back) */
+       GstSegment segment;
+       GstAffectItem *item;     /* between its start and end events */
+       GstAffectGap gap[2];     /* how far each source pad has gone (reset
                                  * at SEGMENT and FLUSH_STOP) */
-  guint skipped;                /* train: items not learnt from */
-  guint test_items;             /* train: split=test items, not learnt */
-  guint ungrouped;              /* train: items without validation-group */
-};
+       guint skipped;           /* train: items not learnt from */
+       guint test_items;        /* train: split=test items, not learnt */
+       guint ungrouped;         /* train: items without validation-group */
+     };
 
 /* "affect-train-epoch": one layout for every model (docs/protocol.md);
  * what a model does not have is NaN (doubles) or NULL (target) */
-typedef struct
-{
-  guint epoch, epochs;
-  const gchar *phase;
-  gdouble learning_rate;
-  gdouble train_loss, train_mse, train_lds, validation_loss;
-  gdouble validation_metric;
-  const gchar *metric;
-  gdouble validation_accuracy;
-  gdouble seconds;
-  gboolean best;
-  const gchar *target;
-} GstAffectLearnerEpoch;
+     typedef struct
+     {
+       guint epoch, epochs;
+       const gchar *phase;
+       gdouble learning_rate;
+       gdouble train_loss, train_mse, train_lds, validation_loss;
+       gdouble validation_metric;
+       const gchar *metric;
+       gdouble validation_accuracy;
+       gdouble seconds;
+       gboolean best;
+       const gchar *target;
+     } GstAffectLearnerEpoch;
 
 /* "affect-train-done" */
-typedef struct
-{
-  const gchar *model_file;
-  guint items, validation_items, best_epoch;
-  gdouble validation_metric, validation_accuracy;
-  gboolean constant_output;
-} GstAffectLearnerDone;
+     typedef struct
+     {
+       const gchar *model_file;
+       guint items, validation_items, best_epoch;
+       gdouble validation_metric, validation_accuracy;
+       gboolean constant_output;
+     } GstAffectLearnerDone;
 
-struct _GstAffectLearnerClass
-{
-  GstElementClass parent_class;
+     struct _GstAffectLearnerClass
+     {
+       GstElementClass parent_class;
 
-  /* NULL_TO_READY (optional) */
-  gboolean (*open) (GstAffectLearner * self);
-  /* READY_TO_PAUSED, after the learner's checks of train mode (model-file
-   * set and writable, hidden-sizes well formed) */
-  gboolean (*start) (GstAffectLearner * self);
-  /* PAUSED_TO_READY and finalize: back to the state after init */
-  void (*stop) (GstAffectLearner * self);
-  /* READY_TO_NULL (optional) */
-  void (*close) (GstAffectLearner * self);
-  /* sink caps; a refusal's error is posted once per caps */
-  gboolean (*set_caps) (GstAffectLearner * self, GstCaps * caps);
-  GstFlowReturn (*chain) (GstAffectLearner * self, GstBuffer * buf);
-  /* every sink event after the learner's part (caps checked, segment
-   * copied, item parsed at its start, gaps reset, training done at EOS;
-   * the item is dropped after its end event); takes the event */
-  gboolean (*sink_event) (GstAffectLearner * self, GstEvent * event);
-  /* at EOS before training (optional): close what the stream left open */
-  void (*drain) (GstAffectLearner * self);
-  /* at EOS in train mode: train and write model-file */
-  gboolean (*train) (GstAffectLearner * self);
-};
+       /* NULL_TO_READY (optional) */
+         gboolean (*open) (GstAffectLearner * self);
+       /* READY_TO_PAUSED, after the learner's checks of train mode (model-file
+        * set and writable, hidden-sizes well formed) */
+         gboolean (*start) (GstAffectLearner * self);
+       /* PAUSED_TO_READY and finalize: back to the state after init */
+       void (*stop) (GstAffectLearner * self);
+       /* READY_TO_NULL (optional) */
+       void (*close) (GstAffectLearner * self);
+       /* sink caps; a refusal's error is posted once per caps */
+         gboolean (*set_caps) (GstAffectLearner * self, GstCaps * caps);
+         GstFlowReturn (*chain) (GstAffectLearner * self, GstBuffer * buf);
+       /* every sink event after the learner's part (caps checked, segment
+        * copied, item parsed at its start, gaps reset, training done at EOS;
+        * the item is dropped after its end event); takes the event */
+         gboolean (*sink_event) (GstAffectLearner * self, GstEvent * event);
+       /* at EOS before training (optional): close what the stream left open */
+       void (*drain) (GstAffectLearner * self);
+       /* at EOS in train mode: train and write model-file */
+         gboolean (*train) (GstAffectLearner * self);
+     };
 
-/* installs a class's table, then each common knob (mode, model-file,
- * hidden-sizes, epochs, batch-size, learning-rate, seed, threads,
- * validation-fraction, patience, resume, cache-budget) that the table
- * does not name; an ABSENT entry leaves one out */
-void gst_affect_learner_class_install_params (GObjectClass * klass,
-    const GstAffectParam * params, guint n_params);
+/* installs a class's table (gstaffectprops.h) with the common knobs
+ * (mode, model-file, hidden-sizes, epochs, batch-size, learning-rate, seed,
+ * threads, validation-fraction, validation-group, patience, resume,
+ * cache-budget, post-messages) as the table restates them or, where it
+ * does not name them, as the learner states them */
+     void gst_affect_learner_class_install_props (GObjectClass * klass,
+    const GstAffectProp * props, guint n_props);
 
 /* "affect-prediction": timestamp, stream-time, running-time, duration,
  * id, scores, names; `labels` when pick != NULL (names[pick[i]]), `route`
  * when route >= 0. Nothing when post-messages is false. */
-void gst_affect_learner_post_prediction (GstAffectLearner * self,
+     void gst_affect_learner_post_prediction (GstAffectLearner * self,
     GstClockTime pts, GstClockTime duration, const gchar * id,
     const float *scores, const gchar * const *names, guint n,
     const guint * pick, guint n_pick, gint route);
-void gst_affect_learner_post_epoch (GstAffectLearner * self,
+     void gst_affect_learner_post_epoch (GstAffectLearner * self,
     const GstAffectLearnerEpoch * epoch);
-void gst_affect_learner_post_done (GstAffectLearner * self,
+     void gst_affect_learner_post_done (GstAffectLearner * self,
     const GstAffectLearnerDone * done);
 
 /* ---- MLP helpers (affectregress, affectgate) ---- */
@@ -211,70 +167,70 @@ void gst_affect_learner_post_done (GstAffectLearner * self,
  * checkpoint "<path>.ckpt". `tune` sets the model's own part of the
  * training config (loss, VAT), `describe` its names and metadata before it
  * is written. */
-typedef struct
-{
-  guint n_inputs, n_outputs;
-  AffectActivation output_activation;
-  AffectDataset *dataset;
-  gint target;
-  const gchar *path;
-  const gchar *metric;          /* of the epoch messages */
-  const gchar *target_name;     /* of the epoch messages, or NULL */
-  const gchar *constant_hint;   /* warn of a constant model, or NULL */
-  void (*tune) (AffectMlpTrainConfig * config, gpointer data);
-  void (*describe) (AffectMlp * mlp, gpointer data);
-  gpointer data;
-} GstAffectMlpJob;
+     typedef struct
+     {
+       guint n_inputs, n_outputs;
+       AffectActivation output_activation;
+       AffectDataset *dataset;
+       gint target;
+       const gchar *path;
+       const gchar *metric;     /* of the epoch messages */
+       const gchar *target_name;        /* of the epoch messages, or NULL */
+       const gchar *constant_hint;      /* warn of a constant model, or NULL */
+       void (*tune) (AffectMlpTrainConfig * config, gpointer data);
+       void (*describe) (AffectMlp * mlp, gpointer data);
+       gpointer data;
+     } GstAffectMlpJob;
 
 /* trains, writes, posts every epoch and affect-train-done; FALSE with an
  * error posted */
-gboolean gst_affect_learner_train_mlp (GstAffectLearner * self,
+     gboolean gst_affect_learner_train_mlp (GstAffectLearner * self,
     const GstAffectMlpJob * job);
 /* The caps of a vector element (one float32 tensor per buffer) into
  * *info and *n_features: infer mode with a model checks the size, the
  * `feature` (check_feature) and the sample-rate against the model's, train
  * mode keeps the size fixed and opens *dataset (n_targets columns) at the
  * first caps. FALSE with one error posted. */
-gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
+     gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
     GstCaps * caps, GstAffectTensorInfo * info, const AffectMlp * model,
     gboolean check_feature, guint * n_features, AffectDataset ** dataset,
     guint n_targets);
 /* maps a vector buffer of n floats (n = 0: no caps yet); another flow
  * than OK, with an error posted and nothing mapped, on failure */
-GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
+     GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
     GstBuffer * buf, GstMapInfo * map, guint n);
 
 /* train mode: TRUE, counted, for an item of split=test, never learnt from
  * so that one manifest feeds both training and evaluation */
-gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
+     gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
     const GstAffectItem * item);
 /* train mode: TRUE for an item held out for model selection: one of
  * split=validation, or, with validation-group set, one whose group (that
  * column of the item, or that target) affect_group_is_validation () holds
  * out under seed and validation-fraction; items without the column count
  * in `ungrouped` and are learnt from */
-gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
+     gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
     const GstAffectItem * item);
 /* at EOS: warns when validation-group left no validation item or some
  * items had no such column */
-void gst_affect_learner_check_groups (GstAffectLearner * self,
+     void gst_affect_learner_check_groups (GstAffectLearner * self,
     guint validation_items);
 /* at EOS with nothing to learn from: "No training items with <wanted>
  * (<n> skipped, <the split filter>)." */
-void gst_affect_learner_no_items_error (GstAffectLearner * self,
+     void gst_affect_learner_no_items_error (GstAffectLearner * self,
     const gchar * wanted);
 /* "" or ", 12 items of split=test ignored: …", what a "no training
  * items" error adds so the split filter is named */
-gchar *gst_affect_learner_split_note (guint test_items);
+     gchar *gst_affect_learner_split_note (guint test_items);
 /* Adds a row to the cache. A row with non-finite values is not added and
  * counted in *skipped; FALSE (an error posted on the bus) if the spill
  * file cannot be written. */
-gboolean gst_affect_learner_add_row (GstAffectLearner * self,
+     gboolean gst_affect_learner_add_row (GstAffectLearner * self,
     AffectDataset * ds, const float *features, const float *targets,
     gboolean validation, guint * skipped);
 /* The rate the features were computed at, from the caps' `sample-rate`
  * field, recorded in a model's metadata (`sample-rate`); no-op without */
-void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);
+     void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);
 
 G_END_DECLS
 #endif

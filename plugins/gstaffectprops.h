@@ -16,7 +16,6 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
-
 #ifndef GST_AFFECT_DEFINE_ENUM
 /* One GEnum type from its values (a GEnumValue array ending in {0}):
  * `GST_AFFECT_DEFINE_ENUM (GstAffectMode, gst_affect_mode, mode_values)`
@@ -34,8 +33,7 @@ type_name##_get_type (void)                                               \
   return type;                                                            \
 }
 #endif
-
-typedef enum
+    typedef enum
 {
   GST_AFFECT_PROP_NONE,         /* a placeholder: installs nothing */
   GST_AFFECT_PROP_BOOLEAN,      /* gboolean */
@@ -56,7 +54,7 @@ typedef struct
 {
   const gchar *name, *nick, *blurb;
   GstAffectPropKind kind;
-  GType (*enum_type) (void);
+    GType (*enum_type) (void);
   gsize offset;
   gdouble min, max, def;        /* uint64: max < 0 is G_MAXUINT64 */
   const gchar *def_string;
@@ -106,6 +104,9 @@ gsize gst_affect_prop_size (const GstAffectProp * p);
 
 /* instance init: every table field to its property's default */
 void gst_affect_props_init (GObject * object);
+/* the same from a base class's instance init, where the object's class is
+ * still the base's: `klass` is the final class GLib passes */
+void gst_affect_props_init_class (GObject * object, GObjectClass * klass);
 /* finalize: frees every table string */
 void gst_affect_props_finalize (GObject * object);
 

@@ -137,44 +137,41 @@ GST_AFFECT_DEFINE_ENUM (GstAffectVatPower, gst_affect_vat_power,
     vat_power_values);
 
 #define S GstAffectRegress
-static const GstAffectParam params[] = {
-  GST_AFFECT_PARAM_STRING ("targets", "Targets",
+static const GstAffectProp props[] = {
+  GST_AFFECT_PROP_STRING ("targets", "Targets",
       "Comma-separated names of the targets to learn (fields of the item's "
       "targets structure); in infer mode the model's names win", S, targets,
-      "valence"),
-  GST_AFFECT_PARAM_BOOL ("multi-output", "Multi-output",
+      "valence", 0),
+  GST_AFFECT_PROP_BOOL ("multi-output", "Multi-output",
       "One model with one output per target (true) or one model per target, "
-      "in files model-<target>.safetensors (false)", S, multi_output, TRUE),
-  GST_AFFECT_PARAM_ENUM ("output-activation", "Output activation",
+      "in files model-<target>.safetensors (false)", S, multi_output, TRUE, 0),
+  GST_AFFECT_PROP_ENUM ("output-activation", "Output activation",
       "Output unit of a trained model: linear, or ReLU as in the seed (dies "
       "on targets around 0)", S, output_activation,
-      gst_affect_output_activation_get_type, GST_AFFECT_OUTPUT_LINEAR),
-  GST_AFFECT_PARAM_ENUM ("standardise", "Standardise",
+      gst_affect_output_activation_get_type, GST_AFFECT_OUTPUT_LINEAR, 0),
+  GST_AFFECT_PROP_ENUM ("standardise", "Standardise",
       "Feature standardisation at inference: the model's training "
       "statistics, or the incoming stream's own (cross-corpus)", S,
       standardise, gst_affect_standardise_get_type,
-      GST_AFFECT_STANDARDISE_MODEL),
-  GST_AFFECT_PARAM_BOOL ("vat", "VAT",
+      GST_AFFECT_STANDARDISE_MODEL, 0),
+  GST_AFFECT_PROP_BOOL ("vat", "VAT",
       "Train with virtual adversarial training (MSE + lambda * LDS)", S, vat,
-      TRUE),
-  GST_AFFECT_PARAM_DOUBLE ("epsilon", "Epsilon",
+      TRUE, 0),
+  GST_AFFECT_PROP_DOUBLE ("epsilon", "Epsilon",
       "VAT: norm of the adversarial perturbation r_adv (standardised feature "
-      "units)", S, epsilon, 0.0, 1000.0, 1.5),
-  GST_AFFECT_PARAM_DOUBLE ("lambda", "Lambda",
+      "units)", S, epsilon, 0.0, 1000.0, 1.5, 0),
+  GST_AFFECT_PROP_DOUBLE ("lambda", "Lambda",
       "VAT: weight of the local distributional smoothness term", S, lambda,
-      0.0, 1000.0, 1.5),
-  GST_AFFECT_PARAM_DOUBLE ("xi", "Xi",
+      0.0, 1000.0, 1.5, 0),
+  GST_AFFECT_PROP_DOUBLE ("xi", "Xi",
       "VAT: finite-difference step of the power iteration "
       "(power-method=finite-difference only; jvp is its exact limit)", S, xi,
-      1e-12, 100.0, 1e-6),
-  GST_AFFECT_PARAM_UINT ("power-iterations", "Power iterations",
-      "VAT: power iterations for r_adv", S, power_iterations, 1, 100, 1),
-  GST_AFFECT_PARAM_ENUM ("power-method", "Power method",
+      1e-12, 100.0, 1e-6, 0),
+  GST_AFFECT_PROP_UINT ("power-iterations", "Power iterations",
+      "VAT: power iterations for r_adv", S, power_iterations, 1, 100, 1, 0),
+  GST_AFFECT_PROP_ENUM ("power-method", "Power method",
       "VAT: how the power step is evaluated", S, power_method,
-      gst_affect_vat_power_get_type, AFFECT_VAT_POWER_JVP),
-  GST_AFFECT_PARAM_BOOL ("post-messages", "Post messages",
-      "Post an affect-prediction element message per vector", S,
-      learner.post_messages, TRUE),
+      gst_affect_vat_power_get_type, AFFECT_VAT_POWER_JVP, 0),
 };
 
 #undef S
@@ -229,8 +226,8 @@ gst_affect_regress_class_init (GstAffectRegressClass * klass)
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_affect_learner_class_install_params (G_OBJECT_CLASS (klass), params,
-      G_N_ELEMENTS (params));
+  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
+      G_N_ELEMENTS (props));
   gst_element_class_set_static_metadata (element_class,
       "Affect regressor (MLP, virtual adversarial training)",
       "Filter/Analyzer/Tensor",
