@@ -15,39 +15,40 @@ G_BEGIN_DECLS
 #define GST_TYPE_AFFECT_CLASSIFY (gst_affect_classify_get_type ())
 G_DECLARE_FINAL_TYPE (GstAffectClassify, gst_affect_classify, GST,
     AFFECT_CLASSIFY, GstAffectLearner)
-     struct _GstAffectClassify
-     {
-       GstAffectLearner learner;        /* mode, model-file, training knobs */
 
-       /* properties (object lock) */
-       guint64 window, hop;
-       guint top_k;
-       gdouble threshold;
-       guint sgd_epochs;
-       gboolean mixup, spec_augment;
-       gdouble width;
-       guint chunks, chunk_frames;
-       gchar *init_model;
+struct _GstAffectClassify
+{
+  GstAffectLearner learner;     /* mode, model-file, training knobs */
 
-       /* model */
-       AffectMoodNet *net;
-       gchar **labels;
-       gchar *features_json;    /* affect.features of the model, or NULL */
-       AffectMoodNetTrainer *trainer;
-       guint best_epoch;        /* train: the best so far, its metric */
-       gdouble best_metric;
+  /* properties (object lock) */
+  guint64 window, hop;
+  guint top_k;
+  gdouble threshold;
+  guint sgd_epochs;
+  gboolean mixup, spec_augment;
+  gdouble width;
+  guint chunks, chunk_frames;
+  gchar *init_model;
 
-       /* stream (stream lock) */
-       gint n_mels, fps_n, fps_d;
-       GstStructure *stream_features;   /* the Mel fields of the sink caps */
-       gboolean src_caps_set;
-       GstEvent *pending_segment;
-       gboolean saw_items;
-       AffectFrames fr;         /* the item's or the live window's */
-       GstClockTime start_ts, end_ts;
-       guint64 n_nonfinite;     /* the current item's NaN/Inf Mel values */
-       gboolean warned_live;    /* live: non-finite frames reported */
-     };
+  /* model */
+  AffectMoodNet *net;
+  gchar **labels;
+  gchar *features_json;         /* affect.features of the model, or NULL */
+  AffectMoodNetTrainer *trainer;
+  guint best_epoch;             /* train: the best so far, its metric */
+  gdouble best_metric;
+
+  /* stream (stream lock) */
+  gint n_mels, fps_n, fps_d;
+  GstStructure *stream_features;        /* the Mel fields of the sink caps */
+  gboolean src_caps_set;
+  GstEvent *pending_segment;
+  gboolean saw_items;
+  AffectFrames fr;              /* the item's or the live window's */
+  GstClockTime start_ts, end_ts;
+  guint64 n_nonfinite;          /* the current item's NaN/Inf Mel values */
+  gboolean warned_live;         /* live: non-finite frames reported */
+};
 
 G_END_DECLS
 #endif /* __GST_AFFECT_CLASSIFY_H__ */

@@ -145,8 +145,70 @@ gst_affect_learner_class_install_props (GObjectClass * klass,
 
 /* the stream state, as after init */
 static void
+held_free (GstAffectHeld * h)
+{
+  if (h->event)
+    gst_event_unref (h->event);
+  g_free (h->x);
+  g_free (h->id);
+  g_free (h->path);
+  g_free (h);
+}
+
+void
+gst_affect_learner_hold (GstAffectLearner * self, GstEvent * event,
+    GstBuffer * buf, const float *x, guint n)
+{
+  GstAffectHeld *h = g_new0 (GstAffectHeld, 1);
+
+  h->event = event;
+  if (buf != NULL) {
+    h->x = g_memdup2 (x, n * sizeof (float));
+    h->id = g_strdup (self->item ? self->item->id : NULL);
+    h->path = g_strdup (self->item ? self->item->path : NULL);
+    h->pts = GST_BUFFER_PTS (buf);
+    h->duration = GST_BUFFER_DURATION (buf);
+  }
+  g_queue_push_tail (&self->held, h);
+}
+
+float *
+gst_affect_learner_held_vectors (GstAffectLearner * self, guint d, guint * n)
+{
+  float *x = g_new (float, (gsize) MAX (self->held.length, 1) * d);
+  GList *l;
+
+  *n = 0;
+  for (l = self->held.head; l; l = l->next)
+    if (((GstAffectHeld *) l->data)->x != NULL)
+      memcpy (x + (gsize) (*n)++ * d, ((GstAffectHeld *) l->data)->x,
+          d * sizeof (float));
+  return x;
+}
+
+gboolean
+gst_affect_learner_release (GstAffectLearner * self, GstPad * pad,
+    void (*emit) (GstAffectLearner *, const GstAffectHeld *, guint,
+        gpointer), gpointer data)
+{
+  gboolean ok = TRUE;
+  guint i = 0;
+
+  while (!g_queue_is_empty (&self->held)) {
+    GstAffectHeld *h = g_queue_pop_head (&self->held);
+    if (pad != NULL && h->event != NULL)
+      ok &= gst_pad_push_event (pad, g_steal_pointer (&h->event));
+    else if (pad != NULL && h->x != NULL)
+      emit (self, h, i++, data);
+    held_free (h);
+  }
+  return ok;
+}
+
+static void
 reset_stream (GstAffectLearner * self)
 {
+  gst_affect_learner_release (self, NULL, NULL, NULL);
   g_clear_pointer (&self->item, gst_affect_item_free);
   gst_affect_gap_reset (&self->gap[0]);
   gst_affect_gap_reset (&self->gap[1]);
@@ -273,6 +335,7 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
       gst_affect_gap_reset (&self->gap[1]);
       break;
     case GST_EVENT_FLUSH_STOP:
+      gst_affect_learner_release (self, NULL, NULL, NULL);
       gst_affect_gap_reset (&self->gap[0]);
       gst_affect_gap_reset (&self->gap[1]);
       ending = TRUE;            /* the item in flight is gone */
@@ -638,37 +701,15 @@ gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps)
   g_free (text);
 }
 
-/* FALSE, with one element error naming both rates, when `caps` carry
- * features of another `sample-rate` than `model` was trained on (TRUE when
- * either does not say) */
-static gboolean
-check_sample_rate (GstAffectLearner * self, const AffectMlp * model,
-    GstCaps * caps)
-{
-  const gchar *model_rate = affect_mlp_get_metadata (model, "sample-rate");
-  gint rate;
-
-  if (model_rate == NULL || !gst_structure_get_int (gst_caps_get_structure
-          (caps, 0), "sample-rate", &rate)
-      || g_ascii_strtoll (model_rate, NULL, 10) == rate)
-    return TRUE;
-  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-      ("Model %s was trained on features of sample-rate=%s Hz, the stream's "
-          "are sample-rate=%d Hz.", self->model_file, model_rate, rate),
-      ("extract the features at %s Hz or use a model trained at %d Hz",
-          model_rate, rate));
-  return FALSE;
-}
-
 gboolean
 gst_affect_learner_vector_caps (GstAffectLearner * self, GstCaps * caps,
     GstAffectTensorInfo * info, const AffectMlp * model,
     gboolean check_feature, guint * n_features, AffectDataset ** dataset,
     guint n_targets)
 {
-  const gchar *feature = gst_structure_get_string (gst_caps_get_structure
-      (caps, 0), "feature");
-  const gchar *model_feature;
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  GError *error = NULL;
+  gint rate = 0;
   guint n;
 
   if (!gst_affect_tensor_info_from_caps (info, caps)) {
@@ -678,23 +719,16 @@ gst_affect_learner_vector_caps (GstAffectLearner * self, GstCaps * caps,
     return FALSE;
   }
   n = gst_affect_tensor_info_n_elements (info);
+  gst_structure_get_int (s, "sample-rate", &rate);
   if (self->mode == GST_AFFECT_MODE_INFER && model != NULL) {
-    if (n != *n_features) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Model %s expects %u features per vector, the stream has %u.",
-              self->model_file, *n_features, n),
-          ("caps %" GST_PTR_FORMAT, caps));
-      return FALSE;
-    }
-    model_feature = affect_mlp_get_metadata (model, "feature");
-    if (check_feature && feature && model_feature
-        && strcmp (feature, model_feature) != 0) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Model %s was trained on feature=%s, the stream carries "
-              "feature=%s.", self->model_file, model_feature, feature), (NULL));
-      return FALSE;
-    }
-    return check_sample_rate (self, model, caps);
+    if (affect_mlp_check_stream (model, self->model_file, n,
+            gst_structure_get_string (s, "feature"), check_feature, rate,
+            &error))
+      return TRUE;
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", error->message),
+        ("caps %" GST_PTR_FORMAT, caps));
+    g_error_free (error);
+    return FALSE;
   }
   if (self->mode == GST_AFFECT_MODE_TRAIN && *dataset != NULL
       && n != *n_features) {
@@ -710,6 +744,29 @@ gst_affect_learner_vector_caps (GstAffectLearner * self, GstCaps * caps,
         (size_t) self->cache_budget << 20);
   }
   return TRUE;
+}
+
+AffectRegressor *
+gst_affect_learner_load_regressor (GstAffectLearner * self,
+    gboolean multi_output, const gchar * targets)
+{
+  GError *error = NULL;
+  AffectRegressor *r;
+
+  if (self->model_file == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
+        ("mode=infer needs model-file"));
+    return NULL;
+  }
+  r = affect_regressor_load (self->model_file, multi_output, targets, &error);
+  if (r == NULL && g_error_matches (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH))
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
+        (NULL));
+  else if (r == NULL)
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot load the model: %s", error->message), (NULL));
+  g_clear_error (&error);
+  return r;
 }
 
 GstFlowReturn

@@ -55,109 +55,134 @@ GType gst_affect_mode_get_type (void);
 typedef struct _GstAffectLearner GstAffectLearner;
 typedef struct _GstAffectLearnerClass GstAffectLearnerClass;
 GType gst_affect_learner_get_type (void);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstAffectLearner, gst_object_unref)
-     struct _GstAffectLearner
-     {
-       GstElement element;
-       GstPad *sinkpad;         /* from the class's "sink" template */
-       GstPad *srcpad;          /* from its "src" template (fixed caps), or
+struct _GstAffectLearner
+{
+  GstElement element;
+  GstPad *sinkpad;              /* from the class's "sink" template */
+  GstPad *srcpad;               /* from its "src" template (fixed caps), or
                                  * NULL */
 
-       /* properties (object lock) */
-       GstAffectMode mode;
-       gchar *model_file;
-       gchar *hidden_sizes;     /* MLPs */
-       guint epochs;
-       guint batch_size;
-       gdouble learning_rate;
-       guint64 seed;
-       guint threads;           /* 0 = the process default */
-       gdouble validation_fraction;
-       gchar *validation_group; /* manifest column, or NULL */
-       guint patience;          /* MLPs */
-       gboolean resume;
-       guint cache_budget;      /* MiB */
-       gboolean post_messages;  /* TRUE where the element has no property */
+  /* properties (object lock) */
+  GstAffectMode mode;
+  gchar *model_file;
+  gchar *hidden_sizes;          /* MLPs */
+  guint epochs;
+  guint batch_size;
+  gdouble learning_rate;
+  guint64 seed;
+  guint threads;                /* 0 = the process default */
+  gdouble validation_fraction;
+  gchar *validation_group;      /* manifest column, or NULL */
+  guint patience;               /* MLPs */
+  gboolean resume;
+  guint cache_budget;           /* MiB */
+  gboolean post_messages;       /* TRUE where the element has no property */
 
-       /* stream (reset on the way to PAUSED and back) */
-       GstSegment segment;
-       GstAffectItem *item;     /* between its start and end events */
-       GstAffectGap gap[2];     /* how far each source pad has gone (reset
+  /* stream (reset on the way to PAUSED and back) */
+  GstSegment segment;
+  GstAffectItem *item;          /* between its start and end events */
+  GstAffectGap gap[2];          /* how far each source pad has gone (reset
                                  * at SEGMENT and FLUSH_STOP) */
-       guint skipped;           /* train: items not learnt from */
-       guint test_items;        /* train: split=test items, not learnt */
-       guint ungrouped;         /* train: items without validation-group */
-     };
+  GQueue held;                  /* GstAffectHeld, in stream order */
+  guint skipped;                /* train: items not learnt from */
+  guint test_items;             /* train: split=test items, not learnt */
+  guint ungrouped;              /* train: items without validation-group */
+};
+
+/* What an element holds back, in stream order: an event, or a vector
+ * with its item and times (affectregress's per-stream standardisation
+ * holds every vector until EOS, affectgate an item's events until its
+ * route is known). Dropped at FLUSH_STOP and on the way to READY. */
+typedef struct
+{
+  GstEvent *event;              /* NULL for a vector */
+  float *x;
+  gchar *id, *path;
+  GstClockTime pts, duration;
+} GstAffectHeld;
+
+/* holds `event` (taken), or x[n] of `buf` in the current item */
+void gst_affect_learner_hold (GstAffectLearner * self, GstEvent * event,
+    GstBuffer * buf, const float *x, guint n);
+/* the held vectors as rows of d floats (g_free), *n of them */
+float *gst_affect_learner_held_vectors (GstAffectLearner * self, guint d,
+    guint * n);
+/* pushes the held events on `pad` and hands each held vector, in order,
+ * to `emit` with its index among the vectors; pad NULL drops them all.
+ * FALSE when an event was refused. */
+gboolean gst_affect_learner_release (GstAffectLearner * self, GstPad * pad,
+    void (*emit) (GstAffectLearner * self, const GstAffectHeld * held,
+        guint index, gpointer data), gpointer data);
 
 /* "affect-train-epoch": one layout for every model (docs/protocol.md);
  * what a model does not have is NaN (doubles) or NULL (target) */
-     typedef struct
-     {
-       guint epoch, epochs;
-       const gchar *phase;
-       gdouble learning_rate;
-       gdouble train_loss, train_mse, train_lds, validation_loss;
-       gdouble validation_metric;
-       const gchar *metric;
-       gdouble validation_accuracy;
-       gdouble seconds;
-       gboolean best;
-       const gchar *target;
-     } GstAffectLearnerEpoch;
+typedef struct
+{
+  guint epoch, epochs;
+  const gchar *phase;
+  gdouble learning_rate;
+  gdouble train_loss, train_mse, train_lds, validation_loss;
+  gdouble validation_metric;
+  const gchar *metric;
+  gdouble validation_accuracy;
+  gdouble seconds;
+  gboolean best;
+  const gchar *target;
+} GstAffectLearnerEpoch;
 
 /* "affect-train-done" */
-     typedef struct
-     {
-       const gchar *model_file;
-       guint items, validation_items, best_epoch;
-       gdouble validation_metric, validation_accuracy;
-       gboolean constant_output;
-     } GstAffectLearnerDone;
+typedef struct
+{
+  const gchar *model_file;
+  guint items, validation_items, best_epoch;
+  gdouble validation_metric, validation_accuracy;
+  gboolean constant_output;
+} GstAffectLearnerDone;
 
-     struct _GstAffectLearnerClass
-     {
-       GstElementClass parent_class;
+struct _GstAffectLearnerClass
+{
+  GstElementClass parent_class;
 
-       /* NULL_TO_READY (optional) */
-         gboolean (*open) (GstAffectLearner * self);
-       /* READY_TO_PAUSED, after the learner's checks of train mode (model-file
-        * set and writable, hidden-sizes well formed) */
-         gboolean (*start) (GstAffectLearner * self);
-       /* PAUSED_TO_READY and finalize: back to the state after init */
-       void (*stop) (GstAffectLearner * self);
-       /* READY_TO_NULL (optional) */
-       void (*close) (GstAffectLearner * self);
-       /* sink caps; a refusal's error is posted once per caps */
-         gboolean (*set_caps) (GstAffectLearner * self, GstCaps * caps);
-         GstFlowReturn (*chain) (GstAffectLearner * self, GstBuffer * buf);
-       /* every sink event after the learner's part (caps checked, segment
-        * copied, item parsed at its start, gaps reset, training done at EOS;
-        * the item is dropped after its end event); takes the event */
-         gboolean (*sink_event) (GstAffectLearner * self, GstEvent * event);
-       /* at EOS before training (optional): close what the stream left open */
-       void (*drain) (GstAffectLearner * self);
-       /* at EOS in train mode: train and write model-file */
-         gboolean (*train) (GstAffectLearner * self);
-     };
+  /* NULL_TO_READY (optional) */
+    gboolean (*open) (GstAffectLearner * self);
+  /* READY_TO_PAUSED, after the learner's checks of train mode (model-file
+   * set and writable, hidden-sizes well formed) */
+    gboolean (*start) (GstAffectLearner * self);
+  /* PAUSED_TO_READY and finalize: back to the state after init */
+  void (*stop) (GstAffectLearner * self);
+  /* READY_TO_NULL (optional) */
+  void (*close) (GstAffectLearner * self);
+  /* sink caps; a refusal's error is posted once per caps */
+    gboolean (*set_caps) (GstAffectLearner * self, GstCaps * caps);
+    GstFlowReturn (*chain) (GstAffectLearner * self, GstBuffer * buf);
+  /* every sink event after the learner's part (caps checked, segment
+   * copied, item parsed at its start, gaps reset, training done at EOS;
+   * the item is dropped after its end event); takes the event */
+    gboolean (*sink_event) (GstAffectLearner * self, GstEvent * event);
+  /* at EOS before training (optional): close what the stream left open */
+  void (*drain) (GstAffectLearner * self);
+  /* at EOS in train mode: train and write model-file */
+    gboolean (*train) (GstAffectLearner * self);
+};
 
 /* installs a class's table (gstaffectprops.h) with the common knobs
  * (mode, model-file, hidden-sizes, epochs, batch-size, learning-rate, seed,
  * threads, validation-fraction, validation-group, patience, resume,
  * cache-budget, post-messages) as the table restates them or, where it
  * does not name them, as the learner states them */
-     void gst_affect_learner_class_install_props (GObjectClass * klass,
+void gst_affect_learner_class_install_props (GObjectClass * klass,
     const GstAffectProp * props, guint n_props);
 
 /* "affect-prediction": timestamp, stream-time, running-time, duration,
  * id, scores, names; `labels` when pick != NULL (names[pick[i]]), `route`
  * when route >= 0. Nothing when post-messages is false. */
-     void gst_affect_learner_post_prediction (GstAffectLearner * self,
+void gst_affect_learner_post_prediction (GstAffectLearner * self,
     GstClockTime pts, GstClockTime duration, const gchar * id,
     const float *scores, const gchar * const *names, guint n,
     const guint * pick, guint n_pick, gint route);
-     void gst_affect_learner_post_epoch (GstAffectLearner * self,
+void gst_affect_learner_post_epoch (GstAffectLearner * self,
     const GstAffectLearnerEpoch * epoch);
-     void gst_affect_learner_post_done (GstAffectLearner * self,
+void gst_affect_learner_post_done (GstAffectLearner * self,
     const GstAffectLearnerDone * done);
 
 /* ---- MLP helpers (affectregress, affectgate) ---- */
@@ -167,70 +192,76 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstAffectLearner, gst_object_unref)
  * checkpoint "<path>.ckpt". `tune` sets the model's own part of the
  * training config (loss, VAT), `describe` its names and metadata before it
  * is written. */
-     typedef struct
-     {
-       guint n_inputs, n_outputs;
-       AffectActivation output_activation;
-       AffectDataset *dataset;
-       gint target;
-       const gchar *path;
-       const gchar *metric;     /* of the epoch messages */
-       const gchar *target_name;        /* of the epoch messages, or NULL */
-       const gchar *constant_hint;      /* warn of a constant model, or NULL */
-       void (*tune) (AffectMlpTrainConfig * config, gpointer data);
-       void (*describe) (AffectMlp * mlp, gpointer data);
-       gpointer data;
-     } GstAffectMlpJob;
+typedef struct
+{
+  guint n_inputs, n_outputs;
+  AffectActivation output_activation;
+  AffectDataset *dataset;
+  gint target;
+  const gchar *path;
+  const gchar *metric;          /* of the epoch messages */
+  const gchar *target_name;     /* of the epoch messages, or NULL */
+  const gchar *constant_hint;   /* warn of a constant model, or NULL */
+  void (*tune) (AffectMlpTrainConfig * config, gpointer data);
+  void (*describe) (AffectMlp * mlp, gpointer data);
+  gpointer data;
+} GstAffectMlpJob;
 
 /* trains, writes, posts every epoch and affect-train-done; FALSE with an
  * error posted */
-     gboolean gst_affect_learner_train_mlp (GstAffectLearner * self,
+gboolean gst_affect_learner_train_mlp (GstAffectLearner * self,
     const GstAffectMlpJob * job);
 /* The caps of a vector element (one float32 tensor per buffer) into
  * *info and *n_features: infer mode with a model checks the size, the
  * `feature` (check_feature) and the sample-rate against the model's, train
  * mode keeps the size fixed and opens *dataset (n_targets columns) at the
  * first caps. FALSE with one error posted. */
-     gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
+gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
     GstCaps * caps, GstAffectTensorInfo * info, const AffectMlp * model,
     gboolean check_feature, guint * n_features, AffectDataset ** dataset,
     guint n_targets);
+/* infer mode: model-file as a regressor (one model or one per target of
+ * `targets`); NULL with one error posted */
+AffectRegressor *gst_affect_learner_load_regressor (GstAffectLearner *
+    self, gboolean multi_output, const gchar * targets);
 /* maps a vector buffer of n floats (n = 0: no caps yet); another flow
  * than OK, with an error posted and nothing mapped, on failure */
-     GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
+GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
     GstBuffer * buf, GstMapInfo * map, guint n);
 
 /* train mode: TRUE, counted, for an item of split=test, never learnt from
  * so that one manifest feeds both training and evaluation */
-     gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
+gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
     const GstAffectItem * item);
 /* train mode: TRUE for an item held out for model selection: one of
  * split=validation, or, with validation-group set, one whose group (that
  * column of the item, or that target) affect_group_is_validation () holds
  * out under seed and validation-fraction; items without the column count
  * in `ungrouped` and are learnt from */
-     gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
+gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
     const GstAffectItem * item);
 /* at EOS: warns when validation-group left no validation item or some
  * items had no such column */
-     void gst_affect_learner_check_groups (GstAffectLearner * self,
+void gst_affect_learner_check_groups (GstAffectLearner * self,
     guint validation_items);
 /* at EOS with nothing to learn from: "No training items with <wanted>
  * (<n> skipped, <the split filter>)." */
-     void gst_affect_learner_no_items_error (GstAffectLearner * self,
+void gst_affect_learner_no_items_error (GstAffectLearner * self,
     const gchar * wanted);
 /* "" or ", 12 items of split=test ignored: …", what a "no training
  * items" error adds so the split filter is named */
-     gchar *gst_affect_learner_split_note (guint test_items);
+gchar *gst_affect_learner_split_note (guint test_items);
 /* Adds a row to the cache. A row with non-finite values is not added and
  * counted in *skipped; FALSE (an error posted on the bus) if the spill
  * file cannot be written. */
-     gboolean gst_affect_learner_add_row (GstAffectLearner * self,
+gboolean gst_affect_learner_add_row (GstAffectLearner * self,
     AffectDataset * ds, const float *features, const float *targets,
     gboolean validation, guint * skipped);
 /* The rate the features were computed at, from the caps' `sample-rate`
  * field, recorded in a model's metadata (`sample-rate`); no-op without */
-     void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);
+void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstAffectLearner, gst_object_unref)
 
 G_END_DECLS
 #endif

@@ -16,6 +16,7 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
+
 #ifndef GST_AFFECT_DEFINE_ENUM
 /* One GEnum type from its values (a GEnumValue array ending in {0}):
  * `GST_AFFECT_DEFINE_ENUM (GstAffectMode, gst_affect_mode, mode_values)`
@@ -33,7 +34,8 @@ type_name##_get_type (void)                                               \
   return type;                                                            \
 }
 #endif
-    typedef enum
+
+typedef enum
 {
   GST_AFFECT_PROP_NONE,         /* a placeholder: installs nothing */
   GST_AFFECT_PROP_BOOLEAN,      /* gboolean */
@@ -54,7 +56,7 @@ typedef struct
 {
   const gchar *name, *nick, *blurb;
   GstAffectPropKind kind;
-    GType (*enum_type) (void);
+  GType (*enum_type) (void);
   gsize offset;
   gdouble min, max, def;        /* uint64: max < 0 is G_MAXUINT64 */
   const gchar *def_string;
