@@ -848,6 +848,9 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
           set_src_caps (self);
         }
       } else if (gst_affect_event_is_item_end (event) && self->learner.item) {
+        const gboolean spans = GST_CLOCK_TIME_IS_VALID (self->start_ts)
+            && GST_CLOCK_TIME_IS_VALID (self->end_ts);
+
         if (self->n_nonfinite > 0) {
           GST_ELEMENT_WARNING (self, STREAM, FORMAT,
               ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " non-finite Mel "
@@ -856,22 +859,17 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
                   item->path : "no path", self->n_nonfinite,
                   train ? "training" : "prediction"), (NULL));
           GST_AFFECT_LEARNER (self)->skipped++;
-          /* no output for it: its time is a GAP */
-          if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
-              && GST_CLOCK_TIME_IS_VALID (self->end_ts))
-            gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
-                self->start_ts, self->end_ts - self->start_ts);
         } else if (train) {
           cache_item (self);
-          /* training outputs nothing: the item's time is a GAP */
-          if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
-              && GST_CLOCK_TIME_IS_VALID (self->end_ts))
+        }
+        if (self->n_nonfinite > 0 || train) {
+          /* no output for it (training outputs nothing): its time is a GAP */
+          if (spans)
             gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
                 self->start_ts, self->end_ts - self->start_ts);
         } else if (self->fr.n > 0) {
-          GstClockTime dur = GST_CLOCK_TIME_IS_VALID (self->start_ts)
-              && GST_CLOCK_TIME_IS_VALID (self->end_ts) ?
-              self->end_ts - self->start_ts : GST_CLOCK_TIME_NONE;
+          GstClockTime dur = spans ? self->end_ts - self->start_ts :
+              GST_CLOCK_TIME_NONE;
           GstFlowReturn fr = predict (self, self->fr.frames, self->fr.n,
               self->start_ts, dur, self->learner.item->id);
           if (fr != GST_FLOW_OK && fr != GST_FLOW_FLUSHING)

@@ -297,19 +297,13 @@ post_prediction (GstAffectGate * self, GstBuffer * buf, gdouble probability,
       self->item ? self->item->id : "", &p, names, 1, NULL, 0, route);
 }
 
-/* the item's label in train mode, NaN if it has none */
+/* the item's label, NaN if it has none */
 static gdouble
 item_label (GstAffectGate * self)
 {
   gdouble v;
 
-  if (self->item == NULL)
-    return NAN;
-  if (gst_affect_item_get_target (self->item, self->label, &v)
-      || affect_parse_label (gst_affect_item_get_column (self->item,
-              self->label), &v))
-    return v;
-  return NAN;
+  return gst_affect_learner_item_value (self->item, self->label, &v) ? v : NAN;
 }
 
 static GstFlowReturn

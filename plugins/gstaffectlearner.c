@@ -590,6 +590,14 @@ gst_affect_learner_train_mlp (GstAffectLearner * self,
 }
 
 gboolean
+gst_affect_learner_item_value (const GstAffectItem * item, const gchar * name,
+    gdouble * value)
+{
+  return item != NULL && (gst_affect_item_get_target (item, name, value)
+      || affect_parse_label (gst_affect_item_get_column (item, name), value));
+}
+
+gboolean
 gst_affect_learner_is_test_item (GstAffectLearner * self,
     const GstAffectItem * item)
 {

@@ -229,6 +229,10 @@ AffectRegressor *gst_affect_learner_load_regressor (GstAffectLearner *
 GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
     GstBuffer * buf, GstMapInfo * map, guint n);
 
+/* the item's value `name`: a target, or a column holding a number or a
+ * word label (affect_parse_label); FALSE without */
+gboolean gst_affect_learner_item_value (const GstAffectItem * item,
+    const gchar * name, gdouble * value);
 /* train mode: TRUE, counted, for an item of split=test, never learnt from
  * so that one manifest feeds both training and evaluation */
 gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,

@@ -382,10 +382,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     t = g_new (float, self->n_targets);
     for (i = 0; ok && i < self->n_targets; i++) {
       gdouble v;
-      ok = gst_affect_item_get_target (self->learner.item,
-          self->target_names[i], &v)
-          || affect_parse_label (gst_affect_item_get_column (self->learner.item,
-              self->target_names[i]), &v);
+      ok = gst_affect_learner_item_value (learner->item,
+          self->target_names[i], &v);
       t[i] = (float) v;
     }
     if (!ok) {
