@@ -292,12 +292,13 @@ settings_string (const AffectMlpTrainConfig * c, int n, int nv, guint64 hash)
   return g_strdup_printf ("loss=%s,batch-size=%d,learning-rate=%s,"
       "weight-decay=%s,seed=%" G_GUINT64_FORMAT ",vat=%s,epsilon=%s,"
       "lambda=%s,xi=%s,power-iterations=%d,power=%d,items=%d,"
-      "validation-items=%d,data=%016" G_GINT64_MODIFIER "x",
+      "validation-items=%d,select=%s,data=%016" G_GINT64_MODIFIER "x",
       c->loss == AFFECT_MLP_LOSS_BCE ? "bce" : "mse", MAX (c->batch_size, 1),
       lr, wd, c->seed, c->vat ? "yes" : "no", c->vat ? eps : "-",
       c->vat ? lam : "-", c->vat ? xi : "-",
       c->vat ? c->vat_config.power_iterations : 0,
-      c->vat ? (int) c->vat_config.power : 0, n, nv, hash);
+      c->vat ? (int) c->vat_config.power : 0, n, nv,
+      affect_train_select_name (c->select), hash);
 }
 
 static gboolean
@@ -538,7 +539,7 @@ out:
 
 gboolean
 mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
-    const MlpRows * train, const MlpRows * val, AffectMlpEpochFunc func,
+    const MlpRows * train, const MlpRows * val, AffectTrainEpochFunc func,
     gpointer user_data, AffectMlpTrainResult * result, GError ** error)
 {
   const int din = mlp->config.n_inputs, k = mlp->config.n_outputs;
@@ -552,13 +553,14 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
   guint64 hash = HASH_INIT;
   double target_std = 0.0;
   int epoch, i;
-  gboolean ok = TRUE, sign_only, stop = FALSE;
+  gboolean ok = TRUE, sign_only, stop = FALSE, keep_last;
 
   memset (result, 0, sizeof (*result));
   if (n <= 0) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY, "no training items");
     return FALSE;
   }
+  keep_last = nv == 0 || config->select == AFFECT_TRAIN_SELECT_LAST;
   if (config->vat && config->loss != AFFECT_MLP_LOSS_MSE) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
         "VAT is defined here for the Gaussian (MSE) regression model only");
@@ -650,7 +652,7 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
   }
 
   for (epoch = st.epoch + 1; !stop && epoch <= config->epochs; epoch++) {
-    AffectMlpEpochReport report = { 0 };
+    AffectTrainEpoch report;
     gint64 t0 = g_get_monotonic_time ();
     double loss_sum = 0.0, part_sum = 0.0, lds_sum = 0.0;
     int n_batches = 0, start;
@@ -698,7 +700,12 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
       n_batches++;
     }
     st.epoch = epoch;
+    affect_train_epoch_init (&report);
     report.epoch = epoch;
+    report.total_epochs = config->epochs;
+    report.phase = "adam";
+    report.learning_rate = config->learning_rate;
+    report.metric_name = config->loss == AFFECT_MLP_LOSS_BCE ? "bce" : "mae";
     report.train_loss = loss_sum / n_batches;
     report.train_mse = part_sum / n_batches;
     report.train_lds = lds_sum / n_batches;
@@ -712,14 +719,15 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
       report.validation_accuracy = NAN;
       report.validation_output_std = NAN;
     }
-    /* without validation items the last epoch is kept */
-    if (nv == 0 || report.validation_metric < st.best_metric) {
-      st.best_metric = nv > 0 ? report.validation_metric : NAN;
+    /* without validation items, or with select=last, the last epoch is
+     * kept (and patience does not apply) */
+    if (keep_last || report.validation_metric < st.best_metric) {
+      st.best_metric = report.validation_metric;
       st.best_accuracy = report.validation_accuracy;
       st.best_epoch = epoch;
       st.since_best = 0;
       report.best = TRUE;
-      if (nv > 0)
+      if (!keep_last)
         snapshot_take (&st.best, mlp->params, mlp->n_params);
     } else {
       st.since_best++;
@@ -796,7 +804,7 @@ arrays_read (const MlpRows * rows, const int *idx, int m, float *x, float *y,
 gboolean
 affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
     const float *x, const float *y, int n, const float *xv, const float *yv,
-    int nv, AffectMlpEpochFunc func, gpointer user_data,
+    int nv, AffectTrainEpochFunc func, gpointer user_data,
     AffectMlpTrainResult * result, GError ** error)
 {
   const int d = mlp->config.n_inputs, k = mlp->config.n_outputs;
@@ -806,4 +814,116 @@ affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
 
   return mlp_train_rows (mlp, config, &train, nv > 0 ? &val : NULL, func,
       user_data, result, error);
+}
+
+/* ---- rows from a dataset ---------------------------------------------- */
+
+/* one split of a dataset seen through an index (the hold-out's
+ * permutation) and a target column */
+typedef struct
+{
+  const AffectDataset *ds;
+  gboolean validation;
+} SplitRows;
+
+static gboolean
+split_read (const MlpRows * rows, const int *idx, int m, float *x, float *y,
+    GError ** error)
+{
+  const SplitRows *sr = rows->data;
+  const AffectDataset *ds = sr->ds;
+  const int d = affect_dataset_width (ds), k = affect_dataset_n_targets (ds);
+  int i;
+
+  for (i = 0; i < m; i++) {
+    const int row = rows->index ? rows->index[idx[i]] : idx[i];
+    if (x != NULL && !affect_dataset_read (ds, sr->validation, row, 0, 1,
+            x + (size_t) i * d, error))
+      return FALSE;
+    if (y != NULL) {
+      const float *t = affect_dataset_item_targets (ds, sr->validation, row);
+      if (rows->target < 0)
+        memcpy (y + (size_t) i * k, t, k * sizeof (float));
+      else
+        y[i] = t[rows->target];
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+affect_mlp_train_dataset (AffectMlp * mlp,
+    const AffectMlpTrainConfig * config, AffectDataset * ds, int target,
+    double validation_fraction, AffectTrainEpochFunc func, gpointer user_data,
+    AffectMlpTrainResult * result, GError ** error)
+{
+  const int n_train = affect_dataset_size (ds, FALSE);
+  const int n_val = affect_dataset_size (ds, TRUE);
+  int *idx_t, *idx_v = NULL, nt, nv, i;
+  SplitRows st = { ds, FALSE }, sv = { ds, n_val > 0 };
+  MlpRows train, val;
+  gboolean ok;
+
+  if (n_train == 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY,
+        "no training items (with finite features and targets)");
+    return FALSE;
+  }
+  if (target >= affect_dataset_n_targets (ds)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
+        "target column %d of %d", target, affect_dataset_n_targets (ds));
+    return FALSE;
+  }
+  if (affect_dataset_width (ds) != mlp->config.n_inputs) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "items of %d features for a model of %d inputs",
+        affect_dataset_width (ds), mlp->config.n_inputs);
+    return FALSE;
+  }
+  for (int split = 0; split < 2; split++)
+    for (i = 0; i < affect_dataset_size (ds, split); i++)
+      if (affect_dataset_item_frames (ds, split, i) != 1) {
+        g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+            "%s item %d has %d frames: an MLP takes one feature vector "
+            "per item", split ? "validation" : "training", i,
+            affect_dataset_item_frames (ds, split, i));
+        return FALSE;
+      }
+  idx_t = g_new (int, n_train);
+  if (n_val > 0 || validation_fraction <= 0.0 || n_train < 2) {
+    /* the corpus's own validation items, if any */
+    for (i = 0; i < n_train; i++)
+      idx_t[i] = i;
+    nt = n_train;
+    nv = n_val;
+    if (nv > 0) {
+      idx_v = g_new (int, nv);
+      for (i = 0; i < nv; i++)
+        idx_v[i] = i;
+    }
+  } else {
+    /* hold out a seeded random fraction of the training items */
+    AffectRng rng;
+    affect_rng_init (&rng, config->seed ^ 0x7a11da7eULL);
+    affect_rng_permutation (&rng, idx_t, n_train);
+    nv = CLAMP ((int) lround (validation_fraction * n_train), 1, n_train - 1);
+    nt = n_train - nv;
+    idx_v = g_new (int, nv);
+    memcpy (idx_v, idx_t + nt, nv * sizeof (int));
+  }
+
+  train.n = nt;
+  train.read = split_read;
+  train.data = &st;
+  train.index = idx_t;
+  train.target = target;
+  val = train;
+  val.n = nv;
+  val.data = &sv;
+  val.index = idx_v;
+  ok = mlp_train_rows (mlp, config, &train, nv > 0 ? &val : NULL, func,
+      user_data, result, error);
+  g_free (idx_t);
+  g_free (idx_v);
+  return ok;
 }

@@ -9,7 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "affect/affect.h"
-#include "affect/mlp.h"
+#include "affect/mlp-train.h"
 #include "affect/safetensors.h"
 
 static char *tmp_dir;
@@ -68,7 +68,7 @@ assert_same_weights (AffectMlp * a, AffectMlp * b)
 }
 
 static gboolean
-stop_after (const AffectMlpEpochReport * report, gpointer user_data)
+stop_after (const AffectTrainEpoch * report, gpointer user_data)
 {
   return report->epoch < GPOINTER_TO_INT (user_data);
 }
@@ -215,7 +215,7 @@ test_resume (void)
 }
 
 static gboolean
-die_after (const AffectMlpEpochReport * report, gpointer user_data)
+die_after (const AffectTrainEpoch * report, gpointer user_data)
 {
   if (report->epoch == GPOINTER_TO_INT (user_data))
     _exit (42);
@@ -466,7 +466,10 @@ test_spill (void)
     g_assert_cmpint (affect_dataset_size (ds, TRUE), ==, nv);
     g_assert_cmpint (affect_dataset_spilled (ds), ==,
         b == 0 ? 0 : b == 1 ? n + nv : n + nv - 100);
-    g_assert_true ((affect_dataset_features (ds, FALSE) != NULL) == (b == 0));
+    /* the bytes held never pass the budget */
+    g_assert_cmpuint (affect_dataset_memory (ds), <=, budgets[b]);
+    g_assert_cmpuint (affect_dataset_memory (ds), ==,
+        (size_t) (n + nv - affect_dataset_spilled (ds)) * row);
     g_assert_cmpint (count_spill_files (), ==, b == 0 ? 0 : 1);
     {
       /* a non-finite row is refused as such, and not added */
