@@ -11,6 +11,7 @@
 #include "affect/crops.h"
 #include "affect/dataset.h"
 #include "affect/moodnet-train.h"
+#include "checkpoint.h"
 
 struct _AffectMoodNetTrainer
 {
@@ -332,77 +333,47 @@ affect_moodnet_predict_frames (AffectMoodNet * net, const float *frames,
   return TRUE;
 }
 
-/* Optimiser state in a checkpoint, so that a resumed run continues the
- * same trajectory: Adam's moments ("adam.m.<param>", "adam.v.<param>", the
- * names the MLP checkpoints use) or SGD's momentum buffers
- * ("sgd.momentum.<param>"); the step count goes in affect.train. */
-static void
-add_optimizer_state (AffectSafetensorsWriter * w, const AffectOptimizer * opt,
-    AffectParam * const *params, guint n_params)
+/* what must not change between a checkpoint and the run resuming it
+ * (the number of epochs may: a finished run can be extended) */
+static char *
+settings_string (AffectMoodNetTrainer * t)
 {
-  const gboolean adam = opt->kind == AFFECT_OPTIMIZER_ADAM;
+  const AffectMoodNetTrainOptions *o = &t->opt;
+  char v[5][G_ASCII_DTOSTR_BUF_SIZE];
+  guint64 h = 0xcbf29ce484222325ULL;
 
-  for (guint i = 0; i < n_params; i++) {
-    const AffectParam *p = params[i];
-    char *name;
-    if (p->m == NULL)
-      continue;
-    name = g_strconcat (adam ? "adam.m." : "sgd.momentum.", p->name, NULL);
-    affect_safetensors_writer_add (w, name, p->value.n_dims, p->value.shape,
-        p->m);
-    g_free (name);
-    if (adam && p->v != NULL) {
-      name = g_strconcat ("adam.v.", p->name, NULL);
-      affect_safetensors_writer_add (w, name, p->value.n_dims,
-          p->value.shape, p->v);
-      g_free (name);
+  /* FNV-1a over the labels and lengths of the items, in order */
+  for (int split = 0; split < 2; split++)
+    for (int i = 0; i < affect_dataset_size (t->data, split); i++) {
+      const float *y = affect_dataset_item_targets (t->data, split, i);
+      guint32 w = (guint32) affect_dataset_item_frames (t->data, split, i);
+      h = (h ^ w) * 0x100000001b3ULL;
+      for (int j = 0; j < t->classes; j++) {
+        memcpy (&w, y + j, sizeof (w));
+        h = (h ^ w) * 0x100000001b3ULL;
+      }
     }
-  }
+  g_ascii_dtostr (v[0], sizeof (v[0]), o->adam_lr);
+  g_ascii_dtostr (v[1], sizeof (v[1]), o->sgd_lr);
+  g_ascii_dtostr (v[2], sizeof (v[2]), o->momentum);
+  g_ascii_dtostr (v[3], sizeof (v[3]), o->weight_decay);
+  return g_strdup_printf ("batch-size=%d,adam-lr=%s,sgd-lr=%s,momentum=%s,"
+      "weight-decay=%s,mixup=%d,spec-augment=%d,calibrate-batchnorm=%d,"
+      "seed=%" G_GUINT64_FORMAT ",crops=%s,select=%s,items=%d,"
+      "validation-items=%d,labels=%016" G_GINT64_MODIFIER "x",
+      MAX (1, o->batch_size), v[0], v[1], v[2], v[3], !!o->mixup,
+      !!o->spec_augment, !!o->calibrate_batchnorm, o->seed,
+      affect_crops_mode_name (o->crops), affect_train_select_name (o->select),
+      affect_dataset_size (t->data, FALSE), affect_dataset_size (t->data,
+          TRUE), h);
 }
 
-/* the state add_optimizer_state wrote, into params' m/v; a parameter
- * without its tensors (it had no gradient yet) starts empty, as it would
- * have in the run that wrote the checkpoint */
-static gboolean
-read_optimizer_state (AffectSafetensors * f, const char *path,
-    AffectOptimizerKind kind, AffectParam * const *params, guint n_params,
-    GError ** error)
-{
-  const gboolean adam = kind == AFFECT_OPTIMIZER_ADAM;
-
-  affect_params_reset_state (params, n_params);
-  for (guint i = 0; i < n_params; i++) {
-    AffectParam *p = params[i];
-    for (int which = 0; which < (adam ? 2 : 1); which++) {
-      char *name = g_strconcat (!adam ? "sgd.momentum." : which == 0 ?
-          "adam.m." : "adam.v.", p->name, NULL);
-      AffectTensorView view;
-      float **state = which == 0 ? &p->m : &p->v;
-      GError *err = NULL;
-
-      if (!affect_safetensors_has (f, name)) {
-        g_free (name);
-        continue;
-      }
-      if (!affect_safetensors_get_shaped (f, name, p->value.n_dims,
-              p->value.shape, &view, &err)) {
-        g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT, "%s: %s",
-            path, err->message);
-        g_error_free (err);
-        g_free (name);
-        return FALSE;
-      }
-      *state = g_aligned_alloc (MAX (p->value.n, 1), sizeof (float), 64);
-      memcpy (*state, view.data, sizeof (float) * p->value.n);
-      g_free (name);
-    }
-  }
-  return TRUE;
-}
-
+/* The model file (train_json: its affect.train, the position of the run
+ * that wrote it) or, with c, the checkpoint: the model's tensors and
+ * metadata plus the optimiser's state and affect.checkpoint. */
 static gboolean
 save (AffectMoodNetTrainer * t, const char *path, const char *train_json,
-    const AffectOptimizer * opt, GError ** error)
+    const TrainCheckpoint * c, GError ** error)
 {
   AffectSafetensorsWriter *w;
   gboolean ok;
@@ -412,10 +383,10 @@ save (AffectMoodNetTrainer * t, const char *path, const char *train_json,
         g_strdup (train_json));
   w = affect_moodnet_writer_new (t->net, t->metadata);
   g_hash_table_remove (t->metadata, "affect.train");
-  if (opt != NULL) {
+  if (c != NULL) {
     guint n_params;
     AffectParam *const *params = affect_moodnet_params (t->net, &n_params);
-    add_optimizer_state (w, opt, params, n_params);
+    train_checkpoint_add (w, c, params, n_params, NULL);
   }
   ok = affect_safetensors_writer_write (w, path, error);
   affect_safetensors_writer_free (w);
@@ -435,8 +406,8 @@ typedef struct
   int64_t optimizer_step;
 } Progress;
 
-/* the affect.train object of a file the trainer wrote; NULL if absent or
- * malformed. *parser keeps it alive: unref it after use. */
+/* the affect.train object of a model file the trainer wrote; NULL if
+ * absent or malformed. *parser keeps it alive: unref it after use. */
 static JsonObject *
 train_position (AffectSafetensors * f, JsonParser ** parser)
 {
@@ -453,37 +424,53 @@ static gboolean
 read_checkpoint (AffectMoodNetTrainer * t, Progress * p, GError ** error)
 {
   AffectSafetensors *f = affect_safetensors_open (t->checkpoint, error);
-  JsonParser *parser;
-  JsonObject *o;
+  TrainCheckpoint c = { 0 };
+  char *shape = NULL, *settings = NULL;
+  guint n_params;
+  AffectParam *const *params = affect_moodnet_params (t->net, &n_params);
   gboolean ok = FALSE;
 
   if (f == NULL)
     return FALSE;
-  o = train_position (f, &parser);
-  if (o == NULL) {
-    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
-        "%s: no affect.train position: not a training checkpoint",
-        t->checkpoint);
-  } else if (affect_moodnet_load_tensors (t->net, f, error)) {
-    p->done = json_object_get_int_member (o, "epochs_done");
-    p->best_epoch = json_object_get_int_member (o, "best_epoch");
-    p->best_metric = json_object_get_double_member (o, "best_metric");
-    p->best_loss = json_object_get_double_member (o, "best_loss");
-    ok = TRUE;
-    /* checkpoints written before the optimiser state was kept have no
-     * "phase": their run restarts the optimiser */
-    if (json_object_has_member (o, "phase")) {
-      guint n_params;
-      AffectParam *const *params = affect_moodnet_params (t->net, &n_params);
-      p->phase = json_object_get_int_member (o, "phase");
-      p->optimizer_step = json_object_get_int_member (o, "optimizer_step");
-      ok = read_optimizer_state (f, t->checkpoint, p->phase < 0 ?
-          AFFECT_OPTIMIZER_ADAM : AFFECT_OPTIMIZER_SGD, params, n_params,
-          error);
-      p->has_optimizer = ok;
-    }
+  if (!train_checkpoint_read (f, t->checkpoint, "moodnet", &c, error))
+    goto out;
+  shape = affect_moodnet_config_to_json (affect_moodnet_get_config (t->net));
+  settings = settings_string (t);
+  if (g_strcmp0 (c.shape, shape) != 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "%s: checkpoint of the network %s, this one is %s", t->checkpoint,
+        c.shape, shape);
+    goto out;
   }
-  g_object_unref (parser);
+  if (g_strcmp0 (c.settings, settings) != 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "%s: checkpoint written with other training settings or items "
+        "(%s); this run has %s", t->checkpoint, c.settings, settings);
+    goto out;
+  }
+  if (c.optimizer != (AffectOptimizerKind) (c.phase <
+          0 ? AFFECT_OPTIMIZER_ADAM : AFFECT_OPTIMIZER_SGD)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+        "%s: an %s optimiser in phase %d", t->checkpoint,
+        c.optimizer == AFFECT_OPTIMIZER_ADAM ? "Adam" : "SGD", c.phase);
+    goto out;
+  }
+  if (!affect_moodnet_load_tensors (t->net, f, error)
+      || !train_checkpoint_read_optimizer (f, t->checkpoint, c.optimizer,
+          params, n_params, error))
+    goto out;
+  p->done = c.epochs_done;
+  p->best_epoch = c.best_epoch;
+  p->best_metric = c.best_metric;
+  p->best_loss = c.best_loss;
+  p->phase = c.phase;
+  p->optimizer_step = c.optimizer_step;
+  p->has_optimizer = TRUE;
+  ok = TRUE;
+out:
+  train_checkpoint_clear (&c);
+  g_free (shape);
+  g_free (settings);
   affect_safetensors_close (f);
   return ok;
 }
@@ -567,8 +554,14 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
   AffectOptimizer opt;
   AffectRng rng;
   Progress prog = { 0, -INFINITY, INFINITY, 0 };
+  TrainCheckpoint ckpt = { 0 };
   gboolean ok = FALSE;
   int phase = G_MININT;
+
+  ckpt.trainer = "moodnet";
+  ckpt.best_accuracy = NAN;
+  ckpt.shape = affect_moodnet_config_to_json (c);
+  ckpt.settings = settings_string (t);
 
   if (n_train == 0) {
     if (n_items > 0)
@@ -723,17 +716,32 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
       }
     }
     prog.done = epoch + 1;
-    train_json = g_strdup_printf ("{\"epochs_done\": %d, \"best_epoch\": %d, "
-        "\"best_metric\": %.9g, \"best_loss\": %.9g, \"epochs\": %d, "
-        "\"sgd_epochs\": %d, \"seed\": %" G_GUINT64_FORMAT ", "
-        "\"phase\": %d, \"optimizer_step\": %" G_GINT64_FORMAT "}",
-        prog.done, prog.best_epoch, prog.best_metric, prog.best_loss,
-        o->epochs, o->sgd_epochs, o->seed, phase, (gint64) opt.step);
+    {
+      char *metric = train_json_double (prog.best_metric);
+      char *loss = train_json_double (prog.best_loss);
+      train_json = g_strdup_printf ("{\"epochs_done\": %d, "
+          "\"best_epoch\": %d, \"best_metric\": %s, \"best_loss\": %s, "
+          "\"epochs\": %d, \"sgd_epochs\": %d, \"seed\": %" G_GUINT64_FORMAT
+          ", \"crops\": \"%s\", \"select\": \"%s\"}", prog.done,
+          prog.best_epoch, metric, loss, o->epochs, o->sgd_epochs, o->seed,
+          affect_crops_mode_name (o->crops),
+          affect_train_select_name (o->select));
+      g_free (metric);
+      g_free (loss);
+    }
+    ckpt.epochs_done = prog.done;
+    ckpt.best_epoch = prog.best_epoch;
+    ckpt.since_best = prog.done - prog.best_epoch;
+    ckpt.best_metric = prog.best_metric;
+    ckpt.best_loss = prog.best_loss;
+    ckpt.optimizer = opt.kind;
+    ckpt.optimizer_step = opt.step;
+    ckpt.phase = phase;
     if (info.best && !save (t, t->output, train_json, NULL, error)) {
       g_free (train_json);
       goto out;
     }
-    if (!save (t, t->checkpoint, train_json, &opt, error)) {
+    if (!save (t, t->checkpoint, NULL, &ckpt, error)) {
       g_free (train_json);
       goto out;
     }
@@ -754,6 +762,7 @@ out:
     g_free (best);
   }
   affect_moodnet_set_training (t->net, FALSE, NULL);
+  train_checkpoint_clear (&ckpt);
   g_free (x);
   g_free (x2);
   g_free (y);

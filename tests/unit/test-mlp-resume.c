@@ -380,10 +380,16 @@ test_refused (void)
     AffectSafetensors *f = affect_safetensors_open (ckpt, NULL);
     AffectSafetensorsWriter *w = affect_safetensors_writer_new ();
     const char *const *keys = affect_safetensors_metadata_keys (f);
+    const char *json = affect_safetensors_metadata (f, "affect.checkpoint");
+    GRegex *re = g_regex_new ("\"epochs_done\": [0-9]+", 0, 0, NULL);
+    char *damaged = g_regex_replace_literal (re, json, -1, 0,
+        "\"epochs_done\": -3", 0, NULL);
+    char *repaired = g_strdup (json);
     guint t;
+    g_assert_cmpstr (damaged, !=, json);
     for (t = 0; keys[t] != NULL; t++)
       affect_safetensors_writer_set_metadata (w, keys[t],
-          strcmp (keys[t], "checkpoint.epoch") == 0 ? "-3" :
+          strcmp (keys[t], "affect.checkpoint") == 0 ? damaged :
           affect_safetensors_metadata (f, keys[t]));
     for (t = 0; t < affect_safetensors_n_tensors (f); t++) {
       AffectTensorView v;
@@ -400,7 +406,7 @@ test_refused (void)
     g_test_message ("%s", error->message);
     g_clear_error (&error);
     /* the epoch repaired, the moment still missing */
-    affect_safetensors_writer_set_metadata (w, "checkpoint.epoch", "3");
+    affect_safetensors_writer_set_metadata (w, "affect.checkpoint", repaired);
     g_assert_true (affect_safetensors_writer_write (w, bad, NULL));
     g_assert_false (affect_mlp_train (mlp, &tc, x, y, n, NULL, NULL, 0,
             NULL, NULL, &res, &error));
@@ -409,6 +415,26 @@ test_refused (void)
     g_clear_error (&error);
     affect_safetensors_writer_free (w);
     affect_safetensors_close (f);
+    g_regex_unref (re);
+    g_free (damaged);
+    g_free (repaired);
+  }
+
+  /* a checkpoint of the layout before affect.checkpoint: refused, with
+   * the file's name and its layout */
+  {
+    AffectSafetensorsWriter *w = affect_safetensors_writer_new ();
+    affect_safetensors_writer_set_metadata (w, "format",
+        "gst-affect-mlp-checkpoint");
+    affect_safetensors_writer_set_metadata (w, "checkpoint.epoch", "2");
+    g_assert_true (affect_safetensors_writer_write (w, bad, NULL));
+    affect_safetensors_writer_free (w);
+    g_assert_false (affect_mlp_train (mlp, &tc, x, y, n, NULL, NULL, 0,
+            NULL, NULL, &res, &error));
+    g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT);
+    g_assert_nonnull (strstr (error->message, bad));
+    g_assert_nonnull (strstr (error->message, "layout 1"));
+    g_clear_error (&error);
   }
 
   affect_mlp_free (mlp);
