@@ -9,7 +9,7 @@
 
 #include <gst/gst.h>
 #include "affect/affect.h"
-#include "affect/mlp.h"
+#include "affect/mlp-train.h"
 #include "affect/regressor.h"
 #include "gstaffecttensor.h"
 #include "gstaffectitem.h"

@@ -3,7 +3,7 @@
 #define __GST_AFFECT_REGRESS_H__
 
 #include <gst/gst.h>
-#include "affect/mlp.h"
+#include "affect/mlp-train.h"
 #include "gstaffectitem.h"
 #include "gstaffectlearner.h"
 #include "gstaffectgap.h"

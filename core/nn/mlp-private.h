@@ -2,7 +2,7 @@
 #ifndef AFFECT_MLP_PRIVATE_H
 #define AFFECT_MLP_PRIVATE_H
 
-#include "affect/mlp.h"
+#include "affect/mlp-train.h"
 #include "affect/safetensors.h"
 
 #define MLP_MAX_LAYERS (AFFECT_MLP_MAX_HIDDEN + 1)
@@ -56,19 +56,18 @@ void mlp_param_grads_rows (AffectMlp * mlp, int row0, int n);
 
 /* Jacobian-vector product at rows [row0, row0 + n): t (n × n_outputs) =
  * J(x) v for input tangents v (n × n_inputs) */
-void mlp_jvp_rows (AffectMlp * mlp, const float *v, int row0, int n,
-    float *t);
+void mlp_jvp_rows (AffectMlp * mlp, const float *v, int row0, int n, float *t);
 
 static inline const float *
 mlp_output_rows (AffectMlp * mlp, int row0)
 {
-  return mlp->h[mlp->n_layers - 1] + (size_t) row0 * mlp->config.n_outputs;
+  return mlp->h[mlp->n_layers - 1] + (size_t) row0 *mlp->config.n_outputs;
 }
 
 static inline const float *
 mlp_output_preactivation_rows (AffectMlp * mlp, int row0)
 {
-  return mlp->z[mlp->n_layers - 1] + (size_t) row0 * mlp->config.n_outputs;
+  return mlp->z[mlp->n_layers - 1] + (size_t) row0 *mlp->config.n_outputs;
 }
 
 /* The rows a training run reads: n rows of n_inputs features and
@@ -79,7 +78,7 @@ typedef struct _MlpRows MlpRows;
 struct _MlpRows
 {
   int n;
-  gboolean (*read) (const MlpRows * rows, const int *idx, int m, float *x,
+    gboolean (*read) (const MlpRows * rows, const int *idx, int m, float *x,
       float *y, GError ** error);
   gconstpointer data;
   const int *index;             /* row numbers in data, or NULL */
@@ -88,7 +87,7 @@ struct _MlpRows
 
 /* affect_mlp_train over row sources; val may be NULL */
 gboolean mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
-    const MlpRows * train, const MlpRows * val, AffectMlpEpochFunc func,
+    const MlpRows * train, const MlpRows * val, AffectTrainEpochFunc func,
     gpointer user_data, AffectMlpTrainResult * result, GError ** error);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "affect/affect.h"
 #include "affect/safetensors.h"
+#include "checkpoint.h"
 #include "mlp-private.h"
 
 /* rows per read when a pass goes through a whole set: the chunk of
@@ -219,9 +220,7 @@ evaluate (AffectMlp * mlp, AffectMlpLoss loss, const MlpRows * val,
   return TRUE;
 }
 
-/* ---- checkpoints ------------------------------------------------------ */
-
-#define CHECKPOINT_FORMAT "gst-affect-mlp-checkpoint"
+/* ---- checkpoints (the layout of affect/train.h) --------------------- */
 
 /* everything an epoch boundary hands to the next epoch */
 typedef struct
@@ -234,35 +233,6 @@ typedef struct
   AffectRng rng;
   AffectOptimizer opt;
 } TrainState;
-
-/* doubles and RNG words are stored as hexadecimal bits: exact, and free
- * of the locale's decimal point */
-static void
-set_u64 (AffectSafetensorsWriter * w, const char *key, guint64 v)
-{
-  char buf[32];
-
-  g_snprintf (buf, sizeof (buf), "%016" G_GINT64_MODIFIER "x", v);
-  affect_safetensors_writer_set_metadata (w, key, buf);
-}
-
-static void
-set_double (AffectSafetensorsWriter * w, const char *key, double v)
-{
-  guint64 bits;
-
-  memcpy (&bits, &v, sizeof (bits));
-  set_u64 (w, key, bits);
-}
-
-static void
-set_int (AffectSafetensorsWriter * w, const char *key, gint64 v)
-{
-  char buf[32];
-
-  g_snprintf (buf, sizeof (buf), "%" G_GINT64_FORMAT, v);
-  affect_safetensors_writer_set_metadata (w, key, buf);
-}
 
 static char *
 shape_string (AffectMlp * mlp)
@@ -292,12 +262,13 @@ settings_string (const AffectMlpTrainConfig * c, int n, int nv, guint64 hash)
   return g_strdup_printf ("loss=%s,batch-size=%d,learning-rate=%s,"
       "weight-decay=%s,seed=%" G_GUINT64_FORMAT ",vat=%s,epsilon=%s,"
       "lambda=%s,xi=%s,power-iterations=%d,power=%d,items=%d,"
-      "validation-items=%d,data=%016" G_GINT64_MODIFIER "x",
+      "validation-items=%d,select=%s,data=%016" G_GINT64_MODIFIER "x",
       c->loss == AFFECT_MLP_LOSS_BCE ? "bce" : "mse", MAX (c->batch_size, 1),
       lr, wd, c->seed, c->vat ? "yes" : "no", c->vat ? eps : "-",
       c->vat ? lam : "-", c->vat ? xi : "-",
       c->vat ? c->vat_config.power_iterations : 0,
-      c->vat ? (int) c->vat_config.power : 0, n, nv, hash);
+      c->vat ? (int) c->vat_config.power : 0, n, nv,
+      affect_train_select_name (c->select), hash);
 }
 
 static gboolean
@@ -306,97 +277,37 @@ checkpoint_write (AffectMlp * mlp, const char *path, const TrainState * st,
 {
   AffectSafetensorsWriter *w = affect_safetensors_writer_new ();
   int64_t shape[1] = { mlp->config.n_inputs };
-  char *shape_str = shape_string (mlp);
+  TrainCheckpoint c = { 0 };
   gboolean ok;
   guint i;
-  int r;
 
-  affect_safetensors_writer_set_metadata (w, "format", CHECKPOINT_FORMAT);
-  affect_safetensors_writer_set_metadata (w, "checkpoint.shape", shape_str);
-  affect_safetensors_writer_set_metadata (w, "checkpoint.settings", settings);
-  set_int (w, "checkpoint.epoch", st->epoch);
-  set_int (w, "checkpoint.adam-step", st->opt.step);
-  for (r = 0; r < 4; r++) {
-    char key[32];
-    g_snprintf (key, sizeof (key), "checkpoint.rng.%d", r);
-    set_u64 (w, key, st->rng.s[r]);
-  }
-  set_int (w, "checkpoint.best-epoch", st->best_epoch);
-  set_double (w, "checkpoint.best-metric", st->best_metric);
-  set_double (w, "checkpoint.best-accuracy", st->best_accuracy);
-  set_int (w, "checkpoint.since-best", st->since_best);
-  set_int (w, "checkpoint.best-weights", st->best.values != NULL);
-  g_free (shape_str);
-
+  c.trainer = "mlp";
+  c.epochs_done = st->epoch;
+  c.best_epoch = st->best_epoch;
+  c.since_best = st->since_best;
+  c.best_metric = st->best_metric;
+  c.best_loss = NAN;
+  c.best_accuracy = st->best_accuracy;
+  c.optimizer = AFFECT_OPTIMIZER_ADAM;
+  c.optimizer_step = st->opt.step;
+  c.phase = -1;
+  c.has_rng = TRUE;
+  memcpy (c.rng, st->rng.s, sizeof (c.rng));
+  c.shape = shape_string (mlp);
+  c.settings = (char *) settings;
   for (i = 0; i < mlp->n_params; i++) {
     AffectParam *p = mlp->params[i];
     affect_safetensors_writer_add (w, p->name, p->value.n_dims,
         p->value.shape, p->value.data);
   }
-  /* Adam's moments exist from the first step on */
-  for (i = 0; st->opt.step > 0 && i < mlp->n_params; i++) {
-    AffectParam *p = mlp->params[i];
-    char *m = g_strconcat ("adam.m.", p->name, NULL);
-    char *v = g_strconcat ("adam.v.", p->name, NULL);
-    affect_safetensors_writer_add (w, m, p->value.n_dims, p->value.shape, p->m);
-    affect_safetensors_writer_add (w, v, p->value.n_dims, p->value.shape, p->v);
-    g_free (m);
-    g_free (v);
-  }
-  for (i = 0; st->best.values != NULL && i < mlp->n_params; i++) {
-    AffectParam *p = mlp->params[i];
-    char *name = g_strconcat ("best.", p->name, NULL);
-    affect_safetensors_writer_add (w, name, p->value.n_dims, p->value.shape,
-        st->best.values[i]);
-    g_free (name);
-  }
   affect_safetensors_writer_add (w, "standardise.mean", 1, shape, mlp->mean);
   affect_safetensors_writer_add (w, "standardise.std", 1, shape, mlp->std);
+  /* Adam's moments exist from the first step on */
+  train_checkpoint_add (w, &c, mlp->params, mlp->n_params, st->best.values);
+  g_free (c.shape);
   ok = affect_safetensors_writer_write (w, path, error);
   affect_safetensors_writer_free (w);
   return ok;
-}
-
-static gboolean
-get_int (AffectSafetensors * f, const char *path, const char *key,
-    gint64 min, gint64 max, gint64 * out, GError ** error)
-{
-  const char *s = affect_safetensors_metadata (f, key);
-
-  if (s == NULL || !g_ascii_string_to_signed (s, 10, min, max, out, NULL)) {
-    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
-        "%s: checkpoint entry %s is %s%s%s", path, key, s ? "'" : "",
-        s ? s : "missing", s ? "', not a valid count" : "");
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static gboolean
-get_u64 (AffectSafetensors * f, const char *path, const char *key,
-    guint64 * out, GError ** error)
-{
-  const char *s = affect_safetensors_metadata (f, key);
-
-  if (s == NULL
-      || !g_ascii_string_to_unsigned (s, 16, 0, G_MAXUINT64, out, NULL)) {
-    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
-        "%s: checkpoint entry %s is missing or malformed", path, key);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static gboolean
-get_double (AffectSafetensors * f, const char *path, const char *key,
-    double *out, GError ** error)
-{
-  guint64 bits;
-
-  if (!get_u64 (f, path, key, &bits, error))
-    return FALSE;
-  memcpy (out, &bits, sizeof (bits));
-  return TRUE;
 }
 
 /* Reads a checkpoint into the model and the training state. Everything
@@ -408,126 +319,95 @@ checkpoint_read (AffectMlp * mlp, const char *path, const char *settings,
 {
   AffectSafetensors *f = affect_safetensors_open (path, error);
   const guint np = mlp->n_params;
-  AffectTensorView *views = NULL;       /* value, m, v, best per param */
+  AffectTensorView *views = NULL;
   AffectTensorView mean, std;
-  const char *value;
+  TrainCheckpoint c = { 0 };
   char *shape_str = NULL;
-  gint64 epoch, step, best_epoch, since_best, best_weights;
-  guint64 rng[4];
-  double best_metric, best_accuracy;
+  float **best = NULL;
   int64_t shape[1] = { mlp->config.n_inputs };
   gboolean ok = FALSE;
-  guint i, part;
-  int r;
+  guint i;
 
   if (f == NULL)
     return FALSE;
-  value = affect_safetensors_metadata (f, "format");
-  if (g_strcmp0 (value, CHECKPOINT_FORMAT) != 0) {
-    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
-        "%s: not an MLP training checkpoint (format '%s')", path,
-        value ? value : "(none)");
+  if (!train_checkpoint_read (f, path, "mlp", &c, error))
     goto out;
-  }
   shape_str = shape_string (mlp);
-  value = affect_safetensors_metadata (f, "checkpoint.shape");
-  if (g_strcmp0 (value, shape_str) != 0) {
+  if (g_strcmp0 (c.shape, shape_str) != 0) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
-        "%s: checkpoint of a %s model, this model is %s", path,
-        value ? value : "(unknown)", shape_str);
+        "%s: checkpoint of a %s model, this model is %s", path, c.shape,
+        shape_str);
     goto out;
   }
-  value = affect_safetensors_metadata (f, "checkpoint.settings");
-  if (g_strcmp0 (value, settings) != 0) {
+  if (g_strcmp0 (c.settings, settings) != 0) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
         "%s: checkpoint written with other training settings or data "
-        "(%s); this run has %s", path, value ? value : "(none)", settings);
+        "(%s); this run has %s", path, c.settings, settings);
     goto out;
   }
-  if (!get_int (f, path, "checkpoint.epoch", 0, G_MAXINT, &epoch, error)
-      || !get_int (f, path, "checkpoint.adam-step", 0, G_MAXINT64, &step, error)
-      || !get_int (f, path, "checkpoint.best-epoch", 0, epoch, &best_epoch,
-          error)
-      || !get_int (f, path, "checkpoint.since-best", 0, epoch, &since_best,
-          error)
-      || !get_int (f, path, "checkpoint.best-weights", 0, 1, &best_weights,
-          error)
-      || !get_double (f, path, "checkpoint.best-metric", &best_metric, error)
-      || !get_double (f, path, "checkpoint.best-accuracy", &best_accuracy,
-          error))
-    goto out;
-  for (r = 0; r < 4; r++) {
-    char key[32];
-    g_snprintf (key, sizeof (key), "checkpoint.rng.%d", r);
-    if (!get_u64 (f, path, key, &rng[r], error))
-      goto out;
-  }
-  if ((step > 0) != (epoch > 0)) {
+  if ((c.optimizer_step > 0) != (c.epochs_done > 0) || !c.has_rng
+      || c.optimizer != AFFECT_OPTIMIZER_ADAM) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
-        "%s: checkpoint at epoch %" G_GINT64_FORMAT " with %" G_GINT64_FORMAT
-        " optimiser steps", path, epoch, step);
+        "%s: checkpoint at epoch %d with %" G_GINT64_FORMAT
+        " optimiser steps", path, c.epochs_done, c.optimizer_step);
     goto out;
   }
-
-  views = g_new0 (AffectTensorView, 4 * np);
-  for (part = 0; part < 4; part++) {
-    static const char *const prefix[] = { "", "adam.m.", "adam.v.", "best." };
-    if ((part == 1 || part == 2) && step == 0)
-      continue;
-    if (part == 3 && !best_weights)
-      continue;
-    for (i = 0; i < np; i++) {
-      AffectParam *p = mlp->params[i];
-      char *name = g_strconcat (prefix[part], p->name, NULL);
-      gboolean found = affect_safetensors_get_shaped (f, name,
-          p->value.n_dims, p->value.shape, &views[part * np + i], error);
-      g_free (name);
-      if (!found)
-        goto out;
-    }
+  views = g_new0 (AffectTensorView, np);
+  for (i = 0; i < np; i++) {
+    AffectParam *p = mlp->params[i];
+    if (!affect_safetensors_get_shaped (f, p->name, p->value.n_dims,
+            p->value.shape, &views[i], error))
+      goto out;
   }
   if (!affect_safetensors_get_shaped (f, "standardise.mean", 1, shape, &mean,
           error)
       || !affect_safetensors_get_shaped (f, "standardise.std", 1, shape, &std,
           error))
     goto out;
-
-  /* all there: take it */
-  affect_params_reset_state (mlp->params, np);
+  if (c.has_best) {
+    best = g_new0 (float *, np);
+    if (!train_checkpoint_read_best (f, path, mlp->params, np, best, error))
+      goto out;
+  }
+  /* all there but the optimiser state, which is checked as it is read */
+  if (!train_checkpoint_read_optimizer (f, path, AFFECT_OPTIMIZER_ADAM,
+          mlp->params, np, error))
+    goto out;
   for (i = 0; i < np; i++) {
     AffectParam *p = mlp->params[i];
-    const size_t bytes = (size_t) p->value.n * sizeof (float);
-    memcpy (p->value.data, views[i].data, bytes);
-    if (step > 0) {
-      /* as the optimiser allocates them, so it frees them */
-      p->m = g_aligned_alloc0 (MAX (p->value.n, 1), sizeof (float), 64);
-      p->v = g_aligned_alloc0 (MAX (p->value.n, 1), sizeof (float), 64);
-      memcpy (p->m, views[np + i].data, bytes);
-      memcpy (p->v, views[2 * np + i].data, bytes);
+    if (c.optimizer_step > 0 && (p->m == NULL || p->v == NULL)) {
+      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+          "%s: no Adam moments for %s", path, p->name);
+      affect_params_reset_state (mlp->params, np);
+      goto out;
     }
   }
+  for (i = 0; i < np; i++)
+    memcpy (mlp->params[i]->value.data, views[i].data,
+        (size_t) mlp->params[i]->value.n * sizeof (float));
   snapshot_clear (&st->best);
-  if (best_weights) {
-    for (i = 0; i < np; i++)
-      memcpy (mlp->params[i]->value.data, views[3 * np + i].data,
-          (size_t) mlp->params[i]->value.n * sizeof (float));
-    snapshot_take (&st->best, mlp->params, np);
-    for (i = 0; i < np; i++)
-      memcpy (mlp->params[i]->value.data, views[i].data,
-          (size_t) mlp->params[i]->value.n * sizeof (float));
+  if (best != NULL) {
+    st->best.values = best;
+    st->best.n = np;
+    best = NULL;
   }
   affect_mlp_set_standardisation (mlp, mean.data, std.data);
-  st->epoch = (int) epoch;
-  st->opt.step = step;
-  for (r = 0; r < 4; r++)
-    st->rng.s[r] = rng[r];
-  st->best_epoch = (int) best_epoch;
-  st->since_best = (int) since_best;
-  st->best_metric = best_metric;
-  st->best_accuracy = best_accuracy;
+  st->epoch = c.epochs_done;
+  st->opt.step = c.optimizer_step;
+  memcpy (st->rng.s, c.rng, sizeof (c.rng));
+  st->best_epoch = c.best_epoch;
+  st->since_best = c.since_best;
+  st->best_metric = c.best_metric;
+  st->best_accuracy = c.best_accuracy;
   ok = TRUE;
 
 out:
+  if (best != NULL) {
+    for (i = 0; i < np; i++)
+      g_free (best[i]);
+    g_free (best);
+  }
+  train_checkpoint_clear (&c);
   g_free (views);
   g_free (shape_str);
   affect_safetensors_close (f);
@@ -538,7 +418,7 @@ out:
 
 gboolean
 mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
-    const MlpRows * train, const MlpRows * val, AffectMlpEpochFunc func,
+    const MlpRows * train, const MlpRows * val, AffectTrainEpochFunc func,
     gpointer user_data, AffectMlpTrainResult * result, GError ** error)
 {
   const int din = mlp->config.n_inputs, k = mlp->config.n_outputs;
@@ -552,13 +432,14 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
   guint64 hash = HASH_INIT;
   double target_std = 0.0;
   int epoch, i;
-  gboolean ok = TRUE, sign_only, stop = FALSE;
+  gboolean ok = TRUE, sign_only, stop = FALSE, keep_last;
 
   memset (result, 0, sizeof (*result));
   if (n <= 0) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY, "no training items");
     return FALSE;
   }
+  keep_last = nv == 0 || config->select == AFFECT_TRAIN_SELECT_LAST;
   if (config->vat && config->loss != AFFECT_MLP_LOSS_MSE) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
         "VAT is defined here for the Gaussian (MSE) regression model only");
@@ -650,7 +531,7 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
   }
 
   for (epoch = st.epoch + 1; !stop && epoch <= config->epochs; epoch++) {
-    AffectMlpEpochReport report = { 0 };
+    AffectTrainEpoch report;
     gint64 t0 = g_get_monotonic_time ();
     double loss_sum = 0.0, part_sum = 0.0, lds_sum = 0.0;
     int n_batches = 0, start;
@@ -698,7 +579,12 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
       n_batches++;
     }
     st.epoch = epoch;
+    affect_train_epoch_init (&report);
     report.epoch = epoch;
+    report.total_epochs = config->epochs;
+    report.phase = "adam";
+    report.learning_rate = config->learning_rate;
+    report.metric_name = config->loss == AFFECT_MLP_LOSS_BCE ? "bce" : "mae";
     report.train_loss = loss_sum / n_batches;
     report.train_mse = part_sum / n_batches;
     report.train_lds = lds_sum / n_batches;
@@ -712,14 +598,15 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
       report.validation_accuracy = NAN;
       report.validation_output_std = NAN;
     }
-    /* without validation items the last epoch is kept */
-    if (nv == 0 || report.validation_metric < st.best_metric) {
-      st.best_metric = nv > 0 ? report.validation_metric : NAN;
+    /* without validation items, or with select=last, the last epoch is
+     * kept (and patience does not apply) */
+    if (keep_last || report.validation_metric < st.best_metric) {
+      st.best_metric = report.validation_metric;
       st.best_accuracy = report.validation_accuracy;
       st.best_epoch = epoch;
       st.since_best = 0;
       report.best = TRUE;
-      if (nv > 0)
+      if (!keep_last)
         snapshot_take (&st.best, mlp->params, mlp->n_params);
     } else {
       st.since_best++;
@@ -796,7 +683,7 @@ arrays_read (const MlpRows * rows, const int *idx, int m, float *x, float *y,
 gboolean
 affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
     const float *x, const float *y, int n, const float *xv, const float *yv,
-    int nv, AffectMlpEpochFunc func, gpointer user_data,
+    int nv, AffectTrainEpochFunc func, gpointer user_data,
     AffectMlpTrainResult * result, GError ** error)
 {
   const int d = mlp->config.n_inputs, k = mlp->config.n_outputs;
@@ -806,4 +693,116 @@ affect_mlp_train (AffectMlp * mlp, const AffectMlpTrainConfig * config,
 
   return mlp_train_rows (mlp, config, &train, nv > 0 ? &val : NULL, func,
       user_data, result, error);
+}
+
+/* ---- rows from a dataset ---------------------------------------------- */
+
+/* one split of a dataset seen through an index (the hold-out's
+ * permutation) and a target column */
+typedef struct
+{
+  const AffectDataset *ds;
+  gboolean validation;
+} SplitRows;
+
+static gboolean
+split_read (const MlpRows * rows, const int *idx, int m, float *x, float *y,
+    GError ** error)
+{
+  const SplitRows *sr = rows->data;
+  const AffectDataset *ds = sr->ds;
+  const int d = affect_dataset_width (ds), k = affect_dataset_n_targets (ds);
+  int i;
+
+  for (i = 0; i < m; i++) {
+    const int row = rows->index ? rows->index[idx[i]] : idx[i];
+    if (x != NULL && !affect_dataset_read (ds, sr->validation, row, 0, 1,
+            x + (size_t) i * d, error))
+      return FALSE;
+    if (y != NULL) {
+      const float *t = affect_dataset_item_targets (ds, sr->validation, row);
+      if (rows->target < 0)
+        memcpy (y + (size_t) i * k, t, k * sizeof (float));
+      else
+        y[i] = t[rows->target];
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+affect_mlp_train_dataset (AffectMlp * mlp,
+    const AffectMlpTrainConfig * config, AffectDataset * ds, int target,
+    double validation_fraction, AffectTrainEpochFunc func, gpointer user_data,
+    AffectMlpTrainResult * result, GError ** error)
+{
+  const int n_train = affect_dataset_size (ds, FALSE);
+  const int n_val = affect_dataset_size (ds, TRUE);
+  int *idx_t, *idx_v = NULL, nt, nv, i;
+  SplitRows st = { ds, FALSE }, sv = { ds, n_val > 0 };
+  MlpRows train, val;
+  gboolean ok;
+
+  if (n_train == 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY,
+        "no training items (with finite features and targets)");
+    return FALSE;
+  }
+  if (target >= affect_dataset_n_targets (ds)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
+        "target column %d of %d", target, affect_dataset_n_targets (ds));
+    return FALSE;
+  }
+  if (affect_dataset_width (ds) != mlp->config.n_inputs) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "items of %d features for a model of %d inputs",
+        affect_dataset_width (ds), mlp->config.n_inputs);
+    return FALSE;
+  }
+  for (int split = 0; split < 2; split++)
+    for (i = 0; i < affect_dataset_size (ds, split); i++)
+      if (affect_dataset_item_frames (ds, split, i) != 1) {
+        g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+            "%s item %d has %d frames: an MLP takes one feature vector "
+            "per item", split ? "validation" : "training", i,
+            affect_dataset_item_frames (ds, split, i));
+        return FALSE;
+      }
+  idx_t = g_new (int, n_train);
+  if (n_val > 0 || validation_fraction <= 0.0 || n_train < 2) {
+    /* the corpus's own validation items, if any */
+    for (i = 0; i < n_train; i++)
+      idx_t[i] = i;
+    nt = n_train;
+    nv = n_val;
+    if (nv > 0) {
+      idx_v = g_new (int, nv);
+      for (i = 0; i < nv; i++)
+        idx_v[i] = i;
+    }
+  } else {
+    /* hold out a seeded random fraction of the training items */
+    AffectRng rng;
+    affect_rng_init (&rng, config->seed ^ 0x7a11da7eULL);
+    affect_rng_permutation (&rng, idx_t, n_train);
+    nv = CLAMP ((int) lround (validation_fraction * n_train), 1, n_train - 1);
+    nt = n_train - nv;
+    idx_v = g_new (int, nv);
+    memcpy (idx_v, idx_t + nt, nv * sizeof (int));
+  }
+
+  train.n = nt;
+  train.read = split_read;
+  train.data = &st;
+  train.index = idx_t;
+  train.target = target;
+  val = train;
+  val.n = nv;
+  val.data = &sv;
+  val.index = idx_v;
+  ok = mlp_train_rows (mlp, config, &train, nv > 0 ? &val : NULL, func,
+      user_data, result, error);
+  g_free (idx_t);
+  g_free (idx_v);
+  return ok;
 }

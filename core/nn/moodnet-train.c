@@ -8,7 +8,10 @@
 
 #include "affect/affect.h"
 #include "affect/metrics.h"
+#include "affect/crops.h"
+#include "affect/dataset.h"
 #include "affect/moodnet-train.h"
+#include "checkpoint.h"
 
 struct _AffectMoodNetTrainer
 {
@@ -16,16 +19,14 @@ struct _AffectMoodNetTrainer
   AffectMoodNetTrainOptions opt;
   char *output, *checkpoint;
   GHashTable *metadata;
-  size_t item_size;             /* floats per item */
+  int n_mels;
+  int crop_frames;              /* the model input: chunks · chunk_frames */
+  size_t item_size;             /* floats per model input */
   int classes;
-  /* cache: items in memory until the budget, then in a spill file */
-  GPtrArray *mem;               /* float * per item (NULL when spilled) */
-  GArray *spill_index;          /* per item: offset in spill file or -1 */
-  FILE *spill;
-  char *spill_path;
-  GArray *labels;               /* float, n_items × classes */
-  GArray *is_validation;        /* gboolean per item */
-  size_t mem_bytes;
+  /* whole items (n_frames × n_mels, frame-major) and their labels */
+  AffectDataset *data;
+  float *frames;                /* one crop's frames as read back */
+  GError *read_error;           /* the first spill read that failed */
 };
 
 void
@@ -42,6 +43,8 @@ affect_moodnet_train_options_init (AffectMoodNetTrainOptions * o)
   o->seed = 0;
   o->cache_budget = 256u << 20;
   o->calibrate_batchnorm = TRUE;
+  o->crops = AFFECT_CROPS_RANDOM;
+  o->select = AFFECT_TRAIN_SELECT_BEST;
 }
 
 AffectMoodNetTrainer *
@@ -64,12 +67,13 @@ affect_moodnet_trainer_new (AffectMoodNet * net,
     while (g_hash_table_iter_next (&it, &k, &v))
       g_hash_table_insert (t->metadata, g_strdup (k), g_strdup (v));
   }
-  t->item_size = (size_t) c->n_mels * c->chunks * c->chunk_frames;
+  t->n_mels = c->n_mels;
+  t->crop_frames = c->chunks * c->chunk_frames;
+  t->item_size = (size_t) c->n_mels * t->crop_frames;
   t->classes = c->classes;
-  t->mem = g_ptr_array_new_with_free_func (g_free);
-  t->spill_index = g_array_new (FALSE, FALSE, sizeof (gint64));
-  t->labels = g_array_new (FALSE, FALSE, sizeof (float));
-  t->is_validation = g_array_new (FALSE, FALSE, sizeof (gboolean));
+  t->data = affect_dataset_new (c->n_mels, c->classes);
+  affect_dataset_set_cache_budget (t->data, options->cache_budget);
+  t->frames = g_new (float, t->item_size);
   return t;
 }
 
@@ -78,15 +82,9 @@ affect_moodnet_trainer_free (AffectMoodNetTrainer * t)
 {
   if (t == NULL)
     return;
-  if (t->spill != NULL) {
-    fclose (t->spill);
-    g_unlink (t->spill_path);
-  }
-  g_free (t->spill_path);
-  g_ptr_array_free (t->mem, TRUE);
-  g_array_free (t->spill_index, TRUE);
-  g_array_free (t->labels, TRUE);
-  g_array_free (t->is_validation, TRUE);
+  affect_dataset_free (t->data);
+  g_free (t->frames);
+  g_clear_error (&t->read_error);
   g_hash_table_unref (t->metadata);
   g_free (t->output);
   g_free (t->checkpoint);
@@ -94,68 +92,85 @@ affect_moodnet_trainer_free (AffectMoodNetTrainer * t)
 }
 
 gboolean
+affect_moodnet_trainer_add_frames (AffectMoodNetTrainer * t,
+    const float *frames, int n_frames, const float *labels,
+    gboolean validation, GError ** error)
+{
+  GError *err = NULL;
+  const int n = affect_dataset_size (t->data, FALSE) +
+      affect_dataset_size (t->data, TRUE);
+
+  if (!affect_dataset_add_item (t->data, frames, n_frames, labels, validation,
+          &err)) {
+    g_set_error (error, err->domain, err->code, "item %d: %s", n, err->message);
+    g_error_free (err);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
 affect_moodnet_trainer_add_item (AffectMoodNetTrainer * t, const float *x,
     const float *labels, gboolean validation, GError ** error)
 {
-  const size_t bytes = t->item_size * sizeof (float);
-  gint64 offset = -1;
+  const int frames = t->crop_frames, mels = t->n_mels;
+  float *f = g_new (float, t->item_size);
+  gboolean ok;
 
-  for (size_t i = 0; i < t->item_size; i++)
-    if (!isfinite (x[i])) {
-      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
-          "item %u holds a non-finite input value", t->mem->len);
-      return FALSE;
-    }
-  if (t->mem_bytes + bytes <= t->opt.cache_budget) {
-    g_ptr_array_add (t->mem, g_memdup2 (x, bytes));
-    t->mem_bytes += bytes;
-  } else {
-    if (t->spill == NULL) {
-      int fd = g_file_open_tmp ("affect-moodnet-cache-XXXXXX",
-          &t->spill_path, error);
-      if (fd < 0)
-        return FALSE;
-      t->spill = fdopen (fd, "w+b");
-    }
-    fseeko (t->spill, 0, SEEK_END);
-    offset = ftello (t->spill);
-    if (fwrite (x, 1, bytes, t->spill) != bytes) {
-      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_IO,
-          "%s: cannot write the item cache", t->spill_path);
-      return FALSE;
-    }
-    g_ptr_array_add (t->mem, NULL);
-  }
-  g_array_append_val (t->spill_index, offset);
-  g_array_append_vals (t->labels, labels, t->classes);
-  g_array_append_val (t->is_validation, validation);
-  return TRUE;
+  for (int m = 0; m < mels; m++)
+    for (int i = 0; i < frames; i++)
+      f[(size_t) i * mels + m] = x[(size_t) m * frames + i];
+  ok = affect_moodnet_trainer_add_frames (t, f, frames, labels, validation,
+      error);
+  g_free (f);
+  return ok;
 }
 
 guint
 affect_moodnet_trainer_n_items (const AffectMoodNetTrainer * t,
     gboolean validation)
 {
-  guint n = 0;
-  for (guint i = 0; i < t->is_validation->len; i++)
-    n += g_array_index (t->is_validation, gboolean, i) == validation;
-  return n;
+  return affect_dataset_size (t->data, validation);
 }
 
+/* The model input of item i's crop starting at frame `start` (an item
+ * shorter than a crop is repeated: affect/crops.h). A spill file that
+ * cannot be read back leaves zeros and keeps the first error for the end
+ * of the epoch. */
 static void
-load_item (AffectMoodNetTrainer * t, guint i, float *dst)
+load_crop (AffectMoodNetTrainer * t, gboolean validation, int i, int start,
+    float *dst)
 {
-  const float *m = g_ptr_array_index (t->mem, i);
+  const int n = affect_dataset_item_frames (t->data, validation, i);
+  const int len = MIN (n - start, t->crop_frames);
+  GError *err = NULL;
 
-  if (m != NULL) {
-    memcpy (dst, m, t->item_size * sizeof (float));
+  if (!affect_dataset_read (t->data, validation, i, start, len, t->frames,
+          &err)) {
+    memset (dst, 0, t->item_size * sizeof (float));
+    if (t->read_error == NULL)
+      t->read_error = err;
+    else
+      g_error_free (err);
     return;
   }
-  fflush (t->spill);
-  if (pread (fileno (t->spill), dst, t->item_size * sizeof (float),
-          g_array_index (t->spill_index, gint64, i)) !=
-      (ssize_t) (t->item_size * sizeof (float)))
-    memset (dst, 0, t->item_size * sizeof (float));
+  affect_crop_fill (t->frames, len, t->n_mels, 0, t->crop_frames, dst);
+}
+
+/* where item i's training crop starts in this epoch */
+static int
+crop_start (AffectMoodNetTrainer * t, int epoch, int i)
+{
+  if (t->opt.crops == AFFECT_CROPS_FIRST)
+    return 0;
+  return affect_crop_position (t->opt.seed, epoch, i,
+      affect_dataset_item_frames (t->data, FALSE, i), t->crop_frames);
+}
+
+static const float *
+item_labels (AffectMoodNetTrainer * t, gboolean validation, int i)
+{
+  return affect_dataset_item_targets (t->data, validation, i);
 }
 
 /* SpecAugment (Park et al. 2019): two frequency masks of up to 1/8 of the
@@ -183,8 +198,33 @@ typedef struct
   double loss, metric;
 } Evaluation;
 
+/* The crops that score an item: those that cover it (random crops), or
+ * its first (first-window training). Returns their count; *starts is
+ * grown as needed. */
+static int
+score_crops (AffectCropsMode mode, int n_frames, int crop_frames,
+    int **starts, int *capacity)
+{
+  const int n = mode == AFFECT_CROPS_FIRST ? 1 :
+      affect_crop_cover (n_frames, crop_frames, NULL);
+
+  if (n > *capacity) {
+    *starts = g_renew (int, *starts, n);
+    *capacity = n;
+  }
+  if (mode == AFFECT_CROPS_FIRST)
+    (*starts)[0] = 0;
+  else
+    affect_crop_cover (n_frames, crop_frames, *starts);
+  return n;
+}
+
+/* Eval-mode scores of the items of a split: each item's output is the mean
+ * of its crops' outputs, and the loss the mean over all crops. The crops
+ * go through the network in batches of batch_size in item order, so an
+ * item of one crop is scored as a model input of its own would be. */
 static Evaluation
-evaluate (AffectMoodNetTrainer * t, const int *items, int n, float *x,
+evaluate (AffectMoodNetTrainer * t, gboolean validation, float *x,
     float *y, float *out, float *d_att, float *d_clf)
 {
   const AffectMoodNetConfig *c = affect_moodnet_get_config (t->net);
@@ -192,23 +232,49 @@ evaluate (AffectMoodNetTrainer * t, const int *items, int n, float *x,
   AffectMetrics *m = affect_metrics_new (sigmoid ? AFFECT_METRICS_TAGS :
       AFFECT_METRICS_CLASS, t->classes, NULL);
   Evaluation e = { 0.0, NAN };
-  const int bs = t->opt.batch_size;
+  const int bs = MAX (1, t->opt.batch_size);
+  const int n = affect_dataset_size (t->data, validation);
+  double *sum = g_new0 (double, t->classes);
+  float *mean = g_new (float, t->classes);
+  int *starts = NULL, capacity = 0, *last = g_new (int, bs);
+  int item = 0, crop = 0, n_crops = 0, done = 0, total = 0, b = 0;
 
   affect_moodnet_set_training (t->net, FALSE, NULL);
-  for (int i = 0; i < n; i += bs) {
-    const int b = MIN (bs, n - i);
-    for (int k = 0; k < b; k++) {
-      load_item (t, items[i + k], x + (size_t) k * t->item_size);
-      memcpy (y + (size_t) k * t->classes, &g_array_index (t->labels, float,
-              (size_t) items[i + k] * t->classes), sizeof (float) * t->classes);
+  while (done < n) {
+    /* fill a batch with the next crops, item after item */
+    while (b < bs && item < n) {
+      if (crop == 0)
+        n_crops = score_crops (t->opt.crops, affect_dataset_item_frames
+            (t->data, validation, item), t->crop_frames, &starts, &capacity);
+      load_crop (t, validation, item, starts[crop],
+          x + (size_t) b * t->item_size);
+      memcpy (y + (size_t) b * t->classes, item_labels (t, validation, item),
+          sizeof (float) * t->classes);
+      /* the number of crops of the item when this is its last, else 0 */
+      last[b++] = crop + 1 == n_crops ? n_crops : 0;
+      if (++crop == n_crops) {
+        crop = 0;
+        item++;
+      }
     }
     affect_moodnet_forward (t->net, x, b, out);
     e.loss += affect_moodnet_loss (t->net, y, d_att, d_clf) * b;
-    for (int k = 0; k < b; k++)
-      affect_metrics_add (m, out + (size_t) k * t->classes,
-          y + (size_t) k * t->classes, NULL);
+    total += b;
+    for (int k = 0; k < b; k++) {
+      for (int j = 0; j < t->classes; j++)
+        sum[j] += out[(size_t) k * t->classes + j];
+      if (last[k] > 0) {
+        for (int j = 0; j < t->classes; j++) {
+          mean[j] = (float) (sum[j] / last[k]);
+          sum[j] = 0.0;
+        }
+        affect_metrics_add (m, mean, y + (size_t) k * t->classes, NULL);
+        done++;
+      }
+    }
+    b = 0;
   }
-  e.loss /= MAX (n, 1);
+  e.loss /= MAX (total, 1);
   {
     AffectMetricsResult *r = affect_metrics_compute (m, NULL);
     if (r != NULL) {
@@ -217,80 +283,97 @@ evaluate (AffectMoodNetTrainer * t, const int *items, int n, float *x,
     }
   }
   affect_metrics_free (m);
+  g_free (sum);
+  g_free (mean);
+  g_free (starts);
+  g_free (last);
   return e;
 }
 
-/* Optimiser state in a checkpoint, so that a resumed run continues the
- * same trajectory: Adam's moments ("adam.m.<param>", "adam.v.<param>", the
- * names the MLP checkpoints use) or SGD's momentum buffers
- * ("sgd.momentum.<param>"); the step count goes in affect.train. */
-static void
-add_optimizer_state (AffectSafetensorsWriter * w, const AffectOptimizer * opt,
-    AffectParam * const *params, guint n_params)
-{
-  const gboolean adam = opt->kind == AFFECT_OPTIMIZER_ADAM;
-
-  for (guint i = 0; i < n_params; i++) {
-    const AffectParam *p = params[i];
-    char *name;
-    if (p->m == NULL)
-      continue;
-    name = g_strconcat (adam ? "adam.m." : "sgd.momentum.", p->name, NULL);
-    affect_safetensors_writer_add (w, name, p->value.n_dims, p->value.shape,
-        p->m);
-    g_free (name);
-    if (adam && p->v != NULL) {
-      name = g_strconcat ("adam.v.", p->name, NULL);
-      affect_safetensors_writer_add (w, name, p->value.n_dims,
-          p->value.shape, p->v);
-      g_free (name);
-    }
-  }
-}
-
-/* the state add_optimizer_state wrote, into params' m/v; a parameter
- * without its tensors (it had no gradient yet) starts empty, as it would
- * have in the run that wrote the checkpoint */
-static gboolean
-read_optimizer_state (AffectSafetensors * f, const char *path,
-    AffectOptimizerKind kind, AffectParam * const *params, guint n_params,
+gboolean
+affect_moodnet_predict_frames (AffectMoodNet * net, const float *frames,
+    int n_frames, AffectCropsMode mode, int batch_size, float *out,
     GError ** error)
 {
-  const gboolean adam = kind == AFFECT_OPTIMIZER_ADAM;
+  const AffectMoodNetConfig *c = affect_moodnet_get_config (net);
+  const int len = c->chunks * c->chunk_frames, bs = MAX (1, batch_size);
+  const size_t item_size = (size_t) c->n_mels * len;
+  int *starts = NULL, capacity = 0;
+  const int n = score_crops (mode, n_frames, len, &starts, &capacity);
+  float *x, *o;
+  double *sum;
 
-  affect_params_reset_state (params, n_params);
-  for (guint i = 0; i < n_params; i++) {
-    AffectParam *p = params[i];
-    for (int which = 0; which < (adam ? 2 : 1); which++) {
-      char *name = g_strconcat (!adam ? "sgd.momentum." : which == 0 ?
-          "adam.m." : "adam.v.", p->name, NULL);
-      AffectTensorView view;
-      float **state = which == 0 ? &p->m : &p->v;
-      GError *err = NULL;
-
-      if (!affect_safetensors_has (f, name)) {
-        g_free (name);
-        continue;
-      }
-      if (!affect_safetensors_get_shaped (f, name, p->value.n_dims,
-              p->value.shape, &view, &err)) {
-        g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT, "%s: %s",
-            path, err->message);
-        g_error_free (err);
-        g_free (name);
-        return FALSE;
-      }
-      *state = g_aligned_alloc (MAX (p->value.n, 1), sizeof (float), 64);
-      memcpy (*state, view.data, sizeof (float) * p->value.n);
-      g_free (name);
-    }
+  if (n_frames < 1) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY,
+        "an item of no frames");
+    g_free (starts);
+    return FALSE;
   }
+  x = g_new (float, item_size * MIN (bs, n));
+  o = g_new (float, (size_t) MIN (bs, n) * c->classes);
+  sum = g_new0 (double, c->classes);
+  affect_moodnet_set_training (net, FALSE, NULL);
+  for (int i = 0; i < n; i += bs) {
+    const int b = MIN (bs, n - i);
+    for (int k = 0; k < b; k++)
+      affect_crop_fill (frames + (size_t) starts[i + k] * c->n_mels,
+          MIN (n_frames - starts[i + k], len), c->n_mels, 0, len,
+          x + (size_t) k * item_size);
+    affect_moodnet_forward (net, x, b, o);
+    for (int k = 0; k < b; k++)
+      for (int j = 0; j < c->classes; j++)
+        sum[j] += o[(size_t) k * c->classes + j];
+  }
+  for (int j = 0; j < c->classes; j++)
+    out[j] = (float) (sum[j] / n);
+  g_free (starts);
+  g_free (x);
+  g_free (o);
+  g_free (sum);
   return TRUE;
 }
 
+/* what must not change between a checkpoint and the run resuming it
+ * (the number of epochs may: a finished run can be extended) */
+static char *
+settings_string (AffectMoodNetTrainer * t)
+{
+  const AffectMoodNetTrainOptions *o = &t->opt;
+  char v[5][G_ASCII_DTOSTR_BUF_SIZE];
+  guint64 h = 0xcbf29ce484222325ULL;
+
+  /* FNV-1a over the labels and lengths of the items, in order */
+  for (int split = 0; split < 2; split++)
+    for (int i = 0; i < affect_dataset_size (t->data, split); i++) {
+      const float *y = affect_dataset_item_targets (t->data, split, i);
+      guint32 w = (guint32) affect_dataset_item_frames (t->data, split, i);
+      h = (h ^ w) * 0x100000001b3ULL;
+      for (int j = 0; j < t->classes; j++) {
+        memcpy (&w, y + j, sizeof (w));
+        h = (h ^ w) * 0x100000001b3ULL;
+      }
+    }
+  g_ascii_dtostr (v[0], sizeof (v[0]), o->adam_lr);
+  g_ascii_dtostr (v[1], sizeof (v[1]), o->sgd_lr);
+  g_ascii_dtostr (v[2], sizeof (v[2]), o->momentum);
+  g_ascii_dtostr (v[3], sizeof (v[3]), o->weight_decay);
+  return g_strdup_printf ("batch-size=%d,adam-lr=%s,sgd-lr=%s,momentum=%s,"
+      "weight-decay=%s,mixup=%d,spec-augment=%d,calibrate-batchnorm=%d,"
+      "seed=%" G_GUINT64_FORMAT ",crops=%s,select=%s,items=%d,"
+      "validation-items=%d,labels=%016" G_GINT64_MODIFIER "x",
+      MAX (1, o->batch_size), v[0], v[1], v[2], v[3], !!o->mixup,
+      !!o->spec_augment, !!o->calibrate_batchnorm, o->seed,
+      affect_crops_mode_name (o->crops), affect_train_select_name (o->select),
+      affect_dataset_size (t->data, FALSE), affect_dataset_size (t->data,
+          TRUE), h);
+}
+
+/* The model file (train_json: its affect.train, the position of the run
+ * that wrote it) or, with c, the checkpoint: the model's tensors and
+ * metadata plus the optimiser's state and affect.checkpoint. */
 static gboolean
 save (AffectMoodNetTrainer * t, const char *path, const char *train_json,
-    const AffectOptimizer * opt, GError ** error)
+    const TrainCheckpoint * c, GError ** error)
 {
   AffectSafetensorsWriter *w;
   gboolean ok;
@@ -300,10 +383,10 @@ save (AffectMoodNetTrainer * t, const char *path, const char *train_json,
         g_strdup (train_json));
   w = affect_moodnet_writer_new (t->net, t->metadata);
   g_hash_table_remove (t->metadata, "affect.train");
-  if (opt != NULL) {
+  if (c != NULL) {
     guint n_params;
     AffectParam *const *params = affect_moodnet_params (t->net, &n_params);
-    add_optimizer_state (w, opt, params, n_params);
+    train_checkpoint_add (w, c, params, n_params, NULL);
   }
   ok = affect_safetensors_writer_write (w, path, error);
   affect_safetensors_writer_free (w);
@@ -323,8 +406,8 @@ typedef struct
   int64_t optimizer_step;
 } Progress;
 
-/* the affect.train object of a file the trainer wrote; NULL if absent or
- * malformed. *parser keeps it alive: unref it after use. */
+/* the affect.train object of a model file the trainer wrote; NULL if
+ * absent or malformed. *parser keeps it alive: unref it after use. */
 static JsonObject *
 train_position (AffectSafetensors * f, JsonParser ** parser)
 {
@@ -341,37 +424,53 @@ static gboolean
 read_checkpoint (AffectMoodNetTrainer * t, Progress * p, GError ** error)
 {
   AffectSafetensors *f = affect_safetensors_open (t->checkpoint, error);
-  JsonParser *parser;
-  JsonObject *o;
+  TrainCheckpoint c = { 0 };
+  char *shape = NULL, *settings = NULL;
+  guint n_params;
+  AffectParam *const *params = affect_moodnet_params (t->net, &n_params);
   gboolean ok = FALSE;
 
   if (f == NULL)
     return FALSE;
-  o = train_position (f, &parser);
-  if (o == NULL) {
-    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
-        "%s: no affect.train position: not a training checkpoint",
-        t->checkpoint);
-  } else if (affect_moodnet_load_tensors (t->net, f, error)) {
-    p->done = json_object_get_int_member (o, "epochs_done");
-    p->best_epoch = json_object_get_int_member (o, "best_epoch");
-    p->best_metric = json_object_get_double_member (o, "best_metric");
-    p->best_loss = json_object_get_double_member (o, "best_loss");
-    ok = TRUE;
-    /* checkpoints written before the optimiser state was kept have no
-     * "phase": their run restarts the optimiser */
-    if (json_object_has_member (o, "phase")) {
-      guint n_params;
-      AffectParam *const *params = affect_moodnet_params (t->net, &n_params);
-      p->phase = json_object_get_int_member (o, "phase");
-      p->optimizer_step = json_object_get_int_member (o, "optimizer_step");
-      ok = read_optimizer_state (f, t->checkpoint, p->phase < 0 ?
-          AFFECT_OPTIMIZER_ADAM : AFFECT_OPTIMIZER_SGD, params, n_params,
-          error);
-      p->has_optimizer = ok;
-    }
+  if (!train_checkpoint_read (f, t->checkpoint, "moodnet", &c, error))
+    goto out;
+  shape = affect_moodnet_config_to_json (affect_moodnet_get_config (t->net));
+  settings = settings_string (t);
+  if (g_strcmp0 (c.shape, shape) != 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "%s: checkpoint of the network %s, this one is %s", t->checkpoint,
+        c.shape, shape);
+    goto out;
   }
-  g_object_unref (parser);
+  if (g_strcmp0 (c.settings, settings) != 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "%s: checkpoint written with other training settings or items "
+        "(%s); this run has %s", t->checkpoint, c.settings, settings);
+    goto out;
+  }
+  if (c.optimizer != (AffectOptimizerKind) (c.phase <
+          0 ? AFFECT_OPTIMIZER_ADAM : AFFECT_OPTIMIZER_SGD)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+        "%s: an %s optimiser in phase %d", t->checkpoint,
+        c.optimizer == AFFECT_OPTIMIZER_ADAM ? "Adam" : "SGD", c.phase);
+    goto out;
+  }
+  if (!affect_moodnet_load_tensors (t->net, f, error)
+      || !train_checkpoint_read_optimizer (f, t->checkpoint, c.optimizer,
+          params, n_params, error))
+    goto out;
+  p->done = c.epochs_done;
+  p->best_epoch = c.best_epoch;
+  p->best_metric = c.best_metric;
+  p->best_loss = c.best_loss;
+  p->phase = c.phase;
+  p->optimizer_step = c.optimizer_step;
+  p->has_optimizer = TRUE;
+  ok = TRUE;
+out:
+  train_checkpoint_clear (&c);
+  g_free (shape);
+  g_free (settings);
   affect_safetensors_close (f);
   return ok;
 }
@@ -431,14 +530,17 @@ restore (AffectMoodNet * net, float **from)
 
 gboolean
 affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
-    AffectTrainEpochFunc func, gpointer user_data, GError ** error)
+    AffectMoodNetEpochFunc func, gpointer user_data, GError ** error)
 {
   const AffectMoodNetConfig *c = affect_moodnet_get_config (t->net);
   const AffectMoodNetTrainOptions *o = &t->opt;
-  const int n_items = t->mem->len, bs = MAX (1, o->batch_size);
+  const int n_train = affect_dataset_size (t->data, FALSE);
+  const int n_val = affect_dataset_size (t->data, TRUE);
+  const int n_items = n_train + n_val, bs = MAX (1, o->batch_size);
   const int total = o->epochs + 3 * o->sgd_epochs;
-  GArray *train = g_array_new (FALSE, FALSE, sizeof (int));
-  GArray *val = g_array_new (FALSE, FALSE, sizeof (int));
+  /* without validation items there is nothing to select on */
+  const gboolean keep_last = n_val == 0
+      || o->select == AFFECT_TRAIN_SELECT_LAST;
   float *x = g_new (float, t->item_size * bs);
   float *x2 = g_new (float, t->item_size);
   float *y = g_new (float, (size_t) bs * t->classes);
@@ -452,13 +554,16 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
   AffectOptimizer opt;
   AffectRng rng;
   Progress prog = { 0, -INFINITY, INFINITY, 0 };
+  TrainCheckpoint ckpt = { 0 };
   gboolean ok = FALSE;
   int phase = G_MININT;
 
-  for (int i = 0; i < n_items; i++)
-    g_array_append_val (g_array_index (t->is_validation, gboolean, i) ? val :
-        train, i);
-  if (train->len == 0) {
+  ckpt.trainer = "moodnet";
+  ckpt.best_accuracy = NAN;
+  ckpt.shape = affect_moodnet_config_to_json (c);
+  ckpt.settings = settings_string (t);
+
+  if (n_train == 0) {
     if (n_items > 0)
       g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY,
           "no training items: the %d cached are all validation items, held "
@@ -524,28 +629,27 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
     /* the epoch's shuffle depends on the seed and the epoch only, so a
      * resumed run sees the same order */
     affect_rng_init (&rng, o->seed * 1000003u + (uint64_t) epoch);
-    affect_rng_permutation (&rng, perm, train->len);
+    affect_rng_permutation (&rng, perm, n_train);
     affect_moodnet_set_training (t->net, TRUE, &rng);
-    for (guint i = 0; i + 1 <= train->len; i += bs) {
-      const int b = MIN ((guint) bs, train->len - i);
+    for (int i = 0; i + 1 <= n_train; i += bs) {
+      const int b = MIN (bs, n_train - i);
       /* batch-norm needs two values per channel */
-      if (b < 2 && train->len >= 2)
+      if (b < 2 && n_train >= 2)
         break;
       for (int k = 0; k < b; k++) {
-        const int item = g_array_index (train, int, perm[i + k]);
+        const int item = perm[i + k];
         float *xi = x + (size_t) k * t->item_size;
         float *yi = y + (size_t) k * t->classes;
-        load_item (t, item, xi);
-        memcpy (yi, &g_array_index (t->labels, float,
-                (size_t) item * t->classes), sizeof (float) * t->classes);
+        /* the item's crop of this epoch (the whole item when it is one
+         * crop long) */
+        load_crop (t, FALSE, item, crop_start (t, epoch, item), xi);
+        memcpy (yi, item_labels (t, FALSE, item), sizeof (float) * t->classes);
         if (o->mixup) {
           /* Beta(1, 1) is uniform */
           const double lam = affect_rng_uniform (&rng);
-          const int other = g_array_index (train, int,
-              (int) (affect_rng_uniform (&rng) * train->len));
-          const float *yo = &g_array_index (t->labels, float,
-              (size_t) other * t->classes);
-          load_item (t, other, x2);
+          const int other = (int) (affect_rng_uniform (&rng) * n_train);
+          const float *yo = item_labels (t, FALSE, other);
+          load_crop (t, FALSE, other, crop_start (t, epoch, other), x2);
           for (size_t j = 0; j < t->item_size; j++)
             xi[j] = (float) (lam * xi[j] + (1.0 - lam) * x2[j]);
           for (int j = 0; j < t->classes; j++)
@@ -566,21 +670,28 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
       /* running statistics of the epoch's final weights over the training
        * items, so eval mode sees what training saw */
       affect_moodnet_calibrate_batchnorm (t->net, TRUE);
-      for (guint i = 0; i < train->len; i += bs) {
-        const int b = MIN ((guint) bs, train->len - i);
+      for (int i = 0; i < n_train; i += bs) {
+        const int b = MIN (bs, n_train - i);
         if (b < 2 && i > 0)
           break;
         for (int k = 0; k < b; k++)
-          load_item (t, g_array_index (train, int, i + k),
+          load_crop (t, FALSE, i + k, crop_start (t, epoch, i + k),
               x + (size_t) k * t->item_size);
         affect_moodnet_forward (t->net, x, b, out);
       }
       affect_moodnet_calibrate_batchnorm (t->net, FALSE);
     }
     {
-      GArray *sel = val->len > 0 ? val : train;
-      ev = evaluate (t, (int *) sel->data, sel->len, x, y, out, d_att, d_clf);
+      ev.loss = ev.metric = NAN;
+      if (n_val > 0)
+        ev = evaluate (t, TRUE, x, y, out, d_att, d_clf);
+      if (t->read_error != NULL) {
+        g_propagate_error (error, t->read_error);
+        t->read_error = NULL;
+        goto out;
+      }
     }
+    affect_train_epoch_init (&info);
     info.epoch = epoch + 1;
     info.total_epochs = total;
     info.phase = adam ? "adam" : "sgd";
@@ -594,7 +705,8 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
      * metrics are told apart by the validation loss */
     {
       const double score = isnan (ev.metric) ? -ev.loss : ev.metric;
-      info.best = prog.best_epoch == 0 || score > prog.best_metric
+      info.best = keep_last || prog.best_epoch == 0
+          || score > prog.best_metric
           || (score == prog.best_metric && ev.loss < prog.best_loss);
       if (info.best) {
         prog.best_metric = score;
@@ -604,17 +716,32 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
       }
     }
     prog.done = epoch + 1;
-    train_json = g_strdup_printf ("{\"epochs_done\": %d, \"best_epoch\": %d, "
-        "\"best_metric\": %.9g, \"best_loss\": %.9g, \"epochs\": %d, "
-        "\"sgd_epochs\": %d, \"seed\": %" G_GUINT64_FORMAT ", "
-        "\"phase\": %d, \"optimizer_step\": %" G_GINT64_FORMAT "}",
-        prog.done, prog.best_epoch, prog.best_metric, prog.best_loss,
-        o->epochs, o->sgd_epochs, o->seed, phase, (gint64) opt.step);
+    {
+      char *metric = train_json_double (prog.best_metric);
+      char *loss = train_json_double (prog.best_loss);
+      train_json = g_strdup_printf ("{\"epochs_done\": %d, "
+          "\"best_epoch\": %d, \"best_metric\": %s, \"best_loss\": %s, "
+          "\"epochs\": %d, \"sgd_epochs\": %d, \"seed\": %" G_GUINT64_FORMAT
+          ", \"crops\": \"%s\", \"select\": \"%s\"}", prog.done,
+          prog.best_epoch, metric, loss, o->epochs, o->sgd_epochs, o->seed,
+          affect_crops_mode_name (o->crops),
+          affect_train_select_name (o->select));
+      g_free (metric);
+      g_free (loss);
+    }
+    ckpt.epochs_done = prog.done;
+    ckpt.best_epoch = prog.best_epoch;
+    ckpt.since_best = prog.done - prog.best_epoch;
+    ckpt.best_metric = prog.best_metric;
+    ckpt.best_loss = prog.best_loss;
+    ckpt.optimizer = opt.kind;
+    ckpt.optimizer_step = opt.step;
+    ckpt.phase = phase;
     if (info.best && !save (t, t->output, train_json, NULL, error)) {
       g_free (train_json);
       goto out;
     }
-    if (!save (t, t->checkpoint, train_json, &opt, error)) {
+    if (!save (t, t->checkpoint, NULL, &ckpt, error)) {
       g_free (train_json);
       goto out;
     }
@@ -635,8 +762,7 @@ out:
     g_free (best);
   }
   affect_moodnet_set_training (t->net, FALSE, NULL);
-  g_array_free (train, TRUE);
-  g_array_free (val, TRUE);
+  train_checkpoint_clear (&ckpt);
   g_free (x);
   g_free (x2);
   g_free (y);

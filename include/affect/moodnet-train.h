@@ -1,27 +1,34 @@
 /* Training MoodNet on a cached set of items (include/affect/moodnet.h).
  *
- * Items (one model input each, with a multi-hot or one-hot label vector)
- * are added to a cache: in memory up to a budget, then spilled to a
- * temporary file. affect_moodnet_trainer_run() then trains with the seed's
- * schedule: Adam (lr 1e-4) for `epochs` epochs; then the best weights so
- * far are reloaded and SGD with Nesterov momentum 0.9 and weight decay 1e-4
- * runs `sgd_epochs` epochs at each of 1e-3, 1e-4, 1e-5. The loss is the
- * mean of the two heads' losses. After every epoch the validation items
- * (if any; else the training items) are scored: ROC-AUC macro for sigmoid
- * models, macro-F1 for softmax ones; the best epoch's weights are written
- * to `output`, and a checkpoint (weights, schedule position and the
- * optimiser's state: step, Adam moments or SGD momentum) to `checkpoint`,
- * both atomically. With `resume`, a run continues from the checkpoint
- * (the best epoch's weights are read back from `output`): a run killed
- * after any epoch and resumed ends with the same bits as one that was not
- * (at any thread count, as is every run). */
+ * Items (whole Mel spectrograms of any length, with a multi-hot or one-hot
+ * label vector) are cached once (affect/dataset.h): in memory up to a
+ * budget, then spilled to a temporary file. The network sees an item
+ * through crops of its input length (chunks × chunk_frames,
+ * affect/crops.h): every epoch each training item's crop is drawn at a
+ * random position of the whole item (seeded), and an item is scored by the
+ * mean output of the crops that cover it; or, with AFFECT_CROPS_FIRST,
+ * through its first crop only. affect_moodnet_trainer_run() trains with
+ * the seed's schedule: Adam (lr 1e-4) for `epochs` epochs; then the best
+ * weights so far are reloaded and SGD with Nesterov momentum 0.9 and
+ * weight decay 1e-4 runs `sgd_epochs` epochs at each of 1e-3, 1e-4, 1e-5.
+ * The loss is the mean of the two heads' losses. After every epoch the
+ * validation items (if any) are scored: ROC-AUC macro for sigmoid models,
+ * macro-F1 for softmax ones; the kept epoch's weights (`select`: the best
+ * validation epoch's, or the last's) are written to `output`, and a
+ * checkpoint (affect/train.h) to `checkpoint`, both atomically. With
+ * `resume`, a run continues from the checkpoint (the kept epoch's weights
+ * are read back from `output`): a run killed after any epoch and resumed
+ * ends with the same bits as one that was not (at any thread count, as is
+ * every run). */
 #ifndef AFFECT_MOODNET_TRAIN_H
 #define AFFECT_MOODNET_TRAIN_H
 
 #include <glib.h>
 #include <stdint.h>
 
+#include "affect/crops.h"
 #include "affect/moodnet.h"
+#include "affect/train.h"
 
 G_BEGIN_DECLS typedef struct
 {
@@ -44,25 +51,21 @@ G_BEGIN_DECLS typedef struct
    * relying on the momentum averages alone */
   gboolean calibrate_batchnorm;
   GHashTable *metadata;         /* extra metadata for the files (labels, …) */
+  /* how items longer than the model input are seen (affect/crops.h):
+   * a random crop per item and epoch, scored by the mean over the crops
+   * that cover the item (AFFECT_CROPS_RANDOM, default), or the first crop
+   * only (AFFECT_CROPS_FIRST) */
+  AffectCropsMode crops;
+  /* the model kept: the best validation epoch's (default) or the last
+   * epoch's; the last whenever there are no validation items (nothing is
+   * then scored) */
+  AffectTrainSelect select;
 } AffectMoodNetTrainOptions;
 
 void affect_moodnet_train_options_init (AffectMoodNetTrainOptions * o);
 
-typedef struct
-{
-  int epoch;                    /* 1-based over the whole schedule */
-  int total_epochs;
-  const char *phase;            /* "adam", "sgd" */
-  double learning_rate;
-  double train_loss;            /* mean over the epoch's batches */
-  double validation_loss;
-  double validation_metric;     /* NaN when undefined */
-  const char *metric_name;      /* "roc-auc-macro" or "f1-macro" */
-  gboolean best;                /* this epoch is the best so far */
-  double seconds;
-} AffectTrainEpoch;
-
-typedef void (*AffectTrainEpochFunc) (const AffectTrainEpoch * epoch,
+/* the epoch report's callback of this trainer: it cannot stop the run */
+typedef void (*AffectMoodNetEpochFunc) (const AffectTrainEpoch * epoch,
     gpointer user_data);
 
 typedef struct _AffectMoodNetTrainer AffectMoodNetTrainer;
@@ -72,13 +75,31 @@ typedef struct _AffectMoodNetTrainer AffectMoodNetTrainer;
 AffectMoodNetTrainer *affect_moodnet_trainer_new (AffectMoodNet * net,
     const AffectMoodNetTrainOptions * options);
 void affect_moodnet_trainer_free (AffectMoodNetTrainer * trainer);
-/* x: n_mels × chunks·chunk_frames; labels: classes values */
+/* A whole item: n_frames Mel frames of n_mels values (frame-major, as the
+ * stream carries them), of any length; labels: classes values. Items are
+ * cached whole (affect/dataset.h): in memory up to cache_budget, then in a
+ * spill file. */
+gboolean affect_moodnet_trainer_add_frames (AffectMoodNetTrainer * trainer,
+    const float *frames, int n_frames, const float *labels,
+    gboolean validation, GError ** error);
+/* An item that is one model input: x is n_mels × chunks·chunk_frames
+ * (channel-major, the network's layout). */
 gboolean affect_moodnet_trainer_add_item (AffectMoodNetTrainer * trainer,
     const float *x, const float *labels, gboolean validation, GError ** error);
 guint affect_moodnet_trainer_n_items (const AffectMoodNetTrainer * trainer,
     gboolean validation);
 gboolean affect_moodnet_trainer_run (AffectMoodNetTrainer * trainer,
-    AffectTrainEpochFunc func, gpointer user_data, GError ** error);
+    AffectMoodNetEpochFunc func, gpointer user_data, GError ** error);
+
+/* Eval-mode output (classes values) for a whole item of n_frames frames
+ * (frame-major, n_mels each), as training scores it: the mean of the
+ * outputs of the crops that cover the item (AFFECT_CROPS_RANDOM) or the
+ * output of its first crop (AFFECT_CROPS_FIRST); an item shorter than a
+ * crop is repeated to fill it. Crops go through the network batch_size
+ * at a time. */
+gboolean affect_moodnet_predict_frames (AffectMoodNet * net,
+    const float *frames, int n_frames, AffectCropsMode mode, int batch_size,
+    float *out, GError ** error);
 
 G_END_DECLS
 #endif /* AFFECT_MOODNET_TRAIN_H */

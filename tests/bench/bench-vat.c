@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "affect/affect.h"
-#include "affect/mlp.h"
+#include "affect/mlp-train.h"
 
 #define N_ROWS 9000
 #define D_IN 384

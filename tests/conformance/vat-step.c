@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "affect/affect.h"
-#include "affect/mlp.h"
+#include "affect/mlp-train.h"
 
 static void
 dump (const char *dir, const char *name, const float *data, size_t n)

@@ -9,7 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "affect/affect.h"
-#include "affect/mlp.h"
+#include "affect/mlp-train.h"
 #include "affect/safetensors.h"
 
 static char *tmp_dir;
@@ -68,7 +68,7 @@ assert_same_weights (AffectMlp * a, AffectMlp * b)
 }
 
 static gboolean
-stop_after (const AffectMlpEpochReport * report, gpointer user_data)
+stop_after (const AffectTrainEpoch * report, gpointer user_data)
 {
   return report->epoch < GPOINTER_TO_INT (user_data);
 }
@@ -215,7 +215,7 @@ test_resume (void)
 }
 
 static gboolean
-die_after (const AffectMlpEpochReport * report, gpointer user_data)
+die_after (const AffectTrainEpoch * report, gpointer user_data)
 {
   if (report->epoch == GPOINTER_TO_INT (user_data))
     _exit (42);
@@ -380,10 +380,16 @@ test_refused (void)
     AffectSafetensors *f = affect_safetensors_open (ckpt, NULL);
     AffectSafetensorsWriter *w = affect_safetensors_writer_new ();
     const char *const *keys = affect_safetensors_metadata_keys (f);
+    const char *json = affect_safetensors_metadata (f, "affect.checkpoint");
+    GRegex *re = g_regex_new ("\"epochs_done\": [0-9]+", 0, 0, NULL);
+    char *damaged = g_regex_replace_literal (re, json, -1, 0,
+        "\"epochs_done\": -3", 0, NULL);
+    char *repaired = g_strdup (json);
     guint t;
+    g_assert_cmpstr (damaged, !=, json);
     for (t = 0; keys[t] != NULL; t++)
       affect_safetensors_writer_set_metadata (w, keys[t],
-          strcmp (keys[t], "checkpoint.epoch") == 0 ? "-3" :
+          strcmp (keys[t], "affect.checkpoint") == 0 ? damaged :
           affect_safetensors_metadata (f, keys[t]));
     for (t = 0; t < affect_safetensors_n_tensors (f); t++) {
       AffectTensorView v;
@@ -400,7 +406,7 @@ test_refused (void)
     g_test_message ("%s", error->message);
     g_clear_error (&error);
     /* the epoch repaired, the moment still missing */
-    affect_safetensors_writer_set_metadata (w, "checkpoint.epoch", "3");
+    affect_safetensors_writer_set_metadata (w, "affect.checkpoint", repaired);
     g_assert_true (affect_safetensors_writer_write (w, bad, NULL));
     g_assert_false (affect_mlp_train (mlp, &tc, x, y, n, NULL, NULL, 0,
             NULL, NULL, &res, &error));
@@ -409,6 +415,26 @@ test_refused (void)
     g_clear_error (&error);
     affect_safetensors_writer_free (w);
     affect_safetensors_close (f);
+    g_regex_unref (re);
+    g_free (damaged);
+    g_free (repaired);
+  }
+
+  /* a checkpoint of the layout before affect.checkpoint: refused, with
+   * the file's name and its layout */
+  {
+    AffectSafetensorsWriter *w = affect_safetensors_writer_new ();
+    affect_safetensors_writer_set_metadata (w, "format",
+        "gst-affect-mlp-checkpoint");
+    affect_safetensors_writer_set_metadata (w, "checkpoint.epoch", "2");
+    g_assert_true (affect_safetensors_writer_write (w, bad, NULL));
+    affect_safetensors_writer_free (w);
+    g_assert_false (affect_mlp_train (mlp, &tc, x, y, n, NULL, NULL, 0,
+            NULL, NULL, &res, &error));
+    g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT);
+    g_assert_nonnull (strstr (error->message, bad));
+    g_assert_nonnull (strstr (error->message, "layout 1"));
+    g_clear_error (&error);
   }
 
   affect_mlp_free (mlp);
@@ -466,7 +492,10 @@ test_spill (void)
     g_assert_cmpint (affect_dataset_size (ds, TRUE), ==, nv);
     g_assert_cmpint (affect_dataset_spilled (ds), ==,
         b == 0 ? 0 : b == 1 ? n + nv : n + nv - 100);
-    g_assert_true ((affect_dataset_features (ds, FALSE) != NULL) == (b == 0));
+    /* the bytes held never pass the budget */
+    g_assert_cmpuint (affect_dataset_memory (ds), <=, budgets[b]);
+    g_assert_cmpuint (affect_dataset_memory (ds), ==,
+        (size_t) (n + nv - affect_dataset_spilled (ds)) * row);
     g_assert_cmpint (count_spill_files (), ==, b == 0 ? 0 : 1);
     {
       /* a non-finite row is refused as such, and not added */

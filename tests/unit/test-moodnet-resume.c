@@ -2,8 +2,8 @@
  * keeping copies of the checkpoint and the model file as they were after
  * that epoch) and resumed must end with the bits of the run that was not
  * killed — weights, optimiser state and the best model — across the
- * Adam → SGD boundary and inside an SGD stage. Old checkpoints without
- * optimiser state still resume; a model file from another run is refused. */
+ * Adam → SGD boundary and inside an SGD stage. A model file from another
+ * run, and a checkpoint of the earlier layout, are refused. */
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -66,16 +66,17 @@ new_net (void)
   return affect_moodnet_new (&c, 3);
 }
 
-/* trains a fresh net (or resumes) into output; k may be NULL */
-static void
-train (const char *output, gboolean resume, Killer * k)
+/* trains a fresh net (or resumes) into output; k may be NULL; FALSE with
+ * error when training fails */
+static gboolean
+train_or_fail (const char *output, gboolean resume, Killer * k, GError ** error)
 {
   AffectMoodNet *net = new_net ();
   AffectMoodNetTrainOptions o;
   AffectMoodNetTrainer *t;
   GRand *rand = g_rand_new_with_seed (17);
   float *x = g_new (float, MELS * FRAMES * CHUNKS);
-  GError *error = NULL;
+  gboolean ok;
 
   affect_moodnet_train_options_init (&o);
   o.epochs = 2;
@@ -96,14 +97,23 @@ train (const char *output, gboolean resume, Killer * k)
             0.05 * g_rand_double_range (rand, -1, 1));
       }
     g_assert_true (affect_moodnet_trainer_add_item (t, x, labels, i >= 8,
-            &error));
+            NULL));
   }
-  if (!affect_moodnet_trainer_run (t, on_epoch, k, &error))
-    g_error ("training: %s", error->message);
+  ok = affect_moodnet_trainer_run (t, on_epoch, k, error);
   affect_moodnet_trainer_free (t);
   affect_moodnet_free (net);
   g_rand_free (rand);
   g_free (x);
+  return ok;
+}
+
+static void
+train (const char *output, gboolean resume, Killer * k)
+{
+  GError *error = NULL;
+
+  if (!train_or_fail (output, resume, k, &error))
+    g_error ("training: %s", error->message);
 }
 
 /* every tensor of a and b, with the same names, has the same bits */
@@ -175,10 +185,7 @@ test_model_file_from_another_run (void)
   char *saved_ckpt = g_strconcat (saved, ".ckpt", NULL);
   Killer k = { path, ckpt, {2, -1, -1}, {saved}, {saved_ckpt} };
   AffectMoodNet *net;
-  AffectMoodNetTrainOptions o;
-  AffectMoodNetTrainer *t;
   GError *error = NULL;
-  float x[MELS * FRAMES * CHUNKS] = { 0 }, labels[2] = { 1, 0 };
 
   train (path, FALSE, &k);
   /* the checkpoint after epoch 2 beside a model file that holds no epoch
@@ -186,24 +193,20 @@ test_model_file_from_another_run (void)
   copy_file (saved_ckpt, ckpt);
   net = new_net ();
   g_assert_true (affect_moodnet_save (net, path, NULL, NULL));
-  affect_moodnet_train_options_init (&o);
-  o.epochs = 2;
-  o.sgd_epochs = 2;
-  o.batch_size = 4;
-  o.output = path;
-  o.resume = TRUE;
-  t = affect_moodnet_trainer_new (net, &o);
-  for (int i = 0; i < 4; i++) {
-    labels[0] = i % 2;
-    labels[1] = 1 - i % 2;
-    g_assert_true (affect_moodnet_trainer_add_item (t, x, labels, FALSE,
-            NULL));
-  }
-  g_assert_false (affect_moodnet_trainer_run (t, NULL, NULL, &error));
-  g_assert_nonnull (strstr (error->message, "cannot resume"));
-  g_error_free (error);
-  affect_moodnet_trainer_free (t);
   affect_moodnet_free (net);
+  g_assert_false (train_or_fail (path, TRUE, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "cannot resume"));
+  g_clear_error (&error);
+  /* a checkpoint of the layout before affect.checkpoint is refused, with
+   * the file's name and its layout */
+  net = new_net ();
+  g_assert_true (affect_moodnet_save (net, ckpt, NULL, "affect.train",
+          "{\"epochs_done\": 1, \"best_epoch\": 1}", NULL));
+  affect_moodnet_free (net);
+  g_assert_false (train_or_fail (path, TRUE, NULL, &error));
+  g_assert_nonnull (strstr (error->message, ckpt));
+  g_assert_nonnull (strstr (error->message, "layout 1"));
+  g_clear_error (&error);
   g_unlink (path);
   g_unlink (ckpt);
   g_unlink (saved);

@@ -9,7 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "affect/affect.h"
-#include "affect/mlp.h"
+#include "affect/mlp-train.h"
 #include "affect/moodnet-train.h"
 #include "affect/safetensors.h"
 

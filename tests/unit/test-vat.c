@@ -5,7 +5,7 @@
 #include <glib/gstdio.h>
 
 #include "affect/affect.h"
-#include "affect/mlp.h"
+#include "affect/mlp-train.h"
 #include "gradcheck.h"
 
 /* ---- a float64 reference of the same network ------------------------- */
@@ -415,7 +415,7 @@ make_data (float *x, float *y, float *label, int n, int din, AffectRng * rng)
 }
 
 static gboolean
-count_epochs (const AffectMlpEpochReport * report, gpointer user_data)
+count_epochs (const AffectTrainEpoch * report, gpointer user_data)
 {
   int *count = user_data;
   g_assert_true (isfinite (report->train_loss));
