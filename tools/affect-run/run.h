@@ -123,6 +123,9 @@ JsonObject *runner_error_object (const char *step, const char *source,
     const char *message, const char *debug);
 /* the head of results.json: experiment, versions, shard, variables */
 JsonObject *runner_results_new (Runner * r, RunnerExperiment * e);
+/* a step's collected messages (messages= key), written atomically */
+gboolean runner_write_messages (const char *path, JsonArray * messages,
+    GError ** error);
 /* "finished" and "status", written atomically */
 gboolean runner_results_write (const char *path, JsonObject * root,
     int status, GError ** error);
