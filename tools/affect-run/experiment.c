@@ -481,9 +481,9 @@ static RunnerStep *load_step (RunnerExperiment * e, GKeyFile * kf,
     const char *name, const char *step_group, GHashTable * parent_raw,
     GError ** error);
 
-/* unless-set=VAR;VAR...: the step is left out when one of the variables
- * was given a non-empty value on the command line (or by the including
- * step), e.g. a corpus generator when TRAIN is given */
+/* unless-set=VAR;VAR...: the step is left out when every one of the
+ * variables was given a non-empty value on the command line (or by the
+ * including step), e.g. a corpus generator when TRAIN and TEST are given */
 static gboolean
 unless_set (GKeyFile * kf, const char *group, GHashTable * raw,
     GHashTable * overrides, const char *where, gboolean * skip, GError ** error)
@@ -497,10 +497,15 @@ unless_set (GKeyFile * kf, const char *group, GHashTable * raw,
     return ok;
   names = g_strsplit_set (text, ";, ", -1);
   for (n = names; *n; n++) {
-    const char *value = overrides && **n ?
-        g_hash_table_lookup (overrides, *n) : NULL;
-    if (value && *value)
-      *skip = TRUE;
+    const char *value;
+    if (**n == '\0')
+      continue;
+    value = overrides ? g_hash_table_lookup (overrides, *n) : NULL;
+    if (value == NULL || *value == '\0') {
+      *skip = FALSE;
+      break;
+    }
+    *skip = TRUE;
   }
   g_strfreev (names);
   g_free (text);

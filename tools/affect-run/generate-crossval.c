@@ -150,7 +150,8 @@ folds_run (GHashTable * params, JsonObject * report,
   JsonObject *plan = json_object_new ();
   JsonArray *runs = json_array_new (), *names;
   gboolean ok = FALSE, failed = FALSE;
-  guint n, i, r, k;
+  guint n, i, r, k, n_missing = 0;
+  const char *first_missing = NULL;
   char *path;
 
   runner_param_int (params, "folds", "folds", 2, 1000, &n_folds, NULL);
@@ -209,6 +210,25 @@ folds_run (GHashTable * params, JsonObject * report,
       }
     }
     paths[i] = affect_manifest_resolve_path (m, it, *root ? root : NULL);
+    /* the runs' manifests live elsewhere: absolute paths (a manifest
+     * given by a relative path resolves relative to the current folder) */
+    if (!strstr (paths[i], "://")) {
+      char *abs = g_canonicalize_filename (paths[i], NULL);
+      g_free (paths[i]);
+      paths[i] = abs;
+      if (!g_file_test (paths[i], G_FILE_TEST_IS_REGULAR))
+        n_missing++;
+      if (n_missing == 1 && first_missing == NULL)
+        first_missing = paths[i];
+    }
+  }
+  /* a run whose training part has no audio trains nothing: say so here */
+  if (n_missing == n) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_STEP,
+        "folds: none of the %u files of %s exists (the first: %s); ROOT "
+        "is the folder relative paths start from", n, m->filename,
+        first_missing);
+    goto out;
   }
   if (classes)
     class_of = index_values (label_values, n, class_names);

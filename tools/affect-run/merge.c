@@ -130,8 +130,11 @@ runner_merge (const char *dir, gboolean quiet)
       status = 1;
     } else {
       merged++;
-      if (!quiet)
-        g_print ("%s\naffect-run merge: %s\n", tables, markdown);
+      if (!quiet) {
+        /* UTF-8 as written (±), whatever the locale's charset */
+        fputs (tables, stdout);
+        g_print ("\naffect-run merge: %s\n", markdown);
+      }
     }
     g_free (tables);
     g_free (markdown);
