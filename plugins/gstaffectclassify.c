@@ -33,7 +33,9 @@
  *
  * mode=train: items with labels (their item events' `labels` over
  * `vocabulary`) are cached; `split=validation` ones are held out for model
- * selection, others train. At EOS the model trains with the seed's schedule
+ * selection (with #validation-group, also the items of about
+ * #validation-fraction of that manifest column's groups, e.g. artists,
+ * drawn by #seed), others train. At EOS the model trains with the seed's schedule
  * (#epochs of Adam, then #sgd-epochs of SGD Nesterov at each of 1e-3, 1e-4,
  * 1e-5), writes the best epoch to #model-file atomically and a checkpoint
  * beside it (#model-file + ".ckpt") after every epoch; #resume continues
@@ -173,7 +175,10 @@ static const GstAffectParam params[] = {
       "AFFECT_THREADS, else OPENBLAS_NUM_THREADS, else all cores)", S,
       learner.threads, 0, 256, 0),
   GST_AFFECT_PARAM_ABSENT ("hidden-sizes"),
-  GST_AFFECT_PARAM_ABSENT ("validation-fraction"),
+  GST_AFFECT_PARAM_DOUBLE ("validation-fraction", "Validation fraction",
+      "Train: fraction of the groups of validation-group held out for model "
+      "selection (without validation-group only split=validation items are "
+      "held out)", S, learner.validation_fraction, 0.0, 0.9, 0.1),
   GST_AFFECT_PARAM_ABSENT ("patience"),
 };
 
@@ -710,7 +715,8 @@ cache_item (GstAffectClassify * self)
   assemble_input (self, self->frames, self->n_frames, x);
   if (!affect_moodnet_trainer_add_item (self->trainer, x,
           targets ? targets : item->labels,
-          GST_AFFECT_ITEM_IS_VALIDATION (item), &error)) {
+          gst_affect_learner_is_validation_item (GST_AFFECT_LEARNER (self),
+              item), &error)) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s cannot be cached: skipped", item->id), ("%s",
             error->message));
@@ -735,6 +741,8 @@ train_at_eos (GstAffectLearner * learner)
     gst_affect_learner_no_items_error (learner, "labels");
     return FALSE;
   }
+  gst_affect_learner_check_groups (learner,
+      affect_moodnet_trainer_n_items (self->trainer, TRUE));
   note = gst_affect_learner_split_note (learner->test_items);
   if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s%s",

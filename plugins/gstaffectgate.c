@@ -28,7 +28,8 @@
  * that label, so regressors in train mode behind the two pads learn from
  * spontaneous and scripted speech respectively. At EOS the classifier is
  * trained with Adam on binary cross-entropy, selected on validation items
- * (split=validation, or #GstAffectGate:validation-fraction held out; items
+ * (split=validation, or #GstAffectGate:validation-fraction held out, whole
+ * groups of #GstAffectGate:validation-group when it is set; items
  * with split=test are routed but not learnt from) and written atomically to
  * model-file. Features are cached in memory up to
  * #GstAffectGate:cache-budget MiB, the rest in a temporary file. After
@@ -360,8 +361,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
       if (!test && (isnan (probability) || !finite)) {
         learner->skipped++;
       } else if (!test && !gst_affect_learner_add_row (learner,
-              self->dataset, (const float *) map.data, &label, self->item
-              && GST_AFFECT_ITEM_IS_VALIDATION (self->item),
+              self->dataset, (const float *) map.data, &label,
+              gst_affect_learner_is_validation_item (learner, self->item),
               &learner->skipped)) {
         gst_buffer_unmap (buf, &map);
         gst_buffer_unref (buf);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "affect/atomicfile.h"
+#include "affect/manifest.h"
 #include "gstaffectcaps.h"
 #include "gstaffectitem.h"
 #include "gstaffectlearner.h"
@@ -55,6 +56,11 @@ static const GstAffectParam common_params[] = {
       "Fraction of the training items held out for model selection when no "
       "item has split=validation (0 = keep the last epoch)", L,
       validation_fraction, 0.0, 0.9, 0.1),
+  GST_AFFECT_PARAM_STRING ("validation-group", "Validation group",
+      "Manifest column (e.g. speaker, artist) whose groups are held out "
+      "whole for model selection: about validation-fraction of the groups, "
+      "drawn by seed, so that no group is on both sides (NULL = hold out "
+      "single items)", L, validation_group, NULL),
   GST_AFFECT_PARAM_UINT ("patience", "Patience",
       "Stop after this many epochs without a better validation score "
       "(0 = run every epoch); the best epoch is kept either way", L,
@@ -313,7 +319,7 @@ gst_affect_learner_change_state (GstElement * element,
       && !klass->open (self))
     return GST_STATE_CHANGE_FAILURE;
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    self->skipped = self->test_items = 0;
+    self->skipped = self->test_items = self->ungrouped = 0;
     if (klass->stop)
       klass->stop (self);
     if (self->mode == GST_AFFECT_MODE_TRAIN && !check_train_settings (self))
@@ -603,9 +609,13 @@ gst_affect_learner_train_mlp (GstAffectLearner * self,
   tc.checkpoint_path = checkpoint;
   job->tune (&tc, job->data);
 
+  gst_affect_learner_check_groups (self,
+      (guint) affect_dataset_size (job->dataset, TRUE));
   mlp = affect_mlp_new (&config, self->seed, &error);
+  /* grouped: the groups were held out as they came, single items never */
   ok = mlp != NULL && affect_mlp_train_dataset (mlp, &tc, job->dataset,
-      job->target, self->validation_fraction, on_mlp_epoch, &ctx, &res, &error);
+      job->target, self->validation_group ? 0.0 : self->validation_fraction,
+      on_mlp_epoch, &ctx, &res, &error);
   g_free (checkpoint);
   if (ok) {
     job->describe (mlp, job->data);
@@ -644,6 +654,52 @@ gst_affect_learner_is_test_item (GstAffectLearner * self,
     return FALSE;
   self->test_items++;
   return TRUE;
+}
+
+gboolean
+gst_affect_learner_is_validation_item (GstAffectLearner * self,
+    const GstAffectItem * item)
+{
+  const gchar *group;
+  gchar num[G_ASCII_DTOSTR_BUF_SIZE];
+  gdouble v;
+
+  if (item == NULL)
+    return FALSE;
+  if (g_strcmp0 (item->split, "validation") == 0)
+    return TRUE;
+  if (self->validation_group == NULL)
+    return FALSE;
+  /* a numeric column (speaker 03) arrives among the targets */
+  group = gst_affect_item_get_column (item, self->validation_group);
+  if (group == NULL && gst_affect_item_get_target (item,
+          self->validation_group, &v))
+    group = g_ascii_formatd (num, sizeof (num), "%.17g", v);
+  if (group == NULL) {
+    self->ungrouped++;
+    return FALSE;
+  }
+  return affect_group_is_validation (self->seed, group,
+      self->validation_fraction);
+}
+
+void
+gst_affect_learner_check_groups (GstAffectLearner * self,
+    guint validation_items)
+{
+  if (self->validation_group == NULL)
+    return;
+  if (self->ungrouped > 0)
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("%u items have no \"%s\" column: learnt from, never held out.",
+            self->ungrouped, self->validation_group), (NULL));
+  if (validation_items == 0)
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("validation-group=%s held out no item: the last epoch is kept.",
+            self->validation_group),
+        ("each group is held out with probability validation-fraction=%g "
+            "under the seed; with few groups raise it, change the seed or "
+            "mark split=validation items", self->validation_fraction));
 }
 
 void

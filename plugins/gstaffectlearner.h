@@ -113,7 +113,8 @@ struct _GstAffectLearner
   gdouble learning_rate;
   guint64 seed;
   guint threads;                /* 0 = the process default */
-  gdouble validation_fraction;  /* MLPs */
+  gdouble validation_fraction;
+  gchar *validation_group;      /* manifest column, or NULL */
   guint patience;               /* MLPs */
   gboolean resume;
   guint cache_budget;           /* MiB */
@@ -123,6 +124,7 @@ struct _GstAffectLearner
   GstSegment segment;
   guint skipped;                /* train: items not learnt from */
   guint test_items;             /* train: split=test items, not learnt */
+  guint ungrouped;              /* train: items without validation-group */
 };
 
 /* "affect-train-epoch": one layout for every model (docs/protocol.md);
@@ -241,9 +243,17 @@ GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
  * so that one manifest feeds both training and evaluation */
 gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
     const GstAffectItem * item);
-/* an item of split=validation, held out for model selection */
-#define GST_AFFECT_ITEM_IS_VALIDATION(item) \
-  ((item) != NULL && g_strcmp0 ((item)->split, "validation") == 0)
+/* train mode: TRUE for an item held out for model selection: one of
+ * split=validation, or, with validation-group set, one whose group (that
+ * column of the item, or that target) affect_group_is_validation () holds
+ * out under seed and validation-fraction; items without the column count
+ * in `ungrouped` and are learnt from */
+gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
+    const GstAffectItem * item);
+/* at EOS: warns when validation-group left no validation item or some
+ * items had no such column */
+void gst_affect_learner_check_groups (GstAffectLearner * self,
+    guint validation_items);
 /* at EOS with nothing to learn from: "No training items with <wanted>
  * (<n> skipped, <the split filter>)." */
 void gst_affect_learner_no_items_error (GstAffectLearner * self,

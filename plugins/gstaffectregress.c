@@ -29,7 +29,9 @@
  * with Adam on MSE, plus lambda·LDS with virtual adversarial training
  * (vat=true: p(y|x) = N(f(x), 1), r_adv by power iteration scaled to
  * #GstAffectRegress:epsilon), model selection on the items with
- * split=validation (or a held-out #GstAffectRegress:validation-fraction),
+ * split=validation (or a held-out #GstAffectRegress:validation-fraction;
+ * with #GstAffectRegress:validation-group, whole groups of that manifest
+ * column, e.g. speakers, drawn by seed so that no group is on both sides),
  * and written atomically to model-file. Items without all targets, or with
  * NaN features, are skipped (counted in a warning); items with split=test
  * are ignored. A model whose predictions are constant on the validation
@@ -584,8 +586,9 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
       GST_DEBUG_OBJECT (self, "skipping item %s: missing target",
           id ? id : "(none)");
     } else if (!gst_affect_learner_add_row (learner, self->dataset,
-            (const float *) map.data, t, self->item
-            && GST_AFFECT_ITEM_IS_VALIDATION (self->item), &learner->skipped)) {
+            (const float *) map.data, t,
+            gst_affect_learner_is_validation_item (learner, self->item),
+            &learner->skipped)) {
       ret = GST_FLOW_ERROR;
     } else if (vector_is_finite (t, self->n_targets)
         && vector_is_finite ((const float *) map.data, self->n_features)) {
