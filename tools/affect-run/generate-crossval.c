@@ -3,13 +3,15 @@
  *
  *   folds     a manifest cut into FOLDS folds, REPEATS times (libaffect's
  *             affect_folds_assign: stratified for classes, whole groups
- *             with GROUP), one manifest per run with split=train,
- *             validation (whole groups of the training part, stratified)
- *             and test, and plan.json: every run's test items with their
- *             truth and the training part's baseline (its mean target or
- *             its majority class);
+ *             with GROUP), one manifest per run with split=train or test
+ *             and the column crossval_group (GROUP's value, else the id:
+ *             the learners' validation-group holds out whole groups of the
+ *             training part), and plan.json: every run's test items with
+ *             their truth and the training part's baseline (its mean
+ *             target or its majority class);
  *   crossval  the runs' predictions (the affect-prediction messages of each
- *             run's test step, folds/repeat-R-fold-K-predictions.json) scored against plan.json: crossval.json
+ *             run's test step, folds/repeat-R-fold-K-predictions.json)
+ *             scored against plan.json: crossval.json
  *             (per run, mean and sd), crossval.md (mean ± sd and the
  *             baseline row) and, for classes, the summed confusion matrix
  *             as PNG. With shards, each shard scores nothing until every
@@ -29,6 +31,10 @@
 
 /* ---- folds ---- */
 
+/* the column of the runs' manifests that the learners' validation-group
+ * reads */
+#define CROSSVAL_GROUP "crossval_group"
+
 static const RunnerParam folds_params[] = {
   {"manifest", NULL, "the corpus: a CSV with a path column"},
   {"root", "", "folder relative paths start from (empty: the manifest's)"},
@@ -39,8 +45,6 @@ static const RunnerParam folds_params[] = {
         "artist); empty: none"},
   {"folds", "5", "folds per repeat"},
   {"repeats", "1", "repeats, each with its own assignment"},
-  {"validation", "0.15", "share of each run's training groups held out "
-        "for model selection (0: none)"},
   {"seed", "1", "seed of the assignments"},
   {"output", NULL, "folder for plan.json and the runs' manifests"},
   {NULL, NULL, NULL}
@@ -71,7 +75,6 @@ folds_check (GHashTable * params, GError ** error)
 {
   const char *task = g_hash_table_lookup (params, "task");
   gint64 v;
-  double d;
 
   if (strcmp (task, "music") != 0 && strcmp (task, "speech") != 0
       && strcmp (task, "spontaneity") != 0) {
@@ -81,8 +84,7 @@ folds_check (GHashTable * params, GError ** error)
   }
   return runner_param_int (params, "folds", "folds", 2, 1000, &v, error)
       && runner_param_int (params, "folds", "repeats", 1, 1000, &v, error)
-      && runner_param_int (params, "folds", "seed", 0, G_MAXINT64, &v, error)
-      && runner_param_double (params, "folds", "validation", 0, 0.9, &d, error);
+      && runner_param_int (params, "folds", "seed", 0, G_MAXINT64, &v, error);
 }
 
 static void
@@ -140,10 +142,9 @@ folds_run (GHashTable * params, JsonObject * report,
   AffectManifestOptions opt;
   AffectManifest *m;
   gint64 n_folds, repeats, seed;
-  double validation;
   const char **label_values = NULL, **group_values = NULL;
   double *targets = NULL;
-  int *class_of = NULL, *group_of = NULL, *fold, *sub;
+  int *class_of = NULL, *group_of = NULL, *fold;
   GPtrArray *class_names = g_ptr_array_new_with_free_func (g_free);
   GPtrArray *group_names = g_ptr_array_new_with_free_func (g_free);
   char **paths;
@@ -157,8 +158,6 @@ folds_run (GHashTable * params, JsonObject * report,
   runner_param_int (params, "folds", "folds", 2, 1000, &n_folds, NULL);
   runner_param_int (params, "folds", "repeats", 1, 1000, &repeats, NULL);
   runner_param_int (params, "folds", "seed", 0, G_MAXINT64, &seed, NULL);
-  runner_param_double (params, "folds", "validation", 0, 0.9, &validation,
-      NULL);
   affect_manifest_options_init (&opt);
   opt.label_column = "";
   opt.target_columns = no_targets;
@@ -243,7 +242,6 @@ folds_run (GHashTable * params, JsonObject * report,
   json_object_set_int_member (plan, "folds", n_folds);
   json_object_set_int_member (plan, "repeats", repeats);
   json_object_set_int_member (plan, "seed", seed);
-  json_object_set_double_member (plan, "validation", validation);
   if (classes) {
     /* sorted, as affectsrc's vocabulary of a CSV */
     g_ptr_array_sort (class_names, (GCompareFunc) g_strcmp0);
@@ -265,7 +263,6 @@ folds_run (GHashTable * params, JsonObject * report,
   }
 
   fold = g_new (int, n);
-  sub = g_new (int, n);
   for (r = 0; r < repeats && !failed; r++) {
     if (!affect_folds_assign (n, class_of, group_of, n_folds,
             (guint64) seed * 1000003u + r, fold, error)) {
@@ -276,15 +273,14 @@ folds_run (GHashTable * params, JsonObject * report,
       JsonObject *run = json_object_new ();
       JsonObject *truth = json_object_new ();
       GString *csv = g_string_new ("id,path,split,");
-      guint *train = g_new (guint, n), n_train = 0, n_val = 0, n_test = 0;
+      guint *train = g_new (guint, n), n_train = 0, n_test = 0;
       int *train_class = classes ? g_new (int, n) : NULL;
       int *train_group = *group ? g_new (int, n) : NULL;
       char *file;
       double mean = 0;
 
-      /* the training part, and its validation groups */
+      /* the training part */
       for (i = 0; i < n; i++) {
-        sub[i] = -1;
         if (fold[i] != (int) k) {
           if (train_class)
             train_class[n_train] = class_of[i];
@@ -293,41 +289,21 @@ folds_run (GHashTable * params, JsonObject * report,
           train[n_train++] = i;
         }
       }
-      if (validation > 0) {
-        guint parts = MAX (2, (guint) lround (1.0 / validation));
-        int *part = g_new (int, n_train);
-        GError *e = NULL;
-        /* fewer groups than parts: no validation, the last epoch */
-        if (affect_folds_assign (n_train, train_class, train_group, parts,
-                (guint64) seed * 7919u + r * 1009u + k, part, &e)) {
-          for (i = 0; i < n_train; i++)
-            sub[train[i]] = part[i] == 0;
-        }
-        g_clear_error (&e);
-        g_free (part);
-      }
       csv_field (csv, label);
-      if (*group && strcmp (group, label) != 0) {
-        g_string_append_c (csv, ',');
-        csv_field (csv, group);
-      }
-      g_string_append_c (csv, '\n');
+      g_string_append (csv, "," CROSSVAL_GROUP "\n");
       {
         GHashTable *count = g_hash_table_new (g_str_hash, g_str_equal);
         const char *majority = NULL;
         guint best = 0;
         for (i = 0; i < n; i++) {
-          const char *split = fold[i] == (int) k ? "test" :
-              sub[i] == 1 ? "validation" : "train";
+          const char *split = fold[i] == (int) k ? "test" : "train";
           csv_field (csv, m->items[i].id);
           g_string_append_c (csv, ',');
           csv_field (csv, paths[i]);
           g_string_append_printf (csv, ",%s,", split);
           csv_field (csv, label_values[i]);
-          if (*group && strcmp (group, label) != 0) {
-            g_string_append_c (csv, ',');
-            csv_field (csv, group_values[i]);
-          }
+          g_string_append_c (csv, ',');
+          csv_field (csv, *group ? group_values[i] : m->items[i].id);
           g_string_append_c (csv, '\n');
           if (fold[i] == (int) k) {
             n_test++;
@@ -337,7 +313,6 @@ folds_run (GHashTable * params, JsonObject * report,
             else
               json_object_set_double_member (truth, m->items[i].id, targets[i]);
           } else {
-            n_val += sub[i] == 1;
             /* the baseline sees the whole training part */
             if (classes) {
               guint c = GPOINTER_TO_UINT (g_hash_table_lookup (count,
@@ -375,8 +350,7 @@ folds_run (GHashTable * params, JsonObject * report,
       json_object_set_int_member (run, "repeat", r);
       json_object_set_int_member (run, "fold", k);
       json_object_set_string_member (run, "manifest", file);
-      json_object_set_int_member (run, "train", n_train - n_val);
-      json_object_set_int_member (run, "validation", n_val);
+      json_object_set_int_member (run, "train", n_train);
       json_object_set_int_member (run, "test", n_test);
       json_object_set_object_member (run, "truth", truth);
       json_array_add_object_element (runs, run);
@@ -390,7 +364,6 @@ folds_run (GHashTable * params, JsonObject * report,
     }
   }
   g_free (fold);
-  g_free (sub);
   if (failed)
     goto out;
   json_object_set_array_member (plan, "runs", json_array_ref (runs));
@@ -507,7 +480,10 @@ regression_scores (const double *p, const double *t, guint n, double *out)
   out[1] = sqrt (se / n);
   /* Lin's concordance (population moments): 0 for a constant */
   out[2] = 2 * cov / n / (vp / n + vt / n + (mp - mt) * (mp - mt));
-  if (!isfinite (out[2]))
+  /* a constant (the baseline) agrees with nothing: 0, not a rounding of
+   * it */
+  for (i = 1; i < n && p[i] == p[0]; i++);
+  if (i == n || !isfinite (out[2]))
     out[2] = 0;
 }
 
