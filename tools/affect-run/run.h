@@ -12,7 +12,8 @@
  *   report.c       tables and figures (report.h), generate-report.c
  *   merge.c        affect-run merge (merge.h)
  *   live.c, live-http.c   affect-run live (live.h)
- *   generate-*.c   built-in generators (runner.h)
+ *   generate-crossval.c   the folds and crossval steps (cross-validation)
+ *   generate-*.c   the other built-in steps (runner.h)
  *
  * docs/runner.md documents the command line, the experiment files and the
  * results.
