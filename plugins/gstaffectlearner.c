@@ -9,6 +9,7 @@
 
 #include "affect/atomicfile.h"
 #include "affect/manifest.h"
+#include "affect/regressor.h"
 #include "gstaffectcaps.h"
 #include "gstaffectitem.h"
 #include "gstaffectlearner.h"
@@ -255,6 +256,16 @@ gst_affect_learner_get_property (GObject * object, guint prop_id,
 }
 
 
+/* the stream state, as after init */
+static void
+reset_stream (GstAffectLearner * self)
+{
+  g_clear_pointer (&self->item, gst_affect_item_free);
+  gst_affect_gap_reset (&self->gap[0]);
+  gst_affect_gap_reset (&self->gap[1]);
+  gst_segment_init (&self->segment, GST_FORMAT_TIME);
+}
+
 static void
 gst_affect_learner_finalize (GObject * object)
 {
@@ -265,6 +276,7 @@ gst_affect_learner_finalize (GObject * object)
 
   if (klass->stop)
     klass->stop (self);
+  reset_stream (self);
   pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (object), &n);
   for (i = 0; i < n; i++) {
     const GstAffectParam *p = g_param_spec_get_qdata (pspecs[i], param_quark);
@@ -297,7 +309,7 @@ check_train_settings (GstAffectLearner * self)
     return FALSE;
   }
   if (self->hidden_sizes != NULL
-      && !gst_affect_learner_parse_hidden (self->hidden_sizes, &probe)) {
+      && !affect_mlp_parse_hidden (self->hidden_sizes, &probe)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Invalid hidden-sizes \"%s\".", self->hidden_sizes),
         ("expected positive integers separated by commas, at most %d",
@@ -322,14 +334,18 @@ gst_affect_learner_change_state (GstElement * element,
     self->skipped = self->test_items = self->ungrouped = 0;
     if (klass->stop)
       klass->stop (self);
+    reset_stream (self);
     if (self->mode == GST_AFFECT_MODE_TRAIN && !check_train_settings (self))
       return GST_STATE_CHANGE_FAILURE;
     if (klass->start && !klass->start (self))
       return GST_STATE_CHANGE_FAILURE;
   }
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && klass->stop)
-    klass->stop (self);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    if (klass->stop)
+      klass->stop (self);
+    reset_stream (self);
+  }
   if (transition == GST_STATE_CHANGE_READY_TO_NULL && klass->close)
     klass->close (self);
   return ret;
@@ -351,6 +367,7 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
 {
   GstAffectLearner *self = GST_AFFECT_LEARNER (parent);
   GstAffectLearnerClass *klass = GST_AFFECT_LEARNER_GET_CLASS (self);
+  gboolean ending = FALSE, ret;
 
   affect_set_threads ((int) self->threads);
   switch (GST_EVENT_TYPE (event)) {
@@ -374,6 +391,20 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
     }
     case GST_EVENT_SEGMENT:
       gst_event_copy_segment (event, &self->segment);
+      gst_affect_gap_reset (&self->gap[0]);
+      gst_affect_gap_reset (&self->gap[1]);
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      gst_affect_gap_reset (&self->gap[0]);
+      gst_affect_gap_reset (&self->gap[1]);
+      ending = TRUE;            /* the item in flight is gone */
+      break;
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+      if (gst_affect_event_is_item_start (event)) {
+        g_clear_pointer (&self->item, gst_affect_item_free);
+        self->item = gst_affect_item_parse_start_event (event);
+      }
+      ending = gst_affect_event_is_item_end (event);
       break;
     case GST_EVENT_EOS:
       if (klass->drain)
@@ -386,7 +417,10 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
     default:
       break;
   }
-  return klass->sink_event (self, event);
+  ret = klass->sink_event (self, event);
+  if (ending)
+    g_clear_pointer (&self->item, gst_affect_item_free);
+  return ret;
 }
 
 static void
@@ -417,6 +451,15 @@ gst_affect_learner_init (GstAffectLearner * self, GstAffectLearnerClass * klass)
   gst_pad_set_event_function (self->sinkpad,
       GST_DEBUG_FUNCPTR (gst_affect_learner_sink_event));
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+  if (gst_element_class_get_pad_template (GST_ELEMENT_CLASS (klass), "src")) {
+    self->srcpad = gst_pad_new_from_template
+        (gst_element_class_get_pad_template (GST_ELEMENT_CLASS (klass),
+            "src"), "src");
+    gst_pad_use_fixed_caps (self->srcpad);
+    gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+  }
+  gst_affect_gap_reset (&self->gap[0]);
+  gst_affect_gap_reset (&self->gap[1]);
 
   /* the defaults are the param specs' */
   self->post_messages = TRUE;
@@ -531,32 +574,6 @@ gst_affect_learner_post_done (GstAffectLearner * self,
 
 /* ---- MLP helpers ---- */
 
-gboolean
-gst_affect_learner_parse_hidden (const gchar * list, AffectMlpConfig * config)
-{
-  gchar **parts;
-  gint i, n = 0;
-  gboolean ok = TRUE;
-
-  config->n_hidden = 0;
-  if (list == NULL || *list == '\0')
-    return TRUE;
-  parts = g_strsplit (list, ",", -1);
-  for (i = 0; parts[i] != NULL; i++) {
-    gchar *end;
-    gint64 v = g_ascii_strtoll (g_strstrip (parts[i]), &end, 10);
-    if (*parts[i] == '\0' || *end != '\0' || v <= 0 || v > 1 << 20
-        || n >= AFFECT_MLP_MAX_HIDDEN) {
-      ok = FALSE;
-      break;
-    }
-    config->hidden[n++] = (int) v;
-  }
-  g_strfreev (parts);
-  config->n_hidden = ok ? n : 0;
-  return ok;
-}
-
 typedef struct
 {
   GstAffectLearner *self;
@@ -595,7 +612,7 @@ gst_affect_learner_train_mlp (GstAffectLearner * self,
   gboolean ok;
 
   config.n_inputs = job->n_inputs;
-  gst_affect_learner_parse_hidden (self->hidden_sizes, &config);
+  affect_mlp_parse_hidden (self->hidden_sizes, &config);
   config.hidden_activation = AFFECT_ACTIVATION_RELU;
   config.output_activation = job->output_activation;
   config.n_outputs = job->n_outputs;
@@ -741,50 +758,6 @@ gst_affect_learner_add_row (GstAffectLearner * self, AffectDataset * ds,
   GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
       ("Cannot cache the training features: %s", error->message), (NULL));
   g_error_free (error);
-  return FALSE;
-}
-
-gchar *
-gst_affect_learner_target_path (const gchar * path, const gchar * target)
-{
-  const gchar *dot = strrchr (path, '.');
-  const gchar *slash = strrchr (path, G_DIR_SEPARATOR);
-
-  if (dot == NULL || (slash != NULL && dot < slash))
-    return g_strdup_printf ("%s-%s", path, target);
-  return g_strdup_printf ("%.*s-%s%s", (int) (dot - path), path, target, dot);
-}
-
-gboolean
-gst_affect_learner_parse_label (const gchar * text, gdouble * value)
-{
-  static const gchar *yes[] = { "true", "yes", "spontaneous", "improvised",
-    "improvisation", "impro", NULL
-  };
-  static const gchar *no[] = { "false", "no", "scripted", "script", "read",
-    "acted", NULL
-  };
-  gchar *end;
-  gdouble v;
-  gint i;
-
-  if (text == NULL)
-    return FALSE;
-  v = g_ascii_strtod (text, &end);
-  if (end != text && *end == '\0') {
-    *value = v;
-    return TRUE;
-  }
-  for (i = 0; yes[i]; i++)
-    if (g_ascii_strcasecmp (text, yes[i]) == 0) {
-      *value = 1.0;
-      return TRUE;
-    }
-  for (i = 0; no[i]; i++)
-    if (g_ascii_strcasecmp (text, no[i]) == 0) {
-      *value = 0.0;
-      return TRUE;
-    }
   return FALSE;
 }
 

@@ -10,8 +10,10 @@
 #include <gst/gst.h>
 #include "affect/affect.h"
 #include "affect/mlp.h"
+#include "affect/regressor.h"
 #include "gstaffecttensor.h"
 #include "gstaffectitem.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
@@ -103,6 +105,8 @@ struct _GstAffectLearner
 {
   GstElement element;
   GstPad *sinkpad;              /* from the class's "sink" template */
+  GstPad *srcpad;               /* from its "src" template (fixed caps), or
+                                 * NULL */
 
   /* properties (object lock) */
   GstAffectMode mode;
@@ -120,8 +124,11 @@ struct _GstAffectLearner
   guint cache_budget;           /* MiB */
   gboolean post_messages;       /* TRUE where the element has no property */
 
-  /* stream */
+  /* stream (reset on the way to PAUSED and back) */
   GstSegment segment;
+  GstAffectItem *item;          /* between its start and end events */
+  GstAffectGap gap[2];          /* how far each source pad has gone (reset
+                                 * at SEGMENT and FLUSH_STOP) */
   guint skipped;                /* train: items not learnt from */
   guint test_items;             /* train: split=test items, not learnt */
   guint ungrouped;              /* train: items without validation-group */
@@ -169,7 +176,8 @@ struct _GstAffectLearnerClass
   gboolean (*set_caps) (GstAffectLearner * self, GstCaps * caps);
   GstFlowReturn (*chain) (GstAffectLearner * self, GstBuffer * buf);
   /* every sink event after the learner's part (caps checked, segment
-   * copied, training done at EOS); takes the event */
+   * copied, item parsed at its start, gaps reset, training done at EOS;
+   * the item is dropped after its end event); takes the event */
   gboolean (*sink_event) (GstAffectLearner * self, GstEvent * event);
   /* at EOS before training (optional): close what the stream left open */
   void (*drain) (GstAffectLearner * self);
@@ -198,9 +206,6 @@ void gst_affect_learner_post_done (GstAffectLearner * self,
 
 /* ---- MLP helpers (affectregress, affectgate) ---- */
 
-/* "1200,600" → config->hidden; FALSE on a malformed list */
-gboolean gst_affect_learner_parse_hidden (const gchar * list,
-    AffectMlpConfig * config);
 /* One MLP to train on `dataset` (column `target`, -1 = all) with the
  * learner's knobs and hidden-sizes, written atomically to `path` with its
  * checkpoint "<path>.ckpt". `tune` sets the model's own part of the
@@ -267,12 +272,6 @@ gchar *gst_affect_learner_split_note (guint test_items);
 gboolean gst_affect_learner_add_row (GstAffectLearner * self,
     AffectDataset * ds, const float *features, const float *targets,
     gboolean validation, guint * skipped);
-/* "model.safetensors" + "valence" → "model-valence.safetensors" */
-gchar *gst_affect_learner_target_path (const gchar * path,
-    const gchar * target);
-/* parses a numeric target, or a column with 1/0, true/false, yes/no,
- * spontaneous/scripted, improvised/script */
-gboolean gst_affect_learner_parse_label (const gchar * text, gdouble * value);
 /* The rate the features were computed at, from the caps' `sample-rate`
  * field, recorded in a model's metadata (`sample-rate`); no-op without */
 void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);
