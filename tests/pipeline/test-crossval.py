@@ -154,7 +154,7 @@ def tiny(tmp):
             w.writerow([r["id"], os.path.join(cache, "tones-seed1-6", r["path"]), r["arousal"],
                         "spontaneous" if r["tempo"] == "fast" else "scripted", "s%d" % (i // 4 % 6)])
     rows = list(csv.DictReader(open(manifest)))
-    common = ["MANIFEST=" + manifest, "GROUP=speaker", "FOLDS=3", "EPOCHS=10", "CACHE=" + cache]
+    common = ["MANIFEST=" + manifest, "GROUP=speaker", "FOLDS=3", "EPOCHS=6", "CACHE=" + cache]
 
     out = os.path.join(tmp, "speech")
     text = run("crossval", "-o", out, "TASK=speech", "LABEL=arousal", *common)
