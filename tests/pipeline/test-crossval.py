@@ -10,6 +10,7 @@ corpus: the tone corpus (made by the runner) with a group column added.
   stored (1e-9); the model beats the training mean on this easy target.
 - The same, sharded 0/2 and 1/2 into one folder and joined by
   `affect-run merge`: the same crossval.json numbers.
+- Every speech run's scores agree with its affectmetrics report (1e-6).
 - TASK=spontaneity (the gate, two classes): accuracy, balanced accuracy,
   macro-F1 and the summed confusion matrix recomputed here; the PNG exists.
 
@@ -123,6 +124,18 @@ def check(out, task, label, group, manifest_rows):
             want_base = classes([majority] * len(truth), truth, cv["classes"])
             for a, b in zip(truth, pred):
                 confusion[(a, b)] = confusion.get((a, b), 0) + 1
+        # affectmetrics scored the same predictions (speech and music runs):
+        # an independent implementation agrees
+        if os.path.exists(base + "-metrics.json"):
+            overall = json.load(open(base + "-metrics.json"))["overall"]
+            ref = overall["per_output"][0] if task == "speech" else {
+                "accuracy": overall["accuracy"],
+                "balanced-accuracy": overall["balanced_accuracy"],
+                "macro-f1": overall["macro"]["f1"]}
+            for m in metrics:
+                assert abs(got["model"][m] - ref[m]) <= 1e-6, ("affectmetrics", m, got, ref)
+        elif task == "speech":
+            raise AssertionError("no affectmetrics report for " + base)
         for m in metrics:
             close(got["model"][m], want[m], m)
             close(got["baseline"][m], want_base[m], "baseline " + m)
