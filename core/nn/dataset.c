@@ -172,9 +172,12 @@ affect_dataset_n_targets (const AffectDataset * ds)
   return ds->n_targets;
 }
 
+/* a trainer that saw no item has no dataset yet: it holds nothing */
 int
 affect_dataset_size (const AffectDataset * ds, gboolean validation)
 {
+  if (ds == NULL)
+    return 0;
   return ds->split[validation ? 1 : 0].items->len;
 }
 
