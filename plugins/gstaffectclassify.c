@@ -33,7 +33,9 @@
  *
  * mode=train: items with labels (their item events' `labels` over
  * `vocabulary`) are cached; `split=validation` ones are held out for model
- * selection, others train. At EOS the model trains with the seed's schedule
+ * selection (with #validation-group, also the items of about
+ * #validation-fraction of that manifest column's groups, e.g. artists,
+ * drawn by #seed), others train. At EOS the model trains with the seed's schedule
  * (#epochs of Adam, then #sgd-epochs of SGD Nesterov at each of 1e-3, 1e-4,
  * 1e-5), writes the best epoch to #model-file atomically and a checkpoint
  * beside it (#model-file + ".ckpt") after every epoch; #resume continues
@@ -98,11 +100,11 @@
 
 #include <math.h>
 #include <string.h>
-#include <json-glib/json-glib.h>
 
 #include "affect/affect.h"
 #include "affect/model.h"
 #include "affect/atomicfile.h"
+#include "affect/classifier.h"
 #include "gstaffectelements.h"
 #include "gstaffectcaps.h"
 #include "gstaffectclassify.h"
@@ -173,7 +175,10 @@ static const GstAffectParam params[] = {
       "AFFECT_THREADS, else OPENBLAS_NUM_THREADS, else all cores)", S,
       learner.threads, 0, 256, 0),
   GST_AFFECT_PARAM_ABSENT ("hidden-sizes"),
-  GST_AFFECT_PARAM_ABSENT ("validation-fraction"),
+  GST_AFFECT_PARAM_DOUBLE ("validation-fraction", "Validation fraction",
+      "Train: fraction of the groups of validation-group held out for model "
+      "selection (without validation-group only split=validation items are "
+      "held out)", S, learner.validation_fraction, 0.0, 0.9, 0.1),
   GST_AFFECT_PARAM_ABSENT ("patience"),
 };
 
@@ -207,54 +212,12 @@ model_frames (GstAffectClassify * self)
   return config (self)->chunks * config (self)->chunk_frames;
 }
 
-/* The model input from the frames gathered: the first model_frames()
- * frames, tiled end to end when fewer, transposed to n_mels × frames. */
+/* The model input from the frames gathered */
 static void
 assemble_input (GstAffectClassify * self, const float *frames, guint n,
     float *x)
 {
-  const guint total = model_frames (self), mels = self->n_mels;
-  for (guint t = 0; t < total; t++) {
-    const float *f = frames + (size_t) (t % n) * mels;
-    for (guint m = 0; m < mels; m++)
-      x[(size_t) m * total + t] = f[m];
-  }
-}
-
-/**
- * gst_affect_classify_label_index:
- * @model_labels: the model's class names, NULL-terminated
- * @vocabulary: an item's label names
- * @n: the number of names in @vocabulary
- *
- * Where each of an item's label names sits among the model's classes.
- *
- * Returns: (transfer full) (nullable): @n indices into @model_labels (-1 for
- * a name the model does not know, the first match for a repeated one), or
- * NULL when @vocabulary is @model_labels itself (same names, same order).
- */
-gint *
-gst_affect_classify_label_index (const gchar * const *model_labels,
-    const gchar * const *vocabulary, guint n)
-{
-  guint classes = model_labels ? g_strv_length ((gchar **) model_labels) : 0;
-  gboolean identical = n == classes;
-  gint *index;
-
-  for (guint i = 0; identical && i < n; i++)
-    identical = !g_strcmp0 (model_labels[i], vocabulary[i]);
-  if (identical)
-    return NULL;
-  index = g_new (gint, MAX (n, 1));
-  for (guint i = 0; i < n; i++) {
-    index[i] = -1;
-    for (guint j = 0; j < classes && vocabulary[i]; j++)
-      if (!strcmp (model_labels[j], vocabulary[i])) {
-        index[i] = (gint) j;
-        break;
-      }
-  }
-  return index;
+  affect_classifier_input (frames, n, self->n_mels, model_frames (self), x);
 }
 
 static gboolean
@@ -296,67 +259,73 @@ load_model (GstAffectClassify * self, const gchar * path, gboolean training)
   return TRUE;
 }
 
-/* Compares a Mel field of the sink caps with the model's affect.features;
- * FALSE with an element error naming both on a mismatch. */
+/* The sink caps' fields as libaffect describes a Mel stream; serialised
+ * values of other types are kept in *strings until the fields go */
+static AffectFeatureField *
+features_of (const GstStructure * s, guint * n, GPtrArray * strings)
+{
+  static const gchar *skip[] = { "dimensions", "types", "format",
+    "num_tensors", "framerate", NULL
+  };
+  AffectFeatureField *f = g_new0 (AffectFeatureField,
+      gst_structure_n_fields (s) + 1);
+
+  *n = 0;
+  for (gint i = 0; i < gst_structure_n_fields (s); i++) {
+    const gchar *name = gst_structure_nth_field_name (s, i);
+    const GValue *v = gst_structure_get_value (s, name);
+    AffectFeatureField *o = &f[*n];
+    if (g_strv_contains (skip, name))
+      continue;
+    o->name = name;
+    if (G_VALUE_HOLDS_INT (v)) {
+      o->kind = AFFECT_FEATURE_INT;
+      o->i = g_value_get_int (v);
+    } else if (G_VALUE_HOLDS_DOUBLE (v)) {
+      o->kind = AFFECT_FEATURE_DOUBLE;
+      o->d = g_value_get_double (v);
+    } else {
+      o->kind = AFFECT_FEATURE_STRING;
+      o->s = G_VALUE_HOLDS_STRING (v) ? g_value_get_string (v) : NULL;
+      if (!G_VALUE_HOLDS_STRING (v))
+        g_ptr_array_add (strings, (gpointer) (o->s = gst_value_serialize (v)));
+    }
+    (*n)++;
+  }
+  return f;
+}
+
+/* Compares the Mel fields of the sink caps with the model's
+ * affect.features; FALSE with an element error naming both on a mismatch */
 static gboolean
 check_features (GstAffectClassify * self, const GstStructure * s)
 {
-  JsonParser *parser;
-  JsonObject *o;
-  const gchar *int_fields[] = { "sample-rate", "hop", "n-mels", "n-fft" };
-  gboolean ok = TRUE;
+  const gchar *model = GST_AFFECT_LEARNER (self)->model_file;
+  GPtrArray *strings = g_ptr_array_new_with_free_func (g_free);
+  GError *error = NULL;
   gchar *caps_str = gst_structure_to_string (s);
+  AffectFeatureField *f;
+  gboolean ok = TRUE;
+  guint n;
 
   if (self->n_mels != config (self)->n_mels) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Mel stream has %d bands but the model %s takes %d",
-            self->n_mels, GST_AFFECT_LEARNER (self)->model_file,
-            config (self)->n_mels), ("stream caps: %s", caps_str));
-    g_free (caps_str);
-    return FALSE;
+            self->n_mels, model, config (self)->n_mels),
+        ("stream caps: %s", caps_str));
+    ok = FALSE;
+  } else {
+    f = features_of (s, &n, strings);
+    ok = affect_features_check (self->features_json, f, n, model, &error);
+    g_free (f);
   }
-  if (self->features_json == NULL) {
-    g_free (caps_str);
-    return TRUE;
+  if (error != NULL) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message),
+        ("stream caps: %s; model affect.features: %s", caps_str,
+            self->features_json));
+    g_error_free (error);
   }
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, self->features_json, -1, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
-    g_object_unref (parser);
-    g_free (caps_str);
-    return TRUE;
-  }
-  o = json_node_get_object (json_parser_get_root (parser));
-  for (guint i = 0; i < G_N_ELEMENTS (int_fields) && ok; i++) {
-    gint v;
-    if (json_object_has_member (o, int_fields[i])
-        && gst_structure_get_int (s, int_fields[i], &v)
-        && v != json_object_get_int_member (o, int_fields[i])) {
-      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-          ("Mel stream has %s=%d but the model %s was trained with %s=%"
-              G_GINT64_FORMAT, int_fields[i], v,
-              GST_AFFECT_LEARNER (self)->model_file, int_fields[i],
-              json_object_get_int_member (o, int_fields[i])),
-          ("stream caps: %s; model affect.features: %s", caps_str,
-              self->features_json));
-      ok = FALSE;
-    }
-  }
-  if (ok && json_object_has_member (o, "preset")
-      && gst_structure_has_field (s, "preset")) {
-    const gchar *mp = json_object_get_string_member (o, "preset");
-    const gchar *sp = gst_structure_get_string (s, "preset");
-    if (g_strcmp0 (mp, "custom") && g_strcmp0 (sp, "custom")
-        && g_strcmp0 (mp, sp)) {
-      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-          ("Mel stream has preset=%s but the model %s was trained with "
-              "preset=%s", sp, GST_AFFECT_LEARNER (self)->model_file, mp),
-          ("stream caps: %s; model affect.features: %s", caps_str,
-              self->features_json));
-      ok = FALSE;
-    }
-  }
-  g_object_unref (parser);
+  g_ptr_array_unref (strings);
   g_free (caps_str);
   return ok;
 }
@@ -365,39 +334,13 @@ check_features (GstAffectClassify * self, const GstStructure * s)
 static gchar *
 features_from_caps (const GstStructure * s)
 {
-  JsonBuilder *b = json_builder_new ();
-  JsonGenerator *g = json_generator_new ();
-  JsonNode *root;
-  gchar *out;
+  GPtrArray *strings = g_ptr_array_new_with_free_func (g_free);
+  guint n;
+  AffectFeatureField *f = features_of (s, &n, strings);
+  gchar *out = affect_features_json (f, n);
 
-  json_builder_begin_object (b);
-  for (gint i = 0; i < gst_structure_n_fields (s); i++) {
-    const gchar *name = gst_structure_nth_field_name (s, i);
-    const GValue *v = gst_structure_get_value (s, name);
-    if (!strcmp (name, "dimensions") || !strcmp (name, "types")
-        || !strcmp (name, "format") || !strcmp (name, "num_tensors")
-        || !strcmp (name, "framerate"))
-      continue;
-    json_builder_set_member_name (b, name);
-    if (G_VALUE_HOLDS_INT (v))
-      json_builder_add_int_value (b, g_value_get_int (v));
-    else if (G_VALUE_HOLDS_DOUBLE (v))
-      json_builder_add_double_value (b, g_value_get_double (v));
-    else if (G_VALUE_HOLDS_STRING (v))
-      json_builder_add_string_value (b, g_value_get_string (v));
-    else {
-      gchar *str = gst_value_serialize (v);
-      json_builder_add_string_value (b, str ? str : "");
-      g_free (str);
-    }
-  }
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (g, root);
-  out = json_generator_to_data (g, NULL);
-  json_node_unref (root);
-  g_object_unref (g);
-  g_object_unref (b);
+  g_free (f);
+  g_ptr_array_unref (strings);
   return out;
 }
 
@@ -416,11 +359,11 @@ set_src_caps (GstAffectClassify * self)
   gst_caps_set_simple (caps, "affect-output", G_TYPE_STRING, "scores",
       "names", G_TYPE_STRING, names, NULL);
   g_free (names);
-  ok = gst_pad_set_caps (self->srcpad, caps);
+  ok = gst_pad_set_caps (self->learner.srcpad, caps);
   gst_caps_unref (caps);
   self->src_caps_set = ok;
   if (ok && self->pending_segment != NULL) {
-    gst_pad_push_event (self->srcpad, self->pending_segment);
+    gst_pad_push_event (self->learner.srcpad, self->pending_segment);
     self->pending_segment = NULL;
   }
   return ok;
@@ -438,7 +381,7 @@ predict (GstAffectClassify * self, const float *frames, guint n,
   GstBuffer *buf = gst_buffer_new_allocate (NULL, classes * sizeof (float),
       NULL);
   GstMapInfo map;
-  guint *order = g_new (guint, classes), n_pick = 0;
+  guint *order = g_new (guint, classes), n_pick;
   guint top_k;
   gdouble threshold;
 
@@ -457,8 +400,9 @@ predict (GstAffectClassify * self, const float *frames, guint n,
       /* finite but absurd Mel values can overflow the network */
       GST_ELEMENT_WARNING (self, STREAM, FAILED,
           ("Item \"%s\" (%s): the model's score for %s is %g: no "
-              "prediction.", id ? id : "(live window)", self->item
-              && self->item->path ? self->item->path : "no path",
+              "prediction.", id ? id : "(live window)", self->learner.item
+              && self->learner.item->path ? self->learner.
+              item->path : "no path",
               self->labels ? self->labels[i] : "a class",
               ((float *) map.data)[i]), (NULL));
       gst_buffer_unmap (buf, &map);
@@ -467,35 +411,19 @@ predict (GstAffectClassify * self, const float *frames, guint n,
       return GST_FLOW_OK;
     }
 
-  for (guint i = 0; i < classes; i++)
-    order[i] = i;
-  /* classes by decreasing score */
-  for (guint i = 1; i < classes; i++)
-    for (guint j = i; j > 0 && ((float *) map.data)[order[j]] >
-        ((float *) map.data)[order[j - 1]]; j--) {
-      guint t = order[j];
-      order[j] = order[j - 1];
-      order[j - 1] = t;
-    }
-  if (top_k > 0)
-    n_pick = MIN (top_k, classes);
-  else if (c->output == AFFECT_MOODNET_SOFTMAX)
-    n_pick = 1;
-  else
-    while (n_pick < classes && ((float *) map.data)[order[n_pick]] >= threshold)
-      n_pick++;
-
+  n_pick = affect_scores_rank ((const float *) map.data, classes, top_k,
+      c->output == AFFECT_MOODNET_SOFTMAX, threshold, order);
   GST_BUFFER_PTS (buf) = ts;
   GST_BUFFER_DURATION (buf) = duration;
   /* nothing came between the last output and this one */
-  gst_affect_gap_advance (&self->gap, self->srcpad, ts);
-  gst_affect_gap_note (&self->gap, ts, duration);
+  gst_affect_gap_advance (&self->learner.gap[0], self->learner.srcpad, ts);
+  gst_affect_gap_note (&self->learner.gap[0], ts, duration);
   gst_affect_learner_post_prediction (GST_AFFECT_LEARNER (self), ts,
       duration, id, (const float *) map.data,
       (const gchar * const *) self->labels, classes, order, n_pick, -1);
   gst_buffer_unmap (buf, &map);
   g_free (order);
-  return gst_pad_push (self->srcpad, buf);
+  return gst_pad_push (self->learner.srcpad, buf);
 }
 
 /* --------------------------------------------------------------- train */
@@ -528,7 +456,6 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
   AffectMoodNetConfig c;
   AffectMoodNetTrainOptions o;
   GHashTable *md;
-  GString *labels = g_string_new ("[");
   gchar *init_model, *model;
 
   GST_OBJECT_LOCK (self);
@@ -573,7 +500,6 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
     g_free (init_model);
     if (!ok) {
       g_free (model);
-      g_string_free (labels, TRUE);
       return FALSE;
     }
   } else {
@@ -583,7 +509,6 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
           ("Cannot build a MoodNet for this stream"), ("%s", error->message));
       g_error_free (error);
       g_free (model);
-      g_string_free (labels, TRUE);
       return FALSE;
     }
     g_clear_pointer (&self->net, affect_moodnet_free);
@@ -591,21 +516,12 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
   }
   g_strfreev (self->labels);
   self->labels = g_new0 (gchar *, item->n_labels + 1);
-  for (guint i = 0; i < item->n_labels; i++) {
+  for (guint i = 0; i < item->n_labels; i++)
     self->labels[i] = g_strdup (item->vocabulary && item->vocabulary[i] ?
         item->vocabulary[i] : "");
-    g_string_append_printf (labels, "%s\"", i ? ", " : "");
-    for (const gchar * p = self->labels[i]; *p; p++) {
-      if (*p == '"' || *p == '\\')
-        g_string_append_c (labels, '\\');
-      g_string_append_c (labels, *p);
-    }
-    g_string_append_c (labels, '"');
-  }
-  g_string_append_c (labels, ']');
   md = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   g_hash_table_insert (md, (gpointer) "affect.labels",
-      g_string_free (labels, FALSE));
+      affect_labels_json ((const char *const *) self->labels));
   g_hash_table_insert (md, (gpointer) "affect.features",
       features_from_caps (self->stream_features));
   o.output = model;
@@ -616,71 +532,32 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
   return TRUE;
 }
 
-/* The item's targets in the model's class order. Labels are matched by
- * name, never by position: a manifest may list the same classes in another
- * order (sorted, say) than the model's label names. Returns FALSE (with a
- * warning) when the item must be skipped; *targets stays NULL when the
- * item's labels can be used as they are (same vocabulary, or none). */
+/* The item's targets in the model's class order, matched by name
+ * (affect_labels_to_model); FALSE, with a warning, when the item must be
+ * skipped */
 static gboolean
 map_labels (GstAffectClassify * self, const GstAffectItem * item,
     gfloat ** targets)
 {
-  const guint classes = (guint) config (self)->classes;
-  gboolean any_positive = FALSE;
-  gint *index;
+  GError *error = NULL;
 
-  *targets = NULL;
-  if (item->vocabulary == NULL) {
-    if (item->n_labels == classes)
-      return TRUE;
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item %s has %u unnamed labels, the model %u classes: skipped",
-            item->id, item->n_labels, classes), (NULL));
-    GST_AFFECT_LEARNER (self)->skipped++;
-    return FALSE;
-  }
-
-  index =
-      gst_affect_classify_label_index ((const gchar * const *) self->labels,
-      (const gchar * const *) item->vocabulary, item->n_labels);
-  if (index == NULL) {
-    /* same names in the same order: the fast path */
+  if (affect_labels_to_model ((const char *const *) self->labels,
+          (guint) config (self)->classes,
+          (const char *const *) item->vocabulary, item->labels,
+          item->n_labels, targets, &error))
     return TRUE;
-  }
-  for (guint i = 0; i < item->n_labels; i++) {
-    if (index[i] < 0) {
-      GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-          ("Item %s has the label \"%s\" the model does not know: skipped",
-              item->id, item->vocabulary[i]), ("model classes: %u", classes));
-      GST_AFFECT_LEARNER (self)->skipped++;
-      g_free (index);
-      return FALSE;
-    }
-  }
-  /* model classes missing from the item's vocabulary are negatives; such
-   * an item must at least name one positive class */
-  *targets = g_new0 (gfloat, classes);
-  for (guint i = 0; i < item->n_labels; i++) {
-    (*targets)[index[i]] = item->labels[i];
-    if (item->labels[i] > 0)
-      any_positive = TRUE;
-  }
-  g_free (index);
-  if (item->n_labels < classes && !any_positive) {
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item %s has no positive label the model knows: skipped", item->id),
-        (NULL));
-    GST_AFFECT_LEARNER (self)->skipped++;
-    g_clear_pointer (targets, g_free);
-    return FALSE;
-  }
-  return TRUE;
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+      ("Item %s %s: skipped", item->id, error->message),
+      ("model classes: %d", config (self)->classes));
+  g_error_free (error);
+  GST_AFFECT_LEARNER (self)->skipped++;
+  return FALSE;
 }
 
 static void
 cache_item (GstAffectClassify * self)
 {
-  GstAffectItem *item = self->item;
+  GstAffectItem *item = self->learner.item;
   GError *error = NULL;
   gfloat *targets = NULL;
   float *x;
@@ -710,7 +587,8 @@ cache_item (GstAffectClassify * self)
   assemble_input (self, self->frames, self->n_frames, x);
   if (!affect_moodnet_trainer_add_item (self->trainer, x,
           targets ? targets : item->labels,
-          GST_AFFECT_ITEM_IS_VALIDATION (item), &error)) {
+          gst_affect_learner_is_validation_item (GST_AFFECT_LEARNER (self),
+              item), &error)) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s cannot be cached: skipped", item->id), ("%s",
             error->message));
@@ -735,6 +613,8 @@ train_at_eos (GstAffectLearner * learner)
     gst_affect_learner_no_items_error (learner, "labels");
     return FALSE;
   }
+  gst_affect_learner_check_groups (learner,
+      affect_moodnet_trainer_n_items (self->trainer, TRUE));
   note = gst_affect_learner_split_note (learner->test_items);
   if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s%s",
@@ -800,8 +680,8 @@ announce_time (GstAffectClassify * self, GstClockTime first, GstClockTime now)
   guint win, hop;
   GstClockTime span;
 
-  gst_affect_gap_preroll (&self->gap, self->srcpad, first);
-  if (self->item != NULL || self->saw_items
+  gst_affect_gap_preroll (&self->learner.gap[0], self->learner.srcpad, first);
+  if (self->learner.item != NULL || self->saw_items
       || GST_AFFECT_LEARNER (self)->mode == GST_AFFECT_MODE_TRAIN
       || self->net == NULL || !GST_CLOCK_TIME_IS_VALID (now)
       || self->fps_n <= 0)
@@ -809,7 +689,8 @@ announce_time (GstAffectClassify * self, GstClockTime first, GstClockTime now)
   window_frames (self, &win, &hop);
   span = frames_to_time (self, win);
   if (now > span)
-    gst_affect_gap_advance (&self->gap, self->srcpad, now - span);
+    gst_affect_gap_advance (&self->learner.gap[0], self->learner.srcpad,
+        now - span);
 }
 
 static GstFlowReturn
@@ -843,7 +724,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     if (bad > 0) {
       gst_buffer_unmap (buf, &map);
       gst_buffer_unref (buf);
-      if (self->item != NULL) {
+      if (self->learner.item != NULL) {
         self->n_nonfinite += bad;
       } else if (!self->warned_live) {
         GST_ELEMENT_WARNING (self, STREAM, FORMAT,
@@ -855,7 +736,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     }
   }
 
-  if (self->item != NULL || train) {
+  if (self->learner.item != NULL || train) {
     /* items: keep the first model_frames() frames of the item */
     const guint want = self->net ? model_frames (self) : self->chunks *
         self->chunk_frames;
@@ -1013,7 +894,6 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       gst_event_unref (event);
       return TRUE;
     case GST_EVENT_SEGMENT:
-      gst_affect_gap_reset (&self->gap);
       if (!self->src_caps_set) {
         /* train mode: the output caps wait for the first item's vocabulary */
         gst_event_replace (&self->pending_segment, event);
@@ -1023,8 +903,6 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       break;
     case GST_EVENT_FLUSH_STOP:
       self->n_frames = 0;
-      g_clear_pointer (&self->item, gst_affect_item_free);
-      gst_affect_gap_reset (&self->gap);
       break;
     case GST_EVENT_GAP:{
       GstClockTime ts, duration;
@@ -1038,56 +916,54 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
     }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_affect_event_is_item_start (event)) {
-        g_clear_pointer (&self->item, gst_affect_item_free);
-        self->item = gst_affect_item_parse_start_event (event);
         self->saw_items = TRUE;
         self->n_frames = 0;
         self->n_nonfinite = 0;
         self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
-        if (train && !self->src_caps_set && self->item
-            && self->item->n_labels > 0 && self->trainer == NULL
+        if (train && !self->src_caps_set && self->learner.item
+            && self->learner.item->n_labels > 0 && self->trainer == NULL
             && self->net == NULL) {
           /* the model's classes come from the first labelled item */
-          if (!start_training (self, self->item)) {
+          if (!start_training (self, self->learner.item)) {
             gst_event_unref (event);
             return FALSE;
           }
           set_src_caps (self);
         }
-      } else if (gst_affect_event_is_item_end (event) && self->item) {
+      } else if (gst_affect_event_is_item_end (event) && self->learner.item) {
         if (self->n_nonfinite > 0) {
           GST_ELEMENT_WARNING (self, STREAM, FORMAT,
               ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " non-finite Mel "
-                  "values: skipped, no %s.", self->item->id,
-                  self->item->path ? self->item->path : "no path",
-                  self->n_nonfinite, train ? "training" : "prediction"),
-              (NULL));
+                  "values: skipped, no %s.", self->learner.item->id,
+                  self->learner.item->path ? self->learner.
+                  item->path : "no path", self->n_nonfinite,
+                  train ? "training" : "prediction"), (NULL));
           GST_AFFECT_LEARNER (self)->skipped++;
           /* no output for it: its time is a GAP */
           if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
               && GST_CLOCK_TIME_IS_VALID (self->end_ts))
-            gst_affect_gap_push (&self->gap, self->srcpad, self->start_ts,
-                self->end_ts - self->start_ts);
+            gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
+                self->start_ts, self->end_ts - self->start_ts);
         } else if (train) {
           cache_item (self);
           /* training outputs nothing: the item's time is a GAP */
           if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
               && GST_CLOCK_TIME_IS_VALID (self->end_ts))
-            gst_affect_gap_push (&self->gap, self->srcpad, self->start_ts,
-                self->end_ts - self->start_ts);
+            gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
+                self->start_ts, self->end_ts - self->start_ts);
         } else if (self->n_frames > 0) {
           GstClockTime dur = GST_CLOCK_TIME_IS_VALID (self->start_ts)
               && GST_CLOCK_TIME_IS_VALID (self->end_ts) ?
               self->end_ts - self->start_ts : GST_CLOCK_TIME_NONE;
           GstFlowReturn fr = predict (self, self->frames, self->n_frames,
-              self->start_ts, dur, self->item->id);
+              self->start_ts, dur, self->learner.item->id);
           if (fr != GST_FLOW_OK && fr != GST_FLOW_FLUSHING)
             GST_DEBUG_OBJECT (self, "push returned %s", gst_flow_get_name (fr));
         } else {
           GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-              ("Item %s has no frames: no prediction", self->item->id), (NULL));
+              ("Item %s has no frames: no prediction", self->learner.item->id),
+              (NULL));
         }
-        g_clear_pointer (&self->item, gst_affect_item_free);
         self->n_frames = 0;
       }
       break;
@@ -1127,18 +1003,15 @@ stop (GstAffectLearner * learner)
 {
   GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
 
-  g_clear_pointer (&self->item, gst_affect_item_free);
   g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
   gst_event_replace (&self->pending_segment, NULL);
   self->n_frames = 0;
   self->src_caps_set = FALSE;
   self->saw_items = FALSE;
-  gst_affect_gap_reset (&self->gap);
   self->n_nonfinite = 0;
   self->warned_live = FALSE;
   self->best_epoch = 0;
   self->best_metric = NAN;
-  gst_segment_init (&learner->segment, GST_FORMAT_TIME);
 }
 
 static void
@@ -1192,12 +1065,8 @@ gst_affect_classify_class_init (GstAffectClassifyClass * klass)
 static void
 gst_affect_classify_init (GstAffectClassify * self)
 {
-  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  gst_pad_use_fixed_caps (self->srcpad);
-  gst_pad_set_query_function (self->srcpad,
+  gst_pad_set_query_function (self->learner.srcpad,
       GST_DEBUG_FUNCPTR (gst_affect_classify_src_query));
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
   self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
   self->best_metric = NAN;
-  gst_affect_gap_reset (&self->gap);
 }

@@ -18,7 +18,6 @@ G_DECLARE_FINAL_TYPE (GstAffectClassify, gst_affect_classify, GST,
 struct _GstAffectClassify
 {
   GstAffectLearner learner;     /* mode, model-file, training knobs */
-  GstPad *srcpad;
 
   /* properties (object lock) */
   guint64 window, hop;
@@ -43,19 +42,14 @@ struct _GstAffectClassify
   GstStructure *stream_features;        /* the Mel fields of the sink caps */
   gboolean src_caps_set;
   GstEvent *pending_segment;
-  GstAffectItem *item;          /* current item, NULL between items */
   gboolean saw_items;
   float *frames;                /* [frame][mel], up to `capacity` frames */
   guint n_frames, capacity;
   GstClockTime start_ts, end_ts;
   guint64 frames_seen;          /* live: frames still to skip (hop > window) */
-  GstAffectGap gap;             /* how far the output has gone */
   guint64 n_nonfinite;          /* the current item's NaN/Inf Mel values */
   gboolean warned_live;         /* live: non-finite frames reported */
 };
-
-gint *gst_affect_classify_label_index (const gchar * const *model_labels,
-    const gchar * const *vocabulary, guint n);
 
 G_END_DECLS
 #endif /* __GST_AFFECT_CLASSIFY_H__ */

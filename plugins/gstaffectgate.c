@@ -28,7 +28,8 @@
  * that label, so regressors in train mode behind the two pads learn from
  * spontaneous and scripted speech respectively. At EOS the classifier is
  * trained with Adam on binary cross-entropy, selected on validation items
- * (split=validation, or #GstAffectGate:validation-fraction held out; items
+ * (split=validation, or #GstAffectGate:validation-fraction held out, whole
+ * groups of #GstAffectGate:validation-group when it is set; items
  * with split=test are routed but not learnt from) and written atomically to
  * model-file. Features are cached in memory up to
  * #GstAffectGate:cache-budget MiB, the rest in a temporary file. After
@@ -187,8 +188,6 @@ gst_affect_gate_init (GstAffectGate * self)
   gst_element_add_pad (GST_ELEMENT (self), self->srcpads[1]);
   self->route = -1;
   g_queue_init (&self->held);
-  gst_affect_gap_reset (&self->gaps[0]);
-  gst_affect_gap_reset (&self->gaps[1]);
 }
 
 static void
@@ -210,9 +209,6 @@ stop (GstAffectLearner * learner)
   g_clear_pointer (&self->dataset, affect_dataset_free);
   self->n_features = 0;
   self->routed[0] = self->routed[1] = 0;
-  gst_affect_gap_reset (&self->gaps[0]);
-  gst_affect_gap_reset (&self->gaps[1]);
-  gst_segment_init (&learner->segment, GST_FORMAT_TIME);
 }
 
 static gboolean
@@ -288,16 +284,17 @@ release_item (GstAffectGate * self, gint route, gdouble probability)
 static gboolean
 release_empty_item (GstAffectGate * self)
 {
-  GstClockTime ts = self->gaps[1].position;
+  GstClockTime ts = self->learner.gap[1].position;
   gboolean ok = release_item (self, 1, NAN);
 
   if (!GST_CLOCK_TIME_IS_VALID (ts) || (GST_CLOCK_TIME_IS_VALID
-          (self->gaps[0].position) && self->gaps[0].position > ts))
-    ts = self->gaps[0].position;
+          (self->learner.gap[0].position)
+          && self->learner.gap[0].position > ts))
+    ts = self->learner.gap[0].position;
   if (!GST_CLOCK_TIME_IS_VALID (ts)
       && GST_AFFECT_LEARNER (self)->segment.format == GST_FORMAT_TIME)
     ts = GST_AFFECT_LEARNER (self)->segment.start;
-  gst_affect_gap_push (&self->gaps[0], self->srcpads[0], ts, 0);
+  gst_affect_gap_push (&self->learner.gap[0], self->srcpads[0], ts, 0);
   return ok;
 }
 
@@ -322,7 +319,7 @@ item_label (GstAffectGate * self)
   if (self->item == NULL)
     return NAN;
   if (gst_affect_item_get_target (self->item, self->label, &v)
-      || gst_affect_learner_parse_label (gst_affect_item_get_column (self->item,
+      || affect_parse_label (gst_affect_item_get_column (self->item,
               self->label), &v))
     return v;
   return NAN;
@@ -360,8 +357,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
       if (!test && (isnan (probability) || !finite)) {
         learner->skipped++;
       } else if (!test && !gst_affect_learner_add_row (learner,
-              self->dataset, (const float *) map.data, &label, self->item
-              && GST_AFFECT_ITEM_IS_VALIDATION (self->item),
+              self->dataset, (const float *) map.data, &label,
+              gst_affect_learner_is_validation_item (learner, self->item),
               &learner->skipped)) {
         gst_buffer_unmap (buf, &map);
         gst_buffer_unref (buf);
@@ -393,10 +390,10 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
    * prerolls and, live, keeps running (docs/elements/affectgate.md) */
   pts = GST_BUFFER_PTS (buf);
   duration = GST_BUFFER_DURATION (buf);
-  gst_affect_gap_note (&self->gaps[route], pts, duration);
+  gst_affect_gap_note (&self->learner.gap[route], pts, duration);
   ret = gst_pad_push (self->srcpads[route], buf);
   if (ret == GST_FLOW_OK)
-    gst_affect_gap_push (&self->gaps[!route], self->srcpads[!route], pts,
+    gst_affect_gap_push (&self->learner.gap[!route], self->srcpads[!route], pts,
         duration);
   return ret;
 }
@@ -466,19 +463,16 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:
       break;
-    case GST_EVENT_SEGMENT:
-    case GST_EVENT_FLUSH_STOP:
-      gst_affect_gap_reset (&self->gaps[0]);
-      gst_affect_gap_reset (&self->gaps[1]);
-      break;
     case GST_EVENT_GAP:{
       GstClockTime ts, duration;
       gboolean ok;
 
       /* no vectors upstream for a while: on both routes, at once */
       gst_event_parse_gap (event, &ts, &duration);
-      ok = gst_affect_gap_push (&self->gaps[0], self->srcpads[0], ts, duration);
-      ok &= gst_affect_gap_push (&self->gaps[1], self->srcpads[1], ts,
+      ok = gst_affect_gap_push (&self->learner.gap[0], self->srcpads[0], ts,
+          duration);
+      ok &=
+          gst_affect_gap_push (&self->learner.gap[1], self->srcpads[1], ts,
           duration);
       gst_event_unref (event);
       return ok;

@@ -40,7 +40,6 @@ struct _GstAffectGate
   gint route;                   /* of the current item; -1 undecided */
   AffectDataset *dataset;       /* train mode */
   guint routed[2];
-  GstAffectGap gaps[2];         /* how far each route has gone */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (affectgate);

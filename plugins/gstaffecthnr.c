@@ -84,6 +84,7 @@
 #include "gstaffectcaps.h"
 #include "gstaffectelements.h"
 #include "gstaffecthnr.h"
+#include "gstaffectprops.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_affect_hnr_debug);
 #define GST_CAT_DEFAULT gst_affect_hnr_debug
@@ -100,21 +101,46 @@ GST_DEBUG_CATEGORY_STATIC (gst_affect_hnr_debug);
 #define DEFAULT_ID_SUFFIX "-hnr"
 #define DEFAULT_POST_MESSAGES TRUE
 
-enum
-{
-  PROP_0,
-  PROP_HOP,
-  PROP_WINDOW,
-  PROP_F0_MIN,
-  PROP_F0_MAX,
-  PROP_YIN_THRESHOLD,
-  PROP_SILENCE_DB,
-  PROP_N_HARMONICS,
-  PROP_NOISE_BANDS,
-  PROP_SEED,
-  PROP_ID_SUFFIX,
-  PROP_POST_MESSAGES
+#define H GstAffectHnr
+static const GstAffectProp properties[] = {
+  GST_AFFECT_PROP_UINT ("hop", "Hop",
+      "Samples between analysis frames (0 = 10 ms at the stream rate)", H, hop,
+      0, 65536, DEFAULT_HOP, 0),
+  GST_AFFECT_PROP_UINT ("window", "Window",
+      "Analysis window in samples; must hold two periods of f0-min (0 "
+      "= just that, rounded up to a multiple of 32)", H, window, 0, 1 << 20,
+      DEFAULT_WINDOW, 0),
+  GST_AFFECT_PROP_DOUBLE ("f0-min", "F0 minimum",
+      "Lowest fundamental frequency searched, Hz", H, f0_min, 20.0, 4000.0,
+      DEFAULT_F0_MIN, 0),
+  GST_AFFECT_PROP_DOUBLE ("f0-max", "F0 maximum",
+      "Highest fundamental frequency searched, Hz", H, f0_max, 40.0, 8000.0,
+      DEFAULT_F0_MAX, 0),
+  GST_AFFECT_PROP_DOUBLE ("yin-threshold", "YIN threshold",
+      "A frame is voiced when YIN's normalised difference falls below "
+      "this (lower = stricter)", H, yin_threshold, 0.01, 1.0,
+      DEFAULT_YIN_THRESHOLD, 0),
+  GST_AFFECT_PROP_DOUBLE ("silence-db", "Silence level",
+      "Frames quieter than this (dBFS RMS) are unvoiced", H, silence_db, -200.0,
+      0.0, DEFAULT_SILENCE_DB, 0),
+  GST_AFFECT_PROP_UINT ("n-harmonics", "Harmonics",
+      "Harmonics analysed and resynthesised (those above Nyquist are "
+      "dropped)", H, n_harmonics, 1, 512, DEFAULT_N_HARMONICS, 0),
+  GST_AFFECT_PROP_UINT ("noise-bands", "Noise bands",
+      "Bands of the noise envelope, linearly spaced up to Nyquist", H,
+      noise_bands, 1, 1024, DEFAULT_NOISE_BANDS, 0),
+  GST_AFFECT_PROP_UINT64 ("seed", "Seed",
+      "Seed of the noise (combined with each item's id)", H, seed, 0, -1,
+      DEFAULT_SEED, 0),
+  GST_AFFECT_PROP_STRING ("id-suffix", "Id suffix",
+      "Appended to the id of every generated item", H, id_suffix,
+      DEFAULT_ID_SUFFIX, 0),
+  GST_AFFECT_PROP_BOOL ("post-messages", "Post messages",
+      "Post an affect-hnr message with the reconstruction's distance "
+      "after each item", H, post_messages, DEFAULT_POST_MESSAGES, 0),
 };
+
+#undef H
 
 #define HNR_CAPS "audio/x-raw, format = (string) " GST_AUDIO_NE (F32) ", " \
     "layout = (string) interleaved, channels = (int) 1, " \
@@ -133,8 +159,6 @@ GST_ELEMENT_REGISTER_DEFINE (affecthnr, "affecthnr", GST_RANK_NONE,
 static void gst_affect_hnr_finalize (GObject * object);
 static void gst_affect_hnr_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec);
-static void gst_affect_hnr_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec);
 static gboolean gst_affect_hnr_start (GstBaseTransform * trans);
 static gboolean gst_affect_hnr_stop (GstBaseTransform * trans);
 static gboolean gst_affect_hnr_setup (GstAudioFilter * filter,
@@ -155,57 +179,10 @@ gst_affect_hnr_class_init (GstAffectHnrClass * klass)
   GstAudioFilterClass *filter_class = GST_AUDIO_FILTER_CLASS (klass);
 
   gobject_class->finalize = gst_affect_hnr_finalize;
+  gst_affect_props_install (gobject_class, properties,
+      G_N_ELEMENTS (properties), G_PARAM_READWRITE);
   gobject_class->set_property = gst_affect_hnr_set_property;
-  gobject_class->get_property = gst_affect_hnr_get_property;
 
-  g_object_class_install_property (gobject_class, PROP_HOP,
-      g_param_spec_uint ("hop", "Hop",
-          "Samples between analysis frames (0 = 10 ms at the stream rate)",
-          0, 65536, DEFAULT_HOP, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_WINDOW,
-      g_param_spec_uint ("window", "Window",
-          "Analysis window in samples; must hold two periods of f0-min "
-          "(0 = just that, rounded up to a multiple of 32)", 0, 1 << 20,
-          DEFAULT_WINDOW, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_F0_MIN,
-      g_param_spec_double ("f0-min", "F0 minimum",
-          "Lowest fundamental frequency searched, Hz", 20.0, 4000.0,
-          DEFAULT_F0_MIN, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_F0_MAX,
-      g_param_spec_double ("f0-max", "F0 maximum",
-          "Highest fundamental frequency searched, Hz", 40.0, 8000.0,
-          DEFAULT_F0_MAX, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_YIN_THRESHOLD,
-      g_param_spec_double ("yin-threshold", "YIN threshold",
-          "A frame is voiced when YIN's normalised difference falls below "
-          "this (lower = stricter)", 0.01, 1.0, DEFAULT_YIN_THRESHOLD,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_SILENCE_DB,
-      g_param_spec_double ("silence-db", "Silence level",
-          "Frames quieter than this (dBFS RMS) are unvoiced", -200.0, 0.0,
-          DEFAULT_SILENCE_DB, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_N_HARMONICS,
-      g_param_spec_uint ("n-harmonics", "Harmonics",
-          "Harmonics analysed and resynthesised (those above Nyquist are "
-          "dropped)", 1, 512, DEFAULT_N_HARMONICS,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_NOISE_BANDS,
-      g_param_spec_uint ("noise-bands", "Noise bands",
-          "Bands of the noise envelope, linearly spaced up to Nyquist", 1, 1024,
-          DEFAULT_NOISE_BANDS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_SEED,
-      g_param_spec_uint64 ("seed", "Seed",
-          "Seed of the noise (combined with each item's id)", 0, G_MAXUINT64,
-          DEFAULT_SEED, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_ID_SUFFIX,
-      g_param_spec_string ("id-suffix", "Id suffix",
-          "Appended to the id of every generated item", DEFAULT_ID_SUFFIX,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
-      g_param_spec_boolean ("post-messages", "Post messages",
-          "Post an affect-hnr message with the reconstruction's distance "
-          "after each item", DEFAULT_POST_MESSAGES,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -236,17 +213,7 @@ gst_affect_hnr_init (GstAffectHnr * self)
   /* not a pass-through, though it has no transform function */
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
 
-  self->hop = DEFAULT_HOP;
-  self->window = DEFAULT_WINDOW;
-  self->f0_min = DEFAULT_F0_MIN;
-  self->f0_max = DEFAULT_F0_MAX;
-  self->yin_threshold = DEFAULT_YIN_THRESHOLD;
-  self->silence_db = DEFAULT_SILENCE_DB;
-  self->n_harmonics = DEFAULT_N_HARMONICS;
-  self->noise_bands = DEFAULT_NOISE_BANDS;
-  self->seed = DEFAULT_SEED;
-  self->id_suffix = g_strdup (DEFAULT_ID_SUFFIX);
-  self->post_messages = DEFAULT_POST_MESSAGES;
+  gst_affect_props_init (G_OBJECT (self));
   self->pending = g_array_new (FALSE, FALSE, sizeof (gfloat));
   self->first_pts = GST_CLOCK_TIME_NONE;
   gst_affect_gap_reset (&self->gap);
@@ -287,108 +254,29 @@ gst_affect_hnr_finalize (GObject * object)
   gst_affect_hnr_reset (self);
   g_array_unref (self->pending);
   affect_hnr_plan_free (self->plan);
-  g_free (self->id_suffix);
+  gst_affect_props_finalize (object);
   G_OBJECT_CLASS (gst_affect_hnr_parent_class)->finalize (object);
 }
 
+/* the analysis parameters (all but seed, id-suffix and post-messages)
+ * take effect at the next item */
 static void
 gst_affect_hnr_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstAffectHnr *self = GST_AFFECT_HNR (object);
+  const GstAffectProp *p = gst_affect_props_lookup (pspec);
 
-  GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_HOP:
-      self->hop = g_value_get_uint (value);
-      break;
-    case PROP_WINDOW:
-      self->window = g_value_get_uint (value);
-      break;
-    case PROP_F0_MIN:
-      self->f0_min = g_value_get_double (value);
-      break;
-    case PROP_F0_MAX:
-      self->f0_max = g_value_get_double (value);
-      break;
-    case PROP_YIN_THRESHOLD:
-      self->yin_threshold = g_value_get_double (value);
-      break;
-    case PROP_SILENCE_DB:
-      self->silence_db = g_value_get_double (value);
-      break;
-    case PROP_N_HARMONICS:
-      self->n_harmonics = g_value_get_uint (value);
-      break;
-    case PROP_NOISE_BANDS:
-      self->noise_bands = g_value_get_uint (value);
-      break;
-    case PROP_SEED:
-      self->seed = g_value_get_uint64 (value);
-      break;
-    case PROP_ID_SUFFIX:
-      g_free (self->id_suffix);
-      self->id_suffix = g_value_dup_string (value);
-      break;
-    case PROP_POST_MESSAGES:
-      self->post_messages = g_value_get_boolean (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
+  if (p == NULL) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    return;
   }
-  /* analysis parameters take effect at the next item */
-  if (prop_id != PROP_SEED && prop_id != PROP_ID_SUFFIX
-      && prop_id != PROP_POST_MESSAGES)
+  GST_OBJECT_LOCK (self);
+  gst_affect_prop_store (p, (guint8 *) self + p->offset, value);
+  if (p->offset != G_STRUCT_OFFSET (GstAffectHnr, seed)
+      && p->offset != G_STRUCT_OFFSET (GstAffectHnr, id_suffix)
+      && p->offset != G_STRUCT_OFFSET (GstAffectHnr, post_messages))
     self->plan_dirty = TRUE;
-  GST_OBJECT_UNLOCK (self);
-}
-
-static void
-gst_affect_hnr_get_property (GObject * object, guint prop_id, GValue * value,
-    GParamSpec * pspec)
-{
-  GstAffectHnr *self = GST_AFFECT_HNR (object);
-
-  GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_HOP:
-      g_value_set_uint (value, self->hop);
-      break;
-    case PROP_WINDOW:
-      g_value_set_uint (value, self->window);
-      break;
-    case PROP_F0_MIN:
-      g_value_set_double (value, self->f0_min);
-      break;
-    case PROP_F0_MAX:
-      g_value_set_double (value, self->f0_max);
-      break;
-    case PROP_YIN_THRESHOLD:
-      g_value_set_double (value, self->yin_threshold);
-      break;
-    case PROP_SILENCE_DB:
-      g_value_set_double (value, self->silence_db);
-      break;
-    case PROP_N_HARMONICS:
-      g_value_set_uint (value, self->n_harmonics);
-      break;
-    case PROP_NOISE_BANDS:
-      g_value_set_uint (value, self->noise_bands);
-      break;
-    case PROP_SEED:
-      g_value_set_uint64 (value, self->seed);
-      break;
-    case PROP_ID_SUFFIX:
-      g_value_set_string (value, self->id_suffix);
-      break;
-    case PROP_POST_MESSAGES:
-      g_value_set_boolean (value, self->post_messages);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
   GST_OBJECT_UNLOCK (self);
 }
 

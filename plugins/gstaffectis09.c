@@ -94,23 +94,12 @@
 #include "gstaffectcaps.h"
 #include "gstaffectelements.h"
 #include "gstaffectitem.h"
+#include "gstaffectprops.h"
 #include "gstaffecttensor.h"
 
 GST_DEBUG_CATEGORY_STATIC (affect_is09_debug);
 #define GST_CAT_DEFAULT affect_is09_debug
 
-enum
-{
-  PROP_0,
-  PROP_WINDOW,
-  PROP_HOP,
-  PROP_INPUT_SCALE,
-  PROP_LOCATION,
-  PROP_INSTANCE_NAME,
-  PROP_OUTPUT,
-  PROP_POST_MESSAGES,
-  PROP_FEATURE_NAMES
-};
 
 #define DEFAULT_WINDOW 0
 #define DEFAULT_HOP 0
@@ -135,23 +124,49 @@ G_DEFINE_TYPE (GstAffectIs09, gst_affect_is09, GST_TYPE_AUDIO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (affectis09, "affectis09", GST_RANK_NONE,
     GST_TYPE_AFFECT_IS09);
 
-GType
-gst_affect_is09_output_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_AFFECT_IS09_OUTPUT_FUNCTIONALS,
-        "384 functionals per item or window", "functionals"},
-    {GST_AFFECT_IS09_OUTPUT_LLD,
-        "32 smoothed LLDs and deltas per 10 ms frame", "lld"},
-    {0, NULL, NULL}
-  };
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstAffectIs09Output", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
+static const GEnumValue output_values[] = {
+  {GST_AFFECT_IS09_OUTPUT_FUNCTIONALS,
+      "384 functionals per item or window", "functionals"},
+  {GST_AFFECT_IS09_OUTPUT_LLD,
+      "32 smoothed LLDs and deltas per 10 ms frame", "lld"},
+  {0, NULL, NULL}
+};
+
+GST_AFFECT_DEFINE_ENUM (GstAffectIs09Output, gst_affect_is09_output,
+    output_values);
+
+#define I GstAffectIs09
+static const GstAffectProp properties[] = {
+  GST_AFFECT_PROP_UINT64 ("window", "Window",
+      "Length of a feature window in ns for live streams (0 = one "
+      "vector per item, or per stream at EOS)", I, window, 0, -1,
+      DEFAULT_WINDOW, 0),
+  GST_AFFECT_PROP_UINT64 ("hop", "Hop",
+      "Distance between window starts in ns, rounded to 10 ms frame "
+      "steps (0 = window, no overlap)", I, hop, 0, -1, DEFAULT_HOP, 0),
+  GST_AFFECT_PROP_DOUBLE ("input-scale", "Input scale",
+      "Factor applied to the samples; the default 32768/32767 turns "
+      "audioconvert's s/32768 into openSMILE's s/32767", I, input_scale, 1e-6,
+      1e6, DEFAULT_INPUT_SCALE, 0),
+  GST_AFFECT_PROP_STRING ("location", "Location",
+      "CSV file to write openSMILE-style rows to (name + 384 values), "
+      "or NULL", I, location, DEFAULT_LOCATION, 0),
+  GST_AFFECT_PROP_STRING ("instance-name", "Instance name",
+      "Row name for CSV and messages when there is no item id (NULL = "
+      "the element's name)", I, instance_name, DEFAULT_INSTANCE_NAME,
+      G_PARAM_READWRITE),
+  GST_AFFECT_PROP_ENUM ("output", "Output",
+      "What the src pad carries", I, output, gst_affect_is09_output_get_type,
+      DEFAULT_OUTPUT, 0),
+  GST_AFFECT_PROP_BOOL ("post-messages", "Post messages",
+      "Post an affect-is09 element message with every vector", I, post_messages,
+      DEFAULT_POST_MESSAGES, G_PARAM_READWRITE),
+};
+
+#undef I
+
+/* feature-names is read-only and computed: installed after the table */
+static guint prop_feature_names;
 
 static void gst_affect_is09_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec);
@@ -181,49 +196,13 @@ gst_affect_is09_class_init (GstAffectIs09Class * klass)
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
   GstAudioFilterClass *filter_class = GST_AUDIO_FILTER_CLASS (klass);
 
+  prop_feature_names = gst_affect_props_install (gobject_class, properties,
+      G_N_ELEMENTS (properties), G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY);
   gobject_class->set_property = gst_affect_is09_set_property;
   gobject_class->get_property = gst_affect_is09_get_property;
   gobject_class->finalize = gst_affect_is09_finalize;
 
-  g_object_class_install_property (gobject_class, PROP_WINDOW,
-      g_param_spec_uint64 ("window", "Window",
-          "Length of a feature window in ns for live streams (0 = one "
-          "vector per item, or per stream at EOS)", 0, G_MAXUINT64,
-          DEFAULT_WINDOW, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_HOP,
-      g_param_spec_uint64 ("hop", "Hop",
-          "Distance between window starts in ns, rounded to 10 ms frame "
-          "steps (0 = window, no overlap)", 0, G_MAXUINT64, DEFAULT_HOP,
-          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_INPUT_SCALE,
-      g_param_spec_double ("input-scale", "Input scale",
-          "Factor applied to the samples; the default 32768/32767 turns "
-          "audioconvert's s/32768 into openSMILE's s/32767", 1e-6, 1e6,
-          DEFAULT_INPUT_SCALE, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_LOCATION,
-      g_param_spec_string ("location", "Location",
-          "CSV file to write openSMILE-style rows to (name + 384 values), "
-          "or NULL", DEFAULT_LOCATION,
-          G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_INSTANCE_NAME,
-      g_param_spec_string ("instance-name", "Instance name",
-          "Row name for CSV and messages when there is no item id "
-          "(NULL = the element's name)", DEFAULT_INSTANCE_NAME,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_OUTPUT,
-      g_param_spec_enum ("output", "Output",
-          "What the src pad carries", GST_TYPE_AFFECT_IS09_OUTPUT,
-          DEFAULT_OUTPUT, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY |
-          G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
-      g_param_spec_boolean ("post-messages", "Post messages",
-          "Post an affect-is09 element message with every vector",
-          DEFAULT_POST_MESSAGES, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_FEATURE_NAMES,
+  g_object_class_install_property (gobject_class, prop_feature_names,
       g_param_spec_boxed ("feature-names", "Feature names",
           "The 384 feature names in openSMILE's order and spelling",
           G_TYPE_STRV, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
@@ -249,7 +228,6 @@ gst_affect_is09_class_init (GstAffectIs09Class * klass)
   trans_class->propose_allocation = NULL;
   filter_class->setup = GST_DEBUG_FUNCPTR (gst_affect_is09_setup);
 
-  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_IS09_OUTPUT, 0);
   GST_DEBUG_CATEGORY_INIT (affect_is09_debug, "affectis09", 0,
       "IS09 emotion features");
 }
@@ -260,11 +238,7 @@ gst_affect_is09_init (GstAffectIs09 * self)
   /* not a pass-through, though it has no transform function */
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
 
-  self->window = DEFAULT_WINDOW;
-  self->hop = DEFAULT_HOP;
-  self->input_scale = DEFAULT_INPUT_SCALE;
-  self->output = DEFAULT_OUTPUT;
-  self->post_messages = DEFAULT_POST_MESSAGES;
+  gst_affect_props_init (G_OBJECT (self));
   self->base_ts = GST_CLOCK_TIME_NONE;
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
   gst_affect_gap_reset (&self->gap);
@@ -277,8 +251,7 @@ gst_affect_is09_finalize (GObject * object)
 
   affect_is09_free (self->is09);
   affect_is09_plan_free (self->plan);
-  g_free (self->location);
-  g_free (self->instance_name);
+  gst_affect_props_finalize (object);
   g_free (self->item_id);
   g_free (self->item_path);
   g_list_free_full (self->pending, (GDestroyNotify) gst_buffer_unref);
@@ -292,94 +265,30 @@ gst_affect_is09_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstAffectIs09 *self = GST_AFFECT_IS09 (object);
+  gboolean fixed;
 
-  GST_OBJECT_LOCK (self);
   /* these shape the caps and the CSV: fixed from PAUSED on */
-  if ((pspec->flags & GST_PARAM_MUTABLE_READY) &&
-      GST_STATE (self) > GST_STATE_READY) {
-    GST_OBJECT_UNLOCK (self);
+  GST_OBJECT_LOCK (self);
+  fixed = (pspec->flags & GST_PARAM_MUTABLE_READY) &&
+      GST_STATE (self) > GST_STATE_READY;
+  GST_OBJECT_UNLOCK (self);
+  if (fixed) {
     GST_ELEMENT_WARNING (self, CORE, FAILED,
         ("'%s' can only be changed in the NULL or READY state; the change "
             "is ignored", pspec->name), (NULL));
     return;
   }
-  switch (prop_id) {
-    case PROP_WINDOW:
-      self->window = g_value_get_uint64 (value);
-      break;
-    case PROP_HOP:
-      self->hop = g_value_get_uint64 (value);
-      break;
-    case PROP_INPUT_SCALE:
-      self->input_scale = g_value_get_double (value);
-      break;
-    case PROP_LOCATION:
-      g_free (self->location);
-      self->location = g_value_dup_string (value);
-      break;
-    case PROP_INSTANCE_NAME:
-      g_free (self->instance_name);
-      self->instance_name = g_value_dup_string (value);
-      break;
-    case PROP_OUTPUT:
-      self->output = g_value_get_enum (value);
-      break;
-    case PROP_POST_MESSAGES:
-      self->post_messages = g_value_get_boolean (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-  GST_OBJECT_UNLOCK (self);
+  gst_affect_props_set_property (object, prop_id, value, pspec);
 }
 
 static void
 gst_affect_is09_get_property (GObject * object, guint prop_id, GValue * value,
     GParamSpec * pspec)
 {
-  GstAffectIs09 *self = GST_AFFECT_IS09 (object);
-
-  GST_OBJECT_LOCK (self);
-  /* these shape the caps and the CSV: fixed from PAUSED on */
-  if ((pspec->flags & GST_PARAM_MUTABLE_READY) &&
-      GST_STATE (self) > GST_STATE_READY) {
-    GST_OBJECT_UNLOCK (self);
-    GST_ELEMENT_WARNING (self, CORE, FAILED,
-        ("'%s' can only be changed in the NULL or READY state; the change "
-            "is ignored", pspec->name), (NULL));
-    return;
-  }
-  switch (prop_id) {
-    case PROP_WINDOW:
-      g_value_set_uint64 (value, self->window);
-      break;
-    case PROP_HOP:
-      g_value_set_uint64 (value, self->hop);
-      break;
-    case PROP_INPUT_SCALE:
-      g_value_set_double (value, self->input_scale);
-      break;
-    case PROP_LOCATION:
-      g_value_set_string (value, self->location);
-      break;
-    case PROP_INSTANCE_NAME:
-      g_value_set_string (value, self->instance_name);
-      break;
-    case PROP_OUTPUT:
-      g_value_set_enum (value, self->output);
-      break;
-    case PROP_POST_MESSAGES:
-      g_value_set_boolean (value, self->post_messages);
-      break;
-    case PROP_FEATURE_NAMES:
-      g_value_set_boxed (value, affect_is09_feature_names ());
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-  GST_OBJECT_UNLOCK (self);
+  if (prop_id == prop_feature_names)
+    g_value_set_boxed (value, affect_is09_feature_names ());
+  else
+    gst_affect_props_get_property (object, prop_id, value, pspec);
 }
 
 static const gchar *

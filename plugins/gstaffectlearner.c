@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "affect/atomicfile.h"
+#include "affect/manifest.h"
+#include "affect/regressor.h"
 #include "gstaffectcaps.h"
 #include "gstaffectitem.h"
 #include "gstaffectlearner.h"
@@ -55,6 +57,11 @@ static const GstAffectParam common_params[] = {
       "Fraction of the training items held out for model selection when no "
       "item has split=validation (0 = keep the last epoch)", L,
       validation_fraction, 0.0, 0.9, 0.1),
+  GST_AFFECT_PARAM_STRING ("validation-group", "Validation group",
+      "Manifest column (e.g. speaker, artist) whose groups are held out "
+      "whole for model selection: about validation-fraction of the groups, "
+      "drawn by seed, so that no group is on both sides (NULL = hold out "
+      "single items)", L, validation_group, NULL),
   GST_AFFECT_PARAM_UINT ("patience", "Patience",
       "Stop after this many epochs without a better validation score "
       "(0 = run every epoch); the best epoch is kept either way", L,
@@ -249,6 +256,16 @@ gst_affect_learner_get_property (GObject * object, guint prop_id,
 }
 
 
+/* the stream state, as after init */
+static void
+reset_stream (GstAffectLearner * self)
+{
+  g_clear_pointer (&self->item, gst_affect_item_free);
+  gst_affect_gap_reset (&self->gap[0]);
+  gst_affect_gap_reset (&self->gap[1]);
+  gst_segment_init (&self->segment, GST_FORMAT_TIME);
+}
+
 static void
 gst_affect_learner_finalize (GObject * object)
 {
@@ -259,6 +276,7 @@ gst_affect_learner_finalize (GObject * object)
 
   if (klass->stop)
     klass->stop (self);
+  reset_stream (self);
   pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (object), &n);
   for (i = 0; i < n; i++) {
     const GstAffectParam *p = g_param_spec_get_qdata (pspecs[i], param_quark);
@@ -291,7 +309,7 @@ check_train_settings (GstAffectLearner * self)
     return FALSE;
   }
   if (self->hidden_sizes != NULL
-      && !gst_affect_learner_parse_hidden (self->hidden_sizes, &probe)) {
+      && !affect_mlp_parse_hidden (self->hidden_sizes, &probe)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Invalid hidden-sizes \"%s\".", self->hidden_sizes),
         ("expected positive integers separated by commas, at most %d",
@@ -313,17 +331,21 @@ gst_affect_learner_change_state (GstElement * element,
       && !klass->open (self))
     return GST_STATE_CHANGE_FAILURE;
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    self->skipped = self->test_items = 0;
+    self->skipped = self->test_items = self->ungrouped = 0;
     if (klass->stop)
       klass->stop (self);
+    reset_stream (self);
     if (self->mode == GST_AFFECT_MODE_TRAIN && !check_train_settings (self))
       return GST_STATE_CHANGE_FAILURE;
     if (klass->start && !klass->start (self))
       return GST_STATE_CHANGE_FAILURE;
   }
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && klass->stop)
-    klass->stop (self);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    if (klass->stop)
+      klass->stop (self);
+    reset_stream (self);
+  }
   if (transition == GST_STATE_CHANGE_READY_TO_NULL && klass->close)
     klass->close (self);
   return ret;
@@ -345,6 +367,7 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
 {
   GstAffectLearner *self = GST_AFFECT_LEARNER (parent);
   GstAffectLearnerClass *klass = GST_AFFECT_LEARNER_GET_CLASS (self);
+  gboolean ending = FALSE, ret;
 
   affect_set_threads ((int) self->threads);
   switch (GST_EVENT_TYPE (event)) {
@@ -368,6 +391,20 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
     }
     case GST_EVENT_SEGMENT:
       gst_event_copy_segment (event, &self->segment);
+      gst_affect_gap_reset (&self->gap[0]);
+      gst_affect_gap_reset (&self->gap[1]);
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      gst_affect_gap_reset (&self->gap[0]);
+      gst_affect_gap_reset (&self->gap[1]);
+      ending = TRUE;            /* the item in flight is gone */
+      break;
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+      if (gst_affect_event_is_item_start (event)) {
+        g_clear_pointer (&self->item, gst_affect_item_free);
+        self->item = gst_affect_item_parse_start_event (event);
+      }
+      ending = gst_affect_event_is_item_end (event);
       break;
     case GST_EVENT_EOS:
       if (klass->drain)
@@ -380,7 +417,10 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
     default:
       break;
   }
-  return klass->sink_event (self, event);
+  ret = klass->sink_event (self, event);
+  if (ending)
+    g_clear_pointer (&self->item, gst_affect_item_free);
+  return ret;
 }
 
 static void
@@ -411,6 +451,15 @@ gst_affect_learner_init (GstAffectLearner * self, GstAffectLearnerClass * klass)
   gst_pad_set_event_function (self->sinkpad,
       GST_DEBUG_FUNCPTR (gst_affect_learner_sink_event));
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+  if (gst_element_class_get_pad_template (GST_ELEMENT_CLASS (klass), "src")) {
+    self->srcpad = gst_pad_new_from_template
+        (gst_element_class_get_pad_template (GST_ELEMENT_CLASS (klass),
+            "src"), "src");
+    gst_pad_use_fixed_caps (self->srcpad);
+    gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+  }
+  gst_affect_gap_reset (&self->gap[0]);
+  gst_affect_gap_reset (&self->gap[1]);
 
   /* the defaults are the param specs' */
   self->post_messages = TRUE;
@@ -525,32 +574,6 @@ gst_affect_learner_post_done (GstAffectLearner * self,
 
 /* ---- MLP helpers ---- */
 
-gboolean
-gst_affect_learner_parse_hidden (const gchar * list, AffectMlpConfig * config)
-{
-  gchar **parts;
-  gint i, n = 0;
-  gboolean ok = TRUE;
-
-  config->n_hidden = 0;
-  if (list == NULL || *list == '\0')
-    return TRUE;
-  parts = g_strsplit (list, ",", -1);
-  for (i = 0; parts[i] != NULL; i++) {
-    gchar *end;
-    gint64 v = g_ascii_strtoll (g_strstrip (parts[i]), &end, 10);
-    if (*parts[i] == '\0' || *end != '\0' || v <= 0 || v > 1 << 20
-        || n >= AFFECT_MLP_MAX_HIDDEN) {
-      ok = FALSE;
-      break;
-    }
-    config->hidden[n++] = (int) v;
-  }
-  g_strfreev (parts);
-  config->n_hidden = ok ? n : 0;
-  return ok;
-}
-
 typedef struct
 {
   GstAffectLearner *self;
@@ -589,7 +612,7 @@ gst_affect_learner_train_mlp (GstAffectLearner * self,
   gboolean ok;
 
   config.n_inputs = job->n_inputs;
-  gst_affect_learner_parse_hidden (self->hidden_sizes, &config);
+  affect_mlp_parse_hidden (self->hidden_sizes, &config);
   config.hidden_activation = AFFECT_ACTIVATION_RELU;
   config.output_activation = job->output_activation;
   config.n_outputs = job->n_outputs;
@@ -603,9 +626,13 @@ gst_affect_learner_train_mlp (GstAffectLearner * self,
   tc.checkpoint_path = checkpoint;
   job->tune (&tc, job->data);
 
+  gst_affect_learner_check_groups (self,
+      (guint) affect_dataset_size (job->dataset, TRUE));
   mlp = affect_mlp_new (&config, self->seed, &error);
+  /* grouped: the groups were held out as they came, single items never */
   ok = mlp != NULL && affect_mlp_train_dataset (mlp, &tc, job->dataset,
-      job->target, self->validation_fraction, on_mlp_epoch, &ctx, &res, &error);
+      job->target, self->validation_group ? 0.0 : self->validation_fraction,
+      on_mlp_epoch, &ctx, &res, &error);
   g_free (checkpoint);
   if (ok) {
     job->describe (mlp, job->data);
@@ -644,6 +671,52 @@ gst_affect_learner_is_test_item (GstAffectLearner * self,
     return FALSE;
   self->test_items++;
   return TRUE;
+}
+
+gboolean
+gst_affect_learner_is_validation_item (GstAffectLearner * self,
+    const GstAffectItem * item)
+{
+  const gchar *group;
+  gchar num[G_ASCII_DTOSTR_BUF_SIZE];
+  gdouble v;
+
+  if (item == NULL)
+    return FALSE;
+  if (g_strcmp0 (item->split, "validation") == 0)
+    return TRUE;
+  if (self->validation_group == NULL)
+    return FALSE;
+  /* a numeric column (speaker 03) arrives among the targets */
+  group = gst_affect_item_get_column (item, self->validation_group);
+  if (group == NULL && gst_affect_item_get_target (item,
+          self->validation_group, &v))
+    group = g_ascii_formatd (num, sizeof (num), "%.17g", v);
+  if (group == NULL) {
+    self->ungrouped++;
+    return FALSE;
+  }
+  return affect_group_is_validation (self->seed, group,
+      self->validation_fraction);
+}
+
+void
+gst_affect_learner_check_groups (GstAffectLearner * self,
+    guint validation_items)
+{
+  if (self->validation_group == NULL)
+    return;
+  if (self->ungrouped > 0)
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("%u items have no \"%s\" column: learnt from, never held out.",
+            self->ungrouped, self->validation_group), (NULL));
+  if (validation_items == 0)
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("validation-group=%s held out no item: the last epoch is kept.",
+            self->validation_group),
+        ("each group is held out with probability validation-fraction=%g "
+            "under the seed; with few groups raise it, change the seed or "
+            "mark split=validation items", self->validation_fraction));
 }
 
 void
@@ -685,50 +758,6 @@ gst_affect_learner_add_row (GstAffectLearner * self, AffectDataset * ds,
   GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
       ("Cannot cache the training features: %s", error->message), (NULL));
   g_error_free (error);
-  return FALSE;
-}
-
-gchar *
-gst_affect_learner_target_path (const gchar * path, const gchar * target)
-{
-  const gchar *dot = strrchr (path, '.');
-  const gchar *slash = strrchr (path, G_DIR_SEPARATOR);
-
-  if (dot == NULL || (slash != NULL && dot < slash))
-    return g_strdup_printf ("%s-%s", path, target);
-  return g_strdup_printf ("%.*s-%s%s", (int) (dot - path), path, target, dot);
-}
-
-gboolean
-gst_affect_learner_parse_label (const gchar * text, gdouble * value)
-{
-  static const gchar *yes[] = { "true", "yes", "spontaneous", "improvised",
-    "improvisation", "impro", NULL
-  };
-  static const gchar *no[] = { "false", "no", "scripted", "script", "read",
-    "acted", NULL
-  };
-  gchar *end;
-  gdouble v;
-  gint i;
-
-  if (text == NULL)
-    return FALSE;
-  v = g_ascii_strtod (text, &end);
-  if (end != text && *end == '\0') {
-    *value = v;
-    return TRUE;
-  }
-  for (i = 0; yes[i]; i++)
-    if (g_ascii_strcasecmp (text, yes[i]) == 0) {
-      *value = 1.0;
-      return TRUE;
-    }
-  for (i = 0; no[i]; i++)
-    if (g_ascii_strcasecmp (text, no[i]) == 0) {
-      *value = 0.0;
-      return TRUE;
-    }
   return FALSE;
 }
 

@@ -10,8 +10,10 @@
 #include <gst/gst.h>
 #include "affect/affect.h"
 #include "affect/mlp-train.h"
+#include "affect/regressor.h"
 #include "gstaffecttensor.h"
 #include "gstaffectitem.h"
+#include "gstaffectgap.h"
 
 G_BEGIN_DECLS
 
@@ -103,6 +105,8 @@ struct _GstAffectLearner
 {
   GstElement element;
   GstPad *sinkpad;              /* from the class's "sink" template */
+  GstPad *srcpad;               /* from its "src" template (fixed caps), or
+                                 * NULL */
 
   /* properties (object lock) */
   GstAffectMode mode;
@@ -113,16 +117,21 @@ struct _GstAffectLearner
   gdouble learning_rate;
   guint64 seed;
   guint threads;                /* 0 = the process default */
-  gdouble validation_fraction;  /* MLPs */
+  gdouble validation_fraction;
+  gchar *validation_group;      /* manifest column, or NULL */
   guint patience;               /* MLPs */
   gboolean resume;
   guint cache_budget;           /* MiB */
   gboolean post_messages;       /* TRUE where the element has no property */
 
-  /* stream */
+  /* stream (reset on the way to PAUSED and back) */
   GstSegment segment;
+  GstAffectItem *item;          /* between its start and end events */
+  GstAffectGap gap[2];          /* how far each source pad has gone (reset
+                                 * at SEGMENT and FLUSH_STOP) */
   guint skipped;                /* train: items not learnt from */
   guint test_items;             /* train: split=test items, not learnt */
+  guint ungrouped;              /* train: items without validation-group */
 };
 
 /* "affect-train-epoch": one layout for every model (docs/protocol.md);
@@ -167,7 +176,8 @@ struct _GstAffectLearnerClass
   gboolean (*set_caps) (GstAffectLearner * self, GstCaps * caps);
   GstFlowReturn (*chain) (GstAffectLearner * self, GstBuffer * buf);
   /* every sink event after the learner's part (caps checked, segment
-   * copied, training done at EOS); takes the event */
+   * copied, item parsed at its start, gaps reset, training done at EOS;
+   * the item is dropped after its end event); takes the event */
   gboolean (*sink_event) (GstAffectLearner * self, GstEvent * event);
   /* at EOS before training (optional): close what the stream left open */
   void (*drain) (GstAffectLearner * self);
@@ -196,9 +206,6 @@ void gst_affect_learner_post_done (GstAffectLearner * self,
 
 /* ---- MLP helpers (affectregress, affectgate) ---- */
 
-/* "1200,600" → config->hidden; FALSE on a malformed list */
-gboolean gst_affect_learner_parse_hidden (const gchar * list,
-    AffectMlpConfig * config);
 /* One MLP to train on `dataset` (column `target`, -1 = all) with the
  * learner's knobs and hidden-sizes, written atomically to `path` with its
  * checkpoint "<path>.ckpt". `tune` sets the model's own part of the
@@ -241,9 +248,17 @@ GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
  * so that one manifest feeds both training and evaluation */
 gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
     const GstAffectItem * item);
-/* an item of split=validation, held out for model selection */
-#define GST_AFFECT_ITEM_IS_VALIDATION(item) \
-  ((item) != NULL && g_strcmp0 ((item)->split, "validation") == 0)
+/* train mode: TRUE for an item held out for model selection: one of
+ * split=validation, or, with validation-group set, one whose group (that
+ * column of the item, or that target) affect_group_is_validation () holds
+ * out under seed and validation-fraction; items without the column count
+ * in `ungrouped` and are learnt from */
+gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
+    const GstAffectItem * item);
+/* at EOS: warns when validation-group left no validation item or some
+ * items had no such column */
+void gst_affect_learner_check_groups (GstAffectLearner * self,
+    guint validation_items);
 /* at EOS with nothing to learn from: "No training items with <wanted>
  * (<n> skipped, <the split filter>)." */
 void gst_affect_learner_no_items_error (GstAffectLearner * self,
@@ -257,12 +272,6 @@ gchar *gst_affect_learner_split_note (guint test_items);
 gboolean gst_affect_learner_add_row (GstAffectLearner * self,
     AffectDataset * ds, const float *features, const float *targets,
     gboolean validation, guint * skipped);
-/* "model.safetensors" + "valence" → "model-valence.safetensors" */
-gchar *gst_affect_learner_target_path (const gchar * path,
-    const gchar * target);
-/* parses a numeric target, or a column with 1/0, true/false, yes/no,
- * spontaneous/scripted, improvised/script */
-gboolean gst_affect_learner_parse_label (const gchar * text, gdouble * value);
 /* The rate the features were computed at, from the caps' `sample-rate`
  * field, recorded in a model's metadata (`sample-rate`); no-op without */
 void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);

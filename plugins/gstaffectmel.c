@@ -100,38 +100,12 @@
 #include "gstaffectelements.h"
 #include "gstaffectitem.h"
 #include "gstaffectmel.h"
+#include "gstaffectprops.h"
 #include "gstaffecttensor.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_affect_mel_debug);
 #define GST_CAT_DEFAULT gst_affect_mel_debug
 
-enum
-{
-  PROP_0,
-  PROP_PRESET,
-  PROP_RATE,
-  PROP_N_FFT,
-  PROP_HOP,
-  PROP_WIN_LENGTH,
-  PROP_WINDOW,
-  PROP_CENTER,
-  PROP_PAD_MODE,
-  PROP_PAD_VALUE,
-  PROP_FRAMING,
-  PROP_N_MELS,
-  PROP_FMIN,
-  PROP_FMAX,
-  PROP_MEL_SCALE,
-  PROP_NORM,
-  PROP_POWER,
-  PROP_LOG,
-  PROP_AMIN,
-  PROP_TOP_DB,
-  PROP_LOG_C,
-  PROP_LOG_EPS,
-  PROP_SCALE,
-  PROP_FRAMES_PER_BUFFER
-};
 
 /* librosa.feature.melspectrogram's defaults (the "librosa" preset) */
 #define DEFAULT_PRESET AFFECT_MEL_PRESET_LIBROSA
@@ -177,71 +151,173 @@ GST_ELEMENT_REGISTER_DEFINE (affectmel, "affectmel", GST_RANK_NONE,
 
 /* ---------------------------------------------------------------- enums */
 
-#define DEFINE_ENUM_TYPE(func, Name, ...)                                    \
-static GType                                                                 \
-func (void)                                                                  \
-{                                                                            \
-  static GType type = 0;                                                     \
-  static const GEnumValue values[] = { __VA_ARGS__, {0, NULL, NULL} };       \
-  if (g_once_init_enter (&type)) {                                           \
-    GType t = g_enum_register_static (Name, values);                         \
-    g_once_init_leave (&type, t);                                            \
-  }                                                                          \
-  return type;                                                               \
-}
-
-DEFINE_ENUM_TYPE (gst_affect_mel_preset_get_type, "GstAffectMelPreset", {
-    AFFECT_MEL_PRESET_LIBROSA,
+static const GEnumValue preset_values[] = {
+  {AFFECT_MEL_PRESET_LIBROSA,
       "librosa.feature.melspectrogram defaults: n-fft 2048, hop 512, "
-      "periodic Hann, centred with zeros, 128 Slaney bands of unit area, "
-      "power 2, no log, any rate", "librosa"}, {
-    AFFECT_MEL_PRESET_MTG_JAMENDO,
-      "The mood/theme classifier's input: 12 kHz, n-fft 512, hop 256, "
-      "symmetric Hann, centred with zeros, 96 Slaney bands of unit area "
-      "0-6000 Hz, 10 log10 of power floored at -90 dB, then /100",
-      "mtg-jamendo"}, {
-    AFFECT_MEL_PRESET_MUSICNN,
-      "Essentia's musicnn input: 16 kHz, n-fft 512, hop 256, symmetric "
-      "Hann, 96 Slaney bands of unit area 0-8000 Hz, log10 (1 + 10000 x)",
-      "musicnn"});
+        "periodic Hann, centred with zeros, 128 Slaney bands of unit area, "
+        "power 2, no log, any rate", "librosa"},
+  {AFFECT_MEL_PRESET_MTG_JAMENDO,
+        "The mood/theme classifier's input: 12 kHz, n-fft 512, hop 256, "
+        "symmetric Hann, centred with zeros, 96 Slaney bands of unit area "
+        "0-6000 Hz, 10 log10 of power floored at -90 dB, then /100",
+      "mtg-jamendo"},
+  {AFFECT_MEL_PRESET_MUSICNN,
+        "Essentia's musicnn input: 16 kHz, n-fft 512, hop 256, symmetric "
+        "Hann, 96 Slaney bands of unit area 0-8000 Hz, log10 (1 + 10000 x)",
+      "musicnn"},
+  {0, NULL, NULL}
+};
 
-DEFINE_ENUM_TYPE (gst_affect_mel_window_get_type, "GstAffectMelWindow", {
-    AFFECT_MEL_WINDOW_HANN, "Periodic Hann (scipy/librosa default)", "hann"}, {
-    AFFECT_MEL_WINDOW_HANN_SYMMETRIC, "Symmetric Hann (Essentia)",
-      "hann-symmetric"}, {
-    AFFECT_MEL_WINDOW_HAMMING, "Periodic Hamming", "hamming"}, {
-    AFFECT_MEL_WINDOW_HAMMING_SYMMETRIC, "Symmetric Hamming",
-      "hamming-symmetric"});
+GST_AFFECT_DEFINE_ENUM (GstAffectMelPreset, gst_affect_mel_preset,
+    preset_values);
 
-DEFINE_ENUM_TYPE (gst_affect_mel_pad_get_type, "GstAffectMelPadMode", {
-    AFFECT_MEL_PAD_ZEROS, "Zeros", "zeros"}, {
-    AFFECT_MEL_PAD_REFLECT, "Mirror image without the edge sample (numpy "
-      "reflect)", "reflect"}, {
-    AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"});
+static const GEnumValue window_values[] = {
+  {AFFECT_MEL_WINDOW_HANN, "Periodic Hann (scipy/librosa default)", "hann"},
+  {AFFECT_MEL_WINDOW_HANN_SYMMETRIC, "Symmetric Hann (Essentia)",
+      "hann-symmetric"},
+  {AFFECT_MEL_WINDOW_HAMMING, "Periodic Hamming", "hamming"},
+  {AFFECT_MEL_WINDOW_HAMMING_SYMMETRIC, "Symmetric Hamming",
+      "hamming-symmetric"},
+  {0, NULL, NULL}
+};
 
-DEFINE_ENUM_TYPE (gst_affect_mel_framing_get_type, "GstAffectMelFraming", {
-    AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
-      "centred on or before the last sample (librosa)", "librosa"}, {
-    AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
-      "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
-      "startFromZero=false)", "essentia"});
+GST_AFFECT_DEFINE_ENUM (GstAffectMelWindow, gst_affect_mel_window,
+    window_values);
 
-DEFINE_ENUM_TYPE (gst_affect_mel_scale_get_type, "GstAffectMelScale", {
-    AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"}, {
-    AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above",
-      "slaney"});
+static const GEnumValue pad_mode_values[] = {
+  {AFFECT_MEL_PAD_ZEROS, "Zeros", "zeros"},
+  {AFFECT_MEL_PAD_REFLECT, "Mirror image without the edge sample (numpy "
+        "reflect)", "reflect"},
+  {AFFECT_MEL_PAD_CONSTANT, "The pad-value property", "constant"},
+  {0, NULL, NULL}
+};
 
-DEFINE_ENUM_TYPE (gst_affect_mel_norm_get_type, "GstAffectMelNorm", {
-    AFFECT_MEL_NORM_NONE, "Triangles of peak 1", "none"}, {
-    AFFECT_MEL_NORM_SLANEY, "Triangles of unit area (Slaney, Essentia "
-      "unit_tri)", "slaney"});
+GST_AFFECT_DEFINE_ENUM (GstAffectMelPadMode, gst_affect_mel_pad_mode,
+    pad_mode_values);
 
-DEFINE_ENUM_TYPE (gst_affect_mel_log_get_type, "GstAffectMelLog", {
-    AFFECT_MEL_LOG_NONE, "Linear", "none"}, {
-    AFFECT_MEL_LOG_DB, "10 log10 (max (amin, x)), top-db below the frame's "
-      "maximum", "db"}, {
-    AFFECT_MEL_LOG_LOG10_1P, "log10 (1 + log-c x)", "log10-1p"}, {
-    AFFECT_MEL_LOG_LN, "ln (x + log-eps)", "ln"});
+static const GEnumValue framing_values[] = {
+  {AFFECT_MEL_FRAMING_LIBROSA, "1 + floor (N / hop) frames: the last is "
+        "centred on or before the last sample (librosa)", "librosa"},
+  {AFFECT_MEL_FRAMING_ESSENTIA, "Up to the first frame centred at or past "
+        "the end: 1 + ceil (N / hop) (Essentia FrameCutter, "
+        "startFromZero=false)", "essentia"},
+  {0, NULL, NULL}
+};
+
+GST_AFFECT_DEFINE_ENUM (GstAffectMelFraming, gst_affect_mel_framing,
+    framing_values);
+
+static const GEnumValue scale_values[] = {
+  {AFFECT_MEL_SCALE_HTK, "HTK: 2595 log10 (1 + f / 700)", "htk"},
+  {AFFECT_MEL_SCALE_SLANEY, "Slaney: linear below 1 kHz, log above", "slaney"},
+  {0, NULL, NULL}
+};
+
+GST_AFFECT_DEFINE_ENUM (GstAffectMelScale, gst_affect_mel_scale, scale_values);
+
+static const GEnumValue norm_values[] = {
+  {AFFECT_MEL_NORM_NONE, "Triangles of peak 1", "none"},
+  {AFFECT_MEL_NORM_SLANEY, "Triangles of unit area (Slaney, Essentia "
+        "unit_tri)", "slaney"},
+  {0, NULL, NULL}
+};
+
+GST_AFFECT_DEFINE_ENUM (GstAffectMelNorm, gst_affect_mel_norm, norm_values);
+
+static const GEnumValue log_values[] = {
+  {AFFECT_MEL_LOG_NONE, "Linear", "none"},
+  {AFFECT_MEL_LOG_DB, "10 log10 (max (amin, x)), top-db below the frame's "
+        "maximum", "db"},
+  {AFFECT_MEL_LOG_LOG10_1P, "log10 (1 + log-c x)", "log10-1p"},
+  {AFFECT_MEL_LOG_LN, "ln (x + log-eps)", "ln"},
+  {0, NULL, NULL}
+};
+
+GST_AFFECT_DEFINE_ENUM (GstAffectMelLog, gst_affect_mel_log, log_values);
+
+#define M GstAffectMel
+static const GstAffectProp properties[] = {
+  GST_AFFECT_PROP_ENUM ("preset", "Preset",
+      "A documented group of parameters (docs/mel-presets.md); "
+      "properties set explicitly override it", M, preset,
+      gst_affect_mel_preset_get_type, DEFAULT_PRESET, 0),
+  GST_AFFECT_PROP_INT ("rate", "Rate",
+      "Input sample rate the parameters are for, in Hz (0 = any); the "
+      "mtg-jamendo and musicnn presets set theirs", M, rate, 0, G_MAXINT,
+      DEFAULT_RATE, 0),
+  GST_AFFECT_PROP_INT ("n-fft", "FFT size",
+      "FFT length in samples", M, user.n_fft, 2, 1 << 20, DEFAULT_N_FFT, 0),
+  GST_AFFECT_PROP_INT ("hop", "Hop",
+      "Samples between successive frames", M, user.hop, 1, G_MAXINT,
+      DEFAULT_HOP, 0),
+  GST_AFFECT_PROP_INT ("win-length", "Window length",
+      "Window length in samples, centred in the FFT frame (0 = n-fft)", M,
+      user.win_length, 0, 1 << 20, DEFAULT_WIN_LENGTH, 0),
+  GST_AFFECT_PROP_ENUM ("window", "Window",
+      "Analysis window", M, user.window, gst_affect_mel_window_get_type,
+      DEFAULT_WINDOW, 0),
+  GST_AFFECT_PROP_BOOL ("center", "Center",
+      "Centre frame t on sample t*hop, padding n-fft/2 samples at "
+      "both ends of each item (else frame t starts at sample t*hop)", M,
+      user.center, DEFAULT_CENTER, 0),
+  GST_AFFECT_PROP_ENUM ("pad-mode", "Pad mode",
+      "How the padding of centred frames is made", M, user.pad_mode,
+      gst_affect_mel_pad_mode_get_type, DEFAULT_PAD_MODE, 0),
+  GST_AFFECT_PROP_DOUBLE ("pad-value", "Pad value",
+      "Sample value of pad-mode=constant", M, user.pad_value, -G_MAXDOUBLE,
+      G_MAXDOUBLE, DEFAULT_PAD_VALUE, 0),
+  GST_AFFECT_PROP_ENUM ("framing", "Framing",
+      "Where centred framing stops at the end of each item", M, user.framing,
+      gst_affect_mel_framing_get_type, DEFAULT_FRAMING, 0),
+  GST_AFFECT_PROP_INT ("n-mels", "Mel bands",
+      "Number of Mel bands", M, user.n_mels, 1, 4096, DEFAULT_N_MELS, 0),
+  GST_AFFECT_PROP_DOUBLE ("fmin", "Lowest frequency",
+      "Lower edge of the lowest Mel band, in Hz", M, user.fmin, 0.0,
+      G_MAXDOUBLE, DEFAULT_FMIN, 0),
+  GST_AFFECT_PROP_DOUBLE ("fmax", "Highest frequency",
+      "Upper edge of the highest Mel band, in Hz (0 = Nyquist)", M, user.fmax,
+      0.0, G_MAXDOUBLE, DEFAULT_FMAX, 0),
+  GST_AFFECT_PROP_ENUM ("mel-scale", "Mel scale",
+      "Hz to mel formula", M, user.mel_scale, gst_affect_mel_scale_get_type,
+      DEFAULT_MEL_SCALE, 0),
+  GST_AFFECT_PROP_ENUM ("norm", "Norm",
+      "Normalisation of the triangles", M, user.norm,
+      gst_affect_mel_norm_get_type, DEFAULT_NORM, 0),
+  GST_AFFECT_PROP_INT ("power", "Power",
+      "Exponent of the spectrum magnitude: 1 (magnitude) or 2 (power)", M,
+      user.power, 1, 2, DEFAULT_POWER, 0),
+  GST_AFFECT_PROP_ENUM ("log", "Log",
+      "Compression of the Mel values", M, user.log, gst_affect_mel_log_get_type,
+      DEFAULT_LOG, 0),
+  GST_AFFECT_PROP_DOUBLE ("amin", "Floor",
+      "log=db: values below amin are raised to it (1e-10 = -100 dB)", M,
+      user.amin, G_MINDOUBLE, G_MAXDOUBLE, DEFAULT_AMIN, 0),
+  GST_AFFECT_PROP_DOUBLE ("top-db", "Top dB",
+      "log=db: raise values to the frame's maximum minus top-db (0 = "
+      "off)", M, user.top_db, 0.0, G_MAXDOUBLE, DEFAULT_TOP_DB, 0),
+  GST_AFFECT_PROP_DOUBLE ("log-c", "Log C",
+      "log=log10-1p: C of log10 (1 + C x)", M, user.log_c, G_MINDOUBLE,
+      G_MAXDOUBLE, DEFAULT_LOG_C, 0),
+  GST_AFFECT_PROP_DOUBLE ("log-eps", "Log epsilon",
+      "log=ln: eps of ln (x + eps)", M, user.log_eps, G_MINDOUBLE, G_MAXDOUBLE,
+      DEFAULT_LOG_EPS, 0),
+  GST_AFFECT_PROP_DOUBLE ("scale", "Scale",
+      "Multiplier applied last (mtg-jamendo: 0.01)", M, user.scale,
+      -G_MAXDOUBLE, G_MAXDOUBLE, DEFAULT_SCALE, 0),
+  GST_AFFECT_PROP_UINT ("frames-per-buffer", "Frames per buffer",
+      "Frames in each output tensor (dimensions n_mels:frames)", M,
+      frames_per_buffer, 1, 1 << 20, DEFAULT_FRAMES_PER_BUFFER, 0),
+};
+
+#undef M
+
+/* table indices the element treats apart */
+enum
+{
+  PROP_INDEX_PRESET,
+  PROP_INDEX_RATE,
+  PROP_INDEX_FRAMES_PER_BUFFER = G_N_ELEMENTS (properties) - 1
+};
 
 static const gchar *
 enum_nick (GType type, gint value)
@@ -256,39 +332,37 @@ enum_nick (GType type, gint value)
 
 /* ----------------------------------------------------------- properties */
 
+/* Entries of the table whose field is in `user`, the AffectMelParams the
+ * preset fills; NULL for the others */
+static gsize
+user_offset (const GstAffectProp * p)
+{
+  const gsize start = G_STRUCT_OFFSET (GstAffectMel, user);
+
+  if (p->offset >= start && p->offset < start + sizeof (AffectMelParams))
+    return p->offset - start;
+  return G_MAXSIZE;
+}
+
+/* whether property `i` of the table (preset and frames-per-buffer do not
+ * count) was set explicitly */
+#define USER_BIT(i) (G_GUINT64_CONSTANT (1) << (i))
+
 /* The preset's values, then every property set explicitly (object lock) */
 static void
 effective_params (GstAffectMel * self, AffectMelParams * p, gint * rate)
 {
-  const AffectMelParams *u = &self->user;
-  guint64 set = self->user_set;
+  guint i;
 
   affect_mel_params_init (p, self->preset);
-#define OVERRIDE(prop, field) if (set & (G_GUINT64_CONSTANT (1) << prop)) \
-    p->field = u->field
-  OVERRIDE (PROP_N_FFT, n_fft);
-  OVERRIDE (PROP_HOP, hop);
-  OVERRIDE (PROP_WIN_LENGTH, win_length);
-  OVERRIDE (PROP_WINDOW, window);
-  OVERRIDE (PROP_CENTER, center);
-  OVERRIDE (PROP_PAD_MODE, pad_mode);
-  OVERRIDE (PROP_PAD_VALUE, pad_value);
-  OVERRIDE (PROP_FRAMING, framing);
-  OVERRIDE (PROP_N_MELS, n_mels);
-  OVERRIDE (PROP_FMIN, fmin);
-  OVERRIDE (PROP_FMAX, fmax);
-  OVERRIDE (PROP_MEL_SCALE, mel_scale);
-  OVERRIDE (PROP_NORM, norm);
-  OVERRIDE (PROP_POWER, power);
-  OVERRIDE (PROP_LOG, log);
-  OVERRIDE (PROP_AMIN, amin);
-  OVERRIDE (PROP_TOP_DB, top_db);
-  OVERRIDE (PROP_LOG_C, log_c);
-  OVERRIDE (PROP_LOG_EPS, log_eps);
-  OVERRIDE (PROP_SCALE, scale);
-#undef OVERRIDE
+  for (i = 0; i < G_N_ELEMENTS (properties); i++) {
+    gsize off = user_offset (&properties[i]);
+    if (off != G_MAXSIZE && (self->user_set & USER_BIT (i)))
+      memcpy ((guint8 *) p + off, (const guint8 *) &self->user + off,
+          gst_affect_prop_size (&properties[i]));
+  }
   if (rate != NULL) {
-    if (set & (G_GUINT64_CONSTANT (1) << PROP_RATE))
+    if (self->user_set & USER_BIT (PROP_INDEX_RATE))
       *rate = self->rate;
     else
       /* the librosa preset follows the input rate (fmax = Nyquist) */
@@ -301,173 +375,45 @@ gst_affect_mel_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstAffectMel *self = GST_AFFECT_MEL (object);
-  AffectMelParams *u = &self->user;
+  const GstAffectProp *p = gst_affect_props_lookup (pspec);
+  gint i = gst_affect_props_index (pspec);
 
-  GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_PRESET:
-      self->preset = g_value_get_enum (value);
-      break;
-    case PROP_RATE:
-      self->rate = g_value_get_int (value);
-      break;
-    case PROP_N_FFT:
-      u->n_fft = g_value_get_int (value);
-      break;
-    case PROP_HOP:
-      u->hop = g_value_get_int (value);
-      break;
-    case PROP_WIN_LENGTH:
-      u->win_length = g_value_get_int (value);
-      break;
-    case PROP_WINDOW:
-      u->window = g_value_get_enum (value);
-      break;
-    case PROP_CENTER:
-      u->center = g_value_get_boolean (value);
-      break;
-    case PROP_PAD_MODE:
-      u->pad_mode = g_value_get_enum (value);
-      break;
-    case PROP_PAD_VALUE:
-      u->pad_value = g_value_get_double (value);
-      break;
-    case PROP_FRAMING:
-      u->framing = g_value_get_enum (value);
-      break;
-    case PROP_N_MELS:
-      u->n_mels = g_value_get_int (value);
-      break;
-    case PROP_FMIN:
-      u->fmin = g_value_get_double (value);
-      break;
-    case PROP_FMAX:
-      u->fmax = g_value_get_double (value);
-      break;
-    case PROP_MEL_SCALE:
-      u->mel_scale = g_value_get_enum (value);
-      break;
-    case PROP_NORM:
-      u->norm = g_value_get_enum (value);
-      break;
-    case PROP_POWER:
-      u->power = g_value_get_int (value);
-      break;
-    case PROP_LOG:
-      u->log = g_value_get_enum (value);
-      break;
-    case PROP_AMIN:
-      u->amin = g_value_get_double (value);
-      break;
-    case PROP_TOP_DB:
-      u->top_db = g_value_get_double (value);
-      break;
-    case PROP_LOG_C:
-      u->log_c = g_value_get_double (value);
-      break;
-    case PROP_LOG_EPS:
-      u->log_eps = g_value_get_double (value);
-      break;
-    case PROP_SCALE:
-      u->scale = g_value_get_double (value);
-      break;
-    case PROP_FRAMES_PER_BUFFER:
-      self->frames_per_buffer = g_value_get_uint (value);
-      break;
-    default:
-      GST_OBJECT_UNLOCK (self);
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      return;
+  if (p == NULL) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    return;
   }
-  if (prop_id != PROP_PRESET && prop_id != PROP_FRAMES_PER_BUFFER)
-    self->user_set |= G_GUINT64_CONSTANT (1) << prop_id;
+  GST_OBJECT_LOCK (self);
+  gst_affect_prop_store (p, (guint8 *) self + p->offset, value);
+  if (i != PROP_INDEX_PRESET && i != PROP_INDEX_FRAMES_PER_BUFFER)
+    self->user_set |= USER_BIT (i);
   GST_OBJECT_UNLOCK (self);
 }
 
+/* the values in use: the preset's where no property was set */
 static void
 gst_affect_mel_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec)
 {
   GstAffectMel *self = GST_AFFECT_MEL (object);
-  AffectMelParams p;
+  const GstAffectProp *p = gst_affect_props_lookup (pspec);
+  gint i = gst_affect_props_index (pspec);
+  AffectMelParams params;
   gint rate;
+  gsize off;
 
-  GST_OBJECT_LOCK (self);
-  effective_params (self, &p, &rate);
-  switch (prop_id) {
-    case PROP_PRESET:
-      g_value_set_enum (value, self->preset);
-      break;
-    case PROP_RATE:
-      g_value_set_int (value, rate);
-      break;
-    case PROP_N_FFT:
-      g_value_set_int (value, p.n_fft);
-      break;
-    case PROP_HOP:
-      g_value_set_int (value, p.hop);
-      break;
-    case PROP_WIN_LENGTH:
-      g_value_set_int (value, p.win_length);
-      break;
-    case PROP_WINDOW:
-      g_value_set_enum (value, p.window);
-      break;
-    case PROP_CENTER:
-      g_value_set_boolean (value, p.center);
-      break;
-    case PROP_PAD_MODE:
-      g_value_set_enum (value, p.pad_mode);
-      break;
-    case PROP_PAD_VALUE:
-      g_value_set_double (value, p.pad_value);
-      break;
-    case PROP_FRAMING:
-      g_value_set_enum (value, p.framing);
-      break;
-    case PROP_N_MELS:
-      g_value_set_int (value, p.n_mels);
-      break;
-    case PROP_FMIN:
-      g_value_set_double (value, p.fmin);
-      break;
-    case PROP_FMAX:
-      g_value_set_double (value, p.fmax);
-      break;
-    case PROP_MEL_SCALE:
-      g_value_set_enum (value, p.mel_scale);
-      break;
-    case PROP_NORM:
-      g_value_set_enum (value, p.norm);
-      break;
-    case PROP_POWER:
-      g_value_set_int (value, p.power);
-      break;
-    case PROP_LOG:
-      g_value_set_enum (value, p.log);
-      break;
-    case PROP_AMIN:
-      g_value_set_double (value, p.amin);
-      break;
-    case PROP_TOP_DB:
-      g_value_set_double (value, p.top_db);
-      break;
-    case PROP_LOG_C:
-      g_value_set_double (value, p.log_c);
-      break;
-    case PROP_LOG_EPS:
-      g_value_set_double (value, p.log_eps);
-      break;
-    case PROP_SCALE:
-      g_value_set_double (value, p.scale);
-      break;
-    case PROP_FRAMES_PER_BUFFER:
-      g_value_set_uint (value, self->frames_per_buffer);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
+  if (p == NULL) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    return;
   }
+  GST_OBJECT_LOCK (self);
+  effective_params (self, &params, &rate);
+  off = user_offset (p);
+  if (off != G_MAXSIZE)
+    gst_affect_prop_load (p, (const guint8 *) &params + off, value);
+  else if (i == PROP_INDEX_RATE)
+    g_value_set_int (value, rate);
+  else
+    gst_affect_prop_load (p, (const guint8 *) self + p->offset, value);
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -1068,18 +1014,15 @@ gst_affect_mel_init (GstAffectMel * self)
 {
   /* not a pass-through, though it has no transform function */
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
-  self->preset = DEFAULT_PRESET;
+  gst_affect_props_init (G_OBJECT (self));
+  /* the fields no property sets; user_set says none is set yet */
   affect_mel_params_init (&self->user, DEFAULT_PRESET);
   self->user_set = 0;
-  self->rate = DEFAULT_RATE;
-  self->frames_per_buffer = DEFAULT_FRAMES_PER_BUFFER;
   reset_timeline (self);
   gst_affect_gap_reset (&self->gap);
 }
 
 
-#define PFLAGS (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
-    GST_PARAM_MUTABLE_READY)
 
 static void
 gst_affect_mel_class_init (GstAffectMelClass * klass)
@@ -1089,6 +1032,8 @@ gst_affect_mel_class_init (GstAffectMelClass * klass)
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
   GstAudioFilterClass *filter_class = GST_AUDIO_FILTER_CLASS (klass);
 
+  gst_affect_props_install (gobject_class, properties,
+      G_N_ELEMENTS (properties), G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY);
   gobject_class->set_property = gst_affect_mel_set_property;
   gobject_class->get_property = gst_affect_mel_get_property;
   gobject_class->finalize = gst_affect_mel_finalize;
@@ -1106,93 +1051,6 @@ gst_affect_mel_class_init (GstAffectMelClass * klass)
   trans_class->propose_allocation = NULL;
   filter_class->setup = GST_DEBUG_FUNCPTR (gst_affect_mel_setup);
 
-  g_object_class_install_property (gobject_class, PROP_PRESET,
-      g_param_spec_enum ("preset", "Preset",
-          "A documented group of parameters (docs/mel-presets.md); "
-          "properties set explicitly override it",
-          gst_affect_mel_preset_get_type (), DEFAULT_PRESET, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_RATE,
-      g_param_spec_int ("rate", "Rate",
-          "Input sample rate the parameters are for, in Hz (0 = any); the "
-          "mtg-jamendo and musicnn presets set theirs",
-          0, G_MAXINT, DEFAULT_RATE, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_N_FFT,
-      g_param_spec_int ("n-fft", "FFT size", "FFT length in samples",
-          2, 1 << 20, DEFAULT_N_FFT, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_HOP,
-      g_param_spec_int ("hop", "Hop", "Samples between successive frames",
-          1, G_MAXINT, DEFAULT_HOP, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_WIN_LENGTH,
-      g_param_spec_int ("win-length", "Window length",
-          "Window length in samples, centred in the FFT frame (0 = n-fft)",
-          0, 1 << 20, DEFAULT_WIN_LENGTH, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_WINDOW,
-      g_param_spec_enum ("window", "Window", "Analysis window",
-          gst_affect_mel_window_get_type (), DEFAULT_WINDOW, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_CENTER,
-      g_param_spec_boolean ("center", "Center",
-          "Centre frame t on sample t*hop, padding n-fft/2 samples at both "
-          "ends of each item (else frame t starts at sample t*hop)",
-          DEFAULT_CENTER, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_PAD_MODE,
-      g_param_spec_enum ("pad-mode", "Pad mode",
-          "How the padding of centred frames is made",
-          gst_affect_mel_pad_get_type (), DEFAULT_PAD_MODE, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_PAD_VALUE,
-      g_param_spec_double ("pad-value", "Pad value",
-          "Sample value of pad-mode=constant", -G_MAXDOUBLE, G_MAXDOUBLE,
-          DEFAULT_PAD_VALUE, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_FRAMING,
-      g_param_spec_enum ("framing", "Framing",
-          "Where centred framing stops at the end of each item",
-          gst_affect_mel_framing_get_type (), DEFAULT_FRAMING, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_N_MELS,
-      g_param_spec_int ("n-mels", "Mel bands", "Number of Mel bands",
-          1, 4096, DEFAULT_N_MELS, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_FMIN,
-      g_param_spec_double ("fmin", "Lowest frequency",
-          "Lower edge of the lowest Mel band, in Hz", 0.0, G_MAXDOUBLE,
-          DEFAULT_FMIN, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_FMAX,
-      g_param_spec_double ("fmax", "Highest frequency",
-          "Upper edge of the highest Mel band, in Hz (0 = Nyquist)",
-          0.0, G_MAXDOUBLE, DEFAULT_FMAX, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_MEL_SCALE,
-      g_param_spec_enum ("mel-scale", "Mel scale", "Hz to mel formula",
-          gst_affect_mel_scale_get_type (), DEFAULT_MEL_SCALE, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_NORM,
-      g_param_spec_enum ("norm", "Norm", "Normalisation of the triangles",
-          gst_affect_mel_norm_get_type (), DEFAULT_NORM, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_POWER,
-      g_param_spec_int ("power", "Power",
-          "Exponent of the spectrum magnitude: 1 (magnitude) or 2 (power)",
-          1, 2, DEFAULT_POWER, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_LOG,
-      g_param_spec_enum ("log", "Log", "Compression of the Mel values",
-          gst_affect_mel_log_get_type (), DEFAULT_LOG, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_AMIN,
-      g_param_spec_double ("amin", "Floor",
-          "log=db: values below amin are raised to it (1e-10 = -100 dB)",
-          G_MINDOUBLE, G_MAXDOUBLE, DEFAULT_AMIN, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_TOP_DB,
-      g_param_spec_double ("top-db", "Top dB",
-          "log=db: raise values to the frame's maximum minus top-db "
-          "(0 = off)", 0.0, G_MAXDOUBLE, DEFAULT_TOP_DB, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_LOG_C,
-      g_param_spec_double ("log-c", "Log C", "log=log10-1p: C of "
-          "log10 (1 + C x)", G_MINDOUBLE, G_MAXDOUBLE, DEFAULT_LOG_C, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_LOG_EPS,
-      g_param_spec_double ("log-eps", "Log epsilon",
-          "log=ln: eps of ln (x + eps)", G_MINDOUBLE, G_MAXDOUBLE,
-          DEFAULT_LOG_EPS, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_SCALE,
-      g_param_spec_double ("scale", "Scale",
-          "Multiplier applied last (mtg-jamendo: 0.01)", -G_MAXDOUBLE,
-          G_MAXDOUBLE, DEFAULT_SCALE, PFLAGS));
-  g_object_class_install_property (gobject_class, PROP_FRAMES_PER_BUFFER,
-      g_param_spec_uint ("frames-per-buffer", "Frames per buffer",
-          "Frames in each output tensor (dimensions n_mels:frames)",
-          1, 1 << 20, DEFAULT_FRAMES_PER_BUFFER, PFLAGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -1202,13 +1060,6 @@ gst_affect_mel_class_init (GstAffectMelClass * klass)
       "log) of mono audio as other/tensors",
       "gst-affect <https://example.invalid/gst-affect>");
 
-  gst_type_mark_as_plugin_api (gst_affect_mel_preset_get_type (), 0);
-  gst_type_mark_as_plugin_api (gst_affect_mel_window_get_type (), 0);
-  gst_type_mark_as_plugin_api (gst_affect_mel_pad_get_type (), 0);
-  gst_type_mark_as_plugin_api (gst_affect_mel_framing_get_type (), 0);
-  gst_type_mark_as_plugin_api (gst_affect_mel_scale_get_type (), 0);
-  gst_type_mark_as_plugin_api (gst_affect_mel_norm_get_type (), 0);
-  gst_type_mark_as_plugin_api (gst_affect_mel_log_get_type (), 0);
 
   GST_DEBUG_CATEGORY_INIT (gst_affect_mel_debug, "affectmel", 0,
       "Mel spectrogram");

@@ -20,7 +20,7 @@ struct _GstAffectMel
   /* properties (object lock) */
   AffectMelPreset preset;
   AffectMelParams user;         /* values set explicitly … */
-  guint64 user_set;             /* … one bit per PROP_* id */
+  guint64 user_set;             /* … one bit per table index */
   gint rate;                    /* required input rate, 0 = any */
   guint frames_per_buffer;
 

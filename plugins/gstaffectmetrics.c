@@ -79,6 +79,7 @@
 #include "affect/npy.h"
 #include "gstaffectelements.h"
 #include "gstaffectmetrics.h"
+#include "gstaffectprops.h"
 #include "gstaffecttensor.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_affect_metrics_debug);
@@ -96,77 +97,83 @@ GST_DEBUG_CATEGORY_STATIC (gst_affect_metrics_debug);
 #define DEFAULT_INTERVAL 100
 #define DEFAULT_MESSAGE TRUE
 
-enum
-{
-  PROP_0,
-  PROP_LOCATION,
-  PROP_ITEMS_LOCATION,
-  PROP_FIGURES,
-  PROP_TASK,
-  PROP_DECISION,
-  PROP_THRESHOLD,
-  PROP_THRESHOLDS_LOCATION,
-  PROP_SPLIT,
-  PROP_THRESHOLD_SPLIT,
-  PROP_INTERVAL,
-  PROP_MESSAGE
-};
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
 
-#define GST_TYPE_AFFECT_METRICS_TASK (gst_affect_metrics_task_get_type ())
-static GType
-gst_affect_metrics_task_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_AFFECT_METRICS_TASK_AUTO, "From the items' task field", "auto"},
-    {GST_AFFECT_METRICS_TASK_TAGS, "Multi-label tags", "tags"},
-    {GST_AFFECT_METRICS_TASK_CLASS, "Single-label classes", "class"},
-    {GST_AFFECT_METRICS_TASK_REGRESSION, "Numeric targets", "regression"},
-    {0, NULL, NULL}
-  };
+static const GEnumValue task_values[] = {
+  {GST_AFFECT_METRICS_TASK_AUTO, "From the items' task field", "auto"},
+  {GST_AFFECT_METRICS_TASK_TAGS, "Multi-label tags", "tags"},
+  {GST_AFFECT_METRICS_TASK_CLASS, "Single-label classes", "class"},
+  {GST_AFFECT_METRICS_TASK_REGRESSION, "Numeric targets", "regression"},
+  {0, NULL, NULL}
+};
 
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type,
-        g_enum_register_static ("GstAffectMetricsTask", values));
-  return type;
-}
+GST_AFFECT_DEFINE_ENUM (GstAffectMetricsTask, gst_affect_metrics_task,
+    task_values);
 
-#define GST_TYPE_AFFECT_METRICS_DECISION \
-  (gst_affect_metrics_decision_get_type ())
-static GType
-gst_affect_metrics_decision_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_AFFECT_METRICS_DECISION_FITTED,
-          "Per-tag thresholds maximising F on threshold-split (MediaEval)",
-        "fitted"},
-    {GST_AFFECT_METRICS_DECISION_FIXED, "One threshold for every tag",
-        "fixed"},
-    {GST_AFFECT_METRICS_DECISION_FILE,
-        "Per-tag thresholds read from thresholds-location", "file"},
-    {0, NULL, NULL}
-  };
+static const GEnumValue decision_values[] = {
+  {GST_AFFECT_METRICS_DECISION_FITTED,
+        "Per-tag thresholds maximising F on threshold-split (MediaEval)",
+      "fitted"},
+  {GST_AFFECT_METRICS_DECISION_FIXED, "One threshold for every tag",
+      "fixed"},
+  {GST_AFFECT_METRICS_DECISION_FILE,
+      "Per-tag thresholds read from thresholds-location", "file"},
+  {0, NULL, NULL}
+};
 
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type,
-        g_enum_register_static ("GstAffectMetricsDecision", values));
-  return type;
-}
+GST_AFFECT_DEFINE_ENUM (GstAffectMetricsDecision, gst_affect_metrics_decision,
+    decision_values);
+
+#define M GstAffectMetrics
+static const GstAffectProp properties[] = {
+  GST_AFFECT_PROP_STRING ("location", "Report location",
+      "JSON report written at EOS (schema in docs/metrics.md); NULL "
+      "writes none", M, location, DEFAULT_LOCATION, 0),
+  GST_AFFECT_PROP_STRING ("items-location", "Per-item predictions",
+      "Per-item truth and scores for affect-metrics: a .csv table "
+      "(written as items arrive) or .npy (scores; the truth goes to "
+      "<name>-groundtruth.npy)", M, items_location, DEFAULT_ITEMS_LOCATION, 0),
+  GST_AFFECT_PROP_STRING ("figures", "Figures",
+      "Figure file prefix: PREFIX-curves and, for class tasks, "
+      "PREFIX-confusion; .svg when it ends in .svg, else .png", M, figures,
+      DEFAULT_FIGURES, 0),
+  GST_AFFECT_PROP_ENUM ("task", "Task",
+      "What the predictions are scored as", M, task,
+      gst_affect_metrics_task_get_type, DEFAULT_TASK, 0),
+  GST_AFFECT_PROP_ENUM ("decision", "Decision rule",
+      "How tag scores become decisions (class tasks use the argmax)", M,
+      decision, gst_affect_metrics_decision_get_type, DEFAULT_DECISION, 0),
+  GST_AFFECT_PROP_DOUBLE ("threshold", "Threshold",
+      "decision=fixed: a tag is decided when its score is above this", M,
+      threshold, -G_MAXDOUBLE, G_MAXDOUBLE, DEFAULT_THRESHOLD, 0),
+  GST_AFFECT_PROP_STRING ("thresholds-location", "Thresholds file",
+      "decision=file: per-tag thresholds, 'name<TAB>value' lines as "
+      "MediaEval writes them", M, thresholds_location,
+      DEFAULT_THRESHOLDS_LOCATION, 0),
+  GST_AFFECT_PROP_STRING ("split", "Split",
+      "Evaluate only items of this split (NULL: every item not used "
+      "to fit thresholds)", M, split, DEFAULT_SPLIT, 0),
+  GST_AFFECT_PROP_STRING ("threshold-split", "Threshold split",
+      "decision=fitted: fit the thresholds on the items of this split", M,
+      threshold_split, DEFAULT_THRESHOLD_SPLIT, 0),
+  GST_AFFECT_PROP_UINT ("interval", "Interval",
+      "Post running values every this many evaluated items (0: only "
+      "the final message at EOS)", M, interval, 0, G_MAXUINT, DEFAULT_INTERVAL,
+      0),
+  GST_AFFECT_PROP_BOOL ("message", "Message",
+      "Post affect-metrics element messages", M, message, DEFAULT_MESSAGE, 0),
+};
+
+#undef M
 
 #define gst_affect_metrics_parent_class parent_class
 G_DEFINE_TYPE (GstAffectMetrics, gst_affect_metrics, GST_TYPE_BASE_SINK);
 GST_ELEMENT_REGISTER_DEFINE (affectmetrics, "affectmetrics", GST_RANK_NONE,
     GST_TYPE_AFFECT_METRICS);
 
-static void gst_affect_metrics_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec);
-static void gst_affect_metrics_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec);
 static void gst_affect_metrics_finalize (GObject * object);
 static gboolean gst_affect_metrics_start (GstBaseSink * sink);
 static gboolean gst_affect_metrics_stop (GstBaseSink * sink);
@@ -182,58 +189,11 @@ gst_affect_metrics_class_init (GstAffectMetricsClass * klass)
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseSinkClass *sink_class = GST_BASE_SINK_CLASS (klass);
-  GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-      GST_PARAM_MUTABLE_READY;
 
-  gobject_class->set_property = gst_affect_metrics_set_property;
-  gobject_class->get_property = gst_affect_metrics_get_property;
+  gst_affect_props_install (gobject_class, properties,
+      G_N_ELEMENTS (properties), G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY);
   gobject_class->finalize = gst_affect_metrics_finalize;
 
-  g_object_class_install_property (gobject_class, PROP_LOCATION,
-      g_param_spec_string ("location", "Report location",
-          "JSON report written at EOS (schema in docs/metrics.md); "
-          "NULL writes none", DEFAULT_LOCATION, flags));
-  g_object_class_install_property (gobject_class, PROP_ITEMS_LOCATION,
-      g_param_spec_string ("items-location", "Per-item predictions",
-          "Per-item truth and scores for affect-metrics: a .csv table "
-          "(written as items arrive) or .npy (scores; the truth goes to "
-          "<name>-groundtruth.npy)", DEFAULT_ITEMS_LOCATION, flags));
-  g_object_class_install_property (gobject_class, PROP_FIGURES,
-      g_param_spec_string ("figures", "Figures",
-          "Figure file prefix: PREFIX-curves and, for class tasks, "
-          "PREFIX-confusion; .svg when it ends in .svg, else .png",
-          DEFAULT_FIGURES, flags));
-  g_object_class_install_property (gobject_class, PROP_TASK,
-      g_param_spec_enum ("task", "Task",
-          "What the predictions are scored as", GST_TYPE_AFFECT_METRICS_TASK,
-          DEFAULT_TASK, flags));
-  g_object_class_install_property (gobject_class, PROP_DECISION,
-      g_param_spec_enum ("decision", "Decision rule",
-          "How tag scores become decisions (class tasks use the argmax)",
-          GST_TYPE_AFFECT_METRICS_DECISION, DEFAULT_DECISION, flags));
-  g_object_class_install_property (gobject_class, PROP_THRESHOLD,
-      g_param_spec_double ("threshold", "Threshold",
-          "decision=fixed: a tag is decided when its score is above this",
-          -G_MAXDOUBLE, G_MAXDOUBLE, DEFAULT_THRESHOLD, flags));
-  g_object_class_install_property (gobject_class, PROP_THRESHOLDS_LOCATION,
-      g_param_spec_string ("thresholds-location", "Thresholds file",
-          "decision=file: per-tag thresholds, 'name<TAB>value' lines as "
-          "MediaEval writes them", DEFAULT_THRESHOLDS_LOCATION, flags));
-  g_object_class_install_property (gobject_class, PROP_SPLIT,
-      g_param_spec_string ("split", "Split",
-          "Evaluate only items of this split (NULL: every item not used to "
-          "fit thresholds)", DEFAULT_SPLIT, flags));
-  g_object_class_install_property (gobject_class, PROP_THRESHOLD_SPLIT,
-      g_param_spec_string ("threshold-split", "Threshold split",
-          "decision=fitted: fit the thresholds on the items of this split",
-          DEFAULT_THRESHOLD_SPLIT, flags));
-  g_object_class_install_property (gobject_class, PROP_INTERVAL,
-      g_param_spec_uint ("interval", "Interval",
-          "Post running values every this many evaluated items (0: only the "
-          "final message at EOS)", 0, G_MAXUINT, DEFAULT_INTERVAL, flags));
-  g_object_class_install_property (gobject_class, PROP_MESSAGE,
-      g_param_spec_boolean ("message", "Message",
-          "Post affect-metrics element messages", DEFAULT_MESSAGE, flags));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class,
@@ -248,9 +208,6 @@ gst_affect_metrics_class_init (GstAffectMetricsClass * klass)
   sink_class->set_caps = GST_DEBUG_FUNCPTR (gst_affect_metrics_set_caps);
   sink_class->event = GST_DEBUG_FUNCPTR (gst_affect_metrics_event);
   sink_class->render = GST_DEBUG_FUNCPTR (gst_affect_metrics_render);
-
-  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_METRICS_TASK, 0);
-  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_METRICS_DECISION, 0);
   GST_DEBUG_CATEGORY_INIT (gst_affect_metrics_debug, "affectmetrics", 0,
       "affect metric sink");
 }
@@ -258,17 +215,7 @@ gst_affect_metrics_class_init (GstAffectMetricsClass * klass)
 static void
 gst_affect_metrics_init (GstAffectMetrics * self)
 {
-  self->location = g_strdup (DEFAULT_LOCATION);
-  self->items_location = g_strdup (DEFAULT_ITEMS_LOCATION);
-  self->figures = g_strdup (DEFAULT_FIGURES);
-  self->task = DEFAULT_TASK;
-  self->decision = DEFAULT_DECISION;
-  self->threshold = DEFAULT_THRESHOLD;
-  self->thresholds_location = g_strdup (DEFAULT_THRESHOLDS_LOCATION);
-  self->split = g_strdup (DEFAULT_SPLIT);
-  self->threshold_split = g_strdup (DEFAULT_THRESHOLD_SPLIT);
-  self->interval = DEFAULT_INTERVAL;
-  self->message = DEFAULT_MESSAGE;
+  gst_affect_props_init (G_OBJECT (self));
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
 }
 
@@ -299,114 +246,8 @@ gst_affect_metrics_finalize (GObject * object)
   GstAffectMetrics *self = GST_AFFECT_METRICS (object);
 
   gst_affect_metrics_reset (self);
-  g_free (self->location);
-  g_free (self->items_location);
-  g_free (self->figures);
-  g_free (self->thresholds_location);
-  g_free (self->split);
-  g_free (self->threshold_split);
+  gst_affect_props_finalize (object);
   G_OBJECT_CLASS (parent_class)->finalize (object);
-}
-
-static void
-gst_affect_metrics_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
-{
-  GstAffectMetrics *self = GST_AFFECT_METRICS (object);
-  gchar **str = NULL;
-
-  GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_LOCATION:
-      str = &self->location;
-      break;
-    case PROP_ITEMS_LOCATION:
-      str = &self->items_location;
-      break;
-    case PROP_FIGURES:
-      str = &self->figures;
-      break;
-    case PROP_THRESHOLDS_LOCATION:
-      str = &self->thresholds_location;
-      break;
-    case PROP_SPLIT:
-      str = &self->split;
-      break;
-    case PROP_THRESHOLD_SPLIT:
-      str = &self->threshold_split;
-      break;
-    case PROP_TASK:
-      self->task = g_value_get_enum (value);
-      break;
-    case PROP_DECISION:
-      self->decision = g_value_get_enum (value);
-      break;
-    case PROP_THRESHOLD:
-      self->threshold = g_value_get_double (value);
-      break;
-    case PROP_INTERVAL:
-      self->interval = g_value_get_uint (value);
-      break;
-    case PROP_MESSAGE:
-      self->message = g_value_get_boolean (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-  if (str) {
-    g_free (*str);
-    *str = g_value_dup_string (value);
-  }
-  GST_OBJECT_UNLOCK (self);
-}
-
-static void
-gst_affect_metrics_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
-{
-  GstAffectMetrics *self = GST_AFFECT_METRICS (object);
-
-  GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_LOCATION:
-      g_value_set_string (value, self->location);
-      break;
-    case PROP_ITEMS_LOCATION:
-      g_value_set_string (value, self->items_location);
-      break;
-    case PROP_FIGURES:
-      g_value_set_string (value, self->figures);
-      break;
-    case PROP_THRESHOLDS_LOCATION:
-      g_value_set_string (value, self->thresholds_location);
-      break;
-    case PROP_SPLIT:
-      g_value_set_string (value, self->split);
-      break;
-    case PROP_THRESHOLD_SPLIT:
-      g_value_set_string (value, self->threshold_split);
-      break;
-    case PROP_TASK:
-      g_value_set_enum (value, self->task);
-      break;
-    case PROP_DECISION:
-      g_value_set_enum (value, self->decision);
-      break;
-    case PROP_THRESHOLD:
-      g_value_set_double (value, self->threshold);
-      break;
-    case PROP_INTERVAL:
-      g_value_set_uint (value, self->interval);
-      break;
-    case PROP_MESSAGE:
-      g_value_set_boolean (value, self->message);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-  GST_OBJECT_UNLOCK (self);
 }
 
 /* the outputs are written at EOS: a folder that cannot take them is

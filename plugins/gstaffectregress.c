@@ -29,7 +29,9 @@
  * with Adam on MSE, plus lambda·LDS with virtual adversarial training
  * (vat=true: p(y|x) = N(f(x), 1), r_adv by power iteration scaled to
  * #GstAffectRegress:epsilon), model selection on the items with
- * split=validation (or a held-out #GstAffectRegress:validation-fraction),
+ * split=validation (or a held-out #GstAffectRegress:validation-fraction;
+ * with #GstAffectRegress:validation-group, whole groups of that manifest
+ * column, e.g. speakers, drawn by seed so that no group is on both sides),
  * and written atomically to model-file. Items without all targets, or with
  * NaN features, are skipped (counted in a warning); items with split=test
  * are ignored. A model whose predictions are constant on the validation
@@ -251,146 +253,59 @@ gst_affect_regress_class_init (GstAffectRegressClass * klass)
 static void
 gst_affect_regress_init (GstAffectRegress * self)
 {
-  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  gst_pad_use_fixed_caps (self->srcpad);
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
   g_queue_init (&self->pending);
-  gst_affect_gap_reset (&self->gap);
 }
 
 static void
 stop (GstAffectLearner * learner)
 {
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
-  guint i;
 
-  for (i = 0; i < self->n_models; i++)
-    affect_mlp_free (self->models[i]);
-  g_free (self->models);
-  self->models = NULL;
-  self->n_models = 0;
+  g_clear_pointer (&self->regressor, affect_regressor_free);
   g_strfreev (self->target_names);
   self->target_names = NULL;
   self->n_targets = 0;
   self->n_features = 0;
   gst_caps_replace (&self->input_caps, NULL);
-  g_clear_pointer (&self->item, gst_affect_item_free);
   g_clear_pointer (&self->dataset, affect_dataset_free);
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
-  gst_affect_gap_reset (&self->gap);
   g_clear_pointer (&self->range_lo, g_free);
   g_clear_pointer (&self->range_hi, g_free);
-  gst_segment_init (&learner->segment, GST_FORMAT_TIME);
+  self->range_seen = FALSE;
 }
 
 
-static gchar **
-split_names (const gchar * list)
-{
-  gchar **parts = g_strsplit (list ? list : "", ",", -1);
-  GPtrArray *out = g_ptr_array_new ();
-  guint i;
-
-  for (i = 0; parts[i] != NULL; i++) {
-    gchar *s = g_strstrip (parts[i]);
-    if (*s != '\0')
-      g_ptr_array_add (out, g_strdup (s));
-  }
-  g_strfreev (parts);
-  g_ptr_array_add (out, NULL);
-  return (gchar **) g_ptr_array_free (out, FALSE);
-}
-
-/* the k-th value of a comma-separated metadata list, NaN if absent */
-static gdouble
-metadata_value (AffectMlp * mlp, const gchar * key, guint k)
-{
-  const gchar *list = affect_mlp_get_metadata (mlp, key);
-  gchar **parts = g_strsplit (list ? list : "", ",", -1);
-  gdouble v = NAN;
-  gchar *end;
-
-  if (k < g_strv_length (parts)) {
-    v = g_ascii_strtod (parts[k], &end);
-    if (end == parts[k] || !isfinite (v))
-      v = NAN;
-  }
-  g_strfreev (parts);
-  return v;
-}
-
-/* infer mode: load the model(s) and their output names */
+/* infer mode: the model(s) and their output names */
 static gboolean
 load_models (GstAffectRegress * self)
 {
   GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
   GError *error = NULL;
-  guint i;
 
   if (learner->model_file == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("No model-file set."), ("mode=infer needs model-file"));
     return FALSE;
   }
-  if (self->multi_output) {
-    AffectMlp *mlp = affect_mlp_load (learner->model_file, &error);
-    const char *const *names;
-    if (mlp == NULL)
-      goto load_error;
-    self->models = g_new0 (AffectMlp *, 1);
-    self->models[0] = mlp;
-    self->n_models = 1;
-    names = affect_mlp_get_names (mlp);
-    if (names != NULL)
-      self->target_names = g_strdupv ((gchar **) names);
-    else {
-      self->target_names = split_names (self->targets);
-      if (g_strv_length (self->target_names) !=
-          (guint) affect_mlp_get_config (mlp)->n_outputs) {
-        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-            ("Model %s has %d outputs but targets=\"%s\" names %u.",
-                learner->model_file, affect_mlp_get_config (mlp)->n_outputs,
-                self->targets, g_strv_length (self->target_names)), (NULL));
-        return FALSE;
-      }
-    }
-  } else {
-    self->target_names = split_names (self->targets);
-    self->n_models = g_strv_length (self->target_names);
-    self->models = g_new0 (AffectMlp *, self->n_models);
-    for (i = 0; i < self->n_models; i++) {
-      gchar *path = gst_affect_learner_target_path (learner->model_file,
-          self->target_names[i]);
-      self->models[i] = affect_mlp_load (path, &error);
-      g_free (path);
-      if (self->models[i] == NULL)
-        goto load_error;
-      if (affect_mlp_get_config (self->models[i])->n_outputs != 1) {
-        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-            ("Per-target model for \"%s\" has %d outputs, expected 1.",
-                self->target_names[i],
-                affect_mlp_get_config (self->models[i])->n_outputs), (NULL));
-        return FALSE;
-      }
-    }
+  self->regressor = affect_regressor_load (learner->model_file,
+      self->multi_output, self->targets, &error);
+  if (self->regressor == NULL) {
+    if (g_error_matches (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH))
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
+          (NULL));
+    else
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Cannot load the model: %s", error->message), (NULL));
+    g_clear_error (&error);
+    return FALSE;
   }
-  self->n_targets = g_strv_length (self->target_names);
-  self->n_features = affect_mlp_get_config (self->models[0])->n_inputs;
-  self->range_lo = g_new (gdouble, self->n_targets);
-  self->range_hi = g_new (gdouble, self->n_targets);
-  for (i = 0; i < self->n_targets; i++) {
-    AffectMlp *m = self->models[self->n_models == 1 ? 0 : i];
-    guint k = self->n_models == 1 ? i : 0;
-    self->range_lo[i] = metadata_value (m, "target-min", k);
-    self->range_hi[i] = metadata_value (m, "target-max", k);
-  }
+  self->target_names =
+      g_strdupv ((gchar **) affect_regressor_names (self->regressor));
+  self->n_targets = affect_regressor_n_targets (self->regressor);
+  self->n_features =
+      affect_mlp_get_config (affect_regressor_model (self->
+          regressor))->n_inputs;
   return TRUE;
-
-load_error:
-  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-      ("Cannot load the model: %s", error->message), (NULL));
-  g_clear_error (&error);
-  return FALSE;
 }
 
 static gboolean
@@ -400,7 +315,7 @@ start (GstAffectLearner * learner)
 
   if (learner->mode == GST_AFFECT_MODE_INFER)
     return load_models (self);
-  self->target_names = split_names (self->targets);
+  self->target_names = affect_split_names (self->targets);
   self->n_targets = g_strv_length (self->target_names);
   if (self->n_targets == 0) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
@@ -418,9 +333,9 @@ set_input_caps (GstAffectLearner * learner, GstCaps * caps)
   GstCaps *out;
   gchar *names;
 
-  if (!gst_affect_learner_vector_caps (learner, caps, &info, self->models ?
-          self->models[0] : NULL, TRUE, &self->n_features, &self->dataset,
-          self->n_targets))
+  if (!gst_affect_learner_vector_caps (learner, caps, &info, self->regressor ?
+          affect_regressor_model (self->regressor) : NULL, TRUE,
+          &self->n_features, &self->dataset, self->n_targets))
     return FALSE;
   gst_caps_replace (&self->input_caps, caps);
 
@@ -431,44 +346,10 @@ set_input_caps (GstAffectLearner * learner, GstCaps * caps)
   gst_caps_set_simple (out, "affect-output", G_TYPE_STRING, "targets",
       "names", G_TYPE_STRING, names, NULL);
   g_free (names);
-  if (!gst_pad_push_event (self->srcpad, gst_event_new_caps (out)))
+  if (!gst_pad_push_event (self->learner.srcpad, gst_event_new_caps (out)))
     GST_DEBUG_OBJECT (self, "downstream refused %" GST_PTR_FORMAT, out);
   gst_caps_unref (out);
   return TRUE;
-}
-
-/* outputs for n vectors; stats NULL = the model's standardisation */
-static void
-predict (GstAffectRegress * self, const float *x, float *y, int n,
-    const float *mean, const float *std)
-{
-  const int d = self->n_features, k = self->n_targets;
-  float *xs = NULL, *col = NULL;
-  guint m;
-  int i;
-
-  if (mean != NULL) {
-    xs = g_memdup2 (x, (size_t) n * d * sizeof (float));
-    affect_standardise (xs, n, d, mean, std);
-  }
-  if (self->n_models == 1) {
-    if (xs)
-      affect_mlp_predict_standardised (self->models[0], xs, y, n);
-    else
-      affect_mlp_predict (self->models[0], x, y, n);
-  } else {
-    col = g_new (float, n);
-    for (m = 0; m < self->n_models; m++) {
-      if (xs)
-        affect_mlp_predict_standardised (self->models[m], xs, col, n);
-      else
-        affect_mlp_predict (self->models[m], x, col, n);
-      for (i = 0; i < n; i++)
-        y[(size_t) i * k + m] = col[i];
-    }
-  }
-  g_free (xs);
-  g_free (col);
 }
 
 static GstFlowReturn
@@ -479,22 +360,11 @@ push_prediction (GstAffectRegress * self, const float *y, const gchar * id,
 
   GST_BUFFER_PTS (out) = pts;
   GST_BUFFER_DURATION (out) = duration;
-  gst_affect_gap_note (&self->gap, pts, duration);
+  gst_affect_gap_note (&self->learner.gap[0], pts, duration);
   gst_affect_learner_post_prediction (GST_AFFECT_LEARNER (self), pts,
       duration, id, y, (const gchar * const *) self->target_names,
       self->n_targets, NULL, 0, -1);
-  return gst_pad_push (self->srcpad, out);
-}
-
-static gboolean
-vector_is_finite (const float *x, guint n)
-{
-  guint i;
-
-  for (i = 0; i < n; i++)
-    if (!isfinite (x[i]))
-      return FALSE;
-  return TRUE;
+  return gst_pad_push (self->learner.srcpad, out);
 }
 
 /* A prediction far outside the training targets' range (more than the
@@ -506,39 +376,25 @@ static gboolean
 check_prediction (GstAffectRegress * self, const float *y, const gchar * id,
     const gchar * path)
 {
-  GString *far = NULL;
+  gchar *far;
   guint i;
 
-  for (i = 0; i < self->n_targets; i++) {
-    gdouble lo = self->range_lo ? self->range_lo[i] : NAN;
-    gdouble hi = self->range_hi ? self->range_hi[i] : NAN;
-    gdouble margin = hi - lo > 0 ? hi - lo : MAX (1.0, fabs (hi));
-
+  for (i = 0; i < self->n_targets; i++)
     if (!isfinite (y[i])) {
       GST_ELEMENT_WARNING (self, STREAM, FAILED,
           ("Item \"%s\" (%s): prediction %s is %g, no prediction.",
               id ? id : "", path ? path : "no path", self->target_names[i],
               y[i]), (NULL));
-      if (far)
-        g_string_free (far, TRUE);
       return FALSE;
     }
-    if (isfinite (lo) && isfinite (hi) && (y[i] < lo - margin
-            || y[i] > hi + margin)) {
-      if (far == NULL)
-        far = g_string_new (NULL);
-      g_string_append_printf (far, "%s%s = %g (trained on [%g, %g])",
-          far->len ? ", " : "", self->target_names[i], y[i], lo, hi);
-    }
-  }
-  if (far) {
+  far = affect_regressor_far_outside (self->regressor, y);
+  if (far)
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("Item \"%s\" (%s): prediction far outside the training targets' "
-            "range: %s.", id ? id : "", path ? path : "no path", far->str),
+            "range: %s.", id ? id : "", path ? path : "no path", far),
         ("more than the range's width beyond it: the input is unlike the "
             "training data"));
-    g_string_free (far, TRUE);
-  }
+  g_free (far);
   return TRUE;
 }
 
@@ -548,7 +404,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
   GstFlowReturn ret = GST_FLOW_OK;
   GstMapInfo map;
-  const gchar *id = self->item ? self->item->id : NULL;
+  const gchar *id = self->learner.item ? self->learner.item->id : NULL;
   float *y;
   /* a vector that gives no output now: a GAP of its span (or, when the
    * outputs wait for EOS, one GAP so that the sink prerolls) */
@@ -563,20 +419,21 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
 
   if (learner->mode == GST_AFFECT_MODE_TRAIN) {
     float *t;
-    gboolean ok = self->item != NULL;
+    gboolean ok = self->learner.item != NULL;
     guint i;
 
     /* test items are never learnt from, so one manifest can feed both
      * the training and the evaluation pipeline */
     gap = TRUE;
-    if (gst_affect_learner_is_test_item (learner, self->item))
+    if (gst_affect_learner_is_test_item (learner, self->learner.item))
       goto out;
     t = g_new (float, self->n_targets);
     for (i = 0; ok && i < self->n_targets; i++) {
       gdouble v;
-      ok = gst_affect_item_get_target (self->item, self->target_names[i], &v)
-          || gst_affect_learner_parse_label (gst_affect_item_get_column
-          (self->item, self->target_names[i]), &v);
+      ok = gst_affect_item_get_target (self->learner.item,
+          self->target_names[i], &v)
+          || affect_parse_label (gst_affect_item_get_column (self->learner.item,
+              self->target_names[i]), &v);
       t[i] = (float) v;
     }
     if (!ok) {
@@ -584,31 +441,29 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
       GST_DEBUG_OBJECT (self, "skipping item %s: missing target",
           id ? id : "(none)");
     } else if (!gst_affect_learner_add_row (learner, self->dataset,
-            (const float *) map.data, t, self->item
-            && GST_AFFECT_ITEM_IS_VALIDATION (self->item), &learner->skipped)) {
+            (const float *) map.data, t,
+            gst_affect_learner_is_validation_item (learner, self->learner.item),
+            &learner->skipped)) {
       ret = GST_FLOW_ERROR;
-    } else if (vector_is_finite (t, self->n_targets)
-        && vector_is_finite ((const float *) map.data, self->n_features)) {
+    } else if (affect_vector_is_finite (t, self->n_targets)
+        && affect_vector_is_finite ((const float *) map.data, self->n_features)) {
       if (self->range_lo == NULL) {
         self->range_lo = g_new (gdouble, self->n_targets);
         self->range_hi = g_new (gdouble, self->n_targets);
-        for (i = 0; i < self->n_targets; i++)
-          self->range_lo[i] = self->range_hi[i] = t[i];
       }
-      for (i = 0; i < self->n_targets; i++) {
-        self->range_lo[i] = MIN (self->range_lo[i], t[i]);
-        self->range_hi[i] = MAX (self->range_hi[i], t[i]);
-      }
+      affect_target_range_update (self->range_lo, self->range_hi, t,
+          self->n_targets, &self->range_seen);
     }
     g_free (t);
     goto out;
   }
 
-  if (!vector_is_finite ((const float *) map.data, self->n_features)) {
+  if (!affect_vector_is_finite ((const float *) map.data, self->n_features)) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item \"%s\" (%s): feature vector with NaN or infinite values, no "
-            "prediction.", id ? id : "", self->item
-            && self->item->path ? self->item->path : "no path"), (NULL));
+            "prediction.", id ? id : "", self->learner.item
+            && self->learner.item->path ? self->learner.item->path : "no path"),
+        (NULL));
     gap = TRUE;
     goto out;
   }
@@ -617,7 +472,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     Pending *p = g_new0 (Pending, 1);
     p->features = g_memdup2 (map.data, map.size);
     p->id = g_strdup (id);
-    p->path = g_strdup (self->item ? self->item->path : NULL);
+    p->path = g_strdup (self->learner.item ? self->learner.item->path : NULL);
     p->pts = GST_BUFFER_PTS (buf);
     p->duration = GST_BUFFER_DURATION (buf);
     g_queue_push_tail (&self->pending, p);
@@ -626,18 +481,22 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   }
 
   y = g_new (float, self->n_targets);
-  predict (self, (const float *) map.data, y, 1, NULL, NULL);
-  if (check_prediction (self, y, id, self->item ? self->item->path : NULL))
-    ret = push_prediction (self, y, id, GST_BUFFER_PTS (buf),
+  affect_regressor_predict (self->regressor, (const float *) map.data, y, 1,
+      NULL, NULL);
+  if (check_prediction (self, y, id,
+          self->learner.item ? self->learner.item->path : NULL))
+    ret =
+        push_prediction (self, y, id, GST_BUFFER_PTS (buf),
         GST_BUFFER_DURATION (buf));
   g_free (y);
 
 out:
   if (ret == GST_FLOW_OK && gap)
-    gst_affect_gap_push (&self->gap, self->srcpad, GST_BUFFER_PTS (buf),
-        GST_BUFFER_DURATION (buf));
+    gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
+        GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf));
   else if (ret == GST_FLOW_OK && preroll)
-    gst_affect_gap_preroll (&self->gap, self->srcpad, GST_BUFFER_PTS (buf));
+    gst_affect_gap_preroll (&self->learner.gap[0], self->learner.srcpad,
+        GST_BUFFER_PTS (buf));
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
   return ret;
@@ -671,13 +530,13 @@ drain (GstAffectLearner * learner)
   }
   if (n > 0) {
     affect_standardisation_compute (x, n, d, mean, std);
-    predict (self, x, y, n, mean, std);
+    affect_regressor_predict (self->regressor, x, y, n, mean, std);
   }
   i = 0;
   while (!g_queue_is_empty (&self->pending)) {
     Pending *p = g_queue_pop_head (&self->pending);
     if (p->event) {
-      gst_pad_push_event (self->srcpad, p->event);
+      gst_pad_push_event (self->learner.srcpad, p->event);
       p->event = NULL;
     } else {
       const float *yi = y + (size_t) i++ * k;
@@ -740,20 +599,9 @@ describe (AffectMlp * mlp, gpointer data)
   affect_mlp_set_metadata (mlp, "training-parameters", value);
   g_free (value);
   /* the training targets' range, for the far-outside warning */
-  if (self->range_lo) {
-    GString *lo = g_string_new (NULL), *hi = g_string_new (NULL);
-    gchar num[G_ASCII_DTOSTR_BUF_SIZE];
-    for (t = model->t0; t < model->t1; t++) {
-      g_string_append_printf (lo, "%s%s", t > model->t0 ? "," : "",
-          g_ascii_formatd (num, sizeof (num), "%.9g", self->range_lo[t]));
-      g_string_append_printf (hi, "%s%s", t > model->t0 ? "," : "",
-          g_ascii_formatd (num, sizeof (num), "%.9g", self->range_hi[t]));
-    }
-    affect_mlp_set_metadata (mlp, "target-min", lo->str);
-    affect_mlp_set_metadata (mlp, "target-max", hi->str);
-    g_string_free (lo, TRUE);
-    g_string_free (hi, TRUE);
-  }
+  if (self->range_lo)
+    affect_mlp_set_target_range (mlp, self->range_lo, self->range_hi,
+        model->t0, model->t1);
 }
 
 static gboolean
@@ -781,7 +629,7 @@ train_and_write (GstAffectLearner * learner)
       self->multi_output ? self->n_targets : m + 1
     };
     gchar *path = self->multi_output ? g_strdup (learner->model_file) :
-        gst_affect_learner_target_path (learner->model_file,
+        affect_mlp_target_path (learner->model_file,
         self->target_names[m]);
     GstAffectMlpJob job = { self->n_features, model.t1 - model.t0,
       self->output_activation == GST_AFFECT_OUTPUT_RELU ?
@@ -810,9 +658,6 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       /* the output caps are ours (set_input_caps) */
       gst_event_unref (event);
       return TRUE;
-    case GST_EVENT_SEGMENT:
-      gst_affect_gap_reset (&self->gap);
-      break;
     case GST_EVENT_GAP:{
       GstClockTime ts, duration;
 
@@ -821,20 +666,13 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       gst_event_parse_gap (event, &ts, &duration);
       gst_event_unref (event);
       if (holding)
-        return gst_affect_gap_preroll (&self->gap, self->srcpad, ts);
-      return gst_affect_gap_push (&self->gap, self->srcpad, ts, duration);
+        return gst_affect_gap_preroll (&self->learner.gap[0],
+            self->learner.srcpad, ts);
+      return gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
+          ts, duration);
     }
-    case GST_EVENT_CUSTOM_DOWNSTREAM:
-      if (gst_affect_event_is_item_start (event)) {
-        g_clear_pointer (&self->item, gst_affect_item_free);
-        self->item = gst_affect_item_parse_start_event (event);
-      } else if (gst_affect_event_is_item_end (event)) {
-        g_clear_pointer (&self->item, gst_affect_item_free);
-      }
-      break;
     case GST_EVENT_FLUSH_STOP:
       g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
-      gst_affect_gap_reset (&self->gap);
       break;
     default:
       break;

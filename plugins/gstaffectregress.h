@@ -29,7 +29,6 @@ typedef enum
 struct _GstAffectRegress
 {
   GstAffectLearner learner;     /* mode, model-file, training knobs */
-  GstPad *srcpad;
 
   /* properties */
   gchar *targets;
@@ -44,17 +43,13 @@ struct _GstAffectRegress
   /* state */
   gchar **target_names;         /* outputs, in order */
   guint n_targets;
-  AffectMlp **models;           /* 1 (multi-output) or n_targets */
-  guint n_models;
+  AffectRegressor *regressor;   /* infer mode */
   guint n_features;
   GstCaps *input_caps;
-  GstAffectItem *item;          /* current item, or NULL */
   AffectDataset *dataset;       /* train mode */
-  gdouble *range_lo, *range_hi; /* per target: the training targets' range
-                                 * (train: seen so far; infer: the model's,
-                                 * NaN when it states none) */
+  gdouble *range_lo, *range_hi; /* train: the targets' range so far */
+  gboolean range_seen;
   GQueue pending;               /* per-stream standardisation: held items */
-  GstAffectGap gap;             /* how far the output has gone */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (affectregress);

@@ -108,6 +108,7 @@
 #include "affect/affect.h"
 #include "gstaffectelements.h"
 #include "gstaffectitem.h"
+#include "gstaffectprops.h"
 #include "gstaffectsrc.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_affect_src_debug);
@@ -136,73 +137,107 @@ GST_DEBUG_CATEGORY_STATIC (gst_affect_src_debug);
 /* how often a waiting streaming thread looks for a flush */
 #define PULL_INTERVAL (50 * GST_MSECOND)
 
-enum
-{
-  PROP_0,
-  PROP_LOCATION,
-  PROP_ROOT,
-  PROP_VOCABULARY,
-  PROP_SPLIT,
-  PROP_ORIGIN,
-  PROP_FORMAT,
-  PROP_SHUFFLE,
-  PROP_SEED,
-  PROP_START_INDEX,
-  PROP_STOP_INDEX,
-  PROP_SHARD,
-  PROP_LABEL_COLUMN,
-  PROP_TARGET_COLUMNS,
-  PROP_ITEM_TIMEOUT,
-  PROP_RATE,
-  PROP_CHANNELS,
-  PROP_RESAMPLE_QUALITY,
-  PROP_AUTO_RESAMPLE,
-};
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS ("audio/x-raw"));
 
-#define GST_TYPE_AFFECT_SRC_ORIGIN (gst_affect_src_origin_get_type ())
-static GType
-gst_affect_src_origin_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_AFFECT_SRC_ORIGIN_REAL, "Recorded audio", "real"},
-    {GST_AFFECT_SRC_ORIGIN_GENERATED, "Audio made by a generator",
-        "generated"},
-    {0, NULL, NULL}
-  };
+static const GEnumValue origin_values[] = {
+  {GST_AFFECT_SRC_ORIGIN_REAL, "Recorded audio", "real"},
+  {GST_AFFECT_SRC_ORIGIN_GENERATED, "Audio made by a generator", "generated"},
+  {0, NULL, NULL}
+};
 
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type,
-        g_enum_register_static ("GstAffectSrcOrigin", values));
-  return type;
-}
+GST_AFFECT_DEFINE_ENUM (GstAffectSrcOrigin, gst_affect_src_origin,
+    origin_values);
 
-#define GST_TYPE_AFFECT_SRC_FORMAT (gst_affect_src_format_get_type ())
-static GType
-gst_affect_src_format_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_AFFECT_SRC_FORMAT_AUTO, "Detect from the header", "auto"},
-    {GST_AFFECT_SRC_FORMAT_MTG_TSV,
-          "MTG-Jamendo TSV (TRACK_ID ARTIST_ID ALBUM_ID PATH DURATION TAGS...)",
-        "mtg-tsv"},
-    {GST_AFFECT_SRC_FORMAT_QUADRANT_CSV,
-          "Quadrant CSV (TRACK LABEL DURATION BIN EMOTION_VALENCE)",
-        "quadrant-csv"},
-    {GST_AFFECT_SRC_FORMAT_CSV,
-        "CSV with a header: path, id, split, label, numeric targets", "csv"},
-    {0, NULL, NULL}
-  };
+static const GEnumValue format_values[] = {
+  {GST_AFFECT_SRC_FORMAT_AUTO, "Detect from the header", "auto"},
+  {GST_AFFECT_SRC_FORMAT_MTG_TSV,
+        "MTG-Jamendo TSV (TRACK_ID ARTIST_ID ALBUM_ID PATH DURATION TAGS...)",
+      "mtg-tsv"},
+  {GST_AFFECT_SRC_FORMAT_QUADRANT_CSV,
+        "Quadrant CSV (TRACK LABEL DURATION BIN EMOTION_VALENCE)",
+      "quadrant-csv"},
+  {GST_AFFECT_SRC_FORMAT_CSV,
+      "CSV with a header: path, id, split, label, numeric targets", "csv"},
+  {0, NULL, NULL}
+};
 
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type,
-        g_enum_register_static ("GstAffectSrcFormat", values));
-  return type;
-}
+GST_AFFECT_DEFINE_ENUM (GstAffectSrcFormat, gst_affect_src_format,
+    format_values);
+
+#define S GstAffectSrc
+static const GstAffectProp properties[] = {
+  GST_AFFECT_PROP_STRING ("location", "Location",
+      "Manifest file: MTG-Jamendo TSV, quadrant CSV or CSV with a "
+      "'path' column", S, location, DEFAULT_LOCATION, 0),
+  GST_AFFECT_PROP_STRING ("root", "Root",
+      "Folder that relative paths of the manifest start from "
+      "(NULL = the manifest's folder)", S, root, DEFAULT_ROOT, 0),
+  GST_AFFECT_PROP_STRING ("vocabulary", "Vocabulary",
+      "Label list file, one name per line, fixing the order of label "
+      "vectors (NULL = the 56 MTG-Jamendo mood/theme tags for TSV, the "
+      "4 quadrants for the quadrant CSV, the sorted label values of a "
+      "CSV)", S, vocabulary, DEFAULT_VOCABULARY, 0),
+  GST_AFFECT_PROP_STRING ("split", "Split",
+      "Emit only items of this split (train, validation, test, ...); "
+      "items whose split the manifest does not say are kept and take "
+      "this split (NULL = every item)", S, split, DEFAULT_SPLIT, 0),
+  GST_AFFECT_PROP_ENUM ("origin", "Origin",
+      "Origin stamped on items (a CSV 'origin' column overrides it)", S,
+      origin, gst_affect_src_origin_get_type, DEFAULT_ORIGIN, 0),
+  GST_AFFECT_PROP_ENUM ("format", "Format", "Manifest format", S, format,
+      gst_affect_src_format_get_type, DEFAULT_FORMAT, 0),
+  GST_AFFECT_PROP_BOOL ("shuffle", "Shuffle",
+      "Emit items in a random order drawn from the seed", S, shuffle,
+      DEFAULT_SHUFFLE, 0),
+  GST_AFFECT_PROP_UINT64 ("seed", "Seed",
+      "Seed of the shuffle: the same seed gives the same order", S, seed,
+      0, -1, DEFAULT_SEED, 0),
+  GST_AFFECT_PROP_UINT ("start-index", "Start index",
+      "First item emitted, counted after split filter and shuffle", S,
+      start_index, 0, G_MAXUINT, DEFAULT_START_INDEX, 0),
+  GST_AFFECT_PROP_INT ("stop-index", "Stop index",
+      "One past the last item emitted, counted like start-index "
+      "(-1 = to the end)", S, stop_index, -1, G_MAXINT, DEFAULT_STOP_INDEX,
+      0),
+  GST_AFFECT_PROP_STRING ("shard", "Shard",
+      "\"i/N\": emit the k-th selected item only when k mod N = i, so "
+      "N shards partition the run exactly", S, shard, DEFAULT_SHARD, 0),
+  GST_AFFECT_PROP_STRING ("label-column", "Label column",
+      "CSV column holding the class or ';'-separated tags "
+      "(NULL = 'label' if present, \"\" = none)", S, label_column,
+      DEFAULT_LABEL_COLUMN, 0),
+  GST_AFFECT_PROP_STRING ("target-columns", "Target columns",
+      "Comma-separated CSV columns of numeric targets (NULL = every "
+      "column whose values are all numbers)", S, target_columns,
+      DEFAULT_TARGET_COLUMNS, 0),
+  GST_AFFECT_PROP_UINT ("item-timeout", "Item timeout",
+      "Skip an item whose decoder delivers nothing for this many seconds "
+      "(0 = wait forever)", S, item_timeout, 0, G_MAXUINT,
+      DEFAULT_ITEM_TIMEOUT, G_PARAM_READWRITE),
+  GST_AFFECT_PROP_INT ("rate", "Rate",
+      "Resample every item to this rate (Hz) inside its own decoding "
+      "pipeline, so no resampler state crosses items (0 = as decoded)", S,
+      rate, 0, G_MAXINT, DEFAULT_RATE, 0),
+  GST_AFFECT_PROP_INT ("channels", "Channels",
+      "Mix every item to this many channels inside its own decoding "
+      "pipeline, as audioconvert does (0 = as decoded)", S, channels, 0, 64,
+      DEFAULT_CHANNELS, 0),
+  GST_AFFECT_PROP_INT ("resample-quality", "Resample quality",
+      "Quality of the per-item resampler when rate is set "
+      "(audioresample's quality: 0 = fastest, 10 = best)", S,
+      resample_quality, 0, 10, DEFAULT_RESAMPLE_QUALITY, 0),
+  GST_AFFECT_PROP_BOOL ("auto-resample", "Auto resample",
+      "When rate is 0 and the stream goes (through audioconvert, "
+      "capsfilter, queue, tee, identity or funnel) into an audioresample "
+      "whose output rate is fixed, resample every item to that rate with "
+      "that element's settings inside its own decoding pipeline, so the "
+      "audioresample passes it through and no resampler state crosses "
+      "items", S, auto_resample, DEFAULT_AUTO_RESAMPLE, 0),
+};
+
+#undef S
 
 #define gst_affect_src_parent_class parent_class
 G_DEFINE_TYPE (GstAffectSrc, gst_affect_src, GST_TYPE_ELEMENT);
@@ -210,10 +245,6 @@ GST_ELEMENT_REGISTER_DEFINE (affectsrc, "affectsrc", GST_RANK_NONE,
     GST_TYPE_AFFECT_SRC);
 
 static void gst_affect_src_finalize (GObject * object);
-static void gst_affect_src_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec);
-static void gst_affect_src_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec);
 static GstStateChangeReturn gst_affect_src_change_state (GstElement * element,
     GstStateChange transition);
 static gboolean gst_affect_src_activate_mode (GstPad * pad, GstObject * parent,
@@ -229,102 +260,13 @@ gst_affect_src_class_init (GstAffectSrcClass * klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-      GST_PARAM_MUTABLE_READY;
 
   GST_DEBUG_CATEGORY_INIT (gst_affect_src_debug, "affectsrc", 0,
       "affect dataset source");
 
-  gobject_class->set_property = gst_affect_src_set_property;
-  gobject_class->get_property = gst_affect_src_get_property;
+  gst_affect_props_install (gobject_class, properties,
+      G_N_ELEMENTS (properties), G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY);
   gobject_class->finalize = gst_affect_src_finalize;
-
-  g_object_class_install_property (gobject_class, PROP_LOCATION,
-      g_param_spec_string ("location", "Location",
-          "Manifest file: MTG-Jamendo TSV, quadrant CSV or CSV with a "
-          "'path' column", DEFAULT_LOCATION, flags));
-  g_object_class_install_property (gobject_class, PROP_ROOT,
-      g_param_spec_string ("root", "Root",
-          "Folder that relative paths of the manifest start from "
-          "(NULL = the manifest's folder)", DEFAULT_ROOT, flags));
-  g_object_class_install_property (gobject_class, PROP_VOCABULARY,
-      g_param_spec_string ("vocabulary", "Vocabulary",
-          "Label list file, one name per line, fixing the order of label "
-          "vectors (NULL = the 56 MTG-Jamendo mood/theme tags for TSV, the "
-          "4 quadrants for the quadrant CSV, the sorted label values of a "
-          "CSV)", DEFAULT_VOCABULARY, flags));
-  g_object_class_install_property (gobject_class, PROP_SPLIT,
-      g_param_spec_string ("split", "Split",
-          "Emit only items of this split (train, validation, test, ...); "
-          "items whose split the manifest does not say are kept and take "
-          "this split (NULL = every item)", DEFAULT_SPLIT, flags));
-  g_object_class_install_property (gobject_class, PROP_ORIGIN,
-      g_param_spec_enum ("origin", "Origin",
-          "Origin stamped on items (a CSV 'origin' column overrides it)",
-          GST_TYPE_AFFECT_SRC_ORIGIN, DEFAULT_ORIGIN, flags));
-  g_object_class_install_property (gobject_class, PROP_FORMAT,
-      g_param_spec_enum ("format", "Format", "Manifest format",
-          GST_TYPE_AFFECT_SRC_FORMAT, DEFAULT_FORMAT, flags));
-  g_object_class_install_property (gobject_class, PROP_SHUFFLE,
-      g_param_spec_boolean ("shuffle", "Shuffle",
-          "Emit items in a random order drawn from the seed", DEFAULT_SHUFFLE,
-          flags));
-  g_object_class_install_property (gobject_class, PROP_SEED,
-      g_param_spec_uint64 ("seed", "Seed",
-          "Seed of the shuffle: the same seed gives the same order", 0,
-          G_MAXUINT64, DEFAULT_SEED, flags));
-  g_object_class_install_property (gobject_class, PROP_START_INDEX,
-      g_param_spec_uint ("start-index", "Start index",
-          "First item emitted, counted after split filter and shuffle", 0,
-          G_MAXUINT, DEFAULT_START_INDEX, flags));
-  g_object_class_install_property (gobject_class, PROP_STOP_INDEX,
-      g_param_spec_int ("stop-index", "Stop index",
-          "One past the last item emitted, counted like start-index "
-          "(-1 = to the end)", -1, G_MAXINT, DEFAULT_STOP_INDEX, flags));
-  g_object_class_install_property (gobject_class, PROP_SHARD,
-      g_param_spec_string ("shard", "Shard",
-          "\"i/N\": emit the k-th selected item only when k mod N = i, so "
-          "N shards partition the run exactly", DEFAULT_SHARD, flags));
-  g_object_class_install_property (gobject_class, PROP_LABEL_COLUMN,
-      g_param_spec_string ("label-column", "Label column",
-          "CSV column holding the class or ';'-separated tags "
-          "(NULL = 'label' if present, \"\" = none)", DEFAULT_LABEL_COLUMN,
-          flags));
-  g_object_class_install_property (gobject_class, PROP_TARGET_COLUMNS,
-      g_param_spec_string ("target-columns", "Target columns",
-          "Comma-separated CSV columns of numeric targets (NULL = every "
-          "column whose values are all numbers)", DEFAULT_TARGET_COLUMNS,
-          flags));
-
-  g_object_class_install_property (gobject_class, PROP_ITEM_TIMEOUT,
-      g_param_spec_uint ("item-timeout", "Item timeout",
-          "Skip an item whose decoder delivers nothing for this many seconds "
-          "(0 = wait forever)", 0, G_MAXUINT, DEFAULT_ITEM_TIMEOUT,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-
-  g_object_class_install_property (gobject_class, PROP_RATE,
-      g_param_spec_int ("rate", "Rate",
-          "Resample every item to this rate (Hz) inside its own decoding "
-          "pipeline, so no resampler state crosses items (0 = as decoded)",
-          0, G_MAXINT, DEFAULT_RATE, flags));
-  g_object_class_install_property (gobject_class, PROP_CHANNELS,
-      g_param_spec_int ("channels", "Channels",
-          "Mix every item to this many channels inside its own decoding "
-          "pipeline, as audioconvert does (0 = as decoded)", 0, 64,
-          DEFAULT_CHANNELS, flags));
-  g_object_class_install_property (gobject_class, PROP_RESAMPLE_QUALITY,
-      g_param_spec_int ("resample-quality", "Resample quality",
-          "Quality of the per-item resampler when rate is set "
-          "(audioresample's quality: 0 = fastest, 10 = best)", 0, 10,
-          DEFAULT_RESAMPLE_QUALITY, flags));
-  g_object_class_install_property (gobject_class, PROP_AUTO_RESAMPLE,
-      g_param_spec_boolean ("auto-resample", "Auto resample",
-          "When rate is 0 and the stream goes (through audioconvert, "
-          "capsfilter, queue, tee, identity or funnel) into an audioresample "
-          "whose output rate is fixed, resample every item to that rate with "
-          "that element's settings inside its own decoding pipeline, so the "
-          "audioresample passes it through and no resampler state crosses "
-          "items", DEFAULT_AUTO_RESAMPLE, flags));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
@@ -334,9 +276,6 @@ gst_affect_src_class_init (GstAffectSrcClass * klass)
       "affect-item-start/-end events carrying its labels and targets",
       "gst-affect <https://example.invalid/gst-affect>");
   element_class->change_state = gst_affect_src_change_state;
-
-  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_SRC_ORIGIN, 0);
-  gst_type_mark_as_plugin_api (GST_TYPE_AFFECT_SRC_FORMAT, 0);
 }
 
 static void
@@ -351,18 +290,7 @@ gst_affect_src_init (GstAffectSrc * self)
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
   GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SOURCE);
 
-  self->origin = DEFAULT_ORIGIN;
-  self->format = DEFAULT_FORMAT;
-  self->shuffle = DEFAULT_SHUFFLE;
-  self->seed = DEFAULT_SEED;
-  self->start_index = DEFAULT_START_INDEX;
-  self->stop_index = DEFAULT_STOP_INDEX;
-  self->shard = g_strdup (DEFAULT_SHARD);
-  self->item_timeout = DEFAULT_ITEM_TIMEOUT;
-  self->rate = DEFAULT_RATE;
-  self->channels = DEFAULT_CHANNELS;
-  self->resample_quality = DEFAULT_RESAMPLE_QUALITY;
-  self->auto_resample = DEFAULT_AUTO_RESAMPLE;
+  gst_affect_props_init (G_OBJECT (self));
 }
 
 static void
@@ -370,159 +298,10 @@ gst_affect_src_finalize (GObject * object)
 {
   GstAffectSrc *self = GST_AFFECT_SRC (object);
 
-  g_free (self->location);
-  g_free (self->root);
-  g_free (self->vocabulary);
-  g_free (self->split);
-  g_free (self->shard);
-  g_free (self->label_column);
-  g_free (self->target_columns);
+  gst_affect_props_finalize (object);
   gst_clear_structure (&self->auto_settings);
   g_free (self->auto_format);
   G_OBJECT_CLASS (parent_class)->finalize (object);
-}
-
-static void
-gst_affect_src_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
-{
-  GstAffectSrc *self = GST_AFFECT_SRC (object);
-  gchar **str = NULL;
-
-  GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_LOCATION:
-      str = &self->location;
-      break;
-    case PROP_ROOT:
-      str = &self->root;
-      break;
-    case PROP_VOCABULARY:
-      str = &self->vocabulary;
-      break;
-    case PROP_SPLIT:
-      str = &self->split;
-      break;
-    case PROP_SHARD:
-      str = &self->shard;
-      break;
-    case PROP_LABEL_COLUMN:
-      str = &self->label_column;
-      break;
-    case PROP_TARGET_COLUMNS:
-      str = &self->target_columns;
-      break;
-    case PROP_ORIGIN:
-      self->origin = g_value_get_enum (value);
-      break;
-    case PROP_FORMAT:
-      self->format = g_value_get_enum (value);
-      break;
-    case PROP_SHUFFLE:
-      self->shuffle = g_value_get_boolean (value);
-      break;
-    case PROP_SEED:
-      self->seed = g_value_get_uint64 (value);
-      break;
-    case PROP_START_INDEX:
-      self->start_index = g_value_get_uint (value);
-      break;
-    case PROP_STOP_INDEX:
-      self->stop_index = g_value_get_int (value);
-      break;
-    case PROP_ITEM_TIMEOUT:
-      self->item_timeout = g_value_get_uint (value);
-      break;
-    case PROP_RATE:
-      self->rate = g_value_get_int (value);
-      break;
-    case PROP_CHANNELS:
-      self->channels = g_value_get_int (value);
-      break;
-    case PROP_RESAMPLE_QUALITY:
-      self->resample_quality = g_value_get_int (value);
-      break;
-    case PROP_AUTO_RESAMPLE:
-      self->auto_resample = g_value_get_boolean (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-  if (str) {
-    g_free (*str);
-    *str = g_value_dup_string (value);
-  }
-  GST_OBJECT_UNLOCK (self);
-}
-
-static void
-gst_affect_src_get_property (GObject * object, guint prop_id, GValue * value,
-    GParamSpec * pspec)
-{
-  GstAffectSrc *self = GST_AFFECT_SRC (object);
-
-  GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_LOCATION:
-      g_value_set_string (value, self->location);
-      break;
-    case PROP_ROOT:
-      g_value_set_string (value, self->root);
-      break;
-    case PROP_VOCABULARY:
-      g_value_set_string (value, self->vocabulary);
-      break;
-    case PROP_SPLIT:
-      g_value_set_string (value, self->split);
-      break;
-    case PROP_SHARD:
-      g_value_set_string (value, self->shard);
-      break;
-    case PROP_LABEL_COLUMN:
-      g_value_set_string (value, self->label_column);
-      break;
-    case PROP_TARGET_COLUMNS:
-      g_value_set_string (value, self->target_columns);
-      break;
-    case PROP_ORIGIN:
-      g_value_set_enum (value, self->origin);
-      break;
-    case PROP_FORMAT:
-      g_value_set_enum (value, self->format);
-      break;
-    case PROP_SHUFFLE:
-      g_value_set_boolean (value, self->shuffle);
-      break;
-    case PROP_SEED:
-      g_value_set_uint64 (value, self->seed);
-      break;
-    case PROP_START_INDEX:
-      g_value_set_uint (value, self->start_index);
-      break;
-    case PROP_STOP_INDEX:
-      g_value_set_int (value, self->stop_index);
-      break;
-    case PROP_ITEM_TIMEOUT:
-      g_value_set_uint (value, self->item_timeout);
-      break;
-    case PROP_RATE:
-      g_value_set_int (value, self->rate);
-      break;
-    case PROP_CHANNELS:
-      g_value_set_int (value, self->channels);
-      break;
-    case PROP_RESAMPLE_QUALITY:
-      g_value_set_int (value, self->resample_quality);
-      break;
-    case PROP_AUTO_RESAMPLE:
-      g_value_set_boolean (value, self->auto_resample);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-  GST_OBJECT_UNLOCK (self);
 }
 
 /* ---- dataset ---- */

@@ -1285,3 +1285,25 @@ affect_manifest_select (const AffectManifest * m,
   *n_selected = k;
   return idx;
 }
+
+/* ---- grouped hold-out ---- */
+
+gboolean
+affect_group_is_validation (uint64_t seed, const char *group, double fraction)
+{
+  /* FNV-1a of the group's bytes, then splitmix64's finaliser over it and
+   * the seed: a few characters' difference, or the next seed, moves a
+   * group to an independent draw */
+  uint64_t h = 0xcbf29ce484222325ull, z;
+  const unsigned char *p;
+
+  if (group == NULL || fraction <= 0.0)
+    return FALSE;
+  for (p = (const unsigned char *) group; *p; p++)
+    h = (h ^ *p) * 0x100000001b3ull;
+  z = h ^ (seed + 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return (double) (z >> 11) * (1.0 / 9007199254740992.0) < fraction;
+}

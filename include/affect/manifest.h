@@ -180,5 +180,16 @@ guint *affect_manifest_select (const AffectManifest * manifest,
     const AffectManifestSelection * selection, guint * n_selected,
     GError ** error);
 
+/* Grouped hold-out: TRUE when the items whose group column (a speaker, an
+ * artist) has the value `group` are held out for validation. A pure
+ * function of (seed, group): every item of a group falls on the same side,
+ * whichever order or run they come in, so no group is on both sides; a
+ * group is held out with probability `fraction` (each group's hash under
+ * the seed, uniform in [0, 1), against it), so about `fraction` of the
+ * groups — and of the items, when groups are of similar size — are held
+ * out, and another seed draws other groups. */
+gboolean affect_group_is_validation (uint64_t seed, const char *group,
+    double fraction);
+
 G_END_DECLS
 #endif /* AFFECT_MANIFEST_H */

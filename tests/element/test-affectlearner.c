@@ -8,6 +8,7 @@
 #include <gst/gst.h>
 #include <gst/check/gstharness.h>
 
+#include "affect/manifest.h"
 #include "gstaffectitem.h"
 #include "gstaffecttensor.h"
 
@@ -224,6 +225,163 @@ test_moodnet_layout (void)
   gst_object_unref (bus);
 }
 
+/* ---- validation-group ---- */
+
+#define GROUPS 8
+
+/* the `validation-items` of affect-train-done, G_MAXUINT without one */
+static guint
+validation_items (GstBus * bus)
+{
+  GstMessage *msg;
+  guint n = G_MAXUINT;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    if (gst_structure_has_name (s, "affect-train-done"))
+      g_assert_true (gst_structure_get_uint (s, "validation-items", &n));
+    gst_message_unref (msg);
+  }
+  return n;
+}
+
+/* the group of item i: a column "spk<g>", or (numeric) a target */
+static void
+set_group (GstAffectItem * item, guint i, gboolean numeric)
+{
+  gchar *name = g_strdup_printf ("spk%u", i % GROUPS);
+
+  if (numeric)
+    gst_affect_item_set_target (item, "speaker", i % GROUPS);
+  else
+    gst_affect_item_set_column (item, "speaker", name);
+  g_free (name);
+}
+
+/* items of the held-out groups under seed, as the element should count */
+static guint
+expected_held_out (guint64 seed, guint items, gboolean numeric)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < items; i++) {
+    gchar *name = numeric ? g_strdup_printf ("%u", i % GROUPS) :
+        g_strdup_printf ("spk%u", i % GROUPS);
+    n += affect_group_is_validation (seed, name, 0.3);
+    g_free (name);
+  }
+  return n;
+}
+
+static guint
+run_grouped_mlp (const gchar * element, guint64 seed, gboolean numeric)
+{
+  gchar *launch = g_strdup_printf ("%s mode=train model-file=%s/g-%s.st "
+      "epochs=1 batch-size=8 hidden-sizes=4 threads=1 seed=%" G_GUINT64_FORMAT
+      " validation-group=speaker validation-fraction=0.3%s", element, tmpdir,
+      element, seed, g_str_equal (element, "affectgate") ?
+      " name=g ! funnel name=f g.src_1 ! f." : " targets=valence");
+  GstHarness *h = gst_harness_new_parse (launch);
+  GstBus *bus = gst_bus_new ();
+  guint dims[1] = { 4 }, i, n;
+  GstAffectTensorInfo info;
+
+  g_free (launch);
+  gst_element_set_bus (h->element, bus);
+  gst_affect_tensor_info_init (&info, 1, dims, 0, 1);
+  gst_harness_set_src_caps (h, gst_affect_tensor_caps_from_info (&info));
+  for (i = 0; i < 40; i++) {
+    GstAffectItem *item = gst_affect_item_new ("u");
+    float x[4] = { i % 5, i % 3, i % 7, 1.0f };
+    set_group (item, i, numeric);
+    gst_affect_item_set_target (item, "valence", x[0] - x[1]);
+    gst_affect_item_set_target (item, "spontaneity", i % 2);
+    g_assert_true (gst_harness_push_event (h,
+            gst_affect_item_start_event_new (item)));
+    g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (x,
+                sizeof (x))), ==, GST_FLOW_OK);
+    g_assert_true (gst_harness_push_event (h,
+            gst_affect_item_end_event_new (item)));
+    gst_affect_item_free (item);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  n = validation_items (bus);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  return n;
+}
+
+static guint
+run_grouped_moodnet (guint64 seed)
+{
+  static const gchar *vocab[] = { "low", "high", NULL };
+  gchar *launch = g_strdup_printf ("affectclassify mode=train "
+      "model-file=%s/g-mood.st width=0.35 chunks=2 chunk-frames=72 epochs=1 "
+      "sgd-epochs=0 batch-size=4 threads=1 seed=%" G_GUINT64_FORMAT
+      " validation-group=speaker validation-fraction=0.3", tmpdir, seed);
+  GstHarness *h = gst_harness_new_parse (launch);
+  GstBus *bus = gst_bus_new ();
+  guint i, k, n;
+
+  g_free (launch);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps (h, mel_caps ());
+  for (i = 0; i < 2 * GROUPS; i++) {
+    GstAffectItem *item = gst_affect_item_new ("m");
+    float labels[2] = { i % 2 == 0, i % 2 == 1 };
+    GstBuffer *buf = gst_buffer_new_allocate (NULL,
+        sizeof (float) * MELS * FPB * 3, NULL);
+    GstMapInfo map;
+
+    set_group (item, i, FALSE);
+    gst_affect_item_set_tags (item, vocab, labels);
+    g_assert_true (gst_harness_push_event (h,
+            gst_affect_item_start_event_new (item)));
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    for (k = 0; k < MELS * FPB * 3; k++)
+      ((float *) map.data)[k] = (float) ((k % MELS < MELS / 2) == (i % 2));
+    gst_buffer_unmap (buf, &map);
+    g_assert_cmpint (gst_harness_push (h, buf), ==, GST_FLOW_OK);
+    g_assert_true (gst_harness_push_event (h,
+            gst_affect_item_end_event_new (item)));
+    gst_affect_item_free (item);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  n = validation_items (bus);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  return n;
+}
+
+/* whole groups held out, as the core draws them: the same for a seed,
+ * other groups under another seed, for the three elements */
+static void
+test_validation_group (void)
+{
+  guint64 a = 0, b;
+
+  /* two seeds that hold out different, non-empty sets of groups */
+  while (expected_held_out (a, GROUPS, FALSE) == 0)
+    a++;
+  for (b = a + 1; expected_held_out (b, GROUPS, FALSE) == 0
+      || expected_held_out (b, GROUPS, FALSE) ==
+      expected_held_out (a, GROUPS, FALSE); b++);
+  g_assert_cmpuint (run_grouped_mlp ("affectregress", a, FALSE), ==,
+      expected_held_out (a, 40, FALSE));
+  g_assert_cmpuint (run_grouped_mlp ("affectregress", a, FALSE), ==,
+      expected_held_out (a, 40, FALSE));
+  g_assert_cmpuint (run_grouped_mlp ("affectregress", b, FALSE), ==,
+      expected_held_out (b, 40, FALSE));
+  g_assert_cmpuint (expected_held_out (a, 40, FALSE) % (40 / GROUPS), ==, 0);
+  /* a numeric group column reaches the elements among the targets */
+  while (expected_held_out (a, GROUPS, TRUE) == 0)
+    a++;
+  g_assert_cmpuint (run_grouped_mlp ("affectgate", a, TRUE), ==,
+      expected_held_out (a, 40, TRUE));
+  g_assert_cmpuint (run_grouped_moodnet (b), ==,
+      expected_held_out (b, 2 * GROUPS, FALSE));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -235,6 +393,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectlearner/properties", test_properties);
   g_test_add_func ("/affectlearner/mlp-layout", test_mlp_layout);
   g_test_add_func ("/affectlearner/moodnet-layout", test_moodnet_layout);
+  g_test_add_func ("/affectlearner/validation-group", test_validation_group);
   ret = g_test_run ();
   {
     GDir *dir = g_dir_open (tmpdir, 0, NULL);

@@ -513,8 +513,8 @@ run_pipeline (const gchar * description)
 static void
 test_pipeline (void)
 {
-  gchar *run = g_build_filename (g_getenv ("AFFECT_BUILD_DIR"), "pipelines",
-      "affect-run", NULL);
+  gchar *run = g_build_filename (g_getenv ("AFFECT_BUILD_DIR"), "tools",
+      "affect-run", "affect-run", NULL);
   gchar *cache = g_strdup_printf ("CACHE=%s", tmpdir);
   gchar *argv[] = { run, "tones", cache, "ITEMS=6", NULL };
   gchar *manifest = g_build_filename (tmpdir, "tones-seed1-6", "manifest.csv",

@@ -69,7 +69,7 @@ def make_corpus(work, items, seconds, seed):
         f.write("[experiment]\nsteps=corpus\n[step corpus]\n"
                 "generate=tones\noutput=${RESULTS}/corpus\n"
                 "seed=%d\nitems=%d\nseconds=%g\n" % (seed, items, seconds))
-    subprocess.run([os.path.join(BUILD, "pipelines", "affect-run"), "-q",
+    subprocess.run([os.path.join(BUILD, "tools", "affect-run", "affect-run"), "-q",
                     exp, "-o", work], check=True,
                    env=dict(os.environ, AFFECT_CACHE_DIR=work + "/cache"))
     corpus = os.path.join(work, "corpus")

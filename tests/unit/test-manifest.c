@@ -893,6 +893,41 @@ test_reference_quadrants (void)
   g_free (dir);
 }
 
+/* grouped hold-out: a function of (seed, group) alone, so a group never
+ * lands on both sides; about `fraction` of many groups held out; the same
+ * seed gives the same groups, another seed others */
+static void
+test_group_hold_out (void)
+{
+  const guint n_groups = 2000;
+  guint g, held = 0, moved = 0;
+
+  g_assert_false (affect_group_is_validation (1, "spk", 0.0));
+  g_assert_false (affect_group_is_validation (1, NULL, 0.5));
+  g_assert_true (affect_group_is_validation (1, "spk", 1.0));
+  for (g = 0; g < n_groups; g++) {
+    gchar *name = g_strdup_printf ("speaker-%u", g);
+    gboolean v = affect_group_is_validation (7, name, 0.2);
+    gchar *copy = g_strdup (name);
+
+    /* every item of the group, whenever it comes: the same side */
+    g_assert_cmpint (affect_group_is_validation (7, copy, 0.2), ==, v);
+    /* a larger fraction only adds groups */
+    if (v)
+      g_assert_true (affect_group_is_validation (7, name, 0.3));
+    held += v;
+    moved += v != affect_group_is_validation (8, name, 0.2);
+    g_free (copy);
+    g_free (name);
+  }
+  /* binomial(2000, 0.2): mean 400, sd 17.9; ±5 sd */
+  g_assert_cmpuint (held, >, 310);
+  g_assert_cmpuint (held, <, 490);
+  /* independent draws under seed 8: 2·0.2·0.8 = 32 % of groups change */
+  g_assert_cmpuint (moved, >, 500);
+  g_assert_cmpuint (moved, <, 780);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -909,6 +944,7 @@ main (int argc, char **argv)
   g_test_add_func ("/manifest/mutations", test_mutations);
   g_test_add_func ("/manifest/validation", test_validation);
   g_test_add_func ("/manifest/line-limit", test_line_limit);
+  g_test_add_func ("/manifest/group-hold-out", test_group_hold_out);
   g_test_add_func ("/manifest/reference-mtg", test_reference_mtg);
   g_test_add_func ("/manifest/reference-quadrants", test_reference_quadrants);
   return g_test_run ();

@@ -1,4 +1,4 @@
-/* affect-run merge (pipelines/merge.c, docs/scaling.md) */
+/* affect-run merge (tools/affect-run/merge.c, docs/scaling.md) */
 #ifndef AFFECT_RUNNER_MERGE_H
 #define AFFECT_RUNNER_MERGE_H
 

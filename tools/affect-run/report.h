@@ -1,4 +1,4 @@
-/* affect-run's report (pipelines/report.c, docs/experiments.md#report). */
+/* affect-run's report (tools/affect-run/report.c, docs/experiments.md#report). */
 #ifndef AFFECT_RUNNER_REPORT_H
 #define AFFECT_RUNNER_REPORT_H
 

@@ -9,8 +9,12 @@
  * (windowed affectis09 → affectgate → affectregress on each route, or
  * affectmel → affectclassify windows). Results are read from the
  * affect-prediction messages on the bus; a sync handler notes the pipeline
- * clock when each is posted, so the capture-to-result latency of a window
- * is (running time at posting) − (window start + duration).
+ * clock when each is posted. The capture-to-result latency of a window is
+ * that clock time minus the clock time at which the window's last sample
+ * was captured: base time + its running time (window start + duration),
+ * or the running time at which the buffer holding it reached the analysis
+ * if that is earlier (sources that stamp ahead of the clock; docs/live.md,
+ * "Latency"). The source's own reported latency is exported beside it.
  *
  * When the source posts an error, ends, or delivers no audio for TIMEOUT
  * seconds, the pipeline is torn down and built again after a backoff
@@ -54,11 +58,13 @@ typedef struct
   guint64 count, bucket[N_BUCKETS];
 } Histogram;
 
-/* when a buffer's end (running time) entered the analysis */
+/* when a buffer's end (running time) entered the analysis: monotonic
+ * time, and running time on the pipeline clock */
 typedef struct
 {
   GstClockTime end;
   gint64 at_us;
+  GstClockTime at_running;
 } Arrival;
 
 /* the service's variables: name, default, meaning (--help lists them) */
@@ -118,6 +124,8 @@ typedef struct
   GstClockTime running_now;     /* pipeline running time at posting */
   gint64 wall_us;               /* g_get_real_time () at posting */
   double processing;            /* s since the window's end arrived */
+  double latency;               /* s since the window's last sample was
+                                 * captured */
 } PostInfo;
 
 /* latest result of one route */
@@ -172,6 +180,7 @@ typedef struct
   GstClockTime gate_timestamp;
   int gate_route;
   Histogram latency, processing;
+  double source_latency;        /* s the source reports (min), NAN unknown */
   gint64 last_result_us;
   GQueue recent;                /* the latest window lines (char*) */
 
@@ -635,33 +644,53 @@ line_end (GString * s)
 
 /* ---- results ---- */
 
-/* seconds from the arrival of the buffer that completed the window (the
- * oldest whose end reaches the window's end, else the newest) to now */
-static double
-processing_time (Live * live, const GstStructure * s, gint64 now_us)
+/* The buffer that completed the window: the oldest whose end reaches the
+ * window's end, else the newest. Sets info->processing (from its arrival
+ * to now) and info->latency (from the capture of the window's last sample
+ * to info->running_now). */
+static void
+window_times (Live * live, const GstStructure * s, gint64 now_us,
+    PostInfo * info)
 {
   GstClockTime rt = GST_CLOCK_TIME_NONE, dur = GST_CLOCK_TIME_NONE, end;
-  gint64 at = -1;
+  GstClockTime captured;
+  const Arrival *found = NULL;
+  Arrival a = { GST_CLOCK_TIME_NONE, -1, GST_CLOCK_TIME_NONE };
   guint64 i;
 
+  info->processing = info->latency = NAN;
   if (!gst_structure_get_uint64 (s, "running-time", &rt)
       || !gst_structure_get_uint64 (s, "duration", &dur)
       || !GST_CLOCK_TIME_IS_VALID (rt) || !GST_CLOCK_TIME_IS_VALID (dur))
-    return NAN;
+    return;
   end = rt + dur;
   g_mutex_lock (&live->lock);
   for (i = live->n_arrivals; i > 0 && i + ARRIVALS > live->n_arrivals; i--) {
-    const Arrival *a = &live->arrivals[(i - 1) % ARRIVALS];
-    if (!GST_CLOCK_TIME_IS_VALID (a->end) || a->end < end)
+    const Arrival *c = &live->arrivals[(i - 1) % ARRIVALS];
+    if (!GST_CLOCK_TIME_IS_VALID (c->end) || c->end < end)
       break;
-    at = a->at_us;
+    found = c;
   }
   /* a window can complete before its nominal end (its last whole
    * analysis frame): then the newest buffer completed it */
-  if (at < 0 && live->n_arrivals > 0)
-    at = live->arrivals[(live->n_arrivals - 1) % ARRIVALS].at_us;
+  if (found == NULL && live->n_arrivals > 0)
+    found = &live->arrivals[(live->n_arrivals - 1) % ARRIVALS];
+  if (found)
+    a = *found;
   g_mutex_unlock (&live->lock);
-  return at < 0 ? NAN : (now_us - at) / 1e6;
+  if (a.at_us >= 0)
+    info->processing = (now_us - a.at_us) / 1e6;
+  /* The timestamps say when a sample was captured: running time `end` is
+   * clock time base_time + end. A sample cannot have been captured after
+   * it reached the analysis, so a source that stamps ahead of the clock
+   * (audiotestsrc pushes a buffer when the clock reaches its first sample;
+   * a network receiver stamps a packet's first sample with the packet's
+   * arrival) is held to its arrival. Both sides are on the pipeline clock,
+   * relative to the same base time. */
+  captured = end;
+  if (GST_CLOCK_TIME_IS_VALID (a.at_running) && a.at_running < captured)
+    captured = a.at_running;
+  info->latency = ((double) info->running_now - (double) captured) / GST_SECOND;
 }
 
 static GstBusSyncReply
@@ -683,8 +712,8 @@ sync_handler (GstBus * bus, GstMessage * msg, gpointer user_data)
 
     info->running_now = now >= base ? now - base : 0;
     info->wall_us = g_get_real_time ();
-    info->processing = processing_time (user_data,
-        gst_message_get_structure (msg), g_get_monotonic_time ());
+    window_times (user_data, gst_message_get_structure (msg),
+        g_get_monotonic_time (), info);
     gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (msg), post_quark, info,
         g_free);
     gst_object_unref (clock);
@@ -766,6 +795,30 @@ histogram_add (Histogram * h, double v)
       h->bucket[i]++;
 }
 
+/* the minimum latency the source declares (a capture buffer, a jitter
+ * buffer), from a LATENCY query upstream of the analysis; NAN when it
+ * does not answer */
+static double
+query_source_latency (Live * live)
+{
+  GstQuery *q = gst_query_new_latency ();
+  GstPad *pad = live->source_bin ?
+      gst_element_get_static_pad (live->source_bin, "src") : NULL;
+  GstClockTime min = GST_CLOCK_TIME_NONE;
+  gboolean is_live = FALSE;
+  double seconds = NAN;
+
+  if (pad && gst_pad_query (pad, q)) {
+    gst_query_parse_latency (q, &is_live, &min, NULL);
+    if (GST_CLOCK_TIME_IS_VALID (min))
+      seconds = (double) min / GST_SECOND;
+  }
+  if (pad)
+    gst_object_unref (pad);
+  gst_query_unref (q);
+  return seconds;
+}
+
 static void
 on_prediction (Live * live, GstMessage * msg)
 {
@@ -794,8 +847,10 @@ on_prediction (Live * live, GstMessage * msg)
     gst_structure_get_int (s, "route", &live->gate_route);
     return;
   }
-  if (info && GST_CLOCK_TIME_IS_VALID (rt) && GST_CLOCK_TIME_IS_VALID (dur))
-    latency = ((double) info->running_now - (double) (rt + dur)) / GST_SECOND;
+  if (info)
+    latency = info->latency;
+  if (!isfinite (live->source_latency))
+    live->source_latency = query_source_latency (live);
 
   r = route_state (live, who);
   r->windows++;
@@ -813,6 +868,7 @@ on_prediction (Live * live, GstMessage * msg)
   line_num (b, "window_duration", ns_to_s (dur), "%.3f");
   line_num (b, "latency", latency, "%.4f");
   line_num (b, "processing", info ? info->processing : NAN, "%.4f");
+  line_num (b, "source_latency", live->source_latency, "%.4f");
   line_str (b, "task", live->task);
   if (live->gated) {
     line_str (b, "route", who);
@@ -886,9 +942,19 @@ data_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
   Live *live = user_data;
   GstBuffer *buf = NULL;
-  GstClockTime end = GST_CLOCK_TIME_NONE;
+  GstClockTime end = GST_CLOCK_TIME_NONE, at_running = GST_CLOCK_TIME_NONE;
+  GstElement *element = GST_PAD_PARENT (pad);
+  GstClock *clock = element ? gst_element_get_clock (element) : NULL;
   GstEvent *ev;
   gint64 now = g_get_monotonic_time ();
+
+  if (clock) {
+    GstClockTime t = gst_clock_get_time (clock);
+    GstClockTime base = gst_element_get_base_time (element);
+    if (GST_CLOCK_TIME_IS_VALID (base) && t >= base)
+      at_running = t - base;
+    gst_object_unref (clock);
+  }
 
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
     buf = GST_PAD_PROBE_INFO_BUFFER (info);
@@ -914,6 +980,7 @@ data_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   live->buffers++;
   live->arrivals[live->n_arrivals % ARRIVALS].end = end;
   live->arrivals[live->n_arrivals % ARRIVALS].at_us = now;
+  live->arrivals[live->n_arrivals % ARRIVALS].at_running = at_running;
   live->n_arrivals++;
   g_mutex_unlock (&live->lock);
   return GST_PAD_PROBE_OK;
@@ -956,6 +1023,7 @@ build (Live * live, GError ** error)
   g_mutex_lock (&live->lock);
   live->n_arrivals = 0;
   live->first_data_us = 0;
+  live->source_latency = NAN;
   g_mutex_unlock (&live->lock);
   in = gst_bin_get_by_name (GST_BIN (live->source_bin), "live-in");
   pad = gst_element_get_static_pad (in, "src");
@@ -1304,8 +1372,14 @@ live_metrics (gpointer user_data)
   g_string_append (s, "affect_live_last_result_timestamp_seconds ");
   prom_double (s, live->last_result_us / 1e6);
   prom_histogram (s, "affect_live_latency_seconds", "Capture-to-result "
-      "latency: running time when a window's result is posted minus the "
-      "running time of the window's end.", &live->latency);
+      "latency: pipeline clock when a window's result is posted minus the "
+      "clock time its last sample was captured (base time + running time "
+      "of the window's end, or of its arrival if earlier).", &live->latency);
+  prom_head (s, "affect_live_source_latency_seconds", "gauge",
+      "Minimum latency the source reports (LATENCY query), not part of "
+      "affect_live_latency_seconds.");
+  g_string_append (s, "affect_live_source_latency_seconds ");
+  prom_double (s, live->source_latency);
   prom_histogram (s, "affect_live_processing_seconds", "From the arrival "
       "of the window's last audio at the analysis to its result.",
       &live->processing);

@@ -1,4 +1,4 @@
-/* affect-run live: live feeds as a service (pipelines/live.c, docs/live.md) */
+/* affect-run live: live feeds as a service (tools/affect-run/live.c, docs/live.md) */
 #ifndef AFFECT_RUNNER_LIVE_H
 #define AFFECT_RUNNER_LIVE_H
 
@@ -10,7 +10,7 @@ G_BEGIN_DECLS
  * returns the exit status */
 int runner_live_main (int argc, char **argv);
 
-/* the HTTP side (pipelines/live-http.c): /, /metrics, /events, /recent */
+/* the HTTP side (tools/affect-run/live-http.c): /, /metrics, /events, /recent */
 typedef struct _LiveHttp LiveHttp;
 
 typedef struct

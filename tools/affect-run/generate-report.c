@@ -4,7 +4,7 @@
  *            affect_augment_plan): which train items of a manifest a
  *            generator turns into generated items, written as a manifest of
  *            those items;
- *   report   the report of a results folder (pipelines/report.c): Markdown,
+ *   report   the report of a results folder (tools/affect-run/report.c): Markdown,
  *            JSON and PNG figures; its tables are printed at the end of the
  *            run.
  */

@@ -1,0 +1,72 @@
+/* What the MoodNet classifier element does to items and scores, with no
+ * GStreamer: the model input from an item's frames, an item's labels in
+ * the model's class order (matched by name), the classes named in a
+ * prediction, and the `affect.labels` JSON of a model file. */
+#ifndef AFFECT_CLASSIFIER_H
+#define AFFECT_CLASSIFIER_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* x[mels × total] from frames[n × mels]: the first `total` frames, tiled
+ * end to end when fewer, transposed */
+void affect_classifier_input (const float *frames, guint n, guint mels,
+    guint total, float *x);
+
+/* Where each of an item's n label names sits among the model's classes:
+ * n indices (-1 for a name the model does not know, the first match for a
+ * repeated one), or NULL when vocabulary is model_labels itself. */
+int *affect_label_index (const char *const *model_labels,
+    const char *const *vocabulary, guint n);
+
+/* An item's labels (n, over vocabulary; NULL vocabulary = unnamed) in the
+ * order of the model's `classes` labels. *targets stays NULL when they can
+ * be used as they are. FALSE with AFFECT_ERROR_MISMATCH ("has …", to follow
+ * the item's name) when the item must be skipped: unnamed labels of
+ * another count, a label the model does not know, or (fewer labels than
+ * classes) no positive one the model knows. */
+gboolean affect_labels_to_model (const char *const *model_labels,
+    guint classes, const char *const *vocabulary, const float *labels,
+    guint n, float **targets, GError ** error);
+
+/* order[n]: classes by decreasing score; returns how many the prediction
+ * names: top_k if > 0, else 1 for a single-label model, else those at or
+ * above threshold */
+guint affect_scores_rank (const float *scores, guint n, guint top_k,
+    gboolean single_label, double threshold, guint * order);
+
+/* One field of a Mel stream's description (the element's caps), as a
+ * model file's `affect.features` JSON records it */
+typedef enum
+{
+  AFFECT_FEATURE_INT,
+  AFFECT_FEATURE_DOUBLE,
+  AFFECT_FEATURE_STRING
+} AffectFeatureKind;
+
+typedef struct
+{
+  const char *name;
+  AffectFeatureKind kind;
+  gint64 i;
+  double d;
+  const char *s;
+} AffectFeatureField;
+
+/* the fields as a JSON object */
+char *affect_features_json (const AffectFeatureField * fields, guint n);
+/* FALSE with AFFECT_ERROR_MISMATCH naming both values when the stream's
+ * sample-rate, hop, n-mels, n-fft (ints) or preset (neither "custom")
+ * differ from features_json's; TRUE when either does not say, or
+ * features_json is NULL or not a JSON object. `model` names the model in
+ * the message. */
+gboolean affect_features_check (const char *features_json,
+    const AffectFeatureField * fields, guint n, const char *model,
+    GError ** error);
+
+/* ["a", "b"] with JSON escapes */
+char *affect_labels_json (const char *const *labels);
+
+G_END_DECLS
+#endif /* AFFECT_CLASSIFIER_H */

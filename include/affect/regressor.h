@@ -1,0 +1,64 @@
+/* The regressor of the VAT seed as a file set: the MLPs that predict a list
+ * of named targets, either one multi-output model or one model per target
+ * (model-<target>.safetensors), with the range of the targets each was
+ * trained on (metadata `target-min`, `target-max`). Also the small parsers
+ * the training elements share: hidden-layer lists, per-target file names,
+ * target lists and labels written as words.
+ *
+ * No GStreamer here: affectregress and affectgate are thin wrappers. */
+#ifndef AFFECT_REGRESSOR_H
+#define AFFECT_REGRESSOR_H
+
+#include <glib.h>
+#include "affect/mlp.h"
+
+G_BEGIN_DECLS
+
+typedef struct _AffectRegressor AffectRegressor;
+
+/* Loads `path` (multi_output) or one model-<target> file per name of
+ * `targets` (comma-separated). A multi-output file that names no outputs
+ * takes `targets`' names, which must then match its outputs.
+ * AFFECT_ERROR_MISMATCH when counts disagree. */
+AffectRegressor *affect_regressor_load (const char *path,
+    gboolean multi_output, const char *targets, GError ** error);
+void affect_regressor_free (AffectRegressor * regressor);
+/* the target names, NULL-terminated */
+const char *const *affect_regressor_names (const AffectRegressor * regressor);
+guint affect_regressor_n_targets (const AffectRegressor * regressor);
+/* the first model (inputs, feature and sample-rate metadata) */
+const AffectMlp *affect_regressor_model (const AffectRegressor * regressor);
+/* y[n × n_targets] for x[n × n_inputs]; mean/std NULL = each model's own
+ * standardisation, else these statistics */
+void affect_regressor_predict (AffectRegressor * regressor, const float *x,
+    float *y, int n, const float *mean, const float *std);
+/* the training targets' range of target t, NaN where the model states none */
+void affect_regressor_range (const AffectRegressor * regressor, guint t,
+    double *lo, double *hi);
+/* A prediction y[n_targets] unlike the training data: NULL when every
+ * value lies within the training range widened by its width on either
+ * side (or the model states none), else "valence = 2.2e+08 (trained on
+ * [1, 5]), …" (g_free) */
+char *affect_regressor_far_outside (const AffectRegressor * regressor,
+    const float *y);
+/* TRUE when x[n] holds no NaN or infinity */
+gboolean affect_vector_is_finite (const float *x, guint n);
+/* widens lo/hi[k] to hold t[k]; the first call (*seen FALSE) sets them */
+void affect_target_range_update (double *lo, double *hi, const float *t,
+    guint k, gboolean * seen);
+/* records targets [t0, t1) of lo/hi in `mlp`'s metadata */
+void affect_mlp_set_target_range (AffectMlp * mlp, const double *lo,
+    const double *hi, guint t0, guint t1);
+
+/* "1200,600" → config->hidden; FALSE on a malformed list */
+gboolean affect_mlp_parse_hidden (const char *list, AffectMlpConfig * config);
+/* "model.safetensors" + "valence" → "model-valence.safetensors" */
+char *affect_mlp_target_path (const char *path, const char *target);
+/* "valence, arousal" → {"valence", "arousal", NULL}, empty names dropped */
+char **affect_split_names (const char *list);
+/* a number, or 1/0 words: true/false, yes/no, spontaneous/scripted,
+ * improvised/script, … */
+gboolean affect_parse_label (const char *text, double *value);
+
+G_END_DECLS
+#endif /* AFFECT_REGRESSOR_H */

@@ -1,0 +1,138 @@
+/* The training elements' work that lives in libaffect: the parsers
+ * (hidden sizes, per-target files, target lists, word labels), the
+ * classifier's label mapping, score ranking, input and affect.features,
+ * and the regressor's range check. */
+#include <math.h>
+#include <string.h>
+
+#include "affect/affect.h"
+#include "affect/classifier.h"
+#include "affect/regressor.h"
+
+static void
+test_parsers (void)
+{
+  AffectMlpConfig c = { 0 };
+  gchar **names;
+  gchar *path;
+  gdouble v;
+
+  g_assert_true (affect_mlp_parse_hidden (" 1200, 600", &c));
+  g_assert_cmpint (c.n_hidden, ==, 2);
+  g_assert_cmpint (c.hidden[1], ==, 600);
+  g_assert_false (affect_mlp_parse_hidden ("12,,3", &c));
+  g_assert_cmpint (c.n_hidden, ==, 0);
+  g_assert_false (affect_mlp_parse_hidden ("-4", &c));
+  path = affect_mlp_target_path ("/a.b/model.safetensors", "valence");
+  g_assert_cmpstr (path, ==, "/a.b/model-valence.safetensors");
+  g_free (path);
+  path = affect_mlp_target_path ("/a.b/model", "arousal");
+  g_assert_cmpstr (path, ==, "/a.b/model-arousal");
+  g_free (path);
+  names = affect_split_names (" valence,, arousal ");
+  g_assert_cmpuint (g_strv_length (names), ==, 2);
+  g_assert_cmpstr (names[1], ==, "arousal");
+  g_strfreev (names);
+  g_assert_true (affect_parse_label ("Spontaneous", &v) && v == 1.0);
+  g_assert_true (affect_parse_label ("script", &v) && v == 0.0);
+  g_assert_true (affect_parse_label ("-0.5", &v) && v == -0.5);
+  g_assert_false (affect_parse_label ("maybe", &v));
+}
+
+static void
+test_classifier (void)
+{
+  const char *model[] = { "a", "b", "c", NULL };
+  const char *vocab[] = { "c", "a", NULL };
+  const float labels[] = { 1, 0 }, none[] = { 0, 0 };
+  const float scores[] = { 0.2f, 0.9f, 0.6f };
+  const float frames[] = { 1, 2, 3, 4 };        /* 2 frames × 2 mels */
+  float x[6], *t = NULL;
+  guint order[3];
+  GError *error = NULL;
+  AffectFeatureField f[] = {
+    {"hop", AFFECT_FEATURE_INT, 256, 0, NULL},
+    {"fmax", AFFECT_FEATURE_DOUBLE, 0, 6000.5, NULL},
+    {"preset", AFFECT_FEATURE_STRING, 0, 0, "mtg-jamendo"},
+  };
+  gchar *json;
+
+  g_assert_true (affect_labels_to_model (model, 3, vocab, labels, 2, &t, NULL));
+  g_assert_cmpfloat (t[2], ==, 1);
+  g_assert_cmpfloat (t[0], ==, 0);
+  g_free (t);
+  g_assert_true (affect_labels_to_model (model, 3, model, labels, 3, &t, NULL));
+  g_assert_null (t);
+  g_assert_false (affect_labels_to_model (model, 3, vocab, none, 2, &t,
+          &error));
+  g_assert_true (strstr (error->message, "no positive") != NULL);
+  g_clear_error (&error);
+  vocab[1] = "z";
+  g_assert_false (affect_labels_to_model (model, 3, vocab, labels, 2, &t,
+          &error));
+  g_assert_true (strstr (error->message, "\"z\"") != NULL);
+  g_clear_error (&error);
+
+  g_assert_cmpuint (affect_scores_rank (scores, 3, 0, FALSE, 0.5, order), ==,
+      2);
+  g_assert_cmpuint (order[0], ==, 1);
+  g_assert_cmpuint (order[1], ==, 2);
+  g_assert_cmpuint (affect_scores_rank (scores, 3, 0, TRUE, 0.5, order), ==, 1);
+  g_assert_cmpuint (affect_scores_rank (scores, 3, 5, FALSE, 0.5, order), ==,
+      3);
+
+  /* three frames from two, tiled, as mels × frames */
+  affect_classifier_input (frames, 2, 2, 3, x);
+  g_assert_cmpfloat (x[0], ==, 1);
+  g_assert_cmpfloat (x[2], ==, 1);
+  g_assert_cmpfloat (x[3], ==, 2);
+  g_assert_cmpfloat (x[4], ==, 4);
+
+  json = affect_features_json (f, 3);
+  g_assert_cmpstr (json, ==,
+      "{\"hop\":256,\"fmax\":6000.5,\"preset\":\"mtg-jamendo\"}");
+  g_assert_true (affect_features_check (json, f, 3, "m", NULL));
+  f[0].i = 512;
+  g_assert_false (affect_features_check (json, f, 3, "m", &error));
+  g_assert_cmpstr (error->message, ==,
+      "Mel stream has hop=512 but the model m was trained with hop=256");
+  g_clear_error (&error);
+  f[0].i = 256;
+  f[2].s = "librosa";
+  g_assert_false (affect_features_check (json, f, 3, "m", &error));
+  g_clear_error (&error);
+  f[2].s = "custom";
+  g_assert_true (affect_features_check (json, f, 3, "m", NULL));
+  g_assert_true (affect_features_check (NULL, f, 3, "m", NULL));
+  g_free (json);
+  json = affect_labels_json (model);
+  g_assert_cmpstr (json, ==, "[\"a\", \"b\", \"c\"]");
+  g_free (json);
+}
+
+static void
+test_ranges (void)
+{
+  double lo[2], hi[2];
+  gboolean seen = FALSE;
+  const float a[] = { 1, 5 }, b[] = { 3, -1 }, bad[] = { 1, NAN };
+
+  affect_target_range_update (lo, hi, a, 2, &seen);
+  affect_target_range_update (lo, hi, b, 2, &seen);
+  g_assert_cmpfloat (lo[0], ==, 1);
+  g_assert_cmpfloat (hi[0], ==, 3);
+  g_assert_cmpfloat (lo[1], ==, -1);
+  g_assert_cmpfloat (hi[1], ==, 5);
+  g_assert_true (affect_vector_is_finite (a, 2));
+  g_assert_false (affect_vector_is_finite (bad, 2));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/learner-core/parsers", test_parsers);
+  g_test_add_func ("/learner-core/classifier", test_classifier);
+  g_test_add_func ("/learner-core/ranges", test_ranges);
+  return g_test_run ();
+}
