@@ -81,7 +81,7 @@
  * - `train-loss`, `validation-loss` (gdouble): mean of the two heads' losses
  * - `validation-metric` (gdouble), `metric` (gchararray): "roc-auc-macro"
  *   (sigmoid models) or "f1-macro" (softmax), NaN when undefined
- * - `best` (gboolean): the epoch improved the metric (model file written)
+ * - `best` (gboolean): the kept model is this epoch's (model file written)
  * - `seconds` (gdouble): the epoch's wall time
  * - `train-mse`, `train-lds`, `validation-accuracy` (gdouble): NaN (the
  *   layout every training element shares, docs/protocol.md)
