@@ -2,6 +2,7 @@
  *
  * Music: affectsrc → affectmel → affectclassify → affectmetrics
  * Speech: affectsrc → affectis09 → affectgate → affectregress → affectmetrics
+ * Stored features: affectis09 → affectfeaturesink; affectfeaturesrc → …
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -26,6 +27,8 @@ plugin_init (GstPlugin * plugin)
   ret &= GST_ELEMENT_REGISTER (affectgate, plugin);
   ret &= GST_ELEMENT_REGISTER (affecthnr, plugin);
   ret &= GST_ELEMENT_REGISTER (affectclassify, plugin);
+  ret &= GST_ELEMENT_REGISTER (affectfeaturesrc, plugin);
+  ret &= GST_ELEMENT_REGISTER (affectfeaturesink, plugin);
   return ret;
 }
 

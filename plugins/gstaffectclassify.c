@@ -118,8 +118,6 @@
 #include <string.h>
 
 #include "affect/affect.h"
-#include "affect/model.h"
-#include "affect/atomicfile.h"
 #include "affect/classifier.h"
 #include "gstaffectelements.h"
 #include "gstaffectcaps.h"
@@ -151,83 +149,78 @@ static const GEnumValue select_values[] = {
 GST_AFFECT_DEFINE_ENUM (GstAffectClassifySelect, gst_affect_classify_select,
     select_values);
 
+/* the element's own properties, then the learner's knobs it words or
+ * bounds its own way */
 #define S GstAffectClassify
-static const GstAffectParam params[] = {
-  GST_AFFECT_PARAM_STRING ("model-file", "Model file",
-      "Model file (safetensors): read in infer mode, written (the best "
-      "epoch) in train mode", S, learner.model_file, NULL),
-  GST_AFFECT_PARAM_ALIAS ("model", "Model",
-      "Deprecated: use model-file", S, learner.model_file),
-  GST_AFFECT_PARAM_ENUM ("mode", "Mode", "Predict, or train a model", S,
-      learner.mode, gst_affect_mode_get_type, GST_AFFECT_MODE_INFER),
-  GST_AFFECT_PARAM_UINT64 ("window", "Window",
+static const GstAffectProp props[] = {
+  GST_AFFECT_PROP_UINT64 ("window", "Window",
       "Live streams (no items): window length in ns (0 = the model's input "
-      "length)", S, window, 0, -1, 0),
-  GST_AFFECT_PARAM_UINT64 ("hop", "Hop",
+      "length)", S, window, 0, -1, 0, 0),
+  GST_AFFECT_PROP_UINT64 ("hop", "Hop",
       "Live streams: time between window starts in ns (0 = the window)", S,
-      hop, 0, -1, 0),
-  GST_AFFECT_PARAM_UINT ("top-k", "Top k",
+      hop, 0, -1, 0, 0),
+  GST_AFFECT_PROP_UINT ("top-k", "Top k",
       "Labels named in messages: the k best (0 = those above threshold)", S,
-      top_k, 0, G_MAXUINT, 0),
-  GST_AFFECT_PARAM_DOUBLE ("threshold", "Threshold",
+      top_k, 0, G_MAXUINT, 0, 0),
+  GST_AFFECT_PROP_DOUBLE ("threshold", "Threshold",
       "Score from which a tag is named in messages when top-k is 0", S,
-      threshold, 0.0, 1.0, 0.5),
-  GST_AFFECT_PARAM_UINT ("epochs", "Epochs",
-      "Train: epochs of Adam (the seed: 60)", S, learner.epochs, 0, 100000,
-      12),
-  GST_AFFECT_PARAM_UINT ("sgd-epochs", "SGD epochs",
+      threshold, 0.0, 1.0, 0.5, 0),
+  GST_AFFECT_PROP_UINT ("sgd-epochs", "SGD epochs",
       "Train: epochs of SGD Nesterov at each of lr 1e-3, 1e-4, 1e-5 after "
-      "Adam (0 = Adam only; the seed: 20)", S, sgd_epochs, 0, 100000, 0),
-  GST_AFFECT_PARAM_UINT ("batch-size", "Batch size", "Train: items per batch",
-      S, learner.batch_size, 1, 4096, 16),
-  GST_AFFECT_PARAM_DOUBLE ("learning-rate", "Learning rate",
-      "Train: Adam learning rate", S, learner.learning_rate, 0.0, 10.0, 1e-4),
-  GST_AFFECT_PARAM_BOOL ("mixup", "Mixup",
+      "Adam (0 = Adam only; the seed: 20)", S, sgd_epochs, 0, 100000, 0, 0),
+  GST_AFFECT_PROP_BOOL ("mixup", "Mixup",
       "Train: mix pairs of items and labels with Beta(1,1) weights", S, mixup,
-      FALSE),
-  GST_AFFECT_PARAM_BOOL ("spec-augment", "SpecAugment",
+      FALSE, 0),
+  GST_AFFECT_PROP_BOOL ("spec-augment", "SpecAugment",
       "Train: two frequency and two time masks per item", S, spec_augment,
-      FALSE),
-  GST_AFFECT_PARAM_BOOL ("resume", "Resume",
-      "Train: continue from the checkpoint <model>.ckpt if present", S,
-      learner.resume, FALSE),
-  GST_AFFECT_PARAM_UINT64 ("seed", "Seed",
-      "Train: seed of initial weights, shuffles, dropout, augmentation", S,
-      learner.seed, 0, -1, 0),
-  GST_AFFECT_PARAM_DOUBLE ("width", "Width",
+      FALSE, 0),
+  GST_AFFECT_PROP_DOUBLE ("width", "Width",
       "Train: MobileNetV2 width multiplier of a new model (the seed: 1.0)", S,
-      width, 0.05, 4.0, 0.35),
-  GST_AFFECT_PARAM_UINT ("chunks", "Chunks",
+      width, 0.05, 4.0, 0.35, 0),
+  GST_AFFECT_PROP_UINT ("chunks", "Chunks",
       "Train: chunks per input (crop) of a new model (the seed: 16)", S,
-      chunks, 1, 256, 2),
-  GST_AFFECT_PARAM_UINT ("chunk-frames", "Chunk frames",
+      chunks, 1, 256, 2, 0),
+  GST_AFFECT_PROP_UINT ("chunk-frames", "Chunk frames",
       "Train: Mel frames per chunk of a new model, ≥ 65 (the seed: 256)", S,
-      chunk_frames, 65, 65536, 128),
-  GST_AFFECT_PARAM_ENUM ("crops", "Crops",
+      chunk_frames, 65, 65536, 128, 0),
+  GST_AFFECT_PROP_ENUM ("crops", "Crops",
       "How an item longer than the model input is seen: a random crop per "
       "epoch in training and the mean over the crops that cover it in "
       "prediction, or its first crop only", S, crops,
-      gst_affect_classify_crops_get_type, AFFECT_CROPS_RANDOM),
-  GST_AFFECT_PARAM_ENUM ("select", "Select",
+      gst_affect_classify_crops_get_type, AFFECT_CROPS_RANDOM, 0),
+  GST_AFFECT_PROP_ENUM ("select", "Select",
       "Train: the model kept, the best validation epoch's or the last "
       "epoch's (the last without validation items)", S, select,
-      gst_affect_classify_select_get_type, AFFECT_TRAIN_SELECT_BEST),
-  GST_AFFECT_PARAM_STRING ("init-model", "Initial model",
+      gst_affect_classify_select_get_type, AFFECT_TRAIN_SELECT_BEST, 0),
+  GST_AFFECT_PROP_STRING ("init-model", "Initial model",
       "Train: start from this model file (e.g. PyTorch weights) instead of "
-      "random weights", S, init_model, NULL),
-  GST_AFFECT_PARAM_UINT ("cache-budget", "Cache budget",
-      "Train: MiB of items kept in memory; the rest spills to a temporary "
-      "file", S, learner.cache_budget, 0, G_MAXUINT, 1024),
-  GST_AFFECT_PARAM_UINT ("threads", "Threads",
-      "Threads for inference and training (0 = the process default: "
-      "AFFECT_THREADS, else OPENBLAS_NUM_THREADS, else all cores)", S,
-      learner.threads, 0, 256, 0),
-  GST_AFFECT_PARAM_ABSENT ("hidden-sizes"),
-  GST_AFFECT_PARAM_DOUBLE ("validation-fraction", "Validation fraction",
-      "Train: fraction of the groups of validation-group held out for model "
-      "selection (without validation-group only split=validation items are "
-      "held out)", S, learner.validation_fraction, 0.0, 0.9, 0.1),
-  GST_AFFECT_PARAM_ABSENT ("patience"),
+      "random weights", S, init_model, NULL, 0),
+  GST_AFFECT_LEARNER_ALIAS ("model", "Model", "Deprecated: use model-file",
+      model_file),
+  GST_AFFECT_LEARNER_KNOB_STRING ("model-file", "Model file (safetensors): "
+      "read in infer mode, written (the best epoch) in train mode", NULL),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("mode", "Predict, or train a model"),
+  GST_AFFECT_LEARNER_KNOB ("epochs", "Train: epochs of Adam (the seed: 60)",
+      0, 100000, 12),
+  GST_AFFECT_LEARNER_KNOB ("batch-size", "Train: items per batch", 1, 4096,
+      16),
+  GST_AFFECT_LEARNER_KNOB ("learning-rate", "Train: Adam learning rate", 0.0,
+      10.0, 1e-4),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("resume",
+      "Train: continue from the checkpoint <model>.ckpt if present"),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("seed",
+      "Train: seed of initial weights, shuffles, dropout, augmentation"),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("cache-budget", "Train: MiB of items kept "
+      "in memory; the rest spills to a temporary file"),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("threads", "Threads for inference and "
+      "training (0 = the process default: AFFECT_THREADS, else "
+      "OPENBLAS_NUM_THREADS, else all cores)"),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("validation-fraction", "Train: fraction of "
+      "the groups of validation-group held out for model selection (without "
+      "validation-group only split=validation items are held out)"),
+  GST_AFFECT_LEARNER_ABSENT ("hidden-sizes"),
+  GST_AFFECT_LEARNER_ABSENT ("patience"),
+  GST_AFFECT_LEARNER_ABSENT ("post-messages"),
 };
 
 #undef S
@@ -269,42 +262,22 @@ assemble_input (GstAffectClassify * self, const float *frames, guint n,
 }
 
 static gboolean
-load_model (GstAffectClassify * self, const gchar * path, gboolean training)
+load_model (GstAffectClassify * self, const gchar * path)
 {
   GError *error = NULL;
-  AffectModel *model = affect_model_load (path, &error);
-  AffectSafetensors *file;
 
-  if (model == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot load the model %s", path), ("%s", error->message));
-    g_error_free (error);
-    return FALSE;
-  }
-  if (strcmp (affect_model_get_class (model)->name, "moodnet")) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("%s is a \"%s\" model, not a MoodNet", path,
-            affect_model_get_class (model)->name), (NULL));
-    affect_model_free (model);
-    return FALSE;
-  }
-  /* keep the network itself; the registry wrapper goes */
-  file = affect_model_get_file (model);
   g_clear_pointer (&self->net, affect_moodnet_free);
-  self->net = affect_moodnet_load (path, &error);
   g_strfreev (self->labels);
-  self->labels = affect_model_labels (model);
-  g_free (self->features_json);
-  self->features_json =
-      g_strdup (affect_safetensors_metadata (file, "affect.features"));
-  affect_model_free (model);
-  if (self->net == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot load the model %s", path), ("%s", error->message));
-    g_error_free (error);
-    return FALSE;
-  }
-  return TRUE;
+  g_clear_pointer (&self->features_json, g_free);
+  self->labels = NULL;
+  self->net = affect_classifier_load (path, &self->labels,
+      &self->features_json, &error);
+  if (self->net != NULL)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+      ("Cannot load the model %s", path), ("%s", error->message));
+  g_error_free (error);
+  return FALSE;
 }
 
 /* The sink caps' fields as libaffect describes a Mel stream; serialised
@@ -522,8 +495,8 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
   GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
   AffectMoodNetConfig c;
   AffectMoodNetTrainOptions o;
-  GHashTable *md;
-  gchar *init_model, *model;
+  GError *error = NULL;
+  gchar *features;
 
   GST_OBJECT_LOCK (self);
   affect_moodnet_config_init (&c, item->n_labels);
@@ -545,59 +518,25 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
   o.seed = learner->seed;
   o.resume = learner->resume;
   o.cache_budget = (size_t) learner->cache_budget << 20;
-  init_model = g_strdup (self->init_model);
-  model = g_strdup (GST_AFFECT_LEARNER (self)->model_file);
+  o.output = learner->model_file;       /* set: checked at READY_TO_PAUSED */
   GST_OBJECT_UNLOCK (self);
 
-  if (model == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("No model-file set."), ("mode=train writes model-file"));
-    g_free (init_model);
+  g_clear_pointer (&self->net, affect_moodnet_free);
+  self->net = affect_classifier_start (&c, learner->seed, self->init_model,
+      &error);
+  if (self->net == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Cannot build a MoodNet for this stream"), ("%s", error->message));
+    g_error_free (error);
     return FALSE;
   }
-  if (init_model != NULL) {
-    gboolean ok = load_model (self, init_model, TRUE);
-    if (ok && (config (self)->classes != (int) item->n_labels
-            || config (self)->n_mels != self->n_mels)) {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("init-model %s has %d classes and %d Mel bands; the items have "
-              "%u labels and the stream %d bands", init_model,
-              config (self)->classes, config (self)->n_mels, item->n_labels,
-              self->n_mels), (NULL));
-      ok = FALSE;
-    }
-    g_free (init_model);
-    if (!ok) {
-      g_free (model);
-      return FALSE;
-    }
-  } else {
-    GError *error = NULL;
-    if (!affect_moodnet_config_validate (&c, &error)) {
-      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-          ("Cannot build a MoodNet for this stream"), ("%s", error->message));
-      g_error_free (error);
-      g_free (model);
-      return FALSE;
-    }
-    g_clear_pointer (&self->net, affect_moodnet_free);
-    self->net = affect_moodnet_new (&c, learner->seed);
-  }
   g_strfreev (self->labels);
-  self->labels = g_new0 (gchar *, item->n_labels + 1);
-  for (guint i = 0; i < item->n_labels; i++)
-    self->labels[i] = g_strdup (item->vocabulary && item->vocabulary[i] ?
-        item->vocabulary[i] : "");
-  md = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  g_hash_table_insert (md, (gpointer) "affect.labels",
-      affect_labels_json ((const char *const *) self->labels));
-  g_hash_table_insert (md, (gpointer) "affect.features",
-      features_from_caps (self->stream_features));
-  o.output = model;
-  o.metadata = md;
-  self->trainer = affect_moodnet_trainer_new (self->net, &o);
-  g_hash_table_unref (md);
-  g_free (model);
+  self->labels = affect_classifier_labels ((const char *const *)
+      item->vocabulary, item->n_labels);
+  features = features_from_caps (self->stream_features);
+  self->trainer = affect_classifier_trainer_new (self->net, &o,
+      (const char *const *) self->labels, features);
+  g_free (features);
   return TRUE;
 }
 
@@ -641,7 +580,7 @@ cache_item (GstAffectClassify * self)
   }
   if (gst_affect_learner_is_test_item (GST_AFFECT_LEARNER (self), item))
     return;
-  if (self->n_frames == 0) {
+  if (self->fr.n == 0) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("Item %s has no frames: skipped", item->id), (NULL));
     GST_AFFECT_LEARNER (self)->skipped++;
@@ -652,8 +591,8 @@ cache_item (GstAffectClassify * self)
   if (!map_labels (self, item, &targets))
     return;
   /* the whole item (or its first crop): the trainer draws its crops */
-  if (!affect_moodnet_trainer_add_frames (self->trainer, self->frames,
-          (int) self->n_frames, targets ? targets : item->labels,
+  if (!affect_moodnet_trainer_add_frames (self->trainer, self->fr.frames,
+          (int) self->fr.n, targets ? targets : item->labels,
           gst_affect_learner_is_validation_item (GST_AFFECT_LEARNER (self),
               item), &error)) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
@@ -700,19 +639,6 @@ train_at_eos (GstAffectLearner * learner)
 }
 
 /* ---------------------------------------------------------- streaming */
-
-static void
-append_frames (GstAffectClassify * self, const float *data, guint n)
-{
-  if (self->n_frames + n > self->capacity) {
-    guint cap = MAX (self->capacity * 2, self->n_frames + n);
-    self->frames = g_renew (float, self->frames, (size_t) cap * self->n_mels);
-    self->capacity = cap;
-  }
-  memcpy (self->frames + (size_t) self->n_frames * self->n_mels, data,
-      sizeof (float) * n * self->n_mels);
-  self->n_frames += n;
-}
 
 /* live windows: window and hop in frames */
 static void
@@ -807,40 +733,31 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
      * (crops=first) */
     const guint want = self->crops == AFFECT_CROPS_RANDOM ? G_MAXUINT :
         self->net ? model_frames (self) : self->chunks * self->chunk_frames;
-    if (self->n_frames == 0 && GST_BUFFER_PTS_IS_VALID (buf))
+    if (self->fr.n == 0 && GST_BUFFER_PTS_IS_VALID (buf))
       self->start_ts = GST_BUFFER_PTS (buf);
     if (GST_BUFFER_PTS_IS_VALID (buf))
       self->end_ts = GST_BUFFER_PTS (buf) + (GST_BUFFER_DURATION_IS_VALID (buf)
           ? GST_BUFFER_DURATION (buf) : 0);
-    if (self->n_frames < want)
-      append_frames (self, (const float *) map.data, MIN (n,
-              want - self->n_frames));
+    affect_frames_append (&self->fr, (const float *) map.data, n, want);
   } else {
     /* live: sliding windows */
-    guint win, hop;
+    guint win, hop, used, shift;
+    gint first;
+
     window_frames (self, &win, &hop);
-    for (guint i = 0; i < n && ret == GST_FLOW_OK; i++) {
-      if (self->frames_seen > 0) {
-        self->frames_seen--;    /* hop beyond the window: frames skipped */
+    for (guint i = 0; i < n && ret == GST_FLOW_OK; i += used) {
+      used = affect_frames_fill (&self->fr, (const float *) map.data +
+          (size_t) i * self->n_mels, n - i, win, &first);
+      if (first >= 0 && GST_BUFFER_PTS_IS_VALID (buf))
+        self->start_ts = GST_BUFFER_PTS (buf) + frames_to_time (self,
+            i + first);
+      if (self->fr.n < win)
         continue;
-      }
-      if (self->n_frames == 0 && GST_BUFFER_PTS_IS_VALID (buf))
-        self->start_ts = GST_BUFFER_PTS (buf) + frames_to_time (self, i);
-      append_frames (self, (const float *) map.data + (size_t) i *
-          self->n_mels, 1);
-      if (self->n_frames == win) {
-        ret = predict (self, self->frames, win, self->start_ts,
-            frames_to_time (self, win), NULL);
-        /* slide by hop frames */
-        const guint keep = hop < win ? win - hop : 0;
-        memmove (self->frames, self->frames + (size_t) (win - keep) *
-            self->n_mels, sizeof (float) * keep * self->n_mels);
-        self->n_frames = keep;
-        if (GST_CLOCK_TIME_IS_VALID (self->start_ts))
-          self->start_ts += frames_to_time (self, win - keep);
-        if (hop > win)
-          self->frames_seen = hop - win;        /* frames to skip */
-      }
+      ret = predict (self, self->fr.frames, win, self->start_ts,
+          frames_to_time (self, win), NULL);
+      shift = affect_frames_slide (&self->fr, win, hop);
+      if (GST_CLOCK_TIME_IS_VALID (self->start_ts))
+        self->start_ts += frames_to_time (self, shift);
     }
   }
   gst_buffer_unmap (buf, &map);
@@ -924,7 +841,7 @@ sink_caps (GstAffectLearner * learner, GstCaps * caps)
             gst_structure_get_string (s, "feature")), (NULL));
     return FALSE;
   }
-  self->n_mels = info.dims[0];
+  self->n_mels = self->fr.mels = info.dims[0];
   /* tensors per second × frames per tensor = frames per second */
   self->fps_n = info.rate_n * (info.n_dims > 1 ? info.dims[1] : 1);
   self->fps_d = info.rate_d;
@@ -969,7 +886,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       }
       break;
     case GST_EVENT_FLUSH_STOP:
-      self->n_frames = 0;
+      self->fr.n = 0;
       break;
     case GST_EVENT_GAP:{
       GstClockTime ts, duration;
@@ -984,7 +901,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_affect_event_is_item_start (event)) {
         self->saw_items = TRUE;
-        self->n_frames = 0;
+        self->fr.n = 0;
         self->n_nonfinite = 0;
         self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
         if (train && !self->src_caps_set && self->learner.item
@@ -998,6 +915,9 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
           set_src_caps (self);
         }
       } else if (gst_affect_event_is_item_end (event) && self->learner.item) {
+        const gboolean spans = GST_CLOCK_TIME_IS_VALID (self->start_ts)
+            && GST_CLOCK_TIME_IS_VALID (self->end_ts);
+
         if (self->n_nonfinite > 0) {
           GST_ELEMENT_WARNING (self, STREAM, FORMAT,
               ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " non-finite Mel "
@@ -1006,23 +926,18 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
                   item->path : "no path", self->n_nonfinite,
                   train ? "training" : "prediction"), (NULL));
           GST_AFFECT_LEARNER (self)->skipped++;
-          /* no output for it: its time is a GAP */
-          if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
-              && GST_CLOCK_TIME_IS_VALID (self->end_ts))
-            gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
-                self->start_ts, self->end_ts - self->start_ts);
         } else if (train) {
           cache_item (self);
-          /* training outputs nothing: the item's time is a GAP */
-          if (GST_CLOCK_TIME_IS_VALID (self->start_ts)
-              && GST_CLOCK_TIME_IS_VALID (self->end_ts))
+        }
+        if (self->n_nonfinite > 0 || train) {
+          /* no output for it (training outputs nothing): its time is a GAP */
+          if (spans)
             gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
                 self->start_ts, self->end_ts - self->start_ts);
-        } else if (self->n_frames > 0) {
-          GstClockTime dur = GST_CLOCK_TIME_IS_VALID (self->start_ts)
-              && GST_CLOCK_TIME_IS_VALID (self->end_ts) ?
-              self->end_ts - self->start_ts : GST_CLOCK_TIME_NONE;
-          GstFlowReturn fr = predict (self, self->frames, self->n_frames,
+        } else if (self->fr.n > 0) {
+          GstClockTime dur = spans ? self->end_ts - self->start_ts :
+              GST_CLOCK_TIME_NONE;
+          GstFlowReturn fr = predict (self, self->fr.frames, self->fr.n,
               self->start_ts, dur, self->learner.item->id);
           if (fr != GST_FLOW_OK && fr != GST_FLOW_FLUSHING)
             GST_DEBUG_OBJECT (self, "push returned %s", gst_flow_get_name (fr));
@@ -1031,7 +946,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
               ("Item %s has no frames: no prediction", self->learner.item->id),
               (NULL));
         }
-        self->n_frames = 0;
+        self->fr.n = 0;
       }
       break;
     default:
@@ -1060,7 +975,7 @@ open_model (GstAffectLearner * learner)
         ("No model file: set model-file="), (NULL));
     return FALSE;
   }
-  ok = load_model (self, path, FALSE);
+  ok = load_model (self, path);
   g_free (path);
   return ok;
 }
@@ -1072,7 +987,7 @@ stop (GstAffectLearner * learner)
 
   g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
   gst_event_replace (&self->pending_segment, NULL);
-  self->n_frames = 0;
+  self->fr.n = 0;
   self->src_caps_set = FALSE;
   self->saw_items = FALSE;
   self->n_nonfinite = 0;
@@ -1092,7 +1007,7 @@ gst_affect_classify_finalize (GObject * object)
 {
   GstAffectClassify *self = GST_AFFECT_CLASSIFY (object);
 
-  g_free (self->frames);
+  g_free (self->fr.frames);
   g_free (self->features_json);
   g_strfreev (self->labels);
   if (self->stream_features)
@@ -1114,8 +1029,8 @@ gst_affect_classify_class_init (GstAffectClassifyClass * klass)
   G_OBJECT_CLASS (klass)->finalize = gst_affect_classify_finalize;
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_affect_learner_class_install_params (G_OBJECT_CLASS (klass), params,
-      G_N_ELEMENTS (params));
+  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
+      G_N_ELEMENTS (props));
   gst_element_class_set_static_metadata (element_class,
       "MoodNet classifier", "Filter/Analyzer/Audio",
       "Tags or classifies Mel-spectrogram streams per item or window with a "

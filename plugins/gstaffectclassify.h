@@ -6,6 +6,7 @@
 
 #include "affect/moodnet.h"
 #include "affect/moodnet-train.h"
+#include "affect/classifier.h"
 #include "gstaffectitem.h"
 #include "gstaffectgap.h"
 #include "gstaffectlearner.h"
@@ -45,10 +46,8 @@ struct _GstAffectClassify
   gboolean src_caps_set;
   GstEvent *pending_segment;
   gboolean saw_items;
-  float *frames;                /* [frame][mel], up to `capacity` frames */
-  guint n_frames, capacity;
+  AffectFrames fr;              /* the item's or the live window's */
   GstClockTime start_ts, end_ts;
-  guint64 frames_seen;          /* live: frames still to skip (hop > window) */
   guint64 n_nonfinite;          /* the current item's NaN/Inf Mel values */
   gboolean warned_live;         /* live: non-finite frames reported */
 };

@@ -5,7 +5,6 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
-
 /* one line per element, in the order of gstaffect.c */
 GST_ELEMENT_REGISTER_DECLARE (affectsrc);
 GST_ELEMENT_REGISTER_DECLARE (affectmel);
@@ -15,6 +14,8 @@ GST_ELEMENT_REGISTER_DECLARE (affectregress);
 GST_ELEMENT_REGISTER_DECLARE (affectgate);
 GST_ELEMENT_REGISTER_DECLARE (affecthnr);
 GST_ELEMENT_REGISTER_DECLARE (affectclassify);
+GST_ELEMENT_REGISTER_DECLARE (affectfeaturesrc);
+GST_ELEMENT_REGISTER_DECLARE (affectfeaturesink);
 
 G_END_DECLS
 #endif /* __GST_AFFECT_ELEMENTS_H__ */

@@ -98,28 +98,25 @@ static const GEnumValue route_by_values[] = {
 GST_AFFECT_DEFINE_ENUM (GstAffectRouteBy, gst_affect_route_by, route_by_values);
 
 #define S GstAffectGate
-static const GstAffectParam params[] = {
-  GST_AFFECT_PARAM_DOUBLE ("threshold", "Threshold",
+static const GstAffectProp props[] = {
+  GST_AFFECT_PROP_DOUBLE ("threshold", "Threshold",
       "Items with a spontaneity probability at or above this go to src_0, "
-      "the others to src_1", S, threshold, 0.0, 1.0, 0.5),
-  GST_AFFECT_PARAM_ENUM ("route-by", "Route by",
+      "the others to src_1", S, threshold, 0.0, 1.0, 0.5, 0),
+  GST_AFFECT_PROP_ENUM ("route-by", "Route by",
       "Route by the classifier (model) or by the item's label (label: an "
       "oracle gate, e.g. to evaluate regressors on one style); train mode "
       "always routes by label", S, route_by, gst_affect_route_by_get_type,
-      GST_AFFECT_ROUTE_BY_MODEL),
-  GST_AFFECT_PARAM_STRING ("label", "Label",
+      GST_AFFECT_ROUTE_BY_MODEL, 0),
+  GST_AFFECT_PROP_STRING ("label", "Label",
       "Target (or column) of the item holding its spontaneity label (train "
-      "mode)", S, label, "spontaneity"),
-  GST_AFFECT_PARAM_BOOL ("post-messages", "Post messages",
-      "Post an affect-prediction element message per routed item", S,
-      learner.post_messages, TRUE),
-  GST_AFFECT_PARAM_STRING ("model-file", "Model file",
-      "The spontaneity classifier (safetensors): read in infer mode, "
-      "written atomically at the end of training", S, learner.model_file,
-      NULL),
-  GST_AFFECT_PARAM_STRING ("hidden-sizes", "Hidden sizes",
-      "Widths of the hidden layers, comma-separated (train mode)", S,
-      learner.hidden_sizes, "1200,600,300"),
+      "mode)", S, label, "spontaneity", 0),
+  GST_AFFECT_LEARNER_KNOB_BLURB ("post-messages",
+      "Post an affect-prediction element message per routed item"),
+  GST_AFFECT_LEARNER_KNOB_STRING ("model-file", "The spontaneity classifier "
+      "(safetensors): read in infer mode, written atomically at the end of "
+      "training", NULL),
+  GST_AFFECT_LEARNER_KNOB_STRING ("hidden-sizes", "Widths of the hidden "
+      "layers, comma-separated (train mode)", "1200,600,300"),
 };
 
 #undef S
@@ -158,8 +155,8 @@ gst_affect_gate_class_init (GstAffectGateClass * klass)
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src0_template);
   gst_element_class_add_static_pad_template (element_class, &src1_template);
-  gst_affect_learner_class_install_params (G_OBJECT_CLASS (klass), params,
-      G_N_ELEMENTS (params));
+  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
+      G_N_ELEMENTS (props));
   gst_element_class_set_static_metadata (element_class,
       "Affect spontaneity gate", "Filter/Demuxer/Tensor",
       "Routes each item whole to src_0 (spontaneous) or src_1 (scripted) by "
@@ -187,7 +184,6 @@ gst_affect_gate_init (GstAffectGate * self)
   gst_element_add_pad (GST_ELEMENT (self), self->srcpads[0]);
   gst_element_add_pad (GST_ELEMENT (self), self->srcpads[1]);
   self->route = -1;
-  g_queue_init (&self->held);
 }
 
 static void
@@ -195,7 +191,7 @@ clear_item (GstAffectGate * self)
 {
   g_clear_pointer (&self->item, gst_affect_item_free);
   gst_clear_event (&self->item_start);
-  g_queue_clear_full (&self->held, (GDestroyNotify) gst_event_unref);
+  gst_affect_learner_release (GST_AFFECT_LEARNER (self), NULL, NULL, NULL);
   self->route = -1;
 }
 
@@ -205,7 +201,7 @@ stop (GstAffectLearner * learner)
   GstAffectGate *self = GST_AFFECT_GATE (learner);
 
   clear_item (self);
-  g_clear_pointer (&self->model, affect_mlp_free);
+  g_clear_pointer (&self->model, affect_regressor_free);
   g_clear_pointer (&self->dataset, affect_dataset_free);
   self->n_features = 0;
   self->routed[0] = self->routed[1] = 0;
@@ -215,31 +211,22 @@ static gboolean
 start (GstAffectLearner * learner)
 {
   GstAffectGate *self = GST_AFFECT_GATE (learner);
-  GError *error = NULL;
 
-  if (learner->mode == GST_AFFECT_MODE_TRAIN)
+  /* train, or an oracle gate: no model, any vector size */
+  if (learner->mode == GST_AFFECT_MODE_TRAIN
+      || self->route_by == GST_AFFECT_ROUTE_BY_LABEL)
     return TRUE;
-  if (self->route_by == GST_AFFECT_ROUTE_BY_LABEL)
-    return TRUE;                /* an oracle gate: no model, any vector size */
-  if (learner->model_file == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
-        (NULL));
+  self->model = gst_affect_learner_load_regressor (learner, TRUE, self->label);
+  if (self->model == NULL)
     return FALSE;
-  }
-  self->model = affect_mlp_load (learner->model_file, &error);
-  if (self->model == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot load the gate model: %s", error->message), (NULL));
-    g_clear_error (&error);
-    return FALSE;
-  }
-  if (affect_mlp_get_config (self->model)->n_outputs != 1) {
+  if (affect_regressor_n_targets (self->model) != 1) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("Gate model %s has %d outputs, expected 1.", learner->model_file,
-            affect_mlp_get_config (self->model)->n_outputs), (NULL));
+        ("Gate model %s has %u outputs, expected 1.", learner->model_file,
+            affect_regressor_n_targets (self->model)), (NULL));
     return FALSE;
   }
-  self->n_features = affect_mlp_get_config (self->model)->n_inputs;
+  self->n_features =
+      affect_mlp_get_config (affect_regressor_model (self->model))->n_inputs;
   return TRUE;
 }
 
@@ -249,8 +236,9 @@ set_caps (GstAffectLearner * learner, GstCaps * caps)
   GstAffectGate *self = GST_AFFECT_GATE (learner);
   GstAffectTensorInfo info;
 
-  if (!gst_affect_learner_vector_caps (learner, caps, &info, self->model,
-          FALSE, &self->n_features, &self->dataset, 1))
+  if (!gst_affect_learner_vector_caps (learner, caps, &info, self->model ?
+          affect_regressor_model (self->model) : NULL, FALSE, &self->n_features,
+          &self->dataset, 1))
     return FALSE;
   if (!gst_structure_get_int (gst_caps_get_structure (caps, 0), "sample-rate",
           &self->sample_rate))
@@ -274,9 +262,8 @@ release_item (GstAffectGate * self, gint route, gdouble probability)
     gst_clear_event (&self->item_start);
     ok = gst_pad_push_event (pad, gst_affect_item_start_event_new (self->item));
   }
-  while (!g_queue_is_empty (&self->held))
-    ok &= gst_pad_push_event (pad, g_queue_pop_head (&self->held));
-  return ok;
+  return gst_affect_learner_release (GST_AFFECT_LEARNER (self), pad, NULL,
+      NULL) && ok;
 }
 
 /* an item without any vector goes to src_1; src_0 learns that time passes
@@ -310,19 +297,13 @@ post_prediction (GstAffectGate * self, GstBuffer * buf, gdouble probability,
       self->item ? self->item->id : "", &p, names, 1, NULL, 0, route);
 }
 
-/* the item's label in train mode, NaN if it has none */
+/* the item's label, NaN if it has none */
 static gdouble
 item_label (GstAffectGate * self)
 {
   gdouble v;
 
-  if (self->item == NULL)
-    return NAN;
-  if (gst_affect_item_get_target (self->item, self->label, &v)
-      || affect_parse_label (gst_affect_item_get_column (self->item,
-              self->label), &v))
-    return v;
-  return NAN;
+  return gst_affect_learner_item_value (self->item, self->label, &v) ? v : NAN;
 }
 
 static GstFlowReturn
@@ -368,7 +349,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
       probability = item_label (self);
     } else if (finite) {
       float p;
-      affect_mlp_predict (self->model, (const float *) map.data, &p, 1);
+      affect_regressor_predict (self->model, (const float *) map.data, &p, 1,
+          NULL, NULL);
       probability = p;
     } else {
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
@@ -504,7 +486,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       if (self->item != NULL && GST_EVENT_IS_SERIALIZED (event)
           && GST_EVENT_TYPE (event) != GST_EVENT_EOS) {
         if (self->route < 0) {
-          g_queue_push_tail (&self->held, event);
+          gst_affect_learner_hold (learner, event, NULL, NULL, 0);
           return TRUE;
         }
         return gst_pad_push_event (self->srcpads[self->route], event);

@@ -31,12 +31,11 @@ struct _GstAffectGate
   gchar *label;
 
   /* state */
-  AffectMlp *model;
+  AffectRegressor *model;
   guint n_features;
   gint sample_rate;             /* of the features (caps), 0 = unknown */
   GstAffectItem *item;          /* current item */
   GstEvent *item_start;         /* its start event, held until routed */
-  GQueue held;                  /* item events before the decision */
   gint route;                   /* of the current item; -1 undecided */
   AffectDataset *dataset;       /* train mode */
   guint routed[2];

@@ -29,55 +29,56 @@ GST_AFFECT_DEFINE_ENUM (GstAffectMode, gst_affect_mode, mode_values);
 #define L GstAffectLearner
 /* the common knobs, with the MLPs' defaults; a class's table may restate
  * one (other default, range or words) or leave it out */
-static const GstAffectParam common_params[] = {
-  GST_AFFECT_PARAM_ENUM ("mode", "Mode",
+static const GstAffectProp common_props[] = {
+  GST_AFFECT_PROP_ENUM ("mode", "Mode",
       "infer: predict with model-file; train: cache every item's features "
       "and labels, train at EOS and write model-file", L, mode,
-      gst_affect_mode_get_type, GST_AFFECT_MODE_INFER),
-  GST_AFFECT_PARAM_STRING ("model-file", "Model file",
+      gst_affect_mode_get_type, GST_AFFECT_MODE_INFER, 0),
+  GST_AFFECT_PROP_STRING ("model-file", "Model file",
       "The model (safetensors): read in infer mode, written atomically at "
-      "the end of training", L, model_file, NULL),
-  GST_AFFECT_PARAM_STRING ("hidden-sizes", "Hidden sizes",
+      "the end of training", L, model_file, NULL, 0),
+  GST_AFFECT_PROP_STRING ("hidden-sizes", "Hidden sizes",
       "Widths of the hidden layers, comma-separated (train mode)", L,
-      hidden_sizes, "1200,600"),
-  GST_AFFECT_PARAM_UINT ("epochs", "Epochs", "Training epochs", L, epochs,
-      1, 100000, 50),
-  GST_AFFECT_PARAM_UINT ("batch-size", "Batch size", "Items per mini-batch",
-      L, batch_size, 1, 65536, 64),
-  GST_AFFECT_PARAM_DOUBLE ("learning-rate", "Learning rate",
-      "Adam learning rate", L, learning_rate, 1e-9, 10.0, 1e-3),
-  GST_AFFECT_PARAM_UINT64 ("seed", "Seed",
+      hidden_sizes, "1200,600", 0),
+  GST_AFFECT_PROP_UINT ("epochs", "Epochs", "Training epochs", L, epochs,
+      1, 100000, 50, 0),
+  GST_AFFECT_PROP_UINT ("batch-size", "Batch size", "Items per mini-batch",
+      L, batch_size, 1, 65536, 64, 0),
+  GST_AFFECT_PROP_DOUBLE ("learning-rate", "Learning rate",
+      "Adam learning rate", L, learning_rate, 1e-9, 10.0, 1e-3, 0),
+  GST_AFFECT_PROP_UINT64 ("seed", "Seed",
       "Seed of the initial weights, shuffling, hold-out and VAT directions "
-      "(same seed, same model)", L, seed, 0, -1, 0),
-  GST_AFFECT_PARAM_UINT ("threads", "Threads",
+      "(same seed, same model)", L, seed, 0, -1, 0, 0),
+  GST_AFFECT_PROP_UINT ("threads", "Threads",
       "Threads for training and inference (0 = the process default: "
       "AFFECT_THREADS, else OPENBLAS_NUM_THREADS, else all cores)", L,
-      threads, 0, 256, 0),
-  GST_AFFECT_PARAM_DOUBLE ("validation-fraction", "Validation fraction",
+      threads, 0, 256, 0, 0),
+  GST_AFFECT_PROP_DOUBLE ("validation-fraction", "Validation fraction",
       "Fraction of the training items held out for model selection when no "
       "item has split=validation (0 = keep the last epoch)", L,
-      validation_fraction, 0.0, 0.9, 0.1),
-  GST_AFFECT_PARAM_STRING ("validation-group", "Validation group",
+      validation_fraction, 0.0, 0.9, 0.1, 0),
+  GST_AFFECT_PROP_STRING ("validation-group", "Validation group",
       "Manifest column (e.g. speaker, artist) whose groups are held out "
       "whole for model selection: about validation-fraction of the groups, "
       "drawn by seed, so that no group is on both sides (NULL = hold out "
-      "single items)", L, validation_group, NULL),
-  GST_AFFECT_PARAM_UINT ("patience", "Patience",
+      "single items)", L, validation_group, NULL, 0),
+  GST_AFFECT_PROP_UINT ("patience", "Patience",
       "Stop after this many epochs without a better validation score "
       "(0 = run every epoch); the best epoch is kept either way", L,
-      patience, 0, 100000, 0),
-  GST_AFFECT_PARAM_BOOL ("resume", "Resume",
+      patience, 0, 100000, 0, 0),
+  GST_AFFECT_PROP_BOOL ("resume", "Resume",
       "Train: continue from the checkpoint <model-file>.ckpt if present "
       "(written after every epoch; same settings, data and threads give the "
-      "same model as an uninterrupted run)", L, resume, FALSE),
-  GST_AFFECT_PARAM_UINT ("cache-budget", "Cache budget",
+      "same model as an uninterrupted run)", L, resume, FALSE, 0),
+  GST_AFFECT_PROP_UINT ("cache-budget", "Cache budget",
       "Train: MiB of feature vectors kept in memory; the rest spills to a "
-      "temporary file", L, cache_budget, 0, G_MAXUINT, 1024),
+      "temporary file", L, cache_budget, 0, G_MAXUINT, 1024, 0),
+  GST_AFFECT_PROP_BOOL ("post-messages", "Post messages",
+      "Post an affect-prediction element message per vector", L,
+      post_messages, TRUE, 0),
 };
 
 #undef L
-
-static GQuark param_quark;
 
 static gpointer parent_class;
 static void gst_affect_learner_class_init (GstAffectLearnerClass * klass);
@@ -100,166 +101,114 @@ gst_affect_learner_get_type (void)
         G_TYPE_FLAG_ABSTRACT);
     GST_DEBUG_CATEGORY_INIT (affect_learner_debug, "affectlearner", 0,
         "training elements' base class");
-    param_quark = g_quark_from_static_string ("gst-affect-param");
     g_once_init_leave (&type, t);
   }
   return type;
 }
 
-static void gst_affect_learner_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec);
-static void gst_affect_learner_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec);
-
-static void
-install_param (GObjectClass * klass, const GstAffectParam * p, guint id)
-{
-  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-      GST_PARAM_MUTABLE_READY | p->flags;
-  GParamSpec *pspec = NULL;
-
-  switch (p->kind) {
-    case GST_AFFECT_PARAM_NONE:
-      return;
-    case GST_AFFECT_PARAM_BOOLEAN:
-      pspec = g_param_spec_boolean (p->name, p->nick, p->blurb, p->def != 0,
-          rw);
-      break;
-    case GST_AFFECT_PARAM_UINT:
-      pspec = g_param_spec_uint (p->name, p->nick, p->blurb, (guint) p->min,
-          (guint) p->max, (guint) p->def, rw);
-      break;
-    case GST_AFFECT_PARAM_UINT64:
-      pspec = g_param_spec_uint64 (p->name, p->nick, p->blurb,
-          (guint64) p->min, p->max < 0 ? G_MAXUINT64 : (guint64) p->max,
-          (guint64) p->def, rw);
-      break;
-    case GST_AFFECT_PARAM_DOUBLE:
-      pspec = g_param_spec_double (p->name, p->nick, p->blurb, p->min, p->max,
-          p->def, rw);
-      break;
-    case GST_AFFECT_PARAM_STRING:
-      pspec = g_param_spec_string (p->name, p->nick, p->blurb, p->def_string,
-          rw);
-      break;
-    case GST_AFFECT_PARAM_ENUM:
-      pspec = g_param_spec_enum (p->name, p->nick, p->blurb, p->enum_type (),
-          (gint) p->def, rw);
-      gst_type_mark_as_plugin_api (p->enum_type (), 0);
-      break;
-  }
-  g_param_spec_set_qdata (pspec, param_quark, (gpointer) p);
-  g_object_class_install_property (klass, id, pspec);
-}
-
 void
-gst_affect_learner_class_install_params (GObjectClass * klass,
-    const GstAffectParam * params, guint n_params)
+gst_affect_learner_class_install_props (GObjectClass * klass,
+    const GstAffectProp * props, guint n_props)
 {
-  guint i, j, id = 1;
+  /* the class's for good: its param specs point into it */
+  GstAffectProp *all = g_new (GstAffectProp, n_props +
+      G_N_ELEMENTS (common_props));
+  guint i, j, n = n_props;
 
-  /* GObject does not inherit these: every class states its own */
-  klass->set_property = gst_affect_learner_set_property;
-  klass->get_property = gst_affect_learner_get_property;
-  for (i = 0; i < n_params; i++)
-    install_param (klass, &params[i], id++);
-  for (i = 0; i < G_N_ELEMENTS (common_params); i++) {
-    gboolean named = FALSE;
-    for (j = 0; j < n_params && !named; j++)
-      named = !strcmp (params[j].name, common_params[i].name);
-    if (!named)
-      install_param (klass, &common_params[i], id++);
+  memcpy (all, props, n_props * sizeof (GstAffectProp));
+  for (i = 0; i < G_N_ELEMENTS (common_props); i++) {
+    const GstAffectProp *c = &common_props[i];
+    GstAffectProp *r = NULL;
+
+    for (j = 0; j < n_props && r == NULL; j++)
+      if (props[j].kind == GST_AFFECT_PROP_NONE
+          && !strcmp (props[j].name, c->name))
+        r = &all[j];
+    if (r == NULL) {
+      all[n++] = *c;
+    } else if (r->blurb != NULL) {      /* restated */
+      GstAffectProp knob = *c;
+
+      knob.blurb = r->blurb;
+      if (r->min <= r->max) {
+        knob.min = r->min;
+        knob.max = r->max;
+        knob.def = r->def;
+        knob.def_string = r->def_string;
+      }
+      *r = knob;
+    }
   }
+  gst_affect_props_install (klass, all, n, G_PARAM_READWRITE |
+      GST_PARAM_MUTABLE_READY);
 }
-
-static gpointer
-field (GObject * object, const GstAffectParam * p)
-{
-  return (guint8 *) object + p->offset;
-}
-
-static void
-gst_affect_learner_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
-{
-  const GstAffectParam *p = g_param_spec_get_qdata (pspec, param_quark);
-  gpointer f;
-
-  if (p == NULL) {
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    return;
-  }
-  f = field (object, p);
-  GST_OBJECT_LOCK (object);
-  switch (p->kind) {
-    case GST_AFFECT_PARAM_BOOLEAN:
-      *(gboolean *) f = g_value_get_boolean (value);
-      break;
-    case GST_AFFECT_PARAM_UINT:
-      *(guint *) f = g_value_get_uint (value);
-      break;
-    case GST_AFFECT_PARAM_UINT64:
-      *(guint64 *) f = g_value_get_uint64 (value);
-      break;
-    case GST_AFFECT_PARAM_DOUBLE:
-      *(gdouble *) f = g_value_get_double (value);
-      break;
-    case GST_AFFECT_PARAM_STRING:
-      g_free (*(gchar **) f);
-      *(gchar **) f = g_value_dup_string (value);
-      break;
-    case GST_AFFECT_PARAM_ENUM:
-      *(gint *) f = g_value_get_enum (value);
-      break;
-    case GST_AFFECT_PARAM_NONE:
-      break;
-  }
-  GST_OBJECT_UNLOCK (object);
-}
-
-static void
-gst_affect_learner_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
-{
-  const GstAffectParam *p = g_param_spec_get_qdata (pspec, param_quark);
-  gpointer f;
-
-  if (p == NULL) {
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    return;
-  }
-  f = field (object, p);
-  GST_OBJECT_LOCK (object);
-  switch (p->kind) {
-    case GST_AFFECT_PARAM_BOOLEAN:
-      g_value_set_boolean (value, *(gboolean *) f);
-      break;
-    case GST_AFFECT_PARAM_UINT:
-      g_value_set_uint (value, *(guint *) f);
-      break;
-    case GST_AFFECT_PARAM_UINT64:
-      g_value_set_uint64 (value, *(guint64 *) f);
-      break;
-    case GST_AFFECT_PARAM_DOUBLE:
-      g_value_set_double (value, *(gdouble *) f);
-      break;
-    case GST_AFFECT_PARAM_STRING:
-      g_value_set_string (value, *(gchar **) f);
-      break;
-    case GST_AFFECT_PARAM_ENUM:
-      g_value_set_enum (value, *(gint *) f);
-      break;
-    case GST_AFFECT_PARAM_NONE:
-      break;
-  }
-  GST_OBJECT_UNLOCK (object);
-}
-
 
 /* the stream state, as after init */
 static void
+held_free (GstAffectHeld * h)
+{
+  if (h->event)
+    gst_event_unref (h->event);
+  g_free (h->x);
+  g_free (h->id);
+  g_free (h->path);
+  g_free (h);
+}
+
+void
+gst_affect_learner_hold (GstAffectLearner * self, GstEvent * event,
+    GstBuffer * buf, const float *x, guint n)
+{
+  GstAffectHeld *h = g_new0 (GstAffectHeld, 1);
+
+  h->event = event;
+  if (buf != NULL) {
+    h->x = g_memdup2 (x, n * sizeof (float));
+    h->id = g_strdup (self->item ? self->item->id : NULL);
+    h->path = g_strdup (self->item ? self->item->path : NULL);
+    h->pts = GST_BUFFER_PTS (buf);
+    h->duration = GST_BUFFER_DURATION (buf);
+  }
+  g_queue_push_tail (&self->held, h);
+}
+
+float *
+gst_affect_learner_held_vectors (GstAffectLearner * self, guint d, guint * n)
+{
+  float *x = g_new (float, (gsize) MAX (self->held.length, 1) * d);
+  GList *l;
+
+  *n = 0;
+  for (l = self->held.head; l; l = l->next)
+    if (((GstAffectHeld *) l->data)->x != NULL)
+      memcpy (x + (gsize) (*n)++ * d, ((GstAffectHeld *) l->data)->x,
+          d * sizeof (float));
+  return x;
+}
+
+gboolean
+gst_affect_learner_release (GstAffectLearner * self, GstPad * pad,
+    void (*emit) (GstAffectLearner *, const GstAffectHeld *, guint,
+        gpointer), gpointer data)
+{
+  gboolean ok = TRUE;
+  guint i = 0;
+
+  while (!g_queue_is_empty (&self->held)) {
+    GstAffectHeld *h = g_queue_pop_head (&self->held);
+    if (pad != NULL && h->event != NULL)
+      ok &= gst_pad_push_event (pad, g_steal_pointer (&h->event));
+    else if (pad != NULL && h->x != NULL)
+      emit (self, h, i++, data);
+    held_free (h);
+  }
+  return ok;
+}
+
+static void
 reset_stream (GstAffectLearner * self)
 {
+  gst_affect_learner_release (self, NULL, NULL, NULL);
   g_clear_pointer (&self->item, gst_affect_item_free);
   gst_affect_gap_reset (&self->gap[0]);
   gst_affect_gap_reset (&self->gap[1]);
@@ -271,20 +220,11 @@ gst_affect_learner_finalize (GObject * object)
 {
   GstAffectLearner *self = GST_AFFECT_LEARNER (object);
   GstAffectLearnerClass *klass = GST_AFFECT_LEARNER_GET_CLASS (self);
-  GParamSpec **pspecs;
-  guint i, n;
 
   if (klass->stop)
     klass->stop (self);
   reset_stream (self);
-  pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (object), &n);
-  for (i = 0; i < n; i++) {
-    const GstAffectParam *p = g_param_spec_get_qdata (pspecs[i], param_quark);
-    if (p && p->kind == GST_AFFECT_PARAM_STRING
-        && !(p->flags & G_PARAM_DEPRECATED))
-      g_clear_pointer ((gchar **) field (object, p), g_free);
-  }
-  g_free (pspecs);
+  gst_affect_props_finalize (object);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -395,6 +335,7 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
       gst_affect_gap_reset (&self->gap[1]);
       break;
     case GST_EVENT_FLUSH_STOP:
+      gst_affect_learner_release (self, NULL, NULL, NULL);
       gst_affect_gap_reset (&self->gap[0]);
       gst_affect_gap_reset (&self->gap[1]);
       ending = TRUE;            /* the item in flight is gone */
@@ -439,11 +380,6 @@ gst_affect_learner_class_init (GstAffectLearnerClass * klass)
 static void
 gst_affect_learner_init (GstAffectLearner * self, GstAffectLearnerClass * klass)
 {
-  GObject *object = G_OBJECT (self);
-  GParamSpec **pspecs;
-  GValue value = G_VALUE_INIT;
-  guint i, n;
-
   self->sinkpad = gst_pad_new_from_template (gst_element_class_get_pad_template
       (GST_ELEMENT_CLASS (klass), "sink"), "sink");
   gst_pad_set_chain_function (self->sinkpad,
@@ -461,19 +397,9 @@ gst_affect_learner_init (GstAffectLearner * self, GstAffectLearnerClass * klass)
   gst_affect_gap_reset (&self->gap[0]);
   gst_affect_gap_reset (&self->gap[1]);
 
-  /* the defaults are the param specs' */
+  /* the defaults are the param specs' (of the final class) */
   self->post_messages = TRUE;
-  pspecs = g_object_class_list_properties (G_OBJECT_CLASS (klass), &n);
-  for (i = 0; i < n; i++) {
-    const GstAffectParam *p = g_param_spec_get_qdata (pspecs[i], param_quark);
-    if (p == NULL || (p->flags & G_PARAM_DEPRECATED))
-      continue;
-    g_value_init (&value, G_PARAM_SPEC_VALUE_TYPE (pspecs[i]));
-    g_param_value_set_default (pspecs[i], &value);
-    gst_affect_learner_set_property (object, 0, &value, pspecs[i]);
-    g_value_unset (&value);
-  }
-  g_free (pspecs);
+  gst_affect_props_init_class (G_OBJECT (self), G_OBJECT_CLASS (klass));
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }
 
@@ -664,6 +590,14 @@ gst_affect_learner_train_mlp (GstAffectLearner * self,
 }
 
 gboolean
+gst_affect_learner_item_value (const GstAffectItem * item, const gchar * name,
+    gdouble * value)
+{
+  return item != NULL && (gst_affect_item_get_target (item, name, value)
+      || affect_parse_label (gst_affect_item_get_column (item, name), value));
+}
+
+gboolean
 gst_affect_learner_is_test_item (GstAffectLearner * self,
     const GstAffectItem * item)
 {
@@ -775,37 +709,15 @@ gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps)
   g_free (text);
 }
 
-/* FALSE, with one element error naming both rates, when `caps` carry
- * features of another `sample-rate` than `model` was trained on (TRUE when
- * either does not say) */
-static gboolean
-check_sample_rate (GstAffectLearner * self, const AffectMlp * model,
-    GstCaps * caps)
-{
-  const gchar *model_rate = affect_mlp_get_metadata (model, "sample-rate");
-  gint rate;
-
-  if (model_rate == NULL || !gst_structure_get_int (gst_caps_get_structure
-          (caps, 0), "sample-rate", &rate)
-      || g_ascii_strtoll (model_rate, NULL, 10) == rate)
-    return TRUE;
-  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-      ("Model %s was trained on features of sample-rate=%s Hz, the stream's "
-          "are sample-rate=%d Hz.", self->model_file, model_rate, rate),
-      ("extract the features at %s Hz or use a model trained at %d Hz",
-          model_rate, rate));
-  return FALSE;
-}
-
 gboolean
 gst_affect_learner_vector_caps (GstAffectLearner * self, GstCaps * caps,
     GstAffectTensorInfo * info, const AffectMlp * model,
     gboolean check_feature, guint * n_features, AffectDataset ** dataset,
     guint n_targets)
 {
-  const gchar *feature = gst_structure_get_string (gst_caps_get_structure
-      (caps, 0), "feature");
-  const gchar *model_feature;
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  GError *error = NULL;
+  gint rate = 0;
   guint n;
 
   if (!gst_affect_tensor_info_from_caps (info, caps)) {
@@ -815,23 +727,16 @@ gst_affect_learner_vector_caps (GstAffectLearner * self, GstCaps * caps,
     return FALSE;
   }
   n = gst_affect_tensor_info_n_elements (info);
+  gst_structure_get_int (s, "sample-rate", &rate);
   if (self->mode == GST_AFFECT_MODE_INFER && model != NULL) {
-    if (n != *n_features) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Model %s expects %u features per vector, the stream has %u.",
-              self->model_file, *n_features, n),
-          ("caps %" GST_PTR_FORMAT, caps));
-      return FALSE;
-    }
-    model_feature = affect_mlp_get_metadata (model, "feature");
-    if (check_feature && feature && model_feature
-        && strcmp (feature, model_feature) != 0) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Model %s was trained on feature=%s, the stream carries "
-              "feature=%s.", self->model_file, model_feature, feature), (NULL));
-      return FALSE;
-    }
-    return check_sample_rate (self, model, caps);
+    if (affect_mlp_check_stream (model, self->model_file, n,
+            gst_structure_get_string (s, "feature"), check_feature, rate,
+            &error))
+      return TRUE;
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", error->message),
+        ("caps %" GST_PTR_FORMAT, caps));
+    g_error_free (error);
+    return FALSE;
   }
   if (self->mode == GST_AFFECT_MODE_TRAIN && *dataset != NULL
       && n != *n_features) {
@@ -847,6 +752,29 @@ gst_affect_learner_vector_caps (GstAffectLearner * self, GstCaps * caps,
         (size_t) self->cache_budget << 20);
   }
   return TRUE;
+}
+
+AffectRegressor *
+gst_affect_learner_load_regressor (GstAffectLearner * self,
+    gboolean multi_output, const gchar * targets)
+{
+  GError *error = NULL;
+  AffectRegressor *r;
+
+  if (self->model_file == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
+        ("mode=infer needs model-file"));
+    return NULL;
+  }
+  r = affect_regressor_load (self->model_file, multi_output, targets, &error);
+  if (r == NULL && g_error_matches (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH))
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
+        (NULL));
+  else if (r == NULL)
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot load the model: %s", error->message), (NULL));
+  g_clear_error (&error);
+  return r;
 }
 
 GstFlowReturn

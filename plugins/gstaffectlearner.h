@@ -14,26 +14,9 @@
 #include "gstaffecttensor.h"
 #include "gstaffectitem.h"
 #include "gstaffectgap.h"
+#include "gstaffectprops.h"
 
-G_BEGIN_DECLS
-
-/* One GEnum type from its values (a GEnumValue array ending in {0}):
- * `GST_AFFECT_DEFINE_ENUM (GstAffectMode, gst_affect_mode, mode_values)`
- * defines gst_affect_mode_get_type (). */
-#define GST_AFFECT_DEFINE_ENUM(TypeName, type_name, values)                \
-GType type_name##_get_type (void);                                        \
-GType                                                                     \
-type_name##_get_type (void)                                               \
-{                                                                         \
-  static GType type = 0;                                                  \
-  if (g_once_init_enter (&type)) {                                        \
-    GType t = g_enum_register_static (#TypeName, values);                 \
-    g_once_init_leave (&type, t);                                         \
-  }                                                                       \
-  return type;                                                            \
-}
-
-typedef enum
+G_BEGIN_DECLS typedef enum
 {
   GST_AFFECT_MODE_INFER,
   GST_AFFECT_MODE_TRAIN
@@ -42,50 +25,23 @@ typedef enum
 #define GST_TYPE_AFFECT_MODE (gst_affect_mode_get_type ())
 GType gst_affect_mode_get_type (void);
 
-/* ---- table-driven properties ---- */
-
-typedef enum
-{
-  GST_AFFECT_PARAM_NONE,        /* a common knob this element has not */
-  GST_AFFECT_PARAM_BOOLEAN,
-  GST_AFFECT_PARAM_UINT,
-  GST_AFFECT_PARAM_UINT64,
-  GST_AFFECT_PARAM_DOUBLE,
-  GST_AFFECT_PARAM_STRING,
-  GST_AFFECT_PARAM_ENUM
-} GstAffectParamKind;
-
-/* One property: its value lives at `offset` in the instance; set and get
- * are done by the learner under the object lock. An entry with
- * G_PARAM_DEPRECATED in `flags` is an alias of the entry before it with
- * the same offset (level's `message` for `post-messages`). */
-typedef struct
-{
-  const gchar *name, *nick, *blurb;
-  GstAffectParamKind kind;
-  GType (*enum_type) (void);
-  gsize offset;
-  gdouble min, max, def;        /* uint64: max < 0 is G_MAXUINT64 */
-  const gchar *def_string;
-  GParamFlags flags;
-} GstAffectParam;
-
-#define GST_AFFECT_PARAM_BOOL(n, k, b, S, f, d) \
-  { n, k, b, GST_AFFECT_PARAM_BOOLEAN, NULL, G_STRUCT_OFFSET (S, f), 0, 1, d, NULL, 0 }
-#define GST_AFFECT_PARAM_UINT(n, k, b, S, f, lo, hi, d) \
-  { n, k, b, GST_AFFECT_PARAM_UINT, NULL, G_STRUCT_OFFSET (S, f), lo, hi, d, NULL, 0 }
-#define GST_AFFECT_PARAM_UINT64(n, k, b, S, f, lo, hi, d) \
-  { n, k, b, GST_AFFECT_PARAM_UINT64, NULL, G_STRUCT_OFFSET (S, f), lo, hi, d, NULL, 0 }
-#define GST_AFFECT_PARAM_DOUBLE(n, k, b, S, f, lo, hi, d) \
-  { n, k, b, GST_AFFECT_PARAM_DOUBLE, NULL, G_STRUCT_OFFSET (S, f), lo, hi, d, NULL, 0 }
-#define GST_AFFECT_PARAM_STRING(n, k, b, S, f, d) \
-  { n, k, b, GST_AFFECT_PARAM_STRING, NULL, G_STRUCT_OFFSET (S, f), 0, 0, 0, d, 0 }
-#define GST_AFFECT_PARAM_ENUM(n, k, b, S, f, type_func, d) \
-  { n, k, b, GST_AFFECT_PARAM_ENUM, type_func, G_STRUCT_OFFSET (S, f), 0, 0, d, NULL, 0 }
-#define GST_AFFECT_PARAM_ALIAS(n, k, b, S, f) \
-  { n, k, b, GST_AFFECT_PARAM_STRING, NULL, G_STRUCT_OFFSET (S, f), 0, 0, 0, NULL, G_PARAM_DEPRECATED }
-#define GST_AFFECT_PARAM_ABSENT(n) \
-  { n, NULL, NULL, GST_AFFECT_PARAM_NONE, NULL, 0, 0, 0, 0, NULL, 0 }
+/* In a training element's table (gst_affect_learner_class_install_props):
+ * a common knob restated with the element's own blurb (KNOB_BLURB), blurb,
+ * range and default (KNOB), blurb and string default (KNOB_STRING), or
+ * left out (ABSENT); its nick, type and field stay the learner's. */
+#define GST_AFFECT_LEARNER_KNOB(n, b, lo, hi, d) \
+  { n, NULL, b, GST_AFFECT_PROP_NONE, NULL, 0, lo, hi, d, NULL, 0 }
+#define GST_AFFECT_LEARNER_KNOB_BLURB(n, b) \
+  { n, NULL, b, GST_AFFECT_PROP_NONE, NULL, 0, 1, 0, 0, NULL, 0 }
+#define GST_AFFECT_LEARNER_KNOB_STRING(n, b, d) \
+  { n, NULL, b, GST_AFFECT_PROP_NONE, NULL, 0, 0, 0, 0, d, 0 }
+#define GST_AFFECT_LEARNER_ABSENT(n) \
+  { n, NULL, NULL, GST_AFFECT_PROP_NONE, NULL, 0, 0, 0, 0, NULL, 0 }
+/* a deprecated alias of a string knob (level's `message`) */
+#define GST_AFFECT_LEARNER_ALIAS(n, k, b, f) \
+  { n, k, b, GST_AFFECT_PROP_STRING, NULL, G_STRUCT_OFFSET (GstAffectLearner, \
+        f), 0, 0, 0, NULL, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY | \
+        G_PARAM_DEPRECATED }
 
 /* ---- the learner ---- */
 
@@ -99,8 +55,6 @@ typedef struct
 typedef struct _GstAffectLearner GstAffectLearner;
 typedef struct _GstAffectLearnerClass GstAffectLearnerClass;
 GType gst_affect_learner_get_type (void);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstAffectLearner, gst_object_unref)
-
 struct _GstAffectLearner
 {
   GstElement element;
@@ -129,10 +83,36 @@ struct _GstAffectLearner
   GstAffectItem *item;          /* between its start and end events */
   GstAffectGap gap[2];          /* how far each source pad has gone (reset
                                  * at SEGMENT and FLUSH_STOP) */
+  GQueue held;                  /* GstAffectHeld, in stream order */
   guint skipped;                /* train: items not learnt from */
   guint test_items;             /* train: split=test items, not learnt */
   guint ungrouped;              /* train: items without validation-group */
 };
+
+/* What an element holds back, in stream order: an event, or a vector
+ * with its item and times (affectregress's per-stream standardisation
+ * holds every vector until EOS, affectgate an item's events until its
+ * route is known). Dropped at FLUSH_STOP and on the way to READY. */
+typedef struct
+{
+  GstEvent *event;              /* NULL for a vector */
+  float *x;
+  gchar *id, *path;
+  GstClockTime pts, duration;
+} GstAffectHeld;
+
+/* holds `event` (taken), or x[n] of `buf` in the current item */
+void gst_affect_learner_hold (GstAffectLearner * self, GstEvent * event,
+    GstBuffer * buf, const float *x, guint n);
+/* the held vectors as rows of d floats (g_free), *n of them */
+float *gst_affect_learner_held_vectors (GstAffectLearner * self, guint d,
+    guint * n);
+/* pushes the held events on `pad` and hands each held vector, in order,
+ * to `emit` with its index among the vectors; pad NULL drops them all.
+ * FALSE when an event was refused. */
+gboolean gst_affect_learner_release (GstAffectLearner * self, GstPad * pad,
+    void (*emit) (GstAffectLearner * self, const GstAffectHeld * held,
+        guint index, gpointer data), gpointer data);
 
 /* "affect-train-epoch": one layout for every model (docs/protocol.md);
  * what a model does not have is NaN (doubles) or NULL (target) */
@@ -164,33 +144,34 @@ struct _GstAffectLearnerClass
   GstElementClass parent_class;
 
   /* NULL_TO_READY (optional) */
-  gboolean (*open) (GstAffectLearner * self);
+    gboolean (*open) (GstAffectLearner * self);
   /* READY_TO_PAUSED, after the learner's checks of train mode (model-file
    * set and writable, hidden-sizes well formed) */
-  gboolean (*start) (GstAffectLearner * self);
+    gboolean (*start) (GstAffectLearner * self);
   /* PAUSED_TO_READY and finalize: back to the state after init */
   void (*stop) (GstAffectLearner * self);
   /* READY_TO_NULL (optional) */
   void (*close) (GstAffectLearner * self);
   /* sink caps; a refusal's error is posted once per caps */
-  gboolean (*set_caps) (GstAffectLearner * self, GstCaps * caps);
-  GstFlowReturn (*chain) (GstAffectLearner * self, GstBuffer * buf);
+    gboolean (*set_caps) (GstAffectLearner * self, GstCaps * caps);
+    GstFlowReturn (*chain) (GstAffectLearner * self, GstBuffer * buf);
   /* every sink event after the learner's part (caps checked, segment
    * copied, item parsed at its start, gaps reset, training done at EOS;
    * the item is dropped after its end event); takes the event */
-  gboolean (*sink_event) (GstAffectLearner * self, GstEvent * event);
+    gboolean (*sink_event) (GstAffectLearner * self, GstEvent * event);
   /* at EOS before training (optional): close what the stream left open */
   void (*drain) (GstAffectLearner * self);
   /* at EOS in train mode: train and write model-file */
-  gboolean (*train) (GstAffectLearner * self);
+    gboolean (*train) (GstAffectLearner * self);
 };
 
-/* installs a class's table, then each common knob (mode, model-file,
- * hidden-sizes, epochs, batch-size, learning-rate, seed, threads,
- * validation-fraction, patience, resume, cache-budget) that the table
- * does not name; an ABSENT entry leaves one out */
-void gst_affect_learner_class_install_params (GObjectClass * klass,
-    const GstAffectParam * params, guint n_params);
+/* installs a class's table (gstaffectprops.h) with the common knobs
+ * (mode, model-file, hidden-sizes, epochs, batch-size, learning-rate, seed,
+ * threads, validation-fraction, validation-group, patience, resume,
+ * cache-budget, post-messages) as the table restates them or, where it
+ * does not name them, as the learner states them */
+void gst_affect_learner_class_install_props (GObjectClass * klass,
+    const GstAffectProp * props, guint n_props);
 
 /* "affect-prediction": timestamp, stream-time, running-time, duration,
  * id, scores, names; `labels` when pick != NULL (names[pick[i]]), `route`
@@ -239,11 +220,19 @@ gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
     GstCaps * caps, GstAffectTensorInfo * info, const AffectMlp * model,
     gboolean check_feature, guint * n_features, AffectDataset ** dataset,
     guint n_targets);
+/* infer mode: model-file as a regressor (one model or one per target of
+ * `targets`); NULL with one error posted */
+AffectRegressor *gst_affect_learner_load_regressor (GstAffectLearner *
+    self, gboolean multi_output, const gchar * targets);
 /* maps a vector buffer of n floats (n = 0: no caps yet); another flow
  * than OK, with an error posted and nothing mapped, on failure */
 GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
     GstBuffer * buf, GstMapInfo * map, guint n);
 
+/* the item's value `name`: a target, or a column holding a number or a
+ * word label (affect_parse_label); FALSE without */
+gboolean gst_affect_learner_item_value (const GstAffectItem * item,
+    const gchar * name, gdouble * value);
 /* train mode: TRUE, counted, for an item of split=test, never learnt from
  * so that one manifest feeds both training and evaluation */
 gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
@@ -275,6 +264,8 @@ gboolean gst_affect_learner_add_row (GstAffectLearner * self,
 /* The rate the features were computed at, from the caps' `sample-rate`
  * field, recorded in a model's metadata (`sample-rate`); no-op without */
 void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstAffectLearner, gst_object_unref)
 
 G_END_DECLS
 #endif

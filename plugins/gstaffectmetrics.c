@@ -11,9 +11,19 @@
  * tensor that arrives before the item's `affect-item-end` is its
  * prediction. The metrics are those of MediaEval 2019 and scikit-learn 1.2
  * (docs/metrics.md): ROC-AUC and PR-AUC (average precision) macro and
- * micro, precision / recall / F1 on decisions, per-tag values; accuracy and
- * the confusion matrix for single-label tasks; MAE, RMSE, Pearson r and CCC
- * for regression. All the computation is in libaffect (core/metrics).
+ * micro, precision / recall / F1 on decisions, per-tag values; accuracy,
+ * balanced accuracy, macro-F1 and the confusion matrix for single-label
+ * tasks; MAE, RMSE, Pearson r and CCC for regression. All the computation
+ * is in libaffect (core/metrics).
+ *
+ * Items routed by affectgate are also scored as the gate's decisions: the
+ * route (0 = spontaneous) against the item's spontaneity label, the target
+ * or column #GstAffectMetrics:gate-label (1/0, true/false,
+ * spontaneous/scripted, as affectgate reads it), with accuracy, balanced
+ * accuracy, macro-F1 and the confusion matrix. Baseline rows score a
+ * constant prediction made from the training items, which this element
+ * does not see: the majority class (#GstAffectMetrics:baseline-class) or
+ * the training mean of each target (#GstAffectMetrics:baseline-mean).
  *
  * Decisions for tags (#GstAffectMetrics:decision): thresholds fitted by
  * MediaEval's rule on the items of #GstAffectMetrics:threshold-split (by
@@ -24,6 +34,8 @@
  * threshold split when unset); routed items are also reported per route.
  *
  * At EOS the element writes the JSON report (#GstAffectMetrics:location),
+ * the results table (#GstAffectMetrics:table-location, Markdown or CSV: the
+ * model overall and per route, the baseline, the gate, confusion matrices),
  * the per-item predictions (#GstAffectMetrics:items-location, `.csv` rows
  * written as they come, or `.npy`: scores there and the truth in
  * `<name>-groundtruth.npy`) that `affect-metrics` merges across shards, and
@@ -49,7 +61,16 @@
  *   `precision-micro`, `recall-micro`, `f1-micro` (gdouble; absent when
  *   undefined), `roc-auc`, `pr-auc`, `f1` (GstValueArray of gdouble per
  *   output, NaN when undefined), `thresholds` (GstValueArray of gdouble,
- *   tags); class also `accuracy` (gdouble)
+ *   tags); class also `accuracy`, `balanced-accuracy` (gdouble) and
+ *   `confusion` (GstValueArray of rows, GstValueArray of guint64: row =
+ *   truth, column = prediction)
+ * - with #GstAffectMetrics:baseline-class: `baseline-class` (string),
+ *   `baseline-accuracy`, `baseline-balanced-accuracy`, `baseline-f1-macro`
+ *   (gdouble); with #GstAffectMetrics:baseline-mean: `baseline-mae`
+ *   (GstValueArray of gdouble per target), `baseline-mae-mean` (gdouble)
+ * - when routed items carry the gate label: `gate-items` (guint64),
+ *   `gate-accuracy`, `gate-balanced-accuracy`, `gate-f1-macro` (gdouble),
+ *   `gate-confusion` (2 × 2, as `confusion`; spontaneous, scripted)
  * - regression: `mae`, `rmse`, `pearson`, `ccc` (GstValueArray of gdouble
  *   per target), `mae-mean` (gdouble)
  * - `report` (string): the whole JSON report of docs/metrics.md
@@ -64,6 +85,18 @@
  *     figures=moodtheme.png
  * ]| Score a classifier's tags on the test split, with the per-item table
  * and figures.
+ * |[
+ * gst-launch-1.0 affectsrc location=test.csv ! audioconvert ! \
+ *     audioresample ! audio/x-raw,rate=16000,channels=1 ! affectis09 ! \
+ *     affectgate name=g model-file=gate.safetensors \
+ *     g.src_0 ! queue ! affectregress model-file=spont.safetensors ! f. \
+ *     g.src_1 ! queue ! affectregress model-file=script.safetensors ! f. \
+ *     funnel name=f ! affectmetrics location=mae.json table-location=mae.md \
+ *     baseline-mean="valence=0.12,arousal=-0.05" figures=gated.png
+ * ]| The gated system of the VAT seed: MAE overall and per route beside the
+ * training-mean row, and the gate's accuracy, balanced accuracy, macro-F1
+ * and confusion (gated-gate-confusion.png) against the items' spontaneity
+ * column.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -76,8 +109,11 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "affect/atomicfile.h"
 #include "affect/npy.h"
 #include "gstaffectelements.h"
+#include "affect/regressor.h"
+#include "gstaffectitem.h"
 #include "gstaffectmetrics.h"
 #include "gstaffectprops.h"
 #include "gstaffecttensor.h"
@@ -96,6 +132,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_affect_metrics_debug);
 #define DEFAULT_THRESHOLD_SPLIT "validation"
 #define DEFAULT_INTERVAL 100
 #define DEFAULT_MESSAGE TRUE
+#define DEFAULT_TABLE_LOCATION NULL
+#define DEFAULT_BASELINE_CLASS NULL
+#define DEFAULT_BASELINE_MEAN NULL
+#define DEFAULT_GATE_LABEL "spontaneity"
 
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -138,7 +178,8 @@ static const GstAffectProp properties[] = {
       "<name>-groundtruth.npy)", M, items_location, DEFAULT_ITEMS_LOCATION, 0),
   GST_AFFECT_PROP_STRING ("figures", "Figures",
       "Figure file prefix: PREFIX-curves and, for class tasks, "
-      "PREFIX-confusion; .svg when it ends in .svg, else .png", M, figures,
+      "PREFIX-confusion, and PREFIX-gate-confusion when the gate is "
+      "scored; .svg when it ends in .svg, else .png", M, figures,
       DEFAULT_FIGURES, 0),
   GST_AFFECT_PROP_ENUM ("task", "Task",
       "What the predictions are scored as", M, task,
@@ -165,9 +206,36 @@ static const GstAffectProp properties[] = {
       0),
   GST_AFFECT_PROP_BOOL ("message", "Message",
       "Post affect-metrics element messages", M, message, DEFAULT_MESSAGE, 0),
+  GST_AFFECT_PROP_STRING ("table-location", "Table location",
+      "Results table written at EOS (model, routes, baseline, gate, "
+      "confusion): Markdown when the name ends in .md, else CSV "
+      "(table,row,metric,value); NULL writes none", M, table_location,
+      DEFAULT_TABLE_LOCATION, 0),
+  GST_AFFECT_PROP_STRING ("baseline-class", "Baseline class",
+      "Class tasks: the training items' majority class, scored as a "
+      "constant prediction in the baseline row (NULL: no baseline)", M,
+      baseline_class, DEFAULT_BASELINE_CLASS, 0),
+  GST_AFFECT_PROP_STRING ("baseline-mean", "Baseline mean",
+      "Regression: the training items' mean of each target, "
+      "'name=value,...' or values in output order, scored as a constant "
+      "prediction in the baseline row (NULL: no baseline)", M,
+      baseline_mean, DEFAULT_BASELINE_MEAN, 0),
+  GST_AFFECT_PROP_STRING ("gate-label", "Gate label",
+      "Target or column of the items holding their spontaneity label "
+      "(1/0, true/false, spontaneous/scripted, ...): items routed by "
+      "affectgate are scored against it (route 0 = spontaneous); NULL: "
+      "the gate is not scored", M, gate_label, DEFAULT_GATE_LABEL, 0),
 };
 
 #undef M
+
+/* an item the gate routed, with its spontaneity label */
+typedef struct
+{
+  gchar *split;
+  gint route;
+  gboolean spontaneous;
+} GateItem;
 
 #define gst_affect_metrics_parent_class parent_class
 G_DEFINE_TYPE (GstAffectMetrics, gst_affect_metrics, GST_TYPE_BASE_SINK);
@@ -216,6 +284,7 @@ static void
 gst_affect_metrics_init (GstAffectMetrics * self)
 {
   gst_affect_props_init (G_OBJECT (self));
+  self->gate_pending = g_array_new (FALSE, FALSE, sizeof (GateItem));
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
 }
 
@@ -236,8 +305,15 @@ gst_affect_metrics_reset (GstAffectMetrics * self)
     fclose (self->items_csv);
   self->items_csv = NULL;
   self->since_message = self->n_unlabelled = self->n_unscored = 0;
+  self->n_gate_unlabelled = 0;
   g_clear_pointer (&self->skipped, g_ptr_array_unref);
   self->last_ts = self->last_duration = GST_CLOCK_TIME_NONE;
+  if (self->gate_pending) {
+    guint i;
+    for (i = 0; i < self->gate_pending->len; i++)
+      g_free (g_array_index (self->gate_pending, GateItem, i).split);
+    g_array_set_size (self->gate_pending, 0);
+  }
 }
 
 static void
@@ -246,6 +322,7 @@ gst_affect_metrics_finalize (GObject * object)
   GstAffectMetrics *self = GST_AFFECT_METRICS (object);
 
   gst_affect_metrics_reset (self);
+  g_array_unref (self->gate_pending);
   gst_affect_props_finalize (object);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -283,6 +360,7 @@ gst_affect_metrics_start (GstBaseSink * sink)
     return FALSE;
   }
   return check_writable (self, "report", self->location) &&
+      check_writable (self, "results table", self->table_location) &&
       check_writable (self, "per-item predictions", self->items_location) &&
       check_writable (self, "figures", self->figures);
 }
@@ -367,6 +445,132 @@ resolve_task (GstAffectMetrics * self, const GstAffectItem * item,
   return TRUE;
 }
 
+/* the routed items noted so far go to the evaluation once it is open */
+static gboolean
+flush_gate (GstAffectMetrics * self)
+{
+  GError *error = NULL;
+  gboolean ok = TRUE;
+  guint i;
+
+  for (i = 0; self->eval && i < self->gate_pending->len; i++) {
+    GateItem *g = &g_array_index (self->gate_pending, GateItem, i);
+    if (ok && !affect_evaluation_add_gate (self->eval, g->split, g->route,
+            g->spontaneous, &error)) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Could not score the gate"),
+          ("%s", error->message));
+      g_clear_error (&error);
+      ok = FALSE;
+    }
+    g_free (g->split);
+  }
+  if (self->eval)
+    g_array_set_size (self->gate_pending, 0);
+  return ok;
+}
+
+/* an item affectgate routed: its route against its spontaneity label (the
+ * gate's own reading of a target or a column, affectgate's label) */
+static gboolean
+note_gate (GstAffectMetrics * self, const GstAffectItem * item)
+{
+  GateItem g;
+  gdouble v;
+
+  if (self->gate_label == NULL || item == NULL || item->route < 0)
+    return TRUE;
+  if (!(gst_affect_item_get_target (item, self->gate_label, &v) ||
+          affect_parse_label (gst_affect_item_get_column (item,
+                  self->gate_label), &v)) || !isfinite (v)) {
+    self->n_gate_unlabelled++;
+    return TRUE;
+  }
+  g.split = g_strdup (item->split);
+  g.route = item->route;
+  g.spontaneous = v >= 0.5;
+  g_array_append_val (self->gate_pending, g);
+  return flush_gate (self);
+}
+
+/* baseline-class and baseline-mean on the evaluation; FALSE with an error
+ * posted */
+static gboolean
+set_baselines (GstAffectMetrics * self)
+{
+  guint i, n = self->n_outputs;
+  GError *error = NULL;
+
+  if (self->baseline_class && self->eval_task == AFFECT_METRICS_CLASS) {
+    for (i = 0; i < n && g_strcmp0 (self->names[i], self->baseline_class); i++);
+    if (i == n) {
+      gchar *all = g_strjoinv (", ", self->names);
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("baseline-class \"%s\" is not one of the classes",
+              self->baseline_class), ("the classes are %s", all));
+      g_free (all);
+      return FALSE;
+    }
+    affect_evaluation_set_baseline_class (self->eval, (gint) i);
+  } else if (self->baseline_class) {
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("baseline-class is for class tasks; ignored for %s",
+            affect_metrics_task_to_string (self->eval_task)), (NULL));
+  }
+  if (self->baseline_mean && self->eval_task == AFFECT_METRICS_REGRESSION) {
+    gchar **parts = g_strsplit (self->baseline_mean, ",", -1);
+    double *mean = g_new (double, n);
+    gboolean *seen = g_new0 (gboolean, n), named, ok;
+    guint np = g_strv_length (parts);
+
+    named = np > 0 && strchr (parts[0], '=') != NULL;
+    ok = named || np == n;
+    for (i = 0; ok && i < np; i++) {
+      gchar *text = g_strstrip (parts[i]), *eq = strchr (text, '='), *end;
+      guint at = i;
+      if (named != (eq != NULL)) {
+        ok = FALSE;
+        break;
+      }
+      if (named) {
+        *eq = '\0';
+        g_strstrip (text);
+        for (at = 0; at < n && g_strcmp0 (self->names[at], text); at++);
+        text = g_strstrip (eq + 1);
+        if (at == n) {
+          ok = FALSE;
+          break;
+        }
+      }
+      mean[at] = g_ascii_strtod (text, &end);
+      seen[at] = TRUE;
+      ok = end != text && *end == '\0' && isfinite (mean[at]);
+    }
+    for (i = 0; ok && i < n; i++)
+      ok = seen[i];
+    if (ok)
+      ok = affect_evaluation_set_baseline_mean (self->eval, mean, &error);
+    if (!ok) {
+      gchar *all = g_strjoinv (", ", self->names);
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("Invalid baseline-mean \"%s\"", self->baseline_mean),
+          ("%s; expected one finite number per target (%s), in that order "
+              "or as name=value", error ? error->message : "not understood",
+              all));
+      g_free (all);
+    }
+    g_clear_error (&error);
+    g_free (seen);
+    g_free (mean);
+    g_strfreev (parts);
+    return ok;
+  } else if (self->baseline_mean) {
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("baseline-mean is for regression; ignored for %s",
+            affect_metrics_task_to_string (self->eval_task)), (NULL));
+  }
+  return TRUE;
+}
+
 static gboolean
 open_outputs (GstAffectMetrics * self)
 {
@@ -376,6 +580,8 @@ open_outputs (GstAffectMetrics * self)
 
   self->eval = affect_evaluation_new (self->eval_task, self->n_outputs,
       (const char *const *) self->names, self->split, self->threshold_split);
+  if (!set_baselines (self) || !flush_gate (self))
+    return FALSE;
   if (self->eval_task == AFFECT_METRICS_TAGS) {
     switch (self->decision) {
       case GST_AFFECT_METRICS_DECISION_FITTED:
@@ -479,10 +685,71 @@ set_defined (GstStructure * s, const gchar * field, double v)
     gst_structure_set (s, field, G_TYPE_DOUBLE, v, NULL);
 }
 
+/* k × k counts as a GstValueArray of rows of guint64 */
+static void
+set_confusion (GstStructure * s, const gchar * field, const guint64 * counts,
+    guint k)
+{
+  GValue rows = G_VALUE_INIT, row = G_VALUE_INIT, x = G_VALUE_INIT;
+  guint i, j;
+
+  gst_value_array_init (&rows, k);
+  g_value_init (&x, G_TYPE_UINT64);
+  for (i = 0; i < k; i++) {
+    gst_value_array_init (&row, k);
+    for (j = 0; j < k; j++) {
+      g_value_set_uint64 (&x, counts[i * k + j]);
+      gst_value_array_append_value (&row, &x);
+    }
+    gst_value_array_append_and_take_value (&rows, &row);
+  }
+  g_value_unset (&x);
+  gst_structure_take_value (s, field, &rows);
+}
+
+/* accuracy, balanced accuracy, macro-F1 of a single-label result */
+static void
+set_class_fields (GstStructure * s, const gchar * prefix,
+    const AffectMetricsResult * r)
+{
+  gchar *f;
+
+  f = g_strconcat (prefix, "accuracy", NULL);
+  set_defined (s, f, r->accuracy);
+  g_free (f);
+  f = g_strconcat (prefix, "balanced-accuracy", NULL);
+  set_defined (s, f, r->balanced_accuracy);
+  g_free (f);
+  f = g_strconcat (prefix, "f1-macro", NULL);
+  set_defined (s, f, r->f1_macro);
+  g_free (f);
+  f = g_strconcat (prefix, "confusion", NULL);
+  set_confusion (s, f, r->confusion, r->n_outputs);
+  g_free (f);
+}
+
+/* the results table (table-location), Markdown or CSV */
+static void
+write_table (GstAffectMetrics * self, JsonNode * report)
+{
+  gboolean markdown = g_str_has_suffix (self->table_location, ".md");
+  gchar *text = affect_metrics_report_table (report, markdown);
+  GError *error = NULL;
+
+  if (!affect_file_set_contents_atomic (self->table_location, text,
+          strlen (text), &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Could not write the results table %s", self->table_location),
+        ("%s", error->message));
+    g_clear_error (&error);
+  }
+  g_free (text);
+}
+
 static void
 post_metrics (GstAffectMetrics * self, gboolean final)
 {
-  AffectMetricsResult *r = NULL;
+  AffectMetricsResult *r = NULL, *gate;
   GError *error = NULL;
   JsonNode *report;
   GstStructure *s;
@@ -540,7 +807,23 @@ post_metrics (GstAffectMetrics * self, gboolean final)
     if (r->thresholds)
       set_double_array (s, "thresholds", r->thresholds, r->n_outputs);
     if (r->task == AFFECT_METRICS_CLASS)
-      set_defined (s, "accuracy", r->accuracy);
+      set_class_fields (s, "", r);
+  }
+  if (r->has_baseline && r->task == AFFECT_METRICS_CLASS) {
+    gst_structure_set (s, "baseline-class", G_TYPE_STRING,
+        r->names[r->baseline_class], NULL);
+    set_defined (s, "baseline-accuracy", r->baseline_accuracy);
+    set_defined (s, "baseline-balanced-accuracy",
+        r->baseline_balanced_accuracy);
+    set_defined (s, "baseline-f1-macro", r->baseline_f1_macro);
+  } else if (r->has_baseline) {
+    set_double_array (s, "baseline-mae", r->baseline_mae, r->n_outputs);
+    set_defined (s, "baseline-mae-mean", r->baseline_mae_mean);
+  }
+  gate = affect_evaluation_gate_result (self->eval);
+  if (gate) {
+    gst_structure_set (s, "gate-items", G_TYPE_UINT64, gate->n_items, NULL);
+    set_class_fields (s, "gate-", gate);
   }
   gst_structure_set (s, "report", G_TYPE_STRING, text, NULL);
   g_free (text);
@@ -562,6 +845,8 @@ post_metrics (GstAffectMetrics * self, gboolean final)
               error->message));
       g_clear_error (&error);
     }
+    if (self->table_location)
+      write_table (self, report);
   }
   if (self->message)
     gst_element_post_message (GST_ELEMENT (self),
@@ -586,6 +871,11 @@ post_metrics (GstAffectMetrics * self, gboolean final)
       path = g_strconcat (prefix, "-confusion", ext, NULL);
       ok = affect_metrics_plot_confusion (r, path, &error);
     }
+    if (ok && gate) {
+      g_free (path);
+      path = g_strconcat (prefix, "-gate-confusion", ext, NULL);
+      ok = affect_metrics_plot_confusion (gate, path, &error);
+    }
     if (!ok) {
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
           ("Could not draw %s", path), ("%s", error->message));
@@ -596,6 +886,7 @@ post_metrics (GstAffectMetrics * self, gboolean final)
   }
   json_node_unref (report);
   affect_metrics_result_free (r);
+  affect_metrics_result_free (gate);
 }
 
 static gboolean
@@ -644,6 +935,10 @@ gst_affect_metrics_event (GstBaseSink * sink, GstEvent * event)
     self->item = gst_affect_item_parse_start_event (event);
     self->item_scored = FALSE;
   } else if (gst_affect_event_is_item_end (event)) {
+    if (!note_gate (self, self->item)) {
+      gst_event_unref (event);
+      return FALSE;
+    }
     if (self->item && !self->item_scored) {
       self->n_unscored++;
       GST_WARNING_OBJECT (self, "item %s ended without a prediction",
@@ -660,6 +955,13 @@ gst_affect_metrics_event (GstBaseSink * sink, GstEvent * event)
               G_GUINT64_FORMAT " prediction(s) no labelled item",
               self->n_unscored, self->n_unlabelled),
           ("they are left out of the metrics"));
+    /* a run without any label simply has no gate score */
+    if (self->n_gate_unlabelled && self->eval &&
+        affect_evaluation_n_gate (self->eval) > 0)
+      GST_ELEMENT_WARNING (self, STREAM, FAILED,
+          ("%" G_GUINT64_FORMAT " routed item(s) have no '%s' label",
+              self->n_gate_unlabelled, self->gate_label),
+          ("the gate is scored on the routed items with a label only"));
     if (self->items_csv) {
       fclose (self->items_csv);
       self->items_csv = NULL;

@@ -41,6 +41,9 @@ struct _GstAffectMetrics
   gdouble threshold;
   guint interval;
   gboolean message;
+  gchar *table_location;
+  gchar *baseline_class, *baseline_mean;
+  gchar *gate_label;
 
   /* stream */
   guint n_outputs;
@@ -56,6 +59,9 @@ struct _GstAffectMetrics
   GPtrArray *skipped;           /* JsonObject* {id, path, reason} per item
                                  * left out of the metrics */
   GstClockTime last_ts, last_duration;
+  guint64 n_gate_unlabelled;    /* routed items without the gate label */
+  GArray *gate_pending;         /* GateItem: scored before the evaluation
+                                 * opened at the first prediction */
 };
 
 G_END_DECLS

@@ -220,10 +220,16 @@ owns_field (const GstAffectProp * p)
 void
 gst_affect_props_init (GObject * object)
 {
+  gst_affect_props_init_class (object, G_OBJECT_GET_CLASS (object));
+}
+
+void
+gst_affect_props_init_class (GObject * object, GObjectClass * klass)
+{
   GParamSpec **pspecs;
   guint i, n;
 
-  pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (object), &n);
+  pspecs = g_object_class_list_properties (klass, &n);
   for (i = 0; i < n; i++) {
     const GstAffectProp *p = gst_affect_props_lookup (pspecs[i]);
     GValue value = G_VALUE_INIT;

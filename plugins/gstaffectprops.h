@@ -106,6 +106,9 @@ gsize gst_affect_prop_size (const GstAffectProp * p);
 
 /* instance init: every table field to its property's default */
 void gst_affect_props_init (GObject * object);
+/* the same from a base class's instance init, where the object's class is
+ * still the base's: `klass` is the final class GLib passes */
+void gst_affect_props_init_class (GObject * object, GObjectClass * klass);
 /* finalize: frees every table string */
 void gst_affect_props_finalize (GObject * object);
 

@@ -137,44 +137,41 @@ GST_AFFECT_DEFINE_ENUM (GstAffectVatPower, gst_affect_vat_power,
     vat_power_values);
 
 #define S GstAffectRegress
-static const GstAffectParam params[] = {
-  GST_AFFECT_PARAM_STRING ("targets", "Targets",
+static const GstAffectProp props[] = {
+  GST_AFFECT_PROP_STRING ("targets", "Targets",
       "Comma-separated names of the targets to learn (fields of the item's "
       "targets structure); in infer mode the model's names win", S, targets,
-      "valence"),
-  GST_AFFECT_PARAM_BOOL ("multi-output", "Multi-output",
+      "valence", 0),
+  GST_AFFECT_PROP_BOOL ("multi-output", "Multi-output",
       "One model with one output per target (true) or one model per target, "
-      "in files model-<target>.safetensors (false)", S, multi_output, TRUE),
-  GST_AFFECT_PARAM_ENUM ("output-activation", "Output activation",
+      "in files model-<target>.safetensors (false)", S, multi_output, TRUE, 0),
+  GST_AFFECT_PROP_ENUM ("output-activation", "Output activation",
       "Output unit of a trained model: linear, or ReLU as in the seed (dies "
       "on targets around 0)", S, output_activation,
-      gst_affect_output_activation_get_type, GST_AFFECT_OUTPUT_LINEAR),
-  GST_AFFECT_PARAM_ENUM ("standardise", "Standardise",
+      gst_affect_output_activation_get_type, GST_AFFECT_OUTPUT_LINEAR, 0),
+  GST_AFFECT_PROP_ENUM ("standardise", "Standardise",
       "Feature standardisation at inference: the model's training "
       "statistics, or the incoming stream's own (cross-corpus)", S,
       standardise, gst_affect_standardise_get_type,
-      GST_AFFECT_STANDARDISE_MODEL),
-  GST_AFFECT_PARAM_BOOL ("vat", "VAT",
+      GST_AFFECT_STANDARDISE_MODEL, 0),
+  GST_AFFECT_PROP_BOOL ("vat", "VAT",
       "Train with virtual adversarial training (MSE + lambda * LDS)", S, vat,
-      TRUE),
-  GST_AFFECT_PARAM_DOUBLE ("epsilon", "Epsilon",
+      TRUE, 0),
+  GST_AFFECT_PROP_DOUBLE ("epsilon", "Epsilon",
       "VAT: norm of the adversarial perturbation r_adv (standardised feature "
-      "units)", S, epsilon, 0.0, 1000.0, 1.5),
-  GST_AFFECT_PARAM_DOUBLE ("lambda", "Lambda",
+      "units)", S, epsilon, 0.0, 1000.0, 1.5, 0),
+  GST_AFFECT_PROP_DOUBLE ("lambda", "Lambda",
       "VAT: weight of the local distributional smoothness term", S, lambda,
-      0.0, 1000.0, 1.5),
-  GST_AFFECT_PARAM_DOUBLE ("xi", "Xi",
+      0.0, 1000.0, 1.5, 0),
+  GST_AFFECT_PROP_DOUBLE ("xi", "Xi",
       "VAT: finite-difference step of the power iteration "
       "(power-method=finite-difference only; jvp is its exact limit)", S, xi,
-      1e-12, 100.0, 1e-6),
-  GST_AFFECT_PARAM_UINT ("power-iterations", "Power iterations",
-      "VAT: power iterations for r_adv", S, power_iterations, 1, 100, 1),
-  GST_AFFECT_PARAM_ENUM ("power-method", "Power method",
+      1e-12, 100.0, 1e-6, 0),
+  GST_AFFECT_PROP_UINT ("power-iterations", "Power iterations",
+      "VAT: power iterations for r_adv", S, power_iterations, 1, 100, 1, 0),
+  GST_AFFECT_PROP_ENUM ("power-method", "Power method",
       "VAT: how the power step is evaluated", S, power_method,
-      gst_affect_vat_power_get_type, AFFECT_VAT_POWER_JVP),
-  GST_AFFECT_PARAM_BOOL ("post-messages", "Post messages",
-      "Post an affect-prediction element message per vector", S,
-      learner.post_messages, TRUE),
+      gst_affect_vat_power_get_type, AFFECT_VAT_POWER_JVP, 0),
 };
 
 #undef S
@@ -201,26 +198,6 @@ static gboolean sink_event (GstAffectLearner * learner, GstEvent * event);
 static void drain (GstAffectLearner * learner);
 static gboolean train_and_write (GstAffectLearner * learner);
 
-/* an entry held for per-stream standardisation: an event or a vector */
-typedef struct
-{
-  GstEvent *event;
-  float *features;
-  gchar *id, *path;
-  GstClockTime pts, duration;
-} Pending;
-
-static void
-pending_free (Pending * p)
-{
-  if (p->event)
-    gst_event_unref (p->event);
-  g_free (p->features);
-  g_free (p->id);
-  g_free (p->path);
-  g_free (p);
-}
-
 static void
 gst_affect_regress_class_init (GstAffectRegressClass * klass)
 {
@@ -229,8 +206,8 @@ gst_affect_regress_class_init (GstAffectRegressClass * klass)
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_affect_learner_class_install_params (G_OBJECT_CLASS (klass), params,
-      G_N_ELEMENTS (params));
+  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
+      G_N_ELEMENTS (props));
   gst_element_class_set_static_metadata (element_class,
       "Affect regressor (MLP, virtual adversarial training)",
       "Filter/Analyzer/Tensor",
@@ -253,7 +230,6 @@ gst_affect_regress_class_init (GstAffectRegressClass * klass)
 static void
 gst_affect_regress_init (GstAffectRegress * self)
 {
-  g_queue_init (&self->pending);
 }
 
 static void
@@ -268,53 +244,29 @@ stop (GstAffectLearner * learner)
   self->n_features = 0;
   gst_caps_replace (&self->input_caps, NULL);
   g_clear_pointer (&self->dataset, affect_dataset_free);
-  g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
   g_clear_pointer (&self->range_lo, g_free);
   g_clear_pointer (&self->range_hi, g_free);
   self->range_seen = FALSE;
 }
 
 
-/* infer mode: the model(s) and their output names */
-static gboolean
-load_models (GstAffectRegress * self)
-{
-  GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
-  GError *error = NULL;
-
-  if (learner->model_file == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("No model-file set."), ("mode=infer needs model-file"));
-    return FALSE;
-  }
-  self->regressor = affect_regressor_load (learner->model_file,
-      self->multi_output, self->targets, &error);
-  if (self->regressor == NULL) {
-    if (g_error_matches (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH))
-      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
-          (NULL));
-    else
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("Cannot load the model: %s", error->message), (NULL));
-    g_clear_error (&error);
-    return FALSE;
-  }
-  self->target_names =
-      g_strdupv ((gchar **) affect_regressor_names (self->regressor));
-  self->n_targets = affect_regressor_n_targets (self->regressor);
-  self->n_features =
-      affect_mlp_get_config (affect_regressor_model (self->
-          regressor))->n_inputs;
-  return TRUE;
-}
-
 static gboolean
 start (GstAffectLearner * learner)
 {
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
 
-  if (learner->mode == GST_AFFECT_MODE_INFER)
-    return load_models (self);
+  if (learner->mode == GST_AFFECT_MODE_INFER) {
+    self->regressor = gst_affect_learner_load_regressor (learner,
+        self->multi_output, self->targets);
+    if (self->regressor == NULL)
+      return FALSE;
+    self->target_names =
+        g_strdupv ((gchar **) affect_regressor_names (self->regressor));
+    self->n_targets = affect_regressor_n_targets (self->regressor);
+    self->n_features = affect_mlp_get_config (affect_regressor_model
+        (self->regressor))->n_inputs;
+    return TRUE;
+  }
   self->target_names = affect_split_names (self->targets);
   self->n_targets = g_strv_length (self->target_names);
   if (self->n_targets == 0) {
@@ -430,10 +382,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     t = g_new (float, self->n_targets);
     for (i = 0; ok && i < self->n_targets; i++) {
       gdouble v;
-      ok = gst_affect_item_get_target (self->learner.item,
-          self->target_names[i], &v)
-          || affect_parse_label (gst_affect_item_get_column (self->learner.item,
-              self->target_names[i]), &v);
+      ok = gst_affect_learner_item_value (learner->item,
+          self->target_names[i], &v);
       t[i] = (float) v;
     }
     if (!ok) {
@@ -469,13 +419,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   }
 
   if (self->standardise == GST_AFFECT_STANDARDISE_PER_STREAM) {
-    Pending *p = g_new0 (Pending, 1);
-    p->features = g_memdup2 (map.data, map.size);
-    p->id = g_strdup (id);
-    p->path = g_strdup (self->learner.item ? self->learner.item->path : NULL);
-    p->pts = GST_BUFFER_PTS (buf);
-    p->duration = GST_BUFFER_DURATION (buf);
-    g_queue_push_tail (&self->pending, p);
+    gst_affect_learner_hold (learner, NULL, buf, (const float *) map.data,
+        self->n_features);
     preroll = TRUE;
     goto out;
   }
@@ -502,53 +447,35 @@ out:
   return ret;
 }
 
+static void
+emit_held (GstAffectLearner * learner, const GstAffectHeld * h, guint i,
+    gpointer y)
+{
+  GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
+  const float *yi = (const float *) y + (gsize) i * self->n_targets;
+
+  if (check_prediction (self, yi, h->id, h->path))
+    push_prediction (self, yi, h->id, h->pts, h->duration);
+}
+
 /* per-stream standardisation: predict every held vector with the
  * stream's statistics and replay the held events and outputs in order */
 static void
 drain (GstAffectLearner * learner)
 {
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
-  const int d = self->n_features, k = self->n_targets;
-  GList *l;
-  int n = 0, i = 0;
-  float *x, *y, *mean, *std;
+  guint n;
+  float *x, *y;
 
   if (learner->mode != GST_AFFECT_MODE_INFER
       || self->standardise != GST_AFFECT_STANDARDISE_PER_STREAM)
     return;
-
-  for (l = self->pending.head; l; l = l->next)
-    n += ((Pending *) l->data)->features != NULL;
-  x = g_new (float, (size_t) MAX (n, 1) * d);
-  y = g_new (float, (size_t) MAX (n, 1) * k);
-  mean = g_new (float, d);
-  std = g_new (float, d);
-  for (l = self->pending.head; l; l = l->next) {
-    Pending *p = l->data;
-    if (p->features)
-      memcpy (x + (size_t) i++ * d, p->features, d * sizeof (float));
-  }
-  if (n > 0) {
-    affect_standardisation_compute (x, n, d, mean, std);
-    affect_regressor_predict (self->regressor, x, y, n, mean, std);
-  }
-  i = 0;
-  while (!g_queue_is_empty (&self->pending)) {
-    Pending *p = g_queue_pop_head (&self->pending);
-    if (p->event) {
-      gst_pad_push_event (self->learner.srcpad, p->event);
-      p->event = NULL;
-    } else {
-      const float *yi = y + (size_t) i++ * k;
-      if (check_prediction (self, yi, p->id, p->path))
-        push_prediction (self, yi, p->id, p->pts, p->duration);
-    }
-    pending_free (p);
-  }
+  x = gst_affect_learner_held_vectors (learner, self->n_features, &n);
+  y = g_new (float, (gsize) MAX (n, 1) * self->n_targets);
+  affect_regressor_predict_stream (self->regressor, x, y, (int) n);
+  gst_affect_learner_release (learner, learner->srcpad, emit_held, y);
   g_free (x);
   g_free (y);
-  g_free (mean);
-  g_free (std);
 }
 
 typedef struct
@@ -672,7 +599,6 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
           ts, duration);
     }
     case GST_EVENT_FLUSH_STOP:
-      g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
       break;
     default:
       break;
@@ -682,9 +608,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       && GST_EVENT_TYPE (event) != GST_EVENT_FLUSH_STOP
       && GST_EVENT_TYPE (event) != GST_EVENT_STREAM_START
       && GST_EVENT_TYPE (event) != GST_EVENT_SEGMENT) {
-    Pending *p = g_new0 (Pending, 1);
-    p->event = event;
-    g_queue_push_tail (&self->pending, p);
+    gst_affect_learner_hold (learner, event, NULL, NULL, 0);
     return TRUE;
   }
   return gst_pad_event_default (learner->sinkpad, GST_OBJECT (self), event);

@@ -49,7 +49,6 @@ struct _GstAffectRegress
   AffectDataset *dataset;       /* train mode */
   gdouble *range_lo, *range_hi; /* train: the targets' range so far */
   gboolean range_seen;
-  GQueue pending;               /* per-stream standardisation: held items */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (affectregress);

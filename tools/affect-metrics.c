@@ -23,7 +23,7 @@
 
 static gchar *opt_gt, *opt_pred, *opt_dec, *opt_thresholds, *opt_names;
 static gchar *opt_task, *opt_json, *opt_split, *opt_fit_split = NULL;
-static gchar *opt_write_thresholds, *opt_items_out, *opt_figures;
+static gchar *opt_write_thresholds, *opt_items_out, *opt_figures, *opt_table;
 static gchar *opt_threshold;
 static gboolean opt_fit, opt_quiet;
 static gchar **opt_items;
@@ -57,6 +57,9 @@ static GOptionEntry entries[] = {
       "tags (default for .npy), class or regression", "TASK"},
   {"json", 'o', 0, G_OPTION_ARG_FILENAME, &opt_json,
       "Write the JSON report (docs/metrics.md) here", "FILE"},
+  {"table", 0, 0, G_OPTION_ARG_FILENAME, &opt_table,
+      "Write the results table here: Markdown when FILE ends in .md, else "
+        "CSV (docs/metrics.md)", "FILE"},
   {"write-thresholds", 0, 0, G_OPTION_ARG_FILENAME, &opt_write_thresholds,
       "Write the thresholds used (MediaEval's format)", "FILE"},
   {"items-out", 0, 0, G_OPTION_ARG_FILENAME, &opt_items_out,
@@ -348,6 +351,14 @@ main (int argc, char **argv)
   }
   if (opt_json && !affect_metrics_report_write (report, opt_json, &error))
     goto out;
+  if (opt_table) {
+    gchar *text = affect_metrics_report_table (report,
+        g_str_has_suffix (opt_table, ".md"));
+    gboolean ok = g_file_set_contents (opt_table, text, -1, &error);
+    g_free (text);
+    if (!ok)
+      goto out;
+  }
   if (opt_write_thresholds) {
     if (r->thresholds == NULL) {
       g_set_error (&error, AFFECT_ERROR, AFFECT_ERROR_FAILED,

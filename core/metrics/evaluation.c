@@ -26,7 +26,13 @@ struct _AffectEvaluation
   AffectMetrics *all;           /* every evaluated item */
   AffectMetrics *fit;           /* items of fit_split (FITTED) */
   AffectMetrics *routes[N_ROUTES];
+  gint baseline_class;
+  double *baseline_mean;
+  AffectMetrics *gate;          /* route against the spontaneity label */
 };
+
+/* the gate's classes, in route order */
+static const char *const gate_names[N_ROUTES] = { "spontaneous", "scripted" };
 
 AffectEvaluation *
 affect_evaluation_new (AffectMetricsTask task, guint n_outputs,
@@ -43,6 +49,7 @@ affect_evaluation_new (AffectMetricsTask task, guint n_outputs,
   ev->rule = task == AFFECT_METRICS_CLASS ? AFFECT_DECISION_ARGMAX :
       AFFECT_DECISION_FIXED;
   ev->threshold = 0.5;
+  ev->baseline_class = -1;
   return ev;
 }
 
@@ -61,6 +68,8 @@ affect_evaluation_free (AffectEvaluation * ev)
   affect_metrics_free (ev->fit);
   for (i = 0; i < N_ROUTES; i++)
     affect_metrics_free (ev->routes[i]);
+  affect_metrics_free (ev->gate);
+  g_free (ev->baseline_mean);
   g_free (ev);
 }
 
@@ -87,6 +96,83 @@ affect_evaluation_set_decisions (AffectEvaluation * ev,
   return TRUE;
 }
 
+/* whether an item of `split` is evaluated (not only fitting thresholds) */
+static gboolean
+is_evaluated (const AffectEvaluation * ev, const char *split)
+{
+  gboolean fitting = ev->task == AFFECT_METRICS_TAGS &&
+      ev->rule == AFFECT_DECISION_FITTED && ev->fit_split != NULL &&
+      g_strcmp0 (split, ev->fit_split) == 0;
+
+  if (fitting && g_strcmp0 (ev->split, split) != 0)
+    return FALSE;
+  return ev->split == NULL || g_strcmp0 (split, ev->split) == 0;
+}
+
+void
+affect_evaluation_set_baseline_class (AffectEvaluation * ev, gint cls)
+{
+  guint i;
+
+  ev->baseline_class = cls;
+  affect_metrics_set_baseline_class (ev->all, cls);
+  for (i = 0; i < N_ROUTES; i++)
+    if (ev->routes[i])
+      affect_metrics_set_baseline_class (ev->routes[i], cls);
+}
+
+gboolean
+affect_evaluation_set_baseline_mean (AffectEvaluation * ev,
+    const double *mean, GError ** error)
+{
+  guint i;
+
+  if (ev->task != AFFECT_METRICS_REGRESSION)
+    return TRUE;
+  if (!affect_metrics_set_baseline_mean (ev->all, mean, error))
+    return FALSE;
+  for (i = 0; i < N_ROUTES; i++)
+    if (ev->routes[i] &&
+        !affect_metrics_set_baseline_mean (ev->routes[i], mean, error))
+      return FALSE;
+  g_free (ev->baseline_mean);
+  ev->baseline_mean = mean ? g_memdup2 (mean, ev->k * sizeof (double)) : NULL;
+  return TRUE;
+}
+
+gboolean
+affect_evaluation_add_gate (AffectEvaluation * ev, const char *split,
+    int route, gboolean spontaneous, GError ** error)
+{
+  /* the route is the prediction: one-hot scores make argmax the route */
+  float scores[N_ROUTES] = { 0 }, truth[N_ROUTES] = { 0 };
+
+  if (route < 0 || route >= N_ROUTES) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+        "route %d is not 0 (spontaneous) or 1 (scripted)", route);
+    return FALSE;
+  }
+  if (!is_evaluated (ev, split))
+    return TRUE;
+  if (ev->gate == NULL)
+    ev->gate = affect_metrics_new (AFFECT_METRICS_CLASS, N_ROUTES, gate_names);
+  scores[route] = 1.0f;
+  truth[spontaneous ? 0 : 1] = 1.0f;
+  return affect_metrics_add (ev->gate, scores, truth, error);
+}
+
+guint64
+affect_evaluation_n_gate (const AffectEvaluation * ev)
+{
+  return ev->gate ? affect_metrics_get_n_items (ev->gate) : 0;
+}
+
+AffectMetricsResult *
+affect_evaluation_gate_result (AffectEvaluation * ev)
+{
+  return ev->gate ? affect_metrics_compute (ev->gate, NULL) : NULL;
+}
+
 gboolean
 affect_evaluation_add (AffectEvaluation * ev, const char *split, int route,
     const float *scores, const float *truth, GError ** error)
@@ -110,9 +196,13 @@ affect_evaluation_add (AffectEvaluation * ev, const char *split, int route,
   if (!affect_metrics_add (ev->all, scores, truth, error))
     return FALSE;
   if (route >= 0 && route < N_ROUTES) {
-    if (ev->routes[route] == NULL)
+    if (ev->routes[route] == NULL) {
       ev->routes[route] = affect_metrics_new (ev->task, ev->k,
           (const char *const *) ev->names);
+      affect_metrics_set_baseline_class (ev->routes[route], ev->baseline_class);
+      affect_metrics_set_baseline_mean (ev->routes[route], ev->baseline_mean,
+          NULL);
+    }
     return affect_metrics_add (ev->routes[route], scores, truth, error);
   }
   return TRUE;
@@ -157,7 +247,7 @@ affect_evaluation_report (AffectEvaluation * ev, gboolean final,
 {
   JsonBuilder *b;
   JsonNode *node;
-  AffectMetricsResult *r;
+  AffectMetricsResult *r, *rg;
   double *fitted = NULL;
   const char *fitted_on = NULL;
   guint i;
@@ -217,6 +307,13 @@ affect_evaluation_report (AffectEvaluation * ev, gboolean final,
     affect_metrics_result_free (rr);
   }
   json_builder_end_array (b);
+  json_builder_set_member_name (b, "gate");
+  rg = ev->gate ? affect_metrics_compute (ev->gate, NULL) : NULL;
+  if (rg)
+    json_builder_add_value (b, affect_metrics_class_result_to_json (rg));
+  else
+    json_builder_add_null_value (b);
+  affect_metrics_result_free (rg);
   json_builder_end_object (b);
   node = json_builder_get_root (b);
   g_object_unref (b);

@@ -19,6 +19,7 @@ typedef struct
   uint64_t n;
   double sum_abs, sum_sq;       /* of the error prediction − target */
   double mean_t, mean_p, m2_t, m2_p, c_tp;
+  double base_abs, base_sq;     /* of target − the baseline's constant */
 } RegressionAccumulator;
 
 struct _AffectMetrics
@@ -36,6 +37,8 @@ struct _AffectMetrics
   double *thresholds;
   uint8_t *decisions;           /* GIVEN: n × k */
   uint64_t n_decisions;
+  gint baseline_class;          /* class: -1 = no baseline */
+  double *baseline_mean;        /* regression: k, or NULL */
 };
 
 static const char *task_names[] = { "tags", "class", "regression" };
@@ -94,6 +97,7 @@ affect_metrics_new (AffectMetricsTask task, guint n_outputs,
     m->rule = AFFECT_DECISION_FIXED;
   }
   m->fixed_threshold = 0.5;
+  m->baseline_class = -1;
   return m;
 }
 
@@ -111,6 +115,7 @@ affect_metrics_free (AffectMetrics * m)
   g_free (m->reg);
   g_free (m->thresholds);
   g_free (m->decisions);
+  g_free (m->baseline_mean);
   g_free (m);
 }
 
@@ -197,6 +202,8 @@ regression_merge (RegressionAccumulator * a, const RegressionAccumulator * b)
   w = (double) a->n * (double) b->n / n;
   a->sum_abs += b->sum_abs;
   a->sum_sq += b->sum_sq;
+  a->base_abs += b->base_abs;
+  a->base_sq += b->base_sq;
   a->m2_t += b->m2_t + dt * dt * w;
   a->m2_p += b->m2_p + dp * dp * w;
   a->c_tp += b->c_tp + dt * dp * w;
@@ -220,8 +227,14 @@ affect_metrics_add (AffectMetrics * m, const float *scores,
     }
   }
   if (m->task == AFFECT_METRICS_REGRESSION) {
-    for (i = 0; i < k; i++)
+    for (i = 0; i < k; i++) {
       regression_add (&m->reg[i], truth[i], scores[i]);
+      if (m->baseline_mean) {
+        double e = (double) truth[i] - m->baseline_mean[i];
+        m->reg[i].base_abs += fabs (e);
+        m->reg[i].base_sq += e * e;
+      }
+    }
     m->n++;
     return TRUE;
   }
@@ -286,6 +299,38 @@ affect_metrics_merge (AffectMetrics * m, const AffectMetrics * src,
     for (i = 0; i < m->k * m->k; i++)
       m->confusion[i] += src->confusion[i];
   m->n += src->n;
+  return TRUE;
+}
+
+void
+affect_metrics_set_baseline_class (AffectMetrics * m, gint cls)
+{
+  if (m->task == AFFECT_METRICS_CLASS)
+    m->baseline_class = cls >= 0 && (guint) cls < m->k ? cls : -1;
+}
+
+gboolean
+affect_metrics_set_baseline_mean (AffectMetrics * m, const double *mean,
+    GError ** error)
+{
+  guint i;
+
+  if (m->task != AFFECT_METRICS_REGRESSION)
+    return TRUE;
+  /* the baseline's errors are summed as the items come */
+  if (m->n > 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
+        "the baseline is set before the first item");
+    return FALSE;
+  }
+  for (i = 0; mean && i < m->k; i++)
+    if (!isfinite (mean[i])) {
+      g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+          "baseline mean of '%s' is not finite", m->names[i]);
+      return FALSE;
+    }
+  g_free (m->baseline_mean);
+  m->baseline_mean = mean ? g_memdup2 (mean, m->k * sizeof (double)) : NULL;
   return TRUE;
 }
 
@@ -412,6 +457,10 @@ result_new (const AffectMetrics * m)
   r->precision_macro = r->recall_macro = r->f1_macro = NAN;
   r->precision_micro = r->recall_micro = r->f1_micro = NAN;
   r->accuracy = r->mae_mean = NAN;
+  r->balanced_accuracy = NAN;
+  r->baseline_class = -1;
+  r->baseline_accuracy = r->baseline_balanced_accuracy = NAN;
+  r->baseline_f1_macro = r->baseline_mae_mean = NAN;
   if (m->task == AFFECT_METRICS_REGRESSION) {
     r->mae = g_new (double, k);
     r->rmse = g_new (double, k);
@@ -453,6 +502,9 @@ affect_metrics_result_free (AffectMetricsResult * r)
   g_free (r->rmse);
   g_free (r->pearson);
   g_free (r->ccc);
+  g_free (r->baseline_mean);
+  g_free (r->baseline_mae);
+  g_free (r->baseline_rmse);
   g_ptr_array_unref (r->warnings);
   g_free (r);
 }
@@ -603,6 +655,7 @@ compute_decisions (const AffectMetrics * m, AffectMetricsResult * r)
 static void
 compute_class (const AffectMetrics * m, AffectMetricsResult * r)
 {
+  AffectClassScores cs;
   guint64 correct = 0;
   guint c, j, k = m->k;
 
@@ -619,6 +672,61 @@ compute_class (const AffectMetrics * m, AffectMetricsResult * r)
           (double) m->confusion[c * k + j] / (double) row;
   }
   r->accuracy = m->n ? (double) correct / (double) m->n : NAN;
+  affect_class_scores (m->confusion, k, &cs);
+  r->balanced_accuracy = cs.balanced_accuracy;
+  r->balanced_labels = cs.recall_labels;
+  if (cs.recall_labels < cs.f1_labels)
+    warn (r, "balanced accuracy leaves out %u predicted class(es) with no "
+        "item in the truth (no recall; scikit-learn's nanmean)",
+        cs.f1_labels - cs.recall_labels);
+
+  if (m->baseline_class >= 0) {
+    /* every item predicted as the training items' majority class */
+    guint64 *base = g_new0 (guint64, (gsize) k * k);
+    for (c = 0; c < k; c++)
+      for (j = 0; j < k; j++)
+        base[c * k + m->baseline_class] += m->confusion[c * k + j];
+    affect_class_scores (base, k, &cs);
+    g_free (base);
+    r->has_baseline = TRUE;
+    r->baseline_class = m->baseline_class;
+    r->baseline_accuracy = cs.accuracy;
+    r->baseline_balanced_accuracy = cs.balanced_accuracy;
+    r->baseline_f1_macro = cs.f1_macro;
+  }
+}
+
+void
+affect_class_scores (const guint64 * counts, guint k, AffectClassScores * out)
+{
+  guint64 correct = 0;
+  double recall_sum = 0.0, f1_sum = 0.0;
+  guint c, j;
+
+  memset (out, 0, sizeof *out);
+  for (c = 0; c < k; c++) {
+    guint64 row = 0, col = 0, tp = counts[(gsize) c * k + c];
+    for (j = 0; j < k; j++) {
+      row += counts[(gsize) c * k + j];
+      col += counts[(gsize) j * k + c];
+    }
+    out->n += row;
+    correct += tp;
+    if (row > 0) {
+      recall_sum += (double) tp / (double) row;
+      out->recall_labels++;
+    }
+    if (row > 0 || col > 0) {
+      double p = col ? (double) tp / (double) col : 0.0;
+      double r = row ? (double) tp / (double) row : 0.0;
+      f1_sum += p + r > 0.0 ? 2.0 * p * r / (p + r) : 0.0;
+      out->f1_labels++;
+    }
+  }
+  out->accuracy = out->n ? (double) correct / (double) out->n : NAN;
+  out->balanced_accuracy = out->recall_labels ?
+      recall_sum / out->recall_labels : NAN;
+  out->f1_macro = out->f1_labels ? f1_sum / out->f1_labels : NAN;
 }
 
 static void
@@ -654,6 +762,20 @@ compute_regression (const AffectMetrics * m, AffectMetricsResult * r)
     }
   }
   r->mae_mean = sum / m->k;
+
+  if (m->baseline_mean) {
+    r->has_baseline = TRUE;
+    r->baseline_mean = g_memdup2 (m->baseline_mean, m->k * sizeof (double));
+    r->baseline_mae = g_new (double, m->k);
+    r->baseline_rmse = g_new (double, m->k);
+    sum = 0;
+    for (c = 0; c < m->k; c++) {
+      r->baseline_mae[c] = m->reg[c].base_abs / (double) m->reg[c].n;
+      r->baseline_rmse[c] = sqrt (m->reg[c].base_sq / (double) m->reg[c].n);
+      sum += r->baseline_mae[c];
+    }
+    r->baseline_mae_mean = sum / m->k;
+  }
 }
 
 AffectMetricsResult *

@@ -37,5 +37,9 @@ float affect_metrics_key_to_float (uint32_t k);
 void affect_metrics_use_thresholds (AffectMetrics * m,
     const double *thresholds, AffectDecisionRule rule);
 
+/* a single-label result without its rank metrics (the gate's report) */
+struct _JsonNode *affect_metrics_class_result_to_json (const
+    AffectMetricsResult * r);
+
 G_END_DECLS
 #endif

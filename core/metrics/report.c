@@ -12,6 +12,7 @@
 #include "affect/affect.h"
 #include "affect/atomicfile.h"
 #include "affect/metrics.h"
+#include "metrics-private.h"
 
 /* undefined values are JSON null, never NaN */
 static void
@@ -33,17 +34,21 @@ add_uint (JsonBuilder * b, const char *name, guint64 v)
 }
 
 static void
-add_averages (JsonBuilder * b, const AffectMetricsResult * r, gboolean micro)
+add_averages (JsonBuilder * b, const AffectMetricsResult * r, gboolean micro,
+    gboolean ranks)
 {
   json_builder_set_member_name (b, micro ? "micro" : "macro");
   json_builder_begin_object (b);
-  add_double (b, "roc_auc", micro ? r->roc_auc_micro : r->roc_auc_macro);
-  add_double (b, "pr_auc", micro ? r->pr_auc_micro : r->pr_auc_macro);
+  if (ranks) {
+    add_double (b, "roc_auc", micro ? r->roc_auc_micro : r->roc_auc_macro);
+    add_double (b, "pr_auc", micro ? r->pr_auc_micro : r->pr_auc_macro);
+  }
   add_double (b, "precision", micro ? r->precision_micro : r->precision_macro);
   add_double (b, "recall", micro ? r->recall_micro : r->recall_macro);
   add_double (b, "f1", micro ? r->f1_micro : r->f1_macro);
   if (!micro) {
-    add_uint (b, "roc_auc_outputs", r->roc_auc_defined);
+    if (ranks)
+      add_uint (b, "roc_auc_outputs", r->roc_auc_defined);
     add_uint (b, "prf_outputs", r->macro_labels);
   }
   json_builder_end_object (b);
@@ -91,8 +96,60 @@ mediaeval_values (const AffectMetricsResult * r, double v[10])
   v[9] = r->f1_micro;
 }
 
+static void
+add_doubles (JsonBuilder * b, const char *name, const double *v, guint n)
+{
+  guint i;
+
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (i = 0; i < n; i++)
+    add_double (b, NULL, v[i]);
+  json_builder_end_array (b);
+}
+
+/* the constant prediction made from the training items */
+static void
+add_baseline (JsonBuilder * b, const AffectMetricsResult * r)
+{
+  json_builder_set_member_name (b, "baseline");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "rule");
+  if (r->task == AFFECT_METRICS_CLASS) {
+    json_builder_add_string_value (b, "majority-class");
+    json_builder_set_member_name (b, "class");
+    json_builder_add_string_value (b, r->names[r->baseline_class]);
+    add_double (b, "accuracy", r->baseline_accuracy);
+    add_double (b, "balanced_accuracy", r->baseline_balanced_accuracy);
+    add_double (b, "f1_macro", r->baseline_f1_macro);
+  } else {
+    json_builder_add_string_value (b, "training-mean");
+    add_doubles (b, "mean", r->baseline_mean, r->n_outputs);
+    add_doubles (b, "mae", r->baseline_mae, r->n_outputs);
+    add_doubles (b, "rmse", r->baseline_rmse, r->n_outputs);
+    add_double (b, "mae_mean", r->baseline_mae_mean);
+  }
+  json_builder_end_object (b);
+}
+
+static JsonNode *result_json (const AffectMetricsResult * r, gboolean ranks);
+
 JsonNode *
 affect_metrics_result_to_json (const AffectMetricsResult * r)
+{
+  return result_json (r, TRUE);
+}
+
+JsonNode *
+affect_metrics_class_result_to_json (const AffectMetricsResult * r)
+{
+  return result_json (r, FALSE);
+}
+
+/* ranks FALSE: a single-label result without its rank metrics (the gate,
+ * whose only score is its decision) */
+static JsonNode *
+result_json (const AffectMetricsResult * r, gboolean ranks)
 {
   JsonBuilder *b = json_builder_new ();
   JsonNode *node;
@@ -108,7 +165,9 @@ affect_metrics_result_to_json (const AffectMetricsResult * r)
     json_builder_add_string_value (b, r->names[i]);
   json_builder_end_array (b);
 
-  if (r->task != AFFECT_METRICS_REGRESSION) {
+  if (r->task != AFFECT_METRICS_REGRESSION && !ranks) {
+    add_averages (b, r, FALSE, FALSE);
+  } else if (r->task != AFFECT_METRICS_REGRESSION) {
     double v[10];
 
     json_builder_set_member_name (b, "decision");
@@ -124,8 +183,8 @@ affect_metrics_result_to_json (const AffectMetricsResult * r)
       json_builder_end_array (b);
     }
     json_builder_end_object (b);
-    add_averages (b, r, FALSE);
-    add_averages (b, r, TRUE);
+    add_averages (b, r, FALSE, TRUE);
+    add_averages (b, r, TRUE, TRUE);
     json_builder_set_member_name (b, "mediaeval");
     json_builder_begin_object (b);
     mediaeval_values (r, v);
@@ -135,6 +194,8 @@ affect_metrics_result_to_json (const AffectMetricsResult * r)
   }
   if (r->task == AFFECT_METRICS_CLASS) {
     add_double (b, "accuracy", r->accuracy);
+    add_double (b, "balanced_accuracy", r->balanced_accuracy);
+    add_uint (b, "balanced_outputs", r->balanced_labels);
     json_builder_set_member_name (b, "confusion");
     json_builder_begin_object (b);
     add_matrix (b, "counts", k, r->confusion, NULL);
@@ -143,6 +204,8 @@ affect_metrics_result_to_json (const AffectMetricsResult * r)
   }
   if (r->task == AFFECT_METRICS_REGRESSION)
     add_double (b, "mae_mean", r->mae_mean);
+  if (r->has_baseline)
+    add_baseline (b, r);
 
   json_builder_set_member_name (b, "per_output");
   json_builder_begin_array (b);
@@ -157,8 +220,10 @@ affect_metrics_result_to_json (const AffectMetricsResult * r)
       add_double (b, "ccc", r->ccc[i]);
     } else {
       add_uint (b, "support", r->support[i]);
-      add_double (b, "roc_auc", r->roc_auc[i]);
-      add_double (b, "pr_auc", r->pr_auc[i]);
+      if (ranks) {
+        add_double (b, "roc_auc", r->roc_auc[i]);
+        add_double (b, "pr_auc", r->pr_auc[i]);
+      }
       if (r->thresholds)
         add_double (b, "threshold", r->thresholds[i]);
       add_double (b, "precision", r->precision[i]);
@@ -298,4 +363,315 @@ affect_thresholds_write (const char *path, guint n_outputs,
   ok = affect_file_set_contents_atomic (path, s->str, s->len, error);
   g_string_free (s, TRUE);
   return ok;
+}
+
+/* ---- results table ---------------------------------------------------- */
+
+typedef struct
+{
+  gchar *label;
+  GPtrArray *metrics;           /* gchar* names */
+  GArray *values;               /* double; NaN = undefined */
+} TableRow;
+
+static TableRow *
+row_new (const gchar * label)
+{
+  TableRow *row = g_new0 (TableRow, 1);
+
+  row->label = g_strdup (label);
+  row->metrics = g_ptr_array_new_with_free_func (g_free);
+  row->values = g_array_new (FALSE, FALSE, sizeof (double));
+  return row;
+}
+
+static void
+row_free (TableRow * row)
+{
+  g_free (row->label);
+  g_ptr_array_unref (row->metrics);
+  g_array_unref (row->values);
+  g_free (row);
+}
+
+static void
+row_add (TableRow * row, gchar * metric, double v)
+{
+  g_ptr_array_add (row->metrics, metric);
+  g_array_append_val (row->values, v);
+}
+
+/* a member's number; NaN when absent or null */
+static double
+member_double (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : NAN;
+}
+
+static double
+element_double (JsonObject * o, const gchar * name, guint i)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+  JsonArray *a = n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) :
+      NULL;
+  JsonNode *e = a && i < json_array_get_length (a) ?
+      json_array_get_element (a, i) : NULL;
+
+  return e && JSON_NODE_HOLDS_VALUE (e) ? json_node_get_double (e) : NAN;
+}
+
+static JsonObject *
+member_object (JsonObject * o, const gchar * name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+static const gchar *
+output_name (JsonObject * result, guint i)
+{
+  JsonArray *a = json_object_get_array_member (result, "outputs");
+
+  return json_array_get_string_element (a, i);
+}
+
+/* the row of one RESULT (docs/metrics.md) */
+static TableRow *
+result_row (const gchar * label, JsonObject * r)
+{
+  TableRow *row = row_new (label);
+  const gchar *task = json_object_get_string_member (r, "task");
+  guint i, k = json_array_get_length (json_object_get_array_member (r,
+          "outputs"));
+  JsonArray *per = json_object_get_array_member (r, "per_output");
+
+  row_add (row, g_strdup ("items"), member_double (r, "n_items"));
+  if (g_strcmp0 (task, "regression") == 0) {
+    for (i = 0; i < k; i++)
+      row_add (row, g_strdup_printf ("MAE %s", output_name (r, i)),
+          member_double (json_array_get_object_element (per, i), "mae"));
+    row_add (row, g_strdup ("MAE mean"), member_double (r, "mae_mean"));
+    for (i = 0; i < k; i++)
+      row_add (row, g_strdup_printf ("RMSE %s", output_name (r, i)),
+          member_double (json_array_get_object_element (per, i), "rmse"));
+  } else if (g_strcmp0 (task, "class") == 0) {
+    row_add (row, g_strdup ("accuracy"), member_double (r, "accuracy"));
+    row_add (row, g_strdup ("balanced accuracy"),
+        member_double (r, "balanced_accuracy"));
+    row_add (row, g_strdup ("macro-F1"),
+        member_double (member_object (r, "macro"), "f1"));
+  } else {
+    row_add (row, g_strdup ("ROC-AUC macro"),
+        member_double (member_object (r, "macro"), "roc_auc"));
+    row_add (row, g_strdup ("PR-AUC macro"),
+        member_double (member_object (r, "macro"), "pr_auc"));
+    row_add (row, g_strdup ("macro-F1"),
+        member_double (member_object (r, "macro"), "f1"));
+    row_add (row, g_strdup ("micro-F1"),
+        member_double (member_object (r, "micro"), "f1"));
+  }
+  return row;
+}
+
+/* the baseline row, in the columns of the model's row */
+static TableRow *
+baseline_row (JsonObject * r, JsonObject * base)
+{
+  const gchar *rule = json_object_get_string_member (base, "rule");
+  TableRow *row;
+  guint i, k = json_array_get_length (json_object_get_array_member (r,
+          "outputs"));
+  gchar *label;
+
+  if (g_strcmp0 (rule, "majority-class") == 0)
+    label = g_strdup_printf ("baseline: majority class (%s)",
+        json_object_get_string_member (base, "class"));
+  else
+    label = g_strdup ("baseline: training mean");
+  row = row_new (label);
+  g_free (label);
+  row_add (row, g_strdup ("items"), member_double (r, "n_items"));
+  if (g_strcmp0 (rule, "majority-class") == 0) {
+    row_add (row, g_strdup ("accuracy"), member_double (base, "accuracy"));
+    row_add (row, g_strdup ("balanced accuracy"),
+        member_double (base, "balanced_accuracy"));
+    row_add (row, g_strdup ("macro-F1"), member_double (base, "f1_macro"));
+  } else {
+    for (i = 0; i < k; i++)
+      row_add (row, g_strdup_printf ("MAE %s", output_name (r, i)),
+          element_double (base, "mae", i));
+    row_add (row, g_strdup ("MAE mean"), member_double (base, "mae_mean"));
+    for (i = 0; i < k; i++)
+      row_add (row, g_strdup_printf ("RMSE %s", output_name (r, i)),
+          element_double (base, "rmse", i));
+  }
+  return row;
+}
+
+/* RFC 4180 quoting where needed */
+static void
+csv_field (GString * s, const gchar * text)
+{
+  const gchar *c;
+
+  if (strpbrk (text, ",\"\n") == NULL) {
+    g_string_append (s, text);
+    return;
+  }
+  g_string_append_c (s, '"');
+  for (c = text; *c; c++) {
+    if (*c == '"')
+      g_string_append_c (s, '"');
+    g_string_append_c (s, *c);
+  }
+  g_string_append_c (s, '"');
+}
+
+static void
+csv_line (GString * s, const gchar * table, const gchar * row,
+    const gchar * metric, double v)
+{
+  csv_field (s, table);
+  g_string_append_c (s, ',');
+  csv_field (s, row);
+  g_string_append_c (s, ',');
+  csv_field (s, metric);
+  g_string_append_c (s, ',');
+  /* 17 significant digits: the double back exactly */
+  if (isfinite (v))
+    g_string_append_printf (s, "%.17g", v);
+  g_string_append_c (s, '\n');
+}
+
+static void
+markdown_value (GString * s, const gchar * metric, double v)
+{
+  if (!isfinite (v))
+    g_string_append (s, " – |");
+  else if (g_strcmp0 (metric, "items") == 0)
+    g_string_append_printf (s, " %.0f |", v);
+  else
+    g_string_append_printf (s, " %.4f |", v);
+}
+
+static void
+write_rows (GString * s, gboolean markdown, const gchar * table,
+    const gchar * title, GPtrArray * rows)
+{
+  guint i, j;
+
+  if (rows->len == 0)
+    return;
+  if (!markdown) {
+    for (i = 0; i < rows->len; i++) {
+      TableRow *row = g_ptr_array_index (rows, i);
+      for (j = 0; j < row->metrics->len; j++)
+        csv_line (s, table, row->label, g_ptr_array_index (row->metrics, j),
+            g_array_index (row->values, double, j));
+    }
+    return;
+  }
+  {
+    TableRow *first = g_ptr_array_index (rows, 0);
+    g_string_append_printf (s, "%s\n\n| |", title);
+    for (j = 0; j < first->metrics->len; j++)
+      g_string_append_printf (s, " %s |",
+          (const gchar *) g_ptr_array_index (first->metrics, j));
+    g_string_append (s, "\n|---|");
+    for (j = 0; j < first->metrics->len; j++)
+      g_string_append (s, "---:|");
+    g_string_append_c (s, '\n');
+  }
+  for (i = 0; i < rows->len; i++) {
+    TableRow *row = g_ptr_array_index (rows, i);
+    g_string_append_printf (s, "| %s |", row->label);
+    for (j = 0; j < row->metrics->len; j++)
+      markdown_value (s, g_ptr_array_index (row->metrics, j),
+          g_array_index (row->values, double, j));
+    g_string_append_c (s, '\n');
+  }
+  g_string_append_c (s, '\n');
+}
+
+/* counts, row = true class, column = predicted */
+static void
+write_confusion (GString * s, gboolean markdown, const gchar * table,
+    const gchar * title, JsonObject * r)
+{
+  JsonArray *counts = json_object_get_array_member (member_object (r,
+          "confusion"), "counts");
+  guint i, j, k = json_array_get_length (counts);
+
+  if (markdown) {
+    g_string_append_printf (s, "%s (rows: truth, columns: prediction)\n\n"
+        "| |", title);
+    for (j = 0; j < k; j++)
+      g_string_append_printf (s, " %s |", output_name (r, j));
+    g_string_append (s, "\n|---|");
+    for (j = 0; j < k; j++)
+      g_string_append (s, "---:|");
+    g_string_append_c (s, '\n');
+  }
+  for (i = 0; i < k; i++) {
+    JsonArray *line = json_array_get_array_element (counts, i);
+    if (markdown)
+      g_string_append_printf (s, "| %s |", output_name (r, i));
+    for (j = 0; j < k; j++) {
+      gint64 v = json_array_get_int_element (line, j);
+      if (markdown) {
+        g_string_append_printf (s, " %" G_GINT64_FORMAT " |", v);
+      } else {
+        gchar *metric = g_strdup_printf ("%s/%s", output_name (r, i),
+            output_name (r, j));
+        csv_line (s, table, "counts", metric, (double) v);
+        g_free (metric);
+      }
+    }
+    if (markdown)
+      g_string_append_c (s, '\n');
+  }
+  if (markdown)
+    g_string_append_c (s, '\n');
+}
+
+gchar *
+affect_metrics_report_table (JsonNode * report, gboolean markdown)
+{
+  JsonObject *root = json_node_get_object (report);
+  JsonObject *overall = member_object (root, "overall");
+  JsonObject *gate = member_object (root, "gate"), *base;
+  JsonArray *routes = json_object_get_array_member (root, "routes");
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) row_free);
+  GString *s = g_string_new (NULL);
+  guint i;
+
+  if (!markdown)
+    g_string_append (s, "table,row,metric,value\n");
+  g_ptr_array_add (rows, result_row ("model", overall));
+  for (i = 0; routes && i < json_array_get_length (routes); i++) {
+    JsonObject *rt = json_array_get_object_element (routes, i);
+    gint64 route = json_object_get_int_member (rt, "route");
+    gchar *label = g_strdup_printf ("model, route %" G_GINT64_FORMAT " (%s)",
+        route, route == 0 ? "spontaneous" : "scripted");
+    g_ptr_array_add (rows, result_row (label, member_object (rt, "result")));
+    g_free (label);
+  }
+  base = member_object (overall, "baseline");
+  if (base)
+    g_ptr_array_add (rows, baseline_row (overall, base));
+  write_rows (s, markdown, "results", "## Results", rows);
+  g_ptr_array_set_size (rows, 0);
+  if (g_strcmp0 (json_object_get_string_member (overall, "task"), "class") == 0)
+    write_confusion (s, markdown, "confusion", "## Confusion", overall);
+  if (gate) {
+    g_ptr_array_add (rows, result_row ("gate", gate));
+    write_rows (s, markdown, "gate", "## Gate (route against the "
+        "spontaneity label)", rows);
+    write_confusion (s, markdown, "gate-confusion", "## Gate confusion", gate);
+  }
+  g_ptr_array_unref (rows);
+  return g_string_free (s, FALSE);
 }

@@ -10,8 +10,11 @@
  * those of one thread at any thread count. */
 #include <math.h>
 
+#include <string.h>
+
 #include "affect/nn-layers.h"
 #include "affect/parallel.h"
+#include "vector-clones.h"
 
 /* channels per part: about this many floats of a pass, whatever the
  * thread count */
@@ -21,6 +24,7 @@ typedef enum
 {
   FORWARD_TRAIN,
   FORWARD_EVAL,
+  FORWARD_SAVED,
   BACKWARD_TRAIN,
   BACKWARD_EVAL
 } Pass;
@@ -30,7 +34,7 @@ typedef struct
   Pass pass;
   int c;
   int64_t m;
-  const float *x, *gamma, *beta, *clamp, *dy;
+  const float *x, *gamma, *beta, *clamp, *dy, *y_in;
   const float *mean_in, *rstd_in, *running_mean_in, *running_var_in;
   float *running_mean, *running_var, *y, *mean, *rstd, *dx, *dgamma, *dbeta;
   double factor;
@@ -39,6 +43,7 @@ typedef struct
 
 static void forward_train_channel (const BnJob * j, int ch);
 static void forward_eval_channel (const BnJob * j, int ch);
+static void forward_saved_channel (const BnJob * j, int ch);
 static void backward_train_channel (const BnJob * j, int ch);
 static void backward_eval_channel (const BnJob * j, int ch);
 
@@ -57,6 +62,9 @@ bn_part (int part, int n_parts, gpointer data)
       case FORWARD_EVAL:
         forward_eval_channel (j, ch);
         break;
+      case FORWARD_SAVED:
+        forward_saved_channel (j, ch);
+        break;
       case BACKWARD_TRAIN:
         backward_train_channel (j, ch);
         break;
@@ -74,22 +82,200 @@ bn_run (BnJob * j)
   affect_parallel_run ((int) ((j->c + per_part - 1) / per_part), bn_part, j);
 }
 
+/* A channel's sums run in 8 double lanes (lane = i mod 8) added up in lane
+ * order at the end: independent chains the vector units can overlap, and
+ * the same bits whatever the instruction set or thread count. */
+typedef float v4sf __attribute__((vector_size (16)));
+typedef double v4df __attribute__((vector_size (32)));
+typedef int v4si __attribute__((vector_size (16)));
+
+/* macros, since passing 32-byte vectors by value would depend on the
+ * instruction set of the caller */
+#define LOAD4(v, p) do { v4sf f_; memcpy (&f_, (p), sizeof (f_)); \
+    (v) = __builtin_convertvector (f_, v4df); } while (0)
+#define LANES_SUM(s, lo, hi) do { (s) = 0.0; \
+    for (int l_ = 0; l_ < 4; l_++) (s) += (lo)[l_]; \
+    for (int l_ = 0; l_ < 4; l_++) (s) += (hi)[l_]; } while (0)
+
+/* Σ x and Σ (x − mu)² */
+AFFECT_VECTOR_CLONES static void
+channel_moments (int64_t m, const float *restrict x, double *mean, double *ss)
+{
+  v4df a0 = { 0 }, a1 = { 0 };
+  int64_t i = 0;
+
+  for (; i + 8 <= m; i += 8) {
+    v4df x0, x1;
+    LOAD4 (x0, x + i);
+    LOAD4 (x1, x + i + 4);
+    a0 += x0;
+    a1 += x1;
+  }
+  for (int l = 0; i < m; i++, l++)
+    if (l < 4)
+      a0[l] += x[i];
+    else
+      a1[l - 4] += x[i];
+  double mu;
+  LANES_SUM (mu, a0, a1);
+  mu /= (double) m;
+  const v4df vmu = { mu, mu, mu, mu };
+
+  a0 = a1 = (v4df) {
+  0};
+  for (i = 0; i + 8 <= m; i += 8) {
+    v4df d0, d1;
+    LOAD4 (d0, x + i);
+    LOAD4 (d1, x + i + 4);
+    d0 -= vmu;
+    d1 -= vmu;
+    a0 += d0 * d0;
+    a1 += d1 * d1;
+  }
+  for (int l = 0; i < m; i++, l++) {
+    const double d = x[i] - mu;
+    if (l < 4)
+      a0[l] += d * d;
+    else
+      a1[l - 4] += d * d;
+  }
+  *mean = mu;
+  LANES_SUM (*ss, a0, a1);
+}
+
+/* Σ g and Σ g·x̂, x̂ = (x − mu)·r in float as the forward's; with y, g
+ * counts only where lo < y (< hi when hi is finite): the derivative of the
+ * clamp that followed the batch-norm, applied on the fly */
+AFFECT_VECTOR_CLONES static void
+channel_grad_sums (int64_t m, const float *restrict x,
+    const float *restrict g, const float *restrict y, float lo, float hi,
+    float mu, float r, double *sg, double *sgx)
+{
+  v4df a0 = { 0 }, a1 = { 0 }, b0 = { 0 }, b1 = { 0 };
+  const v4sf vmu = { mu, mu, mu, mu }, vr = { r, r, r, r };
+  const v4sf vlo = { lo, lo, lo, lo }, vhi = { hi, hi, hi, hi };
+  const int inf = hi == INFINITY ? -1 : 0;
+  const v4si vinf = { inf, inf, inf, inf };
+  int64_t i = 0;
+
+  for (; i + 8 <= m; i += 8) {
+    v4sf x0, x1, g0, g1;
+    memcpy (&x0, x + i, sizeof (x0));
+    memcpy (&x1, x + i + 4, sizeof (x1));
+    memcpy (&g0, g + i, sizeof (g0));
+    memcpy (&g1, g + i + 4, sizeof (g1));
+    if (y != NULL) {
+      v4sf y0, y1;
+      memcpy (&y0, y + i, sizeof (y0));
+      memcpy (&y1, y + i + 4, sizeof (y1));
+      g0 = (v4sf) ((v4si) g0 & (y0 > vlo) & ((y0 < vhi) | vinf));
+      g1 = (v4sf) ((v4si) g1 & (y1 > vlo) & ((y1 < vhi) | vinf));
+    }
+    a0 += __builtin_convertvector (g0, v4df);
+    a1 += __builtin_convertvector (g1, v4df);
+    b0 += __builtin_convertvector (g0 * ((x0 - vmu) * vr), v4df);
+    b1 += __builtin_convertvector (g1 * ((x1 - vmu) * vr), v4df);
+  }
+  for (int l = 0; i < m; i++, l++) {
+    const float gi = y == NULL || (y[i] > lo && (inf || y[i] < hi)) ?
+        g[i] : 0.0f;
+    const float p = gi * ((x[i] - mu) * r);
+    if (l < 4) {
+      a0[l] += gi;
+      b0[l] += p;
+    } else {
+      a1[l - 4] += gi;
+      b1[l - 4] += p;
+    }
+  }
+  LANES_SUM (*sg, a0, a1);
+  LANES_SUM (*sgx, b0, b1);
+}
+
 /* y = a·x + b, clamped to [lo, hi] in the same pass when clamp != NULL
  * (a following ReLU / ReLU6 costs no extra sweep over memory) */
-static void
+typedef float v8sf __attribute__((vector_size (32)));
+typedef int v8si __attribute__((vector_size (32)));
+#define SPLAT8(v, s) do { for (int l_ = 0; l_ < 8; l_++) (v)[l_] = (s); } \
+  while (0)
+/* where mask: b, else a (a NaN compares false and stays) */
+#define SELECT8(mask, b, a) \
+  ((v8sf) (((v8si) (b) & (mask)) | ((v8si) (a) & ~(mask))))
+
+AFFECT_VECTOR_CLONES static void
 affine (int64_t m, const float *restrict x, float a, float b,
     const float *clamp, float *restrict y)
 {
+  const float lo = clamp != NULL ? clamp[0] : -INFINITY;
+  const float hi = clamp != NULL ? clamp[1] : INFINITY;
+  v8sf va, vb, vlo, vhi;
+  int64_t i = 0;
+
+  SPLAT8 (va, a);
+  SPLAT8 (vb, b);
+  SPLAT8 (vlo, lo);
+  SPLAT8 (vhi, hi);
   if (clamp == NULL) {
-    for (int64_t i = 0; i < m; i++)
+    for (; i + 8 <= m; i += 8) {
+      v8sf v;
+      memcpy (&v, x + i, sizeof (v));
+      v = va * v + vb;
+      memcpy (y + i, &v, sizeof (v));
+    }
+    for (; i < m; i++)
       y[i] = a * x[i] + b;
   } else {
-    const float lo = clamp[0], hi = clamp[1];
-    for (int64_t i = 0; i < m; i++) {
+    for (; i + 8 <= m; i += 8) {
+      v8sf v;
+      memcpy (&v, x + i, sizeof (v));
+      v = va * v + vb;
+      v = SELECT8 (v < vlo, vlo, v);
+      v = SELECT8 (v > vhi, vhi, v);
+      memcpy (y + i, &v, sizeof (v));
+    }
+    for (; i < m; i++) {
       float v = a * x[i] + b;
       v = v < lo ? lo : v;
       y[i] = v > hi ? hi : v;
     }
+  }
+}
+
+/* d = a·(g − mg − (x − mu)·r·mgx); d may be g; y, lo, hi: the clamp's
+ * mask as in channel_grad_sums */
+AFFECT_VECTOR_CLONES static void
+backward_dx (int64_t m, const float *x, const float *g, const float *y,
+    float lo, float hi, float a, float mg, float mu, float r, float mgx,
+    float *d)
+{
+  v8sf va, vmg, vmu, vr, vmgx, vlo, vhi;
+  const int inf = hi == INFINITY ? -1 : 0;
+  const v8si vinf = { inf, inf, inf, inf, inf, inf, inf, inf };
+  int64_t i = 0;
+
+  SPLAT8 (va, a);
+  SPLAT8 (vmg, mg);
+  SPLAT8 (vmu, mu);
+  SPLAT8 (vr, r);
+  SPLAT8 (vmgx, mgx);
+  SPLAT8 (vlo, lo);
+  SPLAT8 (vhi, hi);
+  for (; i + 8 <= m; i += 8) {
+    v8sf xv, gv, v;
+    memcpy (&xv, x + i, sizeof (xv));
+    memcpy (&gv, g + i, sizeof (gv));
+    if (y != NULL) {
+      v8sf yv;
+      memcpy (&yv, y + i, sizeof (yv));
+      gv = (v8sf) ((v8si) gv & (yv > vlo) & ((yv < vhi) | vinf));
+    }
+    v = va * (gv - vmg - (xv - vmu) * vr * vmgx);
+    memcpy (d + i, &v, sizeof (v));
+  }
+  for (; i < m; i++) {
+    const float gi = y == NULL || (y[i] > lo && (inf || y[i] < hi)) ?
+        g[i] : 0.0f;
+    d[i] = a * (gi - mg - (x[i] - mu) * r * mgx);
   }
 }
 
@@ -99,15 +285,9 @@ forward_train_channel (const BnJob * j, int ch)
   const int64_t m = j->m;
   const float *xc = j->x + (int64_t) ch * m;
   float *yc = j->y + (int64_t) ch * m;
-  double s = 0.0, ss = 0.0;
+  double mu, ss;
 
-  for (int64_t i = 0; i < m; i++)
-    s += xc[i];
-  const double mu = s / (double) m;
-  for (int64_t i = 0; i < m; i++) {
-    const double d = xc[i] - mu;
-    ss += d * d;
-  }
+  channel_moments (m, xc, &mu, &ss);
   const double var = ss / (double) m;
   const float r = (float) (1.0 / sqrt (var + j->eps));
   const float a = j->gamma[ch] * r;
@@ -187,6 +367,38 @@ affect_batchnorm_forward_eval (int c, int64_t m, const float *x,
   bn_run (&j);
 }
 
+/* a and b exactly as forward_train_channel forms them from the float
+ * mean and rstd it stores, so the output has the train forward's bits */
+static void
+forward_saved_channel (const BnJob * j, int ch)
+{
+  const float a = j->gamma[ch] * j->rstd_in[ch];
+  const float b = j->beta[ch] - j->mean_in[ch] * a;
+
+  affine (j->m, j->x + (int64_t) ch * j->m, a, b, j->clamp,
+      j->y + (int64_t) ch * j->m);
+}
+
+void
+affect_batchnorm_forward_saved (int c, int64_t m, const float *x,
+    const float *gamma, const float *beta, const float *mean,
+    const float *rstd, const float *clamp, float *y)
+{
+  BnJob j = { 0 };
+
+  j.pass = FORWARD_SAVED;
+  j.c = c;
+  j.m = m;
+  j.x = x;
+  j.gamma = gamma;
+  j.beta = beta;
+  j.mean_in = mean;
+  j.rstd_in = rstd;
+  j.clamp = clamp;
+  j.y = y;
+  bn_run (&j);
+}
+
 /* dx = γ·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)) */
 static void
 backward_train_channel (const BnJob * j, int ch)
@@ -195,12 +407,12 @@ backward_train_channel (const BnJob * j, int ch)
   const float *xc = j->x + (int64_t) ch * m;
   const float *g = j->dy + (int64_t) ch * m;
   const float mu = j->mean_in[ch], r = j->rstd_in[ch];
-  double sg = 0.0, sgx = 0.0;
+  const float *yc = j->y_in != NULL ? j->y_in + (int64_t) ch * m : NULL;
+  const float lo = j->clamp != NULL ? j->clamp[0] : 0.0f;
+  const float hi = j->clamp != NULL ? j->clamp[1] : INFINITY;
+  double sg, sgx;
 
-  for (int64_t i = 0; i < m; i++) {
-    sg += g[i];
-    sgx += g[i] * ((xc[i] - mu) * r);
-  }
+  channel_grad_sums (m, xc, g, yc, lo, hi, mu, r, &sg, &sgx);
   if (j->dgamma != NULL)
     j->dgamma[ch] += (float) sgx;
   if (j->dbeta != NULL)
@@ -210,8 +422,7 @@ backward_train_channel (const BnJob * j, int ch)
     const float a = j->gamma[ch] * r;
     const float mg = (float) (sg / (double) m);
     const float mgx = (float) (sgx / (double) m);
-    for (int64_t i = 0; i < m; i++)
-      d[i] = a * (g[i] - mg - (xc[i] - mu) * r * mgx);
+    backward_dx (m, xc, g, yc, lo, hi, a, mg, mu, r, mgx, d);
   }
 }
 
@@ -220,7 +431,19 @@ affect_batchnorm_backward_train (int c, int64_t m, const float *x,
     const float *gamma, const float *mean, const float *rstd,
     const float *dy, float *dx, float *dgamma, float *dbeta)
 {
+  affect_batchnorm_backward_train_clamped (c, m, x, gamma, mean, rstd, NULL,
+      NULL, dy, dx, dgamma, dbeta);
+}
+
+void
+affect_batchnorm_backward_train_clamped (int c, int64_t m, const float *x,
+    const float *gamma, const float *mean, const float *rstd, const float *y,
+    const float *clamp, const float *dy, float *dx, float *dgamma, float *dbeta)
+{
   BnJob j = { 0 };
+
+  j.y_in = y;
+  j.clamp = y != NULL ? clamp : NULL;
 
   j.pass = BACKWARD_TRAIN;
   j.c = c;
@@ -246,11 +469,8 @@ backward_eval_channel (const BnJob * j, int ch)
   const float mu = j->running_mean_in[ch];
 
   if (j->dgamma != NULL || j->dbeta != NULL) {
-    double sg = 0.0, sgx = 0.0;
-    for (int64_t i = 0; i < m; i++) {
-      sg += g[i];
-      sgx += g[i] * ((xc[i] - mu) * r);
-    }
+    double sg, sgx;
+    channel_grad_sums (m, xc, g, NULL, 0.0f, INFINITY, mu, r, &sg, &sgx);
     if (j->dgamma != NULL)
       j->dgamma[ch] += (float) sgx;
     if (j->dbeta != NULL)

@@ -4,6 +4,7 @@
 
 #include "affect/affect.h"
 #include "affect/classifier.h"
+#include "affect/model.h"
 
 void
 affect_classifier_input (const float *frames, guint n, guint mels,
@@ -208,4 +209,133 @@ affect_features_check (const char *features_json,
   }
   g_object_unref (parser);
   return ok;
+}
+
+AffectMoodNet *
+affect_classifier_load (const char *path, char ***labels,
+    char **features_json, GError ** error)
+{
+  AffectModel *model = affect_model_load (path, error);
+  AffectMoodNet *net;
+
+  if (model == NULL)
+    return NULL;
+  if (strcmp (affect_model_get_class (model)->name, "moodnet")) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+        "%s is a \"%s\" model, not a MoodNet", path,
+        affect_model_get_class (model)->name);
+    affect_model_free (model);
+    return NULL;
+  }
+  /* keep the network itself; the registry wrapper goes */
+  net = affect_moodnet_load (path, error);
+  if (net != NULL) {
+    *labels = affect_model_labels (model);
+    *features_json = g_strdup (affect_safetensors_metadata
+        (affect_model_get_file (model), "affect.features"));
+  }
+  affect_model_free (model);
+  return net;
+}
+
+AffectMoodNet *
+affect_classifier_start (const AffectMoodNetConfig * c, guint64 seed,
+    const char *init_model, GError ** error)
+{
+  AffectMoodNet *net;
+  char **labels = NULL, *features = NULL;
+
+  if (init_model == NULL)
+    return affect_moodnet_config_validate (c, error) ?
+        affect_moodnet_new (c, seed) : NULL;
+  net = affect_classifier_load (init_model, &labels, &features, error);
+  g_strfreev (labels);
+  g_free (features);
+  if (net != NULL && (affect_moodnet_get_config (net)->classes != c->classes
+          || affect_moodnet_get_config (net)->n_mels != c->n_mels)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "init-model %s has %d classes and %d Mel bands; the items have %d "
+        "labels and the stream %d bands", init_model,
+        affect_moodnet_get_config (net)->classes,
+        affect_moodnet_get_config (net)->n_mels, c->classes, c->n_mels);
+    g_clear_pointer (&net, affect_moodnet_free);
+  }
+  return net;
+}
+
+AffectMoodNetTrainer *
+affect_classifier_trainer_new (AffectMoodNet * net,
+    AffectMoodNetTrainOptions * o, const char *const *labels,
+    const char *features_json)
+{
+  GHashTable *md = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      g_free);
+  AffectMoodNetTrainer *trainer;
+
+  g_hash_table_insert (md, (gpointer) "affect.labels",
+      affect_labels_json (labels));
+  g_hash_table_insert (md, (gpointer) "affect.features",
+      g_strdup (features_json));
+  o->metadata = md;
+  trainer = affect_moodnet_trainer_new (net, o);
+  o->metadata = NULL;
+  g_hash_table_unref (md);
+  return trainer;
+}
+
+char **
+affect_classifier_labels (const char *const *vocabulary, guint n)
+{
+  char **labels = g_new0 (char *, n + 1);
+
+  for (guint i = 0; i < n; i++)
+    labels[i] = g_strdup (vocabulary && vocabulary[i] ? vocabulary[i] : "");
+  return labels;
+}
+
+void
+affect_frames_append (AffectFrames * f, const float *data, guint n, guint limit)
+{
+  if (f->n >= limit)
+    return;
+  n = MIN (n, limit - f->n);
+  if (f->n + n > f->capacity) {
+    f->capacity = MAX (f->capacity * 2, f->n + n);
+    f->frames = g_renew (float, f->frames, (size_t) f->capacity * f->mels);
+  }
+  memcpy (f->frames + (size_t) f->n * f->mels, data,
+      sizeof (float) * n * f->mels);
+  f->n += n;
+}
+
+guint
+affect_frames_fill (AffectFrames * f, const float *data, guint n,
+    guint window, gint * first)
+{
+  guint i;
+
+  *first = -1;
+  for (i = 0; i < n && f->n < window; i++) {
+    if (f->skip > 0) {
+      f->skip--;
+      continue;
+    }
+    if (f->n == 0)
+      *first = (gint) i;
+    affect_frames_append (f, data + (size_t) i * f->mels, 1, G_MAXUINT);
+  }
+  return i;
+}
+
+guint
+affect_frames_slide (AffectFrames * f, guint window, guint hop)
+{
+  const guint keep = hop < window ? window - hop : 0;
+
+  memmove (f->frames, f->frames + (size_t) (window - keep) * f->mels,
+      sizeof (float) * keep * f->mels);
+  f->n = keep;
+  if (hop > window)
+    f->skip = hop - window;
+  return window - keep;
 }

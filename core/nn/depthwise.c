@@ -15,6 +15,7 @@
 #include "affect/nn.h"
 #include "affect/nn-layers.h"
 #include "affect/parallel.h"
+#include "vector-clones.h"
 
 /* channels per part: about this many input floats, whatever the thread
  * count */
@@ -67,21 +68,78 @@ pad_plane (const float *x, int h, int w, float *xp)
   memset (xp + (int64_t) (h + 1) * pw, 0, sizeof (float) * pw);
 }
 
-static void
+typedef float v8sf __attribute__((vector_size (32)));
+
+/* unaligned loads; a macro, since passing 32-byte vectors by value
+ * would depend on the instruction set of the caller */
+#define LOAD8(v, p) memcpy (&(v), (p), sizeof (v8sf))
+#define SPLAT8(v, x) do { for (int l_ = 0; l_ < 8; l_++) (v)[l_] = (x); } \
+  while (0)
+
+#define EVEN8(lo, hi) __builtin_shufflevector (lo, hi, 0, 2, 4, 6, 8, 10, 12, 14)
+#define ODD8(lo, hi) __builtin_shufflevector (lo, hi, 1, 3, 5, 7, 9, 11, 13, 15)
+
+/* one output plane; 8 outputs at a time, each summed in the scalar tail's
+ * order. xp: the padded input plane, readable 16 floats past its end
+ * (stride 2 loads 16 inputs for 8 outputs) */
+AFFECT_VECTOR_CLONES static void
 plane_forward (const float *restrict xp, int pw, const float *restrict k,
     int stride, int oh, int ow, float *restrict y)
 {
+  v8sf kv[9];
+
+  for (int t = 0; t < 9; t++)
+    SPLAT8 (kv[t], k[t]);
   for (int oy = 0; oy < oh; oy++) {
     float *restrict yr = y + (int64_t) oy * ow;
     const float *r0 = xp + (int64_t) (oy * stride) * pw;
     const float *r1 = r0 + pw, *r2 = r1 + pw;
+    int ox = 0;
     if (stride == 1) {
-      for (int ox = 0; ox < ow; ox++)
+      for (; ox + 8 <= ow; ox += 8) {
+        v8sf a, b, c, d, e, f, g, h, i, v;
+        LOAD8 (a, r0 + ox);
+        LOAD8 (b, r0 + ox + 1);
+        LOAD8 (c, r0 + ox + 2);
+        LOAD8 (d, r1 + ox);
+        LOAD8 (e, r1 + ox + 1);
+        LOAD8 (f, r1 + ox + 2);
+        LOAD8 (g, r2 + ox);
+        LOAD8 (h, r2 + ox + 1);
+        LOAD8 (i, r2 + ox + 2);
+        v = kv[0] * a + kv[1] * b + kv[2] * c + kv[3] * d + kv[4] * e
+            + kv[5] * f + kv[6] * g + kv[7] * h + kv[8] * i;
+        memcpy (yr + ox, &v, sizeof (v));
+      }
+      for (; ox < ow; ox++)
         yr[ox] = k[0] * r0[ox] + k[1] * r0[ox + 1] + k[2] * r0[ox + 2]
             + k[3] * r1[ox] + k[4] * r1[ox + 1] + k[5] * r1[ox + 2]
             + k[6] * r2[ox] + k[7] * r2[ox + 1] + k[8] * r2[ox + 2];
     } else {
-      for (int ox = 0; ox < ow; ox++) {
+      for (; ox + 8 <= ow; ox += 8) {
+        const int ix = 2 * ox;
+        v8sf lo, hi, lo2, hi2, v;
+        LOAD8 (lo, r0 + ix);
+        LOAD8 (hi, r0 + ix + 8);
+        LOAD8 (lo2, r0 + ix + 2);
+        LOAD8 (hi2, r0 + ix + 10);
+        v = kv[0] * EVEN8 (lo, hi) + kv[1] * ODD8 (lo, hi)
+            + kv[2] * EVEN8 (lo2, hi2);
+        LOAD8 (lo, r1 + ix);
+        LOAD8 (hi, r1 + ix + 8);
+        LOAD8 (lo2, r1 + ix + 2);
+        LOAD8 (hi2, r1 + ix + 10);
+        v = v + kv[3] * EVEN8 (lo, hi) + kv[4] * ODD8 (lo, hi)
+            + kv[5] * EVEN8 (lo2, hi2);
+        LOAD8 (lo, r2 + ix);
+        LOAD8 (hi, r2 + ix + 8);
+        LOAD8 (lo2, r2 + ix + 2);
+        LOAD8 (hi2, r2 + ix + 10);
+        v = v + kv[6] * EVEN8 (lo, hi) + kv[7] * ODD8 (lo, hi)
+            + kv[8] * EVEN8 (lo2, hi2);
+        memcpy (yr + ox, &v, sizeof (v));
+      }
+      for (; ox < ow; ox++) {
         const int ix = 2 * ox;
         yr[ox] = k[0] * r0[ix] + k[1] * r0[ix + 1] + k[2] * r0[ix + 2]
             + k[3] * r1[ix] + k[4] * r1[ix + 1] + k[5] * r1[ix + 2]
@@ -99,7 +157,7 @@ forward_part (int part, int n_parts, gpointer data)
   const int c0 = (int) ((int64_t) dw->c * part / n_parts);
   const int c1 = (int) ((int64_t) dw->c * (part + 1) / n_parts);
   const int pw = dw->w + 2;
-  float *xp = g_new (float, (size_t) (dw->h + 2) * pw);
+  float *xp = g_new0 (float, (size_t) (dw->h + 2) * pw + 16);
   const int64_t in_plane = (int64_t) dw->h * dw->w;
   const int64_t out_plane = (int64_t) dw->oh * dw->ow;
 
@@ -122,6 +180,66 @@ affect_depthwise_forward (const AffectDepthwise * dw, const float *x,
   affect_parallel_run (channel_parts (dw), forward_part, &job);
 }
 
+/* Σ over an output plane of dy times the input under each of the 9 taps.
+ * Each tap sums in 8 lanes (lane = ox mod 8, rows in order; the whole
+ * vectors and the row tails in lanes of their own) added up in lane order
+ * at the end: independent chains instead of one, dy loaded once for the
+ * nine taps, and the same bits whatever the instruction set or thread
+ * count. xp: the padded
+ * input plane, readable 16 floats past its end (stride 2 loads 16 inputs
+ * for 8 outputs). */
+AFFECT_VECTOR_CLONES static void
+plane_weight_grad (const float *restrict xp, int pw, const float *restrict g,
+    int s, int oh, int ow, float dk[9])
+{
+  v8sf acc[9];
+  float tail[9][8] = { {0} };
+  const int full = ow / 8 * 8;
+
+  for (int t = 0; t < 9; t++)
+    SPLAT8 (acc[t], 0.0f);
+  for (int oy = 0; oy < oh; oy++) {
+    const float *gr = g + (int64_t) oy * ow;
+    const float *r[3];
+    for (int i = 0; i < 3; i++)
+      r[i] = xp + (int64_t) (oy * s + i) * pw;
+    /* one load of dy for the nine taps */
+    if (s == 1) {
+      for (int ox = 0; ox < full; ox += 8) {
+        v8sf gv, xv;
+        LOAD8 (gv, gr + ox);
+        for (int t = 0; t < 9; t++) {
+          LOAD8 (xv, r[t / 3] + ox + t % 3);
+          acc[t] += gv * xv;
+        }
+      }
+    } else {
+      for (int ox = 0; ox < full; ox += 8) {
+        v8sf gv, lo, hi, lo2, hi2;
+        LOAD8 (gv, gr + ox);
+        for (int i = 0; i < 3; i++) {
+          LOAD8 (lo, r[i] + 2 * ox);
+          LOAD8 (hi, r[i] + 2 * ox + 8);
+          LOAD8 (lo2, r[i] + 2 * ox + 2);
+          LOAD8 (hi2, r[i] + 2 * ox + 10);
+          acc[3 * i] += gv * EVEN8 (lo, hi);
+          acc[3 * i + 1] += gv * ODD8 (lo, hi);
+          acc[3 * i + 2] += gv * EVEN8 (lo2, hi2);
+        }
+      }
+    }
+    for (int t = 0; t < 9; t++)
+      for (int ox = full; ox < ow; ox++)
+        tail[t][ox - full] += gr[ox] * r[t / 3][s * ox + t % 3];
+  }
+  for (int t = 0; t < 9; t++) {
+    float sum = 0.0f;
+    for (int l = 0; l < 8; l++)
+      sum += acc[t][l] + tail[t][l];
+    dk[t] = sum;
+  }
+}
+
 static void
 backward_part (int part, int n_parts, gpointer data)
 {
@@ -133,36 +251,33 @@ backward_part (int part, int n_parts, gpointer data)
   float *dx = j->dx, *dweight = j->dweight;
   const int pw = dw->w + 2, s = dw->stride;
   const size_t padded = (size_t) (dw->h + 2) * pw;
-  float *xp = g_new (float, padded);
-  float *dxp = g_new (float, padded);
+  float *xp = g_new0 (float, padded + 16);
+  float *dxp = g_new0 (float, padded + 16);
   const int64_t in_plane = (int64_t) dw->h * dw->w;
   const int64_t out_plane = (int64_t) dw->oh * dw->ow;
 
   for (int c = c0; c < c1; c++) {
     const float *k = weight + 9 * c;
     double dk[9] = { 0 };
+    float kf[9];
+    for (int t = 0; t < 9; t++)
+      kf[t] = k[8 - t];
     for (int b = 0; b < dw->n; b++) {
       const int64_t p = (int64_t) c * dw->n + b;
       const float *g = dy + p * out_plane;
       if (dweight != NULL) {
+        float pk[9];
         pad_plane (x + p * in_plane, dw->h, dw->w, xp);
-        for (int i = 0; i < 3; i++)
-          for (int j = 0; j < 3; j++) {
-            float acc = 0.0f;
-            for (int oy = 0; oy < dw->oh; oy++) {
-              const float *r = xp + (int64_t) (oy * s + i) * pw + j;
-              const float *gr = g + (int64_t) oy * dw->ow;
-              if (s == 1)
-                for (int ox = 0; ox < dw->ow; ox++)
-                  acc += gr[ox] * r[ox];
-              else
-                for (int ox = 0; ox < dw->ow; ox++)
-                  acc += gr[ox] * r[2 * ox];
-            }
-            dk[i * 3 + j] += acc;
-          }
+        plane_weight_grad (xp, pw, g, s, dw->oh, dw->ow, pk);
+        for (int q = 0; q < 9; q++)
+          dk[q] += pk[q];
       }
-      if (dx != NULL) {
+      if (dx != NULL && s == 1) {
+        /* stride 1: dx is dy, zero-bordered, correlated with the flipped
+         * filter */
+        pad_plane (g, dw->oh, dw->ow, dxp);
+        plane_forward (dxp, pw, kf, 1, dw->h, dw->w, dx + p * in_plane);
+      } else if (dx != NULL) {
         memset (dxp, 0, sizeof (float) * padded);
         for (int oy = 0; oy < dw->oh; oy++) {
           const float *gr = g + (int64_t) oy * dw->ow;

@@ -318,3 +318,48 @@ affect_parse_label (const char *text, double *value)
       }
   return FALSE;
 }
+
+gboolean
+affect_mlp_check_stream (const AffectMlp * model, const char *path, guint n,
+    const char *feature, gboolean check_feature, int rate, GError ** error)
+{
+  const char *model_feature = affect_mlp_get_metadata (model, "feature");
+  const char *model_rate = affect_mlp_get_metadata (model, "sample-rate");
+
+  if (n != (guint) affect_mlp_get_config (model)->n_inputs) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "Model %s expects %d features per vector, the stream has %u.", path,
+        affect_mlp_get_config (model)->n_inputs, n);
+    return FALSE;
+  }
+  if (check_feature && feature && model_feature
+      && strcmp (feature, model_feature) != 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "Model %s was trained on feature=%s, the stream carries feature=%s.",
+        path, model_feature, feature);
+    return FALSE;
+  }
+  if (model_rate != NULL && rate > 0
+      && g_ascii_strtoll (model_rate, NULL, 10) != rate) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "Model %s was trained on features of sample-rate=%s Hz, the "
+        "stream's are sample-rate=%d Hz.", path, model_rate, rate);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+affect_regressor_predict_stream (AffectRegressor * r, const float *x,
+    float *y, int n)
+{
+  const int d = affect_mlp_get_config (r->models[0])->n_inputs;
+  float *mean = g_new (float, d), *std = g_new (float, d);
+
+  if (n > 0) {
+    affect_standardisation_compute (x, n, d, mean, std);
+    affect_regressor_predict (r, x, y, n, mean, std);
+  }
+  g_free (mean);
+  g_free (std);
+}

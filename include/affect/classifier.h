@@ -6,9 +6,10 @@
 #define AFFECT_CLASSIFIER_H
 
 #include <glib.h>
+#include "affect/moodnet.h"
+#include "affect/moodnet-train.h"
 
 G_BEGIN_DECLS
-
 /* x[mels × total] from frames[n × mels]: the first `total` frames, tiled
  * end to end when fewer, transposed */
 void affect_classifier_input (const float *frames, guint n, guint mels,
@@ -67,6 +68,47 @@ gboolean affect_features_check (const char *features_json,
 
 /* ["a", "b"] with JSON escapes */
 char *affect_labels_json (const char *const *labels);
+
+/* The Mel frames a prediction is made from: an item's first frames, or,
+ * live, sliding windows of `window` frames every `hop` (a hop beyond the
+ * window skips the frames between). Zero-initialised, `mels` set. */
+typedef struct
+{
+  guint mels;
+  float *frames;                /* [frame][mel] */
+  guint n, capacity;
+  guint64 skip;                 /* live: frames still to skip */
+} AffectFrames;
+
+/* appends data[n] as far as `limit` frames in all */
+void affect_frames_append (AffectFrames * f, const float *data, guint n,
+    guint limit);
+/* live: takes frames of data[n] (skipping what is to skip) until `window`
+ * are held; returns how many it went through; *first is the index in data
+ * of the window's first frame when it started here, else -1 */
+guint affect_frames_fill (AffectFrames * f, const float *data, guint n,
+    guint window, gint * first);
+/* live, after a full window: moves it by `hop` frames; returns how many
+ * frames its start moved */
+guint affect_frames_slide (AffectFrames * f, guint window, guint hop);
+
+/* A MoodNet model file: the network, its class names (*labels, g_strfreev)
+ * and its `affect.features` (*features_json, NULL when it states none);
+ * NULL with an error naming `path` for a file that is not a MoodNet. */
+AffectMoodNet *affect_classifier_load (const char *path, char ***labels,
+    char **features_json, GError ** error);
+/* The network training starts from: init_model's when set (its classes
+ * and Mel bands must be config's), else a new one of `config` drawn by
+ * `seed`. NULL with AFFECT_ERROR_MISMATCH or the load's error. */
+AffectMoodNet *affect_classifier_start (const AffectMoodNetConfig * config,
+    guint64 seed, const char *init_model, GError ** error);
+/* The trainer of `net`, its model file stating `labels` and the stream's
+ * `features_json` (affect.labels, affect.features) */
+AffectMoodNetTrainer *affect_classifier_trainer_new (AffectMoodNet * net,
+    AffectMoodNetTrainOptions * options, const char *const *labels,
+    const char *features_json);
+/* the names of n labels of a vocabulary ("" where it has none) */
+char **affect_classifier_labels (const char *const *vocabulary, guint n);
 
 G_END_DECLS
 #endif /* AFFECT_CLASSIFIER_H */

@@ -82,6 +82,28 @@ gboolean affect_pr_curve (const float *scores, gsize score_stride,
     const uint8_t * truth, gsize truth_stride, gsize n,
     double **recall, double **precision, gsize * n_points);
 
+/* ---- single-label scores from a confusion matrix ----------------------
+ * counts: k × k, row = true class, column = predicted (scikit-learn's
+ * confusion_matrix). As scikit-learn 1.2 with its default labels:
+ *  - accuracy = trace / n;
+ *  - balanced accuracy (balanced_accuracy_score) = mean recall over the
+ *    classes present in the truth (a class only predicted has no recall and
+ *    is left out, as scikit-learn's nanmean does);
+ *  - macro-F1 (f1_score average="macro", zero_division="warn") = mean F1 over
+ *    the classes present in the truth or the predictions, a 0/0 precision
+ *    or recall counting 0.
+ * Values are NaN when n is 0. */
+typedef struct
+{
+  guint64 n;
+  double accuracy, balanced_accuracy, f1_macro;
+  guint recall_labels;          /* classes in the balanced accuracy */
+  guint f1_labels;              /* classes in the macro-F1 */
+} AffectClassScores;
+
+void affect_class_scores (const guint64 * counts, guint k,
+    AffectClassScores * out);
+
 /* ---- evaluator ---------------------------------------------------------- */
 
 typedef struct _AffectMetrics AffectMetrics;
@@ -113,8 +135,19 @@ typedef struct
 
   /* class */
   double accuracy;
+  double balanced_accuracy;     /* mean recall over the classes in the truth */
+  guint balanced_labels;        /* classes in that mean */
   guint64 *confusion;           /* k × k, row = true class, col = predicted */
   double *confusion_normalised; /* rows sum to 1; empty rows are 0 */
+
+  /* baselines (affect_metrics_set_baseline_*): a constant prediction made
+   * from the training items, scored on the same items */
+  gboolean has_baseline;
+  gint baseline_class;          /* class: the majority class predicted */
+  double baseline_accuracy, baseline_balanced_accuracy, baseline_f1_macro;
+  double *baseline_mean;        /* regression: the training mean predicted */
+  double *baseline_mae, *baseline_rmse;
+  double baseline_mae_mean;
 
   /* regression (per target) */
   double *mae, *rmse, *pearson, *ccc;
@@ -145,6 +178,14 @@ gboolean affect_metrics_add (AffectMetrics * m, const float *scores,
 /* Appends every item of src (same task and outputs): shards → one. */
 gboolean affect_metrics_merge (AffectMetrics * m, const AffectMetrics * src,
     GError ** error);
+
+/* Baseline rows, set before the first item: class tasks score a constant
+ * prediction of class `cls` (the training items' majority class; -1 =
+ * none), regression the constant prediction of `mean` (n_outputs values:
+ * the training targets' mean; NULL = none). */
+void affect_metrics_set_baseline_class (AffectMetrics * m, gint cls);
+gboolean affect_metrics_set_baseline_mean (AffectMetrics * m,
+    const double *mean, GError ** error);
 
 /* Decision rule for tags (class always uses argmax). Default: FIXED 0.5. */
 void affect_metrics_set_fixed_threshold (AffectMetrics * m, double threshold);
@@ -243,12 +284,31 @@ gboolean affect_evaluation_set_decisions (AffectEvaluation * ev,
 gboolean affect_evaluation_add (AffectEvaluation * ev, const char *split,
     int route, const float *scores, const float *truth, GError ** error);
 guint64 affect_evaluation_n_evaluated (const AffectEvaluation * ev);
+/* baselines of every evaluator (overall and per route): see
+ * affect_metrics_set_baseline_class / _mean; before the first item */
+void affect_evaluation_set_baseline_class (AffectEvaluation * ev, gint cls);
+gboolean affect_evaluation_set_baseline_mean (AffectEvaluation * ev,
+    const double *mean, GError ** error);
+/* The gate (affectgate's route: 0 spontaneous, 1 scripted) scored against
+ * an item's spontaneity label, for the items of the evaluated split: a
+ * single-label evaluation over the classes "spontaneous" and "scripted". */
+gboolean affect_evaluation_add_gate (AffectEvaluation * ev, const char *split,
+    int route, gboolean spontaneous, GError ** error);
+guint64 affect_evaluation_n_gate (const AffectEvaluation * ev);
+/* the gate's result (NULL when no item was scored); free it */
+AffectMetricsResult *affect_evaluation_gate_result (AffectEvaluation * ev);
 /* the evaluator of every evaluated item (for figures) */
 AffectMetrics *affect_evaluation_get_metrics (AffectEvaluation * ev);
 /* Computes everything; the report object of docs/metrics.md. Also returns
  * the overall result when result is not NULL. */
 struct _JsonNode *affect_evaluation_report (AffectEvaluation * ev,
     gboolean final, AffectMetricsResult ** result, GError ** error);
+/* The results table of a report: one row for the model (every evaluated
+ * item), one per route, the baseline row when set, then the gate's table
+ * and the confusion matrices of class tasks and of the gate. Markdown, or
+ * CSV in long form (table,row,metric,value: one value per line). */
+gchar *affect_metrics_report_table (struct _JsonNode *report,
+    gboolean markdown);
 /* pretty-printed JSON text of a report, written atomically */
 gboolean affect_metrics_report_write (struct _JsonNode *report,
     const char *path, GError ** error);

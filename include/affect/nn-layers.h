@@ -83,10 +83,25 @@ void affect_batchnorm_forward_train (int c, int64_t m, const float *x,
 void affect_batchnorm_forward_eval (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, const float *running_mean,
     const float *running_var, float eps, const float *clamp, float *y);
+/* the train forward's output again, from the mean / rstd it kept (bit for
+ * bit, while gamma and beta are unchanged): a backward can recompute the
+ * output instead of keeping it */
+void affect_batchnorm_forward_saved (int c, int64_t m, const float *x,
+    const float *gamma, const float *beta, const float *mean,
+    const float *rstd, const float *clamp, float *y);
 /* x: the forward's input; mean/rstd from the train forward */
 void affect_batchnorm_backward_train (int c, int64_t m, const float *x,
     const float *gamma, const float *mean, const float *rstd,
     const float *dy, float *dx, float *dgamma, float *dbeta);
+/* the same with the clamp's derivative applied on the fly: dy is the
+ * gradient w.r.t. the clamped output y, counted where clamp[0] < y (and
+ * y < clamp[1] when that is finite) as affect_activation_backward's ReLU
+ * and ReLU6 masks; the bits of that mask followed by the backward above,
+ * one sweep fewer */
+void affect_batchnorm_backward_train_clamped (int c, int64_t m,
+    const float *x, const float *gamma, const float *mean, const float *rstd,
+    const float *y, const float *clamp, const float *dy, float *dx,
+    float *dgamma, float *dbeta);
 void affect_batchnorm_backward_eval (int c, int64_t m, const float *x,
     const float *gamma, const float *running_mean, const float *running_var,
     float eps, const float *dy, float *dx, float *dgamma, float *dbeta);

@@ -12,9 +12,7 @@
 #include <glib.h>
 #include "affect/mlp.h"
 
-G_BEGIN_DECLS
-
-typedef struct _AffectRegressor AffectRegressor;
+G_BEGIN_DECLS typedef struct _AffectRegressor AffectRegressor;
 
 /* Loads `path` (multi_output) or one model-<target> file per name of
  * `targets` (comma-separated). A multi-output file that names no outputs
@@ -32,6 +30,9 @@ const AffectMlp *affect_regressor_model (const AffectRegressor * regressor);
  * standardisation, else these statistics */
 void affect_regressor_predict (AffectRegressor * regressor, const float *x,
     float *y, int n, const float *mean, const float *std);
+/* the same standardised with x's own statistics (a stream's); n may be 0 */
+void affect_regressor_predict_stream (AffectRegressor * regressor,
+    const float *x, float *y, int n);
 /* the training targets' range of target t, NaN where the model states none */
 void affect_regressor_range (const AffectRegressor * regressor, guint t,
     double *lo, double *hi);
@@ -49,6 +50,14 @@ void affect_target_range_update (double *lo, double *hi, const float *t,
 /* records targets [t0, t1) of lo/hi in `mlp`'s metadata */
 void affect_mlp_set_target_range (AffectMlp * mlp, const double *lo,
     const double *hi, guint t0, guint t1);
+
+/* FALSE with AFFECT_ERROR_MISMATCH naming both values when a stream of
+ * vectors of n features does not fit `model` (read from `path`): another
+ * size, `feature` (when check_feature; NULL = the stream does not say) or
+ * sample-rate (0 = the stream does not say; the model's metadata) */
+gboolean affect_mlp_check_stream (const AffectMlp * model, const char *path,
+    guint n, const char *feature, gboolean check_feature, int rate,
+    GError ** error);
 
 /* "1200,600" → config->hidden; FALSE on a malformed list */
 gboolean affect_mlp_parse_hidden (const char *list, AffectMlpConfig * config);

@@ -9,9 +9,9 @@ scikit-learn / scipy / numpy within 1e-9:
     fitted by MediaEval's calculate_decisions.py rule (re-implemented here
     with sklearn's precision_recall_curve); scores drawn on coarse grids so
     that ties are frequent; tags with no positive or no negative item.
-  - class: accuracy, macro / micro precision, recall, F1 on argmax (ties in
-    the scores included), one-vs-rest AUCs, confusion counts and
-    row-normalised, absent classes included.
+  - class: accuracy, balanced accuracy, macro / micro precision, recall,
+    F1 on argmax (ties in the scores included), one-vs-rest AUCs, confusion
+    counts and row-normalised, absent classes included.
   - regression: MAE, RMSE, Pearson r (scipy), CCC.
   - shards: a per-item table cut into shuffled shards gives a report
     identical to the unsharded one; thresholds fitted on the validation
@@ -174,6 +174,8 @@ def case_class(cli, tmp, rng):
     o = report(cli, tmp, ["--task", "class", "-g", gt, "-p", pr])["overall"]
     pred = np.argmax(s, axis=1)
     close("class accuracy", o["accuracy"], skm.accuracy_score(cls, pred))
+    close("class balanced accuracy", o["balanced_accuracy"],
+          skm.balanced_accuracy_score(cls, pred))
     check_prf("class", o, cls, pred)
     cm = skm.confusion_matrix(cls, pred, labels=list(range(k)))
     if o["confusion"]["counts"] != cm.tolist():

@@ -23,7 +23,8 @@
 
 static const gchar *elements[] = {
   "affectsrc", "affectmel", "affectis09", "affecthnr", "affectclassify",
-  "affectregress", "affectgate", "affectmetrics", NULL
+  "affectregress", "affectgate", "affectmetrics", "affectfeaturesrc",
+  "affectfeaturesink", NULL
 };
 
 static gint n_test = 0;

@@ -632,7 +632,9 @@ test_mismatch (void)
 static void
 test_unwritable (void)
 {
-  const gchar *props[] = { "location", "items-location", "figures", NULL };
+  const gchar *props[] = { "location", "items-location", "figures",
+    "table-location", NULL
+  };
   guint i;
 
   for (i = 0; props[i]; i++) {
@@ -659,6 +661,132 @@ test_unwritable (void)
     gst_object_unref (bus);
     gst_object_unref (sink);
   }
+}
+
+/* a gated class run: the gate's route against the items' spontaneity
+ * column, the majority-class baseline, the Markdown table and the gate's
+ * confusion figure; numbers worked out by hand (scikit-learn's, checked in
+ * tests/conformance/metrics_classes_sklearn.py) */
+static void
+test_gate_baseline_table (void)
+{
+  /* truth class, predicted class, route, spontaneity label */
+  static const struct
+  {
+    guint cls, pred;
+    gint route;
+    const gchar *label;
+  } items[] = {
+    {0, 0, 0, "spontaneous"}, {0, 0, 0, "1"}, {0, 1, 1, "spontaneous"},
+    {1, 1, 1, "scripted"}, {1, 1, 1, "0"}, {1, 2, 0, "scripted"},
+    {2, 2, 1, "scripted"}, {2, 0, 0, NULL}, {0, 0, -1, "1"},
+  };
+  gchar *md = g_build_filename (tmpdir, "gate.md", NULL);
+  gchar *prefix = g_build_filename (tmpdir, "gate", NULL);
+  gchar *launch = g_strdup_printf ("affectmetrics interval=0 "
+      "baseline-class=Q1 table-location=%s figures=%s", md, prefix);
+  gchar *text = NULL, *png;
+  GstBus *bus;
+  GstHarness *h = harness (launch, 4, "Q1,Q2,Q3,Q4", "scores", &bus);
+  GList *msgs;
+  const GValue *confusion;
+  guint i, c;
+
+  for (i = 0; i < G_N_ELEMENTS (items); i++) {
+    GstAffectItem *item = gst_affect_item_new (NULL);
+    float scores[4];
+
+    item->id = g_strdup_printf ("utt_%u", i);
+    item->index = i;
+    item->route = items[i].route;
+    g_assert_true (gst_affect_item_set_class (item, quadrants,
+            quadrants[items[i].cls]));
+    if (items[i].label)
+      gst_affect_item_set_column (item, "spontaneity", items[i].label);
+    for (c = 0; c < 4; c++)
+      scores[c] = c == items[i].pred ? 0.9f : 0.1f;
+    push_item (h, item, scores, 4);
+    gst_affect_item_free (item);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  msgs = metric_messages (bus);
+  g_assert_cmpuint (g_list_length (msgs), ==, 1);
+  /* 9 items, 6 right; recalls Q1 3/4, Q2 2/3, Q3 1/2 (Q4 absent) */
+  g_assert_cmpfloat_with_epsilon (field (msgs->data, "accuracy"), 6.0 / 9,
+      1e-15);
+  g_assert_cmpfloat_with_epsilon (field (msgs->data, "balanced-accuracy"),
+      (3.0 / 4 + 2.0 / 3 + 1.0 / 2) / 3, 1e-15);
+  /* the baseline predicts Q1: 4/9 right, recall 1 for Q1 only; F1 of Q1
+   * 2·(4/9)·1/(4/9 + 1) = 8/13, 0 for Q2 and Q3 */
+  g_assert_cmpfloat_with_epsilon (field (msgs->data, "baseline-accuracy"),
+      4.0 / 9, 1e-15);
+  g_assert_cmpfloat_with_epsilon (field (msgs->data,
+          "baseline-balanced-accuracy"), 1.0 / 3, 1e-15);
+  g_assert_cmpfloat_with_epsilon (field (msgs->data, "baseline-f1-macro"),
+      8.0 / 13 / 3, 1e-15);
+  /* the gate: 7 items with a route and a label; truth spontaneous 3,
+   * scripted 4; routes right 2 + 3 */
+  g_assert_cmpfloat_with_epsilon (field (msgs->data, "gate-accuracy"),
+      5.0 / 7, 1e-15);
+  g_assert_cmpfloat_with_epsilon (field (msgs->data, "gate-balanced-accuracy"),
+      (2.0 / 3 + 3.0 / 4) / 2, 1e-15);
+  confusion = gst_structure_get_value (gst_message_get_structure (msgs->data),
+      "gate-confusion");
+  g_assert_cmpuint (g_value_get_uint64 (gst_value_array_get_value
+          (gst_value_array_get_value (confusion, 0), 1)), ==, 1);
+  g_assert_cmpuint (g_value_get_uint64 (gst_value_array_get_value
+          (gst_value_array_get_value (confusion, 1), 1)), ==, 3);
+
+  g_assert_true (g_file_get_contents (md, &text, NULL, NULL));
+  g_test_message ("%s", text);
+  g_assert_nonnull (strstr (text, "| model | 9 | 0.6667 | 0.6389 |"));
+  g_assert_nonnull (strstr (text,
+          "| baseline: majority class (Q1) | 9 | 0.4444 | 0.3333 |"));
+  g_assert_nonnull (strstr (text, "| gate | 7 | 0.7143 | 0.7083 |"));
+  g_free (text);
+#ifdef HAVE_CAIRO
+  png = g_strconcat (prefix, "-gate-confusion.png", NULL);
+  g_assert_true (g_file_test (png, G_FILE_TEST_EXISTS));
+  g_free (png);
+#else
+  (void) png;
+#endif
+  g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
+  teardown (h, bus);
+  g_free (launch);
+  g_free (prefix);
+  g_free (md);
+}
+
+/* a baseline-class that is not a class is an error naming the classes */
+static void
+test_bad_baseline (void)
+{
+  const float scores[2] = { 0.2f, 0.8f };
+  GstBus *bus;
+  GstHarness *h = harness ("affectmetrics baseline-class=Q9", 2, "a,b",
+      "scores", &bus);
+  GstAffectItem *item = gst_affect_item_new ("x");
+  const gchar *names[] = { "a", "b", NULL };
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  g_assert_true (gst_affect_item_set_class (item, names, "a"));
+  gst_harness_push_event (h, gst_affect_item_start_event_new (item));
+  g_assert_cmpint (gst_harness_push (h, gst_buffer_new_memdup (scores,
+              sizeof scores)), ==, GST_FLOW_ERROR);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, &debug);
+  gst_message_unref (msg);
+  g_assert_cmpstr (error->message, ==,
+      "baseline-class \"Q9\" is not one of the classes");
+  g_assert_nonnull (strstr (debug, "a, b"));
+  g_clear_error (&error);
+  g_free (debug);
+  gst_affect_item_free (item);
+  teardown (h, bus);
 }
 
 static void
@@ -697,6 +825,9 @@ main (int argc, char **argv)
   g_test_add_func ("/affectmetrics/pipeline", test_pipeline);
   g_test_add_func ("/affectmetrics/mismatch", test_mismatch);
   g_test_add_func ("/affectmetrics/unwritable", test_unwritable);
+  g_test_add_func ("/affectmetrics/gate-baseline-table",
+      test_gate_baseline_table);
+  g_test_add_func ("/affectmetrics/bad-baseline", test_bad_baseline);
   ret = g_test_run ();
   if (g_getenv ("AFFECT_KEEP_TMP") == NULL)
     remove_tree (tmpdir);

@@ -41,7 +41,7 @@ run (const char *first, ...)
   g_ptr_array_add (argv, (gpointer) runner);
   va_start (ap, first);
   for (a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
+      g_ptr_array_add (argv, (gpointer) a);
   va_end (ap);
   g_ptr_array_add (argv, NULL);
   g_assert_true (g_spawn_sync (tmp_dir, (char **) argv->pdata, NULL,
@@ -181,8 +181,7 @@ test_two_pipelines (void)
       g_assert_true (JSON_NODE_HOLDS_NULL (rms));
       continue;
     }
-    g_assert_cmpfloat_with_epsilon (json_node_get_double (rms), -9.0309,
-        0.01);
+    g_assert_cmpfloat_with_epsilon (json_node_get_double (rms), -9.0309, 0.01);
     n_full++;
   }
   g_assert_cmpuint (n_full, ==, 5);
@@ -210,8 +209,7 @@ static const char *failing =
     "collect=level\n"
     "[step broken]\n"
     "launch=filesrc location=/nonexistent/corpus/x.wav ! fakesink\n"
-    "[step never]\n"
-    "launch=audiotestsrc num-buffers=1 ! fakesink\n";
+    "[step never]\n" "launch=audiotestsrc num-buffers=1 ! fakesink\n";
 
 static void
 test_failure (void)
@@ -489,7 +487,7 @@ test_tones (void)
 
   g_assert_true (g_file_get_contents (manifest, &text, NULL, NULL));
   lines = g_strsplit (text, "\n", -1);
-  g_assert_cmpuint (g_strv_length (lines), ==, 7);    /* header, 5, "" */
+  g_assert_cmpuint (g_strv_length (lines), ==, 7);      /* header, 5, "" */
   g_assert_cmpstr (lines[0], ==,
       "id,path,label,valence,arousal,split,mode,tempo,loudness");
   g_assert_true (g_str_has_prefix (lines[1],
@@ -716,6 +714,76 @@ test_corpus_generators (void)
 }
 
 /* Ctrl-C: the pipeline stops, the results say so, exit status 130 */
+/* foreach runs a step per combination (sharded with shard=true),
+ * unless-set leaves a step out when its variables are given, messages=
+ * writes the collected messages */
+static const char *foreach_exp =
+    "[experiment]\n"
+    "steps=make;each\n"
+    "[variables]\n"
+    "DATA=\n"
+    "A=2\n"
+    "[step make]\n"
+    "unless-set=DATA\n"
+    "launch=audiotestsrc num-buffers=1 ! fakesink\n"
+    "[step each]\n"
+    "foreach=I:${A} J:3\n"
+    "shard=true\n"
+    "launch=audiotestsrc num-buffers=2 ! level post-messages=true "
+    "interval=10000000 ! fakesink name=s${I}${J}\n"
+    "collect=level\n" "messages=${RESULTS}/m-${I}-${J}.json\n";
+
+static void
+test_foreach (void)
+{
+  char *path = write_file ("foreach.experiment", foreach_exp);
+  char *out = g_build_filename (tmp_dir, "foreach", NULL);
+  char *m = g_build_filename (out, "m-1-2.json", NULL);
+  Run r = run ("--dry-run", path, NULL);
+
+  /* six combinations, the last varying fastest, after the make step */
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "step 1 make:"));
+  g_assert_nonnull (strstr (r.out, "step 2 each-0-0:"));
+  g_assert_nonnull (strstr (r.out, "step 3 each-0-1: gst-launch-1.0 "
+          "audiotestsrc num-buffers=2 ! level post-messages=true "
+          "interval=10000000 ! fakesink name=s01"));
+  g_assert_nonnull (strstr (r.out, "step 7 each-1-2:"));
+  g_assert_null (strstr (r.out, "step 8"));
+  run_clear (&r);
+  /* DATA given: no make step; shard 1/4 keeps combinations 1 and 5 */
+  r = run ("--dry-run", "--shard", "1/4", path, "DATA=x", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, "make"));
+  g_assert_nonnull (strstr (r.out, "step 1 each-0-1:"));
+  g_assert_nonnull (strstr (r.out, "step 2 each-1-2:"));
+  g_assert_null (strstr (r.out, "step 3"));
+  run_clear (&r);
+  /* bad foreach: exit 2 before anything runs */
+  r = run ("--dry-run", path, "A=x", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "foreach: want VAR:N"));
+  run_clear (&r);
+  /* a run: each step's level messages in its file */
+  r = run ("-q", "-o", out, "--shard", "1/4", path, "DATA=x", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (g_file_test (m, G_FILE_TEST_EXISTS));
+  {
+    JsonParser *p = json_parser_new ();
+    JsonArray *a;
+    g_assert_true (json_parser_load_from_file (p, m, NULL));
+    a = json_node_get_array (json_parser_get_root (p));
+    g_assert_cmpuint (json_array_get_length (a), >=, 1);
+    g_assert_cmpstr (json_object_get_string_member
+        (json_array_get_object_element (a, 0), "name"), ==, "level");
+    g_object_unref (p);
+  }
+  run_clear (&r);
+  g_free (m);
+  g_free (out);
+  g_free (path);
+}
+
 static void
 test_interrupt (void)
 {
@@ -802,6 +870,7 @@ main (int argc, char **argv)
   /* generated corpora must not land in the user's cache */
   g_setenv ("AFFECT_CACHE_DIR", tmp_dir, TRUE);
   g_test_add_func ("/runner/two-pipelines", test_two_pipelines);
+  g_test_add_func ("/runner/foreach", test_foreach);
   g_test_add_func ("/runner/failure", test_failure);
   g_test_add_func ("/runner/stall", test_stall);
   g_test_add_func ("/runner/bad-experiments", test_bad_experiments);

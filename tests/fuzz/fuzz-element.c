@@ -27,7 +27,7 @@ typedef struct
   gboolean tensors;             /* sink takes other/tensors, else F32 audio */
 } Element;
 
-static char *dir, *model_file;
+static char *dir, *model_file, *table_file;
 static char **launches;
 
 /* the training element's model files */
@@ -56,6 +56,7 @@ static const Element ELEMENTS[] = {
   {"affectmetrics", TRUE},
   {"affectregress mode=train targets=valence epochs=1 batch-size=4 "
         "model-file=%s", TRUE},
+  {"affectfeaturesink location=%s", TRUE},
 };
 
 int
@@ -78,8 +79,11 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   atexit (cleanup);
   model_file = g_build_filename (dir, "model.safetensors", NULL);
   launches = g_new0 (char *, G_N_ELEMENTS (ELEMENTS) + 1);
+  table_file = g_build_filename (dir, "table.npy", NULL);
   for (i = 0; i < G_N_ELEMENTS (ELEMENTS); i++)
-    launches[i] = g_strdup_printf (ELEMENTS[i].launch, model_file);
+    launches[i] = g_strdup_printf (ELEMENTS[i].launch,
+        strstr (ELEMENTS[i].launch, "affectfeaturesink") ? table_file :
+        model_file);
   return 0;
 }
 

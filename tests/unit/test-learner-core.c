@@ -1,7 +1,7 @@
 /* The training elements' work that lives in libaffect: the parsers
  * (hidden sizes, per-target files, target lists, word labels), the
  * classifier's label mapping, score ranking, input and affect.features,
- * and the regressor's range check. */
+ * the regressor's range check, and the live windows of Mel frames. */
 #include <math.h>
 #include <string.h>
 
@@ -127,6 +127,41 @@ test_ranges (void)
   g_assert_false (affect_vector_is_finite (bad, 2));
 }
 
+/* one Mel band, frames 0, 1, 2, …: windows of 3 every 2 frames, then
+ * every 5 (two frames skipped between windows) */
+static void
+test_frames (void)
+{
+  AffectFrames f = { 1 };
+  float data[12];
+  guint used, i = 0;
+  gint first;
+
+  for (guint k = 0; k < 12; k++)
+    data[k] = (float) k;
+  affect_frames_append (&f, data, 12, 4);
+  g_assert_cmpuint (f.n, ==, 4);
+  f.n = 0;
+  used = affect_frames_fill (&f, data, 12, 3, &first);
+  g_assert_cmpuint (used, ==, 3);
+  g_assert_cmpint (first, ==, 0);
+  g_assert_cmpuint (affect_frames_slide (&f, 3, 2), ==, 2);
+  g_assert_cmpuint (f.n, ==, 1);
+  g_assert_cmpfloat (f.frames[0], ==, 2);
+  used = affect_frames_fill (&f, data + 3, 9, 3, &first);
+  g_assert_cmpuint (used, ==, 2);
+  g_assert_cmpint (first, ==, -1);      /* the window started before */
+  g_assert_cmpfloat (f.frames[2], ==, 4);
+  g_assert_cmpuint (affect_frames_slide (&f, 3, 5), ==, 3);
+  g_assert_cmpuint (f.n, ==, 0);
+  i = 5;
+  used = affect_frames_fill (&f, data + i, 12 - i, 3, &first);
+  g_assert_cmpuint (used, ==, 5);       /* 5, 6 skipped; 7, 8, 9 taken */
+  g_assert_cmpint (first, ==, 2);
+  g_assert_cmpfloat (f.frames[0], ==, 7);
+  g_free (f.frames);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -134,5 +169,6 @@ main (int argc, char **argv)
   g_test_add_func ("/learner-core/parsers", test_parsers);
   g_test_add_func ("/learner-core/classifier", test_classifier);
   g_test_add_func ("/learner-core/ranges", test_ranges);
+  g_test_add_func ("/learner-core/frames", test_frames);
   return g_test_run ();
 }

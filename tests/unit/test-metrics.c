@@ -303,6 +303,108 @@ test_evaluation_report (void)
   affect_evaluation_free (ev);
 }
 
+static void
+test_class_scores (void)
+{
+  /* truth rows, prediction columns; class 2 only predicted, class 3 in
+   * neither: recalls 2/3, 1/2 over the 2 classes in the truth; F1 over
+   * the 3 in either: 2·(2/3·2/3)/(4/3) = 2/3, 2·(1/2·1)/(3/2) = 2/3, 0 */
+  const guint64 counts[16] = {
+    2, 0, 1, 0,
+    1, 1, 0, 0,
+    0, 0, 0, 0,
+    0, 0, 0, 0,
+  };
+  AffectClassScores cs;
+
+  affect_class_scores (counts, 4, &cs);
+  g_assert_cmpuint (cs.n, ==, 5);
+  assert_close (cs.accuracy, 3.0 / 5);
+  assert_close (cs.balanced_accuracy, (2.0 / 3 + 1.0 / 2) / 2);
+  g_assert_cmpuint (cs.recall_labels, ==, 2);
+  g_assert_cmpuint (cs.f1_labels, ==, 3);
+  assert_close (cs.f1_macro, (2.0 / 3 + 2.0 / 3 + 0) / 3);
+}
+
+/* the training-mean baseline: constant predictions of a mean fixed before
+ * the first item, merged shards included */
+static void
+test_regression_baseline (void)
+{
+  const char *names[] = { "valence" };
+  const float t[] = { 1, 2, 3, 4 }, p[] = { 1.5f, 2, 2, 5 };
+  const double mean = 2.0;
+  AffectMetrics *a = affect_metrics_new (AFFECT_METRICS_REGRESSION, 1, names);
+  AffectMetrics *b = affect_metrics_new (AFFECT_METRICS_REGRESSION, 1, names);
+  AffectMetricsResult *r;
+  GError *error = NULL;
+  guint i;
+
+  g_assert_true (affect_metrics_set_baseline_mean (a, &mean, NULL));
+  g_assert_true (affect_metrics_set_baseline_mean (b, &mean, NULL));
+  for (i = 0; i < 4; i++)
+    g_assert_true (affect_metrics_add (i < 2 ? a : b, &p[i], &t[i], NULL));
+  /* too late: the errors are summed as the items come */
+  g_assert_false (affect_metrics_set_baseline_mean (a, &mean, &error));
+  g_clear_error (&error);
+  g_assert_true (affect_metrics_merge (a, b, NULL));
+  r = affect_metrics_compute (a, NULL);
+  g_assert_true (r->has_baseline);
+  assert_close (r->baseline_mae[0], (1 + 0 + 1 + 2) / 4.0);
+  assert_close (r->baseline_rmse[0], sqrt ((1 + 0 + 1 + 4) / 4.0));
+  assert_close (r->baseline_mae_mean, 1.0);
+  affect_metrics_result_free (r);
+  affect_metrics_free (a);
+  affect_metrics_free (b);
+}
+
+/* the gate in an evaluation: split filter, invalid routes, the report's
+ * gate member and the table's gate rows */
+static void
+test_gate (void)
+{
+  const char *names[] = { "valence" };
+  const float v = 0.5f;
+  AffectEvaluation *ev = affect_evaluation_new (AFFECT_METRICS_REGRESSION, 1,
+      names, "test", NULL);
+  AffectMetricsResult *g;
+  JsonNode *report;
+  JsonObject *gate;
+  GError *error = NULL;
+  gchar *csv, *md;
+
+  g_assert_true (affect_evaluation_add (ev, "test", 0, &v, &v, NULL));
+  g_assert_true (affect_evaluation_add_gate (ev, "test", 0, TRUE, NULL));
+  g_assert_true (affect_evaluation_add_gate (ev, "test", 0, FALSE, NULL));
+  g_assert_true (affect_evaluation_add_gate (ev, "test", 1, FALSE, NULL));
+  /* another split is not scored */
+  g_assert_true (affect_evaluation_add_gate (ev, "train", 1, TRUE, NULL));
+  g_assert_false (affect_evaluation_add_gate (ev, "test", 2, TRUE, &error));
+  g_clear_error (&error);
+  g_assert_cmpuint (affect_evaluation_n_gate (ev), ==, 3);
+  g = affect_evaluation_gate_result (ev);
+  assert_close (g->accuracy, 2.0 / 3);
+  /* only spontaneous 1/1 and scripted 1/2 recalled */
+  assert_close (g->balanced_accuracy, 0.75);
+  affect_metrics_result_free (g);
+
+  report = affect_evaluation_report (ev, TRUE, NULL, NULL);
+  gate = json_object_get_object_member (json_node_get_object (report), "gate");
+  g_assert_cmpint (json_object_get_int_member (gate, "n_items"), ==, 3);
+  g_assert_false (json_object_has_member (json_object_get_object_member
+          (gate, "macro"), "roc_auc"));
+  csv = affect_metrics_report_table (report, FALSE);
+  g_assert_nonnull (strstr (csv, "gate,gate,accuracy,0.66666666666666663\n"));
+  g_assert_nonnull (strstr (csv,
+          "gate-confusion,counts,scripted/spontaneous,1\n"));
+  md = affect_metrics_report_table (report, TRUE);
+  g_assert_nonnull (strstr (md, "| gate | 3 | 0.6667 | 0.7500 |"));
+  g_free (csv);
+  g_free (md);
+  json_node_unref (report);
+  affect_evaluation_free (ev);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -316,5 +418,8 @@ main (int argc, char **argv)
   g_test_add_func ("/metrics/regression", test_regression);
   g_test_add_func ("/metrics/item-table", test_item_table);
   g_test_add_func ("/metrics/evaluation", test_evaluation_report);
+  g_test_add_func ("/metrics/class-scores", test_class_scores);
+  g_test_add_func ("/metrics/regression-baseline", test_regression_baseline);
+  g_test_add_func ("/metrics/gate", test_gate);
   return g_test_run ();
 }

@@ -209,6 +209,9 @@ test_depthwise (void)
   dw_case (3, 2, 8, 10, 2);
   dw_case (2, 1, 7, 9, 2);      /* odd sizes */
   dw_case (2, 3, 1, 5, 1);      /* one row */
+  /* rows of 8-output vectors and a tail, stride 2 loading past the row */
+  dw_case (2, 2, 6, 37, 1);
+  dw_case (2, 2, 9, 37, 2);
 }
 
 /* ---- batch-norm ---- */
@@ -237,7 +240,7 @@ static void
 test_batchnorm (void)
 {
   for (int train = 0; train < 2; train++) {
-    BnCase c = { 3, 40, train };
+    BnCase c = { 3, 43, train };        /* 8-lane sums and a tail */
     const size_t n = (size_t) c.c * c.m;
     c.x = randn (n, 2.0f);
     for (size_t i = 0; i < n; i++)
@@ -327,6 +330,42 @@ test_batchnorm_running (void)
   g_assert_cmpfloat (fabs (rm - 3.0f), <, 1e-6);
   g_assert_cmpfloat (fabs (rv - 14.0f / 3.0f), <, 1e-6);
   g_assert_cmpint (nb, ==, 1);
+}
+
+/* the clamp's mask applied inside the batch-norm backward gives the bits
+ * of the activation backward followed by the plain batch-norm backward;
+ * and the output recomputed from the kept statistics is the forward's */
+static void
+test_batchnorm_clamped (void)
+{
+  static const float relu6[2] = { 0.0f, 6.0f }, relu[2] = { 0.0f, INFINITY };
+  const int c = 3;
+  const int64_t m = 43;
+  float *x = randn (c * m, 3.0f), *dy = randn (c * m, 1.0f);
+  float gamma[3] = { 2.0f, -1.5f, 4.0f }, beta[3] = { 1.0f, 2.0f, 0.5f };
+  float y[3 * 43], y2[3 * 43], mean[3], rstd[3], masked[3 * 43];
+  float dx1[3 * 43], dx2[3 * 43], dg1[3] = { 0 }, dg2[3] = { 0 };
+  float db1[3] = { 0 }, db2[3] = { 0 };
+
+  for (int k = 0; k < 2; k++) {
+    const float *clamp = k == 0 ? relu6 : relu;
+    affect_batchnorm_forward_train (c, m, x, gamma, beta, NULL, NULL, 0.1f,
+        NULL, 1e-5f, clamp, y, mean, rstd);
+    affect_batchnorm_forward_saved (c, m, x, gamma, beta, mean, rstd, clamp,
+        y2);
+    g_assert_cmpmem (y, sizeof (y), y2, sizeof (y2));
+    affect_activation_backward (k == 0 ? AFFECT_ACTIVATION_RELU6 :
+        AFFECT_ACTIVATION_RELU, y, y, dy, masked, c * m);
+    affect_batchnorm_backward_train (c, m, x, gamma, mean, rstd, masked, dx1,
+        dg1, db1);
+    affect_batchnorm_backward_train_clamped (c, m, x, gamma, mean, rstd, y,
+        clamp, dy, dx2, dg2, db2);
+    g_assert_cmpmem (dx1, sizeof (dx1), dx2, sizeof (dx2));
+    g_assert_cmpmem (dg1, sizeof (dg1), dg2, sizeof (dg2));
+    g_assert_cmpmem (db1, sizeof (db1), db2, sizeof (db2));
+  }
+  g_free (x);
+  g_free (dy);
 }
 
 /* ---- layer-norm ---- */
@@ -531,6 +570,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/depthwise", test_depthwise);
   g_test_add_func ("/nn/batchnorm", test_batchnorm);
   g_test_add_func ("/nn/batchnorm-running", test_batchnorm_running);
+  g_test_add_func ("/nn/batchnorm-clamped", test_batchnorm_clamped);
   g_test_add_func ("/nn/layernorm", test_layernorm);
   g_test_add_func ("/nn/attention", test_attention);
   g_test_add_func ("/nn/pool", test_pool);

@@ -6,7 +6,7 @@
 /* variables may refer to variables; deeper than this is a cycle */
 #define MAX_EXPANSION_DEPTH 16
 
-G_DEFINE_QUARK (affect-run-error-quark, runner_error);
+G_DEFINE_QUARK (affect - run - error - quark, runner_error);
 
 static const RunnerGenerator *const generators[] = {
   &runner_generator_tones,
@@ -14,6 +14,8 @@ static const RunnerGenerator *const generators[] = {
   &runner_generator_speech,
   &runner_generator_augment,
   &runner_generator_report,
+  &runner_generator_folds,
+  &runner_generator_crossval,
   NULL
 };
 
@@ -160,6 +162,7 @@ step_free (gpointer p)
   g_strfreev (s->collect);
   g_free (s->generator);
   g_free (s->results);
+  g_free (s->messages);
   if (s->params)
     g_hash_table_unref (s->params);
   g_free (s);
@@ -366,8 +369,7 @@ check_step_keys (GKeyFile * kf, const char *group,
 }
 
 static RunnerExperiment *experiment_load (const char *path,
-    GHashTable * builtins, GHashTable * overrides, int depth,
-    GError ** error);
+    GHashTable * builtins, GHashTable * overrides, int depth, GError ** error);
 
 #define MAX_INCLUDE_DEPTH 4
 
@@ -376,11 +378,11 @@ static RunnerExperiment *experiment_load (const char *path,
  * OTHER's command-line variables */
 static gboolean
 include_experiment (RunnerExperiment * e, GKeyFile * kf, const char *name,
-    const char *group, GHashTable * raw, GHashTable * builtins, int depth,
-    GError ** error)
+    const char *group, GHashTable * raw, GHashTable * loop,
+    GHashTable * builtins, int depth, GError ** error)
 {
   static const char *const include_keys[] = { "experiment", "output",
-    "description", NULL
+    "description", "foreach", "shard", "unless-set", NULL
   };
   GHashTable *vars, *own, *sub_builtins, *sub_overrides;
   GHashTableIter it;
@@ -401,6 +403,11 @@ include_experiment (RunnerExperiment * e, GKeyFile * kf, const char *name,
   vars = step_variables (kf, group, raw, e->path, &own, error);
   if (vars == NULL)
     return FALSE;
+  /* foreach's variables: the step's own, and the included experiment's */
+  if (loop) {
+    copy_into (vars, loop);
+    copy_into (own, loop);
+  }
   file = get_expanded (kf, group, "experiment", vars, e->path, &ok, error);
   output = get_expanded (kf, group, "output", vars, e->path, &ok, error);
   if (!ok) {
@@ -428,8 +435,7 @@ include_experiment (RunnerExperiment * e, GKeyFile * kf, const char *name,
   g_hash_table_insert (sub_builtins, g_strdup ("PIPELINES"),
       g_strdup (sub_dir));
   g_hash_table_insert (sub_builtins, g_strdup ("RESULTS"), output ? output :
-      g_build_filename (g_hash_table_lookup (e->vars, "RESULTS"), name,
-          NULL));
+      g_build_filename (g_hash_table_lookup (e->vars, "RESULTS"), name, NULL));
   /* the step's own variables, expanded here, are the included
    * experiment's command line */
   sub_overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -471,14 +477,167 @@ include_experiment (RunnerExperiment * e, GKeyFile * kf, const char *name,
   return ok;
 }
 
+static RunnerStep *load_step (RunnerExperiment * e, GKeyFile * kf,
+    const char *name, const char *step_group, GHashTable * parent_raw,
+    GError ** error);
+
+/* unless-set=VAR;VAR...: the step is left out when every one of the
+ * variables was given a non-empty value on the command line (or by the
+ * including step), e.g. a corpus generator when TRAIN and TEST are given */
+static gboolean
+unless_set (GKeyFile * kf, const char *group, GHashTable * raw,
+    GHashTable * overrides, const char *where, gboolean * skip, GError ** error)
+{
+  gboolean ok = TRUE;
+  char *text = get_expanded (kf, group, "unless-set", raw, where, &ok, error);
+  char **names, **n;
+
+  *skip = FALSE;
+  if (text == NULL)
+    return ok;
+  names = g_strsplit_set (text, ";, ", -1);
+  for (n = names; *n; n++) {
+    const char *value;
+    if (**n == '\0')
+      continue;
+    value = overrides ? g_hash_table_lookup (overrides, *n) : NULL;
+    if (value == NULL || *value == '\0') {
+      *skip = FALSE;
+      break;
+    }
+    *skip = TRUE;
+  }
+  g_strfreev (names);
+  g_free (text);
+  return TRUE;
+}
+
+/* foreach=VAR:N [VAR:N ...]: the included experiment once for every
+ * combination of VAR = 0 ... N-1 (the last varies fastest), as steps
+ * NAME-v1-v2...; shard=true keeps the k-th combination only in shard
+ * k mod SHARD_COUNT. Without foreach, one inclusion. */
+static gboolean
+load_steps (RunnerExperiment * e, GKeyFile * kf, const char *name,
+    const char *group, GHashTable * raw, GHashTable * builtins, int depth,
+    GError ** error)
+{
+  gboolean ok = TRUE;
+  char *spec = get_expanded (kf, group, "foreach", raw, e->path, &ok, error);
+  char *shard = get_expanded (kf, group, "shard", raw, e->path, &ok, error);
+  char **parts = NULL;
+  GPtrArray *vars;
+  GArray *counts;
+  guint64 total = 1, k, shard_index = 0, shard_count = 1;
+  guint i;
+
+  if (!ok) {
+    g_free (spec);
+    return FALSE;
+  }
+  if (spec == NULL) {
+    RunnerStep *step;
+    g_free (shard);
+    if (g_key_file_has_key (kf, group, "experiment", NULL))
+      return include_experiment (e, kf, name, group, raw, NULL, builtins,
+          depth, error);
+    step = load_step (e, kf, name, group, raw, error);
+    if (step == NULL)
+      return FALSE;
+    step->results = g_strdup (g_hash_table_lookup (e->vars, "RESULTS"));
+    g_ptr_array_add (e->steps, step);
+    return TRUE;
+  }
+  if (shard && strcmp (shard, "true") == 0) {
+    g_ascii_string_to_unsigned (g_hash_table_lookup (raw, "SHARD_INDEX") ?
+        g_hash_table_lookup (raw, "SHARD_INDEX") : "0", 10, 0, G_MAXUINT,
+        &shard_index, NULL);
+    g_ascii_string_to_unsigned (g_hash_table_lookup (raw, "SHARD_COUNT") ?
+        g_hash_table_lookup (raw, "SHARD_COUNT") : "1", 10, 1, G_MAXUINT,
+        &shard_count, NULL);
+  } else if (shard && strcmp (shard, "false") != 0) {
+    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+        "%s: [%s] shard: '%s' is not true or false", e->path, group, shard);
+    g_free (spec);
+    g_free (shard);
+    return FALSE;
+  }
+  vars = g_ptr_array_new_with_free_func (g_free);
+  counts = g_array_new (FALSE, FALSE, sizeof (guint64));
+  parts = g_strsplit_set (spec, " ;,", -1);
+  for (i = 0; ok && parts[i]; i++) {
+    char *colon = strchr (parts[i], ':');
+    guint64 n;
+    if (*parts[i] == '\0')
+      continue;
+    if (colon != NULL)
+      *colon = '\0';
+    if (colon == NULL || !is_step_variable (parts[i])
+        || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 10000, &n, NULL)) {
+      g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+          "%s: [%s] foreach: want VAR:N ... (N from 1 to 10000), not '%s'",
+          e->path, group, spec);
+      ok = FALSE;
+      break;
+    }
+    g_ptr_array_add (vars, g_strdup (parts[i]));
+    g_array_append_val (counts, n);
+    total *= n;
+  }
+  for (k = 0; ok && k < total && vars->len > 0; k++) {
+    GHashTable *loop;
+    GString *iteration;
+    guint64 rest = k;
+    int v;
+    if (k % shard_count != shard_index)
+      continue;
+    loop = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+    iteration = g_string_new (name);
+    for (v = (int) vars->len - 1; v >= 0; v--) {
+      guint64 n = g_array_index (counts, guint64, v);
+      g_hash_table_insert (loop, g_strdup (vars->pdata[v]),
+          g_strdup_printf ("%" G_GUINT64_FORMAT, rest % n));
+      rest /= n;
+    }
+    for (v = 0; v < (int) vars->len; v++)
+      g_string_append_printf (iteration, "-%s", (char *)
+          g_hash_table_lookup (loop, vars->pdata[v]));
+    if (g_key_file_has_key (kf, group, "experiment", NULL)) {
+      ok = include_experiment (e, kf, iteration->str, group, raw, loop,
+          builtins, depth, error);
+    } else {
+      GHashTable *loop_raw = g_hash_table_new_full (g_str_hash, g_str_equal,
+          g_free, g_free);
+      RunnerStep *step;
+      copy_into (loop_raw, raw);
+      copy_into (loop_raw, loop);
+      step = load_step (e, kf, iteration->str, group, loop_raw, error);
+      g_hash_table_unref (loop_raw);
+      if (step) {
+        step->results = g_strdup (g_hash_table_lookup (e->vars, "RESULTS"));
+        g_ptr_array_add (e->steps, step);
+      }
+      ok = step != NULL;
+    }
+    g_string_free (iteration, TRUE);
+    g_hash_table_unref (loop);
+  }
+  g_strfreev (parts);
+  g_ptr_array_free (vars, TRUE);
+  g_array_free (counts, TRUE);
+  g_free (spec);
+  g_free (shard);
+  return ok;
+}
+
 static RunnerStep *
 load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
-    GHashTable * parent_raw, GError ** error)
+    const char *step_group, GHashTable * parent_raw, GError ** error)
 {
   static const char *const pipeline_keys[] = { "pipeline", "launch",
-    "description", "show-items", "collect", "timeout", NULL
+    "description", "show-items", "collect", "timeout", "messages",
+    "unless-set", "foreach", "shard", NULL
   };
-  char *group = g_strdup_printf ("step %s", name);
+  char *group = g_strdup (step_group);
   RunnerStep *s = g_new0 (RunnerStep, 1);
   gboolean ok = TRUE;
   GHashTable *raw = NULL;
@@ -518,6 +677,9 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
     }
     g_ptr_array_add (allowed, (gpointer) "generate");
     g_ptr_array_add (allowed, (gpointer) "description");
+    g_ptr_array_add (allowed, (gpointer) "unless-set");
+    g_ptr_array_add (allowed, (gpointer) "foreach");
+    g_ptr_array_add (allowed, (gpointer) "shard");
     for (p = gen->params; p->name; p++)
       g_ptr_array_add (allowed, (gpointer) p->name);
     g_ptr_array_add (allowed, NULL);
@@ -525,8 +687,7 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
         (const char *const *) allowed->pdata, e->path, error);
     g_ptr_array_free (allowed, TRUE);
 
-    s->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-        g_free);
+    s->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
     for (p = gen->params; ok && p->name; p++) {
       char *value = get_expanded (kf, group, p->name, raw, e->path, &ok,
           error);
@@ -600,6 +761,7 @@ load_step (RunnerExperiment * e, GKeyFile * kf, const char *name,
   if (s->show_items && (strcmp (s->show_items, "false") == 0
           || *s->show_items == '\0'))
     g_clear_pointer (&s->show_items, g_free);
+  s->messages = get_expanded (kf, group, "messages", raw, e->path, &ok, error);
   text = get_expanded (kf, group, "collect", raw, e->path, &ok, error);
   if (!ok)
     goto fail;
@@ -737,7 +899,6 @@ experiment_load (const char *path, GHashTable * builtins,
     goto fail;
   }
   for (s = steps; *s; s++) {
-    RunnerStep *step;
     guint i;
     g_strstrip (*s);
     if (**s == '\0')
@@ -752,21 +913,20 @@ experiment_load (const char *path, GHashTable * builtins,
     }
     {
       char *group = g_strdup_printf ("step %s", *s);
-      if (g_key_file_has_key (kf, group, "experiment", NULL)) {
-        gboolean included = include_experiment (e, kf, *s, group, raw,
-            builtins, depth, error);
+      gboolean skip = FALSE;
+      if (!unless_set (kf, group, raw, overrides, path, &skip, error)) {
         g_free (group);
-        if (!included)
-          goto fail;
+        goto fail;
+      }
+      if (skip) {
+        g_free (group);
         continue;
       }
+      ok = load_steps (e, kf, *s, group, raw, builtins, depth, error);
       g_free (group);
+      if (!ok)
+        goto fail;
     }
-    step = load_step (e, kf, *s, raw, error);
-    if (step == NULL)
-      goto fail;
-    step->results = g_strdup (g_hash_table_lookup (e->vars, "RESULTS"));
-    g_ptr_array_add (e->steps, step);
   }
   g_strfreev (steps);
   g_hash_table_unref (raw);

@@ -177,6 +177,15 @@ report_run (GHashTable * params, JsonObject * report,
   return ok;
 }
 
+void
+runner_report_set_tables (gchar * tables, const char *markdown)
+{
+  g_free (last_tables);
+  g_free (last_markdown);
+  last_tables = tables;
+  last_markdown = g_strdup (markdown);
+}
+
 const char *
 runner_report_tables (const char **markdown)
 {

@@ -16,6 +16,7 @@
 #include "affect/affect.h"
 #include "affect/metrics.h"
 #include "merge.h"
+#include "runner.h"
 
 typedef struct
 {
@@ -113,6 +114,32 @@ runner_merge (const char *dir, gboolean quiet)
   const char *e;
   int status = 0;
   guint merged = 0;
+  char *plan = g_build_filename (dir, "folds", "plan.json", NULL);
+
+  /* a cross-validation's runs, from any number of shards */
+  if (g_file_test (plan, G_FILE_TEST_EXISTS)) {
+    gchar *tables = NULL;
+    char *markdown = NULL;
+    int s = runner_crossval_summarise (dir, &tables, &markdown, &error);
+    if (s < 0) {
+      g_printerr ("affect-run merge: %s\n", error->message);
+      g_clear_error (&error);
+      status = 1;
+    } else if (s == 0) {
+      g_printerr ("affect-run merge: %s: %s", dir, tables);
+      status = 1;
+    } else {
+      merged++;
+      if (!quiet) {
+        /* UTF-8 as written (±), whatever the locale's charset */
+        fputs (tables, stdout);
+        g_print ("\naffect-run merge: %s\n", markdown);
+      }
+    }
+    g_free (tables);
+    g_free (markdown);
+  }
+  g_free (plan);
 
   if (d == NULL) {
     g_printerr ("affect-run merge: %s\n", error->message);
@@ -191,7 +218,8 @@ runner_merge (const char *dir, gboolean quiet)
   g_list_free (names);
   g_hash_table_unref (sets);
   if (merged == 0 && status == 0) {
-    g_printerr ("affect-run merge: %s: no NAME-items-I-of-N.csv files\n", dir);
+    g_printerr ("affect-run merge: %s: no NAME-items-I-of-N.csv files and "
+        "no cross-validation (folds/plan.json)\n", dir);
     status = 1;
   }
   return status;

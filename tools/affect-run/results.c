@@ -3,6 +3,7 @@
  * the run succeeded or not (docs/runner.md, "Results"). */
 #include <math.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "affect/affect.h"
 #include "affect/atomicfile.h"
@@ -233,6 +234,27 @@ runner_results_write (const char *path, JsonObject * root, int status,
   text[len] = '\0';
   ok = affect_file_set_contents_atomic (path, text, len, error);
   g_free (text);
+  g_object_unref (gen);
+  json_node_unref (node);
+  return ok;
+}
+
+gboolean
+runner_write_messages (const char *path, JsonArray * messages, GError ** error)
+{
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+  JsonGenerator *gen = json_generator_new ();
+  char *text, *dir = g_path_get_dirname (path);
+  gsize len;
+  gboolean ok;
+
+  g_mkdir_with_parents (dir, 0755);
+  json_node_set_array (node, messages);
+  json_generator_set_root (gen, node);
+  text = json_generator_to_data (gen, &len);
+  ok = affect_file_set_contents_atomic (path, text, len, error);
+  g_free (text);
+  g_free (dir);
   g_object_unref (gen);
   json_node_unref (node);
   return ok;

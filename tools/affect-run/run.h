@@ -12,7 +12,8 @@
  *   report.c       tables and figures (report.h), generate-report.c
  *   merge.c        affect-run merge (merge.h)
  *   live.c, live-http.c   affect-run live (live.h)
- *   generate-*.c   built-in generators (runner.h)
+ *   generate-crossval.c   the folds and crossval steps (cross-validation)
+ *   generate-*.c   the other built-in steps (runner.h)
  *
  * docs/runner.md documents the command line, the experiment files and the
  * results.
@@ -123,6 +124,9 @@ JsonObject *runner_error_object (const char *step, const char *source,
     const char *message, const char *debug);
 /* the head of results.json: experiment, versions, shard, variables */
 JsonObject *runner_results_new (Runner * r, RunnerExperiment * e);
+/* a step's collected messages (messages= key), written atomically */
+gboolean runner_write_messages (const char *path, JsonArray * messages,
+    GError ** error);
 /* "finished" and "status", written atomically */
 gboolean runner_results_write (const char *path, JsonObject * root,
     int status, GError ** error);

@@ -37,6 +37,7 @@ typedef struct
   char *show_items;             /* NULL, "true" (every sink) or an element name */
   char **collect;               /* message-name patterns to record */
   double timeout;               /* seconds; 0 = none */
+  char *messages;               /* the collected messages go here, or NULL */
   /* generate steps */
   char *generator;
   GHashTable *params;           /* key -> expanded value, defaults applied */
@@ -109,9 +110,20 @@ extern const RunnerGenerator runner_generator_music;
 extern const RunnerGenerator runner_generator_speech;
 extern const RunnerGenerator runner_generator_augment;
 extern const RunnerGenerator runner_generator_report;
+extern const RunnerGenerator runner_generator_folds;
+extern const RunnerGenerator runner_generator_crossval;
 
 /* the tables of the last report step (NULL if none ran) and its report.md */
 const char *runner_report_tables (const char **markdown);
+/* a step's tables to print at the end of the run (takes tables) */
+void runner_report_set_tables (gchar * tables, const char *markdown);
+
+/* Scores the runs of a cross-validation in dir (generate-crossval.c):
+ * 1 crossval.json and crossval.md written (tables: the Markdown, markdown:
+ * its path), 0 not every run is there yet (tables says how many), -1
+ * error. */
+int runner_crossval_summarise (const char *dir, gchar ** tables,
+    char **markdown, GError ** error);
 
 G_END_DECLS
 #endif /* AFFECT_RUNNER_H */

@@ -205,6 +205,11 @@ done:
     gst_object_unref (r->pipeline);
     r->pipeline = NULL;
   }
+  if (r->error == NULL && !r->interrupted && r->step->messages
+      && !runner_write_messages (r->step->messages, r->messages, &error)) {
+    r->error = runner_error_object (r->step->name, NULL, error->message, NULL);
+    g_clear_error (&error);
+  }
   json_object_set_array_member (result, "messages", r->messages);
   if (r->step->show_items)
     json_object_set_array_member (result, "items", r->items);
