@@ -15,8 +15,10 @@
  * differ from what the model file states in its `affect.features`.
  *
  * mode=infer: per item (between `affect-item-start` and `affect-item-end`)
- * the first chunks × chunk_frames frames (4096 at the defaults), short items
- * tiled end to end as the seed's loader does, give one prediction. Without
+ * one prediction: with #crops=random (default) the mean of the outputs over
+ * the crops of the model's input length (chunks × chunk_frames frames) that
+ * cover the whole item, with #crops=first the output of its first crop;
+ * short items are tiled end to end as the seed's loader does. Without
  * items (a live feed) predictions are made on sliding windows of #window
  * nanoseconds every #hop nanoseconds. Each prediction goes three ways: a
  * `n_classes` float tensor pushed downstream (between the item's events;
@@ -35,11 +37,25 @@
  * `vocabulary`) are cached; `split=validation` ones are held out for model
  * selection (with #validation-group, also the items of about
  * #validation-fraction of that manifest column's groups, e.g. artists,
- * drawn by #seed), others train. At EOS the model trains with the seed's schedule
- * (#epochs of Adam, then #sgd-epochs of SGD Nesterov at each of 1e-3, 1e-4,
- * 1e-5), writes the best epoch to #model-file atomically and a checkpoint
- * beside it (#model-file + ".ckpt") after every epoch; #resume continues
- * from it. (#model is a deprecated alias of #model-file.)
+ * drawn by #seed), others train. Items are cached whole (#cache-budget MiB in
+ * memory, the rest spilled to a temporary file). At EOS the model trains with
+ * the seed's schedule (#epochs of Adam, then #sgd-epochs of SGD Nesterov at
+ * each of 1e-3, 1e-4, 1e-5) on the seed's clip training: with #crops=random
+ * every epoch draws each item's crop (chunks × chunk_frames frames) at a
+ * random position of the whole item, seeded; #crops=first trains on first
+ * crops only. It writes the kept epoch (#select: the best validation epoch,
+ * or the last; the last without validation items) to #model-file
+ * atomically and a checkpoint beside it (#model-file + ".ckpt") after
+ * every epoch; #resume continues from it. (#model is a deprecated alias of
+ * #model-file.)
+ *
+ * The training defaults are sized for a few hundred 30-s clips on two
+ * cores: #width 0.35, #chunks 2 × #chunk-frames 128 (a 5.5-s crop at the
+ * mtg-jamendo preset), #epochs 12, #sgd-epochs 0, #batch-size 16,
+ * #crops=random, #select=best. The seed's values: width 1.0, 16 × 256
+ * frames (87 s: a 30-s clip is then shorter than one crop), 60 Adam epochs
+ * and 20 per SGD stage, random crops, the best validation ROC-AUC.
+ *
  * Items without labels are reported with a warning and skipped. Labels go
  * by name: each item's `labels` are reordered from its `vocabulary` onto the
  * model's class names (those of #init-model, else the first labelled
@@ -65,7 +81,7 @@
  * - `train-loss`, `validation-loss` (gdouble): mean of the two heads' losses
  * - `validation-metric` (gdouble), `metric` (gchararray): "roc-auc-macro"
  *   (sigmoid models) or "f1-macro" (softmax), NaN when undefined
- * - `best` (gboolean): the epoch improved the metric (model file written)
+ * - `best` (gboolean): the kept model is this epoch's (model file written)
  * - `seconds` (gdouble): the epoch's wall time
  * - `train-mse`, `train-lds`, `validation-accuracy` (gdouble): NaN (the
  *   layout every training element shares, docs/protocol.md)
@@ -112,6 +128,27 @@
 GST_DEBUG_CATEGORY_STATIC (gst_affect_classify_debug);
 #define GST_CAT_DEFAULT gst_affect_classify_debug
 
+/* the values of AffectCropsMode and AffectTrainSelect, in their order */
+static const GEnumValue crops_values[] = {
+  {AFFECT_CROPS_RANDOM, "Train: a random crop of the whole item per epoch; "
+        "predict: the mean over the crops that cover the item", "random"},
+  {AFFECT_CROPS_FIRST, "The first crop of every item only", "first"},
+  {0, NULL, NULL}
+};
+
+GST_AFFECT_DEFINE_ENUM (GstAffectClassifyCrops, gst_affect_classify_crops,
+    crops_values);
+
+static const GEnumValue select_values[] = {
+  {AFFECT_TRAIN_SELECT_BEST, "The epoch with the best validation score "
+        "(the last without validation items)", "best"},
+  {AFFECT_TRAIN_SELECT_LAST, "The last epoch", "last"},
+  {0, NULL, NULL}
+};
+
+GST_AFFECT_DEFINE_ENUM (GstAffectClassifySelect, gst_affect_classify_select,
+    select_values);
+
 /* the element's own properties, then the learner's knobs it words or
  * bounds its own way */
 #define S GstAffectClassify
@@ -130,7 +167,7 @@ static const GstAffectProp props[] = {
       threshold, 0.0, 1.0, 0.5, 0),
   GST_AFFECT_PROP_UINT ("sgd-epochs", "SGD epochs",
       "Train: epochs of SGD Nesterov at each of lr 1e-3, 1e-4, 1e-5 after "
-      "Adam (0 = Adam only)", S, sgd_epochs, 0, 100000, 5, 0),
+      "Adam (0 = Adam only; the seed: 20)", S, sgd_epochs, 0, 100000, 0, 0),
   GST_AFFECT_PROP_BOOL ("mixup", "Mixup",
       "Train: mix pairs of items and labels with Beta(1,1) weights", S, mixup,
       FALSE, 0),
@@ -138,13 +175,23 @@ static const GstAffectProp props[] = {
       "Train: two frequency and two time masks per item", S, spec_augment,
       FALSE, 0),
   GST_AFFECT_PROP_DOUBLE ("width", "Width",
-      "Train: MobileNetV2 width multiplier of a new model (0.35 trains in "
-      "minutes on two cores)", S, width, 0.05, 4.0, 1.0, 0),
+      "Train: MobileNetV2 width multiplier of a new model (the seed: 1.0)", S,
+      width, 0.05, 4.0, 0.35, 0),
   GST_AFFECT_PROP_UINT ("chunks", "Chunks",
-      "Train: chunks per input of a new model", S, chunks, 1, 256, 16, 0),
+      "Train: chunks per input (crop) of a new model (the seed: 16)", S,
+      chunks, 1, 256, 2, 0),
   GST_AFFECT_PROP_UINT ("chunk-frames", "Chunk frames",
-      "Train: Mel frames per chunk of a new model (≥ 65)", S, chunk_frames,
-      65, 65536, 256, 0),
+      "Train: Mel frames per chunk of a new model, ≥ 65 (the seed: 256)", S,
+      chunk_frames, 65, 65536, 128, 0),
+  GST_AFFECT_PROP_ENUM ("crops", "Crops",
+      "How an item longer than the model input is seen: a random crop per "
+      "epoch in training and the mean over the crops that cover it in "
+      "prediction, or its first crop only", S, crops,
+      gst_affect_classify_crops_get_type, AFFECT_CROPS_RANDOM, 0),
+  GST_AFFECT_PROP_ENUM ("select", "Select",
+      "Train: the model kept, the best validation epoch's or the last "
+      "epoch's (the last without validation items)", S, select,
+      gst_affect_classify_select_get_type, AFFECT_TRAIN_SELECT_BEST, 0),
   GST_AFFECT_PROP_STRING ("init-model", "Initial model",
       "Train: start from this model file (e.g. PyTorch weights) instead of "
       "random weights", S, init_model, NULL, 0),
@@ -153,9 +200,10 @@ static const GstAffectProp props[] = {
   GST_AFFECT_LEARNER_KNOB_STRING ("model-file", "Model file (safetensors): "
       "read in infer mode, written (the best epoch) in train mode", NULL),
   GST_AFFECT_LEARNER_KNOB_BLURB ("mode", "Predict, or train a model"),
-  GST_AFFECT_LEARNER_KNOB ("epochs", "Train: epochs of Adam", 0, 100000, 20),
+  GST_AFFECT_LEARNER_KNOB ("epochs", "Train: epochs of Adam (the seed: 60)",
+      0, 100000, 12),
   GST_AFFECT_LEARNER_KNOB ("batch-size", "Train: items per batch", 1, 4096,
-      8),
+      16),
   GST_AFFECT_LEARNER_KNOB ("learning-rate", "Train: Adam learning rate", 0.0,
       10.0, 1e-4),
   GST_AFFECT_LEARNER_KNOB_BLURB ("resume",
@@ -350,24 +398,42 @@ predict (GstAffectClassify * self, const float *frames, guint n,
 {
   const AffectMoodNetConfig *c = config (self);
   const guint classes = c->classes;
-  float *x = g_new (float, (size_t) c->n_mels * model_frames (self));
   GstBuffer *buf = gst_buffer_new_allocate (NULL, classes * sizeof (float),
       NULL);
   GstMapInfo map;
   guint *order = g_new (guint, classes), n_pick;
-  guint top_k;
+  guint top_k, batch;
   gdouble threshold;
 
   GST_OBJECT_LOCK (self);
   top_k = self->top_k;
   threshold = self->threshold;
+  batch = self->learner.batch_size;
   GST_OBJECT_UNLOCK (self);
 
-  assemble_input (self, frames, n, x);
   gst_buffer_map (buf, &map, GST_MAP_WRITE);
-  affect_moodnet_set_training (self->net, FALSE, NULL);
-  affect_moodnet_forward (self->net, x, 1, (float *) map.data);
-  g_free (x);
+  if (id != NULL && self->crops == AFFECT_CROPS_RANDOM) {
+    /* an item: the mean over the crops that cover it, as training scores
+     * it */
+    GError *error = NULL;
+    if (!affect_moodnet_predict_frames (self->net, frames, (int) n,
+            AFFECT_CROPS_RANDOM, batch, (float *) map.data, &error)) {
+      GST_ELEMENT_WARNING (self, STREAM, FAILED, ("Item \"%s\": %s", id,
+              error->message), (NULL));
+      g_error_free (error);
+      gst_buffer_unmap (buf, &map);
+      gst_buffer_unref (buf);
+      g_free (order);
+      return GST_FLOW_OK;
+    }
+  } else {
+    /* a live window, or an item's first crop */
+    float *x = g_new (float, (size_t) c->n_mels * model_frames (self));
+    assemble_input (self, frames, n, x);
+    affect_moodnet_set_training (self->net, FALSE, NULL);
+    affect_moodnet_forward (self->net, x, 1, (float *) map.data);
+    g_free (x);
+  }
   for (guint i = 0; i < classes; i++)
     if (!isfinite (((float *) map.data)[i])) {
       /* finite but absurd Mel values can overflow the network */
@@ -401,7 +467,7 @@ predict (GstAffectClassify * self, const float *frames, guint n,
 
 /* --------------------------------------------------------------- train */
 
-static void
+static gboolean
 post_epoch (const AffectTrainEpoch * e, gpointer user_data)
 {
   GstAffectClassify *self = user_data;
@@ -419,6 +485,7 @@ post_epoch (const AffectTrainEpoch * e, gpointer user_data)
     self->best_metric = e->validation_metric;
   }
   gst_affect_learner_post_epoch (GST_AFFECT_LEARNER (self), &epoch);
+  return TRUE;
 }
 
 /* the network and trainer, at the first labelled item */
@@ -446,6 +513,8 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
   o.adam_lr = learner->learning_rate;
   o.mixup = self->mixup;
   o.spec_augment = self->spec_augment;
+  o.crops = (AffectCropsMode) self->crops;
+  o.select = (AffectTrainSelect) self->select;
   o.seed = learner->seed;
   o.resume = learner->resume;
   o.cache_budget = (size_t) learner->cache_budget << 20;
@@ -499,7 +568,6 @@ cache_item (GstAffectClassify * self)
   GstAffectItem *item = self->learner.item;
   GError *error = NULL;
   gfloat *targets = NULL;
-  float *x;
 
   if (item->labels == NULL || item->n_labels == 0
       || item->task == GST_AFFECT_TASK_NONE
@@ -522,10 +590,9 @@ cache_item (GstAffectClassify * self)
     return;
   if (!map_labels (self, item, &targets))
     return;
-  x = g_new (float, (size_t) self->n_mels * model_frames (self));
-  assemble_input (self, self->fr.frames, self->fr.n, x);
-  if (!affect_moodnet_trainer_add_item (self->trainer, x,
-          targets ? targets : item->labels,
+  /* the whole item (or its first crop): the trainer draws its crops */
+  if (!affect_moodnet_trainer_add_frames (self->trainer, self->fr.frames,
+          (int) self->fr.n, targets ? targets : item->labels,
           gst_affect_learner_is_validation_item (GST_AFFECT_LEARNER (self),
               item), &error)) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
@@ -535,7 +602,6 @@ cache_item (GstAffectClassify * self)
     GST_AFFECT_LEARNER (self)->skipped++;
   }
   g_free (targets);
-  g_free (x);
 }
 
 static gboolean
@@ -663,9 +729,10 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   }
 
   if (self->learner.item != NULL || train) {
-    /* items: keep the first model_frames() frames of the item */
-    const guint want = self->net ? model_frames (self) : self->chunks *
-        self->chunk_frames;
+    /* items: keep the whole item, or its first model_frames() frames
+     * (crops=first) */
+    const guint want = self->crops == AFFECT_CROPS_RANDOM ? G_MAXUINT :
+        self->net ? model_frames (self) : self->chunks * self->chunk_frames;
     if (self->fr.n == 0 && GST_BUFFER_PTS_IS_VALID (buf))
       self->start_ts = GST_BUFFER_PTS (buf);
     if (GST_BUFFER_PTS_IS_VALID (buf))

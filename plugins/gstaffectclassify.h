@@ -28,6 +28,8 @@ struct _GstAffectClassify
   gboolean mixup, spec_augment;
   gdouble width;
   guint chunks, chunk_frames;
+  gint crops;                   /* GstAffectClassifyCrops */
+  gint select;                  /* GstAffectClassifySelect */
   gchar *init_model;
 
   /* model */

@@ -507,7 +507,7 @@ typedef struct
 } EpochCtx;
 
 static gboolean
-on_mlp_epoch (const AffectMlpEpochReport * r, gpointer user_data)
+on_mlp_epoch (const AffectTrainEpoch * r, gpointer user_data)
 {
   EpochCtx *ctx = user_data;
   GstAffectLearner *self = ctx->self;

@@ -530,7 +530,7 @@ restore (AffectMoodNet * net, float **from)
 
 gboolean
 affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
-    AffectMoodNetEpochFunc func, gpointer user_data, GError ** error)
+    AffectTrainEpochFunc func, gpointer user_data, GError ** error)
 {
   const AffectMoodNetConfig *c = affect_moodnet_get_config (t->net);
   const AffectMoodNetTrainOptions *o = &t->opt;
@@ -747,8 +747,9 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
     }
     g_free (train_json);
     info.seconds = (g_get_monotonic_time () - t0) / 1e6;
-    if (func != NULL)
-      func (&info, user_data);
+    /* the run can be stopped after any epoch; the kept model stays */
+    if (func != NULL && !func (&info, user_data))
+      break;
   }
   /* the model file holds the best epoch; leave the net as it */
   restore (t->net, best);

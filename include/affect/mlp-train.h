@@ -87,11 +87,6 @@ gboolean affect_mlp_train_dataset (AffectMlp * mlp,
     double validation_fraction, AffectTrainEpochFunc func, gpointer user_data,
     AffectMlpTrainResult * result, GError ** error);
 
-/* The former names of the epoch report and its callback, kept until the
- * elements use affect/train.h's. */
-typedef AffectTrainEpoch AffectMlpEpochReport;
-typedef AffectTrainEpochFunc AffectMlpEpochFunc;
-
 /* the plain loss and its gradient (MSE or BCE) */
 double affect_mlp_loss_grad (AffectMlp * mlp, AffectMlpLoss loss,
     const float *xs, const float *y, int n);

@@ -64,10 +64,6 @@ G_BEGIN_DECLS typedef struct
 
 void affect_moodnet_train_options_init (AffectMoodNetTrainOptions * o);
 
-/* the epoch report's callback of this trainer: it cannot stop the run */
-typedef void (*AffectMoodNetEpochFunc) (const AffectTrainEpoch * epoch,
-    gpointer user_data);
-
 typedef struct _AffectMoodNetTrainer AffectMoodNetTrainer;
 
 /* The trainer uses (does not own) net; net's input size fixes the item
@@ -89,7 +85,7 @@ gboolean affect_moodnet_trainer_add_item (AffectMoodNetTrainer * trainer,
 guint affect_moodnet_trainer_n_items (const AffectMoodNetTrainer * trainer,
     gboolean validation);
 gboolean affect_moodnet_trainer_run (AffectMoodNetTrainer * trainer,
-    AffectMoodNetEpochFunc func, gpointer user_data, GError ** error);
+    AffectTrainEpochFunc func, gpointer user_data, GError ** error);
 
 /* Eval-mode output (classes values) for a whole item of n_frames frames
  * (frame-major, n_mels each), as training scores it: the mean of the

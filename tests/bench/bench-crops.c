@@ -71,7 +71,7 @@ load_split (const char *dir, const char *split, AffectMelPlan * plan, int *n)
   return items;
 }
 
-static void
+static gboolean
 on_epoch (const AffectTrainEpoch * e, gpointer user_data)
 {
   double *total = user_data;
@@ -82,6 +82,7 @@ on_epoch (const AffectTrainEpoch * e, gpointer user_data)
       e->validation_loss, e->metric_name, e->validation_metric,
       e->best ? " best" : "", e->seconds);
   fflush (stdout);
+  return TRUE;
 }
 
 static int

@@ -32,7 +32,7 @@ static void
 test_properties (void)
 {
   const gchar *names[] = { "affectregress", "affectgate", "affectclassify" };
-  const guint epochs[] = { 50, 50, 20 };
+  const guint epochs[] = { 50, 50, 12 };
   guint i, e;
   gchar *s;
 

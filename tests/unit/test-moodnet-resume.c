@@ -41,7 +41,7 @@ copy_file (const char *from, const char *to)
   g_free (data);
 }
 
-static void
+static gboolean
 on_epoch (const AffectTrainEpoch * epoch, gpointer user_data)
 {
   Killer *k = user_data;
@@ -51,6 +51,7 @@ on_epoch (const AffectTrainEpoch * epoch, gpointer user_data)
       copy_file (k->output, k->output_copy[i]);
       copy_file (k->checkpoint, k->checkpoint_copy[i]);
     }
+  return TRUE;
 }
 
 static AffectMoodNet *
