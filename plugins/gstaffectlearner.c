@@ -229,16 +229,24 @@ gst_affect_learner_finalize (GObject * object)
 }
 
 static gboolean
+have_model_file (GstAffectLearner * self)
+{
+  if (self->model_file == NULL)
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
+        ("mode=%s %s model-file", self->mode == GST_AFFECT_MODE_TRAIN ?
+            "train" : "infer", self->mode == GST_AFFECT_MODE_TRAIN ?
+            "writes" : "needs"));
+  return self->model_file != NULL;
+}
+
+static gboolean
 check_train_settings (GstAffectLearner * self)
 {
   GError *error = NULL;
   AffectMlpConfig probe = { 0 };
 
-  if (self->model_file == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
-        ("mode=train writes model-file"));
+  if (!have_model_file (self))
     return FALSE;
-  }
   /* training writes model-file (and the checkpoint, per-target files
    * beside it) at the end: check its folder before any item is read */
   if (!affect_atomic_file_check_writable (self->model_file, &error)) {
@@ -696,6 +704,24 @@ gst_affect_learner_add_row (GstAffectLearner * self, AffectDataset * ds,
 }
 
 void
+gst_affect_learner_item_warning_full (GstAffectLearner * self, gint code,
+    const gchar * id, const gchar * path, const gchar * debug,
+    const gchar * format, ...)
+{
+  va_list args;
+  gchar *what;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_WARNING,
+      GST_STREAM_ERROR, code, g_strdup_printf ("Item \"%s\" (%s): %s",
+          id ? id : "", path ? path : "no path", what), g_strdup (debug),
+      __FILE__, GST_FUNCTION, __LINE__);
+  g_free (what);
+}
+
+void
 gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps)
 {
   gint rate;
@@ -761,11 +787,8 @@ gst_affect_learner_load_regressor (GstAffectLearner * self,
   GError *error = NULL;
   AffectRegressor *r;
 
-  if (self->model_file == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
-        ("mode=infer needs model-file"));
+  if (!have_model_file (self))
     return NULL;
-  }
   r = affect_regressor_load (self->model_file, multi_output, targets, &error);
   if (r == NULL && g_error_matches (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH))
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),

@@ -261,6 +261,16 @@ gchar *gst_affect_learner_split_note (guint test_items);
 gboolean gst_affect_learner_add_row (GstAffectLearner * self,
     AffectDataset * ds, const float *features, const float *targets,
     gboolean validation, guint * skipped);
+/* A warning (GST_STREAM_ERROR, `code`) about item `id` (`path`):
+ * "Item "<id>" (<path>): <format…>"; `debug` may be NULL */
+void gst_affect_learner_item_warning_full (GstAffectLearner * self,
+    gint code, const gchar * id, const gchar * path, const gchar * debug,
+    const gchar * format, ...) G_GNUC_PRINTF (6, 7);
+/* the same about the current item */
+#define gst_affect_learner_item_warning(self, code, debug, ...) \
+  gst_affect_learner_item_warning_full ((self), (code), \
+      (self)->item ? (self)->item->id : NULL, \
+      (self)->item ? (self)->item->path : NULL, (debug), __VA_ARGS__)
 /* The rate the features were computed at, from the caps' `sample-rate`
  * field, recorded in a model's metadata (`sample-rate`); no-op without */
 void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);

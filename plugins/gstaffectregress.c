@@ -333,19 +333,17 @@ check_prediction (GstAffectRegress * self, const float *y, const gchar * id,
 
   for (i = 0; i < self->n_targets; i++)
     if (!isfinite (y[i])) {
-      GST_ELEMENT_WARNING (self, STREAM, FAILED,
-          ("Item \"%s\" (%s): prediction %s is %g, no prediction.",
-              id ? id : "", path ? path : "no path", self->target_names[i],
-              y[i]), (NULL));
+      gst_affect_learner_item_warning_full (GST_AFFECT_LEARNER (self),
+          GST_STREAM_ERROR_FAILED, id, path, NULL, "prediction %s is %g, no "
+          "prediction.", self->target_names[i], y[i]);
       return FALSE;
     }
   far = affect_regressor_far_outside (self->regressor, y);
   if (far)
-    GST_ELEMENT_WARNING (self, STREAM, FAILED,
-        ("Item \"%s\" (%s): prediction far outside the training targets' "
-            "range: %s.", id ? id : "", path ? path : "no path", far),
-        ("more than the range's width beyond it: the input is unlike the "
-            "training data"));
+    gst_affect_learner_item_warning_full (GST_AFFECT_LEARNER (self),
+        GST_STREAM_ERROR_FAILED, id, path, "more than the range's width "
+        "beyond it: the input is unlike the training data", "prediction far "
+        "outside the training targets' range: %s.", far);
   g_free (far);
   return TRUE;
 }
@@ -409,11 +407,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   }
 
   if (!affect_vector_is_finite ((const float *) map.data, self->n_features)) {
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item \"%s\" (%s): feature vector with NaN or infinite values, no "
-            "prediction.", id ? id : "", self->learner.item
-            && self->learner.item->path ? self->learner.item->path : "no path"),
-        (NULL));
+    gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT, NULL,
+        "feature vector with NaN or infinite values, no prediction.");
     gap = TRUE;
     goto out;
   }
