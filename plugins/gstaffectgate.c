@@ -189,8 +189,6 @@ gst_affect_gate_init (GstAffectGate * self)
 static void
 clear_item (GstAffectGate * self)
 {
-  g_clear_pointer (&self->item, gst_affect_item_free);
-  gst_clear_event (&self->item_start);
   gst_affect_learner_release (GST_AFFECT_LEARNER (self), NULL, NULL, NULL);
   self->route = -1;
 }
@@ -246,22 +244,24 @@ set_caps (GstAffectLearner * learner, GstCaps * caps)
   return TRUE;
 }
 
-/* the decision for the current item: push its start event (with route
+/* the decision for the item whose start event heads the held queue: push its start event (with route
  * fields) and the events held since */
 static gboolean
 release_item (GstAffectGate * self, gint route, gdouble probability)
 {
   GstPad *pad = self->srcpads[route];
-  gboolean ok = TRUE;
+  GstAffectHeld *start = g_queue_peek_head (&self->learner.held);
+  GstAffectItem *item = gst_affect_item_parse_start_event (start->event);
+  gboolean ok;
 
+  /* replaced by one with the route fields */
+  gst_clear_event (&start->event);
   self->route = route;
   self->routed[route]++;
-  if (self->item != NULL) {
-    self->item->route = route;
-    self->item->route_probability = probability;
-    gst_clear_event (&self->item_start);
-    ok = gst_pad_push_event (pad, gst_affect_item_start_event_new (self->item));
-  }
+  item->route = route;
+  item->route_probability = probability;
+  ok = gst_pad_push_event (pad, gst_affect_item_start_event_new (item));
+  gst_affect_item_free (item);
   return gst_affect_learner_release (GST_AFFECT_LEARNER (self), pad, NULL,
       NULL) && ok;
 }
@@ -285,6 +285,22 @@ release_empty_item (GstAffectGate * self)
   return ok;
 }
 
+/* the item is over (its end, the next start, EOS): one still undecided
+ * (no vector, e.g. too short for affectis09) goes out empty, scripted;
+ * the route it took, or -1 */
+static gint
+close_item (GstAffectGate * self)
+{
+  gint route = self->route;
+
+  if (route < 0 && !g_queue_is_empty (&self->learner.held)) {
+    release_empty_item (self);
+    route = 1;
+  }
+  clear_item (self);
+  return route;
+}
+
 static void
 post_prediction (GstAffectGate * self, GstBuffer * buf, gdouble probability,
     gint route)
@@ -294,7 +310,8 @@ post_prediction (GstAffectGate * self, GstBuffer * buf, gdouble probability,
 
   gst_affect_learner_post_prediction (GST_AFFECT_LEARNER (self),
       GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf),
-      self->item ? self->item->id : "", &p, names, 1, NULL, 0, route);
+      self->learner.item ? self->learner.item->id : "", &p, names, 1, NULL, 0,
+      route);
 }
 
 /* the item's label, NaN if it has none */
@@ -303,7 +320,8 @@ item_label (GstAffectGate * self)
 {
   gdouble v;
 
-  return gst_affect_learner_item_value (self->item, self->label, &v) ? v : NAN;
+  return gst_affect_learner_item_value (self->learner.item, self->label,
+      &v) ? v : NAN;
 }
 
 static GstFlowReturn
@@ -334,12 +352,12 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
       probability = item_label (self);
       label = (float) (probability >= 0.5);
       /* test items are routed but never learnt from */
-      test = gst_affect_learner_is_test_item (learner, self->item);
+      test = gst_affect_learner_is_test_item (learner, learner->item);
       if (!test && (isnan (probability) || !finite)) {
         learner->skipped++;
       } else if (!test && !gst_affect_learner_add_row (learner,
               self->dataset, (const float *) map.data, &label,
-              gst_affect_learner_is_validation_item (learner, self->item),
+              gst_affect_learner_is_validation_item (learner, learner->item),
               &learner->skipped)) {
         gst_buffer_unmap (buf, &map);
         gst_buffer_unref (buf);
@@ -353,15 +371,13 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
           NULL, NULL);
       probability = p;
     } else {
-      GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-          ("Item \"%s\" (%s): feature vector with NaN or infinite values, "
-              "routed to src_1.", self->item ? self->item->id : "",
-              self->item && self->item->path ? self->item->path : "no path"),
-          (NULL));
+      gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT,
+          NULL, "feature vector with NaN or infinite values, routed to "
+          "src_1.");
     }
     gst_buffer_unmap (buf, &map);
     route = !isnan (probability) && probability >= self->threshold ? 0 : 1;
-    if (self->item != NULL)
+    if (!g_queue_is_empty (&learner->held))
       release_item (self, route, probability);
     else
       self->routed[route]++;
@@ -430,11 +446,7 @@ train_and_write (GstAffectLearner * learner)
 static void
 drain (GstAffectLearner * learner)
 {
-  GstAffectGate *self = GST_AFFECT_GATE (learner);
-
-  if (self->item != NULL && self->route < 0)
-    release_empty_item (self);
-  clear_item (self);
+  close_item (GST_AFFECT_GATE (learner));
 }
 
 static gboolean
@@ -444,6 +456,9 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      clear_item (self);        /* the learner dropped the item: both pads */
       break;
     case GST_EVENT_GAP:{
       GstClockTime ts, duration;
@@ -461,29 +476,20 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
     }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_affect_event_is_item_start (event)) {
-        if (self->item != NULL && self->route < 0)
-          release_empty_item (self);
-        clear_item (self);
-        self->item = gst_affect_item_parse_start_event (event);
-        if (self->item == NULL)
+        close_item (self);
+        if (learner->item == NULL)
           break;                /* malformed: both pads, as any event */
-        self->item_start = event;
+        gst_affect_learner_hold (learner, event, NULL, NULL, 0);
         return TRUE;
       }
       if (gst_affect_event_is_item_end (event)) {
-        gint route = self->route;
-        if (self->item != NULL && route < 0) {
-          /* no vector (e.g. too short for affectis09): scripted */
-          release_empty_item (self);
-          route = 1;
-        }
-        clear_item (self);
+        gint route = close_item (self);
         return gst_pad_push_event (self->srcpads[MAX (route, 0)], event);
       }
       /* another event inside an item */
       G_GNUC_FALLTHROUGH;
     default:
-      if (self->item != NULL && GST_EVENT_IS_SERIALIZED (event)
+      if (learner->item != NULL && GST_EVENT_IS_SERIALIZED (event)
           && GST_EVENT_TYPE (event) != GST_EVENT_EOS) {
         if (self->route < 0) {
           gst_affect_learner_hold (learner, event, NULL, NULL, 0);
