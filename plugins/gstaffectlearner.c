@@ -536,20 +536,17 @@ gboolean
 gst_affect_learner_train_mlp (GstAffectLearner * self,
     const GstAffectMlpJob * job)
 {
-  AffectMlpConfig config = { 0 };
+  /* grouped: the groups were held out as they came, single items never */
+  AffectMlpFileJob file = { job->n_inputs, job->n_outputs, self->hidden_sizes,
+    job->output_activation, job->dataset, job->target,
+    self->validation_group ? 0.0 : self->validation_fraction, job->path,
+    job->describe, job->data
+  };
   AffectMlpTrainConfig tc;
   AffectMlpTrainResult res;
   GError *error = NULL;
   EpochCtx ctx = { self, job };
-  gchar *checkpoint = g_strconcat (job->path, ".ckpt", NULL);
-  AffectMlp *mlp;
-  gboolean ok;
 
-  config.n_inputs = job->n_inputs;
-  affect_mlp_parse_hidden (self->hidden_sizes, &config);
-  config.hidden_activation = AFFECT_ACTIVATION_RELU;
-  config.output_activation = job->output_activation;
-  config.n_outputs = job->n_outputs;
   affect_mlp_train_config_init (&tc);
   tc.epochs = self->epochs;
   tc.batch_size = self->batch_size;
@@ -557,30 +554,16 @@ gst_affect_learner_train_mlp (GstAffectLearner * self,
   tc.seed = self->seed;
   tc.patience = self->patience;
   tc.resume = self->resume;
-  tc.checkpoint_path = checkpoint;
   job->tune (&tc, job->data);
-
   gst_affect_learner_check_groups (self,
       (guint) affect_dataset_size (job->dataset, TRUE));
-  mlp = affect_mlp_new (&config, self->seed, &error);
-  /* grouped: the groups were held out as they came, single items never */
-  ok = mlp != NULL && affect_mlp_train_dataset (mlp, &tc, job->dataset,
-      job->target, self->validation_group ? 0.0 : self->validation_fraction,
-      on_mlp_epoch, &ctx, &res, &error);
-  g_free (checkpoint);
-  if (ok) {
-    job->describe (mlp, job->data);
-    ok = affect_mlp_save (mlp, job->path, &error);
-  }
-  if (!ok) {
+  if (!affect_mlp_train_file (&file, &tc, on_mlp_epoch, &ctx, &res, &error)) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("Training or writing %s failed: %s", job->path,
             error ? error->message : "unknown error"), (NULL));
     g_clear_error (&error);
-    affect_mlp_free (mlp);
     return FALSE;
   }
-  affect_mlp_free (mlp);
   if (res.constant_output && job->constant_hint)
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("The model in %s predicts a constant on the validation items.",
