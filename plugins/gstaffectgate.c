@@ -234,14 +234,9 @@ set_caps (GstAffectLearner * learner, GstCaps * caps)
   GstAffectGate *self = GST_AFFECT_GATE (learner);
   GstAffectTensorInfo info;
 
-  if (!gst_affect_learner_vector_caps (learner, caps, &info, self->model ?
-          affect_regressor_model (self->model) : NULL, FALSE, &self->n_features,
-          &self->dataset, 1))
-    return FALSE;
-  if (!gst_structure_get_int (gst_caps_get_structure (caps, 0), "sample-rate",
-          &self->sample_rate))
-    self->sample_rate = 0;
-  return TRUE;
+  return gst_affect_learner_vector_caps (learner, caps, &info, self->model ?
+      affect_regressor_model (self->model) : NULL, FALSE, &self->n_features,
+      &self->dataset, 1);
 }
 
 /* the decision for the item whose start event heads the held queue: push its start event (with route
@@ -411,13 +406,8 @@ describe (AffectMlp * mlp, gpointer data)
   affect_mlp_set_names (mlp, (const char *[]) {
         self->label, NULL
       });
-  affect_mlp_set_metadata (mlp, "task", "spontaneity");
-  affect_mlp_set_metadata (mlp, "feature", "is09");
-  if (self->sample_rate > 0) {
-    gchar *rate = g_strdup_printf ("%d", self->sample_rate);
-    affect_mlp_set_metadata (mlp, "sample-rate", rate);
-    g_free (rate);
-  }
+  gst_affect_learner_describe_mlp (GST_AFFECT_LEARNER (self), mlp,
+      "spontaneity", "is09");
 }
 
 static gboolean

@@ -33,7 +33,6 @@ struct _GstAffectGate
   /* state */
   AffectRegressor *model;
   guint n_features;
-  gint sample_rate;             /* of the features (caps), 0 = unknown */
   gint route;                   /* of the learner's item; -1 undecided
                                  * (its start event heads the held queue) */
   AffectDataset *dataset;       /* train mode */

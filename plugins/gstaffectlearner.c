@@ -705,17 +705,22 @@ gst_affect_learner_item_warning_full (GstAffectLearner * self, gint code,
 }
 
 void
-gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps)
+gst_affect_learner_describe_mlp (GstAffectLearner * self, AffectMlp * mlp,
+    const gchar * task, const gchar * feature)
 {
+  GstCaps *caps = gst_pad_get_current_caps (self->sinkpad);
+  const GstStructure *s = caps ? gst_caps_get_structure (caps, 0) : NULL;
   gint rate;
-  gchar *text;
 
-  if (caps == NULL || !gst_structure_get_int (gst_caps_get_structure (caps,
-              0), "sample-rate", &rate))
-    return;
-  text = g_strdup_printf ("%d", rate);
-  affect_mlp_set_metadata (mlp, "sample-rate", text);
-  g_free (text);
+  affect_mlp_set_metadata (mlp, "task", task);
+  affect_mlp_set_metadata (mlp, "feature", feature || s == NULL ? feature :
+      gst_structure_get_string (s, "feature"));
+  if (s != NULL && gst_structure_get_int (s, "sample-rate", &rate)) {
+    gchar *text = g_strdup_printf ("%d", rate);
+    affect_mlp_set_metadata (mlp, "sample-rate", text);
+    g_free (text);
+  }
+  gst_clear_caps (&caps);
 }
 
 gboolean

@@ -271,9 +271,11 @@ void gst_affect_learner_item_warning_full (GstAffectLearner * self,
   gst_affect_learner_item_warning_full ((self), (code), \
       (self)->item ? (self)->item->id : NULL, \
       (self)->item ? (self)->item->path : NULL, (debug), __VA_ARGS__)
-/* The rate the features were computed at, from the caps' `sample-rate`
- * field, recorded in a model's metadata (`sample-rate`); no-op without */
-void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);
+/* A trained model's metadata from the stream: `task`, `feature` (NULL:
+ * the sink caps' field) and `sample-rate`, the rate the features were
+ * computed at (the sink caps' field; not set without) */
+void gst_affect_learner_describe_mlp (GstAffectLearner * self,
+    AffectMlp * mlp, const gchar * task, const gchar * feature);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstAffectLearner, gst_object_unref)
 

@@ -507,11 +507,7 @@ describe (AffectMlp * mlp, gpointer data)
     names[t - model->t0] = self->target_names[t];
   affect_mlp_set_names (mlp, (const char *const *) names);
   g_free (names);
-  affect_mlp_set_metadata (mlp, "task", "regression");
-  affect_mlp_set_metadata (mlp, "feature", self->input_caps ?
-      gst_structure_get_string (gst_caps_get_structure
-          (self->input_caps, 0), "feature") : NULL);
-  gst_affect_learner_set_sample_rate (mlp, self->input_caps);
+  gst_affect_learner_describe_mlp (learner, mlp, "regression", NULL);
   affect_mlp_set_metadata (mlp, "training", self->vat ? "vat" : "mse");
   value = g_strdup_printf ("epsilon=%g,lambda=%g,xi=%g,power-iterations="
       "%u,epochs=%u,batch-size=%u,learning-rate=%g,seed=%" G_GUINT64_FORMAT,
@@ -593,8 +589,6 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       return gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
           ts, duration);
     }
-    case GST_EVENT_FLUSH_STOP:
-      break;
     default:
       break;
   }
