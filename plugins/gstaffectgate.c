@@ -138,54 +138,6 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (affectgate, "affectgate",
     GST_DEBUG_CATEGORY_INIT (affect_gate_debug, "affectgate", 0,
         "spontaneity gate"));
 
-static gboolean start (GstAffectLearner * learner);
-static void stop (GstAffectLearner * learner);
-static gboolean set_caps (GstAffectLearner * learner, GstCaps * caps);
-static GstFlowReturn chain (GstAffectLearner * learner, GstBuffer * buf);
-static gboolean sink_event (GstAffectLearner * learner, GstEvent * event);
-static void drain (GstAffectLearner * learner);
-static gboolean train_and_write (GstAffectLearner * learner);
-
-static void
-gst_affect_gate_class_init (GstAffectGateClass * klass)
-{
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
-
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src0_template);
-  gst_element_class_add_static_pad_template (element_class, &src1_template);
-  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
-      G_N_ELEMENTS (props));
-  gst_element_class_set_static_metadata (element_class,
-      "Affect spontaneity gate", "Filter/Demuxer/Tensor",
-      "Routes each item whole to src_0 (spontaneous) or src_1 (scripted) by "
-      "an MLP classifier's probability; trains the classifier in "
-      "mode=train. Example: ... ! affectis09 ! affectgate name=g "
-      "model-file=gate.safetensors g.src_0 ! queue ! affectregress "
-      "model-file=spont.safetensors ! f. g.src_1 ! queue ! affectregress "
-      "model-file=script.safetensors ! f. funnel name=f ! affectmetrics "
-      "location=mae.json", "gst-affect <https://example.invalid/gst-affect>");
-  learner_class->start = start;
-  learner_class->stop = stop;
-  learner_class->set_caps = set_caps;
-  learner_class->chain = chain;
-  learner_class->sink_event = sink_event;
-  learner_class->drain = drain;
-  learner_class->train = train_and_write;
-}
-
-static void
-gst_affect_gate_init (GstAffectGate * self)
-{
-  GST_PAD_SET_PROXY_CAPS (self->learner.sinkpad);
-  self->srcpads[0] = gst_pad_new_from_static_template (&src0_template, "src_0");
-  self->srcpads[1] = gst_pad_new_from_static_template (&src1_template, "src_1");
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpads[0]);
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpads[1]);
-  self->route = -1;
-}
-
 static void
 clear_item (GstAffectGate * self)
 {
@@ -424,9 +376,7 @@ train_and_write (GstAffectLearner * learner)
         ("%u items skipped: no \"%s\" label or non-finite features.",
             learner->skipped, self->label), (NULL));
   if (self->dataset == NULL || affect_dataset_size (self->dataset, FALSE) == 0) {
-    gchar *wanted = g_strdup_printf ("a \"%s\" label", self->label);
-    gst_affect_learner_no_items_error (learner, wanted);
-    g_free (wanted);
+    gst_affect_learner_no_items_error (learner, "a \"%s\" label", self->label);
     return FALSE;
   }
   return gst_affect_learner_train_mlp (learner, &job);
@@ -493,4 +443,44 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
     GST_INFO_OBJECT (self, "routed %u items to src_0, %u to src_1",
         self->routed[0], self->routed[1]);
   return gst_pad_event_default (learner->sinkpad, GST_OBJECT (self), event);
+}
+
+static void
+gst_affect_gate_class_init (GstAffectGateClass * klass)
+{
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src0_template);
+  gst_element_class_add_static_pad_template (element_class, &src1_template);
+  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
+      G_N_ELEMENTS (props));
+  gst_element_class_set_static_metadata (element_class,
+      "Affect spontaneity gate", "Filter/Demuxer/Tensor",
+      "Routes each item whole to src_0 (spontaneous) or src_1 (scripted) by "
+      "an MLP classifier's probability; trains the classifier in "
+      "mode=train. Example: ... ! affectis09 ! affectgate name=g "
+      "model-file=gate.safetensors g.src_0 ! queue ! affectregress "
+      "model-file=spont.safetensors ! f. g.src_1 ! queue ! affectregress "
+      "model-file=script.safetensors ! f. funnel name=f ! affectmetrics "
+      "location=mae.json", "gst-affect <https://example.invalid/gst-affect>");
+  learner_class->start = start;
+  learner_class->stop = stop;
+  learner_class->set_caps = set_caps;
+  learner_class->chain = chain;
+  learner_class->sink_event = sink_event;
+  learner_class->drain = drain;
+  learner_class->train = train_and_write;
+}
+
+static void
+gst_affect_gate_init (GstAffectGate * self)
+{
+  GST_PAD_SET_PROXY_CAPS (self->learner.sinkpad);
+  self->srcpads[0] = gst_pad_new_from_static_template (&src0_template, "src_0");
+  self->srcpads[1] = gst_pad_new_from_static_template (&src1_template, "src_1");
+  gst_element_add_pad (GST_ELEMENT (self), self->srcpads[0]);
+  gst_element_add_pad (GST_ELEMENT (self), self->srcpads[1]);
+  self->route = -1;
 }

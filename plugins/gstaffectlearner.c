@@ -646,13 +646,18 @@ gst_affect_learner_check_groups (GstAffectLearner * self,
 
 void
 gst_affect_learner_no_items_error (GstAffectLearner * self,
-    const gchar * wanted)
+    const gchar * format, ...)
 {
-  gchar *note = gst_affect_learner_split_note (self->test_items);
+  gchar *note = gst_affect_learner_split_note (self->test_items), *wanted;
+  va_list args;
 
+  va_start (args, format);
+  wanted = g_strdup_vprintf (format, args);
+  va_end (args);
   GST_ELEMENT_ERROR (self, STREAM, FAILED,
       ("No training items with %s (%u skipped%s).", wanted, self->skipped,
           note), (NULL));
+  g_free (wanted);
   g_free (note);
 }
 

@@ -248,10 +248,10 @@ gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
  * items had no such column */
 void gst_affect_learner_check_groups (GstAffectLearner * self,
     guint validation_items);
-/* at EOS with nothing to learn from: "No training items with <wanted>
- * (<n> skipped, <the split filter>)." */
+/* at EOS with nothing to learn from: "No training items with <wanted,
+ * printf-style> (<n> skipped, <the split filter>)." */
 void gst_affect_learner_no_items_error (GstAffectLearner * self,
-    const gchar * wanted);
+    const gchar * format, ...) G_GNUC_PRINTF (2, 3);
 /* "" or ", 12 items of split=test ignored: …", what a "no training
  * items" error adds so the split filter is named */
 gchar *gst_affect_learner_split_note (guint test_items);

@@ -190,48 +190,6 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (affectregress, "affectregress",
     GST_DEBUG_CATEGORY_INIT (affect_regress_debug, "affectregress", 0,
         "MLP regressor with virtual adversarial training"));
 
-static gboolean start (GstAffectLearner * learner);
-static void stop (GstAffectLearner * learner);
-static gboolean set_input_caps (GstAffectLearner * learner, GstCaps * caps);
-static GstFlowReturn chain (GstAffectLearner * learner, GstBuffer * buf);
-static gboolean sink_event (GstAffectLearner * learner, GstEvent * event);
-static void drain (GstAffectLearner * learner);
-static gboolean train_and_write (GstAffectLearner * learner);
-
-static void
-gst_affect_regress_class_init (GstAffectRegressClass * klass)
-{
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
-
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
-      G_N_ELEMENTS (props));
-  gst_element_class_set_static_metadata (element_class,
-      "Affect regressor (MLP, virtual adversarial training)",
-      "Filter/Analyzer/Tensor",
-      "Predicts numeric emotion targets (valence, arousal, dominance) from "
-      "feature vectors with an MLP; trains it with MSE and virtual "
-      "adversarial training in mode=train. Example: ... ! affectis09 ! "
-      "affectregress mode=train targets=valence model-file=v.safetensors ! "
-      "fakesink; then ... ! affectis09 ! affectregress "
-      "model-file=v.safetensors ! affectmetrics location=mae.json",
-      "gst-affect <https://example.invalid/gst-affect>");
-  learner_class->start = start;
-  learner_class->stop = stop;
-  learner_class->set_caps = set_input_caps;
-  learner_class->chain = chain;
-  learner_class->sink_event = sink_event;
-  learner_class->drain = drain;
-  learner_class->train = train_and_write;
-}
-
-static void
-gst_affect_regress_init (GstAffectRegress * self)
-{
-}
-
 static void
 stop (GstAffectLearner * learner)
 {
@@ -537,9 +495,8 @@ train_and_write (GstAffectLearner * learner)
     GST_INFO_OBJECT (self, "%u test items not used for training",
         learner->test_items);
   if (affect_dataset_size (self->dataset, FALSE) == 0) {
-    gchar *wanted = g_strdup_printf ("targets \"%s\"", self->targets);
-    gst_affect_learner_no_items_error (learner, wanted);
-    g_free (wanted);
+    gst_affect_learner_no_items_error (learner, "targets \"%s\"",
+        self->targets);
     return FALSE;
   }
   for (m = 0; ok && m < n_models; m++) {
@@ -601,4 +558,38 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
     return TRUE;
   }
   return gst_pad_event_default (learner->sinkpad, GST_OBJECT (self), event);
+}
+
+static void
+gst_affect_regress_class_init (GstAffectRegressClass * klass)
+{
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
+      G_N_ELEMENTS (props));
+  gst_element_class_set_static_metadata (element_class,
+      "Affect regressor (MLP, virtual adversarial training)",
+      "Filter/Analyzer/Tensor",
+      "Predicts numeric emotion targets (valence, arousal, dominance) from "
+      "feature vectors with an MLP; trains it with MSE and virtual "
+      "adversarial training in mode=train. Example: ... ! affectis09 ! "
+      "affectregress mode=train targets=valence model-file=v.safetensors ! "
+      "fakesink; then ... ! affectis09 ! affectregress "
+      "model-file=v.safetensors ! affectmetrics location=mae.json",
+      "gst-affect <https://example.invalid/gst-affect>");
+  learner_class->start = start;
+  learner_class->stop = stop;
+  learner_class->set_caps = set_input_caps;
+  learner_class->chain = chain;
+  learner_class->sink_event = sink_event;
+  learner_class->drain = drain;
+  learner_class->train = train_and_write;
+}
+
+static void
+gst_affect_regress_init (GstAffectRegress * self)
+{
 }
