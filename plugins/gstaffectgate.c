@@ -282,16 +282,13 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
 
   if (route < 0) {
     gdouble probability = NAN;
-    gboolean finite = TRUE;
-    guint i;
+    gboolean finite;
 
     ret = gst_affect_learner_map_vector (learner, buf, &map, self->n_features);
-    if (ret != GST_FLOW_OK) {
-      gst_buffer_unref (buf);
+    if (ret != GST_FLOW_OK)
       return ret;
-    }
-    for (i = 0; i < self->n_features; i++)
-      finite &= isfinite (((const float *) map.data)[i]);
+    finite = affect_vector_is_finite ((const float *) map.data,
+        self->n_features);
     if (learner->mode == GST_AFFECT_MODE_TRAIN) {
       float label;
       gboolean test;

@@ -797,18 +797,20 @@ GstFlowReturn
 gst_affect_learner_map_vector (GstAffectLearner * self, GstBuffer * buf,
     GstMapInfo * map, guint n)
 {
+  GstFlowReturn ret = GST_FLOW_ERROR;
+
   if (n == 0) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before data."),
         (NULL));
-    return GST_FLOW_NOT_NEGOTIATED;
+    ret = GST_FLOW_NOT_NEGOTIATED;
+  } else if (gst_buffer_map (buf, map, GST_MAP_READ)) {
+    if (map->size == n * sizeof (float))
+      return GST_FLOW_OK;
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Buffer of %" G_GSIZE_FORMAT " bytes, expected %u floats.",
+            map->size, n), (NULL));
+    gst_buffer_unmap (buf, map);
   }
-  if (!gst_buffer_map (buf, map, GST_MAP_READ))
-    return GST_FLOW_ERROR;
-  if (map->size == n * sizeof (float))
-    return GST_FLOW_OK;
-  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-      ("Buffer of %" G_GSIZE_FORMAT " bytes, expected %u floats.",
-          map->size, n), (NULL));
-  gst_buffer_unmap (buf, map);
-  return GST_FLOW_ERROR;
+  gst_buffer_unref (buf);
+  return ret;
 }

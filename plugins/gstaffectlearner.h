@@ -225,7 +225,8 @@ gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
 AffectRegressor *gst_affect_learner_load_regressor (GstAffectLearner *
     self, gboolean multi_output, const gchar * targets);
 /* maps a vector buffer of n floats (n = 0: no caps yet); another flow
- * than OK, with an error posted and nothing mapped, on failure */
+ * than OK, with an error posted, nothing mapped and buf unreffed, on
+ * failure */
 GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
     GstBuffer * buf, GstMapInfo * map, guint n);
 

@@ -320,10 +320,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
 
   ret = gst_affect_learner_map_vector (learner, buf, &map,
       self->input_caps ? self->n_features : 0);
-  if (ret != GST_FLOW_OK) {
-    gst_buffer_unref (buf);
+  if (ret != GST_FLOW_OK)
     return ret;
-  }
 
   if (learner->mode == GST_AFFECT_MODE_TRAIN) {
     float *t;
