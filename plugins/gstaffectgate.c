@@ -226,8 +226,8 @@ release_empty_item (GstAffectGate * self)
           && self->learner.gap[0].position > ts))
     ts = self->learner.gap[0].position;
   if (!GST_CLOCK_TIME_IS_VALID (ts)
-      && GST_AFFECT_LEARNER (self)->segment.format == GST_FORMAT_TIME)
-    ts = GST_AFFECT_LEARNER (self)->segment.start;
+      && self->learner.segment.format == GST_FORMAT_TIME)
+    ts = self->learner.segment.start;
   gst_affect_gap_push (&self->learner.gap[0], self->srcpads[0], ts, 0);
   return ok;
 }

@@ -233,9 +233,8 @@ have_model_file (GstAffectLearner * self)
 {
   if (self->model_file == NULL)
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
-        ("mode=%s %s model-file", self->mode == GST_AFFECT_MODE_TRAIN ?
-            "train" : "infer", self->mode == GST_AFFECT_MODE_TRAIN ?
-            "writes" : "needs"));
+        ("mode=%s model-file", self->mode == GST_AFFECT_MODE_TRAIN ?
+            "train writes" : "infer needs"));
   return self->model_file != NULL;
 }
 
