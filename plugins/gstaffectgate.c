@@ -138,59 +138,9 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (affectgate, "affectgate",
     GST_DEBUG_CATEGORY_INIT (affect_gate_debug, "affectgate", 0,
         "spontaneity gate"));
 
-static gboolean start (GstAffectLearner * learner);
-static void stop (GstAffectLearner * learner);
-static gboolean set_caps (GstAffectLearner * learner, GstCaps * caps);
-static GstFlowReturn chain (GstAffectLearner * learner, GstBuffer * buf);
-static gboolean sink_event (GstAffectLearner * learner, GstEvent * event);
-static void drain (GstAffectLearner * learner);
-static gboolean train_and_write (GstAffectLearner * learner);
-
-static void
-gst_affect_gate_class_init (GstAffectGateClass * klass)
-{
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
-
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src0_template);
-  gst_element_class_add_static_pad_template (element_class, &src1_template);
-  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
-      G_N_ELEMENTS (props));
-  gst_element_class_set_static_metadata (element_class,
-      "Affect spontaneity gate", "Filter/Demuxer/Tensor",
-      "Routes each item whole to src_0 (spontaneous) or src_1 (scripted) by "
-      "an MLP classifier's probability; trains the classifier in "
-      "mode=train. Example: ... ! affectis09 ! affectgate name=g "
-      "model-file=gate.safetensors g.src_0 ! queue ! affectregress "
-      "model-file=spont.safetensors ! f. g.src_1 ! queue ! affectregress "
-      "model-file=script.safetensors ! f. funnel name=f ! affectmetrics "
-      "location=mae.json", "gst-affect <https://example.invalid/gst-affect>");
-  learner_class->start = start;
-  learner_class->stop = stop;
-  learner_class->set_caps = set_caps;
-  learner_class->chain = chain;
-  learner_class->sink_event = sink_event;
-  learner_class->drain = drain;
-  learner_class->train = train_and_write;
-}
-
-static void
-gst_affect_gate_init (GstAffectGate * self)
-{
-  GST_PAD_SET_PROXY_CAPS (self->learner.sinkpad);
-  self->srcpads[0] = gst_pad_new_from_static_template (&src0_template, "src_0");
-  self->srcpads[1] = gst_pad_new_from_static_template (&src1_template, "src_1");
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpads[0]);
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpads[1]);
-  self->route = -1;
-}
-
 static void
 clear_item (GstAffectGate * self)
 {
-  g_clear_pointer (&self->item, gst_affect_item_free);
-  gst_clear_event (&self->item_start);
   gst_affect_learner_release (GST_AFFECT_LEARNER (self), NULL, NULL, NULL);
   self->route = -1;
 }
@@ -236,32 +186,29 @@ set_caps (GstAffectLearner * learner, GstCaps * caps)
   GstAffectGate *self = GST_AFFECT_GATE (learner);
   GstAffectTensorInfo info;
 
-  if (!gst_affect_learner_vector_caps (learner, caps, &info, self->model ?
-          affect_regressor_model (self->model) : NULL, FALSE, &self->n_features,
-          &self->dataset, 1))
-    return FALSE;
-  if (!gst_structure_get_int (gst_caps_get_structure (caps, 0), "sample-rate",
-          &self->sample_rate))
-    self->sample_rate = 0;
-  return TRUE;
+  return gst_affect_learner_vector_caps (learner, caps, &info, self->model ?
+      affect_regressor_model (self->model) : NULL, FALSE, &self->n_features,
+      &self->dataset, 1);
 }
 
-/* the decision for the current item: push its start event (with route
+/* the decision for the item whose start event heads the held queue: push its start event (with route
  * fields) and the events held since */
 static gboolean
 release_item (GstAffectGate * self, gint route, gdouble probability)
 {
   GstPad *pad = self->srcpads[route];
-  gboolean ok = TRUE;
+  GstAffectHeld *start = g_queue_peek_head (&self->learner.held);
+  GstAffectItem *item = gst_affect_item_parse_start_event (start->event);
+  gboolean ok;
 
+  /* replaced by one with the route fields */
+  gst_clear_event (&start->event);
   self->route = route;
   self->routed[route]++;
-  if (self->item != NULL) {
-    self->item->route = route;
-    self->item->route_probability = probability;
-    gst_clear_event (&self->item_start);
-    ok = gst_pad_push_event (pad, gst_affect_item_start_event_new (self->item));
-  }
+  item->route = route;
+  item->route_probability = probability;
+  ok = gst_pad_push_event (pad, gst_affect_item_start_event_new (item));
+  gst_affect_item_free (item);
   return gst_affect_learner_release (GST_AFFECT_LEARNER (self), pad, NULL,
       NULL) && ok;
 }
@@ -279,10 +226,26 @@ release_empty_item (GstAffectGate * self)
           && self->learner.gap[0].position > ts))
     ts = self->learner.gap[0].position;
   if (!GST_CLOCK_TIME_IS_VALID (ts)
-      && GST_AFFECT_LEARNER (self)->segment.format == GST_FORMAT_TIME)
-    ts = GST_AFFECT_LEARNER (self)->segment.start;
+      && self->learner.segment.format == GST_FORMAT_TIME)
+    ts = self->learner.segment.start;
   gst_affect_gap_push (&self->learner.gap[0], self->srcpads[0], ts, 0);
   return ok;
+}
+
+/* the item is over (its end, the next start, EOS): one still undecided
+ * (no vector, e.g. too short for affectis09) goes out empty, scripted;
+ * the route it took, or -1 */
+static gint
+close_item (GstAffectGate * self)
+{
+  gint route = self->route;
+
+  if (route < 0 && !g_queue_is_empty (&self->learner.held)) {
+    release_empty_item (self);
+    route = 1;
+  }
+  clear_item (self);
+  return route;
 }
 
 static void
@@ -294,7 +257,8 @@ post_prediction (GstAffectGate * self, GstBuffer * buf, gdouble probability,
 
   gst_affect_learner_post_prediction (GST_AFFECT_LEARNER (self),
       GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf),
-      self->item ? self->item->id : "", &p, names, 1, NULL, 0, route);
+      self->learner.item ? self->learner.item->id : "", &p, names, 1, NULL, 0,
+      route);
 }
 
 /* the item's label, NaN if it has none */
@@ -303,7 +267,8 @@ item_label (GstAffectGate * self)
 {
   gdouble v;
 
-  return gst_affect_learner_item_value (self->item, self->label, &v) ? v : NAN;
+  return gst_affect_learner_item_value (self->learner.item, self->label,
+      &v) ? v : NAN;
 }
 
 static GstFlowReturn
@@ -317,16 +282,13 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
 
   if (route < 0) {
     gdouble probability = NAN;
-    gboolean finite = TRUE;
-    guint i;
+    gboolean finite;
 
     ret = gst_affect_learner_map_vector (learner, buf, &map, self->n_features);
-    if (ret != GST_FLOW_OK) {
-      gst_buffer_unref (buf);
+    if (ret != GST_FLOW_OK)
       return ret;
-    }
-    for (i = 0; i < self->n_features; i++)
-      finite &= isfinite (((const float *) map.data)[i]);
+    finite = affect_vector_is_finite ((const float *) map.data,
+        self->n_features);
     if (learner->mode == GST_AFFECT_MODE_TRAIN) {
       float label;
       gboolean test;
@@ -334,12 +296,12 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
       probability = item_label (self);
       label = (float) (probability >= 0.5);
       /* test items are routed but never learnt from */
-      test = gst_affect_learner_is_test_item (learner, self->item);
+      test = gst_affect_learner_is_test_item (learner, learner->item);
       if (!test && (isnan (probability) || !finite)) {
         learner->skipped++;
       } else if (!test && !gst_affect_learner_add_row (learner,
               self->dataset, (const float *) map.data, &label,
-              gst_affect_learner_is_validation_item (learner, self->item),
+              gst_affect_learner_is_validation_item (learner, learner->item),
               &learner->skipped)) {
         gst_buffer_unmap (buf, &map);
         gst_buffer_unref (buf);
@@ -353,15 +315,13 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
           NULL, NULL);
       probability = p;
     } else {
-      GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-          ("Item \"%s\" (%s): feature vector with NaN or infinite values, "
-              "routed to src_1.", self->item ? self->item->id : "",
-              self->item && self->item->path ? self->item->path : "no path"),
-          (NULL));
+      gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT,
+          NULL, "feature vector with NaN or infinite values, routed to "
+          "src_1.");
     }
     gst_buffer_unmap (buf, &map);
     route = !isnan (probability) && probability >= self->threshold ? 0 : 1;
-    if (self->item != NULL)
+    if (!g_queue_is_empty (&learner->held))
       release_item (self, route, probability);
     else
       self->routed[route]++;
@@ -395,13 +355,8 @@ describe (AffectMlp * mlp, gpointer data)
   affect_mlp_set_names (mlp, (const char *[]) {
         self->label, NULL
       });
-  affect_mlp_set_metadata (mlp, "task", "spontaneity");
-  affect_mlp_set_metadata (mlp, "feature", "is09");
-  if (self->sample_rate > 0) {
-    gchar *rate = g_strdup_printf ("%d", self->sample_rate);
-    affect_mlp_set_metadata (mlp, "sample-rate", rate);
-    g_free (rate);
-  }
+  gst_affect_learner_describe_mlp (GST_AFFECT_LEARNER (self), mlp,
+      "spontaneity", "is09");
 }
 
 static gboolean
@@ -418,9 +373,7 @@ train_and_write (GstAffectLearner * learner)
         ("%u items skipped: no \"%s\" label or non-finite features.",
             learner->skipped, self->label), (NULL));
   if (self->dataset == NULL || affect_dataset_size (self->dataset, FALSE) == 0) {
-    gchar *wanted = g_strdup_printf ("a \"%s\" label", self->label);
-    gst_affect_learner_no_items_error (learner, wanted);
-    g_free (wanted);
+    gst_affect_learner_no_items_error (learner, "a \"%s\" label", self->label);
     return FALSE;
   }
   return gst_affect_learner_train_mlp (learner, &job);
@@ -430,11 +383,7 @@ train_and_write (GstAffectLearner * learner)
 static void
 drain (GstAffectLearner * learner)
 {
-  GstAffectGate *self = GST_AFFECT_GATE (learner);
-
-  if (self->item != NULL && self->route < 0)
-    release_empty_item (self);
-  clear_item (self);
+  close_item (GST_AFFECT_GATE (learner));
 }
 
 static gboolean
@@ -444,6 +393,9 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      clear_item (self);        /* the learner dropped the item: both pads */
       break;
     case GST_EVENT_GAP:{
       GstClockTime ts, duration;
@@ -461,29 +413,20 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
     }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_affect_event_is_item_start (event)) {
-        if (self->item != NULL && self->route < 0)
-          release_empty_item (self);
-        clear_item (self);
-        self->item = gst_affect_item_parse_start_event (event);
-        if (self->item == NULL)
+        close_item (self);
+        if (learner->item == NULL)
           break;                /* malformed: both pads, as any event */
-        self->item_start = event;
+        gst_affect_learner_hold (learner, event, NULL, NULL, 0);
         return TRUE;
       }
       if (gst_affect_event_is_item_end (event)) {
-        gint route = self->route;
-        if (self->item != NULL && route < 0) {
-          /* no vector (e.g. too short for affectis09): scripted */
-          release_empty_item (self);
-          route = 1;
-        }
-        clear_item (self);
+        gint route = close_item (self);
         return gst_pad_push_event (self->srcpads[MAX (route, 0)], event);
       }
       /* another event inside an item */
       G_GNUC_FALLTHROUGH;
     default:
-      if (self->item != NULL && GST_EVENT_IS_SERIALIZED (event)
+      if (learner->item != NULL && GST_EVENT_IS_SERIALIZED (event)
           && GST_EVENT_TYPE (event) != GST_EVENT_EOS) {
         if (self->route < 0) {
           gst_affect_learner_hold (learner, event, NULL, NULL, 0);
@@ -497,4 +440,44 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
     GST_INFO_OBJECT (self, "routed %u items to src_0, %u to src_1",
         self->routed[0], self->routed[1]);
   return gst_pad_event_default (learner->sinkpad, GST_OBJECT (self), event);
+}
+
+static void
+gst_affect_gate_class_init (GstAffectGateClass * klass)
+{
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src0_template);
+  gst_element_class_add_static_pad_template (element_class, &src1_template);
+  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
+      G_N_ELEMENTS (props));
+  gst_element_class_set_static_metadata (element_class,
+      "Affect spontaneity gate", "Filter/Demuxer/Tensor",
+      "Routes each item whole to src_0 (spontaneous) or src_1 (scripted) by "
+      "an MLP classifier's probability; trains the classifier in "
+      "mode=train. Example: ... ! affectis09 ! affectgate name=g "
+      "model-file=gate.safetensors g.src_0 ! queue ! affectregress "
+      "model-file=spont.safetensors ! f. g.src_1 ! queue ! affectregress "
+      "model-file=script.safetensors ! f. funnel name=f ! affectmetrics "
+      "location=mae.json", "gst-affect <https://example.invalid/gst-affect>");
+  learner_class->start = start;
+  learner_class->stop = stop;
+  learner_class->set_caps = set_caps;
+  learner_class->chain = chain;
+  learner_class->sink_event = sink_event;
+  learner_class->drain = drain;
+  learner_class->train = train_and_write;
+}
+
+static void
+gst_affect_gate_init (GstAffectGate * self)
+{
+  GST_PAD_SET_PROXY_CAPS (self->learner.sinkpad);
+  self->srcpads[0] = gst_pad_new_from_static_template (&src0_template, "src_0");
+  self->srcpads[1] = gst_pad_new_from_static_template (&src1_template, "src_1");
+  gst_element_add_pad (GST_ELEMENT (self), self->srcpads[0]);
+  gst_element_add_pad (GST_ELEMENT (self), self->srcpads[1]);
+  self->route = -1;
 }

@@ -33,10 +33,8 @@ struct _GstAffectGate
   /* state */
   AffectRegressor *model;
   guint n_features;
-  gint sample_rate;             /* of the features (caps), 0 = unknown */
-  GstAffectItem *item;          /* current item */
-  GstEvent *item_start;         /* its start event, held until routed */
-  gint route;                   /* of the current item; -1 undecided */
+  gint route;                   /* of the learner's item; -1 undecided
+                                 * (its start event heads the held queue) */
   AffectDataset *dataset;       /* train mode */
   guint routed[2];
 };

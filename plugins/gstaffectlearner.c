@@ -229,16 +229,23 @@ gst_affect_learner_finalize (GObject * object)
 }
 
 static gboolean
+have_model_file (GstAffectLearner * self)
+{
+  if (self->model_file == NULL)
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
+        ("mode=%s model-file", self->mode == GST_AFFECT_MODE_TRAIN ?
+            "train writes" : "infer needs"));
+  return self->model_file != NULL;
+}
+
+static gboolean
 check_train_settings (GstAffectLearner * self)
 {
   GError *error = NULL;
   AffectMlpConfig probe = { 0 };
 
-  if (self->model_file == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
-        ("mode=train writes model-file"));
+  if (!have_model_file (self))
     return FALSE;
-  }
   /* training writes model-file (and the checkpoint, per-target files
    * beside it) at the end: check its folder before any item is read */
   if (!affect_atomic_file_check_writable (self->model_file, &error)) {
@@ -528,20 +535,17 @@ gboolean
 gst_affect_learner_train_mlp (GstAffectLearner * self,
     const GstAffectMlpJob * job)
 {
-  AffectMlpConfig config = { 0 };
+  /* grouped: the groups were held out as they came, single items never */
+  AffectMlpFileJob file = { job->n_inputs, job->n_outputs, self->hidden_sizes,
+    job->output_activation, job->dataset, job->target,
+    self->validation_group ? 0.0 : self->validation_fraction, job->path,
+    job->describe, job->data
+  };
   AffectMlpTrainConfig tc;
   AffectMlpTrainResult res;
   GError *error = NULL;
   EpochCtx ctx = { self, job };
-  gchar *checkpoint = g_strconcat (job->path, ".ckpt", NULL);
-  AffectMlp *mlp;
-  gboolean ok;
 
-  config.n_inputs = job->n_inputs;
-  affect_mlp_parse_hidden (self->hidden_sizes, &config);
-  config.hidden_activation = AFFECT_ACTIVATION_RELU;
-  config.output_activation = job->output_activation;
-  config.n_outputs = job->n_outputs;
   affect_mlp_train_config_init (&tc);
   tc.epochs = self->epochs;
   tc.batch_size = self->batch_size;
@@ -549,30 +553,16 @@ gst_affect_learner_train_mlp (GstAffectLearner * self,
   tc.seed = self->seed;
   tc.patience = self->patience;
   tc.resume = self->resume;
-  tc.checkpoint_path = checkpoint;
   job->tune (&tc, job->data);
-
   gst_affect_learner_check_groups (self,
       (guint) affect_dataset_size (job->dataset, TRUE));
-  mlp = affect_mlp_new (&config, self->seed, &error);
-  /* grouped: the groups were held out as they came, single items never */
-  ok = mlp != NULL && affect_mlp_train_dataset (mlp, &tc, job->dataset,
-      job->target, self->validation_group ? 0.0 : self->validation_fraction,
-      on_mlp_epoch, &ctx, &res, &error);
-  g_free (checkpoint);
-  if (ok) {
-    job->describe (mlp, job->data);
-    ok = affect_mlp_save (mlp, job->path, &error);
-  }
-  if (!ok) {
+  if (!affect_mlp_train_file (&file, &tc, on_mlp_epoch, &ctx, &res, &error)) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("Training or writing %s failed: %s", job->path,
             error ? error->message : "unknown error"), (NULL));
     g_clear_error (&error);
-    affect_mlp_free (mlp);
     return FALSE;
   }
-  affect_mlp_free (mlp);
   if (res.constant_output && job->constant_hint)
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("The model in %s predicts a constant on the validation items.",
@@ -655,13 +645,18 @@ gst_affect_learner_check_groups (GstAffectLearner * self,
 
 void
 gst_affect_learner_no_items_error (GstAffectLearner * self,
-    const gchar * wanted)
+    const gchar * format, ...)
 {
-  gchar *note = gst_affect_learner_split_note (self->test_items);
+  gchar *note = gst_affect_learner_split_note (self->test_items), *wanted;
+  va_list args;
 
+  va_start (args, format);
+  wanted = g_strdup_vprintf (format, args);
+  va_end (args);
   GST_ELEMENT_ERROR (self, STREAM, FAILED,
       ("No training items with %s (%u skipped%s).", wanted, self->skipped,
           note), (NULL));
+  g_free (wanted);
   g_free (note);
 }
 
@@ -696,17 +691,40 @@ gst_affect_learner_add_row (GstAffectLearner * self, AffectDataset * ds,
 }
 
 void
-gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps)
+gst_affect_learner_item_warning_full (GstAffectLearner * self, gint code,
+    const gchar * id, const gchar * path, const gchar * debug,
+    const gchar * format, ...)
 {
-  gint rate;
-  gchar *text;
+  va_list args;
+  gchar *what;
 
-  if (caps == NULL || !gst_structure_get_int (gst_caps_get_structure (caps,
-              0), "sample-rate", &rate))
-    return;
-  text = g_strdup_printf ("%d", rate);
-  affect_mlp_set_metadata (mlp, "sample-rate", text);
-  g_free (text);
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_WARNING,
+      GST_STREAM_ERROR, code, g_strdup_printf ("Item \"%s\" (%s): %s",
+          id ? id : "", path ? path : "no path", what), g_strdup (debug),
+      __FILE__, GST_FUNCTION, __LINE__);
+  g_free (what);
+}
+
+void
+gst_affect_learner_describe_mlp (GstAffectLearner * self, AffectMlp * mlp,
+    const gchar * task, const gchar * feature)
+{
+  GstCaps *caps = gst_pad_get_current_caps (self->sinkpad);
+  const GstStructure *s = caps ? gst_caps_get_structure (caps, 0) : NULL;
+  gint rate;
+
+  affect_mlp_set_metadata (mlp, "task", task);
+  affect_mlp_set_metadata (mlp, "feature", feature || s == NULL ? feature :
+      gst_structure_get_string (s, "feature"));
+  if (s != NULL && gst_structure_get_int (s, "sample-rate", &rate)) {
+    gchar *text = g_strdup_printf ("%d", rate);
+    affect_mlp_set_metadata (mlp, "sample-rate", text);
+    g_free (text);
+  }
+  gst_clear_caps (&caps);
 }
 
 gboolean
@@ -761,11 +779,8 @@ gst_affect_learner_load_regressor (GstAffectLearner * self,
   GError *error = NULL;
   AffectRegressor *r;
 
-  if (self->model_file == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
-        ("mode=infer needs model-file"));
+  if (!have_model_file (self))
     return NULL;
-  }
   r = affect_regressor_load (self->model_file, multi_output, targets, &error);
   if (r == NULL && g_error_matches (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH))
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
@@ -781,18 +796,20 @@ GstFlowReturn
 gst_affect_learner_map_vector (GstAffectLearner * self, GstBuffer * buf,
     GstMapInfo * map, guint n)
 {
+  GstFlowReturn ret = GST_FLOW_ERROR;
+
   if (n == 0) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before data."),
         (NULL));
-    return GST_FLOW_NOT_NEGOTIATED;
+    ret = GST_FLOW_NOT_NEGOTIATED;
+  } else if (gst_buffer_map (buf, map, GST_MAP_READ)) {
+    if (map->size == n * sizeof (float))
+      return GST_FLOW_OK;
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Buffer of %" G_GSIZE_FORMAT " bytes, expected %u floats.",
+            map->size, n), (NULL));
+    gst_buffer_unmap (buf, map);
   }
-  if (!gst_buffer_map (buf, map, GST_MAP_READ))
-    return GST_FLOW_ERROR;
-  if (map->size == n * sizeof (float))
-    return GST_FLOW_OK;
-  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-      ("Buffer of %" G_GSIZE_FORMAT " bytes, expected %u floats.",
-          map->size, n), (NULL));
-  gst_buffer_unmap (buf, map);
-  return GST_FLOW_ERROR;
+  gst_buffer_unref (buf);
+  return ret;
 }

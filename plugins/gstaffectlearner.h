@@ -225,7 +225,8 @@ gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
 AffectRegressor *gst_affect_learner_load_regressor (GstAffectLearner *
     self, gboolean multi_output, const gchar * targets);
 /* maps a vector buffer of n floats (n = 0: no caps yet); another flow
- * than OK, with an error posted and nothing mapped, on failure */
+ * than OK, with an error posted, nothing mapped and buf unreffed, on
+ * failure */
 GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
     GstBuffer * buf, GstMapInfo * map, guint n);
 
@@ -248,10 +249,10 @@ gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
  * items had no such column */
 void gst_affect_learner_check_groups (GstAffectLearner * self,
     guint validation_items);
-/* at EOS with nothing to learn from: "No training items with <wanted>
- * (<n> skipped, <the split filter>)." */
+/* at EOS with nothing to learn from: "No training items with <wanted,
+ * printf-style> (<n> skipped, <the split filter>)." */
 void gst_affect_learner_no_items_error (GstAffectLearner * self,
-    const gchar * wanted);
+    const gchar * format, ...) G_GNUC_PRINTF (2, 3);
 /* "" or ", 12 items of split=test ignored: …", what a "no training
  * items" error adds so the split filter is named */
 gchar *gst_affect_learner_split_note (guint test_items);
@@ -261,9 +262,21 @@ gchar *gst_affect_learner_split_note (guint test_items);
 gboolean gst_affect_learner_add_row (GstAffectLearner * self,
     AffectDataset * ds, const float *features, const float *targets,
     gboolean validation, guint * skipped);
-/* The rate the features were computed at, from the caps' `sample-rate`
- * field, recorded in a model's metadata (`sample-rate`); no-op without */
-void gst_affect_learner_set_sample_rate (AffectMlp * mlp, GstCaps * caps);
+/* A warning (GST_STREAM_ERROR, `code`) about item `id` (`path`):
+ * "Item "<id>" (<path>): <format…>"; `debug` may be NULL */
+void gst_affect_learner_item_warning_full (GstAffectLearner * self,
+    gint code, const gchar * id, const gchar * path, const gchar * debug,
+    const gchar * format, ...) G_GNUC_PRINTF (6, 7);
+/* the same about the current item */
+#define gst_affect_learner_item_warning(self, code, debug, ...) \
+  gst_affect_learner_item_warning_full ((self), (code), \
+      (self)->item ? (self)->item->id : NULL, \
+      (self)->item ? (self)->item->path : NULL, (debug), __VA_ARGS__)
+/* A trained model's metadata from the stream: `task`, `feature` (NULL:
+ * the sink caps' field) and `sample-rate`, the rate the features were
+ * computed at (the sink caps' field; not set without) */
+void gst_affect_learner_describe_mlp (GstAffectLearner * self,
+    AffectMlp * mlp, const gchar * task, const gchar * feature);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstAffectLearner, gst_object_unref)
 

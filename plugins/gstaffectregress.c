@@ -190,48 +190,6 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (affectregress, "affectregress",
     GST_DEBUG_CATEGORY_INIT (affect_regress_debug, "affectregress", 0,
         "MLP regressor with virtual adversarial training"));
 
-static gboolean start (GstAffectLearner * learner);
-static void stop (GstAffectLearner * learner);
-static gboolean set_input_caps (GstAffectLearner * learner, GstCaps * caps);
-static GstFlowReturn chain (GstAffectLearner * learner, GstBuffer * buf);
-static gboolean sink_event (GstAffectLearner * learner, GstEvent * event);
-static void drain (GstAffectLearner * learner);
-static gboolean train_and_write (GstAffectLearner * learner);
-
-static void
-gst_affect_regress_class_init (GstAffectRegressClass * klass)
-{
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
-
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
-      G_N_ELEMENTS (props));
-  gst_element_class_set_static_metadata (element_class,
-      "Affect regressor (MLP, virtual adversarial training)",
-      "Filter/Analyzer/Tensor",
-      "Predicts numeric emotion targets (valence, arousal, dominance) from "
-      "feature vectors with an MLP; trains it with MSE and virtual "
-      "adversarial training in mode=train. Example: ... ! affectis09 ! "
-      "affectregress mode=train targets=valence model-file=v.safetensors ! "
-      "fakesink; then ... ! affectis09 ! affectregress "
-      "model-file=v.safetensors ! affectmetrics location=mae.json",
-      "gst-affect <https://example.invalid/gst-affect>");
-  learner_class->start = start;
-  learner_class->stop = stop;
-  learner_class->set_caps = set_input_caps;
-  learner_class->chain = chain;
-  learner_class->sink_event = sink_event;
-  learner_class->drain = drain;
-  learner_class->train = train_and_write;
-}
-
-static void
-gst_affect_regress_init (GstAffectRegress * self)
-{
-}
-
 static void
 stop (GstAffectLearner * learner)
 {
@@ -333,19 +291,17 @@ check_prediction (GstAffectRegress * self, const float *y, const gchar * id,
 
   for (i = 0; i < self->n_targets; i++)
     if (!isfinite (y[i])) {
-      GST_ELEMENT_WARNING (self, STREAM, FAILED,
-          ("Item \"%s\" (%s): prediction %s is %g, no prediction.",
-              id ? id : "", path ? path : "no path", self->target_names[i],
-              y[i]), (NULL));
+      gst_affect_learner_item_warning_full (GST_AFFECT_LEARNER (self),
+          GST_STREAM_ERROR_FAILED, id, path, NULL, "prediction %s is %g, no "
+          "prediction.", self->target_names[i], y[i]);
       return FALSE;
     }
   far = affect_regressor_far_outside (self->regressor, y);
   if (far)
-    GST_ELEMENT_WARNING (self, STREAM, FAILED,
-        ("Item \"%s\" (%s): prediction far outside the training targets' "
-            "range: %s.", id ? id : "", path ? path : "no path", far),
-        ("more than the range's width beyond it: the input is unlike the "
-            "training data"));
+    gst_affect_learner_item_warning_full (GST_AFFECT_LEARNER (self),
+        GST_STREAM_ERROR_FAILED, id, path, "more than the range's width "
+        "beyond it: the input is unlike the training data", "prediction far "
+        "outside the training targets' range: %s.", far);
   g_free (far);
   return TRUE;
 }
@@ -364,10 +320,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
 
   ret = gst_affect_learner_map_vector (learner, buf, &map,
       self->input_caps ? self->n_features : 0);
-  if (ret != GST_FLOW_OK) {
-    gst_buffer_unref (buf);
+  if (ret != GST_FLOW_OK)
     return ret;
-  }
 
   if (learner->mode == GST_AFFECT_MODE_TRAIN) {
     float *t;
@@ -409,11 +363,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   }
 
   if (!affect_vector_is_finite ((const float *) map.data, self->n_features)) {
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item \"%s\" (%s): feature vector with NaN or infinite values, no "
-            "prediction.", id ? id : "", self->learner.item
-            && self->learner.item->path ? self->learner.item->path : "no path"),
-        (NULL));
+    gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT, NULL,
+        "feature vector with NaN or infinite values, no prediction.");
     gap = TRUE;
     goto out;
   }
@@ -512,11 +463,7 @@ describe (AffectMlp * mlp, gpointer data)
     names[t - model->t0] = self->target_names[t];
   affect_mlp_set_names (mlp, (const char *const *) names);
   g_free (names);
-  affect_mlp_set_metadata (mlp, "task", "regression");
-  affect_mlp_set_metadata (mlp, "feature", self->input_caps ?
-      gst_structure_get_string (gst_caps_get_structure
-          (self->input_caps, 0), "feature") : NULL);
-  gst_affect_learner_set_sample_rate (mlp, self->input_caps);
+  gst_affect_learner_describe_mlp (learner, mlp, "regression", NULL);
   affect_mlp_set_metadata (mlp, "training", self->vat ? "vat" : "mse");
   value = g_strdup_printf ("epsilon=%g,lambda=%g,xi=%g,power-iterations="
       "%u,epochs=%u,batch-size=%u,learning-rate=%g,seed=%" G_GUINT64_FORMAT,
@@ -546,9 +493,8 @@ train_and_write (GstAffectLearner * learner)
     GST_INFO_OBJECT (self, "%u test items not used for training",
         learner->test_items);
   if (affect_dataset_size (self->dataset, FALSE) == 0) {
-    gchar *wanted = g_strdup_printf ("targets \"%s\"", self->targets);
-    gst_affect_learner_no_items_error (learner, wanted);
-    g_free (wanted);
+    gst_affect_learner_no_items_error (learner, "targets \"%s\"",
+        self->targets);
     return FALSE;
   }
   for (m = 0; ok && m < n_models; m++) {
@@ -598,8 +544,6 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       return gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
           ts, duration);
     }
-    case GST_EVENT_FLUSH_STOP:
-      break;
     default:
       break;
   }
@@ -612,4 +556,38 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
     return TRUE;
   }
   return gst_pad_event_default (learner->sinkpad, GST_OBJECT (self), event);
+}
+
+static void
+gst_affect_regress_class_init (GstAffectRegressClass * klass)
+{
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
+      G_N_ELEMENTS (props));
+  gst_element_class_set_static_metadata (element_class,
+      "Affect regressor (MLP, virtual adversarial training)",
+      "Filter/Analyzer/Tensor",
+      "Predicts numeric emotion targets (valence, arousal, dominance) from "
+      "feature vectors with an MLP; trains it with MSE and virtual "
+      "adversarial training in mode=train. Example: ... ! affectis09 ! "
+      "affectregress mode=train targets=valence model-file=v.safetensors ! "
+      "fakesink; then ... ! affectis09 ! affectregress "
+      "model-file=v.safetensors ! affectmetrics location=mae.json",
+      "gst-affect <https://example.invalid/gst-affect>");
+  learner_class->start = start;
+  learner_class->stop = stop;
+  learner_class->set_caps = set_input_caps;
+  learner_class->chain = chain;
+  learner_class->sink_event = sink_event;
+  learner_class->drain = drain;
+  learner_class->train = train_and_write;
+}
+
+static void
+gst_affect_regress_init (GstAffectRegress * self)
+{
 }

@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "affect/affect.h"
+#include "affect/regressor.h"
 #include "affect/safetensors.h"
 #include "checkpoint.h"
 #include "mlp-private.h"
@@ -804,5 +805,36 @@ affect_mlp_train_dataset (AffectMlp * mlp,
       user_data, result, error);
   g_free (idx_t);
   g_free (idx_v);
+  return ok;
+}
+
+gboolean
+affect_mlp_train_file (const AffectMlpFileJob * job,
+    const AffectMlpTrainConfig * config, AffectTrainEpochFunc func,
+    gpointer user_data, AffectMlpTrainResult * result, GError ** error)
+{
+  AffectMlpConfig mc = { 0 };
+  AffectMlpTrainConfig tc = *config;
+  char *checkpoint = g_strconcat (job->path, ".ckpt", NULL);
+  AffectMlp *mlp = NULL;
+  gboolean ok;
+
+  mc.n_inputs = job->n_inputs;
+  mc.n_outputs = job->n_outputs;
+  mc.hidden_activation = AFFECT_ACTIVATION_RELU;
+  mc.output_activation = job->output_activation;
+  tc.checkpoint_path = checkpoint;
+  if (!affect_mlp_parse_hidden (job->hidden_sizes, &mc))
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FAILED,
+        "invalid hidden sizes \"%s\"", job->hidden_sizes);
+  else
+    mlp = affect_mlp_new (&mc, config->seed, error);
+  ok = mlp != NULL && affect_mlp_train_dataset (mlp, &tc, job->dataset,
+      job->target, job->validation_fraction, func, user_data, result, error);
+  if (ok && job->describe)
+    job->describe (mlp, job->data);
+  ok = ok && affect_mlp_save (mlp, job->path, error);
+  affect_mlp_free (mlp);
+  g_free (checkpoint);
   return ok;
 }

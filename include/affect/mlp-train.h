@@ -87,6 +87,30 @@ gboolean affect_mlp_train_dataset (AffectMlp * mlp,
     double validation_fraction, AffectTrainEpochFunc func, gpointer user_data,
     AffectMlpTrainResult * result, GError ** error);
 
+/* One MLP with ReLU hidden layers, trained on a dataset
+ * (affect_mlp_train_dataset) and written to a file: what a training
+ * element does at EOS. */
+typedef struct
+{
+  int n_inputs, n_outputs;
+  const char *hidden_sizes;     /* "1200,600" (affect_mlp_parse_hidden) */
+  AffectActivation output_activation;
+  AffectDataset *dataset;
+  int target;                   /* the column to learn, -1 = all */
+  double validation_fraction;
+  const char *path;             /* written atomically */
+  /* the model's names and metadata, set before it is written (or NULL) */
+  void (*describe) (AffectMlp * mlp, gpointer data);
+  gpointer data;
+} AffectMlpFileJob;
+
+/* Creates the model (initial weights from config->seed), trains it with
+ * config, its checkpoint at "<path>.ckpt" (config->checkpoint_path is not
+ * read), and writes it to job->path. */
+gboolean affect_mlp_train_file (const AffectMlpFileJob * job,
+    const AffectMlpTrainConfig * config, AffectTrainEpochFunc func,
+    gpointer user_data, AffectMlpTrainResult * result, GError ** error);
+
 /* the plain loss and its gradient (MSE or BCE) */
 double affect_mlp_loss_grad (AffectMlp * mlp, AffectMlpLoss loss,
     const float *xs, const float *y, int n);

@@ -587,6 +587,72 @@ test_spill (void)
   g_free (yv);
 }
 
+static void
+describe_named (AffectMlp * mlp, gpointer data)
+{
+  affect_mlp_set_metadata (mlp, "task", data);
+}
+
+/* affect_mlp_train_file: the model and its checkpoint on disk, the same
+ * weights as affect_mlp_new + affect_mlp_train_dataset by hand; a
+ * malformed hidden-size list is an error and writes nothing */
+static void
+test_file (void)
+{
+  const int din = 6, k = 1, n = 40;
+  float *x = g_new (float, n * din), *y = g_new (float, n * k);
+  char *path = g_build_filename (tmp_dir, "file.safetensors", NULL);
+  char *ckpt = g_strconcat (path, ".ckpt", NULL);
+  AffectDataset *ds = affect_dataset_new (din, k);
+  AffectMlpFileJob job = { din, k, "16,8", AFFECT_ACTIVATION_IDENTITY, ds, -1,
+    0.2, path, describe_named, (gpointer) "regression"
+  };
+  AffectMlpTrainConfig tc;
+  AffectMlpTrainResult res;
+  AffectMlp *ref, *loaded;
+  GError *error = NULL;
+  AffectRng rng;
+  int i;
+
+  affect_rng_init (&rng, 11);
+  make_data (x, y, n, din, k, &rng);
+  for (i = 0; i < n; i++)
+    affect_dataset_add (ds, x + (size_t) i * din, y + (size_t) i * k, FALSE,
+        NULL);
+  affect_mlp_train_config_init (&tc);
+  tc.epochs = 3;
+  tc.vat = FALSE;
+  tc.seed = 7;
+  g_assert_true (affect_mlp_train_file (&job, &tc, NULL, NULL, &res, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (ckpt, G_FILE_TEST_EXISTS));
+  loaded = affect_mlp_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (affect_mlp_get_config (loaded)->n_hidden, ==, 2);
+  g_assert_cmpint (affect_mlp_get_config (loaded)->hidden[1], ==, 8);
+  g_assert_cmpstr (affect_mlp_get_metadata (loaded, "task"), ==, "regression");
+  ref = make_mlp (din, 16, k);
+  g_assert_true (affect_mlp_train_dataset (ref, &tc, ds, -1, 0.2, NULL, NULL,
+          &res, NULL));
+  assert_same_weights (ref, loaded);
+  affect_mlp_free (ref);
+  affect_mlp_free (loaded);
+  g_unlink (path);
+  g_unlink (ckpt);
+
+  job.hidden_sizes = "16,x";
+  g_assert_false (affect_mlp_train_file (&job, &tc, NULL, NULL, &res, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  affect_dataset_free (ds);
+  g_free (path);
+  g_free (ckpt);
+  g_free (x);
+  g_free (y);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -609,6 +675,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mlp-resume/killed", test_killed);
   g_test_add_func ("/mlp-resume/refused", test_refused);
   g_test_add_func ("/mlp-resume/spill", test_spill);
+  g_test_add_func ("/mlp-resume/file", test_file);
   ret = g_test_run ();
   g_rmdir (tmp_dir);
   g_free (tmp_dir);
