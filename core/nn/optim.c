@@ -73,16 +73,6 @@ adam_range (const AdamCoefficients * c, float *restrict w,
       v[i] = v[i] * b2 + omb2 * gi * gi;
       w[i] -= step_size * (m[i] / (sqrtf (v[i]) / bc2_sqrt + eps));
     }
-  } else if (c->zero_grad) {
-    /* the gradient's cache line is loaded anyway: clearing it here saves
-     * the separate zeroing pass over every gradient before the next step */
-    for (i = begin; i < end; i++) {
-      float gi = g[i];
-      g[i] = 0.0f;
-      m[i] = m[i] * b1 + omb1 * gi;
-      v[i] = v[i] * b2 + omb2 * gi * gi;
-      w[i] -= step_size * (m[i] / (sqrtf (v[i]) / bc2_sqrt + eps));
-    }
   } else {
     for (i = begin; i < end; i++) {
       float gi = g[i];
@@ -91,7 +81,10 @@ adam_range (const AdamCoefficients * c, float *restrict w,
       w[i] -= step_size * (m[i] / (sqrtf (v[i]) / bc2_sqrt + eps));
     }
   }
-  if (c->zero_grad && wd != 0.0f && !c->decoupled)
+  /* the block's gradient was just read and is still in cache: clearing
+   * it here replaces a separate pass over every gradient before the next
+   * step (a store in the loop above kept GCC from vectorising it) */
+  if (c->zero_grad)
     memset (g + begin, 0, (size_t) (end - begin) * sizeof (float));
 }
 
