@@ -70,6 +70,32 @@ affect_linear_apply (const AffectLinear * layer, const float *x, float *y,
       1.0f, x, in, layer->weight.value.data, in, beta, y, out);
 }
 
+/* columns of the bias gradient per part */
+#define BIAS_BLOCK 256
+
+typedef struct
+{
+  const float *dy;
+  float *db;
+  int batch, out;
+} BiasJob;
+
+static void
+bias_part (int part, int n_parts, gpointer data)
+{
+  const BiasJob *j = data;
+  const int begin = part * BIAS_BLOCK, end = MIN (j->out, begin + BIAS_BLOCK);
+  float *restrict db = j->db;
+  int i, c;
+
+  (void) n_parts;
+  for (i = 0; i < j->batch; i++) {
+    const float *restrict row = j->dy + (size_t) i * j->out;
+    for (c = begin; c < end; c++)
+      db[c] += row[c];
+  }
+}
+
 void
 affect_linear_grad (AffectLinear * layer, const float *x, const float *dy,
     float *dx, int batch, gboolean param_grads)
@@ -83,13 +109,11 @@ affect_linear_grad (AffectLinear * layer, const float *x, const float *dy,
     affect_sgemm (TRUE, FALSE, out, in, batch,
         1.0f, dy, out, x, in, 1.0f, layer->weight.grad, in);
     if (layer->has_bias) {
-      float *db = layer->bias.grad;
-      int i, j;
-      for (i = 0; i < batch; i++) {
-        const float *row = dy + (size_t) i * out;
-        for (j = 0; j < out; j++)
-          db[j] += row[j];
-      }
+      BiasJob job = { dy, layer->bias.grad, batch, out };
+      /* blocks of whole columns, each summed over the rows in row order
+       * by one thread: the bits of the serial loop at any thread count */
+      affect_parallel_run ((out + BIAS_BLOCK - 1) / BIAS_BLOCK, bias_part,
+          &job);
     }
   }
   if (dx != NULL)

@@ -516,6 +516,10 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
   affect_rng_init (&st.rng, config->seed ^ 0x5eed0fa11ULL);
   affect_optimizer_init_adam (&st.opt, config->learning_rate);
   st.opt.weight_decay = config->weight_decay;
+  /* the step clears each gradient as it reads it: zeroed once here, the
+   * gradients are zero at the start of every step without a pass of
+   * their own */
+  st.opt.zero_grad = TRUE;
   affect_params_reset_state (mlp->params, mlp->n_params);
   st.best_metric = INFINITY;
   st.best_accuracy = NAN;
@@ -531,6 +535,7 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
     }
   }
 
+  affect_params_zero_grad (mlp->params, mlp->n_params);
   for (epoch = st.epoch + 1; !stop && epoch <= config->epochs; epoch++) {
     AffectTrainEpoch report;
     gint64 t0 = g_get_monotonic_time ();
@@ -548,7 +553,6 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
       for (i = 0; i < m; i++)
         memcpy (by + (size_t) i * k, y + (size_t) perm[start + i] * k,
             k * sizeof (float));
-      affect_params_zero_grad (mlp->params, mlp->n_params);
       if (config->vat && sign_only) {
         for (i = 0; i < m; i++) {
           const float s = (affect_rng_next (&st.rng) >> 63) ? 1.0f : -1.0f;

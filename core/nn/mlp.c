@@ -241,6 +241,48 @@ layer_activation (AffectMlp * mlp, int l)
       mlp->config.hidden_activation;
 }
 
+/* element-wise activation passes over a batch, in fixed blocks of 64 K
+ * elements on the worker pool (element-wise: the bits do not depend on
+ * the split) */
+typedef struct
+{
+  AffectActivation act;
+  const float *z, *h, *dy;
+  float *out;
+  size_t n;
+  gboolean backward;
+} ActJob;
+
+static void
+act_part (int part, int n_parts, gpointer data)
+{
+  const ActJob *j = data;
+  const size_t begin = j->n * part / n_parts;
+  const size_t end = j->n * (part + 1) / n_parts;
+
+  if (j->backward)
+    affect_activation_backward (j->act, j->z + begin, j->h + begin,
+        j->dy + begin, j->out + begin, end - begin);
+  else
+    affect_activation_forward (j->act, j->z + begin, j->out + begin,
+        end - begin);
+}
+
+static void
+act_forward (AffectActivation act, const float *z, float *h, size_t n)
+{
+  ActJob job = { act, z, NULL, NULL, h, n, FALSE };
+  affect_parallel_run (affect_parallel_blocks (n), act_part, &job);
+}
+
+static void
+act_backward (AffectActivation act, const float *z, const float *h,
+    const float *dy, float *dx, size_t n)
+{
+  ActJob job = { act, z, h, dy, dx, n, TRUE };
+  affect_parallel_run (affect_parallel_blocks (n), act_part, &job);
+}
+
 void
 mlp_forward_rows (AffectMlp * mlp, const float *xs, int row0, int n)
 {
@@ -257,7 +299,7 @@ mlp_forward_rows (AffectMlp * mlp, const float *xs, int row0, int n)
     size_t count = (size_t) n * mlp->widths[l + 1];
     affect_linear_apply (&mlp->layers[l], input, mlp->z[l] + off, n, TRUE,
         0.0f);
-    affect_activation_forward (layer_activation (mlp, l), mlp->z[l] + off,
+    act_forward (layer_activation (mlp, l), mlp->z[l] + off,
         mlp->h[l] + off, count);
     input = mlp->h[l] + off;
   }
@@ -284,10 +326,10 @@ mlp_backward_rows (AffectMlp * mlp, const float *dy,
       if (at_preactivation)
         memcpy (delta, dy, count * sizeof (float));
       else
-        affect_activation_backward (layer_activation (mlp, l),
+        act_backward (layer_activation (mlp, l),
             mlp->z[l] + off, mlp->h[l] + off, dy, delta, count);
     } else {
-      affect_activation_backward (layer_activation (mlp, l), mlp->z[l] + off,
+      act_backward (layer_activation (mlp, l), mlp->z[l] + off,
           mlp->h[l] + off, delta, delta, count);
     }
     dinput = l > 0 ? next : dx;
@@ -316,11 +358,11 @@ mlp_deltas_rows (AffectMlp * mlp, const float *dy, gboolean at_preactivation,
       if (at_preactivation)
         memcpy (delta, dy, count * sizeof (float));
       else
-        affect_activation_backward (layer_activation (mlp, l),
+        act_backward (layer_activation (mlp, l),
             mlp->z[l] + off, mlp->h[l] + off, dy, delta, count);
     } else {
       /* delta holds W_{l+1}ᵀ δ_{l+1}, written by the layer above */
-      affect_activation_backward (layer_activation (mlp, l), mlp->z[l] + off,
+      act_backward (layer_activation (mlp, l), mlp->z[l] + off,
           mlp->h[l] + off, delta, delta, count);
     }
     if (l > 0)
@@ -360,7 +402,7 @@ mlp_jvp_rows (AffectMlp * mlp, const float *v, int row0, int n, float *t)
     /* the tangent goes through the linear map without the bias, then
      * through the activation's derivative at the forward's z */
     affect_linear_apply (&mlp->layers[l], tangent, out, n, FALSE, 0.0f);
-    affect_activation_backward (layer_activation (mlp, l), mlp->z[l] + off,
+    act_backward (layer_activation (mlp, l), mlp->z[l] + off,
         mlp->h[l] + off, out, out, count);
     tangent = out;
     {

@@ -150,6 +150,33 @@ affect_vat_adversarial_perturbation (AffectMlp * mlp,
   power_iteration (mlp, config, xs, d, r, n);
 }
 
+/* rows of a delta buffer scaled by s[row], in blocks of SCALE_ROWS rows
+ * on the worker pool (element-wise: the same bits at any thread count) */
+#define SCALE_ROWS 16
+
+typedef struct
+{
+  float *delta;
+  const float *s;
+  int w, n;
+} ScaleJob;
+
+static void
+scale_part (int part, int n_parts, gpointer data)
+{
+  const ScaleJob *j = data;
+  const int begin = part * SCALE_ROWS, end = MIN (j->n, begin + SCALE_ROWS);
+  int i, c;
+
+  (void) n_parts;
+  for (i = begin; i < end; i++) {
+    float *restrict row = j->delta + (size_t) i * j->w;
+    const float s = j->s[i];
+    for (c = 0; c < j->w; c++)
+      row[c] *= s;
+  }
+}
+
 double
 affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
     const float *xs, const float *y, const float *d, int n, double *mse_out,
@@ -191,13 +218,8 @@ affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
     f1 = mlp_output_rows (mlp, n);
     mse = affect_loss_mse (f0, y, dy, (size_t) n);
     for (l = 0; l < mlp->n_layers; l++) {
-      const int w = mlp->widths[l + 1];
-      for (i = 0; i < n; i++) {
-        float *row = mlp->delta[l] + (size_t) i * w, s = dy[i];
-        int j;
-        for (j = 0; j < w; j++)
-          row[j] *= s;
-      }
+      ScaleJob job = { mlp->delta[l], dy, mlp->widths[l + 1], n };
+      affect_parallel_run ((n + SCALE_ROWS - 1) / SCALE_ROWS, scale_part, &job);
     }
   } else {
     power_iteration (mlp, config, xs, d, r, n);

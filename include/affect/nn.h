@@ -206,6 +206,8 @@ typedef struct
   double dampening;             /* SGD */
   gboolean nesterov;            /* SGD */
   int64_t step;                 /* steps taken */
+  gboolean zero_grad;           /* clear each gradient as the step reads it
+                                 * (FALSE by default) */
 } AffectOptimizer;
 
 /* torch.optim.Adam defaults: betas (0.9, 0.999), eps 1e-8, no decay */

@@ -176,6 +176,8 @@ test_long_parameter (void)
       os.weight_decay = decay > 0 ? 0.1 : 0.0;
       os.decoupled_decay = decay == 2;
       ol = os;
+      /* the long parameter's step also clears its gradient: same bits */
+      ol.zero_grad = TRUE;
       affect_set_threads (threads);
       for (s = 0; s < STEPS; s++) {
         for (i = 0; i < n; i++)
@@ -184,6 +186,10 @@ test_long_parameter (void)
           shortp.grad[i] = grad_at (s, (int) i);
         affect_optimizer_step (&os, ps, 1);
         affect_optimizer_step (&ol, pl, 1);
+        for (i = 0; i < n; i++)
+          if (longp.grad[i] != 0.0f)
+            g_error ("decay mode %d: gradient %" G_GINT64_FORMAT
+                " not cleared by the step", decay, i);
       }
       affect_set_threads (0);
       for (i = 0; i < n; i++)
