@@ -16,6 +16,7 @@ static const RunnerGenerator *const generators[] = {
   &runner_generator_report,
   &runner_generator_folds,
   &runner_generator_crossval,
+  &runner_generator_baseline,
   NULL
 };
 

@@ -28,6 +28,7 @@
 #include "affect/manifest.h"
 #include "affect/metrics.h"
 #include "runner.h"
+#include "spread.h"
 
 /* ---- folds ---- */
 
@@ -429,32 +430,6 @@ static const RunnerParam crossval_params[] = {
 
 /* the element that predicts is named "model" in the crossval pipelines */
 #define MODEL_ELEMENT "model"
-
-typedef struct
-{
-  double mean, sd;
-} Spread;
-
-static Spread
-spread (const double *v, guint n)
-{
-  Spread s = { NAN, NAN };
-  guint i;
-
-  if (n == 0)
-    return s;
-  s.mean = 0;
-  for (i = 0; i < n; i++)
-    s.mean += v[i];
-  s.mean /= n;
-  if (n > 1) {
-    double ss = 0;
-    for (i = 0; i < n; i++)
-      ss += (v[i] - s.mean) * (v[i] - s.mean);
-    s.sd = sqrt (ss / (n - 1));
-  }
-  return s;
-}
 
 /* targets: MAE, RMSE, CCC of predictions p against truth t */
 static void

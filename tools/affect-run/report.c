@@ -28,6 +28,7 @@
 #include "affect/metrics.h"
 #include "affect/atomicfile.h"
 #include "report.h"
+#include "spread.h"
 
 /* the ten MediaEval values of Table III, in the paper's column order */
 static const char *const table3_keys[] = {
@@ -212,6 +213,37 @@ regression_mae (JsonObject * o, const char *target)
   return NAN;
 }
 
+/* the training-mean baseline of a regression report (affectmetrics'
+ * baseline-mean): its MAE for target (NULL: the mean over targets); NaN
+ * when the report has none */
+static double
+baseline_mae (JsonObject * o, const char *target)
+{
+  JsonObject *b;
+  JsonArray *a, *names;
+  guint i;
+
+  if (o == NULL || !json_object_has_member (o, "baseline"))
+    return NAN;
+  b = json_object_get_object_member (o, "baseline");
+  if (b == NULL || g_strcmp0 (json_object_get_string_member_with_default (b,
+              "rule", ""), "training-mean") != 0)
+    return NAN;
+  if (target == NULL)
+    return member_double (b, "mae_mean");
+  if (!json_object_has_member (b, "mae")
+      || !json_object_has_member (o, "per_output"))
+    return NAN;
+  a = json_object_get_array_member (b, "mae");
+  names = json_object_get_array_member (o, "per_output");
+  for (i = 0; i < json_array_get_length (names) && i < json_array_get_length
+      (a); i++)
+    if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element
+                (names, i), "name"), target) == 0)
+      return json_array_get_double_element (a, i);
+  return NAN;
+}
+
 /* a table of MAE per target (and their mean when there are several), one
  * row per file; rows[i] are file names in dir without .json, labels[i] the
  * row headings. Also records the rows in the JSON. */
@@ -277,9 +309,52 @@ mae_table (Report * r, const char *dir, const char *heading,
     }
     g_string_append_c (t, '\n');
     json_builder_end_object (r->json);
-    json_object_unref (reports[i]);
   }
   json_builder_end_array (r->json);
+  /* the training-mean row: the first file of the table that carries the
+   * baseline (every row is scored on the same test items), else the
+   * experiment's training-mean.json (generate=baseline) */
+  {
+    JsonObject *src = NULL;
+    gchar *f;
+
+    for (i = 0; i < n_rows && src == NULL; i++)
+      if (reports[i] != NULL
+          && isfinite (baseline_mae (reports[i], names->pdata[0])))
+        src = json_object_ref (reports[i]);
+    f = g_strdup_printf ("%s/training-mean.json", dir);
+    if (src == NULL && (src = read_report (f)) != NULL
+        && !isfinite (baseline_mae (src, names->pdata[0])))
+      g_clear_pointer (&src, json_object_unref);
+    g_free (f);
+    if (src != NULL) {
+      g_string_append_printf (t, "| training mean | %u |",
+          (guint) member_double (src, "n_items"));
+      json_builder_set_member_name (r->json, "baseline");
+      json_builder_begin_object (r->json);
+      json_builder_set_member_name (r->json, "rule");
+      json_builder_add_string_value (r->json, "training-mean");
+      for (j = 0; j < names->len + (names->len > 1); j++) {
+        const char *target = j < names->len ? names->pdata[j] : NULL;
+        double v = baseline_mae (src, target);
+        gchar *key = g_strdup_printf ("mae_%s", target ? target : "mean");
+        g_string_append_c (t, ' ');
+        append_num (t, v, "%.3f");
+        g_string_append (t, " |");
+        json_builder_set_member_name (r->json, key);
+        if (isfinite (v))
+          json_builder_add_double_value (r->json, v);
+        else
+          json_builder_add_null_value (r->json);
+        g_free (key);
+      }
+      json_builder_end_object (r->json);
+      g_string_append_c (t, '\n');
+      json_object_unref (src);
+    }
+  }
+  for (i = 0; i < n_rows; i++)
+    g_clear_pointer (&reports[i], json_object_unref);
   g_string_append_c (t, '\n');
   table_text (r, t->str);
   g_string_free (t, TRUE);
@@ -454,15 +529,18 @@ speech_sections (Report * r, const char *dir, const char *tag)
 
 /* ---- music: Table III and confusion matrices ------------------------ */
 
-/* mean over the trials of DIR/trial-N/NAME.json: its MediaEval values;
- * FALSE when no trial has the file */
+/* mean and sd over the trials of DIR/trial-N/NAME.json: its MediaEval
+ * values (sd NaN for one trial); FALSE when no trial has the file. With
+ * majority TRUE, the majority-class baseline of the report instead
+ * (affectmetrics' baseline-class): F1 macro and F1 micro (= accuracy) of
+ * predicting the training split's majority class; no rank metrics. */
 static gboolean
-table3_row (const char *dir, GPtrArray * trials, const char *name,
-    double *mean, guint * n_trials)
+table3_row_spread (const char *dir, GPtrArray * trials, const char *name,
+    gboolean majority, double *mean, double *sd, guint * n_trials)
 {
+  double *v = g_new0 (double, N_T3 * MAX (trials->len, 1));
   guint t, k;
 
-  memset (mean, 0, N_T3 * sizeof (double));
   *n_trials = 0;
   for (t = 0; t < trials->len; t++) {
     gchar *f = g_strdup_printf ("%s/%s/%s.json", dir,
@@ -471,17 +549,60 @@ table3_row (const char *dir, GPtrArray * trials, const char *name,
     g_free (f);
     if (o == NULL)
       continue;
-    if (json_object_has_member (o, "mediaeval")) {
+    /* the baseline's own report, else the trial's training-majority.json
+     * (generate=baseline task=class) */
+    if (majority && !json_object_has_member (o, "baseline")) {
+      json_object_unref (o);
+      f = g_strdup_printf ("%s/%s/training-majority.json", dir,
+          (char *) trials->pdata[t]);
+      o = read_report (f);
+      g_free (f);
+      if (o == NULL)
+        continue;
+    }
+    if (majority && json_object_has_member (o, "baseline")) {
+      JsonObject *b = json_object_get_object_member (o, "baseline");
+      if (b != NULL && g_strcmp0 (json_object_get_string_member_with_default
+              (b, "rule", ""), "majority-class") == 0) {
+        for (k = 0; k < N_T3; k++)
+          v[k * trials->len + *n_trials] = NAN;
+        v[0 * trials->len + *n_trials] = member_double (b, "f1_macro");
+        v[1 * trials->len + *n_trials] = member_double (b, "accuracy");
+        (*n_trials)++;
+      }
+    } else if (!majority && json_object_has_member (o, "mediaeval")) {
       JsonObject *me = json_object_get_object_member (o, "mediaeval");
       for (k = 0; k < N_T3; k++)
-        mean[k] += member_double (me, table3_keys[k]);
+        v[k * trials->len + *n_trials] = member_double (me, table3_keys[k]);
       (*n_trials)++;
     }
     json_object_unref (o);
   }
-  for (k = 0; k < N_T3; k++)
-    mean[k] = *n_trials ? mean[k] / *n_trials : NAN;
+  for (k = 0; k < N_T3; k++) {
+    Spread sp = spread (v + k * trials->len, *n_trials);
+    mean[k] = sp.mean;
+    if (sd != NULL)
+      sd[k] = sp.sd;
+  }
+  g_free (v);
   return *n_trials > 0;
+}
+
+static gboolean
+table3_row (const char *dir, GPtrArray * trials, const char *name,
+    double *mean, double *sd, guint * n_trials)
+{
+  return table3_row_spread (dir, trials, name, FALSE, mean, sd, n_trials);
+}
+
+/* a Table III cell: the mean, ± the sd over the trials when there are
+ * several */
+static void
+append_cell (GString * t, double mean, double sd)
+{
+  append_num (t, mean, "%.3f");
+  if (isfinite (mean) && isfinite (sd))
+    g_string_append_printf (t, " ± %.3f", sd);
 }
 
 static void
@@ -637,7 +758,7 @@ music_section (Report * r, const char *dir)
   GPtrArray *models;
   GDir *d = g_dir_open (dir, 0, NULL);
   const char *e;
-  double base[N_T3], v[N_T3];
+  double base[N_T3], v[N_T3], base_sd[N_T3], v_sd[N_T3];
   guint n_base, n, i, k;
   gchar *set = g_path_get_basename (dir), *title, *trial0;
   GString *t;
@@ -651,7 +772,7 @@ music_section (Report * r, const char *dir)
   /* one trial run on its own: the folder itself */
   if (trials->len == 0)
     g_ptr_array_add (trials, g_strdup ("."));
-  if (!table3_row (dir, trials, "baseline", base, &n_base)) {
+  if (!table3_row (dir, trials, "baseline", base, base_sd, &n_base)) {
     g_ptr_array_unref (trials);
     g_free (set);
     return;
@@ -671,15 +792,15 @@ music_section (Report * r, const char *dir)
   json_builder_begin_array (r->json);
 
   t = g_string_new (NULL);
-  g_string_append_printf (t, "**Test metrics, mean of %u trial%s** "
+  g_string_append_printf (t, "**Test metrics, mean%s of %u trial%s** "
       "(**bold ▲**: at least 1 %% above the baseline)\n\n"
       "| model | F1 macro | F1 micro | PR-AUC macro | PR-AUC micro | "
       "ROC-AUC macro | ROC-AUC micro |\n|---|---:|---:|---:|---:|---:|---:|\n",
-      n_base, n_base == 1 ? "" : "s");
+      n_base > 1 ? " ± sd" : "", n_base, n_base == 1 ? "" : "s");
   g_string_append (t, "| baseline |");
   for (k = 0; k < N_T3; k++) {
     g_string_append_c (t, ' ');
-    append_num (t, base[k], "%.3f");
+    append_cell (t, base[k], base_sd[k]);
     g_string_append (t, " |");
   }
   g_string_append_c (t, '\n');
@@ -688,7 +809,7 @@ music_section (Report * r, const char *dir)
     const char *m = models->pdata[i];
     if (strcmp (m, "baseline") == 0 || g_str_has_prefix (m, "generated-"))
       continue;
-    if (!table3_row (dir, trials, m, v, &n))
+    if (!table3_row (dir, trials, m, v, v_sd, &n))
       continue;
     g_string_append_printf (t, "| + %s |", m);
     for (k = 0; k < N_T3; k++) {
@@ -698,7 +819,7 @@ music_section (Report * r, const char *dir)
       g_string_append_c (t, ' ');
       if (up)
         g_string_append (t, "**");
-      append_num (t, v[k], "%.3f");
+      append_cell (t, v[k], v_sd[k]);
       if (up)
         g_string_append (t, " ▲**");
       g_string_append (t, " |");
@@ -707,6 +828,19 @@ music_section (Report * r, const char *dir)
     json_table3_row (r, m, v, n);
   }
   json_builder_end_array (r->json);
+  /* the majority-class row, when the baseline's reports carry it
+   * (class tasks run with affectmetrics' baseline-class) */
+  if (table3_row_spread (dir, trials, "baseline", TRUE, v, v_sd, &n)) {
+    g_string_append (t, "| majority class (training split) |");
+    for (k = 0; k < N_T3; k++) {
+      g_string_append_c (t, ' ');
+      append_cell (t, v[k], v_sd[k]);
+      g_string_append (t, " |");
+    }
+    g_string_append_c (t, '\n');
+    json_builder_set_member_name (r->json, "majority-class");
+    json_table3_row (r, "majority class", v, n);
+  }
   g_string_append_c (t, '\n');
   table_text (r, t->str);
   g_string_free (t, TRUE);

@@ -107,6 +107,7 @@ gboolean runner_param_double (GHashTable * params, const char *generator,
 /* generators */
 extern const RunnerGenerator runner_generator_tones;
 extern const RunnerGenerator runner_generator_music;
+extern const RunnerGenerator runner_generator_baseline;
 extern const RunnerGenerator runner_generator_speech;
 extern const RunnerGenerator runner_generator_augment;
 extern const RunnerGenerator runner_generator_report;
