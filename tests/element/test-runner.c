@@ -714,15 +714,22 @@ test_corpus_generators (void)
 }
 
 /* Ctrl-C: the pipeline stops, the results say so, exit status 130 */
-/* foreach runs a step per combination (sharded with shard=true),
- * unless-set leaves a step out when its variables are given, messages=
- * writes the collected messages */
+/* foreach runs a step per combination (sharded with shard=true; VAR:N@FIRST
+ * counts from FIRST), unless-set leaves a step out when its variables are
+ * given (and says so), messages= writes the collected messages, a variable
+ * name may hold variables */
 static const char *foreach_exp =
     "[experiment]\n"
-    "steps=make;each\n"
+    "steps=make;each;from\n"
     "[variables]\n"
     "DATA=\n"
     "A=2\n"
+    "START=5\n"
+    "KIND=fake\n"
+    "SINK_fake=fakesink\n"
+    "[step from]\n"
+    "foreach=K:2@${START}\n"
+    "launch=audiotestsrc num-buffers=1 ! ${SINK_${KIND}} name=k${K}\n"
     "[step make]\n"
     "unless-set=DATA\n"
     "launch=audiotestsrc num-buffers=1 ! fakesink\n"
@@ -749,15 +756,34 @@ test_foreach (void)
           "audiotestsrc num-buffers=2 ! level post-messages=true "
           "interval=10000000 ! fakesink name=s01"));
   g_assert_nonnull (strstr (r.out, "step 7 each-1-2:"));
-  g_assert_null (strstr (r.out, "step 8"));
+  g_assert_nonnull (strstr (r.out, "step 8 from-5: gst-launch-1.0 "
+          "audiotestsrc num-buffers=1 ! fakesink name=k5\n"));
+  g_assert_nonnull (strstr (r.out, "step 9 from-6: gst-launch-1.0 "
+          "audiotestsrc num-buffers=1 ! fakesink name=k6\n"));
+  g_assert_null (strstr (r.out, "step 10"));
+  g_assert_null (strstr (r.out, "skipped"));
   run_clear (&r);
-  /* DATA given: no make step; shard 1/4 keeps combinations 1 and 5 */
+  /* DATA given: no make step; shard 1/4 keeps combinations 1 and 5 (from-*
+   * is not sharded) */
   r = run ("--dry-run", "--shard", "1/4", path, "DATA=x", NULL);
   g_assert_cmpint (r.status, ==, 0);
-  g_assert_null (strstr (r.out, "make"));
+  g_assert_null (strstr (r.out, "step 1 make"));
+  g_assert_nonnull (strstr (r.out, "skipped make (DATA given)\n"));
   g_assert_nonnull (strstr (r.out, "step 1 each-0-1:"));
   g_assert_nonnull (strstr (r.out, "step 2 each-1-2:"));
-  g_assert_null (strstr (r.out, "step 3"));
+  g_assert_nonnull (strstr (r.out, "step 3 from-5:"));
+  g_assert_nonnull (strstr (r.out, "step 4 from-6:"));
+  g_assert_null (strstr (r.out, "step 5"));
+  run_clear (&r);
+  /* a name in a name that is not a variable */
+  r = run ("--dry-run", path, "KIND=real", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "unknown variable ${SINK_real}"));
+  run_clear (&r);
+  /* FIRST that is not a number */
+  r = run ("--dry-run", path, "START=x", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "VAR:N@FIRST"));
   run_clear (&r);
   /* bad foreach: exit 2 before anything runs */
   r = run ("--dry-run", path, "A=x", NULL);
@@ -768,6 +794,20 @@ test_foreach (void)
   r = run ("-q", "-o", out, "--shard", "1/4", path, "DATA=x", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_true (g_file_test (m, G_FILE_TEST_EXISTS));
+  /* results.json lists the step left out */
+  {
+    JsonParser *p = json_parser_new ();
+    char *res = g_build_filename (out, "results-1-of-4.json", NULL);
+    JsonArray *a;
+    g_assert_true (json_parser_load_from_file (p, res, NULL));
+    a = json_object_get_array_member (json_node_get_object
+        (json_parser_get_root (p)), "skipped");
+    g_assert_cmpuint (json_array_get_length (a), ==, 1);
+    g_assert_cmpstr (json_array_get_string_element (a, 0), ==,
+        "make (DATA given)");
+    g_object_unref (p);
+    g_free (res);
+  }
   {
     JsonParser *p = json_parser_new ();
     JsonArray *a;

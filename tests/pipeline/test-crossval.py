@@ -13,6 +13,12 @@ corpus: the tone corpus (made by the runner) with a group column added.
 - Every speech run's scores agree with its affectmetrics report (1e-6).
 - TASK=spontaneity (the gate, two classes): accuracy, balanced accuracy,
   macro-F1 and the summed confusion matrix recomputed here; the PNG exists.
+- The feature cache (FEATURES=cache, the default): the first run extracts
+  the manifest's IS09 once (the `features` step, cached false), the runs
+  read it with affectfeaturesrc and decode nothing (no affectsrc in their
+  pipelines); the next runs over the same files (the shards, the
+  spontaneity run) find it (cached true); and FEATURES=extract, which
+  decodes and extracts in every run, gives the same crossval.json numbers.
 
     test-crossval.py AFFECT_RUN [--emodb]
 
@@ -153,6 +159,28 @@ def check(out, task, label, group, manifest_rows):
     return cv
 
 
+def results_steps(out, name="results.json"):
+    return json.load(open(os.path.join(out, name)))["steps"]
+
+
+def check_cached(out, cached, name="results.json"):
+    steps = results_steps(out, name)
+    feat = [s for s in steps if s["name"] == "features"]
+    assert len(feat) == 1 and feat[0]["report"]["cached"] is cached, feat
+    runs = [s for s in steps if s["kind"] == "pipeline"]
+    assert runs, steps
+    for s in runs:
+        assert s["launch"].startswith("affectfeaturesrc ") and "affectsrc" not in s["launch"] \
+            and "affectis09" not in s["launch"], s["launch"]
+
+
+def same_numbers(a_dir, b_dir, keys):
+    a = json.load(open(os.path.join(a_dir, "crossval.json")))
+    b = json.load(open(os.path.join(b_dir, "crossval.json")))
+    for k in keys:
+        assert a[k] == b[k], ("FEATURES=cache and FEATURES=extract differ", k, a[k], b[k])
+
+
 def tiny(tmp):
     cache = os.path.join(tmp, "cache")
     # the tone corpus, made by the runner, with a group column
@@ -175,11 +203,25 @@ def tiny(tmp):
     assert "tone corpus" not in text, "a corpus step ran although MANIFEST was given"
     cv = check(out, "speech", "arousal", "speaker", rows)
     assert cv["mean"]["mae"] < cv["baseline"]["mean"]["mae"], cv["mean"]
+    check_cached(out, False)
+
+    # every run decoding and extracting: the same numbers
+    extract = os.path.join(tmp, "extract")
+    run("crossval", "-q", "-o", extract, "TASK=speech", "LABEL=arousal", "FEATURES=extract",
+        *common)
+    steps = results_steps(extract)
+    assert all("affectsrc " in s["launch"] and "affectis09" in s["launch"]
+               for s in steps if s["kind"] == "pipeline")
+    assert [s["report"].get("skipped") for s in steps if s["name"] == "features"] \
+        == ["FEATURES=extract: every run extracts"]
+    same_numbers(out, extract, ("runs", "mean", "sd", "baseline"))
 
     sharded = os.path.join(tmp, "sharded")
     for i in (0, 1):
         run("crossval", "-q", "--shard", "%d/2" % i, "-o", sharded, "TASK=speech",
             "LABEL=arousal", *common)
+    for i in (0, 1):
+        check_cached(sharded, True, "results-%d-of-2.json" % i)
     run("merge", sharded)
     merged = json.load(open(os.path.join(sharded, "crossval.json")))
     assert merged["runs"] == cv["runs"] and merged["mean"] == cv["mean"], "shards differ"
@@ -187,6 +229,11 @@ def tiny(tmp):
     out = os.path.join(tmp, "spontaneity")
     run("crossval", "-o", out, "TASK=spontaneity", "LABEL=spont", *common)
     check(out, "spontaneity", "spont", "speaker", rows)
+    check_cached(out, True)
+    extract = os.path.join(tmp, "spontaneity-extract")
+    run("crossval", "-q", "-o", extract, "TASK=spontaneity", "LABEL=spont", "FEATURES=extract",
+        *common)
+    same_numbers(out, extract, ("runs", "mean", "sd", "confusion"))
 
 
 def emodb(tmp):

@@ -17,6 +17,7 @@ static const RunnerGenerator *const generators[] = {
   &runner_generator_folds,
   &runner_generator_crossval,
   &runner_generator_baseline,
+  &runner_generator_features,
   NULL
 };
 
@@ -106,13 +107,34 @@ expand_into (GString * out, const char *text, GHashTable * raw_vars,
       g_string_append_c (out, *p++);
       continue;
     }
-    end = strchr (p + 2, '}');
-    if (end == NULL) {
+    /* the name may itself hold ${...}: ${PIPELINE_${TASK}} */
+    {
+      int open = 1;
+      for (end = p + 2; *end; end++) {
+        if (end[0] == '$' && end[1] == '{') {
+          open++;
+          end++;
+        } else if (end[0] == '}' && --open == 0) {
+          break;
+        }
+      }
+    }
+    if (*end != '}') {
       g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_VARIABLE,
           "%s: unterminated '${' (write '$$' for a literal '$')", where);
       return FALSE;
     }
     name = g_strndup (p + 2, end - p - 2);
+    if (strstr (name, "${") != NULL) {
+      GString *inner = g_string_new (NULL);
+      if (!expand_into (inner, name, raw_vars, where, depth + 1, error)) {
+        g_string_free (inner, TRUE);
+        g_free (name);
+        return FALSE;
+      }
+      g_free (name);
+      name = g_string_free (inner, FALSE);
+    }
     for (q = name; *q && is_name_char (*q, q == name); q++);
     if (*name == '\0' || *q != '\0') {
       g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_VARIABLE,
@@ -182,6 +204,8 @@ runner_experiment_free (RunnerExperiment * e)
     g_hash_table_unref (e->vars);
   if (e->steps)
     g_ptr_array_free (e->steps, TRUE);
+  if (e->skipped)
+    g_ptr_array_unref (e->skipped);
   g_free (e);
 }
 
@@ -383,12 +407,12 @@ include_experiment (RunnerExperiment * e, GKeyFile * kf, const char *name,
     GHashTable * builtins, int depth, GError ** error)
 {
   static const char *const include_keys[] = { "experiment", "output",
-    "description", "foreach", "shard", "unless-set", NULL
+    "description", "foreach", "shard", "unless-set", "pass", NULL
   };
   GHashTable *vars, *own, *sub_builtins, *sub_overrides;
   GHashTableIter it;
   gpointer k, v;
-  char *file, *path, *output, *sub_name, *sub_dir;
+  char *file, *path, *output, *pass, *sub_name, *sub_dir;
   RunnerExperiment *sub;
   gboolean ok = TRUE;
   guint i;
@@ -411,8 +435,34 @@ include_experiment (RunnerExperiment * e, GKeyFile * kf, const char *name,
   }
   file = get_expanded (kf, group, "experiment", vars, e->path, &ok, error);
   output = get_expanded (kf, group, "output", vars, e->path, &ok, error);
+  pass = get_expanded (kf, group, "pass", vars, e->path, &ok, error);
+  /* pass=VAR;VAR...: this experiment's variables that go on to the
+   * included one when they are not empty (an explicit key wins), so that
+   * TRAIN=... on the command line reaches it and an empty TRAIN leaves
+   * its default alone */
+  if (ok && pass != NULL) {
+    char **names = g_strsplit_set (pass, ";, ", -1), **n;
+    for (n = names; ok && *n; n++) {
+      const char *value;
+      if (**n == '\0' || g_hash_table_contains (own, *n))
+        continue;
+      value = g_hash_table_lookup (e->vars, *n);
+      if (value == NULL) {
+        g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
+            "%s: [%s] pass: %s is not a variable of this experiment "
+            "(define it in [variables], empty when not given)", e->path,
+            group, *n);
+        ok = FALSE;
+      } else if (*value != '\0') {
+        g_hash_table_insert (own, g_strdup (*n), escape_dollars (value));
+      }
+    }
+    g_strfreev (names);
+  }
+  g_free (pass);
   if (!ok) {
     g_free (file);
+    g_free (output);
     g_hash_table_unref (vars);
     g_hash_table_unref (own);
     return FALSE;
@@ -463,6 +513,9 @@ include_experiment (RunnerExperiment * e, GKeyFile * kf, const char *name,
     /* move the steps over */
     while (sub->steps->len > 0)
       g_ptr_array_add (e->steps, g_ptr_array_steal_index (sub->steps, 0));
+    for (i = 0; i < sub->skipped->len; i++)
+      g_ptr_array_add (e->skipped, g_strdup_printf ("%s/%s", name,
+              (char *) g_ptr_array_index (sub->skipped, i)));
     runner_experiment_free (sub);
   } else {
     ok = FALSE;
@@ -487,7 +540,8 @@ static RunnerStep *load_step (RunnerExperiment * e, GKeyFile * kf,
  * including step), e.g. a corpus generator when TRAIN and TEST are given */
 static gboolean
 unless_set (GKeyFile * kf, const char *group, GHashTable * raw,
-    GHashTable * overrides, const char *where, gboolean * skip, GError ** error)
+    GHashTable * overrides, const char *where, gboolean * skip,
+    char **why, GError ** error)
 {
   gboolean ok = TRUE;
   char *text = get_expanded (kf, group, "unless-set", raw, where, &ok, error);
@@ -496,6 +550,7 @@ unless_set (GKeyFile * kf, const char *group, GHashTable * raw,
   *skip = FALSE;
   if (text == NULL)
     return ok;
+  *why = g_strdup (text);
   names = g_strsplit_set (text, ";, ", -1);
   for (n = names; *n; n++) {
     const char *value;
@@ -514,7 +569,8 @@ unless_set (GKeyFile * kf, const char *group, GHashTable * raw,
 }
 
 /* foreach=VAR:N [VAR:N ...]: the included experiment once for every
- * combination of VAR = 0 ... N-1 (the last varies fastest), as steps
+ * combination of VAR = 0 ... N-1 (VAR:N@FIRST: FIRST ... FIRST+N-1; the
+ * last varies fastest), as steps
  * NAME-v1-v2...; shard=true keeps the k-th combination only in shard
  * k mod SHARD_COUNT. Without foreach, one inclusion. */
 static gboolean
@@ -527,7 +583,7 @@ load_steps (RunnerExperiment * e, GKeyFile * kf, const char *name,
   char *shard = get_expanded (kf, group, "shard", raw, e->path, &ok, error);
   char **parts = NULL;
   GPtrArray *vars;
-  GArray *counts;
+  GArray *counts, *firsts;
   guint64 total = 1, k, shard_index = 0, shard_count = 1;
   guint i;
 
@@ -564,24 +620,32 @@ load_steps (RunnerExperiment * e, GKeyFile * kf, const char *name,
   }
   vars = g_ptr_array_new_with_free_func (g_free);
   counts = g_array_new (FALSE, FALSE, sizeof (guint64));
+  firsts = g_array_new (FALSE, FALSE, sizeof (guint64));
   parts = g_strsplit_set (spec, " ;,", -1);
   for (i = 0; ok && parts[i]; i++) {
-    char *colon = strchr (parts[i], ':');
-    guint64 n;
+    char *colon = strchr (parts[i], ':'), *at;
+    guint64 n, first = 0;
     if (*parts[i] == '\0')
       continue;
     if (colon != NULL)
       *colon = '\0';
+    /* VAR:N@FIRST: FIRST ... FIRST+N-1 */
+    at = colon ? strchr (colon + 1, '@') : NULL;
+    if (at != NULL)
+      *at = '\0';
     if (colon == NULL || !is_step_variable (parts[i])
-        || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 10000, &n, NULL)) {
+        || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 10000, &n, NULL)
+        || (at != NULL && !g_ascii_string_to_unsigned (at + 1, 10, 0,
+                G_MAXUINT32, &first, NULL))) {
       g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_EXPERIMENT,
-          "%s: [%s] foreach: want VAR:N ... (N from 1 to 10000), not '%s'",
-          e->path, group, spec);
+          "%s: [%s] foreach: want VAR:N or VAR:N@FIRST ... (N from 1 to "
+          "10000, FIRST from 0), not '%s'", e->path, group, spec);
       ok = FALSE;
       break;
     }
     g_ptr_array_add (vars, g_strdup (parts[i]));
     g_array_append_val (counts, n);
+    g_array_append_val (firsts, first);
     total *= n;
   }
   for (k = 0; ok && k < total && vars->len > 0; k++) {
@@ -596,7 +660,8 @@ load_steps (RunnerExperiment * e, GKeyFile * kf, const char *name,
     for (v = (int) vars->len - 1; v >= 0; v--) {
       guint64 n = g_array_index (counts, guint64, v);
       g_hash_table_insert (loop, g_strdup (vars->pdata[v]),
-          g_strdup_printf ("%" G_GUINT64_FORMAT, rest % n));
+          g_strdup_printf ("%" G_GUINT64_FORMAT, rest % n +
+              g_array_index (firsts, guint64, v)));
       rest /= n;
     }
     for (v = 0; v < (int) vars->len; v++)
@@ -625,6 +690,7 @@ load_steps (RunnerExperiment * e, GKeyFile * kf, const char *name,
   g_strfreev (parts);
   g_ptr_array_free (vars, TRUE);
   g_array_free (counts, TRUE);
+  g_array_free (firsts, TRUE);
   g_free (spec);
   g_free (shard);
   return ok;
@@ -829,6 +895,7 @@ experiment_load (const char *path, GHashTable * builtins,
       g_strdup (base);
   g_free (base);
   e->steps = g_ptr_array_new_with_free_func (step_free);
+  e->skipped = g_ptr_array_new_with_free_func (g_free);
   raw = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &kf_error)) {
@@ -915,14 +982,26 @@ experiment_load (const char *path, GHashTable * builtins,
     {
       char *group = g_strdup_printf ("step %s", *s);
       gboolean skip = FALSE;
-      if (!unless_set (kf, group, raw, overrides, path, &skip, error)) {
+      char *why = NULL;
+      if (!unless_set (kf, group, raw, overrides, path, &skip, &why, error)) {
         g_free (group);
         goto fail;
       }
       if (skip) {
+        char **vars = g_strsplit_set (why, ";, ", -1), **v;
+        GString *list = g_string_new (NULL);
+        for (v = vars; *v; v++)
+          if (**v)
+            g_string_append_printf (list, "%s%s", list->len ? ", " : "", *v);
+        g_strfreev (vars);
+        g_ptr_array_add (e->skipped, g_strdup_printf ("%s (%s given)", *s,
+                list->str));
+        g_string_free (list, TRUE);
+        g_free (why);
         g_free (group);
         continue;
       }
+      g_free (why);
       ok = load_steps (e, kf, *s, group, raw, builtins, depth, error);
       g_free (group);
       if (!ok)

@@ -106,4 +106,6 @@ runner_print_dry_run (RunnerExperiment * e)
       g_print ("\n");
     }
   }
+  for (i = 0; i < e->skipped->len; i++)
+    g_print ("skipped %s\n", (char *) g_ptr_array_index (e->skipped, i));
 }

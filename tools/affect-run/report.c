@@ -12,7 +12,9 @@
  *   confusion matrix summed over the trials;
  * - VAT sweep: lambda-V.json, epsilon-V.json (MAE per target) → tables and
  *   MAE-against-λ/ε curves;
- * - cross-corpus: {vat,dnn}-{model,per-stream}.json;
+ * - cross-corpus: {vat,dnn}-{model,per-stream}-seed-S.json (or without
+ *   -seed-S: one seed): MAE mean ± sd over the seeds, and VAT − no VAT
+ *   paired by seed (mean ± sd of the differences, seeds VAT wins);
  * - spontaneity: spontaneous-only, scripted-only, gated, single .json.
  */
 #include <errno.h>
@@ -244,6 +246,54 @@ baseline_mae (JsonObject * o, const char *target)
   return NAN;
 }
 
+/* the training-mean row of an MAE table (t) and its "baseline" object:
+ * the first of reports[0 .. n) that carries the baseline (every row is
+ * scored on the same test items), else the experiment's training-mean.json
+ * (generate=baseline); extra_cell goes between n and the MAE cells */
+static void
+training_mean_row (Report * r, GString * t, const char *dir,
+    JsonObject ** reports, guint n, GPtrArray * names, const char *extra_cell)
+{
+  JsonObject *src = NULL;
+  gchar *f;
+  guint i, j;
+
+  for (i = 0; i < n && src == NULL; i++)
+    if (reports[i] != NULL
+        && isfinite (baseline_mae (reports[i], names->pdata[0])))
+      src = json_object_ref (reports[i]);
+  f = g_strdup_printf ("%s/training-mean.json", dir);
+  if (src == NULL && (src = read_report (f)) != NULL
+      && !isfinite (baseline_mae (src, names->pdata[0])))
+    g_clear_pointer (&src, json_object_unref);
+  g_free (f);
+  if (src == NULL)
+    return;
+  g_string_append_printf (t, "| training mean | %u |%s",
+      (guint) member_double (src, "n_items"), extra_cell);
+  json_builder_set_member_name (r->json, "baseline");
+  json_builder_begin_object (r->json);
+  json_builder_set_member_name (r->json, "rule");
+  json_builder_add_string_value (r->json, "training-mean");
+  for (j = 0; j < names->len + (names->len > 1); j++) {
+    const char *target = j < names->len ? names->pdata[j] : NULL;
+    double v = baseline_mae (src, target);
+    gchar *key = g_strdup_printf ("mae_%s", target ? target : "mean");
+    g_string_append_c (t, ' ');
+    append_num (t, v, "%.3f");
+    g_string_append (t, " |");
+    json_builder_set_member_name (r->json, key);
+    if (isfinite (v))
+      json_builder_add_double_value (r->json, v);
+    else
+      json_builder_add_null_value (r->json);
+    g_free (key);
+  }
+  json_builder_end_object (r->json);
+  g_string_append_c (t, '\n');
+  json_object_unref (src);
+}
+
 /* a table of MAE per target (and their mean when there are several), one
  * row per file; rows[i] are file names in dir without .json, labels[i] the
  * row headings. Also records the rows in the JSON. */
@@ -311,48 +361,7 @@ mae_table (Report * r, const char *dir, const char *heading,
     json_builder_end_object (r->json);
   }
   json_builder_end_array (r->json);
-  /* the training-mean row: the first file of the table that carries the
-   * baseline (every row is scored on the same test items), else the
-   * experiment's training-mean.json (generate=baseline) */
-  {
-    JsonObject *src = NULL;
-    gchar *f;
-
-    for (i = 0; i < n_rows && src == NULL; i++)
-      if (reports[i] != NULL
-          && isfinite (baseline_mae (reports[i], names->pdata[0])))
-        src = json_object_ref (reports[i]);
-    f = g_strdup_printf ("%s/training-mean.json", dir);
-    if (src == NULL && (src = read_report (f)) != NULL
-        && !isfinite (baseline_mae (src, names->pdata[0])))
-      g_clear_pointer (&src, json_object_unref);
-    g_free (f);
-    if (src != NULL) {
-      g_string_append_printf (t, "| training mean | %u |",
-          (guint) member_double (src, "n_items"));
-      json_builder_set_member_name (r->json, "baseline");
-      json_builder_begin_object (r->json);
-      json_builder_set_member_name (r->json, "rule");
-      json_builder_add_string_value (r->json, "training-mean");
-      for (j = 0; j < names->len + (names->len > 1); j++) {
-        const char *target = j < names->len ? names->pdata[j] : NULL;
-        double v = baseline_mae (src, target);
-        gchar *key = g_strdup_printf ("mae_%s", target ? target : "mean");
-        g_string_append_c (t, ' ');
-        append_num (t, v, "%.3f");
-        g_string_append (t, " |");
-        json_builder_set_member_name (r->json, key);
-        if (isfinite (v))
-          json_builder_add_double_value (r->json, v);
-        else
-          json_builder_add_null_value (r->json);
-        g_free (key);
-      }
-      json_builder_end_object (r->json);
-      g_string_append_c (t, '\n');
-      json_object_unref (src);
-    }
-  }
+  training_mean_row (r, t, dir, reports, n_rows, names, "");
   for (i = 0; i < n_rows; i++)
     g_clear_pointer (&reports[i], json_object_unref);
   g_string_append_c (t, '\n');
@@ -471,17 +480,302 @@ section_heading (Report * r, const char *title, const char *dir)
   r->n_sections++;
 }
 
+/* ---- cross-corpus over seeds: mean ± sd, VAT − no VAT paired ---------- */
+
+#define CC_ROWS 4
+
+static const char *const cc_rows[CC_ROWS] = {
+  "dnn-model", "vat-model", "dnn-per-stream", "vat-per-stream"
+};
+
+static const char *const cc_labels[CC_ROWS] = {
+  "DNN (model standardisation)", "DNN + VAT (model standardisation)",
+  "DNN (per-stream standardisation)", "DNN + VAT (per-stream "
+      "standardisation)"
+};
+
+/* the seeds of a cross-corpus folder: S of ROW-seed-S.json for any of the
+ * four rows, numerically sorted; one unnamed seed ("-": ROW.json) for a
+ * folder written without seeds; empty when there is neither */
+static GPtrArray *
+cc_seeds (const char *dir)
+{
+  GPtrArray *seeds = g_ptr_array_new_with_free_func (g_free);
+  guint i, j, k;
+
+  for (i = 0; i < CC_ROWS; i++) {
+    gchar *prefix = g_strdup_printf ("%s-seed-", cc_rows[i]);
+    GPtrArray *found = list_json (dir, prefix);
+    for (j = 0; j < found->len; j++) {
+      for (k = 0; k < seeds->len; k++)
+        if (strcmp (seeds->pdata[k], found->pdata[j]) == 0)
+          break;
+      if (k == seeds->len)
+        g_ptr_array_add (seeds, g_strdup (found->pdata[j]));
+    }
+    g_ptr_array_unref (found);
+    g_free (prefix);
+  }
+  g_ptr_array_sort (seeds, compare_numeric_names);
+  if (seeds->len == 0 && (exists (dir, "vat-model") || exists (dir,
+              "dnn-model")))
+    g_ptr_array_add (seeds, g_strdup ("-"));
+  return seeds;
+}
+
+static JsonObject *
+cc_read (const char *dir, const char *row, const char *seed)
+{
+  gchar *f = strcmp (seed, "-") == 0 ?
+      g_strdup_printf ("%s/%s.json", dir, row) :
+      g_strdup_printf ("%s/%s-seed-%s.json", dir, row, seed);
+  JsonObject *o = read_report (f);
+  g_free (f);
+  return o;
+}
+
+static void
+json_double_or_null (JsonBuilder * b, double v)
+{
+  if (isfinite (v))
+    json_builder_add_double_value (b, v);
+  else
+    json_builder_add_null_value (b);
+}
+
+/* a cell "mean ± sd" (the sd when there are two values or more) */
+static void
+append_spread (GString * t, Spread sp)
+{
+  append_num (t, sp.mean, "%.3f");
+  if (isfinite (sp.mean) && isfinite (sp.sd))
+    g_string_append_printf (t, " ± %.3f", sp.sd);
+}
+
+/* mae[(row * n_cols + col) * n_seeds + seed]: col < names->len a target,
+ * col == names->len their mean; NaN where a file is missing */
+static void
+cross_corpus_section (Report * r, const char *dir)
+{
+  GPtrArray *seeds = cc_seeds (dir), *names = NULL;
+  JsonObject *first[CC_ROWS] = { NULL };
+  guint n_items[CC_ROWS] = { 0 }, n_seeds, n_cols, i, j, k, c;
+  double *mae, *v;
+  GString *t;
+
+  n_seeds = seeds->len;
+  if (n_seeds == 0) {
+    g_ptr_array_unref (seeds);
+    return;
+  }
+  for (i = 0; i < CC_ROWS && names == NULL; i++)
+    for (k = 0; k < n_seeds && names == NULL; k++) {
+      JsonObject *o = cc_read (dir, cc_rows[i], seeds->pdata[k]);
+      if (o != NULL) {
+        names = regression_names (o);
+        json_object_unref (o);
+      }
+    }
+  if (names == NULL || names->len == 0) {
+    if (names)
+      g_ptr_array_unref (names);
+    g_ptr_array_unref (seeds);
+    return;
+  }
+  n_cols = names->len + (names->len > 1);
+  mae = g_new (double, CC_ROWS * n_cols * n_seeds);
+  for (i = 0; i < CC_ROWS; i++)
+    for (k = 0; k < n_seeds; k++) {
+      JsonObject *o = cc_read (dir, cc_rows[i], seeds->pdata[k]);
+      for (c = 0; c < n_cols; c++)
+        mae[(i * n_cols + c) * n_seeds + k] = regression_mae (o,
+            c < names->len ? names->pdata[c] : NULL);
+      if (o != NULL && first[i] == NULL) {
+        first[i] = json_object_ref (o);
+        n_items[i] = (guint) member_double (o, "n_items");
+      }
+      if (o != NULL)
+        json_object_unref (o);
+    }
+
+  section_heading (r, "Speech: cross-corpus (train on one corpus, test "
+      "on the other)", dir);
+  json_builder_set_member_name (r->json, "cross-corpus");
+  json_builder_begin_object (r->json);
+  json_builder_set_member_name (r->json, "seeds");
+  json_builder_begin_array (r->json);
+  for (k = 0; k < n_seeds; k++)
+    json_builder_add_string_value (r->json, seeds->pdata[k]);
+  json_builder_end_array (r->json);
+
+  /* the MAE table: mean ± sd over the seeds */
+  t = g_string_new (NULL);
+  g_string_append_printf (t, "**Cross-corpus MAE**%s\n\n| | n | seeds |",
+      n_seeds > 1 ? " (mean ± sd over the seeds)" : "");
+  for (c = 0; c < names->len; c++)
+    g_string_append_printf (t, " MAE %s |", (char *) names->pdata[c]);
+  if (names->len > 1)
+    g_string_append (t, " MAE mean |");
+  g_string_append (t, "\n|---|---:|---:|");
+  for (c = 0; c < n_cols; c++)
+    g_string_append (t, "---:|");
+  g_string_append_c (t, '\n');
+  v = g_new (double, n_seeds);
+  json_builder_set_member_name (r->json, "rows");
+  json_builder_begin_array (r->json);
+  for (i = 0; i < CC_ROWS; i++) {
+    guint n_found = 0;
+    if (first[i] == NULL) {
+      g_string_append_printf (t, "| %s | (missing) |\n", cc_labels[i]);
+      continue;
+    }
+    for (k = 0; k < n_seeds; k++)
+      n_found += isfinite (mae[(i * n_cols) * n_seeds + k]);
+    g_string_append_printf (t, "| %s | %u | %u |", cc_labels[i], n_items[i],
+        n_found);
+    json_builder_begin_object (r->json);
+    json_builder_set_member_name (r->json, "name");
+    json_builder_add_string_value (r->json, cc_labels[i]);
+    json_builder_set_member_name (r->json, "n_items");
+    json_builder_add_int_value (r->json, n_items[i]);
+    json_builder_set_member_name (r->json, "seeds");
+    json_builder_add_int_value (r->json, n_found);
+    for (c = 0; c < n_cols; c++) {
+      const char *target = c < names->len ? names->pdata[c] : "mean";
+      const double *row = mae + (i * n_cols + c) * n_seeds;
+      guint n = 0;
+      Spread sp;
+      gchar *key;
+      for (k = 0; k < n_seeds; k++)
+        if (isfinite (row[k]))
+          v[n++] = row[k];
+      sp = spread (v, n);
+      g_string_append_c (t, ' ');
+      append_spread (t, sp);
+      g_string_append (t, " |");
+      key = g_strdup_printf ("mae_%s", target);
+      json_builder_set_member_name (r->json, key);
+      json_double_or_null (r->json, sp.mean);
+      g_free (key);
+      key = g_strdup_printf ("mae_%s_sd", target);
+      json_builder_set_member_name (r->json, key);
+      json_double_or_null (r->json, sp.sd);
+      g_free (key);
+      key = g_strdup_printf ("mae_%s_per_seed", target);
+      json_builder_set_member_name (r->json, key);
+      json_builder_begin_array (r->json);
+      for (k = 0; k < n_seeds; k++)
+        json_double_or_null (r->json, row[k]);
+      json_builder_end_array (r->json);
+      g_free (key);
+    }
+    json_builder_end_object (r->json);
+    g_string_append_c (t, '\n');
+  }
+  json_builder_end_array (r->json);
+  training_mean_row (r, t, dir, first, CC_ROWS, names, " – |");
+  g_string_append_c (t, '\n');
+
+  /* VAT − no VAT on the same seed, per standardisation and target */
+  g_string_append_printf (t, "**VAT − no VAT, paired by seed** (negative: "
+      "VAT has the lower MAE; *VAT better*: seeds on which it does)\n\n"
+      "| standardisation | target | DNN + VAT | DNN | VAT − no VAT | VAT "
+      "better |\n|---|---|---:|---:|---:|---:|\n");
+  json_builder_set_member_name (r->json, "paired");
+  json_builder_begin_array (r->json);
+  for (j = 0; j < 2; j++) {
+    /* rows 0/1: model standardisation, 2/3: per-stream */
+    const guint dnn = 2 * j, vat = 2 * j + 1;
+    const char *std = j == 0 ? "model" : "per-stream";
+    if (first[dnn] == NULL || first[vat] == NULL)
+      continue;
+    json_builder_begin_object (r->json);
+    json_builder_set_member_name (r->json, "standardisation");
+    json_builder_add_string_value (r->json, std);
+    for (c = 0; c < n_cols; c++) {
+      const char *target = c < names->len ? names->pdata[c] : "mean";
+      const double *a = mae + (vat * n_cols + c) * n_seeds;
+      const double *b = mae + (dnn * n_cols + c) * n_seeds;
+      double *va = g_new (double, n_seeds), *vb = g_new (double, n_seeds);
+      guint n = 0, wins = 0;
+      Spread sa, sb, sd;
+      gchar *key;
+
+      json_builder_set_member_name (r->json, target);
+      json_builder_begin_object (r->json);
+      json_builder_set_member_name (r->json, "seeds");
+      json_builder_begin_array (r->json);
+      for (k = 0; k < n_seeds; k++)
+        if (isfinite (a[k]) && isfinite (b[k])) {
+          va[n] = a[k];
+          vb[n] = b[k];
+          v[n] = a[k] - b[k];
+          wins += v[n] < 0;
+          n++;
+          json_builder_add_string_value (r->json, seeds->pdata[k]);
+        }
+      json_builder_end_array (r->json);
+      sa = spread (va, n);
+      sb = spread (vb, n);
+      sd = spread (v, n);
+      json_builder_set_member_name (r->json, "differences");
+      json_builder_begin_array (r->json);
+      for (k = 0; k < n; k++)
+        json_double_or_null (r->json, v[k]);
+      json_builder_end_array (r->json);
+      json_builder_set_member_name (r->json, "vat_mean");
+      json_double_or_null (r->json, sa.mean);
+      json_builder_set_member_name (r->json, "vat_sd");
+      json_double_or_null (r->json, sa.sd);
+      json_builder_set_member_name (r->json, "dnn_mean");
+      json_double_or_null (r->json, sb.mean);
+      json_builder_set_member_name (r->json, "dnn_sd");
+      json_double_or_null (r->json, sb.sd);
+      json_builder_set_member_name (r->json, "mean");
+      json_double_or_null (r->json, sd.mean);
+      json_builder_set_member_name (r->json, "sd");
+      json_double_or_null (r->json, sd.sd);
+      json_builder_set_member_name (r->json, "vat_better");
+      json_builder_add_int_value (r->json, wins);
+      json_builder_set_member_name (r->json, "n");
+      json_builder_add_int_value (r->json, n);
+      json_builder_end_object (r->json);
+      if (n > 0) {
+        key = c < names->len ? g_strdup_printf ("MAE %s", target) :
+            g_strdup ("MAE mean");
+        g_string_append_printf (t, "| %s | %s | ", std, key);
+        append_spread (t, sa);
+        g_string_append (t, " | ");
+        append_spread (t, sb);
+        g_string_append (t, " | ");
+        if (isfinite (sd.mean))
+          g_string_append_printf (t, "%+.3f", sd.mean);
+        if (isfinite (sd.sd))
+          g_string_append_printf (t, " ± %.3f", sd.sd);
+        g_string_append_printf (t, " | %u of %u |\n", wins, n);
+        g_free (key);
+      }
+      g_free (va);
+      g_free (vb);
+    }
+    json_builder_end_object (r->json);
+  }
+  json_builder_end_array (r->json);
+  json_builder_end_object (r->json);
+  g_string_append_c (t, '\n');
+  table_text (r, t->str);
+  g_string_free (t, TRUE);
+  for (i = 0; i < CC_ROWS; i++)
+    g_clear_pointer (&first[i], json_object_unref);
+  g_free (v);
+  g_free (mae);
+  g_ptr_array_unref (names);
+  g_ptr_array_unref (seeds);
+}
+
 static void
 speech_sections (Report * r, const char *dir, const char *tag)
 {
-  static const char *const cc_rows[] = {
-    "dnn-model", "vat-model", "dnn-per-stream", "vat-per-stream"
-  };
-  static const char *const cc_labels[] = {
-    "DNN (model standardisation)", "DNN + VAT (model standardisation)",
-    "DNN (per-stream standardisation)", "DNN + VAT (per-stream "
-        "standardisation)"
-  };
   static const char *const st_rows[] = {
     "spontaneous-only", "scripted-only", "single", "gated"
   };
@@ -509,14 +803,7 @@ speech_sections (Report * r, const char *dir, const char *tag)
   g_ptr_array_unref (l);
   g_ptr_array_unref (e);
 
-  if (exists (dir, "vat-model") || exists (dir, "dnn-model")) {
-    section_heading (r, "Speech: cross-corpus (train on one corpus, test "
-        "on the other)", dir);
-    json_builder_set_member_name (r->json, "cross-corpus");
-    json_builder_begin_object (r->json);
-    mae_table (r, dir, "**Cross-corpus MAE**", cc_rows, cc_labels, 4);
-    json_builder_end_object (r->json);
-  }
+  cross_corpus_section (r, dir);
   if (exists (dir, "gated") || exists (dir, "spontaneous-only")) {
     section_heading (r, "Speech: spontaneity", dir);
     json_builder_set_member_name (r->json, "spontaneity");

@@ -207,6 +207,14 @@ runner_results_new (Runner * r, RunnerExperiment * e)
         g_hash_table_lookup (e->vars, l->data));
   g_list_free (keys);
   json_object_set_object_member (root, "variables", vars);
+  {
+    JsonArray *skipped = json_array_new ();
+    guint i;
+    for (i = 0; i < e->skipped->len; i++)
+      json_array_add_string_element (skipped, g_ptr_array_index (e->skipped,
+              i));
+    json_object_set_array_member (root, "skipped", skipped);
+  }
   return root;
 }
 

@@ -54,6 +54,9 @@ typedef struct
   char *description;
   GHashTable *vars;             /* name -> expanded value */
   GPtrArray *steps;             /* RunnerStep* in order */
+  /* steps left out by unless-set: "NAME (VAR VAR given)", in order,
+   * NAME/STEP for those of included experiments */
+  GPtrArray *skipped;
 } RunnerExperiment;
 
 /* vars: the built-in variables; overrides: VAR=value from the command line
@@ -113,6 +116,7 @@ extern const RunnerGenerator runner_generator_augment;
 extern const RunnerGenerator runner_generator_report;
 extern const RunnerGenerator runner_generator_folds;
 extern const RunnerGenerator runner_generator_crossval;
+extern const RunnerGenerator runner_generator_features;
 
 /* the tables of the last report step (NULL if none ran) and its report.md */
 const char *runner_report_tables (const char **markdown);

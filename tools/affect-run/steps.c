@@ -306,6 +306,9 @@ runner_run_steps (Runner * r, RunnerExperiment * e, JsonArray * steps,
     g_print ("affect-run: %s: %u step%s%s%s\n", e->name, r->n_steps,
         r->n_steps == 1 ? "" : "s", e->description ? " - " : "",
         e->description ? e->description : "");
+  for (i = 0; i < e->skipped->len && !r->quiet; i++)
+    g_print ("affect-run: skipped %s\n",
+        (char *) g_ptr_array_index (e->skipped, i));
 
   for (i = 0; i < e->steps->len && status == 0; i++) {
     JsonObject *result = json_object_new ();
