@@ -23,7 +23,8 @@ corpus: the tone corpus (made by the runner) with a group column added.
     test-crossval.py AFFECT_RUN [--emodb]
 
 --emodb: the same checks on ../shared/data/emodb (arousal, speaker-grouped,
-2 folds, 5 epochs); skipped with a message when it is absent.
+2 folds, 5 epochs), with the cache and with FEATURES=extract (the same
+numbers); skipped with a message when it is absent.
 """
 import csv, json, math, os, shutil, subprocess, sys, tempfile
 
@@ -242,13 +243,20 @@ def emodb(tmp):
         sys.exit(77)
     out = os.path.join(tmp, "emodb")
     manifest = os.path.join(SHARED, "labels.csv")
-    text = run("crossval", "-o", out, "MANIFEST=" + manifest, "TASK=speech", "LABEL=arousal",
-               "GROUP=speaker", "FOLDS=2", "EPOCHS=5")
+    common = ["MANIFEST=" + manifest, "TASK=speech", "LABEL=arousal", "GROUP=speaker",
+              "FOLDS=2", "EPOCHS=5", "CACHE=" + os.path.join(tmp, "cache")]
+    text = run("crossval", "-o", out, *common)
     rows = list(csv.DictReader(open(manifest)))
     for r in rows:
         r["id"] = os.path.splitext(os.path.basename(r["path"]))[0]
     cv = check(out, "speech", "arousal", "speaker", rows)
     assert cv["mean"]["mae"] < cv["baseline"]["mean"]["mae"], cv["mean"]
+    check_cached(out, False)
+    # 22.05 kHz files resampled to 16 kHz: the cached vectors are those the
+    # runs extract themselves
+    extract = os.path.join(tmp, "emodb-extract")
+    run("crossval", "-q", "-o", extract, "FEATURES=extract", *common)
+    same_numbers(out, extract, ("runs", "mean", "sd", "baseline"))
 
 
 def main():

@@ -14,7 +14,8 @@ data (no corpus generated).
   report's paired numbers are those of the per-seed metric files. Run
   again, both feature tables come from the cache.
 - `affect-run speech TRAIN=... TEST=...` (dry run): none of its three
-  experiments generates the speech corpus; without them each does.
+  experiments generates the speech corpus; without them each does; `pass=`
+  naming no variable of the including experiment is refused (exit 2).
 
     test-report.py AFFECT_RUN
 """
@@ -192,6 +193,13 @@ def speech_given(tmp):
     text = run("--dry-run", "speech")
     assert text.count("generate=speech") == 3, "without TRAIN and TEST each makes its corpus"
     assert "skipped" not in text
+    # pass= names a variable the including experiment must have
+    bad = os.path.join(tmp, "bad-pass.experiment")
+    with open(bad, "w") as f:
+        f.write("[experiment]\nsteps=s\n[step s]\nexperiment=cross-corpus\npass=TRAIN\n")
+    r = subprocess.run([RUN, "--dry-run", bad], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    assert r.returncode == 2 and "pass: TRAIN is not a variable" in r.stderr, r.stderr
 
 
 def main():
