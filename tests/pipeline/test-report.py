@@ -14,7 +14,8 @@ data (no corpus generated).
   report's paired numbers are those of the per-seed metric files. Run
   again, both feature tables come from the cache.
 - `affect-run speech TRAIN=... TEST=...` (dry run): none of its three
-  experiments generates the speech corpus; without them each does; `pass=`
+  experiments generates the speech corpus; without them each does; nor
+  does `music` with TRAIN, VALIDATION and TEST; `pass=`
   naming no variable of the including experiment is refused (exit 2).
 
     test-report.py AFFECT_RUN
@@ -193,6 +194,10 @@ def speech_given(tmp):
     text = run("--dry-run", "speech")
     assert text.count("generate=speech") == 3, "without TRAIN and TEST each makes its corpus"
     assert "skipped" not in text
+    text = run("--dry-run", "music", "TRAIN=/data/t.csv", "VALIDATION=/data/v.csv",
+               "TEST=/data/e.csv", "ROOT=/data")
+    assert "generate=music" not in text
+    assert "skipped corpus (TRAIN, VALIDATION, TEST given)" in text
     # pass= names a variable the including experiment must have
     bad = os.path.join(tmp, "bad-pass.experiment")
     with open(bad, "w") as f:

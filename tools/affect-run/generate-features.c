@@ -130,21 +130,29 @@ extract (const char *launch, RunnerProgressFunc progress, gpointer user_data,
   return ok;
 }
 
-/* dst as a hard link to src, else a copy (written atomically) */
+/* dst as a hard link to src, else a copy; replaced atomically (rename),
+ * so that the shards of a run, which all take the table, never leave a
+ * moment without it */
 static gboolean
 link_or_copy (const char *src, const char *dst, GError ** error)
 {
+  gchar *tmp = g_strdup_printf ("%s.%d.tmp", dst, (int) getpid ());
   gchar *contents;
   gsize length;
   gboolean ok;
 
-  if (g_unlink (dst) != 0 && errno != ENOENT) {
-    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_STEP,
-        "features: cannot replace %s: %s", dst, g_strerror (errno));
-    return FALSE;
+  g_unlink (tmp);
+  if (link (src, tmp) == 0) {
+    ok = g_rename (tmp, dst) == 0;
+    if (!ok) {
+      g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_STEP,
+          "features: cannot write %s: %s", dst, g_strerror (errno));
+      g_unlink (tmp);
+    }
+    g_free (tmp);
+    return ok;
   }
-  if (link (src, dst) == 0)
-    return TRUE;
+  g_free (tmp);
   if (!g_file_get_contents (src, &contents, &length, error))
     return FALSE;
   ok = g_file_set_contents (dst, contents, length, error);
