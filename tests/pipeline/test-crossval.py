@@ -18,7 +18,8 @@ corpus: the tone corpus (made by the runner) with a group column added.
   read it with affectfeaturesrc and decode nothing (no affectsrc in their
   pipelines); the next runs over the same files (the shards, the
   spontaneity run) find it (cached true); and FEATURES=extract, which
-  decodes and extracts in every run, gives the same crossval.json numbers.
+  decodes and extracts in every run, gives the same crossval.json numbers;
+  a file that cannot be decoded stops the run at the features step.
 
     test-crossval.py AFFECT_RUN [--emodb]
 
@@ -235,6 +236,28 @@ def tiny(tmp):
     run("crossval", "-q", "-o", extract, "TASK=spontaneity", "LABEL=spont", "FEATURES=extract",
         *common)
     same_numbers(out, extract, ("runs", "mean", "sd", "confusion"))
+
+    # a file that cannot be decoded: the table would miss its row, which
+    # the runs pair with the manifest's items in order; the features step
+    # says so and the run stops there
+    garbage = os.path.join(tmp, "garbage.wav")
+    with open(garbage, "wb") as f:
+        f.write(b"RIFF\x00\x00\x00\x00not a wave file at all")
+    bad = os.path.join(tmp, "bad.csv")
+    with open(bad, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "path", "arousal", "spont", "speaker"])
+        for r in rows:
+            w.writerow([r["id"], r["path"], r["arousal"], r["spont"], r["speaker"]])
+        w.writerow(["garbage", garbage, "0.5", "scripted", "s9"])
+    r = subprocess.run([RUN, "crossval", "-q", "-o", os.path.join(tmp, "bad"), "TASK=speech",
+                        "LABEL=arousal", "MANIFEST=" + bad] + common[1:],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    print(r.stdout[-2000:])
+    assert r.returncode == 1 and "1 of the %d items of %s could not be decoded" % (
+        len(rows) + 1, bad) in r.stdout, r.returncode
+    steps = results_steps(os.path.join(tmp, "bad"))
+    assert steps[-1]["name"] == "features" and steps[-1]["status"] == "error", steps[-1]
 
 
 def emodb(tmp):

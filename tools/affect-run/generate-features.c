@@ -234,8 +234,10 @@ features_run (GHashTable * params, JsonObject * report,
   if (t->n_rows != n) {
     g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_STEP,
         "features: %u of the %u items of %s could not be decoded (%s.items."
-        "csv lists the others); FEATURES=extract skips them in every run",
-        n - MIN (t->n_rows, n), n, manifest, table);
+        "csv lists those extracted); the steps after this one pair the "
+        "table's rows with the manifest's items in order: leave those items "
+        "out of the manifest, or (crossval) run with FEATURES=extract, which "
+        "skips them in every run", n - MIN (t->n_rows, n), n, manifest, table);
     goto out;
   }
   if (*cache) {
