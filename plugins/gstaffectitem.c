@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "affect/regressor.h"
 #include "gstaffectitem.h"
 
 GstAffectItem *
@@ -125,6 +126,14 @@ const gchar *
 gst_affect_item_get_column (const GstAffectItem * item, const gchar * name)
 {
   return item->columns ? gst_structure_get_string (item->columns, name) : NULL;
+}
+
+gboolean
+gst_affect_item_get_value (const GstAffectItem * item, const gchar * name,
+    gdouble * value)
+{
+  return item != NULL && (gst_affect_item_get_target (item, name, value)
+      || affect_parse_label (gst_affect_item_get_column (item, name), value));
 }
 
 static const gchar *task_names[] = { "none", "tags", "class", "regression" };

@@ -66,6 +66,10 @@ void gst_affect_item_set_column (GstAffectItem * item, const gchar * name,
     const gchar * value);
 const gchar *gst_affect_item_get_column (const GstAffectItem * item,
     const gchar * name);
+/* the item's value `name`: a target, or a column holding a number or a
+ * word label (affect_parse_label); FALSE without (or without an item) */
+gboolean gst_affect_item_get_value (const GstAffectItem * item,
+    const gchar * name, gdouble * value);
 
 GstStructure *gst_affect_item_to_structure (const GstAffectItem * item);
 GstAffectItem *gst_affect_item_from_structure (const GstStructure * s);
