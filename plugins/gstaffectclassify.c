@@ -212,9 +212,6 @@ static const GstAffectProp props[] = {
       "Train: seed of initial weights, shuffles, dropout, augmentation"),
   GST_AFFECT_LEARNER_KNOB_BLURB ("cache-budget", "Train: MiB of items kept "
       "in memory; the rest spills to a temporary file"),
-  GST_AFFECT_LEARNER_KNOB_BLURB ("threads", "Threads for inference and "
-      "training (0 = the process default: AFFECT_THREADS, else "
-      "OPENBLAS_NUM_THREADS, else all cores)"),
   GST_AFFECT_LEARNER_KNOB_BLURB ("validation-fraction", "Train: fraction of "
       "the groups of validation-group held out for model selection (without "
       "validation-group only split=validation items are held out)"),
@@ -273,20 +270,9 @@ check_features (GstAffectClassify * self, const GstStructure * s)
 static gboolean
 set_src_caps (GstAffectClassify * self)
 {
-  const guint classes = config (self)->classes;
-  GstAffectTensorInfo info;
-  GstCaps *caps;
-  gchar *names;
-  gboolean ok;
+  const gboolean ok = gst_affect_learner_set_output_caps (GST_AFFECT_LEARNER
+      (self), config (self)->classes, 0, 1, "scores", self->labels);
 
-  gst_affect_tensor_info_init (&info, 1, &classes, 0, 1);
-  caps = gst_affect_tensor_caps_from_info (&info);
-  names = g_strjoinv (",", self->labels);
-  gst_caps_set_simple (caps, "affect-output", G_TYPE_STRING, "scores",
-      "names", G_TYPE_STRING, names, NULL);
-  g_free (names);
-  ok = gst_pad_set_caps (self->learner.srcpad, caps);
-  gst_caps_unref (caps);
   self->src_caps_set = ok;
   if (ok && self->pending_segment != NULL) {
     gst_pad_push_event (self->learner.srcpad, self->pending_segment);
@@ -338,7 +324,7 @@ predict (GstAffectClassify * self, const float *frames, guint n,
   for (i = 0; i < classes; i++)
     if (!isfinite (scores[i])) {
       /* finite but absurd Mel values can overflow the network */
-      gst_affect_learner_item_warning_full (learner, GST_STREAM_ERROR_FAILED,
+      gst_affect_item_warning (GST_ELEMENT (self), GST_STREAM_ERROR_FAILED,
           id ? id : "(live window)", learner->item ? learner->item->path :
           NULL, NULL, "the model's score for %s is %g: no prediction.",
           self->labels ? self->labels[i] : "a class", scores[i]);

@@ -234,19 +234,6 @@ close_item (GstAffectGate * self)
   return route;
 }
 
-static void
-post_prediction (GstAffectGate * self, GstBuffer * buf, gdouble probability,
-    gint route)
-{
-  const float p = (float) probability;
-  const gchar *names[] = { self->label, NULL };
-
-  gst_affect_learner_post_prediction (GST_AFFECT_LEARNER (self),
-      GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf),
-      self->learner.item ? self->learner.item->id : "", &p, names, 1, NULL, 0,
-      route);
-}
-
 /* the item's label, NaN if it has none */
 static gdouble
 item_label (GstAffectGate * self)
@@ -302,8 +289,14 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
       release_item (self, route, probability);
     else
       self->routed[route]++;
-    if (learner->mode == GST_AFFECT_MODE_INFER)
-      post_prediction (self, buf, probability, route);
+    if (learner->mode == GST_AFFECT_MODE_INFER) {
+      const float p = (float) probability;
+      gst_affect_learner_post_prediction (learner, GST_BUFFER_PTS (buf),
+          GST_BUFFER_DURATION (buf), learner->item ? learner->item->id : "",
+          &p, (const gchar *[]) {
+            self->label
+          }, 1, NULL, 0, route);
+    }
   }
   /* the idle route gets a GAP in place of the buffer, so that its sink
    * prerolls and, live, keeps running (docs/elements/affectgate.md) */

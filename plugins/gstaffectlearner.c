@@ -248,6 +248,26 @@ gst_affect_learner_finalize (GObject * object)
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
+gboolean
+gst_affect_learner_set_output_caps (GstAffectLearner * self, guint n,
+    gint rate_n, gint rate_d, const gchar * output, gchar ** names)
+{
+  GstAffectTensorInfo info;
+  GstCaps *caps;
+  gchar *joined = g_strjoinv (",", names);
+  gboolean ok;
+
+  gst_affect_tensor_info_init (&info, 1, &n, rate_n, rate_d);
+  caps = gst_affect_tensor_caps_from_info (&info);
+  gst_caps_set_simple (caps, "affect-output", G_TYPE_STRING, output,
+      "names", G_TYPE_STRING, joined, NULL);
+  g_free (joined);
+  if (!(ok = gst_pad_set_caps (self->srcpad, caps)))
+    GST_DEBUG_OBJECT (self, "downstream refused %" GST_PTR_FORMAT, caps);
+  gst_caps_unref (caps);
+  return ok;
+}
+
 gchar *
 gst_affect_learner_model_file (GstAffectLearner * self)
 {
@@ -446,22 +466,6 @@ post (GstAffectLearner * self, GstStructure * s)
       gst_message_new_element (GST_OBJECT (self), s));
 }
 
-static void
-take_string_array (GstStructure * s, const gchar * name,
-    const gchar * const *strs, const guint * pick, guint n)
-{
-  GValue array = G_VALUE_INIT, v = G_VALUE_INIT;
-  guint i;
-
-  gst_value_array_init (&array, n);
-  for (i = 0; i < n; i++) {
-    g_value_init (&v, G_TYPE_STRING);
-    g_value_set_string (&v, strs ? strs[pick ? pick[i] : i] : "");
-    gst_value_array_append_and_take_value (&array, &v);
-  }
-  gst_structure_take_value (s, name, &array);
-}
-
 void
 gst_affect_learner_post_prediction (GstAffectLearner * self,
     GstClockTime pts, GstClockTime duration, const gchar * id,
@@ -469,24 +473,16 @@ gst_affect_learner_post_prediction (GstAffectLearner * self,
     const guint * pick, guint n_pick, gint route)
 {
   GstStructure *s;
-  GValue array = G_VALUE_INIT, v = G_VALUE_INIT;
-  guint i;
 
   if (!self->post_messages)
     return;
   s = gst_affect_message_structure_new ("affect-prediction", &self->segment,
       pts, duration);
   gst_structure_set (s, "id", G_TYPE_STRING, id ? id : "", NULL);
-  gst_value_array_init (&array, n);
-  for (i = 0; i < n; i++) {
-    g_value_init (&v, G_TYPE_FLOAT);
-    g_value_set_float (&v, scores[i]);
-    gst_value_array_append_and_take_value (&array, &v);
-  }
-  gst_structure_take_value (s, "scores", &array);
-  take_string_array (s, "names", names, NULL, n);
+  gst_affect_structure_set_floats (s, "scores", scores, n);
+  gst_affect_structure_set_strings (s, "names", names, NULL, n);
   if (pick != NULL)
-    take_string_array (s, "labels", names, pick, n_pick);
+    gst_affect_structure_set_strings (s, "labels", names, pick, n_pick);
   if (route >= 0)
     gst_structure_set (s, "route", G_TYPE_INT, route, NULL);
   post (self, s);
@@ -702,24 +698,6 @@ gst_affect_learner_cache_vector (GstAffectLearner * self, const float *x,
       ("Cannot cache the training features: %s", error->message), (NULL));
   g_error_free (error);
   return -1;
-}
-
-void
-gst_affect_learner_item_warning_full (GstAffectLearner * self, gint code,
-    const gchar * id, const gchar * path, const gchar * debug,
-    const gchar * format, ...)
-{
-  va_list args;
-  gchar *what;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_WARNING,
-      GST_STREAM_ERROR, code, g_strdup_printf ("Item \"%s\" (%s): %s",
-          id ? id : "", path ? path : "no path", what), g_strdup (debug),
-      __FILE__, GST_FUNCTION, __LINE__);
-  g_free (what);
 }
 
 void

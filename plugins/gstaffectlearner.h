@@ -1,9 +1,8 @@
 /* GstAffectLearner: the abstract element under affectclassify,
- * affectregress and affectgate. It owns what every model that learns at
- * EOS shares: mode, model-file, the training knobs, threads, the
- * writability check, train at EOS and the three messages (one builder, one
- * field layout each: docs/protocol.md). The model's own work sits behind
- * the class's virtual methods, as in NNStreamer's trainer framework table. */
+ * affectregress and affectgate: what every model that learns at EOS
+ * shares (mode, model-file, the training knobs, threads, items and
+ * splits, train at EOS, the messages). The model's own work sits behind
+ * the virtual methods, as in NNStreamer's trainer framework table. */
 #ifndef __GST_AFFECT_LEARNER_H__
 #define __GST_AFFECT_LEARNER_H__
 
@@ -25,7 +24,7 @@ G_BEGIN_DECLS typedef enum
 #define GST_TYPE_AFFECT_MODE (gst_affect_mode_get_type ())
 GType gst_affect_mode_get_type (void);
 
-/* In a training element's table (gst_affect_learner_class_install_props):
+/* In a training element's table (gst_affect_learner_class_setup):
  * a common knob restated with the element's own blurb (KNOB_BLURB), blurb,
  * range and default (KNOB), blurb and string default (KNOB_STRING), or
  * left out (ABSENT); its nick, type and field stay the learner's. */
@@ -59,8 +58,7 @@ struct _GstAffectLearner
 {
   GstElement element;
   GstPad *sinkpad;              /* from the class's "sink" template */
-  GstPad *srcpad;               /* from its "src" template (fixed caps), or
-                                 * NULL */
+  GstPad *srcpad;               /* from a "src" template (fixed caps) */
 
   /* properties (object lock) */
   GstAffectMode mode;
@@ -91,8 +89,7 @@ struct _GstAffectLearner
   /* MLPs (affectregress, affectgate; reset with the stream) */
   AffectRegressor *regressor;   /* infer: model-file */
   AffectDataset *dataset;       /* train: opened at the first caps */
-  guint n_features;             /* the vectors' size (the model's, then the
-                                 * caps') */
+  guint n_features;             /* the model's, then the caps' */
 };
 
 /* What an element holds back, in stream order: an event, or a vector
@@ -196,16 +193,16 @@ gboolean gst_affect_learner_no_items_error (GstAffectLearner * self,
 /* "" or ", 12 items of split=test ignored: …", what a "no training
  * items" error adds so the split filter is named */
 gchar *gst_affect_learner_split_note (guint test_items);
-/* A warning (GST_STREAM_ERROR, `code`) about item `id` (`path`):
- * "Item "<id>" (<path>): <format…>"; `debug` may be NULL */
-void gst_affect_learner_item_warning_full (GstAffectLearner * self,
-    gint code, const gchar * id, const gchar * path, const gchar * debug,
-    const gchar * format, ...) G_GNUC_PRINTF (6, 7);
-/* the same about the current item */
+/* gst_affect_item_warning () about the current item */
 #define gst_affect_learner_item_warning(self, code, debug, ...) \
-  gst_affect_learner_item_warning_full ((self), (code), \
+  gst_affect_item_warning (GST_ELEMENT (self), (code), \
       (self)->item ? (self)->item->id : NULL, \
       (self)->item ? (self)->item->path : NULL, (debug), __VA_ARGS__)
+/* on "src": the caps of a vector of n floats, rate_n/rate_d a second,
+ * with `affect-output` and `names` (n of them, joined by commas); FALSE
+ * when refused */
+gboolean gst_affect_learner_set_output_caps (GstAffectLearner * self,
+    guint n, gint rate_n, gint rate_d, const gchar * output, gchar ** names);
 /* model-file (a copy), or NULL with an error posted */
 gchar *gst_affect_learner_model_file (GstAffectLearner * self);
 

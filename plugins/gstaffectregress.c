@@ -219,23 +219,14 @@ static gboolean
 set_input_caps (GstAffectLearner * learner, GstCaps * caps)
 {
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
-  GstAffectTensorInfo info, out_info;
-  GstCaps *out;
-  gchar *names;
+  GstAffectTensorInfo info;
 
   if (!gst_affect_learner_vector_caps (learner, caps, &info, TRUE,
           self->n_targets))
     return FALSE;
-  gst_affect_tensor_info_init (&out_info, 1, &self->n_targets, info.rate_n,
-      info.rate_d);
-  out = gst_affect_tensor_caps_from_info (&out_info);
-  names = g_strjoinv (",", self->target_names);
-  gst_caps_set_simple (out, "affect-output", G_TYPE_STRING, "targets",
-      "names", G_TYPE_STRING, names, NULL);
-  g_free (names);
-  if (!gst_pad_push_event (learner->srcpad, gst_event_new_caps (out)))
-    GST_DEBUG_OBJECT (self, "downstream refused %" GST_PTR_FORMAT, out);
-  gst_caps_unref (out);
+  /* refused: not-negotiated at the first push */
+  gst_affect_learner_set_output_caps (learner, self->n_targets, info.rate_n,
+      info.rate_d, "targets", self->target_names);
   return TRUE;
 }
 
@@ -254,14 +245,14 @@ push_prediction (GstAffectRegress * self, const float *y, const gchar * id,
 
   for (i = 0; i < self->n_targets; i++)
     if (!isfinite (y[i])) {
-      gst_affect_learner_item_warning_full (learner, GST_STREAM_ERROR_FAILED,
+      gst_affect_item_warning (GST_ELEMENT (self), GST_STREAM_ERROR_FAILED,
           id, path, NULL, "prediction %s is %g, no prediction.",
           self->target_names[i], y[i]);
       return GST_FLOW_OK;
     }
   far = affect_regressor_far_outside (learner->regressor, y);
   if (far)
-    gst_affect_learner_item_warning_full (learner, GST_STREAM_ERROR_FAILED,
+    gst_affect_item_warning (GST_ELEMENT (self), GST_STREAM_ERROR_FAILED,
         id, path, "more than the range's width beyond it: the input is "
         "unlike the training data", "prediction far outside the training "
         "targets' range: %s.", far);
