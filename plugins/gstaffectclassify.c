@@ -222,6 +222,8 @@ static const GstAffectProp props[] = {
 
 #undef S
 
+static const gchar *srcs[] = { "src", NULL };
+
 G_DEFINE_TYPE (GstAffectClassify, gst_affect_classify, GST_TYPE_AFFECT_LEARNER);
 GST_ELEMENT_REGISTER_DEFINE (affectclassify, "affectclassify", GST_RANK_NONE,
     GST_TYPE_AFFECT_CLASSIFY);
@@ -869,7 +871,7 @@ gst_affect_classify_class_init (GstAffectClassifyClass * klass)
   GST_DEBUG_CATEGORY_INIT (gst_affect_classify_debug, "affectclassify", 0,
       "MoodNet classifier");
   G_OBJECT_CLASS (klass)->finalize = gst_affect_classify_finalize;
-  gst_affect_learner_class_setup (learner_class, TRUE, props,
+  gst_affect_learner_class_setup (learner_class, srcs, props,
       G_N_ELEMENTS (props), "MoodNet classifier", "Filter/Analyzer/Audio",
       "Tags or classifies Mel-spectrogram streams per item or window with a "
       "MobileNetV2 + self-attention network, or trains one", "gst-affect");

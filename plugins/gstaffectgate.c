@@ -121,12 +121,7 @@ static const GstAffectProp props[] = {
 
 #undef S
 
-static GstStaticPadTemplate src0_template = GST_STATIC_PAD_TEMPLATE ("src_0",
-    GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
-static GstStaticPadTemplate src1_template = GST_STATIC_PAD_TEMPLATE ("src_1",
-    GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
+static const gchar *srcs[] = { "src_0", "src_1", NULL };
 
 G_DEFINE_TYPE (GstAffectGate, gst_affect_gate, GST_TYPE_AFFECT_LEARNER);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (affectgate, "affectgate",
@@ -411,10 +406,9 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
 static void
 gst_affect_gate_class_init (GstAffectGateClass * klass)
 {
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
 
-  gst_affect_learner_class_setup (learner_class, FALSE, props,
+  gst_affect_learner_class_setup (learner_class, srcs, props,
       G_N_ELEMENTS (props), "Affect spontaneity gate", "Filter/Demuxer/Tensor",
       "Routes each item whole to src_0 (spontaneous) or src_1 (scripted) by "
       "an MLP classifier's probability; trains the classifier in "
@@ -423,8 +417,6 @@ gst_affect_gate_class_init (GstAffectGateClass * klass)
       "model-file=spont.safetensors ! f. g.src_1 ! queue ! affectregress "
       "model-file=script.safetensors ! f. funnel name=f ! affectmetrics "
       "location=mae.json", "gst-affect <https://example.invalid/gst-affect>");
-  gst_element_class_add_static_pad_template (element_class, &src0_template);
-  gst_element_class_add_static_pad_template (element_class, &src1_template);
   learner_class->start = start;
   learner_class->stop = stop;
   learner_class->set_caps = set_caps;
@@ -437,10 +429,14 @@ gst_affect_gate_class_init (GstAffectGateClass * klass)
 static void
 gst_affect_gate_init (GstAffectGate * self)
 {
+  GstElementClass *klass = GST_ELEMENT_GET_CLASS (self);
+  guint i;
+
   GST_PAD_SET_PROXY_CAPS (self->learner.sinkpad);
-  self->srcpads[0] = gst_pad_new_from_static_template (&src0_template, "src_0");
-  self->srcpads[1] = gst_pad_new_from_static_template (&src1_template, "src_1");
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpads[0]);
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpads[1]);
+  for (i = 0; i < 2; i++) {
+    self->srcpads[i] = gst_pad_new_from_template
+        (gst_element_class_get_pad_template (klass, srcs[i]), srcs[i]);
+    gst_element_add_pad (GST_ELEMENT (self), self->srcpads[i]);
+  }
   self->route = -1;
 }

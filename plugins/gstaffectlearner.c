@@ -106,20 +106,16 @@ gst_affect_learner_get_type (void)
   return type;
 }
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
-
 void
-gst_affect_learner_class_setup (GstAffectLearnerClass * klass, gboolean src,
-    const GstAffectProp * props, guint n_props, const gchar * longname,
-    const gchar * classification, const gchar * description,
-    const gchar * author)
+gst_affect_learner_class_setup (GstAffectLearnerClass * klass,
+    const gchar * const *srcs, const GstAffectProp * props, guint n_props,
+    const gchar * longname, const gchar * classification,
+    const gchar * description, const gchar * author)
 {
+  static GstStaticCaps tensors =
+      GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstCaps *caps = gst_static_caps_get (&tensors);
   /* the class's for good: its param specs point into it */
   GstAffectProp *all = g_new (GstAffectProp, n_props +
       G_N_ELEMENTS (common_props));
@@ -151,9 +147,12 @@ gst_affect_learner_class_setup (GstAffectLearnerClass * klass, gboolean src,
   }
   gst_affect_props_install (G_OBJECT_CLASS (klass), all, n,
       G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY);
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  if (src)
-    gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_add_pad_template (element_class,
+      gst_pad_template_new ("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
+  for (; *srcs; srcs++)
+    gst_element_class_add_pad_template (element_class,
+        gst_pad_template_new (*srcs, GST_PAD_SRC, GST_PAD_ALWAYS, caps));
+  gst_caps_unref (caps);
   gst_element_class_set_static_metadata (element_class, longname,
       classification, description, author);
 }

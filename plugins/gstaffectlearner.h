@@ -144,14 +144,14 @@ struct _GstAffectLearnerClass
     gboolean (*train) (GstAffectLearner * self);
 };
 
-/* class_init of a training element: the tensor "sink" (and, with `src`,
- * "src") pad template, the metadata, and the class's table
+/* class_init of a training element: tensor pad templates ("sink" and one
+ * source pad each of `srcs`, NULL-terminated), the metadata, the table
  * (gstaffectprops.h) with the common knobs (mode, model-file,
  * hidden-sizes, epochs, batch-size, learning-rate, seed, threads,
  * validation-fraction, validation-group, patience, resume, cache-budget,
  * post-messages) as the table restates them or as the learner states them */
 void gst_affect_learner_class_setup (GstAffectLearnerClass * klass,
-    gboolean src, const GstAffectProp * props, guint n_props,
+    const gchar * const *srcs, const GstAffectProp * props, guint n_props,
     const gchar * longname, const gchar * classification,
     const gchar * description, const gchar * author);
 
