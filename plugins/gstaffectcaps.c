@@ -10,6 +10,7 @@
 #include "config.h"
 #endif
 
+#include "affect/classifier.h"
 #include "gstaffectcaps.h"
 
 typedef struct
@@ -100,4 +101,68 @@ gst_affect_caps_answer_query (GstQuery * query, GstCaps * caps)
     gst_query_set_caps_result (query, caps);
   }
   gst_caps_unref (caps);
+}
+
+/* The caps fields as libaffect describes a feature stream, without the
+ * tensor layout; serialised values of other types are kept in `strings`
+ * until the fields go */
+static AffectFeatureField *
+features_of (const GstStructure * s, guint * n, GPtrArray * strings)
+{
+  static const gchar *skip[] = { "dimensions", "types", "format",
+    "num_tensors", "framerate", NULL
+  };
+  AffectFeatureField *f = g_new0 (AffectFeatureField,
+      gst_structure_n_fields (s) + 1);
+
+  *n = 0;
+  for (gint i = 0; i < gst_structure_n_fields (s); i++) {
+    const gchar *name = gst_structure_nth_field_name (s, i);
+    const GValue *v = gst_structure_get_value (s, name);
+    AffectFeatureField *o = &f[*n];
+    if (g_strv_contains (skip, name))
+      continue;
+    o->name = name;
+    if (G_VALUE_HOLDS_INT (v)) {
+      o->kind = AFFECT_FEATURE_INT;
+      o->i = g_value_get_int (v);
+    } else if (G_VALUE_HOLDS_DOUBLE (v)) {
+      o->kind = AFFECT_FEATURE_DOUBLE;
+      o->d = g_value_get_double (v);
+    } else {
+      o->kind = AFFECT_FEATURE_STRING;
+      o->s = G_VALUE_HOLDS_STRING (v) ? g_value_get_string (v) : NULL;
+      if (!G_VALUE_HOLDS_STRING (v))
+        g_ptr_array_add (strings, (gpointer) (o->s = gst_value_serialize (v)));
+    }
+    (*n)++;
+  }
+  return f;
+}
+
+gchar *
+gst_affect_caps_features_json (const GstStructure * s)
+{
+  GPtrArray *strings = g_ptr_array_new_with_free_func (g_free);
+  guint n;
+  AffectFeatureField *f = features_of (s, &n, strings);
+  gchar *out = affect_features_json (f, n);
+
+  g_free (f);
+  g_ptr_array_unref (strings);
+  return out;
+}
+
+gboolean
+gst_affect_caps_check_features (const GstStructure * s,
+    const gchar * features_json, const gchar * model, GError ** error)
+{
+  GPtrArray *strings = g_ptr_array_new_with_free_func (g_free);
+  guint n;
+  AffectFeatureField *f = features_of (s, &n, strings);
+  gboolean ok = affect_features_check (features_json, f, n, model, error);
+
+  g_free (f);
+  g_ptr_array_unref (strings);
+  return ok;
 }

@@ -28,5 +28,13 @@ void gst_affect_caps_note (GstPad * sinkpad, GstCaps * caps, gboolean accepted);
  * takes @caps. */
 void gst_affect_caps_answer_query (GstQuery * query, GstCaps * caps);
 
+/* The fields of a feature stream's caps (`sample-rate`, `hop`, `n-mels`,
+ * `preset`, …; not the tensor layout) as a model's affect.features JSON
+ * (affect_features_json), or checked against one (affect_features_check:
+ * FALSE with AFFECT_ERROR_MISMATCH naming both values and `model`) */
+gchar *gst_affect_caps_features_json (const GstStructure * s);
+gboolean gst_affect_caps_check_features (const GstStructure * s,
+    const gchar * features_json, const gchar * model, GError ** error);
+
 G_END_DECLS
 #endif /* __GST_AFFECT_CAPS_H__ */

@@ -212,9 +212,6 @@ static const GstAffectProp props[] = {
       "Train: seed of initial weights, shuffles, dropout, augmentation"),
   GST_AFFECT_LEARNER_KNOB_BLURB ("cache-budget", "Train: MiB of items kept "
       "in memory; the rest spills to a temporary file"),
-  GST_AFFECT_LEARNER_KNOB_BLURB ("threads", "Threads for inference and "
-      "training (0 = the process default: AFFECT_THREADS, else "
-      "OPENBLAS_NUM_THREADS, else all cores)"),
   GST_AFFECT_LEARNER_KNOB_BLURB ("validation-fraction", "Train: fraction of "
       "the groups of validation-group held out for model selection (without "
       "validation-group only split=validation items are held out)"),
@@ -225,15 +222,7 @@ static const GstAffectProp props[] = {
 
 #undef S
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK,
-    GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
-
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC,
-    GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
+static const gchar *srcs[] = { "src", NULL };
 
 G_DEFINE_TYPE (GstAffectClassify, gst_affect_classify, GST_TYPE_AFFECT_LEARNER);
 GST_ELEMENT_REGISTER_DEFINE (affectclassify, "affectclassify", GST_RANK_NONE,
@@ -253,135 +242,39 @@ model_frames (GstAffectClassify * self)
   return config (self)->chunks * config (self)->chunk_frames;
 }
 
-/* The model input from the frames gathered */
-static void
-assemble_input (GstAffectClassify * self, const float *frames, guint n,
-    float *x)
-{
-  affect_classifier_input (frames, n, self->n_mels, model_frames (self), x);
-}
-
-static gboolean
-load_model (GstAffectClassify * self, const gchar * path)
-{
-  GError *error = NULL;
-
-  g_clear_pointer (&self->net, affect_moodnet_free);
-  g_strfreev (self->labels);
-  g_clear_pointer (&self->features_json, g_free);
-  self->labels = NULL;
-  self->net = affect_classifier_load (path, &self->labels,
-      &self->features_json, &error);
-  if (self->net != NULL)
-    return TRUE;
-  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-      ("Cannot load the model %s", path), ("%s", error->message));
-  g_error_free (error);
-  return FALSE;
-}
-
-/* The sink caps' fields as libaffect describes a Mel stream; serialised
- * values of other types are kept in *strings until the fields go */
-static AffectFeatureField *
-features_of (const GstStructure * s, guint * n, GPtrArray * strings)
-{
-  static const gchar *skip[] = { "dimensions", "types", "format",
-    "num_tensors", "framerate", NULL
-  };
-  AffectFeatureField *f = g_new0 (AffectFeatureField,
-      gst_structure_n_fields (s) + 1);
-
-  *n = 0;
-  for (gint i = 0; i < gst_structure_n_fields (s); i++) {
-    const gchar *name = gst_structure_nth_field_name (s, i);
-    const GValue *v = gst_structure_get_value (s, name);
-    AffectFeatureField *o = &f[*n];
-    if (g_strv_contains (skip, name))
-      continue;
-    o->name = name;
-    if (G_VALUE_HOLDS_INT (v)) {
-      o->kind = AFFECT_FEATURE_INT;
-      o->i = g_value_get_int (v);
-    } else if (G_VALUE_HOLDS_DOUBLE (v)) {
-      o->kind = AFFECT_FEATURE_DOUBLE;
-      o->d = g_value_get_double (v);
-    } else {
-      o->kind = AFFECT_FEATURE_STRING;
-      o->s = G_VALUE_HOLDS_STRING (v) ? g_value_get_string (v) : NULL;
-      if (!G_VALUE_HOLDS_STRING (v))
-        g_ptr_array_add (strings, (gpointer) (o->s = gst_value_serialize (v)));
-    }
-    (*n)++;
-  }
-  return f;
-}
-
 /* Compares the Mel fields of the sink caps with the model's
  * affect.features; FALSE with an element error naming both on a mismatch */
 static gboolean
 check_features (GstAffectClassify * self, const GstStructure * s)
 {
   const gchar *model = GST_AFFECT_LEARNER (self)->model_file;
-  GPtrArray *strings = g_ptr_array_new_with_free_func (g_free);
   GError *error = NULL;
-  gchar *caps_str = gst_structure_to_string (s);
-  AffectFeatureField *f;
-  gboolean ok = TRUE;
-  guint n;
+  gchar *caps_str;
 
-  if (self->n_mels != config (self)->n_mels) {
+  if (self->n_mels == config (self)->n_mels
+      && gst_affect_caps_check_features (s, self->features_json, model, &error))
+    return TRUE;
+  caps_str = gst_structure_to_string (s);
+  if (error == NULL)
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Mel stream has %d bands but the model %s takes %d",
             self->n_mels, model, config (self)->n_mels),
         ("stream caps: %s", caps_str));
-    ok = FALSE;
-  } else {
-    f = features_of (s, &n, strings);
-    ok = affect_features_check (self->features_json, f, n, model, &error);
-    g_free (f);
-  }
-  if (error != NULL) {
+  else
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message),
         ("stream caps: %s; model affect.features: %s", caps_str,
             self->features_json));
-    g_error_free (error);
-  }
-  g_ptr_array_unref (strings);
+  g_clear_error (&error);
   g_free (caps_str);
-  return ok;
-}
-
-/* affect.features JSON from the sink caps (train mode) */
-static gchar *
-features_from_caps (const GstStructure * s)
-{
-  GPtrArray *strings = g_ptr_array_new_with_free_func (g_free);
-  guint n;
-  AffectFeatureField *f = features_of (s, &n, strings);
-  gchar *out = affect_features_json (f, n);
-
-  g_free (f);
-  g_ptr_array_unref (strings);
-  return out;
+  return FALSE;
 }
 
 static gboolean
 set_src_caps (GstAffectClassify * self)
 {
-  const guint classes = config (self)->classes;
-  GstAffectTensorInfo info;
-  GstCaps *caps;
-  gchar *names;
-  gboolean ok;
+  const gboolean ok = gst_affect_learner_set_output_caps (GST_AFFECT_LEARNER
+      (self), config (self)->classes, 0, 1, "scores", self->labels);
 
-  gst_affect_tensor_info_init (&info, 1, &classes, 0, 1);
-  caps = gst_affect_tensor_caps_from_info (&info);
-  names = g_strjoinv (",", self->labels);
-  gst_caps_set_simple (caps, "affect-output", G_TYPE_STRING, "scores",
-      "names", G_TYPE_STRING, names, NULL);
-  g_free (names);
-  ok = gst_pad_set_caps (self->learner.srcpad, caps);
-  gst_caps_unref (caps);
   self->src_caps_set = ok;
   if (ok && self->pending_segment != NULL) {
     gst_pad_push_event (self->learner.srcpad, self->pending_segment);
@@ -396,73 +289,65 @@ static GstFlowReturn
 predict (GstAffectClassify * self, const float *frames, guint n,
     GstClockTime ts, GstClockTime duration, const gchar * id)
 {
+  GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
   const AffectMoodNetConfig *c = config (self);
   const guint classes = c->classes;
-  GstBuffer *buf = gst_buffer_new_allocate (NULL, classes * sizeof (float),
-      NULL);
-  GstMapInfo map;
-  guint *order = g_new (guint, classes), n_pick;
-  guint top_k, batch;
+  float *scores = g_new (float, classes);
+  guint *order = g_new (guint, classes), n_pick, top_k, batch, i;
   gdouble threshold;
+  GError *error = NULL;
+  GstFlowReturn ret = GST_FLOW_OK;
+  GstBuffer *buf;
 
   GST_OBJECT_LOCK (self);
   top_k = self->top_k;
   threshold = self->threshold;
-  batch = self->learner.batch_size;
+  batch = learner->batch_size;
   GST_OBJECT_UNLOCK (self);
 
-  gst_buffer_map (buf, &map, GST_MAP_WRITE);
   if (id != NULL && self->crops == AFFECT_CROPS_RANDOM) {
     /* an item: the mean over the crops that cover it, as training scores
      * it */
-    GError *error = NULL;
     if (!affect_moodnet_predict_frames (self->net, frames, (int) n,
-            AFFECT_CROPS_RANDOM, batch, (float *) map.data, &error)) {
+            AFFECT_CROPS_RANDOM, batch, scores, &error)) {
       GST_ELEMENT_WARNING (self, STREAM, FAILED, ("Item \"%s\": %s", id,
               error->message), (NULL));
       g_error_free (error);
-      gst_buffer_unmap (buf, &map);
-      gst_buffer_unref (buf);
-      g_free (order);
-      return GST_FLOW_OK;
+      goto out;
     }
   } else {
     /* a live window, or an item's first crop */
     float *x = g_new (float, (size_t) c->n_mels * model_frames (self));
-    assemble_input (self, frames, n, x);
+    affect_classifier_input (frames, n, self->n_mels, model_frames (self), x);
     affect_moodnet_set_training (self->net, FALSE, NULL);
-    affect_moodnet_forward (self->net, x, 1, (float *) map.data);
+    affect_moodnet_forward (self->net, x, 1, scores);
     g_free (x);
   }
-  for (guint i = 0; i < classes; i++)
-    if (!isfinite (((float *) map.data)[i])) {
+  for (i = 0; i < classes; i++)
+    if (!isfinite (scores[i])) {
       /* finite but absurd Mel values can overflow the network */
-      GST_ELEMENT_WARNING (self, STREAM, FAILED,
-          ("Item \"%s\" (%s): the model's score for %s is %g: no "
-              "prediction.", id ? id : "(live window)", self->learner.item
-              && self->learner.item->path ? self->learner.
-              item->path : "no path",
-              self->labels ? self->labels[i] : "a class",
-              ((float *) map.data)[i]), (NULL));
-      gst_buffer_unmap (buf, &map);
-      gst_buffer_unref (buf);
-      g_free (order);
-      return GST_FLOW_OK;
+      gst_affect_item_warning (GST_ELEMENT (self), GST_STREAM_ERROR_FAILED,
+          id ? id : "(live window)", learner->item ? learner->item->path :
+          NULL, NULL, "the model's score for %s is %g: no prediction.",
+          self->labels ? self->labels[i] : "a class", scores[i]);
+      goto out;
     }
 
-  n_pick = affect_scores_rank ((const float *) map.data, classes, top_k,
+  n_pick = affect_scores_rank (scores, classes, top_k,
       c->output == AFFECT_MOODNET_SOFTMAX, threshold, order);
+  /* nothing came between the last output and this one */
+  gst_affect_gap_advance (&learner->gap[0], learner->srcpad, ts);
+  gst_affect_gap_note (&learner->gap[0], ts, duration);
+  gst_affect_learner_post_prediction (learner, ts, duration, id, scores,
+      (const gchar * const *) self->labels, classes, order, n_pick, -1);
+  buf = gst_buffer_new_memdup (scores, classes * sizeof (float));
   GST_BUFFER_PTS (buf) = ts;
   GST_BUFFER_DURATION (buf) = duration;
-  /* nothing came between the last output and this one */
-  gst_affect_gap_advance (&self->learner.gap[0], self->learner.srcpad, ts);
-  gst_affect_gap_note (&self->learner.gap[0], ts, duration);
-  gst_affect_learner_post_prediction (GST_AFFECT_LEARNER (self), ts,
-      duration, id, (const float *) map.data,
-      (const gchar * const *) self->labels, classes, order, n_pick, -1);
-  gst_buffer_unmap (buf, &map);
+  ret = gst_pad_push (learner->srcpad, buf);
+out:
+  g_free (scores);
   g_free (order);
-  return gst_pad_push (self->learner.srcpad, buf);
+  return ret;
 }
 
 /* --------------------------------------------------------------- train */
@@ -471,20 +356,12 @@ static gboolean
 post_epoch (const AffectTrainEpoch * e, gpointer user_data)
 {
   GstAffectClassify *self = user_data;
-  GstAffectLearnerEpoch epoch = {
-    .epoch = (guint) e->epoch,.epochs = (guint) e->total_epochs,
-    .phase = e->phase,.learning_rate = e->learning_rate,
-    .train_loss = e->train_loss,.train_mse = NAN,.train_lds = NAN,
-    .validation_loss = e->validation_loss,
-    .validation_metric = e->validation_metric,.metric = e->metric_name,
-    .validation_accuracy = NAN,.seconds = e->seconds,.best = e->best
-  };
 
   if (e->best) {
     self->best_epoch = (guint) e->epoch;
     self->best_metric = e->validation_metric;
   }
-  gst_affect_learner_post_epoch (GST_AFFECT_LEARNER (self), &epoch);
+  gst_affect_learner_post_epoch (GST_AFFECT_LEARNER (self), e, NULL);
   return TRUE;
 }
 
@@ -533,73 +410,55 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
   g_strfreev (self->labels);
   self->labels = affect_classifier_labels ((const char *const *)
       item->vocabulary, item->n_labels);
-  features = features_from_caps (self->stream_features);
+  features = gst_affect_caps_features_json (self->stream_features);
   self->trainer = affect_classifier_trainer_new (self->net, &o,
       (const char *const *) self->labels, features);
   g_free (features);
   return TRUE;
 }
 
-/* The item's targets in the model's class order, matched by name
- * (affect_labels_to_model); FALSE, with a warning, when the item must be
- * skipped */
-static gboolean
-map_labels (GstAffectClassify * self, const GstAffectItem * item,
-    gfloat ** targets)
-{
-  GError *error = NULL;
-
-  if (affect_labels_to_model ((const char *const *) self->labels,
-          (guint) config (self)->classes,
-          (const char *const *) item->vocabulary, item->labels,
-          item->n_labels, targets, &error))
-    return TRUE;
-  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-      ("Item %s %s: skipped", item->id, error->message),
-      ("model classes: %d", config (self)->classes));
-  g_error_free (error);
-  GST_AFFECT_LEARNER (self)->skipped++;
-  return FALSE;
-}
-
+/* at the item's end: its frames and labels to the trainer, or a warning
+ * and the item skipped */
 static void
 cache_item (GstAffectClassify * self)
 {
-  GstAffectItem *item = self->learner.item;
+  GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
+  GstAffectItem *item = learner->item;
   GError *error = NULL;
   gfloat *targets = NULL;
 
   if (item->labels == NULL || item->n_labels == 0
       || item->task == GST_AFFECT_TASK_NONE
       || item->task == GST_AFFECT_TASK_REGRESSION) {
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item %s has no labels: skipped", item->id),
-        ("train mode needs tags or a class in the item events"));
-    GST_AFFECT_LEARNER (self)->skipped++;
+    gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT,
+        "train mode needs tags or a class in the item events",
+        "no labels: skipped.");
+    learner->skipped++;
     return;
   }
-  if (gst_affect_learner_is_test_item (GST_AFFECT_LEARNER (self), item))
+  if (gst_affect_learner_is_test_item (learner, item))
     return;
   if (self->fr.n == 0) {
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item %s has no frames: skipped", item->id), (NULL));
-    GST_AFFECT_LEARNER (self)->skipped++;
+    gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT, NULL,
+        "no frames: skipped.");
+    learner->skipped++;
     return;
   }
   if (self->trainer == NULL && !start_training (self, item))
     return;
-  if (!map_labels (self, item, &targets))
-    return;
-  /* the whole item (or its first crop): the trainer draws its crops */
-  if (!affect_moodnet_trainer_add_frames (self->trainer, self->fr.frames,
+  /* the labels in the model's class order, matched by name; the whole
+   * item (or its first crop): the trainer draws its crops */
+  if (!affect_labels_to_model ((const char *const *) self->labels,
+          (guint) config (self)->classes,
+          (const char *const *) item->vocabulary, item->labels,
+          item->n_labels, &targets, &error)
+      || !affect_moodnet_trainer_add_frames (self->trainer, self->fr.frames,
           (int) self->fr.n, targets ? targets : item->labels,
-          gst_affect_learner_is_validation_item (GST_AFFECT_LEARNER (self),
-              item), &error)) {
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Item %s cannot be cached: skipped", item->id), ("%s",
-            error->message));
+          gst_affect_learner_is_validation_item (learner, item), &error)) {
+    gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT, NULL,
+        "%s: skipped.", error->message);
     g_error_free (error);
-    GST_AFFECT_LEARNER (self)->skipped++;
+    learner->skipped++;
   }
   g_free (targets);
 }
@@ -609,19 +468,14 @@ train_at_eos (GstAffectLearner * learner)
 {
   GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
   GError *error = NULL;
-  GstAffectLearnerDone done = { learner->model_file, 0, 0, 0, NAN, NAN,
-    FALSE
-  };
   gchar *note;
 
-  if (self->trainer == NULL) {
-    gst_affect_learner_no_items_error (learner, "labels");
-    return FALSE;
-  }
+  if (self->trainer == NULL)
+    return gst_affect_learner_no_items_error (learner, "labels");
   gst_affect_learner_check_groups (learner,
       affect_moodnet_trainer_n_items (self->trainer, TRUE));
-  note = gst_affect_learner_split_note (learner->test_items);
   if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
+    note = gst_affect_learner_split_note (learner->test_items);
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s%s",
             error->message, g_error_matches (error, AFFECT_ERROR,
                 AFFECT_ERROR_EMPTY) ? note : ""), (NULL));
@@ -629,12 +483,10 @@ train_at_eos (GstAffectLearner * learner)
     g_free (note);
     return FALSE;
   }
-  g_free (note);
-  done.items = affect_moodnet_trainer_n_items (self->trainer, FALSE);
-  done.validation_items = affect_moodnet_trainer_n_items (self->trainer, TRUE);
-  done.best_epoch = self->best_epoch;
-  done.validation_metric = self->best_metric;
-  gst_affect_learner_post_done (learner, &done);
+  gst_affect_learner_post_done (learner, learner->model_file,
+      affect_moodnet_trainer_n_items (self->trainer, FALSE),
+      affect_moodnet_trainer_n_items (self->trainer, TRUE), self->best_epoch,
+      self->best_metric, NAN, FALSE);
   return TRUE;
 }
 
@@ -873,10 +725,6 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
   const gboolean train = learner->mode == GST_AFFECT_MODE_TRAIN;
 
   switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_CAPS:
-      /* the output caps are ours (set_src_caps) */
-      gst_event_unref (event);
-      return TRUE;
     case GST_EVENT_SEGMENT:
       if (!self->src_caps_set) {
         /* train mode: the output caps wait for the first item's vocabulary */
@@ -919,13 +767,10 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
             && GST_CLOCK_TIME_IS_VALID (self->end_ts);
 
         if (self->n_nonfinite > 0) {
-          GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-              ("Item \"%s\" (%s): %" G_GUINT64_FORMAT " non-finite Mel "
-                  "values: skipped, no %s.", self->learner.item->id,
-                  self->learner.item->path ? self->learner.
-                  item->path : "no path", self->n_nonfinite,
-                  train ? "training" : "prediction"), (NULL));
-          GST_AFFECT_LEARNER (self)->skipped++;
+          gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT,
+              NULL, "%" G_GUINT64_FORMAT " non-finite Mel values: skipped, "
+              "no %s.", self->n_nonfinite, train ? "training" : "prediction");
+          learner->skipped++;
         } else if (train) {
           cache_item (self);
         }
@@ -942,9 +787,8 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
           if (fr != GST_FLOW_OK && fr != GST_FLOW_FLUSHING)
             GST_DEBUG_OBJECT (self, "push returned %s", gst_flow_get_name (fr));
         } else {
-          GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-              ("Item %s has no frames: no prediction", self->learner.item->id),
-              (NULL));
+          gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT,
+              NULL, "no frames: no prediction.");
         }
         self->fr.n = 0;
       }
@@ -961,23 +805,26 @@ static gboolean
 open_model (GstAffectLearner * learner)
 {
   GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
+  GError *error = NULL;
   gchar *path;
-  gboolean ok;
 
   affect_init ();
   if (learner->mode != GST_AFFECT_MODE_INFER)
     return TRUE;
-  GST_OBJECT_LOCK (self);
-  path = g_strdup (learner->model_file);
-  GST_OBJECT_UNLOCK (self);
-  if (path == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("No model file: set model-file="), (NULL));
+  if ((path = gst_affect_learner_model_file (learner)) == NULL)
     return FALSE;
+  g_clear_pointer (&self->net, affect_moodnet_free);
+  g_clear_pointer (&self->labels, g_strfreev);
+  g_clear_pointer (&self->features_json, g_free);
+  self->net = affect_classifier_load (path, &self->labels,
+      &self->features_json, &error);
+  if (self->net == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot load the model %s", path), ("%s", error->message));
+    g_error_free (error);
   }
-  ok = load_model (self, path);
   g_free (path);
-  return ok;
+  return self->net != NULL;
 }
 
 static void
@@ -1002,6 +849,7 @@ close_model (GstAffectLearner * learner)
   g_clear_pointer (&GST_AFFECT_CLASSIFY (learner)->net, affect_moodnet_free);
 }
 
+/* the model and trainer go with the learner's stop and close */
 static void
 gst_affect_classify_finalize (GObject * object)
 {
@@ -1012,27 +860,19 @@ gst_affect_classify_finalize (GObject * object)
   g_strfreev (self->labels);
   if (self->stream_features)
     gst_structure_free (self->stream_features);
-  g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
-  g_clear_pointer (&self->net, affect_moodnet_free);
   G_OBJECT_CLASS (gst_affect_classify_parent_class)->finalize (object);
 }
 
 static void
 gst_affect_classify_class_init (GstAffectClassifyClass * klass)
 {
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
 
   GST_DEBUG_CATEGORY_INIT (gst_affect_classify_debug, "affectclassify", 0,
       "MoodNet classifier");
-
   G_OBJECT_CLASS (klass)->finalize = gst_affect_classify_finalize;
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
-      G_N_ELEMENTS (props));
-  gst_element_class_set_static_metadata (element_class,
-      "MoodNet classifier", "Filter/Analyzer/Audio",
+  gst_affect_learner_class_setup (learner_class, srcs, props,
+      G_N_ELEMENTS (props), "MoodNet classifier", "Filter/Analyzer/Audio",
       "Tags or classifies Mel-spectrogram streams per item or window with a "
       "MobileNetV2 + self-attention network, or trains one", "gst-affect");
   learner_class->open = open_model;

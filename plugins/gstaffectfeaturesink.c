@@ -50,15 +50,16 @@
 #include "affect/atomicfile.h"
 #include "gstaffectelements.h"
 #include "gstaffectfeaturesink.h"
+#include "gstaffectprops.h"
 #include "gstaffecttensor.h"
 
 GST_DEBUG_CATEGORY_STATIC (affect_feature_sink_debug);
 #define GST_CAT_DEFAULT affect_feature_sink_debug
 
-enum
-{
-  PROP_0,
-  PROP_LOCATION
+static const GstAffectProp props[] = {
+  GST_AFFECT_PROP_STRING ("location", "Location",
+      "Feature table to write (.npy, .csv or .arff; LOCATION.items.csv "
+      "and LOCATION.meta beside it)", GstAffectFeatureSink, location, NULL, 0),
 };
 
 #define META_GROUP "features"
@@ -479,49 +480,12 @@ gst_affect_feature_sink_event (GstBaseSink * sink, GstEvent * event)
 }
 
 static void
-gst_affect_feature_sink_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
-{
-  GstAffectFeatureSink *self = GST_AFFECT_FEATURE_SINK (object);
-
-  switch (prop_id) {
-    case PROP_LOCATION:
-      GST_OBJECT_LOCK (self);
-      g_free (self->location);
-      self->location = g_value_dup_string (value);
-      GST_OBJECT_UNLOCK (self);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-}
-
-static void
-gst_affect_feature_sink_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
-{
-  GstAffectFeatureSink *self = GST_AFFECT_FEATURE_SINK (object);
-
-  switch (prop_id) {
-    case PROP_LOCATION:
-      GST_OBJECT_LOCK (self);
-      g_value_set_string (value, self->location);
-      GST_OBJECT_UNLOCK (self);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-}
-
-static void
 gst_affect_feature_sink_finalize (GObject * object)
 {
   GstAffectFeatureSink *self = GST_AFFECT_FEATURE_SINK (object);
 
   gst_affect_feature_sink_clear (self);
-  g_free (self->location);
+  gst_affect_props_finalize (object);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -532,22 +496,9 @@ gst_affect_feature_sink_class_init (GstAffectFeatureSinkClass * klass)
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseSinkClass *sink_class = GST_BASE_SINK_CLASS (klass);
 
-  gobject_class->set_property = gst_affect_feature_sink_set_property;
-  gobject_class->get_property = gst_affect_feature_sink_get_property;
   gobject_class->finalize = gst_affect_feature_sink_finalize;
-
-  /**
-   * GstAffectFeatureSink:location:
-   *
-   * The table to write: `.npy`, `.csv` or `.arff`, plus
-   * `LOCATION.items.csv` and `LOCATION.meta` beside it.
-   */
-  g_object_class_install_property (gobject_class, PROP_LOCATION,
-      g_param_spec_string ("location", "Location",
-          "Feature table to write (.npy, .csv or .arff; LOCATION.items.csv "
-          "and LOCATION.meta beside it)", NULL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+  gst_affect_props_install (gobject_class, props, G_N_ELEMENTS (props),
+      G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class,
@@ -566,4 +517,5 @@ static void
 gst_affect_feature_sink_init (GstAffectFeatureSink * self)
 {
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+  gst_affect_props_init (G_OBJECT (self));
 }

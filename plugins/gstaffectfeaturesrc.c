@@ -74,22 +74,40 @@
 #include "gstaffectelements.h"
 #include "gstaffectfeaturesrc.h"
 #include "gstaffectitem.h"
+#include "gstaffectprops.h"
 #include "gstaffecttensor.h"
 
 GST_DEBUG_CATEGORY_STATIC (affect_feature_src_debug);
 #define GST_CAT_DEFAULT affect_feature_src_debug
 
-enum
-{
-  PROP_0,
-  PROP_LOCATION,
-  PROP_MANIFEST,
-  PROP_LABEL_COLUMN,
-  PROP_TARGET_COLUMNS,
-  PROP_SPLIT,
-  PROP_FEATURE,
-  PROP_SAMPLE_RATE
+#define S GstAffectFeatureSrc
+static const GstAffectProp props[] = {
+  GST_AFFECT_PROP_STRING ("location", "Location",
+      "Feature table: openSMILE CSV (.csv), ARFF (.arff) or N x D .npy", S,
+      location, NULL, 0),
+  GST_AFFECT_PROP_STRING ("manifest", "Manifest",
+      "Manifest with the items' labels, targets, split and columns, "
+      "joined by id (NULL = LOCATION.items.csv if present)", S,
+      manifest_location, NULL, 0),
+  GST_AFFECT_PROP_STRING ("label-column", "Label column",
+      "Manifest column with a class or ';'-separated tags (\"\" = none; "
+      "NULL = 'label' if present)", S, label_column, NULL, 0),
+  GST_AFFECT_PROP_STRING ("target-columns", "Target columns",
+      "Comma-separated manifest columns of numeric targets (NULL = as "
+      "stored, else every numeric column)", S, target_columns, NULL, 0),
+  GST_AFFECT_PROP_STRING ("split", "Split",
+      "Keep this split (items without one are kept and stamped with it)", S,
+      split, NULL, 0),
+  GST_AFFECT_PROP_STRING ("feature", "Feature",
+      "The caps' feature field (NULL = as stored, else is09 for 384 "
+      "columns)", S, feature, NULL, 0),
+  GST_AFFECT_PROP_INT ("sample-rate", "Sample rate",
+      "The caps' sample-rate field: the audio rate the features were "
+      "extracted at (0 = as stored, else none)", S, sample_rate, 0, G_MAXINT,
+      0, 0),
 };
+
+#undef S
 
 #define META_GROUP "features"
 
@@ -672,94 +690,12 @@ gst_affect_feature_src_create (GstPushSrc * src, GstBuffer ** out)
 }
 
 static void
-gst_affect_feature_src_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
-{
-  GstAffectFeatureSrc *self = GST_AFFECT_FEATURE_SRC (object);
-  gchar **field = NULL;
-
-  switch (prop_id) {
-    case PROP_LOCATION:
-      field = &self->location;
-      break;
-    case PROP_MANIFEST:
-      field = &self->manifest_location;
-      break;
-    case PROP_LABEL_COLUMN:
-      field = &self->label_column;
-      break;
-    case PROP_TARGET_COLUMNS:
-      field = &self->target_columns;
-      break;
-    case PROP_SPLIT:
-      field = &self->split;
-      break;
-    case PROP_FEATURE:
-      field = &self->feature;
-      break;
-    case PROP_SAMPLE_RATE:
-      GST_OBJECT_LOCK (self);
-      self->sample_rate = g_value_get_int (value);
-      GST_OBJECT_UNLOCK (self);
-      return;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      return;
-  }
-  GST_OBJECT_LOCK (self);
-  g_free (*field);
-  *field = g_value_dup_string (value);
-  GST_OBJECT_UNLOCK (self);
-}
-
-static void
-gst_affect_feature_src_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
-{
-  GstAffectFeatureSrc *self = GST_AFFECT_FEATURE_SRC (object);
-
-  GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_LOCATION:
-      g_value_set_string (value, self->location);
-      break;
-    case PROP_MANIFEST:
-      g_value_set_string (value, self->manifest_location);
-      break;
-    case PROP_LABEL_COLUMN:
-      g_value_set_string (value, self->label_column);
-      break;
-    case PROP_TARGET_COLUMNS:
-      g_value_set_string (value, self->target_columns);
-      break;
-    case PROP_SPLIT:
-      g_value_set_string (value, self->split);
-      break;
-    case PROP_FEATURE:
-      g_value_set_string (value, self->feature);
-      break;
-    case PROP_SAMPLE_RATE:
-      g_value_set_int (value, self->sample_rate);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-  GST_OBJECT_UNLOCK (self);
-}
-
-static void
 gst_affect_feature_src_finalize (GObject * object)
 {
   GstAffectFeatureSrc *self = GST_AFFECT_FEATURE_SRC (object);
 
   gst_affect_feature_src_clear (self);
-  g_free (self->location);
-  g_free (self->manifest_location);
-  g_free (self->label_column);
-  g_free (self->target_columns);
-  g_free (self->split);
-  g_free (self->feature);
+  gst_affect_props_finalize (object);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -770,78 +706,10 @@ gst_affect_feature_src_class_init (GstAffectFeatureSrcClass * klass)
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS (klass);
   GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
-  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-      GST_PARAM_MUTABLE_READY;
 
-  gobject_class->set_property = gst_affect_feature_src_set_property;
-  gobject_class->get_property = gst_affect_feature_src_get_property;
   gobject_class->finalize = gst_affect_feature_src_finalize;
-
-  /**
-   * GstAffectFeatureSrc:location:
-   *
-   * The feature table: `.csv` (openSMILE CSV), `.arff` or `.npy`.
-   */
-  g_object_class_install_property (gobject_class, PROP_LOCATION,
-      g_param_spec_string ("location", "Location",
-          "Feature table: openSMILE CSV (.csv), ARFF (.arff) or N x D .npy",
-          NULL, flags));
-  /**
-   * GstAffectFeatureSrc:manifest:
-   *
-   * Manifest of the items (docs/manifests.md), joined to the table by id;
-   * NULL = LOCATION.items.csv when it exists, else the table's rows.
-   */
-  g_object_class_install_property (gobject_class, PROP_MANIFEST,
-      g_param_spec_string ("manifest", "Manifest",
-          "Manifest with the items' labels, targets, split and columns, "
-          "joined by id (NULL = LOCATION.items.csv if present)", NULL, flags));
-  /**
-   * GstAffectFeatureSrc:label-column:
-   *
-   * As affectsrc's: the manifest column with a class or tags ("" = none).
-   */
-  g_object_class_install_property (gobject_class, PROP_LABEL_COLUMN,
-      g_param_spec_string ("label-column", "Label column",
-          "Manifest column with a class or ';'-separated tags (\"\" = none; "
-          "NULL = 'label' if present)", NULL, flags));
-  /**
-   * GstAffectFeatureSrc:target-columns:
-   *
-   * As affectsrc's: comma-separated numeric target columns.
-   */
-  g_object_class_install_property (gobject_class, PROP_TARGET_COLUMNS,
-      g_param_spec_string ("target-columns", "Target columns",
-          "Comma-separated manifest columns of numeric targets (NULL = as "
-          "stored, else every numeric column)", NULL, flags));
-  /**
-   * GstAffectFeatureSrc:split:
-   *
-   * Keep the items of this split; items without one are kept and stamped.
-   */
-  g_object_class_install_property (gobject_class, PROP_SPLIT,
-      g_param_spec_string ("split", "Split",
-          "Keep this split (items without one are kept and stamped with it)",
-          NULL, flags));
-  /**
-   * GstAffectFeatureSrc:feature:
-   *
-   * The caps' `feature` field (NULL = as stored, else is09 for 384
-   * columns).
-   */
-  g_object_class_install_property (gobject_class, PROP_FEATURE,
-      g_param_spec_string ("feature", "Feature",
-          "The caps' feature field (NULL = as stored, else is09 for 384 "
-          "columns)", NULL, flags));
-  /**
-   * GstAffectFeatureSrc:sample-rate:
-   *
-   * The caps' `sample-rate` field (0 = as stored, else none).
-   */
-  g_object_class_install_property (gobject_class, PROP_SAMPLE_RATE,
-      g_param_spec_int ("sample-rate", "Sample rate",
-          "The caps' sample-rate field: the audio rate the features were "
-          "extracted at (0 = as stored, else none)", 0, G_MAXINT, 0, flags));
+  gst_affect_props_install (gobject_class, props, G_N_ELEMENTS (props),
+      G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY);
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
@@ -859,4 +727,5 @@ static void
 gst_affect_feature_src_init (GstAffectFeatureSrc * self)
 {
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+  gst_affect_props_init (G_OBJECT (self));
 }

@@ -121,17 +121,8 @@ static const GstAffectProp props[] = {
 
 #undef S
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
-static GstStaticPadTemplate src0_template = GST_STATIC_PAD_TEMPLATE ("src_0",
-    GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
-static GstStaticPadTemplate src1_template = GST_STATIC_PAD_TEMPLATE ("src_1",
-    GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
+static const gchar *srcs[] = { "src_0", "src_1", NULL };
 
-#define gst_affect_gate_parent_class parent_class
 G_DEFINE_TYPE (GstAffectGate, gst_affect_gate, GST_TYPE_AFFECT_LEARNER);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (affectgate, "affectgate",
     GST_RANK_NONE, GST_TYPE_AFFECT_GATE,
@@ -151,9 +142,6 @@ stop (GstAffectLearner * learner)
   GstAffectGate *self = GST_AFFECT_GATE (learner);
 
   clear_item (self);
-  g_clear_pointer (&self->model, affect_regressor_free);
-  g_clear_pointer (&self->dataset, affect_dataset_free);
-  self->n_features = 0;
   self->routed[0] = self->routed[1] = 0;
 }
 
@@ -166,29 +154,22 @@ start (GstAffectLearner * learner)
   if (learner->mode == GST_AFFECT_MODE_TRAIN
       || self->route_by == GST_AFFECT_ROUTE_BY_LABEL)
     return TRUE;
-  self->model = gst_affect_learner_load_regressor (learner, TRUE, self->label);
-  if (self->model == NULL)
+  if (!gst_affect_learner_load_regressor (learner, TRUE, self->label))
     return FALSE;
-  if (affect_regressor_n_targets (self->model) != 1) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("Gate model %s has %u outputs, expected 1.", learner->model_file,
-            affect_regressor_n_targets (self->model)), (NULL));
-    return FALSE;
-  }
-  self->n_features =
-      affect_mlp_get_config (affect_regressor_model (self->model))->n_inputs;
-  return TRUE;
+  if (affect_regressor_n_targets (learner->regressor) == 1)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("Gate model %s has %u outputs, expected 1.", learner->model_file,
+          affect_regressor_n_targets (learner->regressor)), (NULL));
+  return FALSE;
 }
 
 static gboolean
 set_caps (GstAffectLearner * learner, GstCaps * caps)
 {
-  GstAffectGate *self = GST_AFFECT_GATE (learner);
   GstAffectTensorInfo info;
 
-  return gst_affect_learner_vector_caps (learner, caps, &info, self->model ?
-      affect_regressor_model (self->model) : NULL, FALSE, &self->n_features,
-      &self->dataset, 1);
+  return gst_affect_learner_vector_caps (learner, caps, &info, FALSE, 1);
 }
 
 /* the decision for the item whose start event heads the held queue: push its start event (with route
@@ -248,26 +229,13 @@ close_item (GstAffectGate * self)
   return route;
 }
 
-static void
-post_prediction (GstAffectGate * self, GstBuffer * buf, gdouble probability,
-    gint route)
-{
-  const float p = (float) probability;
-  const gchar *names[] = { self->label, NULL };
-
-  gst_affect_learner_post_prediction (GST_AFFECT_LEARNER (self),
-      GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf),
-      self->learner.item ? self->learner.item->id : "", &p, names, 1, NULL, 0,
-      route);
-}
-
 /* the item's label, NaN if it has none */
 static gdouble
 item_label (GstAffectGate * self)
 {
   gdouble v;
 
-  return gst_affect_learner_item_value (self->learner.item, self->label,
+  return gst_affect_item_get_value (self->learner.item, self->label,
       &v) ? v : NAN;
 }
 
@@ -282,37 +250,28 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
 
   if (route < 0) {
     gdouble probability = NAN;
-    gboolean finite;
+    const float *x;
 
-    ret = gst_affect_learner_map_vector (learner, buf, &map, self->n_features);
+    ret = gst_affect_learner_map_vector (learner, buf, &map);
     if (ret != GST_FLOW_OK)
       return ret;
-    finite = affect_vector_is_finite ((const float *) map.data,
-        self->n_features);
+    x = (const float *) map.data;
     if (learner->mode == GST_AFFECT_MODE_TRAIN) {
       float label;
-      gboolean test;
 
       probability = item_label (self);
-      label = (float) (probability >= 0.5);
+      label = isnan (probability) ? NAN : (float) (probability >= 0.5);
       /* test items are routed but never learnt from */
-      test = gst_affect_learner_is_test_item (learner, learner->item);
-      if (!test && (isnan (probability) || !finite)) {
-        learner->skipped++;
-      } else if (!test && !gst_affect_learner_add_row (learner,
-              self->dataset, (const float *) map.data, &label,
-              gst_affect_learner_is_validation_item (learner, learner->item),
-              &learner->skipped)) {
+      if (gst_affect_learner_cache_vector (learner, x, &label, 1) < 0) {
         gst_buffer_unmap (buf, &map);
         gst_buffer_unref (buf);
         return GST_FLOW_ERROR;
       }
     } else if (self->route_by == GST_AFFECT_ROUTE_BY_LABEL) {
       probability = item_label (self);
-    } else if (finite) {
+    } else if (affect_vector_is_finite (x, learner->n_features)) {
       float p;
-      affect_regressor_predict (self->model, (const float *) map.data, &p, 1,
-          NULL, NULL);
+      affect_regressor_predict (learner->regressor, x, &p, 1, NULL, NULL);
       probability = p;
     } else {
       gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT,
@@ -325,8 +284,14 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
       release_item (self, route, probability);
     else
       self->routed[route]++;
-    if (learner->mode == GST_AFFECT_MODE_INFER)
-      post_prediction (self, buf, probability, route);
+    if (learner->mode == GST_AFFECT_MODE_INFER) {
+      const float p = (float) probability;
+      gst_affect_learner_post_prediction (learner, GST_BUFFER_PTS (buf),
+          GST_BUFFER_DURATION (buf), learner->item ? learner->item->id : "",
+          &p, (const gchar *[]) {
+            self->label
+          }, 1, NULL, 0, route);
+    }
   }
   /* the idle route gets a GAP in place of the buffer, so that its sink
    * prerolls and, live, keeps running (docs/elements/affectgate.md) */
@@ -338,13 +303,6 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     gst_affect_gap_push (&self->learner.gap[!route], self->srcpads[!route], pts,
         duration);
   return ret;
-}
-
-static void
-tune (AffectMlpTrainConfig * tc, gpointer data)
-{
-  tc->loss = AFFECT_MLP_LOSS_BCE;
-  tc->vat = FALSE;
 }
 
 static void
@@ -363,20 +321,23 @@ static gboolean
 train_and_write (GstAffectLearner * learner)
 {
   GstAffectGate *self = GST_AFFECT_GATE (learner);
-  GstAffectMlpJob job = { self->n_features, 1, AFFECT_ACTIVATION_SIGMOID,
-    self->dataset, -1, learner->model_file, "bce", NULL, NULL, tune,
-    describe, self
+  AffectMlpFileJob job = { learner->n_features, 1, NULL,
+    AFFECT_ACTIVATION_SIGMOID, NULL, -1, 0.0, learner->model_file, describe,
+    self
   };
+  AffectMlpTrainConfig tc;
 
   if (learner->skipped > 0)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("%u items skipped: no \"%s\" label or non-finite features.",
             learner->skipped, self->label), (NULL));
-  if (self->dataset == NULL || affect_dataset_size (self->dataset, FALSE) == 0) {
-    gst_affect_learner_no_items_error (learner, "a \"%s\" label", self->label);
-    return FALSE;
-  }
-  return gst_affect_learner_train_mlp (learner, &job);
+  if (affect_dataset_size (learner->dataset, FALSE) == 0)
+    return gst_affect_learner_no_items_error (learner, "a \"%s\" label",
+        self->label);
+  gst_affect_learner_mlp_config (learner, &tc);
+  tc.loss = AFFECT_MLP_LOSS_BCE;
+  tc.vat = FALSE;
+  return gst_affect_learner_train_mlp (learner, &job, &tc, NULL, NULL);
 }
 
 /* at EOS: an item left open goes out before training */
@@ -445,16 +406,10 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
 static void
 gst_affect_gate_class_init (GstAffectGateClass * klass)
 {
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
 
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src0_template);
-  gst_element_class_add_static_pad_template (element_class, &src1_template);
-  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
-      G_N_ELEMENTS (props));
-  gst_element_class_set_static_metadata (element_class,
-      "Affect spontaneity gate", "Filter/Demuxer/Tensor",
+  gst_affect_learner_class_setup (learner_class, srcs, props,
+      G_N_ELEMENTS (props), "Affect spontaneity gate", "Filter/Demuxer/Tensor",
       "Routes each item whole to src_0 (spontaneous) or src_1 (scripted) by "
       "an MLP classifier's probability; trains the classifier in "
       "mode=train. Example: ... ! affectis09 ! affectgate name=g "
@@ -474,10 +429,14 @@ gst_affect_gate_class_init (GstAffectGateClass * klass)
 static void
 gst_affect_gate_init (GstAffectGate * self)
 {
+  GstElementClass *klass = GST_ELEMENT_GET_CLASS (self);
+  guint i;
+
   GST_PAD_SET_PROXY_CAPS (self->learner.sinkpad);
-  self->srcpads[0] = gst_pad_new_from_static_template (&src0_template, "src_0");
-  self->srcpads[1] = gst_pad_new_from_static_template (&src1_template, "src_1");
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpads[0]);
-  gst_element_add_pad (GST_ELEMENT (self), self->srcpads[1]);
+  for (i = 0; i < 2; i++) {
+    self->srcpads[i] = gst_pad_new_from_template
+        (gst_element_class_get_pad_template (klass, srcs[i]), srcs[i]);
+    gst_element_add_pad (GST_ELEMENT (self), self->srcpads[i]);
+  }
   self->route = -1;
 }

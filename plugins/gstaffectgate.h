@@ -30,12 +30,9 @@ struct _GstAffectGate
   gint route_by;
   gchar *label;
 
-  /* state */
-  AffectRegressor *model;
-  guint n_features;
+  /* state (the model, dataset and vector size are the learner's) */
   gint route;                   /* of the learner's item; -1 undecided
                                  * (its start event heads the held queue) */
-  AffectDataset *dataset;       /* train mode */
   guint routed[2];
 };
 

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "affect/regressor.h"
 #include "gstaffectitem.h"
 
 GstAffectItem *
@@ -127,6 +128,14 @@ gst_affect_item_get_column (const GstAffectItem * item, const gchar * name)
   return item->columns ? gst_structure_get_string (item->columns, name) : NULL;
 }
 
+gboolean
+gst_affect_item_get_value (const GstAffectItem * item, const gchar * name,
+    gdouble * value)
+{
+  return item != NULL && (gst_affect_item_get_target (item, name, value)
+      || affect_parse_label (gst_affect_item_get_column (item, name), value));
+}
+
 static const gchar *task_names[] = { "none", "tags", "class", "regression" };
 
 const gchar *
@@ -146,24 +155,26 @@ gst_affect_task_from_string (const gchar * str)
   return GST_AFFECT_TASK_NONE;
 }
 
-static void
-set_string_array (GstStructure * s, const gchar * field, gchar ** strv)
+void
+gst_affect_structure_set_strings (GstStructure * s, const gchar * field,
+    const gchar * const *strv, const guint * pick, guint n)
 {
   GValue array = G_VALUE_INIT, v = G_VALUE_INIT;
+  guint i;
 
-  gst_value_array_init (&array, g_strv_length (strv));
+  gst_value_array_init (&array, n);
   g_value_init (&v, G_TYPE_STRING);
-  for (; *strv; strv++) {
-    g_value_set_string (&v, *strv);
+  for (i = 0; i < n; i++) {
+    g_value_set_string (&v, strv ? strv[pick ? pick[i] : i] : "");
     gst_value_array_append_value (&array, &v);
   }
   g_value_unset (&v);
   gst_structure_take_value (s, field, &array);
 }
 
-static void
-set_float_array (GstStructure * s, const gchar * field, const gfloat * data,
-    guint n)
+void
+gst_affect_structure_set_floats (GstStructure * s, const gchar * field,
+    const gfloat * data, guint n)
 {
   GValue array = G_VALUE_INIT, v = G_VALUE_INIT;
   guint i;
@@ -176,6 +187,23 @@ set_float_array (GstStructure * s, const gchar * field, const gfloat * data,
   }
   g_value_unset (&v);
   gst_structure_take_value (s, field, &array);
+}
+
+void
+gst_affect_item_warning (GstElement * element, gint code, const gchar * id,
+    const gchar * path, const gchar * debug, const gchar * format, ...)
+{
+  va_list args;
+  gchar *what;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  gst_element_message_full (element, GST_MESSAGE_WARNING, GST_STREAM_ERROR,
+      code, g_strdup_printf ("Item \"%s\" (%s): %s", id ? id : "",
+          path ? path : "no path", what), g_strdup (debug), __FILE__,
+      GST_FUNCTION, __LINE__);
+  g_free (what);
 }
 
 GstStructure *
@@ -195,9 +223,11 @@ gst_affect_item_to_structure (const GstAffectItem * item)
   if (GST_CLOCK_TIME_IS_VALID (item->duration))
     gst_structure_set (s, "duration", G_TYPE_UINT64, item->duration, NULL);
   if (item->vocabulary)
-    set_string_array (s, "vocabulary", item->vocabulary);
+    gst_affect_structure_set_strings (s, "vocabulary",
+        (const gchar * const *) item->vocabulary, NULL,
+        g_strv_length (item->vocabulary));
   if (item->labels)
-    set_float_array (s, "labels", item->labels, item->n_labels);
+    gst_affect_structure_set_floats (s, "labels", item->labels, item->n_labels);
   if (item->class_name)
     gst_structure_set (s, "class", G_TYPE_STRING, item->class_name, NULL);
   if (item->targets)

@@ -66,6 +66,10 @@ void gst_affect_item_set_column (GstAffectItem * item, const gchar * name,
     const gchar * value);
 const gchar *gst_affect_item_get_column (const GstAffectItem * item,
     const gchar * name);
+/* the item's value `name`: a target, or a column holding a number or a
+ * word label (affect_parse_label); FALSE without (or without an item) */
+gboolean gst_affect_item_get_value (const GstAffectItem * item,
+    const gchar * name, gdouble * value);
 
 GstStructure *gst_affect_item_to_structure (const GstAffectItem * item);
 GstAffectItem *gst_affect_item_from_structure (const GstStructure * s);
@@ -87,6 +91,19 @@ const gchar *gst_affect_item_parse_end_event (GstEvent * event,
  * all guint64. The caller appends its own fields. */
 GstStructure *gst_affect_message_structure_new (const gchar * name,
     const GstSegment * segment, GstClockTime ts, GstClockTime duration);
+
+/* GstValueArray fields: n strings (strv[pick[i]], or strv[i] when pick is
+ * NULL; "" when strv is NULL) and n floats */
+void gst_affect_structure_set_strings (GstStructure * s, const gchar * field,
+    const gchar * const *strv, const guint * pick, guint n);
+void gst_affect_structure_set_floats (GstStructure * s, const gchar * field,
+    const gfloat * data, guint n);
+
+/* A warning (GST_STREAM_ERROR, `code`) about item `id` (`path`):
+ * "Item "<id>" (<path>): <format…>"; `debug` may be NULL */
+void gst_affect_item_warning (GstElement * element, gint code,
+    const gchar * id, const gchar * path, const gchar * debug,
+    const gchar * format, ...) G_GNUC_PRINTF (6, 7);
 
 const gchar *gst_affect_task_to_string (GstAffectTask task);
 GstAffectTask gst_affect_task_from_string (const gchar * str);

@@ -107,9 +107,15 @@ gst_affect_learner_get_type (void)
 }
 
 void
-gst_affect_learner_class_install_props (GObjectClass * klass,
-    const GstAffectProp * props, guint n_props)
+gst_affect_learner_class_setup (GstAffectLearnerClass * klass,
+    const gchar * const *srcs, const GstAffectProp * props, guint n_props,
+    const gchar * longname, const gchar * classification,
+    const gchar * description, const gchar * author)
 {
+  static GstStaticCaps tensors =
+      GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstCaps *caps = gst_static_caps_get (&tensors);
   /* the class's for good: its param specs point into it */
   GstAffectProp *all = g_new (GstAffectProp, n_props +
       G_N_ELEMENTS (common_props));
@@ -139,8 +145,16 @@ gst_affect_learner_class_install_props (GObjectClass * klass,
       *r = knob;
     }
   }
-  gst_affect_props_install (klass, all, n, G_PARAM_READWRITE |
-      GST_PARAM_MUTABLE_READY);
+  gst_affect_props_install (G_OBJECT_CLASS (klass), all, n,
+      G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY);
+  gst_element_class_add_pad_template (element_class,
+      gst_pad_template_new ("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
+  for (; *srcs; srcs++)
+    gst_element_class_add_pad_template (element_class,
+        gst_pad_template_new (*srcs, GST_PAD_SRC, GST_PAD_ALWAYS, caps));
+  gst_caps_unref (caps);
+  gst_element_class_set_static_metadata (element_class, longname,
+      classification, description, author);
 }
 
 /* the stream state, as after init */
@@ -210,6 +224,9 @@ reset_stream (GstAffectLearner * self)
 {
   gst_affect_learner_release (self, NULL, NULL, NULL);
   g_clear_pointer (&self->item, gst_affect_item_free);
+  g_clear_pointer (&self->regressor, affect_regressor_free);
+  g_clear_pointer (&self->dataset, affect_dataset_free);
+  self->n_features = 0;
   gst_affect_gap_reset (&self->gap[0]);
   gst_affect_gap_reset (&self->gap[1]);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
@@ -223,19 +240,46 @@ gst_affect_learner_finalize (GObject * object)
 
   if (klass->stop)
     klass->stop (self);
+  if (klass->close)
+    klass->close (self);
   reset_stream (self);
   gst_affect_props_finalize (object);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
-static gboolean
-have_model_file (GstAffectLearner * self)
+gboolean
+gst_affect_learner_set_output_caps (GstAffectLearner * self, guint n,
+    gint rate_n, gint rate_d, const gchar * output, gchar ** names)
 {
-  if (self->model_file == NULL)
+  GstAffectTensorInfo info;
+  GstCaps *caps;
+  gchar *joined = g_strjoinv (",", names);
+  gboolean ok;
+
+  gst_affect_tensor_info_init (&info, 1, &n, rate_n, rate_d);
+  caps = gst_affect_tensor_caps_from_info (&info);
+  gst_caps_set_simple (caps, "affect-output", G_TYPE_STRING, output,
+      "names", G_TYPE_STRING, joined, NULL);
+  g_free (joined);
+  if (!(ok = gst_pad_set_caps (self->srcpad, caps)))
+    GST_DEBUG_OBJECT (self, "downstream refused %" GST_PTR_FORMAT, caps);
+  gst_caps_unref (caps);
+  return ok;
+}
+
+gchar *
+gst_affect_learner_model_file (GstAffectLearner * self)
+{
+  gchar *path;
+
+  GST_OBJECT_LOCK (self);
+  path = g_strdup (self->model_file);
+  GST_OBJECT_UNLOCK (self);
+  if (path == NULL)
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model-file set."),
         ("mode=%s model-file", self->mode == GST_AFFECT_MODE_TRAIN ?
             "train writes" : "infer needs"));
-  return self->model_file != NULL;
+  return path;
 }
 
 static gboolean
@@ -243,8 +287,10 @@ check_train_settings (GstAffectLearner * self)
 {
   GError *error = NULL;
   AffectMlpConfig probe = { 0 };
+  gchar *path = gst_affect_learner_model_file (self);
 
-  if (!have_model_file (self))
+  g_free (path);
+  if (path == NULL)
     return FALSE;
   /* training writes model-file (and the checkpoint, per-target files
    * beside it) at the end: check its folder before any item is read */
@@ -330,9 +376,9 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
       }
       ok = klass->set_caps (self, caps);
       gst_affect_caps_note (pad, caps, ok);
-      if (!ok) {
+      if (!ok || self->srcpad != NULL) {        /* src caps: the element's */
         gst_event_unref (event);
-        return FALSE;
+        return ok;
       }
       break;
     }
@@ -419,22 +465,6 @@ post (GstAffectLearner * self, GstStructure * s)
       gst_message_new_element (GST_OBJECT (self), s));
 }
 
-static void
-take_string_array (GstStructure * s, const gchar * name,
-    const gchar * const *strs, const guint * pick, guint n)
-{
-  GValue array = G_VALUE_INIT, v = G_VALUE_INIT;
-  guint i;
-
-  gst_value_array_init (&array, n);
-  for (i = 0; i < n; i++) {
-    g_value_init (&v, G_TYPE_STRING);
-    g_value_set_string (&v, strs ? strs[pick ? pick[i] : i] : "");
-    gst_value_array_append_and_take_value (&array, &v);
-  }
-  gst_structure_take_value (s, name, &array);
-}
-
 void
 gst_affect_learner_post_prediction (GstAffectLearner * self,
     GstClockTime pts, GstClockTime duration, const gchar * id,
@@ -442,24 +472,16 @@ gst_affect_learner_post_prediction (GstAffectLearner * self,
     const guint * pick, guint n_pick, gint route)
 {
   GstStructure *s;
-  GValue array = G_VALUE_INIT, v = G_VALUE_INIT;
-  guint i;
 
   if (!self->post_messages)
     return;
   s = gst_affect_message_structure_new ("affect-prediction", &self->segment,
       pts, duration);
   gst_structure_set (s, "id", G_TYPE_STRING, id ? id : "", NULL);
-  gst_value_array_init (&array, n);
-  for (i = 0; i < n; i++) {
-    g_value_init (&v, G_TYPE_FLOAT);
-    g_value_set_float (&v, scores[i]);
-    gst_value_array_append_and_take_value (&array, &v);
-  }
-  gst_structure_take_value (s, "scores", &array);
-  take_string_array (s, "names", names, NULL, n);
+  gst_affect_structure_set_floats (s, "scores", scores, n);
+  gst_affect_structure_set_strings (s, "names", names, NULL, n);
   if (pick != NULL)
-    take_string_array (s, "labels", names, pick, n_pick);
+    gst_affect_structure_set_strings (s, "labels", names, pick, n_pick);
   if (route >= 0)
     gst_structure_set (s, "route", G_TYPE_INT, route, NULL);
   post (self, s);
@@ -467,11 +489,11 @@ gst_affect_learner_post_prediction (GstAffectLearner * self,
 
 void
 gst_affect_learner_post_epoch (GstAffectLearner * self,
-    const GstAffectLearnerEpoch * e)
+    const AffectTrainEpoch * e, const gchar * target)
 {
   GstStructure *s = gst_structure_new ("affect-train-epoch",
-      "epoch", G_TYPE_UINT, e->epoch,
-      "epochs", G_TYPE_UINT, e->epochs,
+      "epoch", G_TYPE_UINT, (guint) e->epoch,
+      "epochs", G_TYPE_UINT, (guint) e->total_epochs,
       "phase", G_TYPE_STRING, e->phase,
       "learning-rate", G_TYPE_DOUBLE, e->learning_rate,
       "train-loss", G_TYPE_DOUBLE, e->train_loss,
@@ -479,30 +501,33 @@ gst_affect_learner_post_epoch (GstAffectLearner * self,
       "train-lds", G_TYPE_DOUBLE, e->train_lds,
       "validation-loss", G_TYPE_DOUBLE, e->validation_loss,
       "validation-metric", G_TYPE_DOUBLE, e->validation_metric,
-      "metric", G_TYPE_STRING, e->metric,
+      "metric", G_TYPE_STRING, e->metric_name,
       "validation-accuracy", G_TYPE_DOUBLE, e->validation_accuracy,
       "seconds", G_TYPE_DOUBLE, e->seconds,
       "best", G_TYPE_BOOLEAN, e->best, NULL);
 
-  if (e->target != NULL)
-    gst_structure_set (s, "target", G_TYPE_STRING, e->target, NULL);
-  GST_INFO_OBJECT (self, "epoch %u/%u %s loss %.5f %s %.4f", e->epoch,
-      e->epochs, e->phase, e->train_loss, e->metric, e->validation_metric);
+  if (target != NULL)
+    gst_structure_set (s, "target", G_TYPE_STRING, target, NULL);
+  GST_INFO_OBJECT (self, "epoch %d/%d %s loss %.5f %s %.4f", e->epoch,
+      e->total_epochs, e->phase, e->train_loss, e->metric_name,
+      e->validation_metric);
   post (self, s);
 }
 
 void
 gst_affect_learner_post_done (GstAffectLearner * self,
-    const GstAffectLearnerDone * d)
+    const gchar * model_file, guint items, guint validation_items,
+    guint best_epoch, gdouble validation_metric,
+    gdouble validation_accuracy, gboolean constant_output)
 {
   post (self, gst_structure_new ("affect-train-done",
-          "model-file", G_TYPE_STRING, d->model_file,
-          "items", G_TYPE_UINT, d->items,
-          "validation-items", G_TYPE_UINT, d->validation_items,
-          "best-epoch", G_TYPE_UINT, d->best_epoch,
-          "validation-metric", G_TYPE_DOUBLE, d->validation_metric,
-          "validation-accuracy", G_TYPE_DOUBLE, d->validation_accuracy,
-          "constant-output", G_TYPE_BOOLEAN, d->constant_output, NULL));
+          "model-file", G_TYPE_STRING, model_file,
+          "items", G_TYPE_UINT, items,
+          "validation-items", G_TYPE_UINT, validation_items,
+          "best-epoch", G_TYPE_UINT, best_epoch,
+          "validation-metric", G_TYPE_DOUBLE, validation_metric,
+          "validation-accuracy", G_TYPE_DOUBLE, validation_accuracy,
+          "constant-output", G_TYPE_BOOLEAN, constant_output, NULL));
 }
 
 /* ---- MLP helpers ---- */
@@ -510,81 +535,62 @@ gst_affect_learner_post_done (GstAffectLearner * self,
 typedef struct
 {
   GstAffectLearner *self;
-  const GstAffectMlpJob *job;
+  const gchar *target;
 } EpochCtx;
 
 static gboolean
-on_mlp_epoch (const AffectTrainEpoch * r, gpointer user_data)
+on_mlp_epoch (const AffectTrainEpoch * e, gpointer data)
 {
-  EpochCtx *ctx = user_data;
-  GstAffectLearner *self = ctx->self;
-  GstAffectLearnerEpoch e = {
-    .epoch = (guint) r->epoch,.epochs = self->epochs,.phase = "adam",
-    .learning_rate = self->learning_rate,.train_loss = r->train_loss,
-    .train_mse = r->train_mse,.train_lds = r->train_lds,
-    .validation_loss = NAN,.validation_metric = r->validation_metric,
-    .metric = ctx->job->metric,.validation_accuracy = r->validation_accuracy,
-    .seconds = r->seconds,.best = r->best,.target = ctx->job->target_name
-  };
-
-  gst_affect_learner_post_epoch (self, &e);
+  gst_affect_learner_post_epoch (((EpochCtx *) data)->self, e,
+      ((EpochCtx *) data)->target);
   return TRUE;
 }
 
-gboolean
-gst_affect_learner_train_mlp (GstAffectLearner * self,
-    const GstAffectMlpJob * job)
+void
+gst_affect_learner_mlp_config (GstAffectLearner * self,
+    AffectMlpTrainConfig * tc)
 {
-  /* grouped: the groups were held out as they came, single items never */
-  AffectMlpFileJob file = { job->n_inputs, job->n_outputs, self->hidden_sizes,
-    job->output_activation, job->dataset, job->target,
-    self->validation_group ? 0.0 : self->validation_fraction, job->path,
-    job->describe, job->data
-  };
-  AffectMlpTrainConfig tc;
+  affect_mlp_train_config_init (tc);
+  tc->epochs = self->epochs;
+  tc->batch_size = self->batch_size;
+  tc->learning_rate = self->learning_rate;
+  tc->seed = self->seed;
+  tc->patience = self->patience;
+  tc->resume = self->resume;
+}
+
+gboolean
+gst_affect_learner_train_mlp (GstAffectLearner * self, AffectMlpFileJob * job,
+    const AffectMlpTrainConfig * config, const gchar * target,
+    const gchar * constant_hint)
+{
   AffectMlpTrainResult res;
   GError *error = NULL;
-  EpochCtx ctx = { self, job };
+  EpochCtx ctx = { self, target };
+  const guint n_validation = affect_dataset_size (self->dataset, TRUE);
 
-  affect_mlp_train_config_init (&tc);
-  tc.epochs = self->epochs;
-  tc.batch_size = self->batch_size;
-  tc.learning_rate = self->learning_rate;
-  tc.seed = self->seed;
-  tc.patience = self->patience;
-  tc.resume = self->resume;
-  job->tune (&tc, job->data);
-  gst_affect_learner_check_groups (self,
-      (guint) affect_dataset_size (job->dataset, TRUE));
-  if (!affect_mlp_train_file (&file, &tc, on_mlp_epoch, &ctx, &res, &error)) {
+  job->hidden_sizes = self->hidden_sizes;
+  job->dataset = self->dataset;
+  /* grouped: the groups were held out as they came, single items never */
+  job->validation_fraction = self->validation_group ? 0.0 :
+      self->validation_fraction;
+  gst_affect_learner_check_groups (self, n_validation);
+  if (!affect_mlp_train_file (job, config, on_mlp_epoch, &ctx, &res, &error)) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("Training or writing %s failed: %s", job->path,
             error ? error->message : "unknown error"), (NULL));
     g_clear_error (&error);
     return FALSE;
   }
-  if (res.constant_output && job->constant_hint)
+  if (res.constant_output && constant_hint)
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("The model in %s predicts a constant on the validation items.",
-            job->path), ("%s", job->constant_hint));
-  {
-    GstAffectLearnerDone done = { job->path,
-      (guint) affect_dataset_size (job->dataset, FALSE),
-      (guint) affect_dataset_size (job->dataset, TRUE),
+            job->path), ("%s", constant_hint));
+  gst_affect_learner_post_done (self, job->path,
+      affect_dataset_size (self->dataset, FALSE), n_validation,
       (guint) res.best_epoch, res.best_validation_metric,
-      res.best_validation_accuracy, res.constant_output
-    };
-    gst_affect_learner_post_done (self, &done);
-  }
+      res.best_validation_accuracy, res.constant_output);
   return TRUE;
-}
-
-gboolean
-gst_affect_learner_item_value (const GstAffectItem * item, const gchar * name,
-    gdouble * value)
-{
-  return item != NULL && (gst_affect_item_get_target (item, name, value)
-      || affect_parse_label (gst_affect_item_get_column (item, name), value));
 }
 
 gboolean
@@ -643,7 +649,7 @@ gst_affect_learner_check_groups (GstAffectLearner * self,
             "mark split=validation items", self->validation_fraction));
 }
 
-void
+gboolean
 gst_affect_learner_no_items_error (GstAffectLearner * self,
     const gchar * format, ...)
 {
@@ -658,6 +664,7 @@ gst_affect_learner_no_items_error (GstAffectLearner * self,
           note), (NULL));
   g_free (wanted);
   g_free (note);
+  return FALSE;
 }
 
 gchar *
@@ -670,42 +677,26 @@ gst_affect_learner_split_note (guint test_items)
       "are held out", test_items, test_items == 1 ? "" : "s");
 }
 
-gboolean
-gst_affect_learner_add_row (GstAffectLearner * self, AffectDataset * ds,
-    const float *features, const float *targets, gboolean validation,
-    guint * skipped)
+gint
+gst_affect_learner_cache_vector (GstAffectLearner * self, const float *x,
+    const float *t, guint n)
 {
   GError *error = NULL;
 
-  if (affect_dataset_add (ds, features, targets, validation, &error))
-    return TRUE;
-  if (g_error_matches (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT)) {
-    (*skipped)++;
-    g_error_free (error);
-    return TRUE;
+  if (gst_affect_learner_is_test_item (self, self->item))
+    return 0;
+  if (!affect_vector_is_finite (t, n)
+      || !affect_vector_is_finite (x, self->n_features)) {
+    self->skipped++;
+    return 0;
   }
+  if (affect_dataset_add (self->dataset, x, t,
+          gst_affect_learner_is_validation_item (self, self->item), &error))
+    return 1;
   GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
       ("Cannot cache the training features: %s", error->message), (NULL));
   g_error_free (error);
-  return FALSE;
-}
-
-void
-gst_affect_learner_item_warning_full (GstAffectLearner * self, gint code,
-    const gchar * id, const gchar * path, const gchar * debug,
-    const gchar * format, ...)
-{
-  va_list args;
-  gchar *what;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_WARNING,
-      GST_STREAM_ERROR, code, g_strdup_printf ("Item \"%s\" (%s): %s",
-          id ? id : "", path ? path : "no path", what), g_strdup (debug),
-      __FILE__, GST_FUNCTION, __LINE__);
-  g_free (what);
+  return -1;
 }
 
 void
@@ -729,9 +720,7 @@ gst_affect_learner_describe_mlp (GstAffectLearner * self, AffectMlp * mlp,
 
 gboolean
 gst_affect_learner_vector_caps (GstAffectLearner * self, GstCaps * caps,
-    GstAffectTensorInfo * info, const AffectMlp * model,
-    gboolean check_feature, guint * n_features, AffectDataset ** dataset,
-    guint n_targets)
+    GstAffectTensorInfo * info, gboolean check_feature, guint n_targets)
 {
   const GstStructure *s = gst_caps_get_structure (caps, 0);
   GError *error = NULL;
@@ -746,57 +735,65 @@ gst_affect_learner_vector_caps (GstAffectLearner * self, GstCaps * caps,
   }
   n = gst_affect_tensor_info_n_elements (info);
   gst_structure_get_int (s, "sample-rate", &rate);
-  if (self->mode == GST_AFFECT_MODE_INFER && model != NULL) {
-    if (affect_mlp_check_stream (model, self->model_file, n,
-            gst_structure_get_string (s, "feature"), check_feature, rate,
-            &error))
+  if (self->mode == GST_AFFECT_MODE_INFER && self->regressor != NULL) {
+    if (affect_mlp_check_stream (affect_regressor_model (self->regressor),
+            self->model_file, n, gst_structure_get_string (s, "feature"),
+            check_feature, rate, &error))
       return TRUE;
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", error->message),
         ("caps %" GST_PTR_FORMAT, caps));
     g_error_free (error);
     return FALSE;
   }
-  if (self->mode == GST_AFFECT_MODE_TRAIN && *dataset != NULL
-      && n != *n_features) {
+  if (self->mode == GST_AFFECT_MODE_TRAIN && self->dataset != NULL
+      && n != self->n_features) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
         ("Feature size changed from %u to %u during training.",
-            *n_features, n), (NULL));
+            self->n_features, n), (NULL));
     return FALSE;
   }
-  *n_features = n;
-  if (self->mode == GST_AFFECT_MODE_TRAIN && *dataset == NULL) {
-    *dataset = affect_dataset_new ((int) n, (int) n_targets);
-    affect_dataset_set_cache_budget (*dataset,
+  self->n_features = n;
+  if (self->mode == GST_AFFECT_MODE_TRAIN && self->dataset == NULL) {
+    self->dataset = affect_dataset_new ((int) n, (int) n_targets);
+    affect_dataset_set_cache_budget (self->dataset,
         (size_t) self->cache_budget << 20);
   }
   return TRUE;
 }
 
-AffectRegressor *
+gboolean
 gst_affect_learner_load_regressor (GstAffectLearner * self,
     gboolean multi_output, const gchar * targets)
 {
   GError *error = NULL;
-  AffectRegressor *r;
+  gchar *path = gst_affect_learner_model_file (self);
 
-  if (!have_model_file (self))
-    return NULL;
-  r = affect_regressor_load (self->model_file, multi_output, targets, &error);
-  if (r == NULL && g_error_matches (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH))
+  if (path == NULL)
+    return FALSE;
+  self->regressor = affect_regressor_load (path, multi_output, targets, &error);
+  g_free (path);
+  if (self->regressor != NULL) {
+    self->n_features = affect_mlp_get_config (affect_regressor_model
+        (self->regressor))->n_inputs;
+    return TRUE;
+  }
+  if (g_error_matches (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH))
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
         (NULL));
-  else if (r == NULL)
+  else
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot load the model: %s", error->message), (NULL));
   g_clear_error (&error);
-  return r;
+  return FALSE;
 }
 
 GstFlowReturn
 gst_affect_learner_map_vector (GstAffectLearner * self, GstBuffer * buf,
-    GstMapInfo * map, guint n)
+    GstMapInfo * map)
 {
   GstFlowReturn ret = GST_FLOW_ERROR;
+  const guint n = gst_pad_has_current_caps (self->sinkpad) ?
+      self->n_features : 0;
 
   if (n == 0) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before data."),

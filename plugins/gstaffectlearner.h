@@ -1,9 +1,8 @@
 /* GstAffectLearner: the abstract element under affectclassify,
- * affectregress and affectgate. It owns what every model that learns at
- * EOS shares: mode, model-file, the training knobs, threads, the
- * writability check, train at EOS and the three messages (one builder, one
- * field layout each: docs/protocol.md). The model's own work sits behind
- * the class's virtual methods, as in NNStreamer's trainer framework table. */
+ * affectregress and affectgate: what every model that learns at EOS
+ * shares (mode, model-file, the training knobs, threads, items and
+ * splits, train at EOS, the messages). The model's own work sits behind
+ * the virtual methods, as in NNStreamer's trainer framework table. */
 #ifndef __GST_AFFECT_LEARNER_H__
 #define __GST_AFFECT_LEARNER_H__
 
@@ -25,7 +24,7 @@ G_BEGIN_DECLS typedef enum
 #define GST_TYPE_AFFECT_MODE (gst_affect_mode_get_type ())
 GType gst_affect_mode_get_type (void);
 
-/* In a training element's table (gst_affect_learner_class_install_props):
+/* In a training element's table (gst_affect_learner_class_setup):
  * a common knob restated with the element's own blurb (KNOB_BLURB), blurb,
  * range and default (KNOB), blurb and string default (KNOB_STRING), or
  * left out (ABSENT); its nick, type and field stay the learner's. */
@@ -59,8 +58,7 @@ struct _GstAffectLearner
 {
   GstElement element;
   GstPad *sinkpad;              /* from the class's "sink" template */
-  GstPad *srcpad;               /* from its "src" template (fixed caps), or
-                                 * NULL */
+  GstPad *srcpad;               /* from a "src" template (fixed caps) */
 
   /* properties (object lock) */
   GstAffectMode mode;
@@ -87,6 +85,11 @@ struct _GstAffectLearner
   guint skipped;                /* train: items not learnt from */
   guint test_items;             /* train: split=test items, not learnt */
   guint ungrouped;              /* train: items without validation-group */
+
+  /* MLPs (affectregress, affectgate; reset with the stream) */
+  AffectRegressor *regressor;   /* infer: model-file */
+  AffectDataset *dataset;       /* train: opened at the first caps */
+  guint n_features;             /* the model's, then the caps' */
 };
 
 /* What an element holds back, in stream order: an event, or a vector
@@ -114,31 +117,6 @@ gboolean gst_affect_learner_release (GstAffectLearner * self, GstPad * pad,
     void (*emit) (GstAffectLearner * self, const GstAffectHeld * held,
         guint index, gpointer data), gpointer data);
 
-/* "affect-train-epoch": one layout for every model (docs/protocol.md);
- * what a model does not have is NaN (doubles) or NULL (target) */
-typedef struct
-{
-  guint epoch, epochs;
-  const gchar *phase;
-  gdouble learning_rate;
-  gdouble train_loss, train_mse, train_lds, validation_loss;
-  gdouble validation_metric;
-  const gchar *metric;
-  gdouble validation_accuracy;
-  gdouble seconds;
-  gboolean best;
-  const gchar *target;
-} GstAffectLearnerEpoch;
-
-/* "affect-train-done" */
-typedef struct
-{
-  const gchar *model_file;
-  guint items, validation_items, best_epoch;
-  gdouble validation_metric, validation_accuracy;
-  gboolean constant_output;
-} GstAffectLearnerDone;
-
 struct _GstAffectLearnerClass
 {
   GstElementClass parent_class;
@@ -150,14 +128,15 @@ struct _GstAffectLearnerClass
     gboolean (*start) (GstAffectLearner * self);
   /* PAUSED_TO_READY and finalize: back to the state after init */
   void (*stop) (GstAffectLearner * self);
-  /* READY_TO_NULL (optional) */
+  /* READY_TO_NULL and finalize (optional) */
   void (*close) (GstAffectLearner * self);
   /* sink caps; a refusal's error is posted once per caps */
     gboolean (*set_caps) (GstAffectLearner * self, GstCaps * caps);
     GstFlowReturn (*chain) (GstAffectLearner * self, GstBuffer * buf);
-  /* every sink event after the learner's part (caps checked, segment
-   * copied, item parsed at its start, gaps reset, training done at EOS;
-   * the item is dropped after its end event); takes the event */
+  /* every sink event after the learner's part (caps checked, and dropped
+   * where the element has a "src" pad, whose caps it sets; segment copied,
+   * item parsed at its start, gaps reset, training done at EOS; the item
+   * is dropped after its end event); takes the event */
     gboolean (*sink_event) (GstAffectLearner * self, GstEvent * event);
   /* at EOS before training (optional): close what the stream left open */
   void (*drain) (GstAffectLearner * self);
@@ -165,75 +144,33 @@ struct _GstAffectLearnerClass
     gboolean (*train) (GstAffectLearner * self);
 };
 
-/* installs a class's table (gstaffectprops.h) with the common knobs
- * (mode, model-file, hidden-sizes, epochs, batch-size, learning-rate, seed,
- * threads, validation-fraction, validation-group, patience, resume,
- * cache-budget, post-messages) as the table restates them or, where it
- * does not name them, as the learner states them */
-void gst_affect_learner_class_install_props (GObjectClass * klass,
-    const GstAffectProp * props, guint n_props);
+/* class_init of a training element: tensor pad templates ("sink" and one
+ * source pad each of `srcs`, NULL-terminated), the metadata, the table
+ * (gstaffectprops.h) with the common knobs (mode, model-file,
+ * hidden-sizes, epochs, batch-size, learning-rate, seed, threads,
+ * validation-fraction, validation-group, patience, resume, cache-budget,
+ * post-messages) as the table restates them or as the learner states them */
+void gst_affect_learner_class_setup (GstAffectLearnerClass * klass,
+    const gchar * const *srcs, const GstAffectProp * props, guint n_props,
+    const gchar * longname, const gchar * classification,
+    const gchar * description, const gchar * author);
 
-/* "affect-prediction": timestamp, stream-time, running-time, duration,
- * id, scores, names; `labels` when pick != NULL (names[pick[i]]), `route`
- * when route >= 0. Nothing when post-messages is false. */
+/* The messages, one builder and one field layout each (docs/protocol.md).
+ * "affect-prediction": the time fields, id, scores, names; `labels` when
+ * pick != NULL (names[pick[i]]), `route` when route >= 0; nothing when
+ * post-messages is false. */
 void gst_affect_learner_post_prediction (GstAffectLearner * self,
     GstClockTime pts, GstClockTime duration, const gchar * id,
     const float *scores, const gchar * const *names, guint n,
     const guint * pick, guint n_pick, gint route);
+/* "affect-train-epoch", with `target` when it is not NULL */
 void gst_affect_learner_post_epoch (GstAffectLearner * self,
-    const GstAffectLearnerEpoch * epoch);
+    const AffectTrainEpoch * epoch, const gchar * target);
 void gst_affect_learner_post_done (GstAffectLearner * self,
-    const GstAffectLearnerDone * done);
+    const gchar * model_file, guint items, guint validation_items,
+    guint best_epoch, gdouble validation_metric,
+    gdouble validation_accuracy, gboolean constant_output);
 
-/* ---- MLP helpers (affectregress, affectgate) ---- */
-
-/* One MLP to train on `dataset` (column `target`, -1 = all) with the
- * learner's knobs and hidden-sizes, written atomically to `path` with its
- * checkpoint "<path>.ckpt". `tune` sets the model's own part of the
- * training config (loss, VAT), `describe` its names and metadata before it
- * is written. */
-typedef struct
-{
-  guint n_inputs, n_outputs;
-  AffectActivation output_activation;
-  AffectDataset *dataset;
-  gint target;
-  const gchar *path;
-  const gchar *metric;          /* of the epoch messages */
-  const gchar *target_name;     /* of the epoch messages, or NULL */
-  const gchar *constant_hint;   /* warn of a constant model, or NULL */
-  void (*tune) (AffectMlpTrainConfig * config, gpointer data);
-  void (*describe) (AffectMlp * mlp, gpointer data);
-  gpointer data;
-} GstAffectMlpJob;
-
-/* trains, writes, posts every epoch and affect-train-done; FALSE with an
- * error posted */
-gboolean gst_affect_learner_train_mlp (GstAffectLearner * self,
-    const GstAffectMlpJob * job);
-/* The caps of a vector element (one float32 tensor per buffer) into
- * *info and *n_features: infer mode with a model checks the size, the
- * `feature` (check_feature) and the sample-rate against the model's, train
- * mode keeps the size fixed and opens *dataset (n_targets columns) at the
- * first caps. FALSE with one error posted. */
-gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
-    GstCaps * caps, GstAffectTensorInfo * info, const AffectMlp * model,
-    gboolean check_feature, guint * n_features, AffectDataset ** dataset,
-    guint n_targets);
-/* infer mode: model-file as a regressor (one model or one per target of
- * `targets`); NULL with one error posted */
-AffectRegressor *gst_affect_learner_load_regressor (GstAffectLearner *
-    self, gboolean multi_output, const gchar * targets);
-/* maps a vector buffer of n floats (n = 0: no caps yet); another flow
- * than OK, with an error posted, nothing mapped and buf unreffed, on
- * failure */
-GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
-    GstBuffer * buf, GstMapInfo * map, guint n);
-
-/* the item's value `name`: a target, or a column holding a number or a
- * word label (affect_parse_label); FALSE without */
-gboolean gst_affect_learner_item_value (const GstAffectItem * item,
-    const gchar * name, gdouble * value);
 /* train mode: TRUE, counted, for an item of split=test, never learnt from
  * so that one manifest feeds both training and evaluation */
 gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
@@ -250,28 +187,63 @@ gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
 void gst_affect_learner_check_groups (GstAffectLearner * self,
     guint validation_items);
 /* at EOS with nothing to learn from: "No training items with <wanted,
- * printf-style> (<n> skipped, <the split filter>)." */
-void gst_affect_learner_no_items_error (GstAffectLearner * self,
+ * printf-style> (<n> skipped, <the split filter>)."; FALSE */
+gboolean gst_affect_learner_no_items_error (GstAffectLearner * self,
     const gchar * format, ...) G_GNUC_PRINTF (2, 3);
 /* "" or ", 12 items of split=test ignored: …", what a "no training
  * items" error adds so the split filter is named */
 gchar *gst_affect_learner_split_note (guint test_items);
-/* Adds a row to the cache. A row with non-finite values is not added and
- * counted in *skipped; FALSE (an error posted on the bus) if the spill
- * file cannot be written. */
-gboolean gst_affect_learner_add_row (GstAffectLearner * self,
-    AffectDataset * ds, const float *features, const float *targets,
-    gboolean validation, guint * skipped);
-/* A warning (GST_STREAM_ERROR, `code`) about item `id` (`path`):
- * "Item "<id>" (<path>): <format…>"; `debug` may be NULL */
-void gst_affect_learner_item_warning_full (GstAffectLearner * self,
-    gint code, const gchar * id, const gchar * path, const gchar * debug,
-    const gchar * format, ...) G_GNUC_PRINTF (6, 7);
-/* the same about the current item */
+/* gst_affect_item_warning () about the current item */
 #define gst_affect_learner_item_warning(self, code, debug, ...) \
-  gst_affect_learner_item_warning_full ((self), (code), \
+  gst_affect_item_warning (GST_ELEMENT (self), (code), \
       (self)->item ? (self)->item->id : NULL, \
       (self)->item ? (self)->item->path : NULL, (debug), __VA_ARGS__)
+/* on "src": the caps of a vector of n floats, rate_n/rate_d a second,
+ * with `affect-output` and `names` (n of them, joined by commas); FALSE
+ * when refused */
+gboolean gst_affect_learner_set_output_caps (GstAffectLearner * self,
+    guint n, gint rate_n, gint rate_d, const gchar * output, gchar ** names);
+/* model-file (a copy), or NULL with an error posted */
+gchar *gst_affect_learner_model_file (GstAffectLearner * self);
+
+/* ---- MLPs (affectregress, affectgate) ---- */
+
+/* infer mode: model-file as `regressor` (one model or one per target of
+ * `targets`) and its input size as n_features; FALSE with one error */
+gboolean gst_affect_learner_load_regressor (GstAffectLearner * self,
+    gboolean multi_output, const gchar * targets);
+/* The caps of a vector element (one float32 tensor per buffer) into
+ * *info: infer mode with a regressor checks the size, the `feature`
+ * (check_feature) and the sample-rate against the model's, train mode
+ * keeps the size fixed and opens the dataset (n_targets columns) at the
+ * first caps. FALSE with one error posted. */
+gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
+    GstCaps * caps, GstAffectTensorInfo * info, gboolean check_feature,
+    guint n_targets);
+/* maps a vector buffer of n_features floats; another flow than OK, with
+ * an error posted, nothing mapped and buf unreffed, before caps or on a
+ * wrong size */
+GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
+    GstBuffer * buf, GstMapInfo * map);
+/* train mode: x and its n targets t (NaN: the item has no such target) as
+ * a row of the dataset, validation or training, unless the item is of
+ * split=test; a row with a NaN or an Inf is counted in `skipped`. 1 added,
+ * 0 not, -1 when the cache cannot be written (an error posted). */
+gint gst_affect_learner_cache_vector (GstAffectLearner * self,
+    const float *x, const float *t, guint n);
+/* the learner's knobs (epochs, batch-size, learning-rate, seed, patience,
+ * resume) in a new training config */
+void gst_affect_learner_mlp_config (GstAffectLearner * self,
+    AffectMlpTrainConfig * config);
+/* Trains job (its hidden sizes, dataset and validation fraction the
+ * learner's: grouped hold-outs were drawn as the items came) with config
+ * and writes it (affect_mlp_train_file), posting every epoch (with
+ * `target` when it is not NULL) and affect-train-done; warns with
+ * `constant_hint` (or not, NULL) of a model whose output is constant.
+ * FALSE with an error posted. */
+gboolean gst_affect_learner_train_mlp (GstAffectLearner * self,
+    AffectMlpFileJob * job, const AffectMlpTrainConfig * config,
+    const gchar * target, const gchar * constant_hint);
 /* A trained model's metadata from the stream: `task`, `feature` (NULL:
  * the sink caps' field) and `sample-rate`, the rate the features were
  * computed at (the sink caps' field; not set without) */

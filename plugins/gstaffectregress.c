@@ -176,14 +176,8 @@ static const GstAffectProp props[] = {
 
 #undef S
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AFFECT_TENSOR_CAPS_TEMPLATE));
+static const gchar *srcs[] = { "src", NULL };
 
-#define gst_affect_regress_parent_class parent_class
 G_DEFINE_TYPE (GstAffectRegress, gst_affect_regress, GST_TYPE_AFFECT_LEARNER);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (affectregress, "affectregress",
     GST_RANK_NONE, GST_TYPE_AFFECT_REGRESS,
@@ -195,18 +189,12 @@ stop (GstAffectLearner * learner)
 {
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
 
-  g_clear_pointer (&self->regressor, affect_regressor_free);
-  g_strfreev (self->target_names);
-  self->target_names = NULL;
+  g_clear_pointer (&self->target_names, g_strfreev);
   self->n_targets = 0;
-  self->n_features = 0;
-  gst_caps_replace (&self->input_caps, NULL);
-  g_clear_pointer (&self->dataset, affect_dataset_free);
   g_clear_pointer (&self->range_lo, g_free);
   g_clear_pointer (&self->range_hi, g_free);
   self->range_seen = FALSE;
 }
-
 
 static gboolean
 start (GstAffectLearner * learner)
@@ -214,96 +202,70 @@ start (GstAffectLearner * learner)
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
 
   if (learner->mode == GST_AFFECT_MODE_INFER) {
-    self->regressor = gst_affect_learner_load_regressor (learner,
-        self->multi_output, self->targets);
-    if (self->regressor == NULL)
+    if (!gst_affect_learner_load_regressor (learner, self->multi_output,
+            self->targets))
       return FALSE;
     self->target_names =
-        g_strdupv ((gchar **) affect_regressor_names (self->regressor));
-    self->n_targets = affect_regressor_n_targets (self->regressor);
-    self->n_features = affect_mlp_get_config (affect_regressor_model
-        (self->regressor))->n_inputs;
-    return TRUE;
+        g_strdupv ((gchar **) affect_regressor_names (learner->regressor));
+  } else {
+    self->target_names = affect_split_names (self->targets);
   }
-  self->target_names = affect_split_names (self->targets);
   self->n_targets = g_strv_length (self->target_names);
-  if (self->n_targets == 0) {
+  if (self->n_targets == 0)
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("No targets to train."), ("set targets=valence,..."));
-    return FALSE;
-  }
-  return TRUE;
+  return self->n_targets > 0;
 }
 
 static gboolean
 set_input_caps (GstAffectLearner * learner, GstCaps * caps)
 {
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
-  GstAffectTensorInfo info, out_info;
-  GstCaps *out;
-  gchar *names;
+  GstAffectTensorInfo info;
 
-  if (!gst_affect_learner_vector_caps (learner, caps, &info, self->regressor ?
-          affect_regressor_model (self->regressor) : NULL, TRUE,
-          &self->n_features, &self->dataset, self->n_targets))
+  if (!gst_affect_learner_vector_caps (learner, caps, &info, TRUE,
+          self->n_targets))
     return FALSE;
-  gst_caps_replace (&self->input_caps, caps);
-
-  gst_affect_tensor_info_init (&out_info, 1, &self->n_targets, info.rate_n,
-      info.rate_d);
-  out = gst_affect_tensor_caps_from_info (&out_info);
-  names = g_strjoinv (",", self->target_names);
-  gst_caps_set_simple (out, "affect-output", G_TYPE_STRING, "targets",
-      "names", G_TYPE_STRING, names, NULL);
-  g_free (names);
-  if (!gst_pad_push_event (self->learner.srcpad, gst_event_new_caps (out)))
-    GST_DEBUG_OBJECT (self, "downstream refused %" GST_PTR_FORMAT, out);
-  gst_caps_unref (out);
+  /* refused: not-negotiated at the first push */
+  gst_affect_learner_set_output_caps (learner, self->n_targets, info.rate_n,
+      info.rate_d, "targets", self->target_names);
   return TRUE;
 }
 
+/* A non-finite prediction is dropped with a warning. One far outside the
+ * training targets' range (more than the range's width beyond either end:
+ * 2.2e8 on a 1–5 scale, not 5.3) says the input is not like the training
+ * data: it is pushed, with one warning per item naming every such output. */
 static GstFlowReturn
 push_prediction (GstAffectRegress * self, const float *y, const gchar * id,
-    GstClockTime pts, GstClockTime duration)
+    const gchar * path, GstClockTime pts, GstClockTime duration)
 {
-  GstBuffer *out = gst_buffer_new_memdup (y, self->n_targets * sizeof (float));
-
-  GST_BUFFER_PTS (out) = pts;
-  GST_BUFFER_DURATION (out) = duration;
-  gst_affect_gap_note (&self->learner.gap[0], pts, duration);
-  gst_affect_learner_post_prediction (GST_AFFECT_LEARNER (self), pts,
-      duration, id, y, (const gchar * const *) self->target_names,
-      self->n_targets, NULL, 0, -1);
-  return gst_pad_push (self->learner.srcpad, out);
-}
-
-/* A prediction far outside the training targets' range (more than the
- * range's width beyond either end: 2.2e8 on a 1–5 scale, not 5.3) says the
- * input is not like the training data: one warning per item naming it and
- * every such output; the prediction is kept. A non-finite one is dropped
- * with a warning. */
-static gboolean
-check_prediction (GstAffectRegress * self, const float *y, const gchar * id,
-    const gchar * path)
-{
+  GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
+  GstBuffer *out;
   gchar *far;
   guint i;
 
   for (i = 0; i < self->n_targets; i++)
     if (!isfinite (y[i])) {
-      gst_affect_learner_item_warning_full (GST_AFFECT_LEARNER (self),
-          GST_STREAM_ERROR_FAILED, id, path, NULL, "prediction %s is %g, no "
-          "prediction.", self->target_names[i], y[i]);
-      return FALSE;
+      gst_affect_item_warning (GST_ELEMENT (self), GST_STREAM_ERROR_FAILED,
+          id, path, NULL, "prediction %s is %g, no prediction.",
+          self->target_names[i], y[i]);
+      return GST_FLOW_OK;
     }
-  far = affect_regressor_far_outside (self->regressor, y);
+  far = affect_regressor_far_outside (learner->regressor, y);
   if (far)
-    gst_affect_learner_item_warning_full (GST_AFFECT_LEARNER (self),
-        GST_STREAM_ERROR_FAILED, id, path, "more than the range's width "
-        "beyond it: the input is unlike the training data", "prediction far "
-        "outside the training targets' range: %s.", far);
+    gst_affect_item_warning (GST_ELEMENT (self), GST_STREAM_ERROR_FAILED,
+        id, path, "more than the range's width beyond it: the input is "
+        "unlike the training data", "prediction far outside the training "
+        "targets' range: %s.", far);
   g_free (far);
-  return TRUE;
+  out = gst_buffer_new_memdup (y, self->n_targets * sizeof (float));
+  GST_BUFFER_PTS (out) = pts;
+  GST_BUFFER_DURATION (out) = duration;
+  gst_affect_gap_note (&learner->gap[0], pts, duration);
+  gst_affect_learner_post_prediction (learner, pts, duration, id, y,
+      (const gchar * const *) self->target_names, self->n_targets, NULL, 0, -1);
+  return gst_pad_push (learner->srcpad, out);
 }
 
 static GstFlowReturn
@@ -312,89 +274,61 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
   GstFlowReturn ret = GST_FLOW_OK;
   GstMapInfo map;
-  const gchar *id = self->learner.item ? self->learner.item->id : NULL;
-  float *y;
+  const float *x;
+  float *y = g_new (float, self->n_targets);
   /* a vector that gives no output now: a GAP of its span (or, when the
    * outputs wait for EOS, one GAP so that the sink prerolls) */
-  gboolean gap = FALSE, preroll = FALSE;
+  gboolean gap = TRUE, preroll = FALSE;
+  guint i;
 
-  ret = gst_affect_learner_map_vector (learner, buf, &map,
-      self->input_caps ? self->n_features : 0);
-  if (ret != GST_FLOW_OK)
+  ret = gst_affect_learner_map_vector (learner, buf, &map);
+  if (ret != GST_FLOW_OK) {
+    g_free (y);
     return ret;
-
-  if (learner->mode == GST_AFFECT_MODE_TRAIN) {
-    float *t;
-    gboolean ok = self->learner.item != NULL;
-    guint i;
-
-    /* test items are never learnt from, so one manifest can feed both
-     * the training and the evaluation pipeline */
-    gap = TRUE;
-    if (gst_affect_learner_is_test_item (learner, self->learner.item))
-      goto out;
-    t = g_new (float, self->n_targets);
-    for (i = 0; ok && i < self->n_targets; i++) {
-      gdouble v;
-      ok = gst_affect_learner_item_value (learner->item,
-          self->target_names[i], &v);
-      t[i] = (float) v;
-    }
-    if (!ok) {
-      learner->skipped++;
-      GST_DEBUG_OBJECT (self, "skipping item %s: missing target",
-          id ? id : "(none)");
-    } else if (!gst_affect_learner_add_row (learner, self->dataset,
-            (const float *) map.data, t,
-            gst_affect_learner_is_validation_item (learner, self->learner.item),
-            &learner->skipped)) {
-      ret = GST_FLOW_ERROR;
-    } else if (affect_vector_is_finite (t, self->n_targets)
-        && affect_vector_is_finite ((const float *) map.data, self->n_features)) {
-      if (self->range_lo == NULL) {
-        self->range_lo = g_new (gdouble, self->n_targets);
-        self->range_hi = g_new (gdouble, self->n_targets);
-      }
-      affect_target_range_update (self->range_lo, self->range_hi, t,
-          self->n_targets, &self->range_seen);
-    }
-    g_free (t);
-    goto out;
   }
-
-  if (!affect_vector_is_finite ((const float *) map.data, self->n_features)) {
+  x = (const float *) map.data;
+  if (learner->mode == GST_AFFECT_MODE_TRAIN) {
+    for (i = 0; i < self->n_targets; i++) {
+      gdouble v;
+      y[i] = gst_affect_item_get_value (learner->item, self->target_names[i],
+          &v) ? (float) v : NAN;
+    }
+    switch (gst_affect_learner_cache_vector (learner, x, y, self->n_targets)) {
+      case 1:
+        if (self->range_lo == NULL) {
+          self->range_lo = g_new (gdouble, self->n_targets);
+          self->range_hi = g_new (gdouble, self->n_targets);
+        }
+        affect_target_range_update (self->range_lo, self->range_hi, y,
+            self->n_targets, &self->range_seen);
+        break;
+      case -1:
+        ret = GST_FLOW_ERROR;
+        break;
+    }
+  } else if (!affect_vector_is_finite (x, learner->n_features)) {
     gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT, NULL,
         "feature vector with NaN or infinite values, no prediction.");
-    gap = TRUE;
-    goto out;
-  }
-
-  if (self->standardise == GST_AFFECT_STANDARDISE_PER_STREAM) {
-    gst_affect_learner_hold (learner, NULL, buf, (const float *) map.data,
-        self->n_features);
+  } else if (self->standardise == GST_AFFECT_STANDARDISE_PER_STREAM) {
+    gst_affect_learner_hold (learner, NULL, buf, x, learner->n_features);
+    gap = FALSE;
     preroll = TRUE;
-    goto out;
-  }
-
-  y = g_new (float, self->n_targets);
-  affect_regressor_predict (self->regressor, (const float *) map.data, y, 1,
-      NULL, NULL);
-  if (check_prediction (self, y, id,
-          self->learner.item ? self->learner.item->path : NULL))
-    ret =
-        push_prediction (self, y, id, GST_BUFFER_PTS (buf),
+  } else {
+    affect_regressor_predict (learner->regressor, x, y, 1, NULL, NULL);
+    ret = push_prediction (self, y, learner->item ? learner->item->id : NULL,
+        learner->item ? learner->item->path : NULL, GST_BUFFER_PTS (buf),
         GST_BUFFER_DURATION (buf));
-  g_free (y);
-
-out:
+    gap = FALSE;
+  }
   if (ret == GST_FLOW_OK && gap)
-    gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
+    gst_affect_gap_push (&learner->gap[0], learner->srcpad,
         GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf));
   else if (ret == GST_FLOW_OK && preroll)
-    gst_affect_gap_preroll (&self->learner.gap[0], self->learner.srcpad,
+    gst_affect_gap_preroll (&learner->gap[0], learner->srcpad,
         GST_BUFFER_PTS (buf));
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
+  g_free (y);
   return ret;
 }
 
@@ -403,10 +337,9 @@ emit_held (GstAffectLearner * learner, const GstAffectHeld * h, guint i,
     gpointer y)
 {
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
-  const float *yi = (const float *) y + (gsize) i * self->n_targets;
 
-  if (check_prediction (self, yi, h->id, h->path))
-    push_prediction (self, yi, h->id, h->pts, h->duration);
+  push_prediction (self, (const float *) y + (gsize) i * self->n_targets,
+      h->id, h->path, h->pts, h->duration);
 }
 
 /* per-stream standardisation: predict every held vector with the
@@ -421,9 +354,9 @@ drain (GstAffectLearner * learner)
   if (learner->mode != GST_AFFECT_MODE_INFER
       || self->standardise != GST_AFFECT_STANDARDISE_PER_STREAM)
     return;
-  x = gst_affect_learner_held_vectors (learner, self->n_features, &n);
+  x = gst_affect_learner_held_vectors (learner, learner->n_features, &n);
   y = g_new (float, (gsize) MAX (n, 1) * self->n_targets);
-  affect_regressor_predict_stream (self->regressor, x, y, (int) n);
+  affect_regressor_predict_stream (learner->regressor, x, y, (int) n);
   gst_affect_learner_release (learner, learner->srcpad, emit_held, y);
   g_free (x);
   g_free (y);
@@ -436,31 +369,15 @@ typedef struct
 } Model;
 
 static void
-tune (AffectMlpTrainConfig * tc, gpointer data)
-{
-  GstAffectRegress *self = ((Model *) data)->self;
-
-  tc->loss = AFFECT_MLP_LOSS_MSE;
-  tc->vat = self->vat;
-  tc->vat_config.epsilon = self->epsilon;
-  tc->vat_config.lambda = self->lambda;
-  tc->vat_config.xi = self->xi;
-  tc->vat_config.power_iterations = self->power_iterations;
-  tc->vat_config.power = self->power_method;
-}
-
-static void
 describe (AffectMlp * mlp, gpointer data)
 {
   Model *model = data;
   GstAffectRegress *self = model->self;
   GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
-  gchar **names = g_new0 (gchar *, model->t1 - model->t0 + 1);
-  gchar *value;
-  guint t;
+  gchar **names = g_new0 (gchar *, model->t1 - model->t0 + 1), *value;
 
-  for (t = model->t0; t < model->t1; t++)
-    names[t - model->t0] = self->target_names[t];
+  memcpy (names, self->target_names + model->t0,
+      (model->t1 - model->t0) * sizeof (gchar *));
   affect_mlp_set_names (mlp, (const char *const *) names);
   g_free (names);
   gst_affect_learner_describe_mlp (learner, mlp, "regression", NULL);
@@ -484,36 +401,38 @@ train_and_write (GstAffectLearner * learner)
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
   guint m, n_models = self->multi_output ? 1 : self->n_targets;
   gboolean ok = TRUE;
+  AffectMlpTrainConfig tc;
 
   if (learner->skipped > 0)
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("%u vectors skipped: no item, a missing target (%s) or non-finite "
             "values.", learner->skipped, self->targets), (NULL));
-  if (learner->test_items > 0)
-    GST_INFO_OBJECT (self, "%u test items not used for training",
-        learner->test_items);
-  if (affect_dataset_size (self->dataset, FALSE) == 0) {
-    gst_affect_learner_no_items_error (learner, "targets \"%s\"",
+  if (affect_dataset_size (learner->dataset, FALSE) == 0)
+    return gst_affect_learner_no_items_error (learner, "targets \"%s\"",
         self->targets);
-    return FALSE;
-  }
+  gst_affect_learner_mlp_config (learner, &tc);
+  tc.vat = self->vat;
+  tc.vat_config.epsilon = self->epsilon;
+  tc.vat_config.lambda = self->lambda;
+  tc.vat_config.xi = self->xi;
+  tc.vat_config.power_iterations = self->power_iterations;
+  tc.vat_config.power = self->power_method;
   for (m = 0; ok && m < n_models; m++) {
     Model model = { self, self->multi_output ? 0 : m,
       self->multi_output ? self->n_targets : m + 1
     };
     gchar *path = self->multi_output ? g_strdup (learner->model_file) :
-        affect_mlp_target_path (learner->model_file,
-        self->target_names[m]);
-    GstAffectMlpJob job = { self->n_features, model.t1 - model.t0,
+        affect_mlp_target_path (learner->model_file, self->target_names[m]);
+    AffectMlpFileJob job = { learner->n_features, model.t1 - model.t0, NULL,
       self->output_activation == GST_AFFECT_OUTPUT_RELU ?
-          AFFECT_ACTIVATION_RELU : AFFECT_ACTIVATION_IDENTITY,
-      self->dataset, self->multi_output ? -1 : (gint) m, path, "mae",
-      self->multi_output ? NULL : self->target_names[m],
-      "output-activation=relu dies on targets around 0; use "
-          "output-activation=linear", tune, describe, &model
+          AFFECT_ACTIVATION_RELU : AFFECT_ACTIVATION_IDENTITY, NULL,
+      self->multi_output ? -1 : (gint) m, 0.0, path, describe, &model
     };
 
-    ok = gst_affect_learner_train_mlp (learner, &job);
+    ok = gst_affect_learner_train_mlp (learner, &job, &tc,
+        self->multi_output ? NULL : self->target_names[m],
+        "output-activation=relu dies on targets around 0; use "
+        "output-activation=linear");
     g_free (path);
   }
   return ok;
@@ -523,37 +442,30 @@ static gboolean
 sink_event (GstAffectLearner * learner, GstEvent * event)
 {
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
-  gboolean holding = learner->mode == GST_AFFECT_MODE_INFER
+  const gboolean holding = learner->mode == GST_AFFECT_MODE_INFER
       && self->standardise == GST_AFFECT_STANDARDISE_PER_STREAM;
+  GstClockTime ts, duration;
 
   switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_CAPS:
-      /* the output caps are ours (set_input_caps) */
-      gst_event_unref (event);
-      return TRUE;
-    case GST_EVENT_GAP:{
-      GstClockTime ts, duration;
-
+    case GST_EVENT_GAP:
       /* one vector in, one out: a GAP passes as it is; outputs held until
        * EOS have only the preroll GAP */
       gst_event_parse_gap (event, &ts, &duration);
       gst_event_unref (event);
       if (holding)
-        return gst_affect_gap_preroll (&self->learner.gap[0],
-            self->learner.srcpad, ts);
-      return gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
-          ts, duration);
-    }
-    default:
+        return gst_affect_gap_preroll (&learner->gap[0], learner->srcpad, ts);
+      return gst_affect_gap_push (&learner->gap[0], learner->srcpad, ts,
+          duration);
+    case GST_EVENT_EOS:
+    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_STREAM_START:
+    case GST_EVENT_SEGMENT:
       break;
-  }
-  if (holding && GST_EVENT_IS_SERIALIZED (event)
-      && GST_EVENT_TYPE (event) != GST_EVENT_EOS
-      && GST_EVENT_TYPE (event) != GST_EVENT_FLUSH_STOP
-      && GST_EVENT_TYPE (event) != GST_EVENT_STREAM_START
-      && GST_EVENT_TYPE (event) != GST_EVENT_SEGMENT) {
-    gst_affect_learner_hold (learner, event, NULL, NULL, 0);
-    return TRUE;
+    default:
+      if (holding && GST_EVENT_IS_SERIALIZED (event)) {
+        gst_affect_learner_hold (learner, event, NULL, NULL, 0);
+        return TRUE;
+      }
   }
   return gst_pad_event_default (learner->sinkpad, GST_OBJECT (self), event);
 }
@@ -561,14 +473,10 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
 static void
 gst_affect_regress_class_init (GstAffectRegressClass * klass)
 {
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
 
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_affect_learner_class_install_props (G_OBJECT_CLASS (klass), props,
-      G_N_ELEMENTS (props));
-  gst_element_class_set_static_metadata (element_class,
+  gst_affect_learner_class_setup (learner_class, srcs, props,
+      G_N_ELEMENTS (props),
       "Affect regressor (MLP, virtual adversarial training)",
       "Filter/Analyzer/Tensor",
       "Predicts numeric emotion targets (valence, arousal, dominance) from "

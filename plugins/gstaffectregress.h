@@ -40,13 +40,9 @@ struct _GstAffectRegress
   guint power_iterations;
   gint power_method;
 
-  /* state */
+  /* state (the model, dataset and vector size are the learner's) */
   gchar **target_names;         /* outputs, in order */
   guint n_targets;
-  AffectRegressor *regressor;   /* infer mode */
-  guint n_features;
-  GstCaps *input_caps;
-  AffectDataset *dataset;       /* train mode */
   gdouble *range_lo, *range_hi; /* train: the targets' range so far */
   gboolean range_seen;
 };
