@@ -19,10 +19,12 @@
  * Items and labels: with `manifest` (a manifest as affectsrc reads it,
  * docs/manifests.md) the items are the manifest's, in its order, filtered
  * by `split`, each joined to the table row of the same id (the table's
- * `name` column; for a `.npy` table the manifest's rows in order), with the
- * manifest's labels, targets, split and other columns; `label-column` and
- * `target-columns` as in affectsrc. An item without a row is skipped with
- * a warning. Without `manifest`, `LOCATION.items.csv` is used when it
+ * `name` column; for a `.npy` table the ids of `LOCATION.items.csv` when
+ * it exists, else the manifest's rows in order), with the manifest's
+ * labels, targets, split and other columns; `label-column` and
+ * `target-columns` as in affectsrc. An item without a row (one that could
+ * not be decoded when the table was written) is skipped with a warning
+ * naming its path. Without `manifest`, `LOCATION.items.csv` is used when it
  * exists (affectfeaturesink writes it), else the table's rows are the
  * items, an ARFF nominal `class` attribute giving their class.
  *
@@ -333,14 +335,52 @@ item_from_manifest (GstAffectFeatureSrc * self, const AffectManifestItem * mi)
   return item;
 }
 
-/* companion: the manifest affectfeaturesink wrote beside the table, read
- * with the label column, targets, vocabulary and task it recorded */
+/* the ids of a .npy table's rows: the companion manifest affectfeaturesink
+ * wrote beside it (items that could not be decoded have no row there) */
+static GHashTable *
+rows_of_companion (GstAffectFeatureSrc * self, const gchar * companion)
+{
+  const gchar *const no_targets[] = { NULL };
+  AffectManifestOptions options;
+  AffectManifest *m;
+  GHashTable *row_of;
+  GError *error = NULL;
+  guint i;
+
+  affect_manifest_options_init (&options);
+  options.label_column = "";
+  options.target_columns = no_targets;
+  m = affect_manifest_load (companion, &options, &error);
+  if (m == NULL) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", error->message), (NULL));
+    g_error_free (error);
+    return NULL;
+  }
+  if (m->n_items != self->table->n_rows) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("%s has %u rows but %s lists %u items", self->table->filename,
+            self->table->n_rows, companion, m->n_items), (NULL));
+    affect_manifest_free (m);
+    return NULL;
+  }
+  row_of = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (i = 0; i < m->n_items; i++)
+    g_hash_table_insert (row_of, g_strdup (m->items[i].id),
+        GUINT_TO_POINTER (i + 1));
+  affect_manifest_free (m);
+  return row_of;
+}
+
+/* path: the manifest; companion: the one affectfeaturesink wrote beside the
+ * table, or NULL when there is none. The companion itself is read with the
+ * label column, targets, vocabulary and task affectfeaturesink recorded. */
 static gboolean
 load_manifest (GstAffectFeatureSrc * self, const gchar * path,
-    gboolean companion, const gchar * label_column,
+    const gchar * companion, const gchar * label_column,
     const gchar * target_columns)
 {
-  GKeyFile *meta = companion ? self->meta : NULL;
+  gboolean is_companion = companion && strcmp (path, companion) == 0;
+  GKeyFile *meta = is_companion ? self->meta : NULL;
   AffectManifestOptions options;
   AffectManifestSelection selection;
   gchar **targets = NULL, **vocabulary = NULL, *meta_label = NULL;
@@ -384,7 +424,11 @@ load_manifest (GstAffectFeatureSrc * self, const gchar * path,
       GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", error->message), (NULL));
     goto out;
   }
-  if (t->ids == NULL && self->manifest->n_items != t->n_rows) {
+  if (t->ids == NULL && !is_companion && companion) {
+    row_of = rows_of_companion (self, companion);
+    if (row_of == NULL)
+      goto out;
+  } else if (t->ids == NULL && self->manifest->n_items != t->n_rows) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
         ("%s has %u rows but its manifest %s has %u items: a .npy table's "
             "rows are the manifest's items in order", t->filename, t->n_rows,
@@ -400,9 +444,10 @@ load_manifest (GstAffectFeatureSrc * self, const gchar * path,
     goto out;
   }
   if (t->ids) {
-    row_of = g_hash_table_new (g_str_hash, g_str_equal);
+    row_of = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
     for (i = 0; i < t->n_rows; i++)
-      g_hash_table_insert (row_of, t->ids[i], GUINT_TO_POINTER (i + 1));
+      g_hash_table_insert (row_of, g_strdup (t->ids[i]),
+          GUINT_TO_POINTER (i + 1));
   }
   for (k = 0; k < n_order; k++) {
     const AffectManifestItem *mi = &self->manifest->items[order[k]];
@@ -410,9 +455,12 @@ load_manifest (GstAffectFeatureSrc * self, const gchar * path,
     if (row_of) {
       row = GPOINTER_TO_UINT (g_hash_table_lookup (row_of, mi->id));
       if (row == 0) {
+        gchar *item_path = affect_manifest_resolve_path (self->manifest, mi,
+            NULL);
         GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-            ("Skipping %s: no row of that id in %s", mi->id, t->filename),
-            (NULL));
+            ("Item \"%s\" (%s): skipped: no row of that id in %s", mi->id,
+                item_path, t->filename), (NULL));
+        g_free (item_path);
         g_ptr_array_add (self->skipped_list, g_strdup_printf ("%s: no row "
                 "in %s", mi->id, t->filename));
         self->skipped++;
@@ -533,8 +581,9 @@ gst_affect_feature_src_start (GstBaseSrc * src)
   if (manifest == NULL && g_file_test (companion, G_FILE_TEST_EXISTS))
     manifest = g_strdup (companion);
   if (manifest) {
-    if (!load_manifest (self, manifest, strcmp (manifest, companion) == 0,
-            label_column, target_columns))
+    if (!load_manifest (self, manifest, g_file_test (companion,
+                G_FILE_TEST_EXISTS) ? companion : NULL, label_column,
+            target_columns))
       goto out;
   } else if (self->table->ids == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,

@@ -704,6 +704,8 @@ runner_crossval_summarise (const char *dir, gchar ** tables,
     JsonObject *bo = json_object_new ();
     GList *ids = json_object_get_members (truth), *l;
     guint n = g_list_length (ids), j = 0, k;
+    gboolean failed = FALSE;
+    JsonArray *unscored = json_array_new ();
     char *p = g_strdup_printf ("%s/folds/repeat-%" G_GINT64_FORMAT
         "-fold-%" G_GINT64_FORMAT "-predictions.json", dir,
         json_object_get_int_member (run, "repeat"),
@@ -723,7 +725,6 @@ runner_crossval_summarise (const char *dir, gchar ** tables,
         json_object_get_int_member (run, "repeat"));
     json_object_set_int_member (o, "fold",
         json_object_get_int_member (run, "fold"));
-    json_object_set_int_member (o, "items", n);
     if (is_class) {
       int *pc = g_new (int, n), *tc = g_new (int, n), *bc = g_new (int, n);
       const char *b = json_object_get_string_member (run, "baseline");
@@ -731,6 +732,10 @@ runner_crossval_summarise (const char *dir, gchar ** tables,
       for (l = ids; l; l = l->next) {
         const char *t = json_object_get_string_member (truth, l->data);
         const char *q = g_hash_table_lookup (pred, l->data);
+        if (q == NULL) {
+          json_array_add_string_element (unscored, l->data);
+          continue;
+        }
         tc[j] = pc[j] = bc[j] = -1;
         for (k = 0; k < n_classes; k++) {
           const char *c = json_array_get_string_element (classes, k);
@@ -747,13 +752,14 @@ runner_crossval_summarise (const char *dir, gchar ** tables,
               "(repeat %" G_GINT64_FORMAT ", fold %" G_GINT64_FORMAT ")",
               (char *) l->data, json_object_get_int_member (run, "repeat"),
               json_object_get_int_member (run, "fold"));
+          failed = TRUE;
           break;
         }
         j++;
       }
-      if (j == n) {
-        class_scores (pc, tc, n, n_classes, confusion, &model[i * 3]);
-        class_scores (bc, tc, n, n_classes, unused, &base[i * 3]);
+      if (!failed && j > 0) {
+        class_scores (pc, tc, j, n_classes, confusion, &model[i * 3]);
+        class_scores (bc, tc, j, n_classes, unused, &base[i * 3]);
       }
       g_free (pc);
       g_free (tc);
@@ -766,21 +772,17 @@ runner_crossval_summarise (const char *dir, gchar ** tables,
       for (l = ids; l; l = l->next) {
         double *q = g_hash_table_lookup (pred, l->data);
         if (q == NULL) {
-          g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_STEP,
-              "crossval: no prediction of %s for item '%s' (repeat %"
-              G_GINT64_FORMAT ", fold %" G_GINT64_FORMAT ")", label,
-              (char *) l->data, json_object_get_int_member (run, "repeat"),
-              json_object_get_int_member (run, "fold"));
-          break;
+          json_array_add_string_element (unscored, l->data);
+          continue;
         }
         pv[j] = *q;
         tv[j] = json_object_get_double_member (truth, l->data);
         bv[j] = b;
         j++;
       }
-      if (j == n) {
-        regression_scores (pv, tv, n, &model[i * 3]);
-        regression_scores (bv, tv, n, &base[i * 3]);
+      if (j > 0) {
+        regression_scores (pv, tv, j, &model[i * 3]);
+        regression_scores (bv, tv, j, &base[i * 3]);
       }
       g_free (pv);
       g_free (tv);
@@ -788,12 +790,34 @@ runner_crossval_summarise (const char *dir, gchar ** tables,
     }
     g_list_free (ids);
     g_hash_table_unref (pred);
-    if (j != n) {
+    /* an item the test run skipped (it could not be decoded: the run
+     * warned with its path) is left out of the scores and listed */
+    if (!failed && j == 0)
+      g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_STEP,
+          "crossval: no item of repeat %" G_GINT64_FORMAT ", fold %"
+          G_GINT64_FORMAT " has a prediction of %s",
+          json_object_get_int_member (run, "repeat"),
+          json_object_get_int_member (run, "fold"), label);
+    if (failed || j == 0) {
+      json_array_unref (unscored);
       json_object_unref (o);
       json_object_unref (mo);
       json_object_unref (bo);
       json_array_unref (per_run);
       goto done;
+    }
+    json_object_set_int_member (o, "items", j);
+    if (json_array_get_length (unscored) > 0) {
+      for (k = 0; k < json_array_get_length (unscored); k++)
+        g_printerr ("affect-run: crossval: item '%s' has no prediction in "
+            "repeat %" G_GINT64_FORMAT ", fold %" G_GINT64_FORMAT " (skipped "
+            "by its test run): not scored\n",
+            json_array_get_string_element (unscored, k),
+            json_object_get_int_member (run, "repeat"),
+            json_object_get_int_member (run, "fold"));
+      json_object_set_array_member (o, "unscored", unscored);
+    } else {
+      json_array_unref (unscored);
     }
     for (k = 0; k < n_metrics; k++) {
       json_object_set_double_member (mo, metrics[k], model[i * 3 + k]);

@@ -10,8 +10,9 @@
  * (affectsrc's options and the chain after it, the very text the
  * extracting pipelines run) with libaffect's version. The table's rows are
  * the manifest's items in its order, as in the runs' manifests of the
- * `folds` step; a manifest some of whose items cannot be decoded is an
- * error here (FEATURES=extract skips them in every run instead).
+ * `folds` step; an item that cannot be decoded has no row (the table's
+ * .items.csv lists the rows), and affectfeaturesrc skips it in every run
+ * with a warning naming its path, as the extracting runs do.
  */
 #include <errno.h>
 #include <string.h>
@@ -160,6 +161,49 @@ link_or_copy (const char *src, const char *dst, GError ** error)
   return ok;
 }
 
+/* the manifest's items that have no row in table (its .items.csv lists
+ * the rows): named on stderr with their paths and in the step's report */
+static gboolean
+report_undecoded (const AffectManifest * m, const guint * order, guint n,
+    const char *table, JsonObject * report, GError ** error)
+{
+  const char *const no_targets[] = { NULL };
+  AffectManifestOptions opt;
+  AffectManifest *rows;
+  GHashTable *have;
+  JsonArray *skipped = json_array_new ();
+  gchar *companion = g_strconcat (table, ".items.csv", NULL);
+  guint k;
+
+  affect_manifest_options_init (&opt);
+  opt.label_column = "";
+  opt.target_columns = no_targets;
+  rows = affect_manifest_load (companion, &opt, error);
+  g_free (companion);
+  if (rows == NULL) {
+    json_array_unref (skipped);
+    return FALSE;
+  }
+  have = g_hash_table_new (g_str_hash, g_str_equal);
+  for (k = 0; k < rows->n_items; k++)
+    g_hash_table_add (have, rows->items[k].id);
+  for (k = 0; k < n; k++) {
+    const AffectManifestItem *mi = &m->items[order[k]];
+    gchar *path;
+    if (g_hash_table_contains (have, mi->id))
+      continue;
+    path = affect_manifest_resolve_path (m, mi, NULL);
+    g_printerr ("affect-run: features: item \"%s\" (%s) could not be "
+        "decoded; every run skips it\n", mi->id, path);
+    json_array_add_string_element (skipped, mi->id);
+    g_free (path);
+  }
+  json_object_set_array_member (report, "undecoded", skipped);
+  g_hash_table_unref (have);
+  affect_manifest_free (rows);
+  return TRUE;
+}
+
 static gboolean
 features_run (GHashTable * params, JsonObject * report,
     RunnerProgressFunc progress, gpointer user_data, GError ** error)
@@ -227,19 +271,13 @@ features_run (GHashTable * params, JsonObject * report,
       goto out;
     ok = FALSE;
   }
-  /* the runs' manifests list every item: so must the table */
+  /* an item that could not be decoded has no row: the runs read the
+   * table's ids (TABLE.items.csv) and skip it, as extracting runs do */
   t = affect_feature_table_load (table, AFFECT_FEATURE_FORMAT_NPY, error);
   if (t == NULL)
     goto out;
-  if (t->n_rows != n) {
-    g_set_error (error, RUNNER_ERROR, RUNNER_ERROR_STEP,
-        "features: %u of the %u items of %s could not be decoded (%s.items."
-        "csv lists those extracted); the steps after this one pair the "
-        "table's rows with the manifest's items in order: leave those items "
-        "out of the manifest, or (crossval) run with FEATURES=extract, which "
-        "skips them in every run", n - MIN (t->n_rows, n), n, manifest, table);
+  if (t->n_rows != n && !report_undecoded (m, order, n, table, report, error))
     goto out;
-  }
   if (*cache) {
     gchar *out_dir = g_path_get_dirname (output);
     if (g_mkdir_with_parents (out_dir, 0755) != 0) {
