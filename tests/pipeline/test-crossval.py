@@ -21,6 +21,9 @@ corpus: the tone corpus (made by the runner) with a group column added.
   decodes and extracts in every run, gives the same crossval.json numbers;
   a file that cannot be decoded is named by the features step and skipped,
   with its path, by every run, with the same numbers as FEATURES=extract.
+- TASK=music (the quadrants, a tiny MoodNet for two epochs): the same
+  class checks, each prediction's label is its best score's, and every
+  run's affectmetrics report agrees.
 
     test-crossval.py AFFECT_RUN [--emodb]
 
@@ -116,6 +119,10 @@ def check(out, task, label, group, manifest_rows):
                 continue
             if task == "speech":
                 preds[f["id"]] = f["scores"][f["names"].index(label)]
+            elif task == "music":
+                preds[f["id"]] = f["labels"][0]
+                # single-label: the decided label is the best score's
+                assert f["labels"][0] == f["names"][f["scores"].index(max(f["scores"]))]
             else:
                 preds[f["id"]] = "spontaneous" if f["scores"][0] >= 0.5 else "scripted"
         ids = sorted(run_["truth"])
@@ -193,10 +200,11 @@ def tiny(tmp):
     manifest = os.path.join(tmp, "grouped.csv")
     with open(manifest, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["id", "path", "arousal", "spont", "speaker"])
+        w.writerow(["id", "path", "arousal", "spont", "speaker", "quadrant"])
         for i, r in enumerate(rows):
             w.writerow([r["id"], os.path.join(cache, "tones-seed1-6", r["path"]), r["arousal"],
-                        "spontaneous" if r["tempo"] == "fast" else "scripted", "s%d" % (i // 4 % 6)])
+                        "spontaneous" if r["tempo"] == "fast" else "scripted", "s%d" % (i // 4 % 6),
+                        r["label"]])
     rows = list(csv.DictReader(open(manifest)))
     common = ["MANIFEST=" + manifest, "GROUP=speaker", "FOLDS=3", "EPOCHS=6", "CACHE=" + cache]
 
@@ -266,6 +274,18 @@ def tiny(tmp):
         *bad_common)
     same_numbers(os.path.join(tmp, "bad"), os.path.join(tmp, "bad-extract"),
                  ("runs", "mean", "sd", "baseline"))
+
+    # music: the quadrants through Mel -> affectclassify at the experiment's
+    # training recipe (random crops, the crop-averaged prediction), on a
+    # network and a run small enough for the suite
+    out = os.path.join(tmp, "music")
+    text = run("crossval", "-o", out, "TASK=music", "LABEL=quadrant", "MUSIC_EPOCHS=2",
+               "CHUNKS=1", "CHUNK_FRAMES=65", "WIDTH=0.1", *common)
+    assert "majority class" in text
+    check(out, "music", "quadrant", "speaker", rows)
+    for r in json.load(open(os.path.join(out, "folds", "plan.json")))["runs"]:
+        base = os.path.join(out, "folds", "repeat-%d-fold-%d" % (r["repeat"], r["fold"]))
+        assert os.path.exists(base + "-metrics.json"), base
 
 
 def emodb(tmp):
