@@ -385,6 +385,92 @@ ln_loss (gpointer p)
   return dot (c->y, c->probe, (size_t) c->rows * c->d);
 }
 
+/* the fused bw2col stage against the same arithmetic in double, layer
+ * by layer: forward, the weight, bias and batch-norm sums, and dx̂ */
+static double
+rel_err (double got, double want)
+{
+  return fabs (got - want) / fmax (fabs (want), 1e-3);
+}
+
+static void
+test_bw2col (void)
+{
+  enum
+  { C1 = AFFECT_BW2COL_HIDDEN, C3 = AFFECT_BW2COL_OUT };
+  const int64_t n = 3 * 4096 + 21;      /* blocks and a tail */
+  float *x = randn (n, 1.0f), *w1 = randn (C1, 1.0f), *b1 = randn (C1, 0.5f);
+  float *w3 = randn (C3 * C1, 0.5f), *b3 = randn (C3, 0.2f);
+  float *dy = randn (C3 * n, 1.0f), *y = g_new (float, C3 * n);
+  float *dxhat = g_new (float, n);
+  float dw1[C1] = { 0 }, db1[C1] = { 0 }, dw3[C3 * C1] = { 0 }, db3[C3] = { 0 };
+  double rw1[C1] = { 0 }, rb1[C1] = { 0 }, rw3[C3 * C1] = { 0 };
+  double rb3[C3] = { 0 }, rsg = 0.0, rsgx = 0.0, worst = 0.0, sg, sgx;
+  double mean, m2, rmean = 0.0, rm2 = 0.0;
+  const float a0 = 0.8f, b0 = 0.1f, mu = 0.05f, r = 1.3f;
+
+  affect_bw2col_moments (n, x, &mean, &m2);
+  for (int64_t p = 0; p < n; p++)
+    rmean += x[p];
+  rmean /= n;
+  for (int64_t p = 0; p < n; p++)
+    rm2 += (x[p] - rmean) * (x[p] - rmean);
+  g_assert_cmpfloat (rel_err (mean, rmean), <, 1e-12);
+  g_assert_cmpfloat (rel_err (m2, rm2), <, 1e-10);
+
+  affect_bw2col_forward (n, x, a0, b0, w1, b1, w3, b3, y);
+  affect_bw2col_backward (n, x, a0, b0, mu, r, w1, b1, w3, b3, y, dy, dxhat,
+      dw1, db1, dw3, db3, &sg, &sgx);
+  for (int64_t p = 0; p < n; p++) {
+    const double xh = (double) a0 * x[p] + b0;
+    double h[C1], gh[C1] = { 0 }, gx = 0.0;
+    for (int o = 0; o < C1; o++)
+      h[o] = fmax (0.0, (double) w1[o] * xh + b1[o]);
+    for (int c = 0; c < C3; c++) {
+      double z = b3[c], g;
+      for (int o = 0; o < C1; o++)
+        z += (double) w3[c * C1 + o] * h[o];
+      worst = fmax (worst, fabs (y[c * n + p] - fmax (z, 0.0)) /
+          fmax (fabs (z), 1.0));
+      g = z > 0.0 ? dy[c * n + p] : 0.0;
+      rb3[c] += g;
+      for (int o = 0; o < C1; o++) {
+        rw3[c * C1 + o] += g * h[o];
+        gh[o] += (double) w3[c * C1 + o] * g;
+      }
+    }
+    for (int o = 0; o < C1; o++) {
+      const double ga = h[o] > 0.0 ? gh[o] : 0.0;
+      rb1[o] += ga;
+      rw1[o] += ga * xh;
+      gx += (double) w1[o] * ga;
+    }
+    rsg += gx;
+    rsgx += gx * ((x[p] - mu) * r);
+    worst = fmax (worst, fabs (dxhat[p] - gx) / fmax (fabs (gx), 1.0));
+  }
+  g_test_message ("bw2col forward / dx̂: worst relative error %.2e", worst);
+  g_assert_cmpfloat (worst, <, 1e-5);
+  worst = fmax (rel_err (sg, rsg), rel_err (sgx, rsgx));
+  for (int c = 0; c < C3; c++)
+    worst = fmax (worst, rel_err (db3[c], rb3[c]));
+  for (int i = 0; i < C3 * C1; i++)
+    worst = fmax (worst, rel_err (dw3[i], rw3[i]));
+  for (int o = 0; o < C1; o++)
+    worst = fmax (worst, fmax (rel_err (dw1[o], rw1[o]),
+            rel_err (db1[o], rb1[o])));
+  g_test_message ("bw2col sums: worst relative error %.2e", worst);
+  g_assert_cmpfloat (worst, <, 1e-4);
+  g_free (x);
+  g_free (w1);
+  g_free (b1);
+  g_free (w3);
+  g_free (b3);
+  g_free (dy);
+  g_free (y);
+  g_free (dxhat);
+}
+
 static void
 test_layernorm (void)
 {
@@ -571,6 +657,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/batchnorm", test_batchnorm);
   g_test_add_func ("/nn/batchnorm-running", test_batchnorm_running);
   g_test_add_func ("/nn/batchnorm-clamped", test_batchnorm_clamped);
+  g_test_add_func ("/nn/bw2col", test_bw2col);
   g_test_add_func ("/nn/layernorm", test_layernorm);
   g_test_add_func ("/nn/attention", test_attention);
   g_test_add_func ("/nn/pool", test_pool);
