@@ -21,13 +21,13 @@ typedef double v4df __attribute__((vector_size (32)));
 #define SELECT8(mask, b, a) \
   ((v8sf) (((v8si) (b) & (mask)) | ((v8si) (a) & ~(mask))))
 
-AFFECT_VECTOR_CLONES void
-affect_epilogue_row (int64_t n, float *restrict v, int has_bias, float bias,
-    int has_affine, float a, float b, const float *clamp,
-    const float *restrict r)
+/* one loop per combination of steps, so that no test is left in the
+ * loop body (the flags are constants once inlined) */
+static inline __attribute__((always_inline))
+     void row_steps (int64_t n, float *restrict v, const int has_bias,
+    float bias, const int has_affine, float a, float b, const int has_clamp,
+    float lo, float hi, const float *restrict r)
 {
-  const float lo = clamp != NULL ? clamp[0] : -INFINITY;
-  const float hi = clamp != NULL ? clamp[1] : INFINITY;
   v8sf vbias, va, vb, vlo, vhi;
   int64_t i = 0;
 
@@ -43,7 +43,7 @@ affect_epilogue_row (int64_t n, float *restrict v, int has_bias, float bias,
       x = x + vbias;
     if (has_affine)
       x = va * x + vb;
-    if (clamp != NULL) {
+    if (has_clamp) {
       x = SELECT8 (x < vlo, vlo, x);
       x = SELECT8 (x > vhi, vhi, x);
     }
@@ -60,13 +60,46 @@ affect_epilogue_row (int64_t n, float *restrict v, int has_bias, float bias,
       x = x + bias;
     if (has_affine)
       x = a * x + b;
-    if (clamp != NULL) {
+    if (has_clamp) {
       x = x < lo ? lo : x;
       x = x > hi ? hi : x;
     }
     if (r != NULL)
       x = r[i] + x;
     v[i] = x;
+  }
+}
+
+AFFECT_VECTOR_CLONES void
+affect_epilogue_row (int64_t n, float *restrict v, int has_bias, float bias,
+    int has_affine, float a, float b, const float *clamp,
+    const float *restrict r)
+{
+  const float lo = clamp != NULL ? clamp[0] : -INFINITY;
+  const float hi = clamp != NULL ? clamp[1] : INFINITY;
+  const int key = (has_bias ? 1 : 0) | (has_affine ? 2 : 0)
+      | (clamp != NULL ? 4 : 0) | (r != NULL ? 8 : 0);
+
+  switch (key) {
+    case 1:
+      row_steps (n, v, 1, bias, 0, a, b, 0, lo, hi, NULL);
+      break;
+    case 1 | 4:
+      row_steps (n, v, 1, bias, 0, a, b, 1, lo, hi, NULL);
+      break;
+    case 2:
+      row_steps (n, v, 0, bias, 1, a, b, 0, lo, hi, NULL);
+      break;
+    case 2 | 4:
+      row_steps (n, v, 0, bias, 1, a, b, 1, lo, hi, NULL);
+      break;
+    case 2 | 8:
+      row_steps (n, v, 0, bias, 1, a, b, 0, lo, hi, r);
+      break;
+    default:
+      row_steps (n, v, has_bias, bias, has_affine, a, b, clamp != NULL, lo,
+          hi, r);
+      break;
   }
 }
 
