@@ -385,6 +385,75 @@ ln_loss (gpointer p)
   return dot (c->y, c->probe, (size_t) c->rows * c->d);
 }
 
+/* the fused convolution: the epilogue against the separate passes, and
+ * its moments against double sums, in the blocked path (1×1, many
+ * columns) and the whole-product path (3×3, few columns) */
+static void
+test_conv2d_fused (void)
+{
+  const int shapes[2][6] = {
+    /* cin, cout, k, n, h, w */
+    {5, 7, 1, 4, 16, 256},
+    {3, 6, 3, 2, 7, 9},
+  };
+  static const float relu6[2] = { 0.0f, 6.0f };
+
+  for (int sh = 0; sh < 2; sh++) {
+    const int *d = shapes[sh];
+    AffectConv2d g;
+    affect_conv2d_geometry (&g, d[0], d[1], d[2], d[2], 1, d[2] / 2, d[3],
+        d[4], d[5]);
+    const int64_t cols = (int64_t) g.n * g.oh * g.ow;
+    const size_t ny = (size_t) g.cout * cols;
+    float *x = randn ((size_t) g.cin * g.n * g.h * g.w, 1.0f);
+    float *w = randn ((size_t) g.cout * g.cin * g.kh * g.kw, 0.5f);
+    float *bias = randn (g.cout, 0.3f), *scale = randn (g.cout, 1.0f);
+    float *shift = randn (g.cout, 1.0f), *res = randn (ny, 1.0f);
+    float *ref = g_new (float, ny), *y = g_new (float, ny);
+    float *col = g_new (float, MAX (affect_conv2d_workspace (&g), 1));
+    double *mom = g_new (double, 2 * g.cout), worst = 0.0;
+    AffectEpilogue ep = { scale, shift, relu6, res, NULL };
+    AffectEpilogue em = { NULL, NULL, NULL, NULL, mom };
+
+    affect_conv2d_forward (&g, x, w, bias, ref, col);
+    affect_conv2d_forward_fused (&g, x, w, bias, &em, y, col);
+    for (int o = 0; o < g.cout; o++) {
+      double mean = 0.0, m2 = 0.0;
+      for (int64_t p = 0; p < cols; p++) {
+        const float v = ref[o * cols + p];
+        worst = fmax (worst, fabs (y[o * cols + p] - v) / fmax (fabs (v), 1));
+        mean += v;
+      }
+      mean /= cols;
+      for (int64_t p = 0; p < cols; p++)
+        m2 += (ref[o * cols + p] - mean) * (ref[o * cols + p] - mean);
+      g_assert_cmpfloat (fabs (mom[2 * o] - mean), <, 1e-9 * fmax (1, fabs
+              (mean)) + 1e-6 * sqrt (m2 / cols));
+      g_assert_cmpfloat (fabs (mom[2 * o + 1] - m2), <, 1e-5 * m2);
+    }
+    affect_conv2d_forward_fused (&g, x, w, bias, &ep, y, col);
+    for (int o = 0; o < g.cout; o++)
+      for (int64_t p = 0; p < cols; p++) {
+        float v = scale[o] * ref[o * cols + p] + shift[o];
+        v = v < 0.0f ? 0.0f : v > 6.0f ? 6.0f : v;
+        v = res[o * cols + p] + v;
+        worst = fmax (worst, fabs (y[o * cols + p] - v) / fmax (fabs (v), 1));
+      }
+    g_test_message ("fused conv %d: worst relative error %.2e", sh, worst);
+    g_assert_cmpfloat (worst, <, 1e-5);
+    g_free (x);
+    g_free (w);
+    g_free (bias);
+    g_free (scale);
+    g_free (shift);
+    g_free (res);
+    g_free (ref);
+    g_free (y);
+    g_free (col);
+    g_free (mom);
+  }
+}
+
 /* the fused bw2col stage against the same arithmetic in double, layer
  * by layer: forward, the weight, bias and batch-norm sums, and dx̂ */
 static double
@@ -657,6 +726,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/batchnorm", test_batchnorm);
   g_test_add_func ("/nn/batchnorm-running", test_batchnorm_running);
   g_test_add_func ("/nn/batchnorm-clamped", test_batchnorm_clamped);
+  g_test_add_func ("/nn/conv2d-fused", test_conv2d_fused);
   g_test_add_func ("/nn/bw2col", test_bw2col);
   g_test_add_func ("/nn/layernorm", test_layernorm);
   g_test_add_func ("/nn/attention", test_attention);
