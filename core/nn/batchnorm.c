@@ -23,6 +23,7 @@
 typedef enum
 {
   FORWARD_TRAIN,
+  FORWARD_MOMENTS,
   FORWARD_EVAL,
   FORWARD_SAVED,
   BACKWARD_TRAIN,
@@ -34,7 +35,8 @@ typedef struct
   Pass pass;
   int c;
   int64_t m;
-  const float *x, *gamma, *beta, *clamp, *dy, *y_in;
+  const float *x, *gamma, *beta, *clamp, *dy, *y_in, *residual;
+  const double *moments;
   const float *mean_in, *rstd_in, *running_mean_in, *running_var_in;
   float *running_mean, *running_var, *y, *mean, *rstd, *dx, *dgamma, *dbeta;
   double factor;
@@ -57,6 +59,7 @@ bn_part (int part, int n_parts, gpointer data)
   for (int ch = c0; ch < c1; ch++)
     switch (j->pass) {
       case FORWARD_TRAIN:
+      case FORWARD_MOMENTS:
         forward_train_channel (j, ch);
         break;
       case FORWARD_EVAL:
@@ -204,7 +207,7 @@ typedef int v8si __attribute__((vector_size (32)));
 
 AFFECT_VECTOR_CLONES static void
 affine (int64_t m, const float *restrict x, float a, float b,
-    const float *clamp, float *restrict y)
+    const float *clamp, const float *restrict r, float *restrict y)
 {
   const float lo = clamp != NULL ? clamp[0] : -INFINITY;
   const float hi = clamp != NULL ? clamp[1] : INFINITY;
@@ -215,7 +218,25 @@ affine (int64_t m, const float *restrict x, float a, float b,
   SPLAT8 (vb, b);
   SPLAT8 (vlo, lo);
   SPLAT8 (vhi, hi);
-  if (clamp == NULL) {
+  if (r != NULL) {
+    /* + the residual input, after the clamp */
+    for (; i + 8 <= m; i += 8) {
+      v8sf v, w;
+      memcpy (&v, x + i, sizeof (v));
+      memcpy (&w, r + i, sizeof (w));
+      v = va * v + vb;
+      v = SELECT8 (v < vlo, vlo, v);
+      v = SELECT8 (v > vhi, vhi, v);
+      v = w + v;
+      memcpy (y + i, &v, sizeof (v));
+    }
+    for (; i < m; i++) {
+      float v = a * x[i] + b;
+      v = v < lo ? lo : v;
+      v = v > hi ? hi : v;
+      y[i] = r[i] + v;
+    }
+  } else if (clamp == NULL) {
     for (; i + 8 <= m; i += 8) {
       v8sf v;
       memcpy (&v, x + i, sizeof (v));
@@ -287,12 +308,18 @@ forward_train_channel (const BnJob * j, int ch)
   float *yc = j->y + (int64_t) ch * m;
   double mu, ss;
 
-  channel_moments (m, xc, &mu, &ss);
+  if (j->moments != NULL) {
+    mu = j->moments[2 * ch];
+    ss = j->moments[2 * ch + 1];
+  } else {
+    channel_moments (m, xc, &mu, &ss);
+  }
   const double var = ss / (double) m;
   const float r = (float) (1.0 / sqrt (var + j->eps));
   const float a = j->gamma[ch] * r;
   const float b = j->beta[ch] - (float) mu * a;
-  affine (m, xc, a, b, j->clamp, yc);
+  affine (m, xc, a, b, j->clamp,
+      j->residual != NULL ? j->residual + (int64_t) ch * m : NULL, yc);
   j->mean[ch] = (float) mu;
   j->rstd[ch] = r;
   if (j->running_mean != NULL && j->factor >= 0.0) {
@@ -335,6 +362,40 @@ affect_batchnorm_forward_train (int c, int64_t m, const float *x,
   bn_run (&j);
 }
 
+void
+affect_batchnorm_forward_moments (int c, int64_t m, const float *x,
+    const double *moments, const float *gamma, const float *beta,
+    float *running_mean, float *running_var, float momentum,
+    int64_t * n_batches, float eps, const float *clamp,
+    const float *residual, float *y, float *mean, float *rstd)
+{
+  BnJob j = { 0 };
+  double factor = momentum;
+
+  if (n_batches != NULL) {
+    *n_batches += 1;
+    if (momentum < 0.0f)
+      factor = 1.0 / (double) *n_batches;
+  }
+  j.pass = FORWARD_MOMENTS;
+  j.c = c;
+  j.m = m;
+  j.x = x;
+  j.moments = moments;
+  j.gamma = gamma;
+  j.beta = beta;
+  j.running_mean = running_mean;
+  j.running_var = running_var;
+  j.factor = factor;
+  j.eps = eps;
+  j.clamp = clamp;
+  j.residual = residual;
+  j.y = y;
+  j.mean = mean;
+  j.rstd = rstd;
+  bn_run (&j);
+}
+
 static void
 forward_eval_channel (const BnJob * j, int ch)
 {
@@ -343,7 +404,7 @@ forward_eval_channel (const BnJob * j, int ch)
   const float a = j->gamma[ch] / sqrtf (j->running_var_in[ch] + j->eps);
   const float b = j->beta[ch] - j->running_mean_in[ch] * a;
 
-  affine (j->m, xc, a, b, j->clamp, yc);
+  affine (j->m, xc, a, b, j->clamp, NULL, yc);
 }
 
 void
@@ -375,7 +436,7 @@ forward_saved_channel (const BnJob * j, int ch)
   const float a = j->gamma[ch] * j->rstd_in[ch];
   const float b = j->beta[ch] - j->mean_in[ch] * a;
 
-  affine (j->m, j->x + (int64_t) ch * j->m, a, b, j->clamp,
+  affine (j->m, j->x + (int64_t) ch * j->m, a, b, j->clamp, NULL,
       j->y + (int64_t) ch * j->m);
 }
 

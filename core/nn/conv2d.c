@@ -4,11 +4,13 @@
  * whole batch is one product: Y (Cout × N·OH·OW) = W (Cout × Cin·kh·kw) ·
  * col (Cin·kh·kw × N·OH·OW). A 1×1, stride 1, unpadded convolution needs no
  * im2col at all: X itself is the column matrix. */
+#include <cblas.h>
 #include <string.h>
 
 #include "affect/nn.h"
 #include "affect/nn-layers.h"
 #include "affect/parallel.h"
+#include "epilogue.h"
 #include "vector-clones.h"
 
 typedef float v4sf __attribute__((vector_size (16)));
@@ -237,6 +239,126 @@ affect_conv2d_forward (const AffectConv2d * conv, const float *x,
   affect_sgemm (FALSE, FALSE, conv->cout,
       (int) cols, k, 1.0f, weight, k, b_mat, (int) cols,
       bias != NULL ? 1.0f : 0.0f, y, (int) cols);
+}
+
+/* Fused forward: the product is cut into blocks of whole columns (the
+ * block width follows from the shape alone), each block one
+ * single-threaded cblas_sgemm followed at once by the epilogue on its
+ * rows, while they are in cache. The batch-norm moments of a block are
+ * kept per (block, channel) and merged in block order afterwards, so the
+ * bits do not depend on the thread count. */
+#define FUSED_BLOCK_FLOATS (1 << 17)
+
+typedef struct
+{
+  int cout, k;
+  int64_t cols, width;
+  const float *w, *b, *bias;
+  const AffectEpilogue *ep;
+  float *y;
+  double *moments;              /* blocks × cout × {mean, M2} */
+} FusedJob;
+
+static void
+epilogue_rows (const FusedJob * j, int o0, int o1, int64_t start, int64_t len,
+    double *moments)
+{
+  const AffectEpilogue *ep = j->ep;
+
+  for (int o = o0; o < o1; o++) {
+    float *row = j->y + (int64_t) o * j->cols + start;
+    if (ep->moments != NULL) {
+      if (j->bias != NULL)
+        affect_epilogue_row (len, row, 1, j->bias[o], 0, 1.0f, 0.0f, NULL,
+            NULL);
+      affect_row_moments (len, row, &moments[2 * o], &moments[2 * o + 1]);
+    } else {
+      affect_epilogue_row (len, row, j->bias != NULL,
+          j->bias != NULL ? j->bias[o] : 0.0f, ep->scale != NULL,
+          ep->scale != NULL ? ep->scale[o] : 1.0f,
+          ep->shift != NULL ? ep->shift[o] : 0.0f, ep->clamp,
+          ep->residual != NULL ? ep->residual + (int64_t) o * j->cols +
+          start : NULL);
+    }
+  }
+}
+
+static void
+fused_block (int part, int n_parts, gpointer data)
+{
+  const FusedJob *j = data;
+  const int64_t start = part * j->width;
+  const int64_t len = MIN (j->width, j->cols - start);
+
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, j->cout, (int) len,
+      j->k, 1.0f, j->w, j->k, j->b + start, (int) j->cols, 0.0f,
+      j->y + start, (int) j->cols);
+  epilogue_rows (j, 0, j->cout, start, len,
+      j->moments != NULL ? j->moments + (int64_t) part * 2 * j->cout : NULL);
+}
+
+/* the epilogue alone over whole rows, as blocks of channels */
+static void
+fused_channels (int part, int n_parts, gpointer data)
+{
+  const FusedJob *j = data;
+  const int o0 = (int) ((int64_t) j->cout * part / n_parts);
+  const int o1 = (int) ((int64_t) j->cout * (part + 1) / n_parts);
+
+  epilogue_rows (j, o0, o1, 0, j->cols, j->ep->moments);
+}
+
+void
+affect_conv2d_forward_fused (const AffectConv2d * conv, const float *x,
+    const float *weight, const float *bias, const AffectEpilogue * ep,
+    float *y, float *col)
+{
+  const int k = conv->cin * conv->kh * conv->kw;
+  const int64_t cols = (int64_t) conv->n * conv->oh * conv->ow;
+  FusedJob j = { conv->cout, k, cols, 0, weight, x, bias, ep, y, NULL };
+  int64_t width;
+  int blocks;
+
+  if (ep == NULL) {
+    affect_conv2d_forward (conv, x, weight, bias, y, col);
+    return;
+  }
+  if (!conv_is_pointwise (conv)) {
+    im2col (conv, x, col);
+    j.b = col;
+  }
+  /* a block of C of about FUSED_BLOCK_FLOATS (in L2), at least 256
+   * columns wide: the weights are packed again for every block */
+  width = FUSED_BLOCK_FLOATS / MAX (conv->cout, 1) / 16 * 16;
+  width = CLAMP (width, 256, 4096);
+  blocks = (int) ((cols + width - 1) / width);
+  if (blocks < 4) {
+    /* too few blocks to share: the product as usual, then the epilogue
+     * over blocks of channels */
+    const int64_t per_part = MAX (FUSED_BLOCK_FLOATS / MAX (cols, 1), 1);
+    affect_sgemm (FALSE, FALSE, conv->cout, (int) cols, k, 1.0f, j.w, k,
+        j.b, (int) cols, 0.0f, y, (int) cols);
+    affect_parallel_run ((int) ((conv->cout + per_part - 1) / per_part),
+        fused_channels, &j);
+    return;
+  }
+  j.width = width;
+  if (ep->moments != NULL)
+    j.moments = g_new (double, (size_t) blocks * 2 * conv->cout);
+  affect_parallel_run (blocks, fused_block, &j);
+  if (ep->moments != NULL) {
+    for (int o = 0; o < conv->cout; o++) {
+      double n = 0.0, mean = 0.0, m2 = 0.0;
+      for (int b = 0; b < blocks; b++) {
+        const double *pm = j.moments + ((int64_t) b * conv->cout + o) * 2;
+        affect_moments_merge (&n, &mean, &m2,
+            (double) MIN (width, cols - (int64_t) b * width), pm[0], pm[1]);
+      }
+      ep->moments[2 * o] = mean;
+      ep->moments[2 * o + 1] = m2;
+    }
+    g_free (j.moments);
+  }
 }
 
 typedef struct

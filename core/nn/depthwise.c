@@ -15,6 +15,7 @@
 #include "affect/nn.h"
 #include "affect/nn-layers.h"
 #include "affect/parallel.h"
+#include "epilogue.h"
 #include "vector-clones.h"
 
 /* channels per part: about this many input floats, whatever the thread
@@ -35,6 +36,7 @@ typedef struct
   const AffectDepthwise *dw;
   const float *x, *weight, *dy;
   float *y, *dx, *dweight;
+  const AffectEpilogue *ep;
 } DwJob;
 
 gboolean
@@ -161,13 +163,32 @@ forward_part (int part, int n_parts, gpointer data)
   const int64_t in_plane = (int64_t) dw->h * dw->w;
   const int64_t out_plane = (int64_t) dw->oh * dw->ow;
 
-  for (int c = c0; c < c1; c++)
+  for (int c = c0; c < c1; c++) {
+    const AffectEpilogue *ep = j->ep;
+    double n = 0.0, mean = 0.0, m2 = 0.0;
     for (int b = 0; b < dw->n; b++) {
       const int64_t p = (int64_t) c * dw->n + b;
+      float *yp = j->y + p * out_plane;
       pad_plane (j->x + p * in_plane, dw->h, dw->w, xp);
-      plane_forward (xp, pw, j->weight + 9 * c, dw->stride, dw->oh, dw->ow,
-          j->y + p * out_plane);
+      plane_forward (xp, pw, j->weight + 9 * c, dw->stride, dw->oh, dw->ow, yp);
+      /* the plane is in cache: its epilogue or its moments now */
+      if (ep == NULL) {
+      } else if (ep->moments != NULL) {
+        double pm, pm2;
+        affect_row_moments (out_plane, yp, &pm, &pm2);
+        affect_moments_merge (&n, &mean, &m2, (double) out_plane, pm, pm2);
+      } else {
+        affect_epilogue_row (out_plane, yp, 0, 0.0f, ep->scale != NULL,
+            ep->scale != NULL ? ep->scale[c] : 1.0f,
+            ep->shift != NULL ? ep->shift[c] : 0.0f, ep->clamp,
+            ep->residual != NULL ? ep->residual + p * out_plane : NULL);
+      }
     }
+    if (ep != NULL && ep->moments != NULL) {
+      ep->moments[2 * c] = mean;
+      ep->moments[2 * c + 1] = m2;
+    }
+  }
   g_free (xp);
 }
 
@@ -175,7 +196,16 @@ void
 affect_depthwise_forward (const AffectDepthwise * dw, const float *x,
     const float *weight, float *y)
 {
-  DwJob job = { dw, x, weight, NULL, y, NULL, NULL };
+  DwJob job = { dw, x, weight, NULL, y, NULL, NULL, NULL };
+
+  affect_parallel_run (channel_parts (dw), forward_part, &job);
+}
+
+void
+affect_depthwise_forward_fused (const AffectDepthwise * dw, const float *x,
+    const float *weight, const AffectEpilogue * ep, float *y)
+{
+  DwJob job = { dw, x, weight, NULL, y, NULL, NULL, ep };
 
   affect_parallel_run (channel_parts (dw), forward_part, &job);
 }
@@ -318,7 +348,7 @@ void
 affect_depthwise_backward (const AffectDepthwise * dw, const float *x,
     const float *weight, const float *dy, float *dx, float *dweight)
 {
-  DwJob job = { dw, x, weight, dy, NULL, dx, dweight };
+  DwJob job = { dw, x, weight, dy, NULL, dx, dweight, NULL };
 
   affect_parallel_run (channel_parts (dw), backward_part, &job);
 }

@@ -122,6 +122,7 @@ struct _AffectMoodNet
   size_t arena_floats;
   gboolean keep;                /* the plan holds what a backward needs */
   gboolean planning;            /* walking the schedule without computing */
+  gboolean plan_keep;           /* while planning: the plan's keep */
   gboolean cnn_kept;            /* the last forward kept it */
   int now;                      /* step of the schedule */
   int s_gin;                    /* gradient w.r.t. the chunk images */
@@ -706,6 +707,7 @@ plan_arena (AffectMoodNet * net, gboolean keep)
     s[i].last = -1;
   }
   net->planning = TRUE;
+  net->plan_keep = keep;
   cnn_forward (net);
   if (keep)
     cnn_backward (net, NULL, TRUE);
@@ -935,14 +937,79 @@ unit_clamp (const Unit * u)
       u->act == AFFECT_ACTIVATION_RELU ? relu : NULL;
 }
 
-/* c: the convolution output (the input itself for UNIT_NONE); y: the
- * unit output */
+/* Inference that keeps nothing for a backward: a unit's batch-norm (from
+ * the running statistics), clamp and residual sum run in its
+ * convolution's epilogue, on each block of output while it is in cache,
+ * and the convolution output is never stored. */
+static gboolean
+fused_eval (const AffectMoodNet * net)
+{
+  return !net->training && !net->calibrating
+      && !(net->planning ? net->plan_keep : net->keep);
+}
+
+/* the unit's forward writes its output with the residual sum added (y is
+ * then the block's output): fused inference, or a training batch-norm */
+static gboolean
+unit_fuses (const AffectMoodNet * net, const Unit * u)
+{
+  if (u->kind == UNIT_NONE)
+    return FALSE;
+  if (fused_eval (net))
+    return TRUE;
+  return (net->training || net->calibrating) && u->bn_weight != NULL;
+}
+
+/* c: the convolution output (the input itself for UNIT_NONE; unused when
+ * the unit is fused for inference); y: the unit output, or with residual
+ * (the block's input, when unit_fuses) the block's output */
 static void
 unit_forward (AffectMoodNet * net, Unit * u, const float *in, float *c,
-    float *y, float *col)
+    float *y, float *col, const float *residual)
 {
   const int64_t m = (int64_t) net->batch * net->config.chunks * u->oh * u->ow;
 
+  if (u->kind != UNIT_NONE && fused_eval (net)) {
+    AffectEpilogue ep = { NULL, NULL, unit_clamp (u), residual, NULL };
+    float *ab = NULL;
+    if (u->bn_weight != NULL) {
+      /* forward_eval's a and b */
+      ab = g_new (float, 2 * u->cout);
+      for (int o = 0; o < u->cout; o++) {
+        const float a = u->bn_weight->value.data[o] /
+            sqrtf (u->bn_var->value.data[o] + BN_EPS);
+        ab[o] = a;
+        ab[u->cout + o] = u->bn_bias->value.data[o] -
+            u->bn_mean->value.data[o] * a;
+      }
+      ep.scale = ab;
+      ep.shift = ab + u->cout;
+    }
+    if (u->kind == UNIT_CONV)
+      affect_conv2d_forward_fused (&u->conv, in, u->weight->value.data,
+          u->bias ? u->bias->value.data : NULL, &ep, y, col);
+    else
+      affect_depthwise_forward_fused (&u->dw, in, u->weight->value.data, &ep,
+          y);
+    g_free (ab);
+    return;
+  }
+  if (unit_fuses (net, u)) {
+    /* training: the batch-norm pass adds the residual input (the bits of
+     * batch-norm then sum) */
+    if (u->kind == UNIT_CONV)
+      affect_conv2d_forward (&u->conv, in, u->weight->value.data,
+          u->bias ? u->bias->value.data : NULL, c, col);
+    else
+      affect_depthwise_forward (&u->dw, in, u->weight->value.data, c);
+    affect_batchnorm_forward_moments (u->cout, m, c, NULL,
+        u->bn_weight->value.data, u->bn_bias->value.data,
+        u->bn_mean->value.data, u->bn_var->value.data,
+        net->calibrating ? -1.0f : BN_MOMENTUM, &u->bn_batches, BN_EPS,
+        unit_clamp (u), residual, y, u->mean, u->rstd);
+    return;
+  }
+  g_assert (residual == NULL);
   if (u->kind == UNIT_CONV)
     affect_conv2d_forward (&u->conv, in, u->weight->value.data,
         u->bias ? u->bias->value.data : NULL, c, col);
@@ -963,6 +1030,33 @@ unit_forward (AffectMoodNet * net, Unit * u, const float *in, float *c,
   } else {
     cnn_activation_forward (u->act, c, y, (size_t) u->cout * m);
   }
+}
+
+/* the bw2col block (units 0–2: input batch-norm, 1×1 1 → 10 + ReLU,
+ * 1×1 10 → 3 + ReLU) runs as one sweep (affect_bw2col_forward) in
+ * inference that keeps nothing. Training keeps the separate layers: the
+ * sweep's backward (affect_bw2col_backward) sums in another order, and
+ * the training results it gives are not yet checked against the stored
+ * ones (docs/design-nn.md) */
+static gboolean
+bw2col_fused (const AffectMoodNet * net)
+{
+  return fused_eval (net);
+}
+
+static void
+bw2col_forward (AffectMoodNet * net, float *y)
+{
+  Unit *u0 = &net->units[0], *u1 = &net->units[1], *u2 = &net->units[2];
+  const int64_t n = (int64_t) net->batch * net->config.chunks * u0->h * u0->w;
+  float a0, b0;
+
+  /* forward_eval's a and b */
+  a0 = u0->bn_weight->value.data[0] / sqrtf (u0->bn_var->value.data[0]
+      + BN_EPS);
+  b0 = u0->bn_bias->value.data[0] - u0->bn_mean->value.data[0] * a0;
+  affect_bw2col_forward (n, net->chunks_in, a0, b0, u1->weight->value.data,
+      u1->bias->value.data, u2->weight->value.data, u2->bias->value.data, y);
 }
 
 /* the forward's input of unit i: the chunk images, the previous unit's
@@ -988,17 +1082,31 @@ cnn_forward (AffectMoodNet * net)
   for (int bi = 0; bi < net->n_blocks; bi++) {
     const Block *b = &net->blocks[bi];
     const int last = b->first + b->n - 1;
+    const gboolean fused_sum = b->residual
+        && unit_fuses (net, &net->units[last]);
+    if (bi == 0 && bw2col_fused (net)) {
+      float *y;
+      net->now = last;
+      y = slot (net, net->units[last].s_y);
+      if (!net->planning)
+        bw2col_forward (net, y);
+      continue;
+    }
     for (int i = b->first; i <= last; i++) {
       Unit *u = &net->units[i];
       net->now = i;
       const float *in = forward_input (net, i);
-      float *c = u->kind == UNIT_NONE ? (float *) in : slot (net, u->s_c);
-      float *y = slot (net, u->s_y);
+      const gboolean sum = fused_sum && i == last;
+      float *c = u->kind == UNIT_NONE ? (float *) in :
+          fused_eval (net) ? NULL : slot (net, u->s_c);
+      float *y = sum ? slot (net, b->s_out) : slot (net, u->s_y);
       float *col = u->s_colf >= 0 ? slot (net, u->s_colf) : NULL;
+      /* (the block's input is read at this step too) */
+      const float *residual = sum ? forward_input (net, b->first) : NULL;
       if (!net->planning)
-        unit_forward (net, u, in, c, y, col);
+        unit_forward (net, u, in, c, y, col, residual);
     }
-    if (b->residual) {
+    if (b->residual && !fused_sum) {
       const Unit *lu = &net->units[last];
       const float *in = forward_input (net, b->first);
       const float *y = slot (net, lu->s_y);
@@ -1313,8 +1421,9 @@ static const float *
 need_y (AffectMoodNet * net, int i)
 {
   Unit *u = &net->units[i];
-  float *y = slot (net, u->s_yr);
+  float *y;
 
+  y = slot (net, u->s_yr);
   if (!net->ready[u->s_yr]) {
     const int64_t m = (int64_t) net->batch * net->config.chunks * u->oh * u->ow;
     const float *c = need_c (net, i);

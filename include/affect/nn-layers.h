@@ -45,6 +45,28 @@ size_t affect_conv2d_workspace (const AffectConv2d * conv);
  * y: (cout, n, oh, ow); col: workspace or NULL when not needed */
 void affect_conv2d_forward (const AffectConv2d * conv, const float *x,
     const float *weight, const float *bias, float *y, float *col);
+/* What follows a convolution, done on each block of its output while the
+ * block is in cache instead of in passes of its own over memory:
+ * v = conv + bias; v = scale·v + shift (when scale); clamp to
+ * {clamp[0], clamp[1]} (when clamp); v = residual + v (when residual,
+ * y's layout). Each step rounds as the separate pass it replaces, so the
+ * output has the bits of conv, then batch-norm, then clamp, then sum.
+ * With moments set instead, y is the plain convolution output and
+ * moments[2·o], moments[2·o + 1] receive the mean and Σ (y − mean)² of
+ * output channel o over all its values (in double; blocks merged in a
+ * fixed order by Chan's formula): one-pass batch-norm statistics. */
+typedef struct
+{
+  const float *scale, *shift;
+  const float *clamp;
+  const float *residual;
+  double *moments;
+} AffectEpilogue;
+
+/* affect_conv2d_forward followed by ep (NULL: none) */
+void affect_conv2d_forward_fused (const AffectConv2d * conv, const float *x,
+    const float *weight, const float *bias, const AffectEpilogue * ep,
+    float *y, float *col);
 /* dweight / dbias accumulate (NULL to skip); dx written (NULL to skip) */
 void affect_conv2d_backward (const AffectConv2d * conv, const float *x,
     const float *weight, const float *dy, float *dx, float *dweight,
@@ -63,6 +85,9 @@ gboolean affect_depthwise_geometry (AffectDepthwise * dw, int c, int n,
 /* x: (c, n, h, w); weight: (c, 1, 3, 3); y: (c, n, oh, ow) */
 void affect_depthwise_forward (const AffectDepthwise * dw, const float *x,
     const float *weight, float *y);
+/* affect_depthwise_forward followed by ep (NULL: none; see AffectEpilogue) */
+void affect_depthwise_forward_fused (const AffectDepthwise * dw,
+    const float *x, const float *weight, const AffectEpilogue * ep, float *y);
 void affect_depthwise_backward (const AffectDepthwise * dw, const float *x,
     const float *weight, const float *dy, float *dx, float *dweight);
 
@@ -80,6 +105,14 @@ void affect_batchnorm_forward_train (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, float *running_mean,
     float *running_var, float momentum, int64_t * n_batches, float eps,
     const float *clamp, float *y, float *mean, float *rstd);
+/* the train forward with the batch statistics already made (moments:
+ * per channel the mean and Σ (x − mean)², AffectEpilogue's), one pass over
+ * x; residual (x's layout, or NULL) is added to the clamped output */
+void affect_batchnorm_forward_moments (int c, int64_t m, const float *x,
+    const double *moments, const float *gamma, const float *beta,
+    float *running_mean, float *running_var, float momentum,
+    int64_t * n_batches, float eps, const float *clamp,
+    const float *residual, float *y, float *mean, float *rstd);
 void affect_batchnorm_forward_eval (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, const float *running_mean,
     const float *running_var, float eps, const float *clamp, float *y);
@@ -105,6 +138,28 @@ void affect_batchnorm_backward_train_clamped (int c, int64_t m,
 void affect_batchnorm_backward_eval (int c, int64_t m, const float *x,
     const float *gamma, const float *running_mean, const float *running_var,
     float eps, const float *dy, float *dx, float *dgamma, float *dbeta);
+
+/* ---- MoodNet's bw2col stage, fused ---------------------------------------
+ * y = ReLU(w3·ReLU(w1·x̂ + b1) + b3) per pixel, x̂ = a0·x + b0 (the input
+ * batch-norm as an affine map), 1 → AFFECT_BW2COL_HIDDEN →
+ * AFFECT_BW2COL_OUT channels; x: n pixels, y: (AFFECT_BW2COL_OUT, n).
+ * Blocks of pixels fixed by n, sums reduced in block order. */
+#define AFFECT_BW2COL_HIDDEN 10
+#define AFFECT_BW2COL_OUT 3
+void affect_bw2col_forward (int64_t n, const float *x, float a0, float b0,
+    const float *w1, const float *b1, const float *w3, const float *b3,
+    float *y);
+/* mean and Σ (x − mean)² of the n inputs, in double */
+void affect_bw2col_moments (int64_t n, const float *x, double *mean,
+    double *m2);
+/* y, dy: the forward's output and its gradient; accumulates the weight
+ * and bias gradients, writes the gradient w.r.t. x̂ to dxhat (unless
+ * NULL), and returns Σ dx̂ and Σ dx̂·(x − mu)·r: the input batch-norm's
+ * β and γ gradients */
+void affect_bw2col_backward (int64_t n, const float *x, float a0, float b0,
+    float mu, float r, const float *w1, const float *b1, const float *w3,
+    const float *b3, const float *y, const float *dy, float *dxhat,
+    float *dw1, float *db1, float *dw3, float *db3, double *sg, double *sgx);
 
 /* ---- layer normalisation over the last dimension (rows × d) ------------ */
 void affect_layernorm_forward (int64_t rows, int d, const float *x,

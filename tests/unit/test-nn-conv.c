@@ -385,6 +385,161 @@ ln_loss (gpointer p)
   return dot (c->y, c->probe, (size_t) c->rows * c->d);
 }
 
+/* the fused convolution: the epilogue against the separate passes, and
+ * its moments against double sums, in the blocked path (1×1, many
+ * columns) and the whole-product path (3×3, few columns) */
+static void
+test_conv2d_fused (void)
+{
+  const int shapes[2][6] = {
+    /* cin, cout, k, n, h, w */
+    {5, 7, 1, 4, 16, 256},
+    {3, 6, 3, 2, 7, 9},
+  };
+  static const float relu6[2] = { 0.0f, 6.0f };
+
+  for (int sh = 0; sh < 2; sh++) {
+    const int *d = shapes[sh];
+    AffectConv2d g;
+    affect_conv2d_geometry (&g, d[0], d[1], d[2], d[2], 1, d[2] / 2, d[3],
+        d[4], d[5]);
+    const int64_t cols = (int64_t) g.n * g.oh * g.ow;
+    const size_t ny = (size_t) g.cout * cols;
+    float *x = randn ((size_t) g.cin * g.n * g.h * g.w, 1.0f);
+    float *w = randn ((size_t) g.cout * g.cin * g.kh * g.kw, 0.5f);
+    float *bias = randn (g.cout, 0.3f), *scale = randn (g.cout, 1.0f);
+    float *shift = randn (g.cout, 1.0f), *res = randn (ny, 1.0f);
+    float *ref = g_new (float, ny), *y = g_new (float, ny);
+    float *col = g_new (float, MAX (affect_conv2d_workspace (&g), 1));
+    double *mom = g_new (double, 2 * g.cout), worst = 0.0;
+    AffectEpilogue ep = { scale, shift, relu6, res, NULL };
+    AffectEpilogue em = { NULL, NULL, NULL, NULL, mom };
+
+    affect_conv2d_forward (&g, x, w, bias, ref, col);
+    affect_conv2d_forward_fused (&g, x, w, bias, &em, y, col);
+    for (int o = 0; o < g.cout; o++) {
+      double mean = 0.0, m2 = 0.0;
+      for (int64_t p = 0; p < cols; p++) {
+        const float v = ref[o * cols + p];
+        worst = fmax (worst, fabs (y[o * cols + p] - v) / fmax (fabs (v), 1));
+        mean += v;
+      }
+      mean /= cols;
+      for (int64_t p = 0; p < cols; p++)
+        m2 += (ref[o * cols + p] - mean) * (ref[o * cols + p] - mean);
+      g_assert_cmpfloat (fabs (mom[2 * o] - mean), <, 1e-9 * fmax (1, fabs
+              (mean)) + 1e-6 * sqrt (m2 / cols));
+      g_assert_cmpfloat (fabs (mom[2 * o + 1] - m2), <, 1e-5 * m2);
+    }
+    affect_conv2d_forward_fused (&g, x, w, bias, &ep, y, col);
+    for (int o = 0; o < g.cout; o++)
+      for (int64_t p = 0; p < cols; p++) {
+        float v = scale[o] * ref[o * cols + p] + shift[o];
+        v = v < 0.0f ? 0.0f : v > 6.0f ? 6.0f : v;
+        v = res[o * cols + p] + v;
+        worst = fmax (worst, fabs (y[o * cols + p] - v) / fmax (fabs (v), 1));
+      }
+    g_test_message ("fused conv %d: worst relative error %.2e", sh, worst);
+    g_assert_cmpfloat (worst, <, 1e-5);
+    g_free (x);
+    g_free (w);
+    g_free (bias);
+    g_free (scale);
+    g_free (shift);
+    g_free (res);
+    g_free (ref);
+    g_free (y);
+    g_free (col);
+    g_free (mom);
+  }
+}
+
+/* the fused bw2col stage against the same arithmetic in double, layer
+ * by layer: forward, the weight, bias and batch-norm sums, and dx̂ */
+static double
+rel_err (double got, double want)
+{
+  return fabs (got - want) / fmax (fabs (want), 1e-3);
+}
+
+static void
+test_bw2col (void)
+{
+  enum
+  { C1 = AFFECT_BW2COL_HIDDEN, C3 = AFFECT_BW2COL_OUT };
+  const int64_t n = 3 * 4096 + 21;      /* blocks and a tail */
+  float *x = randn (n, 1.0f), *w1 = randn (C1, 1.0f), *b1 = randn (C1, 0.5f);
+  float *w3 = randn (C3 * C1, 0.5f), *b3 = randn (C3, 0.2f);
+  float *dy = randn (C3 * n, 1.0f), *y = g_new (float, C3 * n);
+  float *dxhat = g_new (float, n);
+  float dw1[C1] = { 0 }, db1[C1] = { 0 }, dw3[C3 * C1] = { 0 }, db3[C3] = { 0 };
+  double rw1[C1] = { 0 }, rb1[C1] = { 0 }, rw3[C3 * C1] = { 0 };
+  double rb3[C3] = { 0 }, rsg = 0.0, rsgx = 0.0, worst = 0.0, sg, sgx;
+  double mean, m2, rmean = 0.0, rm2 = 0.0;
+  const float a0 = 0.8f, b0 = 0.1f, mu = 0.05f, r = 1.3f;
+
+  affect_bw2col_moments (n, x, &mean, &m2);
+  for (int64_t p = 0; p < n; p++)
+    rmean += x[p];
+  rmean /= n;
+  for (int64_t p = 0; p < n; p++)
+    rm2 += (x[p] - rmean) * (x[p] - rmean);
+  g_assert_cmpfloat (rel_err (mean, rmean), <, 1e-12);
+  g_assert_cmpfloat (rel_err (m2, rm2), <, 1e-10);
+
+  affect_bw2col_forward (n, x, a0, b0, w1, b1, w3, b3, y);
+  affect_bw2col_backward (n, x, a0, b0, mu, r, w1, b1, w3, b3, y, dy, dxhat,
+      dw1, db1, dw3, db3, &sg, &sgx);
+  for (int64_t p = 0; p < n; p++) {
+    const double xh = (double) a0 * x[p] + b0;
+    double h[C1], gh[C1] = { 0 }, gx = 0.0;
+    for (int o = 0; o < C1; o++)
+      h[o] = fmax (0.0, (double) w1[o] * xh + b1[o]);
+    for (int c = 0; c < C3; c++) {
+      double z = b3[c], g;
+      for (int o = 0; o < C1; o++)
+        z += (double) w3[c * C1 + o] * h[o];
+      worst = fmax (worst, fabs (y[c * n + p] - fmax (z, 0.0)) /
+          fmax (fabs (z), 1.0));
+      g = z > 0.0 ? dy[c * n + p] : 0.0;
+      rb3[c] += g;
+      for (int o = 0; o < C1; o++) {
+        rw3[c * C1 + o] += g * h[o];
+        gh[o] += (double) w3[c * C1 + o] * g;
+      }
+    }
+    for (int o = 0; o < C1; o++) {
+      const double ga = h[o] > 0.0 ? gh[o] : 0.0;
+      rb1[o] += ga;
+      rw1[o] += ga * xh;
+      gx += (double) w1[o] * ga;
+    }
+    rsg += gx;
+    rsgx += gx * ((x[p] - mu) * r);
+    worst = fmax (worst, fabs (dxhat[p] - gx) / fmax (fabs (gx), 1.0));
+  }
+  g_test_message ("bw2col forward / dx̂: worst relative error %.2e", worst);
+  g_assert_cmpfloat (worst, <, 1e-5);
+  worst = fmax (rel_err (sg, rsg), rel_err (sgx, rsgx));
+  for (int c = 0; c < C3; c++)
+    worst = fmax (worst, rel_err (db3[c], rb3[c]));
+  for (int i = 0; i < C3 * C1; i++)
+    worst = fmax (worst, rel_err (dw3[i], rw3[i]));
+  for (int o = 0; o < C1; o++)
+    worst = fmax (worst, fmax (rel_err (dw1[o], rw1[o]),
+            rel_err (db1[o], rb1[o])));
+  g_test_message ("bw2col sums: worst relative error %.2e", worst);
+  g_assert_cmpfloat (worst, <, 1e-4);
+  g_free (x);
+  g_free (w1);
+  g_free (b1);
+  g_free (w3);
+  g_free (b3);
+  g_free (dy);
+  g_free (y);
+  g_free (dxhat);
+}
+
 static void
 test_layernorm (void)
 {
@@ -571,6 +726,8 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/batchnorm", test_batchnorm);
   g_test_add_func ("/nn/batchnorm-running", test_batchnorm_running);
   g_test_add_func ("/nn/batchnorm-clamped", test_batchnorm_clamped);
+  g_test_add_func ("/nn/conv2d-fused", test_conv2d_fused);
+  g_test_add_func ("/nn/bw2col", test_bw2col);
   g_test_add_func ("/nn/layernorm", test_layernorm);
   g_test_add_func ("/nn/attention", test_attention);
   g_test_add_func ("/nn/pool", test_pool);
