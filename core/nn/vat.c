@@ -178,9 +178,9 @@ scale_part (int part, int n_parts, gpointer data)
 }
 
 double
-affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
+vat_loss_step (AffectMlp * mlp, const AffectVatConfig * config,
     const float *xs, const float *y, const float *d, int n, double *mse_out,
-    double *lds_out)
+    double *lds_out, const AffectOptimizer * opt)
 {
   const int din = mlp->config.n_inputs, k = mlp->config.n_outputs;
   float *r, *dy;
@@ -239,7 +239,7 @@ affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
   }
   lds /= n;
   mlp_deltas_rows (mlp, dy + (size_t) n * k, FALSE, n, n, NULL);
-  mlp_param_grads_rows (mlp, 0, 2 * n);
+  mlp_param_grads_rows (mlp, 0, 2 * n, opt);
 
   g_free (r);
   g_free (dy);
@@ -251,8 +251,16 @@ affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
 }
 
 double
-affect_mlp_loss_grad (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
-    const float *y, int n)
+affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
+    const float *xs, const float *y, const float *d, int n, double *mse_out,
+    double *lds_out)
+{
+  return vat_loss_step (mlp, config, xs, y, d, n, mse_out, lds_out, NULL);
+}
+
+double
+mlp_loss_step (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
+    const float *y, int n, const AffectOptimizer * opt)
 {
   const int k = mlp->config.n_outputs;
   float *dy;
@@ -269,14 +277,27 @@ affect_mlp_loss_grad (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
      * σ's saturation */
     value = affect_loss_bce_with_logits (mlp_output_preactivation_rows (mlp,
             0), y, dy, (size_t) n * k);
-    mlp_backward_rows (mlp, dy, TRUE, 0, n, TRUE, NULL);
+    if (opt != NULL)
+      mlp_backward_update_rows (mlp, dy, TRUE, 0, n, opt);
+    else
+      mlp_backward_rows (mlp, dy, TRUE, 0, n, TRUE, NULL);
   } else {
     if (loss == AFFECT_MLP_LOSS_BCE)
       value = affect_loss_bce (mlp_output_rows (mlp, 0), y, dy, (size_t) n * k);
     else
       value = affect_loss_mse (mlp_output_rows (mlp, 0), y, dy, (size_t) n * k);
-    mlp_backward_rows (mlp, dy, FALSE, 0, n, TRUE, NULL);
+    if (opt != NULL)
+      mlp_backward_update_rows (mlp, dy, FALSE, 0, n, opt);
+    else
+      mlp_backward_rows (mlp, dy, FALSE, 0, n, TRUE, NULL);
   }
   g_free (dy);
   return value;
+}
+
+double
+affect_mlp_loss_grad (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
+    const float *y, int n)
+{
+  return mlp_loss_step (mlp, loss, xs, y, n, NULL);
 }
