@@ -11,6 +11,11 @@
  * element of C has the same bits at any thread count; threads only decide
  * who computes which slab.
  *
+ * The same cut is open to callers that do more per slab than the product
+ * (AffectProduct, affect/nn.h): the MLP adds the bias and applies the
+ * activation to each slab of a layer's output while it is in cache, and
+ * applies the optimiser to each slab of a weight gradient as it is made.
+ *
  * Why not OpenBLAS's own threads: a training step of the VAT regressor is
  * a dozen products of 64 (or 128) rows by ~1000 columns; OpenBLAS splits
  * each of them across its pool with a synchronisation per product, and on
@@ -44,34 +49,6 @@ sgemm_one (gboolean trans_a, gboolean trans_b, int m, int n, int k,
       beta, c, ldc);
 }
 
-typedef struct
-{
-  gboolean trans_a, trans_b, by_columns;
-  int m, n, k, lda, ldb, ldc, side, slab;
-  float alpha, beta;
-  const float *a, *b;
-  float *c;
-} Product;
-
-static void
-run_slab (int part, int n_parts, gpointer data)
-{
-  const Product *p = data;
-  const int start = part * p->slab, len = MIN (p->slab, p->side - start);
-
-  if (p->by_columns) {
-    /* columns [start, start + len) of C need the same of op(B) */
-    const float *b = p->trans_b ? p->b + (size_t) start * p->ldb : p->b + start;
-    sgemm_one (p->trans_a, p->trans_b, p->m, len, p->k, p->alpha, p->a,
-        p->lda, b, p->ldb, p->beta, p->c + start, p->ldc);
-  } else {
-    /* rows [start, start + len) of C need the same of op(A) */
-    const float *a = p->trans_a ? p->a + start : p->a + (size_t) start * p->lda;
-    sgemm_one (p->trans_a, p->trans_b, len, p->n, p->k, p->alpha, a, p->lda,
-        p->b, p->ldb, p->beta, p->c + (size_t) start * p->ldc, p->ldc);
-  }
-}
-
 /* the slab width for a product whose C has `side` along its cut and
  * `macs` multiply-adds: a function of the shape alone */
 static int
@@ -88,23 +65,81 @@ slab_width (int side, double macs)
 }
 
 void
+affect_product_init (AffectProduct * p, gboolean trans_a, gboolean trans_b,
+    int m, int n, int k, float alpha, const float *a, int lda,
+    const float *b, int ldb, float beta, float *c, int ldc)
+{
+  const double macs = (double) m * n * k;
+
+  p->trans_a = trans_a;
+  p->trans_b = trans_b;
+  p->m = m;
+  p->n = n;
+  p->k = k;
+  p->alpha = alpha;
+  p->beta = beta;
+  p->a = a;
+  p->b = b;
+  p->c = c;
+  p->lda = lda;
+  p->ldb = ldb;
+  p->ldc = ldc;
+  p->by_columns = n >= m;
+  p->side = p->by_columns ? n : m;
+  if (m <= 0 || n <= 0) {
+    p->slab = 0;
+    p->n_parts = 0;
+  } else if (macs < SPLIT_MIN_MACS) {
+    /* whole, on whoever runs part 0 */
+    p->slab = p->side;
+    p->n_parts = 1;
+  } else {
+    p->slab = slab_width (p->side, macs);
+    p->n_parts = (p->side + p->slab - 1) / p->slab;
+  }
+}
+
+void
+affect_product_run_part (const AffectProduct * p, int part, int *start,
+    int *len)
+{
+  const int s = part * p->slab, l = MIN (p->slab, p->side - s);
+
+  if (p->by_columns) {
+    /* columns [s, s + l) of C need the same of op(B) */
+    const float *b = p->trans_b ? p->b + (size_t) s * p->ldb : p->b + s;
+    sgemm_one (p->trans_a, p->trans_b, p->m, l, p->k, p->alpha, p->a,
+        p->lda, b, p->ldb, p->beta, p->c + s, p->ldc);
+  } else {
+    /* rows [s, s + l) of C need the same of op(A) */
+    const float *a = p->trans_a ? p->a + s : p->a + (size_t) s * p->lda;
+    sgemm_one (p->trans_a, p->trans_b, l, p->n, p->k, p->alpha, a, p->lda,
+        p->b, p->ldb, p->beta, p->c + (size_t) s * p->ldc, p->ldc);
+  }
+  if (start != NULL)
+    *start = s;
+  if (len != NULL)
+    *len = l;
+}
+
+static void
+run_slab (int part, int n_parts, gpointer data)
+{
+  (void) n_parts;
+  affect_product_run_part (data, part, NULL, NULL);
+}
+
+void
 affect_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
     float alpha, const float *a, int lda, const float *b, int ldb,
     float beta, float *c, int ldc)
 {
-  Product p = { trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc,
-    n >= m ? n : m, 0, alpha, beta, a, b, c
-  };
-  const double macs = (double) m * n * k;
-  int parts;
+  AffectProduct p;
 
-  if (m <= 0 || n <= 0)
-    return;
-  if (macs < SPLIT_MIN_MACS) {
-    sgemm_one (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    return;
-  }
-  p.slab = slab_width (p.side, macs);
-  parts = (p.side + p.slab - 1) / p.slab;
-  affect_parallel_run (parts, run_slab, &p);
+  affect_product_init (&p, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+      beta, c, ldc);
+  if (p.n_parts == 1)
+    affect_product_run_part (&p, 0, NULL, NULL);
+  else if (p.n_parts > 1)
+    affect_parallel_run (p.n_parts, run_slab, &p);
 }

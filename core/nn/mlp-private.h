@@ -52,7 +52,24 @@ void mlp_backward_rows (AffectMlp * mlp, const float *dy,
  * gradients — one GEMM per layer over all those rows */
 void mlp_deltas_rows (AffectMlp * mlp, const float *dy,
     gboolean at_preactivation, int row0, int n, float *dx);
-void mlp_param_grads_rows (AffectMlp * mlp, int row0, int n);
+/* With opt (Adam, after affect_optimizer_begin_step) each weight
+ * gradient is written, not added, and applied slab by slab as it is made
+ * (a training step's last use of those weights); with NULL it is added
+ * to the gradients. */
+void mlp_param_grads_rows (AffectMlp * mlp, int row0, int n,
+    const AffectOptimizer * opt);
+/* mlp_backward_rows with parameter gradients, applied by opt as above */
+void mlp_backward_update_rows (AffectMlp * mlp, const float *dy,
+    gboolean at_preactivation, int row0, int n, const AffectOptimizer * opt);
+
+/* affect_mlp_loss_grad and affect_vat_loss_grad, the gradients applied by
+ * opt (Adam, after affect_optimizer_begin_step) as they are made when opt
+ * is not NULL: one training step */
+double mlp_loss_step (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
+    const float *y, int n, const AffectOptimizer * opt);
+double vat_loss_step (AffectMlp * mlp, const AffectVatConfig * config,
+    const float *xs, const float *y, const float *d, int n, double *mse_out,
+    double *lds_out, const AffectOptimizer * opt);
 
 /* Jacobian-vector product at rows [row0, row0 + n): t (n × n_outputs) =
  * J(x) v for input tangents v (n × n_inputs) */

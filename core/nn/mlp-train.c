@@ -516,10 +516,9 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
   affect_rng_init (&st.rng, config->seed ^ 0x5eed0fa11ULL);
   affect_optimizer_init_adam (&st.opt, config->learning_rate);
   st.opt.weight_decay = config->weight_decay;
-  /* the step clears each gradient as it reads it: zeroed once here, the
-   * gradients are zero at the start of every step without a pass of
-   * their own */
-  st.opt.zero_grad = TRUE;
+  /* each step writes its gradients (beta = 0 in the products) rather
+   * than adding to them: nothing to clear between steps */
+  st.opt.zero_grad = FALSE;
   affect_params_reset_state (mlp->params, mlp->n_params);
   st.best_metric = INFINITY;
   st.best_accuracy = NAN;
@@ -564,11 +563,13 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
         for (i = 0; i < m * din; i++)
           bd[i] = (float) affect_rng_normal (&st.rng);
       }
+      /* the step's gradients are applied as they are made (mlp.c) */
+      affect_optimizer_begin_step (&st.opt, mlp->params, mlp->n_params);
       if (config->vat) {
-        loss = affect_vat_loss_grad (mlp, &config->vat_config, bx, by, bd, m,
-            &part, &lds);
+        loss = vat_loss_step (mlp, &config->vat_config, bx, by, bd, m,
+            &part, &lds, &st.opt);
       } else {
-        loss = affect_mlp_loss_grad (mlp, config->loss, bx, by, m);
+        loss = mlp_loss_step (mlp, config->loss, bx, by, m, &st.opt);
         part = loss;
       }
       if (!isfinite (loss)) {
@@ -577,7 +578,6 @@ mlp_train_rows (AffectMlp * mlp, const AffectMlpTrainConfig * config,
             epoch, loss);
         goto fail;
       }
-      affect_optimizer_step (&st.opt, mlp->params, mlp->n_params);
       loss_sum += loss;
       part_sum += part;
       lds_sum += lds;

@@ -44,13 +44,7 @@ state_new (int64_t n)
   return g_aligned_alloc0 (MAX (n, 1), sizeof (float), 64);
 }
 
-typedef struct
-{
-  float b1, b2, one_minus_b1, one_minus_b2, wd, step_size, bc2_sqrt, eps;
-  float decay_factor;
-  gboolean decoupled;
-  gboolean zero_grad;
-} AdamCoefficients;
+typedef AffectAdamCoefficients AdamCoefficients;
 
 /* elements [begin, end) of one parameter */
 AFFECT_VECTOR_CLONES static void
@@ -104,29 +98,43 @@ adam_part (int part, int n_parts, gpointer data)
       j->n * part / n_parts, j->n * (part + 1) / n_parts);
 }
 
+void
+affect_adam_coefficients (const AffectOptimizer * opt, const AffectParam * p,
+    AffectAdamCoefficients * c)
+{
+  const double bc1 = 1.0 - pow (opt->beta1, (double) opt->step);
+  const double bc2 = 1.0 - pow (opt->beta2, (double) opt->step);
+
+  c->b1 = (float) opt->beta1;
+  c->b2 = (float) opt->beta2;
+  /* 1 - beta in double, then rounded, as torch passes alpha = 1 - beta */
+  c->one_minus_b1 = (float) (1.0 - opt->beta1);
+  c->one_minus_b2 = (float) (1.0 - opt->beta2);
+  c->wd = p->decay ? (float) opt->weight_decay : 0.0f;
+  c->step_size = (float) (opt->lr / bc1);
+  c->bc2_sqrt = (float) sqrt (bc2);
+  c->eps = (float) opt->eps;
+  c->decay_factor = (float) (1.0 - opt->lr * c->wd);
+  c->decoupled = opt->decoupled_decay;
+  c->zero_grad = opt->zero_grad;
+}
+
+void
+affect_adam_update_range (const AffectAdamCoefficients * c, AffectParam * p,
+    int64_t begin, int64_t end)
+{
+  adam_range (c, p->value.data, p->grad, p->m, p->v, begin, end);
+}
+
 static void
 adam_update (AffectOptimizer * opt, AffectParam * p)
 {
   const int64_t n = p->value.n;
   const int parts = affect_parallel_blocks ((size_t) n);
-  const double bc1 = 1.0 - pow (opt->beta1, (double) opt->step);
-  const double bc2 = 1.0 - pow (opt->beta2, (double) opt->step);
   AdamCoefficients c;
   AdamJob job;
 
-  c.b1 = (float) opt->beta1;
-  c.b2 = (float) opt->beta2;
-  /* 1 - beta in double, then rounded, as torch passes alpha = 1 - beta */
-  c.one_minus_b1 = (float) (1.0 - opt->beta1);
-  c.one_minus_b2 = (float) (1.0 - opt->beta2);
-  c.wd = p->decay ? (float) opt->weight_decay : 0.0f;
-  c.step_size = (float) (opt->lr / bc1);
-  c.bc2_sqrt = (float) sqrt (bc2);
-  c.eps = (float) opt->eps;
-  c.decay_factor = (float) (1.0 - opt->lr * c.wd);
-  c.decoupled = opt->decoupled_decay;
-  c.zero_grad = opt->zero_grad;
-
+  affect_adam_coefficients (opt, p, &c);
   if (p->m == NULL) {
     p->m = state_new (n);
     p->v = state_new (n);
@@ -166,6 +174,22 @@ sgd_update (AffectOptimizer * opt, AffectParam * p)
   }
   if (opt->zero_grad)
     memset (g, 0, (size_t) n * sizeof (float));
+}
+
+void
+affect_optimizer_begin_step (AffectOptimizer * opt,
+    AffectParam * const *params, guint n_params)
+{
+  guint i;
+
+  opt->step++;
+  for (i = 0; i < n_params; i++) {
+    AffectParam *p = params[i];
+    if (p->trainable && p->grad != NULL && p->m == NULL) {
+      p->m = state_new (p->value.n);
+      p->v = state_new (p->value.n);
+    }
+  }
 }
 
 void

@@ -56,33 +56,63 @@ normalise_rows (float *v, int n, int d, double scale)
   }
 }
 
-/* one output: r ← ε · (power iteration on ∇f ∇fᵀ from d), given ∇f = g */
-static void
-power_step_scalar (const AffectVatConfig * config, const float *g,
-    const float *d, float *r, int n, int din)
-{
-  const int iterations = MAX (config->power_iterations, 1);
-  int it, i, j;
+/* rows per part of the row-wise passes on the worker pool: each row's
+ * arithmetic is its own, so the bits do not depend on the split */
+#define ROW_BLOCK 16
 
-  memcpy (r, d, (size_t) n * din * sizeof (float));
-  normalise_rows (r, n, din, 1.0);
-  for (it = 0; it < iterations; it++) {
-    for (i = 0; i < n; i++) {
-      float *ri = r + (size_t) i * din;
-      const float *gi = g + (size_t) i * din;
+typedef struct
+{
+  const AffectVatConfig *config;
+  const float *g, *d, *xs;
+  float *r;
+  int din, n_rows;
+} PowerJob;
+
+static void
+power_part (int part, int n_parts, gpointer data)
+{
+  const PowerJob *j = data;
+  const int iterations = MAX (j->config->power_iterations, 1);
+  const int din = j->din, begin = part * ROW_BLOCK;
+  const int end = MIN (begin + ROW_BLOCK, j->n_rows);
+  int it, i, c;
+
+  (void) n_parts;
+  for (i = begin; i < end; i++) {
+    float *ri = j->r + (size_t) i * din;
+    const float *gi = j->g + (size_t) i * din;
+
+    memcpy (ri, j->d + (size_t) i * din, din * sizeof (float));
+    normalise_rows (ri, 1, din, 1.0);
+    for (it = 0; it < iterations; it++) {
       double s = 0.0;
-      for (j = 0; j < din; j++)
-        s += (double) gi[j] * ri[j];
+      for (c = 0; c < din; c++)
+        s += (double) gi[c] * ri[c];
       /* a direction exactly orthogonal to ∇f: H d = 0, take ∇f itself */
       if (s == 0.0)
         s = 1.0;
-      for (j = 0; j < din; j++)
-        ri[j] = (float) (s * gi[j]);
+      for (c = 0; c < din; c++)
+        ri[c] = (float) (s * gi[c]);
+      normalise_rows (ri, 1, din, 1.0);
     }
-    normalise_rows (r, n, din, 1.0);
+    for (c = 0; c < din; c++)
+      ri[c] *= (float) j->config->epsilon;
+    /* the trainer's x + r_adv */
+    if (j->xs != NULL)
+      for (c = 0; c < din; c++)
+        ri[c] += j->xs[(size_t) i * din + c];
   }
-  for (i = 0; i < n * din; i++)
-    r[i] *= (float) config->epsilon;
+}
+
+/* one output: r ← ε · (power iteration on ∇f ∇fᵀ from d), given ∇f = g;
+ * plus xs when xs is not NULL */
+static void
+power_step_scalar (const AffectVatConfig * config, const float *g,
+    const float *d, const float *xs, float *r, int n, int din)
+{
+  PowerJob job = { config, g, d, xs, r, din, n };
+
+  affect_parallel_run ((n + ROW_BLOCK - 1) / ROW_BLOCK, power_part, &job);
 }
 
 /* r ← ε · (power iteration from d); rows [0, n) of the workspace must
@@ -106,7 +136,7 @@ power_iteration (AffectMlp * mlp, const AffectVatConfig * config,
       ones[i] = 1.0f;
     mlp_backward_rows (mlp, ones, FALSE, 0, n, FALSE, g);
     g_free (ones);
-    power_step_scalar (config, g, d, r, n, din);
+    power_step_scalar (config, g, d, NULL, r, n, din);
     g_free (g);
     return;
   } else if (config->power == AFFECT_VAT_POWER_JVP) {
@@ -150,37 +180,38 @@ affect_vat_adversarial_perturbation (AffectMlp * mlp,
   power_iteration (mlp, config, xs, d, r, n);
 }
 
-/* rows of a delta buffer scaled by s[row], in blocks of SCALE_ROWS rows
- * on the worker pool (element-wise: the same bits at any thread count) */
-#define SCALE_ROWS 16
-
+/* rows of every layer's deltas scaled by s[row]: a part per layer and
+ * block of ROW_BLOCK rows (element-wise: the same bits at any thread
+ * count) */
 typedef struct
 {
-  float *delta;
+  AffectMlp *mlp;
   const float *s;
-  int w, n;
+  int n, blocks;
 } ScaleJob;
 
 static void
 scale_part (int part, int n_parts, gpointer data)
 {
   const ScaleJob *j = data;
-  const int begin = part * SCALE_ROWS, end = MIN (j->n, begin + SCALE_ROWS);
+  const int l = part / j->blocks, w = j->mlp->widths[l + 1];
+  const int begin = (part % j->blocks) * ROW_BLOCK;
+  const int end = MIN (j->n, begin + ROW_BLOCK);
   int i, c;
 
   (void) n_parts;
   for (i = begin; i < end; i++) {
-    float *restrict row = j->delta + (size_t) i * j->w;
+    float *restrict row = j->mlp->delta[l] + (size_t) i * w;
     const float s = j->s[i];
-    for (c = 0; c < j->w; c++)
+    for (c = 0; c < w; c++)
       row[c] *= s;
   }
 }
 
 double
-affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
+vat_loss_step (AffectMlp * mlp, const AffectVatConfig * config,
     const float *xs, const float *y, const float *d, int n, double *mse_out,
-    double *lds_out)
+    double *lds_out, const AffectOptimizer * opt)
 {
   const int din = mlp->config.n_inputs, k = mlp->config.n_outputs;
   float *r, *dy;
@@ -203,23 +234,20 @@ affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
      * per row by ∂MSE/∂f — so the rows at x need no second backward */
     float *g = g_malloc ((size_t) n * din * sizeof (float));
     float *ones = g_malloc ((size_t) n * sizeof (float));
-    int l;
 
     for (i = 0; i < n; i++)
       ones[i] = 1.0f;
     mlp_deltas_rows (mlp, ones, FALSE, 0, n, g);
     g_free (ones);
-    power_step_scalar (config, g, d, r, n, din);
+    power_step_scalar (config, g, d, xs, r, n, din);
     g_free (g);
-    for (i = 0; i < n * din; i++)
-      r[i] += xs[i];
     mlp_forward_rows (mlp, r, n, n);
     f0 = mlp_output_rows (mlp, 0);
     f1 = mlp_output_rows (mlp, n);
     mse = affect_loss_mse (f0, y, dy, (size_t) n);
-    for (l = 0; l < mlp->n_layers; l++) {
-      ScaleJob job = { mlp->delta[l], dy, mlp->widths[l + 1], n };
-      affect_parallel_run ((n + SCALE_ROWS - 1) / SCALE_ROWS, scale_part, &job);
+    {
+      ScaleJob job = { mlp, dy, n, (n + ROW_BLOCK - 1) / ROW_BLOCK };
+      affect_parallel_run (mlp->n_layers * job.blocks, scale_part, &job);
     }
   } else {
     power_iteration (mlp, config, xs, d, r, n);
@@ -239,7 +267,7 @@ affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
   }
   lds /= n;
   mlp_deltas_rows (mlp, dy + (size_t) n * k, FALSE, n, n, NULL);
-  mlp_param_grads_rows (mlp, 0, 2 * n);
+  mlp_param_grads_rows (mlp, 0, 2 * n, opt);
 
   g_free (r);
   g_free (dy);
@@ -251,8 +279,16 @@ affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
 }
 
 double
-affect_mlp_loss_grad (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
-    const float *y, int n)
+affect_vat_loss_grad (AffectMlp * mlp, const AffectVatConfig * config,
+    const float *xs, const float *y, const float *d, int n, double *mse_out,
+    double *lds_out)
+{
+  return vat_loss_step (mlp, config, xs, y, d, n, mse_out, lds_out, NULL);
+}
+
+double
+mlp_loss_step (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
+    const float *y, int n, const AffectOptimizer * opt)
 {
   const int k = mlp->config.n_outputs;
   float *dy;
@@ -269,14 +305,27 @@ affect_mlp_loss_grad (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
      * σ's saturation */
     value = affect_loss_bce_with_logits (mlp_output_preactivation_rows (mlp,
             0), y, dy, (size_t) n * k);
-    mlp_backward_rows (mlp, dy, TRUE, 0, n, TRUE, NULL);
+    if (opt != NULL)
+      mlp_backward_update_rows (mlp, dy, TRUE, 0, n, opt);
+    else
+      mlp_backward_rows (mlp, dy, TRUE, 0, n, TRUE, NULL);
   } else {
     if (loss == AFFECT_MLP_LOSS_BCE)
       value = affect_loss_bce (mlp_output_rows (mlp, 0), y, dy, (size_t) n * k);
     else
       value = affect_loss_mse (mlp_output_rows (mlp, 0), y, dy, (size_t) n * k);
-    mlp_backward_rows (mlp, dy, FALSE, 0, n, TRUE, NULL);
+    if (opt != NULL)
+      mlp_backward_update_rows (mlp, dy, FALSE, 0, n, opt);
+    else
+      mlp_backward_rows (mlp, dy, FALSE, 0, n, TRUE, NULL);
   }
   g_free (dy);
   return value;
+}
+
+double
+affect_mlp_loss_grad (AffectMlp * mlp, AffectMlpLoss loss, const float *xs,
+    const float *y, int n)
+{
+  return mlp_loss_step (mlp, loss, xs, y, n, NULL);
 }

@@ -220,11 +220,55 @@ void affect_optimizer_init_sgd (AffectOptimizer * opt, double lr,
 void affect_optimizer_step (AffectOptimizer * opt, AffectParam * const *params,
     guint n_params);
 
+/* An Adam update applied in pieces (a fused training step updates each
+ * slab of a weight as its gradient is made): affect_optimizer_begin_step
+ * counts the step and prepares each param's state once; then
+ * affect_adam_coefficients gives a param's coefficients for this step and
+ * affect_adam_update_range updates elements [begin, end) of it from its
+ * grad (cleared afterwards if opt->zero_grad). Element for element the
+ * arithmetic of affect_optimizer_step, so the bits do not depend on how
+ * the elements are cut. */
+typedef struct
+{
+  float b1, b2, one_minus_b1, one_minus_b2, wd, step_size, bc2_sqrt, eps;
+  float decay_factor;
+  gboolean decoupled;
+  gboolean zero_grad;
+} AffectAdamCoefficients;
+
+void affect_optimizer_begin_step (AffectOptimizer * opt,
+    AffectParam * const *params, guint n_params);
+void affect_adam_coefficients (const AffectOptimizer * opt,
+    const AffectParam * p, AffectAdamCoefficients * c);
+void affect_adam_update_range (const AffectAdamCoefficients * c,
+    AffectParam * p, int64_t begin, int64_t end);
+
 /* C = alpha·op(A)·op(B) + beta·C (row-major, as cblas_sgemm) on the
  * calling thread's libaffect threads; the same bits at any thread count */
 void affect_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
     float alpha, const float *a, int lda, const float *b, int ldb,
     float beta, float *c, int ldc);
+
+/* affect_sgemm's cut of a product into slabs, for callers that do more
+ * with each slab (bias, activation, optimiser) while it is in cache: the
+ * slabs are C's columns [start, start + len) when by_columns, else its
+ * rows; n_parts of them (1 for a product too small to split, 0 for an
+ * empty one), each computed by affect_product_run_part exactly as
+ * affect_sgemm computes it. */
+typedef struct
+{
+  gboolean trans_a, trans_b, by_columns;
+  int m, n, k, lda, ldb, ldc, side, slab, n_parts;
+  float alpha, beta;
+  const float *a, *b;
+  float *c;
+} AffectProduct;
+
+void affect_product_init (AffectProduct * p, gboolean trans_a,
+    gboolean trans_b, int m, int n, int k, float alpha, const float *a,
+    int lda, const float *b, int ldb, float beta, float *c, int ldc);
+void affect_product_run_part (const AffectProduct * p, int part, int *start,
+    int *len);
 
 G_END_DECLS
 #endif /* AFFECT_NN_H */
