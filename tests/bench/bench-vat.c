@@ -31,10 +31,12 @@ static const int widths[] = { D_IN, 1200, 600, 1 };
  *   infer  M                                      (forward)
  *   plain  3M − M1        (forward; weight gradients; input gradients of
  *                          every layer but the first)
- *   vat    7M − 2·M1      (forward at x; one input-gradient pass for ∇f,
- *                          the power step of a one-output model, vat.c;
- *                          forward at x + r_adv; weight and input
- *                          gradients through both graphs)
+ *   vat    6M − M1        (forward at x; one input-gradient pass for ∇f,
+ *                          the power step of a one-output model, vat.c,
+ *                          whose deltas, scaled by the loss's derivative,
+ *                          are also the clean graph's; forward at x + r_adv;
+ *                          weight gradients through both graphs, input
+ *                          gradients through the adversarial one)
  * bench_vat.py counts PyTorch's classic VAT as 8M − 2·M1 (a forward at
  * x + ξd and its input gradient instead of the one input-gradient pass).
  * Element-wise work and the Adam update are not counted. */
@@ -49,7 +51,7 @@ mlp_flops (const char *which)
     return 2.0 * m;
   if (!strcmp (which, "plain"))
     return 2.0 * (3.0 * m - m1);
-  return 2.0 * (7.0 * m - 2.0 * m1);
+  return 2.0 * (6.0 * m - m1);
 }
 
 static double

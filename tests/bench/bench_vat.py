@@ -33,7 +33,7 @@ the GFLOP/s of a 1024 x 1024 x 1024 sgemm with its own threads and
 kernels (ours through affect_sgemm, torch's torch.mm), and the lines
   mlp vat-epoch batch 64: 50.7 GFLOP/s = 77 % of sgemm (65.7 GFLOP/s, same run)
 give the rate of each epoch from the FLOPs of the layer shapes (bench-vat.c:
-plain 3M - M1 multiply-adds per row, VAT 7M - 2 M1 for ours and 8M - 2 M1
+plain 3M - M1 multiply-adds per row, VAT 6M - M1 for ours and 8M - 2 M1
 for the classic algorithm torch runs; M = sum of d_in d_out, M1 the first
 layer's) and its share of that sgemm rate.
 
