@@ -431,6 +431,19 @@ test_cache_tool (void)
 }
 
 static void
+copy_file (const gchar * from, const gchar * to)
+{
+  gchar *a = path_in_tmp (from), *b = path_in_tmp (to), *text;
+  gsize length;
+
+  g_assert_true (g_file_get_contents (a, &text, &length, NULL));
+  g_assert_true (g_file_set_contents (b, text, length, NULL));
+  g_free (text);
+  g_free (b);
+  g_free (a);
+}
+
+static void
 expect_error (const gchar * file, const gchar * text, const gchar * props,
     const gchar * expected)
 {
@@ -470,13 +483,50 @@ test_bad_tables (void)
   expect_error ("nodata.arff", "@relation r\n@attribute name string\n", "",
       "nodata.arff: expected an @data line");
   expect_error ("missing.csv", NULL, "", "cannot read feature table");
-  /* a .npy of 8 rows with a manifest of 3 items */
+  /* a .npy of 8 rows without the .items.csv naming them, with a manifest
+   * of 3 items: rows and items cannot be paired */
   g_assert_true (g_file_set_contents (m3, "id,path\na,a.wav\nb,b.wav\n"
           "c,c.wav\n", -1, NULL));
+  copy_file ("t.npy", "bare.npy");
   props = g_strdup_printf ("manifest=\"%s\"", m3);
-  expect_error ("t.npy", NULL, props, "has 8 rows but its manifest");
+  expect_error ("bare.npy", NULL, props, "has 8 rows but its manifest");
   g_free (props);
   g_free (m3);
+}
+
+/* a .npy with its .items.csv and a manifest of some of its items (in
+ * another order) and one it has no row for (a file that could not be
+ * decoded): the rows are paired by id, the missing item skipped */
+static void
+test_npy_subset (void)
+{
+  gchar *npy = path_in_tmp ("t.npy"), *sub = path_in_tmp ("sub.csv");
+  gchar *desc;
+  Collect *all, *part;
+  gsize row;
+
+  desc = g_strdup_printf ("affectfeaturesrc location=\"%s\" ! fakesink "
+      "name=out sync=false", npy);
+  all = run (desc, NULL);
+  g_free (desc);
+  g_assert_cmpuint (all->ends->len, ==, 8);
+  row = all->data->len / 8;
+  g_assert_true (g_file_set_contents (sub, "id,path\nu5,u5.wav\n"
+          "gone,gone.wav\nu2,u2.wav\n", -1, NULL));
+  desc = g_strdup_printf ("affectfeaturesrc location=\"%s\" manifest=\"%s\" "
+      "! fakesink name=out sync=false", npy, sub);
+  part = run (desc, NULL);
+  g_free (desc);
+  g_assert_cmpuint (part->ends->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (part->ends, 0), ==, "u5");
+  g_assert_cmpstr (g_ptr_array_index (part->ends, 1), ==, "u2");
+  g_assert_cmpuint (part->data->len, ==, 2 * row);
+  g_assert_cmpmem (part->data->data, row, all->data->data + 5 * row, row);
+  g_assert_cmpmem (part->data->data + row, row, all->data->data + 2 * row, row);
+  collect_free (all);
+  collect_free (part);
+  g_free (sub);
+  g_free (npy);
 }
 
 int
@@ -515,6 +565,7 @@ main (int argc, char **argv)
   g_test_add_func ("/affectfeatures/tags", test_tags);
   g_test_add_func ("/affectfeatures/predictions", test_predictions);
   g_test_add_func ("/affectfeatures/bad-tables", test_bad_tables);
+  g_test_add_func ("/affectfeatures/npy-subset", test_npy_subset);
   g_test_add_func ("/affectfeatures/cache-tool", test_cache_tool);
   ret = g_test_run ();
 
