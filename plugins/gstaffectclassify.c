@@ -476,7 +476,7 @@ train_at_eos (GstAffectLearner * learner)
   gst_affect_learner_check_groups (learner,
       affect_moodnet_trainer_n_items (self->trainer, TRUE));
   if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
-    note = gst_affect_learner_split_note (learner->test_items);
+    note = affect_split_note (learner->test_items);
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s%s",
             error->message, g_error_matches (error, AFFECT_ERROR,
                 AFFECT_ERROR_EMPTY) ? note : ""), (NULL));

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "affect/atomicfile.h"
-#include "affect/manifest.h"
 #include "affect/regressor.h"
+#include "affect/splits.h"
 #include "gstaffectcaps.h"
 #include "gstaffectitem.h"
 #include "gstaffectlearner.h"
@@ -607,27 +607,20 @@ gboolean
 gst_affect_learner_is_validation_item (GstAffectLearner * self,
     const GstAffectItem * item)
 {
-  const gchar *group;
+  const gchar *group = NULL;
   gchar num[G_ASCII_DTOSTR_BUF_SIZE];
   gdouble v;
 
   if (item == NULL)
     return FALSE;
-  if (g_strcmp0 (item->split, "validation") == 0)
-    return TRUE;
-  if (self->validation_group == NULL)
-    return FALSE;
   /* a numeric column (speaker 03) arrives among the targets */
-  group = gst_affect_item_get_column (item, self->validation_group);
-  if (group == NULL && gst_affect_item_get_target (item,
-          self->validation_group, &v))
+  if (self->validation_group != NULL && (group = gst_affect_item_get_column
+          (item, self->validation_group)) == NULL
+      && gst_affect_item_get_target (item, self->validation_group, &v))
     group = g_ascii_formatd (num, sizeof (num), "%.17g", v);
-  if (group == NULL) {
-    self->ungrouped++;
-    return FALSE;
-  }
-  return affect_group_is_validation (self->seed, group,
-      self->validation_fraction);
+  return affect_split_of (item->split, self->validation_group, group,
+      self->seed, self->validation_fraction, &self->ungrouped)
+      == AFFECT_SPLIT_VALIDATION;
 }
 
 void
@@ -653,7 +646,7 @@ gboolean
 gst_affect_learner_no_items_error (GstAffectLearner * self,
     const gchar * format, ...)
 {
-  gchar *note = gst_affect_learner_split_note (self->test_items), *wanted;
+  gchar *note = affect_split_note (self->test_items), *wanted;
   va_list args;
 
   va_start (args, format);
@@ -665,16 +658,6 @@ gst_affect_learner_no_items_error (GstAffectLearner * self,
   g_free (wanted);
   g_free (note);
   return FALSE;
-}
-
-gchar *
-gst_affect_learner_split_note (guint test_items)
-{
-  if (test_items == 0)
-    return g_strdup ("");
-  return g_strdup_printf (", %u item%s of split=test ignored: training learns "
-      "from split=train and items without a split, split=validation ones "
-      "are held out", test_items, test_items == 1 ? "" : "s");
 }
 
 gint

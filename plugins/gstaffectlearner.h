@@ -10,6 +10,7 @@
 #include "affect/affect.h"
 #include "affect/mlp-train.h"
 #include "affect/regressor.h"
+#include "affect/splits.h"
 #include "gstaffecttensor.h"
 #include "gstaffectitem.h"
 #include "gstaffectgap.h"
@@ -175,11 +176,9 @@ void gst_affect_learner_post_done (GstAffectLearner * self,
  * so that one manifest feeds both training and evaluation */
 gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
     const GstAffectItem * item);
-/* train mode: TRUE for an item held out for model selection: one of
- * split=validation, or, with validation-group set, one whose group (that
- * column of the item, or that target) affect_group_is_validation () holds
- * out under seed and validation-fraction; items without the column count
- * in `ungrouped` and are learnt from */
+/* train mode: TRUE for an item held out for model selection
+ * (affect_split_of (), its group that column of the item or that target);
+ * items without the column count in `ungrouped` and are learnt from */
 gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
     const GstAffectItem * item);
 /* at EOS: warns when validation-group left no validation item or some
@@ -190,9 +189,6 @@ void gst_affect_learner_check_groups (GstAffectLearner * self,
  * printf-style> (<n> skipped, <the split filter>)."; FALSE */
 gboolean gst_affect_learner_no_items_error (GstAffectLearner * self,
     const gchar * format, ...) G_GNUC_PRINTF (2, 3);
-/* "" or ", 12 items of split=test ignored: …", what a "no training
- * items" error adds so the split filter is named */
-gchar *gst_affect_learner_split_note (guint test_items);
 /* gst_affect_item_warning () about the current item */
 #define gst_affect_learner_item_warning(self, code, debug, ...) \
   gst_affect_item_warning (GST_ELEMENT (self), (code), \
