@@ -305,23 +305,15 @@ predict (GstAffectClassify * self, const float *frames, guint n,
   batch = learner->batch_size;
   GST_OBJECT_UNLOCK (self);
 
-  if (id != NULL && self->crops == AFFECT_CROPS_RANDOM) {
-    /* an item: the mean over the crops that cover it, as training scores
-     * it */
-    if (!affect_moodnet_predict_frames (self->net, frames, (int) n,
-            AFFECT_CROPS_RANDOM, batch, scores, &error)) {
-      GST_ELEMENT_WARNING (self, STREAM, FAILED, ("Item \"%s\": %s", id,
-              error->message), (NULL));
-      g_error_free (error);
-      goto out;
-    }
-  } else {
-    /* a live window, or an item's first crop */
-    float *x = g_new (float, (size_t) c->n_mels * model_frames (self));
-    affect_classifier_input (frames, n, self->n_mels, model_frames (self), x);
-    affect_moodnet_set_training (self->net, FALSE, NULL);
-    affect_moodnet_forward (self->net, x, 1, scores);
-    g_free (x);
+  /* an item: the mean over the crops that cover it, as training scores
+   * it; a live window, or an item with crops=first: its first crop */
+  if (!affect_moodnet_predict_frames (self->net, frames, (int) n,
+          id != NULL && self->crops == AFFECT_CROPS_RANDOM ?
+          AFFECT_CROPS_RANDOM : AFFECT_CROPS_FIRST, batch, scores, &error)) {
+    GST_ELEMENT_WARNING (self, STREAM, FAILED, ("Item \"%s\": %s",
+            id ? id : "(live window)", error->message), (NULL));
+    g_error_free (error);
+    goto out;
   }
   for (i = 0; i < classes; i++)
     if (!isfinite (scores[i])) {
