@@ -163,7 +163,6 @@ held_free (GstAffectHeld * h)
 {
   if (h->event)
     gst_event_unref (h->event);
-  g_free (h->x);
   g_free (h->id);
   g_free (h->path);
   g_free (h);
@@ -171,33 +170,19 @@ held_free (GstAffectHeld * h)
 
 void
 gst_affect_learner_hold (GstAffectLearner * self, GstEvent * event,
-    GstBuffer * buf, const float *x, guint n)
+    GstBuffer * buf)
 {
   GstAffectHeld *h = g_new0 (GstAffectHeld, 1);
 
   h->event = event;
   if (buf != NULL) {
-    h->x = g_memdup2 (x, n * sizeof (float));
+    h->vector = TRUE;
     h->id = g_strdup (self->item ? self->item->id : NULL);
     h->path = g_strdup (self->item ? self->item->path : NULL);
     h->pts = GST_BUFFER_PTS (buf);
     h->duration = GST_BUFFER_DURATION (buf);
   }
   g_queue_push_tail (&self->held, h);
-}
-
-float *
-gst_affect_learner_held_vectors (GstAffectLearner * self, guint d, guint * n)
-{
-  float *x = g_new (float, (gsize) MAX (self->held.length, 1) * d);
-  GList *l;
-
-  *n = 0;
-  for (l = self->held.head; l; l = l->next)
-    if (((GstAffectHeld *) l->data)->x != NULL)
-      memcpy (x + (gsize) (*n)++ * d, ((GstAffectHeld *) l->data)->x,
-          d * sizeof (float));
-  return x;
 }
 
 gboolean
@@ -212,7 +197,7 @@ gst_affect_learner_release (GstAffectLearner * self, GstPad * pad,
     GstAffectHeld *h = g_queue_pop_head (&self->held);
     if (pad != NULL && h->event != NULL)
       ok &= gst_pad_push_event (pad, g_steal_pointer (&h->event));
-    else if (pad != NULL && h->x != NULL)
+    else if (pad != NULL && h->vector)
       emit (self, h, i++, data);
     held_free (h);
   }

@@ -93,24 +93,22 @@ struct _GstAffectLearner
   guint n_features;             /* the model's, then the caps' */
 };
 
-/* What an element holds back, in stream order: an event, or a vector
- * with its item and times (affectregress's per-stream standardisation
- * holds every vector until EOS, affectgate an item's events until its
- * route is known). Dropped at FLUSH_STOP and on the way to READY. */
+/* What an element holds back, in stream order: an event, or a vector's
+ * item and times (affectregress's per-stream standardisation holds every
+ * vector until EOS, the vectors themselves in its AffectRegressor;
+ * affectgate an item's events until its route is known). Dropped at
+ * FLUSH_STOP and on the way to READY. */
 typedef struct
 {
   GstEvent *event;              /* NULL for a vector */
-  float *x;
+  gboolean vector;
   gchar *id, *path;
   GstClockTime pts, duration;
 } GstAffectHeld;
 
-/* holds `event` (taken), or x[n] of `buf` in the current item */
+/* holds `event` (taken), or the item and times of the vector `buf` */
 void gst_affect_learner_hold (GstAffectLearner * self, GstEvent * event,
-    GstBuffer * buf, const float *x, guint n);
-/* the held vectors as rows of d floats (g_free), *n of them */
-float *gst_affect_learner_held_vectors (GstAffectLearner * self, guint d,
-    guint * n);
+    GstBuffer * buf);
 /* pushes the held events on `pad` and hands each held vector, in order,
  * to `emit` with its index among the vectors; pad NULL drops them all.
  * FALSE when an event was refused. */

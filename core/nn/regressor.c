@@ -13,6 +13,7 @@ struct _AffectRegressor
   AffectMlp **models;           /* 1 (multi-output) or n_targets */
   guint n_models;
   double *lo, *hi;              /* per target, NaN when unknown */
+  GArray *held;                 /* per-stream: the stream's vectors */
 };
 
 char **
@@ -126,6 +127,8 @@ affect_regressor_free (AffectRegressor * r)
   g_strfreev (r->names);
   g_free (r->lo);
   g_free (r->hi);
+  if (r->held)
+    g_array_unref (r->held);
   g_free (r);
 }
 
@@ -362,4 +365,36 @@ affect_regressor_predict_stream (AffectRegressor * r, const float *x,
   }
   g_free (mean);
   g_free (std);
+}
+
+void
+affect_regressor_hold (AffectRegressor * r, const float *x)
+{
+  if (r->held == NULL)
+    r->held = g_array_new (FALSE, FALSE, sizeof (float));
+  g_array_append_vals (r->held, x,
+      affect_mlp_get_config (r->models[0])->n_inputs);
+}
+
+float *
+affect_regressor_predict_held (AffectRegressor * r, guint * n)
+{
+  const guint d = affect_mlp_get_config (r->models[0])->n_inputs;
+  float *y;
+
+  *n = r->held ? r->held->len / d : 0;
+  if (*n == 0)
+    return NULL;
+  y = g_new (float, (gsize) * n * r->n_targets);
+  affect_regressor_predict_stream (r, (const float *) r->held->data, y,
+      (int) *n);
+  affect_regressor_drop_held (r);
+  return y;
+}
+
+void
+affect_regressor_drop_held (AffectRegressor * r)
+{
+  if (r != NULL && r->held != NULL)
+    g_array_set_size (r->held, 0);
 }

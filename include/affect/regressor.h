@@ -33,6 +33,13 @@ void affect_regressor_predict (AffectRegressor * regressor, const float *x,
 /* the same standardised with x's own statistics (a stream's); n may be 0 */
 void affect_regressor_predict_stream (AffectRegressor * regressor,
     const float *x, float *y, int n);
+/* Per-stream standardisation: x[n_inputs] is kept until the stream ends,
+ * then every held vector is predicted with their own statistics:
+ * y[n × n_targets] (g_free; NULL when none was held), *n of them, and the
+ * vectors are dropped. drop_held forgets them (a flush; NULL is let be). */
+void affect_regressor_hold (AffectRegressor * regressor, const float *x);
+float *affect_regressor_predict_held (AffectRegressor * regressor, guint * n);
+void affect_regressor_drop_held (AffectRegressor * regressor);
 /* the training targets' range of target t, NaN where the model states none */
 void affect_regressor_range (const AffectRegressor * regressor, guint t,
     double *lo, double *hi);
