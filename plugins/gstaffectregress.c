@@ -191,9 +191,7 @@ stop (GstAffectLearner * learner)
 
   g_clear_pointer (&self->target_names, g_strfreev);
   self->n_targets = 0;
-  g_clear_pointer (&self->range_lo, g_free);
-  g_clear_pointer (&self->range_hi, g_free);
-  self->range_seen = FALSE;
+  g_clear_pointer (&self->range, affect_target_range_free);
 }
 
 static gboolean
@@ -295,12 +293,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     }
     switch (gst_affect_learner_cache_vector (learner, x, y, self->n_targets)) {
       case 1:
-        if (self->range_lo == NULL) {
-          self->range_lo = g_new (gdouble, self->n_targets);
-          self->range_hi = g_new (gdouble, self->n_targets);
-        }
-        affect_target_range_update (self->range_lo, self->range_hi, y,
-            self->n_targets, &self->range_seen);
+        affect_target_range_update (&self->range, y, self->n_targets);
         break;
       case -1:
         ret = GST_FLOW_ERROR;
@@ -388,9 +381,7 @@ describe (AffectMlp * mlp, gpointer data)
   affect_mlp_set_metadata (mlp, "training-parameters", value);
   g_free (value);
   /* the training targets' range, for the far-outside warning */
-  if (self->range_lo)
-    affect_mlp_set_target_range (mlp, self->range_lo, self->range_hi,
-        model->t0, model->t1);
+  affect_mlp_set_target_range (mlp, self->range, model->t0, model->t1);
 }
 
 static gboolean

@@ -225,26 +225,48 @@ affect_vector_is_finite (const float *x, guint n)
 }
 
 void
-affect_target_range_update (double *lo, double *hi, const float *t, guint k,
-    gboolean * seen)
+affect_target_range_update (AffectTargetRange ** range, const float *t, guint k)
 {
-  guint i;
+  AffectTargetRange *r = *range;
+  const gboolean seen = r != NULL;
 
-  for (i = 0; i < k; i++) {
-    lo[i] = *seen ? MIN (lo[i], t[i]) : t[i];
-    hi[i] = *seen ? MAX (hi[i], t[i]) : t[i];
+  if (r == NULL) {
+    r = *range = g_new (AffectTargetRange, 1);
+    r->k = k;
+    r->lo = g_new (double, k);
+    r->hi = g_new (double, k);
   }
-  *seen = TRUE;
+  for (guint i = 0; i < k; i++) {
+    r->lo[i] = seen ? MIN (r->lo[i], t[i]) : t[i];
+    r->hi[i] = seen ? MAX (r->hi[i], t[i]) : t[i];
+  }
 }
 
 void
-affect_mlp_set_target_range (AffectMlp * mlp, const double *lo,
-    const double *hi, guint t0, guint t1)
+affect_target_range_free (AffectTargetRange * range)
 {
-  GString *los = g_string_new (NULL), *his = g_string_new (NULL);
+  if (range == NULL)
+    return;
+  g_free (range->lo);
+  g_free (range->hi);
+  g_free (range);
+}
+
+void
+affect_mlp_set_target_range (AffectMlp * mlp, const AffectTargetRange * range,
+    guint t0, guint t1)
+{
+  GString *los, *his;
   char num[G_ASCII_DTOSTR_BUF_SIZE];
+  const double *lo, *hi;
   guint t;
 
+  if (range == NULL)
+    return;
+  los = g_string_new (NULL);
+  his = g_string_new (NULL);
+  lo = range->lo;
+  hi = range->hi;
   for (t = t0; t < t1; t++) {
     g_string_append_printf (los, "%s%s", t > t0 ? "," : "",
         g_ascii_formatd (num, sizeof (num), "%.9g", lo[t]));

@@ -51,12 +51,20 @@ char *affect_regressor_far_outside (const AffectRegressor * regressor,
     const float *y);
 /* TRUE when x[n] holds no NaN or infinity */
 gboolean affect_vector_is_finite (const float *x, guint n);
-/* widens lo/hi[k] to hold t[k]; the first call (*seen FALSE) sets them */
-void affect_target_range_update (double *lo, double *hi, const float *t,
-    guint k, gboolean * seen);
-/* records targets [t0, t1) of lo/hi in `mlp`'s metadata */
-void affect_mlp_set_target_range (AffectMlp * mlp, const double *lo,
-    const double *hi, guint t0, guint t1);
+/* The range of k training targets */
+typedef struct
+{
+  guint k;
+  double *lo, *hi;
+} AffectTargetRange;
+
+/* widens *range to hold t[k]; the first call (*range NULL) makes it */
+void affect_target_range_update (AffectTargetRange ** range, const float *t,
+    guint k);
+void affect_target_range_free (AffectTargetRange * range);
+/* records targets [t0, t1) of range in `mlp`'s metadata (NULL: none) */
+void affect_mlp_set_target_range (AffectMlp * mlp,
+    const AffectTargetRange * range, guint t0, guint t1);
 
 /* FALSE with AFFECT_ERROR_MISMATCH naming both values when a stream of
  * vectors of n features does not fit `model` (read from `path`): another

@@ -115,16 +115,18 @@ test_classifier (void)
 static void
 test_ranges (void)
 {
-  double lo[2], hi[2];
-  gboolean seen = FALSE;
+  AffectTargetRange *r = NULL;
   const float a[] = { 1, 5 }, b[] = { 3, -1 }, bad[] = { 1, NAN };
 
-  affect_target_range_update (lo, hi, a, 2, &seen);
-  affect_target_range_update (lo, hi, b, 2, &seen);
-  g_assert_cmpfloat (lo[0], ==, 1);
-  g_assert_cmpfloat (hi[0], ==, 3);
-  g_assert_cmpfloat (lo[1], ==, -1);
-  g_assert_cmpfloat (hi[1], ==, 5);
+  affect_target_range_update (&r, a, 2);
+  affect_target_range_update (&r, b, 2);
+  g_assert_cmpuint (r->k, ==, 2);
+  g_assert_cmpfloat (r->lo[0], ==, 1);
+  g_assert_cmpfloat (r->hi[0], ==, 3);
+  g_assert_cmpfloat (r->lo[1], ==, -1);
+  g_assert_cmpfloat (r->hi[1], ==, 5);
+  affect_target_range_free (r);
+  affect_target_range_free (NULL);
   g_assert_true (affect_vector_is_finite (a, 2));
   g_assert_false (affect_vector_is_finite (bad, 2));
 }
