@@ -305,23 +305,15 @@ predict (GstAffectClassify * self, const float *frames, guint n,
   batch = learner->batch_size;
   GST_OBJECT_UNLOCK (self);
 
-  if (id != NULL && self->crops == AFFECT_CROPS_RANDOM) {
-    /* an item: the mean over the crops that cover it, as training scores
-     * it */
-    if (!affect_moodnet_predict_frames (self->net, frames, (int) n,
-            AFFECT_CROPS_RANDOM, batch, scores, &error)) {
-      GST_ELEMENT_WARNING (self, STREAM, FAILED, ("Item \"%s\": %s", id,
-              error->message), (NULL));
-      g_error_free (error);
-      goto out;
-    }
-  } else {
-    /* a live window, or an item's first crop */
-    float *x = g_new (float, (size_t) c->n_mels * model_frames (self));
-    affect_classifier_input (frames, n, self->n_mels, model_frames (self), x);
-    affect_moodnet_set_training (self->net, FALSE, NULL);
-    affect_moodnet_forward (self->net, x, 1, scores);
-    g_free (x);
+  /* an item: the mean over the crops that cover it, as training scores
+   * it; a live window, or an item with crops=first: its first crop */
+  if (!affect_moodnet_predict_frames (self->net, frames, (int) n,
+          id != NULL && self->crops == AFFECT_CROPS_RANDOM ?
+          AFFECT_CROPS_RANDOM : AFFECT_CROPS_FIRST, batch, scores, &error)) {
+    GST_ELEMENT_WARNING (self, STREAM, FAILED, ("Item \"%s\": %s",
+            id ? id : "(live window)", error->message), (NULL));
+    g_error_free (error);
+    goto out;
   }
   for (i = 0; i < classes; i++)
     if (!isfinite (scores[i])) {
@@ -438,7 +430,7 @@ cache_item (GstAffectClassify * self)
   }
   if (gst_affect_learner_is_test_item (learner, item))
     return;
-  if (self->fr.n == 0) {
+  if (self->fs.fr.n == 0) {
     gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT, NULL,
         "no frames: skipped.");
     learner->skipped++;
@@ -452,8 +444,9 @@ cache_item (GstAffectClassify * self)
           (guint) config (self)->classes,
           (const char *const *) item->vocabulary, item->labels,
           item->n_labels, &targets, &error)
-      || !affect_moodnet_trainer_add_frames (self->trainer, self->fr.frames,
-          (int) self->fr.n, targets ? targets : item->labels,
+      || !affect_moodnet_trainer_add_frames (self->trainer,
+          self->fs.fr.frames, (int) self->fs.fr.n,
+          targets ? targets : item->labels,
           gst_affect_learner_is_validation_item (learner, item), &error)) {
     gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT, NULL,
         "%s: skipped.", error->message);
@@ -475,7 +468,7 @@ train_at_eos (GstAffectLearner * learner)
   gst_affect_learner_check_groups (learner,
       affect_moodnet_trainer_n_items (self->trainer, TRUE));
   if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
-    note = gst_affect_learner_split_note (learner->test_items);
+    note = affect_split_note (learner->test_items);
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s%s",
             error->message, g_error_matches (error, AFFECT_ERROR,
                 AFFECT_ERROR_EMPTY) ? note : ""), (NULL));
@@ -492,28 +485,6 @@ train_at_eos (GstAffectLearner * learner)
 
 /* ---------------------------------------------------------- streaming */
 
-/* live windows: window and hop in frames */
-static void
-window_frames (GstAffectClassify * self, guint * window, guint * hop)
-{
-  guint64 w, h;
-  GST_OBJECT_LOCK (self);
-  w = self->window;
-  h = self->hop;
-  GST_OBJECT_UNLOCK (self);
-  *window = w ? (guint) MAX (1, gst_util_uint64_scale_round (w, self->fps_n,
-          (guint64) self->fps_d * GST_SECOND)) : model_frames (self);
-  *hop = h ? (guint) MAX (1, gst_util_uint64_scale_round (h, self->fps_n,
-          (guint64) self->fps_d * GST_SECOND)) : *window;
-}
-
-static GstClockTime
-frames_to_time (GstAffectClassify * self, guint64 n)
-{
-  return gst_util_uint64_scale (n, (guint64) self->fps_d * GST_SECOND,
-      self->fps_n);
-}
-
 /* Nothing to send yet (an item's prediction waits for its end, a window's
  * for its last frame): a GAP at the first frame lets sinks preroll, and
  * live, the time before (input time - window) that no window covers
@@ -521,17 +492,15 @@ frames_to_time (GstAffectClassify * self, guint64 n)
 static void
 announce_time (GstAffectClassify * self, GstClockTime first, GstClockTime now)
 {
-  guint win, hop;
   GstClockTime span;
 
   gst_affect_gap_preroll (&self->learner.gap[0], self->learner.srcpad, first);
   if (self->learner.item != NULL || self->saw_items
       || GST_AFFECT_LEARNER (self)->mode == GST_AFFECT_MODE_TRAIN
       || self->net == NULL || !GST_CLOCK_TIME_IS_VALID (now)
-      || self->fps_n <= 0)
+      || self->fs.fps_n <= 0)
     return;
-  window_frames (self, &win, &hop);
-  span = frames_to_time (self, win);
+  span = affect_frame_stream_time (&self->fs, self->fs.window);
   if (now > span)
     gst_affect_gap_advance (&self->learner.gap[0], self->learner.srcpad,
         now - span);
@@ -544,6 +513,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   GstFlowReturn ret = GST_FLOW_OK;
   GstMapInfo map;
   guint n, per_buffer;
+  guint64 bad;
+  const float *data;
   const gboolean train = learner->mode == GST_AFFECT_MODE_TRAIN;
 
   if (self->n_mels <= 0 || (!train && self->net == NULL)) {
@@ -553,64 +524,44 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     return GST_FLOW_NOT_NEGOTIATED;
   }
   gst_buffer_map (buf, &map, GST_MAP_READ);
+  data = (const float *) map.data;
   per_buffer = map.size / (sizeof (float) * self->n_mels);
   n = per_buffer;
   /* a short last buffer states its valid frames in its offsets */
   if (GST_BUFFER_OFFSET_IS_VALID (buf) && GST_BUFFER_OFFSET_END_IS_VALID (buf)
       && GST_BUFFER_OFFSET_END (buf) >= GST_BUFFER_OFFSET (buf))
     n = MIN (per_buffer, GST_BUFFER_OFFSET_END (buf) - GST_BUFFER_OFFSET (buf));
-  {
-    /* a non-finite value spoils the item (reported and skipped at its
-     * end) or, live, this buffer's frames; the run goes on */
-    guint64 bad = 0;
-    for (guint i = 0; i < n * (guint) self->n_mels; i++)
-      bad += !isfinite (((const float *) map.data)[i]);
-    if (bad > 0) {
-      gst_buffer_unmap (buf, &map);
-      gst_buffer_unref (buf);
-      if (self->learner.item != NULL) {
-        self->n_nonfinite += bad;
-      } else if (!self->warned_live) {
-        GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-            ("Non-finite Mel values in the input: their frames are dropped"),
-            ("%" G_GUINT64_FORMAT " in a buffer", bad));
-        self->warned_live = TRUE;
-      }
-      return GST_FLOW_OK;
+  /* a non-finite value spoils the item (reported and skipped at its end)
+   * or, live, this buffer's frames; the run goes on */
+  bad = affect_count_nonfinite (data, (gsize) n * self->n_mels);
+  if (bad > 0) {
+    gst_buffer_unmap (buf, &map);
+    gst_buffer_unref (buf);
+    if (self->learner.item != NULL) {
+      self->fs.nonfinite += bad;
+    } else if (!self->warned_live) {
+      GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+          ("Non-finite Mel values in the input: their frames are dropped"),
+          ("%" G_GUINT64_FORMAT " in a buffer", bad));
+      self->warned_live = TRUE;
     }
+    return GST_FLOW_OK;
   }
-
   if (self->learner.item != NULL || train) {
     /* items: keep the whole item, or its first model_frames() frames
      * (crops=first) */
-    const guint want = self->crops == AFFECT_CROPS_RANDOM ? G_MAXUINT :
-        self->net ? model_frames (self) : self->chunks * self->chunk_frames;
-    if (self->fr.n == 0 && GST_BUFFER_PTS_IS_VALID (buf))
-      self->start_ts = GST_BUFFER_PTS (buf);
-    if (GST_BUFFER_PTS_IS_VALID (buf))
-      self->end_ts = GST_BUFFER_PTS (buf) + (GST_BUFFER_DURATION_IS_VALID (buf)
-          ? GST_BUFFER_DURATION (buf) : 0);
-    affect_frames_append (&self->fr, (const float *) map.data, n, want);
+    affect_frame_stream_add (&self->fs, data, n,
+        self->crops == AFFECT_CROPS_RANDOM ? G_MAXUINT : self->net ?
+        model_frames (self) : self->chunks * self->chunk_frames,
+        GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf));
   } else {
     /* live: sliding windows */
-    guint win, hop, used, shift;
-    gint first;
-
-    window_frames (self, &win, &hop);
-    for (guint i = 0; i < n && ret == GST_FLOW_OK; i += used) {
-      used = affect_frames_fill (&self->fr, (const float *) map.data +
-          (size_t) i * self->n_mels, n - i, win, &first);
-      if (first >= 0 && GST_BUFFER_PTS_IS_VALID (buf))
-        self->start_ts = GST_BUFFER_PTS (buf) + frames_to_time (self,
-            i + first);
-      if (self->fr.n < win)
-        continue;
-      ret = predict (self, self->fr.frames, win, self->start_ts,
-          frames_to_time (self, win), NULL);
-      shift = affect_frames_slide (&self->fr, win, hop);
-      if (GST_CLOCK_TIME_IS_VALID (self->start_ts))
-        self->start_ts += frames_to_time (self, shift);
-    }
+    for (guint i = 0; ret == GST_FLOW_OK && affect_frame_stream_next_window
+        (&self->fs, data, n, &i, GST_BUFFER_PTS (buf));
+        affect_frame_stream_slide (&self->fs))
+      ret = predict (self, self->fs.fr.frames, self->fs.window,
+          self->fs.start, affect_frame_stream_time (&self->fs,
+              self->fs.window), NULL);
   }
   gst_buffer_unmap (buf, &map);
   if (ret == GST_FLOW_OK && GST_BUFFER_PTS_IS_VALID (buf))
@@ -618,31 +569,6 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
         (GST_BUFFER_DURATION_IS_VALID (buf) ? GST_BUFFER_DURATION (buf) : 0));
   gst_buffer_unref (buf);
   return ret;
-}
-
-/* A live window or hop that rounds to no frame of the stream is refused,
- * naming the property and the stream's frame duration */
-static gboolean
-check_window (GstAffectClassify * self)
-{
-  const gchar *names[2] = { "window", "hop" };
-  guint64 values[2];
-  gdouble frame_ns = (gdouble) GST_SECOND * self->fps_d / self->fps_n;
-
-  GST_OBJECT_LOCK (self);
-  values[0] = self->window;
-  values[1] = self->hop;
-  GST_OBJECT_UNLOCK (self);
-  for (guint i = 0; i < 2; i++)
-    if (values[i] > 0 && values[i] < frame_ns / 2) {
-      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-          ("%s=%" G_GUINT64_FORMAT " ns is shorter than one Mel frame "
-              "(%.3f ms) of the stream", names[i], values[i], frame_ns / 1e6),
-          ("%s is in nanoseconds; 0 = the model's input length%s", names[i],
-              i == 1 ? " (hop: = window)" : ""));
-      return FALSE;
-    }
-  return TRUE;
 }
 
 /* A live window's prediction is stamped with its first frame and leaves
@@ -654,18 +580,16 @@ gst_affect_classify_src_query (GstPad * pad, GstObject * parent,
   GstAffectClassify *self = GST_AFFECT_CLASSIFY (parent);
   GstClockTime min, max, ours;
   gboolean live;
-  guint win, hop;
 
   if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
     return gst_pad_query_default (pad, parent, query);
   if (!gst_pad_peer_query (GST_AFFECT_LEARNER (self)->sinkpad, query))
     return FALSE;
   if (GST_AFFECT_LEARNER (self)->mode == GST_AFFECT_MODE_TRAIN
-      || self->net == NULL || self->fps_n <= 0)
+      || self->net == NULL || self->fs.fps_n <= 0)
     return TRUE;
   gst_query_parse_latency (query, &live, &min, &max);
-  window_frames (self, &win, &hop);
-  ours = frames_to_time (self, win);
+  ours = affect_frame_stream_time (&self->fs, self->fs.window);
   min += ours;
   if (GST_CLOCK_TIME_IS_VALID (max))
     max += ours;
@@ -679,6 +603,9 @@ sink_caps (GstAffectLearner * learner, GstCaps * caps)
   GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
   GstAffectTensorInfo info;
   const GstStructure *s = gst_caps_get_structure (caps, 0);
+  gint rate = 0, hop = 0;
+  guint64 window, hop_ns;
+  GError *error = NULL;
 
   if (!gst_affect_tensor_info_from_caps (&info, caps) || info.n_dims < 1
       || (info.n_dims > 1 && info.dims[1] < 1)) {
@@ -693,27 +620,30 @@ sink_caps (GstAffectLearner * learner, GstCaps * caps)
             gst_structure_get_string (s, "feature")), (NULL));
     return FALSE;
   }
-  self->n_mels = self->fr.mels = info.dims[0];
-  /* tensors per second × frames per tensor = frames per second */
-  self->fps_n = info.rate_n * (info.n_dims > 1 ? info.dims[1] : 1);
-  self->fps_d = info.rate_d;
-  if (self->fps_n <= 0) {
-    gint rate, hop;
-    if (gst_structure_get_int (s, "sample-rate", &rate)
-        && gst_structure_get_int (s, "hop", &hop) && hop > 0) {
-      self->fps_n = rate;
-      self->fps_d = hop;
-    } else {
-      self->fps_n = 1;
-      self->fps_d = 1;
-    }
-  }
+  self->n_mels = info.dims[0];
+  gst_structure_get_int (s, "sample-rate", &rate);
+  gst_structure_get_int (s, "hop", &hop);
+  affect_frame_stream_set_rate (&self->fs, info.dims[0], info.rate_n,
+      info.rate_d, info.n_dims > 1 ? info.dims[1] : 1, rate, hop);
   if (self->stream_features)
     gst_structure_free (self->stream_features);
   self->stream_features = gst_structure_copy (s);
   if (GST_AFFECT_LEARNER (self)->mode == GST_AFFECT_MODE_TRAIN)
     return TRUE;
-  if (!check_window (self) || !check_features (self, s))
+  GST_OBJECT_LOCK (self);
+  window = self->window;
+  hop_ns = self->hop;
+  GST_OBJECT_UNLOCK (self);
+  /* a live window or hop that rounds to no frame of the stream */
+  if (!affect_frame_stream_set_windows (&self->fs, window, hop_ns,
+          model_frames (self), &error)) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("%s", error->message),
+        ("window and hop are in nanoseconds; 0 = the model's input length "
+            "(hop: = window)"));
+    g_error_free (error);
+    return FALSE;
+  }
+  if (!check_features (self, s))
     return FALSE;
   return set_src_caps (self);
 }
@@ -734,7 +664,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       }
       break;
     case GST_EVENT_FLUSH_STOP:
-      self->fr.n = 0;
+      affect_frame_stream_clear (&self->fs, FALSE);
       break;
     case GST_EVENT_GAP:{
       GstClockTime ts, duration;
@@ -749,9 +679,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_affect_event_is_item_start (event)) {
         self->saw_items = TRUE;
-        self->fr.n = 0;
-        self->n_nonfinite = 0;
-        self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
+        affect_frame_stream_clear (&self->fs, TRUE);
         if (train && !self->src_caps_set && self->learner.item
             && self->learner.item->n_labels > 0 && self->trainer == NULL
             && self->net == NULL) {
@@ -763,34 +691,34 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
           set_src_caps (self);
         }
       } else if (gst_affect_event_is_item_end (event) && self->learner.item) {
-        const gboolean spans = GST_CLOCK_TIME_IS_VALID (self->start_ts)
-            && GST_CLOCK_TIME_IS_VALID (self->end_ts);
+        const GstClockTime start = self->fs.start, end = self->fs.end;
+        const gboolean spans = GST_CLOCK_TIME_IS_VALID (start)
+            && GST_CLOCK_TIME_IS_VALID (end);
 
-        if (self->n_nonfinite > 0) {
+        if (self->fs.nonfinite > 0) {
           gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT,
               NULL, "%" G_GUINT64_FORMAT " non-finite Mel values: skipped, "
-              "no %s.", self->n_nonfinite, train ? "training" : "prediction");
+              "no %s.", self->fs.nonfinite, train ? "training" : "prediction");
           learner->skipped++;
         } else if (train) {
           cache_item (self);
         }
-        if (self->n_nonfinite > 0 || train) {
+        if (self->fs.nonfinite > 0 || train) {
           /* no output for it (training outputs nothing): its time is a GAP */
           if (spans)
             gst_affect_gap_push (&self->learner.gap[0], self->learner.srcpad,
-                self->start_ts, self->end_ts - self->start_ts);
-        } else if (self->fr.n > 0) {
-          GstClockTime dur = spans ? self->end_ts - self->start_ts :
-              GST_CLOCK_TIME_NONE;
-          GstFlowReturn fr = predict (self, self->fr.frames, self->fr.n,
-              self->start_ts, dur, self->learner.item->id);
+                start, end - start);
+        } else if (self->fs.fr.n > 0) {
+          GstFlowReturn fr = predict (self, self->fs.fr.frames,
+              self->fs.fr.n, start, spans ? end - start : GST_CLOCK_TIME_NONE,
+              self->learner.item->id);
           if (fr != GST_FLOW_OK && fr != GST_FLOW_FLUSHING)
             GST_DEBUG_OBJECT (self, "push returned %s", gst_flow_get_name (fr));
         } else {
           gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT,
               NULL, "no frames: no prediction.");
         }
-        self->fr.n = 0;
+        affect_frame_stream_clear (&self->fs, FALSE);
       }
       break;
     default:
@@ -834,10 +762,10 @@ stop (GstAffectLearner * learner)
 
   g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
   gst_event_replace (&self->pending_segment, NULL);
-  self->fr.n = 0;
+  affect_frame_stream_clear (&self->fs, FALSE);
+  self->fs.nonfinite = 0;
   self->src_caps_set = FALSE;
   self->saw_items = FALSE;
-  self->n_nonfinite = 0;
   self->warned_live = FALSE;
   self->best_epoch = 0;
   self->best_metric = NAN;
@@ -855,7 +783,7 @@ gst_affect_classify_finalize (GObject * object)
 {
   GstAffectClassify *self = GST_AFFECT_CLASSIFY (object);
 
-  g_free (self->fr.frames);
+  g_free (self->fs.fr.frames);
   g_free (self->features_json);
   g_strfreev (self->labels);
   if (self->stream_features)
@@ -889,6 +817,6 @@ gst_affect_classify_init (GstAffectClassify * self)
 {
   gst_pad_set_query_function (self->learner.srcpad,
       GST_DEBUG_FUNCPTR (gst_affect_classify_src_query));
-  self->start_ts = self->end_ts = GST_CLOCK_TIME_NONE;
+  affect_frame_stream_clear (&self->fs, TRUE);
   self->best_metric = NAN;
 }

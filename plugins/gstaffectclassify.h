@@ -7,6 +7,7 @@
 #include "affect/moodnet.h"
 #include "affect/moodnet-train.h"
 #include "affect/classifier.h"
+#include "affect/frames.h"
 #include "gstaffectitem.h"
 #include "gstaffectgap.h"
 #include "gstaffectlearner.h"
@@ -41,14 +42,12 @@ struct _GstAffectClassify
   gdouble best_metric;
 
   /* stream (stream lock) */
-  gint n_mels, fps_n, fps_d;
+  gint n_mels;
   GstStructure *stream_features;        /* the Mel fields of the sink caps */
   gboolean src_caps_set;
   GstEvent *pending_segment;
   gboolean saw_items;
-  AffectFrames fr;              /* the item's or the live window's */
-  GstClockTime start_ts, end_ts;
-  guint64 n_nonfinite;          /* the current item's NaN/Inf Mel values */
+  AffectFrameStream fs;         /* the item's frames or the live window */
   gboolean warned_live;         /* live: non-finite frames reported */
 };
 

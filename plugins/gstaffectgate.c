@@ -377,7 +377,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
         close_item (self);
         if (learner->item == NULL)
           break;                /* malformed: both pads, as any event */
-        gst_affect_learner_hold (learner, event, NULL, NULL, 0);
+        gst_affect_learner_hold (learner, event, NULL);
         return TRUE;
       }
       if (gst_affect_event_is_item_end (event)) {
@@ -390,7 +390,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
       if (learner->item != NULL && GST_EVENT_IS_SERIALIZED (event)
           && GST_EVENT_TYPE (event) != GST_EVENT_EOS) {
         if (self->route < 0) {
-          gst_affect_learner_hold (learner, event, NULL, NULL, 0);
+          gst_affect_learner_hold (learner, event, NULL);
           return TRUE;
         }
         return gst_pad_push_event (self->srcpads[self->route], event);

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "affect/atomicfile.h"
-#include "affect/manifest.h"
 #include "affect/regressor.h"
+#include "affect/splits.h"
 #include "gstaffectcaps.h"
 #include "gstaffectitem.h"
 #include "gstaffectlearner.h"
@@ -163,7 +163,6 @@ held_free (GstAffectHeld * h)
 {
   if (h->event)
     gst_event_unref (h->event);
-  g_free (h->x);
   g_free (h->id);
   g_free (h->path);
   g_free (h);
@@ -171,33 +170,19 @@ held_free (GstAffectHeld * h)
 
 void
 gst_affect_learner_hold (GstAffectLearner * self, GstEvent * event,
-    GstBuffer * buf, const float *x, guint n)
+    GstBuffer * buf)
 {
   GstAffectHeld *h = g_new0 (GstAffectHeld, 1);
 
   h->event = event;
   if (buf != NULL) {
-    h->x = g_memdup2 (x, n * sizeof (float));
+    h->vector = TRUE;
     h->id = g_strdup (self->item ? self->item->id : NULL);
     h->path = g_strdup (self->item ? self->item->path : NULL);
     h->pts = GST_BUFFER_PTS (buf);
     h->duration = GST_BUFFER_DURATION (buf);
   }
   g_queue_push_tail (&self->held, h);
-}
-
-float *
-gst_affect_learner_held_vectors (GstAffectLearner * self, guint d, guint * n)
-{
-  float *x = g_new (float, (gsize) MAX (self->held.length, 1) * d);
-  GList *l;
-
-  *n = 0;
-  for (l = self->held.head; l; l = l->next)
-    if (((GstAffectHeld *) l->data)->x != NULL)
-      memcpy (x + (gsize) (*n)++ * d, ((GstAffectHeld *) l->data)->x,
-          d * sizeof (float));
-  return x;
 }
 
 gboolean
@@ -212,7 +197,7 @@ gst_affect_learner_release (GstAffectLearner * self, GstPad * pad,
     GstAffectHeld *h = g_queue_pop_head (&self->held);
     if (pad != NULL && h->event != NULL)
       ok &= gst_pad_push_event (pad, g_steal_pointer (&h->event));
-    else if (pad != NULL && h->x != NULL)
+    else if (pad != NULL && h->vector)
       emit (self, h, i++, data);
     held_free (h);
   }
@@ -607,27 +592,20 @@ gboolean
 gst_affect_learner_is_validation_item (GstAffectLearner * self,
     const GstAffectItem * item)
 {
-  const gchar *group;
+  const gchar *group = NULL;
   gchar num[G_ASCII_DTOSTR_BUF_SIZE];
   gdouble v;
 
   if (item == NULL)
     return FALSE;
-  if (g_strcmp0 (item->split, "validation") == 0)
-    return TRUE;
-  if (self->validation_group == NULL)
-    return FALSE;
   /* a numeric column (speaker 03) arrives among the targets */
-  group = gst_affect_item_get_column (item, self->validation_group);
-  if (group == NULL && gst_affect_item_get_target (item,
-          self->validation_group, &v))
+  if (self->validation_group != NULL && (group = gst_affect_item_get_column
+          (item, self->validation_group)) == NULL
+      && gst_affect_item_get_target (item, self->validation_group, &v))
     group = g_ascii_formatd (num, sizeof (num), "%.17g", v);
-  if (group == NULL) {
-    self->ungrouped++;
-    return FALSE;
-  }
-  return affect_group_is_validation (self->seed, group,
-      self->validation_fraction);
+  return affect_split_of (item->split, self->validation_group, group,
+      self->seed, self->validation_fraction, &self->ungrouped)
+      == AFFECT_SPLIT_VALIDATION;
 }
 
 void
@@ -653,7 +631,7 @@ gboolean
 gst_affect_learner_no_items_error (GstAffectLearner * self,
     const gchar * format, ...)
 {
-  gchar *note = gst_affect_learner_split_note (self->test_items), *wanted;
+  gchar *note = affect_split_note (self->test_items), *wanted;
   va_list args;
 
   va_start (args, format);
@@ -665,16 +643,6 @@ gst_affect_learner_no_items_error (GstAffectLearner * self,
   g_free (wanted);
   g_free (note);
   return FALSE;
-}
-
-gchar *
-gst_affect_learner_split_note (guint test_items)
-{
-  if (test_items == 0)
-    return g_strdup ("");
-  return g_strdup_printf (", %u item%s of split=test ignored: training learns "
-      "from split=train and items without a split, split=validation ones "
-      "are held out", test_items, test_items == 1 ? "" : "s");
 }
 
 gint

@@ -10,6 +10,7 @@
 #include "affect/affect.h"
 #include "affect/mlp-train.h"
 #include "affect/regressor.h"
+#include "affect/splits.h"
 #include "gstaffecttensor.h"
 #include "gstaffectitem.h"
 #include "gstaffectgap.h"
@@ -92,24 +93,22 @@ struct _GstAffectLearner
   guint n_features;             /* the model's, then the caps' */
 };
 
-/* What an element holds back, in stream order: an event, or a vector
- * with its item and times (affectregress's per-stream standardisation
- * holds every vector until EOS, affectgate an item's events until its
- * route is known). Dropped at FLUSH_STOP and on the way to READY. */
+/* What an element holds back, in stream order: an event, or a vector's
+ * item and times (affectregress's per-stream standardisation holds every
+ * vector until EOS, the vectors themselves in its AffectRegressor;
+ * affectgate an item's events until its route is known). Dropped at
+ * FLUSH_STOP and on the way to READY. */
 typedef struct
 {
   GstEvent *event;              /* NULL for a vector */
-  float *x;
+  gboolean vector;
   gchar *id, *path;
   GstClockTime pts, duration;
 } GstAffectHeld;
 
-/* holds `event` (taken), or x[n] of `buf` in the current item */
+/* holds `event` (taken), or the item and times of the vector `buf` */
 void gst_affect_learner_hold (GstAffectLearner * self, GstEvent * event,
-    GstBuffer * buf, const float *x, guint n);
-/* the held vectors as rows of d floats (g_free), *n of them */
-float *gst_affect_learner_held_vectors (GstAffectLearner * self, guint d,
-    guint * n);
+    GstBuffer * buf);
 /* pushes the held events on `pad` and hands each held vector, in order,
  * to `emit` with its index among the vectors; pad NULL drops them all.
  * FALSE when an event was refused. */
@@ -175,11 +174,9 @@ void gst_affect_learner_post_done (GstAffectLearner * self,
  * so that one manifest feeds both training and evaluation */
 gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
     const GstAffectItem * item);
-/* train mode: TRUE for an item held out for model selection: one of
- * split=validation, or, with validation-group set, one whose group (that
- * column of the item, or that target) affect_group_is_validation () holds
- * out under seed and validation-fraction; items without the column count
- * in `ungrouped` and are learnt from */
+/* train mode: TRUE for an item held out for model selection
+ * (affect_split_of (), its group that column of the item or that target);
+ * items without the column count in `ungrouped` and are learnt from */
 gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
     const GstAffectItem * item);
 /* at EOS: warns when validation-group left no validation item or some
@@ -190,9 +187,6 @@ void gst_affect_learner_check_groups (GstAffectLearner * self,
  * printf-style> (<n> skipped, <the split filter>)."; FALSE */
 gboolean gst_affect_learner_no_items_error (GstAffectLearner * self,
     const gchar * format, ...) G_GNUC_PRINTF (2, 3);
-/* "" or ", 12 items of split=test ignored: …", what a "no training
- * items" error adds so the split filter is named */
-gchar *gst_affect_learner_split_note (guint test_items);
 /* gst_affect_item_warning () about the current item */
 #define gst_affect_learner_item_warning(self, code, debug, ...) \
   gst_affect_item_warning (GST_ELEMENT (self), (code), \

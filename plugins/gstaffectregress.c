@@ -191,9 +191,7 @@ stop (GstAffectLearner * learner)
 
   g_clear_pointer (&self->target_names, g_strfreev);
   self->n_targets = 0;
-  g_clear_pointer (&self->range_lo, g_free);
-  g_clear_pointer (&self->range_hi, g_free);
-  self->range_seen = FALSE;
+  g_clear_pointer (&self->range, affect_target_range_free);
 }
 
 static gboolean
@@ -295,12 +293,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     }
     switch (gst_affect_learner_cache_vector (learner, x, y, self->n_targets)) {
       case 1:
-        if (self->range_lo == NULL) {
-          self->range_lo = g_new (gdouble, self->n_targets);
-          self->range_hi = g_new (gdouble, self->n_targets);
-        }
-        affect_target_range_update (self->range_lo, self->range_hi, y,
-            self->n_targets, &self->range_seen);
+        affect_target_range_update (&self->range, y, self->n_targets);
         break;
       case -1:
         ret = GST_FLOW_ERROR;
@@ -310,7 +303,8 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
     gst_affect_learner_item_warning (learner, GST_STREAM_ERROR_FORMAT, NULL,
         "feature vector with NaN or infinite values, no prediction.");
   } else if (self->standardise == GST_AFFECT_STANDARDISE_PER_STREAM) {
-    gst_affect_learner_hold (learner, NULL, buf, x, learner->n_features);
+    affect_regressor_hold (learner->regressor, x);
+    gst_affect_learner_hold (learner, NULL, buf);
     gap = FALSE;
     preroll = TRUE;
   } else {
@@ -349,16 +343,13 @@ drain (GstAffectLearner * learner)
 {
   GstAffectRegress *self = GST_AFFECT_REGRESS (learner);
   guint n;
-  float *x, *y;
+  float *y;
 
   if (learner->mode != GST_AFFECT_MODE_INFER
       || self->standardise != GST_AFFECT_STANDARDISE_PER_STREAM)
     return;
-  x = gst_affect_learner_held_vectors (learner, learner->n_features, &n);
-  y = g_new (float, (gsize) MAX (n, 1) * self->n_targets);
-  affect_regressor_predict_stream (learner->regressor, x, y, (int) n);
+  y = affect_regressor_predict_held (learner->regressor, &n);
   gst_affect_learner_release (learner, learner->srcpad, emit_held, y);
-  g_free (x);
   g_free (y);
 }
 
@@ -390,9 +381,7 @@ describe (AffectMlp * mlp, gpointer data)
   affect_mlp_set_metadata (mlp, "training-parameters", value);
   g_free (value);
   /* the training targets' range, for the far-outside warning */
-  if (self->range_lo)
-    affect_mlp_set_target_range (mlp, self->range_lo, self->range_hi,
-        model->t0, model->t1);
+  affect_mlp_set_target_range (mlp, self->range, model->t0, model->t1);
 }
 
 static gboolean
@@ -456,14 +445,17 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
         return gst_affect_gap_preroll (&learner->gap[0], learner->srcpad, ts);
       return gst_affect_gap_push (&learner->gap[0], learner->srcpad, ts,
           duration);
-    case GST_EVENT_EOS:
     case GST_EVENT_FLUSH_STOP:
+      /* the learner dropped the held items: their vectors go too */
+      affect_regressor_drop_held (learner->regressor);
+      break;
+    case GST_EVENT_EOS:
     case GST_EVENT_STREAM_START:
     case GST_EVENT_SEGMENT:
       break;
     default:
       if (holding && GST_EVENT_IS_SERIALIZED (event)) {
-        gst_affect_learner_hold (learner, event, NULL, NULL, 0);
+        gst_affect_learner_hold (learner, event, NULL);
         return TRUE;
       }
   }

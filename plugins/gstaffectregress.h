@@ -43,8 +43,7 @@ struct _GstAffectRegress
   /* state (the model, dataset and vector size are the learner's) */
   gchar **target_names;         /* outputs, in order */
   guint n_targets;
-  gdouble *range_lo, *range_hi; /* train: the targets' range so far */
-  gboolean range_seen;
+  AffectTargetRange *range;     /* train: the targets' range so far */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (affectregress);

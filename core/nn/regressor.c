@@ -13,6 +13,7 @@ struct _AffectRegressor
   AffectMlp **models;           /* 1 (multi-output) or n_targets */
   guint n_models;
   double *lo, *hi;              /* per target, NaN when unknown */
+  GArray *held;                 /* per-stream: the stream's vectors */
 };
 
 char **
@@ -126,6 +127,8 @@ affect_regressor_free (AffectRegressor * r)
   g_strfreev (r->names);
   g_free (r->lo);
   g_free (r->hi);
+  if (r->held)
+    g_array_unref (r->held);
   g_free (r);
 }
 
@@ -222,26 +225,48 @@ affect_vector_is_finite (const float *x, guint n)
 }
 
 void
-affect_target_range_update (double *lo, double *hi, const float *t, guint k,
-    gboolean * seen)
+affect_target_range_update (AffectTargetRange ** range, const float *t, guint k)
 {
-  guint i;
+  AffectTargetRange *r = *range;
+  const gboolean seen = r != NULL;
 
-  for (i = 0; i < k; i++) {
-    lo[i] = *seen ? MIN (lo[i], t[i]) : t[i];
-    hi[i] = *seen ? MAX (hi[i], t[i]) : t[i];
+  if (r == NULL) {
+    r = *range = g_new (AffectTargetRange, 1);
+    r->k = k;
+    r->lo = g_new (double, k);
+    r->hi = g_new (double, k);
   }
-  *seen = TRUE;
+  for (guint i = 0; i < k; i++) {
+    r->lo[i] = seen ? MIN (r->lo[i], t[i]) : t[i];
+    r->hi[i] = seen ? MAX (r->hi[i], t[i]) : t[i];
+  }
 }
 
 void
-affect_mlp_set_target_range (AffectMlp * mlp, const double *lo,
-    const double *hi, guint t0, guint t1)
+affect_target_range_free (AffectTargetRange * range)
 {
-  GString *los = g_string_new (NULL), *his = g_string_new (NULL);
+  if (range == NULL)
+    return;
+  g_free (range->lo);
+  g_free (range->hi);
+  g_free (range);
+}
+
+void
+affect_mlp_set_target_range (AffectMlp * mlp, const AffectTargetRange * range,
+    guint t0, guint t1)
+{
+  GString *los, *his;
   char num[G_ASCII_DTOSTR_BUF_SIZE];
+  const double *lo, *hi;
   guint t;
 
+  if (range == NULL)
+    return;
+  los = g_string_new (NULL);
+  his = g_string_new (NULL);
+  lo = range->lo;
+  hi = range->hi;
   for (t = t0; t < t1; t++) {
     g_string_append_printf (los, "%s%s", t > t0 ? "," : "",
         g_ascii_formatd (num, sizeof (num), "%.9g", lo[t]));
@@ -362,4 +387,36 @@ affect_regressor_predict_stream (AffectRegressor * r, const float *x,
   }
   g_free (mean);
   g_free (std);
+}
+
+void
+affect_regressor_hold (AffectRegressor * r, const float *x)
+{
+  if (r->held == NULL)
+    r->held = g_array_new (FALSE, FALSE, sizeof (float));
+  g_array_append_vals (r->held, x,
+      affect_mlp_get_config (r->models[0])->n_inputs);
+}
+
+float *
+affect_regressor_predict_held (AffectRegressor * r, guint * n)
+{
+  const guint d = affect_mlp_get_config (r->models[0])->n_inputs;
+  float *y;
+
+  *n = r->held ? r->held->len / d : 0;
+  if (*n == 0)
+    return NULL;
+  y = g_new (float, (gsize) * n * r->n_targets);
+  affect_regressor_predict_stream (r, (const float *) r->held->data, y,
+      (int) *n);
+  affect_regressor_drop_held (r);
+  return y;
+}
+
+void
+affect_regressor_drop_held (AffectRegressor * r)
+{
+  if (r != NULL && r->held != NULL)
+    g_array_set_size (r->held, 0);
 }

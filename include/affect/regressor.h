@@ -33,6 +33,13 @@ void affect_regressor_predict (AffectRegressor * regressor, const float *x,
 /* the same standardised with x's own statistics (a stream's); n may be 0 */
 void affect_regressor_predict_stream (AffectRegressor * regressor,
     const float *x, float *y, int n);
+/* Per-stream standardisation: x[n_inputs] is kept until the stream ends,
+ * then every held vector is predicted with their own statistics:
+ * y[n × n_targets] (g_free; NULL when none was held), *n of them, and the
+ * vectors are dropped. drop_held forgets them (a flush; NULL is let be). */
+void affect_regressor_hold (AffectRegressor * regressor, const float *x);
+float *affect_regressor_predict_held (AffectRegressor * regressor, guint * n);
+void affect_regressor_drop_held (AffectRegressor * regressor);
 /* the training targets' range of target t, NaN where the model states none */
 void affect_regressor_range (const AffectRegressor * regressor, guint t,
     double *lo, double *hi);
@@ -44,12 +51,20 @@ char *affect_regressor_far_outside (const AffectRegressor * regressor,
     const float *y);
 /* TRUE when x[n] holds no NaN or infinity */
 gboolean affect_vector_is_finite (const float *x, guint n);
-/* widens lo/hi[k] to hold t[k]; the first call (*seen FALSE) sets them */
-void affect_target_range_update (double *lo, double *hi, const float *t,
-    guint k, gboolean * seen);
-/* records targets [t0, t1) of lo/hi in `mlp`'s metadata */
-void affect_mlp_set_target_range (AffectMlp * mlp, const double *lo,
-    const double *hi, guint t0, guint t1);
+/* The range of k training targets */
+typedef struct
+{
+  guint k;
+  double *lo, *hi;
+} AffectTargetRange;
+
+/* widens *range to hold t[k]; the first call (*range NULL) makes it */
+void affect_target_range_update (AffectTargetRange ** range, const float *t,
+    guint k);
+void affect_target_range_free (AffectTargetRange * range);
+/* records targets [t0, t1) of range in `mlp`'s metadata (NULL: none) */
+void affect_mlp_set_target_range (AffectMlp * mlp,
+    const AffectTargetRange * range, guint t0, guint t1);
 
 /* FALSE with AFFECT_ERROR_MISMATCH naming both values when a stream of
  * vectors of n features does not fit `model` (read from `path`): another

@@ -1,9 +1,11 @@
 /* The training elements' work that lives in libaffect: the parsers
  * (hidden sizes, per-target files, target lists, word labels), the
  * classifier's label mapping, score ranking, input and affect.features,
- * the regressor's range check, and the live windows of Mel frames. */
+ * the regressor's range check and held vectors, and the live windows of
+ * Mel frames. */
 #include <math.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "affect/affect.h"
 #include "affect/classifier.h"
@@ -113,16 +115,18 @@ test_classifier (void)
 static void
 test_ranges (void)
 {
-  double lo[2], hi[2];
-  gboolean seen = FALSE;
+  AffectTargetRange *r = NULL;
   const float a[] = { 1, 5 }, b[] = { 3, -1 }, bad[] = { 1, NAN };
 
-  affect_target_range_update (lo, hi, a, 2, &seen);
-  affect_target_range_update (lo, hi, b, 2, &seen);
-  g_assert_cmpfloat (lo[0], ==, 1);
-  g_assert_cmpfloat (hi[0], ==, 3);
-  g_assert_cmpfloat (lo[1], ==, -1);
-  g_assert_cmpfloat (hi[1], ==, 5);
+  affect_target_range_update (&r, a, 2);
+  affect_target_range_update (&r, b, 2);
+  g_assert_cmpuint (r->k, ==, 2);
+  g_assert_cmpfloat (r->lo[0], ==, 1);
+  g_assert_cmpfloat (r->hi[0], ==, 3);
+  g_assert_cmpfloat (r->lo[1], ==, -1);
+  g_assert_cmpfloat (r->hi[1], ==, 5);
+  affect_target_range_free (r);
+  affect_target_range_free (NULL);
   g_assert_true (affect_vector_is_finite (a, 2));
   g_assert_false (affect_vector_is_finite (bad, 2));
 }
@@ -162,6 +166,49 @@ test_frames (void)
   g_free (f.frames);
 }
 
+/* per-stream standardisation: the held vectors, predicted at the end
+ * with their own statistics, as predict_stream does; then none held */
+static void
+test_held (void)
+{
+  AffectMlpConfig c = { 3, 1, {4}, 2, AFFECT_ACTIVATION_RELU,
+  AFFECT_ACTIVATION_IDENTITY
+  };
+  AffectMlp *mlp = affect_mlp_new (&c, 5, NULL);
+  gchar *dir = g_dir_make_tmp ("affect-held-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, "m.safetensors", NULL);
+  const float x[] = { 1, 2, 3, 4, 0, -1, 2, 2, 9, -3, 1, 1 };
+  float want[8], *y;
+  AffectRegressor *r;
+  guint n;
+
+  affect_mlp_set_names (mlp, (const char *[]) {
+        "valence", "arousal", NULL
+      });
+  g_assert_true (affect_mlp_save (mlp, path, NULL));
+  r = affect_regressor_load (path, TRUE, "valence,arousal", NULL);
+  g_assert_nonnull (r);
+  affect_regressor_hold (r, x);
+  affect_regressor_drop_held (r);       /* a flush */
+  g_assert_null (affect_regressor_predict_held (r, &n));
+  g_assert_cmpuint (n, ==, 0);
+  for (guint i = 0; i < 4; i++)
+    affect_regressor_hold (r, x + 3 * i);
+  y = affect_regressor_predict_held (r, &n);
+  g_assert_cmpuint (n, ==, 4);
+  affect_regressor_predict_stream (r, x, want, 4);
+  g_assert_cmpmem (y, sizeof want, want, sizeof want);
+  g_free (y);
+  g_assert_null (affect_regressor_predict_held (r, &n));
+  affect_regressor_drop_held (NULL);
+  affect_regressor_free (r);
+  affect_mlp_free (mlp);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -170,5 +217,6 @@ main (int argc, char **argv)
   g_test_add_func ("/learner-core/classifier", test_classifier);
   g_test_add_func ("/learner-core/ranges", test_ranges);
   g_test_add_func ("/learner-core/frames", test_frames);
+  g_test_add_func ("/learner-core/held", test_held);
   return g_test_run ();
 }
