@@ -15,6 +15,7 @@
  * experiment, 130 interrupted.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 
 #include "affect/affect.h"
@@ -35,6 +36,18 @@ main (int argc, char **argv)
   int status;
   gint64 run_start = g_get_monotonic_time ();
 
+  /* Training allocates and frees buffers of megabytes in every step; by
+   * default glibc maps and unmaps each of them and trims the heap after
+   * every free, so a third of a training run went to page faults in the
+   * kernel. The runner is a batch process: it keeps freed memory for the
+   * next step instead (docs/benchmarks.md, "Heap"). An environment
+   * variable (MALLOC_TRIM_THRESHOLD_, ...) still overrides these. */
+  if (g_getenv ("MALLOC_TRIM_THRESHOLD_") == NULL
+      && g_getenv ("MALLOC_MMAP_THRESHOLD_") == NULL) {
+    mallopt (M_MMAP_THRESHOLD, 32 << 20);
+    mallopt (M_TRIM_THRESHOLD, 1 << 30);
+    mallopt (M_TOP_PAD, 64 << 20);
+  }
   runner_find_plugin_in_build_tree ();
   /* the live service parses its own options (live.c) */
   if (argc >= 2 && strcmp (argv[1], "live") == 0)
