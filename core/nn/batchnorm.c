@@ -14,6 +14,7 @@
 
 #include "affect/nn-layers.h"
 #include "affect/parallel.h"
+#include "epilogue.h"
 #include "vector-clones.h"
 
 /* channels per part: about this many floats of a pass, whatever the
@@ -99,52 +100,6 @@ typedef int v4si __attribute__((vector_size (16)));
 #define LANES_SUM(s, lo, hi) do { (s) = 0.0; \
     for (int l_ = 0; l_ < 4; l_++) (s) += (lo)[l_]; \
     for (int l_ = 0; l_ < 4; l_++) (s) += (hi)[l_]; } while (0)
-
-/* Σ x and Σ (x − mu)² */
-AFFECT_VECTOR_CLONES static void
-channel_moments (int64_t m, const float *restrict x, double *mean, double *ss)
-{
-  v4df a0 = { 0 }, a1 = { 0 };
-  int64_t i = 0;
-
-  for (; i + 8 <= m; i += 8) {
-    v4df x0, x1;
-    LOAD4 (x0, x + i);
-    LOAD4 (x1, x + i + 4);
-    a0 += x0;
-    a1 += x1;
-  }
-  for (int l = 0; i < m; i++, l++)
-    if (l < 4)
-      a0[l] += x[i];
-    else
-      a1[l - 4] += x[i];
-  double mu;
-  LANES_SUM (mu, a0, a1);
-  mu /= (double) m;
-  const v4df vmu = { mu, mu, mu, mu };
-
-  a0 = a1 = (v4df) {
-  0};
-  for (i = 0; i + 8 <= m; i += 8) {
-    v4df d0, d1;
-    LOAD4 (d0, x + i);
-    LOAD4 (d1, x + i + 4);
-    d0 -= vmu;
-    d1 -= vmu;
-    a0 += d0 * d0;
-    a1 += d1 * d1;
-  }
-  for (int l = 0; i < m; i++, l++) {
-    const double d = x[i] - mu;
-    if (l < 4)
-      a0[l] += d * d;
-    else
-      a1[l - 4] += d * d;
-  }
-  *mean = mu;
-  LANES_SUM (*ss, a0, a1);
-}
 
 /* Σ g and Σ g·x̂, x̂ = (x − mu)·r in float as the forward's; with y, g
  * counts only where lo < y (< hi when hi is finite): the derivative of the
@@ -312,7 +267,7 @@ forward_train_channel (const BnJob * j, int ch)
     mu = j->moments[2 * ch];
     ss = j->moments[2 * ch + 1];
   } else {
-    channel_moments (m, xc, &mu, &ss);
+    affect_row_moments (m, xc, &mu, &ss);
   }
   const double var = ss / (double) m;
   const float r = (float) (1.0 / sqrt (var + j->eps));
