@@ -333,6 +333,7 @@ predict (GstAffectClassify * self, const float *frames, guint n,
   gst_affect_learner_post_prediction (learner, ts, duration, id, scores,
       (const gchar * const *) self->labels, classes, order, n_pick, -1);
   buf = gst_buffer_new_memdup (scores, classes * sizeof (float));
+  gst_affect_item_meta_add (buf, learner->item);
   GST_BUFFER_PTS (buf) = ts;
   GST_BUFFER_DURATION (buf) = duration;
   ret = gst_pad_push (learner->srcpad, buf);

@@ -346,6 +346,48 @@ gst_affect_item_parse_end_event (GstEvent * event, guint * index)
   return gst_structure_get_string (s, "id");
 }
 
+static gpointer
+register_item_meta (gpointer unused)
+{
+  /* no tags: elements that transform buffers keep it; no transform
+   * function: copied with the buffer */
+  static const gchar *tags[] = { NULL };
+  return (gpointer) gst_meta_register_custom (GST_AFFECT_ITEM_META_NAME,
+      tags, NULL, NULL, NULL);
+}
+
+static void
+ensure_item_meta (void)
+{
+  static GOnce once = G_ONCE_INIT;
+  g_once (&once, register_item_meta, NULL);
+}
+
+void
+gst_affect_item_meta_add (GstBuffer * buffer, const GstAffectItem * item)
+{
+  GstCustomMeta *meta;
+
+  if (item == NULL)
+    return;
+  ensure_item_meta ();
+  meta = gst_buffer_add_custom_meta (buffer, GST_AFFECT_ITEM_META_NAME);
+  gst_structure_set (gst_custom_meta_get_structure (meta),
+      "id", G_TYPE_STRING, item->id ? item->id : "",
+      "index", G_TYPE_UINT, item->index, NULL);
+}
+
+const gchar *
+gst_affect_item_meta_get_id (GstBuffer * buffer)
+{
+  GstCustomMeta *meta;
+
+  ensure_item_meta ();
+  meta = gst_buffer_get_custom_meta (buffer, GST_AFFECT_ITEM_META_NAME);
+  return meta ? gst_structure_get_string (gst_custom_meta_get_structure
+      (meta), "id") : NULL;
+}
+
 GstStructure *
 gst_affect_message_structure_new (const gchar * name,
     const GstSegment * segment, GstClockTime ts, GstClockTime duration)

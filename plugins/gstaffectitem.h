@@ -84,6 +84,17 @@ GstAffectItem *gst_affect_item_parse_start_event (GstEvent * event);
 const gchar *gst_affect_item_parse_end_event (GstEvent * event,
     guint * index);
 
+/* The item a buffer belongs to, carried on the buffer itself
+ * (GstAffectItemMeta, a GstCustomMeta with the fields id and index).
+ * Item events keep their order within one branch, but where branches that
+ * run in threads of their own meet again (queues into a funnel), the events
+ * and buffers of two items interleave: a sink that scores predictions needs
+ * the buffer to say whose it is. Does nothing when item is NULL. */
+#define GST_AFFECT_ITEM_META_NAME "GstAffectItemMeta"
+void gst_affect_item_meta_add (GstBuffer * buffer, const GstAffectItem * item);
+/* the id in buffer's GstAffectItemMeta, or NULL (no meta) */
+const gchar *gst_affect_item_meta_get_id (GstBuffer * buffer);
+
 /* A new element-message structure opening with the fields every affect
  * message starts with, as level's do: `timestamp` (ts), `stream-time` and
  * `running-time` (ts in segment; GST_CLOCK_TIME_NONE when ts is invalid,

@@ -288,6 +288,38 @@ gst_affect_metrics_init (GstAffectMetrics * self)
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
 }
 
+/* An item between its start and end events. Several are open at once when
+ * branches meet in a funnel; a prediction names its item with a
+ * GstAffectItemMeta, and one without belongs to the item started last. */
+typedef struct
+{
+  GstAffectItem *item;
+  gboolean scored;
+} GstAffectMetricsOpenItem;
+
+static void
+open_item_free (gpointer data)
+{
+  GstAffectMetricsOpenItem *o = data;
+
+  gst_affect_item_free (o->item);
+  g_free (o);
+}
+
+/* the open item `id` (the oldest of that id), or with id NULL the newest */
+static GList *
+open_item_find (GstAffectMetrics * self, const gchar * id)
+{
+  GList *l;
+
+  if (id == NULL)
+    return self->open_items.tail;
+  for (l = self->open_items.head; l; l = l->next)
+    if (g_strcmp0 (((GstAffectMetricsOpenItem *) l->data)->item->id, id) == 0)
+      return l;
+  return NULL;
+}
+
 static void
 gst_affect_metrics_reset (GstAffectMetrics * self)
 {
@@ -295,8 +327,7 @@ gst_affect_metrics_reset (GstAffectMetrics * self)
   self->names = NULL;
   self->n_outputs = 0;
   self->caps_targets = FALSE;
-  gst_affect_item_free (self->item);
-  self->item = NULL;
+  g_queue_clear_full (&self->open_items, open_item_free);
   affect_evaluation_free (self->eval);
   self->eval = NULL;
   affect_item_table_free (self->table);
@@ -931,23 +962,29 @@ gst_affect_metrics_event (GstBaseSink * sink, GstEvent * event)
   GstAffectMetrics *self = GST_AFFECT_METRICS (sink);
 
   if (gst_affect_event_is_item_start (event)) {
-    gst_affect_item_free (self->item);
-    self->item = gst_affect_item_parse_start_event (event);
-    self->item_scored = FALSE;
+    GstAffectMetricsOpenItem *o = g_new0 (GstAffectMetricsOpenItem, 1);
+    o->item = gst_affect_item_parse_start_event (event);
+    g_queue_push_tail (&self->open_items, o);
   } else if (gst_affect_event_is_item_end (event)) {
-    if (!note_gate (self, self->item)) {
+    GList *l = open_item_find (self,
+        gst_affect_item_parse_end_event (event, NULL));
+    GstAffectMetricsOpenItem *o = l ? l->data : NULL;
+
+    if (o && !note_gate (self, o->item)) {
       gst_event_unref (event);
       return FALSE;
     }
-    if (self->item && !self->item_scored) {
+    if (o && !o->scored) {
       self->n_unscored++;
       GST_WARNING_OBJECT (self, "item %s ended without a prediction",
-          self->item->id);
-      if (self->item->task != GST_AFFECT_TASK_NONE || self->item->targets)
-        add_skipped (self, self->item, "no prediction");
+          o->item->id);
+      if (o->item->task != GST_AFFECT_TASK_NONE || o->item->targets)
+        add_skipped (self, o->item, "no prediction");
     }
-    gst_affect_item_free (self->item);
-    self->item = NULL;
+    if (l) {
+      g_queue_delete_link (&self->open_items, l);
+      open_item_free (o);
+    }
   } else if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
     if (self->n_unscored || self->n_unlabelled)
       GST_ELEMENT_WARNING (self, STREAM, FAILED,
@@ -1052,7 +1089,9 @@ static GstFlowReturn
 gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
 {
   GstAffectMetrics *self = GST_AFFECT_METRICS (sink);
-  const GstAffectItem *item = self->item;
+  GList *l = open_item_find (self, gst_affect_item_meta_get_id (buffer));
+  GstAffectMetricsOpenItem *o = l ? l->data : NULL;
+  const GstAffectItem *item = o ? o->item : NULL;
   GError *error = NULL;
   GstMapInfo map;
   float *truth;
@@ -1063,13 +1102,13 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
 
   if (item == NULL || item->task == GST_AFFECT_TASK_NONE) {
     self->n_unlabelled++;
-    if (item != NULL && !self->item_scored) {
+    if (item != NULL && !o->scored) {
       add_skipped (self, item, "no labels or targets");
-      self->item_scored = TRUE; /* it had a prediction */
+      o->scored = TRUE;         /* it had a prediction */
     }
     return GST_FLOW_OK;
   }
-  if (self->item_scored) {
+  if (o->scored) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
         ("An item has more than one prediction"),
         ("item %s has more than one prediction tensor", item->id));
@@ -1112,7 +1151,7 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
     add_skipped (self, item, skip);
     g_free (skip);
     gst_buffer_unmap (buffer, &map);
-    self->item_scored = TRUE;
+    o->scored = TRUE;
     return GST_FLOW_OK;
   }
   if (ok)
@@ -1136,7 +1175,7 @@ gst_affect_metrics_render (GstBaseSink * sink, GstBuffer * buffer)
     }
     return GST_FLOW_ERROR;
   }
-  self->item_scored = TRUE;
+  o->scored = TRUE;
   self->last_ts = GST_BUFFER_PTS (buffer);
   self->last_duration = GST_BUFFER_DURATION (buffer);
   /* the interval counts evaluated items, not those fitting thresholds */

@@ -49,8 +49,8 @@ struct _GstAffectMetrics
   guint n_outputs;
   gchar **names;                /* from the caps' names, or the items */
   gboolean caps_targets;        /* caps say affect-output=targets */
-  GstAffectItem *item;          /* the current item, between start and end */
-  gboolean item_scored;
+  GQueue open_items;            /* GstAffectMetricsOpenItem*: started and
+                                 * not yet ended, oldest first */
   AffectEvaluation *eval;
   AffectMetricsTask eval_task;
   AffectItemTable *table;       /* rows for an .npy items file */

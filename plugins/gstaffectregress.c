@@ -258,6 +258,7 @@ push_prediction (GstAffectRegress * self, const float *y, const gchar * id,
         "targets' range: %s.", far);
   g_free (far);
   out = gst_buffer_new_memdup (y, self->n_targets * sizeof (float));
+  gst_affect_item_meta_add (out, learner->item);
   GST_BUFFER_PTS (out) = pts;
   GST_BUFFER_DURATION (out) = duration;
   gst_affect_gap_note (&learner->gap[0], pts, duration);

@@ -506,8 +506,7 @@ test_regress_prediction_range (void)
   /* the trained model states its targets' range, one value per output */
   g_assert_nonnull (mlp);
   g_assert_nonnull (affect_mlp_get_metadata (mlp, "target-min"));
-  g_assert_nonnull (strchr (affect_mlp_get_metadata (mlp, "target-max"),
-          ','));
+  g_assert_nonnull (strchr (affect_mlp_get_metadata (mlp, "target-max"), ','));
   affect_mlp_free (mlp);
 
   launch = g_strdup_printf ("affectregress model-file=%s", path);
@@ -732,10 +731,12 @@ test_gate_route_by_label (void)
   gst_object_unref (bus);
 }
 
-/* a real pipeline: appsrc → gate → two regressors → funnel → appsink,
- * run to EOS; every item comes out whole with its prediction */
-static void
-test_gated_pipeline (void)
+/* Runs appsrc → gate → queue → two regressors → funnel → `sink` over 40
+ * items "utt00".."utt39" to EOS. The queues put each branch in a thread of
+ * its own, so the funnel interleaves the two branches' item events and
+ * predictions. Returns the pipeline's sink (a ref). */
+static GstElement *
+run_gated (const gchar * sink, guint seed)
 {
   gchar *gate = model_path ("gate.safetensors");
   gchar *spont = model_path ("spont.safetensors");
@@ -744,27 +745,29 @@ test_gated_pipeline (void)
       "affectgate name=g model-file=%s "
       "g.src_0 ! queue ! affectregress model-file=%s ! f. "
       "g.src_1 ! queue ! affectregress model-file=%s ! f. "
-      "funnel name=f ! appsink name=sink sync=false", gate, spont, script);
+      "funnel name=f ! %s name=sink", gate, spont, script, sink);
   GstElement *pipe = gst_parse_launch (launch, NULL);
   GstElement *src = gst_bin_get_by_name (GST_BIN (pipe), "src");
-  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipe), "sink");
+  GstElement *out = gst_bin_get_by_name (GST_BIN (pipe), "sink");
   GstBus *bus = gst_element_get_bus (pipe);
   GstMessage *msg;
-  GstSample *sample;
   AffectRng rng;
   Utterance u;
-  guint i, samples = 0;
+  guint i;
 
   g_object_set (src, "caps", feature_caps (), NULL);
+  g_object_set_data_full (G_OBJECT (out), "pipeline", pipe, gst_object_unref);
   g_assert_cmpint (gst_element_set_state (pipe, GST_STATE_PLAYING), !=,
       GST_STATE_CHANGE_FAILURE);
-  affect_rng_init (&rng, 400);
+  affect_rng_init (&rng, seed);
   for (i = 0; i < 40; i++) {
-    GstAffectItem *item = gst_affect_item_new ("x");
+    gchar *id = g_strdup_printf ("utt%02u", i);
+    GstAffectItem *item = gst_affect_item_new (id);
     GstBuffer *buf;
     make_utterance (&u, &rng);
     item->index = i;
     gst_affect_item_set_target (item, "valence", u.valence);
+    gst_affect_item_set_target (item, "arousal", u.arousal);
     /* appsrc queues serialized events in order with its buffers */
     g_assert_true (gst_element_send_event (src,
             gst_affect_item_start_event_new (item)));
@@ -776,29 +779,117 @@ test_gated_pipeline (void)
     g_assert_true (gst_element_send_event (src,
             gst_affect_item_end_event_new (item)));
     gst_affect_item_free (item);
+    g_free (id);
   }
   gst_app_src_end_of_stream (GST_APP_SRC (src));
-  while ((sample = gst_app_sink_pull_sample (GST_APP_SINK (sink)))) {
-    GstBuffer *buf = gst_sample_get_buffer (sample);
-    g_assert_cmpuint (gst_buffer_get_size (buf), ==, 2 * sizeof (float));
-    samples++;
-    gst_sample_unref (sample);
-  }
-  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+  if (GST_IS_APP_SINK (out))
+    return out;
+  msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
       GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
   g_assert_nonnull (msg);
   g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
   gst_message_unref (msg);
-  g_assert_cmpuint (samples, ==, 40);
   gst_element_set_state (pipe, GST_STATE_NULL);
   gst_object_unref (bus);
   gst_object_unref (src);
-  gst_object_unref (sink);
-  gst_object_unref (pipe);
   g_free (launch);
   g_free (gate);
   g_free (spont);
   g_free (script);
+  return out;
+}
+
+/* a real pipeline: every item comes out whole with its prediction, and
+ * each prediction names its item (GstAffectItemMeta) */
+static void
+test_gated_pipeline (void)
+{
+  GstElement *sink = run_gated ("appsink sync=false", 400);
+  GstElement *pipe = g_object_get_data (G_OBJECT (sink), "pipeline");
+  GHashTable *ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      NULL);
+  GstSample *sample;
+
+  while ((sample = gst_app_sink_pull_sample (GST_APP_SINK (sink)))) {
+    GstBuffer *buf = gst_sample_get_buffer (sample);
+    const gchar *id = gst_affect_item_meta_get_id (buf);
+    g_assert_cmpuint (gst_buffer_get_size (buf), ==, 2 * sizeof (float));
+    g_assert_nonnull (id);
+    g_assert_true (g_str_has_prefix (id, "utt"));
+    g_assert_true (g_hash_table_add (ids, g_strdup (id)));
+    gst_sample_unref (sample);
+  }
+  g_assert_cmpuint (g_hash_table_size (ids), ==, 40);
+  g_hash_table_unref (ids);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (sink);
+}
+
+/* the number after the first "key": in a JSON text */
+static guint
+json_count (const gchar * json, const gchar * key)
+{
+  gchar *quoted = g_strdup_printf ("\"%s\"", key);
+  const gchar *p = strstr (json, quoted);
+
+  g_assert_nonnull (p);
+  p = strchr (p + strlen (quoted), ':');
+  g_assert_nonnull (p);
+  g_free (quoted);
+  return (guint) g_ascii_strtoull (p + 1, NULL, 10);
+}
+
+static int
+compare_lines (const void *a, const void *b)
+{
+  return strcmp (*(gchar * const *) a, *(gchar * const *) b);
+}
+
+/* The same chain into affectmetrics, several times over: however the two
+ * branches interleave, every item is scored with its own prediction — the
+ * per-item rows and the report are the same in every run. (When the sink
+ * kept one current item, an item whose start event arrived between another
+ * item's start and prediction was lost or scored with the wrong truth.) */
+static void
+test_gated_metrics_interleaved (void)
+{
+  gchar *report = model_path ("gated-metrics.json");
+  gchar *rows = model_path ("gated-items.csv");
+  gchar *first_rows = NULL;
+  guint run;
+
+  for (run = 0; run < 6; run++) {
+    gchar *sink = g_strdup_printf ("affectmetrics location=%s "
+        "items-location=%s", report, rows);
+    GstElement *out = run_gated (sink, 600);
+    gchar *text, **lines, *sorted, *json;
+    guint n;
+
+    g_assert_true (g_file_get_contents (rows, &text, NULL, NULL));
+    lines = g_strsplit (g_strstrip (text), "\n", -1);
+    n = g_strv_length (lines);
+    /* two header lines and 40 rows; arrival order may differ, content may
+     * not */
+    g_assert_cmpuint (n, ==, 42);
+    qsort (lines + 2, n - 2, sizeof (gchar *), compare_lines);
+    sorted = g_strjoinv ("\n", lines);
+    g_assert_true (g_file_get_contents (report, &json, NULL, NULL));
+    g_assert_cmpuint (json_count (json, "n_items"), ==, 40);
+    g_assert_null (strstr (json, "no prediction"));
+    if (first_rows == NULL)
+      first_rows = g_strdup (sorted);
+    else
+      g_assert_cmpstr (sorted, ==, first_rows);
+    g_free (sorted);
+    g_free (json);
+    g_strfreev (lines);
+    g_free (text);
+    g_free (sink);
+    gst_object_unref (out);
+  }
+  g_free (first_rows);
+  g_free (report);
+  g_free (rows);
 }
 
 int
@@ -820,6 +911,8 @@ main (int argc, char **argv)
       test_unwritable_model_file);
   g_test_add_func ("/affectgate/gated-system", test_gate_and_gated_system);
   g_test_add_func ("/affectgate/gated-pipeline", test_gated_pipeline);
+  g_test_add_func ("/affectgate/gated-metrics-interleaved",
+      test_gated_metrics_interleaved);
   g_test_add_func ("/affectgate/route-by-label", test_gate_route_by_label);
   g_test_add_func ("/affectregress/prediction-range",
       test_regress_prediction_range);
