@@ -755,6 +755,10 @@ run_gated (const gchar * sink, guint seed)
   Utterance u;
   guint i;
 
+  g_free (launch);
+  g_free (gate);
+  g_free (spont);
+  g_free (script);
   g_object_set (src, "caps", feature_caps (), NULL);
   g_object_set_data_full (G_OBJECT (out), "pipeline", pipe, gst_object_unref);
   g_assert_cmpint (gst_element_set_state (pipe, GST_STATE_PLAYING), !=,
@@ -782,8 +786,11 @@ run_gated (const gchar * sink, guint seed)
     g_free (id);
   }
   gst_app_src_end_of_stream (GST_APP_SRC (src));
-  if (GST_IS_APP_SINK (out))
+  gst_object_unref (src);
+  if (GST_IS_APP_SINK (out)) {
+    gst_object_unref (bus);
     return out;
+  }
   msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
       GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
   g_assert_nonnull (msg);
@@ -791,11 +798,6 @@ run_gated (const gchar * sink, guint seed)
   gst_message_unref (msg);
   gst_element_set_state (pipe, GST_STATE_NULL);
   gst_object_unref (bus);
-  gst_object_unref (src);
-  g_free (launch);
-  g_free (gate);
-  g_free (spont);
-  g_free (script);
   return out;
 }
 
