@@ -13,6 +13,9 @@ data (no corpus generated).
   lists the skipped corpus step, each seed trained its own models, and the
   report's paired numbers are those of the per-seed metric files. Run
   again, both feature tables come from the cache.
+- A VAT sweep over seeds (stored lambda-L-seed-S.json, epsilon-E-seed-S.json,
+  one of them missing): every setting's mean ± sd over its seeds, and each
+  setting, of both sweeps, paired with lambda = 0 by seed.
 - `affect-run speech TRAIN=... TEST=...` (dry run): none of its three
   experiments generates the speech corpus; without them each does; nor
   does `music` with TRAIN, VALIDATION and TEST; `pass=`
@@ -185,6 +188,47 @@ generate=report
     assert cc2["sections"]["cross-corpus"]["paired"] == cc["paired"]
 
 
+def stored_sweep(tmp):
+    d = os.path.join(tmp, "sweep")
+    os.makedirs(d)
+    mae = {"lambda-0": [0.80, 0.70, 0.90], "lambda-1.5": [0.75, 0.72, 0.80],
+           "lambda-3.0": [0.70, 0.60, None], "epsilon-0.5": [0.81, 0.69, 0.90],
+           "epsilon-2.0": [0.60, 0.70, 0.95]}
+    for stem, per_seed in mae.items():
+        for s, v in enumerate(per_seed, 1):
+            if v is not None:
+                json.dump(metrics({"valence": v}),
+                          open(os.path.join(d, "%s-seed-%d.json" % (stem, s)), "w"))
+    run(report_experiment(tmp, d), "-o", os.path.join(tmp, "sweep-run"))
+    rep = json.load(open(os.path.join(d, "report", "report.json")))
+    vs = rep["sections"]["vat-sweep"]
+    for key, stems in (("lambda", ["lambda-0", "lambda-1.5", "lambda-3.0"]),
+                       ("epsilon", ["epsilon-0.5", "epsilon-2.0"])):
+        sec = vs[key]
+        assert sec["seeds"] == ["1", "2", "3"], sec["seeds"]
+        for stem, row in zip(stems, sec["rows"]):
+            v = [x for x in mae[stem] if x is not None]
+            m, sd = mean_sd(v)
+            close(row["mae_valence"], m, stem)
+            close(row["mae_valence_sd"], sd, stem)
+            assert row["seeds"] == len(v), row
+        paired = [p for p in sec["paired"]]
+        assert [p["setting"] for p in paired] == [r["name"] for r in sec["rows"]
+                                                  if r["name"] != "λ = 0"], paired
+        for stem, p in zip([s for s in stems if s != "lambda-0"], paired):
+            pairs = [(a, b) for a, b in zip(mae[stem], mae["lambda-0"]) if a is not None]
+            diff = [a - b for a, b in pairs]
+            q = p["valence"]
+            assert q["n"] == len(diff), (stem, q)
+            close(q["mean"], mean_sd(diff)[0], stem + " paired mean")
+            close(q["sd"], mean_sd(diff)[1], stem + " paired sd")
+            assert q["vat_better"] == sum(1 for x in diff if x < 0), (stem, q)
+    md = open(os.path.join(d, "report", "report.md"), encoding="utf-8").read()
+    for text in ("| λ = 3.0 | MAE valence |", "| 2 of 2 |", "| ε = 2.0 | MAE valence |",
+                 "| 1 of 3 |", "mae-lambda.png", "mae-epsilon.png"):
+        assert text in md, text
+
+
 def speech_given(tmp):
     text = run("--dry-run", "speech", "TRAIN=/data/a.csv", "TEST=/data/b.csv")
     assert "generate=speech" not in text, "a corpus generator runs although TRAIN and TEST are given"
@@ -211,6 +255,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="affect-report-")
     try:
         stored(tmp)
+        stored_sweep(tmp)
         speech_given(tmp)
         real(tmp)
         print("ok")

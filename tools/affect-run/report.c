@@ -370,96 +370,6 @@ mae_table (Report * r, const char *dir, const char *heading,
   g_ptr_array_unref (names);
 }
 
-/* one sweep (prefix "lambda-" or "epsilon-"): table and curve */
-static void
-sweep (Report * r, const char *dir, const char *prefix, const char *symbol,
-    const char *fig_name)
-{
-  GPtrArray *values = list_json (dir, prefix);
-  GPtrArray *rows, *labels, *names = NULL;
-  double *x, *y;
-  guint i, j, n_series;
-  GError *error = NULL;
-  gchar *heading, *png;
-
-  if (values->len == 0) {
-    g_ptr_array_unref (values);
-    return;
-  }
-  g_ptr_array_sort (values, compare_numeric_names);
-  rows = g_ptr_array_new_with_free_func (g_free);
-  labels = g_ptr_array_new_with_free_func (g_free);
-  for (i = 0; i < values->len && i < 32; i++) {
-    g_ptr_array_add (rows, g_strconcat (prefix, values->pdata[i], NULL));
-    g_ptr_array_add (labels, g_strdup_printf ("%s = %s", symbol,
-            (char *) values->pdata[i]));
-  }
-  {
-    gchar *rel = relative (r, dir);
-    heading = g_strdup_printf ("**MAE against %s** (test split; "
-        "`%s%s%s*.json`)", symbol, rel, *rel ? "/" : "", prefix);
-    g_free (rel);
-  }
-  json_builder_set_member_name (r->json, prefix[0] == 'l' ? "lambda" :
-      "epsilon");
-  json_builder_begin_object (r->json);
-  mae_table (r, dir, heading, (const char *const *) rows->pdata,
-      (const char *const *) labels->pdata, rows->len);
-  json_builder_end_object (r->json);
-  g_free (heading);
-
-  /* the curve: one series per target (+ mean) */
-  x = g_new (double, rows->len);
-  for (i = 0; i < rows->len; i++) {
-    gchar *f = g_strdup_printf ("%s/%s.json", dir, (char *) rows->pdata[i]);
-    JsonObject *o = read_report (f);
-    x[i] = g_ascii_strtod (values->pdata[i], NULL);
-    if (o != NULL && names == NULL)
-      names = regression_names (o);
-    if (o != NULL)
-      json_object_unref (o);
-    g_free (f);
-  }
-  if (names != NULL && names->len > 0) {
-    n_series = names->len + (names->len > 1);
-    y = g_new (double, n_series * rows->len);
-    for (i = 0; i < rows->len; i++) {
-      gchar *f = g_strdup_printf ("%s/%s.json", dir, (char *) rows->pdata[i]);
-      JsonObject *o = read_report (f);
-      for (j = 0; j < n_series; j++)
-        y[j * rows->len + i] = regression_mae (o, j < names->len ?
-            names->pdata[j] : NULL);
-      if (o != NULL)
-        json_object_unref (o);
-      g_free (f);
-    }
-    if (names->len > 1)
-      g_ptr_array_add (names, g_strdup ("mean"));
-    png = g_build_filename (r->out_dir, fig_name, NULL);
-    {
-      gchar *title = g_strdup_printf ("Test MAE against %s", symbol);
-      gchar *xl = g_strdup_printf ("%s", symbol);
-      if (affect_metrics_plot_series (png, title, xl, "MAE", n_series,
-              (const char *const *) names->pdata, rows->len, x, y, &error))
-        figure (r, fig_name, title);
-      else {
-        g_string_append_printf (r->md, "(figure not drawn: %s)\n\n",
-            error->message);
-        g_clear_error (&error);
-      }
-      g_free (title);
-      g_free (xl);
-    }
-    g_free (png);
-    g_free (y);
-    g_ptr_array_unref (names);
-  }
-  g_free (x);
-  g_ptr_array_unref (rows);
-  g_ptr_array_unref (labels);
-  g_ptr_array_unref (values);
-}
-
 static gboolean
 exists (const char *dir, const char *name)
 {
@@ -523,15 +433,29 @@ cc_seeds (const char *dir)
   return seeds;
 }
 
+/* DIR/STEM-seed-SEED.json, or DIR/STEM.json for the seed "-" */
 static JsonObject *
-cc_read (const char *dir, const char *row, const char *seed)
+seed_read (const char *dir, const char *stem, const char *seed)
 {
   gchar *f = strcmp (seed, "-") == 0 ?
-      g_strdup_printf ("%s/%s.json", dir, row) :
-      g_strdup_printf ("%s/%s-seed-%s.json", dir, row, seed);
+      g_strdup_printf ("%s/%s.json", dir, stem) :
+      g_strdup_printf ("%s/%s-seed-%s.json", dir, stem, seed);
   JsonObject *o = read_report (f);
   g_free (f);
   return o;
+}
+
+/* the MAE of one seed's file for target (NULL: their mean); NaN without */
+static double
+seed_mae (const char *dir, const char *stem, const char *seed,
+    const char *target)
+{
+  JsonObject *o = seed_read (dir, stem, seed);
+  double v = regression_mae (o, target);
+
+  if (o != NULL)
+    json_object_unref (o);
+  return v;
 }
 
 static void
@@ -552,56 +476,55 @@ append_spread (GString * t, Spread sp)
     g_string_append_printf (t, " ± %.3f", sp.sd);
 }
 
-/* mae[(row * n_cols + col) * n_seeds + seed]: col < names->len a target,
- * col == names->len their mean; NaN where a file is missing */
-static void
-cross_corpus_section (Report * r, const char *dir)
+/* Two rows compared seed by seed: a (with VAT) against b (without),
+ * named label in the paired table */
+typedef struct
 {
-  GPtrArray *seeds = cc_seeds (dir), *names = NULL;
-  JsonObject *first[CC_ROWS] = { NULL };
-  guint n_items[CC_ROWS] = { 0 }, n_seeds, n_cols, i, j, k, c;
-  double *mae, *v;
+  const char *a, *b, *label;
+} PairedRows;
+
+/* Rows of regression reports over seeds (DIR/STEM-seed-S.json): a table of
+ * the MAE per target, mean ± sd over the seeds, with the training-mean row;
+ * then every pair's VAT − no VAT, paired by seed (mean ± sd of the
+ * differences, seeds VAT wins; a tie is no win). Into the open JSON object:
+ * "seeds", "rows", "baseline", "paired" (each pair's label under
+ * pair_field). FALSE when no row has a file. */
+static gboolean
+seeded_tables (Report * r, const char *dir, const char *title,
+    const char *const *stems, const char *const *labels, guint n_rows,
+    GPtrArray * seeds, const PairedRows * pairs, guint n_pairs,
+    const char *pair_field)
+{
+  const guint n_seeds = seeds->len;
+  GPtrArray *names = NULL;
+  JsonObject **first = g_new0 (JsonObject *, n_rows);
+  guint i, k, c, n_cols;
+  double *v = g_new (double, MAX (n_seeds, 1));
+  double *va = g_new (double, MAX (n_seeds, 1));
+  double *vb = g_new (double, MAX (n_seeds, 1));
   GString *t;
 
-  n_seeds = seeds->len;
-  if (n_seeds == 0) {
-    g_ptr_array_unref (seeds);
-    return;
-  }
-  for (i = 0; i < CC_ROWS && names == NULL; i++)
-    for (k = 0; k < n_seeds && names == NULL; k++) {
-      JsonObject *o = cc_read (dir, cc_rows[i], seeds->pdata[k]);
-      if (o != NULL) {
-        names = regression_names (o);
-        json_object_unref (o);
-      }
+  for (i = 0; i < n_rows; i++)
+    for (k = 0; k < n_seeds && first[i] == NULL; k++)
+      first[i] = seed_read (dir, stems[i], seeds->pdata[k]);
+  for (i = 0; i < n_rows && (names == NULL || names->len == 0); i++)
+    if (first[i] != NULL) {
+      if (names)
+        g_ptr_array_unref (names);
+      names = regression_names (first[i]);
     }
   if (names == NULL || names->len == 0) {
+    for (i = 0; i < n_rows; i++)
+      g_clear_pointer (&first[i], json_object_unref);
     if (names)
       g_ptr_array_unref (names);
-    g_ptr_array_unref (seeds);
-    return;
+    g_free (first);
+    g_free (v);
+    g_free (va);
+    g_free (vb);
+    return FALSE;
   }
   n_cols = names->len + (names->len > 1);
-  mae = g_new (double, CC_ROWS * n_cols * n_seeds);
-  for (i = 0; i < CC_ROWS; i++)
-    for (k = 0; k < n_seeds; k++) {
-      JsonObject *o = cc_read (dir, cc_rows[i], seeds->pdata[k]);
-      for (c = 0; c < n_cols; c++)
-        mae[(i * n_cols + c) * n_seeds + k] = regression_mae (o,
-            c < names->len ? names->pdata[c] : NULL);
-      if (o != NULL && first[i] == NULL) {
-        first[i] = json_object_ref (o);
-        n_items[i] = (guint) member_double (o, "n_items");
-      }
-      if (o != NULL)
-        json_object_unref (o);
-    }
-
-  section_heading (r, "Speech: cross-corpus (train on one corpus, test "
-      "on the other)", dir);
-  json_builder_set_member_name (r->json, "cross-corpus");
-  json_builder_begin_object (r->json);
   json_builder_set_member_name (r->json, "seeds");
   json_builder_begin_array (r->json);
   for (k = 0; k < n_seeds; k++)
@@ -610,7 +533,7 @@ cross_corpus_section (Report * r, const char *dir)
 
   /* the MAE table: mean ± sd over the seeds */
   t = g_string_new (NULL);
-  g_string_append_printf (t, "**Cross-corpus MAE**%s\n\n| | n | seeds |",
+  g_string_append_printf (t, "%s%s\n\n| | n | seeds |", title,
       n_seeds > 1 ? " (mean ± sd over the seeds)" : "");
   for (c = 0; c < names->len; c++)
     g_string_append_printf (t, " MAE %s |", (char *) names->pdata[c]);
@@ -620,52 +543,53 @@ cross_corpus_section (Report * r, const char *dir)
   for (c = 0; c < n_cols; c++)
     g_string_append (t, "---:|");
   g_string_append_c (t, '\n');
-  v = g_new (double, n_seeds);
   json_builder_set_member_name (r->json, "rows");
   json_builder_begin_array (r->json);
-  for (i = 0; i < CC_ROWS; i++) {
-    guint n_found = 0;
+  for (i = 0; i < n_rows; i++) {
+    guint n_found = 0, n_items;
     if (first[i] == NULL) {
-      g_string_append_printf (t, "| %s | (missing) |\n", cc_labels[i]);
+      g_string_append_printf (t, "| %s | (missing) |\n", labels[i]);
       continue;
     }
     for (k = 0; k < n_seeds; k++)
-      n_found += isfinite (mae[(i * n_cols) * n_seeds + k]);
-    g_string_append_printf (t, "| %s | %u | %u |", cc_labels[i], n_items[i],
-        n_found);
+      n_found += isfinite (seed_mae (dir, stems[i], seeds->pdata[k],
+              names->pdata[0]));
+    n_items = (guint) member_double (first[i], "n_items");
+    g_string_append_printf (t, "| %s | %u | %u |", labels[i], n_items, n_found);
     json_builder_begin_object (r->json);
     json_builder_set_member_name (r->json, "name");
-    json_builder_add_string_value (r->json, cc_labels[i]);
+    json_builder_add_string_value (r->json, labels[i]);
     json_builder_set_member_name (r->json, "n_items");
-    json_builder_add_int_value (r->json, n_items[i]);
+    json_builder_add_int_value (r->json, n_items);
     json_builder_set_member_name (r->json, "seeds");
     json_builder_add_int_value (r->json, n_found);
     for (c = 0; c < n_cols; c++) {
-      const char *target = c < names->len ? names->pdata[c] : "mean";
-      const double *row = mae + (i * n_cols + c) * n_seeds;
+      const char *target = c < names->len ? names->pdata[c] : NULL;
       guint n = 0;
       Spread sp;
       gchar *key;
-      for (k = 0; k < n_seeds; k++)
-        if (isfinite (row[k]))
-          v[n++] = row[k];
+      for (k = 0; k < n_seeds; k++) {
+        va[k] = seed_mae (dir, stems[i], seeds->pdata[k], target);
+        if (isfinite (va[k]))
+          v[n++] = va[k];
+      }
       sp = spread (v, n);
       g_string_append_c (t, ' ');
       append_spread (t, sp);
       g_string_append (t, " |");
-      key = g_strdup_printf ("mae_%s", target);
+      key = g_strdup_printf ("mae_%s", target ? target : "mean");
       json_builder_set_member_name (r->json, key);
       json_double_or_null (r->json, sp.mean);
       g_free (key);
-      key = g_strdup_printf ("mae_%s_sd", target);
+      key = g_strdup_printf ("mae_%s_sd", target ? target : "mean");
       json_builder_set_member_name (r->json, key);
       json_double_or_null (r->json, sp.sd);
       g_free (key);
-      key = g_strdup_printf ("mae_%s_per_seed", target);
+      key = g_strdup_printf ("mae_%s_per_seed", target ? target : "mean");
       json_builder_set_member_name (r->json, key);
       json_builder_begin_array (r->json);
       for (k = 0; k < n_seeds; k++)
-        json_double_or_null (r->json, row[k]);
+        json_double_or_null (r->json, va[k]);
       json_builder_end_array (r->json);
       g_free (key);
     }
@@ -673,47 +597,42 @@ cross_corpus_section (Report * r, const char *dir)
     g_string_append_c (t, '\n');
   }
   json_builder_end_array (r->json);
-  training_mean_row (r, t, dir, first, CC_ROWS, names, " – |");
+  training_mean_row (r, t, dir, first, n_rows, names, " – |");
   g_string_append_c (t, '\n');
 
-  /* VAT − no VAT on the same seed, per standardisation and target */
-  g_string_append_printf (t, "**VAT − no VAT, paired by seed** (negative: "
-      "VAT has the lower MAE; *VAT better*: seeds on which it does)\n\n"
-      "| standardisation | target | DNN + VAT | DNN | VAT − no VAT | VAT "
-      "better |\n|---|---|---:|---:|---:|---:|\n");
+  /* VAT − no VAT on the same seed */
+  if (n_pairs > 0)
+    g_string_append_printf (t, "**VAT − no VAT, paired by seed** (negative: "
+        "VAT has the lower MAE; *VAT better*: seeds on which it does)\n\n"
+        "| %s | target | DNN + VAT | DNN | VAT − no VAT | VAT better |\n"
+        "|---|---|---:|---:|---:|---:|\n", pair_field);
   json_builder_set_member_name (r->json, "paired");
   json_builder_begin_array (r->json);
-  for (j = 0; j < 2; j++) {
-    /* rows 0/1: model standardisation, 2/3: per-stream */
-    const guint dnn = 2 * j, vat = 2 * j + 1;
-    const char *std = j == 0 ? "model" : "per-stream";
-    if (first[dnn] == NULL || first[vat] == NULL)
-      continue;
+  for (i = 0; i < n_pairs; i++) {
     json_builder_begin_object (r->json);
-    json_builder_set_member_name (r->json, "standardisation");
-    json_builder_add_string_value (r->json, std);
+    json_builder_set_member_name (r->json, pair_field);
+    json_builder_add_string_value (r->json, pairs[i].label);
     for (c = 0; c < n_cols; c++) {
-      const char *target = c < names->len ? names->pdata[c] : "mean";
-      const double *a = mae + (vat * n_cols + c) * n_seeds;
-      const double *b = mae + (dnn * n_cols + c) * n_seeds;
-      double *va = g_new (double, n_seeds), *vb = g_new (double, n_seeds);
+      const char *target = c < names->len ? names->pdata[c] : NULL;
       guint n = 0, wins = 0;
       Spread sa, sb, sd;
-      gchar *key;
 
-      json_builder_set_member_name (r->json, target);
+      json_builder_set_member_name (r->json, target ? target : "mean");
       json_builder_begin_object (r->json);
       json_builder_set_member_name (r->json, "seeds");
       json_builder_begin_array (r->json);
-      for (k = 0; k < n_seeds; k++)
-        if (isfinite (a[k]) && isfinite (b[k])) {
-          va[n] = a[k];
-          vb[n] = b[k];
-          v[n] = a[k] - b[k];
-          wins += v[n] < 0;
-          n++;
-          json_builder_add_string_value (r->json, seeds->pdata[k]);
-        }
+      for (k = 0; k < n_seeds; k++) {
+        double a = seed_mae (dir, pairs[i].a, seeds->pdata[k], target);
+        double b = seed_mae (dir, pairs[i].b, seeds->pdata[k], target);
+        if (!isfinite (a) || !isfinite (b))
+          continue;
+        va[n] = a;
+        vb[n] = b;
+        v[n] = a - b;
+        wins += v[n] < 0;
+        n++;
+        json_builder_add_string_value (r->json, seeds->pdata[k]);
+      }
       json_builder_end_array (r->json);
       sa = spread (va, n);
       sb = spread (vb, n);
@@ -740,36 +659,185 @@ cross_corpus_section (Report * r, const char *dir)
       json_builder_set_member_name (r->json, "n");
       json_builder_add_int_value (r->json, n);
       json_builder_end_object (r->json);
-      if (n > 0) {
-        key = c < names->len ? g_strdup_printf ("MAE %s", target) :
-            g_strdup ("MAE mean");
-        g_string_append_printf (t, "| %s | %s | ", std, key);
-        append_spread (t, sa);
-        g_string_append (t, " | ");
-        append_spread (t, sb);
-        g_string_append (t, " | ");
-        if (isfinite (sd.mean))
-          g_string_append_printf (t, "%+.3f", sd.mean);
-        if (isfinite (sd.sd))
-          g_string_append_printf (t, " ± %.3f", sd.sd);
-        g_string_append_printf (t, " | %u of %u |\n", wins, n);
-        g_free (key);
-      }
-      g_free (va);
-      g_free (vb);
+      if (n == 0)
+        continue;
+      if (target)
+        g_string_append_printf (t, "| %s | MAE %s | ", pairs[i].label, target);
+      else
+        g_string_append_printf (t, "| %s | MAE mean | ", pairs[i].label);
+      append_spread (t, sa);
+      g_string_append (t, " | ");
+      append_spread (t, sb);
+      g_string_append (t, " | ");
+      if (isfinite (sd.mean))
+        g_string_append_printf (t, "%+.3f", sd.mean);
+      if (isfinite (sd.sd))
+        g_string_append_printf (t, " ± %.3f", sd.sd);
+      g_string_append_printf (t, " | %u of %u |\n", wins, n);
     }
     json_builder_end_object (r->json);
   }
   json_builder_end_array (r->json);
-  json_builder_end_object (r->json);
   g_string_append_c (t, '\n');
   table_text (r, t->str);
   g_string_free (t, TRUE);
-  for (i = 0; i < CC_ROWS; i++)
+  for (i = 0; i < n_rows; i++)
     g_clear_pointer (&first[i], json_object_unref);
+  g_free (first);
   g_free (v);
-  g_free (mae);
+  g_free (va);
+  g_free (vb);
   g_ptr_array_unref (names);
+  return TRUE;
+}
+
+static void
+cross_corpus_section (Report * r, const char *dir)
+{
+  static const PairedRows pairs[] = {
+    {"vat-model", "dnn-model", "model"},
+    {"vat-per-stream", "dnn-per-stream", "per-stream"}
+  };
+  GPtrArray *seeds = cc_seeds (dir);
+  JsonObject *o = NULL;
+  guint i, k;
+
+  /* only a folder with at least one row */
+  for (i = 0; i < CC_ROWS && o == NULL; i++)
+    for (k = 0; k < seeds->len && o == NULL; k++)
+      o = seed_read (dir, cc_rows[i], seeds->pdata[k]);
+  if (o != NULL) {
+    json_object_unref (o);
+    section_heading (r, "Speech: cross-corpus (train on one corpus, test "
+        "on the other)", dir);
+    json_builder_set_member_name (r->json, "cross-corpus");
+    json_builder_begin_object (r->json);
+    seeded_tables (r, dir, "**Cross-corpus MAE**", cc_rows, cc_labels,
+        CC_ROWS, seeds, pairs, G_N_ELEMENTS (pairs), "standardisation");
+    json_builder_end_object (r->json);
+  }
+  g_ptr_array_unref (seeds);
+}
+
+/* One sweep (prefix "lambda-" or "epsilon-"): PREFIX-V-seed-S.json (or
+ * PREFIX-V.json, one seed) for every value V: the table over the seeds, each
+ * setting paired with lambda-0 (no VAT) by seed, and the curve of the mean
+ * MAE against V. */
+static void
+sweep (Report * r, const char *dir, const char *prefix, const char *symbol,
+    const char *fig_name)
+{
+  GPtrArray *found = list_json (dir, prefix);
+  GPtrArray *values = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *seeds = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *stems, *labels, *names = NULL;
+  PairedRows *pairs;
+  guint i, j, k, n_pairs = 0, n_series;
+  gchar *heading, *rel;
+
+  for (i = 0; i < found->len; i++) {
+    const char *name = found->pdata[i], *at = strstr (name, "-seed-");
+    gchar *value = at ? g_strndup (name, at - name) : g_strdup (name);
+    const char *seed = at ? at + strlen ("-seed-") : "-";
+    if (!g_ptr_array_find_with_equal_func (values, value, g_str_equal, NULL))
+      g_ptr_array_add (values, value);
+    else
+      g_free (value);
+    if (!g_ptr_array_find_with_equal_func (seeds, seed, g_str_equal, NULL))
+      g_ptr_array_add (seeds, g_strdup (seed));
+  }
+  g_ptr_array_unref (found);
+  g_ptr_array_sort (values, compare_numeric_names);
+  g_ptr_array_sort (seeds, compare_numeric_names);
+  if (values->len > 32)
+    g_ptr_array_set_size (values, 32);
+  stems = g_ptr_array_new_with_free_func (g_free);
+  labels = g_ptr_array_new_with_free_func (g_free);
+  pairs = g_new (PairedRows, MAX (values->len, 1));
+  for (i = 0; i < values->len; i++) {
+    g_ptr_array_add (stems, g_strconcat (prefix, values->pdata[i], NULL));
+    g_ptr_array_add (labels, g_strdup_printf ("%s = %s", symbol,
+            (char *) values->pdata[i]));
+  }
+  for (i = 0; i < values->len; i++) {
+    /* lambda = 0 is the plain DNN, the reference of both sweeps */
+    if (strcmp (prefix, "lambda-") == 0
+        && g_ascii_strtod (values->pdata[i], NULL) == 0.0)
+      continue;
+    pairs[n_pairs].a = stems->pdata[i];
+    pairs[n_pairs].b = "lambda-0";
+    pairs[n_pairs].label = labels->pdata[i];
+    n_pairs++;
+  }
+  rel = relative (r, dir);
+  heading = g_strdup_printf ("**MAE against %s** (test split; `%s%s%s*.json`)",
+      symbol, rel, *rel ? "/" : "", prefix);
+  g_free (rel);
+  json_builder_set_member_name (r->json, prefix[0] == 'l' ? "lambda" :
+      "epsilon");
+  json_builder_begin_object (r->json);
+  if (values->len > 0)
+    seeded_tables (r, dir, heading, (const char *const *) stems->pdata,
+        (const char *const *) labels->pdata, stems->len, seeds, pairs,
+        n_pairs, "setting");
+  json_builder_end_object (r->json);
+  g_free (heading);
+
+  /* the curve: one series per target (+ mean), the mean over the seeds */
+  for (i = 0; i < stems->len && names == NULL; i++)
+    for (k = 0; k < seeds->len && names == NULL; k++) {
+      JsonObject *o = seed_read (dir, stems->pdata[i], seeds->pdata[k]);
+      if (o != NULL) {
+        names = regression_names (o);
+        json_object_unref (o);
+      }
+    }
+  if (names != NULL && names->len > 0) {
+    double *x = g_new (double, stems->len), *v = g_new (double, seeds->len);
+    double *y;
+    GError *error = NULL;
+    gchar *png, *title;
+
+    n_series = names->len + (names->len > 1);
+    y = g_new (double, n_series * stems->len);
+    for (i = 0; i < stems->len; i++) {
+      x[i] = g_ascii_strtod (values->pdata[i], NULL);
+      for (j = 0; j < n_series; j++) {
+        guint n = 0;
+        for (k = 0; k < seeds->len; k++) {
+          double m = seed_mae (dir, stems->pdata[i], seeds->pdata[k],
+              j < names->len ? names->pdata[j] : NULL);
+          if (isfinite (m))
+            v[n++] = m;
+        }
+        y[j * stems->len + i] = spread (v, n).mean;
+      }
+    }
+    if (names->len > 1)
+      g_ptr_array_add (names, g_strdup ("mean"));
+    png = g_build_filename (r->out_dir, fig_name, NULL);
+    title = g_strdup_printf ("Test MAE against %s%s", symbol,
+        seeds->len > 1 ? " (mean over the seeds)" : "");
+    if (affect_metrics_plot_series (png, title, symbol, "MAE", n_series,
+            (const char *const *) names->pdata, stems->len, x, y, &error))
+      figure (r, fig_name, title);
+    else {
+      g_string_append_printf (r->md, "(figure not drawn: %s)\n\n",
+          error->message);
+      g_clear_error (&error);
+    }
+    g_free (title);
+    g_free (png);
+    g_free (x);
+    g_free (y);
+    g_free (v);
+  }
+  if (names)
+    g_ptr_array_unref (names);
+  g_free (pairs);
+  g_ptr_array_unref (stems);
+  g_ptr_array_unref (labels);
+  g_ptr_array_unref (values);
   g_ptr_array_unref (seeds);
 }
 
