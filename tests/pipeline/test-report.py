@@ -15,7 +15,9 @@ data (no corpus generated).
   again, both feature tables come from the cache.
 - A VAT sweep over seeds (stored lambda-L-seed-S.json, epsilon-E-seed-S.json,
   one of them missing): every setting's mean ± sd over its seeds, and each
-  setting, of both sweeps, paired with lambda = 0 by seed.
+  setting, of both sweeps, paired with lambda = 0 by seed. The same for
+  the spontaneity rows, with the gated system paired with the single
+  regressor.
 - `affect-run speech TRAIN=... TEST=...` (dry run): none of its three
   experiments generates the speech corpus; without them each does; nor
   does `music` with TRAIN, VALIDATION and TEST; `pass=`
@@ -193,7 +195,9 @@ def stored_sweep(tmp):
     os.makedirs(d)
     mae = {"lambda-0": [0.80, 0.70, 0.90], "lambda-1.5": [0.75, 0.72, 0.80],
            "lambda-3.0": [0.70, 0.60, None], "epsilon-0.5": [0.81, 0.69, 0.90],
-           "epsilon-2.0": [0.60, 0.70, 0.95]}
+           "epsilon-2.0": [0.60, 0.70, 0.95],
+           "spontaneous-only": [0.5, 0.6, 0.7], "scripted-only": [0.4, 0.5, 0.6],
+           "single": [0.60, 0.65, 0.70], "gated": [0.55, 0.70, 0.69]}
     for stem, per_seed in mae.items():
         for s, v in enumerate(per_seed, 1):
             if v is not None:
@@ -223,9 +227,18 @@ def stored_sweep(tmp):
             close(q["mean"], mean_sd(diff)[0], stem + " paired mean")
             close(q["sd"], mean_sd(diff)[1], stem + " paired sd")
             assert q["vat_better"] == sum(1 for x in diff if x < 0), (stem, q)
+    sp = rep["sections"]["spontaneity"]
+    assert [r["seeds"] for r in sp["rows"]] == [3, 3, 3, 3], sp["rows"]
+    close(sp["rows"][3]["mae_valence"], mean_sd(mae["gated"])[0], "gated")
+    q = sp["paired"][0]["valence"]
+    diff = [a - b for a, b in zip(mae["gated"], mae["single"])]
+    close(q["mean"], mean_sd(diff)[0], "gated − single")
+    close(q["single_mean"], mean_sd(mae["single"])[0], "single")
+    assert q["gated_better"] == 2 and q["n"] == 3, q
     md = open(os.path.join(d, "report", "report.md"), encoding="utf-8").read()
     for text in ("| λ = 3.0 | MAE valence |", "| 2 of 2 |", "| ε = 2.0 | MAE valence |",
-                 "| 1 of 3 |", "mae-lambda.png", "mae-epsilon.png"):
+                 "| 1 of 3 |", "mae-lambda.png", "mae-epsilon.png",
+                 "| gated system vs single regressor | MAE valence |", "| 2 of 3 |"):
         assert text in md, text
 
 

@@ -294,82 +294,6 @@ training_mean_row (Report * r, GString * t, const char *dir,
   json_object_unref (src);
 }
 
-/* a table of MAE per target (and their mean when there are several), one
- * row per file; rows[i] are file names in dir without .json, labels[i] the
- * row headings. Also records the rows in the JSON. */
-static void
-mae_table (Report * r, const char *dir, const char *heading,
-    const char *const *rows, const char *const *labels, guint n_rows)
-{
-  JsonObject *reports[32];
-  GPtrArray *names = NULL;
-  GString *t = g_string_new (NULL);
-  guint i, j, n_items = 0;
-
-  g_assert (n_rows <= G_N_ELEMENTS (reports));
-  for (i = 0; i < n_rows; i++) {
-    gchar *f = g_strdup_printf ("%s/%s.json", dir, rows[i]);
-    reports[i] = read_report (f);
-    g_free (f);
-    if (reports[i] != NULL && names == NULL)
-      names = regression_names (reports[i]);
-  }
-  if (names == NULL) {
-    for (i = 0; i < n_rows; i++)
-      g_clear_pointer (&reports[i], json_object_unref);
-    g_string_free (t, TRUE);
-    return;
-  }
-  g_string_append_printf (t, "%s\n\n| | n |", heading);
-  for (j = 0; j < names->len; j++)
-    g_string_append_printf (t, " MAE %s |", (char *) names->pdata[j]);
-  if (names->len > 1)
-    g_string_append (t, " MAE mean |");
-  g_string_append (t, "\n|---|---:|");
-  for (j = 0; j < names->len + (names->len > 1); j++)
-    g_string_append (t, "---:|");
-  g_string_append_c (t, '\n');
-  json_builder_set_member_name (r->json, "rows");
-  json_builder_begin_array (r->json);
-  for (i = 0; i < n_rows; i++) {
-    if (reports[i] == NULL) {
-      g_string_append_printf (t, "| %s | (missing) |\n", labels[i]);
-      continue;
-    }
-    n_items = (guint) member_double (reports[i], "n_items");
-    g_string_append_printf (t, "| %s | %u |", labels[i], n_items);
-    json_builder_begin_object (r->json);
-    json_builder_set_member_name (r->json, "name");
-    json_builder_add_string_value (r->json, labels[i]);
-    json_builder_set_member_name (r->json, "n_items");
-    json_builder_add_int_value (r->json, n_items);
-    for (j = 0; j < names->len + (names->len > 1); j++) {
-      const char *target = j < names->len ? names->pdata[j] : NULL;
-      double v = regression_mae (reports[i], target);
-      gchar *key = g_strdup_printf ("mae_%s", target ? target : "mean");
-      g_string_append_c (t, ' ');
-      append_num (t, v, "%.3f");
-      g_string_append (t, " |");
-      json_builder_set_member_name (r->json, key);
-      if (isfinite (v))
-        json_builder_add_double_value (r->json, v);
-      else
-        json_builder_add_null_value (r->json);
-      g_free (key);
-    }
-    g_string_append_c (t, '\n');
-    json_builder_end_object (r->json);
-  }
-  json_builder_end_array (r->json);
-  training_mean_row (r, t, dir, reports, n_rows, names, "");
-  for (i = 0; i < n_rows; i++)
-    g_clear_pointer (&reports[i], json_object_unref);
-  g_string_append_c (t, '\n');
-  table_text (r, t->str);
-  g_string_free (t, TRUE);
-  g_ptr_array_unref (names);
-}
-
 static gboolean
 exists (const char *dir, const char *name)
 {
@@ -404,32 +328,29 @@ static const char *const cc_labels[CC_ROWS] = {
       "standardisation)"
 };
 
-/* the seeds of a cross-corpus folder: S of ROW-seed-S.json for any of the
- * four rows, numerically sorted; one unnamed seed ("-": ROW.json) for a
- * folder written without seeds; empty when there is neither */
+/* the seeds of a folder's rows: S of STEM-seed-S.json for any of the
+ * stems, numerically sorted; one unnamed seed ("-": STEM.json) for a folder
+ * written without seeds; empty when there is neither */
 static GPtrArray *
-cc_seeds (const char *dir)
+row_seeds (const char *dir, const char *const *stems, guint n_stems)
 {
   GPtrArray *seeds = g_ptr_array_new_with_free_func (g_free);
-  guint i, j, k;
+  guint i, j;
 
-  for (i = 0; i < CC_ROWS; i++) {
-    gchar *prefix = g_strdup_printf ("%s-seed-", cc_rows[i]);
+  for (i = 0; i < n_stems; i++) {
+    gchar *prefix = g_strdup_printf ("%s-seed-", stems[i]);
     GPtrArray *found = list_json (dir, prefix);
-    for (j = 0; j < found->len; j++) {
-      for (k = 0; k < seeds->len; k++)
-        if (strcmp (seeds->pdata[k], found->pdata[j]) == 0)
-          break;
-      if (k == seeds->len)
+    for (j = 0; j < found->len; j++)
+      if (!g_ptr_array_find_with_equal_func (seeds, found->pdata[j],
+              g_str_equal, NULL))
         g_ptr_array_add (seeds, g_strdup (found->pdata[j]));
-    }
     g_ptr_array_unref (found);
     g_free (prefix);
   }
   g_ptr_array_sort (seeds, compare_numeric_names);
-  if (seeds->len == 0 && (exists (dir, "vat-model") || exists (dir,
-              "dnn-model")))
-    g_ptr_array_add (seeds, g_strdup ("-"));
+  for (i = 0; i < n_stems && seeds->len == 0; i++)
+    if (exists (dir, stems[i]))
+      g_ptr_array_add (seeds, g_strdup ("-"));
   return seeds;
 }
 
@@ -476,24 +397,47 @@ append_spread (GString * t, Spread sp)
     g_string_append_printf (t, " ± %.3f", sp.sd);
 }
 
-/* Two rows compared seed by seed: a (with VAT) against b (without),
- * named label in the paired table */
+/* Two rows compared seed by seed: a against b, named label in the paired
+ * table */
 typedef struct
 {
   const char *a, *b, *label;
 } PairedRows;
 
+/* What a paired table compares: its heading, the column headings of a, b,
+ * a − b and "a better", and their JSON keys (KEY_mean, KEY_sd, BETTER) */
+typedef struct
+{
+  const char *heading, *a_column, *b_column, *difference, *better;
+  const char *a_key, *b_key, *better_key;
+} Comparison;
+
+static const Comparison vat_comparison = {
+  "**VAT − no VAT, paired by seed** (negative: VAT has the lower MAE; "
+      "*VAT better*: seeds on which it does)",
+  "DNN + VAT", "DNN", "VAT − no VAT", "VAT better",
+  "vat", "dnn", "vat_better"
+};
+
+static const Comparison gated_comparison = {
+  "**Gated system − single regressor, paired by seed** (negative: the "
+      "gated system has the lower MAE; *gated better*: seeds on which it "
+      "does)",
+  "gated", "single", "gated − single", "gated better",
+  "gated", "single", "gated_better"
+};
+
 /* Rows of regression reports over seeds (DIR/STEM-seed-S.json): a table of
  * the MAE per target, mean ± sd over the seeds, with the training-mean row;
- * then every pair's VAT − no VAT, paired by seed (mean ± sd of the
- * differences, seeds VAT wins; a tie is no win). Into the open JSON object:
- * "seeds", "rows", "baseline", "paired" (each pair's label under
+ * then every pair's a − b as cmp names it, paired by seed (mean ± sd of the
+ * differences, the seeds a wins; a tie is no win). Into the open JSON
+ * object: "seeds", "rows", "baseline", "paired" (each pair's label under
  * pair_field). FALSE when no row has a file. */
 static gboolean
 seeded_tables (Report * r, const char *dir, const char *title,
     const char *const *stems, const char *const *labels, guint n_rows,
     GPtrArray * seeds, const PairedRows * pairs, guint n_pairs,
-    const char *pair_field)
+    const char *pair_field, const Comparison * cmp)
 {
   const guint n_seeds = seeds->len;
   GPtrArray *names = NULL;
@@ -600,12 +544,11 @@ seeded_tables (Report * r, const char *dir, const char *title,
   training_mean_row (r, t, dir, first, n_rows, names, " – |");
   g_string_append_c (t, '\n');
 
-  /* VAT − no VAT on the same seed */
+  /* a − b on the same seed */
   if (n_pairs > 0)
-    g_string_append_printf (t, "**VAT − no VAT, paired by seed** (negative: "
-        "VAT has the lower MAE; *VAT better*: seeds on which it does)\n\n"
-        "| %s | target | DNN + VAT | DNN | VAT − no VAT | VAT better |\n"
-        "|---|---|---:|---:|---:|---:|\n", pair_field);
+    g_string_append_printf (t, "%s\n\n| %s | target | %s | %s | %s | %s |\n"
+        "|---|---|---:|---:|---:|---:|\n", cmp->heading, pair_field,
+        cmp->a_column, cmp->b_column, cmp->difference, cmp->better);
   json_builder_set_member_name (r->json, "paired");
   json_builder_begin_array (r->json);
   for (i = 0; i < n_pairs; i++) {
@@ -616,6 +559,7 @@ seeded_tables (Report * r, const char *dir, const char *title,
       const char *target = c < names->len ? names->pdata[c] : NULL;
       guint n = 0, wins = 0;
       Spread sa, sb, sd;
+      gchar *key;
 
       json_builder_set_member_name (r->json, target ? target : "mean");
       json_builder_begin_object (r->json);
@@ -642,19 +586,27 @@ seeded_tables (Report * r, const char *dir, const char *title,
       for (k = 0; k < n; k++)
         json_double_or_null (r->json, v[k]);
       json_builder_end_array (r->json);
-      json_builder_set_member_name (r->json, "vat_mean");
+      json_builder_set_member_name (r->json, key = g_strconcat (cmp->a_key,
+              "_mean", NULL));
       json_double_or_null (r->json, sa.mean);
-      json_builder_set_member_name (r->json, "vat_sd");
+      g_free (key);
+      json_builder_set_member_name (r->json, key = g_strconcat (cmp->a_key,
+              "_sd", NULL));
       json_double_or_null (r->json, sa.sd);
-      json_builder_set_member_name (r->json, "dnn_mean");
+      g_free (key);
+      json_builder_set_member_name (r->json, key = g_strconcat (cmp->b_key,
+              "_mean", NULL));
       json_double_or_null (r->json, sb.mean);
-      json_builder_set_member_name (r->json, "dnn_sd");
+      g_free (key);
+      json_builder_set_member_name (r->json, key = g_strconcat (cmp->b_key,
+              "_sd", NULL));
       json_double_or_null (r->json, sb.sd);
+      g_free (key);
       json_builder_set_member_name (r->json, "mean");
       json_double_or_null (r->json, sd.mean);
       json_builder_set_member_name (r->json, "sd");
       json_double_or_null (r->json, sd.sd);
-      json_builder_set_member_name (r->json, "vat_better");
+      json_builder_set_member_name (r->json, cmp->better_key);
       json_builder_add_int_value (r->json, wins);
       json_builder_set_member_name (r->json, "n");
       json_builder_add_int_value (r->json, n);
@@ -698,7 +650,7 @@ cross_corpus_section (Report * r, const char *dir)
     {"vat-model", "dnn-model", "model"},
     {"vat-per-stream", "dnn-per-stream", "per-stream"}
   };
-  GPtrArray *seeds = cc_seeds (dir);
+  GPtrArray *seeds = row_seeds (dir, cc_rows, CC_ROWS);
   JsonObject *o = NULL;
   guint i, k;
 
@@ -713,7 +665,8 @@ cross_corpus_section (Report * r, const char *dir)
     json_builder_set_member_name (r->json, "cross-corpus");
     json_builder_begin_object (r->json);
     seeded_tables (r, dir, "**Cross-corpus MAE**", cc_rows, cc_labels,
-        CC_ROWS, seeds, pairs, G_N_ELEMENTS (pairs), "standardisation");
+        CC_ROWS, seeds, pairs, G_N_ELEMENTS (pairs), "standardisation",
+        &vat_comparison);
     json_builder_end_object (r->json);
   }
   g_ptr_array_unref (seeds);
@@ -779,7 +732,7 @@ sweep (Report * r, const char *dir, const char *prefix, const char *symbol,
   if (values->len > 0)
     seeded_tables (r, dir, heading, (const char *const *) stems->pdata,
         (const char *const *) labels->pdata, stems->len, seeds, pairs,
-        n_pairs, "setting");
+        n_pairs, "setting", &vat_comparison);
   json_builder_end_object (r->json);
   g_free (heading);
 
@@ -853,6 +806,10 @@ speech_sections (Report * r, const char *dir, const char *tag)
     "single regressor, all test items",
     "gated system, all test items"
   };
+  static const PairedRows st_pair = { "gated", "single",
+    "gated system vs single regressor"
+  };
+  GPtrArray *seeds;
   GPtrArray *l = list_json (dir, "lambda-"), *e = list_json (dir, "epsilon-");
   gchar *fig;
 
@@ -872,14 +829,17 @@ speech_sections (Report * r, const char *dir, const char *tag)
   g_ptr_array_unref (e);
 
   cross_corpus_section (r, dir);
-  if (exists (dir, "gated") || exists (dir, "spontaneous-only")) {
+  seeds = row_seeds (dir, st_rows, G_N_ELEMENTS (st_rows));
+  if (seeds->len > 0) {
     section_heading (r, "Speech: spontaneity", dir);
     json_builder_set_member_name (r->json, "spontaneity");
     json_builder_begin_object (r->json);
-    mae_table (r, dir, "**Style-specific regressors and the gated system**",
-        st_rows, st_labels, 4);
+    seeded_tables (r, dir, "**Style-specific regressors and the gated "
+        "system**", st_rows, st_labels, G_N_ELEMENTS (st_rows), seeds,
+        &st_pair, 1, "comparison", &gated_comparison);
     json_builder_end_object (r->json);
   }
+  g_ptr_array_unref (seeds);
 }
 
 /* ---- music: Table III and confusion matrices ------------------------ */
