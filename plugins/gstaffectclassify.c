@@ -128,26 +128,19 @@
 GST_DEBUG_CATEGORY_STATIC (gst_affect_classify_debug);
 #define GST_CAT_DEFAULT gst_affect_classify_debug
 
-/* the values of AffectCropsMode and AffectTrainSelect, in their order */
-static const GEnumValue crops_values[] = {
+GST_AFFECT_ENUM (GstAffectClassifyCrops, gst_affect_classify_crops) = {
   {AFFECT_CROPS_RANDOM, "Train: a random crop of the whole item per epoch; "
         "predict: the mean over the crops that cover the item", "random"},
   {AFFECT_CROPS_FIRST, "The first crop of every item only", "first"},
   {0, NULL, NULL}
 };
 
-GST_AFFECT_DEFINE_ENUM (GstAffectClassifyCrops, gst_affect_classify_crops,
-    crops_values);
-
-static const GEnumValue select_values[] = {
+GST_AFFECT_ENUM (GstAffectClassifySelect, gst_affect_classify_select) = {
   {AFFECT_TRAIN_SELECT_BEST, "The epoch with the best validation score "
         "(the last without validation items)", "best"},
   {AFFECT_TRAIN_SELECT_LAST, "The last epoch", "last"},
   {0, NULL, NULL}
 };
-
-GST_AFFECT_DEFINE_ENUM (GstAffectClassifySelect, gst_affect_classify_select,
-    select_values);
 
 /* the element's own properties, then the learner's knobs it words or
  * bounds its own way */
@@ -344,69 +337,33 @@ out:
 
 /* --------------------------------------------------------------- train */
 
-static gboolean
-post_epoch (const AffectTrainEpoch * e, gpointer user_data)
-{
-  GstAffectClassify *self = user_data;
-
-  if (e->best) {
-    self->best_epoch = (guint) e->epoch;
-    self->best_metric = e->validation_metric;
-  }
-  gst_affect_learner_post_epoch (GST_AFFECT_LEARNER (self), e, NULL);
-  return TRUE;
-}
-
 /* the network and trainer, at the first labelled item */
 static gboolean
 start_training (GstAffectClassify * self, const GstAffectItem * item)
 {
-  GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
-  AffectMoodNetConfig c;
-  AffectMoodNetTrainOptions o;
+  GstAffectLearner *l = GST_AFFECT_LEARNER (self);
+  gchar *features = gst_affect_caps_features_json (self->stream_features);
   GError *error = NULL;
-  gchar *features;
-
-  GST_OBJECT_LOCK (self);
-  affect_moodnet_config_init (&c, item->n_labels);
-  c.output = item->task == GST_AFFECT_TASK_CLASS ? AFFECT_MOODNET_SOFTMAX :
-      AFFECT_MOODNET_SIGMOID;
-  c.chunks = self->chunks;
-  c.chunk_frames = self->chunk_frames;
-  c.n_mels = self->n_mels;
-  c.width = self->width;
-  affect_moodnet_train_options_init (&o);
-  o.epochs = learner->epochs;
-  o.sgd_epochs = self->sgd_epochs;
-  o.batch_size = learner->batch_size;
-  o.adam_lr = learner->learning_rate;
-  o.mixup = self->mixup;
-  o.spec_augment = self->spec_augment;
-  o.crops = (AffectCropsMode) self->crops;
-  o.select = (AffectTrainSelect) self->select;
-  o.seed = learner->seed;
-  o.resume = learner->resume;
-  o.cache_budget = (size_t) learner->cache_budget << 20;
-  o.output = learner->model_file;       /* set: checked at READY_TO_PAUSED */
-  GST_OBJECT_UNLOCK (self);
+  /* the settings are mutable in READY only */
+  AffectClassifierJob job = { item->n_labels,
+    (const char *const *) item->vocabulary,
+    item->task == GST_AFFECT_TASK_CLASS, self->n_mels, self->chunks,
+    self->chunk_frames, self->width, self->init_model, l->epochs,
+    self->sgd_epochs, l->batch_size, l->learning_rate, self->mixup,
+    self->spec_augment, self->crops, self->select, l->seed, l->resume,
+    l->cache_budget, l->model_file, features
+  };
 
   g_clear_pointer (&self->net, affect_moodnet_free);
-  self->net = affect_classifier_start (&c, learner->seed, self->init_model,
-      &error);
-  if (self->net == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("Cannot build a MoodNet for this stream"), ("%s", error->message));
-    g_error_free (error);
-    return FALSE;
-  }
-  g_strfreev (self->labels);
-  self->labels = affect_classifier_labels ((const char *const *)
-      item->vocabulary, item->n_labels);
-  features = gst_affect_caps_features_json (self->stream_features);
-  self->trainer = affect_classifier_trainer_new (self->net, &o,
-      (const char *const *) self->labels, features);
+  self->trainer = affect_classifier_job_start (&job, &self->net,
+      &self->labels, &error);
   g_free (features);
-  return TRUE;
+  if (self->trainer != NULL)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("Cannot build a MoodNet for this stream"), ("%s", error->message));
+  g_error_free (error);
+  return FALSE;
 }
 
 /* at the item's end: its frames and labels to the trainer, or a warning
@@ -467,7 +424,8 @@ train_at_eos (GstAffectLearner * learner)
     return gst_affect_learner_no_items_error (learner, "labels");
   gst_affect_learner_check_groups (learner,
       affect_moodnet_trainer_n_items (self->trainer, TRUE));
-  if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
+  if (!affect_moodnet_trainer_run (self->trainer,
+          gst_affect_learner_post_epoch, learner, &error)) {
     note = affect_split_note (learner->test_items);
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s%s",
             error->message, g_error_matches (error, AFFECT_ERROR,
@@ -478,8 +436,8 @@ train_at_eos (GstAffectLearner * learner)
   }
   gst_affect_learner_post_done (learner, learner->model_file,
       affect_moodnet_trainer_n_items (self->trainer, FALSE),
-      affect_moodnet_trainer_n_items (self->trainer, TRUE), self->best_epoch,
-      self->best_metric, NAN, FALSE);
+      affect_moodnet_trainer_n_items (self->trainer, TRUE),
+      learner->best_epoch, learner->best_metric, NAN, FALSE);
   return TRUE;
 }
 
@@ -625,8 +583,7 @@ sink_caps (GstAffectLearner * learner, GstCaps * caps)
   gst_structure_get_int (s, "hop", &hop);
   affect_frame_stream_set_rate (&self->fs, info.dims[0], info.rate_n,
       info.rate_d, info.n_dims > 1 ? info.dims[1] : 1, rate, hop);
-  if (self->stream_features)
-    gst_structure_free (self->stream_features);
+  g_clear_pointer (&self->stream_features, gst_structure_free);
   self->stream_features = gst_structure_copy (s);
   if (GST_AFFECT_LEARNER (self)->mode == GST_AFFECT_MODE_TRAIN)
     return TRUE;
@@ -767,28 +724,20 @@ stop (GstAffectLearner * learner)
   self->src_caps_set = FALSE;
   self->saw_items = FALSE;
   self->warned_live = FALSE;
-  self->best_epoch = 0;
-  self->best_metric = NAN;
+  g_clear_pointer (&self->stream_features, gst_structure_free);
+  g_clear_pointer (&self->fs.fr.frames, g_free);
+  self->fs.fr.capacity = 0;
 }
 
+/* also at finalize, after stop (GstAffectLearner) */
 static void
 close_model (GstAffectLearner * learner)
 {
-  g_clear_pointer (&GST_AFFECT_CLASSIFY (learner)->net, affect_moodnet_free);
-}
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
 
-/* the model and trainer go with the learner's stop and close */
-static void
-gst_affect_classify_finalize (GObject * object)
-{
-  GstAffectClassify *self = GST_AFFECT_CLASSIFY (object);
-
-  g_free (self->fs.fr.frames);
-  g_free (self->features_json);
-  g_strfreev (self->labels);
-  if (self->stream_features)
-    gst_structure_free (self->stream_features);
-  G_OBJECT_CLASS (gst_affect_classify_parent_class)->finalize (object);
+  g_clear_pointer (&self->net, affect_moodnet_free);
+  g_clear_pointer (&self->labels, g_strfreev);
+  g_clear_pointer (&self->features_json, g_free);
 }
 
 static void
@@ -798,7 +747,6 @@ gst_affect_classify_class_init (GstAffectClassifyClass * klass)
 
   GST_DEBUG_CATEGORY_INIT (gst_affect_classify_debug, "affectclassify", 0,
       "MoodNet classifier");
-  G_OBJECT_CLASS (klass)->finalize = gst_affect_classify_finalize;
   gst_affect_learner_class_setup (learner_class, srcs, props,
       G_N_ELEMENTS (props), "MoodNet classifier", "Filter/Analyzer/Audio",
       "Tags or classifies Mel-spectrogram streams per item or window with a "
@@ -818,5 +766,4 @@ gst_affect_classify_init (GstAffectClassify * self)
   gst_pad_set_query_function (self->learner.srcpad,
       GST_DEBUG_FUNCPTR (gst_affect_classify_src_query));
   affect_frame_stream_clear (&self->fs, TRUE);
-  self->best_metric = NAN;
 }

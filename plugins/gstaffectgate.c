@@ -87,15 +87,13 @@
 GST_DEBUG_CATEGORY_STATIC (affect_gate_debug);
 #define GST_CAT_DEFAULT affect_gate_debug
 
-static const GEnumValue route_by_values[] = {
+GST_AFFECT_ENUM (GstAffectRouteBy, gst_affect_route_by) = {
   {GST_AFFECT_ROUTE_BY_MODEL, "The classifier's probability (infer mode)",
       "model"},
   {GST_AFFECT_ROUTE_BY_LABEL,
       "The item's own spontaneity label (always in train mode)", "label"},
   {0, NULL, NULL}
 };
-
-GST_AFFECT_DEFINE_ENUM (GstAffectRouteBy, gst_affect_route_by, route_by_values);
 
 #define S GstAffectGate
 static const GstAffectProp props[] = {

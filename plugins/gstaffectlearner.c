@@ -17,14 +17,12 @@
 GST_DEBUG_CATEGORY_STATIC (affect_learner_debug);
 #define GST_CAT_DEFAULT affect_learner_debug
 
-static const GEnumValue mode_values[] = {
+GST_AFFECT_ENUM (GstAffectMode, gst_affect_mode) = {
   {GST_AFFECT_MODE_INFER, "Predict with model-file", "infer"},
   {GST_AFFECT_MODE_TRAIN, "Cache features, train at EOS, write model-file",
       "train"},
   {0, NULL, NULL}
 };
-
-GST_AFFECT_DEFINE_ENUM (GstAffectMode, gst_affect_mode, mode_values);
 
 #define L GstAffectLearner
 /* the common knobs, with the MLPs' defaults; a class's table may restate
@@ -309,7 +307,8 @@ gst_affect_learner_change_state (GstElement * element,
       && !klass->open (self))
     return GST_STATE_CHANGE_FAILURE;
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    self->skipped = self->test_items = self->ungrouped = 0;
+    self->skipped = self->test_items = self->ungrouped = self->best_epoch = 0;
+    self->best_metric = NAN;
     if (klass->stop)
       klass->stop (self);
     reset_stream (self);
@@ -472,10 +471,10 @@ gst_affect_learner_post_prediction (GstAffectLearner * self,
   post (self, s);
 }
 
-void
-gst_affect_learner_post_epoch (GstAffectLearner * self,
-    const AffectTrainEpoch * e, const gchar * target)
+gboolean
+gst_affect_learner_post_epoch (const AffectTrainEpoch * e, gpointer data)
 {
+  GstAffectLearner *self = data;
   GstStructure *s = gst_structure_new ("affect-train-epoch",
       "epoch", G_TYPE_UINT, (guint) e->epoch,
       "epochs", G_TYPE_UINT, (guint) e->total_epochs,
@@ -491,12 +490,17 @@ gst_affect_learner_post_epoch (GstAffectLearner * self,
       "seconds", G_TYPE_DOUBLE, e->seconds,
       "best", G_TYPE_BOOLEAN, e->best, NULL);
 
-  if (target != NULL)
-    gst_structure_set (s, "target", G_TYPE_STRING, target, NULL);
+  if (self->target != NULL)
+    gst_structure_set (s, "target", G_TYPE_STRING, self->target, NULL);
+  if (e->best) {
+    self->best_epoch = (guint) e->epoch;
+    self->best_metric = e->validation_metric;
+  }
   GST_INFO_OBJECT (self, "epoch %d/%d %s loss %.5f %s %.4f", e->epoch,
       e->total_epochs, e->phase, e->train_loss, e->metric_name,
       e->validation_metric);
   post (self, s);
+  return TRUE;
 }
 
 void
@@ -516,20 +520,6 @@ gst_affect_learner_post_done (GstAffectLearner * self,
 }
 
 /* ---- MLP helpers ---- */
-
-typedef struct
-{
-  GstAffectLearner *self;
-  const gchar *target;
-} EpochCtx;
-
-static gboolean
-on_mlp_epoch (const AffectTrainEpoch * e, gpointer data)
-{
-  gst_affect_learner_post_epoch (((EpochCtx *) data)->self, e,
-      ((EpochCtx *) data)->target);
-  return TRUE;
-}
 
 void
 gst_affect_learner_mlp_config (GstAffectLearner * self,
@@ -551,7 +541,6 @@ gst_affect_learner_train_mlp (GstAffectLearner * self, AffectMlpFileJob * job,
 {
   AffectMlpTrainResult res;
   GError *error = NULL;
-  EpochCtx ctx = { self, target };
   const guint n_validation = affect_dataset_size (self->dataset, TRUE);
 
   job->hidden_sizes = self->hidden_sizes;
@@ -559,8 +548,10 @@ gst_affect_learner_train_mlp (GstAffectLearner * self, AffectMlpFileJob * job,
   /* grouped: the groups were held out as they came, single items never */
   job->validation_fraction = self->validation_group ? 0.0 :
       self->validation_fraction;
+  self->target = target;
   gst_affect_learner_check_groups (self, n_validation);
-  if (!affect_mlp_train_file (job, config, on_mlp_epoch, &ctx, &res, &error)) {
+  if (!affect_mlp_train_file (job, config, gst_affect_learner_post_epoch, self,
+          &res, &error)) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("Training or writing %s failed: %s", job->path,
             error ? error->message : "unknown error"), (NULL));

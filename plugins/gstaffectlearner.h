@@ -86,6 +86,9 @@ struct _GstAffectLearner
   guint skipped;                /* train: items not learnt from */
   guint test_items;             /* train: split=test items, not learnt */
   guint ungrouped;              /* train: items without validation-group */
+  const gchar *target;          /* train: the MLP's one target, or NULL */
+  guint best_epoch;             /* train: the kept epoch so far, */
+  gdouble best_metric;          /* its validation metric */
 
   /* MLPs (affectregress, affectgate; reset with the stream) */
   AffectRegressor *regressor;   /* infer: model-file */
@@ -162,9 +165,10 @@ void gst_affect_learner_post_prediction (GstAffectLearner * self,
     GstClockTime pts, GstClockTime duration, const gchar * id,
     const float *scores, const gchar * const *names, guint n,
     const guint * pick, guint n_pick, gint route);
-/* "affect-train-epoch", with `target` when it is not NULL */
-void gst_affect_learner_post_epoch (GstAffectLearner * self,
-    const AffectTrainEpoch * epoch, const gchar * target);
+/* "affect-train-epoch" (an AffectTrainEpochFunc of the learner), with
+ * `target` when it is set; the kept epoch in best_epoch, best_metric */
+gboolean gst_affect_learner_post_epoch (const AffectTrainEpoch * epoch,
+    gpointer self);
 void gst_affect_learner_post_done (GstAffectLearner * self,
     const gchar * model_file, guint items, guint validation_items,
     guint best_epoch, gdouble validation_metric,

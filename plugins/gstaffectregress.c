@@ -106,15 +106,13 @@
 GST_DEBUG_CATEGORY_STATIC (affect_regress_debug);
 #define GST_CAT_DEFAULT affect_regress_debug
 
-static const GEnumValue output_activation_values[] = {
+GST_AFFECT_ENUM (GstAffectOutputActivation, gst_affect_output_activation) = {
   {GST_AFFECT_OUTPUT_LINEAR, "Linear output unit", "linear"},
   {GST_AFFECT_OUTPUT_RELU, "ReLU output unit (the seed's)", "relu"},
   {0, NULL, NULL}
 };
 
-GST_AFFECT_DEFINE_ENUM (GstAffectOutputActivation, gst_affect_output_activation,
-    output_activation_values);
-static const GEnumValue standardise_values[] = {
+GST_AFFECT_ENUM (GstAffectStandardise, gst_affect_standardise) = {
   {GST_AFFECT_STANDARDISE_MODEL, "Training-set mean/std stored in the model",
       "model"},
   {GST_AFFECT_STANDARDISE_PER_STREAM,
@@ -122,9 +120,7 @@ static const GEnumValue standardise_values[] = {
   {0, NULL, NULL}
 };
 
-GST_AFFECT_DEFINE_ENUM (GstAffectStandardise, gst_affect_standardise,
-    standardise_values);
-static const GEnumValue vat_power_values[] = {
+GST_AFFECT_ENUM (GstAffectVatPower, gst_affect_vat_power) = {
   {AFFECT_VAT_POWER_JVP, "Exact power step (Jacobian-vector products)",
       "jvp"},
   {AFFECT_VAT_POWER_FINITE_DIFFERENCE,
@@ -132,9 +128,6 @@ static const GEnumValue vat_power_values[] = {
       "finite-difference"},
   {0, NULL, NULL}
 };
-
-GST_AFFECT_DEFINE_ENUM (GstAffectVatPower, gst_affect_vat_power,
-    vat_power_values);
 
 #define S GstAffectRegress
 static const GstAffectProp props[] = {
