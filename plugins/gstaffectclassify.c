@@ -221,8 +221,6 @@ G_DEFINE_TYPE (GstAffectClassify, gst_affect_classify, GST_TYPE_AFFECT_LEARNER);
 GST_ELEMENT_REGISTER_DEFINE (affectclassify, "affectclassify", GST_RANK_NONE,
     GST_TYPE_AFFECT_CLASSIFY);
 
-/* ------------------------------------------------------------- helpers */
-
 static const AffectMoodNetConfig *
 config (GstAffectClassify * self)
 {
@@ -244,20 +242,18 @@ check_features (GstAffectClassify * self, const GstStructure * s)
   GError *error = NULL;
   gchar *caps_str;
 
-  if (self->n_mels == config (self)->n_mels
-      && gst_affect_caps_check_features (s, self->features_json, model, &error))
+  if (self->n_mels != config (self)->n_mels)
+    g_set_error (&error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "Mel stream has %d bands but the model %s takes %d", self->n_mels,
+        model, config (self)->n_mels);
+  else if (gst_affect_caps_check_features (s, self->features_json, model,
+          &error))
     return TRUE;
   caps_str = gst_structure_to_string (s);
-  if (error == NULL)
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("Mel stream has %d bands but the model %s takes %d",
-            self->n_mels, model, config (self)->n_mels),
-        ("stream caps: %s", caps_str));
-  else
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message),
-        ("stream caps: %s; model affect.features: %s", caps_str,
-            self->features_json));
-  g_clear_error (&error);
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message),
+      ("stream caps: %s; model affect.features: %s", caps_str,
+          GST_STR_NULL (self->features_json)));
+  g_error_free (error);
   g_free (caps_str);
   return FALSE;
 }
@@ -275,8 +271,6 @@ set_src_caps (GstAffectClassify * self)
   }
   return ok;
 }
-
-/* ------------------------------------------------------------ predict */
 
 static GstFlowReturn
 predict (GstAffectClassify * self, const float *frames, guint n,
@@ -334,8 +328,6 @@ out:
   g_free (order);
   return ret;
 }
-
-/* --------------------------------------------------------------- train */
 
 /* the network and trainer, at the first labelled item */
 static gboolean
@@ -441,12 +433,8 @@ train_at_eos (GstAffectLearner * learner)
   return TRUE;
 }
 
-/* ---------------------------------------------------------- streaming */
-
-/* Nothing to send yet (an item's prediction waits for its end, a window's
- * for its last frame): a GAP at the first frame lets sinks preroll, and
- * live, the time before (input time - window) that no window covers
- * (hop > window) is a GAP. `now` is where the input stands. */
+/* No output yet: the GAPs of docs/protocol.md, "Time without data" (the
+ * preroll GAP; live, up to `now`, where the input stands, - window) */
 static void
 announce_time (GstAffectClassify * self, GstClockTime first, GstClockTime now)
 {
@@ -698,9 +686,7 @@ open_model (GstAffectLearner * learner)
     return TRUE;
   if ((path = gst_affect_learner_model_file (learner)) == NULL)
     return FALSE;
-  g_clear_pointer (&self->net, affect_moodnet_free);
-  g_clear_pointer (&self->labels, g_strfreev);
-  g_clear_pointer (&self->features_json, g_free);
+  /* net, labels, features_json: NULL (close_model) */
   self->net = affect_classifier_load (path, &self->labels,
       &self->features_json, &error);
   if (self->net == NULL) {
@@ -719,8 +705,7 @@ stop (GstAffectLearner * learner)
 
   g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
   gst_event_replace (&self->pending_segment, NULL);
-  affect_frame_stream_clear (&self->fs, FALSE);
-  self->fs.nonfinite = 0;
+  affect_frame_stream_clear (&self->fs, TRUE);
   self->src_caps_set = FALSE;
   self->saw_items = FALSE;
   self->warned_live = FALSE;

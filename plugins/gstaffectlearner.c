@@ -174,7 +174,6 @@ gst_affect_learner_hold (GstAffectLearner * self, GstEvent * event,
 
   h->event = event;
   if (buf != NULL) {
-    h->vector = TRUE;
     h->id = g_strdup (self->item ? self->item->id : NULL);
     h->path = g_strdup (self->item ? self->item->path : NULL);
     h->pts = GST_BUFFER_PTS (buf);
@@ -195,7 +194,7 @@ gst_affect_learner_release (GstAffectLearner * self, GstPad * pad,
     GstAffectHeld *h = g_queue_pop_head (&self->held);
     if (pad != NULL && h->event != NULL)
       ok &= gst_pad_push_event (pad, g_steal_pointer (&h->event));
-    else if (pad != NULL && h->vector)
+    else if (pad != NULL && emit != NULL)
       emit (self, h, i++, data);
     held_free (h);
   }
@@ -221,8 +220,7 @@ gst_affect_learner_finalize (GObject * object)
   GstAffectLearner *self = GST_AFFECT_LEARNER (object);
   GstAffectLearnerClass *klass = GST_AFFECT_LEARNER_GET_CLASS (self);
 
-  if (klass->stop)
-    klass->stop (self);
+  klass->stop (self);
   if (klass->close)
     klass->close (self);
   reset_stream (self);
@@ -309,8 +307,7 @@ gst_affect_learner_change_state (GstElement * element,
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     self->skipped = self->test_items = self->ungrouped = self->best_epoch = 0;
     self->best_metric = NAN;
-    if (klass->stop)
-      klass->stop (self);
+    klass->stop (self);
     reset_stream (self);
     if (self->mode == GST_AFFECT_MODE_TRAIN && !check_train_settings (self))
       return GST_STATE_CHANGE_FAILURE;
@@ -319,8 +316,7 @@ gst_affect_learner_change_state (GstElement * element,
   }
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    if (klass->stop)
-      klass->stop (self);
+    klass->stop (self);
     reset_stream (self);
   }
   if (transition == GST_STATE_CHANGE_READY_TO_NULL && klass->close)
@@ -431,13 +427,10 @@ gst_affect_learner_init (GstAffectLearner * self, GstAffectLearnerClass * klass)
     gst_pad_use_fixed_caps (self->srcpad);
     gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
   }
-  gst_affect_gap_reset (&self->gap[0]);
-  gst_affect_gap_reset (&self->gap[1]);
-
+  reset_stream (self);
   /* the defaults are the param specs' (of the final class) */
   self->post_messages = TRUE;
   gst_affect_props_init_class (G_OBJECT (self), G_OBJECT_CLASS (klass));
-  gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }
 
 /* ---- messages ---- */
@@ -521,10 +514,16 @@ gst_affect_learner_post_done (GstAffectLearner * self,
 
 /* ---- MLP helpers ---- */
 
-void
+gboolean
 gst_affect_learner_mlp_config (GstAffectLearner * self,
-    AffectMlpTrainConfig * tc)
+    AffectMlpTrainConfig * tc, const gchar * wanted)
 {
+  if (self->skipped > 0)
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("%u vectors skipped: no item, no \"%s\" or non-finite values.",
+            self->skipped, wanted), (NULL));
+  if (affect_dataset_size (self->dataset, FALSE) == 0)
+    return gst_affect_learner_no_items_error (self, "\"%s\"", wanted);
   affect_mlp_train_config_init (tc);
   tc->epochs = self->epochs;
   tc->batch_size = self->batch_size;
@@ -532,6 +531,7 @@ gst_affect_learner_mlp_config (GstAffectLearner * self,
   tc->seed = self->seed;
   tc->patience = self->patience;
   tc->resume = self->resume;
+  return TRUE;
 }
 
 gboolean

@@ -266,18 +266,16 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   GstFlowReturn ret = GST_FLOW_OK;
   GstMapInfo map;
   const float *x;
-  float *y = g_new (float, self->n_targets);
-  /* a vector that gives no output now: a GAP of its span (or, when the
-   * outputs wait for EOS, one GAP so that the sink prerolls) */
+  float *y;
+  /* no output now: a GAP (docs/protocol.md, "Time without data") */
   gboolean gap = TRUE, preroll = FALSE;
   guint i;
 
   ret = gst_affect_learner_map_vector (learner, buf, &map);
-  if (ret != GST_FLOW_OK) {
-    g_free (y);
+  if (ret != GST_FLOW_OK)
     return ret;
-  }
   x = (const float *) map.data;
+  y = g_new (float, self->n_targets);
   if (learner->mode == GST_AFFECT_MODE_TRAIN) {
     for (i = 0; i < self->n_targets; i++) {
       gdouble v;
@@ -385,14 +383,8 @@ train_and_write (GstAffectLearner * learner)
   gboolean ok = TRUE;
   AffectMlpTrainConfig tc;
 
-  if (learner->skipped > 0)
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("%u vectors skipped: no item, a missing target (%s) or non-finite "
-            "values.", learner->skipped, self->targets), (NULL));
-  if (affect_dataset_size (learner->dataset, FALSE) == 0)
-    return gst_affect_learner_no_items_error (learner, "targets \"%s\"",
-        self->targets);
-  gst_affect_learner_mlp_config (learner, &tc);
+  if (!gst_affect_learner_mlp_config (learner, &tc, self->targets))
+    return FALSE;
   tc.vat = self->vat;
   tc.vat_config.epsilon = self->epsilon;
   tc.vat_config.lambda = self->lambda;
@@ -430,8 +422,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_GAP:
-      /* one vector in, one out: a GAP passes as it is; outputs held until
-       * EOS have only the preroll GAP */
+      /* passed on, or the preroll GAP while outputs wait for EOS */
       gst_event_parse_gap (event, &ts, &duration);
       gst_event_unref (event);
       if (holding)
