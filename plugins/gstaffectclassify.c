@@ -215,8 +215,6 @@ static const GstAffectProp props[] = {
 
 #undef S
 
-static const gchar *srcs[] = { "src", NULL };
-
 G_DEFINE_TYPE (GstAffectClassify, gst_affect_classify, GST_TYPE_AFFECT_LEARNER);
 GST_ELEMENT_REGISTER_DEFINE (affectclassify, "affectclassify", GST_RANK_NONE,
     GST_TYPE_AFFECT_CLASSIFY);
@@ -706,9 +704,7 @@ stop (GstAffectLearner * learner)
   g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
   gst_event_replace (&self->pending_segment, NULL);
   affect_frame_stream_clear (&self->fs, TRUE);
-  self->src_caps_set = FALSE;
-  self->saw_items = FALSE;
-  self->warned_live = FALSE;
+  self->src_caps_set = self->saw_items = self->warned_live = FALSE;
   g_clear_pointer (&self->stream_features, gst_structure_free);
   g_clear_pointer (&self->fs.fr.frames, g_free);
   self->fs.fr.capacity = 0;
@@ -732,7 +728,7 @@ gst_affect_classify_class_init (GstAffectClassifyClass * klass)
 
   GST_DEBUG_CATEGORY_INIT (gst_affect_classify_debug, "affectclassify", 0,
       "MoodNet classifier");
-  gst_affect_learner_class_setup (learner_class, srcs, props,
+  gst_affect_learner_class_setup (learner_class, NULL, props,
       G_N_ELEMENTS (props), "MoodNet classifier", "Filter/Analyzer/Audio",
       "Tags or classifies Mel-spectrogram streams per item or window with a "
       "MobileNetV2 + self-attention network, or trains one", "gst-affect");

@@ -117,6 +117,7 @@ gst_affect_learner_class_setup (GstAffectLearnerClass * klass,
   /* the class's for good: its param specs point into it */
   GstAffectProp *all = g_new (GstAffectProp, n_props +
       G_N_ELEMENTS (common_props));
+  const gchar *const src[] = { "src", NULL };
   guint i, j, n = n_props;
 
   memcpy (all, props, n_props * sizeof (GstAffectProp));
@@ -147,7 +148,7 @@ gst_affect_learner_class_setup (GstAffectLearnerClass * klass,
       G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY);
   gst_element_class_add_pad_template (element_class,
       gst_pad_template_new ("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
-  for (; *srcs; srcs++)
+  for (srcs = srcs ? srcs : src; *srcs; srcs++)
     gst_element_class_add_pad_template (element_class,
         gst_pad_template_new (*srcs, GST_PAD_SRC, GST_PAD_ALWAYS, caps));
   gst_caps_unref (caps);
@@ -155,7 +156,6 @@ gst_affect_learner_class_setup (GstAffectLearnerClass * klass,
       classification, description, author);
 }
 
-/* the stream state, as after init */
 static void
 held_free (GstAffectHeld * h)
 {
@@ -201,6 +201,7 @@ gst_affect_learner_release (GstAffectLearner * self, GstPad * pad,
   return ok;
 }
 
+/* the stream state, as after init */
 static void
 reset_stream (GstAffectLearner * self)
 {
@@ -309,9 +310,8 @@ gst_affect_learner_change_state (GstElement * element,
     self->best_metric = NAN;
     klass->stop (self);
     reset_stream (self);
-    if (self->mode == GST_AFFECT_MODE_TRAIN && !check_train_settings (self))
-      return GST_STATE_CHANGE_FAILURE;
-    if (klass->start && !klass->start (self))
+    if ((self->mode == GST_AFFECT_MODE_TRAIN && !check_train_settings (self))
+        || (klass->start && !klass->start (self)))
       return GST_STATE_CHANGE_FAILURE;
   }
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
@@ -350,11 +350,8 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
 
       gst_event_parse_caps (event, &caps);
       /* a refusal's error is posted once, not at every retry upstream */
-      if (gst_affect_caps_refused_before (pad, caps)) {
-        gst_event_unref (event);
-        return FALSE;
-      }
-      ok = klass->set_caps (self, caps);
+      ok = !gst_affect_caps_refused_before (pad, caps)
+          && klass->set_caps (self, caps);
       gst_affect_caps_note (pad, caps, ok);
       if (!ok || self->srcpad != NULL) {        /* src caps: the element's */
         gst_event_unref (event);
@@ -433,8 +430,6 @@ gst_affect_learner_init (GstAffectLearner * self, GstAffectLearnerClass * klass)
   gst_affect_props_init_class (G_OBJECT (self), G_OBJECT_CLASS (klass));
 }
 
-/* ---- messages ---- */
-
 static void
 post (GstAffectLearner * self, GstStructure * s)
 {
@@ -512,8 +507,6 @@ gst_affect_learner_post_done (GstAffectLearner * self,
           "constant-output", G_TYPE_BOOLEAN, constant_output, NULL));
 }
 
-/* ---- MLP helpers ---- */
-
 gboolean
 gst_affect_learner_mlp_config (GstAffectLearner * self,
     AffectMlpTrainConfig * tc, const gchar * wanted)
@@ -523,7 +516,7 @@ gst_affect_learner_mlp_config (GstAffectLearner * self,
         ("%u vectors skipped: no item, no \"%s\" or non-finite values.",
             self->skipped, wanted), (NULL));
   if (affect_dataset_size (self->dataset, FALSE) == 0)
-    return gst_affect_learner_no_items_error (self, "\"%s\"", wanted);
+    return gst_affect_learner_no_items_error (self, wanted);
   affect_mlp_train_config_init (tc);
   tc->epochs = self->epochs;
   tc->batch_size = self->batch_size;
@@ -620,18 +613,13 @@ gst_affect_learner_check_groups (GstAffectLearner * self,
 
 gboolean
 gst_affect_learner_no_items_error (GstAffectLearner * self,
-    const gchar * format, ...)
+    const gchar * wanted)
 {
-  gchar *note = affect_split_note (self->test_items), *wanted;
-  va_list args;
+  gchar *note = affect_split_note (self->test_items);
 
-  va_start (args, format);
-  wanted = g_strdup_vprintf (format, args);
-  va_end (args);
   GST_ELEMENT_ERROR (self, STREAM, FAILED,
       ("No training items with %s (%u skipped%s).", wanted, self->skipped,
           note), (NULL));
-  g_free (wanted);
   g_free (note);
   return FALSE;
 }

@@ -41,8 +41,6 @@ GType gst_affect_mode_get_type (void);
         f), 0, 0, 0, NULL, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY | \
         G_PARAM_DEPRECATED }
 
-/* ---- the learner ---- */
-
 #define GST_TYPE_AFFECT_LEARNER (gst_affect_learner_get_type ())
 #define GST_AFFECT_LEARNER(obj) (G_TYPE_CHECK_INSTANCE_CAST ((obj), \
         GST_TYPE_AFFECT_LEARNER, GstAffectLearner))
@@ -139,7 +137,8 @@ struct _GstAffectLearnerClass
 };
 
 /* class_init of a training element: tensor pad templates ("sink" and one
- * source pad each of `srcs`, NULL-terminated), the metadata, and the table
+ * source pad each of `srcs`, NULL-terminated; NULL: "src"), the metadata,
+ * and the table
  * (gstaffectprops.h) with the learner's knobs as the table restates them */
 void gst_affect_learner_class_setup (GstAffectLearnerClass * klass,
     const gchar * const *srcs, const GstAffectProp * props, guint n_props,
@@ -168,18 +167,17 @@ void gst_affect_learner_post_done (GstAffectLearner * self,
 gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
     const GstAffectItem * item);
 /* train mode: TRUE for an item held out for model selection
- * (affect_split_of (), its group that column of the item or that target);
- * items without the column count in `ungrouped` and are learnt from */
+ * (affect_split_of (); without the column: counted in `ungrouped`) */
 gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
     const GstAffectItem * item);
 /* at EOS: warns when validation-group left no validation item or some
  * items had no such column */
 void gst_affect_learner_check_groups (GstAffectLearner * self,
     guint validation_items);
-/* at EOS with nothing to learn from: "No training items with <wanted,
- * printf-style> (<n> skipped, <the split filter>)."; FALSE */
+/* at EOS with nothing to learn from: "No training items with <wanted>
+ * (<n> skipped, <the split filter>)."; FALSE */
 gboolean gst_affect_learner_no_items_error (GstAffectLearner * self,
-    const gchar * format, ...) G_GNUC_PRINTF (2, 3);
+    const gchar * wanted);
 /* gst_affect_item_warning () about the current item */
 #define gst_affect_learner_item_warning(self, code, debug, ...) \
   gst_affect_item_warning (GST_ELEMENT (self), (code), \
@@ -206,9 +204,8 @@ gboolean gst_affect_learner_load_regressor (GstAffectLearner * self,
 gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
     GstCaps * caps, GstAffectTensorInfo * info, gboolean check_feature,
     guint n_targets);
-/* maps a vector buffer of n_features floats; another flow than OK, with
- * an error posted, nothing mapped and buf unreffed, before caps or on a
- * wrong size */
+/* maps a vector buffer of n_features floats; before caps or on another
+ * size, an error posted, buf unreffed and another flow than OK */
 GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
     GstBuffer * buf, GstMapInfo * map);
 /* train mode: x and its n targets t (NaN: the item has none) as a row of
@@ -229,9 +226,8 @@ gboolean gst_affect_learner_mlp_config (GstAffectLearner * self,
 gboolean gst_affect_learner_train_mlp (GstAffectLearner * self,
     AffectMlpFileJob * job, const AffectMlpTrainConfig * config,
     const gchar * target, const gchar * constant_hint);
-/* A trained model's metadata from the stream: `task`, `feature` (NULL:
- * the sink caps' field) and `sample-rate`, the rate the features were
- * computed at (the sink caps' field; not set without) */
+/* A trained model's metadata: `task`, `feature` (NULL: the sink caps')
+ * and `sample-rate` (the sink caps', the features' rate, if stated) */
 void gst_affect_learner_describe_mlp (GstAffectLearner * self,
     AffectMlp * mlp, const gchar * task, const gchar * feature);
 

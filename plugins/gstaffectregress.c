@@ -169,8 +169,6 @@ static const GstAffectProp props[] = {
 
 #undef S
 
-static const gchar *srcs[] = { "src", NULL };
-
 G_DEFINE_TYPE (GstAffectRegress, gst_affect_regress, GST_TYPE_AFFECT_LEARNER);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (affectregress, "affectregress",
     GST_RANK_NONE, GST_TYPE_AFFECT_REGRESS,
@@ -451,7 +449,7 @@ gst_affect_regress_class_init (GstAffectRegressClass * klass)
 {
   GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
 
-  gst_affect_learner_class_setup (learner_class, srcs, props,
+  gst_affect_learner_class_setup (learner_class, NULL, props,
       G_N_ELEMENTS (props),
       "Affect regressor (MLP, virtual adversarial training)",
       "Filter/Analyzer/Tensor",
