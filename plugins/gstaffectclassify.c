@@ -128,26 +128,19 @@
 GST_DEBUG_CATEGORY_STATIC (gst_affect_classify_debug);
 #define GST_CAT_DEFAULT gst_affect_classify_debug
 
-/* the values of AffectCropsMode and AffectTrainSelect, in their order */
-static const GEnumValue crops_values[] = {
+GST_AFFECT_ENUM (GstAffectClassifyCrops, gst_affect_classify_crops) = {
   {AFFECT_CROPS_RANDOM, "Train: a random crop of the whole item per epoch; "
         "predict: the mean over the crops that cover the item", "random"},
   {AFFECT_CROPS_FIRST, "The first crop of every item only", "first"},
   {0, NULL, NULL}
 };
 
-GST_AFFECT_DEFINE_ENUM (GstAffectClassifyCrops, gst_affect_classify_crops,
-    crops_values);
-
-static const GEnumValue select_values[] = {
+GST_AFFECT_ENUM (GstAffectClassifySelect, gst_affect_classify_select) = {
   {AFFECT_TRAIN_SELECT_BEST, "The epoch with the best validation score "
         "(the last without validation items)", "best"},
   {AFFECT_TRAIN_SELECT_LAST, "The last epoch", "last"},
   {0, NULL, NULL}
 };
-
-GST_AFFECT_DEFINE_ENUM (GstAffectClassifySelect, gst_affect_classify_select,
-    select_values);
 
 /* the element's own properties, then the learner's knobs it words or
  * bounds its own way */
@@ -222,13 +215,9 @@ static const GstAffectProp props[] = {
 
 #undef S
 
-static const gchar *srcs[] = { "src", NULL };
-
 G_DEFINE_TYPE (GstAffectClassify, gst_affect_classify, GST_TYPE_AFFECT_LEARNER);
 GST_ELEMENT_REGISTER_DEFINE (affectclassify, "affectclassify", GST_RANK_NONE,
     GST_TYPE_AFFECT_CLASSIFY);
-
-/* ------------------------------------------------------------- helpers */
 
 static const AffectMoodNetConfig *
 config (GstAffectClassify * self)
@@ -251,20 +240,18 @@ check_features (GstAffectClassify * self, const GstStructure * s)
   GError *error = NULL;
   gchar *caps_str;
 
-  if (self->n_mels == config (self)->n_mels
-      && gst_affect_caps_check_features (s, self->features_json, model, &error))
+  if (self->n_mels != config (self)->n_mels)
+    g_set_error (&error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "Mel stream has %d bands but the model %s takes %d", self->n_mels,
+        model, config (self)->n_mels);
+  else if (gst_affect_caps_check_features (s, self->features_json, model,
+          &error))
     return TRUE;
   caps_str = gst_structure_to_string (s);
-  if (error == NULL)
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("Mel stream has %d bands but the model %s takes %d",
-            self->n_mels, model, config (self)->n_mels),
-        ("stream caps: %s", caps_str));
-  else
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message),
-        ("stream caps: %s; model affect.features: %s", caps_str,
-            self->features_json));
-  g_clear_error (&error);
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message),
+      ("stream caps: %s; model affect.features: %s", caps_str,
+          GST_STR_NULL (self->features_json)));
+  g_error_free (error);
   g_free (caps_str);
   return FALSE;
 }
@@ -282,8 +269,6 @@ set_src_caps (GstAffectClassify * self)
   }
   return ok;
 }
-
-/* ------------------------------------------------------------ predict */
 
 static GstFlowReturn
 predict (GstAffectClassify * self, const float *frames, guint n,
@@ -343,71 +328,33 @@ out:
   return ret;
 }
 
-/* --------------------------------------------------------------- train */
-
-static gboolean
-post_epoch (const AffectTrainEpoch * e, gpointer user_data)
-{
-  GstAffectClassify *self = user_data;
-
-  if (e->best) {
-    self->best_epoch = (guint) e->epoch;
-    self->best_metric = e->validation_metric;
-  }
-  gst_affect_learner_post_epoch (GST_AFFECT_LEARNER (self), e, NULL);
-  return TRUE;
-}
-
 /* the network and trainer, at the first labelled item */
 static gboolean
 start_training (GstAffectClassify * self, const GstAffectItem * item)
 {
-  GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
-  AffectMoodNetConfig c;
-  AffectMoodNetTrainOptions o;
+  GstAffectLearner *l = GST_AFFECT_LEARNER (self);
+  gchar *features = gst_affect_caps_features_json (self->stream_features);
   GError *error = NULL;
-  gchar *features;
-
-  GST_OBJECT_LOCK (self);
-  affect_moodnet_config_init (&c, item->n_labels);
-  c.output = item->task == GST_AFFECT_TASK_CLASS ? AFFECT_MOODNET_SOFTMAX :
-      AFFECT_MOODNET_SIGMOID;
-  c.chunks = self->chunks;
-  c.chunk_frames = self->chunk_frames;
-  c.n_mels = self->n_mels;
-  c.width = self->width;
-  affect_moodnet_train_options_init (&o);
-  o.epochs = learner->epochs;
-  o.sgd_epochs = self->sgd_epochs;
-  o.batch_size = learner->batch_size;
-  o.adam_lr = learner->learning_rate;
-  o.mixup = self->mixup;
-  o.spec_augment = self->spec_augment;
-  o.crops = (AffectCropsMode) self->crops;
-  o.select = (AffectTrainSelect) self->select;
-  o.seed = learner->seed;
-  o.resume = learner->resume;
-  o.cache_budget = (size_t) learner->cache_budget << 20;
-  o.output = learner->model_file;       /* set: checked at READY_TO_PAUSED */
-  GST_OBJECT_UNLOCK (self);
+  /* the settings are mutable in READY only */
+  AffectClassifierJob job = { item->n_labels,
+    (const char *const *) item->vocabulary,
+    item->task == GST_AFFECT_TASK_CLASS, self->n_mels, self->chunks,
+    self->chunk_frames, self->width, self->init_model, l->epochs,
+    self->sgd_epochs, l->batch_size, l->learning_rate, self->mixup,
+    self->spec_augment, self->crops, self->select, l->seed, l->resume,
+    l->cache_budget, l->model_file, features
+  };
 
   g_clear_pointer (&self->net, affect_moodnet_free);
-  self->net = affect_classifier_start (&c, learner->seed, self->init_model,
-      &error);
-  if (self->net == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("Cannot build a MoodNet for this stream"), ("%s", error->message));
-    g_error_free (error);
-    return FALSE;
-  }
-  g_strfreev (self->labels);
-  self->labels = affect_classifier_labels ((const char *const *)
-      item->vocabulary, item->n_labels);
-  features = gst_affect_caps_features_json (self->stream_features);
-  self->trainer = affect_classifier_trainer_new (self->net, &o,
-      (const char *const *) self->labels, features);
+  self->trainer = affect_classifier_job_start (&job, &self->net,
+      &self->labels, &error);
   g_free (features);
-  return TRUE;
+  if (self->trainer != NULL)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("Cannot build a MoodNet for this stream"), ("%s", error->message));
+  g_error_free (error);
+  return FALSE;
 }
 
 /* at the item's end: its frames and labels to the trainer, or a warning
@@ -468,7 +415,8 @@ train_at_eos (GstAffectLearner * learner)
     return gst_affect_learner_no_items_error (learner, "labels");
   gst_affect_learner_check_groups (learner,
       affect_moodnet_trainer_n_items (self->trainer, TRUE));
-  if (!affect_moodnet_trainer_run (self->trainer, post_epoch, self, &error)) {
+  if (!affect_moodnet_trainer_run (self->trainer,
+          gst_affect_learner_post_epoch, learner, &error)) {
     note = affect_split_note (learner->test_items);
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s%s",
             error->message, g_error_matches (error, AFFECT_ERROR,
@@ -479,17 +427,13 @@ train_at_eos (GstAffectLearner * learner)
   }
   gst_affect_learner_post_done (learner, learner->model_file,
       affect_moodnet_trainer_n_items (self->trainer, FALSE),
-      affect_moodnet_trainer_n_items (self->trainer, TRUE), self->best_epoch,
-      self->best_metric, NAN, FALSE);
+      affect_moodnet_trainer_n_items (self->trainer, TRUE),
+      learner->best_epoch, learner->best_metric, NAN, FALSE);
   return TRUE;
 }
 
-/* ---------------------------------------------------------- streaming */
-
-/* Nothing to send yet (an item's prediction waits for its end, a window's
- * for its last frame): a GAP at the first frame lets sinks preroll, and
- * live, the time before (input time - window) that no window covers
- * (hop > window) is a GAP. `now` is where the input stands. */
+/* No output yet: the GAPs of docs/protocol.md, "Time without data" (the
+ * preroll GAP; live, up to `now`, where the input stands, - window) */
 static void
 announce_time (GstAffectClassify * self, GstClockTime first, GstClockTime now)
 {
@@ -626,8 +570,7 @@ sink_caps (GstAffectLearner * learner, GstCaps * caps)
   gst_structure_get_int (s, "hop", &hop);
   affect_frame_stream_set_rate (&self->fs, info.dims[0], info.rate_n,
       info.rate_d, info.n_dims > 1 ? info.dims[1] : 1, rate, hop);
-  if (self->stream_features)
-    gst_structure_free (self->stream_features);
+  g_clear_pointer (&self->stream_features, gst_structure_free);
   self->stream_features = gst_structure_copy (s);
   if (GST_AFFECT_LEARNER (self)->mode == GST_AFFECT_MODE_TRAIN)
     return TRUE;
@@ -742,9 +685,7 @@ open_model (GstAffectLearner * learner)
     return TRUE;
   if ((path = gst_affect_learner_model_file (learner)) == NULL)
     return FALSE;
-  g_clear_pointer (&self->net, affect_moodnet_free);
-  g_clear_pointer (&self->labels, g_strfreev);
-  g_clear_pointer (&self->features_json, g_free);
+  /* net, labels, features_json: NULL (close_model) */
   self->net = affect_classifier_load (path, &self->labels,
       &self->features_json, &error);
   if (self->net == NULL) {
@@ -763,33 +704,22 @@ stop (GstAffectLearner * learner)
 
   g_clear_pointer (&self->trainer, affect_moodnet_trainer_free);
   gst_event_replace (&self->pending_segment, NULL);
-  affect_frame_stream_clear (&self->fs, FALSE);
-  self->fs.nonfinite = 0;
-  self->src_caps_set = FALSE;
-  self->saw_items = FALSE;
-  self->warned_live = FALSE;
-  self->best_epoch = 0;
-  self->best_metric = NAN;
+  affect_frame_stream_clear (&self->fs, TRUE);
+  self->src_caps_set = self->saw_items = self->warned_live = FALSE;
+  g_clear_pointer (&self->stream_features, gst_structure_free);
+  g_clear_pointer (&self->fs.fr.frames, g_free);
+  self->fs.fr.capacity = 0;
 }
 
+/* also at finalize, after stop (GstAffectLearner) */
 static void
 close_model (GstAffectLearner * learner)
 {
-  g_clear_pointer (&GST_AFFECT_CLASSIFY (learner)->net, affect_moodnet_free);
-}
+  GstAffectClassify *self = GST_AFFECT_CLASSIFY (learner);
 
-/* the model and trainer go with the learner's stop and close */
-static void
-gst_affect_classify_finalize (GObject * object)
-{
-  GstAffectClassify *self = GST_AFFECT_CLASSIFY (object);
-
-  g_free (self->fs.fr.frames);
-  g_free (self->features_json);
-  g_strfreev (self->labels);
-  if (self->stream_features)
-    gst_structure_free (self->stream_features);
-  G_OBJECT_CLASS (gst_affect_classify_parent_class)->finalize (object);
+  g_clear_pointer (&self->net, affect_moodnet_free);
+  g_clear_pointer (&self->labels, g_strfreev);
+  g_clear_pointer (&self->features_json, g_free);
 }
 
 static void
@@ -799,8 +729,7 @@ gst_affect_classify_class_init (GstAffectClassifyClass * klass)
 
   GST_DEBUG_CATEGORY_INIT (gst_affect_classify_debug, "affectclassify", 0,
       "MoodNet classifier");
-  G_OBJECT_CLASS (klass)->finalize = gst_affect_classify_finalize;
-  gst_affect_learner_class_setup (learner_class, srcs, props,
+  gst_affect_learner_class_setup (learner_class, NULL, props,
       G_N_ELEMENTS (props), "MoodNet classifier", "Filter/Analyzer/Audio",
       "Tags or classifies Mel-spectrogram streams per item or window with a "
       "MobileNetV2 + self-attention network, or trains one", "gst-affect");
@@ -819,5 +748,4 @@ gst_affect_classify_init (GstAffectClassify * self)
   gst_pad_set_query_function (self->learner.srcpad,
       GST_DEBUG_FUNCPTR (gst_affect_classify_src_query));
   affect_frame_stream_clear (&self->fs, TRUE);
-  self->best_metric = NAN;
 }

@@ -38,8 +38,6 @@ struct _GstAffectClassify
   gchar **labels;
   gchar *features_json;         /* affect.features of the model, or NULL */
   AffectMoodNetTrainer *trainer;
-  guint best_epoch;             /* train: the best so far, its metric */
-  gdouble best_metric;
 
   /* stream (stream lock) */
   gint n_mels;

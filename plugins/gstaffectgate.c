@@ -87,15 +87,13 @@
 GST_DEBUG_CATEGORY_STATIC (affect_gate_debug);
 #define GST_CAT_DEFAULT affect_gate_debug
 
-static const GEnumValue route_by_values[] = {
+GST_AFFECT_ENUM (GstAffectRouteBy, gst_affect_route_by) = {
   {GST_AFFECT_ROUTE_BY_MODEL, "The classifier's probability (infer mode)",
       "model"},
   {GST_AFFECT_ROUTE_BY_LABEL,
       "The item's own spontaneity label (always in train mode)", "label"},
   {0, NULL, NULL}
 };
-
-GST_AFFECT_DEFINE_ENUM (GstAffectRouteBy, gst_affect_route_by, route_by_values);
 
 #define S GstAffectGate
 static const GstAffectProp props[] = {
@@ -129,19 +127,13 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (affectgate, "affectgate",
     GST_DEBUG_CATEGORY_INIT (affect_gate_debug, "affectgate", 0,
         "spontaneity gate"));
 
-static void
-clear_item (GstAffectGate * self)
-{
-  gst_affect_learner_release (GST_AFFECT_LEARNER (self), NULL, NULL, NULL);
-  self->route = -1;
-}
-
+/* the learner drops the held events */
 static void
 stop (GstAffectLearner * learner)
 {
   GstAffectGate *self = GST_AFFECT_GATE (learner);
 
-  clear_item (self);
+  self->route = -1;
   self->routed[0] = self->routed[1] = 0;
 }
 
@@ -194,39 +186,30 @@ release_item (GstAffectGate * self, gint route, gdouble probability)
       NULL) && ok;
 }
 
-/* an item without any vector goes to src_1; src_0 learns that time passes
- * where the routes stand (its duration is not known) */
-static gboolean
-release_empty_item (GstAffectGate * self)
-{
-  GstClockTime ts = self->learner.gap[1].position;
-  gboolean ok = release_item (self, 1, NAN);
-
-  if (!GST_CLOCK_TIME_IS_VALID (ts) || (GST_CLOCK_TIME_IS_VALID
-          (self->learner.gap[0].position)
-          && self->learner.gap[0].position > ts))
-    ts = self->learner.gap[0].position;
-  if (!GST_CLOCK_TIME_IS_VALID (ts)
-      && self->learner.segment.format == GST_FORMAT_TIME)
-    ts = self->learner.segment.start;
-  gst_affect_gap_push (&self->learner.gap[0], self->srcpads[0], ts, 0);
-  return ok;
-}
-
-/* the item is over (its end, the next start, EOS): one still undecided
- * (no vector, e.g. too short for affectis09) goes out empty, scripted;
- * the route it took, or -1 */
+/* The item is over (its end, the next start, EOS): one still undecided
+ * (no vector, e.g. too short for affectis09) goes to src_1, and src_0
+ * learns that time passes where the routes stand (its duration is not
+ * known). The route it took, or -1. */
 static gint
 close_item (GstAffectGate * self)
 {
+  GstAffectLearner *learner = GST_AFFECT_LEARNER (self);
+  GstClockTime ts = learner->gap[1].position, t0 = learner->gap[0].position;
   gint route = self->route;
 
-  if (route < 0 && !g_queue_is_empty (&self->learner.held)) {
-    release_empty_item (self);
-    route = 1;
-  }
-  clear_item (self);
-  return route;
+  self->route = -1;
+  if (route >= 0 || g_queue_is_empty (&learner->held))
+    return route;
+  release_item (self, 1, NAN);
+  if (!GST_CLOCK_TIME_IS_VALID (ts) || (GST_CLOCK_TIME_IS_VALID (t0)
+          && t0 > ts))
+    ts = t0;
+  if (!GST_CLOCK_TIME_IS_VALID (ts)
+      && learner->segment.format == GST_FORMAT_TIME)
+    ts = learner->segment.start;
+  gst_affect_gap_push (&learner->gap[0], self->srcpads[0], ts, 0);
+  self->route = -1;
+  return 1;
 }
 
 /* the item's label, NaN if it has none */
@@ -293,8 +276,7 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
           }, 1, NULL, 0, route);
     }
   }
-  /* the idle route gets a GAP in place of the buffer, so that its sink
-   * prerolls and, live, keeps running (docs/elements/affectgate.md) */
+  /* the idle route gets a GAP (docs/protocol.md, "Time without data") */
   pts = GST_BUFFER_PTS (buf);
   duration = GST_BUFFER_DURATION (buf);
   gst_affect_gap_note (&self->learner.gap[route], pts, duration);
@@ -327,14 +309,8 @@ train_and_write (GstAffectLearner * learner)
   };
   AffectMlpTrainConfig tc;
 
-  if (learner->skipped > 0)
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("%u items skipped: no \"%s\" label or non-finite features.",
-            learner->skipped, self->label), (NULL));
-  if (affect_dataset_size (learner->dataset, FALSE) == 0)
-    return gst_affect_learner_no_items_error (learner, "a \"%s\" label",
-        self->label);
-  gst_affect_learner_mlp_config (learner, &tc);
+  if (!gst_affect_learner_mlp_config (learner, &tc, self->label))
+    return FALSE;
   tc.loss = AFFECT_MLP_LOSS_BCE;
   tc.vat = FALSE;
   return gst_affect_learner_train_mlp (learner, &job, &tc, NULL, NULL);
@@ -356,7 +332,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
     case GST_EVENT_CAPS:
       break;
     case GST_EVENT_FLUSH_STOP:
-      clear_item (self);        /* the learner dropped the item: both pads */
+      self->route = -1;         /* the learner dropped the item */
       break;
     case GST_EVENT_GAP:{
       GstClockTime ts, duration;

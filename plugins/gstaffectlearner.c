@@ -17,14 +17,12 @@
 GST_DEBUG_CATEGORY_STATIC (affect_learner_debug);
 #define GST_CAT_DEFAULT affect_learner_debug
 
-static const GEnumValue mode_values[] = {
+GST_AFFECT_ENUM (GstAffectMode, gst_affect_mode) = {
   {GST_AFFECT_MODE_INFER, "Predict with model-file", "infer"},
   {GST_AFFECT_MODE_TRAIN, "Cache features, train at EOS, write model-file",
       "train"},
   {0, NULL, NULL}
 };
-
-GST_AFFECT_DEFINE_ENUM (GstAffectMode, gst_affect_mode, mode_values);
 
 #define L GstAffectLearner
 /* the common knobs, with the MLPs' defaults; a class's table may restate
@@ -119,6 +117,7 @@ gst_affect_learner_class_setup (GstAffectLearnerClass * klass,
   /* the class's for good: its param specs point into it */
   GstAffectProp *all = g_new (GstAffectProp, n_props +
       G_N_ELEMENTS (common_props));
+  const gchar *const src[] = { "src", NULL };
   guint i, j, n = n_props;
 
   memcpy (all, props, n_props * sizeof (GstAffectProp));
@@ -149,7 +148,7 @@ gst_affect_learner_class_setup (GstAffectLearnerClass * klass,
       G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY);
   gst_element_class_add_pad_template (element_class,
       gst_pad_template_new ("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
-  for (; *srcs; srcs++)
+  for (srcs = srcs ? srcs : src; *srcs; srcs++)
     gst_element_class_add_pad_template (element_class,
         gst_pad_template_new (*srcs, GST_PAD_SRC, GST_PAD_ALWAYS, caps));
   gst_caps_unref (caps);
@@ -157,7 +156,6 @@ gst_affect_learner_class_setup (GstAffectLearnerClass * klass,
       classification, description, author);
 }
 
-/* the stream state, as after init */
 static void
 held_free (GstAffectHeld * h)
 {
@@ -176,7 +174,6 @@ gst_affect_learner_hold (GstAffectLearner * self, GstEvent * event,
 
   h->event = event;
   if (buf != NULL) {
-    h->vector = TRUE;
     h->id = g_strdup (self->item ? self->item->id : NULL);
     h->path = g_strdup (self->item ? self->item->path : NULL);
     h->pts = GST_BUFFER_PTS (buf);
@@ -197,13 +194,14 @@ gst_affect_learner_release (GstAffectLearner * self, GstPad * pad,
     GstAffectHeld *h = g_queue_pop_head (&self->held);
     if (pad != NULL && h->event != NULL)
       ok &= gst_pad_push_event (pad, g_steal_pointer (&h->event));
-    else if (pad != NULL && h->vector)
+    else if (pad != NULL && emit != NULL)
       emit (self, h, i++, data);
     held_free (h);
   }
   return ok;
 }
 
+/* the stream state, as after init */
 static void
 reset_stream (GstAffectLearner * self)
 {
@@ -223,8 +221,7 @@ gst_affect_learner_finalize (GObject * object)
   GstAffectLearner *self = GST_AFFECT_LEARNER (object);
   GstAffectLearnerClass *klass = GST_AFFECT_LEARNER_GET_CLASS (self);
 
-  if (klass->stop)
-    klass->stop (self);
+  klass->stop (self);
   if (klass->close)
     klass->close (self);
   reset_stream (self);
@@ -309,19 +306,17 @@ gst_affect_learner_change_state (GstElement * element,
       && !klass->open (self))
     return GST_STATE_CHANGE_FAILURE;
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    self->skipped = self->test_items = self->ungrouped = 0;
-    if (klass->stop)
-      klass->stop (self);
+    self->skipped = self->test_items = self->ungrouped = self->best_epoch = 0;
+    self->best_metric = NAN;
+    klass->stop (self);
     reset_stream (self);
-    if (self->mode == GST_AFFECT_MODE_TRAIN && !check_train_settings (self))
-      return GST_STATE_CHANGE_FAILURE;
-    if (klass->start && !klass->start (self))
+    if ((self->mode == GST_AFFECT_MODE_TRAIN && !check_train_settings (self))
+        || (klass->start && !klass->start (self)))
       return GST_STATE_CHANGE_FAILURE;
   }
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    if (klass->stop)
-      klass->stop (self);
+    klass->stop (self);
     reset_stream (self);
   }
   if (transition == GST_STATE_CHANGE_READY_TO_NULL && klass->close)
@@ -355,11 +350,8 @@ gst_affect_learner_sink_event (GstPad * pad, GstObject * parent,
 
       gst_event_parse_caps (event, &caps);
       /* a refusal's error is posted once, not at every retry upstream */
-      if (gst_affect_caps_refused_before (pad, caps)) {
-        gst_event_unref (event);
-        return FALSE;
-      }
-      ok = klass->set_caps (self, caps);
+      ok = !gst_affect_caps_refused_before (pad, caps)
+          && klass->set_caps (self, caps);
       gst_affect_caps_note (pad, caps, ok);
       if (!ok || self->srcpad != NULL) {        /* src caps: the element's */
         gst_event_unref (event);
@@ -432,16 +424,11 @@ gst_affect_learner_init (GstAffectLearner * self, GstAffectLearnerClass * klass)
     gst_pad_use_fixed_caps (self->srcpad);
     gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
   }
-  gst_affect_gap_reset (&self->gap[0]);
-  gst_affect_gap_reset (&self->gap[1]);
-
+  reset_stream (self);
   /* the defaults are the param specs' (of the final class) */
   self->post_messages = TRUE;
   gst_affect_props_init_class (G_OBJECT (self), G_OBJECT_CLASS (klass));
-  gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }
-
-/* ---- messages ---- */
 
 static void
 post (GstAffectLearner * self, GstStructure * s)
@@ -472,10 +459,10 @@ gst_affect_learner_post_prediction (GstAffectLearner * self,
   post (self, s);
 }
 
-void
-gst_affect_learner_post_epoch (GstAffectLearner * self,
-    const AffectTrainEpoch * e, const gchar * target)
+gboolean
+gst_affect_learner_post_epoch (const AffectTrainEpoch * e, gpointer data)
 {
+  GstAffectLearner *self = data;
   GstStructure *s = gst_structure_new ("affect-train-epoch",
       "epoch", G_TYPE_UINT, (guint) e->epoch,
       "epochs", G_TYPE_UINT, (guint) e->total_epochs,
@@ -491,12 +478,17 @@ gst_affect_learner_post_epoch (GstAffectLearner * self,
       "seconds", G_TYPE_DOUBLE, e->seconds,
       "best", G_TYPE_BOOLEAN, e->best, NULL);
 
-  if (target != NULL)
-    gst_structure_set (s, "target", G_TYPE_STRING, target, NULL);
+  if (self->target != NULL)
+    gst_structure_set (s, "target", G_TYPE_STRING, self->target, NULL);
+  if (e->best) {
+    self->best_epoch = (guint) e->epoch;
+    self->best_metric = e->validation_metric;
+  }
   GST_INFO_OBJECT (self, "epoch %d/%d %s loss %.5f %s %.4f", e->epoch,
       e->total_epochs, e->phase, e->train_loss, e->metric_name,
       e->validation_metric);
   post (self, s);
+  return TRUE;
 }
 
 void
@@ -515,26 +507,16 @@ gst_affect_learner_post_done (GstAffectLearner * self,
           "constant-output", G_TYPE_BOOLEAN, constant_output, NULL));
 }
 
-/* ---- MLP helpers ---- */
-
-typedef struct
-{
-  GstAffectLearner *self;
-  const gchar *target;
-} EpochCtx;
-
-static gboolean
-on_mlp_epoch (const AffectTrainEpoch * e, gpointer data)
-{
-  gst_affect_learner_post_epoch (((EpochCtx *) data)->self, e,
-      ((EpochCtx *) data)->target);
-  return TRUE;
-}
-
-void
+gboolean
 gst_affect_learner_mlp_config (GstAffectLearner * self,
-    AffectMlpTrainConfig * tc)
+    AffectMlpTrainConfig * tc, const gchar * wanted)
 {
+  if (self->skipped > 0)
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("%u vectors skipped: no item, no \"%s\" or non-finite values.",
+            self->skipped, wanted), (NULL));
+  if (affect_dataset_size (self->dataset, FALSE) == 0)
+    return gst_affect_learner_no_items_error (self, wanted);
   affect_mlp_train_config_init (tc);
   tc->epochs = self->epochs;
   tc->batch_size = self->batch_size;
@@ -542,6 +524,7 @@ gst_affect_learner_mlp_config (GstAffectLearner * self,
   tc->seed = self->seed;
   tc->patience = self->patience;
   tc->resume = self->resume;
+  return TRUE;
 }
 
 gboolean
@@ -551,7 +534,6 @@ gst_affect_learner_train_mlp (GstAffectLearner * self, AffectMlpFileJob * job,
 {
   AffectMlpTrainResult res;
   GError *error = NULL;
-  EpochCtx ctx = { self, target };
   const guint n_validation = affect_dataset_size (self->dataset, TRUE);
 
   job->hidden_sizes = self->hidden_sizes;
@@ -559,8 +541,10 @@ gst_affect_learner_train_mlp (GstAffectLearner * self, AffectMlpFileJob * job,
   /* grouped: the groups were held out as they came, single items never */
   job->validation_fraction = self->validation_group ? 0.0 :
       self->validation_fraction;
+  self->target = target;
   gst_affect_learner_check_groups (self, n_validation);
-  if (!affect_mlp_train_file (job, config, on_mlp_epoch, &ctx, &res, &error)) {
+  if (!affect_mlp_train_file (job, config, gst_affect_learner_post_epoch, self,
+          &res, &error)) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("Training or writing %s failed: %s", job->path,
             error ? error->message : "unknown error"), (NULL));
@@ -629,18 +613,13 @@ gst_affect_learner_check_groups (GstAffectLearner * self,
 
 gboolean
 gst_affect_learner_no_items_error (GstAffectLearner * self,
-    const gchar * format, ...)
+    const gchar * wanted)
 {
-  gchar *note = affect_split_note (self->test_items), *wanted;
-  va_list args;
+  gchar *note = affect_split_note (self->test_items);
 
-  va_start (args, format);
-  wanted = g_strdup_vprintf (format, args);
-  va_end (args);
   GST_ELEMENT_ERROR (self, STREAM, FAILED,
       ("No training items with %s (%u skipped%s).", wanted, self->skipped,
           note), (NULL));
-  g_free (wanted);
   g_free (note);
   return FALSE;
 }

@@ -31,19 +31,15 @@ GType gst_affect_mode_get_type (void);
  * left out (ABSENT); its nick, type and field stay the learner's. */
 #define GST_AFFECT_LEARNER_KNOB(n, b, lo, hi, d) \
   { n, NULL, b, GST_AFFECT_PROP_NONE, NULL, 0, lo, hi, d, NULL, 0 }
-#define GST_AFFECT_LEARNER_KNOB_BLURB(n, b) \
-  { n, NULL, b, GST_AFFECT_PROP_NONE, NULL, 0, 1, 0, 0, NULL, 0 }
+#define GST_AFFECT_LEARNER_KNOB_BLURB(n, b) GST_AFFECT_LEARNER_KNOB (n, b, 1, 0, 0)
 #define GST_AFFECT_LEARNER_KNOB_STRING(n, b, d) \
   { n, NULL, b, GST_AFFECT_PROP_NONE, NULL, 0, 0, 0, 0, d, 0 }
-#define GST_AFFECT_LEARNER_ABSENT(n) \
-  { n, NULL, NULL, GST_AFFECT_PROP_NONE, NULL, 0, 0, 0, 0, NULL, 0 }
+#define GST_AFFECT_LEARNER_ABSENT(n) GST_AFFECT_LEARNER_KNOB (n, NULL, 0, 0, 0)
 /* a deprecated alias of a string knob (level's `message`) */
 #define GST_AFFECT_LEARNER_ALIAS(n, k, b, f) \
   { n, k, b, GST_AFFECT_PROP_STRING, NULL, G_STRUCT_OFFSET (GstAffectLearner, \
         f), 0, 0, 0, NULL, G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY | \
         G_PARAM_DEPRECATED }
-
-/* ---- the learner ---- */
 
 #define GST_TYPE_AFFECT_LEARNER (gst_affect_learner_get_type ())
 #define GST_AFFECT_LEARNER(obj) (G_TYPE_CHECK_INSTANCE_CAST ((obj), \
@@ -80,12 +76,14 @@ struct _GstAffectLearner
   /* stream (reset on the way to PAUSED and back) */
   GstSegment segment;
   GstAffectItem *item;          /* between its start and end events */
-  GstAffectGap gap[2];          /* how far each source pad has gone (reset
-                                 * at SEGMENT and FLUSH_STOP) */
+  GstAffectGap gap[2];          /* how far each source pad has gone */
   GQueue held;                  /* GstAffectHeld, in stream order */
   guint skipped;                /* train: items not learnt from */
   guint test_items;             /* train: split=test items, not learnt */
   guint ungrouped;              /* train: items without validation-group */
+  const gchar *target;          /* train: the MLP's one target, or NULL */
+  guint best_epoch;             /* train: the kept epoch so far, */
+  gdouble best_metric;          /* its validation metric */
 
   /* MLPs (affectregress, affectgate; reset with the stream) */
   AffectRegressor *regressor;   /* infer: model-file */
@@ -93,15 +91,12 @@ struct _GstAffectLearner
   guint n_features;             /* the model's, then the caps' */
 };
 
-/* What an element holds back, in stream order: an event, or a vector's
- * item and times (affectregress's per-stream standardisation holds every
- * vector until EOS, the vectors themselves in its AffectRegressor;
- * affectgate an item's events until its route is known). Dropped at
- * FLUSH_STOP and on the way to READY. */
+/* What an element holds back, in stream order, until FLUSH_STOP or READY:
+ * an event (affectgate's until the item's route is known), or a vector's
+ * item and times (affectregress's per-stream standardisation). */
 typedef struct
 {
   GstEvent *event;              /* NULL for a vector */
-  gboolean vector;
   gchar *id, *path;
   GstClockTime pts, duration;
 } GstAffectHeld;
@@ -110,8 +105,8 @@ typedef struct
 void gst_affect_learner_hold (GstAffectLearner * self, GstEvent * event,
     GstBuffer * buf);
 /* pushes the held events on `pad` and hands each held vector, in order,
- * to `emit` with its index among the vectors; pad NULL drops them all.
- * FALSE when an event was refused. */
+ * to `emit` (NULL: none is held) with its index among the vectors; pad
+ * NULL drops them all. FALSE when an event was refused. */
 gboolean gst_affect_learner_release (GstAffectLearner * self, GstPad * pad,
     void (*emit) (GstAffectLearner * self, const GstAffectHeld * held,
         guint index, gpointer data), gpointer data);
@@ -132,10 +127,8 @@ struct _GstAffectLearnerClass
   /* sink caps; a refusal's error is posted once per caps */
     gboolean (*set_caps) (GstAffectLearner * self, GstCaps * caps);
     GstFlowReturn (*chain) (GstAffectLearner * self, GstBuffer * buf);
-  /* every sink event after the learner's part (caps checked, and dropped
-   * where the element has a "src" pad, whose caps it sets; segment copied,
-   * item parsed at its start, gaps reset, training done at EOS; the item
-   * is dropped after its end event); takes the event */
+  /* every sink event (taken) after the learner's part: caps checked (and
+   * dropped with a "src" pad), segment, item, gaps, training at EOS */
     gboolean (*sink_event) (GstAffectLearner * self, GstEvent * event);
   /* at EOS before training (optional): close what the stream left open */
   void (*drain) (GstAffectLearner * self);
@@ -144,11 +137,9 @@ struct _GstAffectLearnerClass
 };
 
 /* class_init of a training element: tensor pad templates ("sink" and one
- * source pad each of `srcs`, NULL-terminated), the metadata, the table
- * (gstaffectprops.h) with the common knobs (mode, model-file,
- * hidden-sizes, epochs, batch-size, learning-rate, seed, threads,
- * validation-fraction, validation-group, patience, resume, cache-budget,
- * post-messages) as the table restates them or as the learner states them */
+ * source pad each of `srcs`, NULL-terminated; NULL: "src"), the metadata,
+ * and the table
+ * (gstaffectprops.h) with the learner's knobs as the table restates them */
 void gst_affect_learner_class_setup (GstAffectLearnerClass * klass,
     const gchar * const *srcs, const GstAffectProp * props, guint n_props,
     const gchar * longname, const gchar * classification,
@@ -162,9 +153,10 @@ void gst_affect_learner_post_prediction (GstAffectLearner * self,
     GstClockTime pts, GstClockTime duration, const gchar * id,
     const float *scores, const gchar * const *names, guint n,
     const guint * pick, guint n_pick, gint route);
-/* "affect-train-epoch", with `target` when it is not NULL */
-void gst_affect_learner_post_epoch (GstAffectLearner * self,
-    const AffectTrainEpoch * epoch, const gchar * target);
+/* "affect-train-epoch" (an AffectTrainEpochFunc of the learner), with
+ * `target` when it is set; the kept epoch in best_epoch, best_metric */
+gboolean gst_affect_learner_post_epoch (const AffectTrainEpoch * epoch,
+    gpointer self);
 void gst_affect_learner_post_done (GstAffectLearner * self,
     const gchar * model_file, guint items, guint validation_items,
     guint best_epoch, gdouble validation_metric,
@@ -175,18 +167,17 @@ void gst_affect_learner_post_done (GstAffectLearner * self,
 gboolean gst_affect_learner_is_test_item (GstAffectLearner * self,
     const GstAffectItem * item);
 /* train mode: TRUE for an item held out for model selection
- * (affect_split_of (), its group that column of the item or that target);
- * items without the column count in `ungrouped` and are learnt from */
+ * (affect_split_of (); without the column: counted in `ungrouped`) */
 gboolean gst_affect_learner_is_validation_item (GstAffectLearner * self,
     const GstAffectItem * item);
 /* at EOS: warns when validation-group left no validation item or some
  * items had no such column */
 void gst_affect_learner_check_groups (GstAffectLearner * self,
     guint validation_items);
-/* at EOS with nothing to learn from: "No training items with <wanted,
- * printf-style> (<n> skipped, <the split filter>)."; FALSE */
+/* at EOS with nothing to learn from: "No training items with <wanted>
+ * (<n> skipped, <the split filter>)."; FALSE */
 gboolean gst_affect_learner_no_items_error (GstAffectLearner * self,
-    const gchar * format, ...) G_GNUC_PRINTF (2, 3);
+    const gchar * wanted);
 /* gst_affect_item_warning () about the current item */
 #define gst_affect_learner_item_warning(self, code, debug, ...) \
   gst_affect_item_warning (GST_ELEMENT (self), (code), \
@@ -206,41 +197,37 @@ gchar *gst_affect_learner_model_file (GstAffectLearner * self);
  * `targets`) and its input size as n_features; FALSE with one error */
 gboolean gst_affect_learner_load_regressor (GstAffectLearner * self,
     gboolean multi_output, const gchar * targets);
-/* The caps of a vector element (one float32 tensor per buffer) into
- * *info: infer mode with a regressor checks the size, the `feature`
- * (check_feature) and the sample-rate against the model's, train mode
- * keeps the size fixed and opens the dataset (n_targets columns) at the
- * first caps. FALSE with one error posted. */
+/* The caps of a vector element (a float32 tensor a buffer) into *info,
+ * checked against the regressor's size, `feature` (check_feature) and
+ * sample-rate; in train mode the first caps open the dataset (n_targets
+ * columns) and fix the size. FALSE with one error posted. */
 gboolean gst_affect_learner_vector_caps (GstAffectLearner * self,
     GstCaps * caps, GstAffectTensorInfo * info, gboolean check_feature,
     guint n_targets);
-/* maps a vector buffer of n_features floats; another flow than OK, with
- * an error posted, nothing mapped and buf unreffed, before caps or on a
- * wrong size */
+/* maps a vector buffer of n_features floats; before caps or on another
+ * size, an error posted, buf unreffed and another flow than OK */
 GstFlowReturn gst_affect_learner_map_vector (GstAffectLearner * self,
     GstBuffer * buf, GstMapInfo * map);
-/* train mode: x and its n targets t (NaN: the item has no such target) as
- * a row of the dataset, validation or training, unless the item is of
- * split=test; a row with a NaN or an Inf is counted in `skipped`. 1 added,
- * 0 not, -1 when the cache cannot be written (an error posted). */
+/* train mode: x and its n targets t (NaN: the item has none) as a row of
+ * the dataset unless the item is of split=test or a value is not finite
+ * (counted in `skipped`): 1 added, 0 not, -1 with an error posted */
 gint gst_affect_learner_cache_vector (GstAffectLearner * self,
     const float *x, const float *t, guint n);
-/* the learner's knobs (epochs, batch-size, learning-rate, seed, patience,
- * resume) in a new training config */
-void gst_affect_learner_mlp_config (GstAffectLearner * self,
-    AffectMlpTrainConfig * config);
-/* Trains job (its hidden sizes, dataset and validation fraction the
- * learner's: grouped hold-outs were drawn as the items came) with config
- * and writes it (affect_mlp_train_file), posting every epoch (with
- * `target` when it is not NULL) and affect-train-done; warns with
- * `constant_hint` (or not, NULL) of a model whose output is constant.
- * FALSE with an error posted. */
+/* At EOS: the learner's knobs (epochs, batch-size, learning-rate, seed,
+ * patience, resume) in a new training config, after a warning of the
+ * vectors skipped (no item, no `wanted` target or label, non-finite
+ * values); FALSE with an error when none is left to learn from */
+gboolean gst_affect_learner_mlp_config (GstAffectLearner * self,
+    AffectMlpTrainConfig * config, const gchar * wanted);
+/* Trains job (hidden sizes, dataset and validation fraction the
+ * learner's) with config and writes it (affect_mlp_train_file), posting
+ * the messages (epochs with `target`, if not NULL); warns with
+ * `constant_hint`, if not NULL, of a constant output. FALSE: an error. */
 gboolean gst_affect_learner_train_mlp (GstAffectLearner * self,
     AffectMlpFileJob * job, const AffectMlpTrainConfig * config,
     const gchar * target, const gchar * constant_hint);
-/* A trained model's metadata from the stream: `task`, `feature` (NULL:
- * the sink caps' field) and `sample-rate`, the rate the features were
- * computed at (the sink caps' field; not set without) */
+/* A trained model's metadata: `task`, `feature` (NULL: the sink caps')
+ * and `sample-rate` (the sink caps', the features' rate, if stated) */
 void gst_affect_learner_describe_mlp (GstAffectLearner * self,
     AffectMlp * mlp, const gchar * task, const gchar * feature);
 

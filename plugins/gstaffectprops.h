@@ -33,6 +33,12 @@ type_name##_get_type (void)                                               \
   }                                                                       \
   return type;                                                            \
 }
+/* The same with the values written inline, as the array's initializer:
+ * `GST_AFFECT_ENUM (GstAffectMode, gst_affect_mode) = { {…}, {0} };` */
+#define GST_AFFECT_ENUM(TypeName, type_name)                              \
+G_GNUC_EXTENSION static const GEnumValue type_name##_values[];            \
+GST_AFFECT_DEFINE_ENUM (TypeName, type_name, type_name##_values)           \
+static const GEnumValue type_name##_values[]
 #endif
 
 typedef enum

@@ -106,15 +106,13 @@
 GST_DEBUG_CATEGORY_STATIC (affect_regress_debug);
 #define GST_CAT_DEFAULT affect_regress_debug
 
-static const GEnumValue output_activation_values[] = {
+GST_AFFECT_ENUM (GstAffectOutputActivation, gst_affect_output_activation) = {
   {GST_AFFECT_OUTPUT_LINEAR, "Linear output unit", "linear"},
   {GST_AFFECT_OUTPUT_RELU, "ReLU output unit (the seed's)", "relu"},
   {0, NULL, NULL}
 };
 
-GST_AFFECT_DEFINE_ENUM (GstAffectOutputActivation, gst_affect_output_activation,
-    output_activation_values);
-static const GEnumValue standardise_values[] = {
+GST_AFFECT_ENUM (GstAffectStandardise, gst_affect_standardise) = {
   {GST_AFFECT_STANDARDISE_MODEL, "Training-set mean/std stored in the model",
       "model"},
   {GST_AFFECT_STANDARDISE_PER_STREAM,
@@ -122,9 +120,7 @@ static const GEnumValue standardise_values[] = {
   {0, NULL, NULL}
 };
 
-GST_AFFECT_DEFINE_ENUM (GstAffectStandardise, gst_affect_standardise,
-    standardise_values);
-static const GEnumValue vat_power_values[] = {
+GST_AFFECT_ENUM (GstAffectVatPower, gst_affect_vat_power) = {
   {AFFECT_VAT_POWER_JVP, "Exact power step (Jacobian-vector products)",
       "jvp"},
   {AFFECT_VAT_POWER_FINITE_DIFFERENCE,
@@ -132,9 +128,6 @@ static const GEnumValue vat_power_values[] = {
       "finite-difference"},
   {0, NULL, NULL}
 };
-
-GST_AFFECT_DEFINE_ENUM (GstAffectVatPower, gst_affect_vat_power,
-    vat_power_values);
 
 #define S GstAffectRegress
 static const GstAffectProp props[] = {
@@ -175,8 +168,6 @@ static const GstAffectProp props[] = {
 };
 
 #undef S
-
-static const gchar *srcs[] = { "src", NULL };
 
 G_DEFINE_TYPE (GstAffectRegress, gst_affect_regress, GST_TYPE_AFFECT_LEARNER);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (affectregress, "affectregress",
@@ -274,18 +265,16 @@ chain (GstAffectLearner * learner, GstBuffer * buf)
   GstFlowReturn ret = GST_FLOW_OK;
   GstMapInfo map;
   const float *x;
-  float *y = g_new (float, self->n_targets);
-  /* a vector that gives no output now: a GAP of its span (or, when the
-   * outputs wait for EOS, one GAP so that the sink prerolls) */
+  float *y;
+  /* no output now: a GAP (docs/protocol.md, "Time without data") */
   gboolean gap = TRUE, preroll = FALSE;
   guint i;
 
   ret = gst_affect_learner_map_vector (learner, buf, &map);
-  if (ret != GST_FLOW_OK) {
-    g_free (y);
+  if (ret != GST_FLOW_OK)
     return ret;
-  }
   x = (const float *) map.data;
+  y = g_new (float, self->n_targets);
   if (learner->mode == GST_AFFECT_MODE_TRAIN) {
     for (i = 0; i < self->n_targets; i++) {
       gdouble v;
@@ -393,14 +382,8 @@ train_and_write (GstAffectLearner * learner)
   gboolean ok = TRUE;
   AffectMlpTrainConfig tc;
 
-  if (learner->skipped > 0)
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("%u vectors skipped: no item, a missing target (%s) or non-finite "
-            "values.", learner->skipped, self->targets), (NULL));
-  if (affect_dataset_size (learner->dataset, FALSE) == 0)
-    return gst_affect_learner_no_items_error (learner, "targets \"%s\"",
-        self->targets);
-  gst_affect_learner_mlp_config (learner, &tc);
+  if (!gst_affect_learner_mlp_config (learner, &tc, self->targets))
+    return FALSE;
   tc.vat = self->vat;
   tc.vat_config.epsilon = self->epsilon;
   tc.vat_config.lambda = self->lambda;
@@ -438,8 +421,7 @@ sink_event (GstAffectLearner * learner, GstEvent * event)
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_GAP:
-      /* one vector in, one out: a GAP passes as it is; outputs held until
-       * EOS have only the preroll GAP */
+      /* passed on, or the preroll GAP while outputs wait for EOS */
       gst_event_parse_gap (event, &ts, &duration);
       gst_event_unref (event);
       if (holding)
@@ -468,7 +450,7 @@ gst_affect_regress_class_init (GstAffectRegressClass * klass)
 {
   GstAffectLearnerClass *learner_class = GST_AFFECT_LEARNER_CLASS (klass);
 
-  gst_affect_learner_class_setup (learner_class, srcs, props,
+  gst_affect_learner_class_setup (learner_class, NULL, props,
       G_N_ELEMENTS (props),
       "Affect regressor (MLP, virtual adversarial training)",
       "Filter/Analyzer/Tensor",

@@ -110,5 +110,37 @@ AffectMoodNetTrainer *affect_classifier_trainer_new (AffectMoodNet * net,
 /* the names of n labels of a vocabulary ("" where it has none) */
 char **affect_classifier_labels (const char *const *vocabulary, guint n);
 
+/* A MoodNet classifier to train on a Mel stream's items, from an element's
+ * settings: what affectclassify sets up at its first labelled item, as
+ * AffectMlpFileJob is the MLP elements' (affect/mlp-train.h). */
+typedef struct
+{
+  /* the classes: the names of vocabulary ("" where it has none); one-hot
+   * (softmax) when single_label, else multi-hot (sigmoid) */
+  guint classes;
+  const char *const *vocabulary;
+  gboolean single_label;
+  /* a new network (AffectMoodNetConfig), unless init_model is set */
+  guint n_mels, chunks, chunk_frames;
+  double width;
+  const char *init_model;
+  /* the schedule (AffectMoodNetTrainOptions) */
+  guint epochs, sgd_epochs, batch_size;
+  double learning_rate;
+  gboolean mixup, spec_augment;
+  int crops, select;            /* AffectCropsMode, AffectTrainSelect */
+  guint64 seed;
+  gboolean resume;
+  guint cache_budget;           /* MiB */
+  const char *output;           /* the model file, its checkpoint beside */
+  const char *features_json;    /* the stream's affect.features */
+} AffectClassifierJob;
+
+/* The trainer of job: the network in *net (affect_classifier_start; the
+ * trainer uses it, the caller owns it) and the class names in *labels
+ * (replaced). NULL with *net NULL and the start's error. */
+AffectMoodNetTrainer *affect_classifier_job_start (const AffectClassifierJob *
+    job, AffectMoodNet ** net, char ***labels, GError ** error);
+
 G_END_DECLS
 #endif /* AFFECT_CLASSIFIER_H */

@@ -72,12 +72,15 @@ test_properties (void)
 }
 
 /* every epoch and done message on the bus has exactly its fields (no
- * `target`: one model per element here); counts them */
+ * `target`: one model per element here), and the done message names the
+ * last epoch flagged `best` and its validation metric; counts them */
 static void
 check_layout (GstBus * bus, guint * n_epoch, guint * n_done)
 {
   GstMessage *msg;
-  guint i;
+  guint i, best = 0, done_epoch;
+  gdouble best_metric = NAN, done_metric;
+  gboolean is_best;
 
   *n_epoch = *n_done = 0;
   while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT |
@@ -94,6 +97,21 @@ check_layout (GstBus * bus, guint * n_epoch, guint * n_done)
       g_assert_cmpint (gst_structure_n_fields (s), ==, i);
       *n_epoch += fields == epoch_fields;
       *n_done += fields == done_fields;
+    }
+    if (fields == epoch_fields && gst_structure_get_boolean (s, "best",
+            &is_best) && is_best) {
+      g_assert_true (gst_structure_get_uint (s, "epoch", &best));
+      g_assert_true (gst_structure_get_double (s, "validation-metric",
+              &best_metric));
+    }
+    if (fields == done_fields) {
+      g_assert_true (gst_structure_get_uint (s, "best-epoch", &done_epoch));
+      g_assert_true (gst_structure_get_double (s, "validation-metric",
+              &done_metric));
+      g_assert_cmpuint (best, >, 0);
+      g_assert_cmpuint (done_epoch, ==, best);
+      g_assert_true (done_metric == best_metric || (isnan (done_metric)
+              && isnan (best_metric)));
     }
     gst_message_unref (msg);
   }

@@ -3,7 +3,8 @@
  * get through its fields, keeps the ids of the table (a NONE entry leaves
  * one unused), takes the class's flags or its own, hands out the id after
  * the table, frees its strings at finalize, and an enum defined through
- * GST_AFFECT_DEFINE_ENUM lists its values. */
+ * GST_AFFECT_DEFINE_ENUM, or GST_AFFECT_ENUM with its values inline, lists
+ * its values. */
 #include <gst/gst.h>
 
 #include "gstaffectprops.h"
@@ -21,6 +22,20 @@ static const GEnumValue colour_values[] = {
 };
 
 GST_AFFECT_DEFINE_ENUM (ToyColour, toy_colour, colour_values);
+
+typedef enum
+{
+  TOY_SHAPE_ROUND = 3,
+  TOY_SHAPE_SQUARE,
+  TOY_SHAPE_FLAT = 9
+} ToyShape;
+
+GST_AFFECT_ENUM (ToyShape, toy_shape) = {
+  {TOY_SHAPE_ROUND, "Round", "round"},
+  {TOY_SHAPE_SQUARE, "Square", "square"},
+  {TOY_SHAPE_FLAT, "Flat", "flat"},
+  {0, NULL, NULL}
+};
 
 typedef struct
 {
@@ -174,6 +189,26 @@ test_specs (void)
   g_type_class_unref (klass);
 }
 
+/* the values written inline: every one registered, under its own value */
+static void
+test_enum_inline (void)
+{
+  GType type = toy_shape_get_type ();
+  GEnumClass *e = g_type_class_ref (type);
+
+  g_assert_cmpuint (type, ==, toy_shape_get_type ());
+  g_assert_cmpstr (g_type_name (type), ==, "ToyShape");
+  g_assert_cmpuint (e->n_values, ==, 3);
+  g_assert_cmpint (e->minimum, ==, TOY_SHAPE_ROUND);
+  g_assert_cmpint (e->maximum, ==, TOY_SHAPE_FLAT);
+  g_assert_cmpstr (g_enum_get_value (e, TOY_SHAPE_SQUARE)->value_nick, ==,
+      "square");
+  g_assert_cmpint (g_enum_get_value_by_nick (e, "flat")->value, ==,
+      TOY_SHAPE_FLAT);
+  g_assert_null (g_enum_get_value (e, 5));
+  g_type_class_unref (e);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -182,5 +217,6 @@ main (int argc, char **argv)
   g_test_add_func ("/props/defaults", test_defaults);
   g_test_add_func ("/props/round-trip", test_round_trip);
   g_test_add_func ("/props/specs", test_specs);
+  g_test_add_func ("/props/enum-inline", test_enum_inline);
   return g_test_run ();
 }

@@ -1,8 +1,8 @@
 /* The training elements' work that lives in libaffect: the parsers
  * (hidden sizes, per-target files, target lists, word labels), the
  * classifier's label mapping, score ranking, input and affect.features,
- * the regressor's range check and held vectors, and the live windows of
- * Mel frames. */
+ * the regressor's range check and held vectors, the live windows of Mel
+ * frames, and a classifier's training run set up from its settings. */
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -209,6 +209,88 @@ test_held (void)
   g_free (dir);
 }
 
+/* keeps the first epoch's report and stops the run there */
+static gboolean
+on_epoch (const AffectTrainEpoch * e, gpointer data)
+{
+  AffectTrainEpoch *first = data;
+
+  *first = *e;
+  return FALSE;
+}
+
+/* AffectClassifierJob: a new network of the job's shape and output, its
+ * classes named by the vocabulary, a trainer with the job's schedule that
+ * writes the output; a shape MoodNet cannot take builds nothing and keeps
+ * the labels */
+static void
+test_classifier_job (void)
+{
+  const char *vocabulary[] = { "calm", NULL, "tense" };
+  gchar *dir = g_dir_make_tmp ("affect-job-XXXXXX", NULL);
+  gchar *out = g_build_filename (dir, "m.safetensors", NULL);
+  gchar *ckpt = g_strconcat (out, ".ckpt", NULL);
+  AffectClassifierJob job = { 3, vocabulary, TRUE, 72, 2, 72, 0.35, NULL,
+    1, 1, 4, 3e-4, FALSE, FALSE, AFFECT_CROPS_FIRST,
+    AFFECT_TRAIN_SELECT_LAST, 7, FALSE, 1, out, "{\"n-mels\": 72}"
+  };
+  AffectMoodNet *net = NULL;
+  char **labels = NULL;
+  GError *error = NULL;
+  AffectMoodNetTrainer *trainer;
+  const AffectMoodNetConfig *c;
+  float *frames = g_new (float, 150 * 72);
+  const float hot[2][3] = { {1, 0, 0}, {0, 0, 1} };
+  AffectTrainEpoch first;
+  guint i;
+
+  trainer = affect_classifier_job_start (&job, &net, &labels, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (trainer);
+  c = affect_moodnet_get_config (net);
+  g_assert_cmpint (c->classes, ==, 3);
+  g_assert_cmpint (c->output, ==, AFFECT_MOODNET_SOFTMAX);
+  g_assert_cmpint (c->n_mels, ==, 72);
+  g_assert_cmpint (c->chunks, ==, 2);
+  g_assert_cmpint (c->chunk_frames, ==, 72);
+  g_assert_cmpfloat (c->width, ==, 0.35);
+  g_assert_cmpuint (g_strv_length (labels), ==, 3);
+  g_assert_cmpstr (labels[1], ==, "");
+  g_assert_cmpstr (labels[2], ==, "tense");
+  for (i = 0; i < 150 * 72; i++)
+    frames[i] = (float) (i % 13) / 13.0f;
+  for (i = 0; i < 2; i++)
+    g_assert_true (affect_moodnet_trainer_add_frames (trainer, frames, 150,
+            hot[i], FALSE, &error));
+  /* 1 Adam epoch at the job's rate, then three SGD stages of 1; the run
+   * stopped after the first writes it */
+  affect_train_epoch_init (&first);
+  g_assert_true (affect_moodnet_trainer_run (trainer, on_epoch, &first,
+          &error));
+  g_assert_cmpint (first.epoch, ==, 1);
+  g_assert_cmpint (first.total_epochs, ==, 4);
+  g_assert_cmpstr (first.phase, ==, "adam");
+  g_assert_cmpfloat_with_epsilon (first.learning_rate, 3e-4, 1e-12);
+  g_assert_true (g_file_test (out, G_FILE_TEST_EXISTS));
+  affect_moodnet_trainer_free (trainer);
+  affect_moodnet_free (net);
+  net = NULL;
+  job.chunk_frames = 8;
+  g_assert_null (affect_classifier_job_start (&job, &net, &labels, &error));
+  g_assert_nonnull (error);
+  g_assert_null (net);
+  g_assert_cmpstr (labels[0], ==, "calm");
+  g_clear_error (&error);
+  g_strfreev (labels);
+  g_free (frames);
+  g_unlink (ckpt);
+  g_unlink (out);
+  g_rmdir (dir);
+  g_free (ckpt);
+  g_free (out);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -218,5 +300,6 @@ main (int argc, char **argv)
   g_test_add_func ("/learner-core/ranges", test_ranges);
   g_test_add_func ("/learner-core/frames", test_frames);
   g_test_add_func ("/learner-core/held", test_held);
+  g_test_add_func ("/learner-core/classifier-job", test_classifier_job);
   return g_test_run ();
 }
