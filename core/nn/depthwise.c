@@ -270,6 +270,47 @@ plane_weight_grad (const float *restrict xp, int pw, const float *restrict g,
   }
 }
 
+/* Stride 2: the input gradient of one plane, dy scattered through the
+ * filter. Row R of the zero-bordered plane gets, from output row oy and
+ * filter row i with 2·oy + i = R, in oy order: at even columns 2q first
+ * k2·dy[q − 1] (from ox = q − 1), then k0·dy[q]; at odd columns 2q + 1,
+ * k1·dy[q]. The even and odd columns are kept apart (ev: ow + 1 per row,
+ * od: ow per row, both in work) so that every sweep is a plain vector
+ * loop; each element gets the terms of the interleaved scalar loop in
+ * its order, so the bits are that loop's. */
+AFFECT_VECTOR_CLONES static void
+plane_dx_stride2 (const float *restrict g, const float *restrict k, int oh,
+    int ow, int h, int w, float *restrict work, float *restrict dx)
+{
+  const int rows = 2 * oh + 1, ew = ow + 1;
+  float *restrict ev = work;
+  float *restrict od = work + (int64_t) rows * ew;
+
+  memset (work, 0, sizeof (float) * rows * (ew + ow));
+  for (int oy = 0; oy < oh; oy++) {
+    const float *restrict gr = g + (int64_t) oy * ow;
+    for (int i = 0; i < 3; i++) {
+      float *restrict e = ev + (int64_t) (2 * oy + i) * ew;
+      float *restrict o = od + (int64_t) (2 * oy + i) * ow;
+      const float k0 = k[3 * i], k1 = k[3 * i + 1], k2 = k[3 * i + 2];
+      for (int q = 0; q < ow; q++)
+        e[q + 1] += k2 * gr[q];
+      for (int q = 0; q < ow; q++)
+        e[q] += k0 * gr[q];
+      for (int q = 0; q < ow; q++)
+        o[q] += k1 * gr[q];
+    }
+  }
+  /* the interior: input (y, x) is padded (y + 1, x + 1) */
+  for (int y = 0; y < h; y++) {
+    const float *e = ev + (int64_t) (y + 1) * ew;
+    const float *o = od + (int64_t) (y + 1) * ow;
+    float *d = dx + (int64_t) y * w;
+    for (int x = 0; x < w; x++)
+      d[x] = x % 2 ? e[(x + 1) / 2] : o[x / 2];
+  }
+}
+
 static void
 backward_part (int part, int n_parts, gpointer data)
 {
@@ -308,32 +349,8 @@ backward_part (int part, int n_parts, gpointer data)
         pad_plane (g, dw->oh, dw->ow, dxp);
         plane_forward (dxp, pw, kf, 1, dw->h, dw->w, dx + p * in_plane);
       } else if (dx != NULL) {
-        memset (dxp, 0, sizeof (float) * padded);
-        for (int oy = 0; oy < dw->oh; oy++) {
-          const float *gr = g + (int64_t) oy * dw->ow;
-          for (int i = 0; i < 3; i++) {
-            float *r = dxp + (int64_t) (oy * s + i) * pw;
-            const float k0 = k[3 * i], k1 = k[3 * i + 1], k2 = k[3 * i + 2];
-            if (s == 1) {
-              for (int ox = 0; ox < dw->ow; ox++)
-                r[ox] += k0 * gr[ox];
-              for (int ox = 0; ox < dw->ow; ox++)
-                r[ox + 1] += k1 * gr[ox];
-              for (int ox = 0; ox < dw->ow; ox++)
-                r[ox + 2] += k2 * gr[ox];
-            } else {
-              for (int ox = 0; ox < dw->ow; ox++) {
-                r[2 * ox] += k0 * gr[ox];
-                r[2 * ox + 1] += k1 * gr[ox];
-                r[2 * ox + 2] += k2 * gr[ox];
-              }
-            }
-          }
-        }
-        float *d = dx + p * in_plane;
-        for (int yy = 0; yy < dw->h; yy++)
-          memcpy (d + (int64_t) yy * dw->w, dxp + (int64_t) (yy + 1) * pw + 1,
-              sizeof (float) * dw->w);
+        plane_dx_stride2 (g, k, dw->oh, dw->ow, dw->h, dw->w, dxp,
+            dx + p * in_plane);
       }
     }
     if (dweight != NULL)

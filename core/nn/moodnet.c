@@ -708,9 +708,23 @@ plan_arena (AffectMoodNet * net, gboolean keep)
   }
   net->planning = TRUE;
   net->plan_keep = keep;
-  cnn_forward (net);
-  if (keep)
-    cnn_backward (net, NULL, TRUE);
+  if (keep) {
+    /* a plan that keeps serves training (and calibration) and eval-mode
+     * forwards and backwards alike, whose paths differ (the bw2col sweep
+     * and the residual sum in the batch-norm pass are training's): each
+     * slot lives from its first to its last use in either */
+    const gboolean training = net->training, calibrating = net->calibrating;
+    for (int mode = 0; mode < 2; mode++) {
+      net->training = mode == 0;
+      net->calibrating = FALSE;
+      cnn_forward (net);
+      cnn_backward (net, NULL, TRUE);
+    }
+    net->training = training;
+    net->calibrating = calibrating;
+  } else {
+    cnn_forward (net);
+  }
   net->planning = FALSE;
 
   for (int i = 0; i < n; i++)
@@ -995,18 +1009,22 @@ unit_forward (AffectMoodNet * net, Unit * u, const float *in, float *c,
     return;
   }
   if (unit_fuses (net, u)) {
-    /* training: the batch-norm pass adds the residual input (the bits of
-     * batch-norm then sum) */
+    /* training: the batch statistics made in the convolution's epilogue,
+     * then one batch-norm pass */
+    double *moments = g_new (double, 2 * u->cout);
+    AffectEpilogue ep = { NULL, NULL, NULL, NULL, moments };
     if (u->kind == UNIT_CONV)
-      affect_conv2d_forward (&u->conv, in, u->weight->value.data,
-          u->bias ? u->bias->value.data : NULL, c, col);
+      affect_conv2d_forward_fused (&u->conv, in, u->weight->value.data,
+          u->bias ? u->bias->value.data : NULL, &ep, c, col);
     else
-      affect_depthwise_forward (&u->dw, in, u->weight->value.data, c);
-    affect_batchnorm_forward_moments (u->cout, m, c, NULL,
+      affect_depthwise_forward_fused (&u->dw, in, u->weight->value.data, &ep,
+          c);
+    affect_batchnorm_forward_moments (u->cout, m, c, moments,
         u->bn_weight->value.data, u->bn_bias->value.data,
         u->bn_mean->value.data, u->bn_var->value.data,
         net->calibrating ? -1.0f : BN_MOMENTUM, &u->bn_batches, BN_EPS,
         unit_clamp (u), residual, y, u->mean, u->rstd);
+    g_free (moments);
     return;
   }
   g_assert (residual == NULL);
@@ -1034,14 +1052,12 @@ unit_forward (AffectMoodNet * net, Unit * u, const float *in, float *c,
 
 /* the bw2col block (units 0–2: input batch-norm, 1×1 1 → 10 + ReLU,
  * 1×1 10 → 3 + ReLU) runs as one sweep (affect_bw2col_forward) in
- * inference that keeps nothing. Training keeps the separate layers: the
- * sweep's backward (affect_bw2col_backward) sums in another order, and
- * the training results it gives are not yet checked against the stored
- * ones (docs/design-nn.md) */
+ * training and in inference that keeps nothing; a backward keeps its
+ * 3-channel output instead of its 10-channel intermediate */
 static gboolean
 bw2col_fused (const AffectMoodNet * net)
 {
-  return fused_eval (net);
+  return net->training || net->calibrating || fused_eval (net);
 }
 
 static void
@@ -1051,10 +1067,31 @@ bw2col_forward (AffectMoodNet * net, float *y)
   const int64_t n = (int64_t) net->batch * net->config.chunks * u0->h * u0->w;
   float a0, b0;
 
-  /* forward_eval's a and b */
-  a0 = u0->bn_weight->value.data[0] / sqrtf (u0->bn_var->value.data[0]
-      + BN_EPS);
-  b0 = u0->bn_bias->value.data[0] - u0->bn_mean->value.data[0] * a0;
+  if (net->training || net->calibrating) {
+    /* forward_train's statistics and running averages, one channel */
+    const float momentum = net->calibrating ? -1.0f : BN_MOMENTUM;
+    double mu, ss, factor = momentum;
+    affect_bw2col_moments (n, net->chunks_in, &mu, &ss);
+    const double var = ss / (double) n;
+    const float r = (float) (1.0 / sqrt (var + BN_EPS));
+    u0->bn_batches += 1;
+    if (momentum < 0.0f)
+      factor = 1.0 / (double) u0->bn_batches;
+    a0 = u0->bn_weight->value.data[0] * r;
+    b0 = u0->bn_bias->value.data[0] - (float) mu *a0;
+    u0->mean[0] = (float) mu;
+    u0->rstd[0] = r;
+    {
+      const double unbiased = n > 1 ? ss / (double) (n - 1) : var;
+      float *rm = u0->bn_mean->value.data, *rv = u0->bn_var->value.data;
+      rm[0] = (float) ((1.0 - factor) * rm[0] + factor * mu);
+      rv[0] = (float) ((1.0 - factor) * rv[0] + factor * unbiased);
+    }
+  } else {
+    a0 = u0->bn_weight->value.data[0] / sqrtf (u0->bn_var->value.data[0]
+        + BN_EPS);
+    b0 = u0->bn_bias->value.data[0] - u0->bn_mean->value.data[0] * a0;
+  }
   affect_bw2col_forward (n, net->chunks_in, a0, b0, u1->weight->value.data,
       u1->bias->value.data, u2->weight->value.data, u2->bias->value.data, y);
 }
@@ -1228,7 +1265,8 @@ affect_moodnet_forward (AffectMoodNet * net, const float *x, int batch,
   const gboolean tr = net->training;
 
   ensure_batch (net, batch);
-  ensure_plan (net, tr);
+  /* calibration runs the training forward's path */
+  ensure_plan (net, tr || net->calibrating);
 
   /* (B, 1, mels, t·fr) → chunk images (1, B·t, mels, fr), chunk b·t + i */
   for (int b = 0; b < batch; b++)
@@ -1423,6 +1461,8 @@ need_y (AffectMoodNet * net, int i)
   Unit *u = &net->units[i];
   float *y;
 
+  if (i == 2 && bw2col_fused (net))
+    return slot (net, u->s_y);
   y = slot (net, u->s_yr);
   if (!net->ready[u->s_yr]) {
     const int64_t m = (int64_t) net->batch * net->config.chunks * u->oh * u->ow;
@@ -1443,6 +1483,39 @@ need_y (AffectMoodNet * net, int i)
     net->ready[u->s_yr] = TRUE;
   }
   return y;
+}
+
+static void
+bw2col_backward (AffectMoodNet * net, gboolean want_dx)
+{
+  Unit *u0 = &net->units[0], *u1 = &net->units[1], *u2 = &net->units[2];
+  const int64_t n = (int64_t) net->batch * net->config.chunks * u0->h * u0->w;
+  const float *y, *dy;
+  float *dxhat = NULL, *dx = NULL;
+
+  g_assert (net->training);
+  net->now = 3 * net->n_units;
+  y = slot (net, u2->s_y);
+  dy = slot (net, u2->s_g);
+  if (want_dx) {
+    dxhat = slot (net, u0->s_g);
+    dx = slot (net, net->s_gin);
+  }
+  if (!net->planning) {
+    const float mu = u0->mean[0], r = u0->rstd[0];
+    const float a0 = u0->bn_weight->value.data[0] * r;
+    const float b0 = u0->bn_bias->value.data[0] - mu * a0;
+    double sg, sgx;
+    affect_bw2col_backward (n, net->chunks_in, a0, b0, mu, r,
+        u1->weight->value.data, u1->bias->value.data, u2->weight->value.data,
+        u2->bias->value.data, y, dy, dxhat, u1->weight->grad, u1->bias->grad,
+        u2->weight->grad, u2->bias->grad, &sg, &sgx);
+    u0->bn_weight->grad[0] += (float) sgx;
+    u0->bn_bias->grad[0] += (float) sg;
+    if (want_dx)
+      affect_batchnorm_backward_train (1, n, net->chunks_in,
+          u0->bn_weight->value.data, u0->mean, u0->rstd, dxhat, dx, NULL, NULL);
+  }
 }
 
 /* d_f (rows × EMBED, gradient w.r.t. the pooled chunk vectors) → the
@@ -1466,6 +1539,10 @@ cnn_backward (AffectMoodNet * net, const float *d_f, gboolean want_dx)
   for (int bi = net->n_blocks - 1; bi >= 0; bi--) {
     const Block *b = &net->blocks[bi];
     const int last = b->first + b->n - 1;
+    if (bi == 0 && bw2col_fused (net)) {
+      bw2col_backward (net, want_dx);
+      continue;
+    }
     for (int i = last; i >= b->first; i--) {
       Unit *u = &net->units[i];
       const float *in, *c = NULL, *y = NULL, *dy;

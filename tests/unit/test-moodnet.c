@@ -350,6 +350,63 @@ test_mlp_through_registry (void)
   g_free (dir);
 }
 
+/* A net that trained and then predicts in eval mode gives what a fresh
+ * net with its parameters gives: the training step's arena plan (where
+ * the bw2col sweep and the batch-norm's residual sum run) also holds the
+ * eval-mode path's buffers, and a calibration pass after training too. */
+static void
+test_eval_after_training (void)
+{
+  AffectMoodNetConfig cfg = small_config (4, AFFECT_MOODNET_SIGMOID);
+  const int batch = 2, n = cfg.n_mels * cfg.chunks * cfg.chunk_frames;
+  AffectMoodNet *trained = affect_moodnet_new (&cfg, 5);
+  AffectMoodNet *fresh = affect_moodnet_new (&cfg, 6);
+  float *x = g_new (float, batch * n), target[8] = { 1, 0, 0, 1, 0, 1, 0, 0 };
+  float out_t[8], out_f[8], d_att[8], d_clf[8];
+  AffectParam *const *pt, *const *pf;
+  guint n_t, n_f;
+  AffectOptimizer opt;
+  AffectRng rng;
+
+  affect_rng_init (&rng, 12);
+  for (int i = 0; i < batch * n; i++)
+    x[i] = (float) affect_rng_normal (&rng) + 2.0f;
+  pt = affect_moodnet_params (trained, &n_t);
+  pf = affect_moodnet_params (fresh, &n_f);
+  g_assert_cmpuint (n_t, ==, n_f);
+  affect_optimizer_init_adam (&opt, 1e-2);
+  for (int pass = 0; pass < 2; pass++) {
+    for (int step = 0; step < 2; step++) {
+      affect_moodnet_set_training (trained, TRUE, &rng);
+      affect_params_zero_grad (pt, n_t);
+      affect_moodnet_forward (trained, x, batch, out_t);
+      affect_moodnet_loss (trained, target, d_att, d_clf);
+      affect_moodnet_backward (trained, d_att, d_clf, NULL);
+      affect_optimizer_step (&opt, pt, n_t);
+    }
+    if (pass == 1) {
+      /* then the running statistics from a calibration pass */
+      affect_moodnet_calibrate_batchnorm (trained, TRUE);
+      affect_moodnet_forward (trained, x, batch, out_t);
+      affect_moodnet_calibrate_batchnorm (trained, FALSE);
+    }
+    affect_moodnet_set_training (trained, FALSE, NULL);
+    affect_moodnet_forward (trained, x, batch, out_t);
+    for (guint k = 0; k < n_t; k++)
+      memcpy (pf[k]->value.data, pt[k]->value.data,
+          sizeof (float) * pt[k]->value.n);
+    affect_moodnet_set_training (fresh, FALSE, NULL);
+    affect_moodnet_forward (fresh, x, batch, out_f);
+    /* the two eval paths (kept buffers or fused epilogues) round apart
+     * by about 1e-7 here; a clobbered buffer moved them by 2e-4 */
+    for (int i = 0; i < batch * 4; i++)
+      g_assert_cmpfloat_with_epsilon (out_t[i], out_f[i], 1e-5);
+  }
+  g_free (x);
+  affect_moodnet_free (trained);
+  affect_moodnet_free (fresh);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -362,5 +419,6 @@ main (int argc, char **argv)
       test_training_gradients_sigmoid);
   g_test_add_func ("/moodnet/training-gradients-softmax",
       test_training_gradients_softmax);
+  g_test_add_func ("/moodnet/eval-after-training", test_eval_after_training);
   return g_test_run ();
 }
