@@ -23,8 +23,7 @@
 
 typedef enum
 {
-  FORWARD_TRAIN,
-  FORWARD_MOMENTS,
+  FORWARD_TRAIN,                /* with or without the moments given */
   FORWARD_EVAL,
   FORWARD_SAVED,
   BACKWARD_TRAIN,
@@ -60,7 +59,6 @@ bn_part (int part, int n_parts, gpointer data)
   for (int ch = c0; ch < c1; ch++)
     switch (j->pass) {
       case FORWARD_TRAIN:
-      case FORWARD_MOMENTS:
         forward_train_channel (j, ch);
         break;
       case FORWARD_EVAL:
@@ -286,35 +284,15 @@ forward_train_channel (const BnJob * j, int ch)
   }
 }
 
+/* the batch statistics made here (moments NULL: two passes per channel) */
 void
 affect_batchnorm_forward_train (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, float *running_mean,
     float *running_var, float momentum, int64_t * n_batches, float eps,
     const float *clamp, float *y, float *mean, float *rstd)
 {
-  BnJob j = { 0 };
-  double factor = momentum;
-
-  if (n_batches != NULL) {
-    *n_batches += 1;
-    if (momentum < 0.0f)
-      factor = 1.0 / (double) *n_batches;
-  }
-  j.pass = FORWARD_TRAIN;
-  j.c = c;
-  j.m = m;
-  j.x = x;
-  j.gamma = gamma;
-  j.beta = beta;
-  j.running_mean = running_mean;
-  j.running_var = running_var;
-  j.factor = factor;
-  j.eps = eps;
-  j.clamp = clamp;
-  j.y = y;
-  j.mean = mean;
-  j.rstd = rstd;
-  bn_run (&j);
+  affect_batchnorm_forward_moments (c, m, x, NULL, gamma, beta, running_mean,
+      running_var, momentum, n_batches, eps, clamp, NULL, y, mean, rstd);
 }
 
 void
@@ -332,7 +310,7 @@ affect_batchnorm_forward_moments (int c, int64_t m, const float *x,
     if (momentum < 0.0f)
       factor = 1.0 / (double) *n_batches;
   }
-  j.pass = FORWARD_MOMENTS;
+  j.pass = FORWARD_TRAIN;
   j.c = c;
   j.m = m;
   j.x = x;

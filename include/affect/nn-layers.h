@@ -107,7 +107,8 @@ void affect_batchnorm_forward_train (int c, int64_t m, const float *x,
     const float *clamp, float *y, float *mean, float *rstd);
 /* the train forward with the batch statistics already made (moments:
  * per channel the mean and Σ (x − mean)², AffectEpilogue's), one pass over
- * x; residual (x's layout, or NULL) is added to the clamped output */
+ * x; moments NULL: made here, as affect_batchnorm_forward_train does;
+ * residual (x's layout, or NULL) is added to the clamped output */
 void affect_batchnorm_forward_moments (int c, int64_t m, const float *x,
     const double *moments, const float *gamma, const float *beta,
     float *running_mean, float *running_var, float momentum,
