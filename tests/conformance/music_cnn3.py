@@ -29,7 +29,6 @@ as crossval.md). A reference beside the product, never a part of it
 """
 import argparse
 import csv
-import glob
 import hashlib
 import json
 import os
@@ -41,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mel_conformance import reference, apply_log  # noqa: E402
-from music_floor import PRESET, read_audio  # noqa: E402
+from music_floor import PRESET, fold_runs, read_audio  # noqa: E402
 
 FRAME_RATE = PRESET["sample_rate"] / PRESET["hop"]
 
@@ -158,11 +157,7 @@ def main():
     import torch
     torch.set_num_threads(args.threads)
 
-    runs = sorted(glob.glob(os.path.join(args.results, "folds",
-                                         "repeat-*-fold-*.csv")))
-    runs = [r for r in runs if re.search(r"repeat-\d+-fold-\d+\.csv$", r)]
-    if not runs:
-        sys.exit("music_cnn3: no folds/repeat-R-fold-K.csv in " + args.results)
+    runs = fold_runs(args.results, "music_cnn3")
     mels = {}
     out = []
     t0 = time.time()

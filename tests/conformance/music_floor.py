@@ -55,6 +55,16 @@ def features(path):
     return np.concatenate([logmel.mean(axis=0), logmel.std(axis=0)])
 
 
+def fold_runs(results, name):
+    """the fold manifests a crossval run wrote (folds/repeat-R-fold-K.csv),
+    sorted; exits naming the script when there are none"""
+    runs = sorted(glob.glob(os.path.join(results, "folds", "repeat-*-fold-*.csv")))
+    runs = [r for r in runs if re.search(r"repeat-\d+-fold-\d+\.csv$", r)]
+    if not runs:
+        sys.exit("%s: no folds/repeat-R-fold-K.csv in %s" % (name, results))
+    return runs
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
@@ -66,11 +76,7 @@ def main():
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    runs = sorted(glob.glob(os.path.join(args.results, "folds",
-                                         "repeat-*-fold-*.csv")))
-    runs = [r for r in runs if re.search(r"repeat-\d+-fold-\d+\.csv$", r)]
-    if not runs:
-        sys.exit("music_floor: no folds/repeat-R-fold-K.csv in " + args.results)
+    runs = fold_runs(args.results, "music_floor")
     cache = {}
     out = []
     for run in runs:
