@@ -14,6 +14,7 @@
 
 #include "affect/nn-layers.h"
 #include "affect/parallel.h"
+#include "batchnorm-private.h"
 #include "epilogue.h"
 #include "vector-clones.h"
 
@@ -41,6 +42,8 @@ typedef struct
   float *running_mean, *running_var, *y, *mean, *rstd, *dx, *dgamma, *dbeta;
   double factor;
   float eps;
+  gboolean mask_from_x;         /* the clamp's mask from γ·x̂ + β */
+  const double *sums;           /* per channel Σ g, Σ g·x̂, or NULL */
 } BnJob;
 
 static void forward_train_channel (const BnJob * j, int ch);
@@ -101,20 +104,34 @@ typedef int v4si __attribute__((vector_size (16)));
 
 /* Σ g and Σ g·x̂, x̂ = (x − mu)·r in float as the forward's; with y, g
  * counts only where lo < y (< hi when hi is finite): the derivative of the
- * clamp that followed the batch-norm, applied on the fly */
-AFFECT_VECTOR_CLONES static void
-channel_grad_sums (int64_t m, const float *restrict x,
-    const float *restrict g, const float *restrict y, float lo, float hi,
-    float mu, float r, double *sg, double *sgx)
+ * clamp that followed the batch-norm, applied on the fly. With mask_x
+ * instead of y, the mask is made from v = ma·x + mb, the batch-norm's
+ * output before the clamp with the forward's bits: lo < y iff lo < v and
+ * y < hi iff v < hi, so the output need not be read (or kept).
+ *
+ * The m values are a stretch of a channel starting at index `first`: value
+ * i goes to lane (first + i) mod 8 of acc (Σ g in acc[0..7], Σ g·x̂ in
+ * acc[8..15]), so a channel summed in stretches in index order — a plane
+ * at a time, by whoever made the plane — has the bits of one call over
+ * the whole channel. */
+AFFECT_VECTOR_CLONES void
+affect_batchnorm_lane_sums (int64_t m, int64_t first, const float *restrict x,
+    const float *restrict g, const float *restrict y, int mask_x, float ma,
+    float mb, float lo, float hi, float mu, float r, double acc[16])
 {
-  v4df a0 = { 0 }, a1 = { 0 }, b0 = { 0 }, b1 = { 0 };
+  v4df a0, a1, b0, b1;
   const v4sf vmu = { mu, mu, mu, mu }, vr = { r, r, r, r };
   const v4sf vlo = { lo, lo, lo, lo }, vhi = { hi, hi, hi, hi };
+  const v4sf vma = { ma, ma, ma, ma }, vmb = { mb, mb, mb, mb };
   const int inf = hi == INFINITY ? -1 : 0;
   const v4si vinf = { inf, inf, inf, inf };
   int64_t i = 0;
 
-  for (; i + 8 <= m; i += 8) {
+  memcpy (&a0, acc, sizeof (a0));
+  memcpy (&a1, acc + 4, sizeof (a1));
+  memcpy (&b0, acc + 8, sizeof (b0));
+  memcpy (&b1, acc + 12, sizeof (b1));
+  for (; first % 8 == 0 && i + 8 <= m; i += 8) {
     v4sf x0, x1, g0, g1;
     memcpy (&x0, x + i, sizeof (x0));
     memcpy (&x1, x + i + 4, sizeof (x1));
@@ -126,14 +143,20 @@ channel_grad_sums (int64_t m, const float *restrict x,
       memcpy (&y1, y + i + 4, sizeof (y1));
       g0 = (v4sf) ((v4si) g0 & (y0 > vlo) & ((y0 < vhi) | vinf));
       g1 = (v4sf) ((v4si) g1 & (y1 > vlo) & ((y1 < vhi) | vinf));
+    } else if (mask_x) {
+      const v4sf v0 = vma * x0 + vmb, v1 = vma * x1 + vmb;
+      g0 = (v4sf) ((v4si) g0 & (v0 > vlo) & ((v0 < vhi) | vinf));
+      g1 = (v4sf) ((v4si) g1 & (v1 > vlo) & ((v1 < vhi) | vinf));
     }
     a0 += __builtin_convertvector (g0, v4df);
     a1 += __builtin_convertvector (g1, v4df);
     b0 += __builtin_convertvector (g0 * ((x0 - vmu) * vr), v4df);
     b1 += __builtin_convertvector (g1 * ((x1 - vmu) * vr), v4df);
   }
-  for (int l = 0; i < m; i++, l++) {
-    const float gi = y == NULL || (y[i] > lo && (inf || y[i] < hi)) ?
+  for (; i < m; i++) {
+    const int l = (int) ((first + i) % 8);
+    const float v = y != NULL ? y[i] : mask_x ? ma * x[i] + mb : 1.0f;
+    const float gi = (y == NULL && !mask_x) || (v > lo && (inf || v < hi)) ?
         g[i] : 0.0f;
     const float p = gi * ((x[i] - mu) * r);
     if (l < 4) {
@@ -144,8 +167,30 @@ channel_grad_sums (int64_t m, const float *restrict x,
       b1[l - 4] += p;
     }
   }
-  LANES_SUM (*sg, a0, a1);
-  LANES_SUM (*sgx, b0, b1);
+  memcpy (acc, &a0, sizeof (a0));
+  memcpy (acc + 4, &a1, sizeof (a1));
+  memcpy (acc + 8, &b0, sizeof (b0));
+  memcpy (acc + 12, &b1, sizeof (b1));
+}
+
+/* the lanes added up in lane order: acc[0..7] → Σ g, acc[8..15] → Σ g·x̂ */
+void
+affect_batchnorm_lane_total (const double acc[16], double *sg, double *sgx)
+{
+  LANES_SUM (*sg, acc, acc + 4);
+  LANES_SUM (*sgx, acc + 8, acc + 12);
+}
+
+static void
+channel_grad_sums (int64_t m, const float *restrict x,
+    const float *restrict g, const float *restrict y, int mask_x, float ma,
+    float mb, float lo, float hi, float mu, float r, double *sg, double *sgx)
+{
+  double acc[16] = { 0 };
+
+  affect_batchnorm_lane_sums (m, 0, x, g, y, mask_x, ma, mb, lo, hi, mu, r,
+      acc);
+  affect_batchnorm_lane_total (acc, sg, sgx);
 }
 
 /* y = a·x + b, clamped to [lo, hi] in the same pass when clamp != NULL
@@ -215,18 +260,20 @@ affine (int64_t m, const float *restrict x, float a, float b,
   }
 }
 
-/* d = a·(g − mg − (x − mu)·r·mgx); d may be g; y, lo, hi: the clamp's
- * mask as in channel_grad_sums */
+/* d = a·(g − mg − (x − mu)·r·mgx); d may be g; y or mask_x, ma, mb, lo,
+ * hi: the clamp's mask as in channel_grad_sums */
 AFFECT_VECTOR_CLONES static void
 backward_dx (int64_t m, const float *x, const float *g, const float *y,
-    float lo, float hi, float a, float mg, float mu, float r, float mgx,
-    float *d)
+    int mask_x, float ma, float mb, float lo, float hi, float a, float mg,
+    float mu, float r, float mgx, float *d)
 {
-  v8sf va, vmg, vmu, vr, vmgx, vlo, vhi;
+  v8sf va, vmg, vmu, vr, vmgx, vlo, vhi, vma, vmb;
   const int inf = hi == INFINITY ? -1 : 0;
   const v8si vinf = { inf, inf, inf, inf, inf, inf, inf, inf };
   int64_t i = 0;
 
+  SPLAT8 (vma, ma);
+  SPLAT8 (vmb, mb);
   SPLAT8 (va, a);
   SPLAT8 (vmg, mg);
   SPLAT8 (vmu, mu);
@@ -242,12 +289,16 @@ backward_dx (int64_t m, const float *x, const float *g, const float *y,
       v8sf yv;
       memcpy (&yv, y + i, sizeof (yv));
       gv = (v8sf) ((v8si) gv & (yv > vlo) & ((yv < vhi) | vinf));
+    } else if (mask_x) {
+      const v8sf yv = vma * xv + vmb;
+      gv = (v8sf) ((v8si) gv & (yv > vlo) & ((yv < vhi) | vinf));
     }
     v = va * (gv - vmg - (xv - vmu) * vr * vmgx);
     memcpy (d + i, &v, sizeof (v));
   }
   for (; i < m; i++) {
-    const float gi = y == NULL || (y[i] > lo && (inf || y[i] < hi)) ?
+    const float v = y != NULL ? y[i] : mask_x ? ma * x[i] + mb : 1.0f;
+    const float gi = (y == NULL && !mask_x) || (v > lo && (inf || v < hi)) ?
         g[i] : 0.0f;
     d[i] = a * (gi - mg - (x[i] - mu) * r * mgx);
   }
@@ -258,7 +309,7 @@ forward_train_channel (const BnJob * j, int ch)
 {
   const int64_t m = j->m;
   const float *xc = j->x + (int64_t) ch * m;
-  float *yc = j->y + (int64_t) ch * m;
+  float *yc = j->y != NULL ? j->y + (int64_t) ch * m : NULL;
   double mu, ss;
 
   if (j->moments != NULL) {
@@ -271,8 +322,9 @@ forward_train_channel (const BnJob * j, int ch)
   const float r = (float) (1.0 / sqrt (var + j->eps));
   const float a = j->gamma[ch] * r;
   const float b = j->beta[ch] - (float) mu * a;
-  affine (m, xc, a, b, j->clamp,
-      j->residual != NULL ? j->residual + (int64_t) ch * m : NULL, yc);
+  if (yc != NULL)
+    affine (m, xc, a, b, j->clamp,
+        j->residual != NULL ? j->residual + (int64_t) ch * m : NULL, yc);
   j->mean[ch] = (float) mu;
   j->rstd[ch] = r;
   if (j->running_mean != NULL && j->factor >= 0.0) {
@@ -404,9 +456,18 @@ backward_train_channel (const BnJob * j, int ch)
   const float *yc = j->y_in != NULL ? j->y_in + (int64_t) ch * m : NULL;
   const float lo = j->clamp != NULL ? j->clamp[0] : 0.0f;
   const float hi = j->clamp != NULL ? j->clamp[1] : INFINITY;
+  /* the mask's v = ma·x + mb as forward_saved_channel forms a and b */
+  const float ma = j->mask_from_x ? j->gamma[ch] * r : 1.0f;
+  const float mb = j->mask_from_x ? j->beta[ch] - mu * ma : 0.0f;
   double sg, sgx;
 
-  channel_grad_sums (m, xc, g, yc, lo, hi, mu, r, &sg, &sgx);
+  if (j->sums != NULL) {
+    sg = j->sums[2 * ch];
+    sgx = j->sums[2 * ch + 1];
+  } else {
+    channel_grad_sums (m, xc, g, yc, j->mask_from_x, ma, mb, lo, hi, mu, r,
+        &sg, &sgx);
+  }
   if (j->dgamma != NULL)
     j->dgamma[ch] += (float) sgx;
   if (j->dbeta != NULL)
@@ -416,7 +477,8 @@ backward_train_channel (const BnJob * j, int ch)
     const float a = j->gamma[ch] * r;
     const float mg = (float) (sg / (double) m);
     const float mgx = (float) (sgx / (double) m);
-    backward_dx (m, xc, g, yc, lo, hi, a, mg, mu, r, mgx, d);
+    backward_dx (m, xc, g, yc, j->mask_from_x, ma, mb, lo, hi, a, mg, mu, r,
+        mgx, d);
   }
 }
 
@@ -453,6 +515,57 @@ affect_batchnorm_backward_train_clamped (int c, int64_t m, const float *x,
   bn_run (&j);
 }
 
+void
+affect_batchnorm_backward_train_masked (int c, int64_t m, const float *x,
+    const float *gamma, const float *beta, const float *mean,
+    const float *rstd, const float *clamp, const float *dy, float *dx,
+    float *dgamma, float *dbeta)
+{
+  BnJob j = { 0 };
+
+  j.mask_from_x = clamp != NULL;
+  j.clamp = clamp;
+  j.pass = BACKWARD_TRAIN;
+  j.c = c;
+  j.m = m;
+  j.x = x;
+  j.gamma = gamma;
+  j.beta = beta;
+  j.mean_in = mean;
+  j.rstd_in = rstd;
+  j.dy = dy;
+  j.dx = dx;
+  j.dgamma = dgamma;
+  j.dbeta = dbeta;
+  bn_run (&j);
+}
+
+void
+affect_batchnorm_backward_train_sums (int c, int64_t m, const float *x,
+    const float *gamma, const float *beta, const float *mean,
+    const float *rstd, const float *clamp, const double *sums,
+    const float *dy, float *dx, float *dgamma, float *dbeta)
+{
+  BnJob j = { 0 };
+
+  j.mask_from_x = clamp != NULL;
+  j.clamp = clamp;
+  j.sums = sums;
+  j.pass = BACKWARD_TRAIN;
+  j.c = c;
+  j.m = m;
+  j.x = x;
+  j.gamma = gamma;
+  j.beta = beta;
+  j.mean_in = mean;
+  j.rstd_in = rstd;
+  j.dy = dy;
+  j.dx = dx;
+  j.dgamma = dgamma;
+  j.dbeta = dbeta;
+  bn_run (&j);
+}
+
 static void
 backward_eval_channel (const BnJob * j, int ch)
 {
@@ -464,7 +577,8 @@ backward_eval_channel (const BnJob * j, int ch)
 
   if (j->dgamma != NULL || j->dbeta != NULL) {
     double sg, sgx;
-    channel_grad_sums (m, xc, g, NULL, 0.0f, INFINITY, mu, r, &sg, &sgx);
+    channel_grad_sums (m, xc, g, NULL, 0, 1.0f, 0.0f, 0.0f, INFINITY, mu, r,
+        &sg, &sgx);
     if (j->dgamma != NULL)
       j->dgamma[ch] += (float) sgx;
     if (j->dbeta != NULL)

@@ -10,11 +10,13 @@
  * size alone and a channel's weight gradient is summed over the images in
  * their order by the one thread that has the channel: the bits are those
  * of one thread at any thread count. */
+#include <math.h>
 #include <string.h>
 
 #include "affect/nn.h"
 #include "affect/nn-layers.h"
 #include "affect/parallel.h"
+#include "batchnorm-private.h"
 #include "epilogue.h"
 #include "vector-clones.h"
 
@@ -37,6 +39,9 @@ typedef struct
   const float *x, *weight, *dy;
   float *y, *dx, *dweight;
   const AffectEpilogue *ep;
+  const AffectEpilogue *pro;    /* applied to each input value, or NULL */
+  const float *pro_mean, *pro_rstd;     /* pro's batch-norm, for sums */
+  double *sums;                 /* per channel Σ dx, Σ dx·x̂, or NULL */
 } DwJob;
 
 gboolean
@@ -71,12 +76,72 @@ pad_plane (const float *x, int h, int w, float *xp)
 }
 
 typedef float v8sf __attribute__((vector_size (32)));
+typedef int v8si __attribute__((vector_size (32)));
 
 /* unaligned loads; a macro, since passing 32-byte vectors by value
  * would depend on the instruction set of the caller */
 #define LOAD8(v, p) memcpy (&(v), (p), sizeof (v8sf))
 #define SPLAT8(v, x) do { for (int l_ = 0; l_ < 8; l_++) (v)[l_] = (x); } \
   while (0)
+
+/* where mask: b, else a (a NaN compares false and stays) */
+#define SELECT8(mask, b, a) \
+  ((v8sf) (((v8si) (b) & (mask)) | ((v8si) (a) & ~(mask))))
+
+/* pad_plane of clamp(a·x + b): the previous layer's batch-norm and clamp
+ * applied as the plane is copied, each value rounded as the separate
+ * batch-norm pass rounds it (a·x, + b, then the clamp), so the plane has
+ * the bits of the stored output it replaces */
+AFFECT_VECTOR_CLONES static void
+pad_plane_pro (const float *restrict x, int h, int w, float a, float b,
+    const float *clamp, float *restrict xp)
+{
+  const int pw = w + 2;
+  const float lo = clamp != NULL ? clamp[0] : -INFINITY;
+  const float hi = clamp != NULL ? clamp[1] : INFINITY;
+  v8sf va, vb, vlo, vhi;
+
+  SPLAT8 (va, a);
+  SPLAT8 (vb, b);
+  SPLAT8 (vlo, lo);
+  SPLAT8 (vhi, hi);
+  memset (xp, 0, sizeof (float) * pw);
+  for (int y = 0; y < h; y++) {
+    const float *restrict xr = x + (int64_t) y * w;
+    float *restrict r = xp + (int64_t) (y + 1) * pw;
+    int i = 0;
+    r[0] = 0.0f;
+    for (; i + 8 <= w; i += 8) {
+      v8sf v;
+      memcpy (&v, xr + i, sizeof (v));
+      v = va * v + vb;
+      v = SELECT8 (v < vlo, vlo, v);
+      v = SELECT8 (v > vhi, vhi, v);
+      memcpy (r + 1 + i, &v, sizeof (v));
+    }
+    for (; i < w; i++) {
+      float v = a * xr[i] + b;
+      v = v < lo ? lo : v;
+      r[1 + i] = v > hi ? hi : v;
+    }
+    r[w + 1] = 0.0f;
+  }
+  memset (xp + (int64_t) (h + 1) * pw, 0, sizeof (float) * pw);
+}
+
+/* the input plane p (channel c) of the job, zero-bordered */
+static inline void
+load_plane (const DwJob * j, int c, int64_t p, float *xp)
+{
+  const AffectDepthwise *dw = j->dw;
+  const float *x = j->x + p * dw->h * dw->w;
+
+  if (j->pro == NULL)
+    pad_plane (x, dw->h, dw->w, xp);
+  else
+    pad_plane_pro (x, dw->h, dw->w, j->pro->scale[c], j->pro->shift[c],
+        j->pro->clamp, xp);
+}
 
 #define EVEN8(lo, hi) __builtin_shufflevector (lo, hi, 0, 2, 4, 6, 8, 10, 12, 14)
 #define ODD8(lo, hi) __builtin_shufflevector (lo, hi, 1, 3, 5, 7, 9, 11, 13, 15)
@@ -160,7 +225,6 @@ forward_part (int part, int n_parts, gpointer data)
   const int c1 = (int) ((int64_t) dw->c * (part + 1) / n_parts);
   const int pw = dw->w + 2;
   float *xp = g_new0 (float, (size_t) (dw->h + 2) * pw + 16);
-  const int64_t in_plane = (int64_t) dw->h * dw->w;
   const int64_t out_plane = (int64_t) dw->oh * dw->ow;
 
   for (int c = c0; c < c1; c++) {
@@ -169,7 +233,7 @@ forward_part (int part, int n_parts, gpointer data)
     for (int b = 0; b < dw->n; b++) {
       const int64_t p = (int64_t) c * dw->n + b;
       float *yp = j->y + p * out_plane;
-      pad_plane (j->x + p * in_plane, dw->h, dw->w, xp);
+      load_plane (j, c, p, xp);
       plane_forward (xp, pw, j->weight + 9 * c, dw->stride, dw->oh, dw->ow, yp);
       /* the plane is in cache: its epilogue or its moments now */
       if (ep == NULL) {
@@ -196,7 +260,7 @@ void
 affect_depthwise_forward (const AffectDepthwise * dw, const float *x,
     const float *weight, float *y)
 {
-  DwJob job = { dw, x, weight, NULL, y, NULL, NULL, NULL };
+  DwJob job = { dw, x, weight, NULL, y, NULL, NULL, NULL, NULL };
 
   affect_parallel_run (channel_parts (dw), forward_part, &job);
 }
@@ -205,7 +269,17 @@ void
 affect_depthwise_forward_fused (const AffectDepthwise * dw, const float *x,
     const float *weight, const AffectEpilogue * ep, float *y)
 {
-  DwJob job = { dw, x, weight, NULL, y, NULL, NULL, ep };
+  DwJob job = { dw, x, weight, NULL, y, NULL, NULL, ep, NULL };
+
+  affect_parallel_run (channel_parts (dw), forward_part, &job);
+}
+
+void
+affect_depthwise_forward_pro (const AffectDepthwise * dw, const float *x,
+    const AffectEpilogue * pro, const float *weight,
+    const AffectEpilogue * ep, float *y)
+{
+  DwJob job = { dw, x, weight, NULL, y, NULL, NULL, ep, pro };
 
   affect_parallel_run (channel_parts (dw), forward_part, &job);
 }
@@ -318,7 +392,7 @@ backward_part (int part, int n_parts, gpointer data)
   const AffectDepthwise *dw = j->dw;
   const int c0 = (int) ((int64_t) dw->c * part / n_parts);
   const int c1 = (int) ((int64_t) dw->c * (part + 1) / n_parts);
-  const float *x = j->x, *weight = j->weight, *dy = j->dy;
+  const float *weight = j->weight, *dy = j->dy;
   float *dx = j->dx, *dweight = j->dweight;
   const int pw = dw->w + 2, s = dw->stride;
   const size_t padded = (size_t) (dw->h + 2) * pw;
@@ -329,7 +403,7 @@ backward_part (int part, int n_parts, gpointer data)
 
   for (int c = c0; c < c1; c++) {
     const float *k = weight + 9 * c;
-    double dk[9] = { 0 };
+    double dk[9] = { 0 }, acc[16] = { 0 };
     float kf[9];
     for (int t = 0; t < 9; t++)
       kf[t] = k[8 - t];
@@ -338,7 +412,7 @@ backward_part (int part, int n_parts, gpointer data)
       const float *g = dy + p * out_plane;
       if (dweight != NULL) {
         float pk[9];
-        pad_plane (x + p * in_plane, dw->h, dw->w, xp);
+        load_plane (j, c, p, xp);
         plane_weight_grad (xp, pw, g, s, dw->oh, dw->ow, pk);
         for (int q = 0; q < 9; q++)
           dk[q] += pk[q];
@@ -352,7 +426,18 @@ backward_part (int part, int n_parts, gpointer data)
         plane_dx_stride2 (g, k, dw->oh, dw->ow, dw->h, dw->w, dxp,
             dx + p * in_plane);
       }
+      if (j->sums != NULL) {
+        /* the batch-norm sums of pro over this plane of dx, in cache */
+        const float *cl = j->pro->clamp;
+        affect_batchnorm_lane_sums (in_plane, (int64_t) b * in_plane,
+            j->x + p * in_plane, dx + p * in_plane, NULL, cl != NULL,
+            j->pro->scale[c], j->pro->shift[c],
+            cl != NULL ? cl[0] : 0.0f, cl != NULL ? cl[1] : INFINITY,
+            j->pro_mean[c], j->pro_rstd[c], acc);
+      }
     }
+    if (j->sums != NULL)
+      affect_batchnorm_lane_total (acc, &j->sums[2 * c], &j->sums[2 * c + 1]);
     if (dweight != NULL)
       for (int q = 0; q < 9; q++)
         dweight[9 * c + q] += (float) dk[q];
@@ -365,7 +450,31 @@ void
 affect_depthwise_backward (const AffectDepthwise * dw, const float *x,
     const float *weight, const float *dy, float *dx, float *dweight)
 {
-  DwJob job = { dw, x, weight, dy, NULL, dx, dweight, NULL };
+  DwJob job = { dw, x, weight, dy, NULL, dx, dweight, NULL, NULL };
+
+  affect_parallel_run (channel_parts (dw), backward_part, &job);
+}
+
+void
+affect_depthwise_backward_pro_sums (const AffectDepthwise * dw,
+    const float *x, const AffectEpilogue * pro, const float *mean,
+    const float *rstd, const float *weight, const float *dy, float *dx,
+    float *dweight, double *sums)
+{
+  DwJob job = { dw, x, weight, dy, NULL, dx, dweight, NULL, pro, mean, rstd,
+    sums
+  };
+
+  g_assert (dx != NULL && pro != NULL);
+  affect_parallel_run (channel_parts (dw), backward_part, &job);
+}
+
+void
+affect_depthwise_backward_pro (const AffectDepthwise * dw, const float *x,
+    const AffectEpilogue * pro, const float *weight, const float *dy,
+    float *dx, float *dweight)
+{
+  DwJob job = { dw, x, weight, dy, NULL, dx, dweight, NULL, pro };
 
   affect_parallel_run (channel_parts (dw), backward_part, &job);
 }

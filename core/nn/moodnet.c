@@ -64,6 +64,8 @@ typedef struct
    * unit output, im2col columns of the forward and of the backward */
   int s_c, s_y, s_cr, s_yr, s_g, s_colf, s_colb;
   float *mean, *rstd;
+  float *pro_ab;                /* the batch-norm as a·x + b: cout a, cout b */
+  double *gsums;                /* its backward's sums, made by the next unit */
 } Unit;
 
 typedef struct
@@ -487,7 +489,10 @@ free_batch (AffectMoodNet * net)
     Unit *u = &net->units[i];
     g_free (u->mean);
     g_free (u->rstd);
-    u->mean = u->rstd = NULL;
+    g_free (u->pro_ab);
+    g_free (u->gsums);
+    u->mean = u->rstd = u->pro_ab = NULL;
+    u->gsums = NULL;
   }
   g_clear_pointer (&net->arena, g_aligned_free);
   net->arena_floats = 0;
@@ -834,6 +839,8 @@ ensure_batch (AffectMoodNet * net, int batch)
     if (u->bn_weight != NULL) {
       u->mean = g_new (float, u->cout);
       u->rstd = g_new (float, u->cout);
+      u->pro_ab = g_new (float, 2 * u->cout);
+      u->gsums = g_new (double, 2 * u->cout);
     }
     h = u->oh;
     w = u->ow;
@@ -974,6 +981,47 @@ unit_fuses (const AffectMoodNet * net, const Unit * u)
   return (net->training || net->calibrating) && u->bn_weight != NULL;
 }
 
+/* Training and calibration: a depthwise unit whose input is the output of
+ * the unit before it, a convolution with batch-norm and clamp, reads that
+ * unit's convolution output instead and applies the batch-norm and clamp
+ * itself as it loads each plane (affect_depthwise_forward_pro), forward
+ * and backward; the unit before makes its clamp mask from its convolution
+ * output (affect_batchnorm_backward_train_masked). That output — the
+ * largest activations of the network, six times the block's input — is
+ * then never written, read back or recomputed. TRUE for such a unit i. */
+static gboolean
+raw_input (const AffectMoodNet * net, int i)
+{
+  const Unit *u = &net->units[i];
+
+  if (!(net->training || net->calibrating) || u->kind != UNIT_DEPTHWISE)
+    return FALSE;
+  /* not when the input is a residual block's output, or the input of a
+   * residual block that starts here (its sum reads the input too) */
+  if (net->blocks[u->block].first == i && (net->blocks[u->block - 1].residual
+          || net->blocks[u->block].residual))
+    return FALSE;
+  return net->units[i - 1].kind == UNIT_CONV
+      && net->units[i - 1].bn_weight != NULL;
+}
+
+/* unit u's batch-norm and clamp as the input map of a raw_input unit,
+ * a and b formed as affect_batchnorm_forward_saved forms them */
+static void
+unit_pro (const Unit * u, AffectEpilogue * pro)
+{
+  for (int o = 0; o < u->cout; o++) {
+    const float a = u->bn_weight->value.data[o] * u->rstd[o];
+    u->pro_ab[o] = a;
+    u->pro_ab[u->cout + o] = u->bn_bias->value.data[o] - u->mean[o] * a;
+  }
+  pro->scale = u->pro_ab;
+  pro->shift = u->pro_ab + u->cout;
+  pro->clamp = unit_clamp (u);
+  pro->residual = NULL;
+  pro->moments = NULL;
+}
+
 /* c: the convolution output (the input itself for UNIT_NONE; unused when
  * the unit is fused for inference); y: the unit output, or with residual
  * (the block's input, when unit_fuses) the block's output */
@@ -1013,12 +1061,20 @@ unit_forward (AffectMoodNet * net, Unit * u, const float *in, float *c,
      * then one batch-norm pass */
     double *moments = g_new (double, 2 * u->cout);
     AffectEpilogue ep = { NULL, NULL, NULL, NULL, moments };
-    if (u->kind == UNIT_CONV)
+    if (u->kind == UNIT_CONV) {
       affect_conv2d_forward_fused (&u->conv, in, u->weight->value.data,
           u->bias ? u->bias->value.data : NULL, &ep, c, col);
-    else
+    } else if (raw_input (net, (int) (u - net->units))) {
+      /* in: the previous unit's convolution output */
+      AffectEpilogue pro;
+      unit_pro (u - 1, &pro);
+      affect_depthwise_forward_pro (&u->dw, in, &pro, u->weight->value.data,
+          &ep, c);
+    } else {
       affect_depthwise_forward_fused (&u->dw, in, u->weight->value.data, &ep,
           c);
+    }
+    /* y NULL: the next unit reads c (raw_input) */
     affect_batchnorm_forward_moments (u->cout, m, c, moments,
         u->bn_weight->value.data, u->bn_bias->value.data,
         u->bn_mean->value.data, u->bn_var->value.data,
@@ -1132,11 +1188,14 @@ cnn_forward (AffectMoodNet * net)
     for (int i = b->first; i <= last; i++) {
       Unit *u = &net->units[i];
       net->now = i;
-      const float *in = forward_input (net, i);
+      const float *in = raw_input (net, i) ?
+          slot (net, net->units[i - 1].s_c) : forward_input (net, i);
       const gboolean sum = fused_sum && i == last;
       float *c = u->kind == UNIT_NONE ? (float *) in :
           fused_eval (net) ? NULL : slot (net, u->s_c);
-      float *y = sum ? slot (net, b->s_out) : slot (net, u->s_y);
+      float *y = sum ? slot (net, b->s_out) :
+          i + 1 < net->n_units && raw_input (net, i + 1) ? NULL :
+          slot (net, u->s_y);
       float *col = u->s_colf >= 0 ? slot (net, u->s_colf) : NULL;
       /* (the block's input is read at this step too) */
       const float *residual = sum ? forward_input (net, b->first) : NULL;
@@ -1381,10 +1440,14 @@ affect_moodnet_loss (const AffectMoodNet * net, const float *target,
  * the activation and the batch-norm goes (may be dy); dx: the gradient
  * w.r.t. the unit's input, or NULL. in, c, y: the unit's input,
  * convolution output and output as the forward had them. */
+/* pro: the previous unit's batch-norm and clamp, which a raw_input unit
+ * applies to in; the depthwise backward then also makes the previous
+ * unit's batch-norm sums (Unit.gsums), and a unit whose sums were made so
+ * (sums_made) uses them */
 static void
 unit_backward (AffectMoodNet * net, Unit * u, const float *in,
-    const float *c, const float *y, const float *dy, float *work, float *dx,
-    float *col)
+    const AffectEpilogue * pro, gboolean sums_made, const float *c,
+    const float *y, const float *dy, float *work, float *dx, float *col)
 {
   const int64_t m = (int64_t) net->batch * net->config.chunks * u->oh * u->ow;
   const size_t n = (size_t) u->cout * m;
@@ -1400,10 +1463,15 @@ unit_backward (AffectMoodNet * net, Unit * u, const float *in,
   if (u->bn_weight != NULL) {
     /* UNIT_NONE: the batch-norm's input gradient is the unit's */
     float *d = u->kind == UNIT_NONE && dx != NULL ? dx : work;
-    if (net->training)
-      affect_batchnorm_backward_train_clamped (u->cout, m, c,
-          u->bn_weight->value.data, u->mean, u->rstd, y, unit_clamp (u), dy,
-          d, u->bn_weight->grad, u->bn_bias->grad);
+    if (net->training && sums_made)
+      affect_batchnorm_backward_train_sums (u->cout, m, c,
+          u->bn_weight->value.data, u->bn_bias->value.data, u->mean, u->rstd,
+          unit_clamp (u), u->gsums, dy, d, u->bn_weight->grad,
+          u->bn_bias->grad);
+    else if (net->training)
+      affect_batchnorm_backward_train_masked (u->cout, m, c,
+          u->bn_weight->value.data, u->bn_bias->value.data, u->mean, u->rstd,
+          unit_clamp (u), dy, d, u->bn_weight->grad, u->bn_bias->grad);
     else
       affect_batchnorm_backward_eval (u->cout, m, c,
           u->bn_weight->value.data, u->bn_mean->value.data,
@@ -1414,6 +1482,10 @@ unit_backward (AffectMoodNet * net, Unit * u, const float *in,
   if (u->kind == UNIT_CONV)
     affect_conv2d_backward (&u->conv, in, u->weight->value.data, dy, dx,
         u->weight->grad, u->bias ? u->bias->grad : NULL, col);
+  else if (u->kind == UNIT_DEPTHWISE && pro != NULL)
+    affect_depthwise_backward_pro_sums (&u->dw, in, pro, u[-1].mean,
+        u[-1].rstd, u->weight->value.data, dy, dx, u->weight->grad,
+        u[-1].gsums);
   else if (u->kind == UNIT_DEPTHWISE)
     affect_depthwise_backward (&u->dw, in, u->weight->value.data, dy, dx,
         u->weight->grad);
@@ -1430,6 +1502,8 @@ need_input (AffectMoodNet * net, int i)
 
   if (i == 0)
     return net->chunks_in;
+  if (raw_input (net, i))
+    return slot (net, net->units[i - 1].s_c);
   if (net->blocks[u->block].first == i && net->blocks[u->block - 1].residual)
     return slot (net, net->blocks[u->block - 1].s_out);
   return need_y (net, i - 1);
@@ -1448,8 +1522,15 @@ need_c (AffectMoodNet * net, int i)
   c = slot (net, u->s_cr);
   if (!net->ready[u->s_cr]) {
     const float *in = need_input (net, i);
-    if (!net->planning)
+    if (net->planning) {
+    } else if (raw_input (net, i)) {
+      AffectEpilogue pro;
+      unit_pro (u - 1, &pro);
+      affect_depthwise_forward_pro (&u->dw, in, &pro, u->weight->value.data,
+          NULL, c);
+    } else {
       affect_depthwise_forward (&u->dw, in, u->weight->value.data, c);
+    }
     net->ready[u->s_cr] = TRUE;
   }
   return c;
@@ -1553,7 +1634,9 @@ cnn_backward (AffectMoodNet * net, const float *d_f, gboolean want_dx)
       work = slot (net, u->s_g);
       dy = b->residual && i == last ? slot (net, b->s_gout) : work;
       in = need_input (net, i);
-      if (u->act != AFFECT_ACTIVATION_IDENTITY)
+      /* a training batch-norm makes the clamp's mask from c */
+      if (u->act != AFFECT_ACTIVATION_IDENTITY
+          && !(net->training && u->bn_weight != NULL))
         y = need_y (net, i);
       if (u->bn_weight != NULL)
         c = need_c (net, i);
@@ -1565,8 +1648,13 @@ cnn_backward (AffectMoodNet * net, const float *d_f, gboolean want_dx)
         dx = slot (net, net->units[i - 1].s_g);
       if (u->s_colb >= 0)
         col = slot (net, u->s_colb);
-      if (!net->planning)
-        unit_backward (net, u, in, c, y, dy, work, dx, col);
+      if (!net->planning) {
+        AffectEpilogue pro;
+        if (raw_input (net, i))
+          unit_pro (u - 1, &pro);
+        unit_backward (net, u, in, raw_input (net, i) ? &pro : NULL,
+            i + 1 < nu && raw_input (net, i + 1), c, y, dy, work, dx, col);
+      }
       if (b->residual && i == b->first) {
         const float *gout = slot (net, b->s_gout);
         if (!net->planning)

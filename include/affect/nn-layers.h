@@ -90,6 +90,29 @@ void affect_depthwise_forward_fused (const AffectDepthwise * dw,
     const float *x, const float *weight, const AffectEpilogue * ep, float *y);
 void affect_depthwise_backward (const AffectDepthwise * dw, const float *x,
     const float *weight, const float *dy, float *dx, float *dweight);
+/* the same on pro(x) instead of x: each input value of channel c is first
+ * mapped to clamp(pro->scale[c]·x + pro->shift[c]) (pro->clamp NULL: no
+ * clamp; residual and moments unused), rounded as a batch-norm pass
+ * (affect_batchnorm_forward_saved with that clamp) rounds it. A
+ * batch-norm + clamp before the depthwise convolution then runs as the
+ * planes are loaded, and its output is never stored. The backward's dx is
+ * the gradient w.r.t. pro(x). */
+void affect_depthwise_forward_pro (const AffectDepthwise * dw,
+    const float *x, const AffectEpilogue * pro, const float *weight,
+    const AffectEpilogue * ep, float *y);
+void affect_depthwise_backward_pro (const AffectDepthwise * dw,
+    const float *x, const AffectEpilogue * pro, const float *weight,
+    const float *dy, float *dx, float *dweight);
+/* affect_depthwise_backward_pro that also makes, while each plane of dx is
+ * in cache, the sums the backward of pro's batch-norm needs (pro being
+ * a = γ·rstd, b = β − mean·a and a clamp): sums[2·ch] = Σ dx and
+ * sums[2·ch + 1] = Σ dx·(x − mean)·rstd over channel ch where the clamp
+ * passes, with the bits of affect_batchnorm_backward_train_masked's own
+ * sums; affect_batchnorm_backward_train_sums takes them */
+void affect_depthwise_backward_pro_sums (const AffectDepthwise * dw,
+    const float *x, const AffectEpilogue * pro, const float *mean,
+    const float *rstd, const float *weight, const float *dy, float *dx,
+    float *dweight, double *sums);
 
 /* ---- batch normalisation over channel-major (C, M) data ----------------
  * Training: batch mean and biased variance normalise; the running averages
@@ -108,7 +131,9 @@ void affect_batchnorm_forward_train (int c, int64_t m, const float *x,
 /* the train forward with the batch statistics already made (moments:
  * per channel the mean and Σ (x − mean)², AffectEpilogue's), one pass over
  * x; moments NULL: made here, as affect_batchnorm_forward_train does;
- * residual (x's layout, or NULL) is added to the clamped output */
+ * residual (x's layout, or NULL) is added to the clamped output; y NULL:
+ * the statistics and running averages only (a consumer that applies the
+ * batch-norm itself as it reads x, affect_depthwise_forward_pro) */
 void affect_batchnorm_forward_moments (int c, int64_t m, const float *x,
     const double *moments, const float *gamma, const float *beta,
     float *running_mean, float *running_var, float momentum,
@@ -136,6 +161,23 @@ void affect_batchnorm_backward_train_clamped (int c, int64_t m,
     const float *x, const float *gamma, const float *mean, const float *rstd,
     const float *y, const float *clamp, const float *dy, float *dx,
     float *dgamma, float *dbeta);
+/* the same with the clamp's mask made from x: where lo < v (and v < hi
+ * when hi is finite) for v = γ·rstd·x + (β − mean·γ·rstd), the output
+ * before the clamp as affect_batchnorm_forward_saved forms it, so the
+ * mask is that of the output y without reading y (which then need not be
+ * kept or recomputed); the bits of affect_batchnorm_backward_train_clamped
+ * given that output. clamp NULL: affect_batchnorm_backward_train. */
+void affect_batchnorm_backward_train_masked (int c, int64_t m,
+    const float *x, const float *gamma, const float *beta, const float *mean,
+    const float *rstd, const float *clamp, const float *dy, float *dx,
+    float *dgamma, float *dbeta);
+/* the same with the per-channel sums of the backward already made
+ * (sums[2·ch] = Σ dy, sums[2·ch + 1] = Σ dy·x̂ over the clamp's mask, as
+ * affect_depthwise_backward_pro makes them): one pass over x and dy */
+void affect_batchnorm_backward_train_sums (int c, int64_t m, const float *x,
+    const float *gamma, const float *beta, const float *mean,
+    const float *rstd, const float *clamp, const double *sums,
+    const float *dy, float *dx, float *dgamma, float *dbeta);
 void affect_batchnorm_backward_eval (int c, int64_t m, const float *x,
     const float *gamma, const float *running_mean, const float *running_var,
     float eps, const float *dy, float *dx, float *dgamma, float *dbeta);

@@ -363,9 +363,142 @@ test_batchnorm_clamped (void)
     g_assert_cmpmem (dx1, sizeof (dx1), dx2, sizeof (dx2));
     g_assert_cmpmem (dg1, sizeof (dg1), dg2, sizeof (dg2));
     g_assert_cmpmem (db1, sizeof (db1), db2, sizeof (db2));
+    /* the mask made from x instead of y: the same bits */
+    {
+      float dg3[3] = { 0 }, db3[3] = { 0 }, dg4[3] = { 0 }, db4[3] = { 0 };
+      affect_batchnorm_backward_train_clamped (c, m, x, gamma, mean, rstd, y,
+          clamp, dy, dx1, dg3, db3);
+      affect_batchnorm_backward_train_masked (c, m, x, gamma, beta, mean,
+          rstd, clamp, dy, dx2, dg4, db4);
+      g_assert_cmpmem (dx1, sizeof (dx1), dx2, sizeof (dx2));
+      g_assert_cmpmem (dg3, sizeof (dg3), dg4, sizeof (dg4));
+      g_assert_cmpmem (db3, sizeof (db3), db4, sizeof (db4));
+    }
   }
   g_free (x);
   g_free (dy);
+}
+
+/* the depthwise convolution of a batch-norm + clamp applied as each plane
+ * is loaded (affect_depthwise_forward_pro / _backward_pro) against the
+ * same convolution of the stored batch-norm output: the same bits,
+ * forward (plain and with the moments epilogue) and backward, at
+ * stride 1 and 2, with row tails and values on both sides of the clamp */
+static void
+dw_pro_case (int c, int n, int h, int w, int stride, const float *clamp)
+{
+  AffectDepthwise dw;
+  const int64_t m = (int64_t) n * h * w;
+  float *x, *y, *wt, *gamma, *beta, *mean, *rstd, *ab, *dy;
+  float *o1, *o2, *dx1, *dx2, *dw1, *dw2;
+  double *mom1, *mom2;
+  size_t out;
+
+  g_assert_true (affect_depthwise_geometry (&dw, c, n, h, w, stride));
+  out = (size_t) c *n * dw.oh * dw.ow;
+  x = randn (c * m, 3.0f);
+  y = g_new (float, c * m);
+  wt = randn (9 * c, 1.0f);
+  gamma = randn (c, 2.0f);
+  beta = randn (c, 1.0f);
+  mean = g_new (float, c);
+  rstd = g_new (float, c);
+  ab = g_new (float, 2 * c);
+  dy = randn (out, 1.0f);
+  o1 = g_new (float, out);
+  o2 = g_new (float, out);
+  dx1 = g_new (float, c * m);
+  dx2 = g_new (float, c * m);
+  dw1 = g_new0 (float, 9 * c);
+  dw2 = g_new0 (float, 9 * c);
+  mom1 = g_new (double, 2 * c);
+  mom2 = g_new (double, 2 * c);
+
+  affect_batchnorm_forward_train (c, m, x, gamma, beta, NULL, NULL, 0.1f,
+      NULL, 1e-5f, clamp, y, mean, rstd);
+  for (int o = 0; o < c; o++) {
+    ab[o] = gamma[o] * rstd[o];
+    ab[c + o] = beta[o] - mean[o] * ab[o];
+  }
+  {
+    const AffectEpilogue pro = { ab, ab + c, clamp, NULL, NULL };
+    const AffectEpilogue e1 = { NULL, NULL, NULL, NULL, mom1 };
+    const AffectEpilogue e2 = { NULL, NULL, NULL, NULL, mom2 };
+    affect_depthwise_forward (&dw, y, wt, o1);
+    affect_depthwise_forward_pro (&dw, x, &pro, wt, NULL, o2);
+    g_assert_cmpmem (o1, sizeof (float) * out, o2, sizeof (float) * out);
+    affect_depthwise_forward_fused (&dw, y, wt, &e1, o1);
+    affect_depthwise_forward_pro (&dw, x, &pro, wt, &e2, o2);
+    g_assert_cmpmem (o1, sizeof (float) * out, o2, sizeof (float) * out);
+    g_assert_cmpmem (mom1, sizeof (double) * 2 * c, mom2,
+        sizeof (double) * 2 * c);
+    affect_depthwise_backward (&dw, y, wt, dy, dx1, dw1);
+    affect_depthwise_backward_pro (&dw, x, &pro, wt, dy, dx2, dw2);
+    g_assert_cmpmem (dx1, sizeof (float) * c * m, dx2, sizeof (float) * c * m);
+    g_assert_cmpmem (dw1, sizeof (float) * 9 * c, dw2, sizeof (float) * 9 * c);
+    /* with the sums of the batch-norm backward made on the way: the same
+     * dx and dweight, and a batch-norm backward from those sums gives the
+     * bits of the one that makes its own */
+    {
+      double *sums = g_new (double, 2 * c);
+      float *dx3 = g_new (float, c * m), *bx1 = g_new (float, c * m);
+      float *bx2 = g_new (float, c * m), *dw3 = g_new0 (float, 9 * c);
+      float *dg1 = g_new0 (float, c), *dg2 = g_new0 (float, c);
+      float *db1 = g_new0 (float, c), *db2 = g_new0 (float, c);
+      affect_depthwise_backward_pro_sums (&dw, x, &pro, mean, rstd, wt, dy,
+          dx3, dw3, sums);
+      g_assert_cmpmem (dx1, sizeof (float) * c * m, dx3,
+          sizeof (float) * c * m);
+      g_assert_cmpmem (dw1, sizeof (float) * 9 * c, dw3,
+          sizeof (float) * 9 * c);
+      affect_batchnorm_backward_train_masked (c, m, x, gamma, beta, mean,
+          rstd, clamp, dx3, bx1, dg1, db1);
+      affect_batchnorm_backward_train_sums (c, m, x, gamma, beta, mean, rstd,
+          clamp, sums, dx3, bx2, dg2, db2);
+      g_assert_cmpmem (bx1, sizeof (float) * c * m, bx2,
+          sizeof (float) * c * m);
+      g_assert_cmpmem (dg1, sizeof (float) * c, dg2, sizeof (float) * c);
+      g_assert_cmpmem (db1, sizeof (float) * c, db2, sizeof (float) * c);
+      g_free (sums);
+      g_free (dx3);
+      g_free (bx1);
+      g_free (bx2);
+      g_free (dw3);
+      g_free (dg1);
+      g_free (dg2);
+      g_free (db1);
+      g_free (db2);
+    }
+  }
+  g_free (x);
+  g_free (y);
+  g_free (wt);
+  g_free (gamma);
+  g_free (beta);
+  g_free (mean);
+  g_free (rstd);
+  g_free (ab);
+  g_free (dy);
+  g_free (o1);
+  g_free (o2);
+  g_free (dx1);
+  g_free (dx2);
+  g_free (dw1);
+  g_free (dw2);
+  g_free (mom1);
+  g_free (mom2);
+}
+
+static void
+test_depthwise_pro (void)
+{
+  static const float relu6[2] = { 0.0f, 6.0f }, relu[2] = { 0.0f, INFINITY };
+
+  dw_pro_case (3, 2, 8, 10, 1, relu6);
+  dw_pro_case (3, 2, 8, 10, 2, relu6);
+  dw_pro_case (2, 2, 9, 37, 2, relu);
+  dw_pro_case (2, 3, 6, 37, 1, NULL);
+  dw_pro_case (5, 4, 24, 64, 2, relu6);
 }
 
 /* ---- layer-norm ---- */
@@ -723,6 +856,7 @@ main (int argc, char **argv)
   affect_rng_init (&rng, 42);
   g_test_add_func ("/nn/conv2d", test_conv2d);
   g_test_add_func ("/nn/depthwise", test_depthwise);
+  g_test_add_func ("/nn/depthwise-pro", test_depthwise_pro);
   g_test_add_func ("/nn/batchnorm", test_batchnorm);
   g_test_add_func ("/nn/batchnorm-running", test_batchnorm_running);
   g_test_add_func ("/nn/batchnorm-clamped", test_batchnorm_clamped);

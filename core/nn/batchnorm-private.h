@@ -1,0 +1,22 @@
+/* Batch-norm sums shared with the kernels that make a batch-norm's input
+ * gradient (core/nn/batchnorm.c). */
+#ifndef AFFECT_NN_BATCHNORM_PRIVATE_H
+#define AFFECT_NN_BATCHNORM_PRIVATE_H
+
+#include <stdint.h>
+
+/* Σ g and Σ g·(x − mu)·r over m values of a channel starting at index
+ * `first`, added to the 8 lanes of acc (Σ g in acc[0..7], the other in
+ * acc[8..15]; lane = channel index mod 8, each lane in index order): a
+ * channel summed in stretches in index order has the bits of the
+ * batch-norm backward's own sums. g counts where lo < y (y < hi when hi is
+ * finite) when y is given, where lo < ma·x + mb (< hi) when mask_x, always
+ * otherwise. */
+void affect_batchnorm_lane_sums (int64_t m, int64_t first, const float *x,
+    const float *g, const float *y, int mask_x, float ma, float mb, float lo,
+    float hi, float mu, float r, double acc[16]);
+/* the lanes added in lane order: Σ g and Σ g·x̂ */
+void affect_batchnorm_lane_total (const double acc[16], double *sg,
+    double *sgx);
+
+#endif
