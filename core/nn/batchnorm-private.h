@@ -19,4 +19,11 @@ void affect_batchnorm_lane_sums (int64_t m, int64_t first, const float *x,
 void affect_batchnorm_lane_total (const double acc[16], double *sg,
     double *sgx);
 
+/* the batch-norm backward's input gradient over m values of a channel:
+ * d = a·(g − mg − (x − mu)·r·mgx), g masked as in the sums above (d may
+ * be g) */
+void affect_batchnorm_dx_row (int64_t m, const float *x, const float *g,
+    const float *y, int mask_x, float ma, float mb, float lo, float hi,
+    float a, float mg, float mu, float r, float mgx, float *d);
+
 #endif

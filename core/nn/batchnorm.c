@@ -44,6 +44,7 @@ typedef struct
   float eps;
   gboolean mask_from_x;         /* the clamp's mask from γ·x̂ + β */
   const double *sums;           /* per channel Σ g, Σ g·x̂, or NULL */
+  double *sums_out;             /* receives them, or NULL */
 } BnJob;
 
 static void forward_train_channel (const BnJob * j, int ch);
@@ -262,8 +263,9 @@ affine (int64_t m, const float *restrict x, float a, float b,
 
 /* d = a·(g − mg − (x − mu)·r·mgx); d may be g; y or mask_x, ma, mb, lo,
  * hi: the clamp's mask as in channel_grad_sums */
-AFFECT_VECTOR_CLONES static void
-backward_dx (int64_t m, const float *x, const float *g, const float *y,
+AFFECT_VECTOR_CLONES void
+affect_batchnorm_dx_row (int64_t m, const float *x, const float *g,
+    const float *y,
     int mask_x, float ma, float mb, float lo, float hi, float a, float mg,
     float mu, float r, float mgx, float *d)
 {
@@ -468,6 +470,10 @@ backward_train_channel (const BnJob * j, int ch)
     channel_grad_sums (m, xc, g, yc, j->mask_from_x, ma, mb, lo, hi, mu, r,
         &sg, &sgx);
   }
+  if (j->sums_out != NULL) {
+    j->sums_out[2 * ch] = sg;
+    j->sums_out[2 * ch + 1] = sgx;
+  }
   if (j->dgamma != NULL)
     j->dgamma[ch] += (float) sgx;
   if (j->dbeta != NULL)
@@ -477,8 +483,8 @@ backward_train_channel (const BnJob * j, int ch)
     const float a = j->gamma[ch] * r;
     const float mg = (float) (sg / (double) m);
     const float mgx = (float) (sgx / (double) m);
-    backward_dx (m, xc, g, yc, j->mask_from_x, ma, mb, lo, hi, a, mg, mu, r,
-        mgx, d);
+    affect_batchnorm_dx_row (m, xc, g, yc, j->mask_from_x, ma, mb, lo, hi, a,
+        mg, mu, r, mgx, d);
   }
 }
 
@@ -561,6 +567,31 @@ affect_batchnorm_backward_train_sums (int c, int64_t m, const float *x,
   j.rstd_in = rstd;
   j.dy = dy;
   j.dx = dx;
+  j.dgamma = dgamma;
+  j.dbeta = dbeta;
+  bn_run (&j);
+}
+
+void
+affect_batchnorm_grad_sums (int c, int64_t m, const float *x,
+    const float *gamma, const float *beta, const float *mean,
+    const float *rstd, const float *clamp, const float *dy, double *sums,
+    float *dgamma, float *dbeta)
+{
+  BnJob j = { 0 };
+
+  j.mask_from_x = clamp != NULL;
+  j.clamp = clamp;
+  j.sums_out = sums;
+  j.pass = BACKWARD_TRAIN;
+  j.c = c;
+  j.m = m;
+  j.x = x;
+  j.gamma = gamma;
+  j.beta = beta;
+  j.mean_in = mean;
+  j.rstd_in = rstd;
+  j.dy = dy;
   j.dgamma = dgamma;
   j.dbeta = dbeta;
   bn_run (&j);

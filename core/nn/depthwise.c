@@ -42,6 +42,9 @@ typedef struct
   const AffectEpilogue *pro;    /* applied to each input value, or NULL */
   const float *pro_mean, *pro_rstd;     /* pro's batch-norm, for sums */
   double *sums;                 /* per channel Σ dx, Σ dx·x̂, or NULL */
+  const AffectEpilogue *post;   /* forward: y2 = post (y), when y2 */
+  float *y2;
+  const AffectBnBackward *bn;   /* backward: dy is w.r.t. bn's output */
 } DwJob;
 
 gboolean
@@ -88,42 +91,50 @@ typedef int v8si __attribute__((vector_size (32)));
 #define SELECT8(mask, b, a) \
   ((v8sf) (((v8si) (b) & (mask)) | ((v8si) (a) & ~(mask))))
 
-/* pad_plane of clamp(a·x + b): the previous layer's batch-norm and clamp
- * applied as the plane is copied, each value rounded as the separate
- * batch-norm pass rounds it (a·x, + b, then the clamp), so the plane has
- * the bits of the stored output it replaces */
+/* y = clamp(a·x + b) over n values, rounded as a batch-norm pass rounds
+ * (a·x, + b, then the clamp): the bits of its stored output */
 AFFECT_VECTOR_CLONES static void
-pad_plane_pro (const float *restrict x, int h, int w, float a, float b,
-    const float *clamp, float *restrict xp)
+bn_row (int64_t n, const float *restrict x, float a, float b,
+    const float *clamp, float *restrict y)
 {
-  const int pw = w + 2;
   const float lo = clamp != NULL ? clamp[0] : -INFINITY;
   const float hi = clamp != NULL ? clamp[1] : INFINITY;
   v8sf va, vb, vlo, vhi;
+  int64_t i = 0;
 
   SPLAT8 (va, a);
   SPLAT8 (vb, b);
   SPLAT8 (vlo, lo);
   SPLAT8 (vhi, hi);
+  for (; i + 8 <= n; i += 8) {
+    v8sf v;
+    memcpy (&v, x + i, sizeof (v));
+    v = va * v + vb;
+    v = SELECT8 (v < vlo, vlo, v);
+    v = SELECT8 (v > vhi, vhi, v);
+    memcpy (y + i, &v, sizeof (v));
+  }
+  for (; i < n; i++) {
+    float v = a * x[i] + b;
+    v = v < lo ? lo : v;
+    y[i] = v > hi ? hi : v;
+  }
+}
+
+/* pad_plane of clamp(a·x + b): the previous layer's batch-norm and clamp
+ * applied as the plane is copied, so the plane has the bits of the stored
+ * output it replaces */
+static void
+pad_plane_pro (const float *restrict x, int h, int w, float a, float b,
+    const float *clamp, float *restrict xp)
+{
+  const int pw = w + 2;
+
   memset (xp, 0, sizeof (float) * pw);
   for (int y = 0; y < h; y++) {
-    const float *restrict xr = x + (int64_t) y * w;
     float *restrict r = xp + (int64_t) (y + 1) * pw;
-    int i = 0;
     r[0] = 0.0f;
-    for (; i + 8 <= w; i += 8) {
-      v8sf v;
-      memcpy (&v, xr + i, sizeof (v));
-      v = va * v + vb;
-      v = SELECT8 (v < vlo, vlo, v);
-      v = SELECT8 (v > vhi, vhi, v);
-      memcpy (r + 1 + i, &v, sizeof (v));
-    }
-    for (; i < w; i++) {
-      float v = a * xr[i] + b;
-      v = v < lo ? lo : v;
-      r[1 + i] = v > hi ? hi : v;
-    }
+    bn_row (w, x + (int64_t) y * w, a, b, clamp, r + 1);
     r[w + 1] = 0.0f;
   }
   memset (xp + (int64_t) (h + 1) * pw, 0, sizeof (float) * pw);
@@ -247,6 +258,9 @@ forward_part (int part, int n_parts, gpointer data)
             ep->shift != NULL ? ep->shift[c] : 0.0f, ep->clamp,
             ep->residual != NULL ? ep->residual + p * out_plane : NULL);
       }
+      if (j->y2 != NULL)
+        bn_row (out_plane, yp, j->post->scale[c], j->post->shift[c],
+            j->post->clamp, j->y2 + p * out_plane);
     }
     if (ep != NULL && ep->moments != NULL) {
       ep->moments[2 * c] = mean;
@@ -277,9 +291,11 @@ affect_depthwise_forward_fused (const AffectDepthwise * dw, const float *x,
 void
 affect_depthwise_forward_pro (const AffectDepthwise * dw, const float *x,
     const AffectEpilogue * pro, const float *weight,
-    const AffectEpilogue * ep, float *y)
+    const AffectEpilogue * ep, float *y, const AffectEpilogue * post, float *y2)
 {
-  DwJob job = { dw, x, weight, NULL, y, NULL, NULL, ep, pro };
+  DwJob job = { dw, x, weight, NULL, y, NULL, NULL, ep, pro, NULL, NULL,
+    NULL, post, y2
+  };
 
   affect_parallel_run (channel_parts (dw), forward_part, &job);
 }
@@ -401,15 +417,34 @@ backward_part (int part, int n_parts, gpointer data)
   const int64_t in_plane = (int64_t) dw->h * dw->w;
   const int64_t out_plane = (int64_t) dw->oh * dw->ow;
 
+  const AffectBnBackward *bn = j->bn;
+  float *gp = bn != NULL ? g_new (float, out_plane + 16) : NULL;
+
   for (int c = c0; c < c1; c++) {
     const float *k = weight + 9 * c;
     double dk[9] = { 0 }, acc[16] = { 0 };
     float kf[9];
+    /* bn's backward for this channel, as backward_train_channel forms it */
+    const float bmu = bn != NULL ? bn->mean[c] : 0.0f;
+    const float br = bn != NULL ? bn->rstd[c] : 1.0f;
+    const float ba = bn != NULL ? bn->gamma[c] * br : 1.0f;
+    const float bb = bn != NULL ? bn->beta[c] - bmu * ba : 0.0f;
+    const double bm = (double) dw->n * out_plane;
+    const float bmg = bn != NULL ? (float) (bn->sums[2 * c] / bm) : 0.0f;
+    const float bmgx = bn != NULL ? (float) (bn->sums[2 * c + 1] / bm) : 0.0f;
     for (int t = 0; t < 9; t++)
       kf[t] = k[8 - t];
     for (int b = 0; b < dw->n; b++) {
       const int64_t p = (int64_t) c * dw->n + b;
       const float *g = dy + p * out_plane;
+      if (bn != NULL) {
+        /* the gradient w.r.t. this plane of the output, in cache */
+        const float *cl = bn->clamp;
+        affect_batchnorm_dx_row (out_plane, bn->x + p * out_plane, g, NULL,
+            cl != NULL, ba, bb, cl != NULL ? cl[0] : 0.0f,
+            cl != NULL ? cl[1] : INFINITY, ba, bmg, bmu, br, bmgx, gp);
+        g = gp;
+      }
       if (dweight != NULL) {
         float pk[9];
         load_plane (j, c, p, xp);
@@ -444,6 +479,7 @@ backward_part (int part, int n_parts, gpointer data)
   }
   g_free (xp);
   g_free (dxp);
+  g_free (gp);
 }
 
 void
@@ -466,6 +502,20 @@ affect_depthwise_backward_pro_sums (const AffectDepthwise * dw,
   };
 
   g_assert (dx != NULL && pro != NULL);
+  affect_parallel_run (channel_parts (dw), backward_part, &job);
+}
+
+void
+affect_depthwise_backward_bn (const AffectDepthwise * dw, const float *x,
+    const AffectEpilogue * pro, const float *mean, const float *rstd,
+    const float *weight, const float *dy, float *dx, float *dweight,
+    double *sums, const AffectBnBackward * post)
+{
+  DwJob job = { dw, x, weight, dy, NULL, dx, dweight, NULL, pro, mean, rstd,
+    sums, NULL, NULL, post
+  };
+
+  g_assert (sums == NULL || (dx != NULL && pro != NULL));
   affect_parallel_run (channel_parts (dw), backward_part, &job);
 }
 

@@ -1069,7 +1069,7 @@ unit_forward (AffectMoodNet * net, Unit * u, const float *in, float *c,
       AffectEpilogue pro;
       unit_pro (u - 1, &pro);
       affect_depthwise_forward_pro (&u->dw, in, &pro, u->weight->value.data,
-          &ep, c);
+          &ep, c, NULL, NULL);
     } else {
       affect_depthwise_forward_fused (&u->dw, in, u->weight->value.data, &ep,
           c);
@@ -1460,6 +1460,24 @@ unit_backward (AffectMoodNet * net, Unit * u, const float *in,
     dy = work;
     y = NULL;
   }
+  if (u->bn_weight != NULL && u->kind == UNIT_DEPTHWISE && net->training) {
+    /* the batch-norm's sums here, the rest of its backward by the
+     * depthwise backward on each plane of dy in cache: dy · γ·rstd… is
+     * never written */
+    double *sums = g_new (double, 2 * u->cout);
+    const AffectBnBackward bn = { c, u->bn_weight->value.data,
+      u->bn_bias->value.data, u->mean, u->rstd, unit_clamp (u), sums
+    };
+    affect_batchnorm_grad_sums (u->cout, m, c, u->bn_weight->value.data,
+        u->bn_bias->value.data, u->mean, u->rstd, unit_clamp (u), dy, sums,
+        u->bn_weight->grad, u->bn_bias->grad);
+    affect_depthwise_backward_bn (&u->dw, in, pro,
+        pro != NULL ? u[-1].mean : NULL, pro != NULL ? u[-1].rstd : NULL,
+        u->weight->value.data, dy, dx, u->weight->grad,
+        pro != NULL ? u[-1].gsums : NULL, &bn);
+    g_free (sums);
+    return;
+  }
   if (u->bn_weight != NULL) {
     /* UNIT_NONE: the batch-norm's input gradient is the unit's */
     float *d = u->kind == UNIT_NONE && dx != NULL ? dx : work;
@@ -1482,10 +1500,6 @@ unit_backward (AffectMoodNet * net, Unit * u, const float *in,
   if (u->kind == UNIT_CONV)
     affect_conv2d_backward (&u->conv, in, u->weight->value.data, dy, dx,
         u->weight->grad, u->bias ? u->bias->grad : NULL, col);
-  else if (u->kind == UNIT_DEPTHWISE && pro != NULL)
-    affect_depthwise_backward_pro_sums (&u->dw, in, pro, u[-1].mean,
-        u[-1].rstd, u->weight->value.data, dy, dx, u->weight->grad,
-        u[-1].gsums);
   else if (u->kind == UNIT_DEPTHWISE)
     affect_depthwise_backward (&u->dw, in, u->weight->value.data, dy, dx,
         u->weight->grad);
@@ -1509,11 +1523,13 @@ need_input (AffectMoodNet * net, int i)
   return need_y (net, i - 1);
 }
 
+/* with_y (a training depthwise unit with batch-norm): the unit output
+ * is made in the same sweep, from each plane of c while it is in cache */
 static const float *
-need_c (AffectMoodNet * net, int i)
+need_c_y (AffectMoodNet * net, int i, gboolean with_y)
 {
   Unit *u = &net->units[i];
-  float *c;
+  float *c, *y = NULL;
 
   if (u->kind == UNIT_NONE)
     return need_input (net, i);
@@ -1522,18 +1538,32 @@ need_c (AffectMoodNet * net, int i)
   c = slot (net, u->s_cr);
   if (!net->ready[u->s_cr]) {
     const float *in = need_input (net, i);
+    AffectEpilogue pro, post;
+    if (with_y)
+      y = slot (net, u->s_yr);
     if (net->planning) {
-    } else if (raw_input (net, i)) {
-      AffectEpilogue pro;
-      unit_pro (u - 1, &pro);
-      affect_depthwise_forward_pro (&u->dw, in, &pro, u->weight->value.data,
-          NULL, c);
+    } else if (raw_input (net, i) || with_y) {
+      if (raw_input (net, i))
+        unit_pro (u - 1, &pro);
+      if (with_y)
+        unit_pro (u, &post);
+      affect_depthwise_forward_pro (&u->dw, in,
+          raw_input (net, i) ? &pro : NULL, u->weight->value.data, NULL, c,
+          with_y ? &post : NULL, y);
     } else {
       affect_depthwise_forward (&u->dw, in, u->weight->value.data, c);
     }
     net->ready[u->s_cr] = TRUE;
+    if (with_y)
+      net->ready[u->s_yr] = TRUE;
   }
   return c;
+}
+
+static const float *
+need_c (AffectMoodNet * net, int i)
+{
+  return need_c_y (net, i, FALSE);
 }
 
 static const float *
@@ -1545,7 +1575,11 @@ need_y (AffectMoodNet * net, int i)
   if (i == 2 && bw2col_fused (net))
     return slot (net, u->s_y);
   y = slot (net, u->s_yr);
-  if (!net->ready[u->s_yr]) {
+  if (!net->ready[u->s_yr] && net->training && u->kind == UNIT_DEPTHWISE
+      && u->bn_weight != NULL && !net->ready[u->s_cr]) {
+    /* c and y in one sweep */
+    need_c_y (net, i, TRUE);
+  } else if (!net->ready[u->s_yr]) {
     const int64_t m = (int64_t) net->batch * net->config.chunks * u->oh * u->ow;
     const float *c = need_c (net, i);
     if (net->planning) {

@@ -96,10 +96,14 @@ void affect_depthwise_backward (const AffectDepthwise * dw, const float *x,
  * (affect_batchnorm_forward_saved with that clamp) rounds it. A
  * batch-norm + clamp before the depthwise convolution then runs as the
  * planes are loaded, and its output is never stored. The backward's dx is
- * the gradient w.r.t. pro(x). */
+ * the gradient w.r.t. pro(x). pro NULL: x as it is. The forward also
+ * writes post(y) to y2 when y2 is not NULL (post as pro: this layer's own
+ * batch-norm and clamp from saved statistics, with the bits of
+ * affect_batchnorm_forward_saved on y), while each plane is in cache. */
 void affect_depthwise_forward_pro (const AffectDepthwise * dw,
     const float *x, const AffectEpilogue * pro, const float *weight,
-    const AffectEpilogue * ep, float *y);
+    const AffectEpilogue * ep, float *y, const AffectEpilogue * post,
+    float *y2);
 void affect_depthwise_backward_pro (const AffectDepthwise * dw,
     const float *x, const AffectEpilogue * pro, const float *weight,
     const float *dy, float *dx, float *dweight);
@@ -113,6 +117,24 @@ void affect_depthwise_backward_pro_sums (const AffectDepthwise * dw,
     const float *x, const AffectEpilogue * pro, const float *mean,
     const float *rstd, const float *weight, const float *dy, float *dx,
     float *dweight, double *sums);
+/* a training batch-norm + clamp after a layer, whose backward a kernel
+ * runs on each plane of its output gradient as it goes: dy (w.r.t. the
+ * clamped output) becomes γ·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)) over the
+ * mask, with the bits of affect_batchnorm_backward_train_masked */
+typedef struct
+{
+  const float *x;               /* the batch-norm's input: the layer output */
+  const float *gamma, *beta, *mean, *rstd, *clamp;
+  const double *sums;           /* affect_batchnorm_grad_sums's */
+} AffectBnBackward;
+/* either of the above (pro NULL: x as it is; sums NULL: none), with dy the
+ * gradient w.r.t. post's batch-norm + clamp of this layer's output: the
+ * gradient w.r.t. the output is made from it a plane at a time in cache
+ * (post NULL: dy is that gradient) */
+void affect_depthwise_backward_bn (const AffectDepthwise * dw,
+    const float *x, const AffectEpilogue * pro, const float *mean,
+    const float *rstd, const float *weight, const float *dy, float *dx,
+    float *dweight, double *sums, const AffectBnBackward * post);
 
 /* ---- batch normalisation over channel-major (C, M) data ----------------
  * Training: batch mean and biased variance normalise; the running averages
@@ -178,6 +200,14 @@ void affect_batchnorm_backward_train_sums (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, const float *mean,
     const float *rstd, const float *clamp, const double *sums,
     const float *dy, float *dx, float *dgamma, float *dbeta);
+/* the sums alone (sums[2·ch] = Σ dy, sums[2·ch + 1] = Σ dy·x̂ over the
+ * clamp's mask made from x, as affect_batchnorm_backward_train_masked
+ * makes them), with dgamma and dbeta: for a consumer that makes dx from
+ * them itself (AffectBnBackward, affect_depthwise_backward_bn) */
+void affect_batchnorm_grad_sums (int c, int64_t m, const float *x,
+    const float *gamma, const float *beta, const float *mean,
+    const float *rstd, const float *clamp, const float *dy, double *sums,
+    float *dgamma, float *dbeta);
 void affect_batchnorm_backward_eval (int c, int64_t m, const float *x,
     const float *gamma, const float *running_mean, const float *running_var,
     float eps, const float *dy, float *dx, float *dgamma, float *dbeta);

@@ -425,13 +425,43 @@ dw_pro_case (int c, int n, int h, int w, int stride, const float *clamp)
     const AffectEpilogue e1 = { NULL, NULL, NULL, NULL, mom1 };
     const AffectEpilogue e2 = { NULL, NULL, NULL, NULL, mom2 };
     affect_depthwise_forward (&dw, y, wt, o1);
-    affect_depthwise_forward_pro (&dw, x, &pro, wt, NULL, o2);
+    affect_depthwise_forward_pro (&dw, x, &pro, wt, NULL, o2, NULL, NULL);
     g_assert_cmpmem (o1, sizeof (float) * out, o2, sizeof (float) * out);
     affect_depthwise_forward_fused (&dw, y, wt, &e1, o1);
-    affect_depthwise_forward_pro (&dw, x, &pro, wt, &e2, o2);
+    affect_depthwise_forward_pro (&dw, x, &pro, wt, &e2, o2, NULL, NULL);
     g_assert_cmpmem (o1, sizeof (float) * out, o2, sizeof (float) * out);
     g_assert_cmpmem (mom1, sizeof (double) * 2 * c, mom2,
         sizeof (double) * 2 * c);
+    /* and its output's batch-norm + clamp from saved statistics on the
+     * way: forward_saved's bits */
+    {
+      float *s1 = g_new (float, out), *s2 = g_new (float, out);
+      float *ab2 = g_new (float, 2 * c);
+      for (int o = 0; o < c; o++) {
+        ab2[o] = 0.5f + 0.25f * o;
+        ab2[c + o] = 0.125f * o - 0.5f;
+      }
+      {
+        const float ones[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
+        float *mu = g_new (float, c), *rs = g_new (float, c);
+        const AffectEpilogue post = { ab2, ab2 + c, clamp, NULL, NULL };
+        /* gamma = a, rstd = 1, beta = b, mean = 0: a·y + b */
+        for (int o = 0; o < c; o++) {
+          mu[o] = 0.0f;
+          rs[o] = ones[o % 8];
+        }
+        affect_depthwise_forward_pro (&dw, x, &pro, wt, NULL, o2, &post, s2);
+        affect_batchnorm_forward_saved (c, (int64_t) n * dw.oh * dw.ow, o2,
+            ab2, ab2 + c, mu, rs, clamp, s1);
+        g_assert_cmpmem (o1, sizeof (float) * out, o2, sizeof (float) * out);
+        g_assert_cmpmem (s1, sizeof (float) * out, s2, sizeof (float) * out);
+        g_free (mu);
+        g_free (rs);
+      }
+      g_free (s1);
+      g_free (s2);
+      g_free (ab2);
+    }
     affect_depthwise_backward (&dw, y, wt, dy, dx1, dw1);
     affect_depthwise_backward_pro (&dw, x, &pro, wt, dy, dx2, dw2);
     g_assert_cmpmem (dx1, sizeof (float) * c * m, dx2, sizeof (float) * c * m);
@@ -459,6 +489,59 @@ dw_pro_case (int c, int n, int h, int w, int stride, const float *clamp)
           sizeof (float) * c * m);
       g_assert_cmpmem (dg1, sizeof (float) * c, dg2, sizeof (float) * c);
       g_assert_cmpmem (db1, sizeof (float) * c, db2, sizeof (float) * c);
+      /* and with this layer's own batch-norm + clamp backward run on
+       * each plane of the output gradient: the bits of the separate
+       * batch-norm backward followed by the depthwise backward */
+      {
+        const int64_t mo = (int64_t) n * dw.oh * dw.ow;
+        float *g2 = randn (out, 1.0f), *y2 = g_new (float, out);
+        float *gam2 = randn (c, 1.5f), *bet2 = randn (c, 1.0f);
+        float *mu2 = g_new (float, c), *rs2 = g_new (float, c);
+        float *dref = g_new (float, out), *dx4 = g_new (float, c * m);
+        float *dw4 = g_new0 (float, 9 * c), *dw5 = g_new0 (float, 9 * c);
+        float *dg4 = g_new0 (float, c), *db4 = g_new0 (float, c);
+        float *dg5 = g_new0 (float, c), *db5 = g_new0 (float, c);
+        double *s4 = g_new (double, 2 * c), *s5 = g_new (double, 2 * c);
+        double *bs = g_new (double, 2 * c);
+        affect_batchnorm_forward_train (c, mo, o2, gam2, bet2, NULL, NULL,
+            0.1f, NULL, 1e-5f, clamp, y2, mu2, rs2);
+        affect_batchnorm_backward_train_masked (c, mo, o2, gam2, bet2, mu2,
+            rs2, clamp, g2, dref, dg4, db4);
+        affect_depthwise_backward_pro_sums (&dw, x, &pro, mean, rstd, wt,
+            dref, dx3, dw4, s4);
+        {
+          const AffectBnBackward post = { o2, gam2, bet2, mu2, rs2, clamp, bs };
+          affect_batchnorm_grad_sums (c, mo, o2, gam2, bet2, mu2, rs2, clamp,
+              g2, bs, dg5, db5);
+          affect_depthwise_backward_bn (&dw, x, &pro, mean, rstd, wt, g2,
+              dx2, dw5, s5, &post);
+        }
+        g_assert_cmpmem (dx3, sizeof (float) * c * m, dx2,
+            sizeof (float) * c * m);
+        g_assert_cmpmem (dw4, sizeof (float) * 9 * c, dw5,
+            sizeof (float) * 9 * c);
+        g_assert_cmpmem (s4, sizeof (double) * 2 * c, s5,
+            sizeof (double) * 2 * c);
+        g_assert_cmpmem (dg4, sizeof (float) * c, dg5, sizeof (float) * c);
+        g_assert_cmpmem (db4, sizeof (float) * c, db5, sizeof (float) * c);
+        g_free (g2);
+        g_free (y2);
+        g_free (gam2);
+        g_free (bet2);
+        g_free (mu2);
+        g_free (rs2);
+        g_free (dref);
+        g_free (dx4);
+        g_free (dw4);
+        g_free (dw5);
+        g_free (dg4);
+        g_free (db4);
+        g_free (dg5);
+        g_free (db5);
+        g_free (s4);
+        g_free (s5);
+        g_free (bs);
+      }
       g_free (sums);
       g_free (dx3);
       g_free (bx1);
