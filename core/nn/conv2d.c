@@ -380,10 +380,42 @@ bias_part (int part, int n_parts, gpointer data)
     j->dbias[o] += (float) sum_lanes (j->cols, j->dy + (int64_t) o * j->cols);
 }
 
+/* The weight and the input gradient are independent products of the
+ * same dy: their slabs (affect_sgemm's, AffectProduct) run as one job, so
+ * a weight gradient with few output channels and a huge K — one slab, a
+ * tenth of a second at full resolution — runs beside the input gradient's
+ * slabs instead of alone on one thread while the others wait. Each slab
+ * is the call affect_sgemm makes: the bits are those of the two products
+ * run one after the other. */
+typedef struct
+{
+  AffectProduct dw, dx;
+} PairJob;
+
+static void
+pair_part (int part, int n_parts, gpointer data)
+{
+  const PairJob *j = data;
+
+  if (part < j->dw.n_parts)
+    affect_product_run_part (&j->dw, part, NULL, NULL);
+  else
+    affect_product_run_part (&j->dx, part - j->dw.n_parts, NULL, NULL);
+}
+
 void
 affect_conv2d_backward (const AffectConv2d * conv, const float *x,
     const float *weight, const float *dy, float *dx, float *dweight,
     float *dbias, float *col)
+{
+  affect_conv2d_backward_ws (conv, x, weight, dy, dx, dweight, dbias, col,
+      NULL);
+}
+
+void
+affect_conv2d_backward_ws (const AffectConv2d * conv, const float *x,
+    const float *weight, const float *dy, float *dx, float *dweight,
+    float *dbias, float *col, float *dcol)
 {
   const int k = conv->cin * conv->kh * conv->kw;
   const int64_t cols = (int64_t) conv->n * conv->oh * conv->ow;
@@ -395,6 +427,24 @@ affect_conv2d_backward (const AffectConv2d * conv, const float *x,
     };
     affect_parallel_run ((conv->cout + job.per_part - 1) / job.per_part,
         bias_part, &job);
+  }
+  if (dweight != NULL && dx != NULL && (pointwise || dcol != NULL)) {
+    const float *b_mat = x;
+    float *dc = pointwise ? dx : dcol;
+    PairJob job;
+    if (!pointwise) {
+      im2col (conv, x, col);
+      b_mat = col;
+    }
+    /* dW (cout × k) += dY (cout × cols) · colᵀ; dcol (k × cols) = Wᵀ · dY */
+    affect_product_init (&job.dw, FALSE, TRUE, conv->cout, k, (int) cols,
+        1.0f, dy, (int) cols, b_mat, (int) cols, 1.0f, dweight, k);
+    affect_product_init (&job.dx, TRUE, FALSE, k, (int) cols, conv->cout,
+        1.0f, weight, k, dy, (int) cols, 0.0f, dc, (int) cols);
+    affect_parallel_run (job.dw.n_parts + job.dx.n_parts, pair_part, &job);
+    if (!pointwise)
+      col2im (conv, dcol, dx);
+    return;
   }
   if (dweight != NULL) {
     const float *b_mat = x;
@@ -408,9 +458,9 @@ affect_conv2d_backward (const AffectConv2d * conv, const float *x,
   }
   if (dx != NULL) {
     /* dcol (k × cols) = Wᵀ · dY */
-    float *dcol = pointwise ? dx : col;
+    float *dc = pointwise ? dx : col;
     affect_sgemm (TRUE, FALSE, k, (int) cols,
-        conv->cout, 1.0f, weight, k, dy, (int) cols, 0.0f, dcol, (int) cols);
+        conv->cout, 1.0f, weight, k, dy, (int) cols, 0.0f, dc, (int) cols);
     if (!pointwise)
       col2im (conv, col, dx);
   }

@@ -63,6 +63,7 @@ typedef struct
    * unit output, both as recomputed by the backward, gradient w.r.t. the
    * unit output, im2col columns of the forward and of the backward */
   int s_c, s_y, s_cr, s_yr, s_g, s_colf, s_colb;
+  int s_cold;                   /* the backward's input-gradient columns */
   float *mean, *rstd;
   float *pro_ab;                /* the batch-norm as a·x + b: cout a, cout b */
   double *gsums;                /* its backward's sums, made by the next unit */
@@ -808,7 +809,7 @@ ensure_batch (AffectMoodNet * net, int batch)
     Unit *u = &net->units[i];
     u->h = h;
     u->w = w;
-    u->s_c = u->s_cr = u->s_colf = u->s_colb = -1;
+    u->s_c = u->s_cr = u->s_colf = u->s_colb = u->s_cold = -1;
     if (u->kind == UNIT_CONV) {
       affect_conv2d_geometry (&u->conv, u->cin, u->cout, u->k, u->k,
           u->stride, u->pad, n, h, w);
@@ -817,6 +818,7 @@ ensure_batch (AffectMoodNet * net, int batch)
       if (affect_conv2d_workspace (&u->conv) > 0) {
         u->s_colf = slot_add (net->slots, affect_conv2d_workspace (&u->conv));
         u->s_colb = slot_add (net->slots, affect_conv2d_workspace (&u->conv));
+        u->s_cold = slot_add (net->slots, affect_conv2d_workspace (&u->conv));
       }
     } else if (u->kind == UNIT_DEPTHWISE) {
       affect_depthwise_geometry (&u->dw, u->cin, n, h, w, u->stride);
@@ -1447,7 +1449,8 @@ affect_moodnet_loss (const AffectMoodNet * net, const float *target,
 static void
 unit_backward (AffectMoodNet * net, Unit * u, const float *in,
     const AffectEpilogue * pro, gboolean sums_made, const float *c,
-    const float *y, const float *dy, float *work, float *dx, float *col)
+    const float *y, const float *dy, float *work, float *dx, float *col,
+    float *dcol)
 {
   const int64_t m = (int64_t) net->batch * net->config.chunks * u->oh * u->ow;
   const size_t n = (size_t) u->cout * m;
@@ -1498,8 +1501,8 @@ unit_backward (AffectMoodNet * net, Unit * u, const float *in,
     dy = d;
   }
   if (u->kind == UNIT_CONV)
-    affect_conv2d_backward (&u->conv, in, u->weight->value.data, dy, dx,
-        u->weight->grad, u->bias ? u->bias->grad : NULL, col);
+    affect_conv2d_backward_ws (&u->conv, in, u->weight->value.data, dy, dx,
+        u->weight->grad, u->bias ? u->bias->grad : NULL, col, dcol);
   else if (u->kind == UNIT_DEPTHWISE)
     affect_depthwise_backward (&u->dw, in, u->weight->value.data, dy, dx,
         u->weight->grad);
@@ -1661,7 +1664,7 @@ cnn_backward (AffectMoodNet * net, const float *d_f, gboolean want_dx)
     for (int i = last; i >= b->first; i--) {
       Unit *u = &net->units[i];
       const float *in, *c = NULL, *y = NULL, *dy;
-      float *work, *dx = NULL, *col = NULL;
+      float *work, *dx = NULL, *col = NULL, *dcol = NULL;
       net->now = 3 * nu - i;
       /* a residual block's output gradient also goes to its input: the
        * last unit leaves it as it is */
@@ -1682,12 +1685,16 @@ cnn_backward (AffectMoodNet * net, const float *d_f, gboolean want_dx)
         dx = slot (net, net->units[i - 1].s_g);
       if (u->s_colb >= 0)
         col = slot (net, u->s_colb);
+      /* (the units with columns are never the first: they have a dx) */
+      if (u->s_cold >= 0)
+        dcol = slot (net, u->s_cold);
       if (!net->planning) {
         AffectEpilogue pro;
         if (raw_input (net, i))
           unit_pro (u - 1, &pro);
         unit_backward (net, u, in, raw_input (net, i) ? &pro : NULL,
-            i + 1 < nu && raw_input (net, i + 1), c, y, dy, work, dx, col);
+            i + 1 < nu && raw_input (net, i + 1), c, y, dy, work, dx, col,
+            dcol);
       }
       if (b->residual && i == b->first) {
         const float *gout = slot (net, b->s_gout);

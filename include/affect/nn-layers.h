@@ -71,6 +71,12 @@ void affect_conv2d_forward_fused (const AffectConv2d * conv, const float *x,
 void affect_conv2d_backward (const AffectConv2d * conv, const float *x,
     const float *weight, const float *dy, float *dx, float *dweight,
     float *dbias, float *col);
+/* the same with a second workspace of col's size for the input gradient's
+ * columns (or NULL; unused by a 1×1 convolution), so that the weight and
+ * input gradient products run as one job on the worker pool (same bits) */
+void affect_conv2d_backward_ws (const AffectConv2d * conv, const float *x,
+    const float *weight, const float *dy, float *dx, float *dweight,
+    float *dbias, float *col, float *dcol);
 
 /* ---- depthwise 3×3 convolution, padding 1, stride 1 or 2, no bias ------ */
 

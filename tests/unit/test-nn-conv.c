@@ -125,6 +125,27 @@ conv_case (int cin, int cout, int k, int stride, int pad, int n, int h, int w,
   check_gradient ("conv2d dw", conv_loss, &c, c.w, dw, nw, 40, 1e-2f, 2e-3);
   if (bias)
     check_gradient ("conv2d db", conv_loss, &c, c.b, db, cout, 10, 1e-2f, 2e-3);
+  {
+    /* with a workspace of its own for the input gradient's columns (the
+     * two products as one job): the same bits */
+    float *dx2 = g_new (float, nx), *dw2 = g_new0 (float, nw);
+    float *db2 = bias ? g_new0 (float, cout) : NULL;
+    float *dcol = g_new (float, affect_conv2d_workspace (&c.g) + 1);
+    memset (dw, 0, sizeof (float) * nw);
+    if (bias)
+      memset (db, 0, sizeof (float) * cout);
+    affect_conv2d_backward (&c.g, c.x, c.w, c.probe, dx, dw, db, c.col);
+    affect_conv2d_backward_ws (&c.g, c.x, c.w, c.probe, dx2, dw2, db2, c.col,
+        dcol);
+    g_assert_cmpmem (dx, sizeof (float) * nx, dx2, sizeof (float) * nx);
+    g_assert_cmpmem (dw, sizeof (float) * nw, dw2, sizeof (float) * nw);
+    if (bias)
+      g_assert_cmpmem (db, sizeof (float) * cout, db2, sizeof (float) * cout);
+    g_free (dx2);
+    g_free (dw2);
+    g_free (db2);
+    g_free (dcol);
+  }
   g_free (c.x);
   g_free (c.w);
   g_free (c.b);
