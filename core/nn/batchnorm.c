@@ -94,6 +94,11 @@ bn_run (BnJob * j)
 typedef float v4sf __attribute__((vector_size (16)));
 typedef double v4df __attribute__((vector_size (32)));
 typedef int v4si __attribute__((vector_size (16)));
+typedef float v8sf __attribute__((vector_size (32)));
+typedef int v8si __attribute__((vector_size (32)));
+typedef double v8df __attribute__((vector_size (64)));
+#define SPLAT8(v, s) do { for (int l_ = 0; l_ < 8; l_++) (v)[l_] = (s); } \
+  while (0)
 
 /* macros, since passing 32-byte vectors by value would depend on the
  * instruction set of the caller */
@@ -120,58 +125,46 @@ affect_batchnorm_lane_sums (int64_t m, int64_t first, const float *restrict x,
     const float *restrict g, const float *restrict y, int mask_x, float ma,
     float mb, float lo, float hi, float mu, float r, double acc[16])
 {
-  v4df a0, a1, b0, b1;
-  const v4sf vmu = { mu, mu, mu, mu }, vr = { r, r, r, r };
-  const v4sf vlo = { lo, lo, lo, lo }, vhi = { hi, hi, hi, hi };
-  const v4sf vma = { ma, ma, ma, ma }, vmb = { mb, mb, mb, mb };
+  /* the 8 lanes as one vector of 8 doubles (one register with AVX-512) */
+  v8df a, b;
+  v8sf vmu, vr, vlo, vhi, vma, vmb;
   const int inf = hi == INFINITY ? -1 : 0;
-  const v4si vinf = { inf, inf, inf, inf };
+  const v8si vinf = { inf, inf, inf, inf, inf, inf, inf, inf };
   int64_t i = 0;
 
-  memcpy (&a0, acc, sizeof (a0));
-  memcpy (&a1, acc + 4, sizeof (a1));
-  memcpy (&b0, acc + 8, sizeof (b0));
-  memcpy (&b1, acc + 12, sizeof (b1));
+  SPLAT8 (vmu, mu);
+  SPLAT8 (vr, r);
+  SPLAT8 (vlo, lo);
+  SPLAT8 (vhi, hi);
+  SPLAT8 (vma, ma);
+  SPLAT8 (vmb, mb);
+  memcpy (&a, acc, sizeof (a));
+  memcpy (&b, acc + 8, sizeof (b));
   for (; first % 8 == 0 && i + 8 <= m; i += 8) {
-    v4sf x0, x1, g0, g1;
-    memcpy (&x0, x + i, sizeof (x0));
-    memcpy (&x1, x + i + 4, sizeof (x1));
-    memcpy (&g0, g + i, sizeof (g0));
-    memcpy (&g1, g + i + 4, sizeof (g1));
+    v8sf xv, gv;
+    memcpy (&xv, x + i, sizeof (xv));
+    memcpy (&gv, g + i, sizeof (gv));
     if (y != NULL) {
-      v4sf y0, y1;
-      memcpy (&y0, y + i, sizeof (y0));
-      memcpy (&y1, y + i + 4, sizeof (y1));
-      g0 = (v4sf) ((v4si) g0 & (y0 > vlo) & ((y0 < vhi) | vinf));
-      g1 = (v4sf) ((v4si) g1 & (y1 > vlo) & ((y1 < vhi) | vinf));
+      v8sf yv;
+      memcpy (&yv, y + i, sizeof (yv));
+      gv = (v8sf) ((v8si) gv & (yv > vlo) & ((yv < vhi) | vinf));
     } else if (mask_x) {
-      const v4sf v0 = vma * x0 + vmb, v1 = vma * x1 + vmb;
-      g0 = (v4sf) ((v4si) g0 & (v0 > vlo) & ((v0 < vhi) | vinf));
-      g1 = (v4sf) ((v4si) g1 & (v1 > vlo) & ((v1 < vhi) | vinf));
+      const v8sf v = vma * xv + vmb;
+      gv = (v8sf) ((v8si) gv & (v > vlo) & ((v < vhi) | vinf));
     }
-    a0 += __builtin_convertvector (g0, v4df);
-    a1 += __builtin_convertvector (g1, v4df);
-    b0 += __builtin_convertvector (g0 * ((x0 - vmu) * vr), v4df);
-    b1 += __builtin_convertvector (g1 * ((x1 - vmu) * vr), v4df);
+    a += __builtin_convertvector (gv, v8df);
+    b += __builtin_convertvector (gv * ((xv - vmu) * vr), v8df);
   }
   for (; i < m; i++) {
     const int l = (int) ((first + i) % 8);
     const float v = y != NULL ? y[i] : mask_x ? ma * x[i] + mb : 1.0f;
     const float gi = (y == NULL && !mask_x) || (v > lo && (inf || v < hi)) ?
         g[i] : 0.0f;
-    const float p = gi * ((x[i] - mu) * r);
-    if (l < 4) {
-      a0[l] += gi;
-      b0[l] += p;
-    } else {
-      a1[l - 4] += gi;
-      b1[l - 4] += p;
-    }
+    a[l] += gi;
+    b[l] += gi * ((x[i] - mu) * r);
   }
-  memcpy (acc, &a0, sizeof (a0));
-  memcpy (acc + 4, &a1, sizeof (a1));
-  memcpy (acc + 8, &b0, sizeof (b0));
-  memcpy (acc + 12, &b1, sizeof (b1));
+  memcpy (acc, &a, sizeof (a));
+  memcpy (acc + 8, &b, sizeof (b));
 }
 
 /* the lanes added up in lane order: acc[0..7] → Σ g, acc[8..15] → Σ g·x̂ */
@@ -196,10 +189,6 @@ channel_grad_sums (int64_t m, const float *restrict x,
 
 /* y = a·x + b, clamped to [lo, hi] in the same pass when clamp != NULL
  * (a following ReLU / ReLU6 costs no extra sweep over memory) */
-typedef float v8sf __attribute__((vector_size (32)));
-typedef int v8si __attribute__((vector_size (32)));
-#define SPLAT8(v, s) do { for (int l_ = 0; l_ < 8; l_++) (v)[l_] = (s); } \
-  while (0)
 /* where mask: b, else a (a NaN compares false and stays) */
 #define SELECT8(mask, b, a) \
   ((v8sf) (((v8si) (b) & (mask)) | ((v8si) (a) & ~(mask))))

@@ -92,13 +92,13 @@ typedef int v8si __attribute__((vector_size (32)));
   ((v8sf) (((v8si) (b) & (mask)) | ((v8si) (a) & ~(mask))))
 
 /* y = clamp(a·x + b) over n values, rounded as a batch-norm pass rounds
- * (a·x, + b, then the clamp): the bits of its stored output */
-AFFECT_VECTOR_CLONES static void
-bn_row (int64_t n, const float *restrict x, float a, float b,
-    const float *clamp, float *restrict y)
+ * (a·x, + b, then the clamp): the bits of its stored output. Inlined into
+ * whole-plane loops: a plane's rows are 8–128 values, too short to pay
+ * for a call each. */
+static inline __attribute__((always_inline))
+     void bn_row_steps (int64_t n, const float *restrict x, float a, float b,
+    float lo, float hi, float *restrict y)
 {
-  const float lo = clamp != NULL ? clamp[0] : -INFINITY;
-  const float hi = clamp != NULL ? clamp[1] : INFINITY;
   v8sf va, vb, vlo, vhi;
   int64_t i = 0;
 
@@ -121,20 +121,30 @@ bn_row (int64_t n, const float *restrict x, float a, float b,
   }
 }
 
+AFFECT_VECTOR_CLONES static void
+bn_row (int64_t n, const float *restrict x, float a, float b,
+    const float *clamp, float *restrict y)
+{
+  bn_row_steps (n, x, a, b, clamp != NULL ? clamp[0] : -INFINITY,
+      clamp != NULL ? clamp[1] : INFINITY, y);
+}
+
 /* pad_plane of clamp(a·x + b): the previous layer's batch-norm and clamp
  * applied as the plane is copied, so the plane has the bits of the stored
  * output it replaces */
-static void
+AFFECT_VECTOR_CLONES static void
 pad_plane_pro (const float *restrict x, int h, int w, float a, float b,
     const float *clamp, float *restrict xp)
 {
   const int pw = w + 2;
+  const float lo = clamp != NULL ? clamp[0] : -INFINITY;
+  const float hi = clamp != NULL ? clamp[1] : INFINITY;
 
   memset (xp, 0, sizeof (float) * pw);
   for (int y = 0; y < h; y++) {
     float *restrict r = xp + (int64_t) (y + 1) * pw;
     r[0] = 0.0f;
-    bn_row (w, x + (int64_t) y * w, a, b, clamp, r + 1);
+    bn_row_steps (w, x + (int64_t) y * w, a, b, lo, hi, r + 1);
     r[w + 1] = 0.0f;
   }
   memset (xp + (int64_t) (h + 1) * pw, 0, sizeof (float) * pw);
