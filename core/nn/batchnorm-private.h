@@ -26,4 +26,22 @@ void affect_batchnorm_dx_row (int64_t m, const float *x, const float *g,
     const float *y, int mask_x, float ma, float mb, float lo, float hi,
     float a, float mg, float mu, float r, float mgx, float *d);
 
+/* a training batch-norm forward, one channel at a time: factor from
+ * affect_batchnorm_factor (which counts the batch), once per pass */
+typedef struct
+{
+  int64_t m;
+  const float *gamma, *beta;
+  float *running_mean, *running_var;
+  double factor;
+  float eps;
+  const float *clamp;
+  float *mean, *rstd;
+} AffectBnTrain;
+double affect_batchnorm_factor (float momentum, int64_t * n_batches);
+/* channel ch's output yc (or only its statistics when yc is NULL) from
+ * its input xc, mean mu and Σ (x − mu)² ss; rc: residual or NULL */
+void affect_batchnorm_train_channel (const AffectBnTrain * t, int ch,
+    const float *xc, double mu, double ss, const float *rc, float *yc);
+
 #endif

@@ -295,12 +295,50 @@ affect_batchnorm_dx_row (int64_t m, const float *x, const float *g,
   }
 }
 
+void
+affect_batchnorm_train_channel (const AffectBnTrain * t, int ch,
+    const float *xc, double mu, double ss, const float *rc, float *yc)
+{
+  const int64_t m = t->m;
+  const double var = ss / (double) m;
+  const float r = (float) (1.0 / sqrt (var + t->eps));
+  const float a = t->gamma[ch] * r;
+  const float b = t->beta[ch] - (float) mu * a;
+
+  if (yc != NULL)
+    affine (m, xc, a, b, t->clamp, rc, yc);
+  t->mean[ch] = (float) mu;
+  t->rstd[ch] = r;
+  if (t->running_mean != NULL && t->factor >= 0.0) {
+    const double unbiased = m > 1 ? ss / (double) (m - 1) : var;
+    t->running_mean[ch] =
+        (float) ((1.0 - t->factor) * t->running_mean[ch] + t->factor * mu);
+    t->running_var[ch] =
+        (float) ((1.0 - t->factor) * t->running_var[ch] + t->factor * unbiased);
+  }
+}
+
+double
+affect_batchnorm_factor (float momentum, int64_t * n_batches)
+{
+  double factor = momentum;
+
+  if (n_batches != NULL) {
+    *n_batches += 1;
+    if (momentum < 0.0f)
+      factor = 1.0 / (double) *n_batches;
+  }
+  return factor;
+}
+
 static void
 forward_train_channel (const BnJob * j, int ch)
 {
   const int64_t m = j->m;
   const float *xc = j->x + (int64_t) ch * m;
-  float *yc = j->y != NULL ? j->y + (int64_t) ch * m : NULL;
+  const AffectBnTrain t = { m, j->gamma, j->beta, j->running_mean,
+    j->running_var, j->factor, j->eps, j->clamp, j->mean, j->rstd
+  };
   double mu, ss;
 
   if (j->moments != NULL) {
@@ -309,22 +347,9 @@ forward_train_channel (const BnJob * j, int ch)
   } else {
     affect_row_moments (m, xc, &mu, &ss);
   }
-  const double var = ss / (double) m;
-  const float r = (float) (1.0 / sqrt (var + j->eps));
-  const float a = j->gamma[ch] * r;
-  const float b = j->beta[ch] - (float) mu * a;
-  if (yc != NULL)
-    affine (m, xc, a, b, j->clamp,
-        j->residual != NULL ? j->residual + (int64_t) ch * m : NULL, yc);
-  j->mean[ch] = (float) mu;
-  j->rstd[ch] = r;
-  if (j->running_mean != NULL && j->factor >= 0.0) {
-    const double unbiased = m > 1 ? ss / (double) (m - 1) : var;
-    j->running_mean[ch] =
-        (float) ((1.0 - j->factor) * j->running_mean[ch] + j->factor * mu);
-    j->running_var[ch] =
-        (float) ((1.0 - j->factor) * j->running_var[ch] + j->factor * unbiased);
-  }
+  affect_batchnorm_train_channel (&t, ch, xc, mu, ss,
+      j->residual != NULL ? j->residual + (int64_t) ch * m : NULL,
+      j->y != NULL ? j->y + (int64_t) ch * m : NULL);
 }
 
 /* the batch statistics made here (moments NULL: two passes per channel) */
@@ -346,13 +371,8 @@ affect_batchnorm_forward_moments (int c, int64_t m, const float *x,
     const float *residual, float *y, float *mean, float *rstd)
 {
   BnJob j = { 0 };
-  double factor = momentum;
+  const double factor = affect_batchnorm_factor (momentum, n_batches);
 
-  if (n_batches != NULL) {
-    *n_batches += 1;
-    if (momentum < 0.0f)
-      factor = 1.0 / (double) *n_batches;
-  }
   j.pass = FORWARD_TRAIN;
   j.c = c;
   j.m = m;

@@ -45,6 +45,8 @@ typedef struct
   const AffectEpilogue *post;   /* forward: y2 = post (y), when y2 */
   float *y2;
   const AffectBnBackward *bn;   /* backward: dy is w.r.t. bn's output */
+  const AffectBnTrain *bn_train;        /* forward: its batch-norm, into y_bn */
+  float *y_bn;
 } DwJob;
 
 gboolean
@@ -276,6 +278,13 @@ forward_part (int part, int n_parts, gpointer data)
       ep->moments[2 * c] = mean;
       ep->moments[2 * c + 1] = m2;
     }
+    if (j->bn_train != NULL) {
+      /* the channel's batch-norm now, its planes still in cache (L2 holds
+       * a channel of all but the largest layers) */
+      const int64_t ch = (int64_t) dw->n * out_plane;
+      affect_batchnorm_train_channel (j->bn_train, c, j->y + c * ch, mean,
+          m2, NULL, j->y_bn != NULL ? j->y_bn + c * ch : NULL);
+    }
   }
   g_free (xp);
 }
@@ -308,6 +317,27 @@ affect_depthwise_forward_pro (const AffectDepthwise * dw, const float *x,
   };
 
   affect_parallel_run (channel_parts (dw), forward_part, &job);
+}
+
+void
+affect_depthwise_forward_train_bn (const AffectDepthwise * dw,
+    const float *x, const AffectEpilogue * pro, const float *weight,
+    float *y, const float *gamma, const float *beta, float *running_mean,
+    float *running_var, float momentum, int64_t * n_batches, float eps,
+    const float *clamp, float *y_bn, float *mean, float *rstd)
+{
+  double *moments = g_new (double, 2 * dw->c);
+  const AffectEpilogue ep = { NULL, NULL, NULL, NULL, moments };
+  const AffectBnTrain t = { (int64_t) dw->n * dw->oh * dw->ow, gamma, beta,
+    running_mean, running_var, affect_batchnorm_factor (momentum, n_batches),
+    eps, clamp, mean, rstd
+  };
+  DwJob job = { dw, x, weight, NULL, y, NULL, NULL, &ep, pro, NULL, NULL,
+    NULL, NULL, NULL, NULL, &t, y_bn
+  };
+
+  affect_parallel_run (channel_parts (dw), forward_part, &job);
+  g_free (moments);
 }
 
 /* Σ over an output plane of dy times the input under each of the 9 taps.

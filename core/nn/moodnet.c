@@ -1066,12 +1066,20 @@ unit_forward (AffectMoodNet * net, Unit * u, const float *in, float *c,
     if (u->kind == UNIT_CONV) {
       affect_conv2d_forward_fused (&u->conv, in, u->weight->value.data,
           u->bias ? u->bias->value.data : NULL, &ep, c, col);
-    } else if (raw_input (net, (int) (u - net->units))) {
-      /* in: the previous unit's convolution output */
+    } else if (residual == NULL) {
+      /* each channel's batch-norm as soon as its planes are made; in: the
+       * previous unit's convolution output when raw_input */
       AffectEpilogue pro;
-      unit_pro (u - 1, &pro);
-      affect_depthwise_forward_pro (&u->dw, in, &pro, u->weight->value.data,
-          &ep, c, NULL, NULL);
+      const gboolean raw = raw_input (net, (int) (u - net->units));
+      if (raw)
+        unit_pro (u - 1, &pro);
+      affect_depthwise_forward_train_bn (&u->dw, in, raw ? &pro : NULL,
+          u->weight->value.data, c, u->bn_weight->value.data,
+          u->bn_bias->value.data, u->bn_mean->value.data,
+          u->bn_var->value.data, net->calibrating ? -1.0f : BN_MOMENTUM,
+          &u->bn_batches, BN_EPS, unit_clamp (u), y, u->mean, u->rstd);
+      g_free (moments);
+      return;
     } else {
       affect_depthwise_forward_fused (&u->dw, in, u->weight->value.data, &ep,
           c);

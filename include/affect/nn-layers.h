@@ -110,6 +110,16 @@ void affect_depthwise_forward_pro (const AffectDepthwise * dw,
     const float *x, const AffectEpilogue * pro, const float *weight,
     const AffectEpilogue * ep, float *y, const AffectEpilogue * post,
     float *y2);
+/* affect_depthwise_forward_pro with the moments epilogue, followed by
+ * affect_batchnorm_forward_moments with these arguments (no residual):
+ * each channel's batch-norm runs as soon as its planes are made, while
+ * they are in cache; y gets the convolution output, y_bn the batch-norm
+ * + clamp output, with the bits of the two calls */
+void affect_depthwise_forward_train_bn (const AffectDepthwise * dw,
+    const float *x, const AffectEpilogue * pro, const float *weight,
+    float *y, const float *gamma, const float *beta, float *running_mean,
+    float *running_var, float momentum, int64_t * n_batches, float eps,
+    const float *clamp, float *y_bn, float *mean, float *rstd);
 void affect_depthwise_backward_pro (const AffectDepthwise * dw,
     const float *x, const AffectEpilogue * pro, const float *weight,
     const float *dy, float *dx, float *dweight);

@@ -453,6 +453,44 @@ dw_pro_case (int c, int n, int h, int w, int stride, const float *clamp)
     g_assert_cmpmem (o1, sizeof (float) * out, o2, sizeof (float) * out);
     g_assert_cmpmem (mom1, sizeof (double) * 2 * c, mom2,
         sizeof (double) * 2 * c);
+    /* with its own training batch-norm channel by channel: the bits of
+     * the moments epilogue followed by the batch-norm pass */
+    {
+      float *b1 = g_new (float, out), *b2 = g_new (float, out);
+      float *m1 = g_new (float, c), *m2 = g_new (float, c);
+      float *r1 = g_new (float, c), *r2 = g_new (float, c);
+      float *rm1 = g_new0 (float, c), *rm2 = g_new0 (float, c);
+      float *rv1 = g_new (float, c), *rv2 = g_new (float, c);
+      int64_t n1 = 2, n2 = 2;
+      for (int o = 0; o < c; o++)
+        rv1[o] = rv2[o] = 1.0f;
+      for (int k = 0; k < 2; k++) {
+        const float momentum = k == 0 ? 0.1f : -1.0f;
+        affect_depthwise_forward_pro (&dw, x, &pro, wt, &e1, o1, NULL, NULL);
+        affect_batchnorm_forward_moments (c, (int64_t) n * dw.oh * dw.ow, o1,
+            mom1, gamma, beta, rm1, rv1, momentum, &n1, 1e-5f, clamp, NULL,
+            b1, m1, r1);
+        affect_depthwise_forward_train_bn (&dw, x, &pro, wt, o2, gamma, beta,
+            rm2, rv2, momentum, &n2, 1e-5f, clamp, b2, m2, r2);
+        g_assert_cmpmem (o1, sizeof (float) * out, o2, sizeof (float) * out);
+        g_assert_cmpmem (b1, sizeof (float) * out, b2, sizeof (float) * out);
+        g_assert_cmpmem (m1, sizeof (float) * c, m2, sizeof (float) * c);
+        g_assert_cmpmem (r1, sizeof (float) * c, r2, sizeof (float) * c);
+        g_assert_cmpmem (rm1, sizeof (float) * c, rm2, sizeof (float) * c);
+        g_assert_cmpmem (rv1, sizeof (float) * c, rv2, sizeof (float) * c);
+        g_assert_cmpint (n1, ==, n2);
+      }
+      g_free (b1);
+      g_free (b2);
+      g_free (m1);
+      g_free (m2);
+      g_free (r1);
+      g_free (r2);
+      g_free (rm1);
+      g_free (rm2);
+      g_free (rv1);
+      g_free (rv2);
+    }
     /* and its output's batch-norm + clamp from saved statistics on the
      * way: forward_saved's bits */
     {
