@@ -211,7 +211,7 @@ void affect_batchnorm_backward_train_masked (int c, int64_t m,
     float *dgamma, float *dbeta);
 /* the same with the per-channel sums of the backward already made
  * (sums[2·ch] = Σ dy, sums[2·ch + 1] = Σ dy·x̂ over the clamp's mask, as
- * affect_depthwise_backward_pro makes them): one pass over x and dy */
+ * affect_depthwise_backward_pro_sums makes them): one pass over x and dy */
 void affect_batchnorm_backward_train_sums (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, const float *mean,
     const float *rstd, const float *clamp, const double *sums,
