@@ -47,6 +47,7 @@ typedef struct
   const AffectBnBackward *bn;   /* backward: dy is w.r.t. bn's output */
   const AffectBnTrain *bn_train;        /* forward: its batch-norm, into y_bn */
   float *y_bn;
+  gboolean pro_dx;              /* backward: dx through pro's batch-norm */
 } DwJob;
 
 gboolean
@@ -513,6 +514,23 @@ backward_part (int part, int n_parts, gpointer data)
     }
     if (j->sums != NULL)
       affect_batchnorm_lane_total (acc, &j->sums[2 * c], &j->sums[2 * c + 1]);
+    if (j->pro_dx) {
+      /* the channel's sums are whole: dx through pro's batch-norm, in
+       * place, as affect_batchnorm_backward_train_sums forms it, while
+       * the channel's last planes are still in cache */
+      const float *cl = j->pro->clamp;
+      const double mt = (double) dw->n * in_plane;
+      const float a = j->pro->scale[c];
+      const float mg = (float) (j->sums[2 * c] / mt);
+      const float mgx = (float) (j->sums[2 * c + 1] / mt);
+      for (int b = 0; b < dw->n; b++) {
+        const int64_t p = (int64_t) c * dw->n + b;
+        affect_batchnorm_dx_row (in_plane, j->x + p * in_plane,
+            dx + p * in_plane, NULL, cl != NULL, a, j->pro->shift[c],
+            cl != NULL ? cl[0] : 0.0f, cl != NULL ? cl[1] : INFINITY, a, mg,
+            j->pro_mean[c], j->pro_rstd[c], mgx, dx + p * in_plane);
+      }
+    }
     if (dweight != NULL)
       for (int q = 0; q < 9; q++)
         dweight[9 * c + q] += (float) dk[q];
@@ -549,13 +567,14 @@ void
 affect_depthwise_backward_bn (const AffectDepthwise * dw, const float *x,
     const AffectEpilogue * pro, const float *mean, const float *rstd,
     const float *weight, const float *dy, float *dx, float *dweight,
-    double *sums, const AffectBnBackward * post)
+    double *sums, gboolean pro_dx, const AffectBnBackward * post)
 {
   DwJob job = { dw, x, weight, dy, NULL, dx, dweight, NULL, pro, mean, rstd,
-    sums, NULL, NULL, post
+    sums, NULL, NULL, post, NULL, NULL, pro_dx
   };
 
   g_assert (sums == NULL || (dx != NULL && pro != NULL));
+  g_assert (!pro_dx || sums != NULL);
   affect_parallel_run (channel_parts (dw), backward_part, &job);
 }
 

@@ -1485,19 +1485,22 @@ unit_backward (AffectMoodNet * net, Unit * u, const float *in,
     affect_depthwise_backward_bn (&u->dw, in, pro,
         pro != NULL ? u[-1].mean : NULL, pro != NULL ? u[-1].rstd : NULL,
         u->weight->value.data, dy, dx, u->weight->grad,
-        pro != NULL ? u[-1].gsums : NULL, &bn);
+        pro != NULL ? u[-1].gsums : NULL, pro != NULL, &bn);
     g_free (sums);
     return;
   }
   if (u->bn_weight != NULL) {
     /* UNIT_NONE: the batch-norm's input gradient is the unit's */
     float *d = u->kind == UNIT_NONE && dx != NULL ? dx : work;
-    if (net->training && sums_made)
-      affect_batchnorm_backward_train_sums (u->cout, m, c,
-          u->bn_weight->value.data, u->bn_bias->value.data, u->mean, u->rstd,
-          unit_clamp (u), u->gsums, dy, d, u->bn_weight->grad,
-          u->bn_bias->grad);
-    else if (net->training)
+    if (net->training && sums_made) {
+      /* the next unit's depthwise backward made the sums and took dy
+       * through this batch-norm already, in place: the γ, β gradients */
+      g_assert (d == dy);
+      for (int o = 0; o < u->cout; o++) {
+        u->bn_weight->grad[o] += (float) u->gsums[2 * o + 1];
+        u->bn_bias->grad[o] += (float) u->gsums[2 * o];
+      }
+    } else if (net->training)
       affect_batchnorm_backward_train_masked (u->cout, m, c,
           u->bn_weight->value.data, u->bn_bias->value.data, u->mean, u->rstd,
           unit_clamp (u), dy, d, u->bn_weight->grad, u->bn_bias->grad);

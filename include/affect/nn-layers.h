@@ -146,11 +146,15 @@ typedef struct
 /* either of the above (pro NULL: x as it is; sums NULL: none), with dy the
  * gradient w.r.t. post's batch-norm + clamp of this layer's output: the
  * gradient w.r.t. the output is made from it a plane at a time in cache
- * (post NULL: dy is that gradient) */
+ * (post NULL: dy is that gradient). pro_dx (with sums): dx then goes on
+ * through pro's batch-norm, channel by channel as soon as the channel's
+ * sums are whole — the dx of affect_batchnorm_backward_train_sums given
+ * those sums, which the caller still adds to pro's γ and β gradients */
 void affect_depthwise_backward_bn (const AffectDepthwise * dw,
     const float *x, const AffectEpilogue * pro, const float *mean,
     const float *rstd, const float *weight, const float *dy, float *dx,
-    float *dweight, double *sums, const AffectBnBackward * post);
+    float *dweight, double *sums, gboolean pro_dx,
+    const AffectBnBackward * post);
 
 /* ---- batch normalisation over channel-major (C, M) data ----------------
  * Training: batch mean and biased variance normalise; the running averages

@@ -573,7 +573,26 @@ dw_pro_case (int c, int n, int h, int w, int stride, const float *clamp)
           affect_batchnorm_grad_sums (c, mo, o2, gam2, bet2, mu2, rs2, clamp,
               g2, bs, dg5, db5);
           affect_depthwise_backward_bn (&dw, x, &pro, mean, rstd, wt, g2,
-              dx2, dw5, s5, &post);
+              dx2, dw5, s5, FALSE, &post);
+          /* and on through pro's batch-norm: the dx of the batch-norm
+           * backward from the sums */
+          {
+            float *dx6 = g_new (float, c * m), *dw6 = g_new0 (float, 9 * c);
+            float *bx3 = g_new (float, c * m);
+            double *s6 = g_new (double, 2 * c);
+            affect_depthwise_backward_bn (&dw, x, &pro, mean, rstd, wt, g2,
+                dx6, dw6, s6, TRUE, &post);
+            affect_batchnorm_backward_train_sums (c, m, x, gamma, beta, mean,
+                rstd, clamp, s5, dx2, bx3, NULL, NULL);
+            g_assert_cmpmem (bx3, sizeof (float) * c * m, dx6,
+                sizeof (float) * c * m);
+            g_assert_cmpmem (s5, sizeof (double) * 2 * c, s6,
+                sizeof (double) * 2 * c);
+            g_free (dx6);
+            g_free (dw6);
+            g_free (bx3);
+            g_free (s6);
+          }
         }
         g_assert_cmpmem (dx3, sizeof (float) * c * m, dx2,
             sizeof (float) * c * m);
