@@ -15,6 +15,7 @@
 #include "affect/nn.h"
 #include "affect/nn-layers.h"
 #include "affect/parallel.h"
+#include "depthwise-plane.h"
 #include "epilogue.h"
 #include "vector-clones.h"
 
@@ -149,6 +150,13 @@ plane_forward (const float *restrict xp, int pw, const float *restrict k,
       }
     }
   }
+}
+
+void
+affect_depthwise_plane_forward (const float *xp, int pw, const float *k,
+    int stride, int oh, int ow, float *y)
+{
+  plane_forward (xp, pw, k, stride, oh, ow, y);
 }
 
 static void

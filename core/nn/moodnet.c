@@ -974,6 +974,33 @@ unit_fuses (const AffectMoodNet * net, const Unit * u)
   return (net->training || net->calibrating) && u->bn_weight != NULL;
 }
 
+/* a unit's eval-mode epilogue: batch-norm from the running statistics
+ * (forward_eval's a and b, in the returned array, for g_free), clamp,
+ * residual */
+static float *
+eval_epilogue (const Unit * u, AffectEpilogue * ep, const float *residual)
+{
+  float *ab = NULL;
+
+  ep->scale = ep->shift = NULL;
+  ep->clamp = unit_clamp (u);
+  ep->residual = residual;
+  ep->moments = NULL;
+  if (u->bn_weight != NULL) {
+    ab = g_new (float, 2 * u->cout);
+    for (int o = 0; o < u->cout; o++) {
+      const float a = u->bn_weight->value.data[o] /
+          sqrtf (u->bn_var->value.data[o] + BN_EPS);
+      ab[o] = a;
+      ab[u->cout + o] = u->bn_bias->value.data[o] -
+          u->bn_mean->value.data[o] * a;
+    }
+    ep->scale = ab;
+    ep->shift = ab + u->cout;
+  }
+  return ab;
+}
+
 /* c: the convolution output (the input itself for UNIT_NONE; unused when
  * the unit is fused for inference); y: the unit output, or with residual
  * (the block's input, when unit_fuses) the block's output */
@@ -984,21 +1011,8 @@ unit_forward (AffectMoodNet * net, Unit * u, const float *in, float *c,
   const int64_t m = (int64_t) net->batch * net->config.chunks * u->oh * u->ow;
 
   if (u->kind != UNIT_NONE && fused_eval (net)) {
-    AffectEpilogue ep = { NULL, NULL, unit_clamp (u), residual, NULL };
-    float *ab = NULL;
-    if (u->bn_weight != NULL) {
-      /* forward_eval's a and b */
-      ab = g_new (float, 2 * u->cout);
-      for (int o = 0; o < u->cout; o++) {
-        const float a = u->bn_weight->value.data[o] /
-            sqrtf (u->bn_var->value.data[o] + BN_EPS);
-        ab[o] = a;
-        ab[u->cout + o] = u->bn_bias->value.data[o] -
-            u->bn_mean->value.data[o] * a;
-      }
-      ep.scale = ab;
-      ep.shift = ab + u->cout;
-    }
+    AffectEpilogue ep;
+    float *ab = eval_epilogue (u, &ep, residual);
     if (u->kind == UNIT_CONV)
       affect_conv2d_forward_fused (&u->conv, in, u->weight->value.data,
           u->bias ? u->bias->value.data : NULL, &ep, y, col);
@@ -1096,6 +1110,58 @@ bw2col_forward (AffectMoodNet * net, float *y)
       u1->bias->value.data, u2->weight->value.data, u2->bias->value.data, y);
 }
 
+/* an image's output of at least this many pixels makes a block run
+ * strip by strip in inference (affect_invres_forward); on smaller ones the
+ * per-image products are too narrow, and the layers run over the whole
+ * batch */
+#define STRIP_MIN_PIXELS 256
+
+/* the block runs as one inverted-residual sweep: inference that keeps
+ * nothing, [1×1 expansion,] depthwise, 1×1 projection, no biases */
+static gboolean
+block_strips (const AffectMoodNet * net, const Block * b)
+{
+  const Unit *u = &net->units[b->first];
+  const Unit *last = &net->units[b->first + b->n - 1];
+
+  if (!fused_eval (net) || b->n < 2 || b->n > 3
+      || last->oh * last->ow < STRIP_MIN_PIXELS)
+    return FALSE;
+  for (int i = 0; i < b->n; i++) {
+    const Unit *v = &u[i];
+    const UnitKind want = i == b->n - 2 ? UNIT_DEPTHWISE : UNIT_CONV;
+    if (v->kind != want || v->bias != NULL || v->bn_weight == NULL
+        || (want == UNIT_CONV && (v->k != 1 || v->stride != 1)))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+block_forward_strips (AffectMoodNet * net, const Block * b, const float *in,
+    float *out)
+{
+  const gboolean expand = b->n == 3;
+  const Unit *ue = expand ? &net->units[b->first] : NULL;
+  const Unit *ud = &net->units[b->first + b->n - 2];
+  const Unit *up = &net->units[b->first + b->n - 1];
+  AffectEpilogue ee = { 0 }, ed, ep;
+  float *abe = NULL, *abd, *abp;
+  AffectInvRes g;
+
+  affect_invres_geometry (&g, expand ? ue->cin : ud->cin, ud->cin, up->cout,
+      ud->stride, net->batch * net->config.chunks, ud->h, ud->w);
+  if (expand)
+    abe = eval_epilogue (ue, &ee, NULL);
+  abd = eval_epilogue (ud, &ed, NULL);
+  abp = eval_epilogue (up, &ep, b->residual ? in : NULL);
+  affect_invres_forward (&g, in, expand ? ue->weight->value.data : NULL, &ee,
+      ud->weight->value.data, &ed, up->weight->value.data, &ep, out);
+  g_free (abe);
+  g_free (abd);
+  g_free (abp);
+}
+
 /* the forward's input of unit i: the chunk images, the previous unit's
  * output or the previous residual block's output */
 static const float *
@@ -1127,6 +1193,16 @@ cnn_forward (AffectMoodNet * net)
       y = slot (net, net->units[last].s_y);
       if (!net->planning)
         bw2col_forward (net, y);
+      continue;
+    }
+    if (block_strips (net, b)) {
+      const float *in;
+      float *y;
+      net->now = last;
+      in = forward_input (net, b->first);
+      y = b->residual ? slot (net, b->s_out) : slot (net, net->units[last].s_y);
+      if (!net->planning)
+        block_forward_strips (net, b, in, y);
       continue;
     }
     for (int i = b->first; i <= last; i++) {

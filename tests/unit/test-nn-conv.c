@@ -5,6 +5,7 @@
 #include <string.h>
 #include <glib.h>
 
+#include "affect/affect.h"
 #include "affect/nn.h"
 #include "affect/nn-layers.h"
 
@@ -454,6 +455,106 @@ test_conv2d_fused (void)
   }
 }
 
+/* the inverted-residual block strip by strip against the same layers run
+ * one after the other over the whole batch (the plain path): equal up to
+ * the rounding of the 1×1 products, which are cut into other blocks; and
+ * bit for bit the same output at 1, 2 and 3 threads */
+static void
+invres_case (int cin, int hidden, int cout, int stride, int n, int h, int w,
+    gboolean residual)
+{
+  static const float relu6[2] = { 0.0f, 6.0f };
+  const gboolean expand = hidden != cin;
+  AffectInvRes g;
+  AffectConv2d ce, cp;
+  AffectDepthwise dw;
+
+  g_assert_true (affect_invres_geometry (&g, cin, hidden, cout, stride, n, h,
+          w));
+  affect_conv2d_geometry (&ce, cin, hidden, 1, 1, 1, 0, n, h, w);
+  affect_depthwise_geometry (&dw, hidden, n, h, w, stride);
+  affect_conv2d_geometry (&cp, hidden, cout, 1, 1, 1, 0, n, dw.oh, dw.ow);
+  g_assert_cmpint (g.oh, ==, dw.oh);
+  g_assert_cmpint (g.ow, ==, dw.ow);
+  const size_t nx = (size_t) cin * n * h * w;
+  const size_t ne = (size_t) hidden * n * h * w;
+  const size_t nd = (size_t) hidden * n * dw.oh * dw.ow;
+  const size_t ny = (size_t) cout * n * dw.oh * dw.ow;
+  float *x = randn (nx, 1.0f);
+  float *we = randn ((size_t) hidden * cin, 0.5f);
+  float *wd = randn ((size_t) hidden * 9, 0.5f);
+  float *wp = randn ((size_t) cout * hidden, 0.3f);
+  float *se = randn (hidden, 1.0f), *he = randn (hidden, 1.0f);
+  float *sd = randn (hidden, 1.0f), *hd = randn (hidden, 1.0f);
+  float *sp = randn (cout, 1.0f), *hp = randn (cout, 1.0f);
+  float *res = residual ? randn (ny, 1.0f) : NULL;
+  float *e = g_new (float, ne), *d = g_new (float, nd);
+  float *ref = g_new (float, ny), *y = g_new (float, ny);
+  float *y2 = g_new (float, ny);
+  AffectEpilogue ee = { se, he, relu6, NULL, NULL };
+  AffectEpilogue ed = { sd, hd, relu6, NULL, NULL };
+  AffectEpilogue ep = { sp, hp, NULL, res, NULL };
+  double worst = 0.0;
+
+  /* the plain path */
+  if (expand)
+    affect_conv2d_forward_fused (&ce, x, we, NULL, &ee, e, NULL);
+  affect_depthwise_forward_fused (&dw, expand ? e : x, wd, &ed, d);
+  affect_conv2d_forward_fused (&cp, d, wp, NULL, &ep, ref, NULL);
+
+  affect_set_threads (1);
+  affect_invres_forward (&g, x, expand ? we : NULL, &ee, wd, &ed, wp, &ep, y);
+  for (size_t i = 0; i < ny; i++)
+    worst = fmax (worst, fabs (y[i] - ref[i]) / fmax (fabs (ref[i]), 1.0));
+  g_test_message ("invres %d→%d→%d stride %d, %d × %d × %d (strip %d): "
+      "worst relative error %.2e", cin, hidden, cout, stride, n, h, w,
+      g.strip, worst);
+  g_assert_cmpfloat (worst, <, 1e-5);
+  for (int t = 2; t <= 3; t++) {
+    affect_set_threads (t);
+    affect_invres_forward (&g, x, expand ? we : NULL, &ee, wd, &ed, wp, &ep,
+        y2);
+    g_assert_cmpint (memcmp (y, y2, sizeof (float) * ny), ==, 0);
+  }
+  affect_set_threads (0);
+  g_free (x);
+  g_free (we);
+  g_free (wd);
+  g_free (wp);
+  g_free (se);
+  g_free (he);
+  g_free (sd);
+  g_free (hd);
+  g_free (sp);
+  g_free (hp);
+  g_free (res);
+  g_free (e);
+  g_free (d);
+  g_free (ref);
+  g_free (y);
+  g_free (y2);
+}
+
+static void
+test_invres (void)
+{
+  AffectInvRes g;
+
+  /* one strip per image */
+  invres_case (8, 48, 8, 1, 3, 12, 20, TRUE);
+  invres_case (16, 96, 24, 2, 2, 9, 14, FALSE);
+  invres_case (16, 16, 8, 1, 2, 10, 12, FALSE); /* no expansion */
+  /* several strips (the kept halo rows), a short last strip, odd sizes */
+  g_assert_true (affect_invres_geometry (&g, 16, 96, 24, 2, 2, 37, 130));
+  g_assert_cmpint (g.strip, <, g.oh);
+  invres_case (16, 96, 24, 2, 2, 37, 130, FALSE);
+  invres_case (24, 144, 24, 1, 2, 29, 66, TRUE);
+  invres_case (32, 32, 16, 1, 2, 70, 129, FALSE);
+  invres_case (32, 32, 16, 2, 1, 71, 129, FALSE);
+  g_assert_true (affect_invres_geometry (&g, 24, 144, 24, 1, 2, 29, 66));
+  g_assert_cmpint (g.strip, <, g.oh);
+}
+
 /* the fused bw2col stage against the same arithmetic in double, layer
  * by layer: forward, the weight, bias and batch-norm sums, and dx̂ */
 static double
@@ -728,6 +829,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/batchnorm-clamped", test_batchnorm_clamped);
   g_test_add_func ("/nn/conv2d-fused", test_conv2d_fused);
   g_test_add_func ("/nn/bw2col", test_bw2col);
+  g_test_add_func ("/nn/invres", test_invres);
   g_test_add_func ("/nn/layernorm", test_layernorm);
   g_test_add_func ("/nn/attention", test_attention);
   g_test_add_func ("/nn/pool", test_pool);
