@@ -52,6 +52,12 @@ affect_invres_geometry (AffectInvRes * g, int cin, int hidden, int cout,
   /* a strip of s output rows reads (s − 1)·stride + 3 input rows */
   rows_in = MAX (EXPANDED_FLOATS / MAX ((int64_t) hidden * w, 1), 3);
   g->strip = CLAMP ((rows_in - 3) / stride + 1, 1, g->oh);
+  /* whole images, as many as the expanded and depthwise activations of
+   * EXPANDED_FLOATS hold */
+  g->group = 1;
+  if (g->strip == g->oh)
+    g->group = (int) CLAMP (EXPANDED_FLOATS / ((int64_t) hidden *
+            ((int64_t) h * w + (int64_t) g->oh * g->ow)), 1, n);
   return TRUE;
 }
 
@@ -183,6 +189,79 @@ image_part (int part, int n_parts, gpointer data)
   g_atomic_int_set (&j->busy[wi], 0);
 }
 
+/* a group of whole images: each product over all of the group's pixels */
+static void
+group_part (int part, int n_parts, gpointer data)
+{
+  const InvResJob *j = data;
+  const AffectInvRes *g = j->g;
+  const int s = g->stride, h = g->h, w = g->w, ow = g->ow, pw = w + 2;
+  const int b0 = part * g->group, nb = MIN (g->group, g->n - b0);
+  const int64_t in_plane = (int64_t) h * w;
+  const int64_t out_plane = (int64_t) g->oh * ow;
+  const int64_t xcs = (int64_t) g->n * in_plane;        /* channel strides */
+  const int64_t ycs = (int64_t) g->n * out_plane;
+  const int64_t ecs = (int64_t) g->group * in_plane;
+  const int64_t dcs = (int64_t) g->group * out_plane;
+  const float *xb = j->x + b0 * in_plane, *src;
+  float *yb = j->y + b0 * out_plane;
+  float *ws = NULL, *e, *d, *pad;
+  int64_t src_cs;
+  int wi;
+
+  (void) n_parts;
+  for (wi = 0;; wi = (wi + 1) % j->n_ws)
+    if (g_atomic_int_compare_and_exchange (&j->busy[wi], 0, 1)) {
+      ws = j->ws[wi];
+      break;
+    }
+  e = ws;
+  d = e + (j->w_exp != NULL ? g->hidden * ecs : 0);
+  pad = d + g->hidden * dcs;
+
+  if (j->w_exp != NULL) {
+    const int64_t len = nb * in_plane;
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->hidden,
+        (int) len, g->cin, 1.0f, j->w_exp, g->cin, xb, (int) xcs, 0.0f, e,
+        (int) ecs);
+    for (int c = 0; c < g->hidden; c++)
+      row_epilogue (j->ep_exp, c, len, e + c * ecs, NULL);
+    src = e;
+    src_cs = ecs;
+  } else {
+    src = xb;
+    src_cs = xcs;
+  }
+  for (int c = 0; c < g->hidden; c++) {
+    for (int b = 0; b < nb; b++) {
+      const float *plane = src + c * src_cs + b * in_plane;
+      memset (pad, 0, sizeof (float) * pw);
+      for (int r = 0; r < h; r++) {
+        float *pr = pad + (int64_t) (r + 1) * pw;
+        pr[0] = 0.0f;
+        memcpy (pr + 1, plane + (int64_t) r * w, sizeof (float) * w);
+        pr[w + 1] = 0.0f;
+      }
+      memset (pad + (int64_t) (h + 1) * pw, 0, sizeof (float) * pw);
+      affect_depthwise_plane_forward (pad, pw, j->w_dw + 9 * c, s, g->oh, ow,
+          d + c * dcs + b * out_plane);
+    }
+    row_epilogue (j->ep_dw, c, nb * out_plane, d + c * dcs, NULL);
+  }
+  {
+    const int64_t len = nb * out_plane;
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout,
+        (int) len, g->hidden, 1.0f, j->w_proj, g->hidden, d, (int) dcs,
+        0.0f, yb, (int) ycs);
+    for (int o = 0; o < g->cout; o++) {
+      const float *res = j->ep_proj->residual != NULL ?
+          j->ep_proj->residual + o * ycs + b0 * out_plane : NULL;
+      row_epilogue (j->ep_proj, o, len, yb + o * ycs, res);
+    }
+  }
+  g_atomic_int_set (&j->busy[wi], 0);
+}
+
 void
 affect_invres_forward (const AffectInvRes * g, const float *x,
     const float *w_exp, const AffectEpilogue * ep_exp, const float *w_dw,
@@ -190,10 +269,11 @@ affect_invres_forward (const AffectInvRes * g, const float *x,
     const AffectEpilogue * ep_proj, float *y)
 {
   const AffectEpilogue none = { NULL, NULL, NULL, NULL, NULL };
-  const int cap = (g->strip - 1) * g->stride + 3;
-  const int64_t per_ws = (w_exp != NULL ? (int64_t) g->hidden * cap * g->w :
-      0) + (int64_t) g->hidden * g->strip * g->ow + (int64_t) cap * (g->w +
-      2) + 16;
+  const int cap = g->group > 1 ? g->h : (g->strip - 1) * g->stride + 3;
+  const int64_t per_ws = (w_exp != NULL ? (int64_t) g->hidden * g->group *
+      cap * g->w : 0) + (int64_t) g->hidden * g->group * g->strip * g->ow +
+      (int64_t) (cap + 2) * (g->w + 2) + 16;
+  const int parts = (g->n + g->group - 1) / g->group;
   InvResJob j = { g, x, w_exp, w_dw, w_proj,
     ep_exp != NULL ? ep_exp : &none, ep_dw != NULL ? ep_dw : &none,
     ep_proj != NULL ? ep_proj : &none, y, 0, NULL, NULL
@@ -203,12 +283,12 @@ affect_invres_forward (const AffectInvRes * g, const float *x,
   g_assert (j.ep_exp->moments == NULL && j.ep_dw->moments == NULL
       && j.ep_proj->moments == NULL);
   /* at most this many parts run at once (affect/parallel.h) */
-  j.n_ws = MAX (MIN (affect_get_threads (), g->n), 1);
+  j.n_ws = MAX (MIN (affect_get_threads (), parts), 1);
   j.ws = g_new (float *, j.n_ws);
   j.busy = g_new0 (gint, j.n_ws);
   for (int i = 0; i < j.n_ws; i++)
     j.ws[i] = g_new (float, per_ws);
-  affect_parallel_run (g->n, image_part, &j);
+  affect_parallel_run (parts, g->group > 1 ? group_part : image_part, &j);
   for (int i = 0; i < j.n_ws; i++)
     g_free (j.ws[i]);
   g_free (j.ws);

@@ -1110,12 +1110,6 @@ bw2col_forward (AffectMoodNet * net, float *y)
       u1->bias->value.data, u2->weight->value.data, u2->bias->value.data, y);
 }
 
-/* an image's output of at least this many pixels makes a block run
- * strip by strip in inference (affect_invres_forward); on smaller ones the
- * per-image products are too narrow, and the layers run over the whole
- * batch */
-#define STRIP_MIN_PIXELS 256
-
 /* the block runs as one inverted-residual sweep: inference that keeps
  * nothing, [1×1 expansion,] depthwise, 1×1 projection, no biases */
 static gboolean
@@ -1124,8 +1118,7 @@ block_strips (const AffectMoodNet * net, const Block * b)
   const Unit *u = &net->units[b->first];
   const Unit *last = &net->units[b->first + b->n - 1];
 
-  if (!fused_eval (net) || b->n < 2 || b->n > 3
-      || last->oh * last->ow < STRIP_MIN_PIXELS)
+  if (!fused_eval (net) || b->n < 2 || b->n > 3)
     return FALSE;
   for (int i = 0; i < b->n; i++) {
     const Unit *v = &u[i];

@@ -98,7 +98,8 @@ void affect_depthwise_backward (const AffectDepthwise * dw, const float *x,
  * residual, y's layout, is added last). Each image runs on one thread,
  * strip of output rows after strip: the expanded rows a strip reads are
  * made, kept in cache for the depthwise and the projection, and the
- * expanded and depthwise activations never reach memory. How the work is
+ * expanded and depthwise activations never reach memory; images small
+ * enough run a few at a time, whole. How the work is
  * cut follows from the shapes alone: the same bits at any thread count.
  * The epilogues' moments must be NULL (no training statistics here). */
 typedef struct
@@ -106,6 +107,7 @@ typedef struct
   int cin, hidden, cout, stride;
   int n, h, w, oh, ow;
   int strip;                    /* output rows per strip */
+  int group;                    /* images per part (> 1: whole images) */
 } AffectInvRes;
 
 gboolean affect_invres_geometry (AffectInvRes * g, int cin, int hidden,
