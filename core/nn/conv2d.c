@@ -364,6 +364,27 @@ fused_block (int part, int n_parts, gpointer data)
       j->moments != NULL ? j->moments + (int64_t) part * 2 * j->cout : NULL);
 }
 
+typedef struct
+{
+  const FusedJob *j;
+  AffectProduct p;
+} SlabJob;
+
+/* one slab of affect_sgemm's cut, then the epilogue on it while it is in
+ * cache: the bits of the product then the epilogue */
+static void
+fused_slab (int part, int n_parts, gpointer data)
+{
+  const SlabJob *sj = data;
+  int start, len;
+
+  affect_product_run_part (&sj->p, part, &start, &len);
+  if (sj->p.by_columns)
+    epilogue_rows (sj->j, 0, sj->j->cout, start, len, NULL);
+  else
+    epilogue_rows (sj->j, start, start + len, 0, sj->j->cols, NULL);
+}
+
 /* the epilogue alone over whole rows, as blocks of channels */
 static void
 fused_channels (int part, int n_parts, gpointer data)
@@ -409,9 +430,17 @@ affect_conv2d_forward_fused (const AffectConv2d * conv, const float *x,
     im2col (conv, x, col);
     j.b = col;
   }
+  if (blocks < 4 && ep->moments == NULL) {
+    /* too few blocks to share: the product in affect_sgemm's slabs, each
+     * followed by the epilogue on its part of C */
+    SlabJob sj = { &j };
+    affect_product_init (&sj.p, FALSE, FALSE, conv->cout, (int) cols, k,
+        1.0f, j.w, k, j.b, (int) cols, 0.0f, y, (int) cols);
+    affect_parallel_run (sj.p.n_parts, fused_slab, &sj);
+    return;
+  }
   if (blocks < 4) {
-    /* too few blocks to share: the product as usual, then the epilogue
-     * over blocks of channels */
+    /* the product as usual, then the moments over blocks of channels */
     const int64_t per_part = MAX (FUSED_BLOCK_FLOATS / MAX (cols, 1), 1);
     affect_sgemm (FALSE, FALSE, conv->cout, (int) cols, k, 1.0f, j.w, k,
         j.b, (int) cols, 0.0f, y, (int) cols);

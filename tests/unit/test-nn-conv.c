@@ -392,17 +392,20 @@ ln_loss (gpointer p)
 static void
 test_conv2d_fused (void)
 {
-  const int shapes[4][7] = {
+  const int shapes[6][7] = {
     /* cin, cout, k, n, h, w, stride */
     {5, 7, 1, 4, 16, 256, 1},
     {3, 6, 3, 2, 7, 9, 1},
     /* blocks that make their own im2col columns, across image rows */
     {3, 6, 3, 4, 40, 300, 1},
     {3, 32, 3, 4, 96, 130, 2},
+    /* few columns: affect_sgemm's slabs of rows, and of columns */
+    {64, 512, 1, 2, 3, 8, 1},
+    {256, 8, 1, 4, 16, 16, 1},
   };
   static const float relu6[2] = { 0.0f, 6.0f };
 
-  for (int sh = 0; sh < 4; sh++) {
+  for (int sh = 0; sh < 6; sh++) {
     const int *d = shapes[sh];
     AffectConv2d g;
     affect_conv2d_geometry (&g, d[0], d[1], d[2], d[2], d[6], d[2] / 2, d[3],
