@@ -392,7 +392,7 @@ ln_loss (gpointer p)
 static void
 test_conv2d_fused (void)
 {
-  const int shapes[6][7] = {
+  const int shapes[7][7] = {
     /* cin, cout, k, n, h, w, stride */
     {5, 7, 1, 4, 16, 256, 1},
     {3, 6, 3, 2, 7, 9, 1},
@@ -402,10 +402,12 @@ test_conv2d_fused (void)
     /* few columns: affect_sgemm's slabs of rows, and of columns */
     {64, 512, 1, 2, 3, 8, 1},
     {256, 8, 1, 4, 16, 16, 1},
+    /* a B beyond L2: slabs of 256 rows and a short one */
+    {6000, 272, 1, 2, 3, 8, 1},
   };
   static const float relu6[2] = { 0.0f, 6.0f };
 
-  for (int sh = 0; sh < 6; sh++) {
+  for (int sh = 0; sh < 7; sh++) {
     const int *d = shapes[sh];
     AffectConv2d g;
     affect_conv2d_geometry (&g, d[0], d[1], d[2], d[2], d[6], d[2] / 2, d[3],
@@ -447,7 +449,9 @@ test_conv2d_fused (void)
         worst = fmax (worst, fabs (y[o * cols + p] - v) / fmax (fabs (v), 1));
       }
     g_test_message ("fused conv %d: worst relative error %.2e", sh, worst);
-    g_assert_cmpfloat (worst, <, 1e-5);
+    /* products cut into other slabs round apart by a few units in the
+     * last place per term of their k-term sums */
+    g_assert_cmpfloat (worst, <, 1e-5 + 2e-8 * g.cin * g.kh * g.kw);
     g_free (x);
     g_free (w);
     g_free (bias);
