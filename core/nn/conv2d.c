@@ -11,6 +11,7 @@
 #include "affect/nn.h"
 #include "affect/nn-layers.h"
 #include "affect/parallel.h"
+#include "conv2d-private.h"
 #include "epilogue.h"
 #include "vector-clones.h"
 
@@ -269,8 +270,8 @@ typedef struct
 
 /* im2col of output columns [start, start + len) only, into out (k rows of
  * len): the values im2col writes there */
-static void
-im2col_block (const AffectConv2d * g, const float *x, int64_t start,
+void
+affect_im2col_block (const AffectConv2d * g, const float *x, int64_t start,
     int64_t len, float *out)
 {
   const int64_t plane = (int64_t) g->h * g->w;
@@ -350,7 +351,7 @@ fused_block (int part, int n_parts, gpointer data)
     for (wi = 0;; wi = (wi + 1) % j->n_ws)
       if (g_atomic_int_compare_and_exchange (&j->busy[wi], 0, 1))
         break;
-    im2col_block (j->conv, j->x, start, len, j->ws[wi]);
+    affect_im2col_block (j->conv, j->x, start, len, j->ws[wi]);
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, j->cout,
         (int) len, j->k, 1.0f, j->w, j->k, j->ws[wi], (int) len, 0.0f,
         j->y + start, (int) j->cols);

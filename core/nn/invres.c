@@ -24,6 +24,7 @@
 #include "affect/affect.h"
 #include "affect/nn-layers.h"
 #include "affect/parallel.h"
+#include "conv2d-private.h"
 #include "depthwise-plane.h"
 #include "epilogue.h"
 
@@ -64,6 +65,7 @@ affect_invres_geometry (AffectInvRes * g, int cin, int hidden, int cout,
 typedef struct
 {
   const AffectInvRes *g;
+  const AffectConv2d *pre;      /* the expansion as this convolution */
   const float *x, *w_exp, *w_dw, *w_proj;
   const AffectEpilogue *ep_exp, *ep_dw, *ep_proj;
   float *y;
@@ -97,7 +99,7 @@ image_part (int part, int n_parts, gpointer data)
   const int64_t dcs = (int64_t) g->strip * ow;
   const float *xb = j->x + part * in_plane;
   float *yb = j->y + part * out_plane;
-  float *ws = NULL, *e, *d, *pad;
+  float *ws = NULL, *e, *d, *pad, *col;
   int wi, e_lo = 0, e_hi = 0;
 
   (void) n_parts;
@@ -109,6 +111,7 @@ image_part (int part, int n_parts, gpointer data)
   e = ws;
   d = e + (j->w_exp != NULL ? g->hidden * ecs : 0);
   pad = d + g->hidden * dcs;
+  col = pad + (int64_t) (cap + 2) * pw + 16;
 
   for (int r0 = 0; r0 < g->oh; r0 += g->strip) {
     const int r1 = MIN (r0 + g->strip, g->oh), rows = r1 - r0;
@@ -132,7 +135,19 @@ image_part (int part, int n_parts, gpointer data)
       }
       e_lo = lo;
       e_hi = hi;
-      if (hi > lo + keep) {
+      if (hi > lo + keep && j->pre != NULL) {
+        /* the rows of the convolution's output, from their columns */
+        const int64_t len = (int64_t) (hi - lo - keep) * w;
+        const int k = j->pre->cin * j->pre->kh * j->pre->kw;
+        affect_im2col_block (j->pre, j->x,
+            ((int64_t) part * h + lo + keep) * w, len, col);
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->hidden,
+            (int) len, k, 1.0f, j->w_exp, k, col, (int) len, 0.0f,
+            e + (int64_t) keep * w, (int) ecs);
+        for (int c = 0; c < g->hidden; c++)
+          row_epilogue (j->ep_exp, c, len, e + c * ecs + (int64_t) keep * w,
+              NULL);
+      } else if (hi > lo + keep) {
         const int64_t len = (int64_t) (hi - lo - keep) * w;
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->hidden,
             (int) len, g->cin, 1.0f, j->w_exp, g->cin,
@@ -268,18 +283,39 @@ affect_invres_forward (const AffectInvRes * g, const float *x,
     const AffectEpilogue * ep_dw, const float *w_proj,
     const AffectEpilogue * ep_proj, float *y)
 {
+  affect_invres_forward_conv (g, NULL, x, w_exp, ep_exp, w_dw, ep_dw, w_proj,
+      ep_proj, y);
+}
+
+void
+affect_invres_forward_conv (const AffectInvRes * geometry,
+    const AffectConv2d * pre, const float *x, const float *w_exp,
+    const AffectEpilogue * ep_exp, const float *w_dw,
+    const AffectEpilogue * ep_dw, const float *w_proj,
+    const AffectEpilogue * ep_proj, float *y)
+{
+  /* a convolution as the expansion runs image by image */
+  const AffectInvRes one = { geometry->cin, geometry->hidden, geometry->cout,
+    geometry->stride, geometry->n, geometry->h, geometry->w, geometry->oh,
+    geometry->ow, geometry->strip, 1
+  };
+  const AffectInvRes *g = pre != NULL ? &one : geometry;
   const AffectEpilogue none = { NULL, NULL, NULL, NULL, NULL };
   const int cap = g->group > 1 ? g->h : (g->strip - 1) * g->stride + 3;
   const int64_t per_ws = (w_exp != NULL ? (int64_t) g->hidden * g->group *
       cap * g->w : 0) + (int64_t) g->hidden * g->group * g->strip * g->ow +
-      (int64_t) (cap + 2) * (g->w + 2) + 16;
+      (int64_t) (cap + 2) * (g->w + 2) + 16 + (pre != NULL ?
+      (int64_t) pre->cin * pre->kh * pre->kw * cap * g->w : 0);
   const int parts = (g->n + g->group - 1) / g->group;
-  InvResJob j = { g, x, w_exp, w_dw, w_proj,
+  InvResJob j = { g, pre, x, w_exp, w_dw, w_proj,
     ep_exp != NULL ? ep_exp : &none, ep_dw != NULL ? ep_dw : &none,
     ep_proj != NULL ? ep_proj : &none, y, 0, NULL, NULL
   };
 
   g_assert (w_exp != NULL || g->hidden == g->cin);
+  /* a convolution as the expansion: its output is the block's input */
+  g_assert (pre == NULL || (w_exp != NULL && pre->cout == g->hidden
+          && pre->oh == g->h && pre->ow == g->w && pre->n == g->n));
   g_assert (j.ep_exp->moments == NULL && j.ep_dw->moments == NULL
       && j.ep_proj->moments == NULL);
   /* at most this many parts run at once (affect/parallel.h) */

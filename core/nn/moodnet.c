@@ -1116,7 +1116,6 @@ static gboolean
 block_strips (const AffectMoodNet * net, const Block * b)
 {
   const Unit *u = &net->units[b->first];
-  const Unit *last = &net->units[b->first + b->n - 1];
 
   if (!fused_eval (net) || b->n < 2 || b->n > 3)
     return FALSE;
@@ -1155,6 +1154,45 @@ block_forward_strips (AffectMoodNet * net, const Block * b, const float *in,
   g_free (abp);
 }
 
+/* block bi is a convolution (the stem) whose output only the next
+ * block, an inverted-residual one without expansion or residual, reads:
+ * inference runs the two as one sweep, the convolution standing for the
+ * expansion (affect_invres_forward_conv) */
+static gboolean
+block_folds_into_next (const AffectMoodNet * net, int bi)
+{
+  const Block *b = &net->blocks[bi], *next = &net->blocks[bi + 1];
+  const Unit *u = &net->units[b->first];
+
+  return bi + 1 < net->n_blocks && b->n == 1 && !b->residual
+      && u->kind == UNIT_CONV && u->bias == NULL && u->bn_weight != NULL
+      && block_strips (net, next) && next->n == 2 && !next->residual
+      && net->units[next->first].cin == u->cout;
+}
+
+static void
+block_forward_conv_strips (AffectMoodNet * net, int bi, const float *in,
+    float *out)
+{
+  const Unit *uc = &net->units[net->blocks[bi].first];
+  const Block *b = &net->blocks[bi + 1];
+  const Unit *ud = &net->units[b->first], *up = &net->units[b->first + 1];
+  AffectEpilogue ec, ed, ep;
+  float *abc, *abd, *abp;
+  AffectInvRes g;
+
+  affect_invres_geometry (&g, ud->cin, ud->cin, up->cout, ud->stride,
+      net->batch * net->config.chunks, ud->h, ud->w);
+  abc = eval_epilogue (uc, &ec, NULL);
+  abd = eval_epilogue (ud, &ed, NULL);
+  abp = eval_epilogue (up, &ep, NULL);
+  affect_invres_forward_conv (&g, &uc->conv, in, uc->weight->value.data, &ec,
+      ud->weight->value.data, &ed, up->weight->value.data, &ep, out);
+  g_free (abc);
+  g_free (abd);
+  g_free (abp);
+}
+
 /* the forward's input of unit i: the chunk images, the previous unit's
  * output or the previous residual block's output */
 static const float *
@@ -1186,6 +1224,19 @@ cnn_forward (AffectMoodNet * net)
       y = slot (net, net->units[last].s_y);
       if (!net->planning)
         bw2col_forward (net, y);
+      continue;
+    }
+    if (fused_eval (net) && block_folds_into_next (net, bi)) {
+      const Block *next = &net->blocks[bi + 1];
+      const int next_last = next->first + next->n - 1;
+      const float *in;
+      float *y;
+      net->now = next_last;
+      in = forward_input (net, b->first);
+      y = slot (net, net->units[next_last].s_y);
+      if (!net->planning)
+        block_forward_conv_strips (net, bi, in, y);
+      bi++;
       continue;
     }
     if (block_strips (net, b)) {

@@ -118,6 +118,16 @@ void affect_invres_forward (const AffectInvRes * g, const float *x,
     const float *w_exp, const AffectEpilogue * ep_exp, const float *w_dw,
     const AffectEpilogue * ep_dw, const float *w_proj,
     const AffectEpilogue * ep_proj, float *y);
+/* the same with the expansion a convolution pre (hidden outputs of g's
+ * h × w; w_exp its weights, x its input) made strip by strip from its
+ * im2col columns: the convolution's output never reaches memory; for a
+ * block of hidden = cin whose input is pre's output (image by image,
+ * whatever g->group says) */
+void affect_invres_forward_conv (const AffectInvRes * g,
+    const AffectConv2d * pre, const float *x, const float *w_exp,
+    const AffectEpilogue * ep_exp, const float *w_dw,
+    const AffectEpilogue * ep_dw, const float *w_proj,
+    const AffectEpilogue * ep_proj, float *y);
 
 /* ---- batch normalisation over channel-major (C, M) data ----------------
  * Training: batch mean and biased variance normalise; the running averages

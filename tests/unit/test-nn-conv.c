@@ -547,6 +547,75 @@ invres_case (int cin, int hidden, int cout, int stride, int n, int h, int w,
   g_free (y2);
 }
 
+/* a 3×3 convolution (stride 2, padding 1) standing for the expansion of a
+ * block without one: against the convolution, then the block */
+static void
+invres_conv_case (int cin, int hidden, int cout, int n, int h, int w)
+{
+  static const float relu6[2] = { 0.0f, 6.0f };
+  AffectConv2d pre;
+  AffectInvRes g;
+  AffectDepthwise dw;
+  AffectConv2d cp;
+
+  affect_conv2d_geometry (&pre, cin, hidden, 3, 3, 2, 1, n, h, w);
+  g_assert_true (affect_invres_geometry (&g, hidden, hidden, cout, 1, n,
+          pre.oh, pre.ow));
+  affect_depthwise_geometry (&dw, hidden, n, pre.oh, pre.ow, 1);
+  affect_conv2d_geometry (&cp, hidden, cout, 1, 1, 1, 0, n, dw.oh, dw.ow);
+  const size_t nx = (size_t) cin * n * h * w;
+  const size_t ne = (size_t) hidden * n * pre.oh * pre.ow;
+  const size_t ny = (size_t) cout * n * dw.oh * dw.ow;
+  float *x = randn (nx, 1.0f);
+  float *wc = randn ((size_t) hidden * cin * 9, 0.5f);
+  float *wd = randn ((size_t) hidden * 9, 0.5f);
+  float *wp = randn ((size_t) cout * hidden, 0.3f);
+  float *se = randn (hidden, 1.0f), *he = randn (hidden, 1.0f);
+  float *sd = randn (hidden, 1.0f), *hd = randn (hidden, 1.0f);
+  float *sp = randn (cout, 1.0f), *hp = randn (cout, 1.0f);
+  float *e = g_new (float, ne), *d = g_new (float, ne);
+  float *col = g_new (float, affect_conv2d_workspace (&pre));
+  float *ref = g_new (float, ny), *y = g_new (float, ny);
+  float *y2 = g_new (float, ny);
+  AffectEpilogue ee = { se, he, relu6, NULL, NULL };
+  AffectEpilogue ed = { sd, hd, relu6, NULL, NULL };
+  AffectEpilogue ep = { sp, hp, NULL, NULL, NULL };
+  double worst = 0.0;
+
+  affect_conv2d_forward_fused (&pre, x, wc, NULL, &ee, e, col);
+  affect_depthwise_forward_fused (&dw, e, wd, &ed, d);
+  affect_conv2d_forward_fused (&cp, d, wp, NULL, &ep, ref, NULL);
+  affect_set_threads (1);
+  affect_invres_forward_conv (&g, &pre, x, wc, &ee, wd, &ed, wp, &ep, y);
+  for (size_t i = 0; i < ny; i++)
+    worst = fmax (worst, fabs (y[i] - ref[i]) / fmax (fabs (ref[i]), 1.0));
+  g_test_message ("conv %d→%d then block →%d, %d × %d × %d (strip %d): "
+      "worst relative error %.2e", cin, hidden, cout, n, h, w, g.strip, worst);
+  g_assert_cmpfloat (worst, <, 1e-5 + 1e-7 * (9 * cin + hidden));
+  for (int t = 2; t <= 3; t++) {
+    affect_set_threads (t);
+    affect_invres_forward_conv (&g, &pre, x, wc, &ee, wd, &ed, wp, &ep, y2);
+    g_assert_cmpint (memcmp (y, y2, sizeof (float) * ny), ==, 0);
+  }
+  affect_set_threads (0);
+  g_free (x);
+  g_free (wc);
+  g_free (wd);
+  g_free (wp);
+  g_free (se);
+  g_free (he);
+  g_free (sd);
+  g_free (hd);
+  g_free (sp);
+  g_free (hp);
+  g_free (e);
+  g_free (d);
+  g_free (col);
+  g_free (ref);
+  g_free (y);
+  g_free (y2);
+}
+
 static void
 test_invres (void)
 {
@@ -571,6 +640,12 @@ test_invres (void)
   invres_case (160, 960, 160, 1, 5, 3, 8, TRUE);
   invres_case (96, 576, 160, 2, 7, 6, 16, FALSE);
   invres_case (16, 96, 16, 1, 5, 6, 16, TRUE);
+  /* a convolution as the expansion: one strip, several, odd sizes */
+  invres_conv_case (3, 32, 16, 2, 20, 30);
+  g_assert_true (affect_invres_geometry (&g, 32, 32, 16, 1, 2, 48, 128));
+  g_assert_cmpint (g.strip, <, g.oh);
+  invres_conv_case (3, 32, 16, 2, 96, 256);
+  invres_conv_case (3, 32, 16, 1, 95, 131);
 }
 
 /* the fused bw2col stage against the same arithmetic in double, layer
