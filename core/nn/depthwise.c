@@ -17,6 +17,7 @@
 #include "affect/nn-layers.h"
 #include "affect/parallel.h"
 #include "batchnorm-private.h"
+#include "depthwise-plane.h"
 #include "epilogue.h"
 #include "vector-clones.h"
 
@@ -238,6 +239,13 @@ plane_forward (const float *restrict xp, int pw, const float *restrict k,
       }
     }
   }
+}
+
+void
+affect_depthwise_plane_forward (const float *xp, int pw, const float *k,
+    int stride, int oh, int ow, float *y)
+{
+  plane_forward (xp, pw, k, stride, oh, ow, y);
 }
 
 static void

@@ -1024,6 +1024,33 @@ unit_pro (const Unit * u, AffectEpilogue * pro)
   pro->moments = NULL;
 }
 
+/* a unit's eval-mode epilogue: batch-norm from the running statistics
+ * (forward_eval's a and b, in the returned array, for g_free), clamp,
+ * residual */
+static float *
+eval_epilogue (const Unit * u, AffectEpilogue * ep, const float *residual)
+{
+  float *ab = NULL;
+
+  ep->scale = ep->shift = NULL;
+  ep->clamp = unit_clamp (u);
+  ep->residual = residual;
+  ep->moments = NULL;
+  if (u->bn_weight != NULL) {
+    ab = g_new (float, 2 * u->cout);
+    for (int o = 0; o < u->cout; o++) {
+      const float a = u->bn_weight->value.data[o] /
+          sqrtf (u->bn_var->value.data[o] + BN_EPS);
+      ab[o] = a;
+      ab[u->cout + o] = u->bn_bias->value.data[o] -
+          u->bn_mean->value.data[o] * a;
+    }
+    ep->scale = ab;
+    ep->shift = ab + u->cout;
+  }
+  return ab;
+}
+
 /* c: the convolution output (the input itself for UNIT_NONE; unused when
  * the unit is fused for inference); y: the unit output, or with residual
  * (the block's input, when unit_fuses) the block's output */
@@ -1034,21 +1061,8 @@ unit_forward (AffectMoodNet * net, Unit * u, const float *in, float *c,
   const int64_t m = (int64_t) net->batch * net->config.chunks * u->oh * u->ow;
 
   if (u->kind != UNIT_NONE && fused_eval (net)) {
-    AffectEpilogue ep = { NULL, NULL, unit_clamp (u), residual, NULL };
-    float *ab = NULL;
-    if (u->bn_weight != NULL) {
-      /* forward_eval's a and b */
-      ab = g_new (float, 2 * u->cout);
-      for (int o = 0; o < u->cout; o++) {
-        const float a = u->bn_weight->value.data[o] /
-            sqrtf (u->bn_var->value.data[o] + BN_EPS);
-        ab[o] = a;
-        ab[u->cout + o] = u->bn_bias->value.data[o] -
-            u->bn_mean->value.data[o] * a;
-      }
-      ep.scale = ab;
-      ep.shift = ab + u->cout;
-    }
+    AffectEpilogue ep;
+    float *ab = eval_epilogue (u, &ep, residual);
     if (u->kind == UNIT_CONV)
       affect_conv2d_forward_fused (&u->conv, in, u->weight->value.data,
           u->bias ? u->bias->value.data : NULL, &ep, y, col);
@@ -1162,6 +1176,89 @@ bw2col_forward (AffectMoodNet * net, float *y)
       u1->bias->value.data, u2->weight->value.data, u2->bias->value.data, y);
 }
 
+/* the block runs as one inverted-residual sweep: inference that keeps
+ * nothing, [1×1 expansion,] depthwise, 1×1 projection, no biases */
+static gboolean
+block_strips (const AffectMoodNet * net, const Block * b)
+{
+  const Unit *u = &net->units[b->first];
+
+  if (!fused_eval (net) || b->n < 2 || b->n > 3)
+    return FALSE;
+  for (int i = 0; i < b->n; i++) {
+    const Unit *v = &u[i];
+    const UnitKind want = i == b->n - 2 ? UNIT_DEPTHWISE : UNIT_CONV;
+    if (v->kind != want || v->bias != NULL || v->bn_weight == NULL
+        || (want == UNIT_CONV && (v->k != 1 || v->stride != 1)))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+block_forward_strips (AffectMoodNet * net, const Block * b, const float *in,
+    float *out)
+{
+  const gboolean expand = b->n == 3;
+  const Unit *ue = expand ? &net->units[b->first] : NULL;
+  const Unit *ud = &net->units[b->first + b->n - 2];
+  const Unit *up = &net->units[b->first + b->n - 1];
+  AffectEpilogue ee = { 0 }, ed, ep;
+  float *abe = NULL, *abd, *abp;
+  AffectInvRes g;
+
+  affect_invres_geometry (&g, expand ? ue->cin : ud->cin, ud->cin, up->cout,
+      ud->stride, net->batch * net->config.chunks, ud->h, ud->w);
+  if (expand)
+    abe = eval_epilogue (ue, &ee, NULL);
+  abd = eval_epilogue (ud, &ed, NULL);
+  abp = eval_epilogue (up, &ep, b->residual ? in : NULL);
+  affect_invres_forward (&g, in, expand ? ue->weight->value.data : NULL, &ee,
+      ud->weight->value.data, &ed, up->weight->value.data, &ep, out);
+  g_free (abe);
+  g_free (abd);
+  g_free (abp);
+}
+
+/* block bi is a convolution (the stem) whose output only the next
+ * block, an inverted-residual one without expansion or residual, reads:
+ * inference runs the two as one sweep, the convolution standing for the
+ * expansion (affect_invres_forward_conv) */
+static gboolean
+block_folds_into_next (const AffectMoodNet * net, int bi)
+{
+  const Block *b = &net->blocks[bi], *next = &net->blocks[bi + 1];
+  const Unit *u = &net->units[b->first];
+
+  return bi + 1 < net->n_blocks && b->n == 1 && !b->residual
+      && u->kind == UNIT_CONV && u->bias == NULL && u->bn_weight != NULL
+      && block_strips (net, next) && next->n == 2 && !next->residual
+      && net->units[next->first].cin == u->cout;
+}
+
+static void
+block_forward_conv_strips (AffectMoodNet * net, int bi, const float *in,
+    float *out)
+{
+  const Unit *uc = &net->units[net->blocks[bi].first];
+  const Block *b = &net->blocks[bi + 1];
+  const Unit *ud = &net->units[b->first], *up = &net->units[b->first + 1];
+  AffectEpilogue ec, ed, ep;
+  float *abc, *abd, *abp;
+  AffectInvRes g;
+
+  affect_invres_geometry (&g, ud->cin, ud->cin, up->cout, ud->stride,
+      net->batch * net->config.chunks, ud->h, ud->w);
+  abc = eval_epilogue (uc, &ec, NULL);
+  abd = eval_epilogue (ud, &ed, NULL);
+  abp = eval_epilogue (up, &ep, NULL);
+  affect_invres_forward_conv (&g, &uc->conv, in, uc->weight->value.data, &ec,
+      ud->weight->value.data, &ed, up->weight->value.data, &ep, out);
+  g_free (abc);
+  g_free (abd);
+  g_free (abp);
+}
+
 /* the forward's input of unit i: the chunk images, the previous unit's
  * output or the previous residual block's output */
 static const float *
@@ -1193,6 +1290,29 @@ cnn_forward (AffectMoodNet * net)
       y = slot (net, net->units[last].s_y);
       if (!net->planning)
         bw2col_forward (net, y);
+      continue;
+    }
+    if (fused_eval (net) && block_folds_into_next (net, bi)) {
+      const Block *next = &net->blocks[bi + 1];
+      const int next_last = next->first + next->n - 1;
+      const float *in;
+      float *y;
+      net->now = next_last;
+      in = forward_input (net, b->first);
+      y = slot (net, net->units[next_last].s_y);
+      if (!net->planning)
+        block_forward_conv_strips (net, bi, in, y);
+      bi++;
+      continue;
+    }
+    if (block_strips (net, b)) {
+      const float *in;
+      float *y;
+      net->now = last;
+      in = forward_input (net, b->first);
+      y = b->residual ? slot (net, b->s_out) : slot (net, net->units[last].s_y);
+      if (!net->planning)
+        block_forward_strips (net, b, in, y);
       continue;
     }
     for (int i = b->first; i <= last; i++) {

@@ -156,6 +156,44 @@ void affect_depthwise_backward_bn (const AffectDepthwise * dw,
     float *dweight, double *sums, gboolean pro_dx,
     const AffectBnBackward * post);
 
+/* ---- inverted-residual block, inference, strip by strip -----------------
+ * MobileNetV2's block in eval mode: 1×1 expansion cin → hidden (or none,
+ * hidden = cin) + its epilogue, depthwise 3×3 (stride 1 or 2, padding 1)
+ * + its epilogue, 1×1 projection hidden → cout + its epilogue (whose
+ * residual, y's layout, is added last). Each image runs on one thread,
+ * strip of output rows after strip: the expanded rows a strip reads are
+ * made, kept in cache for the depthwise and the projection, and the
+ * expanded and depthwise activations never reach memory; images small
+ * enough run a few at a time, whole. How the work is
+ * cut follows from the shapes alone: the same bits at any thread count.
+ * The epilogues' moments must be NULL (no training statistics here). */
+typedef struct
+{
+  int cin, hidden, cout, stride;
+  int n, h, w, oh, ow;
+  int strip;                    /* output rows per strip */
+  int group;                    /* images per part (> 1: whole images) */
+} AffectInvRes;
+
+gboolean affect_invres_geometry (AffectInvRes * g, int cin, int hidden,
+    int cout, int stride, int n, int h, int w);
+/* x: (cin, n, h, w); w_exp: (hidden, cin) or NULL when hidden = cin;
+ * w_dw: (hidden, 1, 3, 3); w_proj: (cout, hidden); y: (cout, n, oh, ow) */
+void affect_invres_forward (const AffectInvRes * g, const float *x,
+    const float *w_exp, const AffectEpilogue * ep_exp, const float *w_dw,
+    const AffectEpilogue * ep_dw, const float *w_proj,
+    const AffectEpilogue * ep_proj, float *y);
+/* the same with the expansion a convolution pre (hidden outputs of g's
+ * h × w; w_exp its weights, x its input) made strip by strip from its
+ * im2col columns: the convolution's output never reaches memory; for a
+ * block of hidden = cin whose input is pre's output (image by image,
+ * whatever g->group says) */
+void affect_invres_forward_conv (const AffectInvRes * g,
+    const AffectConv2d * pre, const float *x, const float *w_exp,
+    const AffectEpilogue * ep_exp, const float *w_dw,
+    const AffectEpilogue * ep_dw, const float *w_proj,
+    const AffectEpilogue * ep_proj, float *y);
+
 /* ---- batch normalisation over channel-major (C, M) data ----------------
  * Training: batch mean and biased variance normalise; the running averages
  * move by momentum (PyTorch's convention: r = (1 - m)·r + m·batch, the

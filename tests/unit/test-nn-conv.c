@@ -5,6 +5,7 @@
 #include <string.h>
 #include <glib.h>
 
+#include "affect/affect.h"
 #include "affect/nn.h"
 #include "affect/nn-layers.h"
 
@@ -685,17 +686,25 @@ ln_loss (gpointer p)
 static void
 test_conv2d_fused (void)
 {
-  const int shapes[2][6] = {
-    /* cin, cout, k, n, h, w */
-    {5, 7, 1, 4, 16, 256},
-    {3, 6, 3, 2, 7, 9},
+  const int shapes[7][7] = {
+    /* cin, cout, k, n, h, w, stride */
+    {5, 7, 1, 4, 16, 256, 1},
+    {3, 6, 3, 2, 7, 9, 1},
+    /* blocks that make their own im2col columns, across image rows */
+    {3, 6, 3, 4, 40, 300, 1},
+    {3, 32, 3, 4, 96, 130, 2},
+    /* few columns: affect_sgemm's slabs of rows, and of columns */
+    {64, 512, 1, 2, 3, 8, 1},
+    {256, 8, 1, 4, 16, 16, 1},
+    /* a B beyond L2: slabs of 256 rows and a short one */
+    {6000, 272, 1, 2, 3, 8, 1},
   };
   static const float relu6[2] = { 0.0f, 6.0f };
 
-  for (int sh = 0; sh < 2; sh++) {
+  for (int sh = 0; sh < 7; sh++) {
     const int *d = shapes[sh];
     AffectConv2d g;
-    affect_conv2d_geometry (&g, d[0], d[1], d[2], d[2], 1, d[2] / 2, d[3],
+    affect_conv2d_geometry (&g, d[0], d[1], d[2], d[2], d[6], d[2] / 2, d[3],
         d[4], d[5]);
     const int64_t cols = (int64_t) g.n * g.oh * g.ow;
     const size_t ny = (size_t) g.cout * cols;
@@ -734,7 +743,9 @@ test_conv2d_fused (void)
         worst = fmax (worst, fabs (y[o * cols + p] - v) / fmax (fabs (v), 1));
       }
     g_test_message ("fused conv %d: worst relative error %.2e", sh, worst);
-    g_assert_cmpfloat (worst, <, 1e-5);
+    /* products cut into other slabs round apart by a few units in the
+     * last place per term of their k-term sums */
+    g_assert_cmpfloat (worst, <, 1e-5 + 2e-8 * g.cin * g.kh * g.kw);
     g_free (x);
     g_free (w);
     g_free (bias);
@@ -746,6 +757,189 @@ test_conv2d_fused (void)
     g_free (col);
     g_free (mom);
   }
+}
+
+/* the inverted-residual block strip by strip against the same layers run
+ * one after the other over the whole batch (the plain path): equal up to
+ * the rounding of the 1×1 products, which are cut into other blocks; and
+ * bit for bit the same output at 1, 2 and 3 threads */
+static void
+invres_case (int cin, int hidden, int cout, int stride, int n, int h, int w,
+    gboolean residual)
+{
+  static const float relu6[2] = { 0.0f, 6.0f };
+  const gboolean expand = hidden != cin;
+  AffectInvRes g;
+  AffectConv2d ce, cp;
+  AffectDepthwise dw;
+
+  g_assert_true (affect_invres_geometry (&g, cin, hidden, cout, stride, n, h,
+          w));
+  affect_conv2d_geometry (&ce, cin, hidden, 1, 1, 1, 0, n, h, w);
+  affect_depthwise_geometry (&dw, hidden, n, h, w, stride);
+  affect_conv2d_geometry (&cp, hidden, cout, 1, 1, 1, 0, n, dw.oh, dw.ow);
+  g_assert_cmpint (g.oh, ==, dw.oh);
+  g_assert_cmpint (g.ow, ==, dw.ow);
+  const size_t nx = (size_t) cin * n * h * w;
+  const size_t ne = (size_t) hidden * n * h * w;
+  const size_t nd = (size_t) hidden * n * dw.oh * dw.ow;
+  const size_t ny = (size_t) cout * n * dw.oh * dw.ow;
+  float *x = randn (nx, 1.0f);
+  float *we = randn ((size_t) hidden * cin, 0.5f);
+  float *wd = randn ((size_t) hidden * 9, 0.5f);
+  float *wp = randn ((size_t) cout * hidden, 0.3f);
+  float *se = randn (hidden, 1.0f), *he = randn (hidden, 1.0f);
+  float *sd = randn (hidden, 1.0f), *hd = randn (hidden, 1.0f);
+  float *sp = randn (cout, 1.0f), *hp = randn (cout, 1.0f);
+  float *res = residual ? randn (ny, 1.0f) : NULL;
+  float *e = g_new (float, ne), *d = g_new (float, nd);
+  float *ref = g_new (float, ny), *y = g_new (float, ny);
+  float *y2 = g_new (float, ny);
+  AffectEpilogue ee = { se, he, relu6, NULL, NULL };
+  AffectEpilogue ed = { sd, hd, relu6, NULL, NULL };
+  AffectEpilogue ep = { sp, hp, NULL, res, NULL };
+  double worst = 0.0;
+
+  /* the plain path */
+  if (expand)
+    affect_conv2d_forward_fused (&ce, x, we, NULL, &ee, e, NULL);
+  affect_depthwise_forward_fused (&dw, expand ? e : x, wd, &ed, d);
+  affect_conv2d_forward_fused (&cp, d, wp, NULL, &ep, ref, NULL);
+
+  affect_set_threads (1);
+  affect_invres_forward (&g, x, expand ? we : NULL, &ee, wd, &ed, wp, &ep, y);
+  for (size_t i = 0; i < ny; i++)
+    worst = fmax (worst, fabs (y[i] - ref[i]) / fmax (fabs (ref[i]), 1.0));
+  g_test_message ("invres %d→%d→%d stride %d, %d × %d × %d (strip %d): "
+      "worst relative error %.2e", cin, hidden, cout, stride, n, h, w,
+      g.strip, worst);
+  /* the two paths' sums of cin and hidden products round apart by a few
+   * units in the last place of each term; a wrong row or tap is O(1) */
+  g_assert_cmpfloat (worst, <, 1e-5 + 1e-7 * (cin + hidden));
+  for (int t = 2; t <= 3; t++) {
+    affect_set_threads (t);
+    affect_invres_forward (&g, x, expand ? we : NULL, &ee, wd, &ed, wp, &ep,
+        y2);
+    g_assert_cmpint (memcmp (y, y2, sizeof (float) * ny), ==, 0);
+  }
+  affect_set_threads (0);
+  g_free (x);
+  g_free (we);
+  g_free (wd);
+  g_free (wp);
+  g_free (se);
+  g_free (he);
+  g_free (sd);
+  g_free (hd);
+  g_free (sp);
+  g_free (hp);
+  g_free (res);
+  g_free (e);
+  g_free (d);
+  g_free (ref);
+  g_free (y);
+  g_free (y2);
+}
+
+/* a 3×3 convolution (stride 2, padding 1) standing for the expansion of a
+ * block without one: against the convolution, then the block */
+static void
+invres_conv_case (int cin, int hidden, int cout, int n, int h, int w)
+{
+  static const float relu6[2] = { 0.0f, 6.0f };
+  AffectConv2d pre;
+  AffectInvRes g;
+  AffectDepthwise dw;
+  AffectConv2d cp;
+
+  affect_conv2d_geometry (&pre, cin, hidden, 3, 3, 2, 1, n, h, w);
+  g_assert_true (affect_invres_geometry (&g, hidden, hidden, cout, 1, n,
+          pre.oh, pre.ow));
+  affect_depthwise_geometry (&dw, hidden, n, pre.oh, pre.ow, 1);
+  affect_conv2d_geometry (&cp, hidden, cout, 1, 1, 1, 0, n, dw.oh, dw.ow);
+  const size_t nx = (size_t) cin * n * h * w;
+  const size_t ne = (size_t) hidden * n * pre.oh * pre.ow;
+  const size_t ny = (size_t) cout * n * dw.oh * dw.ow;
+  float *x = randn (nx, 1.0f);
+  float *wc = randn ((size_t) hidden * cin * 9, 0.5f);
+  float *wd = randn ((size_t) hidden * 9, 0.5f);
+  float *wp = randn ((size_t) cout * hidden, 0.3f);
+  float *se = randn (hidden, 1.0f), *he = randn (hidden, 1.0f);
+  float *sd = randn (hidden, 1.0f), *hd = randn (hidden, 1.0f);
+  float *sp = randn (cout, 1.0f), *hp = randn (cout, 1.0f);
+  float *e = g_new (float, ne), *d = g_new (float, ne);
+  float *col = g_new (float, affect_conv2d_workspace (&pre));
+  float *ref = g_new (float, ny), *y = g_new (float, ny);
+  float *y2 = g_new (float, ny);
+  AffectEpilogue ee = { se, he, relu6, NULL, NULL };
+  AffectEpilogue ed = { sd, hd, relu6, NULL, NULL };
+  AffectEpilogue ep = { sp, hp, NULL, NULL, NULL };
+  double worst = 0.0;
+
+  affect_conv2d_forward_fused (&pre, x, wc, NULL, &ee, e, col);
+  affect_depthwise_forward_fused (&dw, e, wd, &ed, d);
+  affect_conv2d_forward_fused (&cp, d, wp, NULL, &ep, ref, NULL);
+  affect_set_threads (1);
+  affect_invres_forward_conv (&g, &pre, x, wc, &ee, wd, &ed, wp, &ep, y);
+  for (size_t i = 0; i < ny; i++)
+    worst = fmax (worst, fabs (y[i] - ref[i]) / fmax (fabs (ref[i]), 1.0));
+  g_test_message ("conv %d→%d then block →%d, %d × %d × %d (strip %d): "
+      "worst relative error %.2e", cin, hidden, cout, n, h, w, g.strip, worst);
+  g_assert_cmpfloat (worst, <, 1e-5 + 1e-7 * (9 * cin + hidden));
+  for (int t = 2; t <= 3; t++) {
+    affect_set_threads (t);
+    affect_invres_forward_conv (&g, &pre, x, wc, &ee, wd, &ed, wp, &ep, y2);
+    g_assert_cmpint (memcmp (y, y2, sizeof (float) * ny), ==, 0);
+  }
+  affect_set_threads (0);
+  g_free (x);
+  g_free (wc);
+  g_free (wd);
+  g_free (wp);
+  g_free (se);
+  g_free (he);
+  g_free (sd);
+  g_free (hd);
+  g_free (sp);
+  g_free (hp);
+  g_free (e);
+  g_free (d);
+  g_free (col);
+  g_free (ref);
+  g_free (y);
+  g_free (y2);
+}
+
+static void
+test_invres (void)
+{
+  AffectInvRes g;
+
+  /* one strip per image */
+  invres_case (8, 48, 8, 1, 3, 12, 20, TRUE);
+  invres_case (16, 96, 24, 2, 2, 9, 14, FALSE);
+  invres_case (16, 16, 8, 1, 2, 10, 12, FALSE); /* no expansion */
+  /* several strips (the kept halo rows), a short last strip, odd sizes */
+  g_assert_true (affect_invres_geometry (&g, 16, 96, 24, 2, 2, 37, 130));
+  g_assert_cmpint (g.strip, <, g.oh);
+  invres_case (16, 96, 24, 2, 2, 37, 130, FALSE);
+  invres_case (24, 144, 24, 1, 2, 29, 66, TRUE);
+  invres_case (32, 32, 16, 1, 2, 70, 129, FALSE);
+  invres_case (32, 32, 16, 2, 1, 71, 129, FALSE);
+  g_assert_true (affect_invres_geometry (&g, 24, 144, 24, 1, 2, 29, 66));
+  g_assert_cmpint (g.strip, <, g.oh);
+  /* groups of whole images, the last one short */
+  g_assert_true (affect_invres_geometry (&g, 160, 960, 160, 1, 5, 3, 8));
+  g_assert_cmpint (g.group, ==, 2);
+  invres_case (160, 960, 160, 1, 5, 3, 8, TRUE);
+  invres_case (96, 576, 160, 2, 7, 6, 16, FALSE);
+  invres_case (16, 96, 16, 1, 5, 6, 16, TRUE);
+  /* a convolution as the expansion: one strip, several, odd sizes */
+  invres_conv_case (3, 32, 16, 2, 20, 30);
+  g_assert_true (affect_invres_geometry (&g, 32, 32, 16, 1, 2, 48, 128));
+  g_assert_cmpint (g.strip, <, g.oh);
+  invres_conv_case (3, 32, 16, 2, 96, 256);
+  invres_conv_case (3, 32, 16, 1, 95, 131);
 }
 
 /* the fused bw2col stage against the same arithmetic in double, layer
@@ -1023,6 +1217,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/batchnorm-clamped", test_batchnorm_clamped);
   g_test_add_func ("/nn/conv2d-fused", test_conv2d_fused);
   g_test_add_func ("/nn/bw2col", test_bw2col);
+  g_test_add_func ("/nn/invres", test_invres);
   g_test_add_func ("/nn/layernorm", test_layernorm);
   g_test_add_func ("/nn/attention", test_attention);
   g_test_add_func ("/nn/pool", test_pool);
