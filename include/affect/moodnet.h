@@ -46,7 +46,7 @@ typedef struct
    * a file holding input_norm.mean turns it on too) */
   gboolean input_norm;
   /* stride of the stem convolution cnn.features.0.0: 2 (the seed's) or 1
-   * (the first block sees every Mel band; four times the stack's work) */
+   * (the layers after it see four times the pixels: every Mel band) */
   int stem_stride;
 } AffectMoodNetConfig;
 
