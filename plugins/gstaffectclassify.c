@@ -167,6 +167,11 @@ static const GstAffectProp props[] = {
   GST_AFFECT_PROP_BOOL ("spec-augment", "SpecAugment",
       "Train: two frequency and two time masks per item", S, spec_augment,
       FALSE, 0),
+  GST_AFFECT_PROP_BOOL ("standardise-bands", "Standardise bands",
+      "Train: standardise each Mel band of the input with the training "
+      "items' mean and standard deviation, stored in the model "
+      "(input_norm.mean, input_norm.std) and applied in prediction (the "
+      "seed: none)", S, standardise_bands, FALSE, 0),
   GST_AFFECT_PROP_DOUBLE ("width", "Width",
       "Train: MobileNetV2 width multiplier of a new model (the seed: 1.0)", S,
       width, 0.05, 4.0, 0.35, 0),
@@ -341,7 +346,8 @@ start_training (GstAffectClassify * self, const GstAffectItem * item)
     item->task == GST_AFFECT_TASK_CLASS, self->n_mels, self->chunks,
     self->chunk_frames, self->width, self->init_model, l->epochs,
     self->sgd_epochs, l->batch_size, l->learning_rate, self->mixup,
-    self->spec_augment, self->crops, self->select, l->seed, l->resume,
+    self->spec_augment, self->standardise_bands, self->crops, self->select,
+    l->seed, l->resume,
     l->cache_budget, l->model_file, features
   };
 

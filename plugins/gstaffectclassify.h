@@ -26,7 +26,7 @@ struct _GstAffectClassify
   guint top_k;
   gdouble threshold;
   guint sgd_epochs;
-  gboolean mixup, spec_augment;
+  gboolean mixup, spec_augment, standardise_bands;
   gdouble width;
   guint chunks, chunk_frames;
   gint crops;                   /* GstAffectClassifyCrops */

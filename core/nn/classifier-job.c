@@ -18,6 +18,7 @@ affect_classifier_job_start (const AffectClassifierJob * job,
   c.chunk_frames = (int) job->chunk_frames;
   c.n_mels = (int) job->n_mels;
   c.width = job->width;
+  c.input_norm = job->standardise;
   *net = affect_classifier_start (&c, job->seed, job->init_model, error);
   if (*net == NULL)
     return NULL;
@@ -28,6 +29,7 @@ affect_classifier_job_start (const AffectClassifierJob * job,
   o.adam_lr = job->learning_rate;
   o.mixup = job->mixup;
   o.spec_augment = job->spec_augment;
+  o.standardise = job->standardise;
   o.crops = (AffectCropsMode) job->crops;
   o.select = (AffectTrainSelect) job->select;
   o.seed = job->seed;

@@ -260,6 +260,13 @@ affect_classifier_start (const AffectMoodNetConfig * c, guint64 seed,
         affect_moodnet_get_config (net)->n_mels, c->classes, c->n_mels);
     g_clear_pointer (&net, affect_moodnet_free);
   }
+  if (net != NULL && c->input_norm
+      && !affect_moodnet_get_config (net)->input_norm) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "init-model %s has no input standardisation (input_norm.mean, "
+        "input_norm.std) to train", init_model);
+    g_clear_pointer (&net, affect_moodnet_free);
+  }
   return net;
 }
 

@@ -20,17 +20,7 @@ struct _AffectModel
 static gpointer
 moodnet_load (AffectSafetensors * file, const char *arch, GError ** error)
 {
-  AffectMoodNetConfig config;
-  AffectMoodNet *net;
-
-  if (!affect_moodnet_config_from_json (&config, arch, error))
-    return NULL;
-  net = affect_moodnet_new (&config, 0);
-  if (!affect_moodnet_load_tensors (net, file, error)) {
-    affect_moodnet_free (net);
-    return NULL;
-  }
-  return net;
+  return affect_moodnet_new_from_file (file, arch, error);
 }
 
 static int

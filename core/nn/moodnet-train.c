@@ -173,24 +173,92 @@ item_labels (AffectMoodNetTrainer * t, gboolean validation, int i)
   return affect_dataset_item_targets (t->data, validation, i);
 }
 
-/* SpecAugment (Park et al. 2019): two frequency masks of up to 1/8 of the
- * bands and two time masks of up to 1/16 of the frames, set to zero */
+/* n values of band m's masked part: zero, or with the net's input_norm
+ * the band's mean (zero once standardised) */
 static void
-spec_augment (const AffectMoodNetConfig * c, float *x, AffectRng * rng)
+mask (float *x, size_t n, const float *mean, int m)
+{
+  if (mean == NULL)
+    memset (x, 0, sizeof (float) * n);
+  else
+    for (size_t i = 0; i < n; i++)
+      x[i] = mean[m];
+}
+
+/* SpecAugment (Park et al. 2019): two frequency masks of up to 1/8 of the
+ * bands and two time masks of up to 1/16 of the frames, set to zero (to
+ * the band's mean when mean is not NULL) */
+static void
+spec_augment (const AffectMoodNetConfig * c, float *x, const float *mean,
+    AffectRng * rng)
 {
   const int frames = c->chunks * c->chunk_frames;
   for (int k = 0; k < 2; k++) {
     int w = (int) (affect_rng_uniform (rng) * (c->n_mels / 8 + 1));
     int f0 = (int) (affect_rng_uniform (rng) * (c->n_mels - w + 1));
     for (int m = f0; m < f0 + w; m++)
-      memset (x + (size_t) m * frames, 0, sizeof (float) * frames);
+      mask (x + (size_t) m * frames, frames, mean, m);
   }
   for (int k = 0; k < 2; k++) {
     int w = (int) (affect_rng_uniform (rng) * (frames / 16 + 1));
     int t0 = (int) (affect_rng_uniform (rng) * (frames - w + 1));
     for (int m = 0; m < c->n_mels; m++)
-      memset (x + (size_t) m * frames + t0, 0, sizeof (float) * w);
+      mask (x + (size_t) m * frames + t0, w, mean, m);
   }
+}
+
+gboolean
+affect_moodnet_trainer_standardise (AffectMoodNetTrainer * t, GError ** error)
+{
+  const int n_train = affect_dataset_size (t->data, FALSE);
+  const int mels = t->n_mels, block = t->crop_frames;
+  double *sum = g_new0 (double, mels), *sq = g_new0 (double, mels);
+  double count = 0.0;
+  float *mean, *std;
+  gboolean ok = FALSE;
+
+  if (!affect_moodnet_input_norm (t->net, &mean, &std)) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH,
+        "the network has no input standardisation (input_norm)");
+    goto out;
+  }
+  if (n_train == 0) {
+    g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY,
+        "no training items to standardise the input with");
+    goto out;
+  }
+  /* two passes over every frame: the mean, then the squared deviations */
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < n_train; i++) {
+      const int n = affect_dataset_item_frames (t->data, FALSE, i);
+      for (int f0 = 0; f0 < n; f0 += block) {
+        const int len = MIN (block, n - f0);
+        if (!affect_dataset_read (t->data, FALSE, i, f0, len, t->frames, error))
+          goto out;
+        for (int f = 0; f < len; f++)
+          for (int m = 0; m < mels; m++) {
+            const double v = t->frames[(size_t) f * mels + m];
+            if (pass == 0)
+              sum[m] += v;
+            else
+              sq[m] += (v - sum[m]) * (v - sum[m]);
+          }
+        if (pass == 0)
+          count += len;
+      }
+      if (pass == 0 && i + 1 == n_train)
+        for (int m = 0; m < mels; m++)
+          sum[m] /= count;
+    }
+  for (int m = 0; m < mels; m++) {
+    mean[m] = (float) sum[m];
+    std[m] = (float) MAX (sqrt (sq[m] / count), 1e-3);
+  }
+  ok = TRUE;
+out:
+  g_free (sum);
+  g_free (sq);
+  return ok;
 }
 
 typedef struct
@@ -360,12 +428,12 @@ settings_string (AffectMoodNetTrainer * t)
   return g_strdup_printf ("batch-size=%d,adam-lr=%s,sgd-lr=%s,momentum=%s,"
       "weight-decay=%s,mixup=%d,spec-augment=%d,calibrate-batchnorm=%d,"
       "seed=%" G_GUINT64_FORMAT ",crops=%s,select=%s,items=%d,"
-      "validation-items=%d,labels=%016" G_GINT64_MODIFIER "x",
+      "validation-items=%d,labels=%016" G_GINT64_MODIFIER "x%s",
       MAX (1, o->batch_size), v[0], v[1], v[2], v[3], !!o->mixup,
       !!o->spec_augment, !!o->calibrate_batchnorm, o->seed,
       affect_crops_mode_name (o->crops), affect_train_select_name (o->select),
       affect_dataset_size (t->data, FALSE), affect_dataset_size (t->data,
-          TRUE), h);
+          TRUE), h, o->standardise ? ",standardise=1" : "");
 }
 
 /* The model file (train_json: its affect.train, the position of the run
@@ -557,6 +625,7 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
   TrainCheckpoint ckpt = { 0 };
   gboolean ok = FALSE;
   int phase = G_MININT;
+  float *in_mean, *in_std;
 
   ckpt.trainer = "moodnet";
   ckpt.best_accuracy = NAN;
@@ -573,6 +642,11 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
           "no training items: none was cached");
     goto out;
   }
+  /* the input statistics first: the kept snapshots hold them, and a
+   * resumed run reads the same values back from its checkpoint */
+  if (o->standardise && !affect_moodnet_trainer_standardise (t, error))
+    goto out;
+  affect_moodnet_input_norm (t->net, &in_mean, &in_std);
   if (o->resume && g_file_test (t->checkpoint, G_FILE_TEST_EXISTS)) {
     /* the best epoch's weights first (from the model file), then the
      * checkpoint's last epoch over them */
@@ -656,7 +730,7 @@ affect_moodnet_trainer_run (AffectMoodNetTrainer * t,
             yi[j] = (float) (lam * yi[j] + (1.0 - lam) * yo[j]);
         }
         if (o->spec_augment)
-          spec_augment (c, xi, &rng);
+          spec_augment (c, xi, in_mean, &rng);
       }
       affect_params_zero_grad (params, n_params);
       affect_moodnet_forward (t->net, x, b, out);

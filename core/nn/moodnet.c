@@ -107,6 +107,7 @@ struct _AffectMoodNet
   AffectLinear pooler, att_head, chunk_head1, chunk_head3;
   AffectDropout pool_drop, chunk_drop0, chunk_drop1;
   float *position;              /* chunks × EMBED */
+  AffectParam *in_mean, *in_std;        /* input_norm.*, or NULL */
 
   gboolean training;
   gboolean calibrating;         /* batch-norm statistics only */
@@ -145,6 +146,8 @@ affect_moodnet_config_init (AffectMoodNetConfig * config, int classes)
   config->chunk_frames = 256;
   config->n_mels = 96;
   config->width = 1.0;
+  config->input_norm = FALSE;
+  config->stem_stride = 2;
 }
 
 gboolean
@@ -152,12 +155,14 @@ affect_moodnet_config_validate (const AffectMoodNetConfig * c, GError ** error)
 {
   /* the stem and four stride-2 stages divide by 32; out_conv needs 3×3 */
   if (c->classes < 1 || c->chunks < 1 || c->n_mels < 65
-      || c->chunk_frames < 65 || c->width <= 0.0 || c->width > 4.0) {
+      || c->chunk_frames < 65 || c->width <= 0.0 || c->width > 4.0
+      || (c->stem_stride != 1 && c->stem_stride != 2)) {
     g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
         "moodnet: unsupported architecture (classes %d, chunks %d, n_mels %d, "
-        "chunk_frames %d, width %g): need classes, chunks ≥ 1, n_mels and "
-        "chunk_frames ≥ 65, 0 < width ≤ 4", c->classes, c->chunks,
-        c->n_mels, c->chunk_frames, c->width);
+        "chunk_frames %d, width %g, stem_stride %d): need classes, chunks "
+        "≥ 1, n_mels and chunk_frames ≥ 65, 0 < width ≤ 4, stem_stride 1 or "
+        "2", c->classes, c->chunks, c->n_mels, c->chunk_frames, c->width,
+        c->stem_stride);
     return FALSE;
   }
   return TRUE;
@@ -197,6 +202,10 @@ affect_moodnet_config_from_json (AffectMoodNetConfig * config,
     config->n_mels = json_object_get_int_member (o, "n_mels");
   if (json_object_has_member (o, "width"))
     config->width = json_object_get_double_member (o, "width");
+  if (json_object_has_member (o, "input_norm"))
+    config->input_norm = json_object_get_boolean_member (o, "input_norm");
+  if (json_object_has_member (o, "stem_stride"))
+    config->stem_stride = json_object_get_int_member (o, "stem_stride");
   if (json_object_has_member (o, "output")) {
     const char *s = json_object_get_string_member (o, "output");
     if (!g_strcmp0 (s, "sigmoid"))
@@ -219,14 +228,20 @@ out:
 char *
 affect_moodnet_config_to_json (const AffectMoodNetConfig * c)
 {
-  char w[G_ASCII_DTOSTR_BUF_SIZE];
+  char w[G_ASCII_DTOSTR_BUF_SIZE], stride[32] = "";
 
   g_ascii_dtostr (w, sizeof (w), c->width);
+  /* members at their defaults are left out: the files written before them
+   * keep their bytes */
+  if (c->stem_stride != 2)
+    g_snprintf (stride, sizeof (stride), ", \"stem_stride\": %d",
+        c->stem_stride);
   return g_strdup_printf ("{\"name\": \"moodnet\", \"classes\": %d, "
       "\"output\": \"%s\", \"chunks\": %d, \"chunk_frames\": %d, "
-      "\"n_mels\": %d, \"width\": %s}", c->classes,
+      "\"n_mels\": %d, \"width\": %s%s%s}", c->classes,
       c->output == AFFECT_MOODNET_SOFTMAX ? "softmax" : "sigmoid", c->chunks,
-      c->chunk_frames, c->n_mels, w);
+      c->chunk_frames, c->n_mels, w,
+      c->input_norm ? ", \"input_norm\": true" : "", stride);
 }
 
 /* ---- construction -------------------------------------------------------- */
@@ -357,7 +372,8 @@ build_chunk_cnn (AffectMoodNet * net, AffectRng * rng)
   add_block (blocks, 0, 3, FALSE);
 
   cin = make_divisible (32 * width);
-  add_unit (net, units, UNIT_CONV, "cnn.features.0.0", 3, cin, 3, 2, 1, FALSE,
+  add_unit (net, units, UNIT_CONV, "cnn.features.0.0", 3, cin, 3,
+      net->config.stem_stride, 1, FALSE,
       "cnn.features.0.1", AFFECT_ACTIVATION_RELU6, rng);
   add_block (blocks, units->len - 1, 1, FALSE);
 
@@ -472,6 +488,15 @@ affect_moodnet_new (const AffectMoodNetConfig * config, uint64_t seed)
   affect_dropout_init (&net->chunk_drop0, HIDDEN_DROPOUT);
   affect_dropout_init (&net->chunk_drop1, HIDDEN_DROPOUT);
 
+  if (config->input_norm) {
+    /* buffers after every state_dict tensor: mean 0, std 1 until set */
+    const int64_t shape[1] = { config->n_mels };
+    net->in_mean = new_param (net, "input_norm.mean", 1, shape, FALSE, FALSE);
+    net->in_std = new_param (net, "input_norm.std", 1, shape, FALSE, FALSE);
+    for (int m = 0; m < config->n_mels; m++)
+      net->in_std->value.data[m] = 1.0f;
+  }
+
   /* sinusoidal positions; row 0 (the pooled chunk) stays zero */
   net->position = g_new0 (float, (size_t) config->chunks * EMBED);
   for (int pos = 1; pos < config->chunks; pos++)
@@ -576,6 +601,14 @@ affect_moodnet_params (AffectMoodNet * net, guint * n_params)
 {
   *n_params = net->params->len;
   return (AffectParam * const *) net->params->pdata;
+}
+
+gboolean
+affect_moodnet_input_norm (AffectMoodNet * net, float **mean, float **std)
+{
+  *mean = net->in_mean ? net->in_mean->value.data : NULL;
+  *std = net->in_std ? net->in_std->value.data : NULL;
+  return net->in_mean != NULL;
 }
 
 int64_t
@@ -1457,13 +1490,23 @@ affect_moodnet_forward (AffectMoodNet * net, const float *x, int batch,
   /* calibration runs the training forward's path */
   ensure_plan (net, tr || net->calibrating);
 
-  /* (B, 1, mels, t·fr) → chunk images (1, B·t, mels, fr), chunk b·t + i */
+  /* (B, 1, mels, t·fr) → chunk images (1, B·t, mels, fr), chunk b·t + i,
+   * each band standardised with input_norm when the net has it */
   for (int b = 0; b < batch; b++)
     for (int i = 0; i < t; i++)
-      for (int m = 0; m < mels; m++)
-        memcpy (net->chunks_in + (((size_t) b * t + i) * mels + m) * fr,
-            x + ((size_t) b * mels + m) * t * fr + (size_t) i * fr,
-            sizeof (float) * fr);
+      for (int m = 0; m < mels; m++) {
+        float *dst = net->chunks_in + (((size_t) b * t + i) * mels + m) * fr;
+        const float *src = x + ((size_t) b * mels + m) * t * fr +
+            (size_t) i * fr;
+        if (net->in_mean == NULL) {
+          memcpy (dst, src, sizeof (float) * fr);
+        } else {
+          const float mu = net->in_mean->value.data[m];
+          const float sd = net->in_std->value.data[m];
+          for (int k = 0; k < fr; k++)
+            dst[k] = (src[k] - mu) / sd;
+        }
+      }
 
   cnn_forward (net);
 
@@ -1948,11 +1991,15 @@ affect_moodnet_backward (AffectMoodNet * net, const float *d_att,
     const float *g = slot (net, net->s_gin);
     for (int b = 0; b < batch; b++)
       for (int i = 0; i < t; i++)
-        for (int m = 0; m < cf->n_mels; m++)
-          memcpy (dx + ((size_t) b * cf->n_mels + m) * t * cf->chunk_frames
-              + (size_t) i * cf->chunk_frames,
-              g + (((size_t) b * t + i) * cf->n_mels + m) * cf->chunk_frames,
-              sizeof (float) * cf->chunk_frames);
+        for (int m = 0; m < cf->n_mels; m++) {
+          float *d = dx + ((size_t) b * cf->n_mels + m) * t * cf->chunk_frames
+              + (size_t) i * cf->chunk_frames;
+          memcpy (d, g + (((size_t) b * t + i) * cf->n_mels + m) *
+              cf->chunk_frames, sizeof (float) * cf->chunk_frames);
+          /* through the input standardisation */
+          for (int k = 0; net->in_std != NULL && k < cf->chunk_frames; k++)
+            d[k] /= net->in_std->value.data[m];
+        }
   }
 }
 
@@ -1971,6 +2018,22 @@ affect_moodnet_load_tensors (AffectMoodNet * net, AffectSafetensors * file,
     memcpy (p->value.data, view.data, sizeof (float) * p->value.n);
   }
   return TRUE;
+}
+
+AffectMoodNet *
+affect_moodnet_new_from_file (AffectSafetensors * file, const char *arch,
+    GError ** error)
+{
+  AffectMoodNetConfig config;
+  AffectMoodNet *net;
+
+  if (!affect_moodnet_config_from_json (&config, arch, error))
+    return NULL;
+  config.input_norm |= affect_safetensors_has (file, "input_norm.mean");
+  net = affect_moodnet_new (&config, 0);
+  if (!affect_moodnet_load_tensors (net, file, error))
+    g_clear_pointer (&net, affect_moodnet_free);
+  return net;
 }
 
 AffectMoodNet *
@@ -1998,12 +2061,8 @@ affect_moodnet_load (const char *path, GError ** error)
     affect_safetensors_close (file);
     return NULL;
   }
-  net = affect_moodnet_new (&config, 0);
   /* the file's errors already name it */
-  if (!affect_moodnet_load_tensors (net, file, error)) {
-    affect_moodnet_free (net);
-    net = NULL;
-  }
+  net = affect_moodnet_new_from_file (file, arch, error);
   affect_safetensors_close (file);
   return net;
 }

@@ -98,8 +98,9 @@ guint affect_frames_slide (AffectFrames * f, guint window, guint hop);
 AffectMoodNet *affect_classifier_load (const char *path, char ***labels,
     char **features_json, GError ** error);
 /* The network training starts from: init_model's when set (its classes
- * and Mel bands must be config's), else a new one of `config` drawn by
- * `seed`. NULL with AFFECT_ERROR_MISMATCH or the load's error. */
+ * and Mel bands must be config's, and it must have input_norm when
+ * config's has), else a new one of `config` drawn by `seed`. NULL with
+ * AFFECT_ERROR_MISMATCH or the load's error. */
 AffectMoodNet *affect_classifier_start (const AffectMoodNetConfig * config,
     guint64 seed, const char *init_model, GError ** error);
 /* The trainer of `net`, its model file stating `labels` and the stream's
@@ -128,6 +129,10 @@ typedef struct
   guint epochs, sgd_epochs, batch_size;
   double learning_rate;
   gboolean mixup, spec_augment;
+  /* per-band input standardisation with the training items' statistics
+   * (AffectMoodNetTrainOptions.standardise): a new network gets
+   * input_norm; an init_model must have it */
+  gboolean standardise;
   int crops, select;            /* AffectCropsMode, AffectTrainSelect */
   guint64 seed;
   gboolean resume;

@@ -60,6 +60,13 @@ G_BEGIN_DECLS typedef struct
    * epoch's; the last whenever there are no validation items (nothing is
    * then scored) */
   AffectTrainSelect select;
+  /* per-band input standardisation: before the first epoch the net's
+   * input_norm (it must have one: AffectMoodNetConfig.input_norm) is set
+   * to the mean and standard deviation of each band over every frame of
+   * the training items (affect_moodnet_trainer_standardise); SpecAugment
+   * then masks with the band's mean, which standardises to 0. FALSE: a
+   * net's input_norm is kept as it is (e.g. an init model's). */
+  gboolean standardise;
 } AffectMoodNetTrainOptions;
 
 void affect_moodnet_train_options_init (AffectMoodNetTrainOptions * o);
@@ -84,6 +91,14 @@ gboolean affect_moodnet_trainer_add_item (AffectMoodNetTrainer * trainer,
     const float *x, const float *labels, gboolean validation, GError ** error);
 guint affect_moodnet_trainer_n_items (const AffectMoodNetTrainer * trainer,
     gboolean validation);
+/* Sets the net's input_norm to the mean and (population) standard
+ * deviation of each Mel band over every frame of the training items
+ * cached so far (accumulated in double, two passes); a deviation below
+ * 1e-3 is stored as 1e-3. FALSE with AFFECT_ERROR_MISMATCH for a net
+ * without input_norm, AFFECT_ERROR_EMPTY without training items, or the
+ * spill file's read error. */
+gboolean affect_moodnet_trainer_standardise (AffectMoodNetTrainer * trainer,
+    GError ** error);
 gboolean affect_moodnet_trainer_run (AffectMoodNetTrainer * trainer,
     AffectTrainEpochFunc func, gpointer user_data, GError ** error);
 

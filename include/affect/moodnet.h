@@ -40,6 +40,14 @@ typedef struct
   int chunk_frames;             /* 256 */
   int n_mels;                   /* 96 */
   double width;                 /* MobileNetV2 width multiplier, 1.0 */
+  /* per-band input standardisation (FALSE): the input's band m becomes
+   * (x − input_norm.mean[m]) / input_norm.std[m] before the network, two
+   * tensors of n_mels the file carries (affect.arch "input_norm": true;
+   * a file holding input_norm.mean turns it on too) */
+  gboolean input_norm;
+  /* stride of the stem convolution cnn.features.0.0: 2 (the seed's) or 1
+   * (the layers after it see four times the pixels: every Mel band) */
+  int stem_stride;
 } AffectMoodNetConfig;
 
 /* The defaults above, with the given number of classes. */
@@ -79,6 +87,12 @@ int64_t affect_moodnet_n_parameters (const AffectMoodNet * net);
 void affect_moodnet_flops (const AffectMoodNet * net, int batch,
     double *forward, double *train);
 
+/* The per-band input statistics of a net built with input_norm (n_mels
+ * values each, writable; training sets them before its first epoch);
+ * FALSE, and both NULL, for a net without. */
+gboolean affect_moodnet_input_norm (AffectMoodNet * net, float **mean,
+    float **std);
+
 /* Copies every tensor from the file (each must be present with its shape;
  * the error names the tensor). Extra tensors are ignored. */
 gboolean affect_moodnet_load_tensors (AffectMoodNet * net,
@@ -86,6 +100,10 @@ gboolean affect_moodnet_load_tensors (AffectMoodNet * net,
 /* Opens a model file: the architecture from __metadata__ affect.arch, then
  * the tensors. */
 AffectMoodNet *affect_moodnet_load (const char *path, GError ** error);
+/* The same from an open file and its affect.arch JSON (input_norm on when
+ * the file holds input_norm.mean). */
+AffectMoodNet *affect_moodnet_new_from_file (AffectSafetensors * file,
+    const char *arch, GError ** error);
 /* Writes every parameter and buffer plus affect.arch and the given extra
  * metadata (key, value, …, NULL), atomically. */
 gboolean

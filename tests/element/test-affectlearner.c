@@ -9,6 +9,7 @@
 #include <gst/check/gstharness.h>
 
 #include "affect/manifest.h"
+#include "affect/safetensors.h"
 #include "gstaffectitem.h"
 #include "gstaffecttensor.h"
 
@@ -194,13 +195,15 @@ mel_caps (void)
   return caps;
 }
 
+/* one epoch of affectclassify on 4 training and 2 validation items whose
+ * bands of one half are 0.5 and of the other −0.5 (which half by class) */
 static void
-test_moodnet_layout (void)
+train_moodnet (const gchar * file, const gchar * extra)
 {
   static const gchar *vocab[] = { "low", "high", NULL };
   gchar *launch = g_strdup_printf ("affectclassify mode=train "
-      "model-file=%s/mood.st width=0.35 chunks=2 chunk-frames=72 epochs=1 "
-      "sgd-epochs=0 batch-size=4 seed=1 threads=1", tmpdir);
+      "model-file=%s/%s width=0.35 chunks=2 chunk-frames=72 epochs=1 "
+      "sgd-epochs=0 batch-size=4 seed=1 threads=1 %s", tmpdir, file, extra);
   GstHarness *h = gst_harness_new_parse (launch);
   GstBus *bus = gst_bus_new ();
   guint i, b, n_epoch, n_done;
@@ -241,6 +244,47 @@ test_moodnet_layout (void)
   g_assert_cmpuint (n_done, ==, 1);
   gst_harness_teardown (h);
   gst_object_unref (bus);
+}
+
+static void
+test_moodnet_layout (void)
+{
+  train_moodnet ("mood.st", "");
+}
+
+/* standardise-bands: the file holds each band's mean and standard
+ * deviation over the training items' frames (0 and 0.5 here: each band
+ * is 0.5 in two of the four, −0.5 in the others) and the network says so;
+ * without it, neither */
+static void
+test_moodnet_standardise (void)
+{
+  const gchar *files[2] = { "plain.st", "bands.st" };
+
+  train_moodnet (files[0], "standardise-bands=false");
+  train_moodnet (files[1], "standardise-bands=true");
+  for (guint k = 0; k < 2; k++) {
+    gchar *path = g_build_filename (tmpdir, files[k], NULL);
+    AffectSafetensors *f = affect_safetensors_open (path, NULL);
+    AffectTensorView mean, std;
+
+    g_assert_nonnull (f);
+    g_assert_cmpint (affect_safetensors_has (f, "input_norm.mean"), ==, k);
+    g_assert_cmpint (strstr (affect_safetensors_metadata (f, "affect.arch"),
+            "\"input_norm\": true") != NULL, ==, k);
+    if (k == 1) {
+      g_assert_true (affect_safetensors_get (f, "input_norm.mean", &mean,
+              NULL));
+      g_assert_true (affect_safetensors_get (f, "input_norm.std", &std, NULL));
+      g_assert_cmpint (mean.n_elements, ==, MELS);
+      for (guint m = 0; m < MELS; m++) {
+        g_assert_cmpfloat_with_epsilon (mean.data[m], 0.0, 1e-6);
+        g_assert_cmpfloat_with_epsilon (std.data[m], 0.5, 1e-6);
+      }
+    }
+    affect_safetensors_close (f);
+    g_free (path);
+  }
 }
 
 /* ---- validation-group ---- */
@@ -411,6 +455,8 @@ main (int argc, char **argv)
   g_test_add_func ("/affectlearner/properties", test_properties);
   g_test_add_func ("/affectlearner/mlp-layout", test_mlp_layout);
   g_test_add_func ("/affectlearner/moodnet-layout", test_moodnet_layout);
+  g_test_add_func ("/affectlearner/moodnet-standardise",
+      test_moodnet_standardise);
   g_test_add_func ("/affectlearner/validation-group", test_validation_group);
   ret = g_test_run ();
   {

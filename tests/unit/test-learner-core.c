@@ -231,7 +231,7 @@ test_classifier_job (void)
   gchar *out = g_build_filename (dir, "m.safetensors", NULL);
   gchar *ckpt = g_strconcat (out, ".ckpt", NULL);
   AffectClassifierJob job = { 3, vocabulary, TRUE, 72, 2, 72, 0.35, NULL,
-    1, 1, 4, 3e-4, FALSE, FALSE, AFFECT_CROPS_FIRST,
+    1, 1, 4, 3e-4, FALSE, FALSE, FALSE, AFFECT_CROPS_FIRST,
     AFFECT_TRAIN_SELECT_LAST, 7, FALSE, 1, out, "{\"n-mels\": 72}"
   };
   AffectMoodNet *net = NULL;
@@ -275,6 +275,42 @@ test_classifier_job (void)
   affect_moodnet_trainer_free (trainer);
   affect_moodnet_free (net);
   net = NULL;
+  /* standardise: an init model without input_norm cannot be trained so */
+  job.standardise = TRUE;
+  job.init_model = out;
+  g_assert_null (affect_classifier_job_start (&job, &net, &labels, &error));
+  g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "input_norm"));
+  g_clear_error (&error);
+  /* a new network gets input_norm, and its file the training statistics */
+  job.init_model = NULL;
+  trainer = affect_classifier_job_start (&job, &net, &labels, &error);
+  g_assert_no_error (error);
+  g_assert_true (affect_moodnet_get_config (net)->input_norm);
+  for (i = 0; i < 2; i++)
+    g_assert_true (affect_moodnet_trainer_add_frames (trainer, frames, 150,
+            hot[i], FALSE, &error));
+  g_assert_true (affect_moodnet_trainer_run (trainer, on_epoch, &first,
+          &error));
+  affect_moodnet_trainer_free (trainer);
+  affect_moodnet_free (net);
+  net = affect_moodnet_load (out, &error);
+  g_assert_no_error (error);
+  {
+    float *mean, *std;
+    g_assert_true (affect_moodnet_input_norm (net, &mean, &std));
+    /* band 0 of the frames: (i % 13) / 13 at i = 72·f, over f < 150 */
+    {
+      double sum = 0.0;
+      for (i = 0; i < 150; i++)
+        sum += (float) ((i * 72) % 13) / 13.0f;
+      g_assert_cmpfloat_with_epsilon (mean[0], sum / 150, 1e-6);
+    }
+    g_assert_cmpfloat (std[0], >, 0.1f);
+  }
+  affect_moodnet_free (net);
+  net = NULL;
+  job.standardise = FALSE;
   job.chunk_frames = 8;
   g_assert_null (affect_classifier_job_start (&job, &net, &labels, &error));
   g_assert_nonnull (error);

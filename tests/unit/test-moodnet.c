@@ -11,6 +11,7 @@
 
 #include "affect/affect.h"
 #include "affect/moodnet.h"
+#include "affect/moodnet-train.h"
 #include "affect/model.h"
 #include "affect/mlp.h"
 
@@ -154,9 +155,9 @@ train_loss (Case * c)
 }
 
 static void
-check_training_gradients (AffectMoodNetOutput output)
+check_training_gradients (AffectMoodNetConfig cfg)
 {
-  AffectMoodNetConfig cfg = small_config (4, output);
+  const AffectMoodNetOutput output = cfg.output;
   Case c = { 0 };
   const int n = cfg.n_mels * cfg.chunks * cfg.chunk_frames;
   const char *names[] = { "att_head.1.bias", "encoder.1.value.weight",
@@ -171,6 +172,14 @@ check_training_gradients (AffectMoodNetOutput output)
 
   c.batch = 2;
   c.net = affect_moodnet_new (&cfg, 5);
+  if (cfg.input_norm) {
+    float *mean, *std;
+    g_assert_true (affect_moodnet_input_norm (c.net, &mean, &std));
+    for (int m = 0; m < cfg.n_mels; m++) {
+      mean[m] = (float) (0.2 - 0.01 * m);
+      std[m] = (float) (0.6 + 0.02 * m);
+    }
+  }
   c.x = g_new (float, c.batch * n);
   c.target = g_new0 (float, c.batch * 4);
   c.out = g_new (float, c.batch * 4);
@@ -260,13 +269,85 @@ check_training_gradients (AffectMoodNetOutput output)
 static void
 test_training_gradients_sigmoid (void)
 {
-  check_training_gradients (AFFECT_MOODNET_SIGMOID);
+  check_training_gradients (small_config (4, AFFECT_MOODNET_SIGMOID));
 }
 
 static void
 test_training_gradients_softmax (void)
 {
-  check_training_gradients (AFFECT_MOODNET_SOFTMAX);
+  check_training_gradients (small_config (4, AFFECT_MOODNET_SOFTMAX));
+}
+
+/* the stem at stride 1 with input standardisation: the same checks (the
+ * input gradient goes through the standardisation) */
+static void
+test_training_gradients_stem1_norm (void)
+{
+  AffectMoodNetConfig cfg = small_config (4, AFFECT_MOODNET_SOFTMAX);
+
+  cfg.stem_stride = 1;
+  cfg.input_norm = TRUE;
+  check_training_gradients (cfg);
+}
+
+/* stem_stride: an affect.arch member only when not the seed's 2, the same
+ * parameters, twice the resolution after the stem, through a file; 3 is
+ * refused */
+static void
+test_stem_stride (void)
+{
+  AffectMoodNetConfig c = small_config (4, AFFECT_MOODNET_SIGMOID), back_c;
+  AffectMoodNet *two = affect_moodnet_new (&c, 2), *one, *back;
+  char *dir = g_dir_make_tmp ("moodnet-XXXXXX", NULL);
+  char *path = g_build_filename (dir, "m.safetensors", NULL);
+  const int n = c.n_mels * c.chunks * c.chunk_frames;
+  float *x = g_new (float, n), a[4], b[4];
+  double f2, f1;
+  GError *error = NULL;
+  char *arch;
+  AffectRng rng;
+
+  c.stem_stride = 1;
+  one = affect_moodnet_new (&c, 2);
+  g_assert_cmpint (affect_moodnet_n_parameters (one), ==,
+      affect_moodnet_n_parameters (two));
+  affect_moodnet_flops (two, 1, &f2, NULL);
+  affect_moodnet_flops (one, 1, &f1, NULL);
+  g_assert_cmpfloat (f1, >, 3.0 * f2);
+  arch = affect_moodnet_config_to_json (&c);
+  g_assert_nonnull (strstr (arch, "\"stem_stride\": 1"));
+  g_assert_true (affect_moodnet_config_from_json (&back_c, arch, &error));
+  g_assert_cmpint (back_c.stem_stride, ==, 1);
+  g_free (arch);
+  arch = affect_moodnet_config_to_json (affect_moodnet_get_config (two));
+  g_assert_null (strstr (arch, "stem_stride"));
+  g_free (arch);
+
+  affect_rng_init (&rng, 4);
+  for (int i = 0; i < n; i++)
+    x[i] = (float) affect_rng_normal (&rng);
+  affect_moodnet_forward (one, x, 1, a);
+  g_assert_true (affect_moodnet_save (one, path, &error, NULL));
+  back = affect_moodnet_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (affect_moodnet_get_config (back)->stem_stride, ==, 1);
+  affect_moodnet_forward (back, x, 1, b);
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat (a[i], ==, b[i]);
+
+  c.stem_stride = 3;
+  g_assert_false (affect_moodnet_config_validate (&c, &error));
+  g_assert_nonnull (strstr (error->message, "stem_stride"));
+  g_clear_error (&error);
+
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+  g_free (x);
+  affect_moodnet_free (one);
+  affect_moodnet_free (two);
+  affect_moodnet_free (back);
 }
 
 /* the MLP files the speech elements write (regressor, gate) open through
@@ -407,6 +488,277 @@ test_eval_after_training (void)
   affect_moodnet_free (fresh);
 }
 
+/* Per-band input standardisation (input_norm): a net without it has no
+ * such tensors and writes the affect.arch it always wrote; with it at
+ * mean 0, std 1 it gives the plain net's bits; with statistics set it
+ * gives what the plain net gives on (x − mean) / std, its input gradient
+ * is the plain one / std; the tensors go through a file, and a file that
+ * holds them turns them on even when its affect.arch does not say so. */
+static void
+test_input_norm (void)
+{
+  AffectMoodNetConfig c = small_config (4, AFFECT_MOODNET_SOFTMAX);
+  const int batch = 2, frames = c.chunks * c.chunk_frames;
+  const int n = c.n_mels * frames;
+  AffectMoodNet *plain, *norm, *back;
+  char *dir = g_dir_make_tmp ("moodnet-XXXXXX", NULL);
+  char *path = g_build_filename (dir, "m.safetensors", NULL);
+  float *x = g_new (float, batch * n), *xs = g_new (float, batch * n);
+  float *dx = g_new (float, batch * n), *dxs = g_new (float, batch * n);
+  float a[8], b[8], d[8], *mean, *std;
+  AffectSafetensors *f;
+  AffectSafetensorsWriter *w;
+  AffectParam *const *p;
+  guint n_params;
+  GError *error = NULL;
+  char *arch;
+  AffectRng rng;
+
+  plain = affect_moodnet_new (&c, 4);
+  g_assert_false (affect_moodnet_input_norm (plain, &mean, &std));
+  g_assert_null (mean);
+  g_assert_null (find (plain, "input_norm.mean"));
+  arch = affect_moodnet_config_to_json (&c);
+  g_assert_cmpstr (arch, ==, "{\"name\": \"moodnet\", \"classes\": 4, "
+      "\"output\": \"softmax\", \"chunks\": 3, \"chunk_frames\": 72, "
+      "\"n_mels\": 72, \"width\": 0.34999999999999998}");
+  g_free (arch);
+
+  c.input_norm = TRUE;
+  norm = affect_moodnet_new (&c, 4);
+  g_assert_true (affect_moodnet_input_norm (norm, &mean, &std));
+  g_assert_false (find (norm, "input_norm.std")->trainable);
+  g_assert_cmpint (find (norm, "input_norm.mean")->value.n, ==, c.n_mels);
+  g_assert_cmpint (affect_moodnet_n_parameters (norm), ==,
+      affect_moodnet_n_parameters (plain));
+  arch = affect_moodnet_config_to_json (&c);
+  g_assert_nonnull (strstr (arch, "\"input_norm\": true"));
+  g_free (arch);
+
+  affect_rng_init (&rng, 8);
+  for (int i = 0; i < batch * n; i++)
+    x[i] = (float) (0.3 * affect_rng_normal (&rng) - 0.5);
+  affect_moodnet_forward (plain, x, batch, a);
+  affect_moodnet_forward (norm, x, batch, b);
+  for (int i = 0; i < batch * 4; i++)
+    g_assert_cmpfloat (a[i], ==, b[i]);
+
+  /* statistics set: the plain net on the standardised input */
+  for (int m = 0; m < c.n_mels; m++) {
+    mean[m] = (float) (-0.5 + 0.01 * m);
+    std[m] = (float) (0.05 + 0.002 * m);
+  }
+  for (int k = 0; k < batch; k++)
+    for (int m = 0; m < c.n_mels; m++)
+      for (int t = 0; t < frames; t++) {
+        const size_t i = ((size_t) k * c.n_mels + m) * frames + t;
+        xs[i] = (x[i] - mean[m]) / std[m];
+      }
+  affect_moodnet_forward (plain, xs, batch, a);
+  affect_moodnet_forward (norm, x, batch, b);
+  for (int i = 0; i < batch * 4; i++) {
+    g_assert_cmpfloat (a[i], ==, b[i]);
+    d[i] = (float) (i % 4 == 1) - b[i];
+  }
+  affect_moodnet_backward (plain, d, d, dxs);
+  affect_moodnet_backward (norm, d, d, dx);
+  for (int k = 0; k < batch; k++)
+    for (int m = 0; m < c.n_mels; m++)
+      for (int t = 0; t < frames; t++) {
+        const size_t i = ((size_t) k * c.n_mels + m) * frames + t;
+        g_assert_cmpfloat_with_epsilon (dx[i], dxs[i] / std[m],
+            1e-6 * (1.0 + fabs (dx[i])));
+      }
+
+  /* the file round trip */
+  g_assert_true (affect_moodnet_save (norm, path, &error, NULL));
+  back = affect_moodnet_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (affect_moodnet_get_config (back)->input_norm);
+  affect_moodnet_forward (back, x, batch, a);
+  for (int i = 0; i < batch * 4; i++)
+    g_assert_cmpfloat (a[i], ==, b[i]);
+  affect_moodnet_free (back);
+
+  /* the tensors under an affect.arch without input_norm (a converted
+   * PyTorch file) still turn it on, through the registry too */
+  w = affect_safetensors_writer_new ();
+  affect_safetensors_writer_set_metadata (w, "affect.arch",
+      "{\"name\": \"moodnet\", \"classes\": 4, \"output\": \"softmax\", "
+      "\"chunks\": 3, \"chunk_frames\": 72, \"n_mels\": 72, \"width\": 0.35}");
+  p = affect_moodnet_params (norm, &n_params);
+  for (guint i = 0; i < n_params; i++)
+    affect_safetensors_writer_add (w, p[i]->name, p[i]->value.n_dims,
+        p[i]->value.shape, p[i]->value.data);
+  g_assert_true (affect_safetensors_writer_write (w, path, &error));
+  affect_safetensors_writer_free (w);
+  back = affect_moodnet_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (affect_moodnet_get_config (back)->input_norm);
+  affect_moodnet_forward (back, x, batch, a);
+  for (int i = 0; i < batch * 4; i++)
+    g_assert_cmpfloat (a[i], ==, b[i]);
+  affect_moodnet_free (back);
+  {
+    AffectModel *model = affect_model_load (path, &error);
+    g_assert_no_error (error);
+    g_assert_true (affect_model_predict (model, x, batch, a, &error));
+    for (int i = 0; i < batch * 4; i++)
+      g_assert_cmpfloat (a[i], ==, b[i]);
+    affect_model_free (model);
+  }
+
+  /* a plain net's file holds no such tensors and loads without them */
+  g_assert_true (affect_moodnet_save (plain, path, &error, NULL));
+  f = affect_safetensors_open (path, &error);
+  g_assert_false (affect_safetensors_has (f, "input_norm.mean"));
+  g_assert_null (strstr (affect_safetensors_metadata (f, "affect.arch"),
+          "input_norm"));
+  affect_safetensors_close (f);
+  back = affect_moodnet_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_false (affect_moodnet_get_config (back)->input_norm);
+  affect_moodnet_free (back);
+  /* and a net that wants them cannot take that file's tensors */
+  f = affect_safetensors_open (path, &error);
+  g_assert_false (affect_moodnet_load_tensors (norm, f, &error));
+  g_assert_nonnull (strstr (error->message, "input_norm.mean"));
+  g_clear_error (&error);
+  affect_safetensors_close (f);
+
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+  g_free (x);
+  g_free (xs);
+  g_free (dx);
+  g_free (dxs);
+  affect_moodnet_free (plain);
+  affect_moodnet_free (norm);
+}
+
+/* The trainer's input statistics: per band over every frame of the
+ * training items (any length, some spilled to disk), not the validation
+ * items; a constant band gets std 1e-3; a run with `standardise` writes
+ * them into its model file. */
+static void
+test_standardise (void)
+{
+  AffectMoodNetConfig c = small_config (2, AFFECT_MOODNET_SOFTMAX);
+  const int lengths[3] = { 500, 100, 216 }, mels = 72;
+  AffectMoodNet *net, *back;
+  AffectMoodNetTrainer *t;
+  AffectMoodNetTrainOptions o;
+  char *dir = g_dir_make_tmp ("moodnet-XXXXXX", NULL);
+  char *path = g_build_filename (dir, "m.safetensors", NULL);
+  char *ckpt = g_strconcat (path, ".ckpt", NULL);
+  double sum[72] = { 0 }, sq[72] = { 0 }, count = 0;
+  float *items[3], *val = g_new (float, 300 * mels), *mean, *std;
+  const float y[2][2] = { {1, 0}, {0, 1} };
+  GError *error = NULL;
+  AffectRng rng;
+
+  affect_rng_init (&rng, 3);
+  for (int i = 0; i < 3; i++) {
+    items[i] = g_new (float, lengths[i] * mels);
+    for (int f = 0; f < lengths[i]; f++)
+      for (int m = 0; m < mels; m++)
+        items[i][f * mels + m] = m == 5 ? 0.25f : (float) ((m % 7) * 0.1 +
+            (0.05 + 0.01 * m) * affect_rng_normal (&rng) + 0.3 * i);
+  }
+  for (int i = 0; i < 300 * mels; i++)
+    val[i] = 40.0f;
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < 3; i++)
+      for (int f = 0; f < lengths[i]; f++)
+        for (int m = 0; m < mels; m++) {
+          const double v = items[i][f * mels + m];
+          if (pass == 0) {
+            sum[m] += v;
+            count += m == 0;
+          } else {
+            sq[m] += (v - sum[m] / count) * (v - sum[m] / count);
+          }
+        }
+
+  affect_moodnet_train_options_init (&o);
+  o.output = path;
+  o.epochs = 1;
+  o.sgd_epochs = 0;
+  o.batch_size = 2;
+  o.standardise = TRUE;
+  o.spec_augment = TRUE;
+  /* one item in memory, the others spilled */
+  o.cache_budget = (size_t) 600 *mels * sizeof (float);
+
+  /* a net without input_norm cannot be standardised */
+  net = affect_moodnet_new (&c, 1);
+  t = affect_moodnet_trainer_new (net, &o);
+  g_assert_true (affect_moodnet_trainer_add_frames (t, items[0], 500, y[0],
+          FALSE, &error));
+  g_assert_false (affect_moodnet_trainer_standardise (t, &error));
+  g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_MISMATCH);
+  g_clear_error (&error);
+  affect_moodnet_trainer_free (t);
+  affect_moodnet_free (net);
+
+  c.input_norm = TRUE;
+  net = affect_moodnet_new (&c, 1);
+  t = affect_moodnet_trainer_new (net, &o);
+  g_assert_false (affect_moodnet_trainer_standardise (t, &error));
+  g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_EMPTY);
+  g_clear_error (&error);
+  for (int i = 0; i < 3; i++)
+    g_assert_true (affect_moodnet_trainer_add_frames (t, items[i],
+            lengths[i], y[i % 2], FALSE, &error));
+  g_assert_true (affect_moodnet_trainer_add_frames (t, val, 300, y[1], TRUE,
+          &error));
+  g_assert_true (affect_moodnet_trainer_standardise (t, &error));
+  g_assert_no_error (error);
+  g_assert_true (affect_moodnet_input_norm (net, &mean, &std));
+  for (int m = 0; m < mels; m++) {
+    g_assert_cmpfloat_with_epsilon (mean[m], sum[m] / count, 1e-6);
+    if (m == 5)
+      g_assert_cmpfloat (std[m], ==, 1e-3f);
+    else
+      g_assert_cmpfloat_with_epsilon (std[m], sqrt (sq[m] / count),
+          1e-6 * sqrt (sq[m] / count));
+  }
+
+  /* a run computes them itself (from a net whose statistics were reset)
+   * and writes them */
+  for (int m = 0; m < mels; m++) {
+    mean[m] = 0.0f;
+    std[m] = 1.0f;
+  }
+  g_assert_true (affect_moodnet_trainer_run (t, NULL, NULL, &error));
+  g_assert_no_error (error);
+  back = affect_moodnet_load (path, &error);
+  g_assert_no_error (error);
+  {
+    float *bm, *bs;
+    g_assert_true (affect_moodnet_input_norm (back, &bm, &bs));
+    for (int m = 0; m < mels; m++) {
+      g_assert_cmpfloat_with_epsilon (bm[m], sum[m] / count, 1e-6);
+      g_assert_cmpfloat (bm[m], ==, mean[m]);
+      g_assert_cmpfloat (bs[m], ==, std[m]);
+    }
+  }
+  affect_moodnet_free (back);
+  affect_moodnet_trainer_free (t);
+  affect_moodnet_free (net);
+  for (int i = 0; i < 3; i++)
+    g_free (items[i]);
+  g_free (val);
+  g_unlink (ckpt);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (ckpt);
+  g_free (path);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -420,5 +772,10 @@ main (int argc, char **argv)
   g_test_add_func ("/moodnet/training-gradients-softmax",
       test_training_gradients_softmax);
   g_test_add_func ("/moodnet/eval-after-training", test_eval_after_training);
+  g_test_add_func ("/moodnet/input-norm", test_input_norm);
+  g_test_add_func ("/moodnet/stem-stride", test_stem_stride);
+  g_test_add_func ("/moodnet/training-gradients-stem1-norm",
+      test_training_gradients_stem1_norm);
+  g_test_add_func ("/moodnet/standardise", test_standardise);
   return g_test_run ();
 }
