@@ -841,10 +841,12 @@ invres_case (int cin, int hidden, int cout, int stride, int n, int h, int w,
   g_free (y2);
 }
 
-/* a 3×3 convolution (stride 2, padding 1) standing for the expansion of a
- * block without one: against the convolution, then the block */
+/* a 3×3 convolution (padding 1; stride 2 as MoodNet's stem, 1 as its
+ * stem_stride 1) standing for the expansion of a block without one:
+ * against the convolution, then the block */
 static void
-invres_conv_case (int cin, int hidden, int cout, int n, int h, int w)
+invres_conv_case (int cin, int hidden, int cout, int n, int h, int w,
+    int stride)
 {
   static const float relu6[2] = { 0.0f, 6.0f };
   AffectConv2d pre;
@@ -852,7 +854,7 @@ invres_conv_case (int cin, int hidden, int cout, int n, int h, int w)
   AffectDepthwise dw;
   AffectConv2d cp;
 
-  affect_conv2d_geometry (&pre, cin, hidden, 3, 3, 2, 1, n, h, w);
+  affect_conv2d_geometry (&pre, cin, hidden, 3, 3, stride, 1, n, h, w);
   g_assert_true (affect_invres_geometry (&g, hidden, hidden, cout, 1, n,
           pre.oh, pre.ow));
   affect_depthwise_geometry (&dw, hidden, n, pre.oh, pre.ow, 1);
@@ -883,8 +885,9 @@ invres_conv_case (int cin, int hidden, int cout, int n, int h, int w)
   affect_invres_forward_conv (&g, &pre, x, wc, &ee, wd, &ed, wp, &ep, y);
   for (size_t i = 0; i < ny; i++)
     worst = fmax (worst, fabs (y[i] - ref[i]) / fmax (fabs (ref[i]), 1.0));
-  g_test_message ("conv %d→%d then block →%d, %d × %d × %d (strip %d): "
-      "worst relative error %.2e", cin, hidden, cout, n, h, w, g.strip, worst);
+  g_test_message ("conv %d→%d stride %d then block →%d, %d × %d × %d "
+      "(strip %d): worst relative error %.2e", cin, hidden, stride, cout, n,
+      h, w, g.strip, worst);
   g_assert_cmpfloat (worst, <, 1e-5 + 1e-7 * (9 * cin + hidden));
   for (int t = 2; t <= 3; t++) {
     affect_set_threads (t);
@@ -935,11 +938,13 @@ test_invres (void)
   invres_case (96, 576, 160, 2, 7, 6, 16, FALSE);
   invres_case (16, 96, 16, 1, 5, 6, 16, TRUE);
   /* a convolution as the expansion: one strip, several, odd sizes */
-  invres_conv_case (3, 32, 16, 2, 20, 30);
+  invres_conv_case (3, 32, 16, 2, 20, 30, 2);
+  invres_conv_case (3, 32, 16, 2, 20, 30, 1);
   g_assert_true (affect_invres_geometry (&g, 32, 32, 16, 1, 2, 48, 128));
   g_assert_cmpint (g.strip, <, g.oh);
-  invres_conv_case (3, 32, 16, 2, 96, 256);
-  invres_conv_case (3, 32, 16, 1, 95, 131);
+  invres_conv_case (3, 32, 16, 2, 96, 256, 2);
+  invres_conv_case (3, 32, 16, 1, 96, 256, 1);
+  invres_conv_case (3, 32, 16, 1, 95, 131, 2);
 }
 
 /* the fused bw2col stage against the same arithmetic in double, layer
