@@ -536,23 +536,9 @@ affect_batchnorm_backward_train_masked (int c, int64_t m, const float *x,
     const float *rstd, const float *clamp, const float *dy, float *dx,
     float *dgamma, float *dbeta)
 {
-  BnJob j = { 0 };
-
-  j.mask_from_x = clamp != NULL;
-  j.clamp = clamp;
-  j.pass = BACKWARD_TRAIN;
-  j.c = c;
-  j.m = m;
-  j.x = x;
-  j.gamma = gamma;
-  j.beta = beta;
-  j.mean_in = mean;
-  j.rstd_in = rstd;
-  j.dy = dy;
-  j.dx = dx;
-  j.dgamma = dgamma;
-  j.dbeta = dbeta;
-  bn_run (&j);
+  /* the sums made here, in the pass itself */
+  affect_batchnorm_backward_train_sums (c, m, x, gamma, beta, mean, rstd,
+      clamp, NULL, dy, dx, dgamma, dbeta);
 }
 
 void
