@@ -84,6 +84,18 @@ row_epilogue (const AffectEpilogue * ep, int c, int64_t n, float *v,
       ep->shift != NULL ? ep->shift[c] : 0.0f, ep->clamp, residual);
 }
 
+/* a free workspace of the job (as many as the pool has threads), marked
+ * busy; its index in *wi, for g_atomic_int_set (&j->busy[*wi], 0) */
+static float *
+claim_workspace (const InvResJob * j, int *wi)
+{
+  for (int i = 0;; i = (i + 1) % j->n_ws)
+    if (g_atomic_int_compare_and_exchange (&j->busy[i], 0, 1)) {
+      *wi = i;
+      return j->ws[i];
+    }
+}
+
 static void
 image_part (int part, int n_parts, gpointer data)
 {
@@ -99,15 +111,11 @@ image_part (int part, int n_parts, gpointer data)
   const int64_t dcs = (int64_t) g->strip * ow;
   const float *xb = j->x + part * in_plane;
   float *yb = j->y + part * out_plane;
-  float *ws = NULL, *e, *d, *pad, *col;
+  float *ws, *e, *d, *pad, *col;
   int wi, e_lo = 0, e_hi = 0;
 
   (void) n_parts;
-  for (wi = 0;; wi = (wi + 1) % j->n_ws)
-    if (g_atomic_int_compare_and_exchange (&j->busy[wi], 0, 1)) {
-      ws = j->ws[wi];
-      break;
-    }
+  ws = claim_workspace (j, &wi);
   e = ws;
   d = e + (j->w_exp != NULL ? g->hidden * ecs : 0);
   pad = d + g->hidden * dcs;
@@ -220,16 +228,12 @@ group_part (int part, int n_parts, gpointer data)
   const int64_t dcs = (int64_t) g->group * out_plane;
   const float *xb = j->x + b0 * in_plane, *src;
   float *yb = j->y + b0 * out_plane;
-  float *ws = NULL, *e, *d, *pad;
+  float *ws, *e, *d, *pad;
   int64_t src_cs;
   int wi;
 
   (void) n_parts;
-  for (wi = 0;; wi = (wi + 1) % j->n_ws)
-    if (g_atomic_int_compare_and_exchange (&j->busy[wi], 0, 1)) {
-      ws = j->ws[wi];
-      break;
-    }
+  ws = claim_workspace (j, &wi);
   e = ws;
   d = e + (j->w_exp != NULL ? g->hidden * ecs : 0);
   pad = d + g->hidden * dcs;
