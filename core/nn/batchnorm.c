@@ -530,6 +530,31 @@ affect_batchnorm_backward_train_clamped (int c, int64_t m, const float *x,
   bn_run (&j);
 }
 
+/* a training backward whose clamp mask comes from the input (the
+ * batch-norm's own output is not kept): the fields every such pass sets */
+static BnJob
+train_backward_job (int c, int64_t m, const float *x, const float *gamma,
+    const float *beta, const float *mean, const float *rstd,
+    const float *clamp, const float *dy, float *dgamma, float *dbeta)
+{
+  BnJob j = { 0 };
+
+  j.pass = BACKWARD_TRAIN;
+  j.mask_from_x = clamp != NULL;
+  j.clamp = clamp;
+  j.c = c;
+  j.m = m;
+  j.x = x;
+  j.gamma = gamma;
+  j.beta = beta;
+  j.mean_in = mean;
+  j.rstd_in = rstd;
+  j.dy = dy;
+  j.dgamma = dgamma;
+  j.dbeta = dbeta;
+  return j;
+}
+
 void
 affect_batchnorm_backward_train_masked (int c, int64_t m, const float *x,
     const float *gamma, const float *beta, const float *mean,
@@ -547,23 +572,11 @@ affect_batchnorm_backward_train_sums (int c, int64_t m, const float *x,
     const float *rstd, const float *clamp, const double *sums,
     const float *dy, float *dx, float *dgamma, float *dbeta)
 {
-  BnJob j = { 0 };
+  BnJob j = train_backward_job (c, m, x, gamma, beta, mean, rstd, clamp, dy,
+      dgamma, dbeta);
 
-  j.mask_from_x = clamp != NULL;
-  j.clamp = clamp;
   j.sums = sums;
-  j.pass = BACKWARD_TRAIN;
-  j.c = c;
-  j.m = m;
-  j.x = x;
-  j.gamma = gamma;
-  j.beta = beta;
-  j.mean_in = mean;
-  j.rstd_in = rstd;
-  j.dy = dy;
   j.dx = dx;
-  j.dgamma = dgamma;
-  j.dbeta = dbeta;
   bn_run (&j);
 }
 
@@ -573,22 +586,10 @@ affect_batchnorm_grad_sums (int c, int64_t m, const float *x,
     const float *rstd, const float *clamp, const float *dy, double *sums,
     float *dgamma, float *dbeta)
 {
-  BnJob j = { 0 };
+  BnJob j = train_backward_job (c, m, x, gamma, beta, mean, rstd, clamp, dy,
+      dgamma, dbeta);
 
-  j.mask_from_x = clamp != NULL;
-  j.clamp = clamp;
   j.sums_out = sums;
-  j.pass = BACKWARD_TRAIN;
-  j.c = c;
-  j.m = m;
-  j.x = x;
-  j.gamma = gamma;
-  j.beta = beta;
-  j.mean_in = mean;
-  j.rstd_in = rstd;
-  j.dy = dy;
-  j.dgamma = dgamma;
-  j.dbeta = dbeta;
   bn_run (&j);
 }
 
