@@ -2017,6 +2017,19 @@ affect_moodnet_load_tensors (AffectMoodNet * net, AffectSafetensors * file,
       return FALSE;
     memcpy (p->value.data, view.data, sizeof (float) * p->value.n);
   }
+  /* every prediction divides by these: a zero or non-finite value would
+   * turn a whole band into inf or NaN without a word */
+  if (net->in_std != NULL)
+    for (int m = 0; m < net->config.n_mels; m++) {
+      const float mu = net->in_mean->value.data[m];
+      const float sd = net->in_std->value.data[m];
+      if (!isfinite (mu) || !isfinite (sd) || !(sd > 0.0f)) {
+        g_set_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT,
+            "input_norm of band %d: mean %g, std %g (the std must be "
+            "positive and both finite)", m, mu, sd);
+        return FALSE;
+      }
+    }
   return TRUE;
 }
 

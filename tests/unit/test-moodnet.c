@@ -608,6 +608,21 @@ test_input_norm (void)
     affect_model_free (model);
   }
 
+  /* a band whose std is not positive is refused, not divided by */
+  {
+    float *std0 = NULL, *mean0 = NULL;
+    affect_moodnet_input_norm (norm, &mean0, &std0);
+    const float kept = std0[1];
+    std0[1] = 0.0f;
+    g_assert_true (affect_moodnet_save (norm, path, &error, NULL));
+    std0[1] = kept;
+    back = affect_moodnet_load (path, &error);
+    g_assert_null (back);
+    g_assert_error (error, AFFECT_ERROR, AFFECT_ERROR_FORMAT);
+    g_assert_nonnull (strstr (error->message, "band 1"));
+    g_clear_error (&error);
+  }
+
   /* a plain net's file holds no such tensors and loads without them */
   g_assert_true (affect_moodnet_save (plain, path, &error, NULL));
   f = affect_safetensors_open (path, &error);
