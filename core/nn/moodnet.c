@@ -76,11 +76,13 @@ typedef struct
   int s_out, s_gout;            /* residual: the block's output, its gradient */
 } Block;
 
-/* a buffer of the chunk CNN: floats, first and last step using it, place */
+/* a buffer of the chunk CNN: floats, first and last step using it in a
+ * training step ([0]) and in an eval-mode forward and backward ([1]),
+ * place */
 typedef struct
 {
   size_t size;
-  int first, last;
+  int first[2], last[2];
   size_t offset;
 } Slot;
 
@@ -127,7 +129,9 @@ struct _AffectMoodNet
   gboolean keep;                /* the plan holds what a backward needs */
   gboolean planning;            /* walking the schedule without computing */
   gboolean plan_keep;           /* while planning: the plan's keep */
+  int plan_mode;                /* while planning: 0 training, 1 eval */
   gboolean cnn_kept;            /* the last forward kept it */
+  gboolean kept_training;       /* … in training (or calibration) mode */
   int now;                      /* step of the schedule */
   int s_gin;                    /* gradient w.r.t. the chunk images */
   float *h0, *cls, *pool_lin, *pool_act, *pool_d, *att_logits, *att;
@@ -692,7 +696,7 @@ static int
 slot_add (GArray * slots, size_t floats)
 {
   /* whole cache lines */
-  Slot sl = { (floats + 15) / 16 * 16, G_MAXINT, -1, 0 };
+  Slot sl = { (floats + 15) / 16 * 16, {G_MAXINT, G_MAXINT}, {-1, -1}, 0 };
 
   g_array_append_val (slots, sl);
   return (int) slots->len - 1;
@@ -705,8 +709,9 @@ slot (AffectMoodNet * net, int s)
   Slot *sl = &g_array_index (net->slots, Slot, s);
 
   if (net->planning) {
-    sl->first = MIN (sl->first, net->now);
-    sl->last = MAX (sl->last, net->now);
+    const int m = net->plan_mode;
+    sl->first[m] = MIN (sl->first[m], net->now);
+    sl->last[m] = MAX (sl->last[m], net->now);
     return NULL;
   }
   return net->arena + sl->offset;
@@ -722,17 +727,33 @@ slot_by_size (gconstpointer a, gconstpointer b, gpointer data)
   const Slot *s = data;
   const Slot *x = &s[*(const int *) a], *y = &s[*(const int *) b];
 
+  const int fx = MIN (x->first[0], x->first[1]);
+  const int fy = MIN (y->first[0], y->first[1]);
+
   if (x->size != y->size)
     return x->size < y->size ? 1 : -1;
-  if (x->first != y->first)
-    return x->first < y->first ? -1 : 1;
+  if (fx != fy)
+    return fx < fy ? -1 : 1;
   return *(const int *) a - *(const int *) b;
 }
 
 /* Lays the CNN's buffers out in one arena for a forward alone or (keep) a
  * forward and a backward: the schedule is walked once without computing
  * to time every slot, then slots are placed largest first, each at the
- * lowest offset where it overlaps no placed slot alive at the same time. */
+ * lowest offset where it overlaps no placed slot alive at the same time.
+ * A plan that keeps times the training step and the eval-mode forward
+ * and backward apart: two slots share memory unless they are alive at the
+ * same time in the same mode, so the buffers that only the eval-mode
+ * path uses take no memory from a training step. */
+static gboolean
+slots_meet (const Slot * x, const Slot * y)
+{
+  for (int m = 0; m < 2; m++)
+    if (y->first[m] <= x->last[m] && x->first[m] <= y->last[m])
+      return TRUE;
+  return FALSE;
+}
+
 static void
 plan_arena (AffectMoodNet * net, gboolean keep)
 {
@@ -741,19 +762,22 @@ plan_arena (AffectMoodNet * net, gboolean keep)
   int *order = g_new (int, n), n_used = 0;
   size_t total = 0;
 
-  for (int i = 0; i < n; i++) {
-    s[i].first = G_MAXINT;
-    s[i].last = -1;
-  }
+  for (int i = 0; i < n; i++)
+    for (int m = 0; m < 2; m++) {
+      s[i].first[m] = G_MAXINT;
+      s[i].last[m] = -1;
+    }
   net->planning = TRUE;
   net->plan_keep = keep;
+  net->plan_mode = 0;
   if (keep) {
     /* a plan that keeps serves training (and calibration) and eval-mode
-     * forwards and backwards alike, whose paths differ (the bw2col sweep
-     * and the residual sum in the batch-norm pass are training's): each
-     * slot lives from its first to its last use in either */
+     * forwards and backwards alike, whose paths differ (the bw2col sweep,
+     * the residual sum in the batch-norm pass, the raw inputs and the
+     * kept depthwise outputs are training's): each mode's lifetimes */
     const gboolean training = net->training, calibrating = net->calibrating;
     for (int mode = 0; mode < 2; mode++) {
+      net->plan_mode = mode;
       net->training = mode == 0;
       net->calibrating = FALSE;
       cnn_forward (net);
@@ -767,7 +791,7 @@ plan_arena (AffectMoodNet * net, gboolean keep)
   net->planning = FALSE;
 
   for (int i = 0; i < n; i++)
-    if (s[i].last >= 0)
+    if (s[i].last[0] >= 0 || s[i].last[1] >= 0)
       order[n_used++] = i;
   g_qsort_with_data (order, n_used, sizeof (int), slot_by_size, s);
   for (int a = 0; a < n_used; a++) {
@@ -779,7 +803,7 @@ plan_arena (AffectMoodNet * net, gboolean keep)
       moved = FALSE;
       for (int b = 0; b < a; b++) {
         const Slot *y = &s[order[b]];
-        if (y->first <= x->last && x->first <= y->last
+        if (slots_meet (x, y)
             && off < y->offset + y->size && y->offset < off + x->size) {
           off = y->offset + y->size;
           moved = TRUE;
@@ -1383,8 +1407,10 @@ cnn_forward (AffectMoodNet * net)
       affect_global_max_forward (EMBED, rows, lu->oh * lu->ow, y,
           net->pooled, net->argmax);
   }
-  if (!net->planning)
+  if (!net->planning) {
     net->cnn_kept = net->keep;
+    net->kept_training = net->training || net->calibrating;
+  }
 }
 
 static void
@@ -1686,6 +1712,26 @@ unit_backward (AffectMoodNet * net, Unit * u, const float *in,
  * arena, or recomputed once per backward from what was kept. */
 static const float *need_y (AffectMoodNet * net, int i);
 
+/* A training step's depthwise unit, whose forward writes its
+ * convolution output c and its output y anyway: both kept for the
+ * backward where making them again costs most per byte kept — at stride
+ * 2 (the recomputation reads an input four times the output) and at the
+ * smallest resolutions (planes of a few dozen values, where the
+ * recomputation is mostly per-plane overhead); made again from the
+ * unit's input, in one sweep, otherwise. */
+static gboolean
+dw_kept (const AffectMoodNet * net, int i)
+{
+  const Unit *u = &net->units[i];
+  const AffectMoodNetConfig *cf = &net->config;
+
+  if (u->kind != UNIT_DEPTHWISE || !net->training)
+    return FALSE;
+  return u->stride == 2
+      || (int64_t) u->oh * u->ow * 512 <=
+      (int64_t) cf->n_mels * cf->chunk_frames;
+}
+
 static const float *
 need_input (AffectMoodNet * net, int i)
 {
@@ -1710,7 +1756,7 @@ need_c_y (AffectMoodNet * net, int i, gboolean with_y)
 
   if (u->kind == UNIT_NONE)
     return need_input (net, i);
-  if (u->kind == UNIT_CONV)
+  if (u->kind == UNIT_CONV || dw_kept (net, i))
     return slot (net, u->s_c);
   c = slot (net, u->s_cr);
   if (!net->ready[u->s_cr]) {
@@ -1749,11 +1795,12 @@ need_y (AffectMoodNet * net, int i)
   Unit *u = &net->units[i];
   float *y;
 
-  if (i == 2 && bw2col_fused (net))
+  if ((i == 2 && bw2col_fused (net)) || dw_kept (net, i))
     return slot (net, u->s_y);
   y = slot (net, u->s_yr);
   if (!net->ready[u->s_yr] && net->training && u->kind == UNIT_DEPTHWISE
-      && u->bn_weight != NULL && !net->ready[u->s_cr]) {
+      && u->bn_weight != NULL && !dw_kept (net, i)
+      && !net->ready[u->s_cr]) {
     /* c and y in one sweep */
     need_c_y (net, i, TRUE);
   } else if (!net->ready[u->s_yr]) {
@@ -1978,10 +2025,12 @@ affect_moodnet_backward (AffectMoodNet * net, const float *d_att,
     affect_add_inplace (n, d_f, d_h);
   }
 
-  /* chunk CNN; after a forward that kept nothing (eval mode) its
-   * forward runs again, keeping what the backward reads: eval mode is
+  /* chunk CNN; after a forward that kept nothing (eval mode), or one
+   * made in training mode (whose buffers the eval-mode plan may reuse),
+   * its forward runs again, keeping what the backward reads: eval mode is
    * deterministic, so this is the same forward */
-  if (!net->cnn_kept) {
+  if (!net->cnn_kept
+      || net->kept_training != (net->training || net->calibrating)) {
     g_assert (!net->training && !net->calibrating);
     ensure_plan (net, TRUE);
     cnn_forward (net);
