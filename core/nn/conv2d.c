@@ -320,21 +320,23 @@ epilogue_rows (const FusedJob * j, int o0, int o1, int64_t start, int64_t len,
 {
   const AffectEpilogue *ep = j->ep;
 
+  if (ep->moments != NULL) {
+    /* the bias, then the moments of several rows side by side */
+    for (int o = o0; j->bias != NULL && o < o1; o++)
+      affect_epilogue_row (len, j->y + (int64_t) o * j->cols + start, 1,
+          j->bias[o], 0, 1.0f, 0.0f, NULL, NULL);
+    affect_rows_moments (o1 - o0, len, j->y + (int64_t) o0 * j->cols + start,
+        j->cols, moments + 2 * o0);
+    return;
+  }
   for (int o = o0; o < o1; o++) {
     float *row = j->y + (int64_t) o * j->cols + start;
-    if (ep->moments != NULL) {
-      if (j->bias != NULL)
-        affect_epilogue_row (len, row, 1, j->bias[o], 0, 1.0f, 0.0f, NULL,
-            NULL);
-      affect_row_moments (len, row, &moments[2 * o], &moments[2 * o + 1]);
-    } else {
-      affect_epilogue_row (len, row, j->bias != NULL,
-          j->bias != NULL ? j->bias[o] : 0.0f, ep->scale != NULL,
-          ep->scale != NULL ? ep->scale[o] : 1.0f,
-          ep->shift != NULL ? ep->shift[o] : 0.0f, ep->clamp,
-          ep->residual != NULL ? ep->residual + (int64_t) o * j->cols +
-          start : NULL);
-    }
+    affect_epilogue_row (len, row, j->bias != NULL,
+        j->bias != NULL ? j->bias[o] : 0.0f, ep->scale != NULL,
+        ep->scale != NULL ? ep->scale[o] : 1.0f,
+        ep->shift != NULL ? ep->shift[o] : 0.0f, ep->clamp,
+        ep->residual != NULL ? ep->residual + (int64_t) o * j->cols +
+        start : NULL);
   }
 }
 

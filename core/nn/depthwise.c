@@ -270,9 +270,17 @@ forward_part (int part, int n_parts, gpointer data)
       /* the plane is in cache: its epilogue or its moments now */
       if (ep == NULL) {
       } else if (ep->moments != NULL) {
-        double pm, pm2;
-        affect_row_moments (out_plane, yp, &pm, &pm2);
-        affect_moments_merge (&n, &mean, &m2, (double) out_plane, pm, pm2);
+        /* the moments of four planes side by side (still in cache),
+         * merged in plane order */
+        if (b % 4 == 3 || b == dw->n - 1) {
+          const int first = b - b % 4;
+          double pm[8];
+          affect_rows_moments (b - first + 1, out_plane,
+              j->y + ((int64_t) c * dw->n + first) * out_plane, out_plane, pm);
+          for (int q = 0; q <= b - first; q++)
+            affect_moments_merge (&n, &mean, &m2, (double) out_plane,
+                pm[2 * q], pm[2 * q + 1]);
+        }
       } else {
         affect_epilogue_row (out_plane, yp, 0, 0.0f, ep->scale != NULL,
             ep->scale != NULL ? ep->scale[c] : 1.0f,

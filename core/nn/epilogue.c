@@ -14,6 +14,7 @@ typedef float v8sf __attribute__((vector_size (32)));
 typedef int v8si __attribute__((vector_size (32)));
 typedef float v4sf __attribute__((vector_size (16)));
 typedef double v4df __attribute__((vector_size (32)));
+typedef double v8df __attribute__((vector_size (64)));
 
 #define SPLAT8(v, s) do { for (int l_ = 0; l_ < 8; l_++) (v)[l_] = (s); } \
   while (0)
@@ -157,4 +158,86 @@ affect_row_moments (int64_t n, const float *restrict x, double *mean,
   }
   *mean = mu;
   LANES_SUM (*m2, a0, a1);
+}
+
+/* affect_row_moments of R rows at once (R a constant once inlined), each
+ * row's eight lanes as one vector of 8 doubles (lane l: a0[l] for l < 4,
+ * a1[l − 4] there), converted from 8 floats in one step (one register
+ * and one conversion with AVX-512, where a0/a1 take four conversions and
+ * two inserts): each lane gets the same additions in the same order, so
+ * each row the bits of affect_row_moments, and the rows' chains run side
+ * by side */
+static inline __attribute__((always_inline))
+     void rows_moments_steps (const int R, int64_t n, const float *restrict v,
+    int64_t ld, double *restrict out)
+{
+  v8df a[4];
+  double mu[4];
+  int64_t i = 0;
+
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+    a[r] = (v8df) {
+    0};
+  for (; i + 8 <= n; i += 8) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+      v8sf x;
+      memcpy (&x, v + r * ld + i, sizeof (x));
+      a[r] += __builtin_convertvector (x, v8df);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++) {
+    const float *x = v + r * ld;
+    for (int64_t j = i, l = 0; j < n; j++, l++)
+      a[r][l] += x[j];
+    mu[r] = 0.0;
+    for (int l = 0; l < 8; l++)
+      mu[r] += a[r][l];
+    mu[r] /= (double) n;
+    a[r] = (v8df) {
+    0};
+  }
+  for (i = 0; i + 8 <= n; i += 8) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+      v8df d;
+      v8sf x;
+      memcpy (&x, v + r * ld + i, sizeof (x));
+      d = __builtin_convertvector (x, v8df) - mu[r];
+      a[r] += d * d;
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++) {
+    const float *x = v + r * ld;
+    for (int64_t j = i, l = 0; j < n; j++, l++) {
+      const double d = x[j] - mu[r];
+      a[r][l] += d * d;
+    }
+    out[2 * r] = mu[r];
+    out[2 * r + 1] = 0.0;
+    for (int l = 0; l < 8; l++)
+      out[2 * r + 1] += a[r][l];
+  }
+}
+
+AFFECT_VECTOR_CLONES void
+affect_rows_moments (int rows, int64_t n, const float *restrict v, int64_t ld,
+    double *restrict out)
+{
+  int r = 0;
+
+  if (n <= 0) {
+    for (r = 0; r < 2 * rows; r++)
+      out[r] = 0.0;
+    return;
+  }
+  for (; r + 4 <= rows; r += 4)
+    rows_moments_steps (4, n, v + r * ld, ld, out + 2 * r);
+  for (; r + 2 <= rows; r += 2)
+    rows_moments_steps (2, n, v + r * ld, ld, out + 2 * r);
+  if (r < rows)
+    rows_moments_steps (1, n, v + r * ld, ld, out + 2 * r);
 }

@@ -17,6 +17,12 @@ void affect_epilogue_row (int64_t n, float *v, int has_bias, float bias,
  * which is in cache; 8 lanes added in lane order) */
 void affect_row_moments (int64_t n, const float *v, double *mean, double *m2);
 
+/* the same for `rows` rows of n values, row r at v + r·ld, into out[2r]
+ * (mean) and out[2r + 1] (Σ (v − mean)²): several rows side by side,
+ * each with affect_row_moments's bits */
+void affect_rows_moments (int rows, int64_t n, const float *v, int64_t ld,
+    double *out);
+
 /* Chan's update: (n_a, mean_a, m2_a) ← the union with (n_b, mean_b, m2_b) */
 static inline void
 affect_moments_merge (double *n_a, double *mean_a, double *m2_a, double n_b,

@@ -8,6 +8,7 @@
 #include "affect/affect.h"
 #include "affect/nn.h"
 #include "affect/nn-layers.h"
+#include "../../core/nn/epilogue.h"
 
 static AffectRng rng;
 
@@ -1209,6 +1210,44 @@ test_pool (void)
   g_assert_cmpfloat (dx[11], ==, 4.0f / 3.0f);
 }
 
+/* the batch-norm moments of several rows side by side have, row by row,
+ * the bits of the one-row kernel (and agree with a direct sum in double);
+ * rows of every length class (whole vectors, tails) and row counts that
+ * leave groups of four, two and one */
+static void
+test_rows_moments (void)
+{
+  const int lens[] = { 1, 3, 7, 8, 9, 15, 16, 37, 256, 1001 };
+  const int counts[] = { 1, 2, 3, 4, 5, 7, 9 };
+
+  for (guint li = 0; li < G_N_ELEMENTS (lens); li++)
+    for (guint ci = 0; ci < G_N_ELEMENTS (counts); ci++) {
+      const int n = lens[li], rows = counts[ci], ld = n + 5;
+      float *v = randn ((size_t) rows * ld, 3.0f);
+      double *out = g_new (double, 2 * rows);
+      for (int i = 0; i < rows * ld; i++)
+        v[i] += 10.0f * (i / ld);       /* rows of other means */
+      affect_rows_moments (rows, n, v, ld, out);
+      for (int r = 0; r < rows; r++) {
+        double mean, m2, s = 0.0, ss = 0.0;
+        affect_row_moments (n, v + (size_t) r * ld, &mean, &m2);
+        g_assert_true (memcmp (&mean, &out[2 * r], sizeof (double)) == 0);
+        g_assert_true (memcmp (&m2, &out[2 * r + 1], sizeof (double)) == 0);
+        for (int i = 0; i < n; i++)
+          s += v[(size_t) r * ld + i];
+        s /= n;
+        for (int i = 0; i < n; i++) {
+          const double d = v[(size_t) r * ld + i] - s;
+          ss += d * d;
+        }
+        g_assert_cmpfloat (fabs (out[2 * r] - s), <=, 1e-12 * (1.0 + fabs (s)));
+        g_assert_cmpfloat (fabs (out[2 * r + 1] - ss), <=, 1e-10 * (1.0 + ss));
+      }
+      g_free (v);
+      g_free (out);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1226,5 +1265,6 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/layernorm", test_layernorm);
   g_test_add_func ("/nn/attention", test_attention);
   g_test_add_func ("/nn/pool", test_pool);
+  g_test_add_func ("/nn/rows-moments", test_rows_moments);
   return g_test_run ();
 }
