@@ -17,7 +17,7 @@
 
 #define SLOTS 16
 /* buffers larger than this are not kept */
-#define KEEP_FLOATS ((size_t) 1 << 24)
+#define KEEP_FLOATS ((size_t) 1 << 22)
 
 typedef struct
 {
@@ -60,8 +60,9 @@ affect_scratch_get (size_t floats)
     g_mutex_unlock (&lock);
     return g_aligned_alloc (floats, sizeof (float), 64);
   }
-  /* the largest kept buffer that is too small makes way, or a new slot */
-  if (empty == NULL) {
+  /* the largest kept buffer that is too small makes way, else a new slot:
+   * the cache holds no more buffers than were ever busy at once */
+  if (small != NULL) {
     empty = small;
     g_aligned_free (empty->buf);
   }
