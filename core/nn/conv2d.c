@@ -87,6 +87,7 @@ affect_conv2d_workspace (const AffectConv2d * conv)
  * follow from the layer's size alone, so the bits do not depend on the
  * thread count. */
 #define PART_FLOATS (1 << 18)
+#define COL_GROUP_FLOATS (1 << 15)
 
 typedef struct
 {
@@ -95,6 +96,7 @@ typedef struct
   float *out;
   int per_part;                 /* images per part */
   int parts_per_channel;
+  int channels;                 /* im2col: channels per part */
 } ColJob;
 
 static void
@@ -105,6 +107,10 @@ col_parts (const AffectConv2d * g, ColJob * job)
   job->g = g;
   job->per_part = (int) CLAMP (PART_FLOATS / MAX (per_image, 1), 1, g->n);
   job->parts_per_channel = (g->n + job->per_part - 1) / job->per_part;
+  /* small maps (out_conv: 864 floats a channel): a few channels a part,
+   * 128 KiB of columns, instead of a part per channel */
+  job->channels = job->parts_per_channel > 1 ? 1 :
+      (int) CLAMP (COL_GROUP_FLOATS / MAX (per_image * g->n, 1), 1, g->cin);
 }
 
 /* the output columns ox whose input column ox·s − p + j lies in [0, w) */
@@ -121,13 +127,9 @@ valid_columns (const AffectConv2d * g, int j, int *lo, int *hi)
 
 /* col[(c·kh + i)·kw + j][(n·OH + oy)·OW + ox] = x[c][n][oy·s − p + i][ox·s − p + j] */
 static void
-im2col_part (int part, int n_parts, gpointer data)
+im2col_channel (const ColJob * job, int c, int b0, int b1)
 {
-  const ColJob *job = data;
   const AffectConv2d *g = job->g;
-  const int c = part / job->parts_per_channel;
-  const int b0 = part % job->parts_per_channel * job->per_part;
-  const int b1 = MIN (b0 + job->per_part, g->n);
   const int64_t plane = (int64_t) g->h * g->w;
   const int64_t ocols = (int64_t) g->n * g->oh * g->ow;
   const int s = g->stride;
@@ -149,7 +151,7 @@ im2col_part (int part, int n_parts, gpointer data)
           const float *xr = xp + (int64_t) iy * g->w - g->pad + j;
           for (int ox = 0; ox < lo; ox++)
             r[ox] = 0.0f;
-          if (s == 1)
+          if (s == 1 && hi - lo >= 16)
             memcpy (r + lo, xr + lo, sizeof (float) * (hi - lo));
           else
             for (int ox = lo; ox < hi; ox++)
@@ -162,6 +164,23 @@ im2col_part (int part, int n_parts, gpointer data)
 }
 
 static void
+im2col_part (int part, int n_parts, gpointer data)
+{
+  const ColJob *job = data;
+  const AffectConv2d *g = job->g;
+
+  if (job->channels > 1) {
+    const int c0 = part * job->channels;
+    for (int c = c0; c < MIN (c0 + job->channels, g->cin); c++)
+      im2col_channel (job, c, 0, g->n);
+  } else {
+    const int c = part / job->parts_per_channel;
+    const int b0 = part % job->parts_per_channel * job->per_part;
+    im2col_channel (job, c, b0, MIN (b0 + job->per_part, g->n));
+  }
+}
+
+static void
 im2col (const AffectConv2d * g, const float *x, float *col)
 {
   ColJob job;
@@ -169,7 +188,8 @@ im2col (const AffectConv2d * g, const float *x, float *col)
   col_parts (g, &job);
   job.x = x;
   job.out = col;
-  affect_parallel_run (g->cin * job.parts_per_channel, im2col_part, &job);
+  affect_parallel_run (job.channels > 1 ? (g->cin + job.channels - 1) /
+      job.channels : g->cin * job.parts_per_channel, im2col_part, &job);
 }
 
 /* adds every column entry back to the input position it was copied from */

@@ -17,7 +17,12 @@
  * the strips follow from the shapes alone: the bits do not depend on the
  * thread count. Against the layer-by-layer path the depthwise outputs
  * and every epilogue have the same arithmetic; the 1×1 products are cut
- * into other column blocks, which can move the last bits of their sums. */
+ * into other column blocks, which can move the last bits of their sums.
+ *
+ * Several blocks can run as one chain: a part then takes its images
+ * through every block in turn, the maps between blocks in its own
+ * workspace (affect_invres_chain_forward). Workspaces come from the kept
+ * scratch buffers (scratch.h), so a pass faults no page in. */
 #include <cblas.h>
 #include <string.h>
 
@@ -27,6 +32,7 @@
 #include "conv2d-private.h"
 #include "depthwise-plane.h"
 #include "epilogue.h"
+#include "scratch.h"
 
 /* floats of expanded rows a strip may hold (512 KiB: with the depthwise
  * rows and the weights, within a core's L2) */
@@ -62,18 +68,45 @@ affect_invres_geometry (AffectInvRes * g, int cin, int hidden, int cout,
   return TRUE;
 }
 
+/* a stage as it runs: the geometry it runs with (image by image when a
+ * convolution stands for the expansion), no NULL epilogue; ep_proj's
+ * residual, if any, in the layout of the chain's output (n images) */
 typedef struct
 {
-  const AffectInvRes *g;
-  const AffectConv2d *pre;      /* the expansion as this convolution */
-  const float *x, *w_exp, *w_dw, *w_proj;
-  const AffectEpilogue *ep_exp, *ep_dw, *ep_proj;
+  AffectInvRes g;
+  const AffectConv2d *pre;
+  const float *w_exp, *w_dw, *w_proj;
+  AffectEpilogue ep_exp, ep_dw, ep_proj;
+  gboolean residual;            /* add the stage's input */
+} Stage;
+
+typedef struct
+{
+  const Stage *st;
+  int n_st;
+  const float *x;
   float *y;
-  /* one workspace per thread that can run a part at the same time */
+  int n, images;                /* images in all, per part */
+  int64_t link;                 /* floats of the largest stage-to-stage map */
+  int64_t per_ws;               /* floats of a stage's own workspace */
+  /* one workspace per thread that can run a part at the same time: a
+   * stage's buffers, then two maps between stages */
   int n_ws;
   float **ws;
   gint *busy;
 } InvResJob;
+
+/* where a stage reads and writes one image or group: pointers to the
+ * first image's channel 0 and the channel strides */
+typedef struct
+{
+  const float *x;
+  int64_t xcs;
+  float *y;
+  int64_t ycs;
+  const float *r;               /* residual, y's shape, or NULL */
+  int64_t rcs;
+} Io;
 
 static void
 row_epilogue (const AffectEpilogue * ep, int c, int64_t n, float *v,
@@ -84,40 +117,34 @@ row_epilogue (const AffectEpilogue * ep, int c, int64_t n, float *v,
       ep->shift != NULL ? ep->shift[c] : 0.0f, ep->clamp, residual);
 }
 
-/* a free workspace of the job (as many as the pool has threads), marked
- * busy; its index in *wi, for g_atomic_int_set (&j->busy[*wi], 0) */
-static float *
-claim_workspace (const InvResJob * j, int *wi)
+/* floats of workspace a part of stage s uses */
+static int64_t
+stage_workspace (const Stage * s)
 {
-  for (int i = 0;; i = (i + 1) % j->n_ws)
-    if (g_atomic_int_compare_and_exchange (&j->busy[i], 0, 1)) {
-      *wi = i;
-      return j->ws[i];
-    }
+  const AffectInvRes *g = &s->g;
+  const int cap = g->group > 1 ? g->h : (g->strip - 1) * g->stride + 3;
+
+  return (s->w_exp != NULL ? (int64_t) g->hidden * g->group * cap * g->w : 0)
+      + (int64_t) g->hidden * g->group * g->strip * g->ow +
+      (int64_t) (cap + 2) * (g->w + 2) + 16 + (s->pre != NULL ?
+      (int64_t) s->pre->cin * s->pre->kh * s->pre->kw * cap * g->w : 0);
 }
 
+/* one image of stage s (image b of the batch: pre's columns), strip of
+ * output rows after strip */
 static void
-image_part (int part, int n_parts, gpointer data)
+image_run (const Stage * st, const Io * io, const float *x, int b, float *ws)
 {
-  const InvResJob *j = data;
-  const AffectInvRes *g = j->g;
+  const AffectInvRes *g = &st->g;
   const int s = g->stride, h = g->h, w = g->w, ow = g->ow, pw = w + 2;
   const int cap = (g->strip - 1) * s + 3;       /* input rows of a strip */
-  const int64_t in_plane = (int64_t) h * w;
-  const int64_t out_plane = (int64_t) g->oh * ow;
-  const int64_t xcs = (int64_t) g->n * in_plane;        /* channel strides */
-  const int64_t ycs = (int64_t) g->n * out_plane;
   const int64_t ecs = (int64_t) cap * w;
   const int64_t dcs = (int64_t) g->strip * ow;
-  const float *xb = j->x + part * in_plane;
-  float *yb = j->y + part * out_plane;
-  float *ws, *e, *d, *pad, *col;
-  int wi, e_lo = 0, e_hi = 0;
+  float *e, *d, *pad, *col;
+  int e_lo = 0, e_hi = 0;
 
-  (void) n_parts;
-  ws = claim_workspace (j, &wi);
   e = ws;
-  d = e + (j->w_exp != NULL ? g->hidden * ecs : 0);
+  d = e + (st->w_exp != NULL ? g->hidden * ecs : 0);
   pad = d + g->hidden * dcs;
   col = pad + (int64_t) (cap + 2) * pw + 16;
 
@@ -130,7 +157,7 @@ image_part (int part, int n_parts, gpointer data)
     int64_t src_cs;
     int src_lo;
 
-    if (j->w_exp != NULL) {
+    if (st->w_exp != NULL) {
       /* the rows of the last strip that this one reads again move to the
        * front; the others are made */
       int keep = 0;
@@ -143,34 +170,34 @@ image_part (int part, int n_parts, gpointer data)
       }
       e_lo = lo;
       e_hi = hi;
-      if (hi > lo + keep && j->pre != NULL) {
+      if (hi > lo + keep && st->pre != NULL) {
         /* the rows of the convolution's output, from their columns */
         const int64_t len = (int64_t) (hi - lo - keep) * w;
-        const int k = j->pre->cin * j->pre->kh * j->pre->kw;
-        affect_im2col_block (j->pre, j->x,
-            ((int64_t) part * h + lo + keep) * w, len, col);
+        const int k = st->pre->cin * st->pre->kh * st->pre->kw;
+        affect_im2col_block (st->pre, x, ((int64_t) b * h + lo + keep) * w,
+            len, col);
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->hidden,
-            (int) len, k, 1.0f, j->w_exp, k, col, (int) len, 0.0f,
+            (int) len, k, 1.0f, st->w_exp, k, col, (int) len, 0.0f,
             e + (int64_t) keep * w, (int) ecs);
         for (int c = 0; c < g->hidden; c++)
-          row_epilogue (j->ep_exp, c, len, e + c * ecs + (int64_t) keep * w,
-              NULL);
+          row_epilogue (&st->ep_exp, c, len,
+              e + c * ecs + (int64_t) keep * w, NULL);
       } else if (hi > lo + keep) {
         const int64_t len = (int64_t) (hi - lo - keep) * w;
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->hidden,
-            (int) len, g->cin, 1.0f, j->w_exp, g->cin,
-            xb + (int64_t) (lo + keep) * w, (int) xcs, 0.0f,
+            (int) len, g->cin, 1.0f, st->w_exp, g->cin,
+            io->x + (int64_t) (lo + keep) * w, (int) io->xcs, 0.0f,
             e + (int64_t) keep * w, (int) ecs);
         for (int c = 0; c < g->hidden; c++)
-          row_epilogue (j->ep_exp, c, len, e + c * ecs + (int64_t) keep * w,
-              NULL);
+          row_epilogue (&st->ep_exp, c, len,
+              e + c * ecs + (int64_t) keep * w, NULL);
       }
       src = e;
       src_cs = ecs;
       src_lo = e_lo;
     } else {
-      src = xb;
-      src_cs = xcs;
+      src = io->x;
+      src_cs = io->xcs;
       src_lo = 0;
     }
 
@@ -189,67 +216,56 @@ image_part (int part, int n_parts, gpointer data)
             sizeof (float) * w);
         pr[w + 1] = 0.0f;
       }
-      affect_depthwise_plane_forward (pad, pw, j->w_dw + 9 * c, s, rows, ow,
+      affect_depthwise_plane_forward (pad, pw, st->w_dw + 9 * c, s, rows, ow,
           dc);
-      row_epilogue (j->ep_dw, c, (int64_t) rows * ow, dc, NULL);
+      row_epilogue (&st->ep_dw, c, (int64_t) rows * ow, dc, NULL);
     }
 
     /* projection into the block's output, then its epilogue */
     {
       const int64_t len = (int64_t) rows * ow;
-      float *yr = yb + (int64_t) r0 * ow;
+      float *yr = io->y + (int64_t) r0 * ow;
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout,
-          (int) len, g->hidden, 1.0f, j->w_proj, g->hidden, d, (int) dcs,
-          0.0f, yr, (int) ycs);
-      for (int o = 0; o < g->cout; o++) {
-        const float *res = j->ep_proj->residual != NULL ?
-            j->ep_proj->residual + o * ycs + part * out_plane +
-            (int64_t) r0 * ow : NULL;
-        row_epilogue (j->ep_proj, o, len, yr + o * ycs, res);
-      }
+          (int) len, g->hidden, 1.0f, st->w_proj, g->hidden, d, (int) dcs,
+          0.0f, yr, (int) io->ycs);
+      for (int o = 0; o < g->cout; o++)
+        row_epilogue (&st->ep_proj, o, len, yr + o * io->ycs,
+            io->r != NULL ? io->r + o * io->rcs + (int64_t) r0 * ow : NULL);
     }
   }
-  g_atomic_int_set (&j->busy[wi], 0);
 }
 
-/* a group of whole images: each product over all of the group's pixels */
+/* nb ≤ group whole images of stage s, each product over all of their
+ * pixels */
 static void
-group_part (int part, int n_parts, gpointer data)
+group_run (const Stage * st, const Io * io, int nb, float *ws)
 {
-  const InvResJob *j = data;
-  const AffectInvRes *g = j->g;
+  const AffectInvRes *g = &st->g;
   const int s = g->stride, h = g->h, w = g->w, ow = g->ow, pw = w + 2;
-  const int b0 = part * g->group, nb = MIN (g->group, g->n - b0);
   const int64_t in_plane = (int64_t) h * w;
   const int64_t out_plane = (int64_t) g->oh * ow;
-  const int64_t xcs = (int64_t) g->n * in_plane;        /* channel strides */
-  const int64_t ycs = (int64_t) g->n * out_plane;
   const int64_t ecs = (int64_t) g->group * in_plane;
   const int64_t dcs = (int64_t) g->group * out_plane;
-  const float *xb = j->x + b0 * in_plane, *src;
-  float *yb = j->y + b0 * out_plane;
-  float *ws, *e, *d, *pad;
+  const float *src;
+  float *e, *d, *pad;
   int64_t src_cs;
-  int wi;
 
-  (void) n_parts;
-  ws = claim_workspace (j, &wi);
   e = ws;
-  d = e + (j->w_exp != NULL ? g->hidden * ecs : 0);
+  d = e + (st->w_exp != NULL ? g->hidden * ecs : 0);
   pad = d + g->hidden * dcs;
 
-  if (j->w_exp != NULL) {
+  if (st->w_exp != NULL) {
     const int64_t len = nb * in_plane;
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->hidden,
-        (int) len, g->cin, 1.0f, j->w_exp, g->cin, xb, (int) xcs, 0.0f, e,
-        (int) ecs);
+        (int) len, g->cin, 1.0f, st->w_exp, g->cin, io->x, (int) io->xcs,
+        0.0f, e, (int) ecs);
     for (int c = 0; c < g->hidden; c++)
-      row_epilogue (j->ep_exp, c, len, e + c * ecs, NULL);
+      row_epilogue (&st->ep_exp, c, len, e + c * ecs, NULL);
     src = e;
     src_cs = ecs;
   } else {
-    src = xb;
-    src_cs = xcs;
+    src = io->x;
+    src_cs = io->xcs;
   }
   for (int c = 0; c < g->hidden; c++) {
     for (int b = 0; b < nb; b++) {
@@ -262,23 +278,182 @@ group_part (int part, int n_parts, gpointer data)
         pr[w + 1] = 0.0f;
       }
       memset (pad + (int64_t) (h + 1) * pw, 0, sizeof (float) * pw);
-      affect_depthwise_plane_forward (pad, pw, j->w_dw + 9 * c, s, g->oh, ow,
-          d + c * dcs + b * out_plane);
+      affect_depthwise_plane_forward (pad, pw, st->w_dw + 9 * c, s, g->oh,
+          ow, d + c * dcs + b * out_plane);
     }
-    row_epilogue (j->ep_dw, c, nb * out_plane, d + c * dcs, NULL);
+    row_epilogue (&st->ep_dw, c, nb * out_plane, d + c * dcs, NULL);
   }
   {
     const int64_t len = nb * out_plane;
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout,
-        (int) len, g->hidden, 1.0f, j->w_proj, g->hidden, d, (int) dcs,
-        0.0f, yb, (int) ycs);
-    for (int o = 0; o < g->cout; o++) {
-      const float *res = j->ep_proj->residual != NULL ?
-          j->ep_proj->residual + o * ycs + b0 * out_plane : NULL;
-      row_epilogue (j->ep_proj, o, len, yb + o * ycs, res);
+        (int) len, g->hidden, 1.0f, st->w_proj, g->hidden, d, (int) dcs,
+        0.0f, io->y, (int) io->ycs);
+    for (int o = 0; o < g->cout; o++)
+      row_epilogue (&st->ep_proj, o, len, io->y + o * io->ycs,
+          io->r != NULL ? io->r + o * io->rcs : NULL);
+  }
+}
+
+/* a free workspace of the job (as many as the pool has threads), marked
+ * busy; its index in *wi, for g_atomic_int_set (&j->busy[*wi], 0) */
+static float *
+claim_workspace (const InvResJob * j, int *wi)
+{
+  for (int i = 0;; i = (i + 1) % j->n_ws)
+    if (g_atomic_int_compare_and_exchange (&j->busy[i], 0, 1)) {
+      *wi = i;
+      return j->ws[i];
+    }
+}
+
+/* The part's images through every stage in order. The first stage reads
+ * the chain's input and the last writes its output, (C, n, h, w); the
+ * maps between stages hold the part's images only, (C, images, h, w), in
+ * two buffers of the workspace that the stages take in turn. */
+static void
+chain_part (int part, int n_parts, gpointer data)
+{
+  const InvResJob *j = data;
+  const int b0 = part * j->images, nb = MIN (j->images, j->n - b0);
+  float *ws, *link[2];
+  int wi;
+
+  (void) n_parts;
+  ws = claim_workspace (j, &wi);
+  link[0] = ws + j->per_ws;
+  link[1] = link[0] + j->link;
+  for (int i = 0; i < j->n_st; i++) {
+    const Stage *st = &j->st[i];
+    const AffectInvRes *g = &st->g;
+    const int64_t in_plane = (int64_t) g->h * g->w;
+    const int64_t out_plane = (int64_t) g->oh * g->ow;
+    const gboolean first = i == 0, last = i == j->n_st - 1;
+    /* the images of the part, from b0 (the stage's input and output) */
+    const float *x = first ? j->x + b0 * in_plane : link[(i - 1) & 1];
+    const int64_t xcs = (first ? j->n : j->images) * in_plane;
+    float *y = last ? j->y + b0 * out_plane : link[i & 1];
+    const int64_t ycs = (last ? j->n : j->images) * out_plane;
+    const int step = g->group > 1 ? g->group : 1;
+    for (int b = 0; b < nb; b += step) {
+      Io io = { x + b * in_plane, xcs, y + b * out_plane, ycs, NULL, 0 };
+      if (st->residual) {
+        io.r = io.x;
+        io.rcs = xcs;
+      } else if (st->ep_proj.residual != NULL) {
+        io.r = st->ep_proj.residual + (b0 + b) * out_plane;
+        io.rcs = j->n * out_plane;
+      }
+      if (g->group > 1)
+        group_run (st, &io, MIN (g->group, nb - b), ws);
+      else
+        image_run (st, &io, j->x, b0 + b, ws);
     }
   }
   g_atomic_int_set (&j->busy[wi], 0);
+}
+
+static int
+gcd (int a, int b)
+{
+  while (b != 0) {
+    const int t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+int
+affect_invres_chain_images (const AffectInvResStage * stages, int n_stages)
+{
+  int images = 1;
+
+  for (int i = 0; i < n_stages; i++) {
+    const int group = stages[i].pre != NULL ? 1 : stages[i].g.group;
+    images = images / gcd (images, group) * group;
+  }
+  return MIN (images, stages[0].g.n);
+}
+
+static void
+chain_run (Stage * st, int n_stages, int images, const float *x, float *y)
+{
+  InvResJob j = { st, n_stages, x, y, st[0].g.n, images, 0, 0, 0, NULL,
+    NULL
+  };
+  int parts;
+
+  for (int i = 0; i < n_stages; i++) {
+    const Stage *s = &st[i];
+    g_assert (s->g.n == j.n);
+    g_assert (s->w_exp != NULL || s->g.hidden == s->g.cin);
+    /* a convolution as the expansion reads the chain's input: its output
+     * is the block's input */
+    g_assert (s->pre == NULL || (i == 0 && s->w_exp != NULL
+            && s->pre->cout == s->g.hidden && s->pre->oh == s->g.h
+            && s->pre->ow == s->g.w && s->pre->n == s->g.n));
+    g_assert (!s->residual || (s->g.cin == s->g.cout && s->g.stride == 1));
+    g_assert (i == 0 || (s->g.cin == st[i - 1].g.cout
+            && s->g.h == st[i - 1].g.oh && s->g.w == st[i - 1].g.ow));
+    g_assert (s->ep_exp.moments == NULL && s->ep_dw.moments == NULL
+        && s->ep_proj.moments == NULL);
+    j.per_ws = MAX (j.per_ws, stage_workspace (s));
+    if (i + 1 < n_stages)
+      j.link = MAX (j.link, (int64_t) s->g.cout * images * s->g.oh * s->g.ow);
+  }
+  j.link = (j.link + 15) / 16 * 16;
+  j.per_ws = (j.per_ws + 15) / 16 * 16;
+  parts = (j.n + images - 1) / images;
+  /* at most this many parts run at once (affect/parallel.h) */
+  j.n_ws = MAX (MIN (affect_get_threads (), parts), 1);
+  j.ws = g_new (float *, j.n_ws);
+  j.busy = g_new0 (gint, j.n_ws);
+  for (int i = 0; i < j.n_ws; i++)
+    j.ws[i] = affect_scratch_get (j.per_ws + 2 * j.link);
+  affect_parallel_run (parts, chain_part, &j);
+  for (int i = 0; i < j.n_ws; i++)
+    affect_scratch_put (j.ws[i]);
+  g_free (j.ws);
+  g_free (j.busy);
+}
+
+static void
+stage_init (Stage * s, const AffectInvRes * g, const AffectConv2d * pre,
+    const float *w_exp, const AffectEpilogue * ep_exp, const float *w_dw,
+    const AffectEpilogue * ep_dw, const float *w_proj,
+    const AffectEpilogue * ep_proj, gboolean residual)
+{
+  const AffectEpilogue none = { NULL, NULL, NULL, NULL, NULL };
+
+  s->g = *g;
+  /* a convolution as the expansion runs image by image */
+  if (pre != NULL)
+    s->g.group = 1;
+  s->pre = pre;
+  s->w_exp = w_exp;
+  s->w_dw = w_dw;
+  s->w_proj = w_proj;
+  s->ep_exp = ep_exp != NULL ? *ep_exp : none;
+  s->ep_dw = ep_dw != NULL ? *ep_dw : none;
+  s->ep_proj = ep_proj != NULL ? *ep_proj : none;
+  s->residual = residual;
+}
+
+void
+affect_invres_chain_forward (const AffectInvResStage * stages, int n_stages,
+    const float *x, float *y)
+{
+  Stage *st = g_new (Stage, n_stages);
+
+  g_assert (n_stages > 0);
+  for (int i = 0; i < n_stages; i++) {
+    const AffectInvResStage *in = &stages[i];
+    g_assert (in->ep_proj == NULL || in->ep_proj->residual == NULL);
+    stage_init (&st[i], &in->g, in->pre, in->w_exp, in->ep_exp, in->w_dw,
+        in->ep_dw, in->w_proj, in->ep_proj, in->residual);
+  }
+  chain_run (st, n_stages, affect_invres_chain_images (stages, n_stages), x, y);
+  g_free (st);
 }
 
 void
@@ -292,45 +467,14 @@ affect_invres_forward (const AffectInvRes * g, const float *x,
 }
 
 void
-affect_invres_forward_conv (const AffectInvRes * geometry,
+affect_invres_forward_conv (const AffectInvRes * g,
     const AffectConv2d * pre, const float *x, const float *w_exp,
     const AffectEpilogue * ep_exp, const float *w_dw,
     const AffectEpilogue * ep_dw, const float *w_proj,
     const AffectEpilogue * ep_proj, float *y)
 {
-  /* a convolution as the expansion runs image by image */
-  const AffectInvRes one = { geometry->cin, geometry->hidden, geometry->cout,
-    geometry->stride, geometry->n, geometry->h, geometry->w, geometry->oh,
-    geometry->ow, geometry->strip, 1
-  };
-  const AffectInvRes *g = pre != NULL ? &one : geometry;
-  const AffectEpilogue none = { NULL, NULL, NULL, NULL, NULL };
-  const int cap = g->group > 1 ? g->h : (g->strip - 1) * g->stride + 3;
-  const int64_t per_ws = (w_exp != NULL ? (int64_t) g->hidden * g->group *
-      cap * g->w : 0) + (int64_t) g->hidden * g->group * g->strip * g->ow +
-      (int64_t) (cap + 2) * (g->w + 2) + 16 + (pre != NULL ?
-      (int64_t) pre->cin * pre->kh * pre->kw * cap * g->w : 0);
-  const int parts = (g->n + g->group - 1) / g->group;
-  InvResJob j = { g, pre, x, w_exp, w_dw, w_proj,
-    ep_exp != NULL ? ep_exp : &none, ep_dw != NULL ? ep_dw : &none,
-    ep_proj != NULL ? ep_proj : &none, y, 0, NULL, NULL
-  };
+  Stage st;
 
-  g_assert (w_exp != NULL || g->hidden == g->cin);
-  /* a convolution as the expansion: its output is the block's input */
-  g_assert (pre == NULL || (w_exp != NULL && pre->cout == g->hidden
-          && pre->oh == g->h && pre->ow == g->w && pre->n == g->n));
-  g_assert (j.ep_exp->moments == NULL && j.ep_dw->moments == NULL
-      && j.ep_proj->moments == NULL);
-  /* at most this many parts run at once (affect/parallel.h) */
-  j.n_ws = MAX (MIN (affect_get_threads (), parts), 1);
-  j.ws = g_new (float *, j.n_ws);
-  j.busy = g_new0 (gint, j.n_ws);
-  for (int i = 0; i < j.n_ws; i++)
-    j.ws[i] = g_new (float, per_ws);
-  affect_parallel_run (parts, g->group > 1 ? group_part : image_part, &j);
-  for (int i = 0; i < j.n_ws; i++)
-    g_free (j.ws[i]);
-  g_free (j.ws);
-  g_free (j.busy);
+  stage_init (&st, g, pre, w_exp, ep_exp, w_dw, ep_dw, w_proj, ep_proj, FALSE);
+  chain_run (&st, 1, pre != NULL ? 1 : MIN (st.g.group, st.g.n), x, y);
 }

@@ -1252,31 +1252,6 @@ block_strips (const AffectMoodNet * net, const Block * b)
   return TRUE;
 }
 
-static void
-block_forward_strips (AffectMoodNet * net, const Block * b, const float *in,
-    float *out)
-{
-  const gboolean expand = b->n == 3;
-  const Unit *ue = expand ? &net->units[b->first] : NULL;
-  const Unit *ud = &net->units[b->first + b->n - 2];
-  const Unit *up = &net->units[b->first + b->n - 1];
-  AffectEpilogue ee = { 0 }, ed, ep;
-  float *abe = NULL, *abd, *abp;
-  AffectInvRes g;
-
-  affect_invres_geometry (&g, expand ? ue->cin : ud->cin, ud->cin, up->cout,
-      ud->stride, net->batch * net->config.chunks, ud->h, ud->w);
-  if (expand)
-    abe = eval_epilogue (ue, &ee, NULL);
-  abd = eval_epilogue (ud, &ed, NULL);
-  abp = eval_epilogue (up, &ep, b->residual ? in : NULL);
-  affect_invres_forward (&g, in, expand ? ue->weight->value.data : NULL, &ee,
-      ud->weight->value.data, &ed, up->weight->value.data, &ep, out);
-  g_free (abe);
-  g_free (abd);
-  g_free (abp);
-}
-
 /* block bi is a convolution (the stem) whose output only the next
  * block, an inverted-residual one without expansion or residual, reads:
  * inference runs the two as one sweep, the convolution standing for the
@@ -1293,27 +1268,143 @@ block_folds_into_next (const AffectMoodNet * net, int bi)
       && net->units[next->first].cin == u->cout;
 }
 
-static void
-block_forward_conv_strips (AffectMoodNet * net, int bi, const float *in,
-    float *out)
+/* Block bi as a stage of an inverted-residual chain, in *st (its
+ * epilogues in ep, the arrays to g_free in ab): the block itself
+ * (block_strips), or the stem with the block after it
+ * (block_folds_into_next). Returns the number of blocks the stage covers,
+ * 0 if block bi is neither. */
+static int
+invres_stage (AffectMoodNet * net, int bi, AffectInvResStage * st,
+    AffectEpilogue ep[3], float *ab[3])
 {
-  const Unit *uc = &net->units[net->blocks[bi].first];
-  const Block *b = &net->blocks[bi + 1];
-  const Unit *ud = &net->units[b->first], *up = &net->units[b->first + 1];
-  AffectEpilogue ec, ed, ep;
-  float *abc, *abd, *abp;
-  AffectInvRes g;
+  const Block *b = &net->blocks[bi];
+  const int n = net->batch * net->config.chunks;
 
-  affect_invres_geometry (&g, ud->cin, ud->cin, up->cout, ud->stride,
-      net->batch * net->config.chunks, ud->h, ud->w);
-  abc = eval_epilogue (uc, &ec, NULL);
-  abd = eval_epilogue (ud, &ed, NULL);
-  abp = eval_epilogue (up, &ep, NULL);
-  affect_invres_forward_conv (&g, &uc->conv, in, uc->weight->value.data, &ec,
-      ud->weight->value.data, &ed, up->weight->value.data, &ep, out);
-  g_free (abc);
-  g_free (abd);
-  g_free (abp);
+  memset (st, 0, sizeof (*st));
+  ab[0] = ab[1] = ab[2] = NULL;
+  if (block_folds_into_next (net, bi)) {
+    const Unit *uc = &net->units[b->first];
+    const Block *nb = &net->blocks[bi + 1];
+    const Unit *ud = &net->units[nb->first], *up = &net->units[nb->first + 1];
+    affect_invres_geometry (&st->g, ud->cin, ud->cin, up->cout, ud->stride, n,
+        ud->h, ud->w);
+    st->pre = &uc->conv;
+    st->w_exp = uc->weight->value.data;
+    ab[0] = eval_epilogue (uc, &ep[0], NULL);
+    st->w_dw = ud->weight->value.data;
+    ab[1] = eval_epilogue (ud, &ep[1], NULL);
+    st->w_proj = up->weight->value.data;
+    ab[2] = eval_epilogue (up, &ep[2], NULL);
+    st->ep_exp = &ep[0];
+    st->ep_dw = &ep[1];
+    st->ep_proj = &ep[2];
+    return 2;
+  }
+  if (block_strips (net, b)) {
+    const gboolean expand = b->n == 3;
+    const Unit *ue = expand ? &net->units[b->first] : NULL;
+    const Unit *ud = &net->units[b->first + b->n - 2];
+    const Unit *up = &net->units[b->first + b->n - 1];
+    affect_invres_geometry (&st->g, expand ? ue->cin : ud->cin, ud->cin,
+        up->cout, ud->stride, n, ud->h, ud->w);
+    if (expand) {
+      st->w_exp = ue->weight->value.data;
+      ab[0] = eval_epilogue (ue, &ep[0], NULL);
+      st->ep_exp = &ep[0];
+    }
+    st->w_dw = ud->weight->value.data;
+    ab[1] = eval_epilogue (ud, &ep[1], NULL);
+    st->ep_dw = &ep[1];
+    st->w_proj = up->weight->value.data;
+    ab[2] = eval_epilogue (up, &ep[2], NULL);
+    st->ep_proj = &ep[2];
+    st->residual = b->residual;
+    return 1;
+  }
+  return 0;
+}
+
+static const float *forward_input (AffectMoodNet * net, int i);
+
+/* the slot a block's output is in */
+static int
+block_output_slot (const AffectMoodNet * net, const Block * b)
+{
+  return b->residual ? b->s_out : net->units[b->first + b->n - 1].s_y;
+}
+
+/* the map a stage reads, per image, is at least as large as its weights:
+ * the stage belongs in a chain. A chain reads every stage's weights again
+ * for each part, where a block of its own reads them once per thread
+ * (they stay in that core's cache from one image to the next); it saves
+ * the maps' trip through memory and a synchronisation per block. For
+ * MoodNet's first blocks (maps of 12 K–98 K floats per image, weights of
+ * 1–9 K) the chain wins; from the fifth block on (weights of 14 K–153 K
+ * floats against maps of 6 K–12 K) the weights of the whole stack no
+ * longer fit a core's L2 cache with the maps. */
+static gboolean
+map_outweighs (const AffectInvResStage * st)
+{
+  const AffectInvRes *g = &st->g;
+  const int64_t map = (int64_t) g->cin * g->h * g->w;
+  const int64_t weights = (st->w_exp != NULL ? (int64_t) g->hidden * g->cin :
+      0) + 9 * g->hidden + (int64_t) g->cout * g->hidden;
+
+  return map >= weights;
+}
+
+/* Inference that keeps nothing: blocks bi … that are stages of an
+ * inverted-residual chain run as one job (affect_invres_chain_forward),
+ * the maps between them never in the arena. The chain ends before a
+ * stage whose images per part would differ from the first's (every part
+ * then is as short as the stages allow) or whose weights outweigh its map
+ * (map_outweighs); a stage that starts a chain may be its only one.
+ * Returns the number of blocks run, 0 if block bi is no stage. */
+static int
+chain_forward (AffectMoodNet * net, int bi)
+{
+  AffectInvResStage *st = g_new (AffectInvResStage, net->n_blocks);
+  AffectEpilogue *ep = g_new (AffectEpilogue, 3 * net->n_blocks);
+  float **ab = g_new0 (float *, 3 * net->n_blocks);
+  int n_st = 0, covered = 0, images = 0;
+
+  while (bi + covered < net->n_blocks) {
+    const int c = invres_stage (net, bi + covered, &st[n_st], &ep[3 * n_st],
+        &ab[3 * n_st]);
+    int im;
+    if (c == 0)
+      break;
+    im = affect_invres_chain_images (&st[n_st], 1);
+    if (n_st > 0 && (im != images || !map_outweighs (&st[n_st]))) {
+      for (int k = 0; k < 3; k++)
+        g_free (ab[3 * n_st + k]);
+      break;
+    }
+    images = im;
+    n_st++;
+    covered += c;
+  }
+  if (n_st > 0) {
+    const Block *b0 = &net->blocks[bi], *bl = &net->blocks[bi + covered - 1];
+    const float *in;
+    float *y;
+    /* the job reads the input and writes the output from its first step
+     * to its last: both slots live all along */
+    net->now = b0->first;
+    in = forward_input (net, b0->first);
+    y = slot (net, block_output_slot (net, bl));
+    net->now = bl->first + bl->n - 1;
+    in = forward_input (net, b0->first);
+    y = slot (net, block_output_slot (net, bl));
+    if (!net->planning)
+      affect_invres_chain_forward (st, n_st, in, y);
+  }
+  for (int i = 0; i < 3 * n_st; i++)
+    g_free (ab[i]);
+  g_free (st);
+  g_free (ep);
+  g_free (ab);
+  return covered;
 }
 
 /* the forward's input of unit i: the chunk images, the previous unit's
@@ -1349,28 +1440,12 @@ cnn_forward (AffectMoodNet * net)
         bw2col_forward (net, y);
       continue;
     }
-    if (fused_eval (net) && block_folds_into_next (net, bi)) {
-      const Block *next = &net->blocks[bi + 1];
-      const int next_last = next->first + next->n - 1;
-      const float *in;
-      float *y;
-      net->now = next_last;
-      in = forward_input (net, b->first);
-      y = slot (net, net->units[next_last].s_y);
-      if (!net->planning)
-        block_forward_conv_strips (net, bi, in, y);
-      bi++;
-      continue;
-    }
-    if (block_strips (net, b)) {
-      const float *in;
-      float *y;
-      net->now = last;
-      in = forward_input (net, b->first);
-      y = b->residual ? slot (net, b->s_out) : slot (net, net->units[last].s_y);
-      if (!net->planning)
-        block_forward_strips (net, b, in, y);
-      continue;
+    if (fused_eval (net)) {
+      const int covered = chain_forward (net, bi);
+      if (covered > 0) {
+        bi += covered - 1;
+        continue;
+      }
     }
     for (int i = b->first; i <= last; i++) {
       Unit *u = &net->units[i];

@@ -193,6 +193,35 @@ void affect_invres_forward_conv (const AffectInvRes * g,
     const AffectEpilogue * ep_exp, const float *w_dw,
     const AffectEpilogue * ep_dw, const float *w_proj,
     const AffectEpilogue * ep_proj, float *y);
+/* Several blocks as one job: each part takes a set of images through
+ * every stage in order, so the blocks cost one synchronisation instead of
+ * one each, and the maps between stages hold only the part's images, in
+ * a workspace of the thread that runs it: they stay in its cache and
+ * never reach memory. x is the first stage's input (cin, n, h, w), y the
+ * last stage's output; stage k's input is stage k − 1's output. A part
+ * holds affect_invres_chain_images () images: the least common multiple
+ * of the stages' groups (1 for a stage with pre, which must be the first),
+ * at most n. Every stage runs its images as affect_invres_forward[_conv]
+ * does, so the output has the bits of those run one after the other.
+ * residual: add the stage's input to its output (cin = cout, stride 1);
+ * ep_proj's residual must be NULL. */
+typedef struct
+{
+  AffectInvRes g;
+  const AffectConv2d *pre;      /* or NULL: as affect_invres_forward_conv */
+  const float *w_exp;
+  const AffectEpilogue *ep_exp;
+  const float *w_dw;
+  const AffectEpilogue *ep_dw;
+  const float *w_proj;
+  const AffectEpilogue *ep_proj;
+  gboolean residual;
+} AffectInvResStage;
+
+int affect_invres_chain_images (const AffectInvResStage * stages,
+    int n_stages);
+void affect_invres_chain_forward (const AffectInvResStage * stages,
+    int n_stages, const float *x, float *y);
 
 /* ---- batch normalisation over channel-major (C, M) data ----------------
  * Training: batch mean and biased variance normalise; the running averages

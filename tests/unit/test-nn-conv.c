@@ -948,6 +948,141 @@ test_invres (void)
   invres_conv_case (3, 32, 16, 1, 95, 131, 2);
 }
 
+/* Blocks run as one chain (affect_invres_chain_forward) against the same
+ * blocks run one after the other: the same bits, at 1, 2 and 3 threads.
+ * The chains cover a convolution as the first stage's expansion, blocks
+ * without expansion, residual sums, stride 2, several strips per image
+ * with the kept halo rows, and groups of whole images, with a short last
+ * part (n = 5). */
+typedef struct
+{
+  AffectInvResStage st;
+  AffectEpilogue ep[3];
+  float *w[3], *ab[6];
+} ChainStage;
+
+static void
+chain_stage (ChainStage * c, const AffectConv2d * pre, int cin, int hidden,
+    int cout, int stride, int n, int h, int w, gboolean residual, int strip,
+    int group)
+{
+  static const float relu6[2] = { 0.0f, 6.0f };
+  const gboolean expand = pre != NULL || hidden != cin;
+  const int k = pre != NULL ? pre->cin * pre->kh * pre->kw : cin;
+
+  memset (c, 0, sizeof (*c));
+  g_assert_true (affect_invres_geometry (&c->st.g, cin, hidden, cout, stride,
+          n, h, w));
+  /* the cut as a larger image would have it: strips, or groups */
+  if (strip > 0) {
+    c->st.g.strip = MIN (strip, c->st.g.oh);
+    c->st.g.group = 1;
+  }
+  if (group > 0) {
+    g_assert_cmpint (c->st.g.strip, ==, c->st.g.oh);
+    c->st.g.group = group;
+  }
+  c->st.pre = pre;
+  c->w[0] = expand ? randn ((size_t) hidden * k, 0.5f) : NULL;
+  c->w[1] = randn ((size_t) hidden * 9, 0.5f);
+  c->w[2] = randn ((size_t) cout * hidden, 0.3f);
+  for (int i = 0; i < 3; i++) {
+    const int ch = i < 2 ? hidden : cout;
+    c->ab[2 * i] = randn (ch, 1.0f);
+    c->ab[2 * i + 1] = randn (ch, 1.0f);
+    c->ep[i].scale = c->ab[2 * i];
+    c->ep[i].shift = c->ab[2 * i + 1];
+    c->ep[i].clamp = i < 2 ? relu6 : NULL;
+  }
+  c->st.w_exp = c->w[0];
+  c->st.ep_exp = expand ? &c->ep[0] : NULL;
+  c->st.w_dw = c->w[1];
+  c->st.ep_dw = &c->ep[1];
+  c->st.w_proj = c->w[2];
+  c->st.ep_proj = &c->ep[2];
+  c->st.residual = residual;
+}
+
+static void
+chain_stage_free (ChainStage * c)
+{
+  for (int i = 0; i < 3; i++)
+    g_free (c->w[i]);
+  for (int i = 0; i < 6; i++)
+    g_free (c->ab[i]);
+}
+
+/* stages[0] reads x (xn floats); the output has yn floats */
+static void
+chain_check (ChainStage * c, int n_st, const float *x, size_t yn,
+    int want_images)
+{
+  AffectInvResStage *st = g_new (AffectInvResStage, n_st);
+  float *ref = NULL, *y = g_new (float, yn), *y2 = g_new (float, yn);
+  const float *in = x;
+
+  for (int i = 0; i < n_st; i++)
+    st[i] = c[i].st;
+  g_assert_cmpint (affect_invres_chain_images (st, n_st), ==, want_images);
+  /* one block after the other, each its own job */
+  affect_set_threads (1);
+  for (int i = 0; i < n_st; i++) {
+    const AffectInvRes *g = &st[i].g;
+    const size_t on = (size_t) g->cout * g->n * g->oh * g->ow;
+    float *out = g_new (float, on);
+    AffectEpilogue ep = *st[i].ep_proj;
+    ep.residual = st[i].residual ? in : NULL;
+    if (st[i].pre != NULL)
+      affect_invres_forward_conv (g, st[i].pre, in, st[i].w_exp,
+          st[i].ep_exp, st[i].w_dw, st[i].ep_dw, st[i].w_proj, &ep, out);
+    else
+      affect_invres_forward (g, in, st[i].w_exp, st[i].ep_exp, st[i].w_dw,
+          st[i].ep_dw, st[i].w_proj, &ep, out);
+    if (in != x)
+      g_free ((float *) in);
+    in = out;
+    g_assert_cmpuint (on, ==, i + 1 < n_st ? on : yn);
+  }
+  ref = (float *) in;
+  for (int t = 1; t <= 3; t++) {
+    float *o = t == 1 ? y : y2;
+    affect_set_threads (t);
+    memset (o, 0, sizeof (float) * yn);
+    affect_invres_chain_forward (st, n_st, x, o);
+    g_assert_cmpint (memcmp (ref, o, sizeof (float) * yn), ==, 0);
+  }
+  affect_set_threads (0);
+  g_free (st);
+  g_free (ref);
+  g_free (y);
+  g_free (y2);
+}
+
+static void
+test_invres_chain (void)
+{
+  const int n = 5;
+  AffectConv2d pre;
+  ChainStage c[6];
+  float *x;
+
+  /* the stem as the first stage's expansion, several strips each */
+  affect_conv2d_geometry (&pre, 3, 8, 3, 3, 2, 1, n, 40, 30);
+  x = randn ((size_t) 3 * n * 40 * 30, 1.0f);
+  chain_stage (&c[0], &pre, 8, 8, 8, 1, n, pre.oh, pre.ow, FALSE, 6, 0);
+  chain_stage (&c[1], NULL, 8, 48, 8, 1, n, 20, 15, TRUE, 7, 0);
+  chain_stage (&c[2], NULL, 8, 48, 16, 2, n, 20, 15, FALSE, 3, 0);
+  chain_stage (&c[3], NULL, 16, 16, 16, 1, n, 10, 8, TRUE, 4, 0);
+  chain_check (c, 4, x, (size_t) 16 * n * 10 * 8, 1);
+  /* then groups of two whole images: parts of two, the last one short */
+  chain_stage (&c[4], NULL, 16, 96, 24, 2, n, 10, 8, FALSE, 0, 2);
+  chain_stage (&c[5], NULL, 24, 144, 24, 1, n, 5, 4, TRUE, 0, 2);
+  chain_check (c, 6, x, (size_t) 24 * n * 5 * 4, 2);
+  for (int i = 0; i < 6; i++)
+    chain_stage_free (&c[i]);
+  g_free (x);
+}
+
 /* the fused bw2col stage against the same arithmetic in double, layer
  * by layer: forward, the weight, bias and batch-norm sums, and dx̂ */
 static double
@@ -1262,6 +1397,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/conv2d-fused", test_conv2d_fused);
   g_test_add_func ("/nn/bw2col", test_bw2col);
   g_test_add_func ("/nn/invres", test_invres);
+  g_test_add_func ("/nn/invres-chain", test_invres_chain);
   g_test_add_func ("/nn/layernorm", test_layernorm);
   g_test_add_func ("/nn/attention", test_attention);
   g_test_add_func ("/nn/pool", test_pool);
