@@ -9,4 +9,7 @@
 void affect_depthwise_plane_forward (const float *xp, int pw, const float *k,
     int stride, int oh, int ow, float *y);
 
+/* xp (h + 2 rows of pitch w + 2) = the h × w plane x with a zero border */
+void affect_depthwise_pad_plane (const float *x, int h, int w, float *xp);
+
 #endif

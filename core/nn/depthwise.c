@@ -67,8 +67,8 @@ affect_depthwise_geometry (AffectDepthwise * dw, int c, int n, int h, int w,
   return TRUE;
 }
 
-static void
-pad_plane (const float *x, int h, int w, float *xp)
+void
+affect_depthwise_pad_plane (const float *x, int h, int w, float *xp)
 {
   const int pw = w + 2;
 
@@ -162,7 +162,7 @@ load_plane (const DwJob * j, int c, int64_t p, float *xp)
   const float *x = j->x + p * dw->h * dw->w;
 
   if (j->pro == NULL)
-    pad_plane (x, dw->h, dw->w, xp);
+    affect_depthwise_pad_plane (x, dw->h, dw->w, xp);
   else
     pad_plane_pro (x, dw->h, dw->w, j->pro->scale[c], j->pro->shift[c],
         j->pro->clamp, xp);
@@ -512,7 +512,7 @@ backward_part (int part, int n_parts, gpointer data)
       if (dx != NULL && s == 1) {
         /* stride 1: dx is dy, zero-bordered, correlated with the flipped
          * filter */
-        pad_plane (g, dw->oh, dw->ow, dxp);
+        affect_depthwise_pad_plane (g, dw->oh, dw->ow, dxp);
         plane_forward (dxp, pw, kf, 1, dw->h, dw->w, dx + p * in_plane);
       } else if (dx != NULL) {
         plane_dx_stride2 (g, k, dw->oh, dw->ow, dw->h, dw->w, dxp,

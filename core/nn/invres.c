@@ -270,14 +270,7 @@ group_run (const Stage * st, const Io * io, int nb, float *ws)
   for (int c = 0; c < g->hidden; c++) {
     for (int b = 0; b < nb; b++) {
       const float *plane = src + c * src_cs + b * in_plane;
-      memset (pad, 0, sizeof (float) * pw);
-      for (int r = 0; r < h; r++) {
-        float *pr = pad + (int64_t) (r + 1) * pw;
-        pr[0] = 0.0f;
-        memcpy (pr + 1, plane + (int64_t) r * w, sizeof (float) * w);
-        pr[w + 1] = 0.0f;
-      }
-      memset (pad + (int64_t) (h + 1) * pw, 0, sizeof (float) * pw);
+      affect_depthwise_pad_plane (plane, h, w, pad);
       affect_depthwise_plane_forward (pad, pw, st->w_dw + 9 * c, s, g->oh,
           ow, d + c * dcs + b * out_plane);
     }
