@@ -760,6 +760,43 @@ test_conv2d_fused (void)
   }
 }
 
+/* A block's random parameters: the expansion's weights (w_exp floats, none
+ * when 0), the depthwise taps and the projection, and the three
+ * epilogues' scale and shift (ReLU6 after the first two). */
+typedef struct
+{
+  float *w[3], *ab[6];
+  AffectEpilogue ep[3];
+} BlockParams;
+
+static void
+block_params_init (BlockParams * b, size_t w_exp, int hidden, int cout)
+{
+  static const float relu6[2] = { 0.0f, 6.0f };
+
+  memset (b, 0, sizeof (*b));
+  b->w[0] = w_exp > 0 ? randn (w_exp, 0.5f) : NULL;
+  b->w[1] = randn ((size_t) hidden * 9, 0.5f);
+  b->w[2] = randn ((size_t) cout * hidden, 0.3f);
+  for (int i = 0; i < 3; i++) {
+    const int ch = i < 2 ? hidden : cout;
+    b->ab[2 * i] = randn (ch, 1.0f);
+    b->ab[2 * i + 1] = randn (ch, 1.0f);
+    b->ep[i].scale = b->ab[2 * i];
+    b->ep[i].shift = b->ab[2 * i + 1];
+    b->ep[i].clamp = i < 2 ? relu6 : NULL;
+  }
+}
+
+static void
+block_params_clear (BlockParams * b)
+{
+  for (int i = 0; i < 3; i++)
+    g_free (b->w[i]);
+  for (int i = 0; i < 6; i++)
+    g_free (b->ab[i]);
+}
+
 /* the inverted-residual block strip by strip against the same layers run
  * one after the other over the whole batch (the plain path): equal up to
  * the rounding of the 1×1 products, which are cut into other blocks; and
@@ -768,7 +805,6 @@ static void
 invres_case (int cin, int hidden, int cout, int stride, int n, int h, int w,
     gboolean residual)
 {
-  static const float relu6[2] = { 0.0f, 6.0f };
   const gboolean expand = hidden != cin;
   AffectInvRes g;
   AffectConv2d ce, cp;
@@ -786,20 +822,17 @@ invres_case (int cin, int hidden, int cout, int stride, int n, int h, int w,
   const size_t nd = (size_t) hidden * n * dw.oh * dw.ow;
   const size_t ny = (size_t) cout * n * dw.oh * dw.ow;
   float *x = randn (nx, 1.0f);
-  float *we = randn ((size_t) hidden * cin, 0.5f);
-  float *wd = randn ((size_t) hidden * 9, 0.5f);
-  float *wp = randn ((size_t) cout * hidden, 0.3f);
-  float *se = randn (hidden, 1.0f), *he = randn (hidden, 1.0f);
-  float *sd = randn (hidden, 1.0f), *hd = randn (hidden, 1.0f);
-  float *sp = randn (cout, 1.0f), *hp = randn (cout, 1.0f);
+  BlockParams b;
+  block_params_init (&b, (size_t) hidden * cin, hidden, cout);
+  float *we = b.w[0], *wd = b.w[1], *wp = b.w[2];
   float *res = residual ? randn (ny, 1.0f) : NULL;
   float *e = g_new (float, ne), *d = g_new (float, nd);
   float *ref = g_new (float, ny), *y = g_new (float, ny);
   float *y2 = g_new (float, ny);
-  AffectEpilogue ee = { se, he, relu6, NULL, NULL };
-  AffectEpilogue ed = { sd, hd, relu6, NULL, NULL };
-  AffectEpilogue ep = { sp, hp, NULL, res, NULL };
+  AffectEpilogue ee = b.ep[0], ed = b.ep[1], ep = b.ep[2];
   double worst = 0.0;
+
+  ep.residual = res;
 
   /* the plain path */
   if (expand)
@@ -825,15 +858,7 @@ invres_case (int cin, int hidden, int cout, int stride, int n, int h, int w,
   }
   affect_set_threads (0);
   g_free (x);
-  g_free (we);
-  g_free (wd);
-  g_free (wp);
-  g_free (se);
-  g_free (he);
-  g_free (sd);
-  g_free (hd);
-  g_free (sp);
-  g_free (hp);
+  block_params_clear (&b);
   g_free (res);
   g_free (e);
   g_free (d);
@@ -849,7 +874,6 @@ static void
 invres_conv_case (int cin, int hidden, int cout, int n, int h, int w,
     int stride)
 {
-  static const float relu6[2] = { 0.0f, 6.0f };
   AffectConv2d pre;
   AffectInvRes g;
   AffectDepthwise dw;
@@ -864,19 +888,14 @@ invres_conv_case (int cin, int hidden, int cout, int n, int h, int w,
   const size_t ne = (size_t) hidden * n * pre.oh * pre.ow;
   const size_t ny = (size_t) cout * n * dw.oh * dw.ow;
   float *x = randn (nx, 1.0f);
-  float *wc = randn ((size_t) hidden * cin * 9, 0.5f);
-  float *wd = randn ((size_t) hidden * 9, 0.5f);
-  float *wp = randn ((size_t) cout * hidden, 0.3f);
-  float *se = randn (hidden, 1.0f), *he = randn (hidden, 1.0f);
-  float *sd = randn (hidden, 1.0f), *hd = randn (hidden, 1.0f);
-  float *sp = randn (cout, 1.0f), *hp = randn (cout, 1.0f);
+  BlockParams b;
+  block_params_init (&b, (size_t) hidden * cin * 9, hidden, cout);
+  float *wc = b.w[0], *wd = b.w[1], *wp = b.w[2];
   float *e = g_new (float, ne), *d = g_new (float, ne);
   float *col = g_new (float, affect_conv2d_workspace (&pre));
   float *ref = g_new (float, ny), *y = g_new (float, ny);
   float *y2 = g_new (float, ny);
-  AffectEpilogue ee = { se, he, relu6, NULL, NULL };
-  AffectEpilogue ed = { sd, hd, relu6, NULL, NULL };
-  AffectEpilogue ep = { sp, hp, NULL, NULL, NULL };
+  AffectEpilogue ee = b.ep[0], ed = b.ep[1], ep = b.ep[2];
   double worst = 0.0;
 
   affect_conv2d_forward_fused (&pre, x, wc, NULL, &ee, e, col);
@@ -897,15 +916,7 @@ invres_conv_case (int cin, int hidden, int cout, int n, int h, int w,
   }
   affect_set_threads (0);
   g_free (x);
-  g_free (wc);
-  g_free (wd);
-  g_free (wp);
-  g_free (se);
-  g_free (he);
-  g_free (sd);
-  g_free (hd);
-  g_free (sp);
-  g_free (hp);
+  block_params_clear (&b);
   g_free (e);
   g_free (d);
   g_free (col);
@@ -957,8 +968,7 @@ test_invres (void)
 typedef struct
 {
   AffectInvResStage st;
-  AffectEpilogue ep[3];
-  float *w[3], *ab[6];
+  BlockParams p;
 } ChainStage;
 
 static void
@@ -966,7 +976,6 @@ chain_stage (ChainStage * c, const AffectConv2d * pre, int cin, int hidden,
     int cout, int stride, int n, int h, int w, gboolean residual, int strip,
     int group)
 {
-  static const float relu6[2] = { 0.0f, 6.0f };
   const gboolean expand = pre != NULL || hidden != cin;
   const int k = pre != NULL ? pre->cin * pre->kh * pre->kw : cin;
 
@@ -983,33 +992,20 @@ chain_stage (ChainStage * c, const AffectConv2d * pre, int cin, int hidden,
     c->st.g.group = group;
   }
   c->st.pre = pre;
-  c->w[0] = expand ? randn ((size_t) hidden * k, 0.5f) : NULL;
-  c->w[1] = randn ((size_t) hidden * 9, 0.5f);
-  c->w[2] = randn ((size_t) cout * hidden, 0.3f);
-  for (int i = 0; i < 3; i++) {
-    const int ch = i < 2 ? hidden : cout;
-    c->ab[2 * i] = randn (ch, 1.0f);
-    c->ab[2 * i + 1] = randn (ch, 1.0f);
-    c->ep[i].scale = c->ab[2 * i];
-    c->ep[i].shift = c->ab[2 * i + 1];
-    c->ep[i].clamp = i < 2 ? relu6 : NULL;
-  }
-  c->st.w_exp = c->w[0];
-  c->st.ep_exp = expand ? &c->ep[0] : NULL;
-  c->st.w_dw = c->w[1];
-  c->st.ep_dw = &c->ep[1];
-  c->st.w_proj = c->w[2];
-  c->st.ep_proj = &c->ep[2];
+  block_params_init (&c->p, expand ? (size_t) hidden * k : 0, hidden, cout);
+  c->st.w_exp = c->p.w[0];
+  c->st.ep_exp = expand ? &c->p.ep[0] : NULL;
+  c->st.w_dw = c->p.w[1];
+  c->st.ep_dw = &c->p.ep[1];
+  c->st.w_proj = c->p.w[2];
+  c->st.ep_proj = &c->p.ep[2];
   c->st.residual = residual;
 }
 
 static void
 chain_stage_free (ChainStage * c)
 {
-  for (int i = 0; i < 3; i++)
-    g_free (c->w[i]);
-  for (int i = 0; i < 6; i++)
-    g_free (c->ab[i]);
+  block_params_clear (&c->p);
 }
 
 /* stages[0] reads x (xn floats); the output has yn floats */
