@@ -8,6 +8,7 @@
 #include "affect/affect.h"
 #include "affect/nn.h"
 #include "affect/nn-layers.h"
+#include "../../core/nn/batchnorm-private.h"
 #include "../../core/nn/epilogue.h"
 
 static AffectRng rng;
@@ -1437,6 +1438,46 @@ test_rows_moments (void)
     }
 }
 
+/* The batch-norm's lane sums (whichever variant the machine runs)
+ * against the plain loop: value i of the channel into lane i mod 8, in
+ * index order, in double; the channel summed in stretches of every
+ * alignment, with the clamp's mask from y, from ma·x + mb, or none, and
+ * a finite or infinite upper bound: bit for bit. */
+static void
+test_lane_sums (void)
+{
+  const int64_t m = 301;
+  const int64_t cuts[][4] = { {0, 301}, {0, 96, 301}, {0, 5, 40, 301},
+  {0, 8, 17, 301}
+  };
+  const int n_cuts[] = { 2, 3, 4, 4 };
+  float *x = randn (m, 2.0f), *g = randn (m, 1.0f), *y = randn (m, 3.0f);
+  const float ma = 1.3f, mb = 0.4f, mu = 0.1f, r = 0.7f;
+
+  for (int mode = 0; mode < 3; mode++)
+    for (int fin = 0; fin < 2; fin++)
+      for (guint c = 0; c < G_N_ELEMENTS (n_cuts); c++) {
+        const float lo = 0.0f, hi = fin ? 6.0f : INFINITY;
+        const float *yy = mode == 0 ? y : NULL;
+        double acc[16] = { 0 }, ref[16] = { 0 };
+        for (int k = 0; k + 1 < n_cuts[c]; k++) {
+          const int64_t a = cuts[c][k], b = cuts[c][k + 1];
+          affect_batchnorm_lane_sums (b - a, a, x + a, g + a, yy + (yy ? a : 0),
+              mode == 1, ma, mb, lo, hi, mu, r, acc);
+        }
+        for (int64_t i = 0; i < m; i++) {
+          const float v = mode == 0 ? y[i] : mode == 1 ? ma * x[i] + mb : 1.0f;
+          const float gi = mode == 2 || (v > lo && v < hi) ? g[i] : 0.0f;
+          ref[i % 8] += gi;
+          ref[8 + i % 8] += gi * ((x[i] - mu) * r);
+        }
+        g_assert_true (memcmp (acc, ref, sizeof (acc)) == 0);
+      }
+  g_free (x);
+  g_free (g);
+  g_free (y);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1458,5 +1499,6 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/rows-moments", test_rows_moments);
   /* last: the cases before it draw the random inputs they always drew */
   g_test_add_func ("/nn/depthwise-dx-stride2", test_depthwise_dx_stride2);
+  g_test_add_func ("/nn/lane-sums", test_lane_sums);
   return g_test_run ();
 }
