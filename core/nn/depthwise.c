@@ -67,19 +67,36 @@ affect_depthwise_geometry (AffectDepthwise * dw, int c, int n, int h, int w,
   return TRUE;
 }
 
-void
-affect_depthwise_pad_plane (const float *x, int h, int w, float *xp)
+/* the h × w plane x into the interior of xp (h + 2 rows of pitch w + 2),
+ * leaving its zero border as it is */
+static void
+pad_interior (const float *x, int h, int w, float *xp)
+{
+  const int pw = w + 2;
+
+  for (int y = 0; y < h; y++)
+    memcpy (xp + (int64_t) (y + 1) * pw + 1, x + (int64_t) y * w,
+        sizeof (float) * w);
+}
+
+static void
+zero_border (int h, int w, float *xp)
 {
   const int pw = w + 2;
 
   memset (xp, 0, sizeof (float) * pw);
   for (int y = 0; y < h; y++) {
-    float *r = xp + (int64_t) (y + 1) * pw;
-    r[0] = 0.0f;
-    memcpy (r + 1, x + (int64_t) y * w, sizeof (float) * w);
-    r[w + 1] = 0.0f;
+    xp[(int64_t) (y + 1) * pw] = 0.0f;
+    xp[(int64_t) (y + 1) * pw + w + 1] = 0.0f;
   }
   memset (xp + (int64_t) (h + 1) * pw, 0, sizeof (float) * pw);
+}
+
+void
+affect_depthwise_pad_plane (const float *x, int h, int w, float *xp)
+{
+  zero_border (h, w, xp);
+  pad_interior (x, h, w, xp);
 }
 
 typedef float v8sf __attribute__((vector_size (32)));
@@ -133,28 +150,27 @@ bn_row (int64_t n, const float *restrict x, float a, float b,
       clamp != NULL ? clamp[1] : INFINITY, y);
 }
 
-/* pad_plane of clamp(a·x + b): the previous layer's batch-norm and clamp
- * applied as the plane is copied, so the plane has the bits of the stored
- * output it replaces */
+/* the interior of a zero-bordered plane (pad_interior) from
+ * clamp(a·x + b): the previous layer's batch-norm and clamp applied as
+ * the plane is copied, so the plane has the bits of the stored output it
+ * replaces */
 AFFECT_VECTOR_CLONES static void
-pad_plane_pro (const float *restrict x, int h, int w, float a, float b,
+pad_interior_pro (const float *restrict x, int h, int w, float a, float b,
     const float *clamp, float *restrict xp)
 {
   const int pw = w + 2;
   const float lo = clamp != NULL ? clamp[0] : -INFINITY;
   const float hi = clamp != NULL ? clamp[1] : INFINITY;
 
-  memset (xp, 0, sizeof (float) * pw);
-  for (int y = 0; y < h; y++) {
-    float *restrict r = xp + (int64_t) (y + 1) * pw;
-    r[0] = 0.0f;
-    bn_row_steps (w, x + (int64_t) y * w, a, b, lo, hi, r + 1);
-    r[w + 1] = 0.0f;
-  }
-  memset (xp + (int64_t) (h + 1) * pw, 0, sizeof (float) * pw);
+  for (int y = 0; y < h; y++)
+    bn_row_steps (w, x + (int64_t) y * w, a, b, lo, hi,
+        xp + (int64_t) (y + 1) * pw + 1);
 }
 
-/* the input plane p (channel c) of the job, zero-bordered */
+/* the input plane p (channel c) of the job into the interior of xp, a
+ * buffer of the job's part: the parts allocate their plane buffers
+ * zeroed and write only their interiors, so the borders stay zero and
+ * are not written again for every plane */
 static inline void
 load_plane (const DwJob * j, int c, int64_t p, float *xp)
 {
@@ -162,9 +178,9 @@ load_plane (const DwJob * j, int c, int64_t p, float *xp)
   const float *x = j->x + p * dw->h * dw->w;
 
   if (j->pro == NULL)
-    affect_depthwise_pad_plane (x, dw->h, dw->w, xp);
+    pad_interior (x, dw->h, dw->w, xp);
   else
-    pad_plane_pro (x, dw->h, dw->w, j->pro->scale[c], j->pro->shift[c],
+    pad_interior_pro (x, dw->h, dw->w, j->pro->scale[c], j->pro->shift[c],
         j->pro->clamp, xp);
 }
 
@@ -545,7 +561,7 @@ backward_part (int part, int n_parts, gpointer data)
       if (dx != NULL && s == 1) {
         /* stride 1: dx is dy, zero-bordered, correlated with the flipped
          * filter */
-        affect_depthwise_pad_plane (g, dw->oh, dw->ow, dxp);
+        pad_interior (g, dw->oh, dw->ow, dxp);
         plane_forward (dxp, pw, kf, 1, dw->h, dw->w, dx + p * in_plane);
       } else if (dx != NULL) {
         plane_dx_stride2 (g, k, dw->oh, dw->ow, dw->h, dw->w,
