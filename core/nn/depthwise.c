@@ -79,24 +79,19 @@ pad_interior (const float *x, int h, int w, float *xp)
         sizeof (float) * w);
 }
 
-static void
-zero_border (int h, int w, float *xp)
+void
+affect_depthwise_pad_plane (const float *x, int h, int w, float *xp)
 {
   const int pw = w + 2;
 
   memset (xp, 0, sizeof (float) * pw);
   for (int y = 0; y < h; y++) {
-    xp[(int64_t) (y + 1) * pw] = 0.0f;
-    xp[(int64_t) (y + 1) * pw + w + 1] = 0.0f;
+    float *r = xp + (int64_t) (y + 1) * pw;
+    r[0] = 0.0f;
+    memcpy (r + 1, x + (int64_t) y * w, sizeof (float) * w);
+    r[w + 1] = 0.0f;
   }
   memset (xp + (int64_t) (h + 1) * pw, 0, sizeof (float) * pw);
-}
-
-void
-affect_depthwise_pad_plane (const float *x, int h, int w, float *xp)
-{
-  zero_border (h, w, xp);
-  pad_interior (x, h, w, xp);
 }
 
 typedef float v8sf __attribute__((vector_size (32)));
