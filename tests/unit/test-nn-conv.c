@@ -1462,8 +1462,9 @@ test_lane_sums (void)
         double acc[16] = { 0 }, ref[16] = { 0 };
         for (int k = 0; k + 1 < n_cuts[c]; k++) {
           const int64_t a = cuts[c][k], b = cuts[c][k + 1];
-          affect_batchnorm_lane_sums (b - a, a, x + a, g + a, yy + (yy ? a : 0),
-              mode == 1, ma, mb, lo, hi, mu, r, acc);
+          affect_batchnorm_lane_sums (b - a, a, x + a, g + a,
+              yy != NULL ? yy + a : NULL, mode == 1, ma, mb, lo, hi, mu, r,
+              acc);
         }
         for (int64_t i = 0; i < m; i++) {
           const float v = mode == 0 ? y[i] : mode == 1 ? ma * x[i] + mb : 1.0f;
