@@ -120,51 +120,35 @@ typedef double v8df __attribute__((vector_size (64)));
  * acc[8..15]), so a channel summed in stretches in index order — a plane
  * at a time, by whoever made the plane — has the bits of one call over
  * the whole channel. */
-AFFECT_VECTOR_CLONES void
-affect_batchnorm_lane_sums (int64_t m, int64_t first, const float *restrict x,
-    const float *restrict g, const float *restrict y, int mask_x, float ma,
-    float mb, float lo, float hi, float mu, float r, double acc[16])
-{
-  /* the 8 lanes as one vector of 8 doubles (one register with AVX-512) */
-  v8df a, b;
-  v8sf vmu, vr, vlo, vhi, vma, vmb;
-  const int inf = hi == INFINITY ? -1 : 0;
-  const v8si vinf = { inf, inf, inf, inf, inf, inf, inf, inf };
-  int64_t i = 0;
+#define LANE_SUMS_NAME lane_sums_clones
+#define LANE_SUMS_ATTR AFFECT_VECTOR_CLONES
+#define LANE_SUMS_CVT8(v) __builtin_convertvector ((v), v8df)
+#include "batchnorm-lanes.h"
+#undef LANE_SUMS_NAME
+#undef LANE_SUMS_ATTR
+#undef LANE_SUMS_CVT8
+#ifdef AFFECT_AVX512
+#define LANE_SUMS_NAME lane_sums_avx512
+#define LANE_SUMS_ATTR AFFECT_AVX512
+#define LANE_SUMS_CVT8(v) AFFECT_CVT8_AVX512 (v)
+#include "batchnorm-lanes.h"
+#undef LANE_SUMS_NAME
+#undef LANE_SUMS_ATTR
+#undef LANE_SUMS_CVT8
+#endif
 
-  SPLAT8 (vmu, mu);
-  SPLAT8 (vr, r);
-  SPLAT8 (vlo, lo);
-  SPLAT8 (vhi, hi);
-  SPLAT8 (vma, ma);
-  SPLAT8 (vmb, mb);
-  memcpy (&a, acc, sizeof (a));
-  memcpy (&b, acc + 8, sizeof (b));
-  for (; first % 8 == 0 && i + 8 <= m; i += 8) {
-    v8sf xv, gv;
-    memcpy (&xv, x + i, sizeof (xv));
-    memcpy (&gv, g + i, sizeof (gv));
-    if (y != NULL) {
-      v8sf yv;
-      memcpy (&yv, y + i, sizeof (yv));
-      gv = (v8sf) ((v8si) gv & (yv > vlo) & ((yv < vhi) | vinf));
-    } else if (mask_x) {
-      const v8sf v = vma * xv + vmb;
-      gv = (v8sf) ((v8si) gv & (v > vlo) & ((v < vhi) | vinf));
-    }
-    a += __builtin_convertvector (gv, v8df);
-    b += __builtin_convertvector (gv * ((xv - vmu) * vr), v8df);
+void
+affect_batchnorm_lane_sums (int64_t m, int64_t first, const float *x,
+    const float *g, const float *y, int mask_x, float ma, float mb, float lo,
+    float hi, float mu, float r, double acc[16])
+{
+#ifdef AFFECT_AVX512
+  if (affect_have_avx512 ()) {
+    lane_sums_avx512 (m, first, x, g, y, mask_x, ma, mb, lo, hi, mu, r, acc);
+    return;
   }
-  for (; i < m; i++) {
-    const int l = (int) ((first + i) % 8);
-    const float v = y != NULL ? y[i] : mask_x ? ma * x[i] + mb : 1.0f;
-    const float gi = (y == NULL && !mask_x) || (v > lo && (inf || v < hi)) ?
-        g[i] : 0.0f;
-    a[l] += gi;
-    b[l] += gi * ((x[i] - mu) * r);
-  }
-  memcpy (acc, &a, sizeof (a));
-  memcpy (acc + 8, &b, sizeof (b));
+#endif
+  lane_sums_clones (m, first, x, g, y, mask_x, ma, mb, lo, hi, mu, r, acc);
 }
 
 /* the lanes added up in lane order: acc[0..7] → Σ g, acc[8..15] → Σ g·x̂ */

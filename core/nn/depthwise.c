@@ -67,6 +67,18 @@ affect_depthwise_geometry (AffectDepthwise * dw, int c, int n, int h, int w,
   return TRUE;
 }
 
+/* the h × w plane x into the interior of xp (h + 2 rows of pitch w + 2),
+ * leaving its zero border as it is */
+static void
+pad_interior (const float *x, int h, int w, float *xp)
+{
+  const int pw = w + 2;
+
+  for (int y = 0; y < h; y++)
+    memcpy (xp + (int64_t) (y + 1) * pw + 1, x + (int64_t) y * w,
+        sizeof (float) * w);
+}
+
 void
 affect_depthwise_pad_plane (const float *x, int h, int w, float *xp)
 {
@@ -133,28 +145,27 @@ bn_row (int64_t n, const float *restrict x, float a, float b,
       clamp != NULL ? clamp[1] : INFINITY, y);
 }
 
-/* pad_plane of clamp(a·x + b): the previous layer's batch-norm and clamp
- * applied as the plane is copied, so the plane has the bits of the stored
- * output it replaces */
+/* the interior of a zero-bordered plane (pad_interior) from
+ * clamp(a·x + b): the previous layer's batch-norm and clamp applied as
+ * the plane is copied, so the plane has the bits of the stored output it
+ * replaces */
 AFFECT_VECTOR_CLONES static void
-pad_plane_pro (const float *restrict x, int h, int w, float a, float b,
+pad_interior_pro (const float *restrict x, int h, int w, float a, float b,
     const float *clamp, float *restrict xp)
 {
   const int pw = w + 2;
   const float lo = clamp != NULL ? clamp[0] : -INFINITY;
   const float hi = clamp != NULL ? clamp[1] : INFINITY;
 
-  memset (xp, 0, sizeof (float) * pw);
-  for (int y = 0; y < h; y++) {
-    float *restrict r = xp + (int64_t) (y + 1) * pw;
-    r[0] = 0.0f;
-    bn_row_steps (w, x + (int64_t) y * w, a, b, lo, hi, r + 1);
-    r[w + 1] = 0.0f;
-  }
-  memset (xp + (int64_t) (h + 1) * pw, 0, sizeof (float) * pw);
+  for (int y = 0; y < h; y++)
+    bn_row_steps (w, x + (int64_t) y * w, a, b, lo, hi,
+        xp + (int64_t) (y + 1) * pw + 1);
 }
 
-/* the input plane p (channel c) of the job, zero-bordered */
+/* the input plane p (channel c) of the job into the interior of xp, a
+ * buffer of the job's part: the parts allocate their plane buffers
+ * zeroed and write only their interiors, so the borders stay zero and
+ * are not written again for every plane */
 static inline void
 load_plane (const DwJob * j, int c, int64_t p, float *xp)
 {
@@ -162,9 +173,9 @@ load_plane (const DwJob * j, int c, int64_t p, float *xp)
   const float *x = j->x + p * dw->h * dw->w;
 
   if (j->pro == NULL)
-    affect_depthwise_pad_plane (x, dw->h, dw->w, xp);
+    pad_interior (x, dw->h, dw->w, xp);
   else
-    pad_plane_pro (x, dw->h, dw->w, j->pro->scale[c], j->pro->shift[c],
+    pad_interior_pro (x, dw->h, dw->w, j->pro->scale[c], j->pro->shift[c],
         j->pro->clamp, xp);
 }
 
@@ -417,44 +428,77 @@ plane_weight_grad (const float *restrict xp, int pw, const float *restrict g,
   }
 }
 
-/* Stride 2: the input gradient of one plane, dy scattered through the
- * filter. Row R of the zero-bordered plane gets, from output row oy and
- * filter row i with 2·oy + i = R, in oy order: at even columns 2q first
- * k2·dy[q − 1] (from ox = q − 1), then k0·dy[q]; at odd columns 2q + 1,
- * k1·dy[q]. The even and odd columns are kept apart (ev: ow + 1 per row,
- * od: ow per row, both in work) so that every sweep is a plain vector
- * loop; each element gets the terms of the interleaved scalar loop in
- * its order, so the bits are that loop's. */
+/* Stride 2: the input gradient of one plane, each element gathering its
+ * terms. Input row y (row y + 1 of the zero-bordered plane) gets them from
+ * the output rows oy with filter row i = y + 1 − 2·oy in {0, 1, 2}, oy
+ * ascending (one row for y even, i = 1; two for y odd, i = 2 then i = 0);
+ * from output row oy, input column 2q gets k[3i+1]·dy[oy][q], and input
+ * column 2q + 1 first k[3i+2]·dy[oy][q], then k[3i]·dy[oy][q + 1] (when
+ * q + 1 < ow). Each element starts from +0 and adds its terms in that
+ * order: the order in which dy scattered through the filter (output row
+ * after output row, filter row, output column, filter column) adds them
+ * into a zeroed buffer, so the bits are those of the scatter, with no
+ * buffer to clear and no pass to interleave the even and odd columns. */
+#define ZIP8_LO(a, b) __builtin_shufflevector (a, b, 0, 8, 1, 9, 2, 10, 3, 11)
+#define ZIP8_HI(a, b) __builtin_shufflevector (a, b, 4, 12, 5, 13, 6, 14, 7, 15)
+
 AFFECT_VECTOR_CLONES static void
 plane_dx_stride2 (const float *restrict g, const float *restrict k, int oh,
-    int ow, int h, int w, float *restrict work, float *restrict dx)
+    int ow, int h, int w, float *restrict dx)
 {
-  const int rows = 2 * oh + 1, ew = ow + 1;
-  float *restrict ev = work;
-  float *restrict od = work + (int64_t) rows * ew;
-
-  memset (work, 0, sizeof (float) * rows * (ew + ow));
-  for (int oy = 0; oy < oh; oy++) {
-    const float *restrict gr = g + (int64_t) oy * ow;
-    for (int i = 0; i < 3; i++) {
-      float *restrict e = ev + (int64_t) (2 * oy + i) * ew;
-      float *restrict o = od + (int64_t) (2 * oy + i) * ow;
-      const float k0 = k[3 * i], k1 = k[3 * i + 1], k2 = k[3 * i + 2];
-      for (int q = 0; q < ow; q++)
-        e[q + 1] += k2 * gr[q];
-      for (int q = 0; q < ow; q++)
-        e[q] += k0 * gr[q];
-      for (int q = 0; q < ow; q++)
-        o[q] += k1 * gr[q];
-    }
-  }
-  /* the interior: input (y, x) is padded (y + 1, x + 1) */
   for (int y = 0; y < h; y++) {
-    const float *e = ev + (int64_t) (y + 1) * ew;
-    const float *o = od + (int64_t) (y + 1) * ow;
-    float *d = dx + (int64_t) y * w;
-    for (int x = 0; x < w; x++)
-      d[x] = x % 2 ? e[(x + 1) / 2] : o[x / 2];
+    /* the output rows and filter rows of input row y, in order */
+    const float *gr[2];
+    const float *kr[2];
+    int n = 0;
+    float *restrict d = dx + (int64_t) y * w;
+    int q = 0;
+    if (y % 2 == 0) {
+      gr[n] = g + (int64_t) (y / 2) * ow;
+      kr[n++] = k + 3;
+    } else {
+      gr[n] = g + (int64_t) ((y - 1) / 2) * ow;
+      kr[n++] = k + 6;
+      if ((y + 1) / 2 < oh) {
+        gr[n] = g + (int64_t) ((y + 1) / 2) * ow;
+        kr[n++] = k;
+      }
+    }
+    /* 8 q at a time while dy[q + 8] is in the row: 16 outputs */
+    for (; q + 9 <= ow; q += 8) {
+      v8sf ev, od, zero;
+      SPLAT8 (zero, 0.0f);
+      ev = od = zero;
+      for (int t = 0; t < n; t++) {
+        v8sf a, b, k0, k1, k2;
+        LOAD8 (a, gr[t] + q);
+        LOAD8 (b, gr[t] + q + 1);
+        SPLAT8 (k0, kr[t][0]);
+        SPLAT8 (k1, kr[t][1]);
+        SPLAT8 (k2, kr[t][2]);
+        od = od + k1 * a;
+        ev = ev + k2 * a;
+        ev = ev + k0 * b;
+      }
+      {
+        const v8sf lo = ZIP8_LO (od, ev), hi = ZIP8_HI (od, ev);
+        memcpy (d + 2 * q, &lo, sizeof (lo));
+        memcpy (d + 2 * q + 8, &hi, sizeof (hi));
+      }
+    }
+    for (; q < ow; q++) {
+      float ev = 0.0f, od = 0.0f;
+      for (int t = 0; t < n; t++) {
+        od = od + kr[t][1] * gr[t][q];
+        ev = ev + kr[t][2] * gr[t][q];
+        if (q + 1 < ow)
+          ev = ev + kr[t][0] * gr[t][q + 1];
+      }
+      if (2 * q < w)
+        d[2 * q] = od;
+      if (2 * q + 1 < w)
+        d[2 * q + 1] = ev;
+    }
   }
 }
 
@@ -512,10 +556,10 @@ backward_part (int part, int n_parts, gpointer data)
       if (dx != NULL && s == 1) {
         /* stride 1: dx is dy, zero-bordered, correlated with the flipped
          * filter */
-        affect_depthwise_pad_plane (g, dw->oh, dw->ow, dxp);
+        pad_interior (g, dw->oh, dw->ow, dxp);
         plane_forward (dxp, pw, kf, 1, dw->h, dw->w, dx + p * in_plane);
       } else if (dx != NULL) {
-        plane_dx_stride2 (g, k, dw->oh, dw->ow, dw->h, dw->w, dxp,
+        plane_dx_stride2 (g, k, dw->oh, dw->ow, dw->h, dw->w,
             dx + p * in_plane);
       }
       if (j->sums != NULL) {

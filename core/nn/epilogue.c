@@ -160,84 +160,40 @@ affect_row_moments (int64_t n, const float *restrict x, double *mean,
   LANES_SUM (*m2, a0, a1);
 }
 
-/* affect_row_moments of R rows at once (R a constant once inlined), each
- * row's eight lanes as one vector of 8 doubles (lane l: a0[l] for l < 4,
- * a1[l − 4] there), converted from 8 floats in one step (one register
- * and one conversion with AVX-512, where a0/a1 take four conversions and
- * two inserts): each lane gets the same additions in the same order, so
- * each row the bits of affect_row_moments, and the rows' chains run side
- * by side */
-static inline __attribute__((always_inline))
-     void rows_moments_steps (const int R, int64_t n, const float *restrict v,
-    int64_t ld, double *restrict out)
+#define ROWS_NAME rows_moments_clones
+#define ROWS_STEPS rows_moments_steps_clones
+#define ROWS_ATTR AFFECT_VECTOR_CLONES
+#define ROWS_STEPS_ATTR
+#define ROWS_CVT8(v) __builtin_convertvector ((v), v8df)
+#include "epilogue-rows.h"
+#undef ROWS_NAME
+#undef ROWS_STEPS
+#undef ROWS_ATTR
+#undef ROWS_STEPS_ATTR
+#undef ROWS_CVT8
+#ifdef AFFECT_AVX512
+#define ROWS_NAME rows_moments_avx512
+#define ROWS_STEPS rows_moments_steps_avx512
+#define ROWS_ATTR AFFECT_AVX512
+#define ROWS_STEPS_ATTR AFFECT_AVX512
+#define ROWS_CVT8(v) AFFECT_CVT8_AVX512 (v)
+#include "epilogue-rows.h"
+#undef ROWS_NAME
+#undef ROWS_STEPS
+#undef ROWS_ATTR
+#undef ROWS_STEPS_ATTR
+#undef ROWS_CVT8
+#endif
+
+void
+affect_rows_moments (int rows, int64_t n, const float *v, int64_t ld,
+    double *out)
 {
-  v8df a[4];
-  double mu[4];
-  int64_t i = 0;
-
-#pragma GCC unroll 4
-  for (int r = 0; r < R; r++)
-    a[r] = (v8df) {
-    0};
-  for (; i + 8 <= n; i += 8) {
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) {
-      v8sf x;
-      memcpy (&x, v + r * ld + i, sizeof (x));
-      a[r] += __builtin_convertvector (x, v8df);
-    }
-  }
-#pragma GCC unroll 4
-  for (int r = 0; r < R; r++) {
-    const float *x = v + r * ld;
-    for (int64_t j = i, l = 0; j < n; j++, l++)
-      a[r][l] += x[j];
-    mu[r] = 0.0;
-    for (int l = 0; l < 8; l++)
-      mu[r] += a[r][l];
-    mu[r] /= (double) n;
-    a[r] = (v8df) {
-    0};
-  }
-  for (i = 0; i + 8 <= n; i += 8) {
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) {
-      v8df d;
-      v8sf x;
-      memcpy (&x, v + r * ld + i, sizeof (x));
-      d = __builtin_convertvector (x, v8df) - mu[r];
-      a[r] += d * d;
-    }
-  }
-#pragma GCC unroll 4
-  for (int r = 0; r < R; r++) {
-    const float *x = v + r * ld;
-    for (int64_t j = i, l = 0; j < n; j++, l++) {
-      const double d = x[j] - mu[r];
-      a[r][l] += d * d;
-    }
-    out[2 * r] = mu[r];
-    out[2 * r + 1] = 0.0;
-    for (int l = 0; l < 8; l++)
-      out[2 * r + 1] += a[r][l];
-  }
-}
-
-AFFECT_VECTOR_CLONES void
-affect_rows_moments (int rows, int64_t n, const float *restrict v, int64_t ld,
-    double *restrict out)
-{
-  int r = 0;
-
-  if (n <= 0) {
-    for (r = 0; r < 2 * rows; r++)
-      out[r] = 0.0;
+#ifdef AFFECT_AVX512
+  if (affect_have_avx512 ()) {
+    rows_moments_avx512 (rows, n, v, ld, out);
     return;
   }
-  for (; r + 4 <= rows; r += 4)
-    rows_moments_steps (4, n, v + r * ld, ld, out + 2 * r);
-  for (; r + 2 <= rows; r += 2)
-    rows_moments_steps (2, n, v + r * ld, ld, out + 2 * r);
-  if (r < rows)
-    rows_moments_steps (1, n, v + r * ld, ld, out + 2 * r);
+#endif
+  rows_moments_clones (rows, n, v, ld, out);
 }

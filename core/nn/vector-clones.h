@@ -13,6 +13,18 @@
 #pragma GCC optimize ("fp-contract=off")
 #define AFFECT_VECTOR_CLONES \
   __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+/* GCC 12 turns the conversion of a vector of 8 floats to 8 doubles
+ * (__builtin_convertvector) into two 4-wide conversions and an insert
+ * even in the AVX-512 clone, where one instruction does it; the kernels
+ * whose inner loop is that conversion (the double-lane sums) have an
+ * AVX-512 twin, compiled with AFFECT_AVX512, converting with
+ * AFFECT_CVT8_AVX512 and called when affect_have_avx512 (). The
+ * conversion is exact either way, so the twin has the clones' bits. */
+#include <immintrin.h>
+#define AFFECT_AVX512 __attribute__ ((target ("avx512f")))
+/* v: 8 floats (the file's v8sf); the file's v8df of 8 doubles */
+#define AFFECT_CVT8_AVX512(v) ((v8df) _mm512_cvtps_pd ((__m256) (v)))
+#define affect_have_avx512() __builtin_cpu_supports ("avx512f")
 #else
 #define AFFECT_VECTOR_CLONES
 #endif

@@ -8,6 +8,7 @@
 #include "affect/affect.h"
 #include "affect/nn.h"
 #include "affect/nn-layers.h"
+#include "../../core/nn/batchnorm-private.h"
 #include "../../core/nn/epilogue.h"
 
 static AffectRng rng;
@@ -235,6 +236,64 @@ test_depthwise (void)
   /* rows of 8-output vectors and a tail, stride 2 loading past the row */
   dw_case (2, 2, 6, 37, 1);
   dw_case (2, 2, 9, 37, 2);
+}
+
+/* The stride-2 input gradient against dy scattered through the filter
+ * in the plain loop order (output row, filter row, output column, filter
+ * column) into a zeroed, zero-bordered buffer: bit for bit, with zeros in
+ * dy and negative taps (a −0 product must not leave a −0), odd and even
+ * sizes, rows of whole 8-wide blocks and tails. */
+static void
+dw_dx_stride2_case (int h, int w)
+{
+  AffectDepthwise g;
+  const int ch = 2, n = 3;
+  g_assert_true (affect_depthwise_geometry (&g, ch, n, h, w, 2));
+  const size_t nx = (size_t) ch * n * h * w;
+  const size_t ny = (size_t) ch * n * g.oh * g.ow;
+  float *x = randn (nx, 1.0f), *k = randn (9 * ch, 0.5f);
+  float *dy = randn (ny, 1.0f), *dx = g_new (float, nx);
+  const int pw = w + 2;
+  float *buf = g_new (float, (size_t) (h + 2) * pw);
+  int64_t differ = 0;
+
+  for (size_t i = 0; i < ny; i += 5)
+    dy[i] = 0.0f;
+  affect_depthwise_backward (&g, x, k, dy, dx, NULL);
+  for (int p = 0; p < ch * n; p++) {
+    const float *kp = k + 9 * (p / n), *gp = dy + (size_t) p *g.oh * g.ow;
+    memset (buf, 0, sizeof (float) * (h + 2) * pw);
+    for (int oy = 0; oy < g.oh; oy++)
+      for (int i = 0; i < 3; i++)
+        for (int ox = 0; ox < g.ow; ox++)
+          for (int j = 0; j < 3; j++) {
+            float *e = &buf[(2 * oy + i) * pw + 2 * ox + j];
+            *e = *e + kp[3 * i + j] * gp[oy * g.ow + ox];
+          }
+    for (int y = 0; y < h; y++)
+      for (int xx = 0; xx < w; xx++)
+        differ += memcmp (&buf[(y + 1) * pw + xx + 1],
+            &dx[(size_t) p * h * w + y * w + xx], sizeof (float)) != 0;
+  }
+  g_assert_cmpint (differ, ==, 0);
+  g_free (x);
+  g_free (k);
+  g_free (dy);
+  g_free (dx);
+  g_free (buf);
+}
+
+static void
+test_depthwise_dx_stride2 (void)
+{
+  dw_dx_stride2_case (9, 37);
+  dw_dx_stride2_case (8, 38);
+  dw_dx_stride2_case (6, 16);
+  dw_dx_stride2_case (5, 17);
+  dw_dx_stride2_case (1, 1);
+  dw_dx_stride2_case (2, 2);
+  dw_dx_stride2_case (48, 128);
+  dw_dx_stride2_case (7, 50);
 }
 
 /* ---- batch-norm ---- */
@@ -1379,6 +1438,47 @@ test_rows_moments (void)
     }
 }
 
+/* The batch-norm's lane sums (whichever variant the machine runs)
+ * against the plain loop: value i of the channel into lane i mod 8, in
+ * index order, in double; the channel summed in stretches of every
+ * alignment, with the clamp's mask from y, from ma·x + mb, or none, and
+ * a finite or infinite upper bound: bit for bit. */
+static void
+test_lane_sums (void)
+{
+  const int64_t m = 301;
+  const int64_t cuts[][4] = { {0, 301}, {0, 96, 301}, {0, 5, 40, 301},
+  {0, 8, 17, 301}
+  };
+  const int n_cuts[] = { 2, 3, 4, 4 };
+  float *x = randn (m, 2.0f), *g = randn (m, 1.0f), *y = randn (m, 3.0f);
+  const float ma = 1.3f, mb = 0.4f, mu = 0.1f, r = 0.7f;
+
+  for (int mode = 0; mode < 3; mode++)
+    for (int fin = 0; fin < 2; fin++)
+      for (guint c = 0; c < G_N_ELEMENTS (n_cuts); c++) {
+        const float lo = 0.0f, hi = fin ? 6.0f : INFINITY;
+        const float *yy = mode == 0 ? y : NULL;
+        double acc[16] = { 0 }, ref[16] = { 0 };
+        for (int k = 0; k + 1 < n_cuts[c]; k++) {
+          const int64_t a = cuts[c][k], b = cuts[c][k + 1];
+          affect_batchnorm_lane_sums (b - a, a, x + a, g + a,
+              yy != NULL ? yy + a : NULL, mode == 1, ma, mb, lo, hi, mu, r,
+              acc);
+        }
+        for (int64_t i = 0; i < m; i++) {
+          const float v = mode == 0 ? y[i] : mode == 1 ? ma * x[i] + mb : 1.0f;
+          const float gi = mode == 2 || (v > lo && v < hi) ? g[i] : 0.0f;
+          ref[i % 8] += gi;
+          ref[8 + i % 8] += gi * ((x[i] - mu) * r);
+        }
+        g_assert_true (memcmp (acc, ref, sizeof (acc)) == 0);
+      }
+  g_free (x);
+  g_free (g);
+  g_free (y);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1398,5 +1498,8 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/attention", test_attention);
   g_test_add_func ("/nn/pool", test_pool);
   g_test_add_func ("/nn/rows-moments", test_rows_moments);
+  /* last: the cases before it draw the random inputs they always drew */
+  g_test_add_func ("/nn/depthwise-dx-stride2", test_depthwise_dx_stride2);
+  g_test_add_func ("/nn/lane-sums", test_lane_sums);
   return g_test_run ();
 }

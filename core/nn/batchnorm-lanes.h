@@ -1,0 +1,52 @@
+/* The body of affect_batchnorm_lane_sums (core/nn/batchnorm.c), included
+ * there once per instruction-set variant: LANE_SUMS_NAME, its attributes
+ * LANE_SUMS_ATTR and LANE_SUMS_CVT8 (8 floats to 8 doubles) are defined
+ * by the includer. Not a header of its own: no include guard. */
+
+LANE_SUMS_ATTR static void
+LANE_SUMS_NAME (int64_t m, int64_t first, const float *restrict x,
+    const float *restrict g, const float *restrict y, int mask_x, float ma,
+    float mb, float lo, float hi, float mu, float r, double acc[16])
+{
+  /* the 8 lanes as one vector of 8 doubles (one register with AVX-512) */
+  v8df a, b;
+  v8sf vmu, vr, vlo, vhi, vma, vmb;
+  const int inf = hi == INFINITY ? -1 : 0;
+  const v8si vinf = { inf, inf, inf, inf, inf, inf, inf, inf };
+  int64_t i = 0;
+
+  SPLAT8 (vmu, mu);
+  SPLAT8 (vr, r);
+  SPLAT8 (vlo, lo);
+  SPLAT8 (vhi, hi);
+  SPLAT8 (vma, ma);
+  SPLAT8 (vmb, mb);
+  memcpy (&a, acc, sizeof (a));
+  memcpy (&b, acc + 8, sizeof (b));
+  for (; first % 8 == 0 && i + 8 <= m; i += 8) {
+    v8sf xv, gv;
+    memcpy (&xv, x + i, sizeof (xv));
+    memcpy (&gv, g + i, sizeof (gv));
+    if (y != NULL) {
+      v8sf yv;
+      memcpy (&yv, y + i, sizeof (yv));
+      gv = (v8sf) ((v8si) gv & (yv > vlo) & ((yv < vhi) | vinf));
+    } else if (mask_x) {
+      const v8sf v = vma * xv + vmb;
+      gv = (v8sf) ((v8si) gv & (v > vlo) & ((v < vhi) | vinf));
+    }
+    a += LANE_SUMS_CVT8 (gv);
+    b += LANE_SUMS_CVT8 (gv * ((xv - vmu) * vr));
+  }
+  for (; i < m; i++) {
+    const int l = (int) ((first + i) % 8);
+    const float v = y != NULL ? y[i] : mask_x ? ma * x[i] + mb : 1.0f;
+    const float gi = (y == NULL && !mask_x) || (v > lo && (inf || v < hi)) ?
+        g[i] : 0.0f;
+    a[l] += gi;
+    b[l] += gi * ((x[i] - mu) * r);
+  }
+  memcpy (acc, &a, sizeof (a));
+  memcpy (acc + 8, &b, sizeof (b));
+}
+
