@@ -1791,10 +1791,8 @@ static const float *need_y (AffectMoodNet * net, int i);
  * convolution output c and its output y anyway: both kept for the
  * backward where making them again costs most per byte kept — at stride
  * 2 (the recomputation reads an input four times the output) and at the
- * smallest resolutions (planes of at most 1/256 of the chunk image: 3 × 8
- * and 6 × 16 at 96 × 256, where the recomputation is mostly per-plane
- * overhead and costs 0.11–0.13 ms a step per MiB kept at batch 8 and one
- * thread, against 0.08–0.11 at 12 × 32 and above); made again from the
+ * smallest resolutions (planes of a few dozen values, where the
+ * recomputation is mostly per-plane overhead); made again from the
  * unit's input, in one sweep, otherwise. */
 static gboolean
 dw_kept (const AffectMoodNet * net, int i)
@@ -1805,7 +1803,7 @@ dw_kept (const AffectMoodNet * net, int i)
   if (u->kind != UNIT_DEPTHWISE || !net->training)
     return FALSE;
   return u->stride == 2
-      || (int64_t) u->oh * u->ow * 256 <=
+      || (int64_t) u->oh * u->ow * 512 <=
       (int64_t) cf->n_mels * cf->chunk_frames;
 }
 
