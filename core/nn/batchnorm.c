@@ -420,14 +420,16 @@ forward_saved_channel (const BnJob * j, int ch)
       j->y + (int64_t) ch * j->m);
 }
 
-void
-affect_batchnorm_forward_saved (int c, int64_t m, const float *x,
+/* a pass over x with statistics made before (the forward's or the
+ * running ones): the fields every such pass sets */
+static BnJob
+saved_stats_job (Pass pass, int c, int64_t m, const float *x,
     const float *gamma, const float *beta, const float *mean,
-    const float *rstd, const float *clamp, float *y)
+    const float *rstd, const float *clamp)
 {
   BnJob j = { 0 };
 
-  j.pass = FORWARD_SAVED;
+  j.pass = pass;
   j.c = c;
   j.m = m;
   j.x = x;
@@ -436,6 +438,17 @@ affect_batchnorm_forward_saved (int c, int64_t m, const float *x,
   j.mean_in = mean;
   j.rstd_in = rstd;
   j.clamp = clamp;
+  return j;
+}
+
+void
+affect_batchnorm_forward_saved (int c, int64_t m, const float *x,
+    const float *gamma, const float *beta, const float *mean,
+    const float *rstd, const float *clamp, float *y)
+{
+  BnJob j = saved_stats_job (FORWARD_SAVED, c, m, x, gamma, beta, mean,
+      rstd, clamp);
+
   j.y = y;
   bn_run (&j);
 }
@@ -521,18 +534,10 @@ train_backward_job (int c, int64_t m, const float *x, const float *gamma,
     const float *beta, const float *mean, const float *rstd,
     const float *clamp, const float *dy, float *dgamma, float *dbeta)
 {
-  BnJob j = { 0 };
+  BnJob j = saved_stats_job (BACKWARD_TRAIN, c, m, x, gamma, beta, mean,
+      rstd, clamp);
 
-  j.pass = BACKWARD_TRAIN;
   j.mask_from_x = clamp != NULL;
-  j.clamp = clamp;
-  j.c = c;
-  j.m = m;
-  j.x = x;
-  j.gamma = gamma;
-  j.beta = beta;
-  j.mean_in = mean;
-  j.rstd_in = rstd;
   j.dy = dy;
   j.dgamma = dgamma;
   j.dbeta = dbeta;
