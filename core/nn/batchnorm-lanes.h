@@ -1,7 +1,8 @@
 /* The body of affect_batchnorm_lane_sums (core/nn/batchnorm.c), included
  * there once per instruction-set variant: LANE_SUMS_NAME, its attributes
  * LANE_SUMS_ATTR and LANE_SUMS_CVT8 (8 floats to 8 doubles) are defined
- * by the includer. Not a header of its own: no include guard. */
+ * by the includer, which also has CLAMP_PASS8 and clamp_pass. Not a
+ * header of its own: no include guard. */
 
 LANE_SUMS_ATTR static void
 LANE_SUMS_NAME (int64_t m, int64_t first, const float *restrict x,
@@ -27,22 +28,14 @@ LANE_SUMS_NAME (int64_t m, int64_t first, const float *restrict x,
     v8sf xv, gv;
     memcpy (&xv, x + i, sizeof (xv));
     memcpy (&gv, g + i, sizeof (gv));
-    if (y != NULL) {
-      v8sf yv;
-      memcpy (&yv, y + i, sizeof (yv));
-      gv = (v8sf) ((v8si) gv & (yv > vlo) & ((yv < vhi) | vinf));
-    } else if (mask_x) {
-      const v8sf v = vma * xv + vmb;
-      gv = (v8sf) ((v8si) gv & (v > vlo) & ((v < vhi) | vinf));
-    }
+    CLAMP_PASS8 (gv, xv, y, i, mask_x);
     a += LANE_SUMS_CVT8 (gv);
     b += LANE_SUMS_CVT8 (gv * ((xv - vmu) * vr));
   }
   for (; i < m; i++) {
     const int l = (int) ((first + i) % 8);
-    const float v = y != NULL ? y[i] : mask_x ? ma * x[i] + mb : 1.0f;
-    const float gi = (y == NULL && !mask_x) || (v > lo && (inf || v < hi)) ?
-        g[i] : 0.0f;
+    const float gi = clamp_pass (g[i], x[i], y, i, mask_x, ma, mb, lo, hi,
+        inf);
     a[l] += gi;
     b[l] += gi * ((x[i] - mu) * r);
   }

@@ -108,6 +108,32 @@ typedef double v8df __attribute__((vector_size (64)));
     for (int l_ = 0; l_ < 4; l_++) (s) += (lo)[l_]; \
     for (int l_ = 0; l_ < 4; l_++) (s) += (hi)[l_]; } while (0)
 
+/* The clamp's derivative on g: g where lo < v (and v < hi when hi is
+ * finite), 0 elsewhere, v being the kept output y[i] or, with mask_x, the
+ * batch-norm's output before the clamp, ma·x + mb; g as it is with
+ * neither. CLAMP_PASS8 does 8 values at once with the caller's splats
+ * vma, vmb, vlo, vhi and vinf (all ones when hi is ∞). */
+#define CLAMP_PASS8(gv, xv, y, i, mask_x) do { \
+    if ((y) != NULL) { \
+      v8sf v_; \
+      memcpy (&v_, (y) + (i), sizeof (v_)); \
+      (gv) = (v8sf) ((v8si) (gv) & (v_ > vlo) & ((v_ < vhi) | vinf)); \
+    } else if (mask_x) { \
+      const v8sf v_ = vma * (xv) + vmb; \
+      (gv) = (v8sf) ((v8si) (gv) & (v_ > vlo) & ((v_ < vhi) | vinf)); \
+    } } while (0)
+
+/* always inlined: the caller's instruction set (and its contraction of
+ * ma·x + mb) must be the one that computes it, as in the forward */
+static inline __attribute__((always_inline))
+     float clamp_pass (float g, float x, const float *y, int64_t i,
+    int mask_x, float ma, float mb, float lo, float hi, int inf)
+{
+  const float v = y != NULL ? y[i] : mask_x ? ma * x + mb : 1.0f;
+
+  return (y == NULL && !mask_x) || (v > lo && (inf || v < hi)) ? g : 0.0f;
+}
+
 /* Σ g and Σ g·x̂, x̂ = (x − mu)·r in float as the forward's; with y, g
  * counts only where lo < y (< hi when hi is finite): the derivative of the
  * clamp that followed the batch-norm, applied on the fly. With mask_x
@@ -260,21 +286,13 @@ affect_batchnorm_dx_row (int64_t m, const float *x, const float *g,
     v8sf xv, gv, v;
     memcpy (&xv, x + i, sizeof (xv));
     memcpy (&gv, g + i, sizeof (gv));
-    if (y != NULL) {
-      v8sf yv;
-      memcpy (&yv, y + i, sizeof (yv));
-      gv = (v8sf) ((v8si) gv & (yv > vlo) & ((yv < vhi) | vinf));
-    } else if (mask_x) {
-      const v8sf yv = vma * xv + vmb;
-      gv = (v8sf) ((v8si) gv & (yv > vlo) & ((yv < vhi) | vinf));
-    }
+    CLAMP_PASS8 (gv, xv, y, i, mask_x);
     v = va * (gv - vmg - (xv - vmu) * vr * vmgx);
     memcpy (d + i, &v, sizeof (v));
   }
   for (; i < m; i++) {
-    const float v = y != NULL ? y[i] : mask_x ? ma * x[i] + mb : 1.0f;
-    const float gi = (y == NULL && !mask_x) || (v > lo && (inf || v < hi)) ?
-        g[i] : 0.0f;
+    const float gi = clamp_pass (g[i], x[i], y, i, mask_x, ma, mb, lo, hi,
+        inf);
     d[i] = a * (gi - mg - (x[i] - mu) * r * mgx);
   }
 }
