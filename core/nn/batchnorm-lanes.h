@@ -1,8 +1,8 @@
 /* The body of affect_batchnorm_lane_sums (core/nn/batchnorm.c), included
  * there once per instruction-set variant: LANE_SUMS_NAME, its attributes
  * LANE_SUMS_ATTR and LANE_SUMS_CVT8 (8 floats to 8 doubles) are defined
- * by the includer, which also has CLAMP_PASS8 and clamp_pass. Not a
- * header of its own: no include guard. */
+ * by the includer, which also has CLAMP_SPLATS, CLAMP_PASS8 and
+ * clamp_pass. Not a header of its own: no include guard. */
 
 LANE_SUMS_ATTR static void
 LANE_SUMS_NAME (int64_t m, int64_t first, const float *restrict x,
@@ -11,17 +11,12 @@ LANE_SUMS_NAME (int64_t m, int64_t first, const float *restrict x,
 {
   /* the 8 lanes as one vector of 8 doubles (one register with AVX-512) */
   v8df a, b;
-  v8sf vmu, vr, vlo, vhi, vma, vmb;
-  const int inf = hi == INFINITY ? -1 : 0;
-  const v8si vinf = { inf, inf, inf, inf, inf, inf, inf, inf };
+  v8sf vmu, vr;
   int64_t i = 0;
+  CLAMP_SPLATS (ma, mb, lo, hi);
 
   SPLAT8 (vmu, mu);
   SPLAT8 (vr, r);
-  SPLAT8 (vlo, lo);
-  SPLAT8 (vhi, hi);
-  SPLAT8 (vma, ma);
-  SPLAT8 (vmb, mb);
   memcpy (&a, acc, sizeof (a));
   memcpy (&b, acc + 8, sizeof (b));
   for (; first % 8 == 0 && i + 8 <= m; i += 8) {

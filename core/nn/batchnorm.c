@@ -111,8 +111,17 @@ typedef double v8df __attribute__((vector_size (64)));
 /* The clamp's derivative on g: g where lo < v (and v < hi when hi is
  * finite), 0 elsewhere, v being the kept output y[i] or, with mask_x, the
  * batch-norm's output before the clamp, ma·x + mb; g as it is with
- * neither. CLAMP_PASS8 does 8 values at once with the caller's splats
- * vma, vmb, vlo, vhi and vinf (all ones when hi is ∞). */
+ * neither. CLAMP_SPLATS declares what CLAMP_PASS8, 8 values at once,
+ * reads: inf (−1 when hi is ∞), its vector vinf and the splats vma, vmb,
+ * vlo and vhi. */
+#define CLAMP_SPLATS(ma, mb, lo, hi) \
+  const int inf = (hi) == INFINITY ? -1 : 0; \
+  const v8si vinf = { inf, inf, inf, inf, inf, inf, inf, inf }; \
+  v8sf vma, vmb, vlo, vhi; \
+  SPLAT8 (vma, (ma)); \
+  SPLAT8 (vmb, (mb)); \
+  SPLAT8 (vlo, (lo)); \
+  SPLAT8 (vhi, (hi))
 #define CLAMP_PASS8(gv, xv, y, i, mask_x) do { \
     if ((y) != NULL) { \
       v8sf v_; \
@@ -268,13 +277,10 @@ affect_batchnorm_dx_row (int64_t m, const float *x, const float *g,
     int mask_x, float ma, float mb, float lo, float hi, float a, float mg,
     float mu, float r, float mgx, float *d)
 {
-  v8sf va, vmg, vmu, vr, vmgx, vlo, vhi, vma, vmb;
-  const int inf = hi == INFINITY ? -1 : 0;
-  const v8si vinf = { inf, inf, inf, inf, inf, inf, inf, inf };
+  v8sf va, vmg, vmu, vr, vmgx;
   int64_t i = 0;
+  CLAMP_SPLATS (ma, mb, lo, hi);
 
-  SPLAT8 (vma, ma);
-  SPLAT8 (vmb, mb);
   SPLAT8 (va, a);
   SPLAT8 (vmg, mg);
   SPLAT8 (vmu, mu);
